@@ -1,0 +1,171 @@
+/**
+ * A message connection over TCP: typed messages in and out of one
+ * `Deno.Conn`, with an idle timeout before a frame starts and a deadline for
+ * the whole frame once it has (a slow sender cannot hold it open byte by
+ * byte).
+ *
+ * @module
+ */
+
+import { encodeFrameHead, FrameReader } from "./frame.ts";
+import { fromFrame, type Message, toFrame } from "./messages.ts";
+import {
+  CONNECT_TIMEOUT_MS,
+  FRAME_DEADLINE_MS,
+  IDLE_TIMEOUT_MS,
+} from "./limits.ts";
+
+/** Timeouts for one {@linkcode Connection.receive}. */
+export interface ReceiveOptions {
+  /** Ms to wait for a frame to start. @default {IDLE_TIMEOUT_MS} */
+  idleMs?: number;
+  /** Ms for a started frame to complete. @default {FRAME_DEADLINE_MS} */
+  deadlineMs?: number;
+}
+
+/** A host and port. */
+export interface Address {
+  /** Host name or IP address. */
+  host: string;
+  /** TCP port. */
+  port: number;
+}
+
+/** Formats an address as `host:port` (IPv6 in brackets). */
+export function formatAddress(address: Address): string {
+  return address.host.includes(":")
+    ? `[${address.host}]:${address.port}`
+    : `${address.host}:${address.port}`;
+}
+
+/** Sends and receives protocol messages over one TCP connection. */
+export class Connection {
+  #conn: Deno.Conn;
+  #reader: FrameReader;
+  #writing: Promise<void> = Promise.resolve();
+  #closed = false;
+  #timedOut = false;
+
+  /** Wraps an open connection; the Connection now owns it. */
+  constructor(conn: Deno.Conn) {
+    this.#conn = conn;
+    this.#reader = new FrameReader(conn);
+  }
+
+  /** The remote end's address. */
+  get remote(): Address {
+    const addr = this.#conn.remoteAddr as Deno.NetAddr;
+    return { host: addr.hostname, port: addr.port };
+  }
+
+  /** The local end's address. */
+  get local(): Address {
+    const addr = this.#conn.localAddr as Deno.NetAddr;
+    return { host: addr.hostname, port: addr.port };
+  }
+
+  /** True once closed, by either side or a timeout. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Receives the next message; `null` when the peer closed cleanly. Throws
+   * `Deno.errors.TimedOut` on a timeout (and closes), or the decode error.
+   */
+  async receive(options: ReceiveOptions = {}): Promise<Message | null> {
+    const idleMs = options.idleMs ?? IDLE_TIMEOUT_MS;
+    const deadlineMs = options.deadlineMs ?? FRAME_DEADLINE_MS;
+    let timer = setTimeout(() => this.#timeout(), idleMs);
+    try {
+      const frame = await this.#reader.read({
+        onStart: () => {
+          clearTimeout(timer);
+          timer = setTimeout(() => this.#timeout(), deadlineMs);
+        },
+      });
+      return frame === null ? null : fromFrame(frame);
+    } catch (error) {
+      if (this.#timedOut) throw new Deno.errors.TimedOut("Timed out");
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Sends a message; sends are queued so frames never interleave. */
+  send(message: Message): Promise<void> {
+    const { header, binary } = toFrame(message);
+    const head = encodeFrameHead(header, binary.length);
+    const next = this.#writing.then(async () => {
+      await this.#writeAll(head);
+      if (binary.length > 0) await this.#writeAll(binary);
+    });
+    this.#writing = next.catch(() => {});
+    return next;
+  }
+
+  /** Closes the connection; safe to call more than once. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by the other side.
+    }
+  }
+
+  /** Same as {@linkcode close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #timeout(): void {
+    this.#timedOut = true;
+    this.close();
+  }
+
+  async #writeAll(bytes: Uint8Array): Promise<void> {
+    let done = 0;
+    while (done < bytes.length) {
+      done += await this.#conn.write(bytes.subarray(done));
+    }
+  }
+}
+
+/** Options for {@linkcode connect}. */
+export interface ConnectOptions {
+  /** Ms to wait for the connection. @default {CONNECT_TIMEOUT_MS} */
+  timeoutMs?: number;
+}
+
+/**
+ * Opens a connection to `address`, failing with `Deno.errors.TimedOut` if it
+ * takes longer than the timeout.
+ */
+export async function connect(
+  address: Address,
+  options: ConnectOptions = {},
+): Promise<Connection> {
+  const timeoutMs = options.timeoutMs ?? CONNECT_TIMEOUT_MS;
+  const pending = Deno.connect({ hostname: address.host, port: address.port });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      pending.then((conn) => conn.close(), () => {});
+      reject(
+        new Deno.errors.TimedOut(
+          `Connecting to ${formatAddress(address)} timed out`,
+        ),
+      );
+    }, timeoutMs);
+  });
+  try {
+    const conn = await Promise.race([pending, timeout]);
+    conn.setNoDelay(true);
+    return new Connection(conn);
+  } finally {
+    clearTimeout(timer);
+  }
+}

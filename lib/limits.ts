@@ -1,0 +1,80 @@
+/**
+ * Constants both sides of the wire need: default ports, sizes, timeouts and
+ * every limit applied to what arrives from the network. docs/PROTOCOL.md
+ * lists the same values; change them together.
+ *
+ * @module
+ */
+
+/** Protocol version carried in the peer handshake. */
+export const PROTOCOL_VERSION = 1;
+
+/** Default TCP port of the tracker. */
+export const DEFAULT_TRACKER_PORT = 5000;
+/** Default TCP port a sharing peer listens on. */
+export const DEFAULT_PEER_PORT = 6000;
+/** Default tracker address when neither `--tracker` nor the environment names one. */
+export const DEFAULT_TRACKER = `127.0.0.1:${DEFAULT_TRACKER_PORT}`;
+/** Environment variable that names the tracker instead of `--tracker`. */
+export const TRACKER_ENV = "P2P_TRACKER";
+
+/** Default piece size: 256 KiB. */
+export const DEFAULT_PIECE_SIZE = 256 * 1024;
+/** Smallest piece size a user may choose or a tracker accepts: 16 KiB. */
+export const MIN_PIECE_SIZE = 16 * 1024;
+/** Largest piece size a user may choose or a tracker accepts: 16 MiB. */
+export const MAX_PIECE_SIZE = 16 * 1024 * 1024;
+/** Most pieces one file may have (with 256 KiB pieces: 256 GiB). */
+export const MAX_PIECES = 1024 * 1024;
+/** Bytes in one SHA-256 digest. */
+export const HASH_BYTES = 32;
+
+/** Largest JSON part of a frame: 64 KiB. */
+export const MAX_JSON_BYTES = 64 * 1024;
+/** Largest binary part of a frame: the larger of a piece and a hash list. */
+export const MAX_BINARY_BYTES = Math.max(
+  MAX_PIECE_SIZE,
+  MAX_PIECES * HASH_BYTES,
+);
+/** Longest file name (UTF-8 bytes) a tracker accepts. */
+export const MAX_NAME_BYTES = 255;
+/** Longest search text a tracker accepts. */
+export const MAX_SEARCH_CHARS = 256;
+/** Shortest ID prefix accepted by `get` and the tracker (hex chars). */
+export const MIN_ID_PREFIX = 16;
+/** Hex chars in a full file ID. */
+export const FULL_ID_CHARS = 64;
+
+/** Most peers the tracker puts in one answer. */
+export const MAX_PEERS_PER_ANSWER = 200;
+/** Most files the tracker puts in one list or search answer. */
+export const MAX_FILES_PER_ANSWER = 500;
+/** Most IDs one announce may renew. */
+export const MAX_IDS_PER_ANNOUNCE = 1000;
+
+/** A registration not renewed within this many ms is forgotten. */
+export const REGISTRATION_TTL_MS = 60_000;
+/** How often a sharing peer renews its registrations. */
+export const ANNOUNCE_INTERVAL_MS = 20_000;
+
+/** A connection with no frame started for this long is closed. */
+export const IDLE_TIMEOUT_MS = 120_000;
+/** A frame, once its first byte arrived, must be complete within this. */
+export const FRAME_DEADLINE_MS = 30_000;
+/** Time allowed to open a TCP connection to a tracker or peer. */
+export const CONNECT_TIMEOUT_MS = 5_000;
+/** Time a tracker has to answer one request. */
+export const TRACKER_REPLY_TIMEOUT_MS = 10_000;
+/** A peer with requests outstanding that sends nothing for this long is dropped. */
+export const PEER_STALL_TIMEOUT_MS = 5_000;
+
+/** Requests a downloader keeps in flight on one peer connection. */
+export const REQUESTS_IN_FLIGHT = 8;
+/** Requests a server accepts outstanding on one connection before closing it. */
+export const MAX_OUTSTANDING_REQUESTS = 64;
+/** Connections a server accepts at once, in total. */
+export const MAX_CONNECTIONS = 512;
+/** Connections a server accepts at once from one remote address. */
+export const MAX_CONNECTIONS_PER_ADDRESS = 64;
+/** Bad pieces tolerated from all peers before a download gives up. */
+export const MAX_BAD_PIECES = 64;

@@ -1,0 +1,274 @@
+/**
+ * `get`: asks the tracker who has a file, downloads its pieces from all of
+ * them at once, checks each piece against its SHA-256 before writing it into
+ * `NAME.part`, checks the whole file against its ID, and only then gives it
+ * its real name.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { type Address, formatAddress } from "./connection.ts";
+import { HASH_BYTES, MAX_BAD_PIECES } from "./limits.ts";
+import {
+  type FileMeta,
+  type PeerAddress,
+  pieceCount,
+  pieceLength,
+} from "./messages.ts";
+import { OrderedHasher } from "./ordered_hasher.ts";
+import { PartFile } from "./part_file.ts";
+import { PeerLink } from "./peer_link.ts";
+import { PieceScheduler } from "./piece_scheduler.ts";
+import { safeFileName } from "./safe_name.ts";
+import { TrackerClient, TrackerError } from "./tracker_client.ts";
+
+/** How far back the speed shown in progress looks. */
+export const SPEED_WINDOW_MS = 3_000;
+
+/** A snapshot of a download in progress. */
+export interface DownloadProgress {
+  /** File name as it will be saved. */
+  name: string;
+  /** File size in bytes. */
+  size: number;
+  /** Verified bytes so far. */
+  received: number;
+  /** Recent speed in bytes per second. */
+  bytesPerSecond: number;
+  /** Peers currently connected. */
+  peers: number;
+}
+
+/** Bytes received from one peer in this run. */
+export interface PeerBytes {
+  /** The peer as `host:port`. */
+  address: string;
+  /** Piece bytes received from it. */
+  bytes: number;
+}
+
+/** What a finished download produced. */
+export interface DownloadResult {
+  /** Where the verified file was saved. */
+  path: string;
+  /** The file's metadata. */
+  meta: FileMeta;
+  /** Bytes received from each peer. */
+  peers: PeerBytes[];
+  /** Ms from start to verified file. */
+  elapsedMs: number;
+}
+
+/** Options for {@linkcode download}. */
+export interface DownloadOptions {
+  /** Tracker to ask for peers. */
+  tracker: Address;
+  /** Folder to save into; created if missing. */
+  outDir: string;
+  /** Called as pieces arrive. */
+  onProgress?: (progress: DownloadProgress) => void;
+  /** Cancels the download; the `.part` file is kept. */
+  signal?: AbortSignal;
+  /** Receives one line per notable event (peer dropped, bad piece). */
+  log?: (line: string) => void;
+}
+
+/** A download that could not complete; the message is for the user. */
+export class DownloadError extends Error {
+  /** Creates an error with a message for the user. */
+  constructor(message: string) {
+    super(message);
+    this.name = "DownloadError";
+  }
+}
+
+/** Downloads the file with ID (or unique ID prefix) `id`. */
+export async function download(
+  id: string,
+  options: DownloadOptions,
+): Promise<DownloadResult> {
+  const started = performance.now();
+  const { meta, peers } = await lookUp(id, options.tracker);
+  const count = pieceCount(meta.size, meta.pieceSize);
+  if (count > 0 && peers.length === 0) {
+    throw new DownloadError(
+      `Nobody is sharing ${meta.name} (${meta.id.slice(0, 16)}) right now.`,
+    );
+  }
+  const part = await PartFile.open({
+    dir: options.outDir,
+    name: safeFileName(meta.name),
+    size: meta.size,
+  });
+  try {
+    const run = new DownloadRun(meta, part, options);
+    const links = await run.fetchAll(peers);
+    const path = await run.finish();
+    return {
+      path,
+      meta,
+      peers: links.map((link) => ({ address: link.label, bytes: link.bytes })),
+      elapsedMs: performance.now() - started,
+    };
+  } finally {
+    part.close();
+  }
+}
+
+async function lookUp(
+  id: string,
+  tracker: Address,
+): Promise<{ meta: FileMeta; peers: PeerAddress[] }> {
+  const client = await TrackerClient.connect(tracker);
+  try {
+    return await client.query(id);
+  } catch (error) {
+    if (error instanceof TrackerError && error.code === "not-found") {
+      throw new DownloadError(
+        `No file with ID ${id} is known to the tracker at ${
+          formatAddress(tracker)
+        }.`,
+      );
+    }
+    if (error instanceof TrackerError && error.code === "ambiguous") {
+      throw new DownloadError(
+        `ID ${id} matches more than one file; give more of its characters.`,
+      );
+    }
+    throw error;
+  } finally {
+    client.close();
+  }
+}
+
+/** The state of one download between lookup and rename. */
+class DownloadRun {
+  #meta: FileMeta;
+  #part: PartFile;
+  #options: DownloadOptions;
+  #scheduler: PieceScheduler;
+  #hasher: OrderedHasher;
+  #links: PeerLink[] = [];
+  #received = 0;
+  #badPieces = 0;
+  #samples: { at: number; bytes: number }[] = [];
+
+  constructor(meta: FileMeta, part: PartFile, options: DownloadOptions) {
+    this.#meta = meta;
+    this.#part = part;
+    this.#options = options;
+    const count = pieceCount(meta.size, meta.pieceSize);
+    this.#scheduler = new PieceScheduler(count);
+    this.#hasher = new OrderedHasher(count, {
+      readBack: (index) =>
+        part.read(index * meta.pieceSize, pieceLength(meta, index)),
+    });
+  }
+
+  /** Runs one link per peer until every piece is in or no peer is left. */
+  async fetchAll(peers: PeerAddress[]): Promise<PeerLink[]> {
+    const unique = new Map(peers.map((p) => [formatAddress(p), p]));
+    this.#links = [...unique.values()].map((address) =>
+      new PeerLink(address, {
+        id: this.#meta.id,
+        pieces: this.#scheduler.count,
+        scheduler: this.#scheduler,
+        onPiece: (index, data) => this.#onPiece(index, data),
+      })
+    );
+    const abort = () => {
+      this.#scheduler.stop();
+      for (const link of this.#links) link.close();
+    };
+    this.#options.signal?.addEventListener("abort", abort, { once: true });
+    try {
+      await Promise.all(this.#links.map((link) => this.#runLink(link)));
+    } finally {
+      this.#options.signal?.removeEventListener("abort", abort);
+    }
+    this.#options.signal?.throwIfAborted();
+    if (!this.#scheduler.finished) throw this.#failure();
+    return this.#links;
+  }
+
+  /** Checks the whole file against its ID and gives it its real name. */
+  async finish(): Promise<string> {
+    const digest = this.#hasher.digestHex();
+    if (digest !== this.#meta.id) {
+      throw new DownloadError(
+        `The downloaded ${this.#meta.name} does not match its ID (got ${
+          digest.slice(0, 16)
+        }); the peers' metadata is wrong, nothing was saved under its name.`,
+      );
+    }
+    return await this.#part.commit();
+  }
+
+  async #runLink(link: PeerLink): Promise<void> {
+    await link.run();
+    if (link.failure && !this.#scheduler.over) {
+      this.#options.log?.(`Dropped peer ${link.label}: ${link.failure}.`);
+    }
+  }
+
+  #onPiece(index: number, data: Uint8Array): boolean {
+    const meta = this.#meta;
+    if (
+      data.length !== pieceLength(meta, index) ||
+      !matches(data, meta.pieceHashes, index)
+    ) {
+      this.#badPieces++;
+      this.#scheduler.release(index);
+      if (this.#badPieces >= MAX_BAD_PIECES) this.#scheduler.stop();
+      return false;
+    }
+    this.#part.write(index * meta.pieceSize, data);
+    this.#scheduler.complete(index);
+    this.#hasher.add(index, data);
+    this.#received += data.length;
+    this.#report();
+    return true;
+  }
+
+  #report(): void {
+    if (!this.#options.onProgress) return;
+    const now = performance.now();
+    this.#samples.push({ at: now, bytes: this.#received });
+    while (
+      this.#samples.length > 2 && now - this.#samples[0].at > SPEED_WINDOW_MS
+    ) {
+      this.#samples.shift();
+    }
+    const first = this.#samples[0];
+    const seconds = (now - first.at) / 1000;
+    this.#options.onProgress({
+      name: this.#part.name,
+      size: this.#meta.size,
+      received: this.#received,
+      bytesPerSecond: seconds > 0
+        ? (this.#received - first.bytes) / seconds
+        : 0,
+      peers: this.#links.filter((link) => link.active).length,
+    });
+  }
+
+  #failure(): DownloadError {
+    const missing = this.#scheduler.count - this.#scheduler.completed;
+    const reasons = this.#links
+      .map((link) => `${link.label} ${link.failure ?? "gave up"}`)
+      .join("; ");
+    return new DownloadError(
+      `Could not download ${this.#meta.name}: ${missing} of ${this.#scheduler.count} pieces missing and no good peer left (${reasons}). The partial file is kept for a retry.`,
+    );
+  }
+}
+
+function matches(data: Uint8Array, hashes: Uint8Array, index: number): boolean {
+  const digest = createHash("sha256").update(data).digest();
+  const offset = index * HASH_BYTES;
+  for (let i = 0; i < HASH_BYTES; i++) {
+    if (digest[i] !== hashes[offset + i]) return false;
+  }
+  return true;
+}

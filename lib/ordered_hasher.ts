@@ -1,0 +1,63 @@
+/**
+ * The whole-file SHA-256 of a download, computed while pieces arrive out of
+ * order: pieces are fed to one streaming hash in index order, held in memory
+ * within a small window ahead of the hash, and read back from disk beyond it.
+ *
+ * @module
+ */
+
+import { createHash, type Hash } from "node:crypto";
+
+/** Pieces held in memory ahead of the hash cursor before reading back. */
+export const REORDER_WINDOW_PIECES = 64;
+
+/** Options for {@linkcode OrderedHasher}. */
+export interface OrderedHasherOptions {
+  /** Reads a verified piece back from disk when it is no longer held. */
+  readBack: (index: number) => Uint8Array;
+  /** Pieces held ahead of the cursor. @default {REORDER_WINDOW_PIECES} */
+  windowPieces?: number;
+}
+
+/** Feeds verified pieces to a SHA-256 in file order. */
+export class OrderedHasher {
+  #hash: Hash = createHash("sha256");
+  #count: number;
+  #cursor = 0;
+  #ready: Uint8Array;
+  #held = new Map<number, Uint8Array>();
+  #readBack: (index: number) => Uint8Array;
+  #window: number;
+
+  /** A hasher for a file of `count` pieces. */
+  constructor(count: number, options: OrderedHasherOptions) {
+    this.#count = count;
+    this.#ready = new Uint8Array(count);
+    this.#readBack = options.readBack;
+    this.#window = options.windowPieces ?? REORDER_WINDOW_PIECES;
+  }
+
+  /** Adds a verified piece; `data` may be dropped if far ahead. */
+  add(index: number, data?: Uint8Array): void {
+    if (this.#ready[index] || index < this.#cursor) return;
+    this.#ready[index] = 1;
+    if (data && index < this.#cursor + this.#window) {
+      this.#held.set(index, data);
+    }
+    while (this.#cursor < this.#count && this.#ready[this.#cursor]) {
+      const piece = this.#held.get(this.#cursor) ??
+        this.#readBack(this.#cursor);
+      this.#held.delete(this.#cursor);
+      this.#hash.update(piece);
+      this.#cursor++;
+    }
+  }
+
+  /** The file's SHA-256 as hex; every piece must have been added. */
+  digestHex(): string {
+    if (this.#cursor !== this.#count) {
+      throw new Error(`Only ${this.#cursor} of ${this.#count} pieces hashed`);
+    }
+    return this.#hash.digest("hex");
+  }
+}

@@ -95,8 +95,16 @@ export class Connection {
 
   /** Sends a message; sends are queued so frames never interleave. */
   send(message: Message): Promise<void> {
-    const { header, binary } = toFrame(message);
-    const head = encodeFrameHead(header, binary.length);
+    let head: Uint8Array;
+    let binary: Uint8Array;
+    try {
+      const frame = toFrame(message);
+      binary = frame.binary;
+      head = encodeFrameHead(frame.header, binary.length);
+    } catch (error) {
+      // A message too large for a frame rejects like a failed write would.
+      return Promise.reject(error);
+    }
     const next = this.#writing.then(async () => {
       await this.#writeAll(head);
       if (binary.length > 0) await this.#writeAll(binary);

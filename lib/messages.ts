@@ -176,6 +176,7 @@ export function fromFrame(frame: Frame): Message {
   const type = h.type;
   switch (type) {
     case "error":
+      noBinary(frame);
       return {
         type,
         code: errorCode(h.code),

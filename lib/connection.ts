@@ -7,7 +7,7 @@
  * @module
  */
 
-import { encodeFrameHead, FrameReader } from "./frame.ts";
+import { encodeFrameHead, type FrameLimits, FrameReader } from "./frame.ts";
 import { fromFrame, type Message, toFrame } from "./messages.ts";
 import {
   CONNECT_TIMEOUT_MS,
@@ -46,10 +46,13 @@ export class Connection {
   #closed = false;
   #timedOut = false;
 
-  /** Wraps an open connection; the Connection now owns it. */
-  constructor(conn: Deno.Conn) {
+  /**
+   * Wraps an open connection; the Connection now owns it. `limits` narrow
+   * what frames may arrive (a peer server expects no binary parts at all).
+   */
+  constructor(conn: Deno.Conn, limits: FrameLimits = {}) {
     this.#conn = conn;
-    this.#reader = new FrameReader(conn);
+    this.#reader = new FrameReader(conn, limits);
   }
 
   /** The remote end's address. */
@@ -146,6 +149,8 @@ export class Connection {
 export interface ConnectOptions {
   /** Ms to wait for the connection. @default {CONNECT_TIMEOUT_MS} */
   timeoutMs?: number;
+  /** Limits on frames received. @default {limits.ts} */
+  limits?: FrameLimits;
 }
 
 /**
@@ -172,7 +177,7 @@ export async function connect(
   try {
     const conn = await Promise.race([pending, timeout]);
     conn.setNoDelay(true);
-    return new Connection(conn);
+    return new Connection(conn, options.limits);
   } finally {
     clearTimeout(timer);
   }

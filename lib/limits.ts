@@ -49,8 +49,8 @@ export const FULL_ID_CHARS = 64;
 export const MAX_PEERS_PER_ANSWER = 200;
 /** Most files the tracker puts in one list or search answer. */
 export const MAX_FILES_PER_ANSWER = 500;
-/** Most IDs one announce may renew. */
-export const MAX_IDS_PER_ANNOUNCE = 1000;
+/** Most IDs one announce may renew (500 IDs fit well inside MAX_JSON_BYTES). */
+export const MAX_IDS_PER_ANNOUNCE = 500;
 
 /** A registration not renewed within this many ms is forgotten. */
 export const REGISTRATION_TTL_MS = 60_000;

@@ -173,6 +173,7 @@ class DownloadRun {
       new PeerLink(address, {
         id: this.#meta.id,
         pieces: this.#scheduler.count,
+        pieceSize: this.#meta.pieceSize,
         scheduler: this.#scheduler,
         onPiece: (index, data) => this.#onPiece(index, data),
       })

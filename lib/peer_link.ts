@@ -35,6 +35,8 @@ export interface PeerLinkOptions {
   id: string;
   /** Pieces in the file; the peer must agree. */
   pieces: number;
+  /** Bytes in a full piece: no larger binary part is accepted. */
+  pieceSize: number;
   /** Shared by every link of one download. */
   scheduler: PieceScheduler;
   /** Verifies and stores a piece; false means the piece was bad. */
@@ -84,6 +86,7 @@ export class PeerLink {
     try {
       this.#conn = await connect(this.address, {
         timeoutMs: this.#options.connectMs ?? CONNECT_TIMEOUT_MS,
+        limits: { maxBinaryBytes: this.#options.pieceSize },
       });
       if (this.#closed) return;
       await this.#handshake();

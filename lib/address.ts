@@ -1,0 +1,87 @@
+/**
+ * Parsing the `HOST:PORT` addresses users type for `--tracker` and
+ * `P2P_TRACKER`.
+ *
+ * @module
+ */
+
+import type { Address } from "./connection.ts";
+
+/** Host used when the user types only `:PORT`. */
+export const DEFAULT_HOST = "127.0.0.1";
+
+const HOST_CHARS = /^[A-Za-z0-9._%-]+$/;
+const IPV6_CHARS = /^[0-9A-Fa-f:.%A-Za-z]+$/;
+const DIGITS = /^[0-9]+$/;
+
+/**
+ * Parses `host:port`, `host`, `:port`, `[::1]:5000`, `[::1]` or a bare IPv6
+ * address into an {@linkcode Address}; a missing port is `defaultPort`.
+ * Throws a `TypeError` whose message is a sentence for the user.
+ *
+ * @example
+ * ```ts
+ * parseAddress("10.0.0.5", 5000); // { host: "10.0.0.5", port: 5000 }
+ * parseAddress("[::1]:7000", 5000); // { host: "::1", port: 7000 }
+ * ```
+ */
+export function parseAddress(text: string, defaultPort: number): Address {
+  const trimmed = text.trim();
+  const { host, port } = splitHostPort(trimmed);
+  if (host !== "" && !isValidHost(host)) {
+    throw new TypeError(
+      `Cannot use "${trimmed}" as an address: "${host}" is not a host name or IP address.`,
+    );
+  }
+  return {
+    host: host === "" ? DEFAULT_HOST : host,
+    port: port === undefined ? defaultPort : portOf(port, `"${trimmed}"`),
+  };
+}
+
+/**
+ * Parses a TCP port number (0 to 65535; 0 asks for a free port). Throws a
+ * `TypeError` whose message is a sentence for the user.
+ */
+export function parsePort(text: string): number {
+  return portOf(text.trim(), "the port");
+}
+
+function splitHostPort(text: string): { host: string; port?: string } {
+  if (text === "") {
+    throw new TypeError("The address is empty: give it as HOST:PORT.");
+  }
+  if (text.startsWith("[")) {
+    const close = text.indexOf("]");
+    const rest = text.slice(close + 1);
+    if (close < 0 || (rest !== "" && !rest.startsWith(":"))) {
+      throw new TypeError(
+        `Cannot use "${text}" as an address: write IPv6 addresses as [ADDRESS]:PORT.`,
+      );
+    }
+    return {
+      host: text.slice(1, close),
+      port: rest ? rest.slice(1) : undefined,
+    };
+  }
+  const colons = text.split(":").length - 1;
+  if (colons > 1) return { host: text }; // a bare IPv6 address
+  if (colons === 0) return { host: text };
+  const colon = text.indexOf(":");
+  return { host: text.slice(0, colon), port: text.slice(colon + 1) };
+}
+
+function isValidHost(host: string): boolean {
+  if (host.length > 253) return false;
+  return host.includes(":") ? IPV6_CHARS.test(host) : HOST_CHARS.test(host);
+}
+
+function portOf(port: string, what: string): number {
+  const value = DIGITS.test(port) ? Number(port) : NaN;
+  if (!(value >= 0 && value <= 65535)) {
+    throw new TypeError(
+      `Cannot use ${what}: "${port}" is not a port number from 0 to 65535.`,
+    );
+  }
+  return value;
+}

@@ -1,0 +1,87 @@
+/**
+ * `tracker`: knows which peers share which files. Listens until Ctrl-C or
+ * SIGTERM.
+ *
+ * ```sh
+ * deno run --allow-net tracker.ts --port 5000 --host 0.0.0.0
+ * ```
+ *
+ * @module
+ */
+
+import {
+  addOutputFlags,
+  createProgram,
+  type OutputFlags,
+  portOption,
+} from "./lib/cli_program.ts";
+import { explainError } from "./lib/cli_errors.ts";
+import { formatAddress } from "./lib/connection.ts";
+import { DEFAULT_TRACKER_PORT } from "./lib/limits.ts";
+import { startTracker } from "./lib/tracker_server.ts";
+import { terminalSafe } from "./lib/format.ts";
+
+interface TrackerFlags extends OutputFlags {
+  port: number;
+  host: string;
+}
+
+async function main(args: string[]): Promise<number> {
+  const program = addOutputFlags(
+    createProgram("tracker", {
+      description: "Run a tracker: it tells peers who shares which file.",
+      epilog:
+        "Stop it with Ctrl-C. Peers find it with --tracker HOST:PORT or P2P_TRACKER.",
+    })
+      .addOption(
+        portOption(
+          "port to listen on (0 picks a free one)",
+          DEFAULT_TRACKER_PORT,
+        ),
+      )
+      .option("--host <address>", "address to listen on", "0.0.0.0"),
+  );
+  program.action(async (flags: TrackerFlags) => await serve(flags));
+  try {
+    await program.parseAsync(args, { from: "user" });
+    return 0;
+  } catch (error) {
+    return report(error, args.includes("--verbose") || args.includes("-v"));
+  }
+}
+
+async function serve(flags: TrackerFlags): Promise<void> {
+  const log = flags.verbose
+    ? (line: string) => console.error(terminalSafe(line))
+    : undefined;
+  const tracker = startTracker({ host: flags.host, port: flags.port, log });
+  console.log(`Tracker listening on ${formatAddress(tracker.address)}`);
+  await untilStopped();
+  if (!flags.quiet) console.error("Stopping tracker.");
+  await tracker.close();
+}
+
+function untilStopped(): Promise<void> {
+  return new Promise((resolve) => {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      try {
+        Deno.addSignalListener(signal, () => resolve());
+      } catch {
+        // Windows has no SIGTERM; Ctrl-C still works.
+      }
+    }
+  });
+}
+
+function report(error: unknown, verbose: boolean): number {
+  const { message, exitCode } = explainError(error, "tracker");
+  if (message) console.error(message);
+  if (verbose && error instanceof Error && error.stack) {
+    console.error(error.stack);
+  }
+  return exitCode;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -20,6 +20,7 @@ import { formatAddress } from "./lib/connection.ts";
 import { DEFAULT_TRACKER_PORT } from "./lib/limits.ts";
 import { startTracker } from "./lib/tracker_server.ts";
 import { terminalSafe } from "./lib/format.ts";
+import { listenForStop } from "./lib/stop_signal.ts";
 
 interface TrackerFlags extends OutputFlags {
   port: number;
@@ -56,21 +57,10 @@ async function serve(flags: TrackerFlags): Promise<void> {
     : undefined;
   const tracker = startTracker({ host: flags.host, port: flags.port, log });
   console.log(`Tracker listening on ${formatAddress(tracker.address)}`);
-  await untilStopped();
+  using stop = listenForStop();
+  await stop.stopped;
   if (!flags.quiet) console.error("Stopping tracker.");
   await tracker.close();
-}
-
-function untilStopped(): Promise<void> {
-  return new Promise((resolve) => {
-    for (const signal of ["SIGINT", "SIGTERM"] as const) {
-      try {
-        Deno.addSignalListener(signal, () => resolve());
-      } catch {
-        // Windows has no SIGTERM; Ctrl-C still works.
-      }
-    }
-  });
 }
 
 function report(error: unknown, verbose: boolean): number {

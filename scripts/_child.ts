@@ -1,0 +1,212 @@
+/**
+ * Running `tracker.ts` and `peer.ts` as real child processes of the current
+ * Deno, for the demo and the end-to-end tests: read their output line by
+ * line, wait for a line with a deadline, stop them with a signal.
+ *
+ * @module
+ */
+
+import { fileURLToPath } from "node:url";
+
+/** The repository root. */
+export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/** Permissions each entry file runs with, as in the `deno task`s. */
+export const PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
+  "tracker.ts": ["--allow-net"],
+  "peer.ts": ["--allow-net", "--allow-read", "--allow-write", "--allow-env"],
+};
+
+/** Options for {@linkcode spawnEntry}. */
+export interface SpawnOptions {
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /** Working folder. @default {ROOT} */
+  cwd?: string;
+}
+
+/** A running entry file whose stdout and stderr are collected. */
+export class Child implements AsyncDisposable {
+  #process: Deno.ChildProcess;
+  #stdout: LineCollector;
+  #stderr: LineCollector;
+  #status: Promise<Deno.CommandStatus>;
+
+  /** Wraps a spawned process with piped stdout and stderr. */
+  constructor(process: Deno.ChildProcess) {
+    this.#process = process;
+    this.#stdout = new LineCollector(process.stdout);
+    this.#stderr = new LineCollector(process.stderr);
+    this.#status = process.status;
+  }
+
+  /** Process ID. */
+  get pid(): number {
+    return this.#process.pid;
+  }
+
+  /** Every stdout line so far. */
+  get stdout(): readonly string[] {
+    return this.#stdout.lines;
+  }
+
+  /** Every stderr line so far. */
+  get stderr(): readonly string[] {
+    return this.#stderr.lines;
+  }
+
+  /** Waits up to `timeoutMs` for a stdout line matching `pattern`. */
+  async waitForLine(pattern: RegExp, timeoutMs: number): Promise<string> {
+    const line = await this.#stdout.waitFor(pattern, timeoutMs, this.#status);
+    if (line === undefined) {
+      throw new Error(
+        `No line matching ${pattern} within ${timeoutMs} ms. stdout: ${
+          this.stdout.join(" | ")
+        } stderr: ${this.stderr.join(" | ")}`,
+      );
+    }
+    return line;
+  }
+
+  /** Waits for the process to exit and all output to be read. */
+  async finished(): Promise<Deno.CommandStatus> {
+    const status = await this.#status;
+    await Promise.all([this.#stdout.done, this.#stderr.done]);
+    return status;
+  }
+
+  /** Sends `signal` (if still running), then waits up to `timeoutMs` before SIGKILL. */
+  async stop(
+    signal: Deno.Signal = "SIGTERM",
+    timeoutMs = 8_000,
+  ): Promise<Deno.CommandStatus> {
+    try {
+      this.#process.kill(signal);
+    } catch {
+      // Already exited.
+    }
+    const timer = setTimeout(() => {
+      try {
+        this.#process.kill("SIGKILL");
+      } catch {
+        // Exited meanwhile.
+      }
+    }, timeoutMs);
+    try {
+      return await this.finished();
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Stops the process with SIGTERM. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+/**
+ * Starts `deno run` on `entry` (`tracker.ts` or `peer.ts`) with its task's
+ * permissions and `args`.
+ */
+export function spawnEntry(
+  entry: string,
+  args: string[],
+  options: SpawnOptions = {},
+): Child {
+  const process = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...PERMISSIONS[entry], `${ROOT}${entry}`, ...args],
+    cwd: options.cwd ?? ROOT,
+    env: { NO_COLOR: "1", ...options.env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  return new Child(process);
+}
+
+/** The result of running an entry file to completion. */
+export interface RunResult {
+  /** Exit code. */
+  code: number;
+  /** Everything on stdout. */
+  stdout: string;
+  /** Everything on stderr. */
+  stderr: string;
+}
+
+/** Runs `entry` with `args` to completion, killing it after `timeoutMs`. */
+export async function runEntry(
+  entry: string,
+  args: string[],
+  options: SpawnOptions & { timeoutMs?: number } = {},
+): Promise<RunResult> {
+  const child = spawnEntry(entry, args, options);
+  const timer = setTimeout(
+    () => child.stop("SIGKILL"),
+    options.timeoutMs ?? 30_000,
+  );
+  try {
+    const status = await child.finished();
+    return {
+      code: status.code,
+      stdout: child.stdout.join("\n"),
+      stderr: child.stderr.join("\n"),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Reads a byte stream into lines as they arrive. */
+class LineCollector {
+  readonly lines: string[] = [];
+  readonly done: Promise<void>;
+  #waiters = new Set<() => void>();
+
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.done = this.#read(stream);
+  }
+
+  async #read(stream: ReadableStream<Uint8Array>): Promise<void> {
+    let rest = "";
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+      const parts = (rest + text).split("\n");
+      rest = parts.pop() ?? "";
+      this.lines.push(...parts.map((line) => line.replace(/\r$/, "")));
+      this.#wake();
+    }
+    if (rest) this.lines.push(rest);
+    this.#wake();
+  }
+
+  #wake(): void {
+    for (const wake of this.#waiters) wake();
+  }
+
+  async waitFor(
+    pattern: RegExp,
+    timeoutMs: number,
+    exited: Promise<unknown>,
+  ): Promise<string | undefined> {
+    const deadline = performance.now() + timeoutMs;
+    let ended = false;
+    exited.then(() => this.done).then(() => ended = true);
+    for (;;) {
+      const found = this.lines.find((line) => pattern.test(line));
+      if (found !== undefined) return found;
+      const left = deadline - performance.now();
+      if (left <= 0 || ended) return undefined;
+      const waiters = this.#waiters;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.min(left, 200));
+        function done() {
+          clearTimeout(timer);
+          waiters.delete(done);
+          resolve();
+        }
+        waiters.add(done);
+      });
+    }
+  }
+}

@@ -1,0 +1,177 @@
+import { assert, assertEquals } from "./assert.ts";
+import { runEntry, spawnEntry } from "../scripts/_child.ts";
+import {
+  checkPeerBinary,
+  compileAll,
+  compileReadiness,
+} from "../scripts/compile.ts";
+
+const FULL_ID = "ab".repeat(32);
+const STACK_LINE = /^\s+at /m;
+
+/** Asserts stderr is exactly one line and carries no stack trace. */
+function assertOneLine(stderr: string): string {
+  const lines = stderr.trim().split("\n");
+  assertEquals(lines.length, 1, `stderr: ${stderr}`);
+  assert(!STACK_LINE.test(stderr), `stack trace on stderr: ${stderr}`);
+  return lines[0];
+}
+
+/** A port on 127.0.0.1 that nothing listens on (just released). */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
+const HELP_CASES: [string, string[], string][] = [
+  ["tracker.ts", ["--help"], "Usage: tracker"],
+  ["peer.ts", ["--help"], "Usage: peer"],
+  ["peer.ts", ["share", "--help"], "Usage: peer share"],
+  ["peer.ts", ["get", "--help"], "Usage: peer get"],
+  ["peer.ts", ["list", "--help"], "Usage: peer list"],
+  ["peer.ts", ["search", "--help"], "Usage: peer search"],
+];
+
+for (const [entry, args, usage] of HELP_CASES) {
+  Deno.test(`${entry} ${args.join(" ")} prints usage and exits 0`, async () => {
+    const result = await runEntry(entry, args);
+    assertEquals(result.code, 0, result.stderr);
+    assert(result.stdout.includes(usage), result.stdout);
+    assertEquals(result.stderr, "");
+  });
+}
+
+Deno.test("peer --help names every command", async () => {
+  const { stdout } = await runEntry("peer.ts", ["--help"]);
+  for (const command of ["share", "get", "list", "search"]) {
+    assert(stdout.includes(command), `${command} missing from: ${stdout}`);
+  }
+});
+
+for (const id of ["xyz", "0123456789abcde", "g".repeat(64), "a".repeat(65)]) {
+  Deno.test(`peer get ${id.slice(0, 20)} fails with exit 2 and one line, before any network`, async () => {
+    // The tracker address is unroutable: touching the network would hang.
+    const result = await runEntry("peer.ts", [
+      "get",
+      id,
+      "--tracker",
+      "192.0.2.1:5000",
+    ], { timeoutMs: 15_000 });
+    assertEquals(result.code, 2, result.stderr);
+    const line = assertOneLine(result.stderr);
+    assert(/file ID/i.test(line) || /hex/.test(line), line);
+  });
+}
+
+Deno.test("peer with an unknown command fails with exit 2 and one line", async () => {
+  const result = await runEntry("peer.ts", ["fetch", FULL_ID]);
+  assertEquals(result.code, 2);
+  assert(assertOneLine(result.stderr).includes('"fetch"'), result.stderr);
+});
+
+Deno.test("peer get with an unknown option fails with exit 2 and one line", async () => {
+  const result = await runEntry("peer.ts", ["get", FULL_ID, "--bogus"]);
+  assertEquals(result.code, 2);
+  assert(assertOneLine(result.stderr).includes("--bogus"), result.stderr);
+});
+
+Deno.test("peer share of a missing file fails with one line", async () => {
+  const result = await runEntry("peer.ts", [
+    "share",
+    "/no/such/file.bin",
+    "--tracker",
+    "192.0.2.1:5000",
+  ]);
+  assertEquals(result.code, 2);
+  assert(assertOneLine(result.stderr).includes("no such file"), result.stderr);
+});
+
+Deno.test("a malformed --tracker or P2P_TRACKER is reported in one line", async () => {
+  const flag = await runEntry("peer.ts", ["list", "--tracker", "host:99999"]);
+  assertEquals(flag.code, 2);
+  assert(assertOneLine(flag.stderr).includes("--tracker"), flag.stderr);
+  const env = await runEntry("peer.ts", ["list"], {
+    env: { P2P_TRACKER: "bad host:1" },
+  });
+  assertEquals(env.code, 2);
+  assert(assertOneLine(env.stderr).includes("P2P_TRACKER"), env.stderr);
+});
+
+Deno.test("peer get with no tracker running names the tracker and fails within seconds", async () => {
+  const address = `127.0.0.1:${freePort()}`;
+  const started = performance.now();
+  const result = await runEntry("peer.ts", [
+    "get",
+    FULL_ID.toUpperCase(),
+    "--tracker",
+    address,
+  ], { timeoutMs: 20_000 });
+  const seconds = (performance.now() - started) / 1000;
+  assert(result.code !== 0, "exit code should be non-zero");
+  assert(assertOneLine(result.stderr).includes(address), result.stderr);
+  assert(seconds < 10, `took ${seconds} s`);
+});
+
+Deno.test("peer list takes the tracker from P2P_TRACKER", async () => {
+  const address = `127.0.0.1:${freePort()}`;
+  const result = await runEntry("peer.ts", ["list"], {
+    env: { P2P_TRACKER: address },
+    timeoutMs: 20_000,
+  });
+  assert(result.code !== 0);
+  assert(assertOneLine(result.stderr).includes(address), result.stderr);
+});
+
+Deno.test("tracker on port 0 answers peer list and search, and exits 0 on SIGTERM", async () => {
+  await using tracker = spawnEntry("tracker.ts", [
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+  ]);
+  const line = await tracker.waitForLine(/listening on/, 20_000);
+  const address = line.slice(line.lastIndexOf(" ") + 1);
+  const list = await runEntry("peer.ts", ["list", "--tracker", address]);
+  assertEquals(list.code, 0, list.stderr);
+  assertEquals(list.stdout.trim(), "No files.");
+  const search = await runEntry("peer.ts", [
+    "search",
+    "nothing",
+    "--json",
+    "--tracker",
+    address,
+  ]);
+  assertEquals(search.code, 0, search.stderr);
+  assertEquals(JSON.parse(search.stdout), { files: [] });
+  const status = await tracker.stop("SIGTERM");
+  assertEquals(status.code, 0);
+});
+
+Deno.test("tracker --port in use fails with one line", async () => {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const result = await runEntry("tracker.ts", [
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(listener.addr.port),
+  ]);
+  assertEquals(result.code, 1);
+  assert(assertOneLine(result.stderr).includes("--port"), result.stderr);
+});
+
+Deno.test("deno task compile builds binaries and dist/peer --help works (skipped when no runtime)", async (t) => {
+  const readiness = await compileReadiness();
+  if (!readiness.ready) {
+    console.log(`SKIPPED compiling: ${readiness.reason}`);
+    await t.step({
+      name: `compile skipped: ${readiness.reason}`,
+      ignore: true,
+      fn: () => {},
+    });
+    return;
+  }
+  await compileAll();
+  await checkPeerBinary();
+});

@@ -1,0 +1,181 @@
+/**
+ * What this machine can do without our code, measured in the same run: raw
+ * Deno TCP over loopback (256 KiB writes, a reader in another process that
+ * discards) and streaming SHA-256 of the test file along the path our code
+ * uses for the whole-file hash (`node:crypto` `createHash`, fed by 256 KiB
+ * synchronous reads, as in lib/file_hash.ts). Also writes the test files.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { spawnDeno } from "./_process.ts";
+
+/** Bytes per TCP write and per file read: one default piece. */
+export const CHUNK_BYTES = 256 * 1024;
+/** Bytes of random data repeated (shifted and stamped) to make test files. */
+const RANDOM_POOL_BYTES = 64 * 1024 * 1024;
+/** Largest request `crypto.getRandomValues` accepts. */
+const RANDOM_CALL_BYTES = 65_536;
+/** Bytes written per call while making a test file. */
+const WRITE_BLOCK_BYTES = 1024 * 1024;
+/** Step between pool offsets of consecutive blocks (prime, so blocks differ). */
+const POOL_STRIDE_BYTES = 7_919 * 4_096;
+/** Longest one TCP baseline run may take. */
+const TCP_RUN_TIMEOUT_MS = 60_000;
+/** Longest the sink process may take to start listening. */
+const SINK_START_TIMEOUT_MS = 10_000;
+
+/** One throughput measurement: the median of several runs. */
+export interface Throughput {
+  /** Bytes per run. */
+  bytes: number;
+  /** Median ms of the runs. */
+  ms: number;
+  /** Median throughput, MB/s (10^6 bytes). */
+  mbps: number;
+  /** MB/s of every run, in order. */
+  runs: number[];
+}
+
+/**
+ * Writes `size` bytes of pseudo-random data to `path` and syncs it, so the
+ * write-back does not overlap later measurements. Every 1 MiB block is a
+ * different slice of a 64 MiB random pool with its index stamped in, so no
+ * two pieces are alike and writing 4 GiB costs little CPU.
+ */
+export function writeTestFile(path: string, size: number): void {
+  const pool = new Uint8Array(RANDOM_POOL_BYTES);
+  for (let i = 0; i < pool.length; i += RANDOM_CALL_BYTES) {
+    crypto.getRandomValues(pool.subarray(i, i + RANDOM_CALL_BYTES));
+  }
+  const block = new Uint8Array(WRITE_BLOCK_BYTES);
+  const view = new DataView(block.buffer);
+  using file = Deno.openSync(path, {
+    write: true,
+    create: true,
+    truncate: true,
+  });
+  let written = 0;
+  for (let index = 0; written < size; index++) {
+    const offset = (index * POOL_STRIDE_BYTES) %
+      (RANDOM_POOL_BYTES - WRITE_BLOCK_BYTES);
+    block.set(pool.subarray(offset, offset + WRITE_BLOCK_BYTES));
+    for (let at = 0; at < block.length; at += CHUNK_BYTES) {
+      view.setFloat64(at, index * WRITE_BLOCK_BYTES + at);
+    }
+    const part = block.subarray(0, Math.min(block.length, size - written));
+    let done = 0;
+    while (done < part.length) done += file.writeSync(part.subarray(done));
+    written += part.length;
+  }
+  file.syncSync();
+}
+
+/**
+ * Streaming SHA-256 of `path`, `runs` times: the throughput ceiling of
+ * verifying a download on one thread. Returns the median and the hex digest.
+ */
+export function sha256Baseline(
+  path: string,
+  runs: number,
+): Throughput & { hex: string } {
+  const times: number[] = [];
+  let hex = "";
+  const size = Deno.statSync(path).size;
+  for (let run = 0; run < runs; run++) {
+    const started = performance.now();
+    hex = sha256File(path);
+    times.push(performance.now() - started);
+  }
+  return { ...summarize(size, times), hex };
+}
+
+/** SHA-256 of a file as lowercase hex, read in 256 KiB synchronous reads. */
+export function sha256File(path: string): string {
+  const hash = createHash("sha256");
+  const buffer = new Uint8Array(CHUNK_BYTES);
+  using file = Deno.openSync(path, { read: true });
+  for (;;) {
+    const n = file.readSync(buffer);
+    if (n === null || n === 0) break;
+    hash.update(buffer.subarray(0, n));
+  }
+  return hash.digest("hex");
+}
+
+/**
+ * Raw Deno TCP throughput over 127.0.0.1: this process writes `bytes` in
+ * 256 KiB writes; a separate Deno process reads and discards them. Timed
+ * by the reader, first byte to end of stream; median of `runs`.
+ */
+export async function tcpBaseline(
+  bytes: number,
+  runs: number,
+): Promise<Throughput> {
+  const times: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    times.push(await tcpRun(bytes));
+  }
+  return summarize(bytes, times);
+}
+
+async function tcpRun(bytes: number): Promise<number> {
+  const sink = spawnDeno([
+    "run",
+    "--allow-net",
+    new URL("./tcp_sink.ts", import.meta.url).pathname,
+  ]);
+  try {
+    const { line } = await sink.waitForLine(
+      (text) => text.startsWith("port "),
+      SINK_START_TIMEOUT_MS,
+    );
+    const port = Number(line.slice("port ".length));
+    const chunk = new Uint8Array(CHUNK_BYTES);
+    crypto.getRandomValues(chunk.subarray(0, RANDOM_CALL_BYTES));
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      let sent = 0;
+      while (sent < bytes) {
+        const want = Math.min(chunk.length, bytes - sent);
+        sent += await conn.write(chunk.subarray(0, want));
+      }
+    } finally {
+      conn.close();
+    }
+    const result = await sink.waitForLine(
+      (text) => text.startsWith("{"),
+      TCP_RUN_TIMEOUT_MS,
+    );
+    const report = JSON.parse(result.line) as { bytes: number; ms: number };
+    if (report.bytes !== bytes) {
+      throw new Error(`TCP sink got ${report.bytes} of ${bytes} bytes`);
+    }
+    return report.ms;
+  } finally {
+    await sink.stop();
+  }
+}
+
+/** Median of `times` for `bytes` bytes each, as a {@linkcode Throughput}. */
+export function summarize(bytes: number, times: number[]): Throughput {
+  const sorted = [...times].sort((a, b) => a - b);
+  const ms = sorted[Math.floor(sorted.length / 2)];
+  return {
+    bytes,
+    ms,
+    mbps: megabytesPerSecond(bytes, ms),
+    runs: times.map((t) => round(megabytesPerSecond(bytes, t))),
+  };
+}
+
+/** MB/s (10^6 bytes per second) for `bytes` in `ms`. */
+export function megabytesPerSecond(bytes: number, ms: number): number {
+  return ms > 0 ? bytes / 1e6 / (ms / 1000) : 0;
+}
+
+/** Rounds to one decimal place. */
+export function round(value: number): number {
+  return Math.round(value * 10) / 10;
+}

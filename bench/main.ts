@@ -1,0 +1,349 @@
+/**
+ * `deno task bench`: measures share, get, an aria2c anchor and the tracker
+ * against this machine's own limits (TCP loopback, streaming SHA-256), all
+ * with real processes on 127.0.0.1, then prints Markdown tables and writes
+ * `bench/results/<date>.json`.
+ *
+ * ```sh
+ * deno task bench            # 1 GiB and 4 GiB files, full tracker load (a few minutes)
+ * deno task bench --quick    # 256 MiB, short tracker load (under a minute)
+ * deno task bench --profile  # also profiles one get with --cpu-prof
+ * ```
+ *
+ * Test files (up to 4 GiB) live in a temporary folder removed at the end,
+ * also on Ctrl-C. The task runs with `--allow-all` because Deno grants
+ * reads of /proc (peak RSS, CPU time, CPU model) only with all permissions.
+ *
+ * @module
+ */
+
+import { aria2Anchor } from "./aria2.ts";
+import { sha256Baseline, tcpBaseline, writeTestFile } from "./baselines.ts";
+import { run, stopAll } from "./_process.ts";
+import { summarizeProfile } from "./profile.ts";
+import {
+  type BenchResults,
+  checkTargets,
+  formatReport,
+  type MachineInfo,
+  size,
+} from "./report.ts";
+import { trackerMemory, trackerQps } from "./tracker_load.ts";
+import {
+  REPO_ROOT,
+  runGet,
+  type Sharer,
+  startSharer,
+  startTrackerProcess,
+  startupMs,
+  type TrackerProcess,
+} from "./transfer.ts";
+
+const GIB = 1024 ** 3;
+const MIB = 1024 ** 2;
+
+/** Sizes and durations of a full run and a quick one. */
+export const PLANS = {
+  full: {
+    smallBytes: GIB,
+    largeBytes: 4 * GIB,
+    fallbackLargeBytes: 2 * GIB,
+    baselineRuns: 3,
+    qpsClients: 64,
+    qpsMs: 10_000,
+    statsMs: 5_000,
+    trackerFiles: 100_000,
+    trackerPeers: 10,
+  },
+  quick: {
+    smallBytes: 256 * MIB,
+    largeBytes: 0,
+    fallbackLargeBytes: 0,
+    baselineRuns: 3,
+    qpsClients: 64,
+    qpsMs: 3_000,
+    statsMs: 2_000,
+    trackerFiles: 10_000,
+    trackerPeers: 10,
+  },
+} as const;
+
+/** Sharers in the multi-sharer gets. */
+const MANY_SHARERS = 4;
+/** Free space kept beyond the test files and their downloads. */
+const DISK_MARGIN_BYTES = GIB;
+/** Longest `df` may take. */
+const DF_TIMEOUT_MS = 5_000;
+/** Folder the JSON results go to. */
+const RESULTS_DIR = `${REPO_ROOT}bench/results`;
+
+type Plan = (typeof PLANS)[keyof typeof PLANS];
+
+interface Flags {
+  quick: boolean;
+  profile: boolean;
+}
+
+const USAGE = `Usage: deno task bench [--quick] [--profile]
+
+  --quick    256 MiB file, no large file, 3 s tracker load, 10,000 files (under a minute)
+  --profile  also run one get with --cpu-prof and list its top functions`;
+
+async function main(args: string[]): Promise<number> {
+  const flags = parseFlags(args);
+  if (!flags) {
+    console.log(USAGE);
+    return args.includes("--help") || args.includes("-h") ? 0 : 2;
+  }
+  const plan = flags.quick ? PLANS.quick : PLANS.full;
+  const work = await Deno.makeTempDir({ prefix: "p2p-bench-" });
+  const interrupt = () => {
+    console.error("Interrupted: stopping processes and removing test files.");
+    stopAll().finally(() => {
+      Deno.removeSync(work, { recursive: true });
+      Deno.exit(130);
+    });
+  };
+  Deno.addSignalListener("SIGINT", interrupt);
+  const results = newResults(flags.quick);
+  try {
+    await runAll(plan, flags, work, results);
+  } finally {
+    await stopAll();
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+    Deno.removeSignalListener("SIGINT", interrupt);
+  }
+  results.machine.loadAfter = Deno.loadavg();
+  results.targets = checkTargets(results);
+  console.log(formatReport(results));
+  const file = await writeResults(results);
+  console.log(`\nResults written to ${file}`);
+  return results.errors.length === 0 ? 0 : 1;
+}
+
+function parseFlags(args: string[]): Flags | undefined {
+  const known = new Set(["--quick", "--profile"]);
+  if (args.some((arg) => !known.has(arg))) return undefined;
+  return {
+    quick: args.includes("--quick"),
+    profile: args.includes("--profile"),
+  };
+}
+
+async function runAll(
+  plan: Plan,
+  flags: Flags,
+  work: string,
+  results: BenchResults,
+): Promise<void> {
+  const small = `${work}/bench-${size(plan.smallBytes).replace(" ", "")}.bin`;
+  step(`writing a ${size(plan.smallBytes)} test file`);
+  writeTestFile(small, plan.smallBytes);
+  await section(results, "baselines", async () => {
+    step("TCP loopback baseline");
+    results.tcp = await tcpBaseline(plan.smallBytes, plan.baselineRuns);
+    step("SHA-256 baseline");
+    results.sha256 = sha256Baseline(small, plan.baselineRuns);
+    results.startupMs = await startupMs();
+  });
+  await section(
+    results,
+    `transfers of ${size(plan.smallBytes)}`,
+    () => transfers(small, plan.smallBytes, work, results, flags.profile),
+  );
+  await section(results, "aria2c anchor", async () => {
+    step("aria2c anchor");
+    results.aria2 = await aria2Anchor(small, plan.smallBytes, work);
+  });
+  await Deno.remove(small);
+  const large = await largeSize(plan, work, results);
+  if (large > 0) {
+    const path = `${work}/bench-${size(large).replace(" ", "")}.bin`;
+    step(`writing a ${size(large)} test file`);
+    writeTestFile(path, large);
+    await section(
+      results,
+      `transfers of ${size(large)}`,
+      () => transfers(path, large, work, results, false),
+    );
+    await Deno.remove(path);
+  }
+  await section(results, "tracker queries", async () => {
+    step(`tracker queries, ${plan.qpsClients} clients`);
+    results.trackerQps = await trackerQps(
+      plan.qpsClients,
+      plan.qpsMs,
+      plan.statsMs,
+    );
+  });
+  await section(results, "tracker memory", async () => {
+    step(
+      `tracker memory, ${plan.trackerFiles} files × ${plan.trackerPeers} peers`,
+    );
+    results.trackerMemory = await trackerMemory(
+      plan.trackerFiles,
+      plan.trackerPeers,
+    );
+  });
+}
+
+/** Share, get from 1, (profile), get from 4, for one file. */
+async function transfers(
+  file: string,
+  bytes: number,
+  work: string,
+  results: BenchResults,
+  profile: boolean,
+): Promise<void> {
+  const outDir = `${work}/out`;
+  let tracker: TrackerProcess | undefined;
+  const sharers: Sharer[] = [];
+  try {
+    tracker = await startTrackerProcess();
+    step(`peer share ${size(bytes)}`);
+    const first = await startSharer(file, bytes, tracker.address);
+    sharers.push(first);
+    results.shares.push({
+      bytes,
+      ms: first.ms,
+      mbps: bytes / 1e6 / (first.ms / 1000),
+    });
+    if (results.sha256?.bytes === bytes && results.sha256.hex !== first.id) {
+      throw new Error(
+        `peer share printed ID ${first.id}, but the file's SHA-256 is ${results.sha256.hex}`,
+      );
+    }
+    step(`peer get ${size(bytes)} from 1 sharer`);
+    const one = await runGet(first.id, bytes, tracker.address, outDir);
+    results.gets.push({ ...one, sharers: 1 });
+    if (profile) {
+      step("profiling peer get");
+      results.profile = await profileGet(
+        first.id,
+        bytes,
+        tracker.address,
+        work,
+      );
+    }
+    step(`${MANY_SHARERS - 1} more sharers`);
+    const more = await Promise.all(
+      Array.from(
+        { length: MANY_SHARERS - 1 },
+        () => startSharer(file, bytes, tracker!.address),
+      ),
+    );
+    sharers.push(...more);
+    step(`peer get ${size(bytes)} from ${MANY_SHARERS} sharers`);
+    const many = await runGet(first.id, bytes, tracker.address, outDir);
+    results.gets.push({ ...many, sharers: MANY_SHARERS });
+  } finally {
+    await Promise.all(sharers.map((sharer) => sharer.child.stop()));
+    await tracker?.child.stop();
+    await Deno.remove(outDir, { recursive: true }).catch(() => {});
+  }
+}
+
+async function profileGet(
+  id: string,
+  bytes: number,
+  tracker: string,
+  work: string,
+): Promise<BenchResults["profile"]> {
+  const dir = `${work}/profile`;
+  await Deno.mkdir(dir, { recursive: true });
+  await runGet(id, bytes, tracker, `${work}/out`, {
+    denoFlags: ["--cpu-prof", `--cpu-prof-dir=${dir}`],
+  });
+  const files = [...Deno.readDirSync(dir)].filter((e) =>
+    e.name.endsWith(".cpuprofile")
+  );
+  if (files.length === 0) throw new Error("--cpu-prof wrote no profile");
+  return summarizeProfile(`${dir}/${files[0].name}`);
+}
+
+/** The large file size the disk allows (the file plus its download). */
+async function largeSize(
+  plan: Plan,
+  work: string,
+  results: BenchResults,
+): Promise<number> {
+  if (plan.largeBytes === 0) return 0;
+  const df = await run("df", ["-B1", "--output=avail", work], DF_TIMEOUT_MS);
+  const free = Number(df.stdout.trim().split("\n").pop());
+  for (const bytes of [plan.largeBytes, plan.fallbackLargeBytes]) {
+    if (!Number.isFinite(free) || free >= 2 * bytes + DISK_MARGIN_BYTES) {
+      if (bytes !== plan.largeBytes) {
+        results.sizes.largeNote = `${size(plan.largeBytes)} did not fit in ${
+          size(free)
+        } free`;
+      }
+      results.sizes.large = bytes;
+      return bytes;
+    }
+  }
+  results.sizes.largeNote = `no large file: only ${size(free)} free`;
+  return 0;
+}
+
+async function section(
+  results: BenchResults,
+  name: string,
+  body: () => Promise<void>,
+): Promise<void> {
+  try {
+    await body();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`  ${name} failed: ${message}`);
+    results.errors.push(`${name}: ${message}`);
+  }
+}
+
+function step(text: string): void {
+  console.error(`… ${text}`);
+}
+
+function newResults(quick: boolean): BenchResults {
+  return {
+    date: new Date().toISOString(),
+    quick,
+    machine: machineInfo(),
+    sizes: {
+      small: quick ? PLANS.quick.smallBytes : PLANS.full.smallBytes,
+      large: 0,
+    },
+    shares: [],
+    gets: [],
+    targets: [],
+    errors: [],
+  };
+}
+
+function machineInfo(): MachineInfo {
+  let cpuModel = "unknown";
+  try {
+    const info = Deno.readTextFileSync("/proc/cpuinfo");
+    cpuModel = /^model name\s*:\s*(.+)$/m.exec(info)?.[1].trim() ?? cpuModel;
+  } catch {
+    // Not Linux: leave it unknown.
+  }
+  return {
+    cpus: navigator.hardwareConcurrency,
+    cpuModel,
+    memoryBytes: Deno.systemMemoryInfo().total,
+    kernel: Deno.osRelease(),
+    deno: Deno.version.deno,
+    loadBefore: Deno.loadavg(),
+    loadAfter: [],
+  };
+}
+
+async function writeResults(results: BenchResults): Promise<string> {
+  await Deno.mkdir(RESULTS_DIR, { recursive: true });
+  const day = results.date.slice(0, 10);
+  const file = `${RESULTS_DIR}/${day}${results.quick ? "-quick" : ""}.json`;
+  await Deno.writeTextFile(file, JSON.stringify(results, null, 2) + "\n");
+  return file;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

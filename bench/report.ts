@@ -1,0 +1,343 @@
+/**
+ * The bench's results: their shape (written as JSON), the targets of issue
+ * 4 checked against them, and Markdown tables for the terminal and README.
+ *
+ * @module
+ */
+
+import type { Aria2Result } from "./aria2.ts";
+import type { Throughput } from "./baselines.ts";
+import type { ProfileEntry } from "./profile.ts";
+import type { MemoryResult, QpsResult } from "./tracker_load.ts";
+import type { GetResult } from "./transfer.ts";
+
+/** Bytes in one MiB. */
+const MIB = 1024 * 1024;
+/** Share target: at least this fraction of the SHA-256 baseline. */
+export const SHARE_TARGET_RATIO = 0.85;
+/** Get target: wall time at most this many SHA-256 passes. */
+export const GET_TARGET_SHA_PASSES = 2;
+/** Get target: at least this many times aria2c's throughput. */
+export const GET_TARGET_ARIA2_RATIO = 2.5;
+/** Peak RSS target of `peer get`, bytes. */
+export const GET_TARGET_RSS_BYTES = 100 * MIB;
+/** Tracker target: queries per second with 64 clients. */
+export const TRACKER_TARGET_QPS = 20_000;
+/** Tracker target: memory holding 100,000 files × 10 peers, bytes. */
+export const TRACKER_TARGET_MEMORY_BYTES = 300 * MIB;
+
+/** The machine a run measured. */
+export interface MachineInfo {
+  /** Logical CPUs. */
+  cpus: number;
+  /** CPU model name. */
+  cpuModel: string;
+  /** Total RAM in bytes. */
+  memoryBytes: number;
+  /** Kernel release. */
+  kernel: string;
+  /** Deno version. */
+  deno: string;
+  /** 1, 5 and 15-minute load averages when the run started. */
+  loadBefore: number[];
+  /** The same when it ended. */
+  loadAfter: number[];
+}
+
+/** One share measured. */
+export interface ShareResult {
+  /** Bytes shared. */
+  bytes: number;
+  /** Ms from spawn to the printed ID (start-up + hash + register). */
+  ms: number;
+  /** bytes / ms, MB/s. */
+  mbps: number;
+}
+
+/** One get measured, with how many sharers served it. */
+export interface GetRow extends GetResult {
+  /** Sharers registered for the file. */
+  sharers: number;
+}
+
+/** Everything one run measured. */
+export interface BenchResults {
+  /** ISO time the run started. */
+  date: string;
+  /** True for `--quick`. */
+  quick: boolean;
+  /** The machine. */
+  machine: MachineInfo;
+  /** Sizes of the two test files, bytes (large is 0 when skipped). */
+  sizes: { small: number; large: number; largeNote?: string };
+  /** Raw Deno TCP over loopback. */
+  tcp?: Throughput;
+  /** Streaming SHA-256 of the small test file, and its hex digest. */
+  sha256?: Throughput & { hex: string };
+  /** Ms `peer --help` takes: process start-up inside every timing. */
+  startupMs?: number;
+  /** Shares, small file then large. */
+  shares: ShareResult[];
+  /** Gets, in the order run. */
+  gets: GetRow[];
+  /** The aria2c anchor. */
+  aria2?: Aria2Result;
+  /** Tracker queries per second. */
+  trackerQps?: QpsResult;
+  /** Tracker memory when full. */
+  trackerMemory?: MemoryResult;
+  /** Top functions of a profiled `peer get`, if `--profile`. */
+  profile?: { totalMs: number; entries: ProfileEntry[] };
+  /** Targets of issue 4 checked against the numbers above. */
+  targets: TargetCheck[];
+  /** Sections that failed, with why. */
+  errors: string[];
+}
+
+/** One target of issue 4 and whether this run met it. */
+export interface TargetCheck {
+  /** What is measured. */
+  name: string;
+  /** The goal, in words. */
+  goal: string;
+  /** The measured value, in words. */
+  measured: string;
+  /** Whether it was met; undefined when not measured. */
+  met?: boolean;
+}
+
+/** Checks every target of issue 4 that this run has numbers for. */
+export function checkTargets(r: BenchResults): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const sha = r.sha256?.mbps;
+  const share = r.shares.find((s) => s.bytes === r.sizes.small);
+  if (share && sha) {
+    const ratio = share.mbps / sha;
+    checks.push({
+      name: "Share vs SHA-256",
+      goal: `≥ ${pct(SHARE_TARGET_RATIO)} of SHA-256`,
+      measured: pct(ratio),
+      met: ratio >= SHARE_TARGET_RATIO,
+    });
+  }
+  const one = findGet(r, r.sizes.small, 1);
+  const four = findGet(r, r.sizes.small, 4);
+  if (one && r.sha256) {
+    const passes = one.wallMs / r.sha256.ms;
+    checks.push({
+      name: "Get from 1 sharer vs SHA-256 pass",
+      goal: `≤ ${GET_TARGET_SHA_PASSES}× one pass`,
+      measured: `${passes.toFixed(2)}× one pass`,
+      met: passes <= GET_TARGET_SHA_PASSES,
+    });
+  }
+  if (one && r.aria2?.ran) {
+    const ratio = one.mbps / r.aria2.mbps;
+    checks.push({
+      name: "Get from 1 sharer vs aria2c",
+      goal: `≥ ${GET_TARGET_ARIA2_RATIO}× aria2c`,
+      measured: `${ratio.toFixed(2)}×`,
+      met: ratio >= GET_TARGET_ARIA2_RATIO,
+    });
+  }
+  if (one && four) {
+    checks.push({
+      name: "Get from 4 sharers vs from 1",
+      goal: "no slower",
+      measured: `${(four.mbps / one.mbps).toFixed(2)}× the speed`,
+      met: four.mbps >= one.mbps,
+    });
+  }
+  for (const get of r.gets) {
+    checks.push({
+      name: `Peak RSS of get, ${size(get.bytes)} from ${get.sharers}`,
+      goal: `≤ ${mib(GET_TARGET_RSS_BYTES)}`,
+      measured: mib(get.peakRssBytes),
+      met: get.peakRssBytes <= GET_TARGET_RSS_BYTES,
+    });
+  }
+  if (r.trackerQps) {
+    checks.push({
+      name: `Tracker queries/s, ${r.trackerQps.clients} clients`,
+      goal: `≥ ${TRACKER_TARGET_QPS.toLocaleString("en")}/s`,
+      measured: `${Math.round(r.trackerQps.perSecond).toLocaleString("en")}/s`,
+      met: r.trackerQps.perSecond >= TRACKER_TARGET_QPS,
+    });
+  }
+  const memory = r.trackerMemory;
+  if (memory) {
+    const full = memory.files * memory.peersPerFile >= 1_000_000;
+    checks.push({
+      name: `Tracker memory, ${
+        count(memory.files)
+      } files × ${memory.peersPerFile} peers`,
+      goal: `≤ ${mib(TRACKER_TARGET_MEMORY_BYTES)} at 100,000 × 10`,
+      measured: mib(memory.rssBytes),
+      met: full ? memory.rssBytes <= TRACKER_TARGET_MEMORY_BYTES : undefined,
+    });
+  }
+  return checks;
+}
+
+/** Markdown tables of a run: transfers, tracker, targets. */
+export function formatReport(r: BenchResults): string {
+  const lines: string[] = [];
+  const m = r.machine;
+  lines.push(
+    `Machine: ${m.cpus} × ${m.cpuModel}, ${
+      (m.memoryBytes / 1024 ** 3).toFixed(1)
+    } GiB RAM, Linux ${m.kernel}, Deno ${m.deno}; load ${
+      m.loadBefore.map((l) => l.toFixed(2)).join(" ")
+    } at start, ${m.loadAfter.map((l) => l.toFixed(2)).join(" ")} at end.`,
+    `MB = 10^6 bytes. Times are wall clock from spawning the process${
+      r.startupMs ? ` (Deno start-up of peer.ts: ${ms(r.startupMs)})` : ""
+    }. ${r.quick ? "Quick run: smaller sizes, shorter tracker load." : ""}`,
+    "",
+    "| Measurement | Time | MB/s | × SHA-256 | × TCP | Peak RSS |",
+    "|---|---:|---:|---:|---:|---:|",
+  );
+  const sha = r.sha256?.mbps;
+  const tcp = r.tcp?.mbps;
+  const row = (name: string, t: number, mbps: number, rss?: number) =>
+    lines.push(
+      `| ${name} | ${ms(t)} | ${mbps.toFixed(0)} | ${ratio(mbps, sha)} | ${
+        ratio(mbps, tcp)
+      } | ${rss ? mib(rss) : "—"} |`,
+    );
+  if (r.tcp) {
+    row(
+      `TCP loopback, ${size(r.tcp.bytes)} (median of ${r.tcp.runs.length})`,
+      r.tcp.ms,
+      r.tcp.mbps,
+    );
+  }
+  if (r.sha256) {
+    row(
+      `SHA-256 streaming, ${
+        size(r.sha256.bytes)
+      } (median of ${r.sha256.runs.length})`,
+      r.sha256.ms,
+      r.sha256.mbps,
+    );
+  }
+  for (const share of r.shares) {
+    row(
+      `peer share ${size(share.bytes)} (hash + register)`,
+      share.ms,
+      share.mbps,
+    );
+  }
+  for (const get of r.gets) {
+    row(
+      `peer get ${size(get.bytes)} from ${get.sharers} sharer${
+        get.sharers > 1 ? "s" : ""
+      }`,
+      get.wallMs,
+      get.mbps,
+      get.peakRssBytes,
+    );
+  }
+  if (r.aria2?.ran) {
+    row(
+      `aria2c ${size(r.aria2.bytes)}, 1 seeder → 1 downloader`,
+      r.aria2.wallMs,
+      r.aria2.mbps,
+      r.aria2.peakRssBytes,
+    );
+    if (r.aria2.reportedMbps) {
+      lines.push(
+        `| aria2c's own reported average (excludes start-up, tracker and connect) | — | ${
+          r.aria2.reportedMbps.toFixed(0)
+        } | ${ratio(r.aria2.reportedMbps, sha)} | ${
+          ratio(r.aria2.reportedMbps, tcp)
+        } | — |`,
+      );
+    }
+  } else if (r.aria2) {
+    lines.push(`| aria2c anchor: not run — ${r.aria2.reason} | | | | | |`);
+  }
+  formatTracker(r, lines);
+  lines.push("", "| Target | Goal | Measured | Met |", "|---|---|---|---|");
+  for (const t of r.targets) {
+    const met = t.met === undefined ? "n/a" : t.met ? "yes" : "**no**";
+    lines.push(`| ${t.name} | ${t.goal} | ${t.measured} | ${met} |`);
+  }
+  if (r.profile) {
+    lines.push(
+      "",
+      `Top self time in a profiled peer get (${
+        ms(r.profile.totalMs)
+      } sampled):`,
+      "",
+      "| Function | Self ms | Share |",
+      "|---|---:|---:|",
+    );
+    for (const e of r.profile.entries) {
+      lines.push(`| ${e.name} | ${e.selfMs.toFixed(0)} | ${pct(e.share)} |`);
+    }
+  }
+  for (const error of r.errors) lines.push("", `Failed: ${error}`);
+  return lines.join("\n");
+}
+
+function formatTracker(r: BenchResults, lines: string[]): void {
+  const q = r.trackerQps;
+  const mem = r.trackerMemory;
+  if (!q && !mem) return;
+  lines.push("", "| Tracker | Result | Detail |", "|---|---:|---|");
+  if (q) {
+    lines.push(
+      `| Queries/s, ${q.clients} clients, ${ms(q.ms)} | ${
+        Math.round(q.perSecond).toLocaleString("en")
+      } | ${q.errors} errors; tracker used ${
+        pct(q.trackerCpu)
+      } of a core; peak RSS ${mib(q.trackerPeakRssBytes)} |`,
+    );
+  }
+  if (mem) {
+    lines.push(
+      `| RSS holding ${count(mem.files)} files × ${mem.peersPerFile} peers | ${
+        mib(mem.rssBytes)
+      } | ${
+        count(mem.registrationsHeld)
+      } registrations held, ${mem.refused} refused; empty ${
+        mib(mem.emptyRssBytes)
+      }, peak ${mib(mem.peakRssBytes)}; filled ${mem.method} in ${
+        ms(mem.fillMs)
+      } (${Math.round(mem.fillPerSecond).toLocaleString("en")}/s) |`,
+    );
+  }
+}
+
+function findGet(r: BenchResults, bytes: number, sharers: number) {
+  return r.gets.find((g) => g.bytes === bytes && g.sharers === sharers);
+}
+
+function ratio(value: number, base?: number): string {
+  return base ? `${(value / base).toFixed(2)}` : "—";
+}
+
+function pct(value: number): string {
+  return `${(value * 100).toFixed(0)}%`;
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / MIB).toFixed(0)} MiB`;
+}
+
+function ms(value: number): string {
+  return value >= 1000
+    ? `${(value / 1000).toFixed(2)} s`
+    : `${value.toFixed(0)} ms`;
+}
+
+function count(n: number): string {
+  return n.toLocaleString("en");
+}
+
+/** A byte count as GiB or MiB, e.g. `1 GiB`. */
+export function size(bytes: number): string {
+  return bytes >= 1024 * MIB && bytes % (1024 * MIB) === 0
+    ? `${bytes / (1024 * MIB)} GiB`
+    : `${(bytes / MIB).toFixed(0)} MiB`;
+}

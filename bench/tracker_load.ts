@@ -1,0 +1,481 @@
+/**
+ * The tracker under load, as a separate `tracker.ts` process: queries per
+ * second answered to N concurrent clients (one request in flight each), and
+ * the memory of a tracker filled with many files × peers over the wire.
+ *
+ * To hold 10 peers per file the fill connects from many loopback source
+ * addresses (127.0.0.2, 127.0.0.3, …, bound with `node:net`'s
+ * `localAddress`), because the tracker records the address it sees and
+ * allows at most {@linkcode MAX_REGISTRATIONS_PER_HOST} registrations per
+ * address. Registrations are pipelined in batches on each connection.
+ *
+ * @module
+ */
+
+import net from "node:net";
+import { Buffer } from "node:buffer";
+import { encodeFrame, FrameReader } from "../lib/frame.ts";
+import { type FileMeta, type Message, toFrame } from "../lib/messages.ts";
+import { TrackerClient } from "../lib/tracker_client.ts";
+import { MAX_REGISTRATIONS_PER_HOST } from "../lib/tracker_service.ts";
+import { ANNOUNCE_INTERVAL_MS, MAX_IDS_PER_ANNOUNCE } from "../lib/limits.ts";
+import { startTrackerProcess, type TrackerProcess } from "./transfer.ts";
+import { withTimeout } from "./_process.ts";
+
+/** Registrations sent on one connection before waiting for their replies. */
+export const FILL_BATCH = 250;
+/** Port every filler registration announces (the address differs). */
+const FILL_PEER_PORT = 6881;
+/** Size and piece size of the fake files: one piece each. */
+const FILL_FILE_SIZE = 1_000_000;
+const FILL_PIECE_SIZE = 1024 * 1024;
+/** Bytes of one SHA-256. */
+const HASH_BYTES = 32;
+/** First loopback host byte used by the fill (127.0.0.2 up). */
+const FIRST_HOST = 2;
+/** Most loopback source addresses the fill may use (127.0.0.2..127.0.0.254). */
+const MAX_HOSTS = 253;
+/** Longest one batch of replies may take. */
+const BATCH_TIMEOUT_MS = 30_000;
+/** Pause before reading RSS so the tracker's heap settles. */
+const SETTLE_MS = 1_000;
+/** Extra ms the load clients get to finish their last request. */
+const LOAD_DRAIN_MS = 5_000;
+
+/** Queries-per-second result. */
+export interface QpsResult {
+  /** Concurrent client connections. */
+  clients: number;
+  /** Ms the load ran. */
+  ms: number;
+  /** Answers received. */
+  queries: number;
+  /** Answers per second. */
+  perSecond: number;
+  /** Answers that were errors. */
+  errors: number;
+  /** Share of one core the tracker used during the run (1 = 100%). */
+  trackerCpu: number;
+  /** Peak RSS of the tracker process, bytes. */
+  trackerPeakRssBytes: number;
+  /** `stats` answers per second with the same clients, if measured. */
+  statsPerSecond?: number;
+  /** Share of one core the tracker used answering `stats`. */
+  statsTrackerCpu?: number;
+}
+
+/** Pause after the registering client leaves, so it no longer counts against the per-address connection cap. */
+const CLIENT_CLOSE_SETTLE_MS = 300;
+
+/**
+ * Starts a tracker, registers one file, then runs `clients` connections
+ * that each send `query` for it, one at a time, for `durationMs`. If
+ * `statsMs` > 0, then the same with `stats` requests, whose answer has no
+ * binary part and goes out in one write: the difference shows what the
+ * two-write `file` answer costs.
+ */
+export async function trackerQps(
+  clients: number,
+  durationMs: number,
+  statsMs = 0,
+): Promise<QpsResult> {
+  const tracker = await startTrackerProcess();
+  try {
+    const address = { host: "127.0.0.1", port: tracker.port };
+    const meta = fakeMeta(0);
+    const client = await TrackerClient.connect(address);
+    try {
+      await client.register(meta, FILL_PEER_PORT);
+    } finally {
+      client.close();
+    }
+    await delay(CLIENT_CLOSE_SETTLE_MS);
+    const query = frameBytes({ type: "query", id: meta.id });
+    const result = await load(tracker, clients, durationMs, query, "file");
+    if (statsMs > 0) {
+      await delay(CLIENT_CLOSE_SETTLE_MS);
+      const stats = frameBytes({ type: "stats" });
+      const other = await load(tracker, clients, statsMs, stats, "stats-reply");
+      result.statsPerSecond = other.perSecond;
+      result.statsTrackerCpu = other.trackerCpu;
+    }
+    result.trackerPeakRssBytes = tracker.child.peakRssBytes;
+    return result;
+  } finally {
+    await tracker.child.stop();
+  }
+}
+
+async function load(
+  tracker: TrackerProcess,
+  clients: number,
+  durationMs: number,
+  request: Uint8Array,
+  expected: string,
+): Promise<QpsResult> {
+  const address = { hostname: "127.0.0.1", port: tracker.port };
+  const conns = await Promise.all(
+    Array.from({ length: clients }, () => Deno.connect(address)),
+  );
+  const cpuBefore = tracker.child.cpuSeconds();
+  const started = performance.now();
+  const deadline = started + durationMs;
+  const counts = await withTimeout(
+    Promise.all(
+      conns.map((conn) => queryLoop(conn, request, expected, deadline)),
+    ),
+    durationMs + LOAD_DRAIN_MS,
+  );
+  const ms = performance.now() - started;
+  const cpu = (tracker.child.cpuSeconds() - cpuBefore) / (ms / 1000);
+  for (const conn of conns) closeQuietly(conn);
+  if (!counts) throw new Error("Tracker load clients did not finish");
+  const queries = counts.reduce((sum, c) => sum + c.answers, 0);
+  return {
+    clients,
+    ms,
+    queries,
+    perSecond: queries / (ms / 1000),
+    errors: counts.reduce((sum, c) => sum + c.errors, 0),
+    trackerCpu: cpu,
+    trackerPeakRssBytes: 0,
+  };
+}
+
+async function queryLoop(
+  conn: Deno.TcpConn,
+  request: Uint8Array,
+  expected: string,
+  deadline: number,
+): Promise<{ answers: number; errors: number }> {
+  conn.setNoDelay(true);
+  const reader = new FrameReader(conn);
+  let answers = 0;
+  let errors = 0;
+  while (performance.now() < deadline) {
+    let sent = 0;
+    while (sent < request.length) {
+      sent += await conn.write(request.subarray(sent));
+    }
+    const reply = await reader.read().catch(() => null);
+    if (reply === null) {
+      errors++;
+      break;
+    }
+    answers++;
+    if (reply.header.type !== expected) errors++;
+  }
+  return { answers, errors };
+}
+
+/** Tracker memory result. */
+export interface MemoryResult {
+  /** Files registered. */
+  files: number;
+  /** Peers registered per file (distinct source addresses). */
+  peersPerFile: number;
+  /** Registrations the tracker reported holding after the fill. */
+  registrationsHeld: number;
+  /** Registrations refused. */
+  refused: number;
+  /** Loopback source addresses used. */
+  hosts: number;
+  /** Ms the fill took. */
+  fillMs: number;
+  /** Registrations per second during the fill. */
+  fillPerSecond: number;
+  /** RSS of the empty tracker, bytes. */
+  emptyRssBytes: number;
+  /** RSS after the fill, bytes. */
+  rssBytes: number;
+  /** Peak RSS (VmHWM) after the fill, bytes. */
+  peakRssBytes: number;
+  /** How the tracker was filled, for the report. */
+  method: string;
+}
+
+/**
+ * Starts a tracker and fills it with `files` one-piece files, each
+ * registered by `peersPerFile` different loopback addresses, then reads its
+ * RSS.
+ */
+export async function trackerMemory(
+  files: number,
+  peersPerFile: number,
+): Promise<MemoryResult> {
+  const registrations = files * peersPerFile;
+  const hosts = Math.ceil(registrations / MAX_REGISTRATIONS_PER_HOST);
+  if (hosts > MAX_HOSTS) {
+    throw new RangeError(
+      `Filling ${registrations} registrations needs ${hosts} source addresses; at most ${MAX_HOSTS} are used`,
+    );
+  }
+  const tracker = await startTrackerProcess();
+  try {
+    await delay(SETTLE_MS);
+    const emptyRssBytes = tracker.child.currentRssBytes();
+    const started = performance.now();
+    const frames = new FrameCache();
+    const results = await Promise.all(
+      Array.from(
+        { length: hosts },
+        (_, host) =>
+          fillFromHost(
+            tracker.port,
+            host,
+            hosts,
+            peersPerFile,
+            registrations,
+            frames,
+          ),
+      ),
+    );
+    const fillMs = performance.now() - started;
+    const refused = results.reduce((sum, n) => sum + n, 0);
+    await delay(SETTLE_MS);
+    const client = await TrackerClient.connect({
+      host: "127.0.0.1",
+      port: tracker.port,
+    });
+    let held = 0;
+    try {
+      held = (await client.stats()).registrations;
+    } finally {
+      client.close();
+    }
+    return {
+      files,
+      peersPerFile,
+      registrationsHeld: held,
+      refused,
+      hosts,
+      fillMs,
+      fillPerSecond: registrations / (fillMs / 1000),
+      emptyRssBytes,
+      rssBytes: tracker.child.currentRssBytes(),
+      peakRssBytes: tracker.child.peakRssBytes,
+      method:
+        `over TCP from ${hosts} loopback addresses (127.0.0.${FIRST_HOST}-127.0.0.${
+          FIRST_HOST + hosts - 1
+        }), ${FILL_BATCH} pipelined registers per batch, re-announcing every ${
+          ANNOUNCE_INTERVAL_MS / 1000
+        } s; one-piece files`,
+    };
+  } finally {
+    await tracker.child.stop();
+  }
+}
+
+/**
+ * Registration r (0 ≤ r < total) is file ⌊r / peersPerFile⌋ from host
+ * r mod hosts, so every file gets peersPerFile different addresses when
+ * hosts is a multiple of peersPerFile. Like a real sharer, each host
+ * re-announces what it registered every {@linkcode ANNOUNCE_INTERVAL_MS},
+ * so a fill longer than the registration TTL keeps everything alive.
+ * Returns how many requests were refused.
+ */
+async function fillFromHost(
+  port: number,
+  host: number,
+  hosts: number,
+  peersPerFile: number,
+  total: number,
+  frames: FrameCache,
+): Promise<number> {
+  const socket = new FrameSocket(port, `127.0.0.${FIRST_HOST + host}`);
+  try {
+    await socket.connected;
+    const ids: string[] = [];
+    let refused = 0;
+    let lastAnnounce = performance.now();
+    for (let r = host; r < total;) {
+      const batch: Uint8Array[] = [];
+      for (; r < total && batch.length < FILL_BATCH; r += hosts) {
+        const file = Math.floor(r / peersPerFile);
+        batch.push(frames.get(file, peersPerFile));
+        ids.push(fakeId(file));
+      }
+      socket.write(concat(batch));
+      refused += countNot(
+        await socket.replies(batch.length, BATCH_TIMEOUT_MS),
+        "ok",
+      );
+      if (performance.now() - lastAnnounce >= ANNOUNCE_INTERVAL_MS) {
+        refused += await announceAll(socket, ids);
+        lastAnnounce = performance.now();
+      }
+    }
+    return refused;
+  } finally {
+    socket.close();
+  }
+}
+
+/** Renews every ID in `ids`; returns how many announces were refused. */
+async function announceAll(
+  socket: FrameSocket,
+  ids: string[],
+): Promise<number> {
+  const batch: Uint8Array[] = [];
+  for (let i = 0; i < ids.length; i += MAX_IDS_PER_ANNOUNCE) {
+    const chunk = ids.slice(i, i + MAX_IDS_PER_ANNOUNCE);
+    batch.push(
+      frameBytes({ type: "announce", ids: chunk, port: FILL_PEER_PORT }),
+    );
+  }
+  socket.write(concat(batch));
+  return countNot(
+    await socket.replies(batch.length, BATCH_TIMEOUT_MS),
+    "announced",
+  );
+}
+
+function countNot(types: string[], expected: string): number {
+  return types.filter((type) => type !== expected).length;
+}
+
+/**
+ * Register frames built once per file and handed to each of its peers:
+ * building them is most of the filler's own CPU, which shares the machine
+ * with the tracker.
+ */
+class FrameCache {
+  #frames = new Map<number, { bytes: Uint8Array; uses: number }>();
+
+  get(file: number, uses: number): Uint8Array {
+    let entry = this.#frames.get(file);
+    if (!entry) {
+      const meta = fakeMeta(file);
+      const bytes = frameBytes({
+        type: "register",
+        meta,
+        port: FILL_PEER_PORT,
+      });
+      entry = { bytes, uses: 0 };
+      this.#frames.set(file, entry);
+    }
+    if (++entry.uses >= uses) this.#frames.delete(file);
+    return entry.bytes;
+  }
+}
+
+function fakeId(n: number): string {
+  return `${n.toString(16).padStart(8, "0")}${"5eed".repeat(14)}`;
+}
+
+/** Deterministic metadata for fake file `n`: same every time it is registered. */
+function fakeMeta(n: number): FileMeta {
+  const pieceHashes = new Uint8Array(HASH_BYTES);
+  new DataView(pieceHashes.buffer).setUint32(0, n);
+  pieceHashes.fill(0xab, 4);
+  return {
+    id: fakeId(n),
+    name: `bench-file-${n}.bin`,
+    size: FILL_FILE_SIZE,
+    pieceSize: FILL_PIECE_SIZE,
+    pieceHashes,
+  };
+}
+
+function frameBytes(message: Message): Uint8Array {
+  const { header, binary } = toFrame(message);
+  return encodeFrame(header, binary);
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/** Frame length prefix bytes. */
+const PREFIX_BYTES = 4;
+
+/**
+ * A `node:net` socket bound to a chosen local address, reading reply frames
+ * (JSON only; the fill's replies carry no binary part) and keeping their
+ * types.
+ */
+class FrameSocket {
+  readonly connected: Promise<void>;
+  #socket: net.Socket;
+  #pending: Buffer = Buffer.alloc(0);
+  #types: string[] = [];
+  #wake?: () => void;
+  #error?: Error;
+
+  constructor(port: number, localAddress: string) {
+    this.#socket = net.connect({ host: "127.0.0.1", port, localAddress });
+    this.#socket.setNoDelay(true);
+    this.connected = new Promise((resolve, reject) => {
+      this.#socket.once("connect", () => resolve());
+      this.#socket.once("error", reject);
+    });
+    this.#socket.on("data", (chunk: Buffer) => this.#onData(chunk));
+    this.#socket.on("error", (error: Error) => {
+      this.#error = error;
+      this.#wake?.();
+    });
+    this.#socket.on("close", () => {
+      this.#error ??= new Error("Tracker closed the connection");
+      this.#wake?.();
+    });
+  }
+
+  write(bytes: Uint8Array): void {
+    this.#socket.write(bytes);
+  }
+
+  /** Waits for `count` replies; returns their types. */
+  async replies(count: number, timeoutMs: number): Promise<string[]> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.#types.length < count) {
+      if (this.#error) throw this.#error;
+      const left = deadline - performance.now();
+      if (left <= 0) throw new Error("Tracker did not answer in time");
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    return this.#types.splice(0, count);
+  }
+
+  close(): void {
+    this.#socket.destroy();
+  }
+
+  #onData(chunk: Buffer): void {
+    let buffer: Buffer = this.#pending.length
+      ? Buffer.concat([this.#pending, chunk])
+      : chunk;
+    while (buffer.length >= PREFIX_BYTES) {
+      const length = buffer.readUInt32BE(0);
+      if (buffer.length < PREFIX_BYTES + length) break;
+      const json = buffer.toString("utf8", PREFIX_BYTES, PREFIX_BYTES + length);
+      this.#types.push(String(JSON.parse(json).type));
+      buffer = buffer.subarray(PREFIX_BYTES + length);
+    }
+    this.#pending = buffer;
+    this.#wake?.();
+  }
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

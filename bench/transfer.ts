@@ -1,0 +1,205 @@
+/**
+ * Our own share and get, as a user runs them: a `tracker` process, `peer
+ * share --json` processes, and a separate `peer get --json` process timed
+ * from spawn to exit (the file is verified and renamed before it exits),
+ * with its peak RSS sampled from /proc.
+ *
+ * @module
+ */
+
+import { type Child, spawnDeno } from "./_process.ts";
+import { megabytesPerSecond } from "./baselines.ts";
+
+/** Repository root (the folder holding peer.ts and tracker.ts). */
+export const REPO_ROOT = new URL("../", import.meta.url).pathname;
+/** Permissions the peer and tracker processes run with (as `deno task peer`). */
+export const PEER_PERMISSIONS = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+];
+/** Longest a tracker may take to start listening. */
+const TRACKER_START_TIMEOUT_MS = 15_000;
+/** Slowest hashing rate allowed before a share is declared stuck: 20 MB/s. */
+const MIN_SHARE_BYTES_PER_MS = 20_000;
+/** Slowest get allowed before it is declared stuck: 10 MB/s. */
+const MIN_GET_BYTES_PER_MS = 10_000;
+/** Fixed allowance added to every size-based timeout (process start, tracker). */
+const TIMEOUT_SLACK_MS = 30_000;
+
+/** A tracker process and the address peers use for it. */
+export interface TrackerProcess {
+  /** The process. */
+  child: Child;
+  /** `127.0.0.1:PORT`. */
+  address: string;
+  /** Port it listens on. */
+  port: number;
+}
+
+/** Starts `tracker.ts` on 127.0.0.1 with a free port. */
+export async function startTrackerProcess(
+  extraFlags: string[] = [],
+): Promise<TrackerProcess> {
+  const child = spawnDeno([
+    "run",
+    "--allow-net",
+    ...extraFlags,
+    `${REPO_ROOT}tracker.ts`,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+  ]);
+  try {
+    const { line } = await child.waitForLine(
+      (text) => /listening on \S+:\d+/i.test(text),
+      TRACKER_START_TIMEOUT_MS,
+    );
+    const port = Number(/:(\d+)\s*$/.exec(line)?.[1]);
+    return { child, address: `127.0.0.1:${port}`, port };
+  } catch (error) {
+    await child.stop();
+    throw error;
+  }
+}
+
+/** A running sharer and what its share cost. */
+export interface Sharer {
+  /** The `peer share` process (serving until stopped). */
+  child: Child;
+  /** Full file ID it printed. */
+  id: string;
+  /** Ms from spawn to the JSON line: start-up, hashing and registering. */
+  ms: number;
+}
+
+/** Starts `peer share FILE --json` and waits until it has registered. */
+export async function startSharer(
+  file: string,
+  size: number,
+  tracker: string,
+): Promise<Sharer> {
+  const child = spawnDeno([
+    "run",
+    ...PEER_PERMISSIONS,
+    `${REPO_ROOT}peer.ts`,
+    "share",
+    file,
+    "--tracker",
+    tracker,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--json",
+  ]);
+  try {
+    const { line, ms } = await child.waitForLine(
+      (text) => text.startsWith("{"),
+      TIMEOUT_SLACK_MS + size / MIN_SHARE_BYTES_PER_MS,
+    );
+    const id = (JSON.parse(line) as { id: string }).id;
+    return { child, id, ms };
+  } catch (error) {
+    await child.stop();
+    throw error;
+  }
+}
+
+/** What one `peer get` run measured. */
+export interface GetResult {
+  /** Bytes of the file. */
+  bytes: number;
+  /** Ms from spawn to exit (verified file in place). */
+  wallMs: number;
+  /** Ms the get reported itself (from its start to the verified file). */
+  reportedMs: number;
+  /** bytes / wallMs, in MB/s. */
+  mbps: number;
+  /** Peak RSS of the get process (VmHWM), bytes. */
+  peakRssBytes: number;
+  /** Bytes received from each peer. */
+  peers: { address: string; bytes: number }[];
+}
+
+/** Options for {@linkcode runGet}. */
+export interface RunGetOptions {
+  /** Extra `deno run` flags, e.g. `--cpu-prof`. */
+  denoFlags?: string[];
+  /** Working directory of the process. @default {Deno.cwd()} */
+  cwd?: string;
+}
+
+/**
+ * Runs `peer get ID --json` into `outDir` as a separate process, checks the
+ * file it saved, and deletes it.
+ */
+export async function runGet(
+  id: string,
+  size: number,
+  tracker: string,
+  outDir: string,
+  options: RunGetOptions = {},
+): Promise<GetResult> {
+  const child = spawnDeno([
+    "run",
+    ...PEER_PERMISSIONS,
+    ...(options.denoFlags ?? []),
+    `${REPO_ROOT}peer.ts`,
+    "get",
+    id,
+    "--tracker",
+    tracker,
+    "--out",
+    outDir,
+    "--json",
+  ], { cwd: options.cwd });
+  const status = await child.waitForExit(
+    TIMEOUT_SLACK_MS + size / MIN_GET_BYTES_PER_MS,
+  );
+  const peakRssBytes = child.peakRssBytes;
+  if (!status.success) {
+    throw new Error(
+      `peer get exited with code ${status.code}: ${child.stderrTail}`,
+    );
+  }
+  const line = child.lines.find((text) => text.startsWith("{"));
+  if (!line) throw new Error("peer get printed no JSON result");
+  const report = JSON.parse(line) as {
+    path: string;
+    size: number;
+    elapsedMs: number;
+    peers: { address: string; bytes: number }[];
+  };
+  try {
+    const saved = await Deno.stat(report.path);
+    if (saved.size !== size) {
+      throw new Error(`peer get saved ${saved.size} of ${size} bytes`);
+    }
+  } finally {
+    await Deno.remove(report.path).catch(() => {});
+  }
+  const wallMs = child.wallMs ?? 0;
+  return {
+    bytes: size,
+    wallMs,
+    reportedMs: report.elapsedMs,
+    mbps: megabytesPerSecond(size, wallMs),
+    peakRssBytes,
+    peers: report.peers,
+  };
+}
+
+/** Ms for `deno run peer.ts --help`: the start-up cost inside every timing. */
+export async function startupMs(): Promise<number> {
+  const child = spawnDeno([
+    "run",
+    ...PEER_PERMISSIONS,
+    `${REPO_ROOT}peer.ts`,
+    "--help",
+  ]);
+  await child.waitForExit(TIMEOUT_SLACK_MS);
+  return child.wallMs ?? 0;
+}

@@ -1,0 +1,140 @@
+import { join } from "node:path";
+import { assert, assertEquals, assertRejects } from "./assert.ts";
+import {
+  randomFile,
+  sha256File,
+  sharer,
+  tempDir,
+  testTracker,
+} from "./fixtures.ts";
+import { download, DownloadError } from "../lib/download.ts";
+import { DEFAULT_PIECE_SIZE } from "../lib/limits.ts";
+
+const SIZES: [string, number][] = [
+  ["empty", 0],
+  ["one byte", 1],
+  ["exactly one piece", DEFAULT_PIECE_SIZE],
+  ["one piece and a byte", DEFAULT_PIECE_SIZE + 1],
+  ["50 MiB", 50 * 1024 * 1024],
+];
+
+for (const [label, size] of SIZES) {
+  Deno.test(`download() round-trips a file of ${label} byte for byte`, async () => {
+    await using dir = await tempDir();
+    await using tracker = testTracker();
+    const source = await randomFile(dir.path, `source ${size}.bin`, size);
+    await using node = await sharer(tracker.address, [source]);
+    const [meta] = node.shared();
+    const out = join(dir.path, "out");
+    const result = await download(meta.id, {
+      tracker: tracker.address,
+      outDir: out,
+    });
+    assertEquals(result.path, join(out, `source ${size}.bin`));
+    assertEquals(await sha256File(result.path), meta.id);
+    assertEquals(
+      await Deno.readFile(result.path).then((b) => b.length),
+      size,
+    );
+  });
+}
+
+Deno.test("download() keeps names with spaces and non-ASCII letters", async () => {
+  await using dir = await tempDir();
+  await using tracker = testTracker();
+  const source = await randomFile(dir.path, "Ünïcödé fïlé 日本 🎉.dat", 3000);
+  await using node = await sharer(tracker.address, [source]);
+  const [meta] = node.shared();
+  const out = join(dir.path, "out");
+  const result = await download(meta.id.slice(0, 16), {
+    tracker: tracker.address,
+    outDir: out,
+  });
+  assertEquals(result.path, join(out, "Ünïcödé fïlé 日本 🎉.dat"));
+  assertEquals(await Deno.readFile(result.path), await Deno.readFile(source));
+});
+
+Deno.test("download() takes bytes from at least two of three sharers", async () => {
+  await using dir = await tempDir();
+  await using tracker = testTracker();
+  const source = await randomFile(dir.path, "shared.bin", 16 * 1024 * 1024);
+  await using a = await sharer(tracker.address, [source]);
+  await using b = await sharer(tracker.address, [source]);
+  await using c = await sharer(tracker.address, [source]);
+  const id = a.shared()[0].id;
+  assertEquals([b.shared()[0].id, c.shared()[0].id], [id, id]);
+  const result = await download(id, {
+    tracker: tracker.address,
+    outDir: join(dir.path, "out"),
+  });
+  assertEquals(await sha256File(result.path), id);
+  assertEquals(result.peers.length, 3);
+  const contributors = result.peers.filter((peer) => peer.bytes > 0);
+  assert(contributors.length >= 2, JSON.stringify(result.peers));
+  assertEquals(
+    result.peers.reduce((sum, peer) => sum + peer.bytes, 0),
+    16 * 1024 * 1024,
+  );
+});
+
+Deno.test("download() rejects bad pieces from a sharer whose file changed and finishes from a good one", async () => {
+  await using dir = await tempDir();
+  await using tracker = testTracker();
+  const size = 4 * 1024 * 1024;
+  const good = await randomFile(dir.path, "good.bin", size);
+  const badDir = join(dir.path, "bad");
+  await Deno.mkdir(badDir);
+  const bad = join(badDir, "good.bin");
+  await Deno.copyFile(good, bad);
+  await using honest = await sharer(tracker.address, [good]);
+  await using _liar = await sharer(tracker.address, [bad]);
+  const id = honest.shared()[0].id;
+  // Same size, different bytes, mtime put back: the sharer cannot tell.
+  const { mtime } = await Deno.stat(bad);
+  await randomFile(badDir, "good.bin", size);
+  await Deno.utime(bad, mtime!, mtime!);
+  const logs: string[] = [];
+  const result = await download(id, {
+    tracker: tracker.address,
+    outDir: join(dir.path, "out"),
+    log: (line) => logs.push(line),
+  });
+  assertEquals(await sha256File(result.path), id);
+  assert(logs.some((line) => line.includes("bad copy")), logs.join("\n"));
+});
+
+Deno.test("download() fails cleanly when the only sharer serves bad bytes", async () => {
+  await using dir = await tempDir();
+  await using tracker = testTracker();
+  const size = 1024 * 1024;
+  const path = await randomFile(dir.path, "only.bin", size);
+  await using liar = await sharer(tracker.address, [path]);
+  const id = liar.shared()[0].id;
+  const { mtime } = await Deno.stat(path);
+  await randomFile(dir.path, "only.bin", size);
+  await Deno.utime(path, mtime!, mtime!);
+  const out = join(dir.path, "out");
+  await assertRejects(
+    () => download(id, { tracker: tracker.address, outDir: out }),
+    DownloadError,
+    "no good peer left",
+  );
+  await assertRejects(
+    () => Deno.stat(join(out, "only.bin")),
+    Deno.errors.NotFound,
+  );
+});
+
+Deno.test("download() says so when the tracker does not know the ID", async () => {
+  await using dir = await tempDir();
+  await using tracker = testTracker();
+  await assertRejects(
+    () =>
+      download("0123456789abcdef", {
+        tracker: tracker.address,
+        outDir: dir.path,
+      }),
+    DownloadError,
+    "No file with ID",
+  );
+});

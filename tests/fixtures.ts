@@ -1,0 +1,79 @@
+/**
+ * Shared set-up for tests: temporary folders, files of random bytes, and a
+ * tracker with sharing peers on 127.0.0.1 port 0.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import type { Address } from "../lib/connection.ts";
+import { PeerNode } from "../lib/peer_node.ts";
+import { startTracker, type TrackerServer } from "../lib/tracker_server.ts";
+
+/** A temporary folder removed on dispose. */
+export async function tempDir(): Promise<AsyncDisposable & { path: string }> {
+  const path = await Deno.makeTempDir({ prefix: "p2p-test-" });
+  return {
+    path,
+    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
+  };
+}
+
+/** Writes `size` random bytes to `dir/name`, in chunks; returns the path. */
+export async function randomFile(
+  dir: string,
+  name: string,
+  size: number,
+): Promise<string> {
+  const path = join(dir, name);
+  using file = await Deno.open(path, {
+    write: true,
+    create: true,
+    truncate: true,
+  });
+  const chunk = new Uint8Array(Math.min(size, 1 << 20));
+  for (let done = 0; done < size;) {
+    const n = Math.min(chunk.length, size - done);
+    for (let i = 0; i < n; i += 65536) {
+      crypto.getRandomValues(chunk.subarray(i, Math.min(n, i + 65536)));
+    }
+    let written = 0;
+    while (written < n) written += await file.write(chunk.subarray(written, n));
+    done += n;
+  }
+  return path;
+}
+
+/** SHA-256 of a file's contents as hex, streamed. */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  using file = await Deno.open(path);
+  const buffer = new Uint8Array(1 << 20);
+  for (;;) {
+    const n = await file.read(buffer);
+    if (n === null) break;
+    hash.update(buffer.subarray(0, n));
+  }
+  return hash.digest("hex");
+}
+
+/** A tracker on 127.0.0.1 port 0, closed on dispose. */
+export function testTracker(): TrackerServer & AsyncDisposable {
+  const tracker = startTracker({ host: "127.0.0.1", port: 0 });
+  return Object.assign(tracker, {
+    [Symbol.asyncDispose]: () => tracker.close(),
+  });
+}
+
+/** A peer node on 127.0.0.1 port 0 sharing `paths`, closed on dispose. */
+export async function sharer(
+  tracker: Address,
+  paths: string[],
+): Promise<PeerNode & AsyncDisposable> {
+  const node = await PeerNode.start({ tracker, host: "127.0.0.1", port: 0 });
+  for (const path of paths) await node.share(path);
+  return Object.assign(node, {
+    [Symbol.asyncDispose]: () => node.close(),
+  });
+}

@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { type Child, runEntry, spawnEntry } from "./_child.ts";
-import { formatDuration, formatSize } from "../lib/format.ts";
+import { formatSize, formatSpeed } from "../lib/format.ts";
 
 /** Size of the generated file. */
 export const DEMO_FILE_BYTES = 20 * 1024 * 1024;
@@ -90,14 +90,21 @@ async function main(): Promise<number> {
         `Downloaded file differs: SHA-256 ${actual}, expected ${expected}.`,
       );
     }
+    const seconds = Math.max(result.elapsedMs, 1) / 1000;
+    const speed = formatSpeed(result.size / seconds);
     say(
       `Verified: ${result.path} is identical to the original (${
         formatSize(result.size)
-      }, SHA-256 ${actual}) after ${formatDuration(result.elapsedMs)}.`,
+      }, SHA-256 ${actual}); downloaded in ${seconds.toFixed(2)} s, ${speed}.`,
     );
     return 0;
   } finally {
-    await Promise.all(children.reverse().map((child) => child.stop()));
+    const statuses = await Promise.all(
+      children.reverse().map((child) => child.stop()),
+    );
+    if (statuses.some((status) => !status.success)) {
+      say("Warning: a tracker or sharer did not exit cleanly on SIGTERM.");
+    }
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     say("Stopped the tracker and both sharers.");
   }

@@ -175,3 +175,79 @@ Deno.test("deno task compile builds binaries and dist/peer --help works (skipped
   await compileAll();
   await checkPeerBinary();
 });
+
+Deno.test("peer share --json and peer get --json round-trip a file; share exits 0 and unregisters on SIGTERM", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "p2p-cli-test-" });
+  try {
+    const source = `${dir}/naïve file.bin`;
+    const bytes = new Uint8Array(600_000);
+    for (let i = 0; i < bytes.length; i += 65536) {
+      crypto.getRandomValues(bytes.subarray(i, i + 65536));
+    }
+    await Deno.writeFile(source, bytes);
+    await using tracker = spawnEntry("tracker.ts", [
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+    ]);
+    const line = await tracker.waitForLine(/listening on/, 20_000);
+    const address = line.slice(line.lastIndexOf(" ") + 1);
+    const env = { P2P_TRACKER: address };
+    await using sharer = spawnEntry("peer.ts", [
+      "share",
+      source,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--piece-size",
+      "64K",
+      "--json",
+    ], { env });
+    const shared = JSON.parse(await sharer.waitForLine(/^\{/, 20_000));
+    assertEquals(shared.size, bytes.length);
+    assertEquals(shared.pieceSize, 65536);
+    assertEquals(shared.shortId, shared.id.slice(0, 16));
+
+    const get = await runEntry("peer.ts", [
+      "get",
+      shared.shortId.toUpperCase(),
+      "--out",
+      `${dir}/out`,
+      "--json",
+    ], { env });
+    assertEquals(get.code, 0, get.stderr);
+    const result = JSON.parse(get.stdout);
+    assertEquals(result.id, shared.id);
+    assertEquals(result.peers.length, 1);
+    assertEquals(result.peers[0].bytes, bytes.length);
+    assertEquals(await Deno.readFile(result.path), bytes);
+    assertEquals(result.path, `${dir}/out/naïve file.bin`);
+
+    assertEquals((await sharer.stop("SIGTERM")).code, 0);
+    const list = await runEntry("peer.ts", ["list", "--json"], { env });
+    assertEquals(JSON.parse(list.stdout), { files: [] });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("peer get of an ID nobody shares fails with one line naming it", async () => {
+  await using tracker = spawnEntry("tracker.ts", [
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+  ]);
+  const line = await tracker.waitForLine(/listening on/, 20_000);
+  const address = line.slice(line.lastIndexOf(" ") + 1);
+  const result = await runEntry("peer.ts", [
+    "get",
+    FULL_ID,
+    "--tracker",
+    address,
+  ]);
+  assertEquals(result.code, 1);
+  assert(assertOneLine(result.stderr).includes(FULL_ID), result.stderr);
+});

@@ -107,3 +107,15 @@ export function formatFileTable(files: readonly FileSummary[]): string[] {
 function pad2(value: number): string {
   return String(value).padStart(2, "0");
 }
+
+/**
+ * `JSON.stringify(value)` on one line, with the characters JSON leaves raw
+ * but terminals may act on (C1 controls, DEL, reordering marks) escaped as
+ * `\uNNNN`; still valid JSON.
+ */
+export function toJsonLine(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}

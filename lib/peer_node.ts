@@ -1,0 +1,218 @@
+/**
+ * Everything one process shares: one peer server and one announcer for all
+ * its files. `share` hashes a file, starts serving it and registers it with
+ * the tracker; a file that changes or disappears while shared is dropped.
+ *
+ * @module
+ */
+
+import { basename } from "node:path";
+import { Announcer } from "./announcer.ts";
+import { type Address, formatAddress } from "./connection.ts";
+import { hashFile, type HashFileOptions } from "./file_hash.ts";
+import { DEFAULT_PEER_PORT, MAX_NAME_BYTES } from "./limits.ts";
+import type { FileMeta } from "./messages.ts";
+import {
+  DEFAULT_PEER_HOST,
+  type PeerServer,
+  startPeerServer,
+} from "./peer_server.ts";
+import { SharedFile } from "./shared_file.ts";
+
+/**
+ * How often shared files are checked for changes even when nobody is
+ * downloading them, so a changed file stops being announced.
+ */
+export const FILE_CHECK_INTERVAL_MS = 10_000;
+
+/** Options for {@linkcode PeerNode.start}. */
+export interface PeerNodeOptions {
+  /** The tracker to register files with. */
+  tracker: Address;
+  /** Interface the peer server listens on. @default {DEFAULT_PEER_HOST} */
+  host?: string;
+  /** Port the peer server listens on; 0 picks a free one. @default {DEFAULT_PEER_PORT} */
+  port?: number;
+  /** Receives one line per notable event. @default {no logging} */
+  log?: (line: string) => void;
+  /** Ms between checks of idle shared files. @default {FILE_CHECK_INTERVAL_MS} */
+  checkIntervalMs?: number;
+}
+
+/** Options for {@linkcode PeerNode.share}; see {@linkcode hashFile}. */
+export type ShareOptions = HashFileOptions;
+
+/** A running sharing peer: serves and announces every file it shares. */
+export class PeerNode {
+  /** Where the peer server listens. */
+  readonly address: Address;
+  #server: PeerServer;
+  #announcer: Announcer;
+  #files = new Map<string, SharedFile>();
+  #unsharing = new Set<Promise<void>>();
+  #log: (line: string) => void;
+  #checkMs: number;
+  #checker?: ReturnType<typeof setInterval>;
+  #closed = false;
+
+  private constructor(options: PeerNodeOptions) {
+    this.#log = options.log ?? (() => {});
+    this.#checkMs = options.checkIntervalMs ?? FILE_CHECK_INTERVAL_MS;
+    this.#server = startPeerServer({
+      host: options.host ?? DEFAULT_PEER_HOST,
+      port: options.port ?? DEFAULT_PEER_PORT,
+      lookup: (id) => this.#files.get(id),
+      onFileBroken: (id) => this.#drop(id),
+      log: options.log,
+    });
+    this.address = this.#server.address;
+    this.#announcer = new Announcer({
+      tracker: options.tracker,
+      port: this.address.port,
+      log: options.log,
+    });
+  }
+
+  /**
+   * Starts the peer server. The tracker is first contacted by
+   * {@linkcode share}.
+   *
+   * @example
+   * ```ts
+   * const node = await PeerNode.start({ tracker, port: 0 });
+   * const meta = await node.share("report.pdf");
+   * // ... later
+   * await node.close();
+   * ```
+   */
+  static start(options: PeerNodeOptions): Promise<PeerNode> {
+    try {
+      return Promise.resolve(new PeerNode(options));
+    } catch (error) {
+      if (error instanceof Deno.errors.AddrInUse) {
+        const where = formatAddress({
+          host: options.host ?? DEFAULT_PEER_HOST,
+          port: options.port ?? DEFAULT_PEER_PORT,
+        });
+        return Promise.reject(
+          new Deno.errors.AddrInUse(
+            `Cannot listen on ${where}: the port is in use. Choose another with --port (0 picks a free one).`,
+          ),
+        );
+      }
+      return Promise.reject(error);
+    }
+  }
+
+  /** Piece bytes sent to downloaders since start. */
+  get uploaded(): number {
+    return this.#server.uploaded;
+  }
+
+  /**
+   * Hashes `path`, serves it and registers it with the tracker; resolves to
+   * its metadata. Sharing a file already shared resolves to the existing
+   * metadata. Rejects if the file cannot be read, changes while hashed, or
+   * the tracker cannot be reached or refuses it (nothing is left shared).
+   */
+  async share(path: string, options: ShareOptions = {}): Promise<FileMeta> {
+    this.#checkOpen();
+    const name = basename(path);
+    if (new TextEncoder().encode(name).length > MAX_NAME_BYTES) {
+      throw new RangeError(
+        `Cannot share "${path}": its name is over ${MAX_NAME_BYTES} bytes. Rename it first.`,
+      );
+    }
+    const before = await Deno.stat(path);
+    const hash = await hashFile(path, options);
+    this.#checkOpen();
+    const meta: FileMeta = { ...hash, name };
+    const existing = this.#files.get(meta.id);
+    if (existing) return existing.meta;
+    const file = await SharedFile.open(path, meta);
+    try {
+      await this.#checkUnchanged(path, before);
+      this.#files.set(meta.id, file);
+      await this.#announcer.add(meta);
+    } catch (error) {
+      if (this.#files.get(meta.id) === file) this.#files.delete(meta.id);
+      file.close();
+      throw error;
+    }
+    this.#checker ??= setInterval(() => this.#checkFiles(), this.#checkMs);
+    this.#log(`Sharing ${meta.name} as ${meta.id}`);
+    return meta;
+  }
+
+  /** Stops serving `id` and unregisters it; does nothing if not shared. */
+  async unshare(id: string): Promise<void> {
+    const file = this.#files.get(id);
+    if (!file) return;
+    this.#files.delete(id);
+    file.close();
+    await this.#announcer.remove(id);
+  }
+
+  /** Metadata of every file shared now. */
+  shared(): FileMeta[] {
+    return [...this.#files.values()].map((file) => file.meta);
+  }
+
+  /** Unregisters everything (bounded time), stops the server, closes files. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#checker);
+    await Promise.allSettled([...this.#unsharing]);
+    await this.#announcer.close();
+    await this.#server.close();
+    for (const file of this.#files.values()) file.close();
+    this.#files.clear();
+  }
+
+  /** Same as {@linkcode close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new Error("The peer node is closed.");
+  }
+
+  async #checkUnchanged(path: string, before: Deno.FileInfo): Promise<void> {
+    const after = await Deno.stat(path);
+    if (
+      after.size !== before.size ||
+      after.mtime?.getTime() !== before.mtime?.getTime() ||
+      after.ino !== before.ino
+    ) {
+      throw new Error(
+        `"${path}" changed while it was being hashed; share it again`,
+      );
+    }
+  }
+
+  /** Drops files that changed since they were shared. */
+  #checkFiles(): void {
+    for (const file of this.#files.values()) {
+      try {
+        file.check();
+      } catch (error) {
+        this.#log(
+          `Stopped sharing ${file.meta.name}: ${(error as Error).message}`,
+        );
+        this.#drop(file.meta.id);
+      }
+    }
+  }
+
+  /** Unshares `id` in the background (the server found it unreadable). */
+  #drop(id: string): void {
+    if (this.#closed) return;
+    const task = this.unshare(id).catch((error) =>
+      this.#log(`Could not unshare ${id.slice(0, 16)}: ${error}`)
+    );
+    this.#unsharing.add(task);
+    task.finally(() => this.#unsharing.delete(task));
+  }
+}

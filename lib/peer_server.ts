@@ -1,0 +1,429 @@
+/**
+ * The sharing side of the peer protocol: accepts downloaders, answers
+ * `hello` with `welcome` for a shared file, then serves pipelined piece
+ * requests in order. Bad input closes that one connection; the server keeps
+ * serving everyone else.
+ *
+ * @module
+ */
+
+import { type Address, Connection, formatAddress } from "./connection.ts";
+import {
+  DEFAULT_PEER_PORT,
+  IDLE_TIMEOUT_MS,
+  MAX_CONNECTIONS,
+  MAX_CONNECTIONS_PER_ADDRESS,
+  MAX_OUTSTANDING_REQUESTS,
+  PROTOCOL_VERSION,
+} from "./limits.ts";
+import type { ErrorCode, Message } from "./messages.ts";
+import type { SharedFile } from "./shared_file.ts";
+
+/** Time a new connection has to send `hello` (libtorrent uses 10 s too). */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Time allowed for a last `error` reply to go out before closing anyway. */
+export const CLOSE_FLUSH_TIMEOUT_MS = 1_000;
+/** Default listening host of a peer server: every interface. */
+export const DEFAULT_PEER_HOST = "0.0.0.0";
+
+/** Options for {@linkcode startPeerServer}. */
+export interface PeerServerOptions {
+  /** Interface to listen on. @default {DEFAULT_PEER_HOST} */
+  host?: string;
+  /** Port to listen on; 0 picks a free one. @default {DEFAULT_PEER_PORT} */
+  port?: number;
+  /** Finds the shared file with this full ID, or undefined. */
+  lookup: (id: string) => SharedFile | undefined;
+  /** Called when a shared file fails to read (changed or deleted), so its owner can stop sharing it. */
+  onFileBroken?: (id: string, reason: string) => void;
+  /** Receives one line per notable event. @default {no logging} */
+  log?: (line: string) => void;
+  /** Connections accepted at once. @default {MAX_CONNECTIONS} */
+  maxConnections?: number;
+  /** Connections accepted at once from one address. @default {MAX_CONNECTIONS_PER_ADDRESS} */
+  maxConnectionsPerAddress?: number;
+  /** Unanswered requests allowed on one connection. @default {MAX_OUTSTANDING_REQUESTS} */
+  maxOutstanding?: number;
+  /** Ms a new connection has to send `hello`. @default {HANDSHAKE_TIMEOUT_MS} */
+  handshakeMs?: number;
+  /** Ms a connection may go without starting a frame. @default {IDLE_TIMEOUT_MS} */
+  idleMs?: number;
+}
+
+/** A running peer server. */
+export interface PeerServer {
+  /** The address it listens on (with the real port when 0 was asked). */
+  readonly address: Address;
+  /** Piece bytes sent since start, all files together. */
+  readonly uploaded: number;
+  /** Piece bytes sent since start for the file with this ID. */
+  uploadedFor(id: string): number;
+  /** Connections open right now. */
+  readonly connections: number;
+  /** Stops listening, closes every connection and waits for them to end. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a peer server on `options.host`:`options.port`.
+ *
+ * @example
+ * ```ts
+ * const server = startPeerServer({ port: 0, lookup: (id) => files.get(id) });
+ * console.log(`Serving on port ${server.address.port}`);
+ * await server.close();
+ * ```
+ */
+export function startPeerServer(options: PeerServerOptions): PeerServer {
+  const listener = Deno.listen({
+    hostname: options.host ?? DEFAULT_PEER_HOST,
+    port: options.port ?? DEFAULT_PEER_PORT,
+  });
+  return new Server(listener, options);
+}
+
+class Server implements PeerServer {
+  readonly address: Address;
+  uploaded = 0;
+  #listener: Deno.TcpListener;
+  #options: PeerServerOptions;
+  #perFile = new Map<string, number>();
+  #open = new Set<Connection>();
+  #perAddress = new Map<string, number>();
+  #tasks = new Set<Promise<void>>();
+  #accepting: Promise<void>;
+  #closed = false;
+
+  constructor(listener: Deno.TcpListener, options: PeerServerOptions) {
+    this.#listener = listener;
+    this.#options = options;
+    const addr = listener.addr as Deno.NetAddr;
+    this.address = { host: addr.hostname, port: addr.port };
+    this.#accepting = this.#acceptLoop();
+  }
+
+  get connections(): number {
+    return this.#open.size;
+  }
+
+  uploadedFor(id: string): number {
+    return this.#perFile.get(id) ?? 0;
+  }
+
+  async close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      try {
+        this.#listener.close();
+      } catch {
+        // Already closed.
+      }
+      for (const conn of this.#open) conn.close();
+    }
+    await this.#accepting;
+    await Promise.allSettled([...this.#tasks]);
+  }
+
+  async #acceptLoop(): Promise<void> {
+    for (;;) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (error) {
+        if (this.#closed) return;
+        this.log(`Accept failed: ${describe(error)}`);
+        continue;
+      }
+      if (this.#closed) {
+        conn.close();
+        return;
+      }
+      this.#track(this.#admit(conn));
+    }
+  }
+
+  #track(task: Promise<void>): void {
+    this.#tasks.add(task);
+    task.finally(() => this.#tasks.delete(task));
+  }
+
+  async #admit(raw: Deno.TcpConn): Promise<void> {
+    // A peer server never receives a binary part, so refuse any at once.
+    const conn = new Connection(raw, { maxBinaryBytes: 0 });
+    const host = conn.remote.host;
+    const fromHost = this.#perAddress.get(host) ?? 0;
+    const busy = this.#open.size >= (this.#options.maxConnections ??
+          MAX_CONNECTIONS) ||
+      fromHost >= (this.#options.maxConnectionsPerAddress ??
+          MAX_CONNECTIONS_PER_ADDRESS);
+    this.#open.add(conn);
+    this.#perAddress.set(host, fromHost + 1);
+    try {
+      if (busy) {
+        this.log(`Refused ${formatAddress(conn.remote)}: too many connections`);
+        await this.fail(conn, "busy", "Too many connections; try later");
+        return;
+      }
+      raw.setNoDelay(true);
+      await this.#serve(conn);
+    } catch (error) {
+      this.log(`Closed ${formatAddress(conn.remote)}: ${describe(error)}`);
+    } finally {
+      conn.close();
+      this.#open.delete(conn);
+      const left = (this.#perAddress.get(host) ?? 1) - 1;
+      if (left > 0) this.#perAddress.set(host, left);
+      else this.#perAddress.delete(host);
+    }
+  }
+
+  async #serve(conn: Connection): Promise<void> {
+    let first: Message | null;
+    try {
+      first = await conn.receive({
+        idleMs: this.#options.handshakeMs ?? HANDSHAKE_TIMEOUT_MS,
+      });
+    } catch (error) {
+      return await this.failOnInput(conn, error);
+    }
+    if (first === null) return;
+    const file = await this.#handshake(conn, first);
+    if (file) await new Session(this, conn, file).run();
+  }
+
+  /** Answers `hello`; returns the file to serve, or undefined (and replies). */
+  async #handshake(
+    conn: Connection,
+    hello: Message,
+  ): Promise<SharedFile | undefined> {
+    if (hello.type !== "hello") {
+      await this.fail(
+        conn,
+        "bad-request",
+        `Expected "hello", got "${hello.type}"`,
+      );
+      return undefined;
+    }
+    if (hello.version !== PROTOCOL_VERSION) {
+      await this.fail(
+        conn,
+        "bad-request",
+        `Protocol version ${hello.version} is not supported; this peer speaks ${PROTOCOL_VERSION}`,
+      );
+      return undefined;
+    }
+    const file = this.#options.lookup(hello.id);
+    if (!file || file.closed) {
+      await this.fail(
+        conn,
+        "not-shared",
+        `File ${hello.id} is not shared here`,
+      );
+      return undefined;
+    }
+    await conn.send({ type: "welcome", id: hello.id, pieces: file.pieces });
+    return file;
+  }
+
+  /** Replies to bad input from the remote end when it deserves a reply. */
+  async failOnInput(conn: Connection, error: unknown): Promise<void> {
+    if (conn.closed || !isDecodeError(error)) {
+      // Timeouts, resets and truncated frames: nothing useful to say.
+      if (!conn.closed) {
+        this.log(`Closed ${formatAddress(conn.remote)}: ${describe(error)}`);
+      }
+      return;
+    }
+    this.log(
+      `Bad input from ${formatAddress(conn.remote)}: ${describe(error)}`,
+    );
+    await this.fail(conn, "bad-request", describe(error));
+  }
+
+  /** Sends one `error`, waiting at most CLOSE_FLUSH_TIMEOUT_MS; never throws. */
+  fail(conn: Connection, code: ErrorCode, message: string): Promise<void> {
+    return sendBriefly(conn, { type: "error", code, message });
+  }
+
+  /** Counts bytes sent for a file. */
+  count(id: string, bytes: number): void {
+    this.uploaded += bytes;
+    this.#perFile.set(id, (this.#perFile.get(id) ?? 0) + bytes);
+  }
+
+  /** Reports a file that could not be read, unless it was just unshared. */
+  broken(file: SharedFile, reason: string): void {
+    if (this.#options.lookup(file.meta.id) !== file) return;
+    this.log(`Stopped offering "${file.meta.name}": ${reason}`);
+    this.#options.onFileBroken?.(file.meta.id, reason);
+  }
+
+  get maxOutstanding(): number {
+    return this.#options.maxOutstanding ?? MAX_OUTSTANDING_REQUESTS;
+  }
+
+  get idleMs(): number {
+    return this.#options.idleMs ?? IDLE_TIMEOUT_MS;
+  }
+
+  log(line: string): void {
+    this.#options.log?.(line);
+  }
+}
+
+/**
+ * One downloader's requests after the handshake. A reader queues requests
+ * as they arrive; a writer answers them strictly in order, reading the next
+ * piece while the previous one is still being sent (at most two pieces held
+ * per connection, so a downloader that never reads cannot grow memory).
+ */
+class Session {
+  #server: Server;
+  #conn: Connection;
+  #file: SharedFile;
+  #queue: number[] = [];
+  #wake?: () => void;
+  #ended = false;
+
+  constructor(server: Server, conn: Connection, file: SharedFile) {
+    this.#server = server;
+    this.#conn = conn;
+    this.#file = file;
+  }
+
+  async run(): Promise<void> {
+    const writing = this.#writeLoop();
+    try {
+      await this.#readLoop();
+    } finally {
+      this.#end();
+      await writing;
+    }
+  }
+
+  async #readLoop(): Promise<void> {
+    while (!this.#ended) {
+      let message: Message | null;
+      try {
+        message = await this.#conn.receive({ idleMs: this.#server.idleMs });
+      } catch (error) {
+        if (this.#ended) return;
+        this.#end();
+        return await this.#server.failOnInput(this.#conn, error);
+      }
+      if (message === null || this.#ended) return;
+      if (message.type !== "request") {
+        this.#end();
+        return await this.#server.fail(
+          this.#conn,
+          "bad-request",
+          `Expected "request", got "${message.type}"`,
+        );
+      }
+      if (this.#queue.length >= this.#server.maxOutstanding) {
+        this.#server.log(
+          `Closed ${
+            formatAddress(this.#conn.remote)
+          }: over ${this.#server.maxOutstanding} requests outstanding`,
+        );
+        this.#end();
+        this.#conn.close();
+        return;
+      }
+      this.#queue.push(message.index);
+      this.#wake?.();
+    }
+  }
+
+  async #writeLoop(): Promise<void> {
+    let sending: Promise<void> | undefined;
+    try {
+      for (;;) {
+        const index = await this.#next();
+        if (index === undefined) break;
+        const reply = await this.#answer(index);
+        if (reply === undefined) break;
+        const sent = this.#conn.send(reply).then(() => {
+          if (reply.type === "piece") {
+            this.#server.count(this.#file.meta.id, reply.data.length);
+          }
+        });
+        // Awaited below; this only keeps an early failure from being
+        // reported as unhandled while the previous send is awaited.
+        sent.catch(() => {});
+        // Keep one send in flight while the next piece is read.
+        if (sending) await sending;
+        sending = sent;
+      }
+      await sending;
+    } catch {
+      // The connection failed mid-send; the reader sees it closed.
+    } finally {
+      this.#end();
+      this.#conn.close();
+    }
+  }
+
+  /** The next request to answer, or undefined when the session ended. */
+  async #next(): Promise<number | undefined> {
+    while (this.#queue.length === 0 && !this.#ended) {
+      await new Promise<void>((resolve) => this.#wake = resolve);
+      this.#wake = undefined;
+    }
+    return this.#ended ? undefined : this.#queue.shift();
+  }
+
+  /** The reply to a request, or undefined after a fatal error reply. */
+  async #answer(index: number): Promise<Message | undefined> {
+    if (index >= this.#file.pieces) {
+      return {
+        type: "error",
+        code: "bad-request",
+        message: `No piece ${index}; the file has ${this.#file.pieces}`,
+        index,
+      };
+    }
+    try {
+      const data = await this.#file.readPiece(index);
+      return { type: "piece", index, data };
+    } catch (error) {
+      const reason = describe(error);
+      this.#server.broken(this.#file, reason);
+      this.#end();
+      await this.#server.fail(this.#conn, "not-shared", reason);
+      return undefined;
+    }
+  }
+
+  /** Stops both loops; the connection is closed by the caller. */
+  #end(): void {
+    this.#ended = true;
+    this.#wake?.();
+  }
+}
+
+/** Sends `message`, giving up after CLOSE_FLUSH_TIMEOUT_MS; never throws. */
+async function sendBriefly(conn: Connection, message: Message): Promise<void> {
+  if (conn.closed) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, CLOSE_FLUSH_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([conn.send(message).catch(() => {}), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** True for errors thrown while decoding what the remote end sent. */
+function isDecodeError(error: unknown): boolean {
+  return error instanceof TypeError || error instanceof RangeError ||
+    error instanceof SyntaxError;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Deno.errors.TimedOut) return "timed out";
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

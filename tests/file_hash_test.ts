@@ -1,0 +1,160 @@
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { hashFile } from "../lib/file_hash.ts";
+import {
+  DEFAULT_PIECE_SIZE,
+  HASH_BYTES,
+  MIN_PIECE_SIZE,
+} from "../lib/limits.ts";
+import { assert, assertEquals, assertRejects } from "./assert.ts";
+
+const KIB = 1024;
+const MIB = 1024 * KIB;
+
+async function withTempDir(use: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "p2p-hash-test-" });
+  try {
+    await use(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function randomBytes(size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i += 65536) {
+    crypto.getRandomValues(bytes.subarray(i, Math.min(size, i + 65536)));
+  }
+  return bytes;
+}
+
+async function sha256sum(path: string): Promise<string> {
+  const { code, stdout } = await new Deno.Command("sha256sum", {
+    args: [path],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  assertEquals(code, 0, "sha256sum exit code");
+  return new TextDecoder().decode(stdout).split(" ")[0];
+}
+
+function pieceHashesOf(bytes: Uint8Array, pieceSize: number): Uint8Array {
+  const count = Math.ceil(bytes.length / pieceSize);
+  const out = new Uint8Array(count * HASH_BYTES);
+  for (let i = 0; i < count; i++) {
+    const piece = bytes.subarray(i * pieceSize, (i + 1) * pieceSize);
+    out.set(createHash("sha256").update(piece).digest(), i * HASH_BYTES);
+  }
+  return out;
+}
+
+for (
+  const size of [
+    0,
+    1,
+    DEFAULT_PIECE_SIZE,
+    DEFAULT_PIECE_SIZE + 1,
+    3 * MIB + 12345,
+  ]
+) {
+  Deno.test(`hashFile() of ${size} bytes gives the ID sha256sum prints and every piece's SHA-256`, async () => {
+    await withTempDir(async (dir) => {
+      const path = join(dir, "file.bin");
+      const bytes = randomBytes(size);
+      await Deno.writeFile(path, bytes);
+      const result = await hashFile(path);
+      assertEquals(result.id, await sha256sum(path));
+      assertEquals(result.size, size);
+      assertEquals(result.pieceSize, DEFAULT_PIECE_SIZE);
+      assertEquals(
+        result.pieceHashes.length,
+        Math.ceil(size / DEFAULT_PIECE_SIZE) * HASH_BYTES,
+      );
+      assertEquals(
+        result.pieceHashes,
+        pieceHashesOf(bytes, DEFAULT_PIECE_SIZE),
+      );
+    });
+  });
+}
+
+Deno.test("hashFile() honours a smaller piece size", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "file.bin");
+    const bytes = randomBytes(5 * MIN_PIECE_SIZE + 7);
+    await Deno.writeFile(path, bytes);
+    const result = await hashFile(path, { pieceSize: MIN_PIECE_SIZE });
+    assertEquals(result.pieceSize, MIN_PIECE_SIZE);
+    assertEquals(result.pieceHashes, pieceHashesOf(bytes, MIN_PIECE_SIZE));
+    assertEquals(result.id, createHash("sha256").update(bytes).digest("hex"));
+  });
+});
+
+Deno.test("hashFile() refuses a piece size outside the limits", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "file.bin");
+    await Deno.writeFile(path, new Uint8Array(10));
+    await assertRejects(
+      () => hashFile(path, { pieceSize: MIN_PIECE_SIZE - 1 }),
+      RangeError,
+      "Piece size",
+    );
+    await assertRejects(() => hashFile(path, { pieceSize: 1.5 }), RangeError);
+  });
+});
+
+Deno.test("hashFile() reports progress ending at the full size", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "file.bin");
+    await Deno.writeFile(path, randomBytes(2 * MIB));
+    const calls: [number, number][] = [];
+    await hashFile(path, {
+      onProgress: (done, total) => calls.push([done, total]),
+    });
+    assert(calls.length >= 1, "no progress reported");
+    assertEquals(calls.at(-1), [2 * MIB, 2 * MIB]);
+  });
+});
+
+Deno.test("hashFile() rejects with the abort reason when aborted", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "file.bin");
+    await Deno.writeFile(path, randomBytes(MIB));
+    const controller = new AbortController();
+    controller.abort(new Error("stop now"));
+    await assertRejects(
+      () => hashFile(path, { signal: controller.signal }),
+      Error,
+      "stop now",
+    );
+  });
+});
+
+Deno.test("hashFile() stops part way when the signal fires during hashing", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "file.bin");
+    await Deno.writeFile(path, randomBytes(64 * MIB));
+    const controller = new AbortController();
+    // Fires at the hash loop's first yield to the event loop.
+    const timer = setTimeout(() => controller.abort(new Error("cancelled")));
+    try {
+      await assertRejects(
+        () => hashFile(path, { signal: controller.signal }),
+        Error,
+        "cancelled",
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  });
+});
+
+Deno.test("hashFile() refuses a folder and a missing file", async () => {
+  await withTempDir(async (dir) => {
+    await assertRejects(() => hashFile(dir), TypeError, "not a regular file");
+    await assertRejects(
+      () => hashFile(join(dir, "nope")),
+      Deno.errors.NotFound,
+    );
+  });
+});

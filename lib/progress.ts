@@ -107,15 +107,16 @@ export class ProgressLine {
   #draw(state: ProgressState, now: number): void {
     const elapsed = Math.max(1, now - this.#started);
     const speed = state.bytesPerSecond ?? (state.done * 1000) / elapsed;
-    const text = describe(state, speed);
     if (!this.#live) {
-      this.#write(`${text}\n`);
+      this.#write(`${describe(state, speed)}\n`);
       return;
     }
-    const bar = this.#bar(state);
+    // Numbers matter more than the name: shorten the label first.
     const room = Math.max(10, this.#columns() - BAR_WIDTH - 4);
-    const fitted = text.length > room ? `${text.slice(0, room - 1)}…` : text;
-    this.#write(`\r\x1b[2K${bar} ${fitted}`);
+    const numbers = describe({ ...state, label: "" }, speed);
+    const label = shorten(terminalSafe(state.label), room - numbers.length);
+    const text = shorten(label + numbers, room);
+    this.#write(`\r\x1b[2K${this.#bar(state)} ${text}`);
     this.#drawn = true;
   }
 
@@ -163,6 +164,12 @@ export function describe(state: ProgressState, bytesPerSecond: number): string {
     parts.push(`${state.peers} ${state.peers === 1 ? "peer" : "peers"}`);
   }
   return parts.join("  ");
+}
+
+function shorten(text: string, width: number): string {
+  const chars = [...text];
+  if (chars.length <= width) return text;
+  return width <= 1 ? "" : `${chars.slice(0, width - 1).join("")}…`;
 }
 
 function terminalColumns(): number {

@@ -75,3 +75,15 @@ Deno.test("ProgressLine escapes the label and writes nothing when quiet", () => 
   });
   assertEquals(quiet.text(), "");
 });
+
+Deno.test("ProgressLine shortens a long name before the numbers on a narrow terminal", () => {
+  const writer = recorder(true);
+  new ProgressLine({ writer, color: false, columns: () => 80 })
+    .update({ label: "a very long file name ".repeat(5), done: 1, total: 4 });
+  const text = writer.text().replace("\r\x1b[2K", "");
+  assert([...text].length <= 80, `${[...text].length} chars: ${text}`);
+  assert(
+    text.includes("…") && text.includes("25.0%") && text.includes("ETA"),
+    text,
+  );
+});

@@ -18,7 +18,7 @@ import {
   resolveTracker,
   UsageError,
 } from "./lib/cli_args.ts";
-import { explainError } from "./lib/cli_errors.ts";
+import { explainError, StoppedError } from "./lib/cli_errors.ts";
 import {
   addCommand,
   addOutputFlags,
@@ -260,8 +260,8 @@ async function get(id: string, flags: GetFlags): Promise<void> {
     });
   } catch (error) {
     if (stop.signal.aborted) {
-      throw new UsageError(
-        "Download stopped; run the same get again to start over.",
+      throw new StoppedError(
+        `Download stopped; the partial file is kept in ${flags.out}. Run the same get again to retry.`,
       );
     }
     throw error;

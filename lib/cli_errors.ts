@@ -14,6 +14,17 @@ import { terminalSafe } from "./format.ts";
 
 /** Exit code for a command that ran but failed. */
 export const FAILURE_EXIT_CODE = 1;
+/** Exit code for a command stopped by Ctrl-C or SIGTERM before it finished. */
+export const STOPPED_EXIT_CODE = 130;
+
+/** A command the user stopped before it finished; the message says what was left. */
+export class StoppedError extends Error {
+  /** Creates an error with a message for the user. */
+  constructor(message: string) {
+    super(message);
+    this.name = "StoppedError";
+  }
+}
 
 /** What to tell the user about an error, and how to exit. */
 export interface Explanation {
@@ -32,6 +43,7 @@ const USER_ERRORS: ReadonlySet<string> = new Set([
   "TrackerError",
   "TrackerUnreachableError",
   "ShareError",
+  "StoppedError",
 ]);
 const COMMANDER_QUIET = new Set([
   "commander.helpDisplayed",
@@ -48,6 +60,8 @@ export function explainError(error: unknown, program: string): Explanation {
   if (error instanceof Error && USER_ERRORS.has(error.name)) {
     const exitCode = error.name === "UsageError"
       ? USAGE_EXIT_CODE
+      : error.name === "StoppedError"
+      ? STOPPED_EXIT_CODE
       : FAILURE_EXIT_CODE;
     return {
       message: terminalSafe(error.message),

@@ -19,7 +19,7 @@ export const TERMINAL_INTERVAL_MS = 100;
 /** Least time between two plain lines when not on a terminal. */
 export const PLAIN_INTERVAL_MS = 5_000;
 /** Characters in the bar drawn on a terminal. */
-export const BAR_WIDTH = 20;
+export const BAR_WIDTH = 12;
 
 /** Where progress is written: `Deno.stderr` or a stand-in for tests. */
 export interface ProgressWriter {

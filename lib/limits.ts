@@ -49,6 +49,12 @@ export const FULL_ID_CHARS = 64;
 export const MAX_PEERS_PER_ANSWER = 200;
 /** Most files the tracker puts in one list or search answer. */
 export const MAX_FILES_PER_ANSWER = 500;
+/**
+ * Most metadata variants the tracker keeps apart for one ID, so that someone
+ * registering a real ID with wrong piece hashes cannot lock honest sharers
+ * out; downloaders try the next variant when one fails.
+ */
+export const MAX_VARIANTS_PER_FILE = 4;
 /** Most IDs one announce may renew (500 IDs fit well inside MAX_JSON_BYTES). */
 export const MAX_IDS_PER_ANNOUNCE = 500;
 

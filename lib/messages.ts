@@ -18,6 +18,7 @@ import {
   MAX_PIECE_SIZE,
   MAX_PIECES,
   MAX_SEARCH_CHARS,
+  MAX_VARIANTS_PER_FILE,
   MIN_ID_PREFIX,
   MIN_PIECE_SIZE,
 } from "./limits.ts";
@@ -87,8 +88,14 @@ export type Message =
   | { type: "announce"; ids: string[]; port: number }
   | { type: "announced"; unknown: string[] }
   | { type: "unregister"; id: string; port: number }
-  | { type: "query"; id: string }
-  | { type: "file"; meta: FileMeta; peers: PeerAddress[] }
+  | { type: "query"; id: string; variant?: number }
+  | {
+    type: "file";
+    meta: FileMeta;
+    peers: PeerAddress[];
+    variant?: number;
+    variants?: number;
+  }
   | { type: "list" }
   | { type: "search"; text: string }
   | { type: "files"; files: FileSummary[] }
@@ -150,10 +157,11 @@ export function toFrame(message: Message): Frame {
     }
     case "file": {
       const { pieceHashes, ...meta } = message.meta;
-      return {
-        header: { type: "file", ...meta, peers: message.peers },
-        binary: pieceHashes,
-      };
+      const { peers, variant, variants } = message;
+      const header: Record<string, unknown> = { type: "file", ...meta, peers };
+      if (variant !== undefined) header.variant = variant;
+      if (variants !== undefined) header.variants = variants;
+      return { header, binary: pieceHashes };
     }
     case "stats-reply":
       return {
@@ -203,9 +211,17 @@ export function fromFrame(frame: Frame): Message {
       return { type, id: fullId(h.id), port: port(h) };
     case "query":
       noBinary(frame);
-      return { type, id: idPrefix(h.id) };
+      return { type, id: idPrefix(h.id), ...optionalVariant(h) };
     case "file":
-      return { type, meta: fileMeta(frame), peers: peerList(h.peers) };
+      return {
+        type,
+        meta: fileMeta(frame),
+        peers: peerList(h.peers),
+        ...optionalVariant(h),
+        ...(h.variants === undefined
+          ? {}
+          : { variants: int(h, "variants", 1, MAX_VARIANTS_PER_FILE) }),
+      };
     case "search":
       noBinary(frame);
       return { type, text: text(h, "text", MAX_SEARCH_CHARS, true) };
@@ -277,6 +293,12 @@ function text(
     throw new RangeError(`Field "${key}" must have 1..${maxChars} characters`);
   }
   return value;
+}
+
+function optionalVariant(h: Record<string, unknown>): { variant?: number } {
+  return h.variant === undefined
+    ? {}
+    : { variant: int(h, "variant", 0, MAX_VARIANTS_PER_FILE - 1) };
 }
 
 function port(h: Record<string, unknown>): number {

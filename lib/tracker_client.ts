@@ -137,15 +137,24 @@ export class TrackerClient {
     await this.#request({ type: "unregister", id, port }, "ok");
   }
 
-  /** The file whose ID is or starts with `idOrPrefix`, and who shares it. */
+  /**
+   * The file whose ID is or starts with `idOrPrefix`, and who shares it.
+   * `variant` picks among conflicting metadata registered for one ID (0 is
+   * the one with most sharers); the answer says how many there are.
+   */
   async query(
     idOrPrefix: string,
-  ): Promise<{ meta: FileMeta; peers: PeerAddress[] }> {
+    options: { variant?: number } = {},
+  ): Promise<{ meta: FileMeta; peers: PeerAddress[]; variants: number }> {
     const reply = await this.#request(
-      { type: "query", id: idOrPrefix },
+      { type: "query", id: idOrPrefix, variant: options.variant ?? 0 },
       "file",
     );
-    return { meta: reply.meta, peers: reply.peers };
+    return {
+      meta: reply.meta,
+      peers: reply.peers,
+      variants: reply.variants ?? 1,
+    };
   }
 
   /** Every file the tracker knows (up to its answer cap). */

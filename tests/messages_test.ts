@@ -73,11 +73,13 @@ const SAMPLES: Message[] = [
   { type: "unregister", id: ID, port: 6000 },
   { type: "query", id: ID.slice(0, 16) },
   { type: "query", id: ID },
+  { type: "query", id: ID, variant: 3 },
   {
     type: "file",
     meta: META,
     peers: [{ host: "127.0.0.1", port: 6000 }, { host: "::1", port: 6001 }],
   },
+  { type: "file", meta: META, peers: [], variant: 1, variants: 4 },
   { type: "list" },
   { type: "search", text: "holiday" },
   { type: "search", text: "" },
@@ -109,7 +111,11 @@ const SAMPLES: Message[] = [
 const WITH_BINARY = new Set(["register", "file", "piece"]);
 
 /** Header fields that decoding may go without, by message type. */
-const OPTIONAL: Record<string, string[]> = { error: ["index"] };
+const OPTIONAL: Record<string, string[]> = {
+  error: ["index"],
+  query: ["variant"],
+  file: ["variant", "variants"],
+};
 
 /** Integer fields of each type's header (nested lists handled apart). */
 const INTEGER_FIELDS: Record<string, string[]> = {

@@ -9,7 +9,7 @@
 
 import { createHash } from "node:crypto";
 import { type Address, formatAddress } from "./connection.ts";
-import { HASH_BYTES, MAX_BAD_PIECES } from "./limits.ts";
+import { HASH_BYTES, MAX_BAD_PIECES, MAX_PEERS_PER_ANSWER } from "./limits.ts";
 import {
   type FileMeta,
   type PeerAddress,
@@ -17,12 +17,14 @@ import {
   pieceLength,
 } from "./messages.ts";
 import { OrderedHasher } from "./ordered_hasher.ts";
-import { PartFile } from "./part_file.ts";
+import { PartBusyError, PartFile } from "./part_file.ts";
 import { PeerLink } from "./peer_link.ts";
 import { PieceScheduler } from "./piece_scheduler.ts";
 import { safeFileName } from "./safe_name.ts";
 import { TrackerClient, TrackerError } from "./tracker_client.ts";
 
+/** Pieces re-verified between yields to the event loop when resuming. */
+export const RESUME_YIELD_PIECES = 64;
 /** How far back the speed shown in progress looks. */
 export const SPEED_WINDOW_MS = 3_000;
 
@@ -72,57 +74,141 @@ export interface DownloadOptions {
   signal?: AbortSignal;
   /** Receives one line per notable event (peer dropped, bad piece). */
   log?: (line: string) => void;
+  /** Replace an existing file of the same name. @default {false} */
+  force?: boolean;
+  /** This process's own listening addresses, never connected to. */
+  self?: Address[];
 }
 
 /** A download that could not complete; the message is for the user. */
 export class DownloadError extends Error {
+  /** True if another metadata variant of the file may succeed. */
+  readonly retryable: boolean;
   /** Creates an error with a message for the user. */
-  constructor(message: string) {
+  constructor(message: string, options: { retryable?: boolean } = {}) {
     super(message);
     this.name = "DownloadError";
+    this.retryable = options.retryable ?? false;
   }
 }
 
-/** Downloads the file with ID (or unique ID prefix) `id`. */
+/**
+ * Downloads the file with ID (or unique ID prefix) `id`. If the tracker
+ * holds several metadata variants for the ID (someone registered wrong piece
+ * hashes), a variant whose download cannot be verified is followed by the
+ * next.
+ */
 export async function download(
   id: string,
   options: DownloadOptions,
 ): Promise<DownloadResult> {
   const started = performance.now();
-  const { meta, peers } = await lookUp(id, options.tracker);
-  const count = pieceCount(meta.size, meta.pieceSize);
-  if (count > 0 && peers.length === 0) {
-    throw new DownloadError(
-      `Nobody is sharing ${meta.name} (${meta.id.slice(0, 16)}) right now.`,
-    );
+  const client = await TrackerClient.connect(options.tracker);
+  try {
+    for (let variant = 0;; variant++) {
+      const found = await lookUp(client, id, variant, options.tracker);
+      try {
+        const result = await downloadVariant(found.meta, found.peers, options);
+        return { ...result, elapsedMs: performance.now() - started };
+      } catch (error) {
+        const retry = error instanceof DownloadError && error.retryable &&
+          variant + 1 < found.variants;
+        if (!retry) throw error;
+        options.log?.(`${error.message} Trying the next variant.`);
+      }
+    }
+  } finally {
+    client.close();
   }
-  const part = await PartFile.open({
-    dir: options.outDir,
-    name: safeFileName(meta.name),
-    size: meta.size,
-  });
+}
+
+async function downloadVariant(
+  meta: FileMeta,
+  found: PeerAddress[],
+  options: DownloadOptions,
+): Promise<Omit<DownloadResult, "elapsedMs">> {
+  const count = pieceCount(meta.size, meta.pieceSize);
+  const peers = usablePeers(found, options.self ?? []);
+  const part = await openPart(meta, options);
   try {
     const run = new DownloadRun(meta, part, options);
-    const links = await run.fetchAll(peers);
+    if (part.resumed) await run.checkExisting();
+    if (!run.finished && peers.length === 0) {
+      throw new DownloadError(
+        `Nobody is sharing ${meta.name} (${meta.id.slice(0, 16)}) right now.`,
+        { retryable: true },
+      );
+    }
+    const links = count > 0 ? await run.fetchAll(peers) : [];
     const path = await run.finish();
     return {
       path,
       meta,
       peers: links.map((link) => ({ address: link.label, bytes: link.bytes })),
-      elapsedMs: performance.now() - started,
     };
   } finally {
     part.close();
   }
 }
 
-async function lookUp(
-  id: string,
-  tracker: Address,
-): Promise<{ meta: FileMeta; peers: PeerAddress[] }> {
-  const client = await TrackerClient.connect(tracker);
+async function openPart(
+  meta: FileMeta,
+  options: DownloadOptions,
+): Promise<PartFile> {
   try {
-    return await client.query(id);
+    return await PartFile.open({
+      dir: options.outDir,
+      name: safeFileName(meta.name),
+      force: options.force,
+      identity: {
+        id: meta.id,
+        size: meta.size,
+        pieceSize: meta.pieceSize,
+        hashesDigest: createHash("sha256").update(meta.pieceHashes).digest(
+          "hex",
+        ),
+      },
+    });
+  } catch (error) {
+    if (error instanceof PartBusyError) throw new DownloadError(error.message);
+    throw diskError(options.outDir, error);
+  }
+}
+
+/** Peers worth connecting to: valid, each once, never this process itself. */
+function usablePeers(peers: PeerAddress[], self: Address[]): PeerAddress[] {
+  const selfKeys = new Set(self.map(formatAddress));
+  const unique = new Map<string, PeerAddress>();
+  for (const peer of peers) {
+    const key = formatAddress(peer);
+    if (peer.port < 1 || peer.port > 65535 || selfKeys.has(key)) continue;
+    if (unique.size >= MAX_PEERS_PER_ANSWER) break;
+    unique.set(key, peer);
+  }
+  return [...unique.values()];
+}
+
+/** A write or open failure in the download folder, as one sentence. */
+function diskError(dir: string, error: unknown): DownloadError {
+  const reason = (error as { code?: string }).code === "ENOSPC" ||
+      /no space left/i.test(String(error))
+    ? "the disk is full"
+    : error instanceof Deno.errors.PermissionDenied
+    ? "permission denied"
+    : (error as Error).message ?? String(error);
+  return new DownloadError(
+    `Cannot write to ${dir}: ${reason}. The partial download is kept; free some space or pick another --out, then run the same get again to resume.`,
+  );
+}
+
+async function lookUp(
+  client: TrackerClient,
+  id: string,
+  variant: number,
+  tracker: Address,
+): Promise<{ meta: FileMeta; peers: PeerAddress[]; variants: number }> {
+  try {
+    return await client.query(id, { variant });
   } catch (error) {
     if (error instanceof TrackerError && error.code === "not-found") {
       throw new DownloadError(
@@ -137,8 +223,6 @@ async function lookUp(
       );
     }
     throw error;
-  } finally {
-    client.close();
   }
 }
 
@@ -153,6 +237,7 @@ class DownloadRun {
   #received = 0;
   #badPieces = 0;
   #samples: { at: number; bytes: number }[] = [];
+  #diskError?: DownloadError;
 
   constructor(meta: FileMeta, part: PartFile, options: DownloadOptions) {
     this.#meta = meta;
@@ -166,10 +251,38 @@ class DownloadRun {
     });
   }
 
+  /** True once every piece is verified. */
+  get finished(): boolean {
+    return this.#scheduler.finished;
+  }
+
+  /**
+   * Re-verifies the pieces of a resumed `.part`: those that match their
+   * hash are kept, the rest (never written, torn by a crash, damaged) are
+   * fetched again.
+   */
+  async checkExisting(): Promise<void> {
+    const meta = this.#meta;
+    for (let index = 0; index < this.#scheduler.count; index++) {
+      if (index % RESUME_YIELD_PIECES === 0) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        this.#options.signal?.throwIfAborted();
+      }
+      const data = this.#part.read(
+        index * meta.pieceSize,
+        pieceLength(meta, index),
+      );
+      if (!matches(data, meta.pieceHashes, index)) continue;
+      this.#scheduler.complete(index);
+      this.#hasher.add(index, data);
+      this.#received += data.length;
+    }
+    this.#report();
+  }
+
   /** Runs one link per peer until every piece is in or no peer is left. */
   async fetchAll(peers: PeerAddress[]): Promise<PeerLink[]> {
-    const unique = new Map(peers.map((p) => [formatAddress(p), p]));
-    this.#links = [...unique.values()].map((address) =>
+    this.#links = peers.map((address) =>
       new PeerLink(address, {
         id: this.#meta.id,
         pieces: this.#scheduler.count,
@@ -189,6 +302,7 @@ class DownloadRun {
       this.#options.signal?.removeEventListener("abort", abort);
     }
     this.#options.signal?.throwIfAborted();
+    if (this.#diskError) throw this.#diskError;
     if (!this.#scheduler.finished) throw this.#failure();
     return this.#links;
   }
@@ -197,13 +311,19 @@ class DownloadRun {
   async finish(): Promise<string> {
     const digest = this.#hasher.digestHex();
     if (digest !== this.#meta.id) {
+      await this.#part.discard();
       throw new DownloadError(
         `The downloaded ${this.#meta.name} does not match its ID (got ${
           digest.slice(0, 16)
         }); the peers' metadata is wrong, nothing was saved under its name.`,
+        { retryable: true },
       );
     }
-    return await this.#part.commit();
+    try {
+      return await this.#part.commit();
+    } catch (error) {
+      throw diskError(this.#part.dir, error);
+    }
   }
 
   async #runLink(link: PeerLink): Promise<void> {
@@ -224,7 +344,15 @@ class DownloadRun {
       if (this.#badPieces >= MAX_BAD_PIECES) this.#scheduler.stop();
       return false;
     }
-    this.#part.write(index * meta.pieceSize, data);
+    try {
+      this.#part.write(index * meta.pieceSize, data);
+    } catch (error) {
+      // Not the peer's fault: stop everything, keep what is written.
+      this.#diskError ??= diskError(this.#part.dir, error);
+      this.#scheduler.release(index);
+      this.#scheduler.stop();
+      return true;
+    }
     this.#scheduler.complete(index);
     this.#hasher.add(index, data);
     this.#received += data.length;
@@ -261,6 +389,7 @@ class DownloadRun {
       .join("; ");
     return new DownloadError(
       `Could not download ${this.#meta.name}: ${missing} of ${this.#scheduler.count} pieces missing and no good peer left (${reasons}). The partial file is kept for a retry.`,
+      { retryable: true },
     );
   }
 }

@@ -1,8 +1,16 @@
 /**
  * The file a download writes into: `NAME.part` inside the download folder,
  * written piece by piece at offsets, then flushed and given its final name
- * only once the whole file is verified. An existing file is never
- * overwritten: the final name becomes `NAME (1).ext` and so on.
+ * only once the whole file is verified. Beside it, `NAME.part.json` records
+ * which file (ID and piece hashes) the `.part` belongs to, so an interrupted
+ * download resumes into the same `.part` and a different file of the same
+ * name never does.
+ *
+ * Safety: a new `.part` is created with O_EXCL (which also refuses a
+ * symbolic link planted at that name); an existing one is opened and then
+ * checked to be the same regular file `lstat` saw; the `.part` is locked
+ * while in use so two downloads never share it; an existing file is never
+ * overwritten unless asked (`name (1).ext` otherwise).
  *
  * @module
  */
@@ -12,8 +20,24 @@ import { numberedName } from "./safe_name.ts";
 
 /** Suffix of a file being downloaded. */
 export const PART_SUFFIX = ".part";
+/** Suffix, after {@linkcode PART_SUFFIX}, of its resume record. */
+export const RECORD_SUFFIX = ".json";
 /** Most numbered alternatives tried for a name that is taken. */
 export const MAX_NAME_ATTEMPTS = 1000;
+/** Largest resume record read back; anything larger is damaged. */
+export const MAX_RECORD_BYTES = 4096;
+
+/** What a `.part` belongs to; written beside it as JSON. */
+export interface PartIdentity {
+  /** Full file ID. */
+  id: string;
+  /** File size in bytes. */
+  size: number;
+  /** Piece size in bytes. */
+  pieceSize: number;
+  /** SHA-256 (hex) of the piece hash list: tells metadata variants apart. */
+  hashesDigest: string;
+}
 
 /** Options for {@linkcode PartFile.open}. */
 export interface PartFileOptions {
@@ -21,50 +45,73 @@ export interface PartFileOptions {
   dir: string;
   /** Safe file name (see `safeFileName`), without any folder. */
   name: string;
-  /** Final size in bytes. */
-  size: number;
+  /** The file this `.part` holds. */
+  identity: PartIdentity;
+  /** Replace an existing file of the final name. @default {false} */
+  force?: boolean;
+}
+
+/** A `.part` that another download holds. */
+export class PartBusyError extends Error {
+  /** Creates the error for the `.part` at `path`. */
+  constructor(path: string) {
+    super(`Another download is already writing ${path}.`);
+    this.name = "PartBusyError";
+  }
 }
 
 /** A download in progress on disk. */
 export class PartFile {
   #file: Deno.FsFile;
   #closed = false;
+  #force: boolean;
   /** Download folder. */
   readonly dir: string;
   /** Name the file will get when complete, if free by then. */
   readonly name: string;
   /** Full path of the `.part` file. */
   readonly partPath: string;
+  /** True if an earlier run's `.part` was reopened (its pieces need checking). */
+  readonly resumed: boolean;
 
-  private constructor(file: Deno.FsFile, options: PartFileOptions) {
+  private constructor(
+    file: Deno.FsFile,
+    options: PartFileOptions,
+    partName: string,
+    resumed: boolean,
+  ) {
     this.#file = file;
+    this.#force = options.force ?? false;
     this.dir = options.dir;
     this.name = options.name;
-    this.partPath = join(options.dir, options.name + PART_SUFFIX);
+    this.partPath = join(options.dir, partName + PART_SUFFIX);
+    this.resumed = resumed;
   }
 
   /**
-   * Opens (or creates) `NAME.part` in the folder, sized to the final size.
-   * Refuses a `.part` that is a symbolic link or not a regular file.
+   * Opens this file's `.part` in the folder: the earlier run's if one is
+   * there for the same file, else a new one (`NAME (1).part`, … when the
+   * name is held by another file's `.part`). Throws
+   * {@linkcode PartBusyError} if another download holds it.
    */
   static async open(options: PartFileOptions): Promise<PartFile> {
     await Deno.mkdir(options.dir, { recursive: true });
-    const path = join(options.dir, options.name + PART_SUFFIX);
-    await refuseNonRegular(path);
-    const file = await Deno.open(path, {
-      read: true,
-      write: true,
-      create: true,
-    });
-    try {
-      const info = await file.stat();
-      if (!info.isFile) throw new Error(`${path} is not a regular file`);
-      if (info.size !== options.size) await file.truncate(options.size);
-      return new PartFile(file, options);
-    } catch (error) {
-      file.close();
-      throw error;
+    for (let n = 0; n < MAX_NAME_ATTEMPTS; n++) {
+      const partName = n === 0 ? options.name : numberedName(options.name, n);
+      const part = await tryPart(options, partName);
+      if (part) return part;
     }
+    throw new Error(`No free name for ${options.name} in ${options.dir}`);
+  }
+
+  /** Wraps an opened, locked file. */
+  static adopt(
+    file: Deno.FsFile,
+    options: PartFileOptions,
+    partName: string,
+    resumed: boolean,
+  ): PartFile {
+    return new PartFile(file, options, partName, resumed);
   }
 
   /** Writes `data` at `offset` (synchronous: measured much faster here). */
@@ -91,12 +138,42 @@ export class PartFile {
 
   /**
    * Makes the download durable and visible: flush the data, give it the
-   * first free name among `NAME`, `NAME (1)`, …, remove the `.part` and
-   * flush the folder. Resolves to the final path.
+   * first free name among `NAME`, `NAME (1)`, … (or replace `NAME` when
+   * forced), remove the `.part` and its record, and flush the folder.
+   * Resolves to the final path.
    */
   async commit(): Promise<string> {
     await this.#file.sync();
+    const target = this.#force
+      ? await this.#replace()
+      : await this.#linkFreeName();
+    await Deno.remove(this.partPath + RECORD_SUFFIX).catch(() => {});
     this.close();
+    await syncFolder(this.dir);
+    return target;
+  }
+
+  /** Closes and deletes the `.part` and its record: its data is useless. */
+  async discard(): Promise<void> {
+    this.close();
+    await Deno.remove(this.partPath).catch(() => {});
+    await Deno.remove(this.partPath + RECORD_SUFFIX).catch(() => {});
+  }
+
+  /** Closes the file, keeping the `.part` on disk for a later resume. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#file.close();
+  }
+
+  async #replace(): Promise<string> {
+    const target = join(this.dir, this.name);
+    await Deno.rename(this.partPath, target);
+    return target;
+  }
+
+  async #linkFreeName(): Promise<string> {
     for (let n = 0; n < MAX_NAME_ATTEMPTS; n++) {
       const target = join(
         this.dir,
@@ -110,29 +187,103 @@ export class PartFile {
         throw error;
       }
       await Deno.remove(this.partPath);
-      await syncFolder(this.dir);
       return target;
     }
     throw new Error(`No free name for ${this.name} in ${this.dir}`);
   }
+}
 
-  /** Closes the file, keeping the `.part` on disk for a later resume. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#file.close();
+/** Opens `partName.part` if it is new or ours; `undefined` if it is another file's. */
+async function tryPart(
+  options: PartFileOptions,
+  partName: string,
+): Promise<PartFile | undefined> {
+  const path = join(options.dir, partName + PART_SUFFIX);
+  const recordPath = path + RECORD_SUFFIX;
+  try {
+    const file = await Deno.open(path, {
+      read: true,
+      write: true,
+      createNew: true,
+    });
+    return await prepare(file, options, partName, false);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+  }
+  const record = await readRecord(recordPath);
+  if (record && !sameIdentity(record, options.identity)) return undefined;
+  const file = await openExisting(path);
+  if (!file) return undefined;
+  return await prepare(file, options, partName, true);
+}
+
+/** Locks, sizes and records a `.part`; closes it on failure. */
+async function prepare(
+  file: Deno.FsFile,
+  options: PartFileOptions,
+  partName: string,
+  resumed: boolean,
+): Promise<PartFile> {
+  try {
+    const path = join(options.dir, partName + PART_SUFFIX);
+    if (!await file.tryLock(true)) throw new PartBusyError(path);
+    const info = await file.stat();
+    if (info.size !== options.identity.size) {
+      await file.truncate(options.identity.size);
+    }
+    await writeRecord(path + RECORD_SUFFIX, options.identity);
+    return PartFile.adopt(file, options, partName, resumed);
+  } catch (error) {
+    file.close();
+    throw error;
   }
 }
 
-async function refuseNonRegular(path: string): Promise<void> {
+/**
+ * Opens an existing `.part` only if it is a regular file, and the very file
+ * `lstat` saw (no symbolic link swapped in between). `undefined` otherwise.
+ */
+async function openExisting(path: string): Promise<Deno.FsFile | undefined> {
+  const before = await Deno.lstat(path);
+  if (!before.isFile) return undefined;
+  const file = await Deno.open(path, { read: true, write: true });
+  const after = await file.stat();
+  if (after.ino !== before.ino || after.dev !== before.dev || !after.isFile) {
+    file.close();
+    return undefined;
+  }
+  return file;
+}
+
+async function readRecord(path: string): Promise<PartIdentity | undefined> {
   try {
     const info = await Deno.lstat(path);
-    if (!info.isFile) {
-      throw new Error(`${path} exists and is not a regular file`);
-    }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    if (!info.isFile || info.size > MAX_RECORD_BYTES) return undefined;
+    const value = JSON.parse(await Deno.readTextFile(path));
+    return typeof value === "object" && value !== null ? value : undefined;
+  } catch {
+    // Missing or damaged: the pieces themselves will be checked.
+    return undefined;
   }
+}
+
+async function writeRecord(
+  path: string,
+  identity: PartIdentity,
+): Promise<void> {
+  const temp = `${path}.${crypto.randomUUID()}.tmp`;
+  const { id, size, pieceSize, hashesDigest } = identity;
+  await Deno.writeTextFile(
+    temp,
+    JSON.stringify({ version: 1, id, size, pieceSize, hashesDigest }),
+    { createNew: true },
+  );
+  await Deno.rename(temp, path);
+}
+
+function sameIdentity(a: PartIdentity, b: PartIdentity): boolean {
+  return a.id === b.id && a.size === b.size && a.pieceSize === b.pieceSize &&
+    a.hashesDigest === b.hashesDigest;
 }
 
 async function syncFolder(dir: string): Promise<void> {

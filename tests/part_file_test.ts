@@ -1,61 +1,155 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
-import { PartFile } from "../lib/part_file.ts";
+import { tempDir } from "./fixtures.ts";
+import {
+  PartBusyError,
+  PartFile,
+  type PartIdentity,
+} from "../lib/part_file.ts";
+
+function identity(size: number, id = "a".repeat(64)): PartIdentity {
+  return { id, size, pieceSize: 16384, hashesDigest: "d".repeat(64) };
+}
 
 Deno.test("PartFile writes at offsets and commits under its name", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const part = await PartFile.open({ dir, name: "a.bin", size: 6 });
-    part.write(3, new Uint8Array([4, 5, 6]));
-    part.write(0, new Uint8Array([1, 2, 3]));
-    assertEquals(part.read(2, 2), new Uint8Array([3, 4]));
-    const path = await part.commit();
-    assertEquals(path, join(dir, "a.bin"));
-    assertEquals(await Deno.readFile(path), new Uint8Array([1, 2, 3, 4, 5, 6]));
-    await assertRejects(
-      () => Deno.stat(join(dir, "a.bin.part")),
-      Deno.errors.NotFound,
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using dir = await tempDir();
+  const part = await PartFile.open({
+    dir: dir.path,
+    name: "a.bin",
+    identity: identity(6),
+  });
+  part.write(3, new Uint8Array([4, 5, 6]));
+  part.write(0, new Uint8Array([1, 2, 3]));
+  assertEquals(part.read(2, 2), new Uint8Array([3, 4]));
+  const path = await part.commit();
+  assertEquals(path, join(dir.path, "a.bin"));
+  assertEquals(await Deno.readFile(path), new Uint8Array([1, 2, 3, 4, 5, 6]));
+  await assertRejects(
+    () => Deno.stat(join(dir.path, "a.bin.part")),
+    Deno.errors.NotFound,
+  );
+  await assertRejects(
+    () => Deno.stat(join(dir.path, "a.bin.part.json")),
+    Deno.errors.NotFound,
+  );
 });
 
 Deno.test("PartFile never overwrites an existing file: it picks 'name (1).ext'", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.writeTextFile(join(dir, "a.txt"), "mine");
-    const part = await PartFile.open({ dir, name: "a.txt", size: 2 });
-    part.write(0, new Uint8Array([104, 105]));
-    const path = await part.commit();
-    assertEquals(path, join(dir, "a (1).txt"));
-    assertEquals(await Deno.readTextFile(join(dir, "a.txt")), "mine");
-    assertEquals(await Deno.readTextFile(path), "hi");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using dir = await tempDir();
+  await Deno.writeTextFile(join(dir.path, "a.txt"), "mine");
+  const part = await PartFile.open({
+    dir: dir.path,
+    name: "a.txt",
+    identity: identity(2),
+  });
+  part.write(0, new Uint8Array([104, 105]));
+  const path = await part.commit();
+  assertEquals(path, join(dir.path, "a (1).txt"));
+  assertEquals(await Deno.readTextFile(join(dir.path, "a.txt")), "mine");
+  assertEquals(await Deno.readTextFile(path), "hi");
 });
 
-Deno.test("PartFile refuses a .part that is a symbolic link", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const target = join(dir, "elsewhere");
-    await Deno.writeTextFile(target, "precious");
-    await Deno.symlink(target, join(dir, "a.bin.part"));
-    await assertRejects(() => PartFile.open({ dir, name: "a.bin", size: 4 }));
-    assertEquals(await Deno.readTextFile(target), "precious");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+Deno.test("PartFile with force replaces an existing file of the name", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(join(dir.path, "a.txt"), "old");
+  const part = await PartFile.open({
+    dir: dir.path,
+    name: "a.txt",
+    identity: identity(2),
+    force: true,
+  });
+  part.write(0, new Uint8Array([104, 105]));
+  assertEquals(await part.commit(), join(dir.path, "a.txt"));
+  assertEquals(await Deno.readTextFile(join(dir.path, "a.txt")), "hi");
 });
 
-Deno.test("PartFile.close() keeps the .part for a later resume", async () => {
-  const dir = await Deno.makeTempDir();
+Deno.test("PartFile never writes through a symbolic link planted at the .part name", async () => {
+  await using dir = await tempDir();
+  const target = join(dir.path, "elsewhere");
+  await Deno.writeTextFile(target, "precious");
+  await Deno.symlink(target, join(dir.path, "a.bin.part"));
+  await Deno.symlink(
+    join(dir.path, "nowhere"),
+    join(dir.path, "a (1).bin.part"),
+  );
+  const part = await PartFile.open({
+    dir: dir.path,
+    name: "a.bin",
+    identity: identity(4),
+  });
+  part.write(0, new Uint8Array([1, 2, 3, 4]));
+  assertEquals(part.partPath, join(dir.path, "a (2).bin.part"));
+  await part.commit();
+  assertEquals(await Deno.readTextFile(target), "precious");
+  await assertRejects(
+    () => Deno.stat(join(dir.path, "nowhere")),
+    Deno.errors.NotFound,
+  );
+});
+
+Deno.test("PartFile reopens its own .part to resume and leaves another file's alone", async () => {
+  await using dir = await tempDir();
+  const first = await PartFile.open({
+    dir: dir.path,
+    name: "b",
+    identity: identity(10),
+  });
+  first.write(0, new Uint8Array([9]));
+  first.close();
+  const again = await PartFile.open({
+    dir: dir.path,
+    name: "b",
+    identity: identity(10),
+  });
+  assert(again.resumed);
+  assertEquals(again.partPath, first.partPath);
+  assertEquals(again.read(0, 1), new Uint8Array([9]));
+  again.close();
+  const other = await PartFile.open({
+    dir: dir.path,
+    name: "b",
+    identity: identity(10, "b".repeat(64)),
+  });
+  assert(!other.resumed);
+  assertEquals(other.partPath, join(dir.path, "b (1).part"));
+  other.close();
+});
+
+Deno.test("PartFile adopts a .part whose resume record is damaged (its pieces get checked)", async () => {
+  await using dir = await tempDir();
+  const first = await PartFile.open({
+    dir: dir.path,
+    name: "c",
+    identity: identity(3),
+  });
+  first.close();
+  await Deno.writeTextFile(join(dir.path, "c.part.json"), "{not json");
+  const again = await PartFile.open({
+    dir: dir.path,
+    name: "c",
+    identity: identity(3),
+  });
+  assert(again.resumed);
+  again.close();
+  const record = JSON.parse(
+    await Deno.readTextFile(join(dir.path, "c.part.json")),
+  );
+  assertEquals(record.id, "a".repeat(64));
+});
+
+Deno.test("PartFile refuses a .part another download holds", async () => {
+  await using dir = await tempDir();
+  const first = await PartFile.open({
+    dir: dir.path,
+    name: "d",
+    identity: identity(3),
+  });
   try {
-    const part = await PartFile.open({ dir, name: "b", size: 10 });
-    part.close();
-    assert((await Deno.stat(join(dir, "b.part"))).size === 10);
+    await assertRejects(
+      () => PartFile.open({ dir: dir.path, name: "d", identity: identity(3) }),
+      PartBusyError,
+    );
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    first.close();
   }
 });

@@ -47,6 +47,10 @@ export const FULL_ID_CHARS = 64;
 
 /** Most peers the tracker puts in one answer. */
 export const MAX_PEERS_PER_ANSWER = 200;
+/** Most peer entries a downloader reads from one answer before capping. */
+export const MAX_PEER_ENTRIES_READ = 20_000;
+/** Largest JSON part a tracker client accepts (answers may list many peers). */
+export const MAX_TRACKER_ANSWER_JSON_BYTES = 1024 * 1024;
 /** Most files the tracker puts in one list or search answer. */
 export const MAX_FILES_PER_ANSWER = 500;
 /**

@@ -14,6 +14,7 @@ import {
   MAX_FILES_PER_ANSWER,
   MAX_IDS_PER_ANNOUNCE,
   MAX_NAME_BYTES,
+  MAX_PEER_ENTRIES_READ,
   MAX_PEERS_PER_ANSWER,
   MAX_PIECE_SIZE,
   MAX_PIECES,
@@ -349,11 +350,24 @@ function idList(value: unknown, max: number): string[] {
   return array(value, "ids", max).map(fullId);
 }
 
+/**
+ * Peers from an answer. Entries that are not a valid address are skipped and
+ * duplicates dropped, then the list is capped: one bad entry must not cost a
+ * download its good peers.
+ */
 function peerList(value: unknown): PeerAddress[] {
-  return array(value, "peers", MAX_PEERS_PER_ANSWER).map((entry) => {
-    const peer = object(entry, "A peer");
-    return { host: text(peer, "host", 64), port: port(peer) };
-  });
+  const peers = new Map<string, PeerAddress>();
+  for (const entry of array(value, "peers", MAX_PEER_ENTRIES_READ)) {
+    if (peers.size >= MAX_PEERS_PER_ANSWER) break;
+    try {
+      const peer = object(entry, "A peer");
+      const address = { host: text(peer, "host", 64), port: port(peer) };
+      peers.set(`${address.host} ${address.port}`, address);
+    } catch {
+      // Skipped: see above.
+    }
+  }
+  return [...peers.values()];
 }
 
 function fileList(value: unknown): FileSummary[] {

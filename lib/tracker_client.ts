@@ -14,6 +14,7 @@ import {
 } from "./connection.ts";
 import {
   CONNECT_TIMEOUT_MS,
+  MAX_TRACKER_ANSWER_JSON_BYTES,
   TRACKER_ENV,
   TRACKER_REPLY_TIMEOUT_MS,
 } from "./limits.ts";
@@ -101,7 +102,10 @@ export class TrackerClient {
   ): Promise<TrackerClient> {
     const timeoutMs = options.timeoutMs ?? CONNECT_TIMEOUT_MS;
     try {
-      const conn = await connect(address, { timeoutMs });
+      const conn = await connect(address, {
+        timeoutMs,
+        limits: { maxJsonBytes: MAX_TRACKER_ANSWER_JSON_BYTES },
+      });
       return new TrackerClient(
         address,
         conn,

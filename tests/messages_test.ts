@@ -26,6 +26,7 @@ import {
   HASH_BYTES,
   MAX_FILES_PER_ANSWER,
   MAX_IDS_PER_ANNOUNCE,
+  MAX_PEER_ENTRIES_READ,
   MAX_PEERS_PER_ANSWER,
   MAX_PIECE_SIZE,
   MAX_PIECES,
@@ -329,10 +330,12 @@ Deno.test('fromFrame refuses ports 0, 65536, -1 and "x" everywhere a port belong
     for (const type of ["register", "announce", "unregister"]) {
       assertRefused(frameOf(type, { port }), `${type}.port = ${port}`);
     }
-    assertRefused(
-      frameOf("file", { peers: [{ host: "127.0.0.1", port }] }),
-      `file.peers[0].port = ${port}`,
-    );
+    const file = fromFrame(
+      frameOf("file", {
+        peers: [{ host: "127.0.0.1", port }, { host: "127.0.0.1", port: 7 }],
+      }),
+    ) as { peers: unknown[] };
+    assertEquals(file.peers, [{ host: "127.0.0.1", port: 7 }], `port ${port}`);
   }
   for (const port of [1, 65535]) {
     assertEquals(
@@ -500,9 +503,9 @@ Deno.test("fromFrame refuses lists longer than their caps", () => {
   );
   assertRefused(
     frameOf("file", {
-      peers: Array(MAX_PEERS_PER_ANSWER + 1).fill({ host: "h", port: 1 }),
+      peers: Array(MAX_PEER_ENTRIES_READ + 1).fill({ host: "h", port: 1 }),
     }),
-    "file.peers over the cap",
+    "file.peers over what is read",
   );
   assertRefused(
     frameOf("files", {
@@ -519,6 +522,21 @@ Deno.test("fromFrame refuses lists longer than their caps", () => {
     frameOf("announce", { ids: Array(MAX_IDS_PER_ANNOUNCE).fill(ID) }),
   );
   assertEquals((full as { ids: string[] }).ids.length, MAX_IDS_PER_ANNOUNCE);
+});
+
+Deno.test("file answers are de-duplicated and capped rather than refused", () => {
+  const many = Array.from({ length: 10_000 }, (_, i) => ({
+    host: "10.0.0.1",
+    port: 1 + (i % 5_000),
+  }));
+  const file = fromFrame(frameOf("file", { peers: many })) as {
+    peers: { host: string; port: number }[];
+  };
+  assertEquals(file.peers.length, MAX_PEERS_PER_ANSWER);
+  assertEquals(
+    new Set(file.peers.map((p) => p.port)).size,
+    MAX_PEERS_PER_ANSWER,
+  );
 });
 
 Deno.test("fromFrame refuses unknown error codes, long texts and bad peer entries", () => {
@@ -543,9 +561,11 @@ Deno.test("fromFrame refuses unknown error codes, long texts and bad peer entrie
       port: 1,
     }, { port: 1 }]
   ) {
-    assertRefused(
-      frameOf("file", { peers: [peer] }),
-      `peer ${JSON.stringify(peer)}`,
+    const file = fromFrame(frameOf("file", { peers: [peer] }));
+    assertEquals(
+      (file as { peers: unknown[] }).peers,
+      [],
+      `peer ${JSON.stringify(peer)} is skipped`,
     );
   }
   for (const index of [MAX_PIECES, -1]) {

@@ -1,0 +1,347 @@
+import { join } from "node:path";
+import { assert, assertEquals, assertRejects } from "./assert.ts";
+import {
+  randomFile,
+  sha256File,
+  sharer,
+  tempDir,
+  testTracker,
+} from "./fixtures.ts";
+import { type Child, runEntry, spawnEntry } from "../scripts/_child.ts";
+import { download, DownloadError } from "../lib/download.ts";
+import { toFrame } from "../lib/messages.ts";
+import { DEFAULT_PIECE_SIZE } from "../lib/limits.ts";
+
+const MiB = 1024 * 1024;
+
+function sum(peers: { bytes: number }[]): number {
+  return peers.reduce((total, peer) => total + peer.bytes, 0);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("an interrupted download resumes and fetches only the missing pieces", async () => {
+  await using dir = await tempDir();
+  await using tracker = testTracker();
+  const size = 16 * MiB;
+  const source = await randomFile(dir.path, "big.bin", size);
+  await using node = await sharer(tracker.address, [source]);
+  const id = node.shared()[0].id;
+  const out = join(dir.path, "out");
+  const stop = new AbortController();
+  await assertRejects(() =>
+    download(id, {
+      tracker: tracker.address,
+      outDir: out,
+      signal: stop.signal,
+      onProgress: (p) => {
+        if (p.received >= 6 * MiB) stop.abort();
+      },
+    })
+  );
+  assert(await exists(join(out, "big.bin.part")), "the .part is kept");
+  assert(
+    await exists(join(out, "big.bin.part.json")),
+    "the resume record is kept",
+  );
+  assert(!await exists(join(out, "big.bin")), "nothing under the real name");
+  const result = await download(id, { tracker: tracker.address, outDir: out });
+  assertEquals(await sha256File(result.path), id);
+  const fetched = sum(result.peers);
+  assert(fetched <= size - 6 * MiB, `fetched ${fetched} again`);
+  assert(fetched > 0);
+  assert(!await exists(join(out, "big.bin.part")));
+  assert(!await exists(join(out, "big.bin.part.json")));
+});
+
+Deno.test("a damaged .part and resume record are detected and the damaged pieces fetched again", async () => {
+  await using dir = await tempDir();
+  await using tracker = testTracker();
+  const size = 8 * MiB;
+  const source = await randomFile(dir.path, "d.bin", size);
+  await using node = await sharer(tracker.address, [source]);
+  const id = node.shared()[0].id;
+  const out = join(dir.path, "out");
+  const stop = new AbortController();
+  await assertRejects(() =>
+    download(id, {
+      tracker: tracker.address,
+      outDir: out,
+      signal: stop.signal,
+      onProgress: (p) => {
+        if (p.received >= 4 * MiB) stop.abort();
+      },
+    })
+  );
+  const part = join(out, "d.bin.part");
+  {
+    using file = await Deno.open(part, { write: true });
+    await file.seek(DEFAULT_PIECE_SIZE + 100, Deno.SeekMode.Start);
+    await file.write(new Uint8Array(1000).fill(0xee));
+  }
+  await Deno.writeTextFile(part + ".json", "\u0000garbage");
+  const result = await download(id, { tracker: tracker.address, outDir: out });
+  assertEquals(await sha256File(result.path), id);
+  const fetched = sum(result.peers);
+  assert(fetched >= DEFAULT_PIECE_SIZE, "the damaged piece was fetched again");
+  assert(fetched < size, `fetched ${fetched}: the good pieces were kept`);
+});
+
+Deno.test("a download continues with the peers it knows when the tracker goes away", async () => {
+  await using dir = await tempDir();
+  const tracker = testTracker();
+  const source = await randomFile(dir.path, "t.bin", 8 * MiB);
+  await using node = await sharer(tracker.address, [source]);
+  const id = node.shared()[0].id;
+  let closing: Promise<void> | undefined;
+  const result = await download(id, {
+    tracker: tracker.address,
+    outDir: join(dir.path, "out"),
+    onProgress: () => closing ??= tracker.close(),
+  });
+  await closing;
+  assertEquals(await sha256File(result.path), id);
+});
+
+Deno.test("download() skips itself, duplicates and port 0 in an answer of 10,000 peers", async () => {
+  await using dir = await tempDir();
+  await using realTracker = testTracker();
+  const source = await randomFile(dir.path, "p.bin", 2 * MiB);
+  await using node = await sharer(realTracker.address, [source]);
+  const meta = node.shared()[0];
+  const self = { host: "127.0.0.1", port: 1 };
+  const peers = [
+    self,
+    { host: "127.0.0.1", port: 0 },
+    node.address,
+    node.address,
+    ...Array.from({ length: 9_996 }, () => self),
+  ];
+  // A tracker that answers every query with that list (its JSON is over the
+  // 64 KiB a request may be, so it is written by hand).
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { header, binary } = toFrame({ type: "file", meta, peers: [] });
+  const json = new TextEncoder().encode(
+    JSON.stringify({ ...header, peers, binary: binary.length }),
+  );
+  const answer = new Uint8Array(4 + json.length + binary.length);
+  new DataView(answer.buffer).setUint32(0, json.length);
+  answer.set(json, 4);
+  answer.set(binary, 4 + json.length);
+  const serving = (async () => {
+    const conn = await listener.accept();
+    try {
+      await conn.read(new Uint8Array(65536));
+      await conn.write(answer);
+      await conn.read(new Uint8Array(1));
+    } finally {
+      conn.close();
+    }
+  })().catch(() => {});
+  const result = await download(meta.id, {
+    tracker: { host: "127.0.0.1", port: listener.addr.port },
+    outDir: join(dir.path, "out"),
+    self: [self],
+  });
+  await serving;
+  assertEquals(await sha256File(result.path), meta.id);
+  assertEquals(result.peers.map((p) => p.address), [
+    `127.0.0.1:${node.address.port}`,
+  ]);
+});
+
+Deno.test("a full disk stops the download with a clear error, keeps the .part, and the same get resumes once there is room", async (t) => {
+  await using dir = await tempDir();
+  const mount = join(dir.path, "small");
+  await Deno.mkdir(mount);
+  const mounted = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", "size=3m", "tmpfs", mount],
+    stderr: "null",
+  }).output().catch(() => ({ success: false }));
+  if (!mounted.success) {
+    // Needs root for a small tmpfs; CI and developer machines run as root.
+    console.warn("skipped: cannot mount a tmpfs here");
+    await t.step({
+      name: "needs mount(8) as root",
+      ignore: true,
+      fn: () => {},
+    });
+    return;
+  }
+  try {
+    await using tracker = testTracker();
+    const source = await randomFile(dir.path, "f.bin", 5 * MiB);
+    await using node = await sharer(tracker.address, [source]);
+    const id = node.shared()[0].id;
+    const error = await assertRejects(
+      () => download(id, { tracker: tracker.address, outDir: mount }),
+      DownloadError,
+      "the disk is full",
+    );
+    assert(error.message.includes(mount), error.message);
+    assert(await exists(join(mount, "f.bin.part")));
+    assert(!await exists(join(mount, "f.bin")));
+    const remount = await new Deno.Command("mount", {
+      args: ["-o", "remount,size=16m", mount],
+    }).output();
+    assert(remount.success);
+    const result = await download(id, {
+      tracker: tracker.address,
+      outDir: mount,
+    });
+    assertEquals(await sha256File(result.path), id);
+    assert(
+      sum(result.peers) < 5 * MiB,
+      "pieces written before the disk filled were kept",
+    );
+  } finally {
+    await new Deno.Command("umount", { args: [mount] }).output();
+  }
+});
+
+async function processTracker(): Promise<{ child: Child; address: string }> {
+  const child = spawnEntry("tracker.ts", [
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+  ]);
+  const line = await child.waitForLine(/listening on/, 30_000);
+  return { child, address: line.slice(line.lastIndexOf(" ") + 1) };
+}
+
+async function processSharer(file: string, tracker: string) {
+  const child = spawnEntry("peer.ts", [
+    "share",
+    file,
+    "--json",
+    "--tracker",
+    tracker,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+  ]);
+  const ready = JSON.parse(await child.waitForLine(/^\{/, 30_000));
+  return { child, id: ready.id as string };
+}
+
+function getArgs(id: string, tracker: string, out: string): string[] {
+  return ["get", id, "--json", "--tracker", tracker, "--out", out];
+}
+
+Deno.test("SIGTERM during peer get exits promptly keeping NAME.part and its record; the same get then completes", async () => {
+  await using dir = await tempDir();
+  const source = await randomFile(dir.path, "s.bin", 3 * MiB);
+  const tracker = await processTracker();
+  const sharer = await processSharer(source, tracker.address);
+  const out = join(dir.path, "out");
+  try {
+    Deno.kill(sharer.child.pid, "SIGSTOP");
+    const get = spawnEntry("peer.ts", getArgs(sharer.id, tracker.address, out));
+    const deadline = Date.now() + 20_000;
+    while (
+      !await exists(join(out, "s.bin.part.json")) && Date.now() < deadline
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const sent = performance.now();
+    const status = await get.stop("SIGTERM", 10_000);
+    assert(performance.now() - sent < 3_000, "exited promptly");
+    assert(status.code !== 0);
+    assert(await exists(join(out, "s.bin.part")));
+    assert(await exists(join(out, "s.bin.part.json")));
+    Deno.kill(sharer.child.pid, "SIGCONT");
+    const again = await runEntry(
+      "peer.ts",
+      getArgs(sharer.id, tracker.address, out),
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    assertEquals(again.code, 0, again.stderr);
+    assertEquals(await sha256File(join(out, "s.bin")), sharer.id);
+  } finally {
+    try {
+      Deno.kill(sharer.child.pid, "SIGCONT");
+    } catch {
+      // Gone.
+    }
+    await sharer.child.stop();
+    await tracker.child.stop();
+  }
+});
+
+Deno.test("peer get SIGKILLed at a random moment, then run again, gives the right file", async () => {
+  await using dir = await tempDir();
+  const source = await randomFile(dir.path, "k.bin", 96 * MiB);
+  const tracker = await processTracker();
+  const sharer = await processSharer(source, tracker.address);
+  const out = join(dir.path, "out");
+  try {
+    const get = spawnEntry("peer.ts", getArgs(sharer.id, tracker.address, out));
+    await new Promise((resolve) =>
+      setTimeout(resolve, 200 + Math.random() * 600)
+    );
+    await get.stop("SIGKILL");
+    // If the first run finished before the kill, the second saves a copy.
+    const finishedFirst = await exists(join(out, "k.bin"));
+    const again = await runEntry(
+      "peer.ts",
+      getArgs(sharer.id, tracker.address, out),
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    assertEquals(again.code, 0, again.stderr);
+    const report = JSON.parse(again.stdout.trim().split("\n").pop()!);
+    assertEquals(await sha256File(report.path), sharer.id);
+    assertEquals(report.path, join(out, finishedFirst ? "k (1).bin" : "k.bin"));
+    assert(!await exists(join(out, "k.bin.part")));
+  } finally {
+    await sharer.child.stop();
+    await tracker.child.stop();
+  }
+});
+
+Deno.test("two peer get of one ID at once into one folder do not corrupt each other", async () => {
+  await using dir = await tempDir();
+  const source = await randomFile(dir.path, "c.bin", 24 * MiB);
+  const tracker = await processTracker();
+  const sharer = await processSharer(source, tracker.address);
+  const out = join(dir.path, "out");
+  try {
+    const results = await Promise.all(
+      [1, 2].map(() =>
+        runEntry("peer.ts", getArgs(sharer.id, tracker.address, out), {
+          timeoutMs: 60_000,
+        })
+      ),
+    );
+    const ok = results.filter((r) => r.code === 0);
+    assert(ok.length >= 1, results.map((r) => r.stderr).join("\n"));
+    for (const result of results) {
+      if (result.code !== 0) {
+        assert(result.stderr.includes("Another download"), result.stderr);
+      }
+    }
+    for (const entry of Deno.readDirSync(out)) {
+      assert(!entry.name.endsWith(".part"), `left ${entry.name}`);
+      assertEquals(
+        await sha256File(join(out, entry.name)),
+        sharer.id,
+        entry.name,
+      );
+    }
+  } finally {
+    await sharer.child.stop();
+    await tracker.child.stop();
+  }
+});

@@ -9,6 +9,8 @@ import {
 } from "./fixtures.ts";
 import { download, DownloadError } from "../lib/download.ts";
 import { DEFAULT_PIECE_SIZE } from "../lib/limits.ts";
+import { Connection } from "../lib/connection.ts";
+import { TrackerClient } from "../lib/tracker_client.ts";
 
 const SIZES: [string, number][] = [
   ["empty", 0],
@@ -137,4 +139,52 @@ Deno.test("download() says so when the tracker does not know the ID", async () =
     DownloadError,
     "No file with ID",
   );
+});
+
+Deno.test("download() reassigns a stalled peer's pieces and completes from the others", async () => {
+  await using dir = await tempDir();
+  await using tracker = testTracker();
+  const source = await randomFile(dir.path, "stall.bin", 4 * 1024 * 1024);
+  await using honest = await sharer(tracker.address, [source]);
+  const meta = honest.shared()[0];
+  // A peer that welcomes, answers two requests, then goes silent for good.
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Connection[] = [];
+  const staller = (async () => {
+    const conn = new Connection(await listener.accept());
+    held.push(conn);
+    await conn.receive();
+    await conn.send({ type: "welcome", id: meta.id, pieces: 16 });
+    for (let answered = 0; answered < 2;) {
+      const message = await conn.receive();
+      if (message?.type !== "request") continue;
+      const data = await Deno.readFile(source).then((bytes) =>
+        bytes.subarray(
+          message.index * meta.pieceSize,
+          (message.index + 1) * meta.pieceSize,
+        )
+      );
+      await conn.send({ type: "piece", index: message.index, data });
+      answered++;
+    }
+  })().catch(() => {});
+  const client = await TrackerClient.connect(tracker.address);
+  try {
+    await client.register(meta, listener.addr.port);
+  } finally {
+    client.close();
+  }
+  const logs: string[] = [];
+  const result = await download(meta.id, {
+    tracker: tracker.address,
+    outDir: join(dir.path, "out"),
+    log: (line) => logs.push(line),
+  });
+  assertEquals(await sha256File(result.path), meta.id);
+  assert(
+    logs.some((line) => line.includes("stopped answering")),
+    logs.join("\n"),
+  );
+  await staller;
+  for (const conn of held) conn.close();
 });

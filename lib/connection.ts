@@ -2,7 +2,8 @@
  * A message connection over TCP: typed messages in and out of one
  * `Deno.Conn`, with an idle timeout before a frame starts and a deadline for
  * the whole frame once it has (a slow sender cannot hold it open byte by
- * byte).
+ * byte), and a deadline for each frame sent (a receiver that stops reading
+ * cannot hold the sender's memory).
  *
  * @module
  */
@@ -14,6 +15,19 @@ import {
   FRAME_DEADLINE_MS,
   IDLE_TIMEOUT_MS,
 } from "./limits.ts";
+
+/**
+ * Time one frame may take to send once its first byte is written; past it
+ * the connection is closed (the same bound `FRAME_DEADLINE_MS` puts on a
+ * frame received).
+ */
+export const WRITE_DEADLINE_MS = FRAME_DEADLINE_MS;
+
+/** Options for a {@linkcode Connection}: frame limits and the send deadline. */
+export interface ConnectionOptions extends FrameLimits {
+  /** Ms a frame may take to send. @default {WRITE_DEADLINE_MS} */
+  writeDeadlineMs?: number;
+}
 
 /** Timeouts for one {@linkcode Connection.receive}. */
 export interface ReceiveOptions {
@@ -45,14 +59,17 @@ export class Connection {
   #writing: Promise<void> = Promise.resolve();
   #closed = false;
   #timedOut = false;
+  #writeDeadlineMs: number;
 
   /**
-   * Wraps an open connection; the Connection now owns it. `limits` narrow
-   * what frames may arrive (a peer server expects no binary parts at all).
+   * Wraps an open connection; the Connection now owns it. `options` narrow
+   * what frames may arrive (a peer server expects no binary parts at all)
+   * and bound how long a send may take.
    */
-  constructor(conn: Deno.Conn, limits: FrameLimits = {}) {
+  constructor(conn: Deno.Conn, options: ConnectionOptions = {}) {
     this.#conn = conn;
-    this.#reader = new FrameReader(conn, limits);
+    this.#reader = new FrameReader(conn, options);
+    this.#writeDeadlineMs = options.writeDeadlineMs ?? WRITE_DEADLINE_MS;
   }
 
   /** The remote end's address. */
@@ -96,7 +113,12 @@ export class Connection {
     }
   }
 
-  /** Sends a message; sends are queued so frames never interleave. */
+  /**
+   * Sends a message; sends are queued so frames never interleave. A frame
+   * that is not fully written within the write deadline (the other side
+   * stopped reading) closes the connection and rejects with
+   * `Deno.errors.TimedOut`.
+   */
   send(message: Message): Promise<void> {
     let head: Uint8Array;
     let binary: Uint8Array;
@@ -108,10 +130,7 @@ export class Connection {
       // A message too large for a frame rejects like a failed write would.
       return Promise.reject(error);
     }
-    const next = this.#writing.then(async () => {
-      await this.#writeAll(head);
-      if (binary.length > 0) await this.#writeAll(binary);
-    });
+    const next = this.#writing.then(() => this.#writeFrame(head, binary));
     this.#writing = next.catch(() => {});
     return next;
   }
@@ -137,6 +156,27 @@ export class Connection {
     this.close();
   }
 
+  async #writeFrame(head: Uint8Array, binary: Uint8Array): Promise<void> {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      this.close();
+    }, this.#writeDeadlineMs);
+    try {
+      await this.#writeAll(head);
+      if (binary.length > 0) await this.#writeAll(binary);
+    } catch (error) {
+      if (late) {
+        throw new Deno.errors.TimedOut(
+          `Sending a frame took over ${this.#writeDeadlineMs} ms`,
+        );
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async #writeAll(bytes: Uint8Array): Promise<void> {
     let done = 0;
     while (done < bytes.length) {
@@ -149,8 +189,8 @@ export class Connection {
 export interface ConnectOptions {
   /** Ms to wait for the connection. @default {CONNECT_TIMEOUT_MS} */
   timeoutMs?: number;
-  /** Limits on frames received. @default {limits.ts} */
-  limits?: FrameLimits;
+  /** Limits on frames received and the send deadline. @default {limits.ts} */
+  limits?: ConnectionOptions;
 }
 
 /**

@@ -29,6 +29,12 @@ export interface FrameLimits {
   maxJsonBytes?: number;
   /** Largest binary part in bytes. @default {MAX_BINARY_BYTES} */
   maxBinaryBytes?: number;
+  /**
+   * Narrows the binary limit per frame from its JSON part, before the binary
+   * part is read: a server that knows which message types carry one (and
+   * how long) refuses the rest from the header alone. @default {no narrowing}
+   */
+  binaryLimit?: (header: Record<string, unknown>) => number;
 }
 
 /** Options for one {@linkcode FrameReader.read}. */
@@ -39,6 +45,12 @@ export interface ReadFrameOptions {
 
 const PREFIX_BYTES = 4;
 const BUFFER_BYTES = 64 * 1024;
+/**
+ * A binary part is read into a buffer that starts this large and doubles as
+ * bytes arrive, so a sender that declares 32 MiB and sends 10 bytes makes
+ * the receiver hold only about what it sent.
+ */
+const BINARY_CHUNK_BYTES = 1024 * 1024;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -127,6 +139,7 @@ export class FrameReader {
   #reader: ByteReader;
   #maxJson: number;
   #maxBinary: number;
+  #binaryLimit?: (header: Record<string, unknown>) => number;
   #buffer = new Uint8Array(BUFFER_BYTES);
   #start = 0;
   #end = 0;
@@ -136,6 +149,7 @@ export class FrameReader {
     this.#reader = reader;
     this.#maxJson = limits.maxJsonBytes ?? MAX_JSON_BYTES;
     this.#maxBinary = limits.maxBinaryBytes ?? MAX_BINARY_BYTES;
+    this.#binaryLimit = limits.binaryLimit;
   }
 
   /**
@@ -159,8 +173,10 @@ export class FrameReader {
       this.#buffer.subarray(this.#start, this.#start + jsonLength),
     );
     this.#start += jsonLength;
-    const binary = new Uint8Array(binaryLengthOf(header, this.#maxBinary));
-    await this.#readBinary(binary);
+    const limit = this.#binaryLimit
+      ? Math.min(this.#maxBinary, this.#binaryLimit(header))
+      : this.#maxBinary;
+    const binary = await this.#readBinary(binaryLengthOf(header, limit));
     return { header, binary };
   }
 
@@ -195,13 +211,22 @@ export class FrameReader {
     return true;
   }
 
-  /** Fills `out` from the buffer first, then straight from the reader. */
-  async #readBinary(out: Uint8Array): Promise<void> {
-    const buffered = Math.min(out.length, this.#end - this.#start);
+  /**
+   * Reads a binary part of `length` bytes: from the buffer first, then
+   * straight from the reader into a buffer that grows as bytes arrive.
+   */
+  async #readBinary(length: number): Promise<Uint8Array> {
+    let out = new Uint8Array(Math.min(length, BINARY_CHUNK_BYTES));
+    const buffered = Math.min(length, this.#end - this.#start);
     out.set(this.#buffer.subarray(this.#start, this.#start + buffered));
     this.#start += buffered;
     let filled = buffered;
-    while (filled < out.length) {
+    while (filled < length) {
+      if (filled === out.length) {
+        const grown = new Uint8Array(Math.min(length, out.length * 2));
+        grown.set(out);
+        out = grown;
+      }
       const got = await this.#reader.read(out.subarray(filled));
       if (got === null) {
         throw new Deno.errors.UnexpectedEof(
@@ -210,5 +235,6 @@ export class FrameReader {
       }
       filled += got;
     }
+    return out;
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The tracker registry in memory, with an injected clock: registration,
- * expiry, prefix lookup, conflicts, search, quotas and answer caps.
+ * expiry, prefix lookup, metadata variants, search, quotas and answer caps.
  *
  * @module
  */
@@ -10,14 +10,27 @@ import {
   HASH_BYTES,
   MAX_FILES_PER_ANSWER,
   MAX_PEERS_PER_ANSWER,
+  MAX_VARIANTS_PER_FILE,
   MIN_PIECE_SIZE,
 } from "../lib/limits.ts";
 import type { FileMeta, PeerAddress } from "../lib/messages.ts";
-import { RegistryError, TrackerService } from "../lib/tracker_service.ts";
+import {
+  MAX_PORTS_PER_HOST_PER_FILE,
+  MAX_REGISTRATIONS_PER_HOST,
+  RegistryError,
+  TrackerService,
+} from "../lib/tracker_service.ts";
 
 const TTL = 1_000;
 const ALICE: PeerAddress = { host: "10.0.0.1", port: 6000 };
 const BOB: PeerAddress = { host: "10.0.0.2", port: 6000 };
+const CAROL: PeerAddress = { host: "10.0.0.3", port: 6000 };
+const DAVE: PeerAddress = { host: "10.0.0.4", port: 6000 };
+
+/** A distinct peer on its own host. */
+function host(i: number): PeerAddress {
+  return { host: `10.2.${i >> 8}.${i & 255}`, port: 6000 };
+}
 
 /** A file of `pieces` pieces whose ID starts with `prefix` (padded to 64 hex). */
 function meta(prefix: string, name = "file.bin", pieces = 2): FileMeta {
@@ -113,23 +126,91 @@ Deno.test("TrackerService announce() reports IDs it does not know for that peer"
   assertEquals(service.announce([file.id], BOB), [file.id]);
 });
 
-Deno.test("TrackerService refuses different metadata for a held ID but accepts another name", () => {
-  const { service, clock } = registry();
+Deno.test("TrackerService keeps different metadata for one ID apart as variants, each with its own peers", () => {
+  const { service } = registry();
   const file = meta("aa", "a.bin", 2);
   service.register(file, ALICE);
   const wrongHashes = { ...file, pieceHashes: new Uint8Array(2 * HASH_BYTES) };
-  assertEquals(code(() => service.register(wrongHashes, BOB)), "conflict");
-  const wrongSize = { ...file, size: file.size - 1 };
-  assertEquals(code(() => service.register(wrongSize, BOB)), "conflict");
-  service.register({ ...file, name: "renamed.bin" }, BOB);
-  assertEquals(service.query(file.id).meta.name, "a.bin");
-  // Once every holder has expired, new metadata for the ID is accepted.
-  clock.now = TTL + 1;
   service.register(wrongHashes, BOB);
+  const wrongSize = { ...file, size: file.size - 1 };
+  service.register(wrongSize, CAROL);
+  // A different name alone is the same variant: the first name is kept.
+  service.register({ ...file, name: "renamed.bin" }, DAVE);
+  const first = service.query(file.id);
+  assertEquals(first.meta, file);
+  assertEquals(first.peers.map((p) => p.host).sort(), [ALICE.host, DAVE.host]);
+  assertEquals([first.variant, first.variants], [0, 3]);
+  const second = service.query(file.id, 1);
+  assertEquals(second.meta.pieceHashes, wrongHashes.pieceHashes);
+  assertEquals([second.peers, second.variant], [[BOB], 1]);
   assertEquals(
-    service.query(file.id).meta.pieceHashes,
-    wrongHashes.pieceHashes,
+    service.query(file.id.slice(0, 16), 2).meta.size,
+    wrongSize.size,
   );
+  assertEquals(code(() => service.query(file.id, 3)), "not-found");
+  // list and search show the best supported variant once.
+  assertEquals(service.list(), [
+    { id: file.id, name: "a.bin", size: file.size, peers: 2 },
+  ]);
+  assertEquals(service.stats(), { files: 1, peers: 4, registrations: 4 });
+});
+
+Deno.test("TrackerService orders variants by live hosts, then peers, then age, and expires each alone", () => {
+  const { service, clock } = registry();
+  const file = meta("aa");
+  const other = { ...file, pieceHashes: new Uint8Array(2 * HASH_BYTES) };
+  service.register(file, ALICE);
+  service.register(other, BOB);
+  assertEquals(service.query(file.id).meta, file, "oldest first on a tie");
+  service.register(other, { host: BOB.host, port: 7000 });
+  assertEquals(service.query(file.id).meta, other, "more peers first");
+  service.register(file, CAROL);
+  assertEquals(service.query(file.id).meta, file, "more hosts first");
+  clock.now = TTL / 2;
+  service.announce([file.id], BOB);
+  service.announce([file.id], { host: BOB.host, port: 7000 });
+  clock.now = TTL + 1;
+  const only = service.query(file.id);
+  assertEquals([only.meta, only.variants, only.peers.length], [other, 1, 2]);
+});
+
+Deno.test("TrackerService lets one host back only one variant of an ID", () => {
+  const { service, clock } = registry();
+  const file = meta("aa");
+  const wrong = { ...file, pieceHashes: new Uint8Array(2 * HASH_BYTES) };
+  service.register(file, ALICE);
+  const other = { host: ALICE.host, port: 7000 };
+  assertEquals(code(() => service.register(wrong, other)), "conflict");
+  assertEquals(service.query(file.id).variants, 1);
+  // Once its registration has expired, the host may back another variant.
+  clock.now = TTL + 1;
+  service.register(wrong, other);
+  assertEquals(service.query(file.id).meta.pieceHashes, wrong.pieceHashes);
+});
+
+Deno.test("TrackerService never locks an honest sharer out: past the variant cap the least supported gives way", () => {
+  const { service } = registry();
+  const file = meta("aa");
+  service.register(file, ALICE);
+  service.register(file, BOB);
+  const lies = Array.from({ length: 2 * MAX_VARIANTS_PER_FILE }, (_, i) => ({
+    ...file,
+    pieceHashes: new Uint8Array(2 * HASH_BYTES).fill(100 + i),
+  }));
+  lies.forEach((lie, i) => service.register(lie, host(i)));
+  const answer = service.query(file.id);
+  assertEquals([answer.meta, answer.variants], [file, MAX_VARIANTS_PER_FILE]);
+  // A newcomer with honest metadata held by nobody yet still gets in.
+  const late = { ...file, pieceSize: 2 * MIN_PIECE_SIZE };
+  late.pieceHashes = new Uint8Array(HASH_BYTES);
+  service.register(late, CAROL);
+  const sizes = Array.from(
+    { length: MAX_VARIANTS_PER_FILE },
+    (_, i) => service.query(file.id, i).meta.pieceSize,
+  );
+  assertEquals(sizes.filter((size) => size === late.pieceSize).length, 1);
+  assertEquals(service.query(file.id).meta, file);
+  assert(service.stats().registrations <= 2 + MAX_VARIANTS_PER_FILE);
 });
 
 Deno.test("TrackerService unregister() removes one peer and then the file", () => {
@@ -218,4 +299,43 @@ Deno.test("TrackerService bounds the piece-hash bytes it holds", () => {
   // Another port for a file the host already holds costs no more bytes.
   service.register(meta("aa", "a", 2), { host: ALICE.host, port: 7000 });
   assert(service.stats().registrations === 3);
+});
+
+Deno.test("TrackerService holds one address registering 100,000 IDs to its quota", () => {
+  const { service } = registry();
+  let busy = 0;
+  for (let i = 0; i < 100_000; i++) {
+    try {
+      service.register(meta(i.toString(16).padStart(8, "0"), "x", 1), ALICE);
+    } catch (error) {
+      assert(error instanceof RegistryError && error.code === "busy");
+      busy++;
+    }
+  }
+  assertEquals(busy, 100_000 - MAX_REGISTRATIONS_PER_HOST);
+  assertEquals(service.stats().registrations, MAX_REGISTRATIONS_PER_HOST);
+  // Another address is unaffected.
+  service.register(meta("ff"), BOB);
+  assertEquals(service.query(meta("ff").id).peers, [BOB]);
+});
+
+Deno.test("TrackerService caps 10,000 peers of one ID: ports per host, and peers per answer, de-duplicated", () => {
+  const { service } = registry({ maxRegistrationsPerHost: 1_000_000 });
+  const file = meta("aa");
+  let accepted = 0;
+  for (let port = 1; port <= 10_000; port++) {
+    try {
+      service.register(file, { host: ALICE.host, port });
+      service.register(file, { host: ALICE.host, port }); // a duplicate
+      accepted++;
+    } catch (error) {
+      assert(error instanceof RegistryError && error.code === "busy");
+    }
+  }
+  assertEquals(accepted, MAX_PORTS_PER_HOST_PER_FILE);
+  for (let i = 0; i < 10_000; i++) service.register(file, host(i));
+  const peers = service.query(file.id).peers;
+  assertEquals(peers.length, MAX_PEERS_PER_ANSWER);
+  const distinct = new Set(peers.map((p) => `${p.host}:${p.port}`));
+  assertEquals(distinct.size, peers.length);
 });

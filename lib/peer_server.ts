@@ -10,6 +10,7 @@
 import { type Address, Connection, formatAddress } from "./connection.ts";
 import {
   DEFAULT_PEER_PORT,
+  FRAME_DEADLINE_MS,
   IDLE_TIMEOUT_MS,
   MAX_CONNECTIONS,
   MAX_CONNECTIONS_PER_ADDRESS,
@@ -23,6 +24,11 @@ import type { SharedFile } from "./shared_file.ts";
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Time allowed for a last `error` reply to go out before closing anyway. */
 export const CLOSE_FLUSH_TIMEOUT_MS = 1_000;
+/**
+ * Largest JSON part a peer server reads: `hello` and `request` are under
+ * 200 bytes, so a downloader cannot make it buffer 64 KiB per connection.
+ */
+export const MAX_PEER_REQUEST_BYTES = 1024;
 /** Default listening host of a peer server: every interface. */
 export const DEFAULT_PEER_HOST = "0.0.0.0";
 
@@ -48,6 +54,14 @@ export interface PeerServerOptions {
   handshakeMs?: number;
   /** Ms a connection may go without starting a frame. @default {IDLE_TIMEOUT_MS} */
   idleMs?: number;
+  /** Ms a started frame has to arrive whole (slow-loris). @default {FRAME_DEADLINE_MS} */
+  frameDeadlineMs?: number;
+  /**
+   * Ms one answer (a piece) has to go out; a downloader that stops reading
+   * is closed past it, so the pieces held for it are freed.
+   * @default {FRAME_DEADLINE_MS}
+   */
+  writeDeadlineMs?: number;
 }
 
 /** A running peer server. */
@@ -149,7 +163,11 @@ class Server implements PeerServer {
 
   async #admit(raw: Deno.TcpConn): Promise<void> {
     // A peer server never receives a binary part, so refuse any at once.
-    const conn = new Connection(raw, { maxBinaryBytes: 0 });
+    const conn = new Connection(raw, {
+      maxBinaryBytes: 0,
+      maxJsonBytes: MAX_PEER_REQUEST_BYTES,
+      writeDeadlineMs: this.#options.writeDeadlineMs,
+    });
     const host = conn.remote.host;
     const fromHost = this.#perAddress.get(host) ?? 0;
     const busy = this.#open.size >= (this.#options.maxConnections ??
@@ -182,6 +200,7 @@ class Server implements PeerServer {
     try {
       first = await conn.receive({
         idleMs: this.#options.handshakeMs ?? HANDSHAKE_TIMEOUT_MS,
+        deadlineMs: this.deadlineMs,
       });
     } catch (error) {
       return await this.failOnInput(conn, error);
@@ -266,6 +285,10 @@ class Server implements PeerServer {
     return this.#options.idleMs ?? IDLE_TIMEOUT_MS;
   }
 
+  get deadlineMs(): number {
+    return this.#options.frameDeadlineMs ?? FRAME_DEADLINE_MS;
+  }
+
   log(line: string): void {
     this.#options.log?.(line);
   }
@@ -305,7 +328,10 @@ class Session {
     while (!this.#ended) {
       let message: Message | null;
       try {
-        message = await this.#conn.receive({ idleMs: this.#server.idleMs });
+        message = await this.#conn.receive({
+          idleMs: this.#server.idleMs,
+          deadlineMs: this.#server.deadlineMs,
+        });
       } catch (error) {
         if (this.#ended) return;
         this.#end();

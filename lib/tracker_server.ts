@@ -2,7 +2,9 @@
  * The tracker over TCP: accepts connections, answers each one's requests in
  * order from a {@linkcode TrackerService}, and forgets registrations that
  * were not renewed. Bad input closes that one connection; the server keeps
- * serving everyone else.
+ * serving everyone else. Connections are capped in total and per address,
+ * every frame has a deadline both ways, and reads (`query`, `list`,
+ * `search`, `stats`) are rate-limited per address.
  *
  * @module
  */
@@ -11,25 +13,45 @@ import { type Address, Connection, formatAddress } from "./connection.ts";
 import {
   DEFAULT_TRACKER_PORT,
   FRAME_DEADLINE_MS,
+  HASH_BYTES,
   IDLE_TIMEOUT_MS,
   MAX_CONNECTIONS,
   MAX_CONNECTIONS_PER_ADDRESS,
   MAX_JSON_BYTES,
+  MAX_PIECES,
+  MIN_PIECE_SIZE,
   REGISTRATION_TTL_MS,
 } from "./limits.ts";
-import type {
-  ErrorCode,
-  FileSummary,
-  Message,
-  TrackerStats,
+import {
+  type ErrorCode,
+  type FileSummary,
+  type Message,
+  pieceCount,
+  type TrackerStats,
 } from "./messages.ts";
-import { RegistryError, TrackerService } from "./tracker_service.ts";
+import {
+  QUERIES_PER_SECOND_PER_ADDRESS,
+  QUERY_BURST_PER_ADDRESS,
+  RateLimiter,
+} from "./rate_limit.ts";
+import {
+  RegistryError,
+  TrackerService,
+  type TrackerServiceOptions,
+} from "./tracker_service.ts";
 
 /** How often the tracker forgets expired registrations. */
 export const SWEEP_INTERVAL_MS = 5_000;
 /** Pause before accepting again after `accept()` failed (e.g. out of file descriptors). */
 export const ACCEPT_RETRY_MS = 100;
 
+/** Requests that only read the registry: these are rate-limited. */
+const READS: ReadonlySet<string> = new Set([
+  "query",
+  "list",
+  "search",
+  "stats",
+]);
 /** Bytes of a `files` answer besides its entries, with room to spare. */
 const FILES_FRAME_OVERHEAD = 64;
 const encoder = new TextEncoder();
@@ -50,6 +72,16 @@ export interface TrackerOptions {
   maxConnections?: number;
   /** Connections open at once from one address. @default {MAX_CONNECTIONS_PER_ADDRESS} */
   maxConnectionsPerAddress?: number;
+  /** Ms a started frame has to arrive whole. @default {FRAME_DEADLINE_MS} */
+  frameDeadlineMs?: number;
+  /** Ms an answer has to go out before the connection is closed. @default {FRAME_DEADLINE_MS} */
+  writeDeadlineMs?: number;
+  /** Reads (`query`, `list`, `search`, `stats`) a second per address; `Infinity` turns the limit off. @default {QUERIES_PER_SECOND_PER_ADDRESS} */
+  queriesPerSecond?: number;
+  /** Reads one address may make at once. @default {QUERY_BURST_PER_ADDRESS} */
+  queryBurst?: number;
+  /** Registry quotas (per host, in total, variants). @default {tracker_service.ts} */
+  quotas?: Omit<TrackerServiceOptions, "ttlMs" | "now">;
   /** Receives one line per notable event (bad client, refused connection). */
   log?: (line: string) => void;
 }
@@ -62,6 +94,8 @@ export interface TrackerServer {
   close(): Promise<void>;
   /** Counters as a `stats` request would report them. */
   stats(): TrackerStats;
+  /** Connections being served right now (refused ones not counted). */
+  readonly connections: number;
 }
 
 /**
@@ -82,6 +116,7 @@ class Tracker implements TrackerServer {
   readonly address: Address;
   #listener: Deno.TcpListener;
   #service: TrackerService;
+  #limiter: RateLimiter;
   #options: TrackerOptions;
   #log: (line: string) => void;
   #started = performance.now();
@@ -98,7 +133,12 @@ class Tracker implements TrackerServer {
     this.#options = options;
     this.#log = options.log ?? (() => {});
     this.#service = new TrackerService({
+      ...options.quotas,
       ttlMs: options.ttlMs ?? REGISTRATION_TTL_MS,
+    });
+    this.#limiter = new RateLimiter({
+      rate: options.queriesPerSecond ?? QUERIES_PER_SECOND_PER_ADDRESS,
+      burst: options.queryBurst ?? QUERY_BURST_PER_ADDRESS,
     });
     this.#listener = Deno.listen({
       hostname: options.host ?? "0.0.0.0",
@@ -106,10 +146,10 @@ class Tracker implements TrackerServer {
     });
     const addr = this.#listener.addr;
     this.address = { host: addr.hostname, port: addr.port };
-    this.#sweeper = setInterval(
-      () => this.#service.sweep(),
-      options.sweepMs ?? SWEEP_INTERVAL_MS,
-    );
+    this.#sweeper = setInterval(() => {
+      this.#service.sweep();
+      this.#limiter.sweep();
+    }, options.sweepMs ?? SWEEP_INTERVAL_MS);
     this.#accepting = this.#acceptLoop();
   }
 
@@ -119,6 +159,10 @@ class Tracker implements TrackerServer {
       requests: this.#requests,
       uptimeMs: Math.round(performance.now() - this.#started),
     };
+  }
+
+  get connections(): number {
+    return this.#connections.size;
   }
 
   async close(): Promise<void> {
@@ -147,7 +191,12 @@ class Tracker implements TrackerServer {
         await this.#pause(ACCEPT_RETRY_MS);
         continue;
       }
-      this.#track(this.#admit(new Connection(conn)));
+      this.#track(this.#admit(
+        new Connection(conn, {
+          binaryLimit: trackerBinaryLimit,
+          writeDeadlineMs: this.#options.writeDeadlineMs,
+        }),
+      ));
     }
   }
 
@@ -182,7 +231,7 @@ class Tracker implements TrackerServer {
       MAX_CONNECTIONS_PER_ADDRESS;
     if (this.#connections.size >= maxTotal || fromHost >= maxHost) {
       this.#log(`Tracker refused a connection from ${host}: too many open.`);
-      await sendBounded(
+      await sendOrClose(
         connection,
         errorReply("busy", "Too many connections; try again later."),
       );
@@ -205,16 +254,17 @@ class Tracker implements TrackerServer {
   /** Answers requests in order until the client leaves or misbehaves. */
   async #serve(connection: Connection, host: string): Promise<void> {
     const idleMs = this.#options.idleMs ?? IDLE_TIMEOUT_MS;
+    const deadlineMs = this.#options.frameDeadlineMs ?? FRAME_DEADLINE_MS;
     const who = formatAddress(connection.remote);
     while (!this.#closed) {
       let request: Message | null;
       try {
-        request = await connection.receive({ idleMs });
+        request = await connection.receive({ idleMs, deadlineMs });
       } catch (error) {
         if (this.#closed) return;
         if (isBadInput(error)) {
           this.#log(`Tracker closed ${who}: bad request: ${message(error)}`);
-          await sendBounded(
+          await sendOrClose(
             connection,
             errorReply("bad-request", `Bad request: ${message(error)}`),
           );
@@ -226,7 +276,7 @@ class Tracker implements TrackerServer {
       if (request === null) return;
       const reply = this.#answer(request, host);
       this.#requests++;
-      if (!await sendBounded(connection, reply)) return;
+      if (!await sendOrClose(connection, reply)) return;
       if (reply.type === "error" && reply.code === "bad-request") {
         this.#log(`Tracker closed ${who}: ${reply.message}`);
         return;
@@ -237,6 +287,12 @@ class Tracker implements TrackerServer {
   /** The reply to one request; refusals become `error` replies. */
   #answer(request: Message, host: string): Message {
     const service = this.#service;
+    if (READS.has(request.type) && !this.#limiter.take(host)) {
+      return errorReply(
+        "busy",
+        `Too many requests from ${host}; slow down and try again.`,
+      );
+    }
     try {
       switch (request.type) {
         case "register":
@@ -254,7 +310,10 @@ class Tracker implements TrackerServer {
           service.unregister(request.id, { host, port: request.port });
           return { type: "ok" };
         case "query":
-          return { type: "file", ...service.query(request.id) };
+          return {
+            type: "file",
+            ...service.query(request.id, request.variant ?? 0),
+          };
         case "list":
           return { type: "files", files: fitFrame(service.list()) };
         case "search":
@@ -296,25 +355,35 @@ function errorReply(code: ErrorCode, text: string): Message {
   return { type: "error", code, message: text.slice(0, 1000) };
 }
 
-/** Sends `reply`, closing the connection if the client does not take it in time. */
-async function sendBounded(
+/**
+ * Sends `reply`; false (and the connection closed) if it failed or the
+ * client did not take it within the connection's write deadline.
+ */
+async function sendOrClose(
   connection: Connection,
   reply: Message,
 ): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), FRAME_DEADLINE_MS);
-  });
-  try {
-    const sent = connection.send(reply).then(() => true, () => false);
-    const ok = await Promise.race([sent, late]);
-    if (!ok) connection.close();
-    // A write still pending after close() fails at once; wait for it.
-    await sent;
-    return ok;
-  } finally {
-    clearTimeout(timer);
+  const ok = await connection.send(reply).then(() => true, () => false);
+  if (!ok) connection.close();
+  return ok;
+}
+
+/**
+ * The binary part a tracker accepts, from the JSON part alone: only a
+ * `register` carries one, exactly its piece-hash list, so a client cannot
+ * make the tracker wait for (and buffer) bytes no message will use.
+ */
+function trackerBinaryLimit(header: Record<string, unknown>): number {
+  if (header.type !== "register") return 0;
+  const { size, pieceSize } = header;
+  if (
+    !Number.isSafeInteger(size) || !Number.isSafeInteger(pieceSize) ||
+    (size as number) < 0 || (pieceSize as number) < MIN_PIECE_SIZE
+  ) {
+    return 0;
   }
+  const pieces = pieceCount(size as number, pieceSize as number);
+  return Math.min(pieces, MAX_PIECES) * HASH_BYTES;
 }
 
 /** Errors that mean the client sent something malformed, not that the socket failed. */

@@ -1,0 +1,219 @@
+/**
+ * Helpers the hostile-client tests share: a seeded PRNG, raw frames built
+ * byte by byte (including ones the encoder would never produce), and a raw
+ * socket that reports what the server sent back and when it closed.
+ *
+ * @module
+ */
+
+import { FrameReader } from "../lib/frame.ts";
+import { fromFrame, type Message } from "../lib/messages.ts";
+
+const encoder = new TextEncoder();
+
+/** A small seeded PRNG (mulberry32): the same seed gives the same bytes. */
+export function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `n` seeded random bytes. */
+export function randomBytes(seed: number, n: number): Uint8Array {
+  const next = prng(seed);
+  return Uint8Array.from({ length: n }, () => Math.floor(next() * 256));
+}
+
+/** A frame whose JSON part is `json` exactly as given (text or bytes). */
+export function rawFrame(json: string | Uint8Array, binary?: Uint8Array) {
+  const bytes = typeof json === "string" ? encoder.encode(json) : json;
+  return concat(prefix(bytes.length), bytes, binary ?? new Uint8Array(0));
+}
+
+/** A 4-byte big-endian length prefix. */
+export function prefix(length: number): Uint8Array {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, length);
+  return out;
+}
+
+/** The byte arrays one after another. */
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/** A hostile input: bytes to send, and whether the server should need its frame deadline to notice. */
+export interface HostileCase {
+  /** What it is, for the test name. */
+  what: string;
+  /** The bytes sent. */
+  bytes: Uint8Array;
+  /** True if nothing in the bytes is wrong yet, so only the deadline (or our end of stream) can end it. */
+  stalls?: boolean;
+  /** Close our sending side after the bytes (a frame cut off by end of stream). */
+  endStream?: boolean;
+}
+
+/** Hostile bytes any server must refuse, for a server whose JSON limit is `maxJson`. */
+export function hostileBytes(maxJson: number): HostileCase[] {
+  const deep = "[".repeat(Math.floor(maxJson / 2) - 1) +
+    "]".repeat(Math.floor(maxJson / 2) - 1);
+  return [
+    { what: "1 KiB of seeded random bytes", bytes: randomBytes(1, 1024) },
+    { what: "a 0xFFFFFFFF length", bytes: prefix(0xffffffff) },
+    { what: "a 0x80000000 length", bytes: prefix(0x80000000) },
+    { what: "a length just over the limit", bytes: prefix(maxJson + 1) },
+    { what: "a zero-length frame", bytes: prefix(0) },
+    {
+      what: "a frame that stops half way",
+      bytes: rawFrame('{"type":"stats","pad":"xxxxxxxxxxxxxxxxxxxx"}')
+        .subarray(0, 20),
+      stalls: true,
+    },
+    {
+      what: "a frame cut off by the end of the stream",
+      bytes: rawFrame('{"type":"stats","pad":"xxxxxxxxxxxxxxxxxxxx"}')
+        .subarray(0, 20),
+      endStream: true,
+    },
+    {
+      what: "JSON nested as deep as the limit allows",
+      bytes: rawFrame(deep.slice(0, maxJson)),
+    },
+    { what: "JSON null", bytes: rawFrame("null") },
+    { what: "a JSON array", bytes: rawFrame('[{"type":"stats"}]') },
+    { what: "a JSON string", bytes: rawFrame('"stats"') },
+    {
+      what: "invalid UTF-8",
+      bytes: rawFrame(
+        concat(
+          encoder.encode('{"type":"'),
+          Uint8Array.of(0xc3, 0x28),
+          encoder.encode('"}'),
+        ),
+      ),
+    },
+    { what: "bad JSON", bytes: rawFrame('{"type":') },
+  ];
+}
+
+/** What a raw client saw: the messages sent back and when the server closed. */
+export interface Outcome {
+  /** Messages received before the connection ended. */
+  replies: Message[];
+  /** Ms from the bytes being sent to the connection ending. */
+  closedAfterMs: number;
+}
+
+/**
+ * Connects to `port`, sends `bytes` and reads until the server closes (or
+ * `limitMs` passes, which fails the test).
+ */
+export async function exchange(
+  port: number,
+  bytes: Uint8Array,
+  options: { endStream?: boolean; limitMs?: number; hostname?: string } = {},
+): Promise<Outcome> {
+  const conn = await Deno.connect({
+    hostname: options.hostname ?? "127.0.0.1",
+    port,
+  });
+  try {
+    const started = performance.now();
+    await writeQuietly(conn, bytes);
+    if (options.endStream) await conn.closeWrite().catch(() => {});
+    return await readUntilClosed(conn, started, options.limitMs);
+  } finally {
+    closeQuietly(conn);
+  }
+}
+
+/** Closes `conn` unless it already is. */
+export function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
+  }
+}
+
+/** Writes `bytes`, ignoring a server that closed before taking them all. */
+export async function writeQuietly(
+  conn: Deno.Conn,
+  bytes: Uint8Array,
+): Promise<void> {
+  try {
+    let done = 0;
+    while (done < bytes.length) done += await conn.write(bytes.subarray(done));
+  } catch {
+    // The server refused and closed: what the test is waiting to see.
+  }
+}
+
+/** Reads messages until `conn` ends; fails if that takes over `limitMs`. */
+export async function readUntilClosed(
+  conn: Deno.Conn,
+  started = performance.now(),
+  limitMs = 5_000,
+): Promise<Outcome> {
+  const reader = new FrameReader(conn);
+  const replies: Message[] = [];
+  let timedOut = false;
+  const reading = (async () => {
+    try {
+      for (;;) {
+        const frame = await reader.read();
+        if (frame === null) return;
+        replies.push(fromFrame(frame));
+      }
+    } catch {
+      // Reset by the server, or our own close at the limit.
+    }
+  })();
+  const timer = setTimeout(() => {
+    timedOut = true;
+    closeQuietly(conn);
+  }, limitMs);
+  await reading;
+  clearTimeout(timer);
+  if (timedOut) {
+    throw new Error(`Server kept the connection open ${limitMs} ms`);
+  }
+  return { replies, closedAfterMs: performance.now() - started };
+}
+
+/**
+ * What the server sent on `conn` if it closed it within `ms`; undefined if
+ * it kept it open (then `conn` is closed here).
+ */
+export async function outcomeWithin(
+  conn: Deno.Conn,
+  ms: number,
+): Promise<Outcome | undefined> {
+  try {
+    return await readUntilClosed(conn, performance.now(), ms);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits `ms`. */
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Resident memory of this process in MiB. */
+export function rssMiB(): number {
+  return Deno.memoryUsage().rss / (1024 * 1024);
+}

@@ -11,6 +11,7 @@ import { download, DownloadError } from "../lib/download.ts";
 import { DEFAULT_PIECE_SIZE } from "../lib/limits.ts";
 import { Connection } from "../lib/connection.ts";
 import { TrackerClient } from "../lib/tracker_client.ts";
+import { hashFile } from "../lib/file_hash.ts";
 
 const SIZES: [string, number][] = [
   ["empty", 0],
@@ -187,4 +188,40 @@ Deno.test("download() reassigns a stalled peer's pieces and completes from the o
   );
   await staller;
   for (const conn of held) conn.close();
+});
+
+Deno.test("download() tries the next metadata variant when a liar's comes first", async () => {
+  await using dir = await tempDir();
+  await using tracker = testTracker("::");
+  const trackerV4 = { host: "127.0.0.1", port: tracker.address.port };
+  const source = await randomFile(dir.path, "real.bin", 1024 * 1024);
+  // The liar registers the real ID first, with wrong piece hashes, from
+  // another address (::1) and a port where nobody answers.
+  const meta = await hashFile(source);
+  const lie = {
+    ...meta,
+    name: "real.bin",
+    pieceHashes: meta.pieceHashes.map((b) => b ^ 1),
+  };
+  const liar = await TrackerClient.connect({
+    host: "::1",
+    port: tracker.address.port,
+  });
+  try {
+    await liar.register(lie, 9);
+    await using honest = await sharer(trackerV4, [source]);
+    const logs: string[] = [];
+    const result = await download(meta.id, {
+      tracker: trackerV4,
+      outDir: join(dir.path, "out"),
+      log: (line) => logs.push(line),
+    });
+    assertEquals(await sha256File(result.path), meta.id);
+    assertEquals(result.peers.map((p) => p.address), [
+      `127.0.0.1:${honest.address.port}`,
+    ]);
+    assert(logs.some((line) => line.includes("next variant")), logs.join("\n"));
+  } finally {
+    liar.close();
+  }
 });

@@ -58,9 +58,11 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
-/** A tracker on 127.0.0.1 port 0, closed on dispose. */
-export function testTracker(): TrackerServer & AsyncDisposable {
-  const tracker = startTracker({ host: "127.0.0.1", port: 0 });
+/** A tracker on `host` (127.0.0.1) port 0, closed on dispose. */
+export function testTracker(
+  host = "127.0.0.1",
+): TrackerServer & AsyncDisposable {
+  const tracker = startTracker({ host, port: 0 });
   return Object.assign(tracker, {
     [Symbol.asyncDispose]: () => tracker.close(),
   });

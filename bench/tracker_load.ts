@@ -14,12 +14,12 @@
 
 import net from "node:net";
 import { Buffer } from "node:buffer";
-import { encodeFrame, FrameReader } from "../lib/frame.ts";
+import { encodeFrame } from "../lib/frame.ts";
 import { type FileMeta, type Message, toFrame } from "../lib/messages.ts";
 import { TrackerClient } from "../lib/tracker_client.ts";
 import { MAX_REGISTRATIONS_PER_HOST } from "../lib/tracker_service.ts";
 import { ANNOUNCE_INTERVAL_MS, MAX_IDS_PER_ANNOUNCE } from "../lib/limits.ts";
-import { startTrackerProcess, type TrackerProcess } from "./transfer.ts";
+import { startTrackerProcess } from "./transfer.ts";
 import { withTimeout } from "./_process.ts";
 
 /** Registrations sent on one connection before waiting for their replies. */
@@ -44,128 +44,114 @@ const LOAD_DRAIN_MS = 5_000;
 
 /** Queries-per-second result. */
 export interface QpsResult {
-  /** Concurrent client connections. */
+  /** Concurrent client connections, each from its own loopback address. */
   clients: number;
   /** Ms the load ran. */
   ms: number;
-  /** Answers received. */
-  queries: number;
-  /** Answers per second. */
+  /** Answers received, of any type. */
+  answers: number;
+  /** Answers per second, of any type. */
   perSecond: number;
-  /** Answers that were errors. */
-  errors: number;
+  /** `file` answers (the query was served) per second. */
+  servedPerSecond: number;
+  /** Answers that were refusals (rate limit) or other errors. */
+  refused: number;
   /** Share of one core the tracker used during the run (1 = 100%). */
   trackerCpu: number;
   /** Peak RSS of the tracker process, bytes. */
   trackerPeakRssBytes: number;
-  /** `stats` answers per second with the same clients, if measured. */
-  statsPerSecond?: number;
-  /** Share of one core the tracker used answering `stats`. */
-  statsTrackerCpu?: number;
+  /** Which tracker answered: `tracker.ts`, or the server with limits lifted. */
+  tracker: string;
 }
 
-/** Pause after the registering client leaves, so it no longer counts against the per-address connection cap. */
-const CLIENT_CLOSE_SETTLE_MS = 300;
+/** Options for {@linkcode trackerQps}. */
+export interface TrackerQpsOptions {
+  /** Run bench/tracker_unlimited.ts (rate limit lifted) instead of tracker.ts. @default {false} */
+  unlimited?: boolean;
+}
 
 /**
- * Starts a tracker, registers one file, then runs `clients` connections
- * that each send `query` for it, one at a time, for `durationMs`. If
- * `statsMs` > 0, then the same with `stats` requests, whose answer has no
- * binary part and goes out in one write: the difference shows what the
- * two-write `file` answer costs.
+ * Starts a tracker, registers one file, then runs `clients` connections,
+ * each from its own loopback address (127.0.0.2 up, as separate machines
+ * would), that each send `query` for it, one at a time, for `durationMs`.
  */
 export async function trackerQps(
   clients: number,
   durationMs: number,
-  statsMs = 0,
+  options: TrackerQpsOptions = {},
 ): Promise<QpsResult> {
-  const tracker = await startTrackerProcess();
+  if (clients > MAX_HOSTS) {
+    throw new RangeError(`At most ${MAX_HOSTS} clients, one per address`);
+  }
+  const tracker = await startTrackerProcess(
+    options.unlimited
+      ? new URL("./tracker_unlimited.ts", import.meta.url).pathname
+      : undefined,
+  );
+  const sockets: FrameSocket[] = [];
   try {
-    const address = { host: "127.0.0.1", port: tracker.port };
     const meta = fakeMeta(0);
-    const client = await TrackerClient.connect(address);
+    const client = await TrackerClient.connect({
+      host: "127.0.0.1",
+      port: tracker.port,
+    });
     try {
       await client.register(meta, FILL_PEER_PORT);
     } finally {
       client.close();
     }
-    await delay(CLIENT_CLOSE_SETTLE_MS);
-    const query = frameBytes({ type: "query", id: meta.id });
-    const result = await load(tracker, clients, durationMs, query, "file");
-    if (statsMs > 0) {
-      await delay(CLIENT_CLOSE_SETTLE_MS);
-      const stats = frameBytes({ type: "stats" });
-      const other = await load(tracker, clients, statsMs, stats, "stats-reply");
-      result.statsPerSecond = other.perSecond;
-      result.statsTrackerCpu = other.trackerCpu;
+    for (let i = 0; i < clients; i++) {
+      sockets.push(new FrameSocket(tracker.port, `127.0.0.${FIRST_HOST + i}`));
     }
-    result.trackerPeakRssBytes = tracker.child.peakRssBytes;
-    return result;
+    await Promise.all(sockets.map((socket) => socket.connected));
+    const request = frameBytes({ type: "query", id: meta.id });
+    const cpuBefore = tracker.child.cpuSeconds();
+    const started = performance.now();
+    const deadline = started + durationMs;
+    const counts = await withTimeout(
+      Promise.all(
+        sockets.map((socket) => queryLoop(socket, request, deadline)),
+      ),
+      durationMs + LOAD_DRAIN_MS,
+    );
+    const ms = performance.now() - started;
+    const cpu = (tracker.child.cpuSeconds() - cpuBefore) / (ms / 1000);
+    if (!counts) throw new Error("Tracker load clients did not finish");
+    const answers = counts.reduce((sum, c) => sum + c.answers, 0);
+    const served = counts.reduce((sum, c) => sum + c.served, 0);
+    return {
+      clients,
+      ms,
+      answers,
+      perSecond: answers / (ms / 1000),
+      servedPerSecond: served / (ms / 1000),
+      refused: answers - served,
+      trackerCpu: cpu,
+      trackerPeakRssBytes: tracker.child.peakRssBytes,
+      tracker: options.unlimited
+        ? "tracker server, rate limit lifted (bench/tracker_unlimited.ts)"
+        : "tracker.ts",
+    };
   } finally {
+    for (const socket of sockets) socket.close();
     await tracker.child.stop();
   }
 }
 
-async function load(
-  tracker: TrackerProcess,
-  clients: number,
-  durationMs: number,
-  request: Uint8Array,
-  expected: string,
-): Promise<QpsResult> {
-  const address = { hostname: "127.0.0.1", port: tracker.port };
-  const conns = await Promise.all(
-    Array.from({ length: clients }, () => Deno.connect(address)),
-  );
-  const cpuBefore = tracker.child.cpuSeconds();
-  const started = performance.now();
-  const deadline = started + durationMs;
-  const counts = await withTimeout(
-    Promise.all(
-      conns.map((conn) => queryLoop(conn, request, expected, deadline)),
-    ),
-    durationMs + LOAD_DRAIN_MS,
-  );
-  const ms = performance.now() - started;
-  const cpu = (tracker.child.cpuSeconds() - cpuBefore) / (ms / 1000);
-  for (const conn of conns) closeQuietly(conn);
-  if (!counts) throw new Error("Tracker load clients did not finish");
-  const queries = counts.reduce((sum, c) => sum + c.answers, 0);
-  return {
-    clients,
-    ms,
-    queries,
-    perSecond: queries / (ms / 1000),
-    errors: counts.reduce((sum, c) => sum + c.errors, 0),
-    trackerCpu: cpu,
-    trackerPeakRssBytes: 0,
-  };
-}
-
 async function queryLoop(
-  conn: Deno.TcpConn,
+  socket: FrameSocket,
   request: Uint8Array,
-  expected: string,
   deadline: number,
-): Promise<{ answers: number; errors: number }> {
-  conn.setNoDelay(true);
-  const reader = new FrameReader(conn);
+): Promise<{ answers: number; served: number }> {
   let answers = 0;
-  let errors = 0;
+  let served = 0;
   while (performance.now() < deadline) {
-    let sent = 0;
-    while (sent < request.length) {
-      sent += await conn.write(request.subarray(sent));
-    }
-    const reply = await reader.read().catch(() => null);
-    if (reply === null) {
-      errors++;
-      break;
-    }
+    socket.write(request);
+    const [type] = await socket.replies(1, BATCH_TIMEOUT_MS);
     answers++;
-    if (reply.header.type !== expected) errors++;
+    if (type === "file") served++;
   }
-  return { answers, errors };
+  return { answers, served };
 }
 
 /** Tracker memory result. */
@@ -397,8 +383,7 @@ const PREFIX_BYTES = 4;
 
 /**
  * A `node:net` socket bound to a chosen local address, reading reply frames
- * (JSON only; the fill's replies carry no binary part) and keeping their
- * types.
+ * and keeping their types (binary parts are skipped).
  */
 class FrameSocket {
   readonly connected: Promise<void>;
@@ -460,19 +445,14 @@ class FrameSocket {
       const length = buffer.readUInt32BE(0);
       if (buffer.length < PREFIX_BYTES + length) break;
       const json = buffer.toString("utf8", PREFIX_BYTES, PREFIX_BYTES + length);
-      this.#types.push(String(JSON.parse(json).type));
-      buffer = buffer.subarray(PREFIX_BYTES + length);
+      const header = JSON.parse(json);
+      const frameEnd = PREFIX_BYTES + length + (Number(header.binary) || 0);
+      if (buffer.length < frameEnd) break;
+      this.#types.push(String(header.type));
+      buffer = buffer.subarray(frameEnd);
     }
     this.#pending = buffer;
     this.#wake?.();
-  }
-}
-
-function closeQuietly(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch {
-    // Already closed.
   }
 }
 

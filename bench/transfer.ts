@@ -38,20 +38,24 @@ export interface TrackerProcess {
   port: number;
 }
 
-/** Starts `tracker.ts` on 127.0.0.1 with a free port. */
+/**
+ * Starts `tracker.ts` on 127.0.0.1 with a free port; with `entry`, that
+ * script instead (it must print the same "listening on" line).
+ */
 export async function startTrackerProcess(
-  extraFlags: string[] = [],
+  entry?: string,
 ): Promise<TrackerProcess> {
-  const child = spawnDeno([
-    "run",
-    "--allow-net",
-    ...extraFlags,
-    `${REPO_ROOT}tracker.ts`,
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-  ]);
+  const child = spawnDeno(
+    entry ? ["run", "--allow-net", entry] : [
+      "run",
+      "--allow-net",
+      `${REPO_ROOT}tracker.ts`,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+    ],
+  );
   try {
     const { line } = await child.waitForLine(
       (text) => /listening on \S+:\d+/i.test(text),

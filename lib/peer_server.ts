@@ -174,14 +174,17 @@ class Server implements PeerServer {
           MAX_CONNECTIONS) ||
       fromHost >= (this.#options.maxConnectionsPerAddress ??
           MAX_CONNECTIONS_PER_ADDRESS);
+    if (busy) {
+      // Not counted as open: a flood of refused sockets must not keep the
+      // count up and lock out the next honest downloader.
+      this.log(`Refused ${formatAddress(conn.remote)}: too many connections`);
+      await this.fail(conn, "busy", "Too many connections; try later");
+      conn.close();
+      return;
+    }
     this.#open.add(conn);
     this.#perAddress.set(host, fromHost + 1);
     try {
-      if (busy) {
-        this.log(`Refused ${formatAddress(conn.remote)}: too many connections`);
-        await this.fail(conn, "busy", "Too many connections; try later");
-        return;
-      }
       raw.setNoDelay(true);
       await this.#serve(conn);
     } catch (error) {

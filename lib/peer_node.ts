@@ -42,6 +42,15 @@ export interface PeerNodeOptions {
 /** Options for {@linkcode PeerNode.share}; see {@linkcode hashFile}. */
 export type ShareOptions = HashFileOptions;
 
+/** A file that cannot be shared; the message is one sentence for the user. */
+export class ShareError extends Error {
+  /** Creates an error with a message for the user. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ShareError";
+  }
+}
+
 /** A running sharing peer: serves and announces every file it shares. */
 export class PeerNode {
   /** Where the peer server listens. */
@@ -109,22 +118,34 @@ export class PeerNode {
     return this.#server.uploaded;
   }
 
+  /** Piece bytes of the file `id` sent to downloaders since start. */
+  uploadedFor(id: string): number {
+    return this.#server.uploadedFor(id);
+  }
+
   /**
    * Hashes `path`, serves it and registers it with the tracker; resolves to
    * its metadata. Sharing a file already shared resolves to the existing
-   * metadata. Rejects if the file cannot be read, changes while hashed, or
-   * the tracker cannot be reached or refuses it (nothing is left shared).
+   * metadata. Rejects with a {@linkcode ShareError} if the file cannot be
+   * read or changes while hashed, or with the tracker's error if it cannot
+   * be reached or refuses it (nothing is left shared).
    */
   async share(path: string, options: ShareOptions = {}): Promise<FileMeta> {
     this.#checkOpen();
     const name = basename(path);
     if (new TextEncoder().encode(name).length > MAX_NAME_BYTES) {
-      throw new RangeError(
+      throw new ShareError(
         `Cannot share "${path}": its name is over ${MAX_NAME_BYTES} bytes. Rename it first.`,
       );
     }
-    const before = await Deno.stat(path);
-    const hash = await hashFile(path, options);
+    let before: Deno.FileInfo;
+    let hash: Awaited<ReturnType<typeof hashFile>>;
+    try {
+      before = await Deno.stat(path);
+      hash = await hashFile(path, options);
+    } catch (error) {
+      throw shareError(path, error, options.signal);
+    }
     this.#checkOpen();
     const meta: FileMeta = { ...hash, name };
     const existing = this.#files.get(meta.id);
@@ -186,8 +207,8 @@ export class PeerNode {
       after.mtime?.getTime() !== before.mtime?.getTime() ||
       after.ino !== before.ino
     ) {
-      throw new Error(
-        `"${path}" changed while it was being hashed; share it again`,
+      throw new ShareError(
+        `Cannot share "${path}": it changed while it was being hashed. Share it again once it stops changing.`,
       );
     }
   }
@@ -215,4 +236,28 @@ export class PeerNode {
     this.#unsharing.add(task);
     task.finally(() => this.#unsharing.delete(task));
   }
+}
+
+/** Words a file-system failure while hashing as a {@linkcode ShareError}. */
+function shareError(
+  path: string,
+  error: unknown,
+  signal?: AbortSignal,
+): unknown {
+  if (signal?.aborted || error instanceof ShareError) return error;
+  const reason = error instanceof Deno.errors.NotFound
+    ? "there is no such file. Check the path"
+    : error instanceof Deno.errors.PermissionDenied
+    ? "permission denied. Check that you can read it"
+    : error instanceof Deno.errors.IsADirectory
+    ? "it is a folder. Share the files inside it one by one"
+    : error instanceof TypeError
+    ? "it is not a regular file. Share a regular file"
+    : error instanceof RangeError
+    ? "it has too many pieces. Choose a larger --piece-size"
+    : `${(error as Error).message ?? error}`.replace(/[.\s]+$/, "") +
+      ". Fix that and share it again";
+  return new ShareError(`Cannot share "${path}": ${reason}.`, {
+    cause: error,
+  });
 }

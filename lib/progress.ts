@@ -111,25 +111,12 @@ export class ProgressLine {
       this.#write(`${describe(state, speed)}\n`);
       return;
     }
-    // Numbers matter more than the name: shorten the label first.
-    const room = Math.max(10, this.#columns() - BAR_WIDTH - 4);
-    const numbers = describe({ ...state, label: "" }, speed);
-    const label = shorten(terminalSafe(state.label), room - numbers.length);
-    const text = shorten(label + numbers, room);
-    this.#write(`\r\x1b[2K${this.#bar(state)} ${text}`);
+    const line = formatBarLine({ ...state, bytesPerSecond: speed }, {
+      columns: this.#columns(),
+      color: this.#color,
+    });
+    this.#write(`\r\x1b[2K${line}`);
     this.#drawn = true;
-  }
-
-  #bar(state: ProgressState): string {
-    const fraction = state.total > 0
-      ? Math.min(1, state.done / state.total)
-      : 1;
-    const filled = Math.round(fraction * BAR_WIDTH);
-    const full = "#".repeat(filled);
-    const empty = "-".repeat(BAR_WIDTH - filled);
-    return this.#color
-      ? `[\x1b[32m${full}\x1b[0m${empty}]`
-      : `[${full}${empty}]`;
   }
 
   #write(text: string): void {
@@ -139,6 +126,40 @@ export class ProgressLine {
       // A closed stderr must never stop a transfer.
     }
   }
+}
+
+/** Options for {@linkcode formatBarLine}. */
+export interface BarLineOptions {
+  /** Width of the terminal; the line is shorter than this. */
+  columns: number;
+  /** Colour the filled part of the bar. @default {false} */
+  color?: boolean;
+}
+
+/**
+ * One live progress line: `[#####-------] name  45.0%  9.0 MiB / 20.0 MiB
+ * 3.0 MiB/s  ETA 4s  2 peers`, fitted into `options.columns` by shortening
+ * the name first (the numbers matter more). The speed is
+ * `state.bytesPerSecond`, or unknown.
+ */
+export function formatBarLine(
+  state: ProgressState,
+  options: BarLineOptions,
+): string {
+  const speed = state.bytesPerSecond ?? 0;
+  const room = Math.max(10, options.columns - BAR_WIDTH - 4);
+  const numbers = describe({ ...state, label: "" }, speed);
+  const label = shorten(terminalSafe(state.label), room - numbers.length);
+  const text = shorten(label + numbers, room);
+  return `${bar(state, options.color ?? false)} ${text}`;
+}
+
+function bar(state: ProgressState, color: boolean): string {
+  const fraction = state.total > 0 ? Math.min(1, state.done / state.total) : 1;
+  const filled = Math.round(fraction * BAR_WIDTH);
+  const full = "#".repeat(filled);
+  const empty = "-".repeat(BAR_WIDTH - filled);
+  return color ? `[\x1b[32m${full}\x1b[0m${empty}]` : `[${full}${empty}]`;
 }
 
 /**

@@ -60,6 +60,7 @@ interface ShareFlags extends ServeFlags {
 }
 interface GetFlags extends TrackerFlags {
   out: string;
+  force?: boolean;
 }
 
 const TRACKER_HELP =
@@ -91,6 +92,8 @@ function buildProgram(): Command {
         host: flags.host,
         port: flags.port,
         outDir: flags.out,
+        quiet: flags.quiet,
+        verbose: flags.verbose,
       });
     });
   serveOptions(
@@ -112,6 +115,10 @@ function buildProgram(): Command {
       asUsage(parseFileId),
     )
     .option("--out <dir>", "folder to save into", "downloads")
+    .option(
+      "--force",
+      'replace an existing file of the same name (default: save as "name (1).ext")',
+    )
     .action(get);
   withTracker(addCommand(program, "list", "List the files the tracker knows."))
     .action((flags: TrackerFlags) => listFiles(flags));
@@ -247,6 +254,7 @@ async function get(id: string, flags: GetFlags): Promise<void> {
     result = await download(id, {
       tracker,
       outDir: flags.out,
+      force: flags.force ?? false,
       signal: stop.signal,
       log: logger(flags, progress),
       onProgress: (p) =>
@@ -281,10 +289,10 @@ async function get(id: string, flags: GetFlags): Promise<void> {
       }),
     );
   } else if (flags.quiet) {
-    console.log(path);
+    console.log(terminalSafe(path));
   } else {
     const from = peers.map((peer) =>
-      `${peer.address} (${formatSize(peer.bytes)})`
+      `${terminalSafe(peer.address)} (${formatSize(peer.bytes)})`
     ).join(", ");
     console.log(
       `Saved ${terminalSafe(path)} (${
@@ -339,7 +347,11 @@ async function main(args: string[]): Promise<number> {
     const { message, exitCode } = explainError(error, commandName(args));
     if (message) console.error(message);
     if (args.includes("--verbose") || args.includes("-v")) {
-      if (error instanceof Error && error.stack) console.error(error.stack);
+      if (error instanceof Error && error.stack) {
+        for (const line of error.stack.split("\n")) {
+          console.error(terminalSafe(line));
+        }
+      }
     }
     return exitCode;
   }

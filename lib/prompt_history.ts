@@ -1,0 +1,132 @@
+/**
+ * The prompt's command history, kept between runs in the peer's data
+ * folder: `$P2P_HOME`, else `$XDG_DATA_HOME/p2p`, else
+ * `~/.local/share/p2p` (`%LOCALAPPDATA%\p2p` on Windows). One command a
+ * line, oldest first, at most {@linkcode MAX_HISTORY} lines.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+
+/** Commands kept in the history file; older ones are dropped. */
+export const MAX_HISTORY = 500;
+/** Longest command kept; longer lines (pasted junk) are not saved. */
+export const MAX_HISTORY_LINE = 4096;
+/** Name of the history file inside the data folder. */
+export const HISTORY_FILE = "history";
+/** Environment variable that overrides the data folder. */
+export const HOME_ENV = "P2P_HOME";
+
+/** Reads one environment variable, or undefined (also without permission). */
+export type EnvReader = (name: string) => string | undefined;
+
+/**
+ * The peer's data folder, from the environment: `$P2P_HOME`, else
+ * `$XDG_DATA_HOME/p2p`, else `$HOME/.local/share/p2p`, else
+ * `%LOCALAPPDATA%\p2p`; undefined when none is set.
+ *
+ * @example
+ * ```ts
+ * dataDir((name) => ({ HOME: "/home/ann" })[name]); // "/home/ann/.local/share/p2p"
+ * ```
+ */
+export function dataDir(env: EnvReader = readEnv): string | undefined {
+  const home = env(HOME_ENV);
+  if (home) return home;
+  const xdg = env("XDG_DATA_HOME");
+  if (xdg) return join(xdg, "p2p");
+  const user = env("HOME");
+  if (user) return join(user, ".local", "share", "p2p");
+  const local = env("LOCALAPPDATA");
+  return local ? join(local, "p2p") : undefined;
+}
+
+function readEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Commands typed at the prompt, remembered in a file between runs. */
+export class History {
+  /** The file the history lives in, or undefined when it is not kept. */
+  readonly path?: string;
+  #lines: string[];
+  #writing: Promise<void> = Promise.resolve();
+
+  private constructor(path: string | undefined, lines: string[]) {
+    this.path = path;
+    this.#lines = lines;
+  }
+
+  /**
+   * Loads the history from `dir` (default: {@linkcode dataDir}); a missing
+   * or unreadable file is an empty history, and no folder keeps it in
+   * memory only.
+   */
+  static async load(dir: string | undefined = dataDir()): Promise<History> {
+    if (!dir) return new History(undefined, []);
+    const path = join(dir, HISTORY_FILE);
+    let text = "";
+    try {
+      text = await Deno.readTextFile(path);
+    } catch {
+      // No history yet, or not readable: start empty.
+    }
+    const lines = text.split("\n").filter((line) => keepable(line));
+    return new History(path, lines.slice(-MAX_HISTORY));
+  }
+
+  /** The commands, oldest first. */
+  get lines(): readonly string[] {
+    return this.#lines;
+  }
+
+  /** The commands newest first, as `node:readline` wants them. */
+  newestFirst(): string[] {
+    return [...this.#lines].reverse();
+  }
+
+  /**
+   * Remembers `line` (not blank, not a repeat of the last one, not starting
+   * with a space) and saves the file in the background.
+   */
+  add(entered: string): void {
+    if (!keepable(entered) || entered.startsWith(" ")) return;
+    const line = entered.trimEnd();
+    if (this.#lines.at(-1) === line) return;
+    this.#lines.push(line);
+    if (this.#lines.length > MAX_HISTORY) {
+      this.#lines.splice(0, this.#lines.length - MAX_HISTORY);
+    }
+    this.#save();
+  }
+
+  /** Waits for pending writes. */
+  flush(): Promise<void> {
+    return this.#writing;
+  }
+
+  #save(): void {
+    const path = this.path;
+    if (!path) return;
+    const text = this.#lines.join("\n") + "\n";
+    // Writes run one after another so the last one wins.
+    this.#writing = this.#writing.then(async () => {
+      try {
+        await Deno.mkdir(join(path, ".."), { recursive: true });
+        await Deno.writeTextFile(path, text, { mode: 0o600 });
+      } catch {
+        // History is a convenience: a read-only home must not stop the peer.
+      }
+    });
+  }
+}
+
+function keepable(line: string): boolean {
+  return line.trim() !== "" && line.length <= MAX_HISTORY_LINE &&
+    !/[\r\n]/.test(line);
+}

@@ -17,6 +17,7 @@ import {
   pieceLength,
 } from "./messages.ts";
 import { OrderedHasher } from "./ordered_hasher.ts";
+import { BufferPool } from "./buffer_pool.ts";
 import { PartBusyError, PartFile } from "./part_file.ts";
 import { PeerLink } from "./peer_link.ts";
 import { PieceScheduler } from "./piece_scheduler.ts";
@@ -238,16 +239,23 @@ class DownloadRun {
   #badPieces = 0;
   #samples: { at: number; bytes: number }[] = [];
   #diskError?: DownloadError;
+  #pool: BufferPool;
 
   constructor(meta: FileMeta, part: PartFile, options: DownloadOptions) {
     this.#meta = meta;
     this.#part = part;
     this.#options = options;
     const count = pieceCount(meta.size, meta.pieceSize);
+    this.#pool = new BufferPool(meta.pieceSize);
     this.#scheduler = new PieceScheduler(count);
     this.#hasher = new OrderedHasher(count, {
       readBack: (index) =>
-        part.read(index * meta.pieceSize, pieceLength(meta, index)),
+        part.read(
+          index * meta.pieceSize,
+          pieceLength(meta, index),
+          this.#pool.take(),
+        ),
+      release: (data) => this.#pool.give(data),
     });
   }
 
@@ -271,11 +279,15 @@ class DownloadRun {
       const data = this.#part.read(
         index * meta.pieceSize,
         pieceLength(meta, index),
+        this.#pool.take(),
       );
-      if (!matches(data, meta.pieceHashes, index)) continue;
+      if (!matches(data, meta.pieceHashes, index)) {
+        this.#pool.give(data);
+        continue;
+      }
       this.#scheduler.complete(index);
-      this.#hasher.add(index, data);
       this.#received += data.length;
+      this.#hasher.add(index, data);
     }
     this.#report();
   }
@@ -288,6 +300,7 @@ class DownloadRun {
         pieces: this.#scheduler.count,
         pieceSize: this.#meta.pieceSize,
         scheduler: this.#scheduler,
+        buffer: () => this.#pool.take(),
         onPiece: (index, data) => this.#onPiece(index, data),
       })
     );
@@ -339,6 +352,7 @@ class DownloadRun {
       data.length !== pieceLength(meta, index) ||
       !matches(data, meta.pieceHashes, index)
     ) {
+      this.#pool.give(data);
       this.#badPieces++;
       this.#scheduler.release(index);
       if (this.#badPieces >= MAX_BAD_PIECES) this.#scheduler.stop();
@@ -348,14 +362,16 @@ class DownloadRun {
       this.#part.write(index * meta.pieceSize, data);
     } catch (error) {
       // Not the peer's fault: stop everything, keep what is written.
+      this.#pool.give(data);
       this.#diskError ??= diskError(this.#part.dir, error);
       this.#scheduler.release(index);
       this.#scheduler.stop();
       return true;
     }
     this.#scheduler.complete(index);
-    this.#hasher.add(index, data);
     this.#received += data.length;
+    // The hasher owns the buffer from here on.
+    this.#hasher.add(index, data);
     this.#report();
     return true;
   }

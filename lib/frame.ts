@@ -35,6 +35,14 @@ export interface FrameLimits {
    * how long) refuses the rest from the header alone. @default {no narrowing}
    */
   binaryLimit?: (header: Record<string, unknown>) => number;
+  /**
+   * Supplies a buffer of at least `length` bytes to read a binary part into,
+   * so a receiver of many pieces reuses its buffers instead of allocating
+   * (and the system zeroing) a new one per piece. The frame's `binary` is
+   * then a view of it. Called only after the length passed every limit.
+   * @default {a new buffer per frame}
+   */
+  binaryBuffer?: (length: number) => Uint8Array | undefined;
 }
 
 /** Options for one {@linkcode FrameReader.read}. */
@@ -140,6 +148,7 @@ export class FrameReader {
   #maxJson: number;
   #maxBinary: number;
   #binaryLimit?: (header: Record<string, unknown>) => number;
+  #binaryBuffer?: (length: number) => Uint8Array | undefined;
   #buffer = new Uint8Array(BUFFER_BYTES);
   #start = 0;
   #end = 0;
@@ -150,6 +159,7 @@ export class FrameReader {
     this.#maxJson = limits.maxJsonBytes ?? MAX_JSON_BYTES;
     this.#maxBinary = limits.maxBinaryBytes ?? MAX_BINARY_BYTES;
     this.#binaryLimit = limits.binaryLimit;
+    this.#binaryBuffer = limits.binaryBuffer;
   }
 
   /**
@@ -216,7 +226,10 @@ export class FrameReader {
    * straight from the reader into a buffer that grows as bytes arrive.
    */
   async #readBinary(length: number): Promise<Uint8Array> {
-    let out = new Uint8Array(Math.min(length, BINARY_CHUNK_BYTES));
+    const given = length > 0 ? this.#binaryBuffer?.(length) : undefined;
+    let out = given && given.length >= length
+      ? given.subarray(0, length)
+      : new Uint8Array(Math.min(length, BINARY_CHUNK_BYTES));
     const buffered = Math.min(length, this.#end - this.#start);
     out.set(this.#buffer.subarray(this.#start, this.#start + buffered));
     this.#start += buffered;

@@ -17,6 +17,8 @@ export interface OrderedHasherOptions {
   readBack: (index: number) => Uint8Array;
   /** Pieces held ahead of the cursor. @default {REORDER_WINDOW_PIECES} */
   windowPieces?: number;
+  /** Receives every piece buffer once it is hashed or dropped. */
+  release?: (data: Uint8Array) => void;
 }
 
 /** Feeds verified pieces to a SHA-256 in file order. */
@@ -28,6 +30,7 @@ export class OrderedHasher {
   #held = new Map<number, Uint8Array>();
   #readBack: (index: number) => Uint8Array;
   #window: number;
+  #release: (data: Uint8Array) => void;
 
   /** A hasher for a file of `count` pieces. */
   constructor(count: number, options: OrderedHasherOptions) {
@@ -35,6 +38,7 @@ export class OrderedHasher {
     this.#ready = new Uint8Array(count);
     this.#readBack = options.readBack;
     this.#window = options.windowPieces ?? REORDER_WINDOW_PIECES;
+    this.#release = options.release ?? (() => {});
   }
 
   /** Adds a verified piece; `data` may be dropped if far ahead. */

@@ -123,9 +123,12 @@ export class PartFile {
     }
   }
 
-  /** Reads `length` bytes at `offset`; fewer only at end of file. */
-  read(offset: number, length: number): Uint8Array {
-    const out = new Uint8Array(length);
+  /**
+   * Reads `length` bytes at `offset` (into `into` when given); fewer only
+   * at end of file.
+   */
+  read(offset: number, length: number, into?: Uint8Array): Uint8Array {
+    const out = into ? into.subarray(0, length) : new Uint8Array(length);
     this.#file.seekSync(offset, Deno.SeekMode.Start);
     let done = 0;
     while (done < length) {

@@ -37,6 +37,8 @@ export interface PeerLinkOptions {
   pieces: number;
   /** Bytes in a full piece: no larger binary part is accepted. */
   pieceSize: number;
+  /** Supplies the buffer each piece is read into. @default {a new one} */
+  buffer?: () => Uint8Array;
   /** Shared by every link of one download. */
   scheduler: PieceScheduler;
   /** Verifies and stores a piece; false means the piece was bad. */
@@ -86,7 +88,10 @@ export class PeerLink {
     try {
       this.#conn = await connect(this.address, {
         timeoutMs: this.#options.connectMs ?? CONNECT_TIMEOUT_MS,
-        limits: { maxBinaryBytes: this.#options.pieceSize },
+        limits: {
+          maxBinaryBytes: this.#options.pieceSize,
+          binaryBuffer: this.#options.buffer,
+        },
       });
       if (this.#closed) return;
       await this.#handshake();

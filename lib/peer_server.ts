@@ -308,6 +308,8 @@ class Session {
   #conn: Connection;
   #file: SharedFile;
   #queue: number[] = [];
+  /** Piece buffers whose send completed, reused for the next reads (two suffice). */
+  #spare: Uint8Array[] = [];
   #wake?: () => void;
   #ended = false;
 
@@ -375,6 +377,8 @@ class Session {
         const sent = this.#conn.send(reply).then(() => {
           if (reply.type === "piece") {
             this.#server.count(this.#file.meta.id, reply.data.length);
+            // Sent: the buffer is free for the piece after next.
+            this.#spare.push(new Uint8Array(reply.data.buffer));
           }
         });
         // Awaited below; this only keeps an early failure from being
@@ -413,7 +417,7 @@ class Session {
       };
     }
     try {
-      const data = await this.#file.readPiece(index);
+      const data = await this.#file.readPiece(index, this.#spare.pop());
       return { type: "piece", index, data };
     } catch (error) {
       const reason = describe(error);

@@ -85,10 +85,12 @@ export class SharedFile {
    * Reads piece `index` from its offset in the file. Throws `RangeError` for
    * an index out of range, and an `Error` saying what changed if the file
    * changed (size, modification time, deleted or replaced) since sharing.
+   * With `into` (at least a piece long) the piece is read into it, to reuse
+   * buffers; the result is then a view of `into`.
    */
-  readPiece(index: number): Promise<Uint8Array> {
+  readPiece(index: number, into?: Uint8Array): Promise<Uint8Array> {
     try {
-      return Promise.resolve(this.#read(index));
+      return Promise.resolve(this.#read(index, into));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -125,7 +127,7 @@ export class SharedFile {
   // Synchronous file calls: several times faster than async ones for
   // piece-sized reads from page cache (issue #4), and nothing can move the
   // file position between the seek and the read.
-  #read(index: number): Uint8Array {
+  #read(index: number, into?: Uint8Array): Uint8Array {
     if (!Number.isSafeInteger(index) || index < 0 || index >= this.#pieces) {
       throw new RangeError(
         `Piece ${index} is outside 0..${
@@ -138,7 +140,10 @@ export class SharedFile {
     } else {
       this.#checkOpenFile();
     }
-    const out = new Uint8Array(pieceLength(this.meta, index));
+    const length = pieceLength(this.meta, index);
+    const out = into && into.length >= length
+      ? into.subarray(0, length)
+      : new Uint8Array(length);
     this.#file.seekSync(index * this.meta.pieceSize, Deno.SeekMode.Start);
     let filled = 0;
     while (filled < out.length) {

@@ -141,20 +141,27 @@ class PromptSession {
     const onTerm = () => this.#rl.close();
     const onInt = () => this.#hintQuit();
     const signals = addSignals({ SIGTERM: onTerm, SIGINT: onInt });
+    const lines = new LineQueue();
     this.#rl.on("SIGINT", () => this.#clearLine());
-    this.#rl.on("line", (line: string) => this.#entered(line));
+    this.#rl.on("line", (line: string) => {
+      this.#entered(line);
+      lines.push(line);
+    });
+    this.#rl.on("close", () => lines.close());
     this.#ticker = setInterval(() => this.#tick(), BAR_INTERVAL_MS);
     try {
       this.#greet();
       this.#screen.prompt();
-      for await (const line of this.#rl) {
+      for (let line; (line = await lines.next()) !== undefined;) {
         if (await this.#handle(line) === "quit") break;
         this.#screen.prompt();
       }
       await this.#finishOnEnd();
     } finally {
-      signals.remove();
+      // Listening until the end keeps a late SIGTERM from killing the
+      // process halfway through unregistering.
       await this.#shutDown();
+      signals.remove();
     }
   }
 
@@ -578,6 +585,31 @@ class PromptSession {
           : "Bye.\n",
       );
     }
+  }
+}
+
+/** Lines entered, in order; none is lost when input ends right after them. */
+class LineQueue {
+  #lines: string[] = [];
+  #closed = false;
+  #wake?: () => void;
+
+  push(line: string): void {
+    this.#lines.push(line);
+    this.#wake?.();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#wake?.();
+  }
+
+  /** The next line, or undefined once input has ended. */
+  async next(): Promise<string | undefined> {
+    while (this.#lines.length === 0 && !this.#closed) {
+      await new Promise<void>((resolve) => this.#wake = resolve);
+    }
+    return this.#lines.shift();
   }
 }
 

@@ -234,6 +234,8 @@ const encoder = new TextEncoder();
 class PromptProcess implements AsyncDisposable {
   /** Everything written on stdout so far, raw. */
   output = "";
+  /** Everything on stderr, once the process ended. */
+  stderr = "";
   #process: Deno.ChildProcess;
   #stdin: WritableStreamDefaultWriter<Uint8Array>;
   #reading: Promise<unknown>;
@@ -333,11 +335,16 @@ class PromptProcess implements AsyncDisposable {
   /** Closes stdin and waits (bounded) for the exit. */
   async end(timeoutMs = 15_000): Promise<Deno.CommandStatus> {
     await this.#stdin.close().catch(() => {});
+    return await this.exited(timeoutMs);
+  }
+
+  /** Waits (bounded) for the exit; stdin stays open meanwhile. */
+  async exited(timeoutMs = 15_000): Promise<Deno.CommandStatus> {
     const timer = setTimeout(() => this.#kill("SIGKILL"), timeoutMs);
     try {
       const status = await this.#process.status;
       await this.#reading;
-      const stderr = await this.#stderr;
+      const stderr = this.stderr = await this.#stderr;
       assert(!/^\s+at /m.test(stderr), `stack trace on stderr: ${stderr}`);
       return status;
     } finally {
@@ -463,6 +470,34 @@ Deno.test("prompts on piped stdin share a file, get it with status answered mid-
   await sharer.type("quit\n");
   assertEquals((await sharer.end()).code, 0, sharer.output);
   assert(sharer.output.includes("Unregistered 1 file."), sharer.output);
+});
+
+Deno.test("a prompt on piped stdin finishes hashing at end of input, and SIGTERM unregisters and exits 0", async () => {
+  await using dir = await tempDir();
+  const file = await randomFile(dir.path, "one.bin", 3 * 1024 * 1024);
+  await using tracker = await startTracker();
+  const env = { P2P_TRACKER: tracker.address, P2P_HOME: dir.path };
+  const common = ["--host", "127.0.0.1", "--port", "0"];
+  await using ended = new PromptProcess(common, env);
+  await ended.type(`share ${file}\nbogus\n`);
+  assertEquals((await ended.end()).code, 0, ended.output);
+  assert(
+    /^Unknown command "bogus": type "help"/m.test(ended.output),
+    ended.output,
+  );
+  assert(ended.output.includes("Sharing one.bin (3.0 MiB)"), ended.output);
+  assert(ended.output.includes("Unregistered 1 file."), ended.output);
+
+  await using stopped = new PromptProcess(common, env);
+  await stopped.type(`share ${file}\n`);
+  await stopped.waitFor(/^Sharing one\.bin/);
+  Deno.kill(stopped.pid, "SIGTERM");
+  assertEquals(
+    (await stopped.exited()).code,
+    0,
+    `${stopped.output} stderr: ${stopped.stderr}`,
+  );
+  assert(stopped.output.includes("Unregistered 1 file."), stopped.output);
 });
 
 // A tiny terminal: enough of VT100 to replay what the prompt draws.

@@ -251,3 +251,90 @@ Deno.test("peer get of an ID nobody shares fails with one line naming it", async
   assertEquals(result.code, 1);
   assert(assertOneLine(result.stderr).includes(FULL_ID), result.stderr);
 });
+
+for (const args of [[], ["share"], ["get"], ["list"], ["search"]]) {
+  Deno.test(`peer ${args.join(" ") || "(prompt)"} --help offers --quiet and --verbose`, async () => {
+    const { stdout } = await runEntry("peer.ts", [...args, "--help"]);
+    assert(stdout.includes("--quiet") && stdout.includes("--verbose"), stdout);
+  });
+}
+
+Deno.test("tracker --help offers --quiet and --verbose; peer get --help offers --force", async () => {
+  const tracker = await runEntry("tracker.ts", ["--help"]);
+  assert(tracker.stdout.includes("--quiet"), tracker.stdout);
+  assert(tracker.stdout.includes("--verbose"), tracker.stdout);
+  const get = await runEntry("peer.ts", ["get", "--help"]);
+  assert(get.stdout.includes("--force"), get.stdout);
+});
+
+Deno.test("the prompt on a port in use fails with one line and exit 1", async () => {
+  using busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const result = await runEntry("peer.ts", [
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(busy.addr.port),
+  ]);
+  assertEquals(result.code, 1, result.stderr);
+  assert(assertOneLine(result.stderr).includes("--port"), result.stderr);
+});
+
+Deno.test("peer get --force replaces a file of the same name; without it the copy is numbered; escape sequences in names are printed escaped", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "p2p-cli-test-" });
+  try {
+    const name = "evil\x1b[2Jname.bin";
+    const bytes = crypto.getRandomValues(new Uint8Array(50_000));
+    await Deno.writeFile(`${dir}/${name}`, bytes);
+    await using tracker = spawnEntry("tracker.ts", [
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+    ]);
+    const line = await tracker.waitForLine(/listening on/, 20_000);
+    const env = { P2P_TRACKER: line.slice(line.lastIndexOf(" ") + 1) };
+    await using sharer = spawnEntry("peer.ts", [
+      "share",
+      `${dir}/${name}`,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+    ], { env });
+    const idLine = await sharer.waitForLine(/short ID:/, 20_000);
+    const id = idLine.trim().split(/\s+/).pop()!;
+    assert(sharer.stdout.join("\n").includes("evil\\x1b[2Jname.bin"));
+    assert(!sharer.stdout.join("\n").includes("\x1b"), "raw ESC printed");
+
+    const list = await runEntry("peer.ts", ["list"], { env });
+    assert(list.stdout.includes("evil\\x1b[2Jname.bin"), list.stdout);
+    assert(!list.stdout.includes("\x1b"), "raw ESC in list");
+
+    const out = `${dir}/out`;
+    await Deno.mkdir(out);
+    const first = await runEntry("peer.ts", ["get", id, "--out", out], { env });
+    assertEquals(first.code, 0, first.stderr);
+    assert(!first.stdout.includes("\x1b"), "raw ESC in get output");
+    const [savedName] = (await Array.fromAsync(Deno.readDir(out))).map((e) =>
+      e.name
+    );
+    await Deno.writeTextFile(`${out}/${savedName}`, "old contents");
+    const numbered = await runEntry("peer.ts", ["get", id, "--out", out], {
+      env,
+    });
+    assertEquals(numbered.code, 0, numbered.stderr);
+    assertEquals((await Array.fromAsync(Deno.readDir(out))).length, 2);
+    const forced = await runEntry("peer.ts", [
+      "get",
+      id,
+      "--out",
+      out,
+      "--force",
+    ], { env });
+    assertEquals(forced.code, 0, forced.stderr);
+    assertEquals((await Array.fromAsync(Deno.readDir(out))).length, 2);
+    assertEquals(await Deno.readFile(`${out}/${savedName}`), bytes);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -570,7 +570,7 @@ const HAS_SCRIPT = (() => {
 
 Deno.test({
   name:
-    "on a terminal, live bars redraw above the prompt without garbling the line being typed",
+    "on a terminal, live bars redraw above the prompt without garbling the line being typed, and a one-shot get draws its bar",
   ignore: !HAS_SCRIPT,
   fn: async () => {
     await using dir = await tempDir();
@@ -605,6 +605,19 @@ Deno.test({
     );
     await prompt.type("tus\r");
     await prompt.waitFor(/^Shared \(1\)/);
+
+    // A one-shot get on a terminal draws its own live bar.
+    const id = /full ID ([0-9a-f]{64})/.exec(prompt.output)![1];
+    const out = join(dir.path, "out");
+    await using get = new PromptProcess(["get", id, "--out", out], env, true);
+    assertEquals((await get.exited(30_000)).code, 0, get.output);
+    assert(
+      /\[[#-]{12}\] big\.bin\s+\d+\.\d%.*ETA.*peer/.test(get.output),
+      JSON.stringify(get.output.slice(0, 2000)),
+    );
+    assert(/Saved .*SHA-256 verified/.test(get.output), get.output);
+    assertEquals(await sha256File(join(out, "big.bin")), id);
+
     await prompt.type("quit\r");
     assertEquals((await prompt.end()).code, 0, prompt.output);
   },

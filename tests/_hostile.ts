@@ -213,7 +213,12 @@ export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Resident memory of this process in MiB. */
-export function rssMiB(): number {
-  return Deno.memoryUsage().rss / (1024 * 1024);
+/**
+ * Memory of this test module's isolate in MiB: its JS heap plus the
+ * ArrayBuffers it holds. Unlike RSS it is not shared with the test modules
+ * `deno test --parallel` runs beside it, so growth can be measured.
+ */
+export function isolateMiB(): number {
+  const usage = Deno.memoryUsage();
+  return (usage.heapUsed + usage.external) / (1024 * 1024);
 }

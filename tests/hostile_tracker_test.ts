@@ -15,10 +15,10 @@ import {
   delay,
   exchange,
   hostileBytes,
+  isolateMiB,
   outcomeWithin,
   rawFrame,
   readUntilClosed,
-  rssMiB,
   writeQuietly,
 } from "./_hostile.ts";
 import type { Address } from "../lib/connection.ts";
@@ -71,7 +71,6 @@ function tracker(
     host: LOCAL,
     port: 0,
     frameDeadlineMs: DEADLINE_MS,
-    writeDeadlineMs: DEADLINE_MS,
     ...options,
   });
   return Object.assign(server, {
@@ -344,7 +343,7 @@ Deno.test("one address registering 20,000 IDs over the wire is held to its quota
   // wire each costs about 60 µs, so this sends twice the quota.
   const count = 2 * MAX_REGISTRATIONS_PER_HOST;
   await using server = tracker();
-  const before = rssMiB();
+  const before = isolateMiB();
   const frames = Array.from({ length: count }, (_, i) =>
     bytesOf({
       type: "register",
@@ -357,8 +356,12 @@ Deno.test("one address registering 20,000 IDs over the wire is held to its quota
     busy: count - MAX_REGISTRATIONS_PER_HOST,
   });
   assertEquals(server.stats().registrations, MAX_REGISTRATIONS_PER_HOST);
-  const grown = rssMiB() - before;
-  assert(grown < 200, `RSS grew ${grown.toFixed(0)} MiB`);
+  const grown = isolateMiB() - before;
+  // The registry, the 20,000 frames sent and the replies read, all together.
+  assert(grown < 100, `memory grew ${grown.toFixed(0)} MiB`);
+  console.log(
+    `20,000 registrations sent: memory change ${grown.toFixed(1)} MiB`,
+  );
 });
 
 Deno.test("10,000 ports for one ID from one address stop at the per-host cap; the answer is de-duplicated", async () => {
@@ -467,12 +470,11 @@ Deno.test("1,000 idle sockets from one address: the per-address cap holds, anoth
     );
     const refused = outcomes.filter((o) => o !== undefined);
     assertEquals(refused.length, 1_000 - MAX_CONNECTIONS_PER_ADDRESS);
-    assert(
-      refused.every((o) =>
-        o.replies.length === 1 && o.replies[0].type === "error" &&
-        o.replies[0].code === "busy"
-      ),
+    const odd = refused.filter((o) =>
+      !(o.replies.length === 1 && o.replies[0].type === "error" &&
+        o.replies[0].code === "busy")
     );
+    assertEquals(odd.length, 0, JSON.stringify(odd.slice(0, 3)));
   } finally {
     conns.forEach(closeQuietly);
   }
@@ -487,7 +489,7 @@ Deno.test("1,000 idle sockets held at once cost little memory and an honest clie
   const file = meta("aa");
   using honest = await client(server.address);
   await honest.register(file, 6000);
-  const before = rssMiB();
+  const before = isolateMiB();
   const conns = await openMany(server.address.port, 1_000);
   try {
     // Each holds a frame started, to make the server keep its read buffer.
@@ -496,10 +498,13 @@ Deno.test("1,000 idle sockets held at once cost little memory and an honest clie
     assertEquals(server.connections, 1_001);
     const ms = await timedQuery(honest, file.id);
     assert(ms < 500, `honest query took ${ms} ms`);
-    const grown = rssMiB() - before;
-    assert(grown < 150, `RSS grew ${grown.toFixed(0)} MiB for 1,000 sockets`);
+    const grown = isolateMiB() - before;
+    assert(
+      grown < 150,
+      `memory grew ${grown.toFixed(0)} MiB for 1,000 sockets`,
+    );
     console.log(
-      `1,000 idle sockets held: RSS +${grown.toFixed(1)} MiB, honest query ${
+      `1,000 idle sockets held: memory +${grown.toFixed(1)} MiB, honest query ${
         ms.toFixed(1)
       } ms`,
     );

@@ -41,18 +41,28 @@ export class OrderedHasher {
     this.#release = options.release ?? (() => {});
   }
 
-  /** Adds a verified piece; `data` may be dropped if far ahead. */
+  /**
+   * Adds a verified piece. The hasher owns `data` from now on: it is held
+   * while within the window ahead of the hash, else released at once and
+   * read back later.
+   */
   add(index: number, data?: Uint8Array): void {
-    if (this.#ready[index] || index < this.#cursor) return;
+    if (this.#ready[index] || index < this.#cursor) {
+      if (data) this.#release(data);
+      return;
+    }
     this.#ready[index] = 1;
     if (data && index < this.#cursor + this.#window) {
       this.#held.set(index, data);
+    } else if (data) {
+      this.#release(data);
     }
     while (this.#cursor < this.#count && this.#ready[this.#cursor]) {
       const piece = this.#held.get(this.#cursor) ??
         this.#readBack(this.#cursor);
       this.#held.delete(this.#cursor);
       this.#hash.update(piece);
+      this.#release(piece);
       this.#cursor++;
     }
   }

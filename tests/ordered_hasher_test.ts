@@ -36,3 +36,22 @@ Deno.test("OrderedHasher refuses to give a digest before every piece is in", () 
   hasher.add(1, new Uint8Array(1));
   assertThrows(() => hasher.digestHex());
 });
+
+Deno.test("OrderedHasher releases every piece buffer exactly once", () => {
+  const data = pieces(12, 10);
+  const released: Uint8Array[] = [];
+  const hasher = new OrderedHasher(data.length, {
+    readBack: (index) => data[index].slice(),
+    windowPieces: 2,
+    release: (piece) => released.push(piece),
+  });
+  const given = data.map((piece) => piece.slice());
+  for (const index of [5, 0, 11, 1, 2, 3, 4, 6, 7, 8, 9, 10]) {
+    hasher.add(index, given[index]);
+  }
+  hasher.add(3, data[3].slice());
+  assertEquals(hasher.digestHex(), sha256Hex(data));
+  for (const piece of given) {
+    assertEquals(released.filter((p) => p === piece).length, 1);
+  }
+});

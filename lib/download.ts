@@ -104,10 +104,23 @@ export async function download(
   options: DownloadOptions,
 ): Promise<DownloadResult> {
   const started = performance.now();
-  const client = await TrackerClient.connect(options.tracker);
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const client = await untilAborted(
+    TrackerClient.connect(options.tracker),
+    signal,
+    (late) => late.close(),
+  );
+  // Cancelling while the tracker has not answered closes the connection.
+  const hangUp = () => client.close();
+  signal?.addEventListener("abort", hangUp, { once: true });
   try {
     for (let variant = 0;; variant++) {
-      const found = await lookUp(client, id, variant, options.tracker);
+      const found = await lookUp(client, id, variant, options.tracker)
+        .catch((error) => {
+          signal?.throwIfAborted();
+          throw error;
+        });
       try {
         const result = await downloadVariant(found.meta, found.peers, options);
         return { ...result, elapsedMs: performance.now() - started };
@@ -119,8 +132,31 @@ export async function download(
       }
     }
   } finally {
+    signal?.removeEventListener("abort", hangUp);
     client.close();
   }
+}
+
+/**
+ * Resolves as `pending` does, or rejects with the abort reason as soon as
+ * `signal` aborts; a value that arrives too late goes to `discard`.
+ */
+function untilAborted<T>(
+  pending: Promise<T>,
+  signal: AbortSignal | undefined,
+  discard: (late: T) => void,
+): Promise<T> {
+  if (!signal) return pending;
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => {
+      reject(signal.reason);
+      pending.then(discard, () => {});
+    };
+    signal.addEventListener("abort", abort, { once: true });
+    pending.then(resolve, reject).finally(() =>
+      signal.removeEventListener("abort", abort)
+    );
+  });
 }
 
 async function downloadVariant(

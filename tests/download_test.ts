@@ -225,3 +225,21 @@ Deno.test("download() tries the next metadata variant when a liar's comes first"
     liar.close();
   }
 });
+
+Deno.test("download() stops at once when cancelled while the tracker has not answered", async () => {
+  await using dir = await tempDir();
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted = listener.accept();
+  const stop = new AbortController();
+  const pending = download("0123456789abcdef", {
+    tracker: { host: "127.0.0.1", port: listener.addr.port },
+    outDir: dir.path,
+    signal: stop.signal,
+  });
+  using conn = await accepted;
+  const started = performance.now();
+  stop.abort();
+  await assertRejects(() => pending);
+  assert(performance.now() - started < 500, "stopped promptly");
+  assert(stop.signal.aborted && conn !== undefined);
+});

@@ -52,6 +52,12 @@ export function formatAddress(address: Address): string {
     : `${address.host}:${address.port}`;
 }
 
+/**
+ * Binary parts up to this size are copied behind their JSON part and sent in
+ * one write; larger ones (pieces) are written separately, without a copy.
+ */
+export const COALESCE_BYTES = 64 * 1024;
+
 /** Sends and receives protocol messages over one TCP connection. */
 export class Connection {
   #conn: Deno.Conn;
@@ -68,6 +74,8 @@ export class Connection {
    */
   constructor(conn: Deno.Conn, options: ConnectionOptions = {}) {
     this.#conn = conn;
+    // Small frames go out at once rather than waiting to be batched.
+    if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
     this.#reader = new FrameReader(conn, options);
     this.#writeDeadlineMs = options.writeDeadlineMs ?? WRITE_DEADLINE_MS;
   }
@@ -126,6 +134,14 @@ export class Connection {
       const frame = toFrame(message);
       binary = frame.binary;
       head = encodeFrameHead(frame.header, binary.length);
+      if (binary.length > 0 && binary.length <= COALESCE_BYTES) {
+        // One write: a second small write would wait for the peer's ACK.
+        const whole = new Uint8Array(head.length + binary.length);
+        whole.set(head);
+        whole.set(binary, head.length);
+        head = whole;
+        binary = whole.subarray(whole.length);
+      }
     } catch (error) {
       // A message too large for a frame rejects like a failed write would.
       return Promise.reject(error);

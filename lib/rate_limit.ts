@@ -7,10 +7,10 @@
  * @module
  */
 
-/** Requests a second one address may make to the tracker, on average. */
-export const QUERIES_PER_SECOND_PER_ADDRESS = 100;
+/** Requests a second one address may make to the tracker, on average (an office behind one NAT address is many users; one flooder still costs the tracker little). */
+export const QUERIES_PER_SECOND_PER_ADDRESS = 1_000;
 /** Requests one address may make at once before the rate applies. */
-export const QUERY_BURST_PER_ADDRESS = 500;
+export const QUERY_BURST_PER_ADDRESS = 2_000;
 /** Most addresses whose buckets are remembered at once. */
 export const MAX_RATE_LIMITED_ADDRESSES = 65_536;
 

@@ -18,6 +18,7 @@ import {
 } from "./messages.ts";
 import { OrderedHasher } from "./ordered_hasher.ts";
 import { BufferPool } from "./buffer_pool.ts";
+import { HashThread, THREAD_MIN_PIECES } from "./hash_thread.ts";
 import { PartBusyError, PartFile } from "./part_file.ts";
 import { PeerLink } from "./peer_link.ts";
 import { PieceScheduler } from "./piece_scheduler.ts";
@@ -167,8 +168,8 @@ async function downloadVariant(
   const count = pieceCount(meta.size, meta.pieceSize);
   const peers = usablePeers(found, options.self ?? []);
   const part = await openPart(meta, options);
+  using run = new DownloadRun(meta, part, options);
   try {
-    const run = new DownloadRun(meta, part, options);
     if (part.resumed) await run.checkExisting();
     if (!run.finished && peers.length === 0) {
       throw new DownloadError(
@@ -276,6 +277,7 @@ class DownloadRun {
   #samples: { at: number; bytes: number }[] = [];
   #diskError?: DownloadError;
   #pool: BufferPool;
+  #thread?: HashThread;
 
   constructor(meta: FileMeta, part: PartFile, options: DownloadOptions) {
     this.#meta = meta;
@@ -284,7 +286,9 @@ class DownloadRun {
     const count = pieceCount(meta.size, meta.pieceSize);
     this.#pool = new BufferPool(meta.pieceSize);
     this.#scheduler = new PieceScheduler(count);
+    if (count >= THREAD_MIN_PIECES) this.#thread = new HashThread();
     this.#hasher = new OrderedHasher(count, {
+      thread: this.#thread,
       readBack: (index) =>
         part.read(
           index * meta.pieceSize,
@@ -293,6 +297,11 @@ class DownloadRun {
         ),
       release: (data) => this.#pool.give(data),
     });
+  }
+
+  /** Stops the hashing thread. */
+  [Symbol.dispose](): void {
+    this.#thread?.close();
   }
 
   /** True once every piece is verified. */
@@ -358,7 +367,7 @@ class DownloadRun {
 
   /** Checks the whole file against its ID and gives it its real name. */
   async finish(): Promise<string> {
-    const digest = this.#hasher.digestHex();
+    const digest = await this.#hasher.digestHex();
     if (digest !== this.#meta.id) {
       await this.#part.discard();
       throw new DownloadError(
@@ -382,7 +391,7 @@ class DownloadRun {
     }
   }
 
-  #onPiece(index: number, data: Uint8Array): boolean {
+  #onPiece(index: number, data: Uint8Array): boolean | Promise<boolean> {
     const meta = this.#meta;
     if (
       data.length !== pieceLength(meta, index) ||
@@ -409,7 +418,10 @@ class DownloadRun {
     // The hasher owns the buffer from here on.
     this.#hasher.add(index, data);
     this.#report();
-    return true;
+    // Stop reading from this peer while the hashing thread catches up.
+    return this.#hasher.behind
+      ? this.#hasher.caughtUp().then(() => true)
+      : true;
   }
 
   #report(): void {

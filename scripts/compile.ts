@@ -21,6 +21,8 @@ export interface Target {
   entry: string;
   /** Permissions baked into the binary. */
   permissions: string[];
+  /** Modules loaded at run time (Workers) that must be embedded too. */
+  include?: string[];
 }
 
 /** What we build: the tracker only talks TCP; the peer also reads, writes files and reads P2P_TRACKER. */
@@ -35,6 +37,7 @@ export const TARGETS: readonly Target[] = [
       "--allow-write",
       "--allow-env",
     ],
+    include: ["lib/hash_worker.ts"],
   },
 ];
 
@@ -126,6 +129,10 @@ export async function compileAll(): Promise<string[]> {
         "compile",
         "--quiet",
         ...target.permissions,
+        ...(target.include ?? []).flatMap((path) => [
+          "--include",
+          `${ROOT}${path}`,
+        ]),
         "--output",
         out,
         `${ROOT}${target.entry}`,

@@ -339,3 +339,235 @@ Deno.test("TrackerService caps 10,000 peers of one ID: ports per host, and peers
   const distinct = new Set(peers.map((p) => `${p.host}:${p.port}`));
   assertEquals(distinct.size, peers.length);
 });
+
+Deno.test("TrackerService tells apart IDs that share their first 8 or 16 hex chars, by full ID and by any prefix", () => {
+  const { service } = registry();
+  const shared = "abcdef0123456789";
+  const files = ["0", "1", "2", "f0", "f1"].map((tail) => meta(shared + tail));
+  files.forEach((file, i) => service.register(file, host(i)));
+  const lone = meta("abcdef01" + "f".repeat(8));
+  service.register(lone, ALICE);
+  for (const [i, file] of files.entries()) {
+    assertEquals(service.query(file.id).peers, [host(i)]);
+  }
+  assertEquals(service.query(lone.id.slice(0, 16)).meta.id, lone.id);
+  assertEquals(service.query(shared + "1").meta.id, files[1].id);
+  // An odd number of chars: "abc…f" matches f0 and f1.
+  assertEquals(code(() => service.query(shared + "f")), "ambiguous");
+  assertEquals(service.query(shared + "f1").meta.id, files[4].id);
+  assertEquals(code(() => service.query(shared + "3")), "not-found");
+  // Removing one from the middle of the chain leaves the others findable.
+  service.unregister(files[2].id, host(2));
+  assertEquals(code(() => service.query(files[2].id)), "not-found");
+  assertEquals(service.query(files[3].id).peers, [host(3)]);
+  service.unregister(files[0].id, host(0));
+  assertEquals(service.query(shared + "1").meta.id, files[1].id);
+  assertEquals(
+    service.list().map((file) => file.id).sort(),
+    [
+      files[1].id,
+      files[3].id,
+      files[4].id,
+      lone.id,
+    ].sort(),
+  );
+});
+
+Deno.test("TrackerService keeps ports and conflicts per host right in a variant with hundreds of peers", () => {
+  const { service } = registry({ maxPortsPerHostPerFile: 3 });
+  const file = meta("aa");
+  // Ports of each host registered far apart, so their runs must be kept together.
+  for (let port = 1; port <= 3; port++) {
+    for (let i = 0; i < 100; i++) service.register(file, { ...host(i), port });
+  }
+  assertEquals(service.stats(), { files: 1, peers: 300, registrations: 300 });
+  assertEquals(
+    code(() => service.register(file, { ...host(7), port: 4 })),
+    "busy",
+  );
+  const wrong = { ...file, pieceHashes: new Uint8Array(2 * HASH_BYTES) };
+  assertEquals(
+    code(() => service.register(wrong, { ...host(7), port: 9 })),
+    "conflict",
+  );
+  // Freeing one port of host 7 lets it take another.
+  service.unregister(file.id, { ...host(7), port: 2 });
+  service.register(file, { ...host(7), port: 4 });
+  assertEquals(service.announce([file.id], { ...host(7), port: 2 }), [
+    file.id,
+  ]);
+  assertEquals(service.announce([file.id], { ...host(7), port: 4 }), []);
+  // Down to a handful of peers (the per-variant map goes), then up again.
+  for (let i = 0; i < 99; i++) {
+    for (let port = 1; port <= 4; port++) {
+      service.unregister(file.id, { ...host(i), port });
+    }
+  }
+  assertEquals(service.stats(), { files: 1, peers: 3, registrations: 3 });
+  assertEquals(
+    code(() => service.register(file, { ...host(99), port: 4 })),
+    "busy",
+  );
+  // Host 99 holds its 3 ports already.
+  for (let i = 0; i < 99; i++) service.register(file, host(i));
+  assertEquals(service.stats().registrations, 102);
+  assertEquals(
+    code(() => service.register(wrong, { ...host(99), port: 9 })),
+    "conflict",
+  );
+  service.register(wrong, CAROL);
+  assertEquals(service.query(file.id, 1).peers, [CAROL]);
+});
+
+Deno.test("TrackerService stats() counts an address once across files and each of a host's ports", () => {
+  const { service } = registry();
+  service.register(meta("aa"), ALICE);
+  service.register(meta("bb"), ALICE);
+  service.register(meta("bb"), { host: ALICE.host, port: 7000 });
+  service.register(meta("cc"), BOB);
+  assertEquals(service.stats(), { files: 3, peers: 3, registrations: 4 });
+});
+
+Deno.test("TrackerService returns piece hashes unchanged as files come and go", () => {
+  const { service } = registry({ maxRegistrationsPerHost: 1_000_000 });
+  const big = meta("ee", "big", 100);
+  big.pieceHashes = big.pieceHashes.map((_, i) => i);
+  service.register(big, ALICE);
+  const answer = service.query(big.id).meta.pieceHashes;
+  // Thousands of small files added and removed move the small lists around.
+  const small = (i: number) => {
+    const file = meta(i.toString(16).padStart(8, "0"), "s", 1);
+    file.pieceHashes.fill(i & 255);
+    return file;
+  };
+  for (let i = 0; i < 5_000; i++) service.register(small(i), BOB);
+  const kept = service.query(small(4_321).id).meta.pieceHashes;
+  for (let i = 0; i < 5_000; i += 2) service.unregister(small(i).id, BOB);
+  assertEquals(kept, small(4_321).pieceHashes);
+  assertEquals(answer, big.pieceHashes);
+  for (let i = 1; i < 5_000; i += 2) {
+    assertEquals(
+      service.query(small(i).id).meta.pieceHashes,
+      small(i).pieceHashes,
+    );
+  }
+});
+
+/** A small deterministic random source. */
+function random(seed: number): (n: number) => number {
+  let state = seed;
+  return (n) => {
+    state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
+    return (state >>> 8) % n;
+  };
+}
+
+Deno.test("TrackerService agrees with a plain model over 20,000 random registrations, renewals, removals and expiries", () => {
+  const { service, clock } = registry({ maxRegistrationsPerHost: 1_000_000 });
+  // Three IDs on one key, one apart; up to 120 peers each (40 hosts × 3 ports).
+  const files = ["abcdef011", "abcdef012", "abcdef013", "12"].map((p) =>
+    meta(p)
+  );
+  const model = files.map(() => new Map<string, number>());
+  const next = random(42);
+  const peerOf = (n: number): PeerAddress => ({
+    host: host(n % 40).host,
+    port: 1 + Math.floor(n / 40),
+  });
+  const keyOf = (peer: PeerAddress) => `${peer.host} ${peer.port}`;
+  const live = (f: number) =>
+    [...model[f]].filter(([, expires]) => expires > clock.now);
+  for (let step = 0; step < 20_000; step++) {
+    const f = next(files.length);
+    const peer = peerOf(next(120));
+    const op = next(100);
+    // Now and then everything expires at once, and the files fill up again.
+    if (step % 5_000 === 4_999) clock.now += 2 * TTL;
+    if (op < 55) {
+      service.register(files[f], peer);
+      model[f].set(keyOf(peer), clock.now + TTL);
+    } else if (op < 65) {
+      service.unregister(files[f].id, peer);
+      model[f].delete(keyOf(peer));
+    } else if (op < 85) {
+      const held = model[f].get(keyOf(peer));
+      const known = held !== undefined && held > clock.now;
+      const unknown = service.announce([files[f].id], peer);
+      assertEquals(unknown, known ? [] : [files[f].id], `step ${step}`);
+      if (known) model[f].set(keyOf(peer), clock.now + TTL);
+    } else if (op < 99) {
+      clock.now += next(TTL / 40);
+    } else {
+      const expired = model.reduce(
+        (sum, peers) =>
+          sum + [...peers.values()].filter((e) => e <= clock.now).length,
+        0,
+      );
+      model.forEach((peers) => {
+        for (const [key, e] of peers) if (e <= clock.now) peers.delete(key);
+      });
+      // Lookups drop dead variants and files as they meet them, so the
+      // sweep may find fewer.
+      assert(service.sweep() <= expired, `step ${step}`);
+    }
+    if (step % 50 !== 0) continue;
+    const addresses = new Set(model.flatMap((_, i) => live(i).map(([k]) => k)));
+    const liveFiles = model.filter((_, i) => live(i).length > 0).length;
+    assertEquals(service.stats(), {
+      files: liveFiles,
+      peers: addresses.size,
+      registrations: model.reduce((sum, _, i) => sum + live(i).length, 0),
+    }, `step ${step}`);
+    for (const [i, file] of files.entries()) {
+      const expected = live(i).sort((a, b) => b[1] - a[1]);
+      if (expected.length === 0) {
+        assertEquals(code(() => service.query(file.id)), "not-found");
+        continue;
+      }
+      const got = service.query(file.id).peers.map(keyOf);
+      assertEquals([...got].sort(), expected.map(([k]) => k).sort());
+      const expiries = got.map((key) => model[i].get(key)!);
+      assert(expiries.every((e, j) => j === 0 || e <= expiries[j - 1]));
+    }
+    assertEquals(service.list().length, liveFiles);
+  }
+});
+
+Deno.test("TrackerService holds 100,000 files × 10 peers in well under 150 MiB", () => {
+  const { service } = registry({
+    maxRegistrationsPerHost: 1_000_000,
+    ttlMs: 3_600_000,
+  });
+  const before = isolateMiB();
+  // One hash buffer, refilled per file: the registry copies what it keeps.
+  const pieceHashes = new Uint8Array(HASH_BYTES);
+  for (let f = 0; f < 100_000; f++) {
+    pieceHashes[0] = f & 255;
+    pieceHashes[1] = f >> 8;
+    const file = {
+      id: f.toString(16).padStart(8, "0") + "5eed".repeat(14),
+      name: `bench-file-${f}.bin`,
+      size: 1_000_000,
+      pieceSize: 1024 * 1024,
+      pieceHashes,
+    };
+    for (let h = 0; h < 10; h++) service.register(file, host(h));
+  }
+  const grown = isolateMiB() - before;
+  assertEquals(service.stats(), {
+    files: 100_000,
+    peers: 10,
+    registrations: 1_000_000,
+  });
+  // About 60 MiB measured; objects per registration took over 400.
+  assert(grown < 150, `memory grew ${grown.toFixed(0)} MiB`);
+  assertEquals(
+    service.query("0001869f5eed5eed").meta.name,
+    "bench-file-99999.bin",
+  );
+});
+
+function isolateMiB(): number {
+  const usage = Deno.memoryUsage();
+  return (usage.heapUsed + usage.external) / (1024 * 1024);
+}

@@ -105,10 +105,8 @@ const INITIAL_SLOTS = 1024;
 const ID_BYTES = 32;
 /** No file, variant or registration. */
 const NONE = -1;
-const HEX = Array.from(
-  { length: 256 },
-  (_, i) => i.toString(16).padStart(2, "0"),
-);
+/** Char codes of the hex digits. */
+const HEX_CODES = Array.from("0123456789abcdef", (c) => c.charCodeAt(0));
 
 /** Liveness of one variant, for ranking. */
 interface Support {
@@ -144,6 +142,8 @@ export class TrackerService {
   #created = 0;
   /** For every lookup by ID: its bytes, and how many hex chars were given. */
   #wanted = new Uint8Array(ID_BYTES);
+  /** Scratch char codes of an ID being turned into a string. */
+  #idCodes: number[] = new Array(2 * ID_BYTES).fill(0);
 
   /** First 8 hex chars of an ID as int32 → first file of that chain. */
   #byKey = new Map<number, number>();
@@ -577,11 +577,16 @@ export class TrackerService {
     };
   }
 
+  /** File `file`'s ID as hex, built flat (a string of 32 concatenations is slow to serialise). */
   #idOf(file: number): string {
-    let id = "";
+    const codes = this.#idCodes;
     const base = file * ID_BYTES;
-    for (let i = 0; i < ID_BYTES; i++) id += HEX[this.#fileIds[base + i]];
-    return id;
+    for (let i = 0; i < ID_BYTES; i++) {
+      const byte = this.#fileIds[base + i];
+      codes[2 * i] = HEX_CODES[byte >> 4];
+      codes[2 * i + 1] = HEX_CODES[byte & 15];
+    }
+    return String.fromCharCode.apply(null, codes);
   }
 
   /** Summaries of each matching file's best supported variant, oldest ID first. */

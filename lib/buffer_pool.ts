@@ -11,7 +11,7 @@
  */
 
 /** Buffers a pool keeps for reuse by default; more are left to the GC. */
-export const DEFAULT_POOL_BUFFERS = 96;
+export const DEFAULT_POOL_BUFFERS = 48;
 
 /** Options for {@linkcode BufferPool}. */
 export interface BufferPoolOptions {

@@ -12,7 +12,7 @@ import { createHash, type Hash } from "node:crypto";
 import type { HashThread } from "./hash_thread.ts";
 
 /** Pieces held in memory ahead of the hash cursor before reading back. */
-export const REORDER_WINDOW_PIECES = 32;
+export const REORDER_WINDOW_PIECES = 16;
 /** Pieces handed to the hashing thread and not hashed yet, at most. */
 export const MAX_HASH_BACKLOG = 16;
 /** Pieces handed to the hashing thread in one message (a message costs ~0.1 ms). */
@@ -45,6 +45,7 @@ export class OrderedHasher {
   #failure: unknown;
   #drained: (() => void)[] = [];
   #batch: Uint8Array[] = [];
+  #readyCount = 0;
 
   /** A hasher for a file of `count` pieces. */
   constructor(count: number, options: OrderedHasherOptions) {
@@ -79,30 +80,49 @@ export class OrderedHasher {
       return;
     }
     this.#ready[index] = 1;
+    this.#readyCount++;
     if (data && index < this.#cursor + this.#window) {
       this.#held.set(index, data);
     } else if (data) {
       this.#release(data);
     }
-    while (this.#cursor < this.#count && this.#ready[this.#cursor]) {
-      const piece = this.#held.get(this.#cursor) ??
-        this.#readBack(this.#cursor);
-      this.#held.delete(this.#cursor);
-      this.#feed(piece);
-      this.#cursor++;
-    }
+    this.#drain();
   }
 
   /** The file's SHA-256 as hex; every piece must have been added. */
   async digestHex(): Promise<string> {
-    if (this.#cursor !== this.#count) {
-      throw new Error(`Only ${this.#cursor} of ${this.#count} pieces hashed`);
+    if (this.#readyCount !== this.#count) {
+      throw new Error(
+        `Only ${this.#readyCount} of ${this.#count} pieces were added`,
+      );
+    }
+    while (this.#cursor < this.#count) {
+      await this.caughtUp();
+      this.#drain();
     }
     if (this.#hash) return this.#hash.digest("hex");
     this.#flush();
     const hex = await this.#thread!.digestHex();
     if (this.#failure) throw this.#failure;
     return hex;
+  }
+
+  /**
+   * Feeds the pieces from the cursor on that are ready, pausing while the
+   * hashing thread is behind (a long run of pieces read back from disk must
+   * not all be in flight to the thread at once); it resumes as the thread
+   * catches up.
+   */
+  #drain(): void {
+    while (
+      this.#cursor < this.#count && this.#ready[this.#cursor] && !this.behind
+    ) {
+      const piece = this.#held.get(this.#cursor) ??
+        this.#readBack(this.#cursor);
+      this.#held.delete(this.#cursor);
+      this.#feed(piece);
+      this.#cursor++;
+    }
   }
 
   #feed(piece: Uint8Array): void {
@@ -126,6 +146,7 @@ export class OrderedHasher {
       (error) => this.#failure ??= error,
     ).finally(() => {
       this.#backlog -= batch.length;
+      this.#drain();
       if (this.behind) return;
       const drained = this.#drained;
       this.#drained = [];

@@ -243,3 +243,88 @@ Deno.test("download() stops at once when cancelled while the tracker has not ans
   assert(performance.now() - started < 500, "stopped promptly");
   assert(stop.signal.aborted && conn !== undefined);
 });
+
+Deno.test("download() saves a file whose name from the network is a path inside --out, under a safe name", async () => {
+  await using dir = await tempDir();
+  await using tracker = testTracker("::");
+  const trackerV4 = { host: "127.0.0.1", port: tracker.address.port };
+  const source = await randomFile(dir.path, "plain.bin", 40_000);
+  const meta = await hashFile(source);
+  // The first registration names the file; a different name alone is no
+  // conflict, so this one sticks.
+  const namer = await TrackerClient.connect({
+    host: "::1",
+    port: tracker.address.port,
+  });
+  try {
+    await namer.register({ ...meta, name: "../../etc/\u001b[2Jpasswd" }, 9);
+    await using _honest = await sharer(trackerV4, [source]);
+    const out = join(dir.path, "deep", "out");
+    const result = await download(meta.id, { tracker: trackerV4, outDir: out });
+    assertEquals(result.path, join(out, ".._.._etc__[2Jpasswd"));
+    assertEquals(await Deno.readFile(result.path), await Deno.readFile(source));
+    assertEquals(
+      [...Deno.readDirSync(join(dir.path, "deep"))].map((e) => e.name),
+      ["out"],
+    );
+  } finally {
+    namer.close();
+  }
+});
+
+Deno.test("download() finishes from the other sharer when one dies mid-transfer", async () => {
+  await using dir = await tempDir();
+  await using tracker = testTracker();
+  const source = await randomFile(dir.path, "die.bin", 4 * 1024 * 1024);
+  await using honest = await sharer(tracker.address, [source]);
+  const meta = honest.shared()[0];
+  // A peer that serves two pieces, then drops the connection (as a killed
+  // process would) with requests outstanding.
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const dying = (async () => {
+    const conn = new Connection(await listener.accept());
+    try {
+      await conn.receive();
+      await conn.send({ type: "welcome", id: meta.id, pieces: 16 });
+      const bytes = await Deno.readFile(source);
+      for (let answered = 0; answered < 2;) {
+        const message = await conn.receive();
+        if (message?.type !== "request") continue;
+        const start = message.index * meta.pieceSize;
+        await conn.send({
+          type: "piece",
+          index: message.index,
+          data: bytes.subarray(start, start + meta.pieceSize),
+        });
+        answered++;
+      }
+    } finally {
+      conn.close();
+    }
+  })().catch(() => {});
+  const client = await TrackerClient.connect(tracker.address);
+  try {
+    await client.register(meta, listener.addr.port);
+  } finally {
+    client.close();
+  }
+  const logs: string[] = [];
+  const result = await download(meta.id, {
+    tracker: tracker.address,
+    outDir: join(dir.path, "out"),
+    log: (line) => logs.push(line),
+  });
+  await dying;
+  assertEquals(await sha256File(result.path), meta.id);
+  const died = result.peers.find((p) =>
+    p.address === `127.0.0.1:${listener.addr.port}`
+  );
+  assert(
+    died !== undefined && died.bytes <= 2 * meta.pieceSize,
+    JSON.stringify(result.peers),
+  );
+  assert(
+    logs.some((line) => line.includes("closed the connection")),
+    logs.join("\n"),
+  );
+});

@@ -210,3 +210,40 @@ class LineCollector {
     }
   }
 }
+
+/** Time a tracker or sharer child gets to say it is ready. */
+export const READY_TIMEOUT_MS = 30_000;
+
+/** A tracker child on 127.0.0.1 port 0, once it listens. */
+export async function spawnTracker(): Promise<
+  { child: Child; address: string }
+> {
+  const child = spawnEntry("tracker.ts", [
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+  ]);
+  const line = await child.waitForLine(/listening on/, READY_TIMEOUT_MS);
+  return { child, address: line.slice(line.lastIndexOf(" ") + 1) };
+}
+
+/** A `peer share --json` child on 127.0.0.1 port 0, once it serves `file`. */
+export async function spawnSharer(
+  file: string,
+  tracker: string,
+): Promise<{ child: Child; id: string; address: string }> {
+  const child = spawnEntry("peer.ts", [
+    "share",
+    file,
+    "--json",
+    "--tracker",
+    tracker,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+  ]);
+  const ready = JSON.parse(await child.waitForLine(/^\{/, READY_TIMEOUT_MS));
+  return { child, id: ready.id, address: ready.address };
+}

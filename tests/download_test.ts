@@ -9,7 +9,8 @@ import {
 } from "./fixtures.ts";
 import { download, DownloadError } from "../lib/download.ts";
 import { DEFAULT_PIECE_SIZE } from "../lib/limits.ts";
-import { Connection } from "../lib/connection.ts";
+import { type Address, Connection } from "../lib/connection.ts";
+import { type FileMeta, pieceCount } from "../lib/messages.ts";
 import { TrackerClient } from "../lib/tracker_client.ts";
 import { hashFile } from "../lib/file_hash.ts";
 
@@ -149,32 +150,9 @@ Deno.test("download() reassigns a stalled peer's pieces and completes from the o
   await using honest = await sharer(tracker.address, [source]);
   const meta = honest.shared()[0];
   // A peer that welcomes, answers two requests, then goes silent for good.
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const held: Connection[] = [];
-  const staller = (async () => {
-    const conn = new Connection(await listener.accept());
-    held.push(conn);
-    await conn.receive();
-    await conn.send({ type: "welcome", id: meta.id, pieces: 16 });
-    for (let answered = 0; answered < 2;) {
-      const message = await conn.receive();
-      if (message?.type !== "request") continue;
-      const data = await Deno.readFile(source).then((bytes) =>
-        bytes.subarray(
-          message.index * meta.pieceSize,
-          (message.index + 1) * meta.pieceSize,
-        )
-      );
-      await conn.send({ type: "piece", index: message.index, data });
-      answered++;
-    }
-  })().catch(() => {});
-  const client = await TrackerClient.connect(tracker.address);
-  try {
-    await client.register(meta, listener.addr.port);
-  } finally {
-    client.close();
-  }
+  await using staller = await twoPiecePeer(source, meta, tracker.address, {
+    then: "hang",
+  });
   const logs: string[] = [];
   const result = await download(meta.id, {
     tracker: tracker.address,
@@ -186,8 +164,7 @@ Deno.test("download() reassigns a stalled peer's pieces and completes from the o
     logs.some((line) => line.includes("stopped answering")),
     logs.join("\n"),
   );
-  await staller;
-  for (const conn of held) conn.close();
+  await staller.done;
 });
 
 Deno.test("download() tries the next metadata variant when a liar's comes first", async () => {
@@ -280,44 +257,19 @@ Deno.test("download() finishes from the other sharer when one dies mid-transfer"
   const meta = honest.shared()[0];
   // A peer that serves two pieces, then drops the connection (as a killed
   // process would) with requests outstanding.
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const dying = (async () => {
-    const conn = new Connection(await listener.accept());
-    try {
-      await conn.receive();
-      await conn.send({ type: "welcome", id: meta.id, pieces: 16 });
-      const bytes = await Deno.readFile(source);
-      for (let answered = 0; answered < 2;) {
-        const message = await conn.receive();
-        if (message?.type !== "request") continue;
-        const start = message.index * meta.pieceSize;
-        await conn.send({
-          type: "piece",
-          index: message.index,
-          data: bytes.subarray(start, start + meta.pieceSize),
-        });
-        answered++;
-      }
-    } finally {
-      conn.close();
-    }
-  })().catch(() => {});
-  const client = await TrackerClient.connect(tracker.address);
-  try {
-    await client.register(meta, listener.addr.port);
-  } finally {
-    client.close();
-  }
+  await using dying = await twoPiecePeer(source, meta, tracker.address, {
+    then: "close",
+  });
   const logs: string[] = [];
   const result = await download(meta.id, {
     tracker: tracker.address,
     outDir: join(dir.path, "out"),
     log: (line) => logs.push(line),
   });
-  await dying;
+  await dying.done;
   assertEquals(await sha256File(result.path), meta.id);
   const died = result.peers.find((p) =>
-    p.address === `127.0.0.1:${listener.addr.port}`
+    p.address === `127.0.0.1:${dying.port}`
   );
   assert(
     died !== undefined && died.bytes <= 2 * meta.pieceSize,
@@ -328,3 +280,55 @@ Deno.test("download() finishes from the other sharer when one dies mid-transfer"
     logs.join("\n"),
   );
 });
+
+/**
+ * A peer registered for `meta` that welcomes one downloader, answers two of
+ * its requests from `source`, then hangs (keeps the connection, says
+ * nothing) or closes the connection.
+ */
+async function twoPiecePeer(
+  source: string,
+  meta: FileMeta,
+  tracker: Address,
+  options: { then: "hang" | "close" },
+): Promise<AsyncDisposable & { port: number; done: Promise<void> }> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let conn: Connection | undefined;
+  const done = (async () => {
+    conn = new Connection(await listener.accept());
+    await conn.receive();
+    await conn.send({
+      type: "welcome",
+      id: meta.id,
+      pieces: pieceCount(meta.size, meta.pieceSize),
+    });
+    const bytes = await Deno.readFile(source);
+    for (let answered = 0; answered < 2;) {
+      const message = await conn.receive();
+      if (message?.type !== "request") continue;
+      const start = message.index * meta.pieceSize;
+      await conn.send({
+        type: "piece",
+        index: message.index,
+        data: bytes.subarray(start, start + meta.pieceSize),
+      });
+      answered++;
+    }
+    if (options.then === "close") conn.close();
+  })().catch(() => {});
+  const client = await TrackerClient.connect(tracker);
+  try {
+    await client.register(meta, listener.addr.port);
+  } finally {
+    client.close();
+  }
+  return {
+    port: listener.addr.port,
+    done,
+    [Symbol.asyncDispose]: async () => {
+      conn?.close();
+      listener.close();
+      await done;
+    },
+  };
+}

@@ -1,48 +1,16 @@
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
 import { randomFile, sha256File, tempDir } from "./fixtures.ts";
-import { type Child, runEntry, spawnEntry } from "../scripts/_child.ts";
-
-const READY_MS = 30_000;
-
-async function startTracker(): Promise<{ child: Child; address: string }> {
-  const child = spawnEntry("tracker.ts", [
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-  ]);
-  const line = await child.waitForLine(/listening on/, READY_MS);
-  return { child, address: line.slice(line.lastIndexOf(" ") + 1) };
-}
-
-async function startSharer(
-  file: string,
-  tracker: string,
-): Promise<{ child: Child; id: string; address: string }> {
-  const child = spawnEntry("peer.ts", [
-    "share",
-    file,
-    "--json",
-    "--tracker",
-    tracker,
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-  ]);
-  const ready = JSON.parse(await child.waitForLine(/^\{/, READY_MS));
-  return { child, id: ready.id, address: ready.address };
-}
+import { runEntry, spawnSharer, spawnTracker } from "../scripts/_child.ts";
 
 Deno.test("peer get completes from the third sharer when one was SIGKILLed and one SIGSTOPped", async () => {
   await using dir = await tempDir();
   const file = await randomFile(dir.path, "payload.bin", 8 * 1024 * 1024 + 77);
-  const tracker = await startTracker();
+  const tracker = await spawnTracker();
   const sharers = [];
   try {
     for (let i = 0; i < 3; i++) {
-      sharers.push(await startSharer(file, tracker.address));
+      sharers.push(await spawnSharer(file, tracker.address));
     }
     const [killed, stopped, good] = sharers;
     await killed.child.stop("SIGKILL");
@@ -86,9 +54,9 @@ Deno.test("peer get completes from the third sharer when one was SIGKILLed and o
 Deno.test("peer share then peer get moves the file between processes and share exits 0 on SIGTERM", async () => {
   await using dir = await tempDir();
   const file = await randomFile(dir.path, "two words ü.bin", 300_000);
-  const tracker = await startTracker();
+  const tracker = await spawnTracker();
   try {
-    const sharer = await startSharer(file, tracker.address);
+    const sharer = await spawnSharer(file, tracker.address);
     const out = join(dir.path, "out");
     const result = await runEntry("peer.ts", [
       "get",

@@ -7,8 +7,17 @@ import {
   tempDir,
   testTracker,
 } from "./fixtures.ts";
-import { type Child, runEntry, spawnEntry } from "../scripts/_child.ts";
-import { download, DownloadError } from "../lib/download.ts";
+import {
+  runEntry,
+  spawnEntry,
+  spawnSharer,
+  spawnTracker,
+} from "../scripts/_child.ts";
+import {
+  download,
+  DownloadError,
+  type DownloadOptions,
+} from "../lib/download.ts";
 import { toFrame } from "../lib/messages.ts";
 import { DEFAULT_PIECE_SIZE } from "../lib/limits.ts";
 
@@ -27,6 +36,24 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** Runs a download and cancels it once `bytes` have arrived. */
+async function interrupted(
+  id: string,
+  options: DownloadOptions,
+  bytes: number,
+): Promise<void> {
+  const stop = new AbortController();
+  await assertRejects(() =>
+    download(id, {
+      ...options,
+      signal: stop.signal,
+      onProgress: (p) => {
+        if (p.received >= bytes) stop.abort();
+      },
+    })
+  );
+}
+
 Deno.test("an interrupted download resumes and fetches only the missing pieces", async () => {
   await using dir = await tempDir();
   await using tracker = testTracker();
@@ -35,17 +62,7 @@ Deno.test("an interrupted download resumes and fetches only the missing pieces",
   await using node = await sharer(tracker.address, [source]);
   const id = node.shared()[0].id;
   const out = join(dir.path, "out");
-  const stop = new AbortController();
-  await assertRejects(() =>
-    download(id, {
-      tracker: tracker.address,
-      outDir: out,
-      signal: stop.signal,
-      onProgress: (p) => {
-        if (p.received >= 6 * MiB) stop.abort();
-      },
-    })
-  );
+  await interrupted(id, { tracker: tracker.address, outDir: out }, 6 * MiB);
   assert(await exists(join(out, "big.bin.part")), "the .part is kept");
   assert(
     await exists(join(out, "big.bin.part.json")),
@@ -69,17 +86,7 @@ Deno.test("a damaged .part and resume record are detected and the damaged pieces
   await using node = await sharer(tracker.address, [source]);
   const id = node.shared()[0].id;
   const out = join(dir.path, "out");
-  const stop = new AbortController();
-  await assertRejects(() =>
-    download(id, {
-      tracker: tracker.address,
-      outDir: out,
-      signal: stop.signal,
-      onProgress: (p) => {
-        if (p.received >= 4 * MiB) stop.abort();
-      },
-    })
-  );
+  await interrupted(id, { tracker: tracker.address, outDir: out }, 4 * MiB);
   const part = join(out, "d.bin.part");
   {
     using file = await Deno.open(part, { write: true });
@@ -206,33 +213,6 @@ Deno.test("a full disk stops the download with a clear error, keeps the .part, a
   }
 });
 
-async function processTracker(): Promise<{ child: Child; address: string }> {
-  const child = spawnEntry("tracker.ts", [
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-  ]);
-  const line = await child.waitForLine(/listening on/, 30_000);
-  return { child, address: line.slice(line.lastIndexOf(" ") + 1) };
-}
-
-async function processSharer(file: string, tracker: string) {
-  const child = spawnEntry("peer.ts", [
-    "share",
-    file,
-    "--json",
-    "--tracker",
-    tracker,
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-  ]);
-  const ready = JSON.parse(await child.waitForLine(/^\{/, 30_000));
-  return { child, id: ready.id as string };
-}
-
 function getArgs(id: string, tracker: string, out: string): string[] {
   return ["get", id, "--json", "--tracker", tracker, "--out", out];
 }
@@ -240,8 +220,8 @@ function getArgs(id: string, tracker: string, out: string): string[] {
 Deno.test("SIGTERM during peer get exits promptly keeping NAME.part and its record; the same get then completes", async () => {
   await using dir = await tempDir();
   const source = await randomFile(dir.path, "s.bin", 3 * MiB);
-  const tracker = await processTracker();
-  const sharer = await processSharer(source, tracker.address);
+  const tracker = await spawnTracker();
+  const sharer = await spawnSharer(source, tracker.address);
   const out = join(dir.path, "out");
   try {
     Deno.kill(sharer.child.pid, "SIGSTOP");
@@ -282,8 +262,8 @@ Deno.test("SIGTERM during peer get exits promptly keeping NAME.part and its reco
 Deno.test("peer get SIGKILLed at a random moment, then run again, gives the right file", async () => {
   await using dir = await tempDir();
   const source = await randomFile(dir.path, "k.bin", 96 * MiB);
-  const tracker = await processTracker();
-  const sharer = await processSharer(source, tracker.address);
+  const tracker = await spawnTracker();
+  const sharer = await spawnSharer(source, tracker.address);
   const out = join(dir.path, "out");
   try {
     const get = spawnEntry("peer.ts", getArgs(sharer.id, tracker.address, out));
@@ -314,8 +294,8 @@ Deno.test("peer get SIGKILLed at a random moment, then run again, gives the righ
 Deno.test("two peer get of one ID at once into one folder do not corrupt each other", async () => {
   await using dir = await tempDir();
   const source = await randomFile(dir.path, "c.bin", 24 * MiB);
-  const tracker = await processTracker();
-  const sharer = await processSharer(source, tracker.address);
+  const tracker = await spawnTracker();
+  const sharer = await spawnSharer(source, tracker.address);
   const out = join(dir.path, "out");
   try {
     const results = await Promise.all(

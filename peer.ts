@@ -15,6 +15,7 @@ import {
   asUsage,
   parseFileId,
   parsePieceSize,
+  parseRate,
   resolveTracker,
   UsageError,
 } from "./lib/cli_args.ts";
@@ -57,10 +58,17 @@ interface ServeFlags extends TrackerFlags {
 }
 interface ShareFlags extends ServeFlags {
   pieceSize?: number;
+  uploadLimit?: number;
 }
 interface GetFlags extends TrackerFlags {
   out: string;
   force?: boolean;
+  downloadLimit?: number;
+}
+interface PromptFlags extends ServeFlags {
+  out: string;
+  uploadLimit?: number;
+  downloadLimit?: number;
 }
 
 const TRACKER_HELP =
@@ -74,12 +82,12 @@ function buildProgram(): Command {
   });
   // Options after a command belong to it, not to the prompt's own options.
   program.enablePositionalOptions();
-  addOutputFlags(
+  downloadLimit(uploadLimit(addOutputFlags(
     serveOptions(program.option("--tracker <host:port>", TRACKER_HELP)),
-  )
+  )))
     .option("--out <dir>", "folder for downloads", "downloads")
     .allowExcessArguments(true)
-    .action(async (flags: ServeFlags & { out: string }) => {
+    .action(async (flags: PromptFlags) => {
       if (program.args.length > 0) {
         throw new UsageError(
           `Unknown command "${
@@ -94,11 +102,13 @@ function buildProgram(): Command {
         outDir: flags.out,
         quiet: flags.quiet,
         verbose: flags.verbose,
+        uploadLimit: flags.uploadLimit,
+        downloadLimit: flags.downloadLimit,
       });
     });
-  serveOptions(
+  uploadLimit(serveOptions(
     withTracker(addCommand(program, "share", "Share a file until Ctrl-C.")),
-  )
+  ))
     .argument("<file>", "the file to share")
     .option(
       "--piece-size <size>",
@@ -106,9 +116,9 @@ function buildProgram(): Command {
       asUsage(parsePieceSize),
     )
     .action(share);
-  withTracker(
+  downloadLimit(withTracker(
     addCommand(program, "get", "Download a file by its ID and verify it."),
-  )
+  ))
     .argument(
       "<id>",
       "the file ID: 64 hex chars, or a unique prefix of 16 or more",
@@ -136,6 +146,22 @@ function withTracker(command: Command): Command {
   return command
     .option("--tracker <host:port>", TRACKER_HELP)
     .option("--json", "print JSON on stdout");
+}
+
+function uploadLimit(command: Command): Command {
+  return command.option(
+    "--upload-limit <rate>",
+    "most bytes a second to upload, e.g. 512K or 16M (K, M, G = 1024, 1024², 1024³; default: no limit)",
+    asUsage((text) => parseRate(text, "--upload-limit")),
+  );
+}
+
+function downloadLimit(command: Command): Command {
+  return command.option(
+    "--download-limit <rate>",
+    "most bytes a second to download, e.g. 512K or 16M (K, M, G = 1024, 1024², 1024³; default: no limit)",
+    asUsage((text) => parseRate(text, "--download-limit")),
+  );
 }
 
 function serveOptions(command: Command): Command {
@@ -177,6 +203,7 @@ async function share(file: string, flags: ShareFlags): Promise<void> {
     host: flags.host,
     port: flags.port,
     log: logger(flags, progress),
+    uploadLimit: flags.uploadLimit,
   });
   try {
     const meta = await node.share(file, {
@@ -255,6 +282,7 @@ async function get(id: string, flags: GetFlags): Promise<void> {
       tracker,
       outDir: flags.out,
       force: flags.force ?? false,
+      downloadLimit: flags.downloadLimit,
       signal: stop.signal,
       log: logger(flags, progress),
       onProgress: (p) =>

@@ -19,6 +19,7 @@ import {
   TRACKER_ENV,
 } from "./limits.ts";
 import { formatSize, terminalSafe } from "./format.ts";
+import { MIN_BANDWIDTH_LIMIT } from "./bandwidth.ts";
 
 /** Exit code for a command line the program cannot use. */
 export const USAGE_EXIT_CODE = 2;
@@ -34,6 +35,7 @@ export class UsageError extends Error {
 
 const HEX = /^[0-9a-f]+$/;
 const SIZE = /^([0-9]+)\s*([kmg]i?b?|b)?$/i;
+const RATE = /^([0-9]+(?:\.[0-9]+)?)\s*([kmg]i?b?|b)?(?:\/s)?$/i;
 const MULTIPLIERS: Record<string, number> = {
   "": 1,
   b: 1,
@@ -85,6 +87,32 @@ export function parsePieceSize(text: string): number {
     );
   }
   return size;
+}
+
+/**
+ * Parses a bandwidth limit in bytes a second: a number with an optional K, M
+ * or G (powers of 1024), e.g. `16M` or `1.5M`. `flag` names the option in
+ * the error.
+ *
+ * @example
+ * ```ts
+ * parseRate("16M"); // 16777216
+ * ```
+ */
+export function parseRate(text: string, flag = "a bandwidth limit"): number {
+  const match = RATE.exec(text.trim());
+  const unit = match?.[2]?.[0]?.toLowerCase() ?? "";
+  const rate = match ? Math.round(Number(match[1]) * MULTIPLIERS[unit]) : NaN;
+  if (!(rate >= MIN_BANDWIDTH_LIMIT && rate <= Number.MAX_SAFE_INTEGER)) {
+    throw new UsageError(
+      `Cannot use "${
+        terminalSafe(text)
+      }" for ${flag}: give bytes per second, at least ${
+        MIN_BANDWIDTH_LIMIT / 1024
+      }K, with an optional K, M or G (powers of 1024), like 16M.`,
+    );
+  }
+  return rate;
 }
 
 /** Where the tracker address may come from, most important first. */

@@ -8,6 +8,7 @@
  */
 
 import { createHash } from "node:crypto";
+import { BandwidthLimiter } from "./bandwidth.ts";
 import { type Address, formatAddress } from "./connection.ts";
 import { HASH_BYTES, MAX_BAD_PIECES, MAX_PEERS_PER_ANSWER } from "./limits.ts";
 import {
@@ -80,6 +81,12 @@ export interface DownloadOptions {
   force?: boolean;
   /** This process's own listening addresses, never connected to. */
   self?: Address[];
+  /**
+   * Piece bytes a second received from all peers together: a rate, or a
+   * limiter shared with other downloads (closed by its owner).
+   * @default {no limit}
+   */
+  downloadLimit?: number | BandwidthLimiter;
 }
 
 /** A download that could not complete; the message is for the user. */
@@ -107,6 +114,10 @@ export async function download(
   const started = performance.now();
   const { signal } = options;
   signal?.throwIfAborted();
+  using owned = typeof options.downloadLimit === "number"
+    ? new BandwidthLimiter(options.downloadLimit)
+    : undefined;
+  const limiter = owned ?? options.downloadLimit as BandwidthLimiter;
   const client = await untilAborted(
     TrackerClient.connect(options.tracker),
     signal,
@@ -123,7 +134,12 @@ export async function download(
           throw error;
         });
       try {
-        const result = await downloadVariant(found.meta, found.peers, options);
+        const result = await downloadVariant(
+          found.meta,
+          found.peers,
+          options,
+          limiter,
+        );
         return { ...result, elapsedMs: performance.now() - started };
       } catch (error) {
         const retry = error instanceof DownloadError && error.retryable &&
@@ -164,11 +180,12 @@ async function downloadVariant(
   meta: FileMeta,
   found: PeerAddress[],
   options: DownloadOptions,
+  limiter: BandwidthLimiter | undefined,
 ): Promise<Omit<DownloadResult, "elapsedMs">> {
   const count = pieceCount(meta.size, meta.pieceSize);
   const peers = usablePeers(found, options.self ?? []);
   const part = await openPart(meta, options);
-  using run = new DownloadRun(meta, part, options);
+  using run = new DownloadRun(meta, part, options, limiter);
   try {
     if (part.resumed) await run.checkExisting();
     if (!run.finished && peers.length === 0) {
@@ -278,11 +295,18 @@ class DownloadRun {
   #diskError?: DownloadError;
   #pool: BufferPool;
   #thread?: HashThread;
+  #limiter?: BandwidthLimiter;
 
-  constructor(meta: FileMeta, part: PartFile, options: DownloadOptions) {
+  constructor(
+    meta: FileMeta,
+    part: PartFile,
+    options: DownloadOptions,
+    limiter?: BandwidthLimiter,
+  ) {
     this.#meta = meta;
     this.#part = part;
     this.#options = options;
+    this.#limiter = limiter;
     const count = pieceCount(meta.size, meta.pieceSize);
     this.#pool = new BufferPool(meta.pieceSize);
     this.#scheduler = new PieceScheduler(count);
@@ -347,6 +371,7 @@ class DownloadRun {
         scheduler: this.#scheduler,
         buffer: () => this.#pool.take(),
         onPiece: (index, data) => this.#onPiece(index, data),
+        limiter: this.#limiter,
       })
     );
     const abort = () => {

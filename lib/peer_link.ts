@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { BandwidthLimiter } from "./bandwidth.ts";
 import {
   type Address,
   connect,
@@ -49,6 +50,12 @@ export interface PeerLinkOptions {
   stallMs?: number;
   /** Ms to connect. @default {CONNECT_TIMEOUT_MS} */
   connectMs?: number;
+  /**
+   * A download limit, shared with the download's other links: after each
+   * piece the link waits its turn before it reads or asks for more.
+   * @default {no limit}
+   */
+  limiter?: BandwidthLimiter;
 }
 
 /** A download's connection to one peer. */
@@ -63,6 +70,8 @@ export class PeerLink {
   #conn?: Connection;
   #outstanding = new Set<number>();
   #closed = false;
+  /** Aborts a wait for the download limit when the link closes. */
+  #stop = new AbortController();
 
   /** A link to `address`; nothing happens until {@linkcode run}. */
   constructor(address: Address, options: PeerLinkOptions) {
@@ -107,6 +116,7 @@ export class PeerLink {
   close(): void {
     if (this.#closed && !this.#conn) return;
     this.#closed = true;
+    this.#stop.abort();
     for (const index of this.#outstanding) {
       this.#options.scheduler.release(index);
     }
@@ -166,6 +176,8 @@ export class PeerLink {
     if (message.type !== "piece" || !this.#outstanding.has(message.index)) {
       throw new Error(`unexpected "${message.type}" message`);
     }
+    // Still outstanding while waiting, so closing the link gives it back.
+    await this.#options.limiter?.take(message.data.length, this.#stop.signal);
     this.#outstanding.delete(message.index);
     this.bytes += message.data.length;
     if (!await this.#options.onPiece(message.index, message.data)) {

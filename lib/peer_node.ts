@@ -37,6 +37,8 @@ export interface PeerNodeOptions {
   log?: (line: string) => void;
   /** Ms between checks of idle shared files. @default {FILE_CHECK_INTERVAL_MS} */
   checkIntervalMs?: number;
+  /** Piece bytes a second uploaded, all files and downloaders together. @default {no limit} */
+  uploadLimit?: number;
 }
 
 /** Options for {@linkcode PeerNode.share}; see {@linkcode hashFile}. */
@@ -73,6 +75,7 @@ export class PeerNode {
       lookup: (id) => this.#files.get(id),
       onFileBroken: (id) => this.#drop(id),
       log: options.log,
+      uploadLimit: options.uploadLimit,
     });
     this.address = this.#server.address;
     this.#announcer = new Announcer({

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { BandwidthLimiter } from "./bandwidth.ts";
 import { type Address, Connection, formatAddress } from "./connection.ts";
 import {
   DEFAULT_PEER_PORT,
@@ -62,6 +63,11 @@ export interface PeerServerOptions {
    * @default {FRAME_DEADLINE_MS}
    */
   writeDeadlineMs?: number;
+  /**
+   * Piece bytes a second sent to all downloaders together; each piece waits
+   * its turn before it goes out. @default {no limit}
+   */
+  uploadLimit?: number;
 }
 
 /** A running peer server. */
@@ -89,11 +95,15 @@ export interface PeerServer {
  * ```
  */
 export function startPeerServer(options: PeerServerOptions): PeerServer {
+  // Checked before listening, so a bad limit leaves no listener open.
+  const limiter = options.uploadLimit === undefined
+    ? undefined
+    : new BandwidthLimiter(options.uploadLimit);
   const listener = Deno.listen({
     hostname: options.host ?? DEFAULT_PEER_HOST,
     port: options.port ?? DEFAULT_PEER_PORT,
   });
-  return new Server(listener, options);
+  return new Server(listener, options, limiter);
 }
 
 class Server implements PeerServer {
@@ -107,10 +117,17 @@ class Server implements PeerServer {
   #tasks = new Set<Promise<void>>();
   #accepting: Promise<void>;
   #closed = false;
+  /** Shared by every connection, so the limit holds for the process. */
+  readonly limiter?: BandwidthLimiter;
 
-  constructor(listener: Deno.TcpListener, options: PeerServerOptions) {
+  constructor(
+    listener: Deno.TcpListener,
+    options: PeerServerOptions,
+    limiter?: BandwidthLimiter,
+  ) {
     this.#listener = listener;
     this.#options = options;
+    this.limiter = limiter;
     const addr = listener.addr as Deno.NetAddr;
     this.address = { host: addr.hostname, port: addr.port };
     this.#accepting = this.#acceptLoop();
@@ -136,6 +153,7 @@ class Server implements PeerServer {
     }
     await this.#accepting;
     await Promise.allSettled([...this.#tasks]);
+    this.limiter?.close();
   }
 
   async #acceptLoop(): Promise<void> {
@@ -312,6 +330,8 @@ class Session {
   #spare: Uint8Array[] = [];
   #wake?: () => void;
   #ended = false;
+  /** Aborts a wait for the upload limit when the session ends. */
+  #stop = new AbortController();
 
   constructor(server: Server, conn: Connection, file: SharedFile) {
     this.#server = server;
@@ -374,6 +394,12 @@ class Session {
         if (index === undefined) break;
         const reply = await this.#answer(index);
         if (reply === undefined) break;
+        if (reply.type === "piece") {
+          await this.#server.limiter?.take(
+            reply.data.length,
+            this.#stop.signal,
+          );
+        }
         const sent = this.#conn.send(reply).then(() => {
           if (reply.type === "piece") {
             this.#server.count(this.#file.meta.id, reply.data.length);
@@ -432,6 +458,7 @@ class Session {
   #end(): void {
     this.#ended = true;
     this.#wake?.();
+    this.#stop.abort();
   }
 }
 

@@ -11,6 +11,7 @@
 import process from "node:process";
 import { basename } from "node:path";
 import { createInterface, type Interface } from "node:readline";
+import { BandwidthLimiter } from "./bandwidth.ts";
 import { type Address, formatAddress } from "./connection.ts";
 import { parseFileId, UsageError } from "./cli_args.ts";
 import { explainError } from "./cli_errors.ts";
@@ -58,6 +59,10 @@ export interface PromptOptions {
   verbose?: boolean;
   /** Folder the history file lives in; null keeps no history. @default {dataDir()} */
   dataDir?: string | null;
+  /** Piece bytes a second uploaded, everything shared together. @default {no limit} */
+  uploadLimit?: number;
+  /** Piece bytes a second downloaded, every get together. @default {no limit} */
+  downloadLimit?: number;
 }
 
 const HELP = [
@@ -81,17 +86,22 @@ const HELP = [
  */
 export async function runPrompt(options: PromptOptions): Promise<void> {
   let session: PromptSession | undefined;
+  // One limiter for every download of the session.
+  using downloadLimit = options.downloadLimit === undefined
+    ? undefined
+    : new BandwidthLimiter(options.downloadLimit);
   const node = await PeerNode.start({
     tracker: options.tracker,
     host: options.host,
     port: options.port ?? DEFAULT_PEER_PORT,
     log: options.verbose ? (line) => session?.note(line) : undefined,
+    uploadLimit: options.uploadLimit,
   });
   try {
     const history = options.dataDir === null
       ? await History.load(undefined)
       : await History.load(options.dataDir);
-    session = new PromptSession(options, node, history);
+    session = new PromptSession(options, node, history, downloadLimit);
     await session.run();
   } finally {
     await withTimeout(node.close(), SHUTDOWN_TIMEOUT_MS);
@@ -114,9 +124,16 @@ class PromptSession {
   #confirming = false;
   #ticker?: ReturnType<typeof setInterval>;
   #lastPlain = performance.now();
+  #downloadLimit?: BandwidthLimiter;
 
-  constructor(options: PromptOptions, node: PeerNode, history: History) {
+  constructor(
+    options: PromptOptions,
+    node: PeerNode,
+    history: History,
+    downloadLimit?: BandwidthLimiter,
+  ) {
     this.#options = options;
+    this.#downloadLimit = downloadLimit;
     this.#node = node;
     this.#history = history;
     this.#interactive = Boolean(process.stdin.isTTY);
@@ -320,6 +337,7 @@ class PromptSession {
         outDir,
         force,
         self: this.#selfAddresses(),
+        downloadLimit: this.#downloadLimit,
         signal: transfer.signal,
         log: this.#options.verbose ? (line) => this.note(line) : undefined,
         onProgress: (p) =>

@@ -2,6 +2,7 @@ import { assert, assertEquals, assertThrows } from "./assert.ts";
 import {
   parseFileId,
   parsePieceSize,
+  parseRate,
   resolveTracker,
   UsageError,
 } from "../lib/cli_args.ts";
@@ -49,4 +50,28 @@ Deno.test("resolveTracker() prefers --tracker, then P2P_TRACKER, then the defaul
   assertEquals(resolveTracker({}), { host: "127.0.0.1", port: 5000 });
   const error = assertThrows(() => resolveTracker({ env: "x:y" }), UsageError);
   assert(error.message.includes("P2P_TRACKER"), error.message);
+});
+
+Deno.test("parseRate() takes bytes a second with K, M or G in powers of 1024", () => {
+  assertEquals(parseRate("1024"), 1024);
+  assertEquals(parseRate("512K"), 512 * 1024);
+  assertEquals(parseRate("16M"), 16 * 1024 ** 2);
+  assertEquals(parseRate("16m"), 16 * 1024 ** 2);
+  assertEquals(parseRate("1.5M"), 1.5 * 1024 ** 2);
+  assertEquals(parseRate("2G"), 2 * 1024 ** 3);
+  assertEquals(parseRate(" 4MiB "), 4 * 1024 ** 2);
+  assertEquals(parseRate("4MB/s"), 4 * 1024 ** 2);
+});
+
+Deno.test("parseRate() refuses zero, tiny, negative and malformed rates in one sentence naming the flag", () => {
+  for (
+    const text of ["", "0", "1000", "0.5K", "-5M", "fast", "16X", "1T", "1e9"]
+  ) {
+    const error = assertThrows(
+      () => parseRate(text, "--upload-limit"),
+      UsageError,
+    );
+    assert(error.message.includes("--upload-limit"), error.message);
+    assert(!error.message.includes("\n"), error.message);
+  }
 });

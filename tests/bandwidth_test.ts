@@ -7,6 +7,7 @@ import {
   ROOT,
   runEntry,
   spawnEntry,
+  spawnTracker,
 } from "../scripts/_child.ts";
 import { BandwidthLimiter, BURST_SECONDS } from "../lib/bandwidth.ts";
 import type { Address } from "../lib/connection.ts";
@@ -374,17 +375,10 @@ function spawnPrompt(args: string[], env: Record<string, string>): PromptChild {
   );
 }
 
+/** A tracker child on 127.0.0.1, stopped on dispose. */
 async function startTracker(): Promise<Child & { address: string }> {
-  const tracker = spawnEntry("tracker.ts", [
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-  ]);
-  const line = await tracker.waitForLine(/listening on/, 20_000);
-  return Object.assign(tracker, {
-    address: line.slice(line.lastIndexOf(" ") + 1),
-  });
+  const { child, address } = await spawnTracker();
+  return Object.assign(child, { address });
 }
 
 /** Runs `peer get --json` of `id`; returns its JSON answer. */

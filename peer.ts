@@ -39,11 +39,12 @@ import {
 } from "./lib/format.ts";
 import { DEFAULT_PEER_PORT, TRACKER_ENV } from "./lib/limits.ts";
 import type { FileSummary } from "./lib/messages.ts";
-import { PeerNode } from "./lib/peer_node.ts";
+import { PeerNode, ShareError } from "./lib/peer_node.ts";
 import { ProgressLine } from "./lib/progress.ts";
 import { runPrompt } from "./lib/prompt.ts";
 import { listenForStop } from "./lib/stop_signal.ts";
 import { TrackerClient } from "./lib/tracker_client.ts";
+import { settleWithin } from "./lib/settle_within.ts";
 
 /** Longest wait for unregistering and closing after Ctrl-C. */
 const SHUTDOWN_TIMEOUT_MS = 5_000;
@@ -198,11 +199,14 @@ async function share(file: string, flags: ShareFlags): Promise<void> {
   await checkShareable(file);
   using stop = listenForStop();
   const progress = new ProgressLine({ quiet: flags.quiet || flags.json });
+  // The one file shared stopped being shareable: nothing is left to serve.
+  const lost = Promise.withResolvers<string>();
   const node = await PeerNode.start({
     tracker,
     host: flags.host,
     port: flags.port,
     log: logger(flags, progress),
+    onDropped: (_meta, reason) => lost.resolve(reason),
     uploadLimit: flags.uploadLimit,
   });
   try {
@@ -241,7 +245,17 @@ async function share(file: string, flags: ShareFlags): Promise<void> {
         }. Press Ctrl-C to stop.`,
       );
     }
-    await stop.stopped;
+    const reason = await Promise.race([
+      stop.stopped.then(() => undefined),
+      lost.promise,
+    ]);
+    if (reason !== undefined) {
+      throw new ShareError(
+        `Stopped sharing ${
+          terminalSafe(meta.name)
+        }: ${reason}. Share it again once it stops changing.`,
+      );
+    }
   } catch (error) {
     if (!stop.signal.aborted) throw error;
   } finally {
@@ -249,7 +263,7 @@ async function share(file: string, flags: ShareFlags): Promise<void> {
     if (!flags.quiet && !flags.json) {
       console.error("Stopping: unregistering from the tracker.");
     }
-    await withTimeout(node.close(), SHUTDOWN_TIMEOUT_MS);
+    await settleWithin(node.close(), SHUTDOWN_TIMEOUT_MS);
   }
 }
 
@@ -352,18 +366,6 @@ async function listFiles(flags: TrackerFlags, text?: string): Promise<void> {
     console.log(toJsonLine({ files }));
   } else {
     for (const line of formatFileTable(files)) console.log(line);
-  }
-}
-
-async function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<void>((resolve) =>
-    timer = setTimeout(resolve, ms)
-  );
-  try {
-    await Promise.race([promise.catch(() => {}), timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

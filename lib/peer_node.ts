@@ -35,6 +35,11 @@ export interface PeerNodeOptions {
   port?: number;
   /** Receives one line per notable event. @default {no logging} */
   log?: (line: string) => void;
+  /**
+   * Called when a shared file stops being shared because it changed or
+   * vanished: worth telling the user even when not logging.
+   */
+  onDropped?: (meta: FileMeta, reason: string) => void;
   /** Ms between checks of idle shared files. @default {FILE_CHECK_INTERVAL_MS} */
   checkIntervalMs?: number;
   /** Piece bytes a second uploaded, all files and downloaders together. @default {no limit} */
@@ -62,18 +67,20 @@ export class PeerNode {
   #files = new Map<string, SharedFile>();
   #unsharing = new Set<Promise<void>>();
   #log: (line: string) => void;
+  #onDropped: (meta: FileMeta, reason: string) => void;
   #checkMs: number;
   #checker?: ReturnType<typeof setInterval>;
   #closed = false;
 
   private constructor(options: PeerNodeOptions) {
     this.#log = options.log ?? (() => {});
+    this.#onDropped = options.onDropped ?? (() => {});
     this.#checkMs = options.checkIntervalMs ?? FILE_CHECK_INTERVAL_MS;
     this.#server = startPeerServer({
       host: options.host ?? DEFAULT_PEER_HOST,
       port: options.port ?? DEFAULT_PEER_PORT,
       lookup: (id) => this.#files.get(id),
-      onFileBroken: (id) => this.#drop(id),
+      onFileBroken: (id, reason) => this.#drop(id, reason),
       log: options.log,
       uploadLimit: options.uploadLimit,
     });
@@ -225,14 +232,16 @@ export class PeerNode {
         this.#log(
           `Stopped sharing ${file.meta.name}: ${(error as Error).message}`,
         );
-        this.#drop(file.meta.id);
+        this.#drop(file.meta.id, (error as Error).message);
       }
     }
   }
 
-  /** Unshares `id` in the background (the server found it unreadable). */
-  #drop(id: string): void {
+  /** Unshares `id` in the background (it changed or became unreadable). */
+  #drop(id: string, reason: string): void {
     if (this.#closed) return;
+    const file = this.#files.get(id);
+    if (file) this.#onDropped(file.meta, reason);
     const task = this.unshare(id).catch((error) =>
       this.#log(`Could not unshare ${id.slice(0, 16)}: ${error}`)
     );

@@ -31,6 +31,7 @@ import { History, MAX_HISTORY } from "./prompt_history.ts";
 import { PromptScreen } from "./prompt_screen.ts";
 import { Transfers } from "./prompt_transfers.ts";
 import { TrackerClient } from "./tracker_client.ts";
+import { settleWithin } from "./settle_within.ts";
 
 /** The text shown before each command. */
 export const PROMPT = "p2p> ";
@@ -95,6 +96,8 @@ export async function runPrompt(options: PromptOptions): Promise<void> {
     host: options.host,
     port: options.port ?? DEFAULT_PEER_PORT,
     log: options.verbose ? (line) => session?.note(line) : undefined,
+    onDropped: (meta, reason) =>
+      session?.note(`Stopped sharing ${terminalSafe(meta.name)}: ${reason}.`),
     uploadLimit: options.uploadLimit,
   });
   try {
@@ -104,7 +107,7 @@ export async function runPrompt(options: PromptOptions): Promise<void> {
     session = new PromptSession(options, node, history, downloadLimit);
     await session.run();
   } finally {
-    await withTimeout(node.close(), SHUTDOWN_TIMEOUT_MS);
+    await settleWithin(node.close(), SHUTDOWN_TIMEOUT_MS);
   }
 }
 
@@ -589,12 +592,12 @@ class PromptSession {
     this.#screen.close();
     this.#rl.close();
     for (const transfer of this.#transfers.list()) transfer.cancel();
-    await withTimeout(
+    await settleWithin(
       Promise.allSettled([...this.#tasks]).then(() => {}),
       TRANSFER_STOP_TIMEOUT_MS,
     );
     const count = this.#node.shared().length;
-    await withTimeout(this.#node.close(), SHUTDOWN_TIMEOUT_MS);
+    await settleWithin(this.#node.close(), SHUTDOWN_TIMEOUT_MS);
     await this.#history.flush();
     if (!this.#options.quiet) {
       process.stdout.write(
@@ -754,18 +757,6 @@ function addSignals(
   return {
     remove: () => added.forEach(([n, h]) => Deno.removeSignalListener(n, h)),
   };
-}
-
-async function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<void>((resolve) =>
-    timer = setTimeout(resolve, ms)
-  );
-  try {
-    await Promise.race([promise.catch(() => {}), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**

@@ -83,3 +83,29 @@ Deno.test("peer share then peer get moves the file between processes and share e
     await tracker.child.stop();
   }
 });
+
+Deno.test("peer share says so and exits 1 when its file is changed while shared", async () => {
+  await using dir = await tempDir();
+  const file = await randomFile(dir.path, "changing.bin", 1024 * 1024);
+  const tracker = await spawnTracker();
+  try {
+    const sharer = await spawnSharer(file, tracker.address);
+    await Deno.writeFile(file, new Uint8Array(1024 * 1024).fill(7));
+    // The next piece request finds the change (so does the periodic check).
+    const get = await runEntry("peer.ts", [
+      "get",
+      sharer.id,
+      "--tracker",
+      tracker.address,
+      "--out",
+      join(dir.path, "out"),
+    ], { timeoutMs: 60_000 });
+    assert(get.code !== 0);
+    const status = await sharer.child.stop("SIGCONT", 20_000);
+    assertEquals(status.code, 1);
+    const stderr = sharer.child.stderr.join("\n");
+    assert(/Stopped sharing changing\.bin: .*modified/.test(stderr), stderr);
+  } finally {
+    await tracker.child.stop();
+  }
+});

@@ -574,7 +574,8 @@ Deno.test({
   ignore: !HAS_SCRIPT,
   fn: async () => {
     await using dir = await tempDir();
-    const file = await randomFile(dir.path, "big.bin", 256 * 1024 * 1024);
+    // Large enough that hashing outlasts typing "sta" by several redraws.
+    const file = await randomFile(dir.path, "big.bin", 512 * 1024 * 1024);
     await using tracker = await startTracker();
     const env = { P2P_TRACKER: tracker.address, P2P_HOME: dir.path };
     await using prompt = new PromptProcess(["--port", "0"], env, true);
@@ -584,6 +585,8 @@ Deno.test({
     await prompt.type("sta");
     await prompt.waitForOutput(/\] #1 hashing big\.bin\s+\d+\.\d%/);
     await prompt.waitForOutput(/Sharing big\.bin/, 20_000);
+    // The prompt is redrawn after the message, maybe in a later write.
+    await waitForScreen(prompt, "p2p> sta");
     const screen = screenOf(prompt.output);
     const last = screen.findLastIndex((line) => line !== "");
     assertEquals(screen[last], "p2p> sta", screen.join("\n"));

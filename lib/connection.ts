@@ -75,7 +75,11 @@ export class Connection {
   constructor(conn: Deno.Conn, options: ConnectionOptions = {}) {
     this.#conn = conn;
     // Small frames go out at once rather than waiting to be batched.
-    if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
+    try {
+      if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
+    } catch {
+      // A socket already reset: reads and writes will say so.
+    }
     this.#reader = new FrameReader(conn, options);
     this.#writeDeadlineMs = options.writeDeadlineMs ?? WRITE_DEADLINE_MS;
   }
@@ -232,7 +236,6 @@ export async function connect(
   });
   try {
     const conn = await Promise.race([pending, timeout]);
-    conn.setNoDelay(true);
     return new Connection(conn, options.limits);
   } finally {
     clearTimeout(timer);

@@ -185,8 +185,9 @@ async function downloadVariant(
   const count = pieceCount(meta.size, meta.pieceSize);
   const peers = usablePeers(found, options.self ?? []);
   const part = await openPart(meta, options);
-  using run = new DownloadRun(meta, part, options, limiter);
   try {
+    // Disposed (hashing stopped) before the part file closes below.
+    using run = new DownloadRun(meta, part, options, limiter);
     if (part.resumed) await run.checkExisting();
     if (!run.finished && peers.length === 0) {
       throw new DownloadError(
@@ -323,8 +324,9 @@ class DownloadRun {
     });
   }
 
-  /** Stops the hashing thread. */
+  /** Stops hashing: nothing reads the part file after this. */
   [Symbol.dispose](): void {
+    this.#hasher.close();
     this.#thread?.close();
   }
 

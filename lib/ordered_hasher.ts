@@ -46,6 +46,7 @@ export class OrderedHasher {
   #drained: (() => void)[] = [];
   #batch: Uint8Array[] = [];
   #readyCount = 0;
+  #closed = false;
 
   /** A hasher for a file of `count` pieces. */
   constructor(count: number, options: OrderedHasherOptions) {
@@ -89,6 +90,14 @@ export class OrderedHasher {
     this.#drain();
   }
 
+  /**
+   * Stops feeding pieces (the download is over or abandoned): nothing is
+   * read back from the file any more, which may be closed next.
+   */
+  close(): void {
+    this.#closed = true;
+  }
+
   /** The file's SHA-256 as hex; every piece must have been added. */
   async digestHex(): Promise<string> {
     if (this.#readyCount !== this.#count) {
@@ -115,6 +124,7 @@ export class OrderedHasher {
    */
   #drain(): void {
     while (
+      !this.#closed &&
       this.#cursor < this.#count && this.#ready[this.#cursor] && !this.behind
     ) {
       const piece = this.#held.get(this.#cursor) ??
@@ -146,7 +156,11 @@ export class OrderedHasher {
       (error) => this.#failure ??= error,
     ).finally(() => {
       this.#backlog -= batch.length;
-      this.#drain();
+      try {
+        this.#drain();
+      } catch (error) {
+        this.#failure ??= error;
+      }
       if (this.behind) return;
       const drained = this.#drained;
       this.#drained = [];

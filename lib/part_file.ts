@@ -16,12 +16,20 @@
  */
 
 import { join } from "node:path";
-import { numberedName } from "./safe_name.ts";
+import { MAX_NAME_BYTES } from "./limits.ts";
+import { numberedName, truncateUtf8 } from "./safe_name.ts";
 
 /** Suffix of a file being downloaded. */
 export const PART_SUFFIX = ".part";
 /** Suffix, after {@linkcode PART_SUFFIX}, of its resume record. */
 export const RECORD_SUFFIX = ".json";
+/**
+ * Longest name (UTF-8 bytes) a `.part` may be based on: what stays of a
+ * 255-byte file name once `.part.json.<uuid>.tmp` is added (the final file
+ * keeps its full name).
+ */
+export const MAX_PART_BASE_BYTES = MAX_NAME_BYTES -
+  (PART_SUFFIX + RECORD_SUFFIX + ".").length - 36 - ".tmp".length;
 /** Most numbered alternatives tried for a name that is taken. */
 export const MAX_NAME_ATTEMPTS = 1000;
 /**
@@ -105,8 +113,11 @@ export class PartFile {
    */
   static async open(options: PartFileOptions): Promise<PartFile> {
     await Deno.mkdir(options.dir, { recursive: true });
+    const base = truncateUtf8(options.name, MAX_PART_BASE_BYTES);
     for (let n = 0; n < MAX_NAME_ATTEMPTS; n++) {
-      const partName = n === 0 ? options.name : numberedName(options.name, n);
+      const partName = n === 0
+        ? base
+        : numberedName(base, n, MAX_PART_BASE_BYTES);
       const part = await tryPart(options, partName);
       if (part) return part;
     }

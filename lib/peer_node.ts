@@ -163,6 +163,12 @@ export class PeerNode {
     const file = await SharedFile.open(path, meta);
     try {
       await this.#checkUnchanged(path, before);
+      // A second share of the same file may have finished meanwhile.
+      const other = this.#files.get(meta.id);
+      if (other) {
+        file.close();
+        return other.meta;
+      }
       this.#files.set(meta.id, file);
       await this.#announcer.add(meta);
     } catch (error) {

@@ -176,17 +176,26 @@ class Server implements PeerServer {
 
   #track(task: Promise<void>): void {
     this.#tasks.add(task);
-    task.finally(() => this.#tasks.delete(task));
+    task.catch((error) => this.log(`Connection failed: ${describe(error)}`))
+      .finally(() => this.#tasks.delete(task));
   }
 
   async #admit(raw: Deno.TcpConn): Promise<void> {
-    // A peer server never receives a binary part, so refuse any at once.
-    const conn = new Connection(raw, {
-      maxBinaryBytes: 0,
-      maxJsonBytes: MAX_PEER_REQUEST_BYTES,
-      writeDeadlineMs: this.#options.writeDeadlineMs,
-    });
-    const host = conn.remote.host;
+    let conn: Connection;
+    let host: string;
+    try {
+      // A peer server never receives a binary part, so refuse any at once.
+      conn = new Connection(raw, {
+        maxBinaryBytes: 0,
+        maxJsonBytes: MAX_PEER_REQUEST_BYTES,
+        writeDeadlineMs: this.#options.writeDeadlineMs,
+      });
+      host = conn.remote.host;
+    } catch {
+      // Reset before it could be looked at.
+      raw.close();
+      return;
+    }
     const fromHost = this.#perAddress.get(host) ?? 0;
     const busy = this.#open.size >= (this.#options.maxConnections ??
           MAX_CONNECTIONS) ||
@@ -203,7 +212,6 @@ class Server implements PeerServer {
     this.#open.add(conn);
     this.#perAddress.set(host, fromHost + 1);
     try {
-      raw.setNoDelay(true);
       await this.#serve(conn);
     } catch (error) {
       this.log(`Closed ${formatAddress(conn.remote)}: ${describe(error)}`);

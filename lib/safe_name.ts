@@ -43,7 +43,7 @@ export function safeFileName(name: string): string {
 }
 
 /** Shortens `name` to at most `maxBytes` UTF-8 bytes, keeping a short extension. */
-function truncateUtf8(name: string, maxBytes: number): string {
+export function truncateUtf8(name: string, maxBytes: number): string {
   if (encoder.encode(name).length <= maxBytes) return name;
   const dot = name.lastIndexOf(".");
   const ext = dot > 0 && name.length - dot <= 16 ? name.slice(dot) : "";
@@ -56,12 +56,16 @@ function truncateUtf8(name: string, maxBytes: number): string {
  * The `n`th alternative for a name that is taken: `name (n).ext`, shortened
  * to stay within the byte limit.
  */
-export function numberedName(name: string, n: number): string {
+export function numberedName(
+  name: string,
+  n: number,
+  maxBytes = MAX_NAME_BYTES,
+): string {
   const dot = name.lastIndexOf(".");
   const hasExt = dot > 0;
   const stem = hasExt ? name.slice(0, dot) : name;
   const ext = hasExt ? name.slice(dot) : "";
   const suffix = ` (${n})${ext}`;
-  return truncateUtf8(stem, MAX_NAME_BYTES - encoder.encode(suffix).length) +
+  return truncateUtf8(stem, maxBytes - encoder.encode(suffix).length) +
     suffix;
 }

@@ -153,3 +153,23 @@ Deno.test("PartFile refuses a .part another download holds", async () => {
     first.close();
   }
 });
+
+Deno.test("PartFile handles a 255-byte name: the .part is shorter, the final file keeps it", async () => {
+  await using dir = await tempDir();
+  const name = "é".repeat(125) + ".bin1";
+  assertEquals(new TextEncoder().encode(name).length, 255);
+  const part = await PartFile.open({
+    dir: dir.path,
+    name,
+    identity: identity(2),
+  });
+  part.write(0, new Uint8Array([1, 2]));
+  assert(
+    new TextEncoder().encode(part.partPath.split("/").pop()!).length <= 255,
+  );
+  assertEquals(await part.commit(), join(dir.path, name));
+  assertEquals(
+    await Deno.readFile(join(dir.path, name)),
+    new Uint8Array([1, 2]),
+  );
+});

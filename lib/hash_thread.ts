@@ -43,11 +43,6 @@ export class HashThread {
     };
   }
 
-  /** Requests not answered yet. */
-  get pending(): number {
-    return this.#pending.size;
-  }
-
   /**
    * The SHA-256 of each `pieceSize` slice of `bytes` (concatenated), computed
    * on the thread. `bytes` must be the only view of its buffer in use

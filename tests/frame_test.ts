@@ -16,6 +16,7 @@ import {
   parseFrameJson,
 } from "../lib/frame.ts";
 import { MAX_BINARY_BYTES, MAX_JSON_BYTES } from "../lib/limits.ts";
+import { concat } from "./_hostile.ts";
 
 /** Largest buffer the reader may ask for while rejecting a frame. */
 const SMALL = 64 * 1024;
@@ -45,16 +46,6 @@ class ChunkReader implements ByteReader {
     else this.#chunks[0] = chunk.subarray(n);
     return Promise.resolve(n);
   }
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /** Splits `bytes` into chunks of the given sizes, the rest in a last chunk. */

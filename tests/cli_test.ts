@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "./assert.ts";
-import { runEntry, spawnEntry } from "../scripts/_child.ts";
+import { runEntry, spawnEntry, spawnTracker } from "../scripts/_child.ts";
 import {
   checkPeerBinary,
   compileAll,
@@ -125,14 +125,9 @@ Deno.test("peer list takes the tracker from P2P_TRACKER", async () => {
 });
 
 Deno.test("tracker on port 0 answers peer list and search, and exits 0 on SIGTERM", async () => {
-  await using tracker = spawnEntry("tracker.ts", [
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-  ]);
-  const line = await tracker.waitForLine(/listening on/, 20_000);
-  const address = line.slice(line.lastIndexOf(" ") + 1);
+  const started = await spawnTracker();
+  await using tracker = started.child;
+  const address = started.address;
   const list = await runEntry("peer.ts", ["list", "--tracker", address]);
   assertEquals(list.code, 0, list.stderr);
   assertEquals(list.stdout.trim(), "No files.");
@@ -185,14 +180,9 @@ Deno.test("peer share --json and peer get --json round-trip a file; share exits 
       crypto.getRandomValues(bytes.subarray(i, i + 65536));
     }
     await Deno.writeFile(source, bytes);
-    await using tracker = spawnEntry("tracker.ts", [
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-    ]);
-    const line = await tracker.waitForLine(/listening on/, 20_000);
-    const address = line.slice(line.lastIndexOf(" ") + 1);
+    const started = await spawnTracker();
+    await using _tracker = started.child;
+    const address = started.address;
     const env = { P2P_TRACKER: address };
     await using sharer = spawnEntry("peer.ts", [
       "share",
@@ -234,14 +224,9 @@ Deno.test("peer share --json and peer get --json round-trip a file; share exits 
 });
 
 Deno.test("peer get of an ID nobody shares fails with one line naming it", async () => {
-  await using tracker = spawnEntry("tracker.ts", [
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-  ]);
-  const line = await tracker.waitForLine(/listening on/, 20_000);
-  const address = line.slice(line.lastIndexOf(" ") + 1);
+  const started = await spawnTracker();
+  await using _tracker = started.child;
+  const address = started.address;
   const result = await runEntry("peer.ts", [
     "get",
     FULL_ID,

@@ -16,6 +16,7 @@ import {
   parseFileId,
   parsePieceSize,
   parseRate,
+  parseUploadSlots,
   resolveTracker,
   UsageError,
 } from "./lib/cli_args.ts";
@@ -28,7 +29,7 @@ import {
   portOption,
 } from "./lib/cli_program.ts";
 import { type Address, formatAddress } from "./lib/connection.ts";
-import { download } from "./lib/download.ts";
+import { download, type DownloadResult } from "./lib/download.ts";
 import {
   formatDuration,
   formatFileTable,
@@ -45,6 +46,7 @@ import { runPrompt } from "./lib/prompt.ts";
 import { listenForStop } from "./lib/stop_signal.ts";
 import { TrackerClient } from "./lib/tracker_client.ts";
 import { settleWithin } from "./lib/settle_within.ts";
+import { UPLOAD_SLOTS } from "./lib/upload_slots.ts";
 
 /** Longest wait for unregistering and closing after Ctrl-C. */
 const SHUTDOWN_TIMEOUT_MS = 5_000;
@@ -57,19 +59,21 @@ interface ServeFlags extends TrackerFlags {
   port: number;
   host: string;
 }
-interface ShareFlags extends ServeFlags {
-  pieceSize?: number;
+interface LimitFlags {
   uploadLimit?: number;
+  downloadLimit?: number;
+  uploadSlots?: number;
 }
-interface GetFlags extends TrackerFlags {
+interface ShareFlags extends ServeFlags, LimitFlags {
+  pieceSize?: number;
+}
+interface GetFlags extends ServeFlags, LimitFlags {
   out: string;
   force?: boolean;
-  downloadLimit?: number;
+  seed?: boolean;
 }
-interface PromptFlags extends ServeFlags {
+interface PromptFlags extends ServeFlags, LimitFlags {
   out: string;
-  uploadLimit?: number;
-  downloadLimit?: number;
 }
 
 const TRACKER_HELP =
@@ -83,9 +87,12 @@ function buildProgram(): Command {
   });
   // Options after a command belong to it, not to the prompt's own options.
   program.enablePositionalOptions();
-  downloadLimit(uploadLimit(addOutputFlags(
-    serveOptions(program.option("--tracker <host:port>", TRACKER_HELP)),
-  )))
+  limits(addOutputFlags(
+    serveOptions(
+      program.option("--tracker <host:port>", TRACKER_HELP),
+      DEFAULT_PEER_PORT,
+    ),
+  ))
     .option("--out <dir>", "folder for downloads", "downloads")
     .allowExcessArguments(true)
     .action(async (flags: PromptFlags) => {
@@ -105,10 +112,12 @@ function buildProgram(): Command {
         verbose: flags.verbose,
         uploadLimit: flags.uploadLimit,
         downloadLimit: flags.downloadLimit,
+        uploadSlots: flags.uploadSlots,
       });
     });
-  uploadLimit(serveOptions(
+  limits(serveOptions(
     withTracker(addCommand(program, "share", "Share a file until Ctrl-C.")),
+    DEFAULT_PEER_PORT,
   ))
     .argument("<file>", "the file to share")
     .option(
@@ -117,8 +126,15 @@ function buildProgram(): Command {
       asUsage(parsePieceSize),
     )
     .action(share);
-  downloadLimit(withTracker(
-    addCommand(program, "get", "Download a file by its ID and verify it."),
+  limits(serveOptions(
+    withTracker(
+      addCommand(
+        program,
+        "get",
+        "Download a file by its ID from every peer that has it, verify it, and serve the pieces it has to other downloaders meanwhile.",
+      ),
+    ),
+    0,
   ))
     .argument(
       "<id>",
@@ -130,6 +146,7 @@ function buildProgram(): Command {
       "--force",
       'replace an existing file of the same name (default: save as "name (1).ext")',
     )
+    .option("--seed", "keep sharing the file once it is saved, until Ctrl-C")
     .action(get);
   withTracker(addCommand(program, "list", "List the files the tracker knows."))
     .action((flags: TrackerFlags) => listFiles(flags));
@@ -149,29 +166,29 @@ function withTracker(command: Command): Command {
     .option("--json", "print JSON on stdout");
 }
 
-function uploadLimit(command: Command): Command {
-  return command.option(
-    "--upload-limit <rate>",
-    "most bytes a second to upload, e.g. 512K or 16M (K, M, G = 1024, 1024², 1024³; default: no limit)",
-    asUsage((text) => parseRate(text, "--upload-limit")),
-  );
+function limits(command: Command): Command {
+  return command
+    .option(
+      "--upload-limit <rate>",
+      "most bytes a second to upload, e.g. 512K or 16M (K, M, G = 1024, 1024², 1024³; default: no limit)",
+      asUsage((text) => parseRate(text, "--upload-limit")),
+    )
+    .option(
+      "--download-limit <rate>",
+      "most bytes a second to download, e.g. 512K or 16M (K, M, G = 1024, 1024², 1024³; default: no limit)",
+      asUsage((text) => parseRate(text, "--download-limit")),
+    )
+    .option(
+      "--upload-slots <n>",
+      `downloaders uploaded to at once, taking turns (default: ${UPLOAD_SLOTS})`,
+      asUsage(parseUploadSlots),
+    );
 }
 
-function downloadLimit(command: Command): Command {
-  return command.option(
-    "--download-limit <rate>",
-    "most bytes a second to download, e.g. 512K or 16M (K, M, G = 1024, 1024², 1024³; default: no limit)",
-    asUsage((text) => parseRate(text, "--download-limit")),
-  );
-}
-
-function serveOptions(command: Command): Command {
+function serveOptions(command: Command, defaultPort: number): Command {
   return command
     .addOption(
-      portOption(
-        "port to serve pieces on (0 picks a free one)",
-        DEFAULT_PEER_PORT,
-      ),
+      portOption("port to serve pieces on (0 picks a free one)", defaultPort),
     )
     .option("--host <address>", "address to serve pieces on", "0.0.0.0");
 }
@@ -208,6 +225,7 @@ async function share(file: string, flags: ShareFlags): Promise<void> {
     log: logger(flags, progress),
     onDropped: (_meta, reason) => lost.resolve(reason),
     uploadLimit: flags.uploadLimit,
+    uploadSlots: flags.uploadSlots,
   });
   try {
     const meta = await node.share(file, {
@@ -290,34 +308,71 @@ async function get(id: string, flags: GetFlags): Promise<void> {
   const tracker = trackerOf(flags);
   using stop = listenForStop();
   const progress = new ProgressLine({ quiet: flags.quiet || flags.json });
-  let result;
+  // Serves the pieces verified so far to other downloaders (swarming).
+  const lost = Promise.withResolvers<string>();
+  const node = await PeerNode.start({
+    tracker,
+    host: flags.host,
+    port: flags.port,
+    log: logger(flags, progress),
+    onDropped: (_meta, reason) => lost.resolve(reason),
+    uploadLimit: flags.uploadLimit,
+    uploadSlots: flags.uploadSlots,
+  });
   try {
-    result = await download(id, {
-      tracker,
-      outDir: flags.out,
-      force: flags.force ?? false,
-      downloadLimit: flags.downloadLimit,
-      signal: stop.signal,
-      log: logger(flags, progress),
-      onProgress: (p) =>
-        progress.update({
-          label: p.name,
-          done: p.received,
-          total: p.size,
-          bytesPerSecond: p.bytesPerSecond,
-          peers: p.peers,
-        }),
-    });
-  } catch (error) {
-    if (stop.signal.aborted) {
-      throw new StoppedError(
-        `Download stopped; the partial file is kept in ${flags.out}. Run the same get again to retry.`,
-      );
+    let result;
+    try {
+      result = await download(id, {
+        tracker,
+        outDir: flags.out,
+        force: flags.force ?? false,
+        downloadLimit: flags.downloadLimit,
+        swarm: node,
+        seed: flags.seed ?? false,
+        signal: stop.signal,
+        log: logger(flags, progress),
+        onProgress: (p) =>
+          progress.update({
+            label: p.name,
+            done: p.received,
+            total: p.size,
+            bytesPerSecond: p.bytesPerSecond,
+            peers: p.peers,
+          }),
+      });
+    } catch (error) {
+      if (stop.signal.aborted) {
+        throw new StoppedError(
+          `Download stopped; the partial file is kept in ${flags.out}. Run the same get again to retry.`,
+        );
+      }
+      throw error;
+    } finally {
+      progress.clear();
     }
-    throw error;
+    printSaved(result, flags);
+    if (flags.seed && node.shared().length > 0) {
+      if (!flags.quiet && !flags.json) {
+        console.error(
+          `Seeding on ${formatAddress(node.address)}. Press Ctrl-C to stop.`,
+        );
+      }
+      const reason = await Promise.race([
+        stop.stopped.then(() => undefined),
+        lost.promise,
+      ]);
+      if (reason !== undefined) {
+        throw new ShareError(
+          `Stopped seeding ${terminalSafe(result.meta.name)}: ${reason}.`,
+        );
+      }
+    }
   } finally {
-    progress.clear();
+    await settleWithin(node.close(), SHUTDOWN_TIMEOUT_MS);
   }
+}
+
+function printSaved(result: DownloadResult, flags: GetFlags): void {
   const { meta, path, peers, elapsedMs } = result;
   if (flags.json) {
     console.log(
@@ -333,7 +388,7 @@ async function get(id: string, flags: GetFlags): Promise<void> {
   } else if (flags.quiet) {
     console.log(terminalSafe(path));
   } else {
-    const from = peers.map((peer) =>
+    const from = peers.filter((peer) => peer.bytes > 0).map((peer) =>
       `${terminalSafe(peer.address)} (${formatSize(peer.bytes)})`
     ).join(", ");
     console.log(
@@ -342,10 +397,9 @@ async function get(id: string, flags: GetFlags): Promise<void> {
       }, SHA-256 verified) in ${formatDuration(elapsedMs)}.`,
     );
     if (from) {
+      const count = from.split(", ").length;
       console.log(
-        `Received from ${peers.length} ${
-          peers.length === 1 ? "peer" : "peers"
-        }: ${from}`,
+        `Received from ${count} ${count === 1 ? "peer" : "peers"}: ${from}`,
       );
     }
   }

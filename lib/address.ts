@@ -85,3 +85,18 @@ function portOf(port: string, what: string): number {
   }
   return value;
 }
+
+/**
+ * The addresses other peers may know a listener at `own` by: itself, and
+ * the loopback addresses when it listens on every interface. A download
+ * never connects to these (it would be talking to itself).
+ */
+export function selfAddresses(own: Address): Address[] {
+  const wildcard = own.host === "0.0.0.0" || own.host === "::";
+  return wildcard
+    ? [own, { host: "127.0.0.1", port: own.port }, {
+      host: "::1",
+      port: own.port,
+    }]
+    : [own];
+}

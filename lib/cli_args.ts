@@ -20,6 +20,7 @@ import {
 } from "./limits.ts";
 import { formatSize, terminalSafe } from "./format.ts";
 import { MIN_BANDWIDTH_LIMIT } from "./bandwidth.ts";
+import { MAX_UPLOAD_SLOTS } from "./upload_slots.ts";
 
 /** Exit code for a command line the program cannot use. */
 export const USAGE_EXIT_CODE = 2;
@@ -113,6 +114,22 @@ export function parseRate(text: string, flag = "a bandwidth limit"): number {
     );
   }
   return rate;
+}
+
+/**
+ * Parses `--upload-slots`: how many downloaders are uploaded to at once, a
+ * whole number from 1 to MAX_UPLOAD_SLOTS. Throws a {@linkcode UsageError}.
+ */
+export function parseUploadSlots(text: string): number {
+  const slots = /^[0-9]+$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  if (!(slots >= 1 && slots <= MAX_UPLOAD_SLOTS)) {
+    throw new UsageError(
+      `Cannot use "${
+        terminalSafe(text)
+      }" for --upload-slots: give a whole number from 1 to ${MAX_UPLOAD_SLOTS}.`,
+    );
+  }
+  return slots;
 }
 
 /** Where the tracker address may come from, most important first. */

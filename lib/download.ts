@@ -8,6 +8,7 @@
  */
 
 import { createHash } from "node:crypto";
+import { selfAddresses } from "./address.ts";
 import { BandwidthLimiter } from "./bandwidth.ts";
 import { type Address, formatAddress } from "./connection.ts";
 import { HASH_BYTES, MAX_BAD_PIECES, MAX_PEERS_PER_ANSWER } from "./limits.ts";
@@ -21,6 +22,7 @@ import { OrderedHasher } from "./ordered_hasher.ts";
 import { BufferPool } from "./buffer_pool.ts";
 import { HashThread, THREAD_MIN_PIECES } from "./hash_thread.ts";
 import { PartBusyError, PartFile } from "./part_file.ts";
+import { PartialFile } from "./partial_file.ts";
 import { PeerLink } from "./peer_link.ts";
 import { PieceScheduler } from "./piece_scheduler.ts";
 import { safeFileName } from "./safe_name.ts";
@@ -30,6 +32,33 @@ import { TrackerClient, TrackerError } from "./tracker_client.ts";
 export const RESUME_YIELD_PIECES = 64;
 /** How far back the speed shown in progress looks. */
 export const SPEED_WINDOW_MS = 3_000;
+/** How often a download asks the tracker for peers that joined since. */
+export const SWARM_REFRESH_MS = 2_000;
+/** Connections one download makes to one peer address, counting the first. */
+export const MAX_LINKS_PER_PEER = 3;
+/**
+ * A download none of whose connected peers has a missing piece gives up
+ * after this long without receiving one.
+ */
+export const SWARM_STARVE_MS = 30_000;
+
+/**
+ * The peer process a download serves its verified pieces from (swarming):
+ * a {@linkcode PeerNode}.
+ */
+export interface SwarmHost {
+  /** Where its peer server listens. */
+  readonly address: Address;
+  /** Serves a download's verified pieces; false if the file is served already. */
+  offer(
+    source: PartialFile,
+    options: { onPeer?: (address: Address) => void },
+  ): Promise<boolean>;
+  /** Stops serving a download's pieces and unregisters them. */
+  withdraw(source: PartialFile): Promise<void>;
+  /** Serves the finished, verified file at `path`. */
+  adopt(path: string, meta: FileMeta): Promise<void>;
+}
 
 /** A snapshot of a download in progress. */
 export interface DownloadProgress {
@@ -87,6 +116,14 @@ export interface DownloadOptions {
    * @default {no limit}
    */
   downloadLimit?: number | BandwidthLimiter;
+  /**
+   * Serves the pieces verified so far to other downloaders while
+   * downloading, and registers this peer as a partial holder.
+   * @default {nothing is served}
+   */
+  swarm?: SwarmHost;
+  /** With `swarm`: keep serving the finished file. @default {false} */
+  seed?: boolean;
 }
 
 /** A download that could not complete; the message is for the user. */
@@ -134,12 +171,10 @@ export async function download(
           throw error;
         });
       try {
-        const result = await downloadVariant(
-          found.meta,
-          found.peers,
-          options,
-          limiter,
-        );
+        const result = await downloadVariant(found, {
+          ...options,
+          refresh: () => client.query(found.meta.id, { variant }),
+        }, limiter);
         return { ...result, elapsedMs: performance.now() - started };
       } catch (error) {
         const retry = error instanceof DownloadError && error.retryable &&
@@ -176,32 +211,35 @@ function untilAborted<T>(
   });
 }
 
+/** Options of one variant's download: the caller's, and how to ask for more peers. */
+interface VariantOptions extends DownloadOptions {
+  /** Asks the tracker again for the peers of this variant. */
+  refresh: () => Promise<{ peers: PeerAddress[] }>;
+}
+
 async function downloadVariant(
-  meta: FileMeta,
-  found: PeerAddress[],
-  options: DownloadOptions,
+  found: { meta: FileMeta; peers: PeerAddress[] },
+  options: VariantOptions,
   limiter: BandwidthLimiter | undefined,
 ): Promise<Omit<DownloadResult, "elapsedMs">> {
+  const { meta } = found;
   const count = pieceCount(meta.size, meta.pieceSize);
-  const peers = usablePeers(found, options.self ?? []);
   const part = await openPart(meta, options);
   try {
-    // Disposed (hashing stopped) before the part file closes below.
-    using run = new DownloadRun(meta, part, options, limiter);
+    // Disposed (hashing stopped, pieces no longer served) before the part
+    // file closes below.
+    await using run = new DownloadRun(meta, part, options, limiter);
     if (part.resumed) await run.checkExisting();
+    const peers = run.usable(found.peers);
     if (!run.finished && peers.length === 0) {
       throw new DownloadError(
         `Nobody is sharing ${meta.name} (${meta.id.slice(0, 16)}) right now.`,
         { retryable: true },
       );
     }
-    const links = count > 0 ? await run.fetchAll(peers) : [];
+    const received = count > 0 ? await run.fetchAll(peers) : [];
     const path = await run.finish();
-    return {
-      path,
-      meta,
-      peers: links.map((link) => ({ address: link.label, bytes: link.bytes })),
-    };
+    return { path, meta, peers: received };
   } finally {
     part.close();
   }
@@ -229,19 +267,6 @@ async function openPart(
     if (error instanceof PartBusyError) throw new DownloadError(error.message);
     throw diskError(options.outDir, error);
   }
-}
-
-/** Peers worth connecting to: valid, each once, never this process itself. */
-function usablePeers(peers: PeerAddress[], self: Address[]): PeerAddress[] {
-  const selfKeys = new Set(self.map(formatAddress));
-  const unique = new Map<string, PeerAddress>();
-  for (const peer of peers) {
-    const key = formatAddress(peer);
-    if (peer.port < 1 || peer.port > 65535 || selfKeys.has(key)) continue;
-    if (unique.size >= MAX_PEERS_PER_ANSWER) break;
-    unique.set(key, peer);
-  }
-  return [...unique.values()];
 }
 
 /** A write or open failure in the download folder, as one sentence. */
@@ -286,10 +311,17 @@ async function lookUp(
 class DownloadRun {
   #meta: FileMeta;
   #part: PartFile;
-  #options: DownloadOptions;
+  #options: VariantOptions;
   #scheduler: PieceScheduler;
   #hasher: OrderedHasher;
+  /** Every link made, in order, ended or not. */
   #links: PeerLink[] = [];
+  /** The running link to each peer address. */
+  #linked = new Map<string, PeerLink>();
+  #running = new Set<Promise<void>>();
+  #attempts = new Map<string, number>();
+  #banned = new Set<string>();
+  #self: Set<string>;
   #received = 0;
   #badPieces = 0;
   #samples: { at: number; bytes: number }[] = [];
@@ -297,11 +329,16 @@ class DownloadRun {
   #pool: BufferPool;
   #thread?: HashThread;
   #limiter?: BandwidthLimiter;
+  #partial?: PartialFile;
+  #offering?: Promise<boolean>;
+  #lastPieceAt = performance.now();
+  #refreshing?: Promise<void>;
+  #ended = Promise.withResolvers<void>();
 
   constructor(
     meta: FileMeta,
     part: PartFile,
-    options: DownloadOptions,
+    options: VariantOptions,
     limiter?: BandwidthLimiter,
   ) {
     this.#meta = meta;
@@ -312,27 +349,48 @@ class DownloadRun {
     this.#pool = new BufferPool(meta.pieceSize);
     this.#scheduler = new PieceScheduler(count);
     if (count >= THREAD_MIN_PIECES) this.#thread = new HashThread();
+    const readPiece = (index: number, into?: Uint8Array) =>
+      part.read(index * meta.pieceSize, pieceLength(meta, index), into);
     this.#hasher = new OrderedHasher(count, {
       thread: this.#thread,
-      readBack: (index) =>
-        part.read(
-          index * meta.pieceSize,
-          pieceLength(meta, index),
-          this.#pool.take(),
-        ),
+      readBack: (index) => readPiece(index, this.#pool.take()),
       release: (data) => this.#pool.give(data),
     });
+    const self = [...options.self ?? []];
+    if (options.swarm) {
+      self.push(...selfAddresses(options.swarm.address));
+      this.#partial = new PartialFile(meta, readPiece);
+    }
+    this.#self = new Set(self.map(formatAddress));
   }
 
-  /** Stops hashing: nothing reads the part file after this. */
-  [Symbol.dispose](): void {
+  /**
+   * Stops hashing and serving: nothing reads the part file after this. The
+   * registration as a partial holder is withdrawn unless the finished file
+   * took its place.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.#stopLinks();
     this.#hasher.close();
     this.#thread?.close();
+    await this.#withdraw();
   }
 
   /** True once every piece is verified. */
   get finished(): boolean {
     return this.#scheduler.finished;
+  }
+
+  /** Peers worth connecting to: valid, each once, never this process itself. */
+  usable(peers: PeerAddress[]): PeerAddress[] {
+    const unique = new Map<string, PeerAddress>();
+    for (const peer of peers) {
+      const key = formatAddress(peer);
+      if (peer.port < 1 || peer.port > 65535 || this.#self.has(key)) continue;
+      if (unique.size >= MAX_PEERS_PER_ANSWER) break;
+      unique.set(key, peer);
+    }
+    return [...unique.values()];
   }
 
   /**
@@ -356,45 +414,55 @@ class DownloadRun {
         this.#pool.give(data);
         continue;
       }
-      this.#scheduler.complete(index);
-      this.#received += data.length;
-      this.#hasher.add(index, data);
+      this.#verified(index, data);
     }
     this.#report();
   }
 
-  /** Runs one link per peer until every piece is in or no peer is left. */
-  async fetchAll(peers: PeerAddress[]): Promise<PeerLink[]> {
-    this.#links = peers.map((address) =>
-      new PeerLink(address, {
-        id: this.#meta.id,
-        pieces: this.#scheduler.count,
-        pieceSize: this.#meta.pieceSize,
-        scheduler: this.#scheduler,
-        buffer: () => this.#pool.take(),
-        onPiece: (index, data) => this.#onPiece(index, data),
-        limiter: this.#limiter,
-      })
-    );
+  /**
+   * Downloads from `peers` and from every peer that joins meanwhile (the
+   * tracker is asked again every SWARM_REFRESH_MS; downloaders that serve
+   * the file say so when they connect) until every piece is in, or no peer
+   * is left that could send one. Resolves to the bytes received per peer.
+   */
+  async fetchAll(peers: PeerAddress[]): Promise<PeerBytes[]> {
+    const { signal } = this.#options;
     const abort = () => {
       this.#scheduler.stop();
-      for (const link of this.#links) link.close();
+      this.#ended.resolve();
     };
-    this.#options.signal?.addEventListener("abort", abort, { once: true });
+    signal?.addEventListener("abort", abort, { once: true });
+    const stopListening = this.#scheduler.listen(() => {
+      if (this.#scheduler.over) this.#ended.resolve();
+    });
+    const ticker = setInterval(() => this.#tick(), SWARM_REFRESH_MS);
     try {
-      await Promise.all(this.#links.map((link) => this.#runLink(link)));
+      for (const peer of peers) this.#link(peer);
+      this.#checkEnd();
+      await this.#ended.promise;
     } finally {
-      this.#options.signal?.removeEventListener("abort", abort);
+      clearInterval(ticker);
+      stopListening();
+      signal?.removeEventListener("abort", abort);
+      this.#stopLinks();
+      await Promise.allSettled([...this.#running]);
+      await this.#refreshing;
     }
-    this.#options.signal?.throwIfAborted();
+    signal?.throwIfAborted();
     if (this.#diskError) throw this.#diskError;
     if (!this.#scheduler.finished) throw this.#failure();
-    return this.#links;
+    const bytes = new Map<string, number>();
+    for (const link of this.#links) {
+      bytes.set(link.label, (bytes.get(link.label) ?? 0) + link.bytes);
+    }
+    return [...bytes].map(([address, count]) => ({ address, bytes: count }));
   }
 
   /** Checks the whole file against its ID and gives it its real name. */
   async finish(): Promise<string> {
     const digest = await this.#hasher.digestHex();
+    // Nothing more is served from the part file, which closes below.
+    this.#partial?.close();
     if (digest !== this.#meta.id) {
       await this.#part.discard();
       throw new DownloadError(
@@ -404,17 +472,120 @@ class DownloadRun {
         { retryable: true },
       );
     }
+    let path: string;
     try {
-      return await this.#part.commit();
+      path = await this.#part.commit();
     } catch (error) {
       throw diskError(this.#part.dir, error);
     }
+    const { swarm, seed } = this.#options;
+    if (swarm && seed) {
+      try {
+        await swarm.adopt(path, this.#meta);
+        this.#partial = undefined;
+      } catch (error) {
+        this.#options.log?.(
+          `Saved, but cannot keep sharing ${this.#meta.name}: ${
+            (error as Error).message ?? error
+          }`,
+        );
+      }
+    }
+    return path;
   }
 
-  async #runLink(link: PeerLink): Promise<void> {
+  /** Starts a link to `peer` unless it is this process, banned, linked or tried enough. */
+  #link(peer: PeerAddress): void {
+    const key = formatAddress(peer);
+    if (
+      this.#scheduler.over || this.#self.has(key) || this.#banned.has(key) ||
+      this.#linked.has(key) || peer.port < 1 || peer.port > 65535
+    ) return;
+    const attempts = this.#attempts.get(key) ?? 0;
+    if (attempts >= MAX_LINKS_PER_PEER) return;
+    this.#attempts.set(key, attempts + 1);
+    const link = new PeerLink(peer, {
+      id: this.#meta.id,
+      pieces: this.#scheduler.count,
+      pieceSize: this.#meta.pieceSize,
+      scheduler: this.#scheduler,
+      buffer: () => this.#pool.take(),
+      recycle: (data) => this.#pool.give(data),
+      onPiece: (index, data) => this.#onPiece(index, data),
+      limiter: this.#limiter,
+      servePort: this.#partial ? this.#options.swarm?.address.port : undefined,
+    });
+    this.#links.push(link);
+    this.#linked.set(key, link);
+    const running = this.#runLink(key, link);
+    this.#running.add(running);
+    running.finally(() => this.#running.delete(running));
+  }
+
+  async #runLink(key: string, link: PeerLink): Promise<void> {
     await link.run();
+    this.#linked.delete(key);
+    if (link.lied) this.#banned.add(key);
     if (link.failure && !this.#scheduler.over) {
       this.#options.log?.(`Dropped peer ${link.label}: ${link.failure}.`);
+    }
+    this.#checkEnd();
+  }
+
+  /** Ends the download once it is over, or no link is left and the tracker has no new peer. */
+  #checkEnd(): void {
+    if (this.#scheduler.over) return this.#ended.resolve();
+    if (this.#linked.size > 0) return;
+    this.#refresh().then(() => {
+      if (this.#linked.size === 0) this.#ended.resolve();
+    });
+  }
+
+  #tick(): void {
+    const starving = performance.now() - this.#lastPieceAt > SWARM_STARVE_MS;
+    if (starving && ![...this.#linked.values()].some((link) => link.busy)) {
+      // Connected, but nobody has what is missing.
+      this.#scheduler.stop();
+      this.#ended.resolve();
+      return;
+    }
+    this.#refresh();
+  }
+
+  /** Asks the tracker for peers again and links the new ones; never throws. */
+  #refresh(): Promise<void> {
+    this.#refreshing ??= this.#options.refresh()
+      .then(({ peers }) => {
+        for (const peer of this.usable(peers)) this.#link(peer);
+      }, (error) => {
+        this.#options.log?.(
+          `Could not ask the tracker for more peers: ${
+            (error as Error).message ?? error
+          }`,
+        );
+      })
+      .finally(() => this.#refreshing = undefined);
+    return this.#refreshing;
+  }
+
+  #stopLinks(): void {
+    this.#scheduler.stop();
+    for (const link of this.#linked.values()) link.close();
+  }
+
+  async #withdraw(): Promise<void> {
+    const partial = this.#partial;
+    if (!partial) return;
+    partial.close();
+    if (!await this.#offering) return;
+    try {
+      await this.#options.swarm!.withdraw(partial);
+    } catch (error) {
+      this.#options.log?.(
+        `Could not unregister ${this.#meta.name}: ${
+          (error as Error).message ?? error
+        }`,
+      );
     }
   }
 
@@ -426,7 +597,6 @@ class DownloadRun {
     ) {
       this.#pool.give(data);
       this.#badPieces++;
-      this.#scheduler.release(index);
       if (this.#badPieces >= MAX_BAD_PIECES) this.#scheduler.stop();
       return false;
     }
@@ -436,19 +606,41 @@ class DownloadRun {
       // Not the peer's fault: stop everything, keep what is written.
       this.#pool.give(data);
       this.#diskError ??= diskError(this.#part.dir, error);
-      this.#scheduler.release(index);
       this.#scheduler.stop();
       return true;
     }
-    this.#scheduler.complete(index);
-    this.#received += data.length;
-    // The hasher owns the buffer from here on.
-    this.#hasher.add(index, data);
+    this.#lastPieceAt = performance.now();
+    this.#verified(index, data);
     this.#report();
     // Stop reading from this peer while the hashing thread catches up.
     return this.#hasher.behind
       ? this.#hasher.caughtUp().then(() => true)
       : true;
+  }
+
+  /** Records a verified piece that is on disk; the hasher owns `data` after. */
+  #verified(index: number, data: Uint8Array): void {
+    this.#received += data.length;
+    this.#hasher.add(index, data);
+    this.#partial?.add(index);
+    this.#scheduler.complete(index);
+    this.#offer();
+  }
+
+  /** Registers as a partial holder once there is a piece to serve. */
+  #offer(): void {
+    const { swarm } = this.#options;
+    if (!swarm || !this.#partial || this.#offering) return;
+    this.#offering = swarm.offer(this.#partial, {
+      onPeer: (address) => this.#link(address),
+    }).catch((error) => {
+      this.#options.log?.(
+        `Cannot serve ${this.#meta.name} while downloading: ${
+          (error as Error).message ?? error
+        }`,
+      );
+      return false;
+    });
   }
 
   #report(): void {
@@ -469,17 +661,22 @@ class DownloadRun {
       bytesPerSecond: seconds > 0
         ? (this.#received - first.bytes) / seconds
         : 0,
-      peers: this.#links.filter((link) => link.active).length,
+      peers: [...this.#linked.values()].filter((link) => link.active).length,
     });
   }
 
   #failure(): DownloadError {
     const missing = this.#scheduler.count - this.#scheduler.completed;
-    const reasons = this.#links
-      .map((link) => `${link.label} ${link.failure ?? "gave up"}`)
-      .join("; ");
+    const reasons = [
+      ...new Map(
+        this.#links.map((link) => [link.label, link.failure ?? "gave up"]),
+      ),
+    ].map(([label, reason]) => `${label} ${reason}`).join("; ");
+    const why = this.#links.some((link) => !link.failure)
+      ? "no connected peer has them"
+      : "no good peer left";
     return new DownloadError(
-      `Could not download ${this.#meta.name}: ${missing} of ${this.#scheduler.count} pieces missing and no good peer left (${reasons}). The partial file is kept for a retry.`,
+      `Could not download ${this.#meta.name}: ${missing} of ${this.#scheduler.count} pieces missing and ${why} (${reasons}). The partial file is kept for a retry.`,
       { retryable: true },
     );
   }

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { bitfieldBytes } from "./bitfield.ts";
 import type { Frame } from "./frame.ts";
 import {
   FULL_ID_CHARS,
@@ -102,10 +103,14 @@ export type Message =
   | { type: "files"; files: FileSummary[] }
   | { type: "stats" }
   | { type: "stats-reply"; stats: TrackerStats }
-  | { type: "hello"; version: number; id: string }
-  | { type: "welcome"; id: string; pieces: number }
+  | { type: "hello"; version: number; id: string; port?: number }
+  | { type: "welcome"; id: string; pieces: number; have?: Uint8Array }
   | { type: "request"; index: number }
-  | { type: "piece"; index: number; data: Uint8Array };
+  | { type: "piece"; index: number; data: Uint8Array }
+  | { type: "have"; index: number }
+  | { type: "cancel"; index: number }
+  | { type: "choke" }
+  | { type: "unchoke" };
 
 /** The type names of {@linkcode Message}. */
 export type MessageType = Message["type"];
@@ -174,6 +179,10 @@ export function toFrame(message: Message): Frame {
         header: { type: "piece", index: message.index },
         binary: message.data,
       };
+    case "welcome": {
+      const { have, ...header } = message;
+      return { header: { ...header }, binary: have ?? empty };
+    }
     default:
       return { header: { ...message }, binary: empty };
   }
@@ -197,6 +206,8 @@ export function fromFrame(frame: Frame): Message {
     case "ok":
     case "list":
     case "stats":
+    case "choke":
+    case "unchoke":
       noBinary(frame);
       return { type };
     case "register":
@@ -234,15 +245,17 @@ export function fromFrame(frame: Frame): Message {
       return { type, stats: stats(h) };
     case "hello":
       noBinary(frame);
-      return { type, version: int(h, "version", 0, 0xffff), id: fullId(h.id) };
-    case "welcome":
-      noBinary(frame);
       return {
         type,
+        version: int(h, "version", 0, 0xffff),
         id: fullId(h.id),
-        pieces: int(h, "pieces", 0, MAX_PIECES),
+        ...(h.port === undefined ? {} : { port: port(h) }),
       };
+    case "welcome":
+      return welcome(frame);
     case "request":
+    case "have":
+    case "cancel":
       noBinary(frame);
       return { type, index: int(h, "index", 0, MAX_PIECES - 1) };
     case "piece":
@@ -412,6 +425,25 @@ function fileMeta(frame: Frame): FileMeta {
     pieceSize,
     pieceHashes: frame.binary,
   };
+}
+
+/**
+ * A `welcome`: its binary part, when present, is the sender's bitfield and
+ * must be exactly one bit per piece long; absent means it has every piece.
+ */
+function welcome(frame: Frame): Message {
+  const h = frame.header;
+  const pieces = int(h, "pieces", 0, MAX_PIECES);
+  const message = { type: "welcome" as const, id: fullId(h.id), pieces };
+  if (frame.binary.length === 0) return message;
+  if (frame.binary.length !== bitfieldBytes(pieces)) {
+    throw new RangeError(
+      `Bitfield is ${frame.binary.length} bytes, expected ${
+        bitfieldBytes(pieces)
+      }`,
+    );
+  }
+  return { ...message, have: frame.binary };
 }
 
 function stats(h: Record<string, unknown>): TrackerStats {

@@ -1,13 +1,15 @@
 /**
- * One downloader's connection to one peer: handshake, then several piece
- * requests in flight at once over the same connection. When the peer fails
- * (refuses, closes, stalls, lies) its outstanding pieces go back to the
- * scheduler for the other peers.
+ * One downloader's connection to one peer: handshake (learning which pieces
+ * the peer holds), then several piece requests in flight at once over the
+ * same connection, following the peer's `have` announcements and its
+ * `choke`/`unchoke` turns. When the peer fails (refuses, closes, stalls,
+ * lies) its outstanding pieces go back to the scheduler for the other peers.
  *
  * @module
  */
 
 import type { BandwidthLimiter } from "./bandwidth.ts";
+import { Bitfield, bitfieldBytes } from "./bitfield.ts";
 import {
   type Address,
   connect,
@@ -17,12 +19,16 @@ import {
 import {
   CONNECT_TIMEOUT_MS,
   FRAME_DEADLINE_MS,
+  IDLE_TIMEOUT_MS,
   PEER_STALL_TIMEOUT_MS,
   PROTOCOL_VERSION,
   REQUESTS_IN_FLIGHT,
 } from "./limits.ts";
 import type { Message } from "./messages.ts";
 import type { PieceScheduler } from "./piece_scheduler.ts";
+
+/** How often a link checks whether its peer stalled. */
+export const STALL_CHECK_MS = 250;
 
 /** What a link does with a piece it received. */
 export type PieceHandler = (
@@ -40,13 +46,15 @@ export interface PeerLinkOptions {
   pieceSize: number;
   /** Supplies the buffer each piece is read into. @default {a new one} */
   buffer?: () => Uint8Array;
+  /** Gives back a buffer from {@linkcode buffer} that held no useful piece. */
+  recycle?: (data: Uint8Array) => void;
   /** Shared by every link of one download. */
   scheduler: PieceScheduler;
   /** Verifies and stores a piece; false means the piece was bad. */
   onPiece: PieceHandler;
   /** Requests kept in flight. @default {REQUESTS_IN_FLIGHT} */
   inFlight?: number;
-  /** Ms without data, with requests outstanding, before giving up. @default {PEER_STALL_TIMEOUT_MS} */
+  /** Ms without data, with requests outstanding and not choked, before giving up. @default {PEER_STALL_TIMEOUT_MS} */
   stallMs?: number;
   /** Ms to connect. @default {CONNECT_TIMEOUT_MS} */
   connectMs?: number;
@@ -56,6 +64,11 @@ export interface PeerLinkOptions {
    * @default {no limit}
    */
   limiter?: BandwidthLimiter;
+  /**
+   * The port this downloader serves the file on, told to the peer so it can
+   * connect back for the pieces it lacks. @default {not told}
+   */
+  servePort?: number;
 }
 
 /** A download's connection to one peer. */
@@ -66,10 +79,20 @@ export class PeerLink {
   bytes = 0;
   /** Why the link ended early, if it did. */
   failure?: string;
+  /** True if the peer sent a piece that failed its hash. */
+  lied = false;
   #options: PeerLinkOptions;
   #conn?: Connection;
+  /** Pieces asked for and not received, released or cancelled. */
   #outstanding = new Set<number>();
+  /** Pieces cancelled that the peer may still send. */
+  #cancelled = new Set<number>();
+  /** The peer's pieces; undefined while it has all of them. */
+  #have?: Bitfield;
+  #choked = false;
+  #ready = false;
   #closed = false;
+  #lastProgress = 0;
   /** Aborts a wait for the download limit when the link closes. */
   #stop = new AbortController();
 
@@ -89,25 +112,53 @@ export class PeerLink {
     return this.#conn !== undefined && !this.#closed;
   }
 
+  /** True while requests are outstanding on this link. */
+  get busy(): boolean {
+    return this.#outstanding.size > 0;
+  }
+
   /**
    * Downloads until the scheduler is over or the peer fails. Never throws:
    * a failure is recorded in {@linkcode failure} and its pieces released.
    */
   async run(): Promise<void> {
+    const { scheduler } = this.#options;
+    let stopListening: (() => void) | undefined;
+    let watchdog: ReturnType<typeof setInterval> | undefined;
     try {
       this.#conn = await connect(this.address, {
         timeoutMs: this.#options.connectMs ?? CONNECT_TIMEOUT_MS,
         limits: {
-          maxBinaryBytes: this.#options.pieceSize,
-          binaryBuffer: this.#options.buffer,
+          maxBinaryBytes: Math.max(
+            this.#options.pieceSize,
+            bitfieldBytes(this.#options.pieces),
+          ),
+          binaryLimit: (header) => this.#binaryLimit(header),
+          binaryBuffer: (length) =>
+            this.#ready && length <= this.#options.pieceSize
+              ? this.#options.buffer?.()
+              : undefined,
         },
       });
       if (this.#closed) return;
       await this.#handshake();
-      await this.#transfer();
+      this.#ready = true;
+      scheduler.addPeer(this.#have);
+      stopListening = scheduler.listen((completed) =>
+        this.#onSchedule(completed)
+      );
+      watchdog = setInterval(() => this.#checkStall(), STALL_CHECK_MS);
+      this.#fill();
+      while (!scheduler.over && !this.#closed) {
+        await this.#handle(await this.#receive(IDLE_TIMEOUT_MS));
+        this.#fill();
+      }
     } catch (error) {
       if (!this.#closed) this.failure = describe(error);
     } finally {
+      clearInterval(watchdog);
+      stopListening?.();
+      if (this.#ready) scheduler.removePeer(this.#have);
       this.close();
     }
   }
@@ -117,22 +168,31 @@ export class PeerLink {
     if (this.#closed && !this.#conn) return;
     this.#closed = true;
     this.#stop.abort();
-    for (const index of this.#outstanding) {
-      this.#options.scheduler.release(index);
-    }
+    const outstanding = [...this.#outstanding];
     this.#outstanding.clear();
+    for (const index of outstanding) this.#options.scheduler.release(index);
     this.#conn?.close();
     this.#conn = undefined;
   }
 
+  #binaryLimit(header: Record<string, unknown>): number {
+    if (header.type === "piece") return this.#options.pieceSize;
+    if (header.type === "welcome") return bitfieldBytes(this.#options.pieces);
+    return 0;
+  }
+
   async #handshake(): Promise<void> {
     const conn = this.#conn!;
+    const { servePort } = this.#options;
     await conn.send({
       type: "hello",
       version: PROTOCOL_VERSION,
       id: this.#options.id,
+      ...(servePort === undefined ? {} : { port: servePort }),
     });
-    const reply = await this.#receive();
+    const reply = await this.#receive(
+      this.#options.stallMs ?? PEER_STALL_TIMEOUT_MS,
+    );
     if (reply.type === "error") {
       throw new Error(`peer refused: ${reply.message || reply.code}`);
     }
@@ -144,50 +204,131 @@ export class PeerLink {
         `peer has ${reply.pieces} pieces, expected ${this.#options.pieces}`,
       );
     }
+    if (reply.have) {
+      const have = Bitfield.from(reply.have, reply.pieces);
+      if (!have.complete) this.#have = have;
+    }
   }
 
-  async #transfer(): Promise<void> {
+  /** Asks for pieces until `inFlight` are outstanding or none is left. */
+  #fill(): void {
+    if (this.#closed || this.#choked || !this.#ready) return;
     const { scheduler } = this.#options;
     const inFlight = this.#options.inFlight ?? REQUESTS_IN_FLIGHT;
-    while (!scheduler.over && !this.#closed) {
-      await this.#fill(inFlight);
-      if (this.#outstanding.size === 0) {
-        await scheduler.waitForWork();
-        continue;
-      }
-      const message = await this.#receive();
-      await this.#handle(message);
+    while (this.#outstanding.size < inFlight) {
+      const index = scheduler.next(this.#have, this.#outstanding);
+      if (index === undefined) return;
+      if (this.#outstanding.size === 0) this.#lastProgress = performance.now();
+      this.#outstanding.add(index);
+      this.#cancelled.delete(index);
+      this.#send({ type: "request", index });
     }
   }
 
-  async #fill(inFlight: number): Promise<void> {
-    while (this.#outstanding.size < inFlight) {
-      const index = this.#options.scheduler.next();
-      if (index === undefined) return;
-      this.#outstanding.add(index);
-      await this.#conn!.send({ type: "request", index });
+  #onSchedule(completed?: number): void {
+    if (this.#closed) return;
+    if (this.#options.scheduler.over) {
+      // Done or stopped: nothing more to ask; ending the link ends run().
+      this.close();
+      return;
     }
+    if (completed !== undefined && this.#outstanding.has(completed)) {
+      // Another peer delivered it first.
+      this.#outstanding.delete(completed);
+      this.#cancelled.add(completed);
+      this.#options.scheduler.release(completed);
+      this.#send({ type: "cancel", index: completed });
+    }
+    this.#fill();
   }
 
   async #handle(message: Message): Promise<void> {
-    if (message.type === "error") {
-      throw new Error(`peer answered: ${message.message || message.code}`);
-    }
-    if (message.type !== "piece" || !this.#outstanding.has(message.index)) {
-      throw new Error(`unexpected "${message.type}" message`);
-    }
-    // Still outstanding while waiting, so closing the link gives it back.
-    await this.#options.limiter?.take(message.data.length, this.#stop.signal);
-    this.#outstanding.delete(message.index);
-    this.bytes += message.data.length;
-    if (!await this.#options.onPiece(message.index, message.data)) {
-      throw new Error(`sent a bad copy of piece ${message.index}`);
+    switch (message.type) {
+      case "piece":
+        return await this.#onPiece(message.index, message.data);
+      case "have":
+        if (message.index >= this.#options.pieces) {
+          throw new Error(
+            `announced piece ${message.index} of ${this.#options.pieces}`,
+          );
+        }
+        if (this.#have?.set(message.index)) {
+          this.#options.scheduler.peerHas(message.index);
+        }
+        return;
+      case "choke":
+        // The peer serves others for a while and dropped our requests.
+        this.#choked = true;
+        this.#releaseAll();
+        return;
+      case "unchoke":
+        this.#choked = false;
+        this.#lastProgress = performance.now();
+        return;
+      case "error":
+        throw new Error(`peer answered: ${message.message || message.code}`);
+      default:
+        throw new Error(`unexpected "${message.type}" message`);
     }
   }
 
-  async #receive(): Promise<Message> {
+  async #onPiece(index: number, data: Uint8Array): Promise<void> {
+    if (!this.#outstanding.has(index) && !this.#cancelled.has(index)) {
+      throw new Error(`sent piece ${index}, which was not asked for`);
+    }
+    this.#lastProgress = performance.now();
+    // Still outstanding while waiting, so closing the link gives it back.
+    await this.#options.limiter?.take(data.length, this.#stop.signal);
+    // Not outstanding any more if it was cancelled or dropped by a choke
+    // meanwhile: still used if nobody else delivered it yet.
+    const asked = this.#outstanding.delete(index);
+    if (!asked) this.#cancelled.delete(index);
+    this.bytes += data.length;
+    const { scheduler } = this.#options;
+    let good = true;
+    try {
+      if (scheduler.has(index)) {
+        // A copy from another peer won the race.
+        this.#options.recycle?.(data);
+      } else {
+        good = await this.#options.onPiece(index, data);
+      }
+    } finally {
+      // After onPiece, so nobody is handed the piece while it is checked.
+      if (asked) scheduler.release(index);
+    }
+    if (!good) {
+      this.lied = true;
+      throw new Error(`sent a bad copy of piece ${index}`);
+    }
+  }
+
+  /** Gives back every outstanding piece; a late copy is still accepted. */
+  #releaseAll(): void {
+    const outstanding = [...this.#outstanding];
+    this.#outstanding.clear();
+    for (const index of outstanding) {
+      this.#cancelled.add(index);
+      this.#options.scheduler.release(index);
+    }
+  }
+
+  #checkStall(): void {
+    if (this.#closed || this.#choked || this.#outstanding.size === 0) return;
+    const stallMs = this.#options.stallMs ?? PEER_STALL_TIMEOUT_MS;
+    if (performance.now() - this.#lastProgress < stallMs) return;
+    this.failure = "stopped answering";
+    this.close();
+  }
+
+  #send(message: Message): void {
+    // A failed send closes the connection; the read loop reports it.
+    this.#conn?.send(message).catch(() => this.#conn?.close());
+  }
+
+  async #receive(idleMs: number): Promise<Message> {
     const message = await this.#conn!.receive({
-      idleMs: this.#options.stallMs ?? PEER_STALL_TIMEOUT_MS,
+      idleMs,
       deadlineMs: FRAME_DEADLINE_MS,
     });
     if (message === null) throw new Error("peer closed the connection");

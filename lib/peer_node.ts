@@ -17,6 +17,7 @@ import {
   type PeerServer,
   startPeerServer,
 } from "./peer_server.ts";
+import type { PartialFile } from "./partial_file.ts";
 import { SharedFile } from "./shared_file.ts";
 
 /**
@@ -44,6 +45,14 @@ export interface PeerNodeOptions {
   checkIntervalMs?: number;
   /** Piece bytes a second uploaded, all files and downloaders together. @default {no limit} */
   uploadLimit?: number;
+  /** Downloaders uploaded to at once. @default {UPLOAD_SLOTS} */
+  uploadSlots?: number;
+}
+
+/** Options for {@linkcode PeerNode.offer}. */
+export interface OfferOptions {
+  /** Called with each downloader of the file that says it serves it too. */
+  onPeer?: (address: Address) => void;
 }
 
 /** Options for {@linkcode PeerNode.share}; see {@linkcode hashFile}. */
@@ -64,7 +73,8 @@ export class PeerNode {
   readonly address: Address;
   #server: PeerServer;
   #announcer: Announcer;
-  #files = new Map<string, SharedFile>();
+  #files = new Map<string, SharedFile | PartialFile>();
+  #peerListeners = new Map<string, (address: Address) => void>();
   #unsharing = new Set<Promise<void>>();
   #log: (line: string) => void;
   #onDropped: (meta: FileMeta, reason: string) => void;
@@ -81,8 +91,10 @@ export class PeerNode {
       port: options.port ?? DEFAULT_PEER_PORT,
       lookup: (id) => this.#files.get(id),
       onFileBroken: (id, reason) => this.#drop(id, reason),
+      onPeer: (id, address) => this.#peerListeners.get(id)?.(address),
       log: options.log,
       uploadLimit: options.uploadLimit,
+      uploadSlots: options.uploadSlots,
     });
     this.address = this.#server.address;
     this.#announcer = new Announcer({
@@ -181,18 +193,83 @@ export class PeerNode {
     return meta;
   }
 
+  /**
+   * Serves the verified pieces of a download in progress and registers this
+   * peer as a holder of the file, so other downloaders fetch from it too
+   * (swarming). A tracker that cannot be reached is only logged: peers that
+   * connect to this one still learn its port. Resolves to false (and does
+   * nothing) if the file is already shared or offered.
+   */
+  async offer(
+    source: PartialFile,
+    options: OfferOptions = {},
+  ): Promise<boolean> {
+    this.#checkOpen();
+    const id = source.meta.id;
+    if (this.#files.has(id)) return false;
+    this.#files.set(id, source);
+    if (options.onPeer) this.#peerListeners.set(id, options.onPeer);
+    try {
+      await this.#announcer.add(source.meta);
+    } catch (error) {
+      this.#log(
+        `Could not register ${source.meta.name} as a partial holder: ${
+          (error as Error).message ?? error
+        }`,
+      );
+    }
+    return true;
+  }
+
+  /** Stops offering `source` (if it still is) and unregisters it. */
+  async withdraw(source: PartialFile): Promise<void> {
+    source.close();
+    if (this.#files.get(source.meta.id) === source) {
+      await this.unshare(source.meta.id);
+    }
+  }
+
+  /**
+   * Serves the finished file at `path` in place of the download's partial
+   * pieces, under the registration {@linkcode offer} made; `meta` must be
+   * its verified metadata. Registers it if it was not offered; does nothing
+   * if the file is shared already.
+   */
+  async adopt(path: string, meta: FileMeta): Promise<void> {
+    this.#checkOpen();
+    if (this.#files.get(meta.id) instanceof SharedFile) return;
+    const file = await SharedFile.open(path, meta);
+    const before = this.#files.get(meta.id);
+    this.#files.set(meta.id, file);
+    this.#peerListeners.delete(meta.id);
+    if (before !== file) before?.close();
+    if (!before) {
+      try {
+        await this.#announcer.add(meta);
+      } catch (error) {
+        this.#files.delete(meta.id);
+        file.close();
+        throw error;
+      }
+    }
+    this.#checker ??= setInterval(() => this.#checkFiles(), this.#checkMs);
+  }
+
   /** Stops serving `id` and unregisters it; does nothing if not shared. */
   async unshare(id: string): Promise<void> {
     const file = this.#files.get(id);
+    this.#peerListeners.delete(id);
     if (!file) return;
     this.#files.delete(id);
     file.close();
     await this.#announcer.remove(id);
   }
 
-  /** Metadata of every file shared now. */
+  /** Metadata of every whole file shared now (not downloads in progress). */
   shared(): FileMeta[] {
-    return [...this.#files.values()].map((file) => file.meta);
+    return [...this.#files.values()]
+      .filter((file) => file instanceof SharedFile)
+      .map((file) => file.meta);
   }
 
   /** Unregisters everything (bounded time), stops the server, closes files. */
@@ -232,6 +309,7 @@ export class PeerNode {
   /** Drops files that changed since they were shared. */
   #checkFiles(): void {
     for (const file of this.#files.values()) {
+      if (!(file instanceof SharedFile)) continue;
       try {
         file.check();
       } catch (error) {

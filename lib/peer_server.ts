@@ -19,7 +19,13 @@ import {
   PROTOCOL_VERSION,
 } from "./limits.ts";
 import type { ErrorCode, Message } from "./messages.ts";
-import type { SharedFile } from "./shared_file.ts";
+import type { PieceSource } from "./piece_source.ts";
+import {
+  SLOT_IDLE_MS,
+  SLOT_TURN_MS,
+  UPLOAD_SLOTS,
+  UploadSlots,
+} from "./upload_slots.ts";
 
 /** Time a new connection has to send `hello` (libtorrent uses 10 s too). */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -39,8 +45,17 @@ export interface PeerServerOptions {
   host?: string;
   /** Port to listen on; 0 picks a free one. @default {DEFAULT_PEER_PORT} */
   port?: number;
-  /** Finds the shared file with this full ID, or undefined. */
-  lookup: (id: string) => SharedFile | undefined;
+  /** Finds what is offered under this full ID (a whole or partial file), or undefined. */
+  lookup: (id: string) => PieceSource | undefined;
+  /**
+   * Called when a downloader says it serves the file `id` too (its `hello`
+   * names its port), so a downloader of the same file can connect back.
+   */
+  onPeer?: (id: string, address: Address) => void;
+  /** Downloaders served at once; others wait their turn. @default {UPLOAD_SLOTS} */
+  uploadSlots?: number;
+  /** Ms a downloader keeps its slot while others wait. @default {SLOT_TURN_MS} */
+  slotTurnMs?: number;
   /** Called when a shared file fails to read (changed or deleted), so its owner can stop sharing it. */
   onFileBroken?: (id: string, reason: string) => void;
   /** Receives one line per notable event. @default {no logging} */
@@ -96,6 +111,7 @@ export interface PeerServer {
  */
 export function startPeerServer(options: PeerServerOptions): PeerServer {
   // Checked before listening, so a bad limit leaves no listener open.
+  const slots = new UploadSlots(options.uploadSlots ?? UPLOAD_SLOTS);
   const limiter = options.uploadLimit === undefined
     ? undefined
     : new BandwidthLimiter(options.uploadLimit);
@@ -103,7 +119,7 @@ export function startPeerServer(options: PeerServerOptions): PeerServer {
     hostname: options.host ?? DEFAULT_PEER_HOST,
     port: options.port ?? DEFAULT_PEER_PORT,
   });
-  return new Server(listener, options, limiter);
+  return new Server(listener, options, slots, limiter);
 }
 
 class Server implements PeerServer {
@@ -119,14 +135,18 @@ class Server implements PeerServer {
   #closed = false;
   /** Shared by every connection, so the limit holds for the process. */
   readonly limiter?: BandwidthLimiter;
+  /** Upload slots shared by every connection. */
+  readonly slots: UploadSlots;
 
   constructor(
     listener: Deno.TcpListener,
     options: PeerServerOptions,
+    slots: UploadSlots,
     limiter?: BandwidthLimiter,
   ) {
     this.#listener = listener;
     this.#options = options;
+    this.slots = slots;
     this.limiter = limiter;
     const addr = listener.addr as Deno.NetAddr;
     this.address = { host: addr.hostname, port: addr.port };
@@ -243,7 +263,7 @@ class Server implements PeerServer {
   async #handshake(
     conn: Connection,
     hello: Message,
-  ): Promise<SharedFile | undefined> {
+  ): Promise<PieceSource | undefined> {
     if (hello.type !== "hello") {
       await this.fail(
         conn,
@@ -269,7 +289,12 @@ class Server implements PeerServer {
       );
       return undefined;
     }
-    await conn.send({ type: "welcome", id: hello.id, pieces: file.pieces });
+    if (hello.port !== undefined) {
+      this.#options.onPeer?.(hello.id, {
+        host: conn.remote.host,
+        port: hello.port,
+      });
+    }
     return file;
   }
 
@@ -300,14 +325,20 @@ class Server implements PeerServer {
   }
 
   /** Reports a file that could not be read, unless it was just unshared. */
-  broken(file: SharedFile, reason: string): void {
-    if (this.#options.lookup(file.meta.id) !== file) return;
+  broken(file: PieceSource, reason: string): void {
+    // A closed source was withdrawn on purpose (unshared, or a download
+    // that ended): nothing to report.
+    if (file.closed || this.#options.lookup(file.meta.id) !== file) return;
     this.log(`Stopped offering "${file.meta.name}": ${reason}`);
     this.#options.onFileBroken?.(file.meta.id, reason);
   }
 
   get maxOutstanding(): number {
     return this.#options.maxOutstanding ?? MAX_OUTSTANDING_REQUESTS;
+  }
+
+  get slotTurnMs(): number {
+    return this.#options.slotTurnMs ?? SLOT_TURN_MS;
   }
 
   get idleMs(): number {
@@ -328,26 +359,47 @@ class Server implements PeerServer {
  * as they arrive; a writer answers them strictly in order, reading the next
  * piece while the previous one is still being sent (at most two pieces held
  * per connection, so a downloader that never reads cannot grow memory).
+ * Answers go out only while the session holds an upload slot: without one
+ * the downloader is told `choke`, its requests are dropped, and it is told
+ * `unchoke` when its turn comes. A partial file's new pieces are announced
+ * with `have` as they are verified.
  */
 class Session {
   #server: Server;
   #conn: Connection;
-  #file: SharedFile;
+  #file: PieceSource;
   #queue: number[] = [];
   /** Piece buffers whose send completed, reused for the next reads (two suffice). */
   #spare: Uint8Array[] = [];
   #wake?: () => void;
   #ended = false;
-  /** Aborts a wait for the upload limit when the session ends. */
+  /** Aborts a wait for the upload limit or a slot when the session ends. */
   #stop = new AbortController();
+  #holding = false;
+  #choked = false;
+  #turnStart = 0;
+  #idleTimer?: ReturnType<typeof setTimeout>;
+  #stopHaves?: () => void;
 
-  constructor(server: Server, conn: Connection, file: SharedFile) {
+  constructor(server: Server, conn: Connection, file: PieceSource) {
     this.#server = server;
     this.#conn = conn;
     this.#file = file;
   }
 
   async run(): Promise<void> {
+    // The bitfield and the subscription to later pieces are taken together,
+    // so no piece falls between them.
+    const have = this.#file.have?.();
+    this.#stopHaves = this.#file.onHave?.((index) =>
+      this.#send({ type: "have", index })
+    );
+    this.#send({
+      type: "welcome",
+      id: this.#file.meta.id,
+      pieces: this.#file.pieces,
+      ...(have && !have.complete ? { have: have.toBytes() } : {}),
+    });
     const writing = this.#writeLoop();
     try {
       await this.#readLoop();
@@ -371,14 +423,21 @@ class Session {
         return await this.#server.failOnInput(this.#conn, error);
       }
       if (message === null || this.#ended) return;
+      if (message.type === "cancel") {
+        const at = this.#queue.indexOf(message.index);
+        if (at !== -1) this.#queue.splice(at, 1);
+        continue;
+      }
       if (message.type !== "request") {
         this.#end();
         return await this.#server.fail(
           this.#conn,
           "bad-request",
-          `Expected "request", got "${message.type}"`,
+          `Expected "request" or "cancel", got "${message.type}"`,
         );
       }
+      // Dropped while choked: the downloader gave it back when told.
+      if (this.#choked) continue;
       if (this.#queue.length >= this.#server.maxOutstanding) {
         this.#server.log(
           `Closed ${
@@ -390,8 +449,46 @@ class Session {
         return;
       }
       this.#queue.push(message.index);
+      if (!this.#holding) this.#claimSlot();
       this.#wake?.();
     }
+  }
+
+  /** Takes a free slot, or chokes the downloader until one is its turn. */
+  #claimSlot(): void {
+    if (this.#server.slots.tryTake()) {
+      this.#holding = true;
+      this.#turnStart = performance.now();
+      return;
+    }
+    this.#choke();
+  }
+
+  #choke(): void {
+    this.#choked = true;
+    this.#queue.length = 0;
+    this.#send({ type: "choke" });
+    this.#server.slots.take(this.#stop.signal).then(() => {
+      if (this.#ended) return this.#server.slots.give();
+      this.#holding = true;
+      this.#choked = false;
+      this.#turnStart = performance.now();
+      this.#send({ type: "unchoke" });
+      // Lets the writer serve, or give the slot back if nothing comes.
+      this.#wake?.();
+    }, () => {});
+  }
+
+  /** Gives the slot up after its turn if somebody is waiting for one. */
+  #rotate(): void {
+    const slots = this.#server.slots;
+    if (
+      !this.#holding || slots.waiting === 0 ||
+      performance.now() - this.#turnStart < this.#server.slotTurnMs
+    ) return;
+    this.#holding = false;
+    slots.give();
+    this.#choke();
   }
 
   async #writeLoop(): Promise<void> {
@@ -433,11 +530,27 @@ class Session {
 
   /** The next request to answer, or undefined when the session ended. */
   async #next(): Promise<number | undefined> {
-    while (this.#queue.length === 0 && !this.#ended) {
+    this.#rotate();
+    while ((this.#queue.length === 0 || !this.#holding) && !this.#ended) {
+      if (this.#queue.length === 0) this.#releaseWhenIdle();
       await new Promise<void>((resolve) => this.#wake = resolve);
       this.#wake = undefined;
     }
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
     return this.#ended ? undefined : this.#queue.shift();
+  }
+
+  /** Gives the slot back if no request comes within SLOT_IDLE_MS. */
+  #releaseWhenIdle(): void {
+    if (!this.#holding || this.#idleTimer !== undefined) return;
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      if (this.#holding && this.#queue.length === 0 && !this.#ended) {
+        this.#holding = false;
+        this.#server.slots.give();
+      }
+    }, SLOT_IDLE_MS);
   }
 
   /** The reply to a request, or undefined after a fatal error reply. */
@@ -449,6 +562,15 @@ class Session {
         message: `No piece ${index}; the file has ${this.#file.pieces}`,
         index,
       };
+    }
+    if (this.#file.have?.()?.has(index) === false) {
+      this.#end();
+      await this.#server.fail(
+        this.#conn,
+        "bad-request",
+        `Piece ${index} was never announced here`,
+      );
+      return undefined;
     }
     try {
       const data = await this.#file.readPiece(index, this.#spare.pop());
@@ -462,9 +584,21 @@ class Session {
     }
   }
 
+  #send(message: Message): void {
+    if (this.#ended) return;
+    this.#conn.send(message).catch(() => this.#conn.close());
+  }
+
   /** Stops both loops; the connection is closed by the caller. */
   #end(): void {
+    if (this.#ended) return;
     this.#ended = true;
+    this.#stopHaves?.();
+    clearTimeout(this.#idleTimer);
+    if (this.#holding) {
+      this.#holding = false;
+      this.#server.slots.give();
+    }
     this.#wake?.();
     this.#stop.abort();
   }

@@ -1,28 +1,72 @@
 /**
- * Which piece each peer connection should ask for next. Pieces are handed
- * out lowest index first, so they arrive nearly in order and the whole-file
- * hash can follow the download closely; pieces given back by a failed peer
- * go out again before new ones.
+ * Which piece each peer connection should ask for next.
+ *
+ * - The first few pieces are picked at random, so downloaders that start
+ *   together soon hold different pieces to trade.
+ * - After that, rarest first: among the pieces the peer has and nobody is
+ *   asking for yet, those held by the fewest connected peers; among equally
+ *   rare ones a random pick from the {@linkcode PICK_WINDOW} lowest, so
+ *   pieces still arrive close to file order (the whole-file hash follows the
+ *   download) while two downloaders rarely pick the same one.
+ * - A connection with nothing else to ask for may ask for a piece already
+ *   requested from another peer (at most {@linkcode MAX_REQUESTERS} at
+ *   once): this is the endgame that keeps the last pieces from waiting on
+ *   one slow peer. When a copy arrives, the others are cancelled.
  *
  * @module
  */
 
+import type { Bitfield } from "./bitfield.ts";
+
+/** Pieces picked at random before rarest-first starts. */
+export const RANDOM_FIRST_PIECES = 4;
+/** Equally rare candidates (lowest indexes) a random pick is made among. */
+export const PICK_WINDOW = 16;
+/** Connections asking for one piece at once, in the endgame. */
+export const MAX_REQUESTERS = 2;
+/** Random probes for a random-first piece before falling back to a scan. */
+const RANDOM_PROBES = 32;
+
+/** Options for {@linkcode PieceScheduler}. */
+export interface PieceSchedulerOptions {
+  /** Pieces already verified (a resumed download). */
+  have?: Iterable<number>;
+  /** Random numbers in [0, 1). @default {Math.random} */
+  random?: () => number;
+}
+
+/**
+ * Called when something changed that may give a connection work: a piece
+ * was given back or became available, a piece completed (`completed` is its
+ * index: connections still asking for it should cancel), or the download is
+ * over.
+ */
+export type ScheduleListener = (completed?: number) => void;
+
 /** Hands out pieces to peer connections and tracks completion. */
 export class PieceScheduler {
   #count: number;
-  #nextFresh = 0;
-  #released: number[] = [];
   #done: Uint8Array;
   #doneCount = 0;
+  /** Connections asking for each piece right now. */
+  #requested: Uint8Array;
+  /** Connected peers holding part of the file that hold each piece. */
+  #partial: Uint16Array;
+  #partialPeers = 0;
+  #frontier = 0;
   #stopped = false;
-  #waiters: (() => void)[] = [];
+  #random: () => number;
+  #listeners = new Set<ScheduleListener>();
+  #candidates: number[] = [];
 
-  /** A scheduler for `count` pieces, all missing except those in `have`. */
-  constructor(count: number, have: Iterable<number> = []) {
+  /** A scheduler for `count` pieces, all missing except `options.have`. */
+  constructor(count: number, options: PieceSchedulerOptions = {}) {
     this.#count = count;
     this.#done = new Uint8Array(count);
-    for (const index of have) this.complete(index);
-    this.#skipDone();
+    this.#requested = new Uint8Array(count);
+    this.#partial = new Uint16Array(count);
+    this.#random = options.random ?? Math.random;
+    for (const index of options.have ?? []) this.complete(index);
   }
 
   /** Number of pieces in the file. */
@@ -50,24 +94,59 @@ export class PieceScheduler {
     return this.#done[index] === 1;
   }
 
-  /** The next piece to request, or `undefined` if none is unassigned. */
-  next(): number | undefined {
-    if (this.#stopped) return undefined;
-    while (this.#released.length > 0) {
-      const index = this.#released.shift()!;
-      if (!this.has(index)) return index;
-    }
-    this.#skipDone();
-    if (this.#nextFresh >= this.#count) return undefined;
-    return this.#nextFresh++;
+  /** Calls `listener` on every change (see {@linkcode ScheduleListener}); returns a function that stops it. */
+  listen(listener: ScheduleListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
-  /** Gives a piece back (its peer failed); it will be handed out again. */
+  /** A peer connected; `have` is its bitfield, or undefined if it has every piece. */
+  addPeer(have: Bitfield | undefined): void {
+    if (!have) return;
+    this.#partialPeers++;
+    for (let index = 0; index < this.#count; index++) {
+      if (have.has(index)) this.#partial[index]++;
+    }
+  }
+
+  /** A peer disconnected; `have` as given to {@linkcode addPeer}, as it is now. */
+  removePeer(have: Bitfield | undefined): void {
+    if (!have) return;
+    this.#partialPeers--;
+    for (let index = 0; index < this.#count; index++) {
+      if (have.has(index) && this.#partial[index] > 0) this.#partial[index]--;
+    }
+  }
+
+  /** A connected partial peer now has piece `index` too. */
+  peerHas(index: number): void {
+    if (this.#partial[index] < 0xffff) this.#partial[index]++;
+  }
+
+  /**
+   * The next piece to ask the peer holding `have` (undefined: every piece)
+   * for, or undefined if there is none. `mine` holds the pieces this
+   * connection already asks for. The piece counts as requested until
+   * {@linkcode release} or {@linkcode complete}.
+   */
+  next(
+    have: Bitfield | undefined,
+    mine: ReadonlySet<number>,
+  ): number | undefined {
+    if (this.over) return undefined;
+    this.#advanceFrontier();
+    const index =
+      (this.#doneCount < RANDOM_FIRST_PIECES
+        ? this.#randomPick(have)
+        : undefined) ?? this.#rarestPick(have) ?? this.#endgamePick(have, mine);
+    if (index !== undefined) this.#requested[index]++;
+    return index;
+  }
+
+  /** One connection stopped asking for `index` (it failed, cancelled or got it). */
   release(index: number): void {
-    if (this.has(index) || this.#released.includes(index)) return;
-    const at = this.#released.findIndex((other) => other > index);
-    this.#released.splice(at === -1 ? this.#released.length : at, 0, index);
-    this.#wake();
+    if (this.#requested[index] > 0) this.#requested[index]--;
+    if (!this.has(index)) this.#emit();
   }
 
   /** Marks a piece verified and written. */
@@ -75,30 +154,78 @@ export class PieceScheduler {
     if (this.has(index)) return;
     this.#done[index] = 1;
     this.#doneCount++;
-    if (this.finished) this.#wake();
+    this.#emit(index);
   }
 
-  /** Stops handing out pieces and wakes every waiter (cancel, failure). */
+  /** Stops handing out pieces and tells every listener (cancel, failure). */
   stop(): void {
     this.#stopped = true;
-    this.#wake();
+    this.#emit();
   }
 
-  /** Resolves when a piece is released, or the download is over. */
-  waitForWork(): Promise<void> {
-    if (this.over) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push(resolve));
+  #emit(completed?: number): void {
+    for (const listener of [...this.#listeners]) listener(completed);
   }
 
-  #skipDone(): void {
-    while (this.#nextFresh < this.#count && this.has(this.#nextFresh)) {
-      this.#nextFresh++;
+  #advanceFrontier(): void {
+    while (this.#frontier < this.#count && this.has(this.#frontier)) {
+      this.#frontier++;
     }
   }
 
-  #wake(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const wake of waiters) wake();
+  #wanted(index: number, have: Bitfield | undefined): boolean {
+    return this.#done[index] === 0 && this.#requested[index] === 0 &&
+      (!have || have.has(index));
+  }
+
+  #randomPick(have: Bitfield | undefined): number | undefined {
+    for (let probe = 0; probe < RANDOM_PROBES; probe++) {
+      const index = Math.floor(this.#random() * this.#count);
+      if (this.#wanted(index, have)) return index;
+    }
+    return undefined;
+  }
+
+  #rarestPick(have: Bitfield | undefined): number | undefined {
+    const candidates = this.#candidates;
+    candidates.length = 0;
+    // With no partial peer connected every piece is equally rare; a partial
+    // peer's own pieces are held by at least that peer.
+    const uniform = this.#partialPeers === 0;
+    const floor = have ? 1 : 0;
+    let best = Infinity;
+    for (let index = this.#frontier; index < this.#count; index++) {
+      if (!this.#wanted(index, have)) continue;
+      const rarity = this.#partial[index];
+      if (rarity < best) {
+        best = rarity;
+        candidates.length = 0;
+      }
+      if (rarity === best && candidates.length < PICK_WINDOW) {
+        candidates.push(index);
+        if (
+          candidates.length === PICK_WINDOW && (uniform || best <= floor)
+        ) break;
+      }
+    }
+    if (candidates.length === 0) return undefined;
+    return candidates[Math.floor(this.#random() * candidates.length)];
+  }
+
+  #endgamePick(
+    have: Bitfield | undefined,
+    mine: ReadonlySet<number>,
+  ): number | undefined {
+    let pick: number | undefined;
+    for (let index = this.#frontier; index < this.#count; index++) {
+      const asked = this.#requested[index];
+      if (
+        this.#done[index] === 1 || asked >= MAX_REQUESTERS || mine.has(index) ||
+        (have && !have.has(index))
+      ) continue;
+      if (pick === undefined || asked < this.#requested[pick]) pick = index;
+      if (asked === 0) break;
+    }
+    return pick;
   }
 }

@@ -11,6 +11,7 @@
 import process from "node:process";
 import { basename } from "node:path";
 import { createInterface, type Interface } from "node:readline";
+import { selfAddresses } from "./address.ts";
 import { BandwidthLimiter } from "./bandwidth.ts";
 import { type Address, formatAddress } from "./connection.ts";
 import { parseFileId, UsageError } from "./cli_args.ts";
@@ -64,13 +65,16 @@ export interface PromptOptions {
   uploadLimit?: number;
   /** Piece bytes a second downloaded, every get together. @default {no limit} */
   downloadLimit?: number;
+  /** Downloaders uploaded to at once. @default {UPLOAD_SLOTS} */
+  uploadSlots?: number;
 }
 
 const HELP = [
   "Commands (Tab completes; quote or backslash-escape spaces in names):",
   "  share PATH…                 share files, hashed in the background",
   "  unshare ID                  stop sharing a file (ID, prefix or name)",
-  "  get ID [--out DIR] [--force] download a file (16+ hex chars or a known name)",
+  "  get ID [--out DIR] [--force] download a file (16+ hex chars or a known name);",
+  "                              it is shared once saved, until unshare",
   "  list                        files the tracker knows",
   "  search TEXT                 files whose name contains TEXT",
   "  status                      shared files, transfers, totals up and down",
@@ -99,6 +103,7 @@ export async function runPrompt(options: PromptOptions): Promise<void> {
     onDropped: (meta, reason) =>
       session?.note(`Stopped sharing ${terminalSafe(meta.name)}: ${reason}.`),
     uploadLimit: options.uploadLimit,
+    uploadSlots: options.uploadSlots,
   });
   try {
     const history = options.dataDir === null
@@ -341,6 +346,9 @@ class PromptSession {
         force,
         self: this.#selfAddresses(),
         downloadLimit: this.#downloadLimit,
+        // Serves pieces while downloading, and the file once saved.
+        swarm: this.#node,
+        seed: true,
         signal: transfer.signal,
         log: this.#options.verbose ? (line) => this.note(line) : undefined,
         onProgress: (p) =>
@@ -383,14 +391,7 @@ class PromptSession {
 
   /** The addresses other peers see this one at, so it never downloads from itself. */
   #selfAddresses(): Address[] {
-    const own = this.#node.address;
-    const wildcard = own.host === "0.0.0.0" || own.host === "::";
-    return wildcard
-      ? [own, { host: "127.0.0.1", port: own.port }, {
-        host: "::1",
-        port: own.port,
-      }]
-      : [own];
+    return selfAddresses(this.#node.address);
   }
 
   async #list(text?: string): Promise<void> {

@@ -13,6 +13,8 @@ import { type Address, Connection } from "../lib/connection.ts";
 import { type FileMeta, pieceCount } from "../lib/messages.ts";
 import { TrackerClient } from "../lib/tracker_client.ts";
 import { hashFile } from "../lib/file_hash.ts";
+import { PeerLink } from "../lib/peer_link.ts";
+import { PieceScheduler } from "../lib/piece_scheduler.ts";
 
 const SIZES: [string, number][] = [
   ["empty", 0],
@@ -75,9 +77,11 @@ Deno.test("download() takes bytes from at least two of three sharers", async () 
   assertEquals(result.peers.length, 3);
   const contributors = result.peers.filter((peer) => peer.bytes > 0);
   assert(contributors.length >= 2, JSON.stringify(result.peers));
-  assertEquals(
-    result.peers.reduce((sum, peer) => sum + peer.bytes, 0),
-    16 * 1024 * 1024,
+  // Every byte once, plus at most a few endgame pieces received twice.
+  const total = result.peers.reduce((sum, peer) => sum + peer.bytes, 0);
+  assert(
+    total >= 16 * 1024 * 1024 && total <= (16 + 4) * 1024 * 1024,
+    `${total} bytes received`,
   );
 });
 
@@ -143,7 +147,7 @@ Deno.test("download() says so when the tracker does not know the ID", async () =
   );
 });
 
-Deno.test("download() reassigns a stalled peer's pieces and completes from the others", async () => {
+Deno.test("download() does not wait on a stalled peer: the others fetch its pieces", async () => {
   await using dir = await tempDir();
   await using tracker = testTracker();
   const source = await randomFile(dir.path, "stall.bin", 4 * 1024 * 1024);
@@ -160,11 +164,46 @@ Deno.test("download() reassigns a stalled peer's pieces and completes from the o
     log: (line) => logs.push(line),
   });
   assertEquals(await sha256File(result.path), meta.id);
-  assert(
-    logs.some((line) => line.includes("stopped answering")),
-    logs.join("\n"),
-  );
   await staller.done;
+});
+
+Deno.test("a link to a peer that goes silent ends as stalled and gives its pieces back", async () => {
+  await using dir = await tempDir();
+  await using tracker = testTracker();
+  const source = await randomFile(dir.path, "stall.bin", 1024 * 1024);
+  const meta = { ...await hashFile(source), name: "stall.bin" };
+  await using staller = await twoPiecePeer(source, meta, tracker.address, {
+    then: "hang",
+  });
+  const count = pieceCount(meta.size, meta.pieceSize);
+  const scheduler = new PieceScheduler(count);
+  const got: number[] = [];
+  const link = new PeerLink({ host: "127.0.0.1", port: staller.port }, {
+    id: meta.id,
+    pieces: count,
+    pieceSize: meta.pieceSize,
+    scheduler,
+    inFlight: 3,
+    stallMs: 300,
+    onPiece: (index) => {
+      got.push(index);
+      scheduler.complete(index);
+      return true;
+    },
+  });
+  await link.run();
+  assertEquals(link.failure, "stopped answering");
+  assertEquals(got.length, 2);
+  // The unanswered requests went back: the other two pieces can be asked for.
+  const mine = new Set<number>();
+  const rest = [
+    scheduler.next(undefined, mine),
+    scheduler.next(undefined, mine),
+  ];
+  assertEquals(
+    rest.sort(),
+    [0, 1, 2, 3].filter((index) => !got.includes(index)),
+  );
 });
 
 Deno.test("download() tries the next metadata variant when a liar's comes first", async () => {
@@ -275,8 +314,12 @@ Deno.test("download() finishes from the other sharer when one dies mid-transfer"
     died !== undefined && died.bytes <= 2 * meta.pieceSize,
     JSON.stringify(result.peers),
   );
+  // Whether it died before the honest sharer finished is a race; if it
+  // did, the log says so.
   assert(
-    logs.some((line) => line.includes("closed the connection")),
+    logs.every((line) =>
+      !line.includes(`${dying.port}`) || line.includes("closed the connection")
+    ),
     logs.join("\n"),
   );
 });

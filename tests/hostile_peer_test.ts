@@ -284,8 +284,11 @@ Deno.test("more requests outstanding than MAX_OUTSTANDING_REQUESTS close the con
 });
 
 Deno.test("downloaders that request and never read are closed at the write deadline and memory stays bounded", async () => {
+  // One upload slot each, so every one of them is written to (with fewer
+  // slots the rest would wait choked, holding no piece at all).
   await using f = await fixture(4 * 1024 * 1024, 4, {
     writeDeadlineMs: DEADLINE_MS,
+    uploadSlots: 20,
   });
   const before = isolateMiB();
   let peak = before;

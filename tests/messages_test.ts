@@ -100,22 +100,29 @@ const SAMPLES: Message[] = [
     },
   },
   { type: "hello", version: 1, id: ID },
+  { type: "hello", version: 1, id: ID, port: 6001 },
   { type: "welcome", id: ID, pieces: 3 },
   { type: "welcome", id: ID, pieces: MAX_PIECES },
+  { type: "welcome", id: ID, pieces: 10, have: Uint8Array.from([0x80, 0x40]) },
   { type: "request", index: 0 },
   { type: "request", index: MAX_PIECES - 1 },
+  { type: "have", index: 7 },
+  { type: "cancel", index: MAX_PIECES - 1 },
+  { type: "choke" },
+  { type: "unchoke" },
   { type: "piece", index: 2, data: Uint8Array.from([1, 2, 3, 4, 5]) },
   { type: "piece", index: 0, data: new Uint8Array(0) },
 ];
 
 /** Types whose frames carry a binary part. */
-const WITH_BINARY = new Set(["register", "file", "piece"]);
+const WITH_BINARY = new Set(["register", "file", "piece", "welcome"]);
 
 /** Header fields that decoding may go without, by message type. */
 const OPTIONAL: Record<string, string[]> = {
   error: ["index"],
   query: ["variant"],
   file: ["variant", "variants"],
+  hello: ["port"],
 };
 
 /** Integer fields of each type's header (nested lists handled apart). */
@@ -126,10 +133,12 @@ const INTEGER_FIELDS: Record<string, string[]> = {
   unregister: ["port"],
   file: ["size", "pieceSize"],
   "stats-reply": ["files", "peers", "registrations", "requests", "uptimeMs"],
-  hello: ["version"],
+  hello: ["version", "port"],
   welcome: ["pieces"],
   request: ["index"],
   piece: ["index"],
+  have: ["index"],
+  cancel: ["index"],
 };
 
 function sample(type: string): Message {
@@ -188,7 +197,7 @@ Deno.test("every message type round-trips through toFrame and fromFrame", () => 
     types.add(message.type);
     assertEquals(fromFrame(toFrame(message)), message, message.type);
   }
-  assertEquals(types.size, 17, "all 17 message types have a sample");
+  assertEquals(types.size, 21, "all 21 message types have a sample");
 });
 
 Deno.test("every message type round-trips through encodeFrame and FrameReader", async () => {
@@ -488,6 +497,16 @@ Deno.test("fromFrame refuses binary parts on messages that must not carry one", 
     assertRefused(
       { header, binary: new Uint8Array(1) },
       `${message.type} with a binary part`,
+    );
+  }
+});
+
+Deno.test("fromFrame refuses a welcome whose bitfield is not one bit per piece", () => {
+  const header = { type: "welcome", id: ID, pieces: 10 };
+  for (const length of [1, 3, 100]) {
+    assertRefused(
+      { header, binary: new Uint8Array(length) },
+      `welcome of 10 pieces with a ${length}-byte bitfield`,
     );
   }
 });

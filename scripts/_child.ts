@@ -228,10 +228,14 @@ export async function spawnTracker(): Promise<
   return { child, address: line.slice(line.lastIndexOf(" ") + 1) };
 }
 
-/** A `peer share --json` child on 127.0.0.1 port 0, once it serves `file`. */
+/**
+ * A `peer share --json` child on 127.0.0.1 port 0, once it serves `file`;
+ * `extra` are more arguments (e.g. `--upload-limit 16M`).
+ */
 export async function spawnSharer(
   file: string,
   tracker: string,
+  extra: string[] = [],
 ): Promise<{ child: Child; id: string; address: string }> {
   const child = spawnEntry("peer.ts", [
     "share",
@@ -243,6 +247,7 @@ export async function spawnSharer(
     "127.0.0.1",
     "--port",
     "0",
+    ...extra,
   ]);
   const ready = JSON.parse(await child.waitForLine(/^\{/, READY_TIMEOUT_MS));
   return { child, id: ready.id, address: ready.address };

@@ -462,6 +462,12 @@ Deno.test("prompts on piped stdin share a file, get it with status answered mid-
   assertEquals(await sha256File(join(out, "big file.bin")), id);
   await getter.type("status\n");
   await getter.waitFor(/Totals: up 0 B, down 64\.0 MiB\./);
+  // A finished download stays shared until unshare.
+  await getter.waitFor(/^Shared \(1\), serving on /);
+  await getter.waitFor(new RegExp(`${id.slice(0, 16)} .*big file\\.bin$`));
+  await getter.type(`unshare ${id.slice(0, 16)}\n`);
+  const after = await ask(getter, "status");
+  assert(after.includes("Shared: nothing."), after.join("\n"));
   await sharer.type("status\n");
   await sharer.waitFor(/Totals: up 6\d\.\d MiB, down 0 B\./);
 

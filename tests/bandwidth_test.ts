@@ -7,6 +7,7 @@ import {
   ROOT,
   runEntry,
   spawnEntry,
+  spawnSharer,
   spawnTracker,
 } from "../scripts/_child.ts";
 import { BandwidthLimiter, BURST_SECONDS } from "../lib/bandwidth.ts";
@@ -282,6 +283,11 @@ const BAD_RATES: [string[], string][] = [
   [["get", "ab".repeat(32), "--download-limit", "-5M"], "--download-limit"],
   [["--upload-limit", "16X"], "--upload-limit"],
   [["--download-limit", "1T"], "--download-limit"],
+  [["get", "ab".repeat(32), "--upload-limit", "1"], "--upload-limit"],
+  [["share", "README.md", "--download-limit", "x"], "--download-limit"],
+  [["share", "README.md", "--upload-slots", "0"], "--upload-slots"],
+  [["get", "ab".repeat(32), "--upload-slots", "1.5"], "--upload-slots"],
+  [["--upload-slots", "257"], "--upload-slots"],
 ];
 
 for (const [args, flag] of BAD_RATES) {
@@ -300,9 +306,19 @@ for (const [args, flag] of BAD_RATES) {
 
 Deno.test("peer share, get and the prompt offer the limits in --help", async () => {
   const cases: [string[], string[]][] = [
-    [["share", "--help"], ["--upload-limit"]],
-    [["get", "--help"], ["--download-limit"]],
-    [["--help"], ["--upload-limit", "--download-limit"]],
+    [["share", "--help"], [
+      "--upload-limit",
+      "--download-limit",
+      "--upload-slots",
+    ]],
+    [["get", "--help"], [
+      "--download-limit",
+      "--upload-limit",
+      "--upload-slots",
+      "--seed",
+      "--port",
+    ]],
+    [["--help"], ["--upload-limit", "--download-limit", "--upload-slots"]],
   ];
   for (const [args, flags] of cases) {
     const { stdout } = await runEntry("peer.ts", args);
@@ -417,6 +433,33 @@ Deno.test("peer share --upload-limit 4M serves an 8 MiB file to peer get in abou
   const { id } = JSON.parse(await sharer.waitForLine(/^\{/, 20_000));
   const got = await cliGet(id, join(dir.path, "out"), env);
   assertEquals(await sha256File(got.path), id);
+  assertRate(8 * MIB, got.elapsedMs, limitOf(4 * MIB));
+});
+
+Deno.test("peer get --upload-limit 4M caps what the getter serves to other downloaders", async () => {
+  await using dir = await tempDir();
+  const source = await randomFile(dir.path, "relay.bin", 8 * MIB);
+  await using tracker = await startTracker();
+  const env = { P2P_TRACKER: tracker.address };
+  const first = await spawnSharer(source, tracker.address);
+  await using _first = first.child;
+  const serve = ["--host", "127.0.0.1", "--port", "0"];
+  await using seeder = spawnEntry("peer.ts", [
+    "get",
+    first.id,
+    "--out",
+    join(dir.path, "seed"),
+    "--json",
+    "--seed",
+    "--upload-limit",
+    "4M",
+    ...serve,
+  ], { env });
+  await seeder.waitForLine(/^\{/, 20_000);
+  // Only the capped getter is left to serve the next one.
+  await first.child.stop();
+  const got = await cliGet(first.id, join(dir.path, "out"), env);
+  assertEquals(await sha256File(got.path), first.id);
   assertRate(8 * MIB, got.elapsedMs, limitOf(4 * MIB));
 });
 

@@ -174,6 +174,7 @@ export async function download(
         const result = await downloadVariant(found, {
           ...options,
           refresh: () => client.query(found.meta.id, { variant }),
+          seenAs: client.local.host,
         }, limiter);
         return { ...result, elapsedMs: performance.now() - started };
       } catch (error) {
@@ -215,6 +216,8 @@ function untilAborted<T>(
 interface VariantOptions extends DownloadOptions {
   /** Asks the tracker again for the peers of this variant. */
   refresh: () => Promise<{ peers: PeerAddress[] }>;
+  /** This host's address as the tracker sees it (it lists this peer so). */
+  seenAs?: string;
 }
 
 async function downloadVariant(
@@ -358,7 +361,9 @@ class DownloadRun {
     });
     const self = [...options.self ?? []];
     if (options.swarm) {
+      const { port } = options.swarm.address;
       self.push(...selfAddresses(options.swarm.address));
+      if (options.seenAs) self.push({ host: options.seenAs, port });
       this.#partial = new PartialFile(meta, readPiece);
     }
     this.#self = new Set(self.map(formatAddress));

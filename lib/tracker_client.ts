@@ -122,6 +122,14 @@ export class TrackerClient {
     }
   }
 
+  /**
+   * The address this client connects from: the one the tracker records for
+   * this host, unless a NAT sits between them.
+   */
+  get local(): Address {
+    return this.#conn.local;
+  }
+
   /** Registers this peer (at `port`, on the address the tracker sees) as a sharer of `meta`. */
   async register(meta: FileMeta, port: number): Promise<void> {
     await this.#request({ type: "register", meta, port }, "ok");

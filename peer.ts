@@ -17,64 +17,28 @@ import {
   parsePieceSize,
   parseRate,
   parseUploadSlots,
-  resolveTracker,
   UsageError,
 } from "./lib/cli_args.ts";
-import { explainError, StoppedError } from "./lib/cli_errors.ts";
+import { explainError } from "./lib/cli_errors.ts";
+import {
+  type PromptFlags,
+  type TrackerFlags,
+  trackerOf,
+} from "./lib/cli_flags.ts";
+import { get } from "./lib/cli_get.ts";
 import {
   addCommand,
   addOutputFlags,
   createProgram,
-  type OutputFlags,
   portOption,
 } from "./lib/cli_program.ts";
-import { type Address, formatAddress } from "./lib/connection.ts";
-import { download, type DownloadResult } from "./lib/download.ts";
-import {
-  formatDuration,
-  formatFileTable,
-  formatSize,
-  shortId,
-  terminalSafe,
-  toJsonLine,
-} from "./lib/format.ts";
+import { share } from "./lib/cli_share.ts";
+import { formatFileTable, terminalSafe, toJsonLine } from "./lib/format.ts";
 import { DEFAULT_PEER_PORT, TRACKER_ENV } from "./lib/limits.ts";
 import type { FileSummary } from "./lib/messages.ts";
-import { PeerNode, ShareError } from "./lib/peer_node.ts";
-import { ProgressLine } from "./lib/progress.ts";
 import { runPrompt } from "./lib/prompt.ts";
-import { listenForStop } from "./lib/stop_signal.ts";
 import { TrackerClient } from "./lib/tracker_client.ts";
-import { settleWithin } from "./lib/settle_within.ts";
 import { UPLOAD_SLOTS } from "./lib/upload_slots.ts";
-
-/** Longest wait for unregistering and closing after Ctrl-C. */
-const SHUTDOWN_TIMEOUT_MS = 5_000;
-
-interface TrackerFlags extends OutputFlags {
-  tracker?: string;
-  json?: boolean;
-}
-interface ServeFlags extends TrackerFlags {
-  port: number;
-  host: string;
-}
-interface LimitFlags {
-  uploadLimit?: number;
-  downloadLimit?: number;
-  uploadSlots?: number;
-}
-interface ShareFlags extends ServeFlags, LimitFlags {
-  pieceSize?: number;
-}
-interface GetFlags extends ServeFlags, LimitFlags {
-  out: string;
-  force?: boolean;
-  seed?: boolean;
-}
-interface PromptFlags extends ServeFlags, LimitFlags {
-  out: string;
-}
 
 const TRACKER_HELP =
   `tracker address HOST:PORT (default: $${TRACKER_ENV}, else 127.0.0.1:5000)`;
@@ -191,218 +155,6 @@ function serveOptions(command: Command, defaultPort: number): Command {
       portOption("port to serve pieces on (0 picks a free one)", defaultPort),
     )
     .option("--host <address>", "address to serve pieces on", "0.0.0.0");
-}
-
-function trackerOf(flags: TrackerFlags): Address {
-  return resolveTracker({
-    flag: flags.tracker,
-    env: Deno.env.get(TRACKER_ENV),
-  });
-}
-
-function logger(
-  flags: OutputFlags,
-  progress?: ProgressLine,
-): ((line: string) => void) | undefined {
-  if (!flags.verbose) return undefined;
-  return (line) => {
-    progress?.clear();
-    console.error(terminalSafe(line));
-  };
-}
-
-async function share(file: string, flags: ShareFlags): Promise<void> {
-  const tracker = trackerOf(flags);
-  await checkShareable(file);
-  using stop = listenForStop();
-  const progress = new ProgressLine({ quiet: flags.quiet || flags.json });
-  // The one file shared stopped being shareable: nothing is left to serve.
-  const lost = Promise.withResolvers<string>();
-  const node = await PeerNode.start({
-    tracker,
-    host: flags.host,
-    port: flags.port,
-    log: logger(flags, progress),
-    onDropped: (_meta, reason) => lost.resolve(reason),
-    uploadLimit: flags.uploadLimit,
-    uploadSlots: flags.uploadSlots,
-  });
-  try {
-    const meta = await node.share(file, {
-      pieceSize: flags.pieceSize,
-      signal: stop.signal,
-      onProgress: (done: number, total: number) =>
-        progress.update({ label: `hashing ${baseName(file)}`, done, total }),
-    });
-    progress.clear();
-    const address = formatAddress(node.address);
-    if (flags.json) {
-      const { id, name, size, pieceSize } = meta;
-      console.log(
-        toJsonLine({
-          id,
-          shortId: shortId(id),
-          name,
-          size,
-          pieceSize,
-          address,
-          tracker: formatAddress(tracker),
-        }),
-      );
-    } else if (flags.quiet) {
-      console.log(meta.id);
-    } else {
-      console.log(
-        `Sharing ${terminalSafe(meta.name)} (${formatSize(meta.size)})`,
-      );
-      console.log(`  short ID: ${shortId(meta.id)}`);
-      console.log(`  full ID:  ${meta.id}`);
-      console.log(
-        `Serving on ${address} via tracker ${
-          formatAddress(tracker)
-        }. Press Ctrl-C to stop.`,
-      );
-    }
-    const reason = await Promise.race([
-      stop.stopped.then(() => undefined),
-      lost.promise,
-    ]);
-    if (reason !== undefined) {
-      throw new ShareError(
-        `Stopped sharing ${
-          terminalSafe(meta.name)
-        }: ${reason}. Share it again once it stops changing.`,
-      );
-    }
-  } catch (error) {
-    if (!stop.signal.aborted) throw error;
-  } finally {
-    progress.clear();
-    if (!flags.quiet && !flags.json) {
-      console.error("Stopping: unregistering from the tracker.");
-    }
-    await settleWithin(node.close(), SHUTDOWN_TIMEOUT_MS);
-  }
-}
-
-function baseName(path: string): string {
-  return path.split(/[\\/]/).pop() ?? path;
-}
-
-async function checkShareable(file: string): Promise<void> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(file);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new UsageError(`Cannot share "${file}": there is no such file.`);
-    }
-    throw error;
-  }
-  if (!info.isFile) {
-    throw new UsageError(`Cannot share "${file}": it is not a regular file.`);
-  }
-}
-
-async function get(id: string, flags: GetFlags): Promise<void> {
-  const tracker = trackerOf(flags);
-  using stop = listenForStop();
-  const progress = new ProgressLine({ quiet: flags.quiet || flags.json });
-  // Serves the pieces verified so far to other downloaders (swarming).
-  const lost = Promise.withResolvers<string>();
-  const node = await PeerNode.start({
-    tracker,
-    host: flags.host,
-    port: flags.port,
-    log: logger(flags, progress),
-    onDropped: (_meta, reason) => lost.resolve(reason),
-    uploadLimit: flags.uploadLimit,
-    uploadSlots: flags.uploadSlots,
-  });
-  try {
-    let result;
-    try {
-      result = await download(id, {
-        tracker,
-        outDir: flags.out,
-        force: flags.force ?? false,
-        downloadLimit: flags.downloadLimit,
-        swarm: node,
-        seed: flags.seed ?? false,
-        signal: stop.signal,
-        log: logger(flags, progress),
-        onProgress: (p) =>
-          progress.update({
-            label: p.name,
-            done: p.received,
-            total: p.size,
-            bytesPerSecond: p.bytesPerSecond,
-            peers: p.peers,
-          }),
-      });
-    } catch (error) {
-      if (stop.signal.aborted) {
-        throw new StoppedError(
-          `Download stopped; the partial file is kept in ${flags.out}. Run the same get again to retry.`,
-        );
-      }
-      throw error;
-    } finally {
-      progress.clear();
-    }
-    printSaved(result, flags);
-    if (flags.seed && node.shared().length > 0) {
-      if (!flags.quiet && !flags.json) {
-        console.error(
-          `Seeding on ${formatAddress(node.address)}. Press Ctrl-C to stop.`,
-        );
-      }
-      const reason = await Promise.race([
-        stop.stopped.then(() => undefined),
-        lost.promise,
-      ]);
-      if (reason !== undefined) {
-        throw new ShareError(
-          `Stopped seeding ${terminalSafe(result.meta.name)}: ${reason}.`,
-        );
-      }
-    }
-  } finally {
-    await settleWithin(node.close(), SHUTDOWN_TIMEOUT_MS);
-  }
-}
-
-function printSaved(result: DownloadResult, flags: GetFlags): void {
-  const { meta, path, peers, elapsedMs } = result;
-  if (flags.json) {
-    console.log(
-      toJsonLine({
-        id: meta.id,
-        name: meta.name,
-        size: meta.size,
-        path,
-        elapsedMs: Math.round(elapsedMs),
-        peers,
-      }),
-    );
-  } else if (flags.quiet) {
-    console.log(terminalSafe(path));
-  } else {
-    const from = peers.filter((peer) => peer.bytes > 0).map((peer) =>
-      `${terminalSafe(peer.address)} (${formatSize(peer.bytes)})`
-    ).join(", ");
-    console.log(
-      `Saved ${terminalSafe(path)} (${
-        formatSize(meta.size)
-      }, SHA-256 verified) in ${formatDuration(elapsedMs)}.`,
-    );
-    if (from) {
-      const count = from.split(", ").length;
-      console.log(
-        `Received from ${count} ${count === 1 ? "peer" : "peers"}: ${from}`,
-      );
-    }
-  }
 }
 
 async function listFiles(flags: TrackerFlags, text?: string): Promise<void> {

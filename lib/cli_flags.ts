@@ -1,0 +1,67 @@
+/**
+ * What the `peer` commands share: their parsed flags, which tracker they
+ * use, and how they log.
+ *
+ * @module
+ */
+
+import { resolveTracker } from "./cli_args.ts";
+import type { OutputFlags } from "./cli_program.ts";
+import type { Address } from "./connection.ts";
+import { terminalSafe } from "./format.ts";
+import { TRACKER_ENV } from "./limits.ts";
+import type { ProgressLine } from "./progress.ts";
+
+/** Longest wait for unregistering and closing after Ctrl-C. */
+export const SHUTDOWN_TIMEOUT_MS = 5_000;
+
+/** Flags of every command that talks to a tracker. */
+export interface TrackerFlags extends OutputFlags {
+  tracker?: string;
+  json?: boolean;
+}
+/** Flags of the commands that serve pieces. */
+export interface ServeFlags extends TrackerFlags {
+  port: number;
+  host: string;
+}
+/** Bandwidth and fairness flags. */
+export interface LimitFlags {
+  uploadLimit?: number;
+  downloadLimit?: number;
+  uploadSlots?: number;
+}
+/** Flags of `peer share`. */
+export interface ShareFlags extends ServeFlags, LimitFlags {
+  pieceSize?: number;
+}
+/** Flags of `peer get`. */
+export interface GetFlags extends ServeFlags, LimitFlags {
+  out: string;
+  force?: boolean;
+  seed?: boolean;
+}
+/** Flags of the prompt (`peer` with no command). */
+export interface PromptFlags extends ServeFlags, LimitFlags {
+  out: string;
+}
+
+/** The tracker address from `--tracker`, else the environment, else the default. */
+export function trackerOf(flags: TrackerFlags): Address {
+  return resolveTracker({
+    flag: flags.tracker,
+    env: Deno.env.get(TRACKER_ENV),
+  });
+}
+
+/** A logger for `--verbose` that clears the progress line first; undefined otherwise. */
+export function logger(
+  flags: OutputFlags,
+  progress?: ProgressLine,
+): ((line: string) => void) | undefined {
+  if (!flags.verbose) return undefined;
+  return (line) => {
+    progress?.clear();
+    console.error(terminalSafe(line));
+  };
+}

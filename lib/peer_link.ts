@@ -93,6 +93,8 @@ export class PeerLink {
   #ready = false;
   #closed = false;
   #lastProgress = 0;
+  /** True while this side holds back (download limit, hashing backlog): not a stall. */
+  #holding = false;
   /** Aborts a wait for the download limit when the link closes. */
   #stop = new AbortController();
 
@@ -276,7 +278,16 @@ export class PeerLink {
     if (!this.#outstanding.has(index) && !this.#cancelled.has(index)) {
       throw new Error(`sent piece ${index}, which was not asked for`);
     }
-    this.#lastProgress = performance.now();
+    this.#holding = true;
+    try {
+      await this.#deliver(index, data);
+    } finally {
+      this.#holding = false;
+      this.#lastProgress = performance.now();
+    }
+  }
+
+  async #deliver(index: number, data: Uint8Array): Promise<void> {
     // Still outstanding while waiting, so closing the link gives it back.
     await this.#options.limiter?.take(data.length, this.#stop.signal);
     // Not outstanding any more if it was cancelled or dropped by a choke
@@ -314,7 +325,10 @@ export class PeerLink {
   }
 
   #checkStall(): void {
-    if (this.#closed || this.#choked || this.#outstanding.size === 0) return;
+    if (
+      this.#closed || this.#choked || this.#holding ||
+      this.#outstanding.size === 0
+    ) return;
     const stallMs = this.#options.stallMs ?? PEER_STALL_TIMEOUT_MS;
     if (performance.now() - this.#lastProgress < stallMs) return;
     this.failure = "stopped answering";

@@ -13,6 +13,7 @@ import { type Address, Connection } from "../lib/connection.ts";
 import { type FileMeta, pieceCount } from "../lib/messages.ts";
 import { TrackerClient } from "../lib/tracker_client.ts";
 import { hashFile } from "../lib/file_hash.ts";
+import { BandwidthLimiter } from "../lib/bandwidth.ts";
 import { PeerLink } from "../lib/peer_link.ts";
 import { PieceScheduler } from "../lib/piece_scheduler.ts";
 
@@ -165,6 +166,33 @@ Deno.test("download() does not wait on a stalled peer: the others fetch its piec
   });
   assertEquals(await sha256File(result.path), meta.id);
   await staller.done;
+});
+
+Deno.test("a link held back by its download limit longer than the stall timeout is not taken for stalled", async () => {
+  await using dir = await tempDir();
+  await using tracker = testTracker();
+  const source = await randomFile(dir.path, "slow.bin", 1024 * 1024);
+  await using node = await sharer(tracker.address, [source]);
+  const meta = node.shared()[0];
+  const count = pieceCount(meta.size, meta.pieceSize);
+  const scheduler = new PieceScheduler(count);
+  // One 256 KiB piece every ~0.6 s, against a 300 ms stall timeout.
+  using limiter = new BandwidthLimiter(400 * 1024);
+  const link = new PeerLink({ host: "127.0.0.1", port: node.address.port }, {
+    id: meta.id,
+    pieces: count,
+    pieceSize: meta.pieceSize,
+    scheduler,
+    stallMs: 300,
+    limiter,
+    onPiece: (index) => {
+      scheduler.complete(index);
+      return true;
+    },
+  });
+  await link.run();
+  assertEquals(link.failure, undefined);
+  assert(scheduler.finished);
 });
 
 Deno.test("a link to a peer that goes silent ends as stalled and gives its pieces back", async () => {

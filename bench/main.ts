@@ -1,12 +1,13 @@
 /**
- * `deno task bench`: measures share, get, an aria2c anchor and the tracker
- * against this machine's own limits (TCP loopback, streaming SHA-256), all
- * with real processes on 127.0.0.1, then prints Markdown tables and writes
- * `bench/results/<date>.json`.
+ * `deno task bench`: measures share, get, an aria2c anchor, a swarm of eight
+ * gets from one capped sharer (against the same gets one after the other)
+ * and the tracker against this machine's own limits (TCP loopback, streaming
+ * SHA-256), all with real processes on 127.0.0.1, then prints Markdown
+ * tables and writes `bench/results/<date>.json`.
  *
  * ```sh
  * deno task bench            # 1 GiB and 4 GiB files, full tracker load (a few minutes)
- * deno task bench --quick    # 256 MiB, short tracker load (under a minute)
+ * deno task bench --quick    # 256 MiB, 32 MiB swarm, short tracker load (under a minute)
  * deno task bench --profile  # also profiles one get with --cpu-prof
  * ```
  *
@@ -21,6 +22,7 @@ import { aria2Anchor } from "./aria2.ts";
 import { sha256Baseline, tcpBaseline, writeTestFile } from "./baselines.ts";
 import { run, stopAll } from "./_process.ts";
 import { summarizeProfile } from "./profile.ts";
+import { SWARM_GETTERS, SWARM_UPLOAD_LIMIT, swarmBench } from "./swarm.ts";
 import {
   type BenchResults,
   checkTargets,
@@ -53,6 +55,7 @@ export const PLANS = {
     qpsMs: 10_000,
     trackerFiles: 100_000,
     trackerPeers: 10,
+    swarmBytes: 64 * MIB,
   },
   quick: {
     smallBytes: 256 * MIB,
@@ -63,6 +66,7 @@ export const PLANS = {
     qpsMs: 3_000,
     trackerFiles: 10_000,
     trackerPeers: 10,
+    swarmBytes: 32 * MIB,
   },
 } as const;
 
@@ -84,7 +88,8 @@ interface Flags {
 
 const USAGE = `Usage: deno task bench [--quick] [--profile]
 
-  --quick    256 MiB file, no large file, 3 s tracker load, 10,000 files (under a minute)
+  --quick    256 MiB file, 32 MiB swarm, no large file, 3 s tracker load,
+             10,000 files (under a minute)
   --profile  also run one get with --cpu-prof and list its top functions`;
 
 async function main(args: string[]): Promise<number> {
@@ -154,6 +159,7 @@ async function runAll(
     results.aria2 = await aria2Anchor(small, plan.smallBytes, work);
   });
   await Deno.remove(small);
+  await section(results, "swarm", () => swarm(plan.swarmBytes, work, results));
   const large = await largeSize(plan, work, results);
   if (large > 0) {
     const path = `${work}/bench-${size(large).replace(" ", "")}.bin`;
@@ -240,6 +246,27 @@ async function transfers(
     await Promise.all(sharers.map((sharer) => sharer.child.stop()));
     await tracker?.child.stop();
     await Deno.remove(outDir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** One capped sharer → eight gets at once, then one after the other. */
+async function swarm(
+  bytes: number,
+  work: string,
+  results: BenchResults,
+): Promise<void> {
+  const file = `${work}/swarm-${size(bytes).replace(" ", "")}.bin`;
+  step(`writing a ${size(bytes)} test file`);
+  writeTestFile(file, bytes);
+  try {
+    step(
+      `1 sharer at ${SWARM_UPLOAD_LIMIT}/s → ${SWARM_GETTERS} gets of ${
+        size(bytes)
+      } at once, then one after the other`,
+    );
+    results.swarm = await swarmBench(file, bytes, work);
+  } finally {
+    await Deno.remove(file);
   }
 }
 

@@ -8,6 +8,7 @@
 import type { Aria2Result } from "./aria2.ts";
 import type { Throughput } from "./baselines.ts";
 import type { ProfileEntry } from "./profile.ts";
+import type { SwarmResult } from "./swarm.ts";
 import type { MemoryResult, QpsResult } from "./tracker_load.ts";
 import type { GetResult } from "./transfer.ts";
 
@@ -82,6 +83,8 @@ export interface BenchResults {
   gets: GetRow[];
   /** The aria2c anchor. */
   aria2?: Aria2Result;
+  /** One capped sharer → eight gets at once, and one after the other. */
+  swarm?: SwarmResult;
   /** Tracker queries per second, tracker.ts as shipped. */
   trackerQps?: QpsResult;
   /** The same with the per-address rate limit lifted: the server's capacity. */
@@ -259,6 +262,7 @@ export function formatReport(r: BenchResults): string {
   } else if (r.aria2) {
     lines.push(`| aria2c anchor: not run — ${r.aria2.reason} | | | | | |`);
   }
+  if (r.swarm) formatSwarm(r.swarm, lines);
   formatTracker(r, lines);
   lines.push("", "| Target | Goal | Measured | Met |", "|---|---|---|---|");
   for (const t of r.targets) {
@@ -281,6 +285,31 @@ export function formatReport(r: BenchResults): string {
   }
   for (const error of r.errors) lines.push("", `Failed: ${error}`);
   return lines.join("\n");
+}
+
+function formatSwarm(s: SwarmResult, lines: string[]): void {
+  lines.push(
+    "",
+    `| One sharer (\`--upload-limit ${s.uploadLimit}\`) → ${s.getters} getters, ${
+      size(s.bytes)
+    } | Wall time, all verified | MB/s delivered | Sharer upload | Peers per getter | Detail |`,
+    "|---|---:|---:|---:|---:|---|",
+  );
+  const row = (name: string, run: SwarmResult["swarm"]) =>
+    lines.push(
+      `| ${name} | ${ms(run.wallMs)} | ${run.deliveredMbps.toFixed(0)} | ${
+        run.sharerUploadFiles.toFixed(2)
+      }× file | ${run.meanPeers.toFixed(1)} | gets took ${
+        ms(Math.min(...run.getMs))
+      }–${ms(Math.max(...run.getMs))}; each received ${
+        run.receivedPerGetterFiles.toFixed(2)
+      }× the file; ${run.verified} of ${s.getters} SHA-256 match the ID |`,
+    );
+  row(`${s.getters} gets started at once (each serving)`, s.swarm);
+  row(`The same ${s.getters} gets one after the other`, s.sequential);
+  lines.push(
+    `| One after the other ÷ at once | ${s.speedup.toFixed(2)}× | | | | |`,
+  );
 }
 
 function formatTracker(r: BenchResults, lines: string[]): void {

@@ -8,7 +8,7 @@
  */
 
 import { type Child, spawnDeno } from "./_process.ts";
-import { megabytesPerSecond } from "./baselines.ts";
+import { megabytesPerSecond, sha256File } from "./baselines.ts";
 
 /** Repository root (the folder holding peer.ts and tracker.ts). */
 export const REPO_ROOT = new URL("../", import.meta.url).pathname;
@@ -75,8 +75,16 @@ export interface Sharer {
   child: Child;
   /** Full file ID it printed. */
   id: string;
+  /** `host:port` it serves on, as getters name it in their `peers`. */
+  address: string;
   /** Ms from spawn to the JSON line: start-up, hashing and registering. */
   ms: number;
+}
+
+/** Options for {@linkcode startSharer}. */
+export interface StartSharerOptions {
+  /** More `peer share` arguments, e.g. `["--upload-limit", "16M"]`. */
+  args?: string[];
 }
 
 /** Starts `peer share FILE --json` and waits until it has registered. */
@@ -84,6 +92,7 @@ export async function startSharer(
   file: string,
   size: number,
   tracker: string,
+  options: StartSharerOptions = {},
 ): Promise<Sharer> {
   const child = spawnDeno([
     "run",
@@ -98,14 +107,15 @@ export async function startSharer(
     "--port",
     "0",
     "--json",
+    ...(options.args ?? []),
   ]);
   try {
     const { line, ms } = await child.waitForLine(
       (text) => text.startsWith("{"),
       TIMEOUT_SLACK_MS + size / MIN_SHARE_BYTES_PER_MS,
     );
-    const id = (JSON.parse(line) as { id: string }).id;
-    return { child, id, ms };
+    const { id, address } = JSON.parse(line) as { id: string; address: string };
+    return { child, id, address, ms };
   } catch (error) {
     await child.stop();
     throw error;
@@ -134,11 +144,18 @@ export interface RunGetOptions {
   denoFlags?: string[];
   /** Working directory of the process. @default {Deno.cwd()} */
   cwd?: string;
+  /** More `peer get` arguments, e.g. `["--port", "0"]`. */
+  args?: string[];
+  /** Longest the get may take before it is killed. @default {30 s + 1 ms per 10 kB} */
+  timeoutMs?: number;
+  /** Also check that the saved file's SHA-256 is the file ID. @default {false} */
+  checkHash?: boolean;
 }
 
 /**
  * Runs `peer get ID --json` into `outDir` as a separate process, checks the
- * file it saved, and deletes it.
+ * file it saved (its size; with `checkHash`, its SHA-256 against the ID),
+ * and deletes it.
  */
 export async function runGet(
   id: string,
@@ -159,9 +176,10 @@ export async function runGet(
     "--out",
     outDir,
     "--json",
+    ...(options.args ?? []),
   ], { cwd: options.cwd });
   const status = await child.waitForExit(
-    TIMEOUT_SLACK_MS + size / MIN_GET_BYTES_PER_MS,
+    options.timeoutMs ?? TIMEOUT_SLACK_MS + size / MIN_GET_BYTES_PER_MS,
   );
   const peakRssBytes = child.peakRssBytes;
   if (!status.success) {
@@ -181,6 +199,12 @@ export async function runGet(
     const saved = await Deno.stat(report.path);
     if (saved.size !== size) {
       throw new Error(`peer get saved ${saved.size} of ${size} bytes`);
+    }
+    const hex = options.checkHash ? sha256File(report.path) : id;
+    if (hex !== id) {
+      throw new Error(
+        `peer get saved a file whose SHA-256 is ${hex}, not its ID ${id}`,
+      );
     }
   } finally {
     await Deno.remove(report.path).catch(() => {});

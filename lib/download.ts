@@ -36,6 +36,13 @@ export const SPEED_WINDOW_MS = 3_000;
 export const SWARM_REFRESH_MS = 2_000;
 /** Connections one download makes to one peer address, counting the first. */
 export const MAX_LINKS_PER_PEER = 3;
+/** Peers one download is connected to at once. */
+export const MAX_LINKS = 200;
+/**
+ * Ports of one host a download connects to: a host saying it serves on many
+ * ports (in `hello`s or registrations) cannot make it open many connections.
+ */
+export const MAX_PORTS_PER_HOST = 32;
 /**
  * A download none of whose connected peers has a missing piece gives up
  * after this long without receiving one.
@@ -155,11 +162,23 @@ export async function download(
     ? new BandwidthLimiter(options.downloadLimit)
     : undefined;
   const limiter = owned ?? options.downloadLimit as BandwidthLimiter;
-  const client = await untilAborted(
+  let client = await untilAborted(
     TrackerClient.connect(options.tracker),
     signal,
     (late) => late.close(),
   );
+  // Asking again for peers reconnects once if the tracker went away (it
+  // may have restarted); a failure is only logged by the caller.
+  const requery = async (fullId: string, variant: number) => {
+    try {
+      return await client.query(fullId, { variant });
+    } catch {
+      client.close();
+      signal?.throwIfAborted();
+      client = await TrackerClient.connect(options.tracker);
+      return await client.query(fullId, { variant });
+    }
+  };
   // Cancelling while the tracker has not answered closes the connection.
   const hangUp = () => client.close();
   signal?.addEventListener("abort", hangUp, { once: true });
@@ -173,7 +192,7 @@ export async function download(
       try {
         const result = await downloadVariant(found, {
           ...options,
-          refresh: () => client.query(found.meta.id, { variant }),
+          refresh: () => requery(found.meta.id, variant),
           seenAs: client.local.host,
         }, limiter);
         return { ...result, elapsedMs: performance.now() - started };
@@ -323,6 +342,7 @@ class DownloadRun {
   #linked = new Map<string, PeerLink>();
   #running = new Set<Promise<void>>();
   #attempts = new Map<string, number>();
+  #portsByHost = new Map<string, Set<number>>();
   #banned = new Set<string>();
   #self: Set<string>;
   #received = 0;
@@ -507,7 +527,13 @@ class DownloadRun {
       this.#linked.has(key) || peer.port < 1 || peer.port > 65535
     ) return;
     const attempts = this.#attempts.get(key) ?? 0;
-    if (attempts >= MAX_LINKS_PER_PEER) return;
+    if (attempts >= MAX_LINKS_PER_PEER || this.#linked.size >= MAX_LINKS) {
+      return;
+    }
+    const ports = this.#portsByHost.get(peer.host) ?? new Set<number>();
+    if (!ports.has(peer.port) && ports.size >= MAX_PORTS_PER_HOST) return;
+    ports.add(peer.port);
+    this.#portsByHost.set(peer.host, ports);
     this.#attempts.set(key, attempts + 1);
     const link = new PeerLink(peer, {
       id: this.#meta.id,
@@ -518,7 +544,10 @@ class DownloadRun {
       recycle: (data) => this.#pool.give(data),
       onPiece: (index, data) => this.#onPiece(index, data),
       limiter: this.#limiter,
-      servePort: this.#partial ? this.#options.swarm?.address.port : undefined,
+      // Told once this download serves pieces; before that a peer that
+      // connected back would only be refused.
+      servePort: () =>
+        this.#offering ? this.#options.swarm?.address.port : undefined,
     });
     this.#links.push(link);
     this.#linked.set(key, link);

@@ -6,8 +6,11 @@
  * @module
  */
 
-/** Protocol version carried in the peer handshake. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Protocol version carried in the peer handshake: 2 added swarming
+ * (bitfields, `have`, `cancel`, `choke`/`unchoke`).
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** Default TCP port of the tracker. */
 export const DEFAULT_TRACKER_PORT = 5000;

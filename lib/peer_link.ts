@@ -65,10 +65,11 @@ export interface PeerLinkOptions {
    */
   limiter?: BandwidthLimiter;
   /**
-   * The port this downloader serves the file on, told to the peer so it can
-   * connect back for the pieces it lacks. @default {not told}
+   * The port this downloader serves the file on, if it serves it yet: told
+   * to the peer in `hello` so it can connect back for the pieces it lacks.
+   * @default {not told}
    */
-  servePort?: number;
+  servePort?: () => number | undefined;
 }
 
 /** A download's connection to one peer. */
@@ -114,9 +115,12 @@ export class PeerLink {
     return this.#conn !== undefined && !this.#closed;
   }
 
-  /** True while requests are outstanding on this link. */
+  /**
+   * True while this link expects pieces: requests are outstanding, or the
+   * peer has it waiting for an upload slot.
+   */
   get busy(): boolean {
-    return this.#outstanding.size > 0;
+    return this.#outstanding.size > 0 || this.#choked;
   }
 
   /**
@@ -185,7 +189,7 @@ export class PeerLink {
 
   async #handshake(): Promise<void> {
     const conn = this.#conn!;
-    const { servePort } = this.#options;
+    const servePort = this.#options.servePort?.();
     await conn.send({
       type: "hello",
       version: PROTOCOL_VERSION,
@@ -221,8 +225,8 @@ export class PeerLink {
       const index = scheduler.next(this.#have, this.#outstanding);
       if (index === undefined) return;
       if (this.#outstanding.size === 0) this.#lastProgress = performance.now();
+      // A cancelled copy of it may still come too: both are accepted.
       this.#outstanding.add(index);
-      this.#cancelled.delete(index);
       this.#send({ type: "request", index });
     }
   }

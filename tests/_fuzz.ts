@@ -70,9 +70,15 @@ const SEEDS: Message[] = [
     type: "stats-reply",
     stats: { files: 1, peers: 2, registrations: 3, requests: 4, uptimeMs: 5 },
   },
-  { type: "hello", version: 1, id: ID },
+  { type: "hello", version: 2, id: ID },
+  { type: "hello", version: 2, id: ID, port: 6001 },
   { type: "welcome", id: ID, pieces: 3 },
+  { type: "welcome", id: ID, pieces: 10, have: Uint8Array.from([0xa0, 0x40]) },
   { type: "request", index: 2 },
+  { type: "have", index: 5 },
+  { type: "cancel", index: 2 },
+  { type: "choke" },
+  { type: "unchoke" },
   { type: "piece", index: 2, data: new Uint8Array(100).fill(3) },
 ];
 

@@ -252,7 +252,11 @@ Deno.test("no hello can make the peer read a file it does not share", async () =
   for (const id of ids) {
     const { replies } = await exchange(
       f.server.address.port,
-      rawFrame(`{"type":"hello","version":1,"id":${JSON.stringify(id)}}`),
+      rawFrame(
+        `{"type":"hello","version":${PROTOCOL_VERSION},"id":${
+          JSON.stringify(id)
+        }}`,
+      ),
     );
     const expected = /^[0-9a-f]{64}$/.test(id) ? "not-shared" : "bad-request";
     assertEquals(codes(replies), [expected], id);

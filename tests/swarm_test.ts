@@ -1,6 +1,9 @@
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
-import { randomFile, sha256File, tempDir } from "./fixtures.ts";
+import { randomFile, sha256File, sharer, tempDir } from "./fixtures.ts";
+import { download } from "../lib/download.ts";
+import { PeerNode } from "../lib/peer_node.ts";
+import { startTracker as startTrackerServer } from "../lib/tracker_server.ts";
 import {
   type Child,
   READY_TIMEOUT_MS,
@@ -128,6 +131,39 @@ Deno.test("peer get --seed keeps sharing the saved file: another get succeeds af
   const status = await seeder.stop("SIGINT");
   assertEquals(status.code, 0, seeder.stderr.join("\n"));
   assertEquals(await peersListed(tracker.address, id), 0);
+});
+
+Deno.test("a download finds a sharer that registered with a restarted tracker (it reconnects to ask again)", async () => {
+  await using dir = await tempDir();
+  const source = await randomFile(dir.path, "restart.bin", 8 * MIB);
+  const first = startTrackerServer({ host: "127.0.0.1", port: 0 });
+  const address = first.address;
+  // A slow sharer keeps the download going while the tracker restarts.
+  await using slow = await PeerNode.start({
+    tracker: address,
+    host: "127.0.0.1",
+    port: 0,
+    uploadLimit: 1024 * 1024,
+  });
+  const meta = await slow.share(source);
+  const started = Promise.withResolvers<void>();
+  const downloading = download(meta.id, {
+    tracker: address,
+    outDir: join(dir.path, "out"),
+    onProgress: () => started.resolve(),
+  });
+  await started.promise;
+  await first.close();
+  await using second = Object.assign(startTrackerServer(address), {
+    [Symbol.asyncDispose]: () => second.close(),
+  });
+  await using fast = await sharer(address, [source]);
+  const result = await downloading;
+  assertEquals(await sha256File(result.path), meta.id);
+  const fromFast = result.peers.find((peer) =>
+    peer.address === `127.0.0.1:${fast.address.port}`
+  );
+  assert(fromFast && fromFast.bytes > 0, JSON.stringify(result.peers));
 });
 
 /** How many peers the tracker lists for `id`. */

@@ -34,6 +34,8 @@ export const RESUME_YIELD_PIECES = 64;
 export const SPEED_WINDOW_MS = 3_000;
 /** How often a download asks the tracker for peers that joined since. */
 export const SWARM_REFRESH_MS = 2_000;
+/** The first time a download asks again; the wait doubles up to SWARM_REFRESH_MS. */
+export const SWARM_FIRST_REFRESH_MS = 250;
 /** Connections one download makes to one peer address, counting the first. */
 export const MAX_LINKS_PER_PEER = 3;
 /** Peers one download is connected to at once. */
@@ -460,13 +462,22 @@ class DownloadRun {
     const stopListening = this.#scheduler.listen(() => {
       if (this.#scheduler.over) this.#ended.resolve();
     });
-    const ticker = setInterval(() => this.#tick(), SWARM_REFRESH_MS);
+    // Soon at first, so downloaders that start together find each other
+    // before they have all asked the sharer for the same pieces.
+    let ticker: ReturnType<typeof setTimeout>;
+    const schedule = (ms: number) => {
+      ticker = setTimeout(() => {
+        this.#tick();
+        schedule(Math.min(ms * 2, SWARM_REFRESH_MS));
+      }, ms);
+    };
+    schedule(SWARM_FIRST_REFRESH_MS);
     try {
       for (const peer of peers) this.#link(peer);
       this.#checkEnd();
       await this.#ended.promise;
     } finally {
-      clearInterval(ticker);
+      clearTimeout(ticker!);
       stopListening();
       signal?.removeEventListener("abort", abort);
       this.#stopLinks();

@@ -1,6 +1,7 @@
 import { assert, assertEquals } from "./assert.ts";
 import { Bitfield } from "../lib/bitfield.ts";
 import {
+  DOUBLE_UP_AFTER_MS,
   MAX_REQUESTERS,
   PICK_WINDOW,
   PieceScheduler,
@@ -174,4 +175,22 @@ Deno.test("Bitfield reads what it writes and refuses bad lengths and stray bits"
   }
   assertEquals(threw, 3);
   assert(Bitfield.full(10).complete);
+});
+
+Deno.test("PieceScheduler doubles up before the real endgame only on pieces asked for a while ago", async () => {
+  const pieces = 4;
+  const scheduler = new PieceScheduler(pieces, {
+    have: [0, 1],
+    random: () => 0,
+  });
+  // Two partial peers have only piece 2; nobody has piece 3, so it stays
+  // unasked and this is not the real endgame.
+  const a = field(pieces, [2]);
+  const b = field(pieces, [2]);
+  scheduler.addPeer(a);
+  scheduler.addPeer(b);
+  assertEquals(scheduler.next(a, none), 2);
+  assertEquals(scheduler.next(b, none), undefined);
+  await new Promise((resolve) => setTimeout(resolve, DOUBLE_UP_AFTER_MS + 50));
+  assertEquals(scheduler.next(b, none), 2);
 });

@@ -155,7 +155,9 @@ export class PartFile {
    * at end of file.
    */
   read(offset: number, length: number, into?: Uint8Array): Uint8Array {
-    const out = into ? into.subarray(0, length) : new Uint8Array(length);
+    const out = into && into.length >= length
+      ? into.subarray(0, length)
+      : new Uint8Array(length);
     this.#file.seekSync(offset, Deno.SeekMode.Start);
     let done = 0;
     while (done < length) {

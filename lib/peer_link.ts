@@ -93,7 +93,13 @@ export class PeerLink {
   #choked = false;
   #ready = false;
   #closed = false;
-  #lastProgress = 0;
+  /** When the current wait for a piece began (asking, not choked). */
+  #waitStart = 0;
+  /**
+   * Ms waited in earlier spans that a choke ended, since the last piece: a
+   * peer toggling choke and unchoke without sending still stalls.
+   */
+  #waitedBefore = 0;
   /** True while this side holds back (download limit, hashing backlog): not a stall. */
   #holding = false;
   /** Aborts a wait for the download limit when the link closes. */
@@ -224,7 +230,7 @@ export class PeerLink {
     while (this.#outstanding.size < inFlight) {
       const index = scheduler.next(this.#have, this.#outstanding);
       if (index === undefined) return;
-      if (this.#outstanding.size === 0) this.#lastProgress = performance.now();
+      if (this.#outstanding.size === 0) this.#waitStart = performance.now();
       // A cancelled copy of it may still come too: both are accepted.
       this.#outstanding.add(index);
       this.#send({ type: "request", index });
@@ -264,12 +270,15 @@ export class PeerLink {
         return;
       case "choke":
         // The peer serves others for a while and dropped our requests.
+        if (!this.#choked && this.#outstanding.size > 0) {
+          this.#waitedBefore += performance.now() - this.#waitStart;
+        }
         this.#choked = true;
         this.#releaseAll();
         return;
       case "unchoke":
         this.#choked = false;
-        this.#lastProgress = performance.now();
+        this.#waitStart = performance.now();
         return;
       case "error":
         throw new Error(`peer answered: ${message.message || message.code}`);
@@ -287,7 +296,8 @@ export class PeerLink {
       await this.#deliver(index, data);
     } finally {
       this.#holding = false;
-      this.#lastProgress = performance.now();
+      this.#waitedBefore = 0;
+      this.#waitStart = performance.now();
     }
   }
 
@@ -334,7 +344,8 @@ export class PeerLink {
       this.#outstanding.size === 0
     ) return;
     const stallMs = this.#options.stallMs ?? PEER_STALL_TIMEOUT_MS;
-    if (performance.now() - this.#lastProgress < stallMs) return;
+    const waited = this.#waitedBefore + performance.now() - this.#waitStart;
+    if (waited < stallMs) return;
     this.failure = "stopped answering";
     this.close();
   }

@@ -508,8 +508,12 @@ class Session {
         const sent = this.#conn.send(reply).then(() => {
           if (reply.type === "piece") {
             this.#server.count(this.#file.meta.id, reply.data.length);
-            // Sent: the buffer is free for the piece after next.
-            this.#spare.push(new Uint8Array(reply.data.buffer));
+            // Sent: the buffer is free for the piece after next (unless
+            // it was made for a short last piece).
+            const buffer = new Uint8Array(reply.data.buffer);
+            if (buffer.length >= this.#file.meta.pieceSize) {
+              this.#spare.push(buffer);
+            }
           }
         });
         // Awaited below; this only keeps an early failure from being

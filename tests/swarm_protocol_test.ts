@@ -513,16 +513,11 @@ Deno.test("a PeerLink fetches every piece of a partial file as the server announ
   assertEquals(got.toSorted((a, b) => a - b), upTo(pieces));
 });
 
-// Ignored for now: shows a bug. The server reuses the buffer a piece was
-// sent from for its next reads (lib/peer_server.ts, `#spare`), and
-// PartFile.read (lib/part_file.ts) reads into a given buffer even when it
-// is shorter than the piece. The short last piece, read first into a
-// buffer of its own size, makes the next full piece come out 100 bytes
-// short: the downloader takes it for a bad copy and bans an honest peer.
-Deno.test({
-  name: "a piece requested right after the short last piece comes back whole",
-  ignore: true,
-}, async () => {
+// Was a bug: the server reused the buffer a piece was sent from for its
+// next reads, and PartFile.read read into a given buffer even when it was
+// shorter than the piece, so the piece after the short last piece came out
+// short and an honest peer was banned.
+Deno.test("a piece requested right after the short last piece comes back whole", async () => {
   await using f = await offer(10);
   f.verify(...upTo(10));
   using conn = await helloTo(f);
@@ -1285,15 +1280,9 @@ Deno.test("a choked PeerLink gives its pieces back, asks nothing until unchoked,
   assertEquals(d.got.toSorted((a, b) => a - b), upTo(LINK_PIECES));
 });
 
-// Ignored for now: shows a bug in lib/peer_link.ts. Each `unchoke` (and
-// the refill after it) restarts the stall clock, so a peer that toggles
-// choke/unchoke more often than the stall timeout holds the link and its
-// requests forever without sending a byte.
-Deno.test({
-  name:
-    "a peer that keeps toggling choke and unchoke and never sends a piece is dropped as stalled",
-  ignore: true,
-}, async () => {
+// Was a bug: each `unchoke` restarted the stall clock, so a peer toggling
+// choke/unchoke held the link and its requests without sending a byte.
+Deno.test("a peer that keeps toggling choke and unchoke and never sends a piece is dropped as stalled", async () => {
   const stallMs = 400;
   await using fake = fakePeer(async (conn, inbox) => {
     await takeHello(inbox);

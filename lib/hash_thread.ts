@@ -1,12 +1,14 @@
 /**
  * A second thread for SHA-256, so that the two hashes every byte needs (its
- * piece's and the whole file's) run on two cores at once. The caller hands
- * over buffers (moved, not copied) and gets them back with the answer.
+ * piece's and the whole file's) run on two cores at once. To share a file,
+ * the thread reads the file itself for the piece hashes; to follow a
+ * download's whole-file hash, the caller hands over buffers (moved, not
+ * copied) and gets them back with the answer.
  *
  * @module
  */
 
-import type { HashReply, HashRequest } from "./hash_worker.ts";
+import type { FilePiecesJob, HashReply, HashRequest } from "./hash_worker.ts";
 
 /** Files with fewer pieces are hashed on the caller's thread (a Worker costs a start-up). */
 export const THREAD_MIN_PIECES = 16;
@@ -44,24 +46,21 @@ export class HashThread {
   }
 
   /**
-   * The SHA-256 of each `pieceSize` slice of `bytes` (concatenated), computed
-   * on the thread. `bytes` must be the only view of its buffer in use
-   * meanwhile: the buffer moves to the thread and comes back as `buffer`
-   * (same length and contents).
+   * Hashes pieces of the file at `path`, which the thread opens and reads
+   * itself, alongside the caller: each piece is hashed by whoever claims it
+   * in `job.claims`, and its SHA-256 goes to `job.digests`. Resolves once no
+   * piece is left unclaimed, to how many pieces the thread hashed, or to
+   * `undefined` if the file at `path` is not the one `job.expect` describes
+   * or changed.
    */
-  async pieces(
-    bytes: Uint8Array,
-    pieceSize: number,
-  ): Promise<{ digests: Uint8Array; buffer: Uint8Array<ArrayBuffer> }> {
-    const length = bytes.length;
-    const reply = await this.#ask(
-      { op: "pieces", buffer: owned(bytes), length, pieceSize },
-      [owned(bytes)],
-    ) as { digests: ArrayBuffer; buffer: ArrayBuffer };
-    return {
-      digests: new Uint8Array(reply.digests),
-      buffer: new Uint8Array(reply.buffer, 0, length),
-    };
+  async filePieces(
+    path: string,
+    job: FilePiecesJob,
+  ): Promise<number | undefined> {
+    const reply = await this.#ask({ op: "file", path, ...job }, []);
+    return "changed" in reply
+      ? undefined
+      : (reply as { hashed: number }).hashed;
   }
 
   /**

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { hashFile } from "../lib/file_hash.ts";
+import { HashThread, THREAD_MIN_PIECES } from "../lib/hash_thread.ts";
 import {
   DEFAULT_PIECE_SIZE,
   HASH_BYTES,
@@ -55,6 +56,8 @@ for (
     DEFAULT_PIECE_SIZE,
     DEFAULT_PIECE_SIZE + 1,
     3 * MIB + 12345,
+    // Enough pieces for the hashing thread, with a short last piece.
+    (THREAD_MIN_PIECES + 21) * DEFAULT_PIECE_SIZE + 5,
   ]
 ) {
   Deno.test(`hashFile() of ${size} bytes gives the ID sha256sum prints and every piece's SHA-256`, async () => {
@@ -87,6 +90,80 @@ Deno.test("hashFile() honours a smaller piece size", async () => {
     assertEquals(result.pieceSize, MIN_PIECE_SIZE);
     assertEquals(result.pieceHashes, pieceHashesOf(bytes, MIN_PIECE_SIZE));
     assertEquals(result.id, createHash("sha256").update(bytes).digest("hex"));
+  });
+});
+
+Deno.test("hashFile() gives every piece's SHA-256 when the hashing thread shares many small pieces", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "file.bin");
+    const bytes = randomBytes(4096 * MIN_PIECE_SIZE + 3);
+    await Deno.writeFile(path, bytes);
+    const result = await hashFile(path, { pieceSize: MIN_PIECE_SIZE });
+    assertEquals(result.pieceHashes, pieceHashesOf(bytes, MIN_PIECE_SIZE));
+    assertEquals(result.id, createHash("sha256").update(bytes).digest("hex"));
+  });
+});
+
+Deno.test("The hashing thread hashes only the pieces left unclaimed", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "file.bin");
+    const bytes = randomBytes(10 * MIN_PIECE_SIZE + 1);
+    await Deno.writeFile(path, bytes);
+    const info = await Deno.stat(path);
+    const claims = new Int32Array(new SharedArrayBuffer(4));
+    const digests = new Uint8Array(new SharedArrayBuffer(11 * HASH_BYTES));
+    claims[0] = 4;
+    using thread = new HashThread();
+    const hashed = await thread.filePieces(path, {
+      pieceSize: MIN_PIECE_SIZE,
+      expect: {
+        dev: info.dev,
+        ino: info.ino,
+        size: info.size,
+        mtime: info.mtime?.getTime() ?? null,
+      },
+      claims,
+      digests,
+    });
+    assertEquals(hashed, 7);
+    const expected = pieceHashesOf(bytes, MIN_PIECE_SIZE);
+    assertEquals(
+      digests.slice(0, 4 * HASH_BYTES),
+      new Uint8Array(4 * HASH_BYTES),
+    );
+    assertEquals(digests.slice(4 * HASH_BYTES), expected.slice(4 * HASH_BYTES));
+  });
+});
+
+Deno.test("The hashing thread refuses a file that is not the one the caller opened", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "file.bin");
+    await Deno.writeFile(path, randomBytes(4 * MIN_PIECE_SIZE));
+    const info = await Deno.stat(path);
+    const claims = new Int32Array(new SharedArrayBuffer(4));
+    using thread = new HashThread();
+    const hashed = await thread.filePieces(path, {
+      pieceSize: MIN_PIECE_SIZE,
+      expect: {
+        dev: info.dev,
+        ino: info.ino,
+        size: info.size + 1,
+        mtime: info.mtime?.getTime() ?? null,
+      },
+      claims,
+      digests: new Uint8Array(new SharedArrayBuffer(5 * HASH_BYTES)),
+    });
+    assertEquals(hashed, undefined);
+    assertEquals(claims[0], 0, "no piece claimed");
+    assertEquals(
+      await thread.filePieces(join(dir, "gone.bin"), {
+        pieceSize: MIN_PIECE_SIZE,
+        expect: { dev: info.dev, ino: info.ino, size: 1, mtime: null },
+        claims,
+        digests: new Uint8Array(new SharedArrayBuffer(HASH_BYTES)),
+      }),
+      undefined,
+    );
   });
 });
 

@@ -213,6 +213,7 @@ async function transfers(
       bytes,
       ms: first.ms,
       mbps: bytes / 1e6 / (first.ms / 1000),
+      reportedMs: first.reportedMs,
     });
     if (results.sha256?.bytes === bytes && results.sha256.hex !== first.id) {
       throw new Error(

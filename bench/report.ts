@@ -53,6 +53,8 @@ export interface ShareResult {
   ms: number;
   /** bytes / ms, MB/s. */
   mbps: number;
+  /** Ms the share reported: from the command's start (modules loaded) to registered. */
+  reportedMs?: number;
 }
 
 /** One get measured, with how many sharers served it. */
@@ -119,11 +121,20 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
   if (share && sha) {
     const ratio = share.mbps / sha;
     checks.push({
-      name: "Share vs SHA-256",
+      name: "Share vs SHA-256, from spawn (Deno start-up included)",
       goal: `≥ ${pct(SHARE_TARGET_RATIO)} of SHA-256`,
       measured: pct(ratio),
       met: ratio >= SHARE_TARGET_RATIO,
     });
+    if (share.reportedMs) {
+      const own = share.bytes / 1e6 / (share.reportedMs / 1000) / sha;
+      checks.push({
+        name: "Share vs SHA-256, from the command's start (hash + register)",
+        goal: `≥ ${pct(SHARE_TARGET_RATIO)} of SHA-256`,
+        measured: pct(own),
+        met: own >= SHARE_TARGET_RATIO,
+      });
+    }
   }
   const one = findGet(r, r.sizes.small, 1);
   const four = findGet(r, r.sizes.small, 4);
@@ -228,10 +239,17 @@ export function formatReport(r: BenchResults): string {
   }
   for (const share of r.shares) {
     row(
-      `peer share ${size(share.bytes)} (hash + register)`,
+      `peer share ${size(share.bytes)} (spawn to registered)`,
       share.ms,
       share.mbps,
     );
+    if (share.reportedMs) {
+      row(
+        `peer share ${size(share.bytes)} (its own time: hash + register)`,
+        share.reportedMs,
+        share.bytes / 1e6 / (share.reportedMs / 1000),
+      );
+    }
   }
   for (const get of r.gets) {
     row(

@@ -79,6 +79,8 @@ export interface Sharer {
   address: string;
   /** Ms from spawn to the JSON line: start-up, hashing and registering. */
   ms: number;
+  /** Ms the share reported itself: from the command's start to registered. */
+  reportedMs: number;
 }
 
 /** Options for {@linkcode startSharer}. */
@@ -114,8 +116,12 @@ export async function startSharer(
       (text) => text.startsWith("{"),
       TIMEOUT_SLACK_MS + size / MIN_SHARE_BYTES_PER_MS,
     );
-    const { id, address } = JSON.parse(line) as { id: string; address: string };
-    return { child, id, address, ms };
+    const { id, address, elapsedMs } = JSON.parse(line) as {
+      id: string;
+      address: string;
+      elapsedMs: number;
+    };
+    return { child, id, address, ms, reportedMs: elapsedMs };
   } catch (error) {
     await child.stop();
     throw error;

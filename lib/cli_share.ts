@@ -21,6 +21,7 @@ import { listenForStop } from "./stop_signal.ts";
 
 /** Runs `peer share`; resolves when stopped, throws a sentence for the user. */
 export async function share(file: string, flags: ShareFlags): Promise<void> {
+  const started = performance.now();
   const tracker = trackerOf(flags);
   await checkShareable(file);
   using stop = listenForStop();
@@ -56,6 +57,8 @@ export async function share(file: string, flags: ShareFlags): Promise<void> {
           pieceSize,
           address,
           tracker: formatAddress(tracker),
+          // From the command's start to registered: hashing and registering.
+          elapsedMs: Math.round(performance.now() - started),
         }),
       );
     } else if (flags.quiet) {

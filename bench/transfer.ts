@@ -7,18 +7,14 @@
  * @module
  */
 
+import { PERMISSIONS } from "../scripts/_child.ts";
 import { type Child, spawnDeno } from "./_process.ts";
 import { megabytesPerSecond, sha256File } from "./baselines.ts";
 
 /** Repository root (the folder holding peer.ts and tracker.ts). */
 export const REPO_ROOT = new URL("../", import.meta.url).pathname;
-/** Permissions the peer and tracker processes run with (as `deno task peer`). */
-export const PEER_PERMISSIONS = [
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-];
+/** Permissions and runtime flags the peer processes run with (as `deno task peer`). */
+export const PEER_PERMISSIONS = PERMISSIONS["peer.ts"];
 /** Longest a tracker may take to start listening. */
 const TRACKER_START_TIMEOUT_MS = 15_000;
 /** Slowest hashing rate allowed before a share is declared stuck: 20 MB/s. */

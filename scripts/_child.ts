@@ -7,14 +7,21 @@
  */
 
 import { fileURLToPath } from "node:url";
+import { PEER_V8_FLAGS } from "./compile.ts";
 
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-/** Permissions each entry file runs with, as in the `deno task`s. */
+/** Permissions and runtime flags each entry file runs with, as in the `deno task`s. */
 export const PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
   "tracker.ts": ["--allow-net"],
-  "peer.ts": ["--allow-net", "--allow-read", "--allow-write", "--allow-env"],
+  "peer.ts": [
+    "--allow-net",
+    "--allow-read",
+    "--allow-write",
+    "--allow-env",
+    ...PEER_V8_FLAGS,
+  ],
 };
 
 /** Options for {@linkcode spawnEntry}. */

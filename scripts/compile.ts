@@ -23,7 +23,20 @@ export interface Target {
   permissions: string[];
   /** Modules loaded at run time (Workers) that must be embedded too. */
   include?: string[];
+  /** Runtime flags baked into the executable (as in its `deno task`). */
+  runtimeFlags?: string[];
 }
+
+/**
+ * V8 flags the peer runs with. A 1 MB semi-space keeps the young generation
+ * from growing to its 16 MB default during long transfers, and
+ * `--optimize-for-size` makes the old generation grow less eagerly: `peer
+ * get` of 4 GiB from 4 sharers peaked at 110-124 MiB without them and 93 MiB
+ * with them, at the same speed (issue #4).
+ */
+export const PEER_V8_FLAGS = [
+  "--v8-flags=--max-semi-space-size=1,--optimize-for-size",
+];
 
 /** What we build: the tracker only talks TCP; the peer also reads, writes files and reads P2P_TRACKER. */
 export const TARGETS: readonly Target[] = [
@@ -38,6 +51,7 @@ export const TARGETS: readonly Target[] = [
       "--allow-env",
     ],
     include: ["lib/hash_worker.ts"],
+    runtimeFlags: PEER_V8_FLAGS,
   },
 ];
 
@@ -129,6 +143,7 @@ export async function compileAll(): Promise<string[]> {
         "compile",
         "--quiet",
         ...target.permissions,
+        ...(target.runtimeFlags ?? []),
         ...(target.include ?? []).flatMap((path) => [
           "--include",
           `${ROOT}${path}`,

@@ -155,6 +155,37 @@ export class Connection {
     return next;
   }
 
+  /**
+   * Sends several messages without binary parts (e.g. a batch of requests)
+   * in one write, after anything queued before; same deadline as
+   * {@linkcode send}.
+   */
+  sendMany(messages: Message[]): Promise<void> {
+    let bytes: Uint8Array;
+    try {
+      const heads = messages.map((message) => {
+        const frame = toFrame(message);
+        if (frame.binary.length > 0) {
+          throw new TypeError("sendMany sends messages without a binary part");
+        }
+        return encodeFrameHead(frame.header, 0);
+      });
+      bytes = new Uint8Array(heads.reduce((sum, head) => sum + head.length, 0));
+      let at = 0;
+      for (const head of heads) {
+        bytes.set(head, at);
+        at += head.length;
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const next = this.#writing.then(() =>
+      this.#writeFrame(bytes, bytes.subarray(bytes.length))
+    );
+    this.#writing = next.catch(() => {});
+    return next;
+  }
+
   /** Closes the connection; safe to call more than once. */
   close(): void {
     if (this.#closed) return;

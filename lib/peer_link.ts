@@ -29,6 +29,8 @@ import type { PieceScheduler } from "./piece_scheduler.ts";
 
 /** How often a link checks whether its peer stalled. */
 export const STALL_CHECK_MS = 250;
+/** Requests a link sends at once, when that many are free. */
+export const REQUEST_BATCH = 4;
 
 /** What a link does with a piece it received. */
 export type PieceHandler = (
@@ -222,19 +224,28 @@ export class PeerLink {
     }
   }
 
-  /** Asks for pieces until `inFlight` are outstanding or none is left. */
+  /**
+   * Asks for pieces until `inFlight` are outstanding or none is left, in one
+   * write; waits until at least REQUEST_BATCH can go at once (fewer writes
+   * and wake-ups on both sides, measured in issue #4).
+   */
   #fill(): void {
     if (this.#closed || this.#choked || !this.#ready) return;
     const { scheduler } = this.#options;
     const inFlight = this.#options.inFlight ?? REQUESTS_IN_FLIGHT;
+    const batch = Math.min(REQUEST_BATCH, inFlight);
+    if (this.#outstanding.size > inFlight - batch) return;
+    const requests: Message[] = [];
     while (this.#outstanding.size < inFlight) {
       const index = scheduler.next(this.#have, this.#outstanding);
-      if (index === undefined) return;
+      if (index === undefined) break;
       if (this.#outstanding.size === 0) this.#waitStart = performance.now();
       // A cancelled copy of it may still come too: both are accepted.
       this.#outstanding.add(index);
-      this.#send({ type: "request", index });
+      requests.push({ type: "request", index });
     }
+    if (requests.length === 0) return;
+    this.#conn?.sendMany(requests).catch(() => this.#conn?.close());
   }
 
   #onSchedule(completed?: number): void {

@@ -109,6 +109,29 @@ Deno.test("connect() and Connection carry messages both ways", async () => {
   });
 });
 
+Deno.test("sendMany() puts several messages in one write, in order after earlier sends, and refuses binary parts", async () => {
+  using link = await pair();
+  const { client, server } = link;
+  const first = client.send({ type: "request", index: 0 });
+  const batch = client.sendMany([
+    { type: "request", index: 1 },
+    { type: "cancel", index: 0 },
+    { type: "request", index: 2 },
+  ]);
+  await Promise.all([first, batch]);
+  assertEquals(await server.receive(), { type: "request", index: 0 });
+  assertEquals(await server.receive(), { type: "request", index: 1 });
+  assertEquals(await server.receive(), { type: "cancel", index: 0 });
+  assertEquals(await server.receive(), { type: "request", index: 2 });
+  await assertRejects(
+    () => client.sendMany([{ type: "piece", index: 0, data: pattern(4, 1) }]),
+    TypeError,
+  );
+  // Still usable after a refused batch.
+  await client.sendMany([{ type: "choke" }]);
+  assertEquals(await server.receive(), { type: "choke" });
+});
+
 Deno.test("receive() returns null once the other side closes cleanly", async () => {
   using link = await pair();
   await link.client.send({ type: "ok" });

@@ -10,20 +10,27 @@
 import { parseArgs } from "node:util";
 import { fuzz } from "../tests/_fuzz.ts";
 
-const { values } = parseArgs({
-  options: {
-    seeds: { type: "string", default: "20" },
-    inputs: { type: "string", default: "50000" },
-    "first-seed": { type: "string", default: "1" },
-  },
-});
+const USAGE = "Usage: deno task fuzz [--seeds N] [--inputs N] [--first-seed N]";
+
+let values: Record<string, string | undefined>;
+try {
+  ({ values } = parseArgs({
+    options: {
+      seeds: { type: "string", default: "20" },
+      inputs: { type: "string", default: "50000" },
+      "first-seed": { type: "string", default: "1" },
+    },
+  }));
+} catch (error) {
+  // An unknown option or a stray argument: one line, not a stack trace.
+  console.error(`${(error as Error).message.split("\n")[0]}. ${USAGE}`);
+  Deno.exit(2);
+}
 const seeds = Number(values.seeds);
 const inputs = Number(values.inputs);
 const first = Number(values["first-seed"]);
 if (![seeds, inputs, first].every(Number.isSafeInteger)) {
-  console.error(
-    "Usage: deno task fuzz [--seeds N] [--inputs N] [--first-seed N]",
-  );
+  console.error(USAGE);
   Deno.exit(2);
 }
 

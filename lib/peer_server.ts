@@ -36,6 +36,11 @@ export const CLOSE_FLUSH_TIMEOUT_MS = 1_000;
  * 200 bytes, so a downloader cannot make it buffer 64 KiB per connection.
  */
 export const MAX_PEER_REQUEST_BYTES = 1024;
+/**
+ * Bytes kept free before each piece read for its frame's head (about 45
+ * bytes of JSON and length), so a piece goes out in one write.
+ */
+export const HEADROOM_BYTES = 128;
 /** Default listening host of a peer server: every interface. */
 export const DEFAULT_PEER_HOST = "0.0.0.0";
 
@@ -505,13 +510,13 @@ class Session {
             this.#stop.signal,
           );
         }
-        const sent = this.#conn.send(reply).then(() => {
+        const sent = this.#conn.send(reply, { headroom: true }).then(() => {
           if (reply.type === "piece") {
             this.#server.count(this.#file.meta.id, reply.data.length);
             // Sent: the buffer is free for the piece after next (unless
             // it was made for a short last piece).
             const buffer = new Uint8Array(reply.data.buffer);
-            if (buffer.length >= this.#file.meta.pieceSize) {
+            if (buffer.length >= HEADROOM_BYTES + this.#file.meta.pieceSize) {
               this.#spare.push(buffer);
             }
           }
@@ -577,7 +582,13 @@ class Session {
       return undefined;
     }
     try {
-      const data = await this.#file.readPiece(index, this.#spare.pop());
+      // Read after HEADROOM_BYTES, so the frame's head can go in front.
+      const buffer = this.#spare.pop() ??
+        new Uint8Array(HEADROOM_BYTES + this.#file.meta.pieceSize);
+      const data = await this.#file.readPiece(
+        index,
+        buffer.subarray(HEADROOM_BYTES),
+      );
       return { type: "piece", index, data };
     } catch (error) {
       const reason = describe(error);

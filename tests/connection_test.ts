@@ -132,6 +132,32 @@ Deno.test("sendMany() puts several messages in one write, in order after earlier
   assertEquals(await server.receive(), { type: "choke" });
 });
 
+Deno.test("send() with headroom puts the head before the binary part and the frame arrives whole; without room it still works", async () => {
+  using link = await pair();
+  const { client, server } = link;
+  const buffer = new Uint8Array(128 + 300_000);
+  const data = buffer.subarray(128);
+  data.set(pattern(data.length, 7));
+  await client.send({ type: "piece", index: 3, data }, { headroom: true });
+  const got = await server.receive();
+  assertEquals(got?.type, "piece");
+  if (got?.type === "piece") {
+    assertEquals(got.index, 3);
+    assertEquals(got.data, pattern(300_000, 7));
+  }
+  // Only 4 bytes before it: too little room, sent as two writes instead.
+  const tight = new Uint8Array(4 + 70_000).subarray(4);
+  tight.set(pattern(tight.length, 9));
+  await client.send({ type: "piece", index: 4, data: tight }, {
+    headroom: true,
+  });
+  const second = await server.receive();
+  assert(second?.type === "piece" && second.index === 4);
+  if (second?.type === "piece") {
+    assertEquals(second.data, pattern(70_000, 9));
+  }
+});
+
 Deno.test("receive() returns null once the other side closes cleanly", async () => {
   using link = await pair();
   await link.client.send({ type: "ok" });

@@ -210,19 +210,34 @@ export class PartFile {
   }
 
   async #linkFreeName(): Promise<string> {
+    let links = true;
     for (let n = 0; n < MAX_NAME_ATTEMPTS; n++) {
       const target = join(
         this.dir,
         n === 0 ? this.name : numberedName(this.name, n),
       );
+      if (links) {
+        try {
+          // A hard link never replaces an existing file, unlike rename.
+          await Deno.link(this.partPath, target);
+          await Deno.remove(this.partPath);
+          return target;
+        } catch (error) {
+          if (error instanceof Deno.errors.AlreadyExists) continue;
+          if (!noHardLinks(error)) throw error;
+          links = false;
+        }
+      }
+      // No hard links on this file system (FAT, exFAT, some network and
+      // FUSE ones): claim the name with an exclusive create, which fails if
+      // anything is there, then move the download onto that claim.
       try {
-        // A hard link never replaces an existing file, unlike rename.
-        await Deno.link(this.partPath, target);
+        (await Deno.open(target, { write: true, createNew: true })).close();
       } catch (error) {
         if (error instanceof Deno.errors.AlreadyExists) continue;
         throw error;
       }
-      await Deno.remove(this.partPath);
+      await Deno.rename(this.partPath, target);
       return target;
     }
     throw new Error(`No free name for ${this.name} in ${this.dir}`);
@@ -329,4 +344,10 @@ async function syncFolder(dir: string): Promise<void> {
   } catch {
     // Some systems cannot open or flush a folder; the data is flushed.
   }
+}
+
+/** True for the error `link(2)` gives on a file system without hard links. */
+function noHardLinks(error: unknown): boolean {
+  return error instanceof Deno.errors.PermissionDenied ||
+    error instanceof Deno.errors.NotSupported;
 }

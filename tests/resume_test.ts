@@ -325,3 +325,86 @@ Deno.test("two peer get of one ID at once into one folder do not corrupt each ot
     await tracker.child.stop();
   }
 });
+
+/** Runs a command; true if it exited 0 (false if it is not installed). */
+async function run(command: string, args: string[]): Promise<boolean> {
+  const result = await new Deno.Command(command, {
+    args,
+    stdout: "null",
+    stderr: "null",
+  }).output().catch(() => ({ success: false }));
+  return result.success;
+}
+
+/**
+ * An exFAT file system (no hard links) mounted through FUSE on a loop
+ * device at `mount`, or undefined where that is impossible (not root, no
+ * exfatprogs/exfat-fuse, no FUSE).
+ */
+async function mountExfat(
+  image: string,
+  mount: string,
+): Promise<AsyncDisposable | undefined> {
+  await Deno.writeFile(image, new Uint8Array(0));
+  await Deno.truncate(image, 32 * MiB);
+  if (!await run("mkfs.exfat", [image])) return undefined;
+  const losetup = await new Deno.Command("losetup", {
+    args: ["-f", "--show", image],
+    stderr: "null",
+  }).output().catch(() => undefined);
+  if (!losetup?.success) return undefined;
+  const device = new TextDecoder().decode(losetup.stdout).trim();
+  if (!await run("mount.exfat-fuse", [device, mount])) {
+    await run("losetup", ["-d", device]);
+    return undefined;
+  }
+  return {
+    [Symbol.asyncDispose]: async () => {
+      await run("umount", [mount]);
+      await run("losetup", ["-d", device]);
+    },
+  };
+}
+
+Deno.test("on a file system without hard links (exFAT) a download is saved under a free name and never replaces a file", async (t) => {
+  await using dir = await tempDir();
+  const mount = join(dir.path, "exfat");
+  await Deno.mkdir(mount);
+  await using mounted = await mountExfat(join(dir.path, "exfat.img"), mount);
+  if (!mounted) {
+    // Needs root, exfatprogs and exfat-fuse (Debian packages).
+    console.warn("skipped: cannot mount an exFAT file system here");
+    await t.step({
+      name: "needs mkfs.exfat, losetup and mount.exfat-fuse as root",
+      ignore: true,
+      fn: () => {},
+    });
+    return;
+  }
+  // The premise: link(2) fails here.
+  await Deno.writeTextFile(join(mount, "probe"), "x");
+  await assertRejects(() =>
+    Deno.link(join(mount, "probe"), join(mount, "probe2"))
+  );
+  await using tracker = testTracker();
+  const source = await randomFile(dir.path, "f.bin", 3 * MiB + 7);
+  await using node = await sharer(tracker.address, [source]);
+  const id = node.shared()[0].id;
+  await Deno.writeTextFile(join(mount, "f.bin"), "the user's own file");
+  const first = await download(id, { tracker: tracker.address, outDir: mount });
+  assertEquals(first.path, join(mount, "f (1).bin"));
+  assertEquals(await sha256File(first.path), id);
+  assertEquals(
+    await Deno.readTextFile(join(mount, "f.bin")),
+    "the user's own file",
+  );
+  const second = await download(id, {
+    tracker: tracker.address,
+    outDir: mount,
+  });
+  assertEquals(second.path, join(mount, "f (2).bin"));
+  assertEquals(await sha256File(second.path), id);
+  for await (const entry of Deno.readDir(mount)) {
+    assert(!entry.name.includes(".part"), `left behind: ${entry.name}`);
+  }
+});

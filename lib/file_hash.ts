@@ -32,6 +32,7 @@ import {
 import { HashThread, THREAD_MIN_PIECES } from "./hash_thread.ts";
 import type { FileIdentity } from "./hash_worker.ts";
 import { pieceCount } from "./messages.ts";
+import { readFull, readFullAsync } from "./read_full.ts";
 
 /** Bytes this thread reads at a time, in whole pieces (at least one). */
 export const HASH_READ_BYTES = 256 * 1024;
@@ -300,29 +301,4 @@ function pacer(
     lastYield = now;
     return true;
   };
-}
-
-/** Reads until `buffer` is full or the file ends; returns bytes read. */
-function readFull(file: Deno.FsFile, buffer: Uint8Array): number {
-  let filled = 0;
-  while (filled < buffer.length) {
-    const got = file.readSync(buffer.subarray(filled));
-    if (got === null || got === 0) break;
-    filled += got;
-  }
-  return filled;
-}
-
-/** {@linkcode readFull}, waiting for the reads instead of blocking. */
-async function readFullAsync(
-  file: Deno.FsFile,
-  buffer: Uint8Array,
-): Promise<number> {
-  let filled = 0;
-  while (filled < buffer.length) {
-    const got = await file.read(buffer.subarray(filled));
-    if (got === null || got === 0) break;
-    filled += got;
-  }
-  return filled;
 }

@@ -12,6 +12,7 @@
 /// <reference lib="deno.worker" />
 
 import { createHash, type Hash } from "node:crypto";
+import { readFull } from "./read_full.ts";
 
 /** What the file being shared looked like when the caller opened it. */
 export interface FileIdentity {
@@ -114,16 +115,6 @@ function sameFile(info: Deno.FileInfo, expect: FileIdentity): boolean {
   return info.isFile && info.dev === expect.dev && info.ino === expect.ino &&
     info.size === expect.size &&
     (info.mtime?.getTime() ?? null) === expect.mtime;
-}
-
-function readFull(file: Deno.FsFile, buffer: Uint8Array): number {
-  let filled = 0;
-  while (filled < buffer.length) {
-    const got = file.readSync(buffer.subarray(filled));
-    if (got === null || got === 0) break;
-    filled += got;
-  }
-  return filled;
 }
 
 function answer(request: HashRequest): [HashReply, Transferable[]] {

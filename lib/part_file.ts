@@ -17,6 +17,7 @@
 
 import { join } from "node:path";
 import { MAX_NAME_BYTES } from "./limits.ts";
+import { readFull } from "./read_full.ts";
 import { numberedName, truncateUtf8 } from "./safe_name.ts";
 
 /** Suffix of a file being downloaded. */
@@ -159,13 +160,7 @@ export class PartFile {
       ? into.subarray(0, length)
       : new Uint8Array(length);
     this.#file.seekSync(offset, Deno.SeekMode.Start);
-    let done = 0;
-    while (done < length) {
-      const got = this.#file.readSync(out.subarray(done));
-      if (got === null || got === 0) break;
-      done += got;
-    }
-    return out.subarray(0, done);
+    return out.subarray(0, readFull(this.#file, out));
   }
 
   /**

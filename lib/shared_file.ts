@@ -9,6 +9,7 @@
 
 import type { FileMeta } from "./messages.ts";
 import { pieceCount, pieceLength } from "./messages.ts";
+import { readFull } from "./read_full.ts";
 
 /**
  * How often a read also checks the path, not just the open file, so a file
@@ -145,13 +146,8 @@ export class SharedFile {
       ? into.subarray(0, length)
       : new Uint8Array(length);
     this.#file.seekSync(index * this.meta.pieceSize, Deno.SeekMode.Start);
-    let filled = 0;
-    while (filled < out.length) {
-      const got = this.#file.readSync(out.subarray(filled));
-      if (got === null || got === 0) {
-        throw new Error(`"${this.path}" is shorter than when it was shared`);
-      }
-      filled += got;
+    if (readFull(this.#file, out) < out.length) {
+      throw new Error(`"${this.path}" is shorter than when it was shared`);
     }
     return out;
   }

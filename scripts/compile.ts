@@ -50,7 +50,8 @@ export const TARGETS: readonly Target[] = [
       "--allow-write",
       "--allow-env",
     ],
-    include: ["lib/hash_worker.ts"],
+    // The hashing Worker and what it imports, loaded at run time by URL.
+    include: ["lib/hash_worker.ts", "lib/read_full.ts"],
     runtimeFlags: PEER_V8_FLAGS,
   },
 ];

@@ -1,6 +1,6 @@
 /**
  * What the `peer` commands share: their parsed flags, which tracker they
- * use, and how they log.
+ * use, how they log, and the serving peer node of `share` and `get`.
  *
  * @module
  */
@@ -10,6 +10,7 @@ import type { OutputFlags } from "./cli_program.ts";
 import type { Address } from "./connection.ts";
 import { terminalSafe } from "./format.ts";
 import { TRACKER_ENV } from "./limits.ts";
+import { PeerNode } from "./peer_node.ts";
 import type { ProgressLine } from "./progress.ts";
 
 /** Longest wait for unregistering and closing after Ctrl-C. */
@@ -64,4 +65,27 @@ export function logger(
     progress?.clear();
     console.error(terminalSafe(line));
   };
+}
+
+/**
+ * Starts the peer node `share` and `get` serve from, as the flags say; the
+ * promise it returns resolves with the reason if a shared file stops being
+ * shareable (it changed or vanished).
+ */
+export async function startServing(
+  flags: ServeFlags & LimitFlags,
+  tracker: Address,
+  progress: ProgressLine,
+): Promise<{ node: PeerNode; lost: Promise<string> }> {
+  const lost = Promise.withResolvers<string>();
+  const node = await PeerNode.start({
+    tracker,
+    host: flags.host,
+    port: flags.port,
+    log: logger(flags, progress),
+    onDropped: (_meta, reason) => lost.resolve(reason),
+    uploadLimit: flags.uploadLimit,
+    uploadSlots: flags.uploadSlots,
+  });
+  return { node, lost: lost.promise };
 }

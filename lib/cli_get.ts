@@ -10,6 +10,7 @@ import {
   type GetFlags,
   logger,
   SHUTDOWN_TIMEOUT_MS,
+  startServing,
   trackerOf,
 } from "./cli_flags.ts";
 import { formatAddress } from "./connection.ts";
@@ -20,7 +21,7 @@ import {
   terminalSafe,
   toJsonLine,
 } from "./format.ts";
-import { PeerNode, ShareError } from "./peer_node.ts";
+import { ShareError } from "./peer_node.ts";
 import { ProgressLine } from "./progress.ts";
 import { settleWithin } from "./settle_within.ts";
 import { listenForStop } from "./stop_signal.ts";
@@ -31,16 +32,7 @@ export async function get(id: string, flags: GetFlags): Promise<void> {
   using stop = listenForStop();
   const progress = new ProgressLine({ quiet: flags.quiet || flags.json });
   // Serves the pieces verified so far to other downloaders (swarming).
-  const lost = Promise.withResolvers<string>();
-  const node = await PeerNode.start({
-    tracker,
-    host: flags.host,
-    port: flags.port,
-    log: logger(flags, progress),
-    onDropped: (_meta, reason) => lost.resolve(reason),
-    uploadLimit: flags.uploadLimit,
-    uploadSlots: flags.uploadSlots,
-  });
+  const { node, lost } = await startServing(flags, tracker, progress);
   try {
     let result;
     try {
@@ -81,7 +73,7 @@ export async function get(id: string, flags: GetFlags): Promise<void> {
       }
       const reason = await Promise.race([
         stop.stopped.then(() => undefined),
-        lost.promise,
+        lost,
       ]);
       if (reason !== undefined) {
         throw new ShareError(

@@ -7,14 +7,14 @@
 
 import { UsageError } from "./cli_args.ts";
 import {
-  logger,
   type ShareFlags,
   SHUTDOWN_TIMEOUT_MS,
+  startServing,
   trackerOf,
 } from "./cli_flags.ts";
 import { formatAddress } from "./connection.ts";
 import { formatSize, shortId, terminalSafe, toJsonLine } from "./format.ts";
-import { PeerNode, ShareError } from "./peer_node.ts";
+import { ShareError } from "./peer_node.ts";
 import { ProgressLine } from "./progress.ts";
 import { settleWithin } from "./settle_within.ts";
 import { listenForStop } from "./stop_signal.ts";
@@ -26,17 +26,8 @@ export async function share(file: string, flags: ShareFlags): Promise<void> {
   await checkShareable(file);
   using stop = listenForStop();
   const progress = new ProgressLine({ quiet: flags.quiet || flags.json });
-  // The one file shared stopped being shareable: nothing is left to serve.
-  const lost = Promise.withResolvers<string>();
-  const node = await PeerNode.start({
-    tracker,
-    host: flags.host,
-    port: flags.port,
-    log: logger(flags, progress),
-    onDropped: (_meta, reason) => lost.resolve(reason),
-    uploadLimit: flags.uploadLimit,
-    uploadSlots: flags.uploadSlots,
-  });
+  // `lost`: the one file shared stopped being shareable, nothing to serve.
+  const { node, lost } = await startServing(flags, tracker, progress);
   try {
     const meta = await node.share(file, {
       pieceSize: flags.pieceSize,
@@ -77,7 +68,7 @@ export async function share(file: string, flags: ShareFlags): Promise<void> {
     }
     const reason = await Promise.race([
       stop.stopped.then(() => undefined),
-      lost.promise,
+      lost,
     ]);
     if (reason !== undefined) {
       throw new ShareError(

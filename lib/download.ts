@@ -413,7 +413,7 @@ class DownloadRun {
     const unique = new Map<string, PeerAddress>();
     for (const peer of peers) {
       const key = formatAddress(peer);
-      if (peer.port < 1 || peer.port > 65535 || this.#self.has(key)) continue;
+      if (!this.#foreign(peer, key)) continue;
       if (unique.size >= MAX_PEERS_PER_ANSWER) break;
       unique.set(key, peer);
     }
@@ -530,12 +530,17 @@ class DownloadRun {
     return path;
   }
 
+  /** True if `peer` (`key` is its address) is a valid address and not this process. */
+  #foreign(peer: PeerAddress, key: string): boolean {
+    return peer.port >= 1 && peer.port <= 65535 && !this.#self.has(key);
+  }
+
   /** Starts a link to `peer` unless it is this process, banned, linked or tried enough. */
   #link(peer: PeerAddress): void {
     const key = formatAddress(peer);
     if (
-      this.#scheduler.over || this.#self.has(key) || this.#banned.has(key) ||
-      this.#linked.has(key) || peer.port < 1 || peer.port > 65535
+      this.#scheduler.over || !this.#foreign(peer, key) ||
+      this.#banned.has(key) || this.#linked.has(key)
     ) return;
     const attempts = this.#attempts.get(key) ?? 0;
     if (attempts >= MAX_LINKS_PER_PEER || this.#linked.size >= MAX_LINKS) {

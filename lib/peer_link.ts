@@ -182,9 +182,7 @@ export class PeerLink {
     if (this.#closed && !this.#conn) return;
     this.#closed = true;
     this.#stop.abort();
-    const outstanding = [...this.#outstanding];
-    this.#outstanding.clear();
-    for (const index of outstanding) this.#options.scheduler.release(index);
+    this.#releaseAll();
     this.#conn?.close();
     this.#conn = undefined;
   }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { PERMISSIONS } from "../scripts/_child.ts";
+import { PERMISSIONS, shareArgs } from "../scripts/_child.ts";
 import { type Child, spawnDeno } from "./_process.ts";
 import { megabytesPerSecond, sha256File } from "./baselines.ts";
 
@@ -96,16 +96,7 @@ export async function startSharer(
     "run",
     ...PEER_PERMISSIONS,
     `${REPO_ROOT}peer.ts`,
-    "share",
-    file,
-    "--tracker",
-    tracker,
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    "--json",
-    ...(options.args ?? []),
+    ...shareArgs(file, tracker, options.args),
   ]);
   try {
     const { line, ms } = await child.waitForLine(

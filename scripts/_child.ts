@@ -235,16 +235,13 @@ export async function spawnTracker(): Promise<
   return { child, address: line.slice(line.lastIndexOf(" ") + 1) };
 }
 
-/**
- * A `peer share --json` child on 127.0.0.1 port 0, once it serves `file`;
- * `extra` are more arguments (e.g. `--upload-limit 16M`).
- */
-export async function spawnSharer(
+/** `peer share --json` arguments serving `file` on 127.0.0.1, a free port. */
+export function shareArgs(
   file: string,
   tracker: string,
   extra: string[] = [],
-): Promise<{ child: Child; id: string; address: string }> {
-  const child = spawnEntry("peer.ts", [
+): string[] {
+  return [
     "share",
     file,
     "--json",
@@ -255,7 +252,19 @@ export async function spawnSharer(
     "--port",
     "0",
     ...extra,
-  ]);
+  ];
+}
+
+/**
+ * A `peer share --json` child on 127.0.0.1 port 0, once it serves `file`;
+ * `extra` are more arguments (e.g. `--upload-limit 16M`).
+ */
+export async function spawnSharer(
+  file: string,
+  tracker: string,
+  extra: string[] = [],
+): Promise<{ child: Child; id: string; address: string }> {
+  const child = spawnEntry("peer.ts", shareArgs(file, tracker, extra));
   const ready = JSON.parse(await child.waitForLine(/^\{/, READY_TIMEOUT_MS));
   return { child, id: ready.id, address: ready.address };
 }

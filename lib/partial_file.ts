@@ -40,11 +40,6 @@ export class PartialFile implements PieceSource {
     return this.#closed;
   }
 
-  /** Pieces held so far. */
-  get count(): number {
-    return this.#have.count;
-  }
-
   /** Records piece `index` as verified and tells every listener. */
   add(index: number): void {
     if (this.#closed || !this.#have.set(index)) return;

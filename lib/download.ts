@@ -18,11 +18,11 @@ import {
   pieceCount,
   pieceLength,
 } from "./messages.ts";
-import { OrderedHasher } from "./ordered_hasher.ts";
 import { BufferPool } from "./buffer_pool.ts";
 import { HashThread, THREAD_MIN_PIECES } from "./hash_thread.ts";
 import { PartBusyError, PartFile } from "./part_file.ts";
 import { PartialFile } from "./partial_file.ts";
+import { openPieceStore, type PieceStore } from "./piece_store.ts";
 import { PeerLink } from "./peer_link.ts";
 import { PieceScheduler } from "./piece_scheduler.ts";
 import { safeFileName } from "./safe_name.ts";
@@ -298,7 +298,8 @@ function diskError(dir: string, error: unknown): DownloadError {
   const reason = (error as { code?: string }).code === "ENOSPC" ||
       /no space left/i.test(String(error))
     ? "the disk is full"
-    : error instanceof Deno.errors.PermissionDenied
+    : error instanceof Deno.errors.PermissionDenied ||
+        /permission denied/i.test(String(error))
     ? "permission denied"
     : (error as Error).message ?? String(error);
   return new DownloadError(
@@ -337,7 +338,7 @@ class DownloadRun {
   #part: PartFile;
   #options: VariantOptions;
   #scheduler: PieceScheduler;
-  #hasher: OrderedHasher;
+  #store: PieceStore;
   /** Every link made, in order, ended or not. */
   #links: PeerLink[] = [];
   /** The running link to each peer address. */
@@ -376,11 +377,19 @@ class DownloadRun {
     if (count >= THREAD_MIN_PIECES) this.#thread = new HashThread();
     const readPiece = (index: number, into?: Uint8Array) =>
       part.read(index * meta.pieceSize, pieceLength(meta, index), into);
-    this.#hasher = new OrderedHasher(count, {
-      thread: this.#thread,
+    this.#store = openPieceStore(count, {
+      part,
+      pieceSize: meta.pieceSize,
+      size: meta.size,
       readBack: (index) => readPiece(index, this.#pool.take()),
+      onStored: (index) => this.#stored(index),
       release: (data) => this.#pool.give(data),
-    });
+      onError: (error) => {
+        // Not the peers' fault: stop everything, keep what is written.
+        this.#diskError ??= diskError(part.dir, error);
+        this.#scheduler.stop();
+      },
+    }, this.#thread);
     const self = [...options.self ?? []];
     if (options.swarm) {
       const { port } = options.swarm.address;
@@ -398,7 +407,7 @@ class DownloadRun {
    */
   async [Symbol.asyncDispose](): Promise<void> {
     this.#stopLinks();
-    this.#hasher.close();
+    this.#store.close();
     this.#thread?.close();
     await this.#withdraw();
   }
@@ -437,11 +446,9 @@ class DownloadRun {
         pieceLength(meta, index),
         this.#pool.take(),
       );
-      if (!matches(data, meta.pieceHashes, index)) {
-        this.#pool.give(data);
-        continue;
-      }
-      this.#verified(index, data);
+      const good = matches(data, meta.pieceHashes, index);
+      this.#pool.give(data);
+      if (good) this.#verified(index);
     }
     this.#report();
   }
@@ -496,7 +503,13 @@ class DownloadRun {
 
   /** Checks the whole file against its ID and gives it its real name. */
   async finish(): Promise<string> {
-    const digest = await this.#hasher.digestHex();
+    let digest: string;
+    try {
+      digest = await this.#store.digestHex();
+    } catch (error) {
+      // The last pieces could not be written: keep what is, for a resume.
+      throw this.#diskError ?? diskError(this.#part.dir, error);
+    }
     // Nothing more is served from the part file, which closes below.
     this.#partial?.close();
     if (digest !== this.#meta.id) {
@@ -650,30 +663,26 @@ class DownloadRun {
       if (this.#badPieces >= MAX_BAD_PIECES) this.#scheduler.stop();
       return false;
     }
-    try {
-      this.#part.write(index * meta.pieceSize, data);
-    } catch (error) {
-      // Not the peer's fault: stop everything, keep what is written.
-      this.#pool.give(data);
-      this.#diskError ??= diskError(this.#part.dir, error);
-      this.#scheduler.stop();
-      return true;
-    }
     this.#lastPieceAt = performance.now();
     this.#verified(index, data);
     this.#report();
     // Stop reading from this peer while the hashing thread catches up.
-    return this.#hasher.behind
-      ? this.#hasher.caughtUp().then(() => true)
-      : true;
+    return this.#store.behind ? this.#store.caughtUp().then(() => true) : true;
   }
 
-  /** Records a verified piece that is on disk; the hasher owns `data` after. */
-  #verified(index: number, data: Uint8Array): void {
-    this.#received += data.length;
-    this.#hasher.add(index, data);
-    this.#partial?.add(index);
+  /**
+   * Records a verified piece and stores it; the store owns `data` after.
+   * Without `data` the piece is already in the part file (a resume).
+   */
+  #verified(index: number, data?: Uint8Array): void {
+    this.#received += pieceLength(this.#meta, index);
     this.#scheduler.complete(index);
+    this.#store.add(index, data);
+  }
+
+  /** A verified piece is on disk: it can be served from now on. */
+  #stored(index: number): void {
+    this.#partial?.add(index);
     this.#offer();
   }
 

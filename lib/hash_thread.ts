@@ -1,17 +1,27 @@
 /**
  * A second thread for SHA-256, so that the two hashes every byte needs (its
  * piece's and the whole file's) run on two cores at once. To share a file,
- * the thread reads the file itself for the piece hashes; to follow a
- * download's whole-file hash, the caller hands over buffers (moved, not
- * copied) and gets them back with the answer.
+ * the thread reads the file itself for the piece hashes. For a download,
+ * the thread writes the verified pieces to the part file and follows them
+ * with the whole-file hash in file order: the caller hands over the piece
+ * buffers (moved, not copied) and gets them back with the answer, and its
+ * own thread is free for the network and the piece hashes.
  *
  * @module
  */
 
-import type { FilePiecesJob, HashReply, HashRequest } from "./hash_worker.ts";
+import type {
+  FilePiecesJob,
+  HashReply,
+  HashRequest,
+  PartTarget,
+} from "./hash_worker.ts";
 
 /** Files with fewer pieces are hashed on the caller's thread (a Worker costs a start-up). */
 export const THREAD_MIN_PIECES = 16;
+
+/** Writing a piece to the part file failed; the message is the system's. */
+export class PartWriteError extends Error {}
 
 type Pending = {
   resolve: (reply: HashReply) => void;
@@ -33,7 +43,9 @@ export class HashThread {
     this.#worker.onmessage = (event: MessageEvent<HashReply>) => {
       const pending = this.#pending.get(event.data.seq);
       this.#pending.delete(event.data.seq);
-      if ("error" in event.data) {
+      if ("writeError" in event.data) {
+        pending?.reject(new PartWriteError(event.data.writeError));
+      } else if ("error" in event.data) {
         pending?.reject(new Error(`Hashing failed: ${event.data.error}`));
       } else {
         pending?.resolve(event.data);
@@ -64,25 +76,45 @@ export class HashThread {
   }
 
   /**
-   * Feeds `chunks` to the thread's running hash (in call order); resolves to
-   * the same buffers once hashed. The same ownership rule as
-   * {@linkcode pieces}, for each chunk.
+   * Opens a download's part file (which must exist) for {@linkcode store}
+   * and {@linkcode present}; the whole-file hash starts at piece 0.
    */
-  async update(chunks: Uint8Array[]): Promise<Uint8Array<ArrayBuffer>[]> {
-    const buffers = chunks.map(owned);
-    const lengths = chunks.map((chunk) => chunk.length);
+  async openPart(target: PartTarget): Promise<void> {
+    await this.#ask({ op: "open", ...target }, []);
+  }
+
+  /**
+   * Writes verified pieces to the open part file, `pieces[i]` at index
+   * `indexes[i]`, and feeds the whole-file hash every piece on disk from its
+   * cursor on. Resolves to the same buffers once written; rejects with
+   * {@linkcode PartWriteError} if a write fails. Each piece must be a view
+   * at the start of its own `ArrayBuffer`: the buffer moves to the thread
+   * and is unusable here until it comes back.
+   */
+  async store(
+    indexes: number[],
+    pieces: Uint8Array[],
+  ): Promise<Uint8Array<ArrayBuffer>[]> {
+    const buffers = pieces.map(owned);
+    const lengths = pieces.map((piece) => piece.length);
     const reply = await this.#ask(
-      { op: "update", buffers, lengths },
+      { op: "store", indexes, buffers, lengths },
       buffers,
-    ) as {
-      buffers: ArrayBuffer[];
-    };
+    ) as { buffers: ArrayBuffer[] };
     return reply.buffers.map((buffer, i) =>
       new Uint8Array(buffer, 0, lengths[i])
     );
   }
 
-  /** The running hash as hex; the thread starts a new one. */
+  /** Counts pieces already in the part file (a resumed download) as stored. */
+  async present(indexes: number[]): Promise<void> {
+    await this.#ask({ op: "present", indexes }, []);
+  }
+
+  /**
+   * The whole-file SHA-256 of the open part file as hex, once every piece
+   * is stored; the thread closes the file.
+   */
   async digestHex(): Promise<string> {
     const reply = await this.#ask({ op: "digest" }, []) as { hex: string };
     return reply.hex;

@@ -1,9 +1,10 @@
 /**
  * The hashing thread's side (runs inside a Worker; see `hash_thread.ts`).
  * Two jobs: the pieces of a file being shared, read here from the file
- * itself; and a running whole-file SHA-256 of buffers it is handed, which go
- * back to the sender with the answer, so they move between threads without
- * being copied.
+ * itself; and a download's part file, which it writes the verified pieces it
+ * is handed to and follows with the whole-file SHA-256 in file order. The
+ * piece buffers go back to the sender with the answer, so they move between
+ * threads without being copied.
  *
  * @module
  */
@@ -42,10 +43,28 @@ export interface FilePiecesJob {
   digests: Uint8Array<SharedArrayBuffer>;
 }
 
+/** A download's part file, for the thread to write pieces to. */
+export interface PartTarget {
+  /** Path of the `.part` file, which exists. */
+  path: string;
+  /** Bytes per piece. */
+  pieceSize: number;
+  /** Bytes in the whole file. */
+  size: number;
+}
+
 /** A request to the hashing thread. */
 export type HashRequest =
   | { seq: number; op: "file"; path: string } & FilePiecesJob
-  | { seq: number; op: "update"; buffers: ArrayBuffer[]; lengths: number[] }
+  | { seq: number; op: "open" } & PartTarget
+  | {
+    seq: number;
+    op: "store";
+    indexes: number[];
+    buffers: ArrayBuffer[];
+    lengths: number[];
+  }
+  | { seq: number; op: "present"; indexes: number[] }
   | { seq: number; op: "digest" };
 
 /** The hashing thread's answer to one request. */
@@ -54,10 +73,27 @@ export type HashReply =
   | { seq: number; changed: true }
   | { seq: number; buffers: ArrayBuffer[] }
   | { seq: number; hex: string }
-  | { seq: number; error: string };
+  | { seq: number; error: string }
+  | { seq: number; writeError: string };
 
 const DIGEST_BYTES = 32;
-let stream: Hash = createHash("sha256");
+
+/** The download being written, once `open` has named it. */
+interface Part extends PartTarget {
+  file: Deno.FsFile;
+  /** 1 for each piece on disk. */
+  stored: Uint8Array;
+  /** The next piece for the whole-file hash. */
+  cursor: number;
+  hash: Hash;
+  /** For pieces read back from the file. */
+  scratch: Uint8Array;
+}
+
+let part: Part | undefined;
+
+/** Thrown when writing the part file fails: the disk's fault, not ours. */
+class WriteError extends Error {}
 
 /** Thrown when the file is not the one the caller opened, or not any more. */
 class ChangedError extends Error {}
@@ -117,21 +153,101 @@ function sameFile(info: Deno.FileInfo, expect: FileIdentity): boolean {
     (info.mtime?.getTime() ?? null) === expect.mtime;
 }
 
+function openPart(target: PartTarget): void {
+  part?.file.close();
+  part = {
+    ...target,
+    file: Deno.openSync(target.path, { read: true, write: true }),
+    stored: new Uint8Array(Math.ceil(target.size / target.pieceSize)),
+    cursor: 0,
+    hash: createHash("sha256"),
+    scratch: new Uint8Array(target.pieceSize),
+  };
+}
+
+/**
+ * Writes each piece at its place in the part file, then feeds the whole-file
+ * hash every piece now on disk from its cursor on: from the buffers at hand,
+ * else read back from the file.
+ */
+function store(
+  request: Extract<HashRequest, { op: "store" }>,
+): [HashReply, Transferable[]] {
+  const target = openedPart();
+  const { indexes, buffers, lengths } = request;
+  const inHand = new Map<number, Uint8Array>();
+  indexes.forEach((index, i) => {
+    const piece = new Uint8Array(buffers[i], 0, lengths[i]);
+    writePiece(target, index, piece);
+    target.stored[index] = 1;
+    inHand.set(index, piece);
+  });
+  advance(target, inHand);
+  return [{ seq: request.seq, buffers }, buffers];
+}
+
+function writePiece(target: Part, index: number, piece: Uint8Array): void {
+  try {
+    target.file.seekSync(index * target.pieceSize, Deno.SeekMode.Start);
+    let done = 0;
+    while (done < piece.length) {
+      done += target.file.writeSync(piece.subarray(done));
+    }
+  } catch (error) {
+    throw new WriteError((error as Error).message ?? String(error));
+  }
+}
+
+function advance(target: Part, inHand: Map<number, Uint8Array>): void {
+  const count = target.stored.length;
+  while (target.cursor < count && target.stored[target.cursor]) {
+    const index = target.cursor;
+    let piece = inHand.get(index);
+    if (!piece) {
+      const offset = index * target.pieceSize;
+      target.file.seekSync(offset, Deno.SeekMode.Start);
+      piece = target.scratch.subarray(
+        0,
+        Math.min(target.pieceSize, target.size - offset),
+      );
+      if (readFull(target.file, piece) !== piece.length) {
+        throw new Error(`the part file ends before piece ${index}`);
+      }
+    }
+    target.hash.update(piece);
+    target.cursor++;
+  }
+}
+
+function openedPart(): Part {
+  if (!part) throw new Error("no part file is open");
+  return part;
+}
+
 function answer(request: HashRequest): [HashReply, Transferable[]] {
   switch (request.op) {
     case "file":
       return filePieces(request);
-    case "update":
-      request.buffers.forEach((buffer, i) =>
-        stream.update(new Uint8Array(buffer, 0, request.lengths[i]))
-      );
-      return [
-        { seq: request.seq, buffers: request.buffers },
-        request.buffers,
-      ];
+    case "open":
+      openPart(request);
+      return [{ seq: request.seq, buffers: [] }, []];
+    case "store":
+      return store(request);
+    case "present": {
+      const target = openedPart();
+      for (const index of request.indexes) target.stored[index] = 1;
+      advance(target, new Map());
+      return [{ seq: request.seq, buffers: [] }, []];
+    }
     case "digest": {
-      const hex = stream.digest("hex");
-      stream = createHash("sha256");
+      const target = openedPart();
+      const count = target.stored.length;
+      if (target.cursor !== count) {
+        throw new Error(`only ${target.cursor} of ${count} pieces are stored`);
+      }
+      const hex = target.hash.digest("hex");
+      target.file.close();
+      part = undefined;
       return [{ seq: request.seq, hex }, []];
     }
   }
@@ -146,6 +262,8 @@ self.onmessage = (event: MessageEvent<HashRequest>) => {
     self.postMessage(
       error instanceof ChangedError
         ? { seq, changed: true }
+        : error instanceof WriteError
+        ? { seq, writeError: error.message }
         : { seq, error: String(error) },
     );
   }

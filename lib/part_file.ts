@@ -142,7 +142,17 @@ export class PartFile {
     while (done < data.length) {
       done += this.#file.writeSync(data.subarray(done));
     }
-    this.#unflushed += data.length;
+    this.noteWritten(data.length);
+  }
+
+  /**
+   * Counts bytes written to the file, here or by another thread through its
+   * own handle: every FLUSH_EVERY_BYTES the file is flushed to disk in the
+   * background.
+   */
+  noteWritten(bytes: number): void {
+    if (this.#closed) return;
+    this.#unflushed += bytes;
     if (this.#unflushed >= FLUSH_EVERY_BYTES && !this.#flushing) {
       this.#unflushed = 0;
       this.#flushing = this.#file.syncData().catch((error) => {

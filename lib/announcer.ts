@@ -64,6 +64,16 @@ export class Announcer {
   }
 
   /**
+   * Opens the tracker connection ahead of the first {@linkcode add} (while a
+   * file is hashed, say), so that registering costs one round trip. A
+   * failure here is left for `add` to meet and report.
+   */
+  connectEarly(): void {
+    if (this.#closed || this.#client) return;
+    this.#connection().catch(() => {});
+  }
+
+  /**
    * Registers `meta` now and keeps it registered. Rejects with
    * `TrackerError` if the tracker refuses it, or
    * `TrackerUnreachableError` if the tracker cannot be reached.

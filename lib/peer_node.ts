@@ -162,6 +162,8 @@ export class PeerNode {
     }
     let before: Deno.FileInfo;
     let hash: Awaited<ReturnType<typeof hashFile>>;
+    // Connected while the file is hashed, registering is one round trip.
+    this.#announcer.connectEarly();
     try {
       before = await Deno.stat(path);
       hash = await hashFile(path, options);

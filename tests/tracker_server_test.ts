@@ -226,6 +226,38 @@ Deno.test("Announcer registers again by itself after the tracker restarts", asyn
   }
 });
 
+Deno.test("Announcer.connectEarly() connects before add(), which then uses that connection", async () => {
+  await using server = tracker();
+  const announcer = new Announcer({ tracker: server.address, port: 6000 });
+  try {
+    assertEquals(server.connections, 0);
+    announcer.connectEarly();
+    await eventually(() => Promise.resolve(server.connections === 1));
+    await announcer.add(meta("cc"));
+    assertEquals(server.connections, 1);
+    assertEquals(server.stats().registrations, 1);
+  } finally {
+    await announcer.close();
+  }
+});
+
+Deno.test("Announcer.connectEarly() to a tracker that is not there leaves the error to add()", async () => {
+  const gone = tracker();
+  const address = gone.address;
+  await gone.close();
+  const announcer = new Announcer({ tracker: address, port: 6000 });
+  try {
+    announcer.connectEarly();
+    await delay(100);
+    await assertRejects(
+      () => announcer.add(meta("dd")),
+      TrackerUnreachableError,
+    );
+  } finally {
+    await announcer.close();
+  }
+});
+
 Deno.test("Announcer keeps registrations alive past the ttl and remove() unregisters", async () => {
   await using server = tracker({ ttlMs: 150, sweepMs: 20 });
   const announcer = new Announcer({

@@ -105,6 +105,38 @@ export function sha256File(path: string): string {
 }
 
 /**
+ * Writing `bytes` to a new file in 256 KiB synchronous writes, the way a
+ * download fills its `.part` (no sync to disk; the file is removed after
+ * each run): the floor under any download, since every received byte is
+ * written once. On a VM whose memory the host backs lazily, pages the guest
+ * has not touched for a few seconds cost several times more to write into
+ * than recently freed ones, so the runs differ and all of them are kept.
+ */
+export function writeBaseline(
+  path: string,
+  bytes: number,
+  runs: number,
+): Throughput {
+  const buffer = new Uint8Array(CHUNK_BYTES);
+  crypto.getRandomValues(buffer.subarray(0, RANDOM_CALL_BYTES));
+  const times: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    using file = Deno.openSync(path, { write: true, createNew: true });
+    const started = performance.now();
+    for (let written = 0; written < bytes;) {
+      const chunk = buffer.subarray(0, Math.min(CHUNK_BYTES, bytes - written));
+      let done = 0;
+      while (done < chunk.length) done += file.writeSync(chunk.subarray(done));
+      written += chunk.length;
+    }
+    times.push(performance.now() - started);
+    file.close();
+    Deno.removeSync(path);
+  }
+  return summarize(bytes, times);
+}
+
+/**
  * Raw Deno TCP throughput over 127.0.0.1: this process writes `bytes` in
  * 256 KiB writes; a separate Deno process reads and discards them. Timed
  * by the reader, first byte to end of stream; median of `runs`.

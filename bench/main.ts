@@ -19,7 +19,12 @@
  */
 
 import { aria2Anchor } from "./aria2.ts";
-import { sha256Baseline, tcpBaseline, writeTestFile } from "./baselines.ts";
+import {
+  sha256Baseline,
+  tcpBaseline,
+  writeBaseline,
+  writeTestFile,
+} from "./baselines.ts";
 import { run, stopAll } from "./_process.ts";
 import { summarizeProfile } from "./profile.ts";
 import { SWARM_GETTERS, SWARM_UPLOAD_LIMIT, swarmBench } from "./swarm.ts";
@@ -147,6 +152,12 @@ async function runAll(
     results.tcp = await tcpBaseline(plan.smallBytes, plan.baselineRuns);
     step("SHA-256 baseline");
     results.sha256 = sha256Baseline(small, plan.baselineRuns);
+    step("file write baseline");
+    results.write = writeBaseline(
+      `${work}/write-baseline.bin`,
+      plan.smallBytes,
+      plan.baselineRuns,
+    );
     results.startupMs = await startupMs();
   });
   await section(

@@ -407,7 +407,7 @@ class DownloadRun {
    */
   async [Symbol.asyncDispose](): Promise<void> {
     this.#stopLinks();
-    this.#store.close();
+    await this.#store.close();
     this.#thread?.close();
     await this.#withdraw();
   }

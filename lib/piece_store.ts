@@ -52,8 +52,12 @@ export interface PieceStore {
   caughtUp(): Promise<void>;
   /** The whole file's SHA-256 as hex, once every piece is stored. */
   digestHex(): Promise<string>;
-  /** Stops storing: nothing is written or read any more. */
-  close(): void;
+  /**
+   * Stops storing: resolves once the pieces already handed over are
+   * written (so that a resumed download need not fetch them again); nothing
+   * is written or read after that.
+   */
+  close(): Promise<void>;
 }
 
 /** A store for a file of `count` pieces: threaded from `THREAD_MIN_PIECES`. */
@@ -114,8 +118,9 @@ export class InlineStore implements PieceStore {
     return Promise.resolve().then(() => this.#hasher.digestHex());
   }
 
-  close(): void {
+  close(): Promise<void> {
     this.#hasher.close();
+    return Promise.resolve();
   }
 }
 
@@ -174,8 +179,11 @@ export class ThreadStore implements PieceStore {
     return await this.#thread.digestHex();
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#flush();
     this.#closed = true;
+    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
   }
 
   /** Hands the pieces gathered so far to the thread. */

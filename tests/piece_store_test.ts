@@ -159,3 +159,24 @@ Deno.test("ThreadStore reports a failed write once with the system's reason and 
   part.close();
   assertEquals(join(dir.path, "f.bin.part"), part.partPath);
 });
+
+Deno.test("ThreadStore.close() writes every piece handed over before it resolves, then takes no more", async () => {
+  await using dir = await tempDir();
+  const data = fileData(20);
+  const part = await openPart(dir.path, data.length);
+  using thread = new HashThread();
+  const seen: Seen = { stored: [], released: [], errors: [] };
+  const store = new ThreadStore(thread, storeOptions(part, data.length, seen));
+  // Six pieces: one full batch goes to the thread at once, two wait.
+  for (let index = 0; index < 6; index++) store.add(index, piece(data, index));
+  await store.close();
+  thread.close();
+  part.close();
+  const onDisk = await Deno.readFile(part.partPath);
+  assertEquals(onDisk.subarray(0, 6 * PIECE), data.subarray(0, 6 * PIECE));
+  assertEquals(seen.released.length, 6);
+  const late = piece(data, 7);
+  store.add(7, late);
+  assertEquals(seen.released.at(-1), late);
+  assertEquals(seen.errors, []);
+});

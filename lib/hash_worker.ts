@@ -155,9 +155,16 @@ function sameFile(info: Deno.FileInfo, expect: FileIdentity): boolean {
 
 function openPart(target: PartTarget): void {
   part?.file.close();
+  part = undefined;
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(target.path, { read: true, write: true });
+  } catch (error) {
+    throw new WriteError((error as Error).message ?? String(error));
+  }
   part = {
     ...target,
-    file: Deno.openSync(target.path, { read: true, write: true }),
+    file,
     stored: new Uint8Array(Math.ceil(target.size / target.pieceSize)),
     cursor: 0,
     hash: createHash("sha256"),

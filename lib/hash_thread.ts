@@ -139,7 +139,12 @@ export class HashThread {
     const seq = this.#seq++;
     return new Promise<HashReply>((resolve, reject) => {
       this.#pending.set(seq, { resolve, reject });
-      this.#worker.postMessage({ ...request, seq }, transfer);
+      try {
+        this.#worker.postMessage({ ...request, seq }, transfer);
+      } catch (error) {
+        this.#pending.delete(seq);
+        reject(error);
+      }
     });
   }
 

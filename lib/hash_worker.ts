@@ -47,6 +47,10 @@ export interface FilePiecesJob {
 export interface PartTarget {
   /** Path of the `.part` file, which exists. */
   path: string;
+  /** Its device, as the caller's open handle has it. */
+  dev: number;
+  /** Its inode, as the caller's open handle has it. */
+  ino: number | null;
   /** Bytes per piece. */
   pieceSize: number;
   /** Bytes in the whole file. */
@@ -77,6 +81,13 @@ export type HashReply =
   | { seq: number; writeError: string };
 
 const DIGEST_BYTES = 32;
+/**
+ * Pieces read back from the part file for the whole-file hash per answer, at
+ * most (16 MiB): a resumed download's long run of pieces already on disk is
+ * hashed a slice at a time between the writes instead of holding them up;
+ * the digest hashes whatever is left.
+ */
+export const READ_BACK_PIECES_PER_ANSWER = 64;
 
 /** The download being written, once `open` has named it. */
 interface Part extends PartTarget {
@@ -162,6 +173,13 @@ function openPart(target: PartTarget): void {
   } catch (error) {
     throw new WriteError((error as Error).message ?? String(error));
   }
+  // Opened by path: refuse anything put in the download's place meanwhile
+  // (a link elsewhere, say) before writing a byte to it.
+  const info = file.statSync();
+  if (info.dev !== target.dev || info.ino !== target.ino) {
+    file.close();
+    throw new WriteError(`${target.path} was replaced during the download`);
+  }
   part = {
     ...target,
     file,
@@ -189,7 +207,7 @@ function store(
     target.stored[index] = 1;
     inHand.set(index, piece);
   });
-  advance(target, inHand);
+  advance(target, inHand, READ_BACK_PIECES_PER_ANSWER);
   return [{ seq: request.seq, buffers }, buffers];
 }
 
@@ -205,12 +223,21 @@ function writePiece(target: Part, index: number, piece: Uint8Array): void {
   }
 }
 
-function advance(target: Part, inHand: Map<number, Uint8Array>): void {
+/**
+ * Feeds the whole-file hash from its cursor while the pieces are stored:
+ * from `inHand`, else read back from the file, at most `readBacks` of those.
+ */
+function advance(
+  target: Part,
+  inHand: Map<number, Uint8Array>,
+  readBacks: number,
+): void {
   const count = target.stored.length;
   while (target.cursor < count && target.stored[target.cursor]) {
     const index = target.cursor;
     let piece = inHand.get(index);
     if (!piece) {
+      if (readBacks-- <= 0) return;
       const offset = index * target.pieceSize;
       target.file.seekSync(offset, Deno.SeekMode.Start);
       piece = target.scratch.subarray(
@@ -243,12 +270,13 @@ function answer(request: HashRequest): [HashReply, Transferable[]] {
     case "present": {
       const target = openedPart();
       for (const index of request.indexes) target.stored[index] = 1;
-      advance(target, new Map());
+      advance(target, new Map(), READ_BACK_PIECES_PER_ANSWER);
       return [{ seq: request.seq, buffers: [] }, []];
     }
     case "digest": {
       const target = openedPart();
       const count = target.stored.length;
+      advance(target, new Map(), Infinity);
       if (target.cursor !== count) {
         throw new Error(`only ${target.cursor} of ${count} pieces are stored`);
       }

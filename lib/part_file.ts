@@ -162,6 +162,15 @@ export class PartFile {
   }
 
   /**
+   * The device and inode of the open `.part`, for another thread that opens
+   * it by path to check it has the same file (not one put in its place).
+   */
+  where(): { dev: number; ino: number | null } {
+    const { dev, ino } = this.#file.statSync();
+    return { dev, ino };
+  }
+
+  /**
    * Reads `length` bytes at `offset` (into `into` when given); fewer only
    * at end of file.
    */

@@ -35,7 +35,7 @@ export interface PieceStoreOptions {
   onStored: (index: number) => void;
   /** Receives each piece buffer back once it is written. */
   release: (data: Uint8Array) => void;
-  /** Called once if a write fails; nothing more is stored after it. */
+  /** Called once if a write fails; nothing more is handed over after it. */
   onError: (error: unknown) => void;
 }
 
@@ -132,6 +132,9 @@ export class ThreadStore implements PieceStore {
   #data: Uint8Array[] = [];
   #present: number[] = [];
   #backlog = 0;
+  /** Requests that write (and the open): what `close()` waits for. */
+  #writing = new Set<Promise<void>>();
+  /** Every request not answered yet. */
   #inFlight = new Set<Promise<void>>();
   #drained: (() => void)[] = [];
   #failure: unknown;
@@ -141,11 +144,15 @@ export class ThreadStore implements PieceStore {
   constructor(thread: HashThread, options: PieceStoreOptions) {
     this.#thread = thread;
     this.#options = options;
-    this.#track(thread.openPart({
-      path: options.part.partPath,
-      pieceSize: options.pieceSize,
-      size: options.size,
-    }));
+    this.#track(
+      thread.openPart({
+        path: options.part.partPath,
+        ...options.part.where(),
+        pieceSize: options.pieceSize,
+        size: options.size,
+      }),
+      true,
+    );
   }
 
   get behind(): boolean {
@@ -164,7 +171,11 @@ export class ThreadStore implements PieceStore {
     }
     this.#batch.push(index);
     this.#data.push(data);
-    if (this.#batch.length >= STORE_BATCH_PIECES) this.#flush();
+    // Batches while the thread is busy; at once while it is idle, so that
+    // no verified piece waits unwritten (and unserved) for the next ones.
+    if (this.#batch.length >= STORE_BATCH_PIECES || this.#backlog === 0) {
+      this.#flush();
+    }
   }
 
   caughtUp(): Promise<void> {
@@ -181,17 +192,26 @@ export class ThreadStore implements PieceStore {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    // Pieces already on disk need no more hashing; pieces handed over are
+    // written, so that a resumed download need not fetch them again.
+    this.#present = [];
     this.#flush();
     this.#closed = true;
-    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
+    while (this.#writing.size > 0) await Promise.all(this.#writing);
   }
 
   /** Hands the pieces gathered so far to the thread. */
   #flush(): void {
+    if (this.#failure !== undefined) {
+      for (const data of this.#data) this.#options.release(data);
+      this.#batch = [];
+      this.#data = [];
+      return;
+    }
     if (this.#present.length > 0) {
       const present = this.#present;
       this.#present = [];
-      this.#track(this.#thread.present(present));
+      this.#track(this.#thread.present(present), false);
     }
     if (this.#batch.length === 0) return;
     const indexes = this.#batch;
@@ -199,33 +219,39 @@ export class ThreadStore implements PieceStore {
     this.#batch = [];
     this.#data = [];
     this.#backlog += indexes.length;
+    const bytes = data.reduce((sum, piece) => sum + piece.length, 0);
     this.#track(
       this.#thread.store(indexes, data).then((buffers) => {
-        let bytes = 0;
-        for (const buffer of buffers) {
-          bytes += buffer.length;
-          this.#options.release(buffer);
-        }
+        for (const buffer of buffers) this.#options.release(buffer);
         if (this.#closed) return;
         this.#options.part.noteWritten(bytes);
         for (const index of indexes) this.#options.onStored(index);
       }).finally(() => {
         this.#backlog -= indexes.length;
+        if (this.#backlog === 0 && !this.#closed) this.#flush();
         if (this.behind) return;
         const drained = this.#drained;
         this.#drained = [];
         for (const wake of drained) wake();
       }),
+      true,
     );
   }
 
-  /** Keeps `work` until it settles; its failure stops the store. */
-  #track(work: Promise<void>): void {
+  /**
+   * Keeps `work` until it settles (among the writes if `writes`); its
+   * failure stops the store: nothing more is handed to the thread.
+   */
+  #track(work: Promise<void>, writes: boolean): void {
     const tracked = work.catch((error) => {
       if (this.#failure !== undefined || this.#closed) return;
       this.#failure = error;
       this.#options.onError(error);
-    }).finally(() => this.#inFlight.delete(tracked));
+    }).finally(() => {
+      this.#inFlight.delete(tracked);
+      this.#writing.delete(tracked);
+    });
     this.#inFlight.add(tracked);
+    if (writes) this.#writing.add(tracked);
   }
 }

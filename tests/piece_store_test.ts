@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { tempDir } from "./fixtures.ts";
 import { HashThread, PartWriteError } from "../lib/hash_thread.ts";
+import { READ_BACK_PIECES_PER_ANSWER } from "../lib/hash_worker.ts";
 import { PartFile } from "../lib/part_file.ts";
 import {
   InlineStore,
@@ -72,7 +73,15 @@ for (const threaded of [true, false]) {
     part.write(7 * PIECE, piece(data, 7));
     using thread = threaded ? new HashThread() : undefined;
     const seen: Seen = { stored: [], released: [], errors: [] };
-    const options = storeOptions(part, data.length, seen);
+    const options = {
+      ...storeOptions(part, data.length, seen),
+      onStored: (index: number) => {
+        // Only ever said of a piece that is on disk.
+        const length = Math.min(PIECE, data.length - index * PIECE);
+        assertEquals(part.read(index * PIECE, length), piece(data, index));
+        seen.stored.push(index);
+      },
+    };
     const store: PieceStore = thread
       ? new ThreadStore(thread, options)
       : new InlineStore(40, options);
@@ -141,6 +150,7 @@ Deno.test("ThreadStore reports a failed write once with the system's reason and 
     ...storeOptions(part, data.length, seen),
     part: {
       partPath: "/dev/full",
+      where: () => Deno.statSync("/dev/full"),
       noteWritten: () => {},
     } as unknown as PartFile,
   });
@@ -157,7 +167,6 @@ Deno.test("ThreadStore reports a failed write once with the system's reason and 
   store.add(9, late);
   assertEquals(seen.released.includes(late), true);
   part.close();
-  assertEquals(join(dir.path, "f.bin.part"), part.partPath);
 });
 
 Deno.test("ThreadStore.close() writes every piece handed over before it resolves, then takes no more", async () => {
@@ -167,7 +176,7 @@ Deno.test("ThreadStore.close() writes every piece handed over before it resolves
   using thread = new HashThread();
   const seen: Seen = { stored: [], released: [], errors: [] };
   const store = new ThreadStore(thread, storeOptions(part, data.length, seen));
-  // Six pieces: one full batch goes to the thread at once, two wait.
+  // Six pieces: some go to the thread at once, the rest wait for it.
   for (let index = 0; index < 6; index++) store.add(index, piece(data, index));
   await store.close();
   thread.close();
@@ -179,4 +188,64 @@ Deno.test("ThreadStore.close() writes every piece handed over before it resolves
   store.add(7, late);
   assertEquals(seen.released.at(-1), late);
   assertEquals(seen.errors, []);
+});
+
+Deno.test("ThreadStore writes a piece at once while the thread is idle, without waiting for a full batch", async () => {
+  await using dir = await tempDir();
+  const data = fileData(20);
+  const part = await openPart(dir.path, data.length);
+  using thread = new HashThread();
+  const seen: Seen = { stored: [], released: [], errors: [] };
+  const store = new ThreadStore(thread, storeOptions(part, data.length, seen));
+  store.add(3, piece(data, 3));
+  const deadline = Date.now() + 5_000;
+  while (!seen.stored.includes(3) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assertEquals(seen.stored, [3]);
+  assertEquals(part.read(3 * PIECE, PIECE), piece(data, 3));
+  await store.close();
+  part.close();
+});
+
+Deno.test("ThreadStore hashes a long run of pieces already on disk (a resume) a slice at a time and still gets the file's hash", async () => {
+  await using dir = await tempDir();
+  const count = READ_BACK_PIECES_PER_ANSWER * 3 + 5;
+  const data = fileData(count);
+  const part = await openPart(dir.path, data.length);
+  const onDisk = count - 10;
+  part.write(0, data.subarray(0, onDisk * PIECE));
+  using thread = new HashThread();
+  const seen: Seen = { stored: [], released: [], errors: [] };
+  const store = new ThreadStore(thread, storeOptions(part, data.length, seen));
+  for (let index = 0; index < onDisk; index++) store.add(index);
+  for (let index = onDisk; index < count; index++) {
+    store.add(index, piece(data, index));
+  }
+  assertEquals(await store.digestHex(), sha256Hex(data));
+  assertEquals(seen.stored.length, count);
+  part.close();
+});
+
+Deno.test("ThreadStore refuses to write through a .part replaced by a link to another file", async () => {
+  await using dir = await tempDir();
+  const data = fileData(20);
+  const part = await openPart(dir.path, data.length);
+  const victim = join(dir.path, "precious.txt");
+  await Deno.writeTextFile(victim, "precious");
+  // The .part swapped for a link after the download opened it.
+  await Deno.rename(part.partPath, join(dir.path, "moved.part"));
+  await Deno.symlink(victim, part.partPath);
+  using thread = new HashThread();
+  const seen: Seen = { stored: [], released: [], errors: [] };
+  const store = new ThreadStore(thread, storeOptions(part, data.length, seen));
+  for (let index = 0; index < 8; index++) store.add(index, piece(data, index));
+  await assertRejects(() => store.digestHex(), PartWriteError);
+  assertEquals(await Deno.readTextFile(victim), "precious");
+  assertEquals(seen.stored, []);
+  assert(
+    /replaced/.test((seen.errors[0] as Error).message),
+    String(seen.errors[0]),
+  );
+  part.close();
 });

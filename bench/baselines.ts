@@ -146,6 +146,12 @@ export function writeBaseline(
   return summarize(bytes, times);
 }
 
+/** The middle value (the upper one of an even count). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
 /**
  * Raw Deno TCP throughput over 127.0.0.1: this process writes `bytes` in
  * 256 KiB writes; a separate Deno process reads and discards them. Timed
@@ -202,8 +208,7 @@ async function tcpRun(bytes: number): Promise<number> {
 
 /** Median of `times` for `bytes` bytes each, as a {@linkcode Throughput}. */
 export function summarize(bytes: number, times: number[]): Throughput {
-  const sorted = [...times].sort((a, b) => a - b);
-  const ms = sorted[Math.floor(sorted.length / 2)];
+  const ms = median(times);
   return {
     bytes,
     ms,

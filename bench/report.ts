@@ -55,6 +55,8 @@ export interface ShareResult {
   mbps: number;
   /** Ms the share reported: from the command's start (modules loaded) to registered. */
   reportedMs?: number;
+  /** Each share timed, when `ms` and `reportedMs` are their medians. */
+  runs?: { ms: number; reportedMs: number }[];
 }
 
 /** One get measured, with how many sharers served it. */
@@ -258,13 +260,17 @@ export function formatReport(r: BenchResults): string {
   }
   for (const share of r.shares) {
     row(
-      `peer share ${size(share.bytes)} (spawn to registered)`,
+      `peer share ${size(share.bytes)} (spawn to registered${
+        share.runs ? `, median of ${share.runs.length}` : ""
+      })`,
       share.ms,
       share.mbps,
     );
     if (share.reportedMs) {
       row(
-        `peer share ${size(share.bytes)} (its own time: hash + register)`,
+        `peer share ${size(share.bytes)} (its own time: hash + register${
+          share.runs ? `, median of ${share.runs.length}` : ""
+        })`,
         share.reportedMs,
         share.bytes / 1e6 / (share.reportedMs / 1000),
       );

@@ -62,6 +62,31 @@ function storeOptions(part: PartFile, size: number, seen: Seen) {
   } satisfies PieceStoreOptions;
 }
 
+/**
+ * A folder with a `.part` for `count` pieces of {@linkcode fileData}, a
+ * hashing thread, and what a store told: all closed and removed on dispose.
+ */
+async function threadSetup(count: number) {
+  const dir = await tempDir();
+  const data = fileData(count);
+  const part = await openPart(dir.path, data.length);
+  const thread = new HashThread();
+  const seen: Seen = { stored: [], released: [], errors: [] };
+  return {
+    dir: dir.path,
+    data,
+    part,
+    thread,
+    seen,
+    options: storeOptions(part, data.length, seen),
+    async [Symbol.asyncDispose]() {
+      thread.close();
+      part.close();
+      await dir[Symbol.asyncDispose]();
+    },
+  };
+}
+
 for (const threaded of [true, false]) {
   const kind = threaded ? "ThreadStore" : "InlineStore";
   Deno.test(`${kind} writes pieces in any order and hashes the whole file`, async () => {
@@ -115,16 +140,10 @@ for (const threaded of [true, false]) {
 }
 
 Deno.test("ThreadStore holds back (behind) while many pieces wait to be written", async () => {
-  await using dir = await tempDir();
   const count = MAX_STORE_BACKLOG * 3;
-  const data = fileData(count);
-  const part = await openPart(dir.path, data.length);
-  using thread = new HashThread();
-  const seen: Seen = { stored: [], released: [], errors: [] };
-  const store = new ThreadStore(
-    thread,
-    storeOptions(part, data.length, seen),
-  );
+  await using setup = await threadSetup(count);
+  const { data, part, thread } = setup;
+  const store = new ThreadStore(thread, setup.options);
   let wasBehind = false;
   for (let index = 0; index < count; index++) {
     store.add(index, piece(data, index));
@@ -141,13 +160,10 @@ Deno.test("ThreadStore holds back (behind) while many pieces wait to be written"
 
 Deno.test("ThreadStore reports a failed write once with the system's reason and stores nothing after", async () => {
   // /dev/full accepts the open and the seek and fails every write: a full disk.
-  await using dir = await tempDir();
-  const data = fileData(20);
-  const part = await openPart(dir.path, data.length);
-  using thread = new HashThread();
-  const seen: Seen = { stored: [], released: [], errors: [] };
+  await using setup = await threadSetup(20);
+  const { data, part, thread, seen } = setup;
   const store = new ThreadStore(thread, {
-    ...storeOptions(part, data.length, seen),
+    ...setup.options,
     part: {
       partPath: "/dev/full",
       where: () => Deno.statSync("/dev/full"),
@@ -170,12 +186,9 @@ Deno.test("ThreadStore reports a failed write once with the system's reason and 
 });
 
 Deno.test("ThreadStore.close() writes every piece handed over before it resolves, then takes no more", async () => {
-  await using dir = await tempDir();
-  const data = fileData(20);
-  const part = await openPart(dir.path, data.length);
-  using thread = new HashThread();
-  const seen: Seen = { stored: [], released: [], errors: [] };
-  const store = new ThreadStore(thread, storeOptions(part, data.length, seen));
+  await using setup = await threadSetup(20);
+  const { data, part, thread, seen } = setup;
+  const store = new ThreadStore(thread, setup.options);
   // Six pieces: some go to the thread at once, the rest wait for it.
   for (let index = 0; index < 6; index++) store.add(index, piece(data, index));
   await store.close();
@@ -191,12 +204,9 @@ Deno.test("ThreadStore.close() writes every piece handed over before it resolves
 });
 
 Deno.test("ThreadStore writes a piece at once while the thread is idle, without waiting for a full batch", async () => {
-  await using dir = await tempDir();
-  const data = fileData(20);
-  const part = await openPart(dir.path, data.length);
-  using thread = new HashThread();
-  const seen: Seen = { stored: [], released: [], errors: [] };
-  const store = new ThreadStore(thread, storeOptions(part, data.length, seen));
+  await using setup = await threadSetup(20);
+  const { data, part, thread, seen } = setup;
+  const store = new ThreadStore(thread, setup.options);
   store.add(3, piece(data, 3));
   const deadline = Date.now() + 5_000;
   while (!seen.stored.includes(3) && Date.now() < deadline) {
@@ -209,15 +219,12 @@ Deno.test("ThreadStore writes a piece at once while the thread is idle, without 
 });
 
 Deno.test("ThreadStore hashes a long run of pieces already on disk (a resume) a slice at a time and still gets the file's hash", async () => {
-  await using dir = await tempDir();
   const count = READ_BACK_PIECES_PER_ANSWER * 3 + 5;
-  const data = fileData(count);
-  const part = await openPart(dir.path, data.length);
+  await using setup = await threadSetup(count);
+  const { data, part, thread, seen } = setup;
   const onDisk = count - 10;
   part.write(0, data.subarray(0, onDisk * PIECE));
-  using thread = new HashThread();
-  const seen: Seen = { stored: [], released: [], errors: [] };
-  const store = new ThreadStore(thread, storeOptions(part, data.length, seen));
+  const store = new ThreadStore(thread, setup.options);
   for (let index = 0; index < onDisk; index++) store.add(index);
   for (let index = onDisk; index < count; index++) {
     store.add(index, piece(data, index));
@@ -228,17 +235,14 @@ Deno.test("ThreadStore hashes a long run of pieces already on disk (a resume) a 
 });
 
 Deno.test("ThreadStore refuses to write through a .part replaced by a link to another file", async () => {
-  await using dir = await tempDir();
-  const data = fileData(20);
-  const part = await openPart(dir.path, data.length);
-  const victim = join(dir.path, "precious.txt");
+  await using setup = await threadSetup(20);
+  const { data, part, thread, seen } = setup;
+  const victim = join(setup.dir, "precious.txt");
   await Deno.writeTextFile(victim, "precious");
   // The .part swapped for a link after the download opened it.
-  await Deno.rename(part.partPath, join(dir.path, "moved.part"));
+  await Deno.rename(part.partPath, join(setup.dir, "moved.part"));
   await Deno.symlink(victim, part.partPath);
-  using thread = new HashThread();
-  const seen: Seen = { stored: [], released: [], errors: [] };
-  const store = new ThreadStore(thread, storeOptions(part, data.length, seen));
+  const store = new ThreadStore(thread, setup.options);
   for (let index = 0; index < 8; index++) store.add(index, piece(data, index));
   await assertRejects(() => store.digestHex(), PartWriteError);
   assertEquals(await Deno.readTextFile(victim), "precious");

@@ -492,6 +492,8 @@ class DownloadRun {
       await this.#refreshing;
     }
     signal?.throwIfAborted();
+    // A write still on its way may be why the download stopped.
+    await this.#store.flushed();
     if (this.#diskError) throw this.#diskError;
     if (!this.#scheduler.finished) throw this.#failure();
     const bytes = new Map<string, number>();

@@ -50,6 +50,11 @@ export interface PieceStore {
   readonly behind: boolean;
   /** Resolves once the store is no longer {@linkcode behind}. */
   caughtUp(): Promise<void>;
+  /**
+   * Resolves once every piece handed over so far is written, or its write
+   * has failed (and `onError` has been called).
+   */
+  flushed(): Promise<void>;
   /** The whole file's SHA-256 as hex, once every piece is stored. */
   digestHex(): Promise<string>;
   /**
@@ -111,6 +116,10 @@ export class InlineStore implements PieceStore {
   }
 
   caughtUp(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  flushed(): Promise<void> {
     return Promise.resolve();
   }
 
@@ -181,6 +190,11 @@ export class ThreadStore implements PieceStore {
   caughtUp(): Promise<void> {
     if (!this.behind) return Promise.resolve();
     return new Promise((resolve) => this.#drained.push(resolve));
+  }
+
+  async flushed(): Promise<void> {
+    this.#flush();
+    while (this.#writing.size > 0) await Promise.all(this.#writing);
   }
 
   async digestHex(): Promise<string> {

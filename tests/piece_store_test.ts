@@ -171,6 +171,8 @@ Deno.test("ThreadStore reports a failed write once with the system's reason and 
     } as unknown as PartFile,
   });
   for (let index = 0; index < 8; index++) store.add(index, piece(data, index));
+  await store.flushed();
+  assertEquals(seen.errors.length, 1, "the failure is told by flushed()");
   await assertRejects(() => store.digestHex(), PartWriteError);
   assertEquals(seen.errors.length, 1);
   assert(seen.errors[0] instanceof PartWriteError, String(seen.errors[0]));

@@ -22,7 +22,11 @@ import { BufferPool } from "./buffer_pool.ts";
 import { HashThread, THREAD_MIN_PIECES } from "./hash_thread.ts";
 import { PartBusyError, PartFile } from "./part_file.ts";
 import { PartialFile } from "./partial_file.ts";
-import { openPieceStore, type PieceStore } from "./piece_store.ts";
+import {
+  openPieceStore,
+  type PieceStore,
+  THREAD_CAN_WRITE,
+} from "./piece_store.ts";
 import { PeerLink } from "./peer_link.ts";
 import { PieceScheduler } from "./piece_scheduler.ts";
 import { safeFileName } from "./safe_name.ts";
@@ -374,7 +378,9 @@ class DownloadRun {
     const count = pieceCount(meta.size, meta.pieceSize);
     this.#pool = new BufferPool(meta.pieceSize);
     this.#scheduler = new PieceScheduler(count);
-    if (count >= THREAD_MIN_PIECES) this.#thread = new HashThread();
+    if (count >= THREAD_MIN_PIECES && THREAD_CAN_WRITE) {
+      this.#thread = new HashThread();
+    }
     const readPiece = (index: number, into?: Uint8Array) =>
       part.read(index * meta.pieceSize, pieceLength(meta, index), into);
     this.#store = openPieceStore(count, {

@@ -65,7 +65,18 @@ export interface PieceStore {
   close(): Promise<void>;
 }
 
-/** A store for a file of `count` pieces: threaded from `THREAD_MIN_PIECES`. */
+/**
+ * Whether the hashing thread may write the part file. It opens the file
+ * again by path while the download holds it locked; on Windows that lock
+ * shuts out every other handle, the thread's too, so there the download
+ * writes and hashes on its own thread.
+ */
+export const THREAD_CAN_WRITE = Deno.build.os !== "windows";
+
+/**
+ * A store for a file of `count` pieces: on `thread` if given (from
+ * `THREAD_MIN_PIECES` pieces where {@linkcode THREAD_CAN_WRITE}).
+ */
 export function openPieceStore(
   count: number,
   options: PieceStoreOptions,

@@ -82,27 +82,25 @@ for (
 }
 
 Deno.test("hashFile() honours a smaller piece size", async () => {
+  await hashesSmallPieces(5 * MIN_PIECE_SIZE + 7);
+});
+
+Deno.test("hashFile() gives every piece's SHA-256 when the hashing thread shares many small pieces", async () => {
+  await hashesSmallPieces(4096 * MIN_PIECE_SIZE + 3);
+});
+
+/** hashFile() of `size` random bytes in MIN_PIECE_SIZE pieces matches a plain hash. */
+async function hashesSmallPieces(size: number): Promise<void> {
   await withTempDir(async (dir) => {
     const path = join(dir, "file.bin");
-    const bytes = randomBytes(5 * MIN_PIECE_SIZE + 7);
+    const bytes = randomBytes(size);
     await Deno.writeFile(path, bytes);
     const result = await hashFile(path, { pieceSize: MIN_PIECE_SIZE });
     assertEquals(result.pieceSize, MIN_PIECE_SIZE);
     assertEquals(result.pieceHashes, pieceHashesOf(bytes, MIN_PIECE_SIZE));
     assertEquals(result.id, createHash("sha256").update(bytes).digest("hex"));
   });
-});
-
-Deno.test("hashFile() gives every piece's SHA-256 when the hashing thread shares many small pieces", async () => {
-  await withTempDir(async (dir) => {
-    const path = join(dir, "file.bin");
-    const bytes = randomBytes(4096 * MIN_PIECE_SIZE + 3);
-    await Deno.writeFile(path, bytes);
-    const result = await hashFile(path, { pieceSize: MIN_PIECE_SIZE });
-    assertEquals(result.pieceHashes, pieceHashesOf(bytes, MIN_PIECE_SIZE));
-    assertEquals(result.id, createHash("sha256").update(bytes).digest("hex"));
-  });
-});
+}
 
 Deno.test("The hashing thread hashes only the pieces left unclaimed", async () => {
   await withTempDir(async (dir) => {

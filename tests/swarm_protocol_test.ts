@@ -136,6 +136,31 @@ async function offer(
 }
 
 /** Every index below `n`. */
+/**
+ * A downloader's link to the offer's server that checks each piece against
+ * the source's bytes, completes it in `scheduler` and tells `onGood`.
+ */
+function checkingLink(
+  f: Offer,
+  scheduler: PieceScheduler,
+  stallMs: number,
+  onGood: (index: number) => void = () => {},
+): PeerLink {
+  return new PeerLink(f.server.address, {
+    id: f.meta.id,
+    pieces: scheduler.count,
+    pieceSize: PIECE,
+    scheduler,
+    stallMs,
+    onPiece: (index, data) => {
+      if (!sameBytes(data, f.piece(index))) return false;
+      onGood(index);
+      scheduler.complete(index);
+      return true;
+    },
+  });
+}
+
 function upTo(n: number): number[] {
   return [...Array(n).keys()];
 }
@@ -484,19 +509,7 @@ Deno.test("a PeerLink fetches every piece of a partial file as the server announ
   f.verify(0, 1, 2, 3);
   const scheduler = new PieceScheduler(pieces);
   const got: number[] = [];
-  const link = new PeerLink(f.server.address, {
-    id: f.meta.id,
-    pieces,
-    pieceSize: PIECE,
-    scheduler,
-    stallMs: 2_000,
-    onPiece: (index, data) => {
-      if (!sameBytes(data, f.piece(index))) return false;
-      got.push(index);
-      scheduler.complete(index);
-      return true;
-    },
-  });
+  const link = checkingLink(f, scheduler, 2_000, (index) => got.push(index));
   try {
     const running = link.run();
     await until(() => got.length === 4, "the first four pieces");
@@ -761,19 +774,7 @@ Deno.test("two PeerLinks sharing one upload slot both finish: waiting choked is 
   f.verify(...upTo(pieces));
   const links = upTo(2).map(() => {
     const scheduler = new PieceScheduler(pieces);
-    const link = new PeerLink(f.server.address, {
-      id: f.meta.id,
-      pieces,
-      pieceSize: PIECE,
-      scheduler,
-      stallMs: 250,
-      onPiece: (index, data) => {
-        if (!sameBytes(data, f.piece(index))) return false;
-        scheduler.complete(index);
-        return true;
-      },
-    });
-    return { link, scheduler };
+    return { link: checkingLink(f, scheduler, 250), scheduler };
   });
   try {
     await within(

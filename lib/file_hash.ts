@@ -108,7 +108,7 @@ export async function hashFile(
     pieceSize,
     claims: job.claims,
     digests: job.digests,
-    expect: identity(before),
+    expect: fileIdentity(before),
   });
   // Awaited below unless this thread hashed every piece; if hashing stops
   // early, the thread closes and this rejects with nobody left to care.
@@ -138,7 +138,7 @@ function changedError(path: string): Error {
 }
 
 /** What the hashing thread checks to know it opened the same file. */
-function identity(info: Deno.FileInfo): FileIdentity {
+export function fileIdentity(info: Deno.FileInfo): FileIdentity {
   return {
     dev: info.dev,
     ino: info.ino,

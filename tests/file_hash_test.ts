@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { hashFile } from "../lib/file_hash.ts";
+import { fileIdentity, hashFile } from "../lib/file_hash.ts";
 import { HashThread, THREAD_MIN_PIECES } from "../lib/hash_thread.ts";
 import {
   DEFAULT_PIECE_SIZE,
@@ -114,12 +114,7 @@ Deno.test("The hashing thread hashes only the pieces left unclaimed", async () =
     using thread = new HashThread();
     const hashed = await thread.filePieces(path, {
       pieceSize: MIN_PIECE_SIZE,
-      expect: {
-        dev: info.dev,
-        ino: info.ino,
-        size: info.size,
-        mtime: info.mtime?.getTime() ?? null,
-      },
+      expect: fileIdentity(info),
       claims,
       digests,
     });
@@ -142,12 +137,7 @@ Deno.test("The hashing thread refuses a file that is not the one the caller open
     using thread = new HashThread();
     const hashed = await thread.filePieces(path, {
       pieceSize: MIN_PIECE_SIZE,
-      expect: {
-        dev: info.dev,
-        ino: info.ino,
-        size: info.size + 1,
-        mtime: info.mtime?.getTime() ?? null,
-      },
+      expect: { ...fileIdentity(info), size: info.size + 1 },
       claims,
       digests: new Uint8Array(new SharedArrayBuffer(5 * HASH_BYTES)),
     });

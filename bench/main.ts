@@ -33,11 +33,13 @@ import {
   type BenchResults,
   checkTargets,
   formatReport,
+  type GetRow,
   type MachineInfo,
   size,
 } from "./report.ts";
 import { trackerMemory, trackerQps } from "./tracker_load.ts";
 import {
+  type GetResult,
   REPO_ROOT,
   runGet,
   type Sharer,
@@ -83,6 +85,12 @@ const MANY_SHARERS = 4;
  * shown): one share of 1 GiB swings by ±10% between runs on a small VM.
  */
 const SHARE_RUNS = 3;
+/**
+ * Gets timed from 1 sharer and from MANY_SHARERS each, alternated (1, 4, 4,
+ * 1, 1, 4): on a VM whose memory the host backs lazily one get swings by
+ * ±30% with the state of memory, so one run of each cannot be compared.
+ */
+const GET_RUNS = 3;
 /** Free space kept beyond the test files and their downloads. */
 const DISK_MARGIN_BYTES = GIB;
 /** Longest `df` may take. */
@@ -210,7 +218,10 @@ async function runAll(
   });
 }
 
-/** Share, get from 1, (profile), get from 4, for one file. */
+/**
+ * Share; gets from 1 sharer and from MANY_SHARERS, alternated; (profile);
+ * for one file.
+ */
 async function transfers(
   file: string,
   bytes: number,
@@ -220,6 +231,8 @@ async function transfers(
 ): Promise<void> {
   const outDir = `${work}/out`;
   let tracker: TrackerProcess | undefined;
+  // The multi-sharer gets ask this one, so 1-sharer gets can alternate with them.
+  let group: TrackerProcess | undefined;
   const sharers: Sharer[] = [];
   try {
     tracker = await startTrackerProcess();
@@ -247,9 +260,21 @@ async function transfers(
         `peer share printed ID ${first.id}, but the file's SHA-256 is ${results.sha256.hex}`,
       );
     }
-    step(`peer get ${size(bytes)} from 1 sharer`);
-    const one = await runGet(first.id, bytes, tracker.address, outDir);
-    results.gets.push({ ...one, sharers: 1 });
+    step(`${MANY_SHARERS} more sharers, registered with a second tracker`);
+    group = await startTrackerProcess();
+    const many = await Promise.all(
+      Array.from(
+        { length: MANY_SHARERS },
+        () => startSharer(file, bytes, group!.address),
+      ),
+    );
+    sharers.push(...many);
+    results.gets.push(
+      ...await alternatedGets(first.id, bytes, outDir, [
+        { sharers: 1, tracker: tracker.address },
+        { sharers: MANY_SHARERS, tracker: group.address },
+      ]),
+    );
     if (profile) {
       step("profiling peer get");
       results.profile = await profileGet(
@@ -259,22 +284,55 @@ async function transfers(
         work,
       );
     }
-    step(`${MANY_SHARERS - 1} more sharers`);
-    const more = await Promise.all(
-      Array.from(
-        { length: MANY_SHARERS - 1 },
-        () => startSharer(file, bytes, tracker!.address),
-      ),
-    );
-    sharers.push(...more);
-    step(`peer get ${size(bytes)} from ${MANY_SHARERS} sharers`);
-    const many = await runGet(first.id, bytes, tracker.address, outDir);
-    results.gets.push({ ...many, sharers: MANY_SHARERS });
   } finally {
     await Promise.all(sharers.map((sharer) => sharer.child.stop()));
     await tracker?.child.stop();
+    await group?.child.stop();
     await Deno.remove(outDir, { recursive: true }).catch(() => {});
   }
+}
+
+/** Where a get finds its sharers. */
+interface GetSource {
+  /** Sharers registered with the tracker. */
+  sharers: number;
+  /** The tracker's address. */
+  tracker: string;
+}
+
+/**
+ * Runs GET_RUNS gets from each source, the two sources alternated (A B B A
+ * A B) so that drift in the machine's state falls on both alike; each row is
+ * the median run, with every run's time and the highest peak RSS.
+ */
+async function alternatedGets(
+  id: string,
+  bytes: number,
+  outDir: string,
+  sources: [GetSource, GetSource],
+): Promise<GetRow[]> {
+  const runs: GetResult[][] = sources.map(() => []);
+  for (let round = 0; round < GET_RUNS; round++) {
+    const order = round % 2 === 0 ? [0, 1] : [1, 0];
+    for (const i of order) {
+      const { sharers, tracker } = sources[i];
+      step(
+        `peer get ${size(bytes)} from ${sharers} sharer${
+          sharers > 1 ? "s" : ""
+        } (${round + 1} of ${GET_RUNS})`,
+      );
+      runs[i].push(await runGet(id, bytes, tracker, outDir));
+    }
+  }
+  return sources.map((source, i) => {
+    const sorted = [...runs[i]].sort((a, b) => a.wallMs - b.wallMs);
+    return {
+      ...sorted[Math.floor(sorted.length / 2)],
+      sharers: source.sharers,
+      peakRssBytes: Math.max(...runs[i].map((run) => run.peakRssBytes)),
+      runs: runs[i].map((run) => run.wallMs),
+    };
+  });
 }
 
 /** One capped sharer → eight gets at once, then one after the other. */

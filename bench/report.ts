@@ -63,6 +63,11 @@ export interface ShareResult {
 export interface GetRow extends GetResult {
   /** Sharers registered for the file. */
   sharers: number;
+  /**
+   * Wall ms of each get timed, in the order run, when this row is their
+   * median (its peak RSS is then the highest of them).
+   */
+  runs?: number[];
 }
 
 /** Everything one run measured. */
@@ -280,6 +285,10 @@ export function formatReport(r: BenchResults): string {
     row(
       `peer get ${size(get.bytes)} from ${get.sharers} sharer${
         get.sharers > 1 ? "s" : ""
+      }${
+        get.runs
+          ? ` (median of ${get.runs.length}: ${get.runs.map(ms).join(", ")})`
+          : ""
       }`,
       get.wallMs,
       get.mbps,

@@ -284,6 +284,23 @@ const CLOCK_TICKS = 100;
 const STAT_UTIME = 11;
 const STAT_STIME = 12;
 
+/**
+ * Seconds all CPUs together have spent busy since boot (user, nice, system,
+ * irq and softirq time in /proc/stat; idle, I/O wait and steal left out), or
+ * 0 if unreadable: the difference over a run is the work every process and
+ * the kernel did meanwhile.
+ */
+export function machineBusySeconds(): number {
+  try {
+    const line = Deno.readTextFileSync("/proc/stat").split("\n")[0];
+    const [user, nice, system, _idle, _iowait, irq, softirq] = line
+      .split(/\s+/).slice(1).map(Number);
+    return (user + nice + system + irq + softirq) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
 function readCpuSeconds(pid: number): number {
   try {
     const text = Deno.readTextFileSync(`/proc/${pid}/stat`);

@@ -158,7 +158,7 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
             (r.write.ms / r.sha256.ms).toFixed(2)
           }×)`
           : ""
-      }`,
+      }${workFloor(one, r)}`,
       met: passes <= GET_TARGET_SHA_PASSES,
     });
   }
@@ -395,6 +395,18 @@ function formatTracker(r: BenchResults, lines: string[]): void {
       } (${count(Math.round(mem.fillPerSecond))}/s) |`,
     );
   }
+}
+
+/**
+ * What the get's work alone allows: the CPU time the whole machine spent
+ * during it, spread over every core, in SHA-256 passes.
+ */
+function workFloor(get: GetRow, r: BenchResults): string {
+  if (!get.busyMs || !r.sha256 || r.machine.cpus < 1) return "";
+  const floor = get.busyMs / r.machine.cpus / r.sha256.ms;
+  return `; all processes used ${
+    (get.busyMs / 1000).toFixed(2)
+  } CPU-s, so even spread over ${r.machine.cpus} cores ≥ ${floor.toFixed(2)}×`;
 }
 
 function findGet(r: BenchResults, bytes: number, sharers: number) {

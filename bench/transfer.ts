@@ -8,7 +8,7 @@
  */
 
 import { PERMISSIONS, shareArgs } from "../scripts/_child.ts";
-import { type Child, spawnDeno } from "./_process.ts";
+import { type Child, machineBusySeconds, spawnDeno } from "./_process.ts";
 import { megabytesPerSecond, sha256File } from "./baselines.ts";
 
 /** Repository root (the folder holding peer.ts and tracker.ts). */
@@ -127,6 +127,11 @@ export interface GetResult {
   mbps: number;
   /** Peak RSS of the get process (VmHWM), bytes. */
   peakRssBytes: number;
+  /**
+   * CPU-ms the whole machine was busy during the get (getter, sharers,
+   * kernel): on N cores no get doing this work can take under busyMs / N.
+   */
+  busyMs: number;
   /** Bytes received from each peer. */
   peers: { address: string; bytes: number }[];
 }
@@ -157,6 +162,7 @@ export async function runGet(
   outDir: string,
   options: RunGetOptions = {},
 ): Promise<GetResult> {
+  const busyBefore = machineBusySeconds();
   const child = spawnDeno([
     "run",
     ...PEER_PERMISSIONS,
@@ -174,6 +180,7 @@ export async function runGet(
   const status = await child.waitForExit(
     options.timeoutMs ?? TIMEOUT_SLACK_MS + size / MIN_GET_BYTES_PER_MS,
   );
+  const busyMs = (machineBusySeconds() - busyBefore) * 1000;
   const peakRssBytes = child.peakRssBytes;
   if (!status.success) {
     throw new Error(
@@ -209,6 +216,7 @@ export async function runGet(
     reportedMs: report.elapsedMs,
     mbps: megabytesPerSecond(size, wallMs),
     peakRssBytes,
+    busyMs,
     peers: report.peers,
   };
 }

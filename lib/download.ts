@@ -19,6 +19,7 @@ import {
   pieceLength,
 } from "./messages.ts";
 import { BufferPool } from "./buffer_pool.ts";
+import { fileIdentity } from "./file_hash.ts";
 import { HashThread, THREAD_MIN_PIECES } from "./hash_thread.ts";
 import { PartBusyError, PartFile } from "./part_file.ts";
 import { PartialFile } from "./partial_file.ts";
@@ -438,12 +439,32 @@ class DownloadRun {
   /**
    * Re-verifies the pieces of a resumed `.part`: those that match their
    * hash are kept, the rest (never written, torn by a crash, damaged) are
-   * fetched again.
+   * fetched again. The hashing thread, if there is one, reads and hashes
+   * pieces alongside this thread, whoever claims a piece first hashing it
+   * (as when sharing, `file_hash.ts`).
    */
   async checkExisting(): Promise<void> {
     const meta = this.#meta;
-    for (let index = 0; index < this.#scheduler.count; index++) {
-      if (index % RESUME_YIELD_PIECES === 0) {
+    const count = this.#scheduler.count;
+    const claims = new Int32Array(
+      new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT),
+    );
+    // A piece left without its digest (the thread failed) matches nothing
+    // and is fetched again.
+    const digests = new Uint8Array(new SharedArrayBuffer(count * HASH_BYTES));
+    const theirs = this.#thread?.filePieces(this.#part.partPath, {
+      pieceSize: meta.pieceSize,
+      claims,
+      digests,
+      expect: fileIdentity(this.#part.info()),
+    }).catch(() => undefined);
+    let hashed = 0;
+    for (
+      let index = Atomics.add(claims, 0, 1);
+      index < count;
+      index = Atomics.add(claims, 0, 1)
+    ) {
+      if (hashed++ % RESUME_YIELD_PIECES === 0) {
         await new Promise((resolve) => setTimeout(resolve, 0));
         this.#options.signal?.throwIfAborted();
       }
@@ -452,9 +473,20 @@ class DownloadRun {
         pieceLength(meta, index),
         this.#pool.take(),
       );
-      const good = matches(data, meta.pieceHashes, index);
+      digests.set(
+        createHash("sha256").update(data).digest(),
+        index * HASH_BYTES,
+      );
       this.#pool.give(data);
-      if (good) this.#verified(index);
+    }
+    await theirs;
+    this.#options.signal?.throwIfAborted();
+    for (let index = 0; index < count; index++) {
+      const digest = digests.subarray(
+        index * HASH_BYTES,
+        (index + 1) * HASH_BYTES,
+      );
+      if (sameHash(digest, meta.pieceHashes, index)) this.#verified(index);
     }
     this.#report();
   }
@@ -750,7 +782,15 @@ class DownloadRun {
 }
 
 function matches(data: Uint8Array, hashes: Uint8Array, index: number): boolean {
-  const digest = createHash("sha256").update(data).digest();
+  return sameHash(createHash("sha256").update(data).digest(), hashes, index);
+}
+
+/** True if `digest` is piece `index`'s SHA-256 in `hashes`. */
+function sameHash(
+  digest: Uint8Array,
+  hashes: Uint8Array,
+  index: number,
+): boolean {
   const offset = index * HASH_BYTES;
   for (let i = 0; i < HASH_BYTES; i++) {
     if (digest[i] !== hashes[offset + i]) return false;

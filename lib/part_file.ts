@@ -166,8 +166,13 @@ export class PartFile {
    * it by path to check it has the same file (not one put in its place).
    */
   where(): { dev: number; ino: number | null } {
-    const { dev, ino } = this.#file.statSync();
+    const { dev, ino } = this.info();
     return { dev, ino };
+  }
+
+  /** The open `.part`'s file info, from its handle (not its path). */
+  info(): Deno.FileInfo {
+    return this.#file.statSync();
   }
 
   /**

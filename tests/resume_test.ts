@@ -101,6 +101,38 @@ Deno.test("a damaged .part and resume record are detected and the damaged pieces
   assert(fetched < size, `fetched ${fetched}: the good pieces were kept`);
 });
 
+Deno.test("a resumed .part is checked piece by piece on two threads: exactly its damaged pieces are fetched again", async () => {
+  await using dir = await tempDir();
+  await using tracker = testTracker();
+  // Enough pieces for the hashing thread to start and claim some.
+  const pieces = 256;
+  const size = pieces * DEFAULT_PIECE_SIZE;
+  const source = await randomFile(dir.path, "r.bin", size);
+  await using node = await sharer(tracker.address, [source]);
+  const id = node.shared()[0].id;
+  const out = join(dir.path, "out");
+  await interrupted(id, { tracker: tracker.address, outDir: out }, 2 * MiB);
+  // The whole file in the .part, but for one byte in each of three pieces.
+  const part = join(out, "r.bin.part");
+  await Deno.copyFile(source, part);
+  const damaged = [0, 17, 200, pieces - 1];
+  {
+    using file = await Deno.open(part, { read: true, write: true });
+    for (const index of damaged) {
+      const at = index * DEFAULT_PIECE_SIZE + 1234;
+      const byte = new Uint8Array(1);
+      await file.seek(at, Deno.SeekMode.Start);
+      await file.read(byte);
+      byte[0] ^= 0xff;
+      await file.seek(at, Deno.SeekMode.Start);
+      await file.write(byte);
+    }
+  }
+  const result = await download(id, { tracker: tracker.address, outDir: out });
+  assertEquals(await sha256File(result.path), id);
+  assertEquals(sum(result.peers), damaged.length * DEFAULT_PIECE_SIZE);
+});
+
 Deno.test("a download continues with the peers it knows when the tracker goes away", async () => {
   await using dir = await tempDir();
   const tracker = testTracker();
@@ -168,11 +200,15 @@ Deno.test("a full disk stops the download with a clear error, keeps the .part, a
   await using dir = await tempDir();
   const mount = join(dir.path, "small");
   await Deno.mkdir(mount);
-  const mounted = await new Deno.Command("mount", {
-    args: ["-t", "tmpfs", "-o", "size=3m", "tmpfs", mount],
-    stderr: "null",
-  }).output().catch(() => ({ success: false }));
-  if (!mounted.success) {
+  const mounted = await run("mount", [
+    "-t",
+    "tmpfs",
+    "-o",
+    "size=3m",
+    "tmpfs",
+    mount,
+  ]);
+  if (!mounted) {
     // Needs root for a small tmpfs; CI and developer machines run as root.
     console.warn("skipped: cannot mount a tmpfs here");
     await t.step({
@@ -328,12 +364,27 @@ Deno.test("two peer get of one ID at once into one folder do not corrupt each ot
 
 /** Runs a command; true if it exited 0 (false if it is not installed). */
 async function run(command: string, args: string[]): Promise<boolean> {
-  const result = await new Deno.Command(command, {
+  const result = await output(command, {
     args,
     stdout: "null",
     stderr: "null",
-  }).output().catch(() => ({ success: false }));
-  return result.success;
+  });
+  return result?.success ?? false;
+}
+
+/**
+ * A command's output, or undefined if it cannot be started: a missing
+ * program makes `output()` throw at once rather than reject.
+ */
+async function output(
+  command: string,
+  options: Deno.CommandOptions,
+): Promise<Deno.CommandOutput | undefined> {
+  try {
+    return await new Deno.Command(command, options).output();
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -348,10 +399,10 @@ async function mountExfat(
   await Deno.writeFile(image, new Uint8Array(0));
   await Deno.truncate(image, 32 * MiB);
   if (!await run("mkfs.exfat", [image])) return undefined;
-  const losetup = await new Deno.Command("losetup", {
+  const losetup = await output("losetup", {
     args: ["-f", "--show", image],
     stderr: "null",
-  }).output().catch(() => undefined);
+  });
   if (!losetup?.success) return undefined;
   const device = new TextDecoder().decode(losetup.stdout).trim();
   if (!await run("mount.exfat-fuse", [device, mount])) {

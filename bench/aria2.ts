@@ -13,6 +13,7 @@
 import { basename, dirname } from "node:path";
 import { type Child, hasCommand, run, spawn, spawnDeno } from "./_process.ts";
 import { megabytesPerSecond } from "./baselines.ts";
+import { settle } from "./settle.ts";
 
 /** log2 of the torrent piece size: 2^18 = 256 KiB, our default. */
 const PIECE_SIZE_LOG2 = 18;
@@ -67,6 +68,7 @@ export async function aria2Anchor(
   file: string,
   size: number,
   workDir: string,
+  options: { settleMs?: number } = {},
 ): Promise<Aria2Result> {
   if (!await hasCommand("aria2c")) {
     return notRun("aria2c is not installed (apt-get install aria2)");
@@ -76,7 +78,7 @@ export async function aria2Anchor(
   }
   const children: Child[] = [];
   try {
-    return await transfer(file, size, workDir, children);
+    return await transfer(file, size, workDir, children, options.settleMs ?? 0);
   } catch (error) {
     return notRun(error instanceof Error ? error.message : String(error));
   } finally {
@@ -89,6 +91,7 @@ async function transfer(
   size: number,
   workDir: string,
   children: Child[],
+  settleMs: number,
 ): Promise<Aria2Result> {
   const tracker = spawnDeno([
     "run",
@@ -131,6 +134,8 @@ async function transfer(
   );
   const outDir = `${workDir}/aria2-out`;
   await Deno.mkdir(outDir, { recursive: true });
+  // As before our own gets (see settle.ts).
+  await settle(settleMs);
   const downloader = spawn("aria2c", [
     ...COMMON_ARIA2_FLAGS,
     `--dir=${outDir}`,

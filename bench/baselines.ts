@@ -10,6 +10,7 @@
 
 import { createHash } from "node:crypto";
 import { spawnDeno } from "./_process.ts";
+import { settle } from "./settle.ts";
 
 /** Bytes per TCP write and per file read: one default piece. */
 export const CHUNK_BYTES = 256 * 1024;
@@ -111,19 +112,22 @@ export function sha256File(path: string): string {
  * own file (`PATH.N`, all removed at the end) so that each, like a download,
  * fills page-cache pages nobody freed a moment ago: on a VM whose memory the
  * host backs lazily, those cost several times more to write into than
- * just-freed ones (seen here: ~520 against ~9,700 MB/s).
+ * just-freed ones (seen here: ~520 against ~9,700 MB/s). With `settleMs`,
+ * each run starts after the machine idled that long (see `settle.ts`).
  */
-export function writeBaseline(
+export async function writeBaseline(
   path: string,
   bytes: number,
   runs: number,
-): Throughput {
+  options: { settleMs?: number } = {},
+): Promise<Throughput> {
   const buffer = new Uint8Array(CHUNK_BYTES);
   crypto.getRandomValues(buffer.subarray(0, RANDOM_CALL_BYTES));
   const times: number[] = [];
   const paths: string[] = [];
   try {
     for (let run = 0; run < runs; run++) {
+      await settle(options.settleMs ?? 0);
       paths.push(`${path}.${run}`);
       using file = Deno.openSync(paths[run], { write: true, createNew: true });
       const started = performance.now();

@@ -28,6 +28,7 @@ import {
 } from "./baselines.ts";
 import { run, stopAll } from "./_process.ts";
 import { summarizeProfile } from "./profile.ts";
+import { settle, SETTLE_MS } from "./settle.ts";
 import { SWARM_GETTERS, SWARM_UPLOAD_LIMIT, swarmBench } from "./swarm.ts";
 import {
   type BenchResults,
@@ -64,6 +65,7 @@ export const PLANS = {
     trackerFiles: 100_000,
     trackerPeers: 10,
     swarmBytes: 64 * MIB,
+    settleMs: SETTLE_MS,
   },
   quick: {
     smallBytes: 256 * MIB,
@@ -75,6 +77,8 @@ export const PLANS = {
     trackerFiles: 10_000,
     trackerPeers: 10,
     swarmBytes: 32 * MIB,
+    // Under a minute: no pause, so its gets vary with the state of memory.
+    settleMs: 0,
   },
 } as const;
 
@@ -127,7 +131,7 @@ async function main(args: string[]): Promise<number> {
     });
   };
   Deno.addSignalListener("SIGINT", interrupt);
-  const results = newResults(flags.quick);
+  const results = newResults(flags.quick, plan.settleMs);
   try {
     await runAll(plan, flags, work, results);
   } finally {
@@ -167,21 +171,28 @@ async function runAll(
     step("SHA-256 baseline");
     results.sha256 = sha256Baseline(small, plan.baselineRuns);
     step("file write baseline");
-    results.write = writeBaseline(
+    results.write = await writeBaseline(
       `${work}/write-baseline.bin`,
       plan.smallBytes,
       plan.baselineRuns,
+      { settleMs: plan.settleMs },
     );
     results.startupMs = await startupMs();
   });
   await section(
     results,
     `transfers of ${size(plan.smallBytes)}`,
-    () => transfers(small, plan.smallBytes, work, results, flags.profile),
+    () =>
+      transfers(small, plan.smallBytes, work, results, {
+        profile: flags.profile,
+        settleMs: plan.settleMs,
+      }),
   );
   await section(results, "aria2c anchor", async () => {
     step("aria2c anchor");
-    results.aria2 = await aria2Anchor(small, plan.smallBytes, work);
+    results.aria2 = await aria2Anchor(small, plan.smallBytes, work, {
+      settleMs: plan.settleMs,
+    });
   });
   await Deno.remove(small);
   await section(results, "swarm", () => swarm(plan.swarmBytes, work, results));
@@ -193,7 +204,11 @@ async function runAll(
     await section(
       results,
       `transfers of ${size(large)}`,
-      () => transfers(path, large, work, results, false),
+      () =>
+        transfers(path, large, work, results, {
+          profile: false,
+          settleMs: plan.settleMs,
+        }),
     );
     await Deno.remove(path);
   }
@@ -227,8 +242,9 @@ async function transfers(
   bytes: number,
   work: string,
   results: BenchResults,
-  profile: boolean,
+  options: { profile: boolean; settleMs: number },
 ): Promise<void> {
+  const { profile, settleMs } = options;
   const outDir = `${work}/out`;
   let tracker: TrackerProcess | undefined;
   // The multi-sharer gets ask this one, so 1-sharer gets can alternate with them.
@@ -270,7 +286,7 @@ async function transfers(
     );
     sharers.push(...many);
     results.gets.push(
-      ...await alternatedGets(first.id, bytes, outDir, [
+      ...await alternatedGets(first.id, bytes, outDir, settleMs, [
         { sharers: 1, tracker: tracker.address },
         { sharers: MANY_SHARERS, tracker: group.address },
       ]),
@@ -302,13 +318,15 @@ interface GetSource {
 
 /**
  * Runs GET_RUNS gets from each source, the two sources alternated (A B B A
- * A B) so that drift in the machine's state falls on both alike; each row is
- * the median run, with every run's time and the highest peak RSS.
+ * A B) so that drift in the machine's state falls on both alike, each
+ * after the machine idled `settleMs` (see `settle.ts`); each row is the
+ * median run, with every run's time and the highest peak RSS.
  */
 async function alternatedGets(
   id: string,
   bytes: number,
   outDir: string,
+  settleMs: number,
   sources: [GetSource, GetSource],
 ): Promise<GetRow[]> {
   const runs: GetResult[][] = sources.map(() => []);
@@ -321,6 +339,7 @@ async function alternatedGets(
           sharers > 1 ? "s" : ""
         } (${round + 1} of ${GET_RUNS})`,
       );
+      await settle(settleMs);
       runs[i].push(await runGet(id, bytes, tracker, outDir));
     }
   }
@@ -416,10 +435,11 @@ function step(text: string): void {
   console.error(`… ${text}`);
 }
 
-function newResults(quick: boolean): BenchResults {
+function newResults(quick: boolean, settleMs: number): BenchResults {
   return {
     date: new Date().toISOString(),
     quick,
+    settleMs,
     machine: machineInfo(),
     sizes: {
       small: quick ? PLANS.quick.smallBytes : PLANS.full.smallBytes,

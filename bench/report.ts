@@ -76,6 +76,11 @@ export interface BenchResults {
   date: string;
   /** True for `--quick`. */
   quick: boolean;
+  /**
+   * Ms the machine idled before each get, write-baseline run and the aria2c
+   * download (see `settle.ts`); 0 in quick runs.
+   */
+  settleMs?: number;
   /** The machine. */
   machine: MachineInfo;
   /** Sizes of the two test files, bytes (large is 0 when skipped). */
@@ -223,7 +228,17 @@ export function formatReport(r: BenchResults): string {
     } at start, ${m.loadAfter.map((l) => l.toFixed(2)).join(" ")} at end.`,
     `MB = 10^6 bytes. Times are wall clock from spawning the process${
       r.startupMs ? ` (Deno start-up of peer.ts: ${ms(r.startupMs)})` : ""
-    }. ${r.quick ? "Quick run: smaller sizes, shorter tracker load." : ""}`,
+    }. ${
+      r.settleMs
+        ? `Each get, write-baseline run and the aria2c download starts after the machine idled ${
+          ms(r.settleMs)
+        } (bench/settle.ts). `
+        : ""
+    }${
+      r.quick
+        ? "Quick run: smaller sizes, shorter tracker load, no idling before gets (they vary with the state of memory)."
+        : ""
+    }`,
     "",
     "| Measurement | Time | MB/s | × SHA-256 | × TCP | Peak RSS |",
     "|---|---:|---:|---:|---:|---:|",

@@ -54,22 +54,64 @@ async function interrupted(
   );
 }
 
+/** A shared random file and a download of it stopped part way. */
+interface Interrupted extends AsyncDisposable {
+  /** The shared file. */
+  source: string;
+  /** Its ID. */
+  id: string;
+  /** The download folder, holding the `.part` and its record. */
+  out: string;
+  /** Downloads into `out` again (a resume) from the same sharer. */
+  resume(): ReturnType<typeof download>;
+}
+
+/**
+ * Shares a new random file of `size` bytes named `name` in `dir` and runs a
+ * download of it into `dir/out` until `bytes` have arrived; disposing stops
+ * the sharer and the tracker.
+ */
+async function interruptedDownload(
+  dir: string,
+  name: string,
+  size: number,
+  bytes: number,
+): Promise<Interrupted> {
+  await using stack = new AsyncDisposableStack();
+  const tracker = stack.use(testTracker());
+  const source = await randomFile(dir, name, size);
+  const node = stack.use(await sharer(tracker.address, [source]));
+  const id = node.shared()[0].id;
+  const out = join(dir, "out");
+  const options = { tracker: tracker.address, outDir: out };
+  await interrupted(id, options, bytes);
+  const owned = stack.move();
+  return {
+    source,
+    id,
+    out,
+    resume: () => download(id, options),
+    [Symbol.asyncDispose]: () => owned.disposeAsync(),
+  };
+}
+
 Deno.test("an interrupted download resumes and fetches only the missing pieces", async () => {
   await using dir = await tempDir();
-  await using tracker = testTracker();
   const size = 16 * MiB;
-  const source = await randomFile(dir.path, "big.bin", size);
-  await using node = await sharer(tracker.address, [source]);
-  const id = node.shared()[0].id;
-  const out = join(dir.path, "out");
-  await interrupted(id, { tracker: tracker.address, outDir: out }, 6 * MiB);
+  await using run = await interruptedDownload(
+    dir.path,
+    "big.bin",
+    size,
+    6 * MiB,
+  );
+  const { id, out } = run;
   assert(await exists(join(out, "big.bin.part")), "the .part is kept");
   assert(
     await exists(join(out, "big.bin.part.json")),
     "the resume record is kept",
   );
   assert(!await exists(join(out, "big.bin")), "nothing under the real name");
-  const result = await download(id, { tracker: tracker.address, outDir: out });
+  const result = await run.resume();
   assertEquals(await sha256File(result.path), id);
   const fetched = sum(result.peers);
   assert(fetched <= size - 6 * MiB, `fetched ${fetched} again`);
@@ -80,22 +122,17 @@ Deno.test("an interrupted download resumes and fetches only the missing pieces",
 
 Deno.test("a damaged .part and resume record are detected and the damaged pieces fetched again", async () => {
   await using dir = await tempDir();
-  await using tracker = testTracker();
   const size = 8 * MiB;
-  const source = await randomFile(dir.path, "d.bin", size);
-  await using node = await sharer(tracker.address, [source]);
-  const id = node.shared()[0].id;
-  const out = join(dir.path, "out");
-  await interrupted(id, { tracker: tracker.address, outDir: out }, 4 * MiB);
-  const part = join(out, "d.bin.part");
+  await using run = await interruptedDownload(dir.path, "d.bin", size, 4 * MiB);
+  const part = join(run.out, "d.bin.part");
   {
     using file = await Deno.open(part, { write: true });
     await file.seek(DEFAULT_PIECE_SIZE + 100, Deno.SeekMode.Start);
     await file.write(new Uint8Array(1000).fill(0xee));
   }
   await Deno.writeTextFile(part + ".json", "\u0000garbage");
-  const result = await download(id, { tracker: tracker.address, outDir: out });
-  assertEquals(await sha256File(result.path), id);
+  const result = await run.resume();
+  assertEquals(await sha256File(result.path), run.id);
   const fetched = sum(result.peers);
   assert(fetched >= DEFAULT_PIECE_SIZE, "the damaged piece was fetched again");
   assert(fetched < size, `fetched ${fetched}: the good pieces were kept`);
@@ -103,18 +140,17 @@ Deno.test("a damaged .part and resume record are detected and the damaged pieces
 
 Deno.test("a resumed .part is checked piece by piece on two threads: exactly its damaged pieces are fetched again", async () => {
   await using dir = await tempDir();
-  await using tracker = testTracker();
   // Enough pieces for the hashing thread to start and claim some.
   const pieces = 256;
-  const size = pieces * DEFAULT_PIECE_SIZE;
-  const source = await randomFile(dir.path, "r.bin", size);
-  await using node = await sharer(tracker.address, [source]);
-  const id = node.shared()[0].id;
-  const out = join(dir.path, "out");
-  await interrupted(id, { tracker: tracker.address, outDir: out }, 2 * MiB);
-  // The whole file in the .part, but for one byte in each of three pieces.
-  const part = join(out, "r.bin.part");
-  await Deno.copyFile(source, part);
+  await using run = await interruptedDownload(
+    dir.path,
+    "r.bin",
+    pieces * DEFAULT_PIECE_SIZE,
+    2 * MiB,
+  );
+  // The whole file in the .part, but for one byte in each damaged piece.
+  const part = join(run.out, "r.bin.part");
+  await Deno.copyFile(run.source, part);
   const damaged = [0, 17, 200, pieces - 1];
   {
     using file = await Deno.open(part, { read: true, write: true });
@@ -128,8 +164,8 @@ Deno.test("a resumed .part is checked piece by piece on two threads: exactly its
       await file.write(byte);
     }
   }
-  const result = await download(id, { tracker: tracker.address, outDir: out });
-  assertEquals(await sha256File(result.path), id);
+  const result = await run.resume();
+  assertEquals(await sha256File(result.path), run.id);
   assertEquals(sum(result.peers), damaged.length * DEFAULT_PIECE_SIZE);
 });
 

@@ -86,10 +86,12 @@ export class HashThread {
   /**
    * Writes verified pieces to the open part file, `pieces[i]` at index
    * `indexes[i]`, and feeds the whole-file hash every piece on disk from its
-   * cursor on. Resolves to the same buffers once written; rejects with
-   * {@linkcode PartWriteError} if a write fails. Each piece must be a view
-   * at the start of its own `ArrayBuffer`: the buffer moves to the thread
-   * and is unusable here until it comes back.
+   * cursor on. Resolves once written, to the buffers the thread is done
+   * with: those of pieces hashed now, from this call or an earlier one (the
+   * thread keeps a piece ahead of the hash until the hash reaches it);
+   * rejects with {@linkcode PartWriteError} if a write fails. Each piece
+   * must be a view at the start of its own `ArrayBuffer`: the buffer moves
+   * to the thread and is unusable here until it comes back.
    */
   async store(
     indexes: number[],
@@ -101,14 +103,19 @@ export class HashThread {
       { op: "store", indexes, buffers, lengths },
       buffers,
     ) as { buffers: ArrayBuffer[] };
-    return reply.buffers.map((buffer, i) =>
-      new Uint8Array(buffer, 0, lengths[i])
-    );
+    return reply.buffers.map((buffer) => new Uint8Array(buffer));
   }
 
-  /** Counts pieces already in the part file (a resumed download) as stored. */
-  async present(indexes: number[]): Promise<void> {
-    await this.#ask({ op: "present", indexes }, []);
+  /**
+   * Counts pieces already in the part file (a resumed download) as stored;
+   * resolves to the buffers the thread is done with, as
+   * {@linkcode store} does.
+   */
+  async present(indexes: number[]): Promise<Uint8Array<ArrayBuffer>[]> {
+    const reply = await this.#ask({ op: "present", indexes }, []) as {
+      buffers: ArrayBuffer[];
+    };
+    return reply.buffers.map((buffer) => new Uint8Array(buffer));
   }
 
   /**

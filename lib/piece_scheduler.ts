@@ -5,10 +5,13 @@
  *   together soon hold different pieces to trade.
  * - After that, rarest first: among the pieces the peer has and nobody is
  *   asking for yet, those held by the fewest connected peers; among equally
- *   rare ones a random pick from the {@linkcode PICK_WINDOW} lowest (from
- *   the {@linkcode SWARM_PICK_WINDOW} lowest once a partial peer is
- *   connected), so pieces still arrive close to file order (the whole-file
- *   hash follows the download) while two downloaders rarely pick the same.
+ *   rare ones a random pick. With only whole files connected, the pick is
+ *   among the pieces within {@linkcode PICK_WINDOW} of the lowest one
+ *   nobody asks for, so no piece arrives more than about that far out of
+ *   file order (the whole-file hash follows the download, and holds the
+ *   pieces that arrive ahead of it) while two downloaders rarely pick the
+ *   same; once a partial peer is connected, among the
+ *   {@linkcode SWARM_PICK_WINDOW} lowest.
  * - A connection with nothing else to ask for may ask for a piece already
  *   requested from another peer (at most {@linkcode MAX_REQUESTERS} at
  *   once): in the endgame (every missing piece asked for) any such piece,
@@ -226,6 +229,9 @@ export class PieceScheduler {
     const floor = have ? 1 : 0;
     let best = Infinity;
     for (let index = this.#frontier; index < this.#count; index++) {
+      // Among seeds only, the pick stays within PICK_WINDOW of the lowest
+      // piece nobody asks for, so no piece lags far behind the others.
+      if (uniform && index >= (candidates[0] ?? index) + PICK_WINDOW) break;
       if (!this.#wanted(index, have)) continue;
       const rarity = this.#partial[index];
       if (rarity < best) {

@@ -236,7 +236,12 @@ export class ThreadStore implements PieceStore {
     if (this.#present.length > 0) {
       const present = this.#present;
       this.#present = [];
-      this.#track(this.#thread.present(present), false);
+      this.#track(
+        this.#thread.present(present).then((buffers) => {
+          for (const buffer of buffers) this.#options.release(buffer);
+        }),
+        false,
+      );
     }
     if (this.#batch.length === 0) return;
     const indexes = this.#batch;

@@ -58,6 +58,35 @@ Deno.test("PieceScheduler starts with random pieces, then stays near the lowest 
   for (const index of next) assert(index < 8 + PICK_WINDOW, `pick ${index}`);
 });
 
+Deno.test("PieceScheduler, with only whole files connected, never picks a piece PICK_WINDOW or more past the lowest one nobody asks for", () => {
+  const count = 2_000;
+  const scheduler = new PieceScheduler(count, { random: seeded(3) });
+  const random = seeded(11);
+  const asked: number[] = [];
+  // The same pieces as `asked`, for the scheduler.
+  const mine = new Set<number>();
+  let farthest = 0;
+  while (!scheduler.finished) {
+    // Eight requests in flight; a random one of them completes each turn.
+    while (asked.length < 8) {
+      let lowest = 0;
+      while (scheduler.has(lowest) || mine.has(lowest)) lowest++;
+      const index = scheduler.next(undefined, mine);
+      if (index === undefined) break;
+      if (scheduler.completed >= RANDOM_FIRST_PIECES) {
+        farthest = Math.max(farthest, index - lowest);
+      }
+      asked.push(index);
+      mine.add(index);
+    }
+    const done = asked.splice(Math.floor(random() * asked.length), 1)[0];
+    mine.delete(done);
+    scheduler.complete(done);
+  }
+  assert(farthest < PICK_WINDOW, `a pick ${farthest} past the lowest`);
+  assert(farthest > PICK_WINDOW / 2, `picks stayed within ${farthest}`);
+});
+
 Deno.test("PieceScheduler picks among equally rare pieces at random, so two downloads differ", () => {
   const picks = [1, 2].map((seed) => {
     const scheduler = new PieceScheduler(64, {

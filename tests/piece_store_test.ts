@@ -3,7 +3,10 @@ import { join } from "node:path";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { tempDir } from "./fixtures.ts";
 import { HashThread, PartWriteError } from "../lib/hash_thread.ts";
-import { READ_BACK_PIECES_PER_ANSWER } from "../lib/hash_worker.ts";
+import {
+  MAX_HELD_PIECES,
+  READ_BACK_PIECES_PER_ANSWER,
+} from "../lib/hash_worker.ts";
 import { PartFile } from "../lib/part_file.ts";
 import {
   InlineStore,
@@ -254,4 +257,50 @@ Deno.test("ThreadStore refuses to write through a .part replaced by a link to an
     String(seen.errors[0]),
   );
   part.close();
+});
+
+Deno.test("ThreadStore keeps pieces that come ahead of the whole-file hash, lets go of those past MAX_HELD_PIECES, and gives every buffer back", async () => {
+  // Page-sized pieces, so on Linux they are written past the page cache;
+  // the short last piece is not.
+  const pieceSize = 4096;
+  const count = MAX_HELD_PIECES * 2 + 3;
+  await using dir = await tempDir();
+  const data = new Uint8Array(count * pieceSize - 100);
+  crypto.getRandomValues(data.subarray(0, 65536));
+  for (let at = 65536; at < data.length; at += 65536) {
+    data.copyWithin(at, 0, 65536);
+    data[at] = at / 65536;
+  }
+  const part = await PartFile.open({
+    dir: dir.path,
+    name: "f.bin",
+    identity: {
+      id: "a".repeat(64),
+      size: data.length,
+      pieceSize,
+      hashesDigest: "d".repeat(64),
+    },
+  });
+  using thread = new HashThread();
+  const seen: Seen = { stored: [], released: [], errors: [] };
+  const store = new ThreadStore(thread, {
+    ...storeOptions(part, data.length, seen),
+    pieceSize,
+  });
+  const pieceAt = (index: number) =>
+    data.slice(index * pieceSize, (index + 1) * pieceSize);
+  // Every piece but the first, last to first: more come ahead of the hash
+  // than it keeps.
+  for (let index = count - 1; index >= 1; index--) {
+    store.add(index, pieceAt(index));
+    await store.flushed();
+  }
+  const heldBack = count - 1 - seen.released.length;
+  assertEquals(heldBack, MAX_HELD_PIECES);
+  store.add(0, pieceAt(0));
+  assertEquals(await store.digestHex(), sha256Hex(data));
+  assertEquals(seen.released.length, count);
+  assertEquals(seen.errors, []);
+  part.close();
+  assertEquals(await Deno.readFile(part.partPath), data);
 });

@@ -14,6 +14,7 @@
 /// <reference lib="deno.worker" />
 
 import { createHash, type Hash } from "node:crypto";
+import { DirectWriter } from "./direct_writer.ts";
 import { readFull } from "./read_full.ts";
 
 /** What the file being shared looked like when the caller opened it. */
@@ -100,6 +101,8 @@ export const MAX_HELD_PIECES = 32;
 /** The download being written, once `open` has named it. */
 interface Part extends PartTarget {
   file: Deno.FsFile;
+  /** A second handle writing past the page cache, where possible. */
+  direct?: DirectWriter;
   /** 1 for each piece on disk. */
   stored: Uint8Array;
   /**
@@ -195,6 +198,7 @@ function openPart(target: PartTarget): void {
   part = {
     ...target,
     file,
+    direct: DirectWriter.open({ ...target, maxBytes: target.pieceSize }),
     stored: new Uint8Array(Math.ceil(target.size / target.pieceSize)),
     held: new Map(),
     cursor: 0,
@@ -251,6 +255,7 @@ function letGo(target: Part, free: Uint8Array[]): void {
 function writePiece(target: Part, index: number, piece: Uint8Array): void {
   try {
     const offset = index * target.pieceSize;
+    if (target.direct?.write(offset, piece)) return;
     target.file.seekSync(offset, Deno.SeekMode.Start);
     let done = 0;
     while (done < piece.length) {
@@ -294,6 +299,7 @@ function advance(target: Part, readBacks: number): Uint8Array[] {
 }
 
 function closePart(): void {
+  part?.direct?.close();
   part?.file.close();
   part = undefined;
 }

@@ -1,0 +1,131 @@
+/**
+ * Writes a download's pieces to its part file past the page cache (Linux
+ * `O_DIRECT`), from a page-aligned staging buffer.
+ *
+ * Why: the download is flushed to disk as it goes anyway (`part_file.ts`),
+ * so the page cache only holds a copy nobody reads. Filling fresh page-cache
+ * pages is the largest cost of a download on a VM whose host takes free
+ * memory back: 1 GiB written into them took 1.2-2.0 s of system time here,
+ * the same 1 GiB written direct 0.6 s of wall time with 0.15-0.2 s of CPU.
+ *
+ * Where direct writes are not possible (no `O_DIRECT` on this system, a file
+ * system that refuses it, a short last piece), the caller writes the piece
+ * the usual way: {@linkcode DirectWriter.write} says so by returning false.
+ *
+ * @module
+ */
+
+import { closeSync, constants, fstatSync, openSync, writeSync } from "node:fs";
+
+/**
+ * Alignment of offsets and lengths written direct: the page size, which
+ * covers every logical block size a disk reports (512 or 4096 bytes).
+ */
+export const DIRECT_ALIGN = 4096;
+/** Bytes in one WebAssembly memory page (the staging buffer's unit). */
+const WASM_PAGE_BYTES = 65_536;
+
+/** The open file a {@linkcode DirectWriter} must find at the path. */
+export interface DirectTarget {
+  /** Path of the file, which exists. */
+  path: string;
+  /** Device the caller's open handle has. */
+  dev: number;
+  /** Inode the caller's open handle has. */
+  ino: number | null;
+  /** Largest write asked of it (a piece). */
+  maxBytes: number;
+}
+
+/** A second handle on a file, opened for direct writes. */
+export class DirectWriter {
+  #fd: number;
+  #staging: Uint8Array;
+  #closed = false;
+
+  private constructor(fd: number, staging: Uint8Array) {
+    this.#fd = fd;
+    this.#staging = staging;
+  }
+
+  /**
+   * Opens `target.path` for direct writes, or returns undefined where that
+   * is not possible: no `O_DIRECT` on this system, refused by the file
+   * system, or the path is no longer the caller's file.
+   */
+  static open(target: DirectTarget): DirectWriter | undefined {
+    const direct = (constants as Record<string, number | undefined>).O_DIRECT;
+    if (direct === undefined) return undefined;
+    let fd: number;
+    try {
+      fd = openSync(target.path, constants.O_WRONLY | direct);
+    } catch {
+      return undefined;
+    }
+    try {
+      const info = fstatSync(fd);
+      if (info.dev !== target.dev || info.ino !== target.ino) {
+        closeSync(fd);
+        return undefined;
+      }
+      // WebAssembly memory is allocated in whole pages of the system's page
+      // allocator, so its first byte is page-aligned (a plain ArrayBuffer
+      // of this size comes from malloc, 16 bytes past a page).
+      const pages = Math.ceil(target.maxBytes / WASM_PAGE_BYTES);
+      const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+      return new DirectWriter(
+        fd,
+        new Uint8Array(memory.buffer, 0, target.maxBytes),
+      );
+    } catch {
+      closeSync(fd);
+      return undefined;
+    }
+  }
+
+  /**
+   * Writes `data` at `offset` direct and returns true; returns false when
+   * it cannot go direct (unaligned offset or length, larger than the
+   * staging buffer, or refused by the system): the caller then writes all
+   * of `data` the usual way (over any part written here: the same bytes). Errors other than a refusal
+   * (a full disk, say) are thrown.
+   */
+  write(offset: number, data: Uint8Array): boolean {
+    if (
+      this.#closed || offset % DIRECT_ALIGN !== 0 ||
+      data.length % DIRECT_ALIGN !== 0 || data.length > this.#staging.length
+    ) return false;
+    const staged = this.#staging.subarray(0, data.length);
+    staged.set(data);
+    let done = 0;
+    while (done < staged.length) {
+      let wrote: number;
+      try {
+        wrote = writeSync(
+          this.#fd,
+          staged,
+          done,
+          staged.length - done,
+          offset + done,
+        );
+      } catch (error) {
+        if ((error as { code?: string }).code !== "EINVAL") throw error;
+        // Refused (an alignment this file system does not take): this
+        // piece (again, whole: same bytes) and every later one are written
+        // the usual way.
+        this.close();
+        return false;
+      }
+      if (wrote <= 0) throw new Error("the disk took no bytes");
+      done += wrote;
+    }
+    return true;
+  }
+
+  /** Closes the handle; later writes return false. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    closeSync(this.#fd);
+  }
+}

@@ -1,6 +1,6 @@
 /**
- * Writes a download's pieces to its part file past the page cache (Linux
- * `O_DIRECT`), from a page-aligned staging buffer.
+ * Writes a download's pieces to its part file, and reads them back, past
+ * the page cache (Linux `O_DIRECT`), through a page-aligned staging buffer.
  *
  * Why: the download is flushed to disk as it goes anyway (`part_file.ts`),
  * so the page cache only holds a copy nobody reads. Filling fresh page-cache
@@ -8,14 +8,26 @@
  * memory back: 1 GiB written into them took 1.2-2.0 s of system time here,
  * the same 1 GiB written direct 0.6 s of wall time with 0.15-0.2 s of CPU.
  *
- * Where direct writes are not possible (no `O_DIRECT` on this system, a file
- * system that refuses it, a short last piece), the caller writes the piece
- * the usual way: {@linkcode DirectWriter.write} says so by returning false.
+ * Reading a piece back the usual way would undo part of that: read-ahead
+ * fills page-cache pages past it, with zeros where pieces are still missing,
+ * and each later direct write there must drop them again.
+ *
+ * Where direct I/O is not possible (no `O_DIRECT` on this system, a file
+ * system that refuses it, a short last piece), the caller reads or writes
+ * the piece the usual way: {@linkcode DirectFile.write} and
+ * {@linkcode DirectFile.read} say so.
  *
  * @module
  */
 
-import { closeSync, constants, fstatSync, openSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readSync,
+  writeSync,
+} from "node:fs";
 
 /**
  * Alignment of offsets and lengths written direct: the page size, which
@@ -25,7 +37,7 @@ export const DIRECT_ALIGN = 4096;
 /** Bytes in one WebAssembly memory page (the staging buffer's unit). */
 const WASM_PAGE_BYTES = 65_536;
 
-/** The open file a {@linkcode DirectWriter} must find at the path. */
+/** The open file a {@linkcode DirectFile} must find at the path. */
 export interface DirectTarget {
   /** Path of the file, which exists. */
   path: string;
@@ -37,8 +49,8 @@ export interface DirectTarget {
   maxBytes: number;
 }
 
-/** A second handle on a file, opened for direct writes. */
-export class DirectWriter {
+/** A second handle on a file, opened for direct reads and writes. */
+export class DirectFile {
   #fd: number;
   #staging: Uint8Array;
   #closed = false;
@@ -49,16 +61,16 @@ export class DirectWriter {
   }
 
   /**
-   * Opens `target.path` for direct writes, or returns undefined where that
+   * Opens `target.path` for direct I/O, or returns undefined where that
    * is not possible: no `O_DIRECT` on this system, refused by the file
    * system, or the path is no longer the caller's file.
    */
-  static open(target: DirectTarget): DirectWriter | undefined {
+  static open(target: DirectTarget): DirectFile | undefined {
     const direct = (constants as Record<string, number | undefined>).O_DIRECT;
     if (direct === undefined) return undefined;
     let fd: number;
     try {
-      fd = openSync(target.path, constants.O_WRONLY | direct);
+      fd = openSync(target.path, constants.O_RDWR | direct);
     } catch {
       return undefined;
     }
@@ -73,7 +85,7 @@ export class DirectWriter {
       // of this size comes from malloc, 16 bytes past a page).
       const pages = Math.ceil(target.maxBytes / WASM_PAGE_BYTES);
       const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-      return new DirectWriter(
+      return new DirectFile(
         fd,
         new Uint8Array(memory.buffer, 0, target.maxBytes),
       );
@@ -91,10 +103,7 @@ export class DirectWriter {
    * (a full disk, say) are thrown.
    */
   write(offset: number, data: Uint8Array): boolean {
-    if (
-      this.#closed || offset % DIRECT_ALIGN !== 0 ||
-      data.length % DIRECT_ALIGN !== 0 || data.length > this.#staging.length
-    ) return false;
+    if (!this.#fits(offset, data.length)) return false;
     const staged = this.#staging.subarray(0, data.length);
     staged.set(data);
     let done = 0;
@@ -109,7 +118,7 @@ export class DirectWriter {
           offset + done,
         );
       } catch (error) {
-        if ((error as { code?: string }).code !== "EINVAL") throw error;
+        if (!refused(error)) throw error;
         // Refused (an alignment this file system does not take): this
         // piece (again, whole: same bytes) and every later one are written
         // the usual way.
@@ -122,10 +131,49 @@ export class DirectWriter {
     return true;
   }
 
-  /** Closes the handle; later writes return false. */
+  /**
+   * Reads `length` bytes at `offset` direct into the staging buffer and
+   * returns them, a view valid until the next call; undefined when it
+   * cannot go direct (as for {@linkcode write}): the caller then reads the
+   * usual way. Throws if the file ends first, or on errors other than a
+   * refusal.
+   */
+  read(offset: number, length: number): Uint8Array | undefined {
+    if (!this.#fits(offset, length)) return undefined;
+    const out = this.#staging.subarray(0, length);
+    let done = 0;
+    while (done < length) {
+      let got: number;
+      try {
+        got = readSync(this.#fd, out, done, length - done, offset + done);
+      } catch (error) {
+        if (!refused(error)) throw error;
+        this.close();
+        return undefined;
+      }
+      if (got <= 0) {
+        throw new Error(`the file ends before byte ${offset + length}`);
+      }
+      done += got;
+    }
+    return out;
+  }
+
+  /** Closes the handle; later calls go the usual way. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     closeSync(this.#fd);
   }
+
+  /** True if `length` bytes at `offset` can go direct. */
+  #fits(offset: number, length: number): boolean {
+    return !this.#closed && offset % DIRECT_ALIGN === 0 &&
+      length % DIRECT_ALIGN === 0 && length <= this.#staging.length;
+  }
+}
+
+/** True for the error a system gives for direct I/O it does not take. */
+function refused(error: unknown): boolean {
+  return (error as { code?: string }).code === "EINVAL";
 }

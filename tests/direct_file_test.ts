@@ -1,8 +1,8 @@
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals, assertThrows } from "./assert.ts";
 import { tempDir } from "./fixtures.ts";
-import { DIRECT_ALIGN, DirectWriter } from "../lib/direct_writer.ts";
+import { DIRECT_ALIGN, DirectFile } from "../lib/direct_file.ts";
 
-/** A file of `size` zero bytes in `dir`, and what DirectWriter.open needs. */
+/** A file of `size` zero bytes in `dir`, and what DirectFile.open needs. */
 async function target(dir: string, size: number) {
   const path = `${dir}/f.part`;
   await Deno.writeFile(path, new Uint8Array(size));
@@ -14,11 +14,11 @@ function bytes(length: number, seed: number): Uint8Array {
   return Uint8Array.from({ length }, (_, i) => (i * 31 + seed) & 0xff);
 }
 
-Deno.test("DirectWriter writes aligned pieces at their offsets, past the page cache on Linux", async () => {
+Deno.test("DirectFile writes and reads aligned pieces at their offsets, past the page cache on Linux", async () => {
   await using dir = await tempDir();
   const size = 16 * DIRECT_ALIGN;
   const t = await target(dir.path, size);
-  const writer = DirectWriter.open(t);
+  const writer = DirectFile.open(t);
   if (Deno.build.os !== "linux") {
     // No O_DIRECT in Deno's node:fs elsewhere: the caller writes instead.
     assertEquals(writer, undefined);
@@ -32,18 +32,22 @@ Deno.test("DirectWriter writes aligned pieces at their offsets, past the page ca
   assert(writer.write(8 * DIRECT_ALIGN, a));
   assert(writer.write(0, b));
   assert(writer.write(15 * DIRECT_ALIGN, c));
-  writer.close();
   const expected = new Uint8Array(size);
   expected.set(a, 8 * DIRECT_ALIGN);
   expected.set(b, 0);
   expected.set(c, 15 * DIRECT_ALIGN);
+  // Read back direct, and the usual way.
+  assertEquals(writer.read(8 * DIRECT_ALIGN, a.length), a);
+  assertEquals(writer.read(0, 2 * DIRECT_ALIGN), expected.slice(0, 8192));
+  assertThrows(() => writer.read(15 * DIRECT_ALIGN, 2 * DIRECT_ALIGN));
+  writer.close();
   assertEquals(await Deno.readFile(t.path), expected);
 });
 
-Deno.test("DirectWriter declines what cannot go direct and leaves the file untouched", async () => {
+Deno.test("DirectFile declines what cannot go direct and leaves the file untouched", async () => {
   await using dir = await tempDir();
   const t = await target(dir.path, 16 * DIRECT_ALIGN);
-  const writer = DirectWriter.open(t);
+  const writer = DirectFile.open(t);
   if (!writer) return;
   const cases: [number, Uint8Array][] = [
     [100, bytes(DIRECT_ALIGN, 1)], // offset not aligned
@@ -52,13 +56,15 @@ Deno.test("DirectWriter declines what cannot go direct and leaves the file untou
   ];
   for (const [offset, data] of cases) {
     assertEquals(writer.write(offset, data), false, `offset ${offset}`);
+    assertEquals(writer.read(offset, data.length), undefined);
   }
   writer.close();
   assertEquals(writer.write(0, bytes(DIRECT_ALIGN, 4)), false, "closed");
+  assertEquals(writer.read(0, DIRECT_ALIGN), undefined, "closed");
   assertEquals(await Deno.readFile(t.path), new Uint8Array(16 * DIRECT_ALIGN));
 });
 
-Deno.test("DirectWriter refuses a path that is no longer the caller's file", async () => {
+Deno.test("DirectFile refuses a path that is no longer the caller's file", async () => {
   await using dir = await tempDir();
   const t = await target(dir.path, DIRECT_ALIGN);
   // Replaced after the caller opened it.
@@ -66,6 +72,6 @@ Deno.test("DirectWriter refuses a path that is no longer the caller's file", asy
   await Deno.rename(`${t.path}.new`, t.path);
   const replacement = await Deno.stat(t.path);
   assert(replacement.ino !== t.ino, "the replacement has the same inode");
-  assertEquals(DirectWriter.open(t), undefined);
+  assertEquals(DirectFile.open(t), undefined);
   assertEquals(await Deno.readFile(t.path), new Uint8Array(DIRECT_ALIGN));
 });

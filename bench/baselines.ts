@@ -9,6 +9,7 @@
  */
 
 import { createHash } from "node:crypto";
+import { DirectFile } from "../lib/direct_file.ts";
 import { spawnDeno } from "./_process.ts";
 import { settle } from "./settle.ts";
 
@@ -105,6 +106,19 @@ export function sha256File(path: string): string {
   return hash.digest("hex");
 }
 
+/** Options for {@linkcode writeBaseline}. */
+export interface WriteBaselineOptions {
+  /** Ms the machine idles before each run (see `settle.ts`). @default {0} */
+  settleMs?: number;
+  /**
+   * Write past the page cache, as `peer get` does where the system allows
+   * (`lib/direct_file.ts`): the file is sized first, as a `.part` is.
+   * Resolves to undefined where direct writes are not possible.
+   * @default {false}
+   */
+  direct?: boolean;
+}
+
 /**
  * Writing `bytes` to a new file in 256 KiB synchronous writes, the way a
  * download fills its `.part` (no sync to disk): the floor under any
@@ -112,15 +126,15 @@ export function sha256File(path: string): string {
  * own file (`PATH.N`, all removed at the end) so that each, like a download,
  * fills page-cache pages nobody freed a moment ago: on a VM whose memory the
  * host backs lazily, those cost several times more to write into than
- * just-freed ones (seen here: ~520 against ~9,700 MB/s). With `settleMs`,
- * each run starts after the machine idled that long (see `settle.ts`).
+ * just-freed ones (seen here: ~520 against ~9,700 MB/s). With `direct`, the
+ * writes go past the page cache instead.
  */
 export async function writeBaseline(
   path: string,
   bytes: number,
   runs: number,
-  options: { settleMs?: number } = {},
-): Promise<Throughput> {
+  options: WriteBaselineOptions = {},
+): Promise<Throughput | undefined> {
   const buffer = new Uint8Array(CHUNK_BYTES);
   crypto.getRandomValues(buffer.subarray(0, RANDOM_CALL_BYTES));
   const times: number[] = [];
@@ -130,16 +144,18 @@ export async function writeBaseline(
       await settle(options.settleMs ?? 0);
       paths.push(`${path}.${run}`);
       using file = Deno.openSync(paths[run], { write: true, createNew: true });
+      using direct = options.direct
+        ? openDirect(file, paths[run], bytes)
+        : undefined;
+      if (options.direct && !direct) return undefined;
       const started = performance.now();
       for (let written = 0; written < bytes;) {
         const chunk = buffer.subarray(
           0,
           Math.min(CHUNK_BYTES, bytes - written),
         );
-        let done = 0;
-        while (done < chunk.length) {
-          done += file.writeSync(chunk.subarray(done));
-        }
+        if (!direct) writeAll(file, chunk);
+        else if (!direct.write(written, chunk)) return undefined;
         written += chunk.length;
       }
       times.push(performance.now() - started);
@@ -148,6 +164,22 @@ export async function writeBaseline(
     for (const written of paths) Deno.removeSync(written);
   }
   return summarize(bytes, times);
+}
+
+/** Sizes `file` to `bytes` and opens it for direct writes, where possible. */
+function openDirect(
+  file: Deno.FsFile,
+  path: string,
+  bytes: number,
+): DirectFile | undefined {
+  file.truncateSync(bytes);
+  const { dev, ino } = file.statSync();
+  return DirectFile.open({ path, dev, ino, maxBytes: CHUNK_BYTES });
+}
+
+function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
+  let done = 0;
+  while (done < bytes.length) done += file.writeSync(bytes.subarray(done));
 }
 
 /** The middle value (the upper one of an even count). */

@@ -177,6 +177,13 @@ async function runAll(
       plan.baselineRuns,
       { settleMs: plan.settleMs },
     );
+    step("file write baseline, past the page cache");
+    results.writeDirect = await writeBaseline(
+      `${work}/write-baseline.bin`,
+      plan.smallBytes,
+      plan.baselineRuns,
+      { settleMs: plan.settleMs, direct: true },
+    );
     results.startupMs = await startupMs();
   });
   await section(

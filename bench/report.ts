@@ -91,6 +91,8 @@ export interface BenchResults {
   sha256?: Throughput & { hex: string };
   /** Writing the small file's size to a new file: the floor under a get. */
   write?: Throughput;
+  /** The same past the page cache, as `peer get` writes where it can. */
+  writeDirect?: Throughput;
   /** Ms `peer --help` takes: process start-up inside every timing. */
   startupMs?: number;
   /** Shares, small file then large. */
@@ -161,7 +163,13 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
         r.write
           ? ` (writing a new file that size alone: ${
             (r.write.ms / r.sha256.ms).toFixed(2)
-          }×)`
+          }×${
+            r.writeDirect
+              ? `, past the page cache as peer get does: ${
+                (r.writeDirect.ms / r.sha256.ms).toFixed(2)
+              }×`
+              : ""
+          })`
           : ""
       }${workFloor(one, r)}`,
       met: passes <= GET_TARGET_SHA_PASSES,
@@ -267,15 +275,21 @@ export function formatReport(r: BenchResults): string {
       r.sha256.mbps,
     );
   }
-  if (r.write) {
+  for (
+    const [write, how] of [
+      [r.write, ""],
+      [r.writeDirect, " past the page cache (O_DIRECT)"],
+    ] as const
+  ) {
+    if (!write) continue;
     row(
-      `Writing a new file, ${
-        size(r.write.bytes)
-      } (median of ${r.write.runs.length}: ${
-        r.write.runs.map((run) => run.toFixed(0)).join(", ")
+      `Writing a new file${how}, ${
+        size(write.bytes)
+      } (median of ${write.runs.length}: ${
+        write.runs.map((run) => run.toFixed(0)).join(", ")
       } MB/s)`,
-      r.write.ms,
-      r.write.mbps,
+      write.ms,
+      write.mbps,
     );
   }
   for (const share of r.shares) {

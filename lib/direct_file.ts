@@ -166,6 +166,11 @@ export class DirectFile {
     closeSync(this.#fd);
   }
 
+  /** Same as {@linkcode close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
   /** True if `length` bytes at `offset` can go direct. */
   #fits(offset: number, length: number): boolean {
     return !this.#closed && offset % DIRECT_ALIGN === 0 &&

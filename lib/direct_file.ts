@@ -99,8 +99,8 @@ export class DirectFile {
    * Writes `data` at `offset` direct and returns true; returns false when
    * it cannot go direct (unaligned offset or length, larger than the
    * staging buffer, or refused by the system): the caller then writes all
-   * of `data` the usual way (over any part written here: the same bytes). Errors other than a refusal
-   * (a full disk, say) are thrown.
+   * of `data` the usual way (over any part written here: the same bytes).
+   * Errors other than a refusal (a full disk, say) are thrown.
    */
   write(offset: number, data: Uint8Array): boolean {
     if (!this.#fits(offset, data.length)) return false;

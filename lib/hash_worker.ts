@@ -220,13 +220,16 @@ function store(
 ): [HashReply, Transferable[]] {
   const target = openedPart();
   const { indexes, buffers, lengths } = request;
+  const spare: ArrayBuffer[] = [];
   indexes.forEach((index, i) => {
     const piece = new Uint8Array(buffers[i], 0, lengths[i]);
     writePiece(target, index, piece);
     target.stored[index] = 1;
-    target.held.set(index, piece);
+    // A piece stored again (never expected) is not hashed twice.
+    if (index < target.cursor || target.held.has(index)) spare.push(buffers[i]);
+    else target.held.set(index, piece);
   });
-  const free = advanceAndFree(target);
+  const free = [...spare, ...advanceAndFree(target)];
   return [{ seq: request.seq, buffers: free }, free];
 }
 

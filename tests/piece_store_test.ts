@@ -304,3 +304,25 @@ Deno.test("ThreadStore keeps pieces that come ahead of the whole-file hash, lets
   part.close();
   assertEquals(await Deno.readFile(part.partPath), data);
 });
+
+Deno.test("ThreadStore hashes a piece stored twice once and gives both buffers back", async () => {
+  await using setup = await threadSetup(20);
+  const { data, part, thread, seen } = setup;
+  const store = new ThreadStore(thread, setup.options);
+  const given: Uint8Array[] = [];
+  const give = async (index: number) => {
+    const buffer = piece(data, index);
+    given.push(buffer);
+    store.add(index, buffer);
+    await store.flushed();
+  };
+  await give(3); // held, ahead of the hash
+  await give(3); // again while held
+  await give(0);
+  await give(0); // again after the hash took it
+  for (let index = 1; index < 20; index++) if (index !== 3) await give(index);
+  assertEquals(await store.digestHex(), sha256Hex(data));
+  assertEquals(seen.released.length, given.length);
+  assertEquals(seen.errors, []);
+  part.close();
+});

@@ -10,6 +10,7 @@
 
 import { createHash } from "node:crypto";
 import { DirectFile } from "../lib/direct_file.ts";
+import { writeAll } from "../lib/write_all.ts";
 import { spawnDeno } from "./_process.ts";
 import { settle } from "./settle.ts";
 
@@ -67,8 +68,7 @@ export function writeTestFile(path: string, size: number): void {
       view.setFloat64(at, index * WRITE_BLOCK_BYTES + at);
     }
     const part = block.subarray(0, Math.min(block.length, size - written));
-    let done = 0;
-    while (done < part.length) done += file.writeSync(part.subarray(done));
+    writeAll(file, part);
     written += part.length;
   }
   file.syncSync();
@@ -175,11 +175,6 @@ function openDirect(
   file.truncateSync(bytes);
   const { dev, ino } = file.statSync();
   return DirectFile.open({ path, dev, ino, maxBytes: CHUNK_BYTES });
-}
-
-function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
-  let done = 0;
-  while (done < bytes.length) done += file.writeSync(bytes.subarray(done));
 }
 
 /** The middle value (the upper one of an even count). */

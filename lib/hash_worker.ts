@@ -16,6 +16,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { DirectFile } from "./direct_file.ts";
 import { readFull } from "./read_full.ts";
+import { writeAll } from "./write_all.ts";
 
 /** What the file being shared looked like when the caller opened it. */
 export interface FileIdentity {
@@ -261,10 +262,7 @@ function writePiece(target: Part, index: number, piece: Uint8Array): void {
     const offset = index * target.pieceSize;
     if (target.direct?.write(offset, piece)) return;
     target.file.seekSync(offset, Deno.SeekMode.Start);
-    let done = 0;
-    while (done < piece.length) {
-      done += target.file.writeSync(piece.subarray(done));
-    }
+    writeAll(target.file, piece);
   } catch (error) {
     throw new WriteError((error as Error).message ?? String(error));
   }

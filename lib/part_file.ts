@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { MAX_NAME_BYTES } from "./limits.ts";
 import { readFull } from "./read_full.ts";
 import { numberedName, truncateUtf8 } from "./safe_name.ts";
+import { writeAll } from "./write_all.ts";
 
 /** Suffix of a file being downloaded. */
 export const PART_SUFFIX = ".part";
@@ -138,10 +139,7 @@ export class PartFile {
   /** Writes `data` at `offset` (synchronous: measured much faster here). */
   write(offset: number, data: Uint8Array): void {
     this.#file.seekSync(offset, Deno.SeekMode.Start);
-    let done = 0;
-    while (done < data.length) {
-      done += this.#file.writeSync(data.subarray(done));
-    }
+    writeAll(this.#file, data);
     this.noteWritten(data.length);
   }
 

@@ -102,10 +102,16 @@ export class DirectFile {
    * of `data` the usual way (over any part written here: the same bytes).
    * Errors other than a refusal (a full disk, say) are thrown.
    */
-  write(offset: number, data: Uint8Array): boolean {
-    if (!this.#fits(offset, data.length)) return false;
-    const staged = this.#staging.subarray(0, data.length);
-    staged.set(data);
+  write(offset: number, data: Uint8Array | readonly Uint8Array[]): boolean {
+    const parts = data instanceof Uint8Array ? [data] : data;
+    const length = parts.reduce((sum, part) => sum + part.length, 0);
+    if (!this.#fits(offset, length)) return false;
+    const staged = this.#staging.subarray(0, length);
+    let at = 0;
+    for (const part of parts) {
+      staged.set(part, at);
+      at += part.length;
+    }
     let done = 0;
     while (done < staged.length) {
       let wrote: number;

@@ -84,38 +84,38 @@ export class HashThread {
   }
 
   /**
-   * Writes verified pieces to the open part file, `pieces[i]` at index
-   * `indexes[i]`, and feeds the whole-file hash every piece on disk from its
-   * cursor on. Resolves once written, to the buffers the thread is done
-   * with: those of pieces hashed now, from this call or an earlier one (the
-   * thread keeps a piece ahead of the hash until the hash reaches it);
-   * rejects with {@linkcode PartWriteError} if a write fails. Each piece
-   * must be a view at the start of its own `ArrayBuffer`: the buffer moves
-   * to the thread and is unusable here until it comes back.
+   * Hands verified pieces to the thread for the open part file,
+   * `pieces[i]` at index `indexes[i]`; it feeds the whole-file hash every
+   * piece it has from its cursor on and writes the pieces hashed. A piece
+   * ahead of the hash is kept, unwritten, until the hash reaches it (or
+   * until too many are kept, or {@linkcode flush}). Resolves to the pieces
+   * written now and the buffers the thread is done with, from this call or
+   * an earlier one; rejects with {@linkcode PartWriteError} if a write
+   * fails. Each piece must be a view at the start of its own `ArrayBuffer`:
+   * the buffer moves to the thread and is unusable here until it comes back.
    */
-  async store(
-    indexes: number[],
-    pieces: Uint8Array[],
-  ): Promise<Uint8Array<ArrayBuffer>[]> {
+  async store(indexes: number[], pieces: Uint8Array[]): Promise<StoreAnswer> {
     const buffers = pieces.map(owned);
     const lengths = pieces.map((piece) => piece.length);
-    const reply = await this.#ask(
-      { op: "store", indexes, buffers, lengths },
-      buffers,
-    ) as { buffers: ArrayBuffer[] };
-    return reply.buffers.map((buffer) => new Uint8Array(buffer));
+    return answerOf(
+      await this.#ask({ op: "store", indexes, buffers, lengths }, buffers),
+    );
   }
 
   /**
    * Counts pieces already in the part file (a resumed download) as stored;
-   * resolves to the buffers the thread is done with, as
-   * {@linkcode store} does.
+   * resolves as {@linkcode store} does.
    */
-  async present(indexes: number[]): Promise<Uint8Array<ArrayBuffer>[]> {
-    const reply = await this.#ask({ op: "present", indexes }, []) as {
-      buffers: ArrayBuffer[];
-    };
-    return reply.buffers.map((buffer) => new Uint8Array(buffer));
+  async present(indexes: number[]): Promise<StoreAnswer> {
+    return answerOf(await this.#ask({ op: "present", indexes }, []));
+  }
+
+  /**
+   * Writes every piece the thread keeps ahead of the hash (the download
+   * stops); resolves as {@linkcode store} does.
+   */
+  async flush(): Promise<StoreAnswer> {
+    return answerOf(await this.#ask({ op: "flush" }, []));
   }
 
   /**
@@ -160,6 +160,25 @@ export class HashThread {
     for (const pending of this.#pending.values()) pending.reject(error);
     this.#pending.clear();
   }
+}
+
+/** What the thread did with the pieces handed to it. */
+export interface StoreAnswer {
+  /** Pieces now on disk, which may be read back and served. */
+  written: number[];
+  /** Piece buffers the thread is done with. */
+  buffers: Uint8Array<ArrayBuffer>[];
+}
+
+function answerOf(reply: HashReply): StoreAnswer {
+  const { buffers, written } = reply as {
+    buffers: ArrayBuffer[];
+    written: number[];
+  };
+  return {
+    written,
+    buffers: buffers.map((buffer) => new Uint8Array(buffer)),
+  };
 }
 
 /** The buffer under a view that starts at its beginning. */

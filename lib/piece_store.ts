@@ -12,7 +12,7 @@
  * @module
  */
 
-import { HashThread } from "./hash_thread.ts";
+import { HashThread, type StoreAnswer } from "./hash_thread.ts";
 import { OrderedHasher } from "./ordered_hasher.ts";
 import type { PartFile } from "./part_file.ts";
 
@@ -20,6 +20,13 @@ import type { PartFile } from "./part_file.ts";
 export const MAX_STORE_BACKLOG = 16;
 /** Pieces handed to the hashing thread in one message (a message costs ~0.1 ms). */
 export const STORE_BATCH_PIECES = 4;
+/**
+ * Ms the hashing thread may sit idle holding pieces it has not written
+ * (pieces ahead of the whole-file hash wait for the ones before them, to
+ * be written together) before it is asked to write them: then they can be
+ * served to other peers.
+ */
+export const IDLE_WRITE_MS = 50;
 
 /** Options for a {@linkcode PieceStore}. */
 export interface PieceStoreOptions {
@@ -51,8 +58,9 @@ export interface PieceStore {
   /** Resolves once the store is no longer {@linkcode behind}. */
   caughtUp(): Promise<void>;
   /**
-   * Resolves once every piece handed over so far is written, or its write
-   * has failed (and `onError` has been called).
+   * Resolves once every piece handed over so far is written or taken in
+   * hand to be written with the pieces before it (see `close`), or its
+   * write has failed (and `onError` has been called).
    */
   flushed(): Promise<void>;
   /** The whole file's SHA-256 as hex, once every piece is stored. */
@@ -152,6 +160,9 @@ export class ThreadStore implements PieceStore {
   #data: Uint8Array[] = [];
   #present: number[] = [];
   #backlog = 0;
+  /** Pieces handed over and not written yet. */
+  #unwritten = new Set<number>();
+  #idleTimer?: ReturnType<typeof setTimeout>;
   /** Requests that write (and the open): what `close()` waits for. */
   #writing = new Set<Promise<void>>();
   /** Every request not answered yet. */
@@ -218,11 +229,50 @@ export class ThreadStore implements PieceStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     // Pieces already on disk need no more hashing; pieces handed over are
-    // written, so that a resumed download need not fetch them again.
+    // written, those the thread holds too, so that a resumed download need
+    // not fetch them again.
     this.#present = [];
     this.#flush();
+    this.#writeHeld();
+    clearTimeout(this.#idleTimer);
     this.#closed = true;
     while (this.#writing.size > 0) await Promise.all(this.#writing);
+  }
+
+  /** Has the thread write the pieces it holds ahead of the hash. */
+  #writeHeld(): void {
+    this.#track(
+      this.#thread.flush().then((answer) => this.#took(answer)),
+      true,
+    );
+  }
+
+  /**
+   * Once the thread has been idle for {@linkcode IDLE_WRITE_MS} with
+   * pieces not written, has it write them.
+   */
+  #whenIdle(): void {
+    if (this.#unwritten.size === 0 || this.#idleTimer !== undefined) return;
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      if (this.#closed || this.#failure !== undefined) return;
+      if (this.#backlog === 0) this.#writeHeld();
+      else this.#whenIdle();
+    }, IDLE_WRITE_MS);
+  }
+
+  /** Takes back the buffers the thread is done with; tells what is on disk. */
+  #took({ buffers, written }: StoreAnswer): void {
+    for (const buffer of buffers) this.#options.release(buffer);
+    for (const index of written) this.#unwritten.delete(index);
+    if (this.#closed) return;
+    const { pieceSize, size } = this.#options;
+    let bytes = 0;
+    for (const index of written) {
+      bytes += Math.min(pieceSize, size - index * pieceSize);
+    }
+    this.#options.part.noteWritten(bytes);
+    for (const index of written) this.#options.onStored(index);
   }
 
   /** Hands the pieces gathered so far to the thread. */
@@ -237,9 +287,7 @@ export class ThreadStore implements PieceStore {
       const present = this.#present;
       this.#present = [];
       this.#track(
-        this.#thread.present(present).then((buffers) => {
-          for (const buffer of buffers) this.#options.release(buffer);
-        }),
+        this.#thread.present(present).then((answer) => this.#took(answer)),
         false,
       );
     }
@@ -249,21 +297,20 @@ export class ThreadStore implements PieceStore {
     this.#batch = [];
     this.#data = [];
     this.#backlog += indexes.length;
-    const bytes = data.reduce((sum, piece) => sum + piece.length, 0);
+    for (const index of indexes) this.#unwritten.add(index);
     this.#track(
-      this.#thread.store(indexes, data).then((buffers) => {
-        for (const buffer of buffers) this.#options.release(buffer);
-        if (this.#closed) return;
-        this.#options.part.noteWritten(bytes);
-        for (const index of indexes) this.#options.onStored(index);
-      }).finally(() => {
-        this.#backlog -= indexes.length;
-        if (this.#backlog === 0 && !this.#closed) this.#flush();
-        if (this.behind) return;
-        const drained = this.#drained;
-        this.#drained = [];
-        for (const wake of drained) wake();
-      }),
+      this.#thread.store(indexes, data).then((answer) => this.#took(answer))
+        .finally(() => {
+          this.#backlog -= indexes.length;
+          if (this.#backlog === 0 && !this.#closed) {
+            this.#flush();
+            this.#whenIdle();
+          }
+          if (this.behind) return;
+          const drained = this.#drained;
+          this.#drained = [];
+          for (const wake of drained) wake();
+        }),
       true,
     );
   }

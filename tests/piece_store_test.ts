@@ -208,7 +208,7 @@ Deno.test("ThreadStore.close() writes every piece handed over before it resolves
   assertEquals(seen.errors, []);
 });
 
-Deno.test("ThreadStore writes a piece at once while the thread is idle, without waiting for a full batch", async () => {
+Deno.test("ThreadStore has a piece held ahead of the hash written once the thread is idle, without waiting for a full batch or the pieces before it", async () => {
   await using setup = await threadSetup(20);
   const { data, part, thread, seen } = setup;
   const store = new ThreadStore(thread, setup.options);
@@ -220,6 +220,24 @@ Deno.test("ThreadStore writes a piece at once while the thread is idle, without 
   assertEquals(seen.stored, [3]);
   assertEquals(part.read(3 * PIECE, PIECE), piece(data, 3));
   await store.close();
+  part.close();
+});
+
+Deno.test("ThreadStore writes the pieces held ahead of the hash when it closes, so that a resume need not fetch them again", async () => {
+  await using setup = await threadSetup(20);
+  const { data, part, thread, seen } = setup;
+  const store = new ThreadStore(thread, setup.options);
+  const ahead = [5, 6, 7, 9, 12];
+  for (const index of ahead) store.add(index, piece(data, index));
+  await store.flushed();
+  // Held by the thread, not written: they wait for pieces 0 to 4.
+  assertEquals(seen.stored, []);
+  await store.close();
+  for (const index of ahead) {
+    assertEquals(part.read(index * PIECE, PIECE), piece(data, index));
+  }
+  assertEquals(seen.released.length, ahead.length);
+  assertEquals(seen.errors, []);
   part.close();
 });
 

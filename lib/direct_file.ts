@@ -45,7 +45,7 @@ export interface DirectTarget {
   dev: number;
   /** Inode the caller's open handle has. */
   ino: number | null;
-  /** Largest write asked of it (a piece). */
+  /** Largest write asked of it (a run of pieces). */
   maxBytes: number;
 }
 
@@ -96,7 +96,9 @@ export class DirectFile {
   }
 
   /**
-   * Writes `data` at `offset` direct and returns true; returns false when
+   * Writes `data` (or several arrays laid end to end, in one write: pieces
+   * next to each other in the file) at `offset` direct and returns true;
+   * returns false when
    * it cannot go direct (unaligned offset or length, larger than the
    * staging buffer, or refused by the system): the caller then writes all
    * of `data` the usual way (over any part written here: the same bytes).

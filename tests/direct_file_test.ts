@@ -32,10 +32,16 @@ Deno.test("DirectFile writes and reads aligned pieces at their offsets, past the
   assert(writer.write(8 * DIRECT_ALIGN, a));
   assert(writer.write(0, b));
   assert(writer.write(15 * DIRECT_ALIGN, c));
+  // Pieces next to each other, in one write.
+  const d = bytes(DIRECT_ALIGN, 4);
+  const e = bytes(2 * DIRECT_ALIGN, 5);
+  assert(writer.write(12 * DIRECT_ALIGN, [d, e]));
   const expected = new Uint8Array(size);
   expected.set(a, 8 * DIRECT_ALIGN);
   expected.set(b, 0);
   expected.set(c, 15 * DIRECT_ALIGN);
+  expected.set(d, 12 * DIRECT_ALIGN);
+  expected.set(e, 13 * DIRECT_ALIGN);
   // Read back direct, and the usual way.
   assertEquals(writer.read(8 * DIRECT_ALIGN, a.length), a);
   assertEquals(writer.read(0, 2 * DIRECT_ALIGN), expected.slice(0, 8192));
@@ -58,6 +64,11 @@ Deno.test("DirectFile declines what cannot go direct and leaves the file untouch
     assertEquals(writer.write(offset, data), false, `offset ${offset}`);
     assertEquals(writer.read(offset, data.length), undefined);
   }
+  // Pieces that together are larger than its staging buffer.
+  assertEquals(
+    writer.write(0, [bytes(4 * DIRECT_ALIGN, 5), bytes(4 * DIRECT_ALIGN, 6)]),
+    false,
+  );
   writer.close();
   assertEquals(writer.write(0, bytes(DIRECT_ALIGN, 4)), false, "closed");
   assertEquals(writer.read(0, DIRECT_ALIGN), undefined, "closed");

@@ -2,10 +2,10 @@
  * A second thread for SHA-256, so that the two hashes every byte needs (its
  * piece's and the whole file's) run on two cores at once. To share a file,
  * the thread reads the file itself for the piece hashes. For a download,
- * the thread writes the verified pieces to the part file and follows them
- * with the whole-file hash in file order: the caller hands over the piece
- * buffers (moved, not copied) and gets them back with the answer, and its
- * own thread is free for the network and the piece hashes.
+ * the thread follows the verified pieces with the whole-file hash in file
+ * order and writes them to the part file in that order: the caller hands
+ * over the piece buffers (moved, not copied) and gets them back with an
+ * answer, and its own thread is free for the network and the piece hashes.
  *
  * @module
  */

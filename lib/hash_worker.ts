@@ -136,6 +136,11 @@ let part: Part | undefined;
 /** Thrown when writing the part file fails: the disk's fault, not ours. */
 class WriteError extends Error {}
 
+/** The system's reason a write failed, as a {@linkcode WriteError}. */
+function writeError(error: unknown): WriteError {
+  return new WriteError((error as Error).message ?? String(error));
+}
+
 /** Thrown when the file is not the one the caller opened, or not any more. */
 class ChangedError extends Error {}
 
@@ -200,7 +205,7 @@ function openPart(target: PartTarget): void {
   try {
     file = Deno.openSync(target.path, { read: true, write: true });
   } catch (error) {
-    throw new WriteError((error as Error).message ?? String(error));
+    throw writeError(error);
   }
   // Opened by path: refuse anything put in the download's place meanwhile
   // (a link elsewhere, say) before writing a byte to it.
@@ -321,7 +326,7 @@ function writeDirect(target: Part, run: [number, Uint8Array][]): boolean {
       run.map(([, piece]) => piece),
     );
   } catch (error) {
-    throw new WriteError((error as Error).message ?? String(error));
+    throw writeError(error);
   }
 }
 
@@ -330,7 +335,7 @@ function writePiece(target: Part, index: number, piece: Uint8Array): void {
     target.file.seekSync(index * target.pieceSize, Deno.SeekMode.Start);
     writeAll(target.file, piece);
   } catch (error) {
-    throw new WriteError((error as Error).message ?? String(error));
+    throw writeError(error);
   }
 }
 

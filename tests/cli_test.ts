@@ -4,6 +4,7 @@ import {
   checkPeerBinary,
   compileAll,
   compileReadiness,
+  PEER_V8_FLAGS,
 } from "../scripts/compile.ts";
 
 const FULL_ID = "ab".repeat(32);
@@ -154,6 +155,16 @@ Deno.test("tracker --port in use fails with one line", async () => {
   ]);
   assertEquals(result.code, 1);
   assert(assertOneLine(result.stderr).includes("--port"), result.stderr);
+});
+
+Deno.test("deno task peer runs with the V8 flags the compiled peer bakes in", async () => {
+  const config = JSON.parse(
+    await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
+  );
+  const task: string = config.tasks.peer;
+  for (const flag of PEER_V8_FLAGS) {
+    assert(task.split(" ").includes(flag), `${flag} missing from: ${task}`);
+  }
 });
 
 Deno.test("deno task compile builds binaries and dist/peer --help works (skipped when no runtime)", async (t) => {

@@ -9,6 +9,7 @@
  */
 
 import { encodeFrameHead, type FrameLimits, FrameReader } from "./frame.ts";
+import { LazyTimeout } from "./lazy_timeout.ts";
 import { fromFrame, type Message, toFrame } from "./messages.ts";
 import {
   CONNECT_TIMEOUT_MS,
@@ -77,6 +78,14 @@ export class Connection {
   #closed = false;
   #timedOut = false;
   #writeDeadlineMs: number;
+  /** The idle timeout, then the frame deadline, of the frame being read. */
+  #readBy = new LazyTimeout(() => this.#timeout());
+  /** The deadline of the frame being written. */
+  #writeBy = new LazyTimeout(() => {
+    this.#writeLate = true;
+    this.close();
+  });
+  #writeLate = false;
 
   /**
    * Wraps an open connection; the Connection now owns it. `options` narrow
@@ -119,20 +128,17 @@ export class Connection {
   async receive(options: ReceiveOptions = {}): Promise<Message | null> {
     const idleMs = options.idleMs ?? IDLE_TIMEOUT_MS;
     const deadlineMs = options.deadlineMs ?? FRAME_DEADLINE_MS;
-    let timer = setTimeout(() => this.#timeout(), idleMs);
+    this.#readBy.start(idleMs);
     try {
       const frame = await this.#reader.read({
-        onStart: () => {
-          clearTimeout(timer);
-          timer = setTimeout(() => this.#timeout(), deadlineMs);
-        },
+        onStart: () => this.#readBy.start(deadlineMs),
       });
       return frame === null ? null : fromFrame(frame);
     } catch (error) {
       if (this.#timedOut) throw new Deno.errors.TimedOut("Timed out");
       throw error;
     } finally {
-      clearTimeout(timer);
+      this.#readBy.stop();
     }
   }
 
@@ -214,6 +220,8 @@ export class Connection {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#readBy.dispose();
+    this.#writeBy.dispose();
     try {
       this.#conn.close();
     } catch {
@@ -232,23 +240,19 @@ export class Connection {
   }
 
   async #writeFrame(head: Uint8Array, binary: Uint8Array): Promise<void> {
-    let late = false;
-    const timer = setTimeout(() => {
-      late = true;
-      this.close();
-    }, this.#writeDeadlineMs);
+    this.#writeBy.start(this.#writeDeadlineMs);
     try {
       await this.#writeAll(head);
       if (binary.length > 0) await this.#writeAll(binary);
     } catch (error) {
-      if (late) {
+      if (this.#writeLate) {
         throw new Deno.errors.TimedOut(
           `Sending a frame took over ${this.#writeDeadlineMs} ms`,
         );
       }
       throw error;
     } finally {
-      clearTimeout(timer);
+      this.#writeBy.stop();
     }
   }
 

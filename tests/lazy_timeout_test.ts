@@ -1,0 +1,91 @@
+import { assert, assertEquals } from "./assert.ts";
+import { LazyTimeout } from "../lib/lazy_timeout.ts";
+
+/** Resolves after `ms`. */
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A LazyTimeout that records when it expired. */
+function recorder(): { timeout: LazyTimeout; fired: number[] } {
+  const fired: number[] = [];
+  const timeout = new LazyTimeout(() => fired.push(performance.now()));
+  return { timeout, fired };
+}
+
+Deno.test("LazyTimeout expires once, not before its time", async () => {
+  const { timeout, fired } = recorder();
+  using _ = timeout;
+  const started = performance.now();
+  timeout.start(40);
+  await sleep(120);
+  assertEquals(fired.length, 1);
+  assert(fired[0] - started >= 40, `expired after ${fired[0] - started} ms`);
+});
+
+Deno.test("LazyTimeout started again waits from the new start", async () => {
+  const { timeout, fired } = recorder();
+  using _ = timeout;
+  timeout.start(60);
+  await sleep(30);
+  const restarted = performance.now();
+  timeout.start(60);
+  await sleep(40);
+  assertEquals(fired.length, 0, "expired at its first time");
+  await sleep(100);
+  assertEquals(fired.length, 1);
+  assert(fired[0] - restarted >= 60, `expired after ${fired[0] - restarted}`);
+});
+
+Deno.test("LazyTimeout moved earlier expires at the earlier time", async () => {
+  const { timeout, fired } = recorder();
+  using _ = timeout;
+  timeout.start(60_000);
+  timeout.start(20);
+  for (let i = 0; i < 100 && fired.length === 0; i++) await sleep(10);
+  assertEquals(fired.length, 1);
+});
+
+Deno.test("LazyTimeout stopped does not expire, and can start again", async () => {
+  const { timeout, fired } = recorder();
+  using _ = timeout;
+  timeout.start(20);
+  timeout.stop();
+  await sleep(60);
+  assertEquals(fired.length, 0);
+  timeout.start(20);
+  await sleep(80);
+  assertEquals(fired.length, 1);
+});
+
+Deno.test("LazyTimeout disposed ignores later starts", async () => {
+  const { timeout, fired } = recorder();
+  timeout.start(20);
+  timeout.dispose();
+  timeout.start(10);
+  await sleep(60);
+  assertEquals(fired.length, 0);
+});
+
+Deno.test("LazyTimeout disposed clears its timer: the process can exit", async () => {
+  // A timer left behind would keep this child alive for a minute.
+  const module = new URL("../lib/lazy_timeout.ts", import.meta.url).href;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `import { LazyTimeout } from "${module}";
+       const timeout = new LazyTimeout(() => console.log("expired"));
+       timeout.start(60_000);
+       timeout.stop();
+       timeout.dispose();`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const exited = await Promise.race([
+    child.output().then(() => true),
+    sleep(15_000).then(() => false),
+  ]);
+  if (!exited) child.kill();
+  assert(exited, "the child did not exit within 15 s");
+});

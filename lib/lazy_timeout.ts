@@ -34,6 +34,11 @@ export class LazyTimeout {
     if (this.#due < this.#firesAt) this.#arm(now);
   }
 
+  /** True between {@linkcode start} and expiry or {@linkcode stop}. */
+  get running(): boolean {
+    return this.#due !== Infinity;
+  }
+
   /** Stops the timeout; the system timer, if set, fires and does nothing. */
   stop(): void {
     this.#due = Infinity;

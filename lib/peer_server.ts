@@ -9,6 +9,7 @@
 
 import { BandwidthLimiter } from "./bandwidth.ts";
 import { type Address, Connection, formatAddress } from "./connection.ts";
+import { LazyTimeout } from "./lazy_timeout.ts";
 import {
   DEFAULT_PEER_PORT,
   FRAME_DEADLINE_MS,
@@ -383,7 +384,13 @@ class Session {
   #holding = false;
   #choked = false;
   #turnStart = 0;
-  #idleTimer?: ReturnType<typeof setTimeout>;
+  /** Gives the slot back when no request came for SLOT_IDLE_MS. */
+  #slotIdle = new LazyTimeout(() => {
+    if (this.#holding && this.#queue.length === 0 && !this.#ended) {
+      this.#holding = false;
+      this.#server.slots.give();
+    }
+  });
   #stopHaves?: () => void;
 
   constructor(server: Server, conn: Connection, file: PieceSource) {
@@ -545,21 +552,14 @@ class Session {
       await new Promise<void>((resolve) => this.#wake = resolve);
       this.#wake = undefined;
     }
-    clearTimeout(this.#idleTimer);
-    this.#idleTimer = undefined;
+    this.#slotIdle.stop();
     return this.#ended ? undefined : this.#queue.shift();
   }
 
   /** Gives the slot back if no request comes within SLOT_IDLE_MS. */
   #releaseWhenIdle(): void {
-    if (!this.#holding || this.#idleTimer !== undefined) return;
-    this.#idleTimer = setTimeout(() => {
-      this.#idleTimer = undefined;
-      if (this.#holding && this.#queue.length === 0 && !this.#ended) {
-        this.#holding = false;
-        this.#server.slots.give();
-      }
-    }, SLOT_IDLE_MS);
+    if (!this.#holding || this.#slotIdle.running) return;
+    this.#slotIdle.start(SLOT_IDLE_MS);
   }
 
   /** The reply to a request, or undefined after a fatal error reply. */
@@ -609,7 +609,7 @@ class Session {
     if (this.#ended) return;
     this.#ended = true;
     this.#stopHaves?.();
-    clearTimeout(this.#idleTimer);
+    this.#slotIdle.dispose();
     if (this.#holding) {
       this.#holding = false;
       this.#server.slots.give();

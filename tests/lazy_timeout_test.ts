@@ -18,7 +18,9 @@ Deno.test("LazyTimeout expires once, not before its time", async () => {
   using _ = timeout;
   const started = performance.now();
   timeout.start(40);
+  assert(timeout.running);
   await sleep(120);
+  assert(!timeout.running);
   assertEquals(fired.length, 1);
   assert(fired[0] - started >= 40, `expired after ${fired[0] - started} ms`);
 });
@@ -51,6 +53,7 @@ Deno.test("LazyTimeout stopped does not expire, and can start again", async () =
   using _ = timeout;
   timeout.start(20);
   timeout.stop();
+  assert(!timeout.running);
   await sleep(60);
   assertEquals(fired.length, 0);
   timeout.start(20);

@@ -86,15 +86,19 @@ export const PLANS = {
 const MANY_SHARERS = 4;
 /**
  * Shares timed one after the other for the share rows (the median is
- * shown): one share of 1 GiB swings by ±10% between runs on a small VM.
+ * shown): one share of 1 GiB swings by ±10% between runs on a small VM, and
+ * the first of a row often by more (its own time: first runs of 742, 868
+ * and 1,137 ms in three full runs of one day, the others 617-918 ms): with
+ * 3 runs, a slow first run and one unlucky run set the median.
  */
-const SHARE_RUNS = 3;
+const SHARE_RUNS = 5;
 /**
  * Gets timed from 1 sharer and from MANY_SHARERS each, alternated (1, 4, 4,
- * 1, 1, 4): on a VM whose memory the host backs lazily one get swings by
- * ±30% with the state of memory, so one run of each cannot be compared.
+ * 1, 1, 4, ...): on a VM whose memory the host backs lazily one get swings by
+ * ±30% with the state of memory, so one run of each cannot be compared (the
+ * same 4 GiB get from 4 sharers took 5.74, 7.07 and 7.87 s in one run).
  */
-const GET_RUNS = 3;
+const GET_RUNS = 5;
 /** Free space kept beyond the test files and their downloads. */
 const DISK_MARGIN_BYTES = GIB;
 /** Longest `df` may take. */
@@ -325,7 +329,7 @@ interface GetSource {
 
 /**
  * Runs GET_RUNS gets from each source, the two sources alternated (A B B A
- * A B) so that drift in the machine's state falls on both alike, each
+ * A B ...) so that drift in the machine's state falls on both alike, each
  * after the machine idled `settleMs` (see `settle.ts`); each row is the
  * median run, with every run's time and the highest peak RSS.
  */

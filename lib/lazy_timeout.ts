@@ -39,7 +39,10 @@ export class LazyTimeout {
     return this.#due !== Infinity;
   }
 
-  /** Stops the timeout; the system timer, if set, fires and does nothing. */
+  /**
+   * Stops the timeout; the system timer, if set, fires and does nothing (it
+   * does not keep the process alive meanwhile).
+   */
   stop(): void {
     this.#due = Infinity;
   }
@@ -61,6 +64,9 @@ export class LazyTimeout {
     clearTimeout(this.#timer);
     this.#firesAt = this.#due;
     this.#timer = setTimeout(() => this.#fire(), this.#due - now);
+    // A deadline matters only while something waits on I/O, which keeps
+    // the process alive by itself: a timer left behind by stop() must not.
+    (this.#timer as { unref?: () => void }).unref?.();
   }
 
   #fire(): void {

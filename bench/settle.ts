@@ -29,6 +29,11 @@ const SYNC_TIMEOUT_MS = 30_000;
  */
 export async function settle(ms: number): Promise<void> {
   if (ms <= 0) return;
-  await run("sync", [], SYNC_TIMEOUT_MS).catch(() => {});
+  await flushToDisk();
   await new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Flushes dirty pages to disk, so that no writeback runs during a timing. */
+export async function flushToDisk(): Promise<void> {
+  await run("sync", [], SYNC_TIMEOUT_MS).catch(() => {});
 }

@@ -1,10 +1,6 @@
 import { assert, assertEquals } from "./assert.ts";
 import { LazyTimeout } from "../lib/lazy_timeout.ts";
-
-/** Resolves after `ms`. */
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+import { delay } from "./_hostile.ts";
 
 /** A LazyTimeout that records when it expired. */
 function recorder(): { timeout: LazyTimeout; fired: number[] } {
@@ -19,7 +15,7 @@ Deno.test("LazyTimeout expires once, not before its time", async () => {
   const started = performance.now();
   timeout.start(40);
   assert(timeout.running);
-  await sleep(120);
+  await delay(120);
   assert(!timeout.running);
   assertEquals(fired.length, 1);
   assert(fired[0] - started >= 40, `expired after ${fired[0] - started} ms`);
@@ -29,12 +25,12 @@ Deno.test("LazyTimeout started again waits from the new start", async () => {
   const { timeout, fired } = recorder();
   using _ = timeout;
   timeout.start(60);
-  await sleep(30);
+  await delay(30);
   const restarted = performance.now();
   timeout.start(60);
-  await sleep(40);
+  await delay(40);
   assertEquals(fired.length, 0, "expired at its first time");
-  await sleep(100);
+  await delay(100);
   assertEquals(fired.length, 1);
   assert(fired[0] - restarted >= 60, `expired after ${fired[0] - restarted}`);
 });
@@ -44,7 +40,7 @@ Deno.test("LazyTimeout moved earlier expires at the earlier time", async () => {
   using _ = timeout;
   timeout.start(60_000);
   timeout.start(20);
-  for (let i = 0; i < 100 && fired.length === 0; i++) await sleep(10);
+  for (let i = 0; i < 100 && fired.length === 0; i++) await delay(10);
   assertEquals(fired.length, 1);
 });
 
@@ -54,10 +50,10 @@ Deno.test("LazyTimeout stopped does not expire, and can start again", async () =
   timeout.start(20);
   timeout.stop();
   assert(!timeout.running);
-  await sleep(60);
+  await delay(60);
   assertEquals(fired.length, 0);
   timeout.start(20);
-  await sleep(80);
+  await delay(80);
   assertEquals(fired.length, 1);
 });
 
@@ -66,7 +62,7 @@ Deno.test("LazyTimeout disposed ignores later starts", async () => {
   timeout.start(20);
   timeout.dispose();
   timeout.start(10);
-  await sleep(60);
+  await delay(60);
   assertEquals(fired.length, 0);
 });
 
@@ -87,7 +83,7 @@ Deno.test("LazyTimeout stopped does not keep the process alive", async () => {
   }).spawn();
   const exited = await Promise.race([
     child.output().then(() => true),
-    sleep(15_000).then(() => false),
+    delay(15_000).then(() => false),
   ]);
   if (!exited) child.kill();
   assert(exited, "the child did not exit within 15 s");

@@ -86,10 +86,10 @@ export const PLANS = {
 const MANY_SHARERS = 4;
 /**
  * Shares timed one after the other for the share rows (the median is
- * shown): one share of 1 GiB swings by ±10% between runs on a small VM, and
- * the first of a row often by more (its own time: first runs of 742, 868
- * and 1,137 ms in three full runs of one day, the others 617-918 ms): with
- * 3 runs, a slow first run and one unlucky run set the median.
+ * shown): one share of 1 GiB swings by ±10% between runs on a small VM
+ * (613-918 ms of its own time across three full runs of one day), so one
+ * unlucky run in three moved the median. The first share of a row ran slower
+ * still (742-1,137 ms), hence the untimed one before them.
  */
 const SHARE_RUNS = 5;
 /**

@@ -26,6 +26,7 @@ import {
   writeBaseline,
   writeTestFile,
 } from "./baselines.ts";
+import { floorBaseline } from "./floor.ts";
 import { run, stopAll } from "./_process.ts";
 import { summarizeProfile } from "./profile.ts";
 import { flushToDisk, settle, SETTLE_MS } from "./settle.ts";
@@ -188,6 +189,12 @@ async function runAll(
       plan.baselineRuns,
       { settleMs: plan.settleMs, direct: true },
     );
+    step("floor: receive, hash and write with no protocol");
+    results.floor = await floorBaseline(small, plan.baselineRuns, {
+      work,
+      hex: results.sha256.hex,
+      settleMs: plan.settleMs,
+    });
     results.startupMs = await startupMs();
   });
   await section(

@@ -7,6 +7,7 @@
 
 import type { Aria2Result } from "./aria2.ts";
 import type { Throughput } from "./baselines.ts";
+import type { FloorResult } from "./floor.ts";
 import type { ProfileEntry } from "./profile.ts";
 import type { SwarmResult } from "./swarm.ts";
 import type { MemoryResult, QpsResult } from "./tracker_load.ts";
@@ -93,6 +94,8 @@ export interface BenchResults {
   write?: Throughput;
   /** The same past the page cache, as `peer get` writes where it can. */
   writeDirect?: Throughput;
+  /** The work every get must do, with no protocol: the floor under a get. */
+  floor?: FloorResult;
   /** Ms `peer --help` takes: process start-up inside every timing. */
   startupMs?: number;
   /** Shares, small file then large. */
@@ -170,6 +173,12 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
               }×`
               : ""
           })`
+          : ""
+      }${
+        r.floor
+          ? `; receiving, hashing and writing it with no protocol took ${
+            (r.floor.ms / r.sha256.ms).toFixed(2)
+          }×`
           : ""
       }${workFloor(one, r)}`,
       met: passes <= GET_TARGET_SHA_PASSES,
@@ -290,6 +299,17 @@ export function formatReport(r: BenchResults): string {
       } MB/s)`,
       write.ms,
       write.mbps,
+    );
+  }
+  if (r.floor) {
+    row(
+      `Floor: receive over TCP, SHA-256 of each piece and of the whole file (2 threads), write past the page cache, ${
+        size(r.floor.bytes)
+      } (median of ${r.floor.runs.length}; receiver used ${
+        ms(r.floor.cpuMs)
+      } CPU${r.floor.direct ? "" : ", some writes through the page cache"})`,
+      r.floor.ms,
+      r.floor.mbps,
     );
   }
   for (const share of r.shares) {

@@ -11,6 +11,7 @@
 import { encodeFrameHead, type FrameLimits, FrameReader } from "./frame.ts";
 import { LazyTimeout } from "./lazy_timeout.ts";
 import { fromFrame, type Message, toFrame } from "./messages.ts";
+import { writeAllAsync } from "./write_all.ts";
 import {
   CONNECT_TIMEOUT_MS,
   FRAME_DEADLINE_MS,
@@ -242,8 +243,8 @@ export class Connection {
   async #writeFrame(head: Uint8Array, binary: Uint8Array): Promise<void> {
     this.#writeBy.start(this.#writeDeadlineMs);
     try {
-      await this.#writeAll(head);
-      if (binary.length > 0) await this.#writeAll(binary);
+      await writeAllAsync(this.#conn, head);
+      if (binary.length > 0) await writeAllAsync(this.#conn, binary);
     } catch (error) {
       if (this.#writeLate) {
         throw new Deno.errors.TimedOut(
@@ -253,13 +254,6 @@ export class Connection {
       throw error;
     } finally {
       this.#writeBy.stop();
-    }
-  }
-
-  async #writeAll(bytes: Uint8Array): Promise<void> {
-    let done = 0;
-    while (done < bytes.length) {
-      done += await this.#conn.write(bytes.subarray(done));
     }
   }
 }

@@ -16,9 +16,12 @@ export function readFull(file: Deno.FsFile, buffer: Uint8Array): number {
   return filled;
 }
 
-/** {@linkcode readFull}, waiting for the reads instead of blocking. */
+/**
+ * {@linkcode readFull}, waiting for the reads instead of blocking; also
+ * reads a socket until the buffer is full or the stream ends.
+ */
 export async function readFullAsync(
-  file: Deno.FsFile,
+  file: Pick<Deno.FsFile, "read">,
   buffer: Uint8Array,
 ): Promise<number> {
   let filled = 0;

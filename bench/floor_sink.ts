@@ -1,0 +1,150 @@
+/**
+ * Child process for the floor baseline (`floor.ts`): the work a get must do
+ * and nothing else. It listens on 127.0.0.1 port 0, prints the port, accepts
+ * one connection that sends an 8-byte size and then the file, and
+ *
+ * - on this thread, receives the bytes into 1 MiB buffers and takes the
+ *   SHA-256 of every 256 KiB piece as it arrives (`peer get` checks each
+ *   against the piece hashes it was given);
+ * - on a second thread (`floor_worker.ts`), feeds the pieces in order to the
+ *   whole-file SHA-256 and writes them, 1 MiB at a time, past the page cache
+ *   into a new file sized beforehand, as `peer get` fills its `.part`.
+ *
+ * No protocol, no requests, no scheduling, no second sharer: a get cannot
+ * take less. It prints `{"bytes","ms","hex","directBytes","cpuMs"}`, timed
+ * from the first byte to the hash and the last write being done, without
+ * Deno's start-up.
+ *
+ * ```sh
+ * deno run --allow-net --allow-read --allow-write bench/floor_sink.ts OUT
+ * ```
+ *
+ * @module
+ */
+
+import { cpuUsage } from "node:process";
+import { createHash } from "node:crypto";
+import { DEFAULT_PIECE_SIZE } from "../lib/limits.ts";
+import { readFullAsync } from "../lib/read_full.ts";
+import type { FloorDone, FloorOpen, FloorRun } from "./floor_worker.ts";
+
+/** Pieces handed to the second thread at a time (1 MiB, as `peer get` writes). */
+export const FLOOR_RUN_PIECES = 4;
+/** Buffers of FLOOR_RUN_PIECES pieces in flight between the threads. */
+export const FLOOR_BUFFERS = 4;
+/** Longest the sink waits for its one connection. */
+export const FLOOR_ACCEPT_TIMEOUT_MS = 30_000;
+/** Bytes of the size that comes first. */
+const HEADER_BYTES = 8;
+
+async function main(out: string): Promise<void> {
+  const worker = new Worker(
+    new URL("./floor_worker.ts", import.meta.url).href,
+    { type: "module" },
+  );
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  console.log(`port ${listener.addr.port}`);
+  const timer = setTimeout(() => {
+    console.error("No connection arrived; giving up.");
+    Deno.exit(1);
+  }, FLOOR_ACCEPT_TIMEOUT_MS);
+  using conn = await listener.accept();
+  clearTimeout(timer);
+  const header = new Uint8Array(HEADER_BYTES);
+  if (await readFullAsync(conn, header) !== HEADER_BYTES) {
+    throw new Error("The connection ended before the size");
+  }
+  const started = performance.now();
+  const bytes = Number(new DataView(header.buffer).getBigUint64(0));
+  const runBytes = FLOOR_RUN_PIECES * DEFAULT_PIECE_SIZE;
+  {
+    using file = Deno.openSync(out, { write: true, createNew: true });
+    file.truncateSync(bytes);
+    const { dev, ino } = file.statSync();
+    const open: FloorOpen = {
+      kind: "open",
+      path: out,
+      dev,
+      ino,
+      maxBytes: runBytes,
+    };
+    worker.postMessage(open);
+  }
+  const free: ArrayBuffer[] = [];
+  for (let i = 0; i < FLOOR_BUFFERS; i++) free.push(new ArrayBuffer(runBytes));
+  let wake: (() => void) | undefined;
+  let finish: (done: FloorDone) => void = () => {};
+  let fail: (error: Error) => void = () => {};
+  const done = new Promise<FloorDone>((resolve, reject) => {
+    finish = resolve;
+    fail = reject;
+  });
+  worker.onmessage = (event) => {
+    const data = event.data;
+    if (data instanceof ArrayBuffer) {
+      free.push(data);
+      wake?.();
+    } else if (data.kind === "done") finish(data);
+    else fail(new Error(data.error));
+  };
+  worker.onerror = (event) => {
+    event.preventDefault();
+    fail(new Error(event.message));
+  };
+  let pieces = 0;
+  for (let offset = 0; offset < bytes;) {
+    while (free.length === 0) {
+      await Promise.race([
+        new Promise<void>((resolve) => wake = resolve),
+        done,
+      ]);
+    }
+    const buffer = free.pop()!;
+    const run = new Uint8Array(buffer, 0, Math.min(runBytes, bytes - offset));
+    let filled = 0;
+    let hashed = 0;
+    while (filled < run.length) {
+      const n = await conn.read(run.subarray(filled));
+      if (n === null) throw new Error(`The stream ended at ${offset + filled}`);
+      filled += n;
+      while (
+        filled - hashed >= DEFAULT_PIECE_SIZE ||
+        (filled === run.length && hashed < filled)
+      ) {
+        const end = Math.min(hashed + DEFAULT_PIECE_SIZE, run.length);
+        createHash("sha256").update(run.subarray(hashed, end)).digest();
+        pieces++;
+        hashed = end;
+      }
+    }
+    const message: FloorRun = {
+      kind: "run",
+      buffer,
+      length: run.length,
+      offset,
+    };
+    offset += run.length;
+    worker.postMessage(message, [buffer]); // detaches `run`
+  }
+  worker.postMessage({ kind: "end" });
+  const { hex, directBytes } = await done;
+  const ms = performance.now() - started;
+  worker.terminate();
+  const cpu = cpuUsage();
+  console.log(JSON.stringify({
+    bytes,
+    pieces,
+    ms,
+    hex,
+    directBytes,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+  }));
+}
+
+if (import.meta.main) {
+  if (Deno.args.length !== 1) {
+    console.error("Usage: floor_sink.ts OUT");
+    Deno.exit(2);
+  }
+  await main(Deno.args[0]);
+}

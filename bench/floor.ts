@@ -13,7 +13,7 @@
 import { median, summarize, type Throughput } from "./baselines.ts";
 import { readFull } from "../lib/read_full.ts";
 import { writeAllAsync } from "../lib/write_all.ts";
-import { spawnDeno } from "./_process.ts";
+import { machineBusySeconds, spawnDeno } from "./_process.ts";
 import { settle } from "./settle.ts";
 
 /** Bytes per file read and socket write: one default piece. */
@@ -25,8 +25,14 @@ const FLOOR_RUN_TIMEOUT_MS = 60_000;
 
 /** What {@linkcode floorBaseline} measured. */
 export interface FloorResult extends Throughput {
-  /** Median CPU ms the sink used (both of its threads, start-up included). */
+  /** Median CPU ms the sink used from its first byte (both threads). */
   cpuMs: number;
+  /**
+   * Median CPU ms the whole machine spent from connecting to the sink's
+   * report (sender, sink and kernel): on N cores no schedule of this work
+   * takes under busyMs / N.
+   */
+  busyMs: number;
   /** Whether every run wrote all full runs of pieces past the page cache. */
   direct: boolean;
 }
@@ -53,6 +59,7 @@ export async function floorBaseline(
   const size = Deno.statSync(path).size;
   const times: number[] = [];
   const cpu: number[] = [];
+  const busy: number[] = [];
   let direct = true;
   for (let run = 0; run < runs; run++) {
     await settle(options.settleMs ?? 0);
@@ -66,12 +73,18 @@ export async function floorBaseline(
       }
       times.push(report.ms);
       cpu.push(report.cpuMs);
+      busy.push(report.busyMs);
       direct &&= size - report.directBytes < SEND_BYTES * 4;
     } finally {
       await Deno.remove(out).catch(() => {});
     }
   }
-  return { ...summarize(size, times), cpuMs: median(cpu), direct };
+  return {
+    ...summarize(size, times),
+    cpuMs: median(cpu),
+    busyMs: median(busy),
+    direct,
+  };
 }
 
 interface SinkReport {
@@ -80,6 +93,8 @@ interface SinkReport {
   hex: string;
   directBytes: number;
   cpuMs: number;
+  /** Added here: see {@linkcode FloorResult.busyMs}. */
+  busyMs: number;
 }
 
 async function floorRun(
@@ -102,6 +117,7 @@ async function floorRun(
     );
     const port = Number(line.slice("port ".length));
     using file = Deno.openSync(path, { read: true });
+    const busyBefore = machineBusySeconds();
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     try {
       const header = new Uint8Array(8);
@@ -121,7 +137,8 @@ async function floorRun(
       (text) => text.startsWith("{"),
       FLOOR_RUN_TIMEOUT_MS,
     );
-    return JSON.parse(result.line) as SinkReport;
+    const busyMs = (machineBusySeconds() - busyBefore) * 1000;
+    return { ...JSON.parse(result.line), busyMs } as SinkReport;
   } finally {
     await sink.stop();
   }

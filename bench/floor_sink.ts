@@ -12,8 +12,8 @@
  *
  * No protocol, no requests, no scheduling, no second sharer: a get cannot
  * take less. It prints `{"bytes","ms","hex","directBytes","cpuMs"}`, timed
- * from the first byte to the hash and the last write being done, without
- * Deno's start-up.
+ * (wall clock and CPU of both threads) from the first byte to the hash and
+ * the last write being done, without Deno's start-up.
  *
  * ```sh
  * deno run --allow-net --allow-read --allow-write bench/floor_sink.ts OUT
@@ -55,6 +55,7 @@ async function main(out: string): Promise<void> {
     throw new Error("The connection ended before the size");
   }
   const started = performance.now();
+  const cpuBefore = cpuUsage();
   const bytes = Number(new DataView(header.buffer).getBigUint64(0));
   const runBytes = FLOOR_RUN_PIECES * DEFAULT_PIECE_SIZE;
   {
@@ -130,7 +131,7 @@ async function main(out: string): Promise<void> {
   const { hex, directBytes } = await done;
   const ms = performance.now() - started;
   worker.terminate();
-  const cpu = cpuUsage();
+  const cpu = cpuUsage(cpuBefore);
   console.log(JSON.stringify({
     bytes,
     pieces,

@@ -178,7 +178,7 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
         r.floor
           ? `; receiving, hashing and writing it with no protocol took ${
             (r.floor.ms / r.sha256.ms).toFixed(2)
-          }×`
+          }× (${(r.floor.busyMs / 1000).toFixed(2)} CPU-s in all)`
           : ""
       }${workFloor(one, r)}`,
       met: passes <= GET_TARGET_SHA_PASSES,
@@ -305,9 +305,13 @@ export function formatReport(r: BenchResults): string {
     row(
       `Floor: receive over TCP, SHA-256 of each piece and of the whole file (2 threads), write past the page cache, ${
         size(r.floor.bytes)
-      } (median of ${r.floor.runs.length}; receiver used ${
-        ms(r.floor.cpuMs)
-      } CPU${r.floor.direct ? "" : ", some writes through the page cache"})`,
+      } (median of ${r.floor.runs.length}: ${
+        r.floor.runs.map((run) => run.toFixed(0)).join(", ")
+      } MB/s; receiver ${
+        (r.floor.cpuMs / 1000).toFixed(2)
+      } CPU-s, all processes ${(r.floor.busyMs / 1000).toFixed(2)}${
+        r.floor.direct ? "" : "; some writes through the page cache"
+      })`,
       r.floor.ms,
       r.floor.mbps,
     );

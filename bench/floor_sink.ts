@@ -23,6 +23,7 @@
  */
 
 import { cpuUsage } from "node:process";
+import { acceptOne } from "./_accept_one.ts";
 import { createHash } from "node:crypto";
 import { DEFAULT_PIECE_SIZE } from "../lib/limits.ts";
 import { readFullAsync } from "../lib/read_full.ts";
@@ -32,8 +33,6 @@ import type { FloorDone, FloorOpen, FloorRun } from "./floor_worker.ts";
 export const FLOOR_RUN_PIECES = 4;
 /** Buffers of FLOOR_RUN_PIECES pieces in flight between the threads. */
 export const FLOOR_BUFFERS = 4;
-/** Longest the sink waits for its one connection. */
-export const FLOOR_ACCEPT_TIMEOUT_MS = 30_000;
 /** Bytes of the size that comes first. */
 const HEADER_BYTES = 8;
 
@@ -42,14 +41,7 @@ async function main(out: string): Promise<void> {
     new URL("./floor_worker.ts", import.meta.url).href,
     { type: "module" },
   );
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  console.log(`port ${listener.addr.port}`);
-  const timer = setTimeout(() => {
-    console.error("No connection arrived; giving up.");
-    Deno.exit(1);
-  }, FLOOR_ACCEPT_TIMEOUT_MS);
-  using conn = await listener.accept();
-  clearTimeout(timer);
+  using conn = await acceptOne();
   const header = new Uint8Array(HEADER_BYTES);
   if (await readFullAsync(conn, header) !== HEADER_BYTES) {
     throw new Error("The connection ended before the size");

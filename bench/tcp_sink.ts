@@ -11,20 +11,13 @@
  * @module
  */
 
+import { acceptOne } from "./_accept_one.ts";
+
 /** Bytes per read: the same as the writer's write size. */
 export const SINK_READ_BYTES = 256 * 1024;
-/** Longest the sink waits for its one connection. */
-export const SINK_ACCEPT_TIMEOUT_MS = 30_000;
 
 async function main(): Promise<void> {
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  console.log(`port ${listener.addr.port}`);
-  const timer = setTimeout(() => {
-    console.error("No connection arrived; giving up.");
-    Deno.exit(1);
-  }, SINK_ACCEPT_TIMEOUT_MS);
-  using conn = await listener.accept();
-  clearTimeout(timer);
+  using conn = await acceptOne();
   const buffer = new Uint8Array(SINK_READ_BYTES);
   let bytes = 0;
   let first = 0;

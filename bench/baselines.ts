@@ -121,8 +121,9 @@ export interface WriteBaselineOptions {
 
 /**
  * Writing `bytes` to a new file in 256 KiB synchronous writes, the way a
- * download fills its `.part` (no sync to disk): the floor under any
- * download, since every received byte is written once. Each run writes its
+ * download fills its `.part` (no sync to disk): the writing part of
+ * any download, since every received byte is written once (the floor row,
+ * `floor.ts`, adds receiving and hashing). Each run writes its
  * own file (`PATH.N`, all removed at the end) so that each, like a download,
  * fills page-cache pages nobody freed a moment ago: on a VM whose memory the
  * host backs lazily, those cost several times more to write into than

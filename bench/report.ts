@@ -90,7 +90,7 @@ export interface BenchResults {
   tcp?: Throughput;
   /** Streaming SHA-256 of the small test file, and its hex digest. */
   sha256?: Throughput & { hex: string };
-  /** Writing the small file's size to a new file: the floor under a get. */
+  /** Writing the small file's size to a new file: a get's writing alone. */
   write?: Throughput;
   /** The same past the page cache, as `peer get` writes where it can. */
   writeDirect?: Throughput;

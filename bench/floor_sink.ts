@@ -29,9 +29,9 @@ import { DEFAULT_PIECE_SIZE } from "../lib/limits.ts";
 import { readFullAsync } from "../lib/read_full.ts";
 import type { FloorDone, FloorOpen, FloorRun } from "./floor_worker.ts";
 
-/** Pieces handed to the second thread at a time (1 MiB, as `peer get` writes). */
-export const FLOOR_RUN_PIECES = 4;
-/** Buffers of FLOOR_RUN_PIECES pieces in flight between the threads. */
+/** Bytes handed to the second thread at a time: 4 pieces, as `peer get` writes. */
+export const FLOOR_RUN_BYTES = 4 * DEFAULT_PIECE_SIZE;
+/** Buffers of FLOOR_RUN_BYTES in flight between the threads. */
 export const FLOOR_BUFFERS = 4;
 /** Bytes of the size that comes first. */
 const HEADER_BYTES = 8;
@@ -49,7 +49,6 @@ async function main(out: string): Promise<void> {
   const started = performance.now();
   const cpuBefore = cpuUsage();
   const bytes = Number(new DataView(header.buffer).getBigUint64(0));
-  const runBytes = FLOOR_RUN_PIECES * DEFAULT_PIECE_SIZE;
   {
     using file = Deno.openSync(out, { write: true, createNew: true });
     file.truncateSync(bytes);
@@ -59,12 +58,14 @@ async function main(out: string): Promise<void> {
       path: out,
       dev,
       ino,
-      maxBytes: runBytes,
+      maxBytes: FLOOR_RUN_BYTES,
     };
     worker.postMessage(open);
   }
   const free: ArrayBuffer[] = [];
-  for (let i = 0; i < FLOOR_BUFFERS; i++) free.push(new ArrayBuffer(runBytes));
+  for (let i = 0; i < FLOOR_BUFFERS; i++) {
+    free.push(new ArrayBuffer(FLOOR_RUN_BYTES));
+  }
   let wake: (() => void) | undefined;
   let finish: (done: FloorDone) => void = () => {};
   let fail: (error: Error) => void = () => {};
@@ -84,7 +85,6 @@ async function main(out: string): Promise<void> {
     event.preventDefault();
     fail(new Error(event.message));
   };
-  let pieces = 0;
   for (let offset = 0; offset < bytes;) {
     while (free.length === 0) {
       await Promise.race([
@@ -93,7 +93,11 @@ async function main(out: string): Promise<void> {
       ]);
     }
     const buffer = free.pop()!;
-    const run = new Uint8Array(buffer, 0, Math.min(runBytes, bytes - offset));
+    const run = new Uint8Array(
+      buffer,
+      0,
+      Math.min(FLOOR_RUN_BYTES, bytes - offset),
+    );
     let filled = 0;
     let hashed = 0;
     while (filled < run.length) {
@@ -106,7 +110,6 @@ async function main(out: string): Promise<void> {
       ) {
         const end = Math.min(hashed + DEFAULT_PIECE_SIZE, run.length);
         createHash("sha256").update(run.subarray(hashed, end)).digest();
-        pieces++;
         hashed = end;
       }
     }
@@ -126,7 +129,6 @@ async function main(out: string): Promise<void> {
   const cpu = cpuUsage(cpuBefore);
   console.log(JSON.stringify({
     bytes,
-    pieces,
     ms,
     hex,
     directBytes,

@@ -15,19 +15,12 @@
 /// <reference lib="deno.worker" />
 
 import { createHash } from "node:crypto";
-import { DirectFile } from "../lib/direct_file.ts";
+import { DirectFile, type DirectTarget } from "../lib/direct_file.ts";
 import { writeAll } from "../lib/write_all.ts";
 
-/** Opens the sized output file. */
-export interface FloorOpen {
+/** Opens the output file the sink created and sized. */
+export interface FloorOpen extends DirectTarget {
   kind: "open";
-  /** Path of the file the sink created and sized. */
-  path: string;
-  /** Its device and inode, so the direct handle is the same file. */
-  dev: number;
-  ino: number | null;
-  /** Longest run of bytes written at once. */
-  maxBytes: number;
 }
 
 /** A run of received pieces, in file order. */

@@ -18,27 +18,27 @@ import {
   parseRate,
   parseUploadSlots,
   UsageError,
-} from "./lib/cli_args.ts";
-import { explainError } from "./lib/cli_errors.ts";
+} from "./lib/cli/args.ts";
+import { explainError } from "./lib/cli/errors.ts";
 import {
   type PromptFlags,
   type TrackerFlags,
   trackerOf,
-} from "./lib/cli_flags.ts";
-import { get } from "./lib/cli_get.ts";
+} from "./lib/cli/flags.ts";
+import { get } from "./lib/cli/get.ts";
 import {
   addCommand,
   addOutputFlags,
   createProgram,
   portOption,
-} from "./lib/cli_program.ts";
-import { share } from "./lib/cli_share.ts";
-import { formatFileTable, terminalSafe, toJsonLine } from "./lib/format.ts";
-import { DEFAULT_PEER_PORT, TRACKER_ENV } from "./lib/limits.ts";
-import type { FileSummary } from "./lib/messages.ts";
-import { runPrompt } from "./lib/prompt.ts";
-import { TrackerClient } from "./lib/tracker_client.ts";
-import { UPLOAD_SLOTS } from "./lib/upload_slots.ts";
+} from "./lib/cli/program.ts";
+import { share } from "./lib/cli/share.ts";
+import { formatFileTable, terminalSafe, toJsonLine } from "./lib/cli/format.ts";
+import { DEFAULT_PEER_PORT, TRACKER_ENV } from "./lib/protocol/limits.ts";
+import type { FileSummary } from "./lib/protocol/messages.ts";
+import { runPrompt } from "./lib/cli/prompt/prompt.ts";
+import { TrackerClient } from "./lib/discovery/tracker_client.ts";
+import { UPLOAD_SLOTS } from "./lib/swarm/upload_slots.ts";
 
 const TRACKER_HELP =
   `tracker address HOST:PORT (default: $${TRACKER_ENV}, else 127.0.0.1:5000)`;

@@ -14,13 +14,13 @@ import {
   createProgram,
   type OutputFlags,
   portOption,
-} from "./lib/cli_program.ts";
-import { explainError } from "./lib/cli_errors.ts";
-import { formatAddress } from "./lib/connection.ts";
-import { DEFAULT_TRACKER_PORT } from "./lib/limits.ts";
-import { startTracker } from "./lib/tracker_server.ts";
-import { terminalSafe } from "./lib/format.ts";
-import { listenForStop } from "./lib/stop_signal.ts";
+} from "./lib/cli/program.ts";
+import { explainError } from "./lib/cli/errors.ts";
+import { formatAddress } from "./lib/net/connection.ts";
+import { DEFAULT_TRACKER_PORT } from "./lib/protocol/limits.ts";
+import { startTracker } from "./lib/tracker/server.ts";
+import { terminalSafe } from "./lib/cli/format.ts";
+import { listenForStop } from "./lib/cli/stop_signal.ts";
 
 interface TrackerFlags extends OutputFlags {
   port: number;

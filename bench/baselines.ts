@@ -9,8 +9,8 @@
  */
 
 import { createHash } from "node:crypto";
-import { DirectFile } from "../lib/direct_file.ts";
-import { writeAll } from "../lib/write_all.ts";
+import { DirectFile } from "../lib/storage/direct_file.ts";
+import { writeAll } from "../lib/util/write_all.ts";
 import { spawnDeno } from "./_process.ts";
 import { settle } from "./settle.ts";
 

@@ -11,8 +11,8 @@
  */
 
 import { median, summarize, type Throughput } from "./baselines.ts";
-import { readFull } from "../lib/read_full.ts";
-import { writeAllAsync } from "../lib/write_all.ts";
+import { readFull } from "../lib/util/read_full.ts";
+import { writeAllAsync } from "../lib/util/write_all.ts";
 import { machineBusySeconds, spawnDeno } from "./_process.ts";
 import { FLOOR_RUN_BYTES } from "./floor_sink.ts";
 import { settle } from "./settle.ts";

@@ -25,8 +25,8 @@
 import { cpuUsage } from "node:process";
 import { acceptOne } from "./_accept_one.ts";
 import { createHash } from "node:crypto";
-import { DEFAULT_PIECE_SIZE } from "../lib/limits.ts";
-import { readFullAsync } from "../lib/read_full.ts";
+import { DEFAULT_PIECE_SIZE } from "../lib/protocol/limits.ts";
+import { readFullAsync } from "../lib/util/read_full.ts";
 import type { FloorDone, FloorOpen, FloorRun } from "./floor_worker.ts";
 
 /** Bytes handed to the second thread at a time: 4 pieces, as `peer get` writes. */

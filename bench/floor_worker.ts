@@ -15,8 +15,8 @@
 /// <reference lib="deno.worker" />
 
 import { createHash } from "node:crypto";
-import { DirectFile, type DirectTarget } from "../lib/direct_file.ts";
-import { writeAll } from "../lib/write_all.ts";
+import { DirectFile, type DirectTarget } from "../lib/storage/direct_file.ts";
+import { writeAll } from "../lib/util/write_all.ts";
 
 /** Opens the output file the sink created and sized. */
 export interface FloorOpen extends DirectTarget {

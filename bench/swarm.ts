@@ -11,7 +11,7 @@
  * @module
  */
 
-import { parseRate } from "../lib/cli_args.ts";
+import { parseRate } from "../lib/cli/args.ts";
 import {
   type GetResult,
   runGet,

@@ -14,11 +14,18 @@
 
 import net from "node:net";
 import { Buffer } from "node:buffer";
-import { encodeFrame } from "../lib/frame.ts";
-import { type FileMeta, type Message, toFrame } from "../lib/messages.ts";
-import { TrackerClient } from "../lib/tracker_client.ts";
-import { MAX_REGISTRATIONS_PER_HOST } from "../lib/tracker_service.ts";
-import { ANNOUNCE_INTERVAL_MS, MAX_IDS_PER_ANNOUNCE } from "../lib/limits.ts";
+import { encodeFrame } from "../lib/protocol/frame.ts";
+import {
+  type FileMeta,
+  type Message,
+  toFrame,
+} from "../lib/protocol/messages.ts";
+import { TrackerClient } from "../lib/discovery/tracker_client.ts";
+import { MAX_REGISTRATIONS_PER_HOST } from "../lib/tracker/service.ts";
+import {
+  ANNOUNCE_INTERVAL_MS,
+  MAX_IDS_PER_ANNOUNCE,
+} from "../lib/protocol/limits.ts";
 import { startTrackerProcess } from "./transfer.ts";
 import { withTimeout } from "./_process.ts";
 

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { startTracker } from "../lib/tracker_server.ts";
+import { startTracker } from "../lib/tracker/server.ts";
 
 /** Query rate and burst per address high enough never to bind. */
 export const UNLIMITED_QUERIES = 1e9;

@@ -57,7 +57,7 @@ export const TARGETS: readonly Target[] = [
       "--allow-env",
     ],
     // The hashing Worker and what it imports, loaded at run time by URL.
-    include: ["lib/hash_worker.ts", "lib/read_full.ts"],
+    include: ["lib/storage/hash_worker.ts", "lib/util/read_full.ts"],
     runtimeFlags: PEER_V8_FLAGS,
   },
 ];

@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { type Child, runEntry, spawnEntry } from "./_child.ts";
-import { formatSize, formatSpeed } from "../lib/format.ts";
+import { formatSize, formatSpeed } from "../lib/cli/format.ts";
 
 /** Size of the generated file. */
 export const DEMO_FILE_BYTES = 20 * 1024 * 1024;

@@ -8,9 +8,9 @@
  * @module
  */
 
-import { encodeFrame, FrameReader } from "../lib/frame.ts";
-import { fromFrame, type Message, toFrame } from "../lib/messages.ts";
-import { HASH_BYTES, MIN_PIECE_SIZE } from "../lib/limits.ts";
+import { encodeFrame, FrameReader } from "../lib/protocol/frame.ts";
+import { fromFrame, type Message, toFrame } from "../lib/protocol/messages.ts";
+import { HASH_BYTES, MIN_PIECE_SIZE } from "../lib/protocol/limits.ts";
 import { prng } from "./_hostile.ts";
 
 /** Limits the fuzzer reads with: small, so that length fields often hit them. */

@@ -6,8 +6,8 @@
  * @module
  */
 
-import { FrameReader } from "../lib/frame.ts";
-import { fromFrame, type Message } from "../lib/messages.ts";
+import { FrameReader } from "../lib/protocol/frame.ts";
+import { fromFrame, type Message } from "../lib/protocol/messages.ts";
 
 const encoder = new TextEncoder();
 

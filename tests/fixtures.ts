@@ -7,9 +7,9 @@
 
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import type { Address } from "../lib/connection.ts";
-import { PeerNode } from "../lib/peer_node.ts";
-import { startTracker, type TrackerServer } from "../lib/tracker_server.ts";
+import type { Address } from "../lib/net/connection.ts";
+import { PeerNode } from "../lib/app/peer_node.ts";
+import { startTracker, type TrackerServer } from "../lib/tracker/server.ts";
 
 /** A temporary folder removed on dispose. */
 export async function tempDir(): Promise<AsyncDisposable & { path: string }> {

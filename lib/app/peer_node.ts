@@ -1,0 +1,361 @@
+/**
+ * Everything one process shares: one peer server and one announcer for all
+ * its files. `share` hashes a file, starts serving it and registers it with
+ * the tracker; a file that changes or disappears while shared is dropped.
+ *
+ * @module
+ */
+
+import { basename } from "node:path";
+import { Announcer } from "../discovery/announcer.ts";
+import { type Address, formatAddress } from "../net/connection.ts";
+import { hashFile, type HashFileOptions } from "../storage/file_hash.ts";
+import { DEFAULT_PEER_PORT, MAX_NAME_BYTES } from "../protocol/limits.ts";
+import type { FileMeta } from "../protocol/messages.ts";
+import {
+  DEFAULT_PEER_HOST,
+  type PeerServer,
+  startPeerServer,
+} from "../swarm/peer_server.ts";
+import type { PartialFile } from "../storage/partial_file.ts";
+import { SharedFile } from "../storage/shared_file.ts";
+
+/**
+ * How often shared files are checked for changes even when nobody is
+ * downloading them, so a changed file stops being announced.
+ */
+export const FILE_CHECK_INTERVAL_MS = 10_000;
+
+/** Options for {@linkcode PeerNode.start}. */
+export interface PeerNodeOptions {
+  /** The tracker to register files with. */
+  tracker: Address;
+  /** Interface the peer server listens on. @default {DEFAULT_PEER_HOST} */
+  host?: string;
+  /** Port the peer server listens on; 0 picks a free one. @default {DEFAULT_PEER_PORT} */
+  port?: number;
+  /** Receives one line per notable event. @default {no logging} */
+  log?: (line: string) => void;
+  /**
+   * Called when a shared file stops being shared because it changed or
+   * vanished: worth telling the user even when not logging.
+   */
+  onDropped?: (meta: FileMeta, reason: string) => void;
+  /** Ms between checks of idle shared files. @default {FILE_CHECK_INTERVAL_MS} */
+  checkIntervalMs?: number;
+  /** Piece bytes a second uploaded, all files and downloaders together. @default {no limit} */
+  uploadLimit?: number;
+  /** Downloaders uploaded to at once. @default {UPLOAD_SLOTS} */
+  uploadSlots?: number;
+}
+
+/** Options for {@linkcode PeerNode.offer}. */
+export interface OfferOptions {
+  /** Called with each downloader of the file that says it serves it too. */
+  onPeer?: (address: Address) => void;
+}
+
+/** Options for {@linkcode PeerNode.share}; see {@linkcode hashFile}. */
+export type ShareOptions = HashFileOptions;
+
+/** A file that cannot be shared; the message is one sentence for the user. */
+export class ShareError extends Error {
+  /** Creates an error with a message for the user. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ShareError";
+  }
+}
+
+/** A running sharing peer: serves and announces every file it shares. */
+export class PeerNode {
+  /** Where the peer server listens. */
+  readonly address: Address;
+  #server: PeerServer;
+  #announcer: Announcer;
+  #files = new Map<string, SharedFile | PartialFile>();
+  #peerListeners = new Map<string, (address: Address) => void>();
+  #unsharing = new Set<Promise<void>>();
+  #log: (line: string) => void;
+  #onDropped: (meta: FileMeta, reason: string) => void;
+  #checkMs: number;
+  #checker?: ReturnType<typeof setInterval>;
+  #closed = false;
+
+  private constructor(options: PeerNodeOptions) {
+    this.#log = options.log ?? (() => {});
+    this.#onDropped = options.onDropped ?? (() => {});
+    this.#checkMs = options.checkIntervalMs ?? FILE_CHECK_INTERVAL_MS;
+    this.#server = startPeerServer({
+      host: options.host ?? DEFAULT_PEER_HOST,
+      port: options.port ?? DEFAULT_PEER_PORT,
+      lookup: (id) => this.#files.get(id),
+      onFileBroken: (id, reason) => this.#drop(id, reason),
+      onPeer: (id, address) => this.#peerListeners.get(id)?.(address),
+      log: options.log,
+      uploadLimit: options.uploadLimit,
+      uploadSlots: options.uploadSlots,
+    });
+    this.address = this.#server.address;
+    this.#announcer = new Announcer({
+      tracker: options.tracker,
+      port: this.address.port,
+      log: options.log,
+    });
+  }
+
+  /**
+   * Starts the peer server. The tracker is first contacted by
+   * {@linkcode share}.
+   *
+   * @example
+   * ```ts
+   * const node = await PeerNode.start({ tracker, port: 0 });
+   * const meta = await node.share("report.pdf");
+   * // ... later
+   * await node.close();
+   * ```
+   */
+  static start(options: PeerNodeOptions): Promise<PeerNode> {
+    try {
+      return Promise.resolve(new PeerNode(options));
+    } catch (error) {
+      if (error instanceof Deno.errors.AddrInUse) {
+        const where = formatAddress({
+          host: options.host ?? DEFAULT_PEER_HOST,
+          port: options.port ?? DEFAULT_PEER_PORT,
+        });
+        return Promise.reject(
+          new Deno.errors.AddrInUse(
+            `Cannot listen on ${where}: the port is in use. Choose another with --port (0 picks a free one).`,
+          ),
+        );
+      }
+      return Promise.reject(error);
+    }
+  }
+
+  /** Piece bytes sent to downloaders since start. */
+  get uploaded(): number {
+    return this.#server.uploaded;
+  }
+
+  /** Piece bytes of the file `id` sent to downloaders since start. */
+  uploadedFor(id: string): number {
+    return this.#server.uploadedFor(id);
+  }
+
+  /**
+   * Hashes `path`, serves it and registers it with the tracker; resolves to
+   * its metadata. Sharing a file already shared resolves to the existing
+   * metadata. Rejects with a {@linkcode ShareError} if the file cannot be
+   * read or changes while hashed, or with the tracker's error if it cannot
+   * be reached or refuses it (nothing is left shared).
+   */
+  async share(path: string, options: ShareOptions = {}): Promise<FileMeta> {
+    this.#checkOpen();
+    const name = basename(path);
+    if (new TextEncoder().encode(name).length > MAX_NAME_BYTES) {
+      throw new ShareError(
+        `Cannot share "${path}": its name is over ${MAX_NAME_BYTES} bytes. Rename it first.`,
+      );
+    }
+    let before: Deno.FileInfo;
+    let hash: Awaited<ReturnType<typeof hashFile>>;
+    // Connected while the file is hashed, registering is one round trip.
+    this.#announcer.connectEarly();
+    try {
+      before = await Deno.stat(path);
+      hash = await hashFile(path, options);
+    } catch (error) {
+      throw shareError(path, error, options.signal);
+    }
+    this.#checkOpen();
+    const meta: FileMeta = { ...hash, name };
+    const existing = this.#files.get(meta.id);
+    if (existing) return existing.meta;
+    const file = await SharedFile.open(path, meta);
+    try {
+      await this.#checkUnchanged(path, before);
+      // A second share of the same file may have finished meanwhile.
+      const other = this.#files.get(meta.id);
+      if (other) {
+        file.close();
+        return other.meta;
+      }
+      this.#files.set(meta.id, file);
+      await this.#announcer.add(meta);
+    } catch (error) {
+      if (this.#files.get(meta.id) === file) this.#files.delete(meta.id);
+      file.close();
+      throw error;
+    }
+    this.#checker ??= setInterval(() => this.#checkFiles(), this.#checkMs);
+    this.#log(`Sharing ${meta.name} as ${meta.id}`);
+    return meta;
+  }
+
+  /**
+   * Serves the verified pieces of a download in progress and registers this
+   * peer as a holder of the file, so other downloaders fetch from it too
+   * (swarming). A tracker that cannot be reached is only logged: peers that
+   * connect to this one still learn its port. Resolves to false (and does
+   * nothing) if the file is already shared or offered.
+   */
+  async offer(
+    source: PartialFile,
+    options: OfferOptions = {},
+  ): Promise<boolean> {
+    this.#checkOpen();
+    const id = source.meta.id;
+    if (this.#files.has(id)) return false;
+    this.#files.set(id, source);
+    if (options.onPeer) this.#peerListeners.set(id, options.onPeer);
+    try {
+      await this.#announcer.add(source.meta);
+    } catch (error) {
+      this.#log(
+        `Could not register ${source.meta.name} as a partial holder: ${
+          (error as Error).message ?? error
+        }`,
+      );
+    }
+    return true;
+  }
+
+  /** Stops offering `source` (if it still is) and unregisters it. */
+  async withdraw(source: PartialFile): Promise<void> {
+    source.close();
+    if (this.#files.get(source.meta.id) === source) {
+      await this.unshare(source.meta.id);
+    }
+  }
+
+  /**
+   * Serves the finished file at `path` in place of the download's partial
+   * pieces, under the registration {@linkcode offer} made; `meta` must be
+   * its verified metadata. Registers it if it was not offered; does nothing
+   * if the file is shared already.
+   */
+  async adopt(path: string, meta: FileMeta): Promise<void> {
+    this.#checkOpen();
+    if (this.#files.get(meta.id) instanceof SharedFile) return;
+    const file = await SharedFile.open(path, meta);
+    const before = this.#files.get(meta.id);
+    this.#files.set(meta.id, file);
+    this.#peerListeners.delete(meta.id);
+    if (before !== file) before?.close();
+    if (!before) {
+      try {
+        await this.#announcer.add(meta);
+      } catch (error) {
+        this.#files.delete(meta.id);
+        file.close();
+        throw error;
+      }
+    }
+    this.#checker ??= setInterval(() => this.#checkFiles(), this.#checkMs);
+  }
+
+  /** Stops serving `id` and unregisters it; does nothing if not shared. */
+  async unshare(id: string): Promise<void> {
+    const file = this.#files.get(id);
+    this.#peerListeners.delete(id);
+    if (!file) return;
+    this.#files.delete(id);
+    file.close();
+    await this.#announcer.remove(id);
+  }
+
+  /** Metadata of every whole file shared now (not downloads in progress). */
+  shared(): FileMeta[] {
+    return [...this.#files.values()]
+      .filter((file) => file instanceof SharedFile)
+      .map((file) => file.meta);
+  }
+
+  /** Unregisters everything (bounded time), stops the server, closes files. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#checker);
+    await Promise.allSettled([...this.#unsharing]);
+    await this.#announcer.close();
+    await this.#server.close();
+    for (const file of this.#files.values()) file.close();
+    this.#files.clear();
+  }
+
+  /** Same as {@linkcode close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new Error("The peer node is closed.");
+  }
+
+  async #checkUnchanged(path: string, before: Deno.FileInfo): Promise<void> {
+    const after = await Deno.stat(path);
+    if (
+      after.size !== before.size ||
+      after.mtime?.getTime() !== before.mtime?.getTime() ||
+      after.ino !== before.ino
+    ) {
+      throw new ShareError(
+        `Cannot share "${path}": it changed while it was being hashed. Share it again once it stops changing.`,
+      );
+    }
+  }
+
+  /** Drops files that changed since they were shared. */
+  #checkFiles(): void {
+    for (const file of this.#files.values()) {
+      if (!(file instanceof SharedFile)) continue;
+      try {
+        file.check();
+      } catch (error) {
+        this.#log(
+          `Stopped sharing ${file.meta.name}: ${(error as Error).message}`,
+        );
+        this.#drop(file.meta.id, (error as Error).message);
+      }
+    }
+  }
+
+  /** Unshares `id` in the background (it changed or became unreadable). */
+  #drop(id: string, reason: string): void {
+    if (this.#closed) return;
+    const file = this.#files.get(id);
+    if (file) this.#onDropped(file.meta, reason);
+    const task = this.unshare(id).catch((error) =>
+      this.#log(`Could not unshare ${id.slice(0, 16)}: ${error}`)
+    );
+    this.#unsharing.add(task);
+    task.finally(() => this.#unsharing.delete(task));
+  }
+}
+
+/** Words a file-system failure while hashing as a {@linkcode ShareError}. */
+function shareError(
+  path: string,
+  error: unknown,
+  signal?: AbortSignal,
+): unknown {
+  if (signal?.aborted || error instanceof ShareError) return error;
+  const reason = error instanceof Deno.errors.NotFound
+    ? "there is no such file. Check the path"
+    : error instanceof Deno.errors.PermissionDenied
+    ? "permission denied. Check that you can read it"
+    : error instanceof Deno.errors.IsADirectory
+    ? "it is a folder. Share the files inside it one by one"
+    : error instanceof TypeError
+    ? "it is not a regular file. Share a regular file"
+    : error instanceof RangeError
+    ? "it has too many pieces. Choose a larger --piece-size"
+    : `${(error as Error).message ?? error}`.replace(/[.\s]+$/, "") +
+      ". Fix that and share it again";
+  return new ShareError(`Cannot share "${path}": ${reason}.`, {
+    cause: error,
+  });
+}

@@ -1,0 +1,175 @@
+/**
+ * Checking the values users type on the command line and at the prompt:
+ * file IDs, piece sizes, the tracker address. Each parser is a pure
+ * function that throws a {@linkcode UsageError} with a sentence for the
+ * user, before anything touches the network.
+ *
+ * @module
+ */
+
+import type { Address } from "../net/connection.ts";
+import { parseAddress } from "../net/address.ts";
+import {
+  DEFAULT_TRACKER,
+  DEFAULT_TRACKER_PORT,
+  FULL_ID_CHARS,
+  MAX_PIECE_SIZE,
+  MIN_ID_PREFIX,
+  MIN_PIECE_SIZE,
+  TRACKER_ENV,
+} from "../protocol/limits.ts";
+import { formatSize, terminalSafe } from "./format.ts";
+import { MIN_BANDWIDTH_LIMIT } from "../util/bandwidth.ts";
+import { MAX_UPLOAD_SLOTS } from "../swarm/upload_slots.ts";
+
+/** Exit code for a command line the program cannot use. */
+export const USAGE_EXIT_CODE = 2;
+
+/** A mistake in what the user typed; the message is for the user. */
+export class UsageError extends Error {
+  /** Creates an error with a message for the user. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+const HEX = /^[0-9a-f]+$/;
+const SIZE = /^([0-9]+)\s*([kmg]i?b?|b)?$/i;
+const RATE = /^([0-9]+(?:\.[0-9]+)?)\s*([kmg]i?b?|b)?(?:\/s)?$/i;
+const MULTIPLIERS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1024,
+  m: 1024 ** 2,
+  g: 1024 ** 3,
+};
+
+/**
+ * Checks a file ID typed by the user and returns it in lower case: the full
+ * 64-hex SHA-256 or a prefix of at least 16 hex characters.
+ *
+ * @example
+ * ```ts
+ * parseFileId("9F86D081884C7D65"); // "9f86d081884c7d65"
+ * ```
+ */
+export function parseFileId(text: string): string {
+  const id = text.trim().toLowerCase();
+  const shown = terminalSafe(text.length > 80 ? `${text.slice(0, 80)}…` : text);
+  if (!HEX.test(id)) {
+    throw new UsageError(
+      `"${shown}" is not a file ID: use the ${MIN_ID_PREFIX} to ${FULL_ID_CHARS} hex characters (0-9, a-f) that share printed.`,
+    );
+  }
+  if (id.length < MIN_ID_PREFIX || id.length > FULL_ID_CHARS) {
+    throw new UsageError(
+      `"${shown}" has ${id.length} hex characters; a file ID needs ${MIN_ID_PREFIX} to ${FULL_ID_CHARS}.`,
+    );
+  }
+  return id;
+}
+
+/**
+ * Parses a piece size: bytes, or with a unit (`256K`, `1M`, `1MiB`), within
+ * the protocol's limits.
+ */
+export function parsePieceSize(text: string): number {
+  const match = SIZE.exec(text.trim());
+  const unit = match?.[2]?.[0]?.toLowerCase() ?? "";
+  const size = match ? Number(match[1]) * MULTIPLIERS[unit] : NaN;
+  if (!(size >= MIN_PIECE_SIZE && size <= MAX_PIECE_SIZE)) {
+    throw new UsageError(
+      `Cannot use "${
+        terminalSafe(text)
+      }" as a piece size: give bytes or a size like 256K, from ${
+        formatSize(MIN_PIECE_SIZE)
+      } to ${formatSize(MAX_PIECE_SIZE)}.`,
+    );
+  }
+  return size;
+}
+
+/**
+ * Parses a bandwidth limit in bytes a second: a number with an optional K, M
+ * or G (powers of 1024), e.g. `16M` or `1.5M`. `flag` names the option in
+ * the error.
+ *
+ * @example
+ * ```ts
+ * parseRate("16M"); // 16777216
+ * ```
+ */
+export function parseRate(text: string, flag = "a bandwidth limit"): number {
+  const match = RATE.exec(text.trim());
+  const unit = match?.[2]?.[0]?.toLowerCase() ?? "";
+  const rate = match ? Math.round(Number(match[1]) * MULTIPLIERS[unit]) : NaN;
+  if (!(rate >= MIN_BANDWIDTH_LIMIT && rate <= Number.MAX_SAFE_INTEGER)) {
+    throw new UsageError(
+      `Cannot use "${
+        terminalSafe(text)
+      }" for ${flag}: give bytes per second, at least ${
+        MIN_BANDWIDTH_LIMIT / 1024
+      }K, with an optional K, M or G (powers of 1024), like 16M.`,
+    );
+  }
+  return rate;
+}
+
+/**
+ * Parses `--upload-slots`: how many downloaders are uploaded to at once, a
+ * whole number from 1 to MAX_UPLOAD_SLOTS. Throws a {@linkcode UsageError}.
+ */
+export function parseUploadSlots(text: string): number {
+  const slots = /^[0-9]+$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  if (!(slots >= 1 && slots <= MAX_UPLOAD_SLOTS)) {
+    throw new UsageError(
+      `Cannot use "${
+        terminalSafe(text)
+      }" for --upload-slots: give a whole number from 1 to ${MAX_UPLOAD_SLOTS}.`,
+    );
+  }
+  return slots;
+}
+
+/** Where the tracker address may come from, most important first. */
+export interface TrackerSources {
+  /** The value of `--tracker`, if given. */
+  flag?: string;
+  /** The value of the {@linkcode TRACKER_ENV} environment variable, if set. */
+  env?: string;
+}
+
+/**
+ * Picks the tracker address: `--tracker`, else the environment variable
+ * `P2P_TRACKER`, else `127.0.0.1:5000`. A missing port means 5000.
+ */
+export function resolveTracker(sources: TrackerSources): Address {
+  const env = sources.env?.trim() ? sources.env : undefined;
+  const text = sources.flag ?? env ?? DEFAULT_TRACKER;
+  try {
+    return parseAddress(text, DEFAULT_TRACKER_PORT);
+  } catch (error) {
+    const from = sources.flag !== undefined
+      ? "--tracker"
+      : env !== undefined
+      ? TRACKER_ENV
+      : "the default tracker";
+    const message = (error as Error).message.replace(/\.$/, "");
+    throw new UsageError(`${message} (set by ${from}).`);
+  }
+}
+
+/** Turns a `TypeError` thrown by a value parser into a {@linkcode UsageError}. */
+export function asUsage<T>(parse: (text: string) => T): (text: string) => T {
+  return (text) => {
+    try {
+      return parse(text);
+    } catch (error) {
+      if (error instanceof UsageError) throw error;
+      throw new UsageError(
+        error instanceof Error ? error.message : String(error),
+      );
+    }
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * What the `peer` commands share: their parsed flags, which tracker they
+ * use, how they log, and the serving peer node of `share` and `get`.
+ *
+ * @module
+ */
+
+import { resolveTracker } from "./args.ts";
+import type { OutputFlags } from "./program.ts";
+import type { Address } from "../net/connection.ts";
+import { terminalSafe } from "./format.ts";
+import { TRACKER_ENV } from "../protocol/limits.ts";
+import { PeerNode } from "../app/peer_node.ts";
+import type { ProgressLine } from "./progress.ts";
+
+/** Longest wait for unregistering and closing after Ctrl-C. */
+export const SHUTDOWN_TIMEOUT_MS = 5_000;
+
+/** Flags of every command that talks to a tracker. */
+export interface TrackerFlags extends OutputFlags {
+  tracker?: string;
+  json?: boolean;
+}
+/** Flags of the commands that serve pieces. */
+export interface ServeFlags extends TrackerFlags {
+  port: number;
+  host: string;
+}
+/** Bandwidth and fairness flags. */
+export interface LimitFlags {
+  uploadLimit?: number;
+  downloadLimit?: number;
+  uploadSlots?: number;
+}
+/** Flags of `peer share`. */
+export interface ShareFlags extends ServeFlags, LimitFlags {
+  pieceSize?: number;
+}
+/** Flags of `peer get`. */
+export interface GetFlags extends ServeFlags, LimitFlags {
+  out: string;
+  force?: boolean;
+  seed?: boolean;
+}
+/** Flags of the prompt (`peer` with no command). */
+export interface PromptFlags extends ServeFlags, LimitFlags {
+  out: string;
+}
+
+/** The tracker address from `--tracker`, else the environment, else the default. */
+export function trackerOf(flags: TrackerFlags): Address {
+  return resolveTracker({
+    flag: flags.tracker,
+    env: Deno.env.get(TRACKER_ENV),
+  });
+}
+
+/** A logger for `--verbose` that clears the progress line first; undefined otherwise. */
+export function logger(
+  flags: OutputFlags,
+  progress?: ProgressLine,
+): ((line: string) => void) | undefined {
+  if (!flags.verbose) return undefined;
+  return (line) => {
+    progress?.clear();
+    console.error(terminalSafe(line));
+  };
+}
+
+/**
+ * Starts the peer node `share` and `get` serve from, as the flags say; the
+ * promise it returns resolves with the reason if a shared file stops being
+ * shareable (it changed or vanished).
+ */
+export async function startServing(
+  flags: ServeFlags & LimitFlags,
+  tracker: Address,
+  progress: ProgressLine,
+): Promise<{ node: PeerNode; lost: Promise<string> }> {
+  const lost = Promise.withResolvers<string>();
+  const node = await PeerNode.start({
+    tracker,
+    host: flags.host,
+    port: flags.port,
+    log: logger(flags, progress),
+    onDropped: (_meta, reason) => lost.resolve(reason),
+    uploadLimit: flags.uploadLimit,
+    uploadSlots: flags.uploadSlots,
+  });
+  return { node, lost: lost.promise };
+}

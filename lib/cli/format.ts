@@ -1,0 +1,121 @@
+/**
+ * Turning numbers and names into text for the terminal: sizes, speeds,
+ * durations, short IDs, file tables, and names from the network escaped so
+ * that no control character or escape sequence reaches the terminal raw.
+ *
+ * @module
+ */
+
+import type { FileSummary } from "../protocol/messages.ts";
+import { MIN_ID_PREFIX } from "../protocol/limits.ts";
+
+const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+// C0 and C1 controls, DEL, and the invisible marks that reorder or hide text.
+const UNSAFE =
+  // deno-lint-ignore no-control-regex
+  /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
+
+/**
+ * Formats a byte count with binary units: `512 B`, `1.5 KiB`, `20.0 MiB`.
+ *
+ * @example
+ * ```ts
+ * formatSize(20 * 1024 * 1024); // "20.0 MiB"
+ * ```
+ */
+export function formatSize(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return "?";
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  if (unit === 0) return `${bytes} B`;
+  return `${value.toFixed(value >= 100 ? 0 : 1)} ${UNITS[unit]}`;
+}
+
+/** Formats a speed in bytes per second: `3.2 MiB/s`. */
+export function formatSpeed(bytesPerSecond: number): string {
+  return `${formatSize(Math.round(bytesPerSecond))}/s`;
+}
+
+/**
+ * Formats a duration in ms for people: `0s`, `45s`, `3m 05s`, `2h 03m`;
+ * `--` when unknown (infinite or negative).
+ */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return "--";
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m ${pad2(seconds % 60)}s`;
+  const hours = Math.floor(minutes / 60);
+  return `${hours}h ${pad2(minutes % 60)}m`;
+}
+
+/**
+ * Makes text safe to print: control characters, escape sequences and
+ * invisible reordering marks become visible `\xNN` / `\uNNNN` escapes.
+ *
+ * @example
+ * ```ts
+ * terminalSafe("evil\u001b[2Jname"); // "evil\\x1b[2Jname"
+ * ```
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(UNSAFE, (char) => {
+    const code = char.charCodeAt(0);
+    return code <= 0xff
+      ? `\\x${code.toString(16).padStart(2, "0")}`
+      : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+}
+
+/** The short form of a file ID: its first 16 hex characters. */
+export function shortId(id: string): string {
+  return id.slice(0, MIN_ID_PREFIX);
+}
+
+/**
+ * Formats files as an aligned table with a header: short ID, size, peers,
+ * name (escaped). Returns one string per line; no files gives one line
+ * saying so.
+ */
+export function formatFileTable(files: readonly FileSummary[]): string[] {
+  if (files.length === 0) return ["No files."];
+  const rows = files.map((file) => [
+    shortId(file.id),
+    formatSize(file.size),
+    String(file.peers),
+    terminalSafe(file.name),
+  ]);
+  const header = ["ID", "SIZE", "PEERS", "NAME"];
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => row[column].length))
+  );
+  return [header, ...rows].map((row) =>
+    [
+      row[0].padEnd(widths[0]),
+      row[1].padStart(widths[1]),
+      row[2].padStart(widths[2]),
+      row[3],
+    ].join("  ")
+  );
+}
+
+function pad2(value: number): string {
+  return String(value).padStart(2, "0");
+}
+
+/**
+ * `JSON.stringify(value)` on one line, with the characters JSON leaves raw
+ * but terminals may act on (C1 controls, DEL, reordering marks) escaped as
+ * `\uNNNN`; still valid JSON.
+ */
+export function toJsonLine(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}

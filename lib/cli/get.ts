@@ -1,0 +1,120 @@
+/**
+ * `peer get ID`: downloads and verifies a file, serving the pieces it has to
+ * other downloaders meanwhile, and with `--seed` the whole file afterwards.
+ *
+ * @module
+ */
+
+import { StoppedError } from "./errors.ts";
+import {
+  type GetFlags,
+  logger,
+  SHUTDOWN_TIMEOUT_MS,
+  startServing,
+  trackerOf,
+} from "./flags.ts";
+import { formatAddress } from "../net/connection.ts";
+import { download, type DownloadResult } from "../download/download.ts";
+import {
+  formatDuration,
+  formatSize,
+  terminalSafe,
+  toJsonLine,
+} from "./format.ts";
+import { ShareError } from "../app/peer_node.ts";
+import { ProgressLine } from "./progress.ts";
+import { settleWithin } from "../util/settle_within.ts";
+import { listenForStop } from "./stop_signal.ts";
+
+/** Runs `peer get`; resolves once saved (and, with `--seed`, stopped). */
+export async function get(id: string, flags: GetFlags): Promise<void> {
+  const tracker = trackerOf(flags);
+  using stop = listenForStop();
+  const progress = new ProgressLine({ quiet: flags.quiet || flags.json });
+  // Serves the pieces verified so far to other downloaders (swarming).
+  const { node, lost } = await startServing(flags, tracker, progress);
+  try {
+    let result;
+    try {
+      result = await download(id, {
+        tracker,
+        outDir: flags.out,
+        force: flags.force ?? false,
+        downloadLimit: flags.downloadLimit,
+        swarm: node,
+        seed: flags.seed ?? false,
+        signal: stop.signal,
+        log: logger(flags, progress),
+        onProgress: (p) =>
+          progress.update({
+            label: p.name,
+            done: p.received,
+            total: p.size,
+            bytesPerSecond: p.bytesPerSecond,
+            peers: p.peers,
+          }),
+      });
+    } catch (error) {
+      if (stop.signal.aborted) {
+        throw new StoppedError(
+          `Download stopped; the partial file is kept in ${flags.out}. Run the same get again to retry.`,
+        );
+      }
+      throw error;
+    } finally {
+      progress.clear();
+    }
+    printSaved(result, flags);
+    if (flags.seed && node.shared().length > 0) {
+      if (!flags.quiet && !flags.json) {
+        console.error(
+          `Seeding on ${formatAddress(node.address)}. Press Ctrl-C to stop.`,
+        );
+      }
+      const reason = await Promise.race([
+        stop.stopped.then(() => undefined),
+        lost,
+      ]);
+      if (reason !== undefined) {
+        throw new ShareError(
+          `Stopped seeding ${terminalSafe(result.meta.name)}: ${reason}.`,
+        );
+      }
+    }
+  } finally {
+    await settleWithin(node.close(), SHUTDOWN_TIMEOUT_MS);
+  }
+}
+
+function printSaved(result: DownloadResult, flags: GetFlags): void {
+  const { meta, path, peers, elapsedMs } = result;
+  if (flags.json) {
+    console.log(
+      toJsonLine({
+        id: meta.id,
+        name: meta.name,
+        size: meta.size,
+        path,
+        elapsedMs: Math.round(elapsedMs),
+        peers,
+      }),
+    );
+  } else if (flags.quiet) {
+    console.log(terminalSafe(path));
+  } else {
+    const from = peers.filter((peer) => peer.bytes > 0).map((peer) =>
+      `${terminalSafe(peer.address)} (${formatSize(peer.bytes)})`
+    ).join(", ");
+    console.log(
+      `Saved ${terminalSafe(path)} (${
+        formatSize(meta.size)
+      }, SHA-256 verified) in ${formatDuration(elapsedMs)}.`,
+    );
+    if (from) {
+      const count = from.split(", ").length;
+      console.log(
+        `Received from ${count} ${count === 1 ? "peer" : "peers"}: ${from}`,
+      );
+    }
+  }
+}

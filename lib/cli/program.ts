@@ -1,0 +1,84 @@
+/**
+ * The commander set-up both entry files share: programs that throw instead
+ * of exiting (so errors are worded and printed in one place) and the options
+ * every command takes.
+ *
+ * @module
+ */
+
+import { Command, Option } from "commander";
+import { asUsage } from "./args.ts";
+import { parsePort } from "../net/address.ts";
+
+/** Options every command accepts. */
+export interface OutputFlags {
+  /** Print only results (IDs, paths, JSON), no progress or notes. */
+  quiet?: boolean;
+  /** Print events and, on errors, stack traces. */
+  verbose?: boolean;
+}
+
+/** Options for {@linkcode createProgram}. */
+export interface ProgramOptions {
+  /** Text after the usage line of `--help`. */
+  description: string;
+  /** Extra text at the end of `--help`. */
+  epilog?: string;
+}
+
+/**
+ * A commander program named `name` that throws `CommanderError` rather than
+ * exiting and prints no errors of its own; help still goes to stdout.
+ */
+export function createProgram(name: string, options: ProgramOptions): Command {
+  const program = new Command(name)
+    .description(options.description)
+    .helpCommand(false);
+  configure(program);
+  if (options.epilog) program.addHelpText("after", `\n${options.epilog}`);
+  return program;
+}
+
+/**
+ * Adds a subcommand to `parent` with the same error behaviour and the
+ * `--quiet` / `--verbose` options.
+ */
+export function addCommand(
+  parent: Command,
+  name: string,
+  description: string,
+): Command {
+  const command = parent.command(name).description(description);
+  configure(command);
+  return addOutputFlags(command);
+}
+
+/** Adds `--quiet` and `--verbose` to `command`. */
+export function addOutputFlags(command: Command): Command {
+  return command
+    .addOption(
+      new Option("-q, --quiet", "print only results, no progress or notes")
+        .conflicts("verbose"),
+    )
+    .option("-v, --verbose", "print events, and stack traces on errors");
+}
+
+/** An option `--port N` (0 picks a free port). */
+export function portOption(description: string, defaultPort: number): Option {
+  return new Option("--port <n>", description)
+    .default(defaultPort)
+    .argParser(asUsage(parsePort));
+}
+
+function configure(command: Command): void {
+  command
+    .exitOverride()
+    // Deciding colour itself makes commander read the environment, which
+    // would need --allow-env; help is plain text anyway.
+    .configureOutput({
+      outputError: () => {},
+      getOutHasColors: () => false,
+      getErrHasColors: () => false,
+    })
+    .showSuggestionAfterError(true);
+}

@@ -1,0 +1,214 @@
+/**
+ * The prompt's running work: files being hashed for sharing and files
+ * being downloaded, each with a number, progress, speed and a way to
+ * cancel it, plus the bytes downloaded this session.
+ *
+ * @module
+ */
+
+import { terminalSafe } from "../format.ts";
+import {
+  BAR_WIDTH,
+  describe,
+  formatBarLine,
+  type ProgressState,
+} from "../progress.ts";
+
+/** How far back a transfer's speed looks. */
+export const SPEED_WINDOW_MS = 3_000;
+
+/** What a transfer does. */
+export type TransferKind = "hash" | "get";
+
+/** Options for {@linkcode Transfers.start}. */
+export interface TransferStart {
+  /** What it does. */
+  kind: TransferKind;
+  /** File name (escaped when printed). */
+  name: string;
+  /** File ID, when known (downloads). */
+  id?: string;
+}
+
+/** One progress report. */
+export interface TransferUpdate {
+  /** Bytes done. */
+  done: number;
+  /** Bytes in all. */
+  total: number;
+  /** Speed reported by the transfer itself; measured here otherwise. */
+  bytesPerSecond?: number;
+  /** Peers connected (downloads). */
+  peers?: number;
+  /** The file's name, when it becomes known. */
+  name?: string;
+  /** The file's ID, when it becomes known. */
+  id?: string;
+}
+
+/** A piece of running work; `signal` aborts when it is cancelled. */
+export class Transfer {
+  /** Number shown in `status`, accepted by `cancel`. */
+  readonly number: number;
+  /** What it does. */
+  readonly kind: TransferKind;
+  /** File name. */
+  name: string;
+  /** File ID, once known. */
+  id?: string;
+  /** Bytes done. */
+  done = 0;
+  /** Bytes in all (0 until known). */
+  total = 0;
+  /** Recent speed in bytes per second. */
+  bytesPerSecond = 0;
+  /** Peers connected, for downloads. */
+  peers?: number;
+  /** Whether any progress was reported yet (the size is known). */
+  started = false;
+  #controller = new AbortController();
+  #samples: { at: number; done: number }[] = [];
+  #now: () => number;
+
+  /** Creates a transfer; {@linkcode Transfers.start} is the usual way. */
+  constructor(number: number, start: TransferStart, now: () => number) {
+    this.number = number;
+    this.kind = start.kind;
+    this.name = start.name;
+    this.id = start.id;
+    this.#now = now;
+    this.#samples.push({ at: now(), done: 0 });
+  }
+
+  /** Aborted by {@linkcode cancel}. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** Whether {@linkcode cancel} was called. */
+  get cancelled(): boolean {
+    return this.#controller.signal.aborted;
+  }
+
+  /** Stops the transfer. */
+  cancel(): void {
+    this.#controller.abort(new DOMException("Cancelled.", "AbortError"));
+  }
+
+  /** Records progress. */
+  update(update: TransferUpdate): void {
+    this.started = true;
+    this.done = update.done;
+    this.total = update.total;
+    if (update.peers !== undefined) this.peers = update.peers;
+    if (update.name !== undefined) this.name = update.name;
+    if (update.id !== undefined) this.id = update.id;
+    const at = this.#now();
+    this.#samples.push({ at, done: update.done });
+    while (
+      this.#samples.length > 2 && at - this.#samples[0].at > SPEED_WINDOW_MS
+    ) {
+      this.#samples.shift();
+    }
+    const first = this.#samples[0];
+    const measured = at > first.at
+      ? ((update.done - first.done) * 1000) / (at - first.at)
+      : 0;
+    this.bytesPerSecond = update.bytesPerSecond ?? measured;
+  }
+
+  /** One line for `status` and plain progress: name, percent, bytes, speed, ETA, peers. */
+  describe(): string {
+    const state = this.progress();
+    return this.started
+      ? describe(state, this.bytesPerSecond)
+      : `${terminalSafe(state.label)}  starting…`;
+  }
+
+  /** A live bar line fitted into `columns`. */
+  bar(columns: number, color: boolean): string {
+    if (this.started) return formatBarLine(this.progress(), { columns, color });
+    const label = terminalSafe(this.progress().label);
+    const room = Math.max(10, columns - BAR_WIDTH - 4);
+    const text = `${label}  starting…`;
+    const fitted = [...text].length <= room
+      ? text
+      : `${[...text].slice(0, room - 1).join("")}…`;
+    return `[${"-".repeat(BAR_WIDTH)}] ${fitted}`;
+  }
+
+  /** The transfer as a progress line's state. */
+  progress(): ProgressState {
+    const verb = this.kind === "hash" ? "hashing" : "getting";
+    return {
+      label: `#${this.number} ${verb} ${this.name}`,
+      done: this.done,
+      total: this.total,
+      bytesPerSecond: this.bytesPerSecond,
+      peers: this.kind === "get" ? this.peers ?? 0 : undefined,
+    };
+  }
+}
+
+/** Every running transfer, and the session's download total. */
+export class Transfers {
+  #running = new Map<number, Transfer>();
+  #next = 1;
+  #downloaded = 0;
+  #now: () => number;
+
+  /** Creates an empty registry; `now` is the clock in ms. */
+  constructor(now: () => number = () => performance.now()) {
+    this.#now = now;
+  }
+
+  /** Registers new work and returns it. */
+  start(start: TransferStart): Transfer {
+    const transfer = new Transfer(this.#next++, start, this.#now);
+    this.#running.set(transfer.number, transfer);
+    return transfer;
+  }
+
+  /** Forgets finished work; a download adds its bytes to the total. */
+  finish(transfer: Transfer, downloaded = 0): void {
+    if (this.#running.get(transfer.number) !== transfer) return;
+    this.#running.delete(transfer.number);
+    this.#downloaded += downloaded;
+  }
+
+  /** Running transfers, oldest first. */
+  list(): Transfer[] {
+    return [...this.#running.values()];
+  }
+
+  /** How many are running. */
+  get size(): number {
+    return this.#running.size;
+  }
+
+  /** Bytes of files downloaded completely this session, plus running downloads so far. */
+  get downloaded(): number {
+    let running = 0;
+    for (const transfer of this.#running.values()) {
+      if (transfer.kind === "get") running += transfer.done;
+    }
+    return this.#downloaded + running;
+  }
+
+  /**
+   * Finds transfers by `#N` or `N`, by a prefix of the file ID, or by the
+   * exact file name.
+   */
+  find(ref: string): Transfer[] {
+    const number = /^#?(\d+)$/.exec(ref);
+    if (number) {
+      const found = this.#running.get(Number(number[1]));
+      if (found) return [found];
+    }
+    const lower = ref.toLowerCase();
+    return this.list().filter((transfer) =>
+      (lower.length >= 4 && transfer.id?.startsWith(lower)) ||
+      transfer.name === ref
+    );
+  }
+}

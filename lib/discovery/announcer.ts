@@ -1,0 +1,253 @@
+/**
+ * Keeps a peer's registrations alive: registers each file it shares, renews
+ * them all on an interval, registers again whatever the tracker has
+ * forgotten (it restarted, or the registration expired), and rides out a
+ * tracker that is down by retrying at the next interval.
+ *
+ * @module
+ */
+
+import { type Address, formatAddress } from "../net/connection.ts";
+import {
+  ANNOUNCE_INTERVAL_MS,
+  MAX_IDS_PER_ANNOUNCE,
+} from "../protocol/limits.ts";
+import type { FileMeta } from "../protocol/messages.ts";
+import {
+  TrackerClient,
+  type TrackerClientOptions,
+  TrackerUnreachableError,
+} from "./tracker_client.ts";
+
+/** Most time {@linkcode Announcer.close} spends unregistering. */
+export const ANNOUNCER_CLOSE_TIMEOUT_MS = 3_000;
+
+/** Options for {@linkcode Announcer}. */
+export interface AnnouncerOptions {
+  /** The tracker to register with. */
+  tracker: Address;
+  /** The port this peer serves files on. */
+  port: number;
+  /** Ms between renewals. @default {ANNOUNCE_INTERVAL_MS} */
+  intervalMs?: number;
+  /** Most ms {@linkcode Announcer.close} waits. @default {ANNOUNCER_CLOSE_TIMEOUT_MS} */
+  closeTimeoutMs?: number;
+  /** Timeouts of the connection to the tracker. */
+  client?: TrackerClientOptions;
+  /** Receives one line per notable event (tracker down, re-registered). */
+  log?: (line: string) => void;
+}
+
+/**
+ * Registers files with a tracker and keeps them registered.
+ *
+ * @example
+ * ```ts
+ * const announcer = new Announcer({ tracker, port: server.address.port });
+ * await announcer.add(meta);
+ * // ... serve ...
+ * await announcer.close();
+ * ```
+ */
+export class Announcer {
+  #options: AnnouncerOptions;
+  #log: (line: string) => void;
+  #files = new Map<string, FileMeta>();
+  #client?: Promise<TrackerClient>;
+  #timer?: ReturnType<typeof setInterval>;
+  #ticking?: Promise<void>;
+  #trackerDown = false;
+  #closed = false;
+  #abandoned = false;
+
+  /** An announcer with nothing registered yet; nothing happens until {@linkcode add}. */
+  constructor(options: AnnouncerOptions) {
+    this.#options = options;
+    this.#log = options.log ?? (() => {});
+  }
+
+  /**
+   * Opens the tracker connection ahead of the first {@linkcode add} (while a
+   * file is hashed, say), so that registering costs one round trip. A
+   * failure here is left for `add` to meet and report.
+   */
+  connectEarly(): void {
+    if (this.#closed || this.#client) return;
+    this.#connection().catch(() => {});
+  }
+
+  /**
+   * Registers `meta` now and keeps it registered. Rejects with
+   * `TrackerError` if the tracker refuses it, or
+   * `TrackerUnreachableError` if the tracker cannot be reached.
+   */
+  async add(meta: FileMeta): Promise<void> {
+    if (this.#closed) throw new Error("The announcer is closed.");
+    await this.#withClient((client) =>
+      client.register(meta, this.#options.port)
+    );
+    if (this.#closed) return;
+    this.#files.set(meta.id, meta);
+    this.#timer ??= setInterval(
+      () => this.#tick(),
+      this.#options.intervalMs ?? ANNOUNCE_INTERVAL_MS,
+    );
+  }
+
+  /** Stops renewing `id` and unregisters it; a tracker that cannot be reached is only logged. */
+  async remove(id: string): Promise<void> {
+    if (!this.#files.delete(id)) return;
+    try {
+      await this.#withClient((client) =>
+        client.unregister(id, this.#options.port)
+      );
+    } catch (error) {
+      this.#log(`Could not unregister ${id.slice(0, 16)}: ${message(error)}`);
+    }
+  }
+
+  /** Stops renewing and unregisters everything, giving up after the close timeout. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    const deadline = setTimeout(
+      () => this.#abandon(),
+      this.#options.closeTimeoutMs ?? ANNOUNCER_CLOSE_TIMEOUT_MS,
+    );
+    try {
+      await this.#ticking;
+      const ids = [...this.#files.keys()];
+      this.#files.clear();
+      if (ids.length > 0 && !this.#abandoned) {
+        await Promise.allSettled(
+          ids.map((id) =>
+            this.#withClient((client) =>
+              client.unregister(id, this.#options.port)
+            )
+          ),
+        );
+      }
+    } finally {
+      clearTimeout(deadline);
+      this.#abandon();
+    }
+  }
+
+  /** Renews every registration; one tick at a time. */
+  #tick(): void {
+    if (this.#ticking || this.#files.size === 0) return;
+    this.#ticking = this.#renew().finally(() => this.#ticking = undefined);
+  }
+
+  async #renew(): Promise<void> {
+    try {
+      const ids = [...this.#files.keys()];
+      const unknown: string[] = [];
+      for (let i = 0; i < ids.length; i += MAX_IDS_PER_ANNOUNCE) {
+        const chunk = ids.slice(i, i + MAX_IDS_PER_ANNOUNCE);
+        unknown.push(
+          ...await this.#withClient((client) =>
+            client.announce(chunk, this.#options.port)
+          ),
+        );
+      }
+      await this.#registerAgain(unknown);
+      if (this.#trackerDown) {
+        this.#trackerDown = false;
+        this.#log(`Tracker ${this.#label()} is reachable again.`);
+      }
+    } catch (error) {
+      if (error instanceof TrackerUnreachableError) {
+        if (!this.#trackerDown) this.#log(`${message(error)} Retrying.`);
+        this.#trackerDown = true;
+      } else {
+        this.#log(`Renewing registrations failed: ${message(error)}`);
+      }
+    }
+  }
+
+  /** Registers again the files the tracker no longer knows. */
+  async #registerAgain(ids: string[]): Promise<void> {
+    for (const id of ids) {
+      const meta = this.#files.get(id);
+      if (!meta || this.#closed) continue;
+      try {
+        await this.#withClient((client) =>
+          client.register(meta, this.#options.port)
+        );
+        this.#log(`Registered ${meta.name} again with ${this.#label()}.`);
+      } catch (error) {
+        if (error instanceof TrackerUnreachableError) throw error;
+        this.#log(`Tracker refused ${meta.name}: ${message(error)}`);
+      }
+    }
+  }
+
+  /**
+   * Runs `use` with the shared client. A client that was already open may
+   * hold a connection the tracker dropped (it restarted), so on failure it
+   * is replaced and `use` tried once more.
+   */
+  async #withClient<T>(use: (client: TrackerClient) => Promise<T>): Promise<T> {
+    const reused = this.#client !== undefined;
+    const pending = this.#connection();
+    const client = await pending;
+    try {
+      return await use(client);
+    } catch (error) {
+      if (!(error instanceof TrackerUnreachableError)) throw error;
+      this.#drop(pending, client);
+      if (!reused || this.#abandoned) throw error;
+      return await use(await this.#connection());
+    }
+  }
+
+  /** The shared client, connecting if there is none. */
+  #connection(): Promise<TrackerClient> {
+    if (this.#abandoned) {
+      return Promise.reject(
+        new TrackerUnreachableError(
+          this.#options.tracker,
+          `Gave up talking to tracker ${this.#label()}.`,
+        ),
+      );
+    }
+    if (this.#client) return this.#client;
+    const pending = TrackerClient.connect(
+      this.#options.tracker,
+      this.#options.client,
+    ).then((client) => {
+      // Closed while connecting: do not keep a connection open past close().
+      if (this.#abandoned) client.close();
+      return client;
+    }, (error) => {
+      if (this.#client === pending) this.#client = undefined;
+      throw error;
+    });
+    this.#client = pending;
+    return pending;
+  }
+
+  /** Closes `client` and forgets it if it is still the shared one. */
+  #drop(pending: Promise<TrackerClient>, client: TrackerClient): void {
+    client.close();
+    if (this.#client === pending) this.#client = undefined;
+  }
+
+  /** Closes the shared client; requests still waiting reject at once. */
+  #abandon(): void {
+    this.#abandoned = true;
+    const pending = this.#client;
+    this.#client = undefined;
+    pending?.then((client) => client.close(), () => {});
+  }
+
+  #label(): string {
+    return formatAddress(this.#options.tracker);
+  }
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,334 @@
+/**
+ * Talks to a tracker over one persistent connection. Requests may overlap:
+ * they are sent at once and the tracker answers them in order. Every wait is
+ * bounded; a tracker that does not answer in time fails the connection.
+ *
+ * @module
+ */
+
+import {
+  type Address,
+  connect,
+  type Connection,
+  formatAddress,
+} from "../net/connection.ts";
+import {
+  CONNECT_TIMEOUT_MS,
+  MAX_TRACKER_ANSWER_JSON_BYTES,
+  TRACKER_ENV,
+  TRACKER_REPLY_TIMEOUT_MS,
+} from "../protocol/limits.ts";
+import type {
+  ErrorCode,
+  FileMeta,
+  FileSummary,
+  Message,
+  MessageType,
+  PeerAddress,
+  TrackerStats,
+} from "../protocol/messages.ts";
+
+/** The tracker refused a request; `code` says why, the message is for the user. */
+export class TrackerError extends Error {
+  /** The tracker's error code. */
+  readonly code: ErrorCode;
+
+  /** Creates an error from a tracker's `error` reply. */
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = "TrackerError";
+    this.code = code;
+  }
+}
+
+/** The tracker could not be reached, or stopped answering; the message is for the user. */
+export class TrackerUnreachableError extends Error {
+  /** The tracker's address. */
+  readonly address: Address;
+
+  /** Creates an error about the tracker at `address`. */
+  constructor(address: Address, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TrackerUnreachableError";
+    this.address = address;
+  }
+}
+
+/** Options for {@linkcode TrackerClient.connect}. */
+export interface TrackerClientOptions {
+  /** Ms to wait for the connection. @default {CONNECT_TIMEOUT_MS} */
+  timeoutMs?: number;
+  /** Ms to wait for each answer. @default {TRACKER_REPLY_TIMEOUT_MS} */
+  replyTimeoutMs?: number;
+}
+
+interface Pending {
+  resolve: (reply: Message) => void;
+  reject: (error: Error) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * A connection to a tracker.
+ *
+ * @example
+ * ```ts
+ * const client = await TrackerClient.connect({ host: "127.0.0.1", port: 5000 });
+ * try {
+ *   for (const file of await client.list()) console.log(file.name);
+ * } finally {
+ *   client.close();
+ * }
+ * ```
+ */
+export class TrackerClient {
+  #address: Address;
+  #conn: Connection;
+  #replyMs: number;
+  #pending: Pending[] = [];
+  #reading = false;
+  #failure?: Error;
+
+  private constructor(address: Address, conn: Connection, replyMs: number) {
+    this.#address = address;
+    this.#conn = conn;
+    this.#replyMs = replyMs;
+  }
+
+  /** Connects to the tracker at `address`; throws {@linkcode TrackerUnreachableError}. */
+  static async connect(
+    address: Address,
+    options: TrackerClientOptions = {},
+  ): Promise<TrackerClient> {
+    const timeoutMs = options.timeoutMs ?? CONNECT_TIMEOUT_MS;
+    try {
+      const conn = await connect(address, {
+        timeoutMs,
+        limits: { maxJsonBytes: MAX_TRACKER_ANSWER_JSON_BYTES },
+      });
+      return new TrackerClient(
+        address,
+        conn,
+        options.replyTimeoutMs ?? TRACKER_REPLY_TIMEOUT_MS,
+      );
+    } catch (error) {
+      throw new TrackerUnreachableError(
+        address,
+        `Cannot reach tracker at ${formatAddress(address)}: ${
+          connectFailure(error, timeoutMs)
+        }. Is it running? Set --tracker or ${TRACKER_ENV}.`,
+        { cause: error },
+      );
+    }
+  }
+
+  /**
+   * The address this client connects from: the one the tracker records for
+   * this host, unless a NAT sits between them.
+   */
+  get local(): Address {
+    return this.#conn.local;
+  }
+
+  /** Registers this peer (at `port`, on the address the tracker sees) as a sharer of `meta`. */
+  async register(meta: FileMeta, port: number): Promise<void> {
+    await this.#request({ type: "register", meta, port }, "ok");
+  }
+
+  /** Renews registrations; resolves to the IDs the tracker does not know for this peer. */
+  async announce(ids: string[], port: number): Promise<string[]> {
+    const reply = await this.#request(
+      { type: "announce", ids, port },
+      "announced",
+    );
+    return reply.unknown;
+  }
+
+  /** Withdraws this peer's registration of `id`. */
+  async unregister(id: string, port: number): Promise<void> {
+    await this.#request({ type: "unregister", id, port }, "ok");
+  }
+
+  /**
+   * The file whose ID is or starts with `idOrPrefix`, and who shares it.
+   * `variant` picks among conflicting metadata registered for one ID (0 is
+   * the one with most sharers); the answer says how many there are.
+   */
+  async query(
+    idOrPrefix: string,
+    options: { variant?: number } = {},
+  ): Promise<{ meta: FileMeta; peers: PeerAddress[]; variants: number }> {
+    const reply = await this.#request(
+      { type: "query", id: idOrPrefix, variant: options.variant ?? 0 },
+      "file",
+    );
+    return {
+      meta: reply.meta,
+      peers: reply.peers,
+      variants: reply.variants ?? 1,
+    };
+  }
+
+  /** Every file the tracker knows (up to its answer cap). */
+  async list(): Promise<FileSummary[]> {
+    const reply = await this.#request({ type: "list" }, "files");
+    return reply.files;
+  }
+
+  /** Files whose name contains `text`, ignoring case. */
+  async search(text: string): Promise<FileSummary[]> {
+    const reply = await this.#request({ type: "search", text }, "files");
+    return reply.files;
+  }
+
+  /** The tracker's counters. */
+  async stats(): Promise<TrackerStats> {
+    const reply = await this.#request({ type: "stats" }, "stats-reply");
+    return reply.stats;
+  }
+
+  /** Closes the connection; requests still waiting reject. Safe to call twice. */
+  close(): void {
+    this.#fail(
+      new TrackerUnreachableError(
+        this.#address,
+        `The connection to tracker ${formatAddress(this.#address)} was closed.`,
+      ),
+    );
+  }
+
+  /** Sends `message`; resolves to its answer, throwing error replies. */
+  #request<T extends MessageType>(
+    message: Message,
+    expect: T,
+  ): Promise<Extract<Message, { type: T }>> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    const reply = new Promise<Message>((resolve, reject) => {
+      const timer = setTimeout(
+        () => this.#fail(this.#unreachable(this.#lateText())),
+        this.#replyMs,
+      );
+      this.#pending.push({ resolve, reject, timer });
+    });
+    this.#conn.send(message).catch((error) =>
+      this.#fail(
+        error instanceof RangeError
+          ? new RangeError(
+            `Request too large for the tracker: ${error.message}`,
+          )
+          : this.#unreachable("the connection broke", error),
+      )
+    );
+    if (!this.#reading) this.#readReplies();
+    return reply.then((answer) => this.#check(answer, expect));
+  }
+
+  /** Reads answers while requests wait for them, matching them in order. */
+  async #readReplies(): Promise<void> {
+    this.#reading = true;
+    try {
+      while (this.#pending.length > 0 && !this.#failure) {
+        const reply = await this.#conn.receive({
+          idleMs: this.#replyMs,
+          deadlineMs: this.#replyMs,
+        });
+        if (reply === null) {
+          throw this.#unreachable("it closed the connection");
+        }
+        const pending = this.#pending.shift()!;
+        clearTimeout(pending.timer);
+        pending.resolve(reply);
+      }
+    } catch (error) {
+      this.#fail(this.#failureFrom(error));
+    } finally {
+      this.#reading = false;
+      // The read has finished, so nothing is left running on the socket.
+      this.#rejectAll();
+    }
+  }
+
+  /** Turns an `error` reply into a {@linkcode TrackerError}; checks the type. */
+  #check<T extends MessageType>(
+    reply: Message,
+    expect: T,
+  ): Extract<Message, { type: T }> {
+    if (reply.type === "error") {
+      throw new TrackerError(reply.code, userText(reply.message));
+    }
+    if (reply.type !== expect) {
+      const error = this.#unreachable(
+        `it sent "${reply.type}" where "${expect}" belongs`,
+      );
+      this.#fail(error);
+      throw error;
+    }
+    return reply as Extract<Message, { type: T }>;
+  }
+
+  /** Marks the connection failed and closes it; waiting requests reject. */
+  #fail(error: Error): void {
+    if (!this.#failure) this.#failure = error;
+    this.#conn.close();
+    // While a read is running, it rejects them once it has ended.
+    if (!this.#reading) this.#rejectAll();
+  }
+
+  #rejectAll(): void {
+    if (!this.#failure) return;
+    for (const pending of this.#pending.splice(0)) {
+      clearTimeout(pending.timer);
+      pending.reject(this.#failure);
+    }
+  }
+
+  #failureFrom(error: unknown): Error {
+    if (error instanceof TrackerUnreachableError) return error;
+    if (error instanceof Deno.errors.TimedOut) {
+      return this.#unreachable(this.#lateText(), error);
+    }
+    if (error instanceof TypeError || error instanceof RangeError) {
+      return this.#unreachable("sent a malformed answer", error);
+    }
+    return this.#unreachable("the connection broke", error);
+  }
+
+  #lateText(): string {
+    return `it did not answer within ${this.#replyMs / 1000} s`;
+  }
+
+  #unreachable(detail: string, cause?: unknown): TrackerUnreachableError {
+    return new TrackerUnreachableError(
+      this.#address,
+      `Tracker at ${
+        formatAddress(this.#address)
+      } stopped responding: ${detail}.`,
+      { cause },
+    );
+  }
+}
+
+/** Why a connect failed, in a few words. */
+function connectFailure(error: unknown, timeoutMs: number): string {
+  if (error instanceof Deno.errors.ConnectionRefused) {
+    return "connection refused";
+  }
+  if (error instanceof Deno.errors.TimedOut) {
+    return `no answer within ${timeoutMs / 1000} s`;
+  }
+  if (error instanceof Deno.errors.NotFound) return "host not found";
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return "network access not permitted";
+  }
+  const text = error instanceof Error ? error.message : String(error);
+  return userText(text).replace(/\.$/, "");
+}
+
+/** Text from the network made safe to print: no control characters, bounded. */
+function userText(text: string): string {
+  // deno-lint-ignore no-control-regex
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?").trim();
+  const short = clean.length > 300 ? `${clean.slice(0, 300)}…` : clean;
+  if (short === "") return "The tracker refused the request.";
+  return /[.!?…]$/.test(short) ? short : `${short}.`;
+}

@@ -1,0 +1,300 @@
+/**
+ * A message connection over TCP: typed messages in and out of one
+ * `Deno.Conn`, with an idle timeout before a frame starts and a deadline for
+ * the whole frame once it has (a slow sender cannot hold it open byte by
+ * byte), and a deadline for each frame sent (a receiver that stops reading
+ * cannot hold the sender's memory).
+ *
+ * @module
+ */
+
+import {
+  encodeFrameHead,
+  type FrameLimits,
+  FrameReader,
+} from "../protocol/frame.ts";
+import { LazyTimeout } from "../util/lazy_timeout.ts";
+import { fromFrame, type Message, toFrame } from "../protocol/messages.ts";
+import { writeAllAsync } from "../util/write_all.ts";
+import {
+  CONNECT_TIMEOUT_MS,
+  FRAME_DEADLINE_MS,
+  IDLE_TIMEOUT_MS,
+} from "../protocol/limits.ts";
+
+/**
+ * Time one frame may take to send once its first byte is written; past it
+ * the connection is closed (the same bound `FRAME_DEADLINE_MS` puts on a
+ * frame received).
+ */
+export const WRITE_DEADLINE_MS = FRAME_DEADLINE_MS;
+
+/** Options for a {@linkcode Connection}: frame limits and the send deadline. */
+export interface ConnectionOptions extends FrameLimits {
+  /** Ms a frame may take to send. @default {WRITE_DEADLINE_MS} */
+  writeDeadlineMs?: number;
+}
+
+/** Options for one {@linkcode Connection.send}. */
+export interface SendOptions {
+  /**
+   * The bytes just before the binary part, in its buffer, may be
+   * overwritten: the frame's head is put there and the frame goes out in one
+   * write (a piece then costs one system call and one packet less).
+   * @default {false}
+   */
+  headroom?: boolean;
+}
+
+/** Timeouts for one {@linkcode Connection.receive}. */
+export interface ReceiveOptions {
+  /** Ms to wait for a frame to start. @default {IDLE_TIMEOUT_MS} */
+  idleMs?: number;
+  /** Ms for a started frame to complete. @default {FRAME_DEADLINE_MS} */
+  deadlineMs?: number;
+}
+
+/** A host and port. */
+export interface Address {
+  /** Host name or IP address. */
+  host: string;
+  /** TCP port. */
+  port: number;
+}
+
+/** Formats an address as `host:port` (IPv6 in brackets). */
+export function formatAddress(address: Address): string {
+  return address.host.includes(":")
+    ? `[${address.host}]:${address.port}`
+    : `${address.host}:${address.port}`;
+}
+
+/**
+ * Binary parts up to this size are copied behind their JSON part and sent in
+ * one write; larger ones (pieces) are written separately, without a copy.
+ */
+export const COALESCE_BYTES = 64 * 1024;
+
+/** Sends and receives protocol messages over one TCP connection. */
+export class Connection {
+  #conn: Deno.Conn;
+  #reader: FrameReader;
+  #writing: Promise<void> = Promise.resolve();
+  #closed = false;
+  #timedOut = false;
+  #writeDeadlineMs: number;
+  /** The idle timeout, then the frame deadline, of the frame being read. */
+  #readBy = new LazyTimeout(() => this.#timeout());
+  /** The deadline of the frame being written. */
+  #writeBy = new LazyTimeout(() => {
+    this.#writeLate = true;
+    this.close();
+  });
+  #writeLate = false;
+
+  /**
+   * Wraps an open connection; the Connection now owns it. `options` narrow
+   * what frames may arrive (a peer server expects no binary parts at all)
+   * and bound how long a send may take.
+   */
+  constructor(conn: Deno.Conn, options: ConnectionOptions = {}) {
+    this.#conn = conn;
+    // Small frames go out at once rather than waiting to be batched.
+    try {
+      if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
+    } catch {
+      // A socket already reset: reads and writes will say so.
+    }
+    this.#reader = new FrameReader(conn, options);
+    this.#writeDeadlineMs = options.writeDeadlineMs ?? WRITE_DEADLINE_MS;
+  }
+
+  /** The remote end's address. */
+  get remote(): Address {
+    const addr = this.#conn.remoteAddr as Deno.NetAddr;
+    return { host: addr.hostname, port: addr.port };
+  }
+
+  /** The local end's address. */
+  get local(): Address {
+    const addr = this.#conn.localAddr as Deno.NetAddr;
+    return { host: addr.hostname, port: addr.port };
+  }
+
+  /** True once closed, by either side or a timeout. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Receives the next message; `null` when the peer closed cleanly. Throws
+   * `Deno.errors.TimedOut` on a timeout (and closes), or the decode error.
+   */
+  async receive(options: ReceiveOptions = {}): Promise<Message | null> {
+    const idleMs = options.idleMs ?? IDLE_TIMEOUT_MS;
+    const deadlineMs = options.deadlineMs ?? FRAME_DEADLINE_MS;
+    this.#readBy.start(idleMs);
+    try {
+      const frame = await this.#reader.read({
+        onStart: () => this.#readBy.start(deadlineMs),
+      });
+      return frame === null ? null : fromFrame(frame);
+    } catch (error) {
+      if (this.#timedOut) throw new Deno.errors.TimedOut("Timed out");
+      throw error;
+    } finally {
+      this.#readBy.stop();
+    }
+  }
+
+  /**
+   * Sends a message; sends are queued so frames never interleave. A frame
+   * that is not fully written within the write deadline (the other side
+   * stopped reading) closes the connection and rejects with
+   * `Deno.errors.TimedOut`.
+   */
+  send(message: Message, options: SendOptions = {}): Promise<void> {
+    let head: Uint8Array;
+    let binary: Uint8Array;
+    try {
+      const frame = toFrame(message);
+      binary = frame.binary;
+      head = encodeFrameHead(frame.header, binary.length);
+      if (
+        options.headroom && binary.byteOffset >= head.length &&
+        binary.length > 0
+      ) {
+        // One write without a copy: the head goes in the bytes before.
+        const whole = new Uint8Array(
+          binary.buffer,
+          binary.byteOffset - head.length,
+          head.length + binary.length,
+        );
+        whole.set(head);
+        head = whole;
+        binary = whole.subarray(whole.length);
+      } else if (binary.length > 0 && binary.length <= COALESCE_BYTES) {
+        // One write: a second small write would wait for the peer's ACK.
+        const whole = new Uint8Array(head.length + binary.length);
+        whole.set(head);
+        whole.set(binary, head.length);
+        head = whole;
+        binary = whole.subarray(whole.length);
+      }
+    } catch (error) {
+      // A message too large for a frame rejects like a failed write would.
+      return Promise.reject(error);
+    }
+    const next = this.#writing.then(() => this.#writeFrame(head, binary));
+    this.#writing = next.catch(() => {});
+    return next;
+  }
+
+  /**
+   * Sends several messages without binary parts (e.g. a batch of requests)
+   * in one write, after anything queued before; same deadline as
+   * {@linkcode send}.
+   */
+  sendMany(messages: Message[]): Promise<void> {
+    let bytes: Uint8Array;
+    try {
+      const heads = messages.map((message) => {
+        const frame = toFrame(message);
+        if (frame.binary.length > 0) {
+          throw new TypeError("sendMany sends messages without a binary part");
+        }
+        return encodeFrameHead(frame.header, 0);
+      });
+      bytes = new Uint8Array(heads.reduce((sum, head) => sum + head.length, 0));
+      let at = 0;
+      for (const head of heads) {
+        bytes.set(head, at);
+        at += head.length;
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const next = this.#writing.then(() =>
+      this.#writeFrame(bytes, bytes.subarray(bytes.length))
+    );
+    this.#writing = next.catch(() => {});
+    return next;
+  }
+
+  /** Closes the connection; safe to call more than once. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#readBy.dispose();
+    this.#writeBy.dispose();
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by the other side.
+    }
+  }
+
+  /** Same as {@linkcode close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #timeout(): void {
+    this.#timedOut = true;
+    this.close();
+  }
+
+  async #writeFrame(head: Uint8Array, binary: Uint8Array): Promise<void> {
+    this.#writeBy.start(this.#writeDeadlineMs);
+    try {
+      await writeAllAsync(this.#conn, head);
+      if (binary.length > 0) await writeAllAsync(this.#conn, binary);
+    } catch (error) {
+      if (this.#writeLate) {
+        throw new Deno.errors.TimedOut(
+          `Sending a frame took over ${this.#writeDeadlineMs} ms`,
+        );
+      }
+      throw error;
+    } finally {
+      this.#writeBy.stop();
+    }
+  }
+}
+
+/** Options for {@linkcode connect}. */
+export interface ConnectOptions {
+  /** Ms to wait for the connection. @default {CONNECT_TIMEOUT_MS} */
+  timeoutMs?: number;
+  /** Limits on frames received and the send deadline. @default {limits.ts} */
+  limits?: ConnectionOptions;
+}
+
+/**
+ * Opens a connection to `address`, failing with `Deno.errors.TimedOut` if it
+ * takes longer than the timeout.
+ */
+export async function connect(
+  address: Address,
+  options: ConnectOptions = {},
+): Promise<Connection> {
+  const timeoutMs = options.timeoutMs ?? CONNECT_TIMEOUT_MS;
+  const pending = Deno.connect({ hostname: address.host, port: address.port });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      pending.then((conn) => conn.close(), () => {});
+      reject(
+        new Deno.errors.TimedOut(
+          `Connecting to ${formatAddress(address)} timed out`,
+        ),
+      );
+    }, timeoutMs);
+  });
+  try {
+    const conn = await Promise.race([pending, timeout]);
+    return new Connection(conn, options.limits);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,384 @@
+/**
+ * One downloader's connection to one peer: handshake (learning which pieces
+ * the peer holds), then several piece requests in flight at once over the
+ * same connection, following the peer's `have` announcements and its
+ * `choke`/`unchoke` turns. When the peer fails (refuses, closes, stalls,
+ * lies) its outstanding pieces go back to the scheduler for the other peers.
+ *
+ * @module
+ */
+
+import type { BandwidthLimiter } from "../util/bandwidth.ts";
+import { Bitfield, bitfieldBytes } from "../protocol/bitfield.ts";
+import {
+  type Address,
+  connect,
+  type Connection,
+  formatAddress,
+} from "../net/connection.ts";
+import {
+  CONNECT_TIMEOUT_MS,
+  FRAME_DEADLINE_MS,
+  IDLE_TIMEOUT_MS,
+  PEER_STALL_TIMEOUT_MS,
+  PROTOCOL_VERSION,
+  REQUESTS_IN_FLIGHT,
+} from "../protocol/limits.ts";
+import type { Message } from "../protocol/messages.ts";
+import type { PieceScheduler } from "./piece_scheduler.ts";
+
+/** How often a link checks whether its peer stalled. */
+export const STALL_CHECK_MS = 250;
+/** Requests a link sends at once, when that many are free. */
+export const REQUEST_BATCH = 4;
+
+/** What a link does with a piece it received. */
+export type PieceHandler = (
+  index: number,
+  data: Uint8Array,
+) => Promise<boolean> | boolean;
+
+/** Options for {@linkcode PeerLink}. */
+export interface PeerLinkOptions {
+  /** Full ID of the file. */
+  id: string;
+  /** Pieces in the file; the peer must agree. */
+  pieces: number;
+  /** Bytes in a full piece: no larger binary part is accepted. */
+  pieceSize: number;
+  /** Supplies the buffer each piece is read into. @default {a new one} */
+  buffer?: () => Uint8Array;
+  /** Gives back a buffer from {@linkcode buffer} that held no useful piece. */
+  recycle?: (data: Uint8Array) => void;
+  /** Shared by every link of one download. */
+  scheduler: PieceScheduler;
+  /** Verifies and stores a piece; false means the piece was bad. */
+  onPiece: PieceHandler;
+  /** Requests kept in flight. @default {REQUESTS_IN_FLIGHT} */
+  inFlight?: number;
+  /** Ms without data, with requests outstanding and not choked, before giving up. @default {PEER_STALL_TIMEOUT_MS} */
+  stallMs?: number;
+  /** Ms to connect. @default {CONNECT_TIMEOUT_MS} */
+  connectMs?: number;
+  /**
+   * A download limit, shared with the download's other links: after each
+   * piece the link waits its turn before it reads or asks for more.
+   * @default {no limit}
+   */
+  limiter?: BandwidthLimiter;
+  /**
+   * The port this downloader serves the file on, if it serves it yet: told
+   * to the peer in `hello` so it can connect back for the pieces it lacks.
+   * @default {not told}
+   */
+  servePort?: () => number | undefined;
+}
+
+/** A download's connection to one peer. */
+export class PeerLink {
+  /** The peer's address. */
+  readonly address: Address;
+  /** Piece bytes received from this peer in this run. */
+  bytes = 0;
+  /** Why the link ended early, if it did. */
+  failure?: string;
+  /** True if the peer sent a piece that failed its hash. */
+  lied = false;
+  #options: PeerLinkOptions;
+  #conn?: Connection;
+  /** Pieces asked for and not received, released or cancelled. */
+  #outstanding = new Set<number>();
+  /** Pieces cancelled that the peer may still send. */
+  #cancelled = new Set<number>();
+  /** The peer's pieces; undefined while it has all of them. */
+  #have?: Bitfield;
+  #choked = false;
+  #ready = false;
+  #closed = false;
+  /** When the current wait for a piece began (asking, not choked). */
+  #waitStart = 0;
+  /**
+   * Ms waited in earlier spans that a choke ended, since the last piece: a
+   * peer toggling choke and unchoke without sending still stalls.
+   */
+  #waitedBefore = 0;
+  /** True while this side holds back (download limit, hashing backlog): not a stall. */
+  #holding = false;
+  /** Aborts a wait for the download limit when the link closes. */
+  #stop = new AbortController();
+
+  /** A link to `address`; nothing happens until {@linkcode run}. */
+  constructor(address: Address, options: PeerLinkOptions) {
+    this.address = address;
+    this.#options = options;
+  }
+
+  /** `host:port` of the peer. */
+  get label(): string {
+    return formatAddress(this.address);
+  }
+
+  /** True while connected and useful. */
+  get active(): boolean {
+    return this.#conn !== undefined && !this.#closed;
+  }
+
+  /**
+   * True while this link expects pieces: requests are outstanding, or the
+   * peer has it waiting for an upload slot.
+   */
+  get busy(): boolean {
+    return this.#outstanding.size > 0 || this.#choked;
+  }
+
+  /**
+   * Downloads until the scheduler is over or the peer fails. Never throws:
+   * a failure is recorded in {@linkcode failure} and its pieces released.
+   */
+  async run(): Promise<void> {
+    const { scheduler } = this.#options;
+    let stopListening: (() => void) | undefined;
+    let watchdog: ReturnType<typeof setInterval> | undefined;
+    try {
+      this.#conn = await connect(this.address, {
+        timeoutMs: this.#options.connectMs ?? CONNECT_TIMEOUT_MS,
+        limits: {
+          maxBinaryBytes: Math.max(
+            this.#options.pieceSize,
+            bitfieldBytes(this.#options.pieces),
+          ),
+          binaryLimit: (header) => this.#binaryLimit(header),
+          binaryBuffer: (length) =>
+            this.#ready && length <= this.#options.pieceSize
+              ? this.#options.buffer?.()
+              : undefined,
+        },
+      });
+      if (this.#closed) return;
+      await this.#handshake();
+      this.#ready = true;
+      scheduler.addPeer(this.#have);
+      stopListening = scheduler.listen((completed) =>
+        this.#onSchedule(completed)
+      );
+      watchdog = setInterval(() => this.#checkStall(), STALL_CHECK_MS);
+      this.#fill();
+      while (!scheduler.over && !this.#closed) {
+        await this.#handle(await this.#receive(IDLE_TIMEOUT_MS));
+        this.#fill();
+      }
+    } catch (error) {
+      if (!this.#closed) this.failure = describe(error);
+    } finally {
+      clearInterval(watchdog);
+      stopListening?.();
+      if (this.#ready) scheduler.removePeer(this.#have);
+      this.close();
+    }
+  }
+
+  /** Ends the link, giving its outstanding pieces back. */
+  close(): void {
+    if (this.#closed && !this.#conn) return;
+    this.#closed = true;
+    this.#stop.abort();
+    this.#releaseAll();
+    this.#conn?.close();
+    this.#conn = undefined;
+  }
+
+  #binaryLimit(header: Record<string, unknown>): number {
+    if (header.type === "piece") return this.#options.pieceSize;
+    if (header.type === "welcome") return bitfieldBytes(this.#options.pieces);
+    return 0;
+  }
+
+  async #handshake(): Promise<void> {
+    const conn = this.#conn!;
+    const servePort = this.#options.servePort?.();
+    await conn.send({
+      type: "hello",
+      version: PROTOCOL_VERSION,
+      id: this.#options.id,
+      ...(servePort === undefined ? {} : { port: servePort }),
+    });
+    const reply = await this.#receive(
+      this.#options.stallMs ?? PEER_STALL_TIMEOUT_MS,
+    );
+    if (reply.type === "error") {
+      throw new Error(`peer refused: ${reply.message || reply.code}`);
+    }
+    if (reply.type !== "welcome" || reply.id !== this.#options.id) {
+      throw new Error(`unexpected "${reply.type}" during handshake`);
+    }
+    if (reply.pieces !== this.#options.pieces) {
+      throw new Error(
+        `peer has ${reply.pieces} pieces, expected ${this.#options.pieces}`,
+      );
+    }
+    if (reply.have) {
+      const have = Bitfield.from(reply.have, reply.pieces);
+      if (!have.complete) this.#have = have;
+    }
+  }
+
+  /**
+   * Asks for pieces until `inFlight` are outstanding or none is left, in one
+   * write; waits until at least REQUEST_BATCH can go at once (fewer writes
+   * and wake-ups on both sides, measured in issue #4).
+   */
+  #fill(): void {
+    if (this.#closed || this.#choked || !this.#ready) return;
+    const { scheduler } = this.#options;
+    const inFlight = this.#options.inFlight ?? REQUESTS_IN_FLIGHT;
+    const batch = Math.min(REQUEST_BATCH, inFlight);
+    if (this.#outstanding.size > inFlight - batch) return;
+    const requests: Message[] = [];
+    while (this.#outstanding.size < inFlight) {
+      const index = scheduler.next(this.#have, this.#outstanding);
+      if (index === undefined) break;
+      if (this.#outstanding.size === 0) this.#waitStart = performance.now();
+      // A cancelled copy of it may still come too: both are accepted.
+      this.#outstanding.add(index);
+      requests.push({ type: "request", index });
+    }
+    if (requests.length === 0) return;
+    this.#conn?.sendMany(requests).catch(() => this.#conn?.close());
+  }
+
+  #onSchedule(completed?: number): void {
+    if (this.#closed) return;
+    if (this.#options.scheduler.over) {
+      // Done or stopped: nothing more to ask; ending the link ends run().
+      this.close();
+      return;
+    }
+    if (completed !== undefined && this.#outstanding.has(completed)) {
+      // Another peer delivered it first.
+      this.#outstanding.delete(completed);
+      this.#cancelled.add(completed);
+      this.#options.scheduler.release(completed);
+      this.#send({ type: "cancel", index: completed });
+    }
+    this.#fill();
+  }
+
+  async #handle(message: Message): Promise<void> {
+    switch (message.type) {
+      case "piece":
+        return await this.#onPiece(message.index, message.data);
+      case "have":
+        if (message.index >= this.#options.pieces) {
+          throw new Error(
+            `announced piece ${message.index} of ${this.#options.pieces}`,
+          );
+        }
+        if (this.#have?.set(message.index)) {
+          this.#options.scheduler.peerHas(message.index);
+        }
+        return;
+      case "choke":
+        // The peer serves others for a while and dropped our requests.
+        if (!this.#choked && this.#outstanding.size > 0) {
+          this.#waitedBefore += performance.now() - this.#waitStart;
+        }
+        this.#choked = true;
+        this.#releaseAll();
+        return;
+      case "unchoke":
+        this.#choked = false;
+        this.#waitStart = performance.now();
+        return;
+      case "error":
+        throw new Error(`peer answered: ${message.message || message.code}`);
+      default:
+        throw new Error(`unexpected "${message.type}" message`);
+    }
+  }
+
+  async #onPiece(index: number, data: Uint8Array): Promise<void> {
+    if (!this.#outstanding.has(index) && !this.#cancelled.has(index)) {
+      throw new Error(`sent piece ${index}, which was not asked for`);
+    }
+    this.#holding = true;
+    try {
+      await this.#deliver(index, data);
+    } finally {
+      this.#holding = false;
+      this.#waitedBefore = 0;
+      this.#waitStart = performance.now();
+    }
+  }
+
+  async #deliver(index: number, data: Uint8Array): Promise<void> {
+    // Still outstanding while waiting, so closing the link gives it back.
+    await this.#options.limiter?.take(data.length, this.#stop.signal);
+    // Not outstanding any more if it was cancelled or dropped by a choke
+    // meanwhile: still used if nobody else delivered it yet.
+    const asked = this.#outstanding.delete(index);
+    if (!asked) this.#cancelled.delete(index);
+    this.bytes += data.length;
+    const { scheduler } = this.#options;
+    let good = true;
+    try {
+      if (scheduler.has(index)) {
+        // A copy from another peer won the race.
+        this.#options.recycle?.(data);
+      } else {
+        good = await this.#options.onPiece(index, data);
+      }
+    } finally {
+      // After onPiece, so nobody is handed the piece while it is checked.
+      if (asked) scheduler.release(index);
+    }
+    if (!good) {
+      this.lied = true;
+      throw new Error(`sent a bad copy of piece ${index}`);
+    }
+  }
+
+  /** Gives back every outstanding piece; a late copy is still accepted. */
+  #releaseAll(): void {
+    const outstanding = [...this.#outstanding];
+    this.#outstanding.clear();
+    for (const index of outstanding) {
+      this.#cancelled.add(index);
+      this.#options.scheduler.release(index);
+    }
+  }
+
+  #checkStall(): void {
+    if (
+      this.#closed || this.#choked || this.#holding ||
+      this.#outstanding.size === 0
+    ) return;
+    const stallMs = this.#options.stallMs ?? PEER_STALL_TIMEOUT_MS;
+    const waited = this.#waitedBefore + performance.now() - this.#waitStart;
+    if (waited < stallMs) return;
+    this.failure = "stopped answering";
+    this.close();
+  }
+
+  #send(message: Message): void {
+    // A failed send closes the connection; the read loop reports it.
+    this.#conn?.send(message).catch(() => this.#conn?.close());
+  }
+
+  async #receive(idleMs: number): Promise<Message> {
+    const message = await this.#conn!.receive({
+      idleMs,
+      deadlineMs: FRAME_DEADLINE_MS,
+    });
+    if (message === null) throw new Error("peer closed the connection");
+    return message;
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Deno.errors.TimedOut) return "stopped answering";
+  if (error instanceof Deno.errors.ConnectionRefused) {
+    return "connection refused";
+  }
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

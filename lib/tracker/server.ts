@@ -1,0 +1,404 @@
+/**
+ * The tracker over TCP: accepts connections, answers each one's requests in
+ * order from a {@linkcode TrackerService}, and forgets registrations that
+ * were not renewed. Bad input closes that one connection; the server keeps
+ * serving everyone else. Connections are capped in total and per address,
+ * every frame has a deadline both ways, and reads (`query`, `list`,
+ * `search`, `stats`) are rate-limited per address.
+ *
+ * @module
+ */
+
+import { type Address, Connection, formatAddress } from "../net/connection.ts";
+import {
+  DEFAULT_TRACKER_PORT,
+  FRAME_DEADLINE_MS,
+  HASH_BYTES,
+  IDLE_TIMEOUT_MS,
+  MAX_CONNECTIONS,
+  MAX_CONNECTIONS_PER_ADDRESS,
+  MAX_JSON_BYTES,
+  MAX_PIECES,
+  MIN_PIECE_SIZE,
+  REGISTRATION_TTL_MS,
+} from "../protocol/limits.ts";
+import {
+  type ErrorCode,
+  type FileSummary,
+  type Message,
+  pieceCount,
+  type TrackerStats,
+} from "../protocol/messages.ts";
+import {
+  QUERIES_PER_SECOND_PER_ADDRESS,
+  QUERY_BURST_PER_ADDRESS,
+  RateLimiter,
+} from "./rate_limit.ts";
+import {
+  RegistryError,
+  TrackerService,
+  type TrackerServiceOptions,
+} from "./service.ts";
+
+/** How often the tracker forgets expired registrations. */
+export const SWEEP_INTERVAL_MS = 5_000;
+/** Pause before accepting again after `accept()` failed (e.g. out of file descriptors). */
+export const ACCEPT_RETRY_MS = 100;
+
+/** Requests that only read the registry: these are rate-limited. */
+const READS: ReadonlySet<string> = new Set([
+  "query",
+  "list",
+  "search",
+  "stats",
+]);
+/** Bytes of a `files` answer besides its entries, with room to spare. */
+const FILES_FRAME_OVERHEAD = 64;
+const encoder = new TextEncoder();
+
+/** Options for {@linkcode startTracker}. */
+export interface TrackerOptions {
+  /** Address to listen on. @default {"0.0.0.0"} */
+  host?: string;
+  /** Port to listen on; 0 picks a free one. @default {DEFAULT_TRACKER_PORT} */
+  port?: number;
+  /** Ms a registration lives unless renewed. @default {REGISTRATION_TTL_MS} */
+  ttlMs?: number;
+  /** Ms between sweeps of expired registrations. @default {SWEEP_INTERVAL_MS} */
+  sweepMs?: number;
+  /** Ms a connection may wait between requests. @default {IDLE_TIMEOUT_MS} */
+  idleMs?: number;
+  /** Connections open at once, in total. @default {MAX_CONNECTIONS} */
+  maxConnections?: number;
+  /** Connections open at once from one address. @default {MAX_CONNECTIONS_PER_ADDRESS} */
+  maxConnectionsPerAddress?: number;
+  /** Ms a started frame has to arrive whole. @default {FRAME_DEADLINE_MS} */
+  frameDeadlineMs?: number;
+  /** Ms an answer has to go out before the connection is closed. @default {FRAME_DEADLINE_MS} */
+  writeDeadlineMs?: number;
+  /** Reads (`query`, `list`, `search`, `stats`) a second per address; `Infinity` turns the limit off. @default {QUERIES_PER_SECOND_PER_ADDRESS} */
+  queriesPerSecond?: number;
+  /** Reads one address may make at once. @default {QUERY_BURST_PER_ADDRESS} */
+  queryBurst?: number;
+  /** Registry quotas (per host, in total, variants). @default {tracker_service.ts} */
+  quotas?: Omit<TrackerServiceOptions, "ttlMs" | "now">;
+  /** Receives one line per notable event (bad client, refused connection). */
+  log?: (line: string) => void;
+}
+
+/** A running tracker. */
+export interface TrackerServer {
+  /** Where it listens (the real port when started with port 0). */
+  readonly address: Address;
+  /** Stops listening, closes every connection and the sweep timer. */
+  close(): Promise<void>;
+  /** Counters as a `stats` request would report them. */
+  stats(): TrackerStats;
+  /** Connections being served right now (refused ones not counted). */
+  readonly connections: number;
+}
+
+/**
+ * Starts a tracker listening on `options.host`:`options.port`.
+ *
+ * @example
+ * ```ts
+ * const tracker = startTracker({ host: "127.0.0.1", port: 0 });
+ * console.log(`Tracker on port ${tracker.address.port}`);
+ * await tracker.close();
+ * ```
+ */
+export function startTracker(options: TrackerOptions = {}): TrackerServer {
+  return new Tracker(options);
+}
+
+class Tracker implements TrackerServer {
+  readonly address: Address;
+  #listener: Deno.TcpListener;
+  #service: TrackerService;
+  #limiter: RateLimiter;
+  #options: TrackerOptions;
+  #log: (line: string) => void;
+  #started = performance.now();
+  #requests = 0;
+  #connections = new Set<Connection>();
+  #perHost = new Map<string, number>();
+  #tasks = new Set<Promise<void>>();
+  #sweeper: ReturnType<typeof setInterval>;
+  #closed = false;
+  #wake?: () => void;
+  #accepting: Promise<void>;
+
+  constructor(options: TrackerOptions) {
+    this.#options = options;
+    this.#log = options.log ?? (() => {});
+    this.#service = new TrackerService({
+      ...options.quotas,
+      ttlMs: options.ttlMs ?? REGISTRATION_TTL_MS,
+    });
+    this.#limiter = new RateLimiter({
+      rate: options.queriesPerSecond ?? QUERIES_PER_SECOND_PER_ADDRESS,
+      burst: options.queryBurst ?? QUERY_BURST_PER_ADDRESS,
+    });
+    this.#listener = Deno.listen({
+      hostname: options.host ?? "0.0.0.0",
+      port: options.port ?? DEFAULT_TRACKER_PORT,
+    });
+    const addr = this.#listener.addr;
+    this.address = { host: addr.hostname, port: addr.port };
+    this.#sweeper = setInterval(() => {
+      this.#service.sweep();
+      this.#limiter.sweep();
+    }, options.sweepMs ?? SWEEP_INTERVAL_MS);
+    this.#accepting = this.#acceptLoop();
+  }
+
+  stats(): TrackerStats {
+    return {
+      ...this.#service.stats(),
+      requests: this.#requests,
+      uptimeMs: Math.round(performance.now() - this.#started),
+    };
+  }
+
+  get connections(): number {
+    return this.#connections.size;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#sweeper);
+    this.#wake?.();
+    try {
+      this.#listener.close();
+    } catch {
+      // Already closed.
+    }
+    for (const connection of this.#connections) connection.close();
+    await this.#accepting;
+    await Promise.allSettled([...this.#tasks]);
+  }
+
+  async #acceptLoop(): Promise<void> {
+    while (!this.#closed) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (error) {
+        if (this.#closed || error instanceof Deno.errors.BadResource) return;
+        this.#log(`Tracker could not accept a connection: ${message(error)}`);
+        await this.#pause(ACCEPT_RETRY_MS);
+        continue;
+      }
+      this.#track(this.#admit(
+        new Connection(conn, {
+          binaryLimit: trackerBinaryLimit,
+          writeDeadlineMs: this.#options.writeDeadlineMs,
+        }),
+      ));
+    }
+  }
+
+  #track(task: Promise<void>): void {
+    const settled = task.catch((error) => {
+      this.#log(
+        `Tracker dropped a connection after an error: ${message(error)}`,
+      );
+    });
+    this.#tasks.add(settled);
+    settled.finally(() => this.#tasks.delete(settled));
+  }
+
+  /** Waits `ms`, or less if the tracker closes meanwhile. */
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      this.#wake = done;
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  }
+
+  /** Serves `connection` if the caps allow, otherwise says `busy` and closes. */
+  async #admit(connection: Connection): Promise<void> {
+    const host = remoteHost(connection);
+    const fromHost = this.#perHost.get(host) ?? 0;
+    const maxTotal = this.#options.maxConnections ?? MAX_CONNECTIONS;
+    const maxHost = this.#options.maxConnectionsPerAddress ??
+      MAX_CONNECTIONS_PER_ADDRESS;
+    if (this.#connections.size >= maxTotal || fromHost >= maxHost) {
+      this.#log(`Tracker refused a connection from ${host}: too many open.`);
+      await sendOrClose(
+        connection,
+        errorReply("busy", "Too many connections; try again later."),
+      );
+      connection.close();
+      return;
+    }
+    this.#connections.add(connection);
+    this.#perHost.set(host, fromHost + 1);
+    try {
+      await this.#serve(connection, host);
+    } finally {
+      connection.close();
+      this.#connections.delete(connection);
+      const left = (this.#perHost.get(host) ?? 1) - 1;
+      if (left > 0) this.#perHost.set(host, left);
+      else this.#perHost.delete(host);
+    }
+  }
+
+  /** Answers requests in order until the client leaves or misbehaves. */
+  async #serve(connection: Connection, host: string): Promise<void> {
+    const idleMs = this.#options.idleMs ?? IDLE_TIMEOUT_MS;
+    const deadlineMs = this.#options.frameDeadlineMs ?? FRAME_DEADLINE_MS;
+    const who = formatAddress(connection.remote);
+    while (!this.#closed) {
+      let request: Message | null;
+      try {
+        request = await connection.receive({ idleMs, deadlineMs });
+      } catch (error) {
+        if (this.#closed) return;
+        if (isBadInput(error)) {
+          this.#log(`Tracker closed ${who}: bad request: ${message(error)}`);
+          await sendOrClose(
+            connection,
+            errorReply("bad-request", `Bad request: ${message(error)}`),
+          );
+        } else if (error instanceof Deno.errors.TimedOut) {
+          this.#log(`Tracker closed ${who}: idle or too slow.`);
+        }
+        return;
+      }
+      if (request === null) return;
+      const reply = this.#answer(request, host);
+      this.#requests++;
+      if (!await sendOrClose(connection, reply)) return;
+      if (reply.type === "error" && reply.code === "bad-request") {
+        this.#log(`Tracker closed ${who}: ${reply.message}`);
+        return;
+      }
+    }
+  }
+
+  /** The reply to one request; refusals become `error` replies. */
+  #answer(request: Message, host: string): Message {
+    const service = this.#service;
+    if (READS.has(request.type) && !this.#limiter.take(host)) {
+      return errorReply(
+        "busy",
+        `Too many requests from ${host}; slow down and try again.`,
+      );
+    }
+    try {
+      switch (request.type) {
+        case "register":
+          service.register(request.meta, { host, port: request.port });
+          return { type: "ok" };
+        case "announce":
+          return {
+            type: "announced",
+            unknown: service.announce(request.ids, {
+              host,
+              port: request.port,
+            }),
+          };
+        case "unregister":
+          service.unregister(request.id, { host, port: request.port });
+          return { type: "ok" };
+        case "query":
+          return {
+            type: "file",
+            ...service.query(request.id, request.variant ?? 0),
+          };
+        case "list":
+          return { type: "files", files: fitFrame(service.list()) };
+        case "search":
+          return {
+            type: "files",
+            files: fitFrame(service.search(request.text)),
+          };
+        case "stats":
+          return { type: "stats-reply", stats: this.stats() };
+        default:
+          return errorReply(
+            "bad-request",
+            `A tracker does not answer "${request.type}" messages.`,
+          );
+      }
+    } catch (error) {
+      if (error instanceof RegistryError) {
+        return errorReply(error.code, error.message);
+      }
+      throw error;
+    }
+  }
+}
+
+/**
+ * The longest head of `files` whose answer fits in one frame's JSON part:
+ * 500 summaries with long names would not.
+ */
+function fitFrame(files: FileSummary[]): FileSummary[] {
+  let bytes = FILES_FRAME_OVERHEAD;
+  for (let i = 0; i < files.length; i++) {
+    bytes += encoder.encode(JSON.stringify(files[i])).length + 1;
+    if (bytes > MAX_JSON_BYTES) return files.slice(0, i);
+  }
+  return files;
+}
+
+function errorReply(code: ErrorCode, text: string): Message {
+  return { type: "error", code, message: text.slice(0, 1000) };
+}
+
+/**
+ * Sends `reply`; false (and the connection closed) if it failed or the
+ * client did not take it within the connection's write deadline.
+ */
+async function sendOrClose(
+  connection: Connection,
+  reply: Message,
+): Promise<boolean> {
+  const ok = await connection.send(reply).then(() => true, () => false);
+  if (!ok) connection.close();
+  return ok;
+}
+
+/**
+ * The binary part a tracker accepts, from the JSON part alone: only a
+ * `register` carries one, exactly its piece-hash list, so a client cannot
+ * make the tracker wait for (and buffer) bytes no message will use.
+ */
+function trackerBinaryLimit(header: Record<string, unknown>): number {
+  if (header.type !== "register") return 0;
+  const { size, pieceSize } = header;
+  if (
+    !Number.isSafeInteger(size) || !Number.isSafeInteger(pieceSize) ||
+    (size as number) < 0 || (pieceSize as number) < MIN_PIECE_SIZE
+  ) {
+    return 0;
+  }
+  const pieces = pieceCount(size as number, pieceSize as number);
+  return Math.min(pieces, MAX_PIECES) * HASH_BYTES;
+}
+
+/** Errors that mean the client sent something malformed, not that the socket failed. */
+function isBadInput(error: unknown): boolean {
+  return error instanceof TypeError || error instanceof RangeError ||
+    error instanceof SyntaxError;
+}
+
+/** The client's IP as the socket reports it (IPv4-mapped IPv6 unwrapped). */
+function remoteHost(connection: Connection): string {
+  const host = connection.remote.host;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host);
+  return mapped ? mapped[1] : host;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

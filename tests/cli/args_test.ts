@@ -1,0 +1,77 @@
+import { assert, assertEquals, assertThrows } from "../assert.ts";
+import {
+  parseFileId,
+  parsePieceSize,
+  parseRate,
+  resolveTracker,
+  UsageError,
+} from "../../lib/cli/args.ts";
+
+Deno.test("parseFileId() lower-cases full IDs and 16+ hex prefixes", () => {
+  assertEquals(parseFileId("ABCDEF0123456789"), "abcdef0123456789");
+  assertEquals(parseFileId("f".repeat(64)), "f".repeat(64));
+  assertEquals(parseFileId(" 0123456789abcdef00 "), "0123456789abcdef00");
+});
+
+Deno.test("parseFileId() refuses short, long and non-hex IDs in one sentence", () => {
+  for (
+    const text of [
+      "",
+      "abc",
+      "0123456789abcde",
+      "z".repeat(16),
+      "a".repeat(65),
+      "\u001b[2J0123456789abcdef",
+    ]
+  ) {
+    const error = assertThrows(() => parseFileId(text), UsageError);
+    assert(!error.message.includes("\n"), error.message);
+    assert(!error.message.includes("\u001b"), error.message);
+  }
+});
+
+Deno.test("parsePieceSize() takes bytes or units within the limits", () => {
+  assertEquals(parsePieceSize("262144"), 262144);
+  assertEquals(parsePieceSize("256K"), 262144);
+  assertEquals(parsePieceSize("1M"), 1048576);
+  assertEquals(parsePieceSize("1MiB"), 1048576);
+  for (const text of ["1K", "1G", "abc", "-5", "1.5M"]) {
+    assertThrows(() => parsePieceSize(text), UsageError);
+  }
+});
+
+Deno.test("resolveTracker() prefers --tracker, then P2P_TRACKER, then the default", () => {
+  assertEquals(resolveTracker({ flag: "a:1", env: "b:2" }), {
+    host: "a",
+    port: 1,
+  });
+  assertEquals(resolveTracker({ env: "b" }), { host: "b", port: 5000 });
+  assertEquals(resolveTracker({ env: " " }), { host: "127.0.0.1", port: 5000 });
+  assertEquals(resolveTracker({}), { host: "127.0.0.1", port: 5000 });
+  const error = assertThrows(() => resolveTracker({ env: "x:y" }), UsageError);
+  assert(error.message.includes("P2P_TRACKER"), error.message);
+});
+
+Deno.test("parseRate() takes bytes a second with K, M or G in powers of 1024", () => {
+  assertEquals(parseRate("1024"), 1024);
+  assertEquals(parseRate("512K"), 512 * 1024);
+  assertEquals(parseRate("16M"), 16 * 1024 ** 2);
+  assertEquals(parseRate("16m"), 16 * 1024 ** 2);
+  assertEquals(parseRate("1.5M"), 1.5 * 1024 ** 2);
+  assertEquals(parseRate("2G"), 2 * 1024 ** 3);
+  assertEquals(parseRate(" 4MiB "), 4 * 1024 ** 2);
+  assertEquals(parseRate("4MB/s"), 4 * 1024 ** 2);
+});
+
+Deno.test("parseRate() refuses zero, tiny, negative and malformed rates in one sentence naming the flag", () => {
+  for (
+    const text of ["", "0", "1000", "0.5K", "-5M", "fast", "16X", "1T", "1e9"]
+  ) {
+    const error = assertThrows(
+      () => parseRate(text, "--upload-limit"),
+      UsageError,
+    );
+    assert(error.message.includes("--upload-limit"), error.message);
+    assert(!error.message.includes("\n"), error.message);
+  }
+});

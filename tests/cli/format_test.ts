@@ -1,0 +1,62 @@
+import { assert, assertEquals } from "../assert.ts";
+import {
+  formatDuration,
+  formatFileTable,
+  formatSize,
+  formatSpeed,
+  shortId,
+  terminalSafe,
+  toJsonLine,
+} from "../../lib/cli/format.ts";
+
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+Deno.test("formatSize() uses binary units", () => {
+  assertEquals(formatSize(0), "0 B");
+  assertEquals(formatSize(1023), "1023 B");
+  assertEquals(formatSize(1536), "1.5 KiB");
+  assertEquals(formatSize(20 * 1024 * 1024), "20.0 MiB");
+  assertEquals(formatSize(300 * 1024 ** 3), "300 GiB");
+  assertEquals(formatSpeed(3 * 1024 * 1024), "3.0 MiB/s");
+});
+
+Deno.test("formatDuration() reads naturally and says -- when unknown", () => {
+  assertEquals(formatDuration(400), "0s");
+  assertEquals(formatDuration(45_000), "45s");
+  assertEquals(formatDuration(185_000), "3m 05s");
+  assertEquals(formatDuration(7_380_000), "2h 03m");
+  assertEquals(formatDuration(Infinity), "--");
+});
+
+Deno.test("terminalSafe() lets no control character or escape through", () => {
+  assertEquals(terminalSafe("plain café 🎉.txt"), "plain café 🎉.txt");
+  assertEquals(terminalSafe("a\u001b[2Jb"), "a\\x1b[2Jb");
+  assertEquals(terminalSafe("x\ry\n"), "x\\x0dy\\x0a");
+  assertEquals(terminalSafe("\u009b31m"), "\\x9b31m");
+  assertEquals(terminalSafe("evil\u202egnp.exe"), "evil\\u202egnp.exe");
+  for (let code = 0; code < 0x20; code++) {
+    assert(!CONTROL.test(terminalSafe(String.fromCharCode(code))));
+  }
+});
+
+Deno.test("toJsonLine() stays valid JSON with terminal-unsafe characters escaped", () => {
+  const value = { name: "a\u001b\u009b\u202eb" };
+  const line = toJsonLine(value);
+  assert(!CONTROL.test(line) && !line.includes("\u202e"), line);
+  assertEquals(JSON.parse(line), value);
+});
+
+Deno.test("formatFileTable() aligns columns and escapes names", () => {
+  const rows = formatFileTable([
+    { id: "a".repeat(64), name: "one\u001b.txt", size: 1536, peers: 2 },
+    { id: "b".repeat(64), name: "two", size: 5, peers: 10 },
+  ]);
+  assertEquals(rows, [
+    "ID                   SIZE  PEERS  NAME",
+    "aaaaaaaaaaaaaaaa  1.5 KiB      2  one\\x1b.txt",
+    "bbbbbbbbbbbbbbbb      5 B     10  two",
+  ]);
+  assertEquals(formatFileTable([]), ["No files."]);
+  assertEquals(shortId("c".repeat(64)), "c".repeat(16));
+});

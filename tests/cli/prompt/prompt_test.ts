@@ -1,0 +1,725 @@
+import { join } from "node:path";
+import { assert, assertEquals, assertThrows } from "../../assert.ts";
+import { randomFile, sha256File, tempDir } from "../../fixtures.ts";
+import {
+  type Child,
+  PERMISSIONS,
+  ROOT,
+  spawnEntry,
+} from "../../../scripts/_child.ts";
+import { UsageError } from "../../../lib/cli/args.ts";
+import { parseGetArgs, splitWords } from "../../../lib/cli/prompt/prompt.ts";
+import {
+  complete,
+  type CompletionSource,
+  encode,
+} from "../../../lib/cli/prompt/completion.ts";
+import {
+  dataDir,
+  History,
+  MAX_HISTORY,
+} from "../../../lib/cli/prompt/history.ts";
+import { Transfers } from "../../../lib/cli/prompt/transfers.ts";
+
+const ID_A = "a1".repeat(32);
+const ID_B = "b2".repeat(32);
+
+function source(overrides: Partial<CompletionSource> = {}): CompletionSource {
+  return {
+    known: () => [
+      { id: ID_A.slice(0, 16), name: "movie.mp4" },
+      { id: ID_B.slice(0, 16), name: "my notes.txt" },
+      { id: "c3".repeat(8), name: "evil\u001b[2J" },
+    ],
+    shared: () => [{ id: ID_A.slice(0, 16), name: "movie.mp4" }],
+    transfers: () => [{ id: "#3", name: "movie.mp4" }],
+    readDir: (path) =>
+      Promise.resolve(
+        path === "."
+          ? [
+            { name: "report.pdf", isDirectory: false },
+            { name: "read me.txt", isDirectory: false },
+            { name: "records", isDirectory: true },
+            { name: ".hidden", isDirectory: false },
+          ]
+          : path === "/home/ann/"
+          ? [{ name: "photo.jpg", isDirectory: false }]
+          : [],
+      ),
+    home: "/home/ann",
+    ...overrides,
+  };
+}
+
+Deno.test("complete() offers command names for the first word", async () => {
+  assertEquals(await complete("sh", source()), [["share "], "sh"]);
+  assertEquals(await complete("s", source()), [
+    ["share ", "search ", "status "],
+    "s",
+  ]);
+  assertEquals(await complete("", source()), [
+    [
+      "share ",
+      "unshare ",
+      "get ",
+      "list ",
+      "search ",
+      "status ",
+      "peers ",
+      "cancel ",
+      "help ",
+      "quit ",
+    ],
+    "",
+  ]);
+});
+
+Deno.test("complete() offers file paths after share, escaping spaces", async () => {
+  assertEquals(await complete("share re", source()), [
+    ["read\\ me.txt ", "records/", "report.pdf "],
+    "re",
+  ]);
+  assertEquals(await complete("share read\\ ", source()), [
+    ["read\\ me.txt "],
+    "read\\ ",
+  ]);
+  assertEquals(await complete('share "read', source()), [
+    ['"read me.txt" '],
+    '"read',
+  ]);
+  assertEquals(await complete("share ~/ph", source()), [
+    ["~/photo.jpg "],
+    "~/ph",
+  ]);
+  assertEquals(await complete("share .h", source()), [[".hidden "], ".h"]);
+  assertEquals(await complete("share nothing/x", source()), [
+    [],
+    "nothing/x",
+  ]);
+});
+
+Deno.test("complete() offers known IDs and names after get, never a name the terminal would garble", async () => {
+  const [ids] = await complete("get a1", source());
+  assertEquals(ids, [ID_A.slice(0, 16)]);
+  assertEquals(await complete("get mo", source()), [["movie.mp4 "], "mo"]);
+  assertEquals(await complete("get my", source()), [
+    ["my\\ notes.txt "],
+    "my",
+  ]);
+  const [all] = await complete("get ", source());
+  assert(!all.some((word) => word.includes("\u001b")), JSON.stringify(all));
+  assertEquals(await complete("get x --", source()), [
+    ["--out ", "--force "],
+    "--",
+  ]);
+  assertEquals((await complete("get x --out re", source()))[0], [
+    "read\\ me.txt ",
+    "records/",
+    "report.pdf ",
+  ]);
+  assertEquals((await complete("peers mov", source()))[0], ["movie.mp4 "]);
+});
+
+Deno.test("complete() offers shared files after unshare and transfers after cancel", async () => {
+  assertEquals((await complete("unshare ", source()))[0], [
+    ID_A.slice(0, 16),
+    "movie.mp4 ",
+  ]);
+  assertEquals((await complete("cancel #", source()))[0], ["#3"]);
+  assertEquals((await complete("quit --f", source()))[0], ["--force"]);
+  assertEquals((await complete("list x", source()))[0], []);
+});
+
+Deno.test("encode() writes words the prompt splits back unchanged", () => {
+  for (const name of ["a b", 'it"s', "it's", "back\\slash", "plain"]) {
+    for (const quote of ["", '"', "'"]) {
+      if (quote === "'" && name.includes("'")) continue;
+      const word = encode(name, quote, true);
+      assertEquals(splitWords(`share ${word}`), ["share", name], word);
+    }
+  }
+});
+
+Deno.test("dataDir() prefers P2P_HOME, then XDG_DATA_HOME, then ~/.local/share", () => {
+  const env = (vars: Record<string, string>) => (name: string) => vars[name];
+  assertEquals(dataDir(env({ P2P_HOME: "/p", HOME: "/h" })), "/p");
+  assertEquals(dataDir(env({ XDG_DATA_HOME: "/x", HOME: "/h" })), "/x/p2p");
+  assertEquals(dataDir(env({ HOME: "/h" })), "/h/.local/share/p2p");
+  assertEquals(dataDir(env({})), undefined);
+});
+
+Deno.test("History keeps commands between runs, bounded, without blanks, repeats or lines starting with a space", async () => {
+  await using dir = await tempDir();
+  const folder = join(dir.path, "data");
+  const first = await History.load(folder);
+  assertEquals(first.lines, []);
+  for (const line of ["list", "list", "", "  ", " secret", "get x  "]) {
+    first.add(line);
+  }
+  await first.flush();
+  const second = await History.load(folder);
+  assertEquals(second.lines, ["list", "get x"]);
+  assertEquals(second.newestFirst(), ["get x", "list"]);
+  for (let i = 0; i < MAX_HISTORY + 10; i++) second.add(`status ${i}`);
+  await second.flush();
+  const third = await History.load(folder);
+  assertEquals(third.lines.length, MAX_HISTORY);
+  assertEquals(third.lines.at(-1), `status ${MAX_HISTORY + 9}`);
+  const text = await Deno.readTextFile(join(folder, "history"));
+  assertEquals(text.split("\n").length, MAX_HISTORY + 1);
+});
+
+Deno.test("History without a folder or with an unwritable one works in memory", async () => {
+  const memory = await History.load(undefined);
+  memory.add("list");
+  await memory.flush();
+  assertEquals(memory.lines, ["list"]);
+  await using dir = await tempDir();
+  const file = join(dir.path, "not-a-folder");
+  await Deno.writeTextFile(file, "");
+  const broken = await History.load(file);
+  broken.add("list");
+  await broken.flush();
+  assertEquals(broken.lines, ["list"]);
+});
+
+Deno.test("Transfers finds work by number, ID prefix or name and totals downloads", () => {
+  let now = 0;
+  const transfers = new Transfers(() => now);
+  const hash = transfers.start({ kind: "hash", name: "a.bin" });
+  const get = transfers.start({ kind: "get", name: ID_B, id: ID_B });
+  assert(hash.describe().includes("starting"), hash.describe());
+  now = 1000;
+  get.update({ done: 512, total: 1024, peers: 2, name: "b.bin" });
+  assertEquals(get.bytesPerSecond, 512);
+  assertEquals(
+    get.describe(),
+    "#2 getting b.bin  50.0%  512 B / 1.0 KiB  512 B/s  ETA 1s  2 peers",
+  );
+  assertEquals(transfers.find("#1"), [hash]);
+  assertEquals(transfers.find("2"), [get]);
+  assertEquals(transfers.find("B2B2"), [get]);
+  assertEquals(transfers.find("a.bin"), [hash]);
+  assertEquals(transfers.find("zzz"), []);
+  assertEquals(transfers.downloaded, 512);
+  transfers.finish(get, 1024);
+  transfers.finish(get, 1024);
+  assertEquals(transfers.downloaded, 1024);
+  hash.cancel();
+  assert(hash.signal.aborted && hash.cancelled);
+  const line = hash.bar(60, false);
+  assert([...line].length < 60 && line.startsWith("[---"), line);
+});
+
+Deno.test("parseGetArgs() reads --out and --force and rejects mistakes in one sentence", () => {
+  assertEquals(parseGetArgs(["abc"], "downloads"), {
+    ref: "abc",
+    outDir: "downloads",
+    force: false,
+  });
+  assertEquals(parseGetArgs(["--force", "abc", "--out", "d"], "x"), {
+    ref: "abc",
+    outDir: "d",
+    force: true,
+  });
+  assertEquals(parseGetArgs(["abc", "--out=e"], "x").outDir, "e");
+  for (const args of [[], ["a", "b"], ["a", "--bogus"], ["a", "--out"]]) {
+    const error = assertThrows(() => parseGetArgs(args, "x"), UsageError);
+    assert(/^[A-Z"-].*\.$/.test(error.message), error.message);
+  }
+});
+
+// ---------------------------------------------------------------------------
+// Real processes: a tracker, prompts on piped stdin, prompts on a terminal.
+
+const encoder = new TextEncoder();
+
+/** A prompt process with piped stdin (or a pseudo-terminal via `script`). */
+class PromptProcess implements AsyncDisposable {
+  /** Everything written on stdout so far, raw. */
+  output = "";
+  /** Everything on stderr, once the process ended. */
+  stderr = "";
+  #process: Deno.ChildProcess;
+  #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  #reading: Promise<unknown>;
+  #stderr: Promise<string>;
+
+  constructor(args: string[], env: Record<string, string>, pty = false) {
+    const deno = [
+      Deno.execPath(),
+      "run",
+      ...PERMISSIONS["peer.ts"],
+      `${ROOT}peer.ts`,
+      ...args,
+    ];
+    const command = pty
+      ? new Deno.Command("script", {
+        args: [
+          "-qfec",
+          `stty cols 100 rows 40; exec ${deno.map(shellQuote).join(" ")}`,
+          "/dev/null",
+        ],
+        cwd: ROOT,
+        env: { NO_COLOR: "1", TERM: "xterm", ...env },
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      })
+      : new Deno.Command(deno[0], {
+        args: deno.slice(1),
+        cwd: ROOT,
+        env: { NO_COLOR: "1", ...env },
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      });
+    const child = command.spawn();
+    this.#process = child;
+    this.#stdin = child.stdin.getWriter();
+    this.#reading = (async () => {
+      const text = child.stdout.pipeThrough(new TextDecoderStream());
+      for await (const chunk of text) this.output += chunk;
+    })();
+    this.#stderr = new Response(child.stderr).text();
+  }
+
+  get pid(): number {
+    return this.#process.pid;
+  }
+
+  /** Output lines so far, the unfinished last one included. */
+  get lines(): string[] {
+    return this.output.split("\n").map((line) => line.replace(/\r$/, ""));
+  }
+
+  async type(text: string): Promise<void> {
+    await this.#stdin.write(encoder.encode(text));
+  }
+
+  /** Waits for a line matching `pattern`; resolves to it. */
+  async waitFor(pattern: RegExp, timeoutMs = 15_000): Promise<string> {
+    let found: string | undefined;
+    await this.#until(
+      () => {
+        found = this.lines.find((line) => pattern.test(line));
+        return found !== undefined;
+      },
+      `a line matching ${pattern}`,
+      timeoutMs,
+    );
+    return found!;
+  }
+
+  /** Waits until the whole output matches `pattern`. */
+  waitForOutput(pattern: RegExp, timeoutMs = 15_000): Promise<void> {
+    return this.#until(
+      () => pattern.test(this.output),
+      `output matching ${pattern}`,
+      timeoutMs,
+    );
+  }
+
+  async #until(
+    test: () => boolean,
+    what: string,
+    timeoutMs: number,
+  ): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (!test()) {
+      if (performance.now() > deadline) {
+        throw new Error(
+          `No ${what} within ${timeoutMs} ms: ${JSON.stringify(this.output)}`,
+        );
+      }
+      await sleep(10);
+    }
+  }
+
+  /** Closes stdin and waits (bounded) for the exit. */
+  async end(timeoutMs = 15_000): Promise<Deno.CommandStatus> {
+    await this.#stdin.close().catch(() => {});
+    return await this.exited(timeoutMs);
+  }
+
+  /** Waits (bounded) for the exit; stdin stays open meanwhile. */
+  async exited(timeoutMs = 15_000): Promise<Deno.CommandStatus> {
+    const timer = setTimeout(() => this.#kill("SIGKILL"), timeoutMs);
+    try {
+      const status = await this.#process.status;
+      await this.#reading;
+      const stderr = this.stderr = await this.#stderr;
+      assert(!/^\s+at /m.test(stderr), `stack trace on stderr: ${stderr}`);
+      return status;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #kill(name: Deno.Signal): void {
+    try {
+      this.#process.kill(name);
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.#kill("SIGTERM");
+    const timer = setTimeout(() => this.#kill("SIGKILL"), 5_000);
+    await this.#stdin.close().catch(() => {});
+    await this.#process.status;
+    clearTimeout(timer);
+    await this.#reading.catch(() => {});
+    await this.#stderr.catch(() => {});
+  }
+}
+
+/** Sends `command` and resolves to the lines up to its `Totals:` line. */
+async function ask(
+  prompt: PromptProcess,
+  command: string,
+  timeoutMs = 10_000,
+): Promise<string[]> {
+  const before = prompt.lines.length - 1;
+  await prompt.type(`${command}\n`);
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const lines = prompt.lines.slice(before);
+    if (lines.some((line) => line.startsWith("Totals: "))) return lines;
+    if (performance.now() > deadline) {
+      throw new Error(`No answer to ${command}: ${lines.join(" | ")}`);
+    }
+    await sleep(5);
+  }
+}
+
+function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function startTracker(): Promise<Child & { address: string }> {
+  const tracker = spawnEntry("tracker.ts", [
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+  ]);
+  const line = await tracker.waitForLine(/listening on/, 20_000);
+  return Object.assign(tracker, {
+    address: line.slice(line.lastIndexOf(" ") + 1),
+  });
+}
+
+function signal(pid: number, name: Deno.Signal): void {
+  try {
+    Deno.kill(pid, name);
+  } catch {
+    // Exited meanwhile.
+  }
+}
+
+Deno.test("prompts on piped stdin share a file, get it with status answered mid-transfer, list and quit with exit 0", async () => {
+  await using dir = await tempDir();
+  const size = 64 * 1024 * 1024;
+  const source = await randomFile(dir.path, "big file.bin", size);
+  const id = await sha256File(source);
+  await using tracker = await startTracker();
+  const env = { P2P_TRACKER: tracker.address, P2P_HOME: dir.path };
+  const common = ["--host", "127.0.0.1", "--port", "0"];
+  await using sharer = new PromptProcess(common, env);
+  await sharer.type(`share "${source}"\n`);
+  await sharer.waitFor(new RegExp(`full ID ${id}`), 20_000);
+
+  const out = join(dir.path, "out");
+  await using getter = new PromptProcess([...common, "--out", out], env);
+  await getter.type("list\n");
+  await getter.waitFor(/big file\.bin/);
+  // Freeze the sharer between short slices of work, so the download is
+  // certainly unfinished while the getter answers status.
+  signal(sharer.pid, "SIGSTOP");
+  let midway: string | undefined;
+  try {
+    await getter.type(`get ${id.slice(0, 16)}\n`);
+    // Registered before any network traffic: status always shows it.
+    const first = await ask(getter, "status");
+    assert(first.includes("Transfers (1):"), first.join("\n"));
+    for (let slice = 0; slice < 300 && !midway; slice++) {
+      signal(sharer.pid, "SIGCONT");
+      await sleep(10);
+      signal(sharer.pid, "SIGSTOP");
+      const answer = await ask(getter, "status");
+      midway = answer.find((line) =>
+        /#1 getting big file\.bin\s+[1-9]\d?\.\d%.* peers?$/.test(line)
+      );
+      if (getter.lines.some((line) => line.startsWith("Saved"))) break;
+    }
+  } finally {
+    signal(sharer.pid, "SIGCONT");
+  }
+  assert(midway, `no status line caught mid-transfer: ${getter.output}`);
+  await getter.waitFor(/^Saved .*SHA-256 verified/, 20_000);
+  assertEquals(await sha256File(join(out, "big file.bin")), id);
+  await getter.type("status\n");
+  await getter.waitFor(/Totals: up 0 B, down 64\.0 MiB\./);
+  // A finished download stays shared until unshare.
+  await getter.waitFor(/^Shared \(1\), serving on /);
+  await getter.waitFor(new RegExp(`${id.slice(0, 16)} .*big file\\.bin$`));
+  await getter.type(`unshare ${id.slice(0, 16)}\n`);
+  const after = await ask(getter, "status");
+  assert(after.includes("Shared: nothing."), after.join("\n"));
+  await sharer.type("status\n");
+  await sharer.waitFor(/Totals: up 6\d\.\d MiB, down 0 B\./);
+
+  await getter.type("quit\n");
+  assertEquals((await getter.end()).code, 0, getter.output);
+  await sharer.type("quit\n");
+  assertEquals((await sharer.end()).code, 0, sharer.output);
+  assert(sharer.output.includes("Unregistered 1 file."), sharer.output);
+});
+
+Deno.test("a prompt on piped stdin finishes hashing at end of input, and SIGTERM unregisters and exits 0", async () => {
+  await using dir = await tempDir();
+  const file = await randomFile(dir.path, "one.bin", 3 * 1024 * 1024);
+  await using tracker = await startTracker();
+  const env = { P2P_TRACKER: tracker.address, P2P_HOME: dir.path };
+  const common = ["--host", "127.0.0.1", "--port", "0"];
+  await using ended = new PromptProcess(common, env);
+  await ended.type(`share ${file}\nbogus\n`);
+  assertEquals((await ended.end()).code, 0, ended.output);
+  assert(
+    /^Unknown command "bogus": type "help"/m.test(ended.output),
+    ended.output,
+  );
+  assert(ended.output.includes("Sharing one.bin (3.0 MiB)"), ended.output);
+  assert(ended.output.includes("Unregistered 1 file."), ended.output);
+
+  await using stopped = new PromptProcess(common, env);
+  await stopped.type(`share ${file}\n`);
+  await stopped.waitFor(/^Sharing one\.bin/);
+  Deno.kill(stopped.pid, "SIGTERM");
+  assertEquals(
+    (await stopped.exited()).code,
+    0,
+    `${stopped.output} stderr: ${stopped.stderr}`,
+  );
+  assert(stopped.output.includes("Unregistered 1 file."), stopped.output);
+});
+
+// A tiny terminal: enough of VT100 to replay what the prompt draws.
+function screenOf(output: string, columns = 100): string[] {
+  const rows: string[][] = [[]];
+  let row = 0;
+  let col = 0;
+  const line = () => rows[row] ??= [];
+  for (let i = 0; i < output.length; i++) {
+    const char = output[i];
+    if (char === "\x1b" && output[i + 1] === "[") {
+      // deno-lint-ignore no-control-regex
+      const match = /^\x1b\[([?\d;]*)([A-Za-z])/.exec(output.slice(i));
+      if (!match) continue;
+      i += match[0].length - 1;
+      const n = match[1] === "" ? 1 : Number(match[1]);
+      const code = match[2];
+      if (code === "A") row = Math.max(0, row - n);
+      else if (code === "B") row += n;
+      else if (code === "C") col += n;
+      else if (code === "D") col = Math.max(0, col - n);
+      else if (code === "G") col = Math.max(0, n - 1);
+      else if (code === "K") line().length = match[1] === "2" ? 0 : col;
+      else if (code === "J") {
+        line().length = Math.min(line().length, col);
+        rows.length = row + 1;
+      }
+    } else if (char === "\r") col = 0;
+    else if (char === "\n") row++;
+    else if (char >= " ") {
+      if (col >= columns) {
+        row++;
+        col = 0;
+      }
+      const cells = line();
+      while (cells.length < col) cells.push(" ");
+      cells[col++] = char;
+    }
+  }
+  for (let r = 0; r <= row; r++) rows[r] ??= [];
+  return rows.map((cells) => cells.join("").trimEnd());
+}
+
+/** Waits until the last line on the emulated screen reads `text`. */
+async function waitForScreen(
+  prompt: PromptProcess,
+  text: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const screen = screenOf(prompt.output);
+    const last = screen.findLast((line) => line !== "");
+    if (last === text) return;
+    if (performance.now() > deadline) {
+      throw new Error(`Screen ends with "${last}", not "${text}"`);
+    }
+    await sleep(20);
+  }
+}
+
+/** Size of the sparse file whose hashing outlasts typing at the prompt. */
+const SLOW_HASH_SIZE = 2 * 1024 * 1024 * 1024;
+
+const HAS_SCRIPT = (() => {
+  try {
+    return new Deno.Command("script", { args: ["--version"] }).outputSync()
+      .success;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name:
+    "on a terminal, live bars redraw above the prompt without garbling the line being typed, and a one-shot get draws its bar",
+  ignore: !HAS_SCRIPT,
+  fn: async () => {
+    await using dir = await tempDir();
+    // Hashing must outlast typing "sta" by several redraws, even on a busy
+    // machine: a sparse file costs no disk, and hashing 2 GiB takes seconds.
+    const slow = join(dir.path, "slow.bin");
+    await Deno.writeFile(slow, new Uint8Array());
+    await Deno.truncate(slow, SLOW_HASH_SIZE);
+    await using tracker = await startTracker();
+    const env = { P2P_TRACKER: tracker.address, P2P_HOME: dir.path };
+    await using prompt = new PromptProcess(["--port", "0"], env, true);
+    await prompt.waitFor(/Serving on/);
+    await prompt.type(`share ${slow}\r`);
+    await prompt.waitForOutput(/#1 hashing slow\.bin/);
+    await prompt.type("sta");
+    // A bar drawn after the echo, with the input redrawn under it.
+    await prompt.waitForOutput(/\] #1 hashing slow\.bin[^\n]*\n[^\n]*p2p> sta/);
+    await prompt.waitForOutput(/Sharing slow\.bin/, 60_000);
+    // The prompt is redrawn after the message, maybe in a later write.
+    await waitForScreen(prompt, "p2p> sta");
+    const screen = screenOf(prompt.output);
+    const last = screen.findLastIndex((line) => line !== "");
+    assertEquals(screen[last], "p2p> sta", screen.join("\n"));
+    // The message (wrapped at 100 columns) sits right above the prompt.
+    const message = screen.findIndex((l) => l.startsWith("Sharing slow.bin"));
+    assert(
+      message >= last - 2 &&
+        /full ID [0-9a-f]{64}$/.test(screen.slice(message, last).join("")),
+      screen.join("\n"),
+    );
+    assert(
+      !screen.some((line) => line.startsWith("[")),
+      `bars left on screen:\n${screen.join("\n")}`,
+    );
+    await prompt.type("tus\r");
+    await prompt.waitFor(/^Shared \(1\)/);
+
+    // A one-shot get on a terminal draws its own live bar.
+    const file = await randomFile(dir.path, "big.bin", 512 * 1024 * 1024);
+    await prompt.type(`share ${file}\r`);
+    await prompt.waitFor(/Sharing big\.bin/, 20_000);
+    const id =
+      /Sharing big\.bin.*?full ID ([0-9a-f]{64})/s.exec(prompt.output)![1];
+    const out = join(dir.path, "out");
+    await using get = new PromptProcess(["get", id, "--out", out], env, true);
+    assertEquals((await get.exited(30_000)).code, 0, get.output);
+    assert(
+      /\[[#-]{12}\] big\.bin\s+\d+\.\d%.*ETA.*peer/.test(get.output),
+      JSON.stringify(get.output.slice(0, 2000)),
+    );
+    assert(/Saved .*SHA-256 verified/.test(get.output), get.output);
+    assertEquals(await sha256File(join(out, "big.bin")), id);
+
+    await prompt.type("quit\r");
+    assertEquals((await prompt.end()).code, 0, prompt.output);
+  },
+});
+
+Deno.test({
+  name:
+    "on a terminal, Tab completes commands, Ctrl-C clears the line and history is kept between runs",
+  ignore: !HAS_SCRIPT,
+  fn: async () => {
+    await using dir = await tempDir();
+    await using tracker = await startTracker();
+    const env = { P2P_TRACKER: tracker.address, P2P_HOME: dir.path };
+    {
+      await using prompt = new PromptProcess(["--port", "0"], env, true);
+      await prompt.waitFor(/Serving on/);
+      await prompt.type("sta\t");
+      await waitForScreen(prompt, "p2p> status");
+      await prompt.type("\x03");
+      await sleep(100);
+      await prompt.type("list\r");
+      await prompt.waitFor(/No files\./);
+      assert(!/Unknown command/.test(prompt.output), prompt.output);
+      await prompt.type("sh\t");
+      await waitForScreen(prompt, "p2p> share");
+      await prompt.type("\x03help\r");
+      await prompt.waitFor(/^Commands/);
+      await prompt.type("quit\r");
+      assertEquals((await prompt.end()).code, 0, prompt.output);
+    }
+    assertEquals(
+      await Deno.readTextFile(join(dir.path, "history")),
+      "list\nhelp\nquit\n",
+    );
+    await using again = new PromptProcess(["--port", "0"], env, true);
+    await again.waitFor(/Serving on/);
+    // Up twice: the command before "quit" comes back, and runs.
+    await again.type("\x1b[A");
+    await sleep(50);
+    await again.type("\x1b[A");
+    await waitForScreen(again, "p2p> help");
+    await again.type("\r");
+    await again.waitFor(/^Commands/);
+    await again.type("\x04");
+    assertEquals((await again.end()).code, 0, again.output);
+  },
+});
+
+Deno.test({
+  name:
+    "on a terminal, quit asks while a transfer runs, and quit --force does not",
+  ignore: !HAS_SCRIPT,
+  fn: async () => {
+    await using dir = await tempDir();
+    // A tracker that accepts and never answers keeps a get running.
+    const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const held: Deno.Conn[] = [];
+    const accepting = (async () => {
+      for await (const conn of silent) held.push(conn);
+    })();
+    try {
+      const env = {
+        P2P_TRACKER: `127.0.0.1:${silent.addr.port}`,
+        P2P_HOME: dir.path,
+      };
+      await using prompt = new PromptProcess(["--port", "0"], env, true);
+      await prompt.waitFor(/Serving on/);
+      await prompt.type(`get ${ID_A}\r`);
+      await prompt.waitForOutput(/#1 getting/);
+      await prompt.type("quit\r");
+      await prompt.waitForOutput(
+        /1 transfer is running; quit and stop it\? \[y\/N\] /,
+      );
+      await prompt.type("n\r");
+      await prompt.waitFor(/^Not quitting\./);
+      await prompt.type("status\r");
+      await prompt.waitFor(/#1 getting .*starting/);
+      await prompt.type("quit --force\r");
+      assertEquals((await prompt.end(10_000)).code, 0, prompt.output);
+    } finally {
+      silent.close();
+      await accepting.catch(() => {});
+      for (const conn of held) conn.close();
+    }
+  },
+});

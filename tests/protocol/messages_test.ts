@@ -1,0 +1,637 @@
+/**
+ * Protocol messages: every type round-trips, and bad fields are refused with
+ * `TypeError` or `RangeError`.
+ *
+ * @module
+ */
+
+import { assert, assertEquals } from "../assert.ts";
+import {
+  encodeFrame,
+  type Frame,
+  FrameReader,
+  parseFrameJson,
+} from "../../lib/protocol/frame.ts";
+import {
+  type FileMeta,
+  fromFrame,
+  isFullId,
+  isIdPrefix,
+  type Message,
+  pieceCount,
+  pieceLength,
+  toFrame,
+} from "../../lib/protocol/messages.ts";
+import {
+  HASH_BYTES,
+  MAX_FILES_PER_ANSWER,
+  MAX_IDS_PER_ANNOUNCE,
+  MAX_PEER_ENTRIES_READ,
+  MAX_PEERS_PER_ANSWER,
+  MAX_PIECE_SIZE,
+  MAX_PIECES,
+  MAX_SEARCH_CHARS,
+  MIN_PIECE_SIZE,
+} from "../../lib/protocol/limits.ts";
+
+const ID = "0123456789abcdef".repeat(4);
+const ID2 = "f".repeat(64);
+const encoder = new TextEncoder();
+
+function hashes(pieces: number): Uint8Array {
+  return Uint8Array.from(
+    { length: pieces * HASH_BYTES },
+    (_, i) => (i * 7) & 0xff,
+  );
+}
+
+const META: FileMeta = {
+  id: ID,
+  name: "holiday photos é 😀.zip",
+  size: 2 * MIN_PIECE_SIZE + 5,
+  pieceSize: MIN_PIECE_SIZE,
+  pieceHashes: hashes(3),
+};
+
+/** One or more examples of every message type. */
+const SAMPLES: Message[] = [
+  { type: "error", code: "not-found", message: "No file has that ID" },
+  { type: "error", code: "bad-request", message: "", index: 4 },
+  { type: "error", code: "ambiguous", message: "x" },
+  { type: "error", code: "conflict", message: "x" },
+  { type: "error", code: "not-shared", message: "x" },
+  { type: "error", code: "busy", message: "x" },
+  { type: "ok" },
+  { type: "register", meta: META, port: 6000 },
+  {
+    type: "register",
+    meta: { ...META, size: 0, pieceHashes: new Uint8Array(0) },
+    port: 1,
+  },
+  { type: "announce", ids: [ID, ID2], port: 65535 },
+  { type: "announce", ids: [], port: 6000 },
+  { type: "announced", unknown: [ID2] },
+  { type: "unregister", id: ID, port: 6000 },
+  { type: "query", id: ID.slice(0, 16) },
+  { type: "query", id: ID },
+  { type: "query", id: ID, variant: 3 },
+  {
+    type: "file",
+    meta: META,
+    peers: [{ host: "127.0.0.1", port: 6000 }, { host: "::1", port: 6001 }],
+  },
+  { type: "file", meta: META, peers: [], variant: 1, variants: 4 },
+  { type: "list" },
+  { type: "search", text: "holiday" },
+  { type: "search", text: "" },
+  {
+    type: "files",
+    files: [{ id: ID, name: "a b.txt", size: 0, peers: 2 }],
+  },
+  { type: "stats" },
+  {
+    type: "stats-reply",
+    stats: {
+      files: 1,
+      peers: 2,
+      registrations: 3,
+      requests: 4,
+      uptimeMs: 5,
+    },
+  },
+  { type: "hello", version: 1, id: ID },
+  { type: "hello", version: 1, id: ID, port: 6001 },
+  { type: "welcome", id: ID, pieces: 3 },
+  { type: "welcome", id: ID, pieces: MAX_PIECES },
+  { type: "welcome", id: ID, pieces: 10, have: Uint8Array.from([0x80, 0x40]) },
+  { type: "request", index: 0 },
+  { type: "request", index: MAX_PIECES - 1 },
+  { type: "have", index: 7 },
+  { type: "cancel", index: MAX_PIECES - 1 },
+  { type: "choke" },
+  { type: "unchoke" },
+  { type: "piece", index: 2, data: Uint8Array.from([1, 2, 3, 4, 5]) },
+  { type: "piece", index: 0, data: new Uint8Array(0) },
+];
+
+/** Types whose frames carry a binary part. */
+const WITH_BINARY = new Set(["register", "file", "piece", "welcome"]);
+
+/** Header fields that decoding may go without, by message type. */
+const OPTIONAL: Record<string, string[]> = {
+  error: ["index"],
+  query: ["variant"],
+  file: ["variant", "variants"],
+  hello: ["port"],
+};
+
+/** Integer fields of each type's header (nested lists handled apart). */
+const INTEGER_FIELDS: Record<string, string[]> = {
+  error: ["index"],
+  register: ["size", "pieceSize", "port"],
+  announce: ["port"],
+  unregister: ["port"],
+  file: ["size", "pieceSize"],
+  "stats-reply": ["files", "peers", "registrations", "requests", "uptimeMs"],
+  hello: ["version", "port"],
+  welcome: ["pieces"],
+  request: ["index"],
+  piece: ["index"],
+  have: ["index"],
+  cancel: ["index"],
+};
+
+function sample(type: string): Message {
+  const found = SAMPLES.find((m) => m.type === type);
+  assert(found, `no sample of ${type}`);
+  return found;
+}
+
+/** A frame for `type` whose header fields are replaced by `fields`. */
+function frameOf(type: string, fields: Record<string, unknown> = {}): Frame {
+  const { header, binary } = toFrame(sample(type));
+  return { header: { ...header, ...fields }, binary };
+}
+
+/** Parses `json` the way the frame layer does, so 1e400 is really Infinity. */
+function parsed(json: string, binary = new Uint8Array(0)): Frame {
+  return { header: parseFrameJson(encoder.encode(json)), binary };
+}
+
+function assertRefused(frame: Frame, what: string): Error {
+  let error: unknown;
+  try {
+    const message = fromFrame(frame);
+    error = new Error(`accepted ${what}: ${JSON.stringify(message)}`);
+  } catch (caught) {
+    if (caught instanceof TypeError || caught instanceof RangeError) {
+      return caught;
+    }
+    error = new Error(
+      `${what}: expected TypeError or RangeError, got ${caught}`,
+    );
+  }
+  throw error;
+}
+
+/** Wrong values for an integer field: every one must be refused. */
+const BAD_INTEGERS: unknown[] = [
+  -1,
+  1.5,
+  "7",
+  2 ** 53,
+  2 ** 53 + 2,
+  Infinity,
+  -Infinity,
+  NaN,
+  null,
+  true,
+  [],
+  {},
+  [7],
+];
+
+Deno.test("every message type round-trips through toFrame and fromFrame", () => {
+  const types = new Set<string>();
+  for (const message of SAMPLES) {
+    types.add(message.type);
+    assertEquals(fromFrame(toFrame(message)), message, message.type);
+  }
+  assertEquals(types.size, 21, "all 21 message types have a sample");
+});
+
+Deno.test("every message type round-trips through encodeFrame and FrameReader", async () => {
+  const bytes = SAMPLES.map((message) => {
+    const { header, binary } = toFrame(message);
+    return encodeFrame(header, binary);
+  });
+  const all = new Uint8Array(bytes.reduce((n, b) => n + b.length, 0));
+  let at = 0;
+  for (const b of bytes) {
+    all.set(b, at);
+    at += b.length;
+  }
+  let offset = 0;
+  const reader = new FrameReader({
+    read(p) {
+      if (offset >= all.length) return Promise.resolve(null);
+      // Odd read sizes so frames straddle reads.
+      const n = Math.min(p.length, 13, all.length - offset);
+      p.set(all.subarray(offset, offset + n));
+      offset += n;
+      return Promise.resolve(n);
+    },
+  });
+  for (const message of SAMPLES) {
+    const frame = await reader.read();
+    assert(frame, `missing frame for ${message.type}`);
+    assertEquals(fromFrame(frame), message, message.type);
+  }
+  assertEquals(await reader.read(), null);
+});
+
+Deno.test("messages that carry a binary part put it in the frame, not the JSON", () => {
+  const register = toFrame(sample("register"));
+  assertEquals(register.binary, META.pieceHashes);
+  assertEquals("pieceHashes" in register.header, false);
+  const piece = toFrame(sample("piece"));
+  assertEquals(piece.binary.length, 5);
+  assertEquals("data" in piece.header, false);
+});
+
+Deno.test("fromFrame refuses unknown and missing message types", () => {
+  for (
+    const type of [
+      "nope",
+      "OK",
+      "",
+      undefined,
+      null,
+      7,
+      ["ok"],
+      { type: "ok" },
+      "__proto__",
+      "constructor",
+      "toString",
+      "hasOwnProperty",
+    ]
+  ) {
+    assertRefused(
+      { header: { type }, binary: new Uint8Array(0) },
+      `type ${type}`,
+    );
+  }
+  assertRefused({ header: {}, binary: new Uint8Array(0) }, "no type");
+});
+
+Deno.test("fromFrame refuses every message with any required field missing", () => {
+  for (const message of SAMPLES) {
+    const { header, binary } = toFrame(message);
+    for (const key of Object.keys(header)) {
+      if (key === "type" || OPTIONAL[message.type]?.includes(key)) continue;
+      const { [key]: _, ...rest } = header;
+      assertRefused({ header: rest, binary }, `${message.type} without ${key}`);
+    }
+  }
+});
+
+Deno.test("fromFrame refuses null, booleans, objects and lists in place of any field", () => {
+  for (const message of SAMPLES) {
+    const { header, binary } = toFrame(message);
+    for (const key of Object.keys(header)) {
+      if (key === "type") continue;
+      for (const value of [null, true, {}, { length: 1 }]) {
+        assertRefused(
+          { header: { ...header, [key]: value }, binary },
+          `${message.type}.${key} = ${JSON.stringify(value)}`,
+        );
+      }
+    }
+  }
+});
+
+Deno.test("fromFrame accepts only safe integers in range where integers belong", () => {
+  for (const [type, keys] of Object.entries(INTEGER_FIELDS)) {
+    for (const key of keys) {
+      for (const value of BAD_INTEGERS) {
+        assertRefused(
+          frameOf(type, { [key]: value }),
+          `${type}.${key} = ${value}`,
+        );
+      }
+    }
+  }
+});
+
+Deno.test("fromFrame refuses 1e400 and 2^53 as they arrive in JSON text", () => {
+  const texts = [
+    `{"type":"request","index":1e400}`,
+    `{"type":"request","index":-1e400}`,
+    `{"type":"welcome","id":"${ID}","pieces":1e400}`,
+    `{"type":"hello","version":9007199254740993,"id":"${ID}"}`,
+    `{"type":"unregister","id":"${ID}","port":1e400}`,
+    `{"type":"stats-reply","files":9007199254740992,"peers":0,"registrations":0,"requests":0,"uptimeMs":0}`,
+    `{"type":"files","files":[{"id":"${ID}","name":"a","size":1e400,"peers":1}]}`,
+    `{"type":"register","id":"${ID}","name":"a","size":1e400,"pieceSize":16384,"port":1}`,
+  ];
+  for (const json of texts) assertRefused(parsed(json), json);
+});
+
+Deno.test("fromFrame refuses integers in nested lists that are not safe and in range", () => {
+  for (const value of BAD_INTEGERS) {
+    assertRefused(
+      frameOf("files", {
+        files: [{ id: ID, name: "a", size: value, peers: 1 }],
+      }),
+      `files[0].size = ${value}`,
+    );
+    assertRefused(
+      frameOf("files", {
+        files: [{ id: ID, name: "a", size: 1, peers: value }],
+      }),
+      `files[0].peers = ${value}`,
+    );
+  }
+});
+
+Deno.test('fromFrame refuses ports 0, 65536, -1 and "x" everywhere a port belongs', () => {
+  for (const port of [0, 65536, -1, "x", "6000", 1.5, 70000]) {
+    for (const type of ["register", "announce", "unregister"]) {
+      assertRefused(frameOf(type, { port }), `${type}.port = ${port}`);
+    }
+    const file = fromFrame(
+      frameOf("file", {
+        peers: [{ host: "127.0.0.1", port }, { host: "127.0.0.1", port: 7 }],
+      }),
+    ) as { peers: unknown[] };
+    assertEquals(file.peers, [{ host: "127.0.0.1", port: 7 }], `port ${port}`);
+  }
+  for (const port of [1, 65535]) {
+    assertEquals(
+      (fromFrame(frameOf("announce", { port })) as { port: number }).port,
+      port,
+    );
+  }
+});
+
+Deno.test("fromFrame refuses file IDs of the wrong length, non-hex, uppercase or path-like", () => {
+  const bad = [
+    "",
+    ID.slice(0, 63),
+    ID + "0",
+    "g".repeat(64),
+    ID.toUpperCase(),
+    "A" + ID.slice(1),
+    "../x",
+    "../../" + ID.slice(3),
+    ID.slice(0, 63) + "/",
+    " " + ID.slice(1),
+    ID.slice(0, 63) + "\n",
+    "0x" + ID.slice(2),
+    "a".repeat(10_000_000),
+    64,
+  ];
+  for (const id of bad) {
+    const label = typeof id === "string" ? JSON.stringify(id.slice(0, 70)) : id;
+    for (const type of ["unregister", "hello", "welcome", "register", "file"]) {
+      assertRefused(frameOf(type, { id }), `${type}.id = ${label}`);
+    }
+    assertRefused(
+      frameOf("announce", { ids: [ID, id] }),
+      `announce.ids = ${label}`,
+    );
+    assertRefused(
+      frameOf("announced", { unknown: [id] }),
+      `announced.unknown = ${label}`,
+    );
+    assertRefused(
+      frameOf("files", { files: [{ id, name: "a", size: 1, peers: 1 }] }),
+      `files[0].id = ${label}`,
+    );
+    // A 63-char ID is a valid prefix, so query accepts it.
+    if (id !== ID.slice(0, 63)) {
+      assertRefused(frameOf("query", { id }), `query.id = ${label}`);
+    }
+  }
+});
+
+Deno.test("query accepts an ID prefix of 16 to 64 lowercase hex chars, and nothing shorter", () => {
+  for (const length of [16, 17, 40, 64]) {
+    assertEquals(fromFrame(frameOf("query", { id: ID.slice(0, length) })), {
+      type: "query",
+      id: ID.slice(0, length),
+    });
+  }
+  for (
+    const id of [
+      ID.slice(0, 15),
+      ID.slice(0, 16).toUpperCase(),
+      "../../" + ID.slice(0, 16),
+    ]
+  ) {
+    assertRefused(frameOf("query", { id }), `query.id = ${id}`);
+  }
+  assert(isIdPrefix(ID.slice(0, 16)) && !isIdPrefix(ID.slice(0, 15)));
+  assert(
+    isFullId(ID) && !isFullId(ID.slice(0, 63)) && !isFullId(ID.toUpperCase()),
+  );
+});
+
+Deno.test("fromFrame refuses a piece hash list of the wrong length", () => {
+  const pieces = pieceCount(META.size, META.pieceSize);
+  for (const type of ["register", "file"]) {
+    for (
+      const length of [
+        0,
+        1,
+        pieces * HASH_BYTES - 1,
+        pieces * HASH_BYTES + 1,
+        (pieces + 1) * HASH_BYTES,
+      ]
+    ) {
+      const frame = frameOf(type);
+      assertRefused(
+        { ...frame, binary: new Uint8Array(length) },
+        `${type} with ${length} hash bytes`,
+      );
+    }
+    assertRefused(
+      { ...frameOf(type, { size: 0 }), binary: new Uint8Array(HASH_BYTES) },
+      `${type} of an empty file with one hash`,
+    );
+  }
+});
+
+Deno.test("fromFrame refuses piece sizes out of range and files with too many pieces", () => {
+  for (const pieceSize of [MIN_PIECE_SIZE - 1, MAX_PIECE_SIZE + 1, 0]) {
+    assertRefused(frameOf("register", { pieceSize }), `pieceSize ${pieceSize}`);
+  }
+  const size = MAX_PIECES * MIN_PIECE_SIZE + 1;
+  assertRefused(
+    frameOf("register", { size, pieceSize: MIN_PIECE_SIZE }),
+    "one piece over MAX_PIECES",
+  );
+  assertRefused(
+    frameOf("register", {
+      size: Number.MAX_SAFE_INTEGER,
+      pieceSize: MAX_PIECE_SIZE,
+    }),
+    "a file of 2^53 - 1 bytes",
+  );
+});
+
+Deno.test("fromFrame refuses names that are empty or over 255 UTF-8 bytes", () => {
+  const good = ["a".repeat(255), "é".repeat(127), "😀".repeat(63) + "abc"];
+  for (const name of good) {
+    assert(encoder.encode(name).length <= 255);
+    const message = fromFrame(frameOf("register", { name })) as {
+      meta: FileMeta;
+    };
+    assertEquals(message.meta.name, name);
+  }
+  const bad = [
+    "",
+    "a".repeat(256),
+    "é".repeat(128),
+    "😀".repeat(64),
+    "a".repeat(100_000),
+  ];
+  for (const name of bad) {
+    for (const type of ["register", "file"]) {
+      assertRefused(
+        frameOf(type, { name }),
+        `${type}.name of ${name.length} chars`,
+      );
+    }
+    assertRefused(
+      frameOf("files", { files: [{ id: ID, name, size: 1, peers: 1 }] }),
+      `files[0].name of ${name.length} chars`,
+    );
+  }
+});
+
+Deno.test("fromFrame refuses binary parts on messages that must not carry one", () => {
+  for (const message of SAMPLES) {
+    if (WITH_BINARY.has(message.type)) continue;
+    const { header } = toFrame(message);
+    assertRefused(
+      { header, binary: new Uint8Array(1) },
+      `${message.type} with a binary part`,
+    );
+  }
+});
+
+Deno.test("fromFrame refuses a welcome whose bitfield is not one bit per piece", () => {
+  const header = { type: "welcome", id: ID, pieces: 10 };
+  for (const length of [1, 3, 100]) {
+    assertRefused(
+      { header, binary: new Uint8Array(length) },
+      `welcome of 10 pieces with a ${length}-byte bitfield`,
+    );
+  }
+});
+
+Deno.test("fromFrame refuses lists longer than their caps", () => {
+  assertRefused(
+    frameOf("announce", { ids: Array(MAX_IDS_PER_ANNOUNCE + 1).fill(ID) }),
+    "announce over the cap",
+  );
+  assertRefused(
+    frameOf("announced", { unknown: Array(MAX_IDS_PER_ANNOUNCE + 1).fill(ID) }),
+    "announced over the cap",
+  );
+  assertRefused(
+    frameOf("file", {
+      peers: Array(MAX_PEER_ENTRIES_READ + 1).fill({ host: "h", port: 1 }),
+    }),
+    "file.peers over what is read",
+  );
+  assertRefused(
+    frameOf("files", {
+      files: Array(MAX_FILES_PER_ANSWER + 1).fill({
+        id: ID,
+        name: "a",
+        size: 1,
+        peers: 1,
+      }),
+    }),
+    "files over the cap",
+  );
+  const full = fromFrame(
+    frameOf("announce", { ids: Array(MAX_IDS_PER_ANNOUNCE).fill(ID) }),
+  );
+  assertEquals((full as { ids: string[] }).ids.length, MAX_IDS_PER_ANNOUNCE);
+});
+
+Deno.test("file answers are de-duplicated and capped rather than refused", () => {
+  const many = Array.from({ length: 10_000 }, (_, i) => ({
+    host: "10.0.0.1",
+    port: 1 + (i % 5_000),
+  }));
+  const file = fromFrame(frameOf("file", { peers: many })) as {
+    peers: { host: string; port: number }[];
+  };
+  assertEquals(file.peers.length, MAX_PEERS_PER_ANSWER);
+  assertEquals(
+    new Set(file.peers.map((p) => p.port)).size,
+    MAX_PEERS_PER_ANSWER,
+  );
+});
+
+Deno.test("fromFrame refuses unknown error codes, long texts and bad peer entries", () => {
+  for (const code of ["nope", "", "NOT-FOUND", 404]) {
+    assertRefused(frameOf("error", { code }), `error code ${code}`);
+  }
+  assertRefused(
+    frameOf("error", { message: "x".repeat(1001) }),
+    "a long error message",
+  );
+  assertRefused(
+    frameOf("search", { text: "x".repeat(MAX_SEARCH_CHARS + 1) }),
+    "a long search",
+  );
+  assertEquals(
+    fromFrame(frameOf("search", { text: "x".repeat(MAX_SEARCH_CHARS) })),
+    { type: "search", text: "x".repeat(MAX_SEARCH_CHARS) },
+  );
+  for (
+    const peer of [null, "127.0.0.1:6000", [], { host: "", port: 1 }, {
+      host: "h".repeat(65),
+      port: 1,
+    }, { port: 1 }]
+  ) {
+    const file = fromFrame(frameOf("file", { peers: [peer] }));
+    assertEquals(
+      (file as { peers: unknown[] }).peers,
+      [],
+      `peer ${JSON.stringify(peer)} is skipped`,
+    );
+  }
+  for (const index of [MAX_PIECES, -1]) {
+    assertRefused(frameOf("request", { index }), `request.index ${index}`);
+    assertRefused(frameOf("piece", { index }), `piece.index ${index}`);
+  }
+  assertRefused(
+    frameOf("welcome", { pieces: MAX_PIECES + 1 }),
+    "welcome.pieces over MAX_PIECES",
+  );
+  assertRefused(
+    frameOf("hello", { version: 0x10000 }),
+    "hello.version over 0xffff",
+  );
+});
+
+Deno.test("fromFrame reads fields only from the header's own keys, never __proto__", () => {
+  const json = `{"type":"hello","__proto__":{"version":1,"id":"${ID}"}}`;
+  assertRefused(parsed(json), "hello with its fields under __proto__");
+  const ok = fromFrame(
+    parsed(
+      `{"type":"ok","__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}}}`,
+    ),
+  );
+  assertEquals(ok, { type: "ok" });
+  assertEquals(Object.keys(ok), ["type"]);
+  assertEquals(({} as { polluted?: unknown }).polluted, undefined);
+  const search = fromFrame(
+    parsed(`{"type":"search","text":"a","__proto__":{"text":"b"}}`),
+  );
+  assertEquals(search, { type: "search", text: "a" });
+});
+
+Deno.test("fromFrame ignores extra fields and keeps only the message's own", () => {
+  assertEquals(
+    fromFrame(frameOf("request", { index: 1, extra: "x", binary: 0 })),
+    {
+      type: "request",
+      index: 1,
+    },
+  );
+});
+
+Deno.test("pieceCount and pieceLength split a file into pieces", () => {
+  assertEquals(pieceCount(0, 16), 0);
+  assertEquals(pieceCount(16, 16), 1);
+  assertEquals(pieceCount(17, 16), 2);
+  assertEquals(pieceLength({ size: 17, pieceSize: 16 }, 0), 16);
+  assertEquals(pieceLength({ size: 17, pieceSize: 16 }, 1), 1);
+});

@@ -33,12 +33,14 @@ import {
   portOption,
 } from "./lib/cli/program.ts";
 import { share } from "./lib/cli/share.ts";
+import { suggest } from "./lib/cli/suggest.ts";
 import { formatFileTable, terminalSafe, toJsonLine } from "./lib/cli/format.ts";
 import { DEFAULT_PEER_PORT, TRACKER_ENV } from "./lib/protocol/limits.ts";
 import type { FileSummary } from "./lib/protocol/messages.ts";
 import { runPrompt } from "./lib/cli/prompt/prompt.ts";
 import { TrackerClient } from "./lib/discovery/tracker_client.ts";
 import { UPLOAD_SLOTS } from "./lib/swarm/upload_slots.ts";
+import { VERSION } from "./lib/protocol/version.ts";
 
 const TRACKER_HELP =
   `tracker address HOST:PORT (default: $${TRACKER_ENV}, else 127.0.0.1:5000)`;
@@ -60,13 +62,7 @@ function buildProgram(): Command {
     .option("--out <dir>", "folder for downloads", "downloads")
     .allowExcessArguments(true)
     .action(async (flags: PromptFlags) => {
-      if (program.args.length > 0) {
-        throw new UsageError(
-          `Unknown command "${
-            program.args[0]
-          }": use share, get, list or search (see "peer --help").`,
-        );
-      }
+      if (program.args.length > 0) throw unknownCommand(program.args[0]);
       await runPrompt({
         tracker: trackerOf(flags),
         host: flags.host,
@@ -80,10 +76,10 @@ function buildProgram(): Command {
       });
     });
   limits(serveOptions(
-    withTracker(addCommand(program, "share", "Share a file until Ctrl-C.")),
+    withTracker(addCommand(program, "share", "Share files until Ctrl-C.")),
     DEFAULT_PEER_PORT,
   ))
-    .argument("<file>", "the file to share")
+    .argument("<files...>", "the files to share")
     .option(
       "--piece-size <size>",
       "piece size, e.g. 256K or 1M (default: 256K)",
@@ -122,6 +118,16 @@ function buildProgram(): Command {
       listFiles(flags, words.join(" "))
     );
   return program;
+}
+
+const COMMANDS = ["share", "get", "list", "search"];
+
+function unknownCommand(word: string): UsageError {
+  const guess = suggest(word, COMMANDS);
+  const hint = guess ? `Did you mean "peer ${guess}"? ` : "";
+  return new UsageError(
+    `Unknown command "${word}": ${hint}Use share, get, list or search (see "peer --help").`,
+  );
 }
 
 function withTracker(command: Command): Command {
@@ -169,7 +175,7 @@ async function listFiles(flags: TrackerFlags, text?: string): Promise<void> {
     client.close();
   }
   if (flags.json) {
-    console.log(toJsonLine({ files }));
+    console.log(toJsonLine({ files, version: VERSION }));
   } else {
     for (const line of formatFileTable(files)) console.log(line);
   }
@@ -195,9 +201,7 @@ async function main(args: string[]): Promise<number> {
 
 function commandName(args: string[]): string {
   const command = args.find((arg) => !arg.startsWith("-"));
-  return command && ["share", "get", "list", "search"].includes(command)
-    ? `peer ${command}`
-    : "peer";
+  return command && COMMANDS.includes(command) ? `peer ${command}` : "peer";
 }
 
 if (import.meta.main) {

@@ -101,7 +101,11 @@ function explainCommander(error: CommanderError, program: string): Explanation {
   if (COMMANDER_QUIET.has(error.code)) {
     return { exitCode: error.exitCode, unexpected: false };
   }
-  const text = error.message.replace(/^error:\s*/i, "").trim();
+  // Commander puts "(Did you mean --out?)" on a line of its own.
+  const text = error.message.replace(/^error:\s*/i, "").trim().replace(
+    /\s*\n\s*/g,
+    " ",
+  );
   const sentence = text.charAt(0).toUpperCase() + text.slice(1);
   const ended = /[.?!)]$/.test(sentence) ? sentence : `${sentence}.`;
   return {

@@ -10,6 +10,7 @@ import type { OutputFlags } from "./program.ts";
 import type { Address } from "../net/connection.ts";
 import { terminalSafe } from "./format.ts";
 import { TRACKER_ENV } from "../protocol/limits.ts";
+import type { FileMeta } from "../protocol/messages.ts";
 import { PeerNode } from "../app/peer_node.ts";
 import type { ProgressLine } from "./progress.ts";
 
@@ -67,25 +68,36 @@ export function logger(
   };
 }
 
+/** A shared file that stopped being shareable, and why. */
+export interface LostFile {
+  meta: FileMeta;
+  reason: string;
+}
+
 /**
- * Starts the peer node `share` and `get` serve from, as the flags say; the
- * promise it returns resolves with the reason if a shared file stops being
- * shareable (it changed or vanished).
+ * Starts the peer node `share` and `get` serve from, as the flags say;
+ * `lost` yields each shared file that stops being shareable (it changed or
+ * vanished).
  */
 export async function startServing(
   flags: ServeFlags & LimitFlags,
   tracker: Address,
   progress: ProgressLine,
-): Promise<{ node: PeerNode; lost: Promise<string> }> {
-  const lost = Promise.withResolvers<string>();
+): Promise<{ node: PeerNode; lost: ReadableStream<LostFile> }> {
+  let report: (file: LostFile) => void = () => {};
+  const lost = new ReadableStream<LostFile>({
+    start(controller) {
+      report = (file) => controller.enqueue(file);
+    },
+  });
   const node = await PeerNode.start({
     tracker,
     host: flags.host,
     port: flags.port,
     log: logger(flags, progress),
-    onDropped: (_meta, reason) => lost.resolve(reason),
+    onDropped: (meta, reason) => report({ meta, reason }),
     uploadLimit: flags.uploadLimit,
     uploadSlots: flags.uploadSlots,
   });
-  return { node, lost: lost.promise };
+  return { node, lost };
 }

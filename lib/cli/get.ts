@@ -23,6 +23,7 @@ import {
 } from "./format.ts";
 import { ShareError } from "../app/peer_node.ts";
 import { ProgressLine } from "./progress.ts";
+import { VERSION } from "../protocol/version.ts";
 import { settleWithin } from "../util/settle_within.ts";
 import { listenForStop } from "./stop_signal.ts";
 
@@ -73,7 +74,7 @@ export async function get(id: string, flags: GetFlags): Promise<void> {
       }
       const reason = await Promise.race([
         stop.stopped.then(() => undefined),
-        lost,
+        lost.getReader().read().then((next) => next.value?.reason),
       ]);
       if (reason !== undefined) {
         throw new ShareError(
@@ -97,6 +98,7 @@ function printSaved(result: DownloadResult, flags: GetFlags): void {
         path,
         elapsedMs: Math.round(elapsedMs),
         peers,
+        version: VERSION,
       }),
     );
   } else if (flags.quiet) {

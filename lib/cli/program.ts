@@ -9,6 +9,7 @@
 import { Command, Option } from "commander";
 import { asUsage } from "./args.ts";
 import { parsePort } from "../net/address.ts";
+import { VERSION } from "../protocol/version.ts";
 
 /** Options every command accepts. */
 export interface OutputFlags {
@@ -33,6 +34,7 @@ export interface ProgramOptions {
 export function createProgram(name: string, options: ProgramOptions): Command {
   const program = new Command(name)
     .description(options.description)
+    .version(VERSION, "-V, --version", "print the version and exit")
     .helpCommand(false);
   configure(program);
   if (options.epilog) program.addHelpText("after", `\n${options.epilog}`);
@@ -80,5 +82,7 @@ function configure(command: Command): void {
       getOutHasColors: () => false,
       getErrHasColors: () => false,
     })
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    // Words nobody asked for are refused, not silently dropped.
+    .allowExcessArguments(false);
 }

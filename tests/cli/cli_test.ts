@@ -6,6 +6,7 @@ import {
   compileReadiness,
   PEER_V8_FLAGS,
 } from "../../scripts/compile.ts";
+import { VERSION } from "../../lib/protocol/version.ts";
 
 const FULL_ID = "ab".repeat(32);
 const STACK_LINE = /^\s+at /m;
@@ -140,7 +141,7 @@ Deno.test("tracker on port 0 answers peer list and search, and exits 0 on SIGTER
     address,
   ]);
   assertEquals(search.code, 0, search.stderr);
-  assertEquals(JSON.parse(search.stdout), { files: [] });
+  assertEquals(JSON.parse(search.stdout), { files: [], version: VERSION });
   const status = await tracker.stop("SIGTERM");
   assertEquals(status.code, 0);
 });
@@ -228,7 +229,7 @@ Deno.test("peer share --json and peer get --json round-trip a file; share exits 
 
     assertEquals((await sharer.stop("SIGTERM")).code, 0);
     const list = await runEntry("peer.ts", ["list", "--json"], { env });
-    assertEquals(JSON.parse(list.stdout), { files: [] });
+    assertEquals(JSON.parse(list.stdout).files, []);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

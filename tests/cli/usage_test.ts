@@ -1,0 +1,118 @@
+import { assert, assertEquals } from "../assert.ts";
+import { randomFile, sha256File, tempDir } from "../fixtures.ts";
+import { runEntry, spawnEntry, spawnTracker } from "../../scripts/_child.ts";
+import { editDistance, suggest } from "../../lib/cli/suggest.ts";
+import { VERSION } from "../../lib/protocol/version.ts";
+
+const FULL_ID = "ab".repeat(32);
+const COMMANDS = ["share", "get", "list", "search"];
+
+Deno.test("suggest() finds swapped, missing and extra letters, and nothing for far words", () => {
+  assertEquals(suggest("lsit", COMMANDS), "list");
+  assertEquals(suggest("serach", COMMANDS), "search");
+  assertEquals(suggest("shar", COMMANDS), "share");
+  assertEquals(suggest("gett", COMMANDS), "get");
+  assertEquals(suggest("fetch", COMMANDS), undefined);
+  assertEquals(suggest("x", COMMANDS), undefined);
+  assertEquals(editDistance("abc", "abc"), 0);
+  assertEquals(editDistance("ab", "ba"), 1);
+  assertEquals(editDistance("", "get"), 3);
+});
+
+Deno.test("a mistyped option's suggestion is on the same line, with no escaped newline", async () => {
+  const result = await runEntry("peer.ts", ["get", FULL_ID, "--otu", "x"]);
+  assertEquals(result.code, 2);
+  const lines = result.stderr.trim().split("\n");
+  assertEquals(lines.length, 1, result.stderr);
+  assert(!lines[0].includes("\\x0a"), lines[0]);
+  assert(lines[0].includes("(Did you mean --out?)"), lines[0]);
+});
+
+Deno.test("a mistyped command gets a suggestion", async () => {
+  const result = await runEntry("peer.ts", ["lsit"]);
+  assertEquals(result.code, 2);
+  assert(result.stderr.includes('Did you mean "peer list"?'), result.stderr);
+  assertEquals(result.stderr.trim().split("\n").length, 1, result.stderr);
+});
+
+for (
+  const args of [
+    ["list", "extra"],
+    ["get", FULL_ID, "another"],
+    ["search", "--tracker", "127.0.0.1:1"],
+  ]
+) {
+  Deno.test(`peer ${args.join(" ")} refuses what it cannot use with exit 2 and one line`, async () => {
+    const result = await runEntry("peer.ts", args);
+    assertEquals(result.code, 2, result.stderr);
+    assertEquals(result.stderr.trim().split("\n").length, 1, result.stderr);
+  });
+}
+
+Deno.test("peer --version and tracker --version print the one version", async () => {
+  for (const entry of ["peer.ts", "tracker.ts"]) {
+    for (const flag of ["--version", "-V"]) {
+      const result = await runEntry(entry, [flag]);
+      assertEquals(result.code, 0, result.stderr);
+      assertEquals(result.stdout.trim(), VERSION);
+    }
+  }
+  assert(/^\d+\.\d+\.\d+$/.test(VERSION), VERSION);
+});
+
+Deno.test("peer share A B serves both from one node, one ID line each, and get --json carries the version", async () => {
+  await using dir = await tempDir();
+  const a = await randomFile(dir.path, "a.bin", 70_000);
+  const b = await randomFile(dir.path, "b.bin", 90_000);
+  const tracker = await spawnTracker();
+  await using _tracker = tracker.child;
+  await using sharer = spawnEntry("peer.ts", [
+    "share",
+    a,
+    b,
+    "--json",
+    "--tracker",
+    tracker.address,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+  ]);
+  await sharer.waitForLine(/"b\.bin"/, 30_000);
+  const shared = sharer.stdout.filter((line) => line.startsWith("{")).map(
+    (line) => JSON.parse(line),
+  );
+  assertEquals(shared.map((s) => s.name), ["a.bin", "b.bin"]);
+  assertEquals(shared[0].address, shared[1].address);
+  assertEquals(shared[0].version, VERSION);
+  for (const [file, meta] of [[a, shared[0]], [b, shared[1]]]) {
+    const got = await runEntry("peer.ts", [
+      "get",
+      meta.id,
+      "--json",
+      "--tracker",
+      tracker.address,
+      "--out",
+      `${dir.path}/out`,
+    ]);
+    assertEquals(got.code, 0, got.stderr);
+    const result = JSON.parse(got.stdout);
+    assertEquals(result.version, VERSION);
+    assertEquals(await sha256File(result.path), await sha256File(file));
+  }
+});
+
+Deno.test("peer share of a missing second file fails before serving anything", async () => {
+  await using dir = await tempDir();
+  const a = await randomFile(dir.path, "a.bin", 1000);
+  const result = await runEntry("peer.ts", [
+    "share",
+    a,
+    `${dir.path}/missing.bin`,
+    "--tracker",
+    "127.0.0.1:1",
+  ]);
+  assertEquals(result.code, 2);
+  assert(result.stderr.includes("missing.bin"), result.stderr);
+  assert(!result.stdout.includes("Sharing"), result.stdout);
+});

@@ -4,29 +4,35 @@
  * requests in order. Bad input closes that one connection; the server keeps
  * serving everyone else.
  *
+ * Accepting within the connection caps is {@linkcode startListener}'s job,
+ * and serving one downloader's requests is an {@linkcode UploadSession}'s;
+ * this module answers `hello` between the two and holds what every session
+ * shares.
+ *
  * @module
  */
 
 import { BandwidthLimiter } from "../util/bandwidth.ts";
-import { type Address, Connection, formatAddress } from "../net/connection.ts";
-import { LazyTimeout } from "../util/lazy_timeout.ts";
+import {
+  type Address,
+  type Connection,
+  formatAddress,
+} from "../net/connection.ts";
+import { describeError } from "../net/describe_error.ts";
+import { type Listener, startListener } from "../net/listener.ts";
 import {
   DEFAULT_PEER_PORT,
   FRAME_DEADLINE_MS,
   IDLE_TIMEOUT_MS,
-  MAX_CONNECTIONS,
-  MAX_CONNECTIONS_PER_ADDRESS,
   MAX_OUTSTANDING_REQUESTS,
   PROTOCOL_VERSION,
 } from "../protocol/limits.ts";
 import type { ErrorCode, Message } from "../protocol/messages.ts";
 import type { PieceSource } from "../storage/piece_source.ts";
-import {
-  SLOT_IDLE_MS,
-  SLOT_TURN_MS,
-  UPLOAD_SLOTS,
-  UploadSlots,
-} from "./upload_slots.ts";
+import { type UploadHost, UploadSession } from "./upload_session.ts";
+import { SLOT_TURN_MS, UPLOAD_SLOTS, UploadSlots } from "./upload_slots.ts";
+
+export { HEADROOM_BYTES } from "./upload_session.ts";
 
 /** Time a new connection has to send `hello` (libtorrent uses 10 s too). */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -37,11 +43,6 @@ export const CLOSE_FLUSH_TIMEOUT_MS = 1_000;
  * 200 bytes, so a downloader cannot make it buffer 64 KiB per connection.
  */
 export const MAX_PEER_REQUEST_BYTES = 1024;
-/**
- * Bytes kept free before each piece read for its frame's head (about 45
- * bytes of JSON and length), so a piece goes out in one write.
- */
-export const HEADROOM_BYTES = 128;
 /** Default listening host of a peer server: every interface. */
 export const DEFAULT_PEER_HOST = "0.0.0.0";
 
@@ -121,46 +122,49 @@ export function startPeerServer(options: PeerServerOptions): PeerServer {
   const limiter = options.uploadLimit === undefined
     ? undefined
     : new BandwidthLimiter(options.uploadLimit);
-  const listener = Deno.listen({
-    hostname: options.host ?? DEFAULT_PEER_HOST,
-    port: options.port ?? DEFAULT_PEER_PORT,
-  });
-  return new Server(listener, options, slots, limiter);
+  return new Server(options, slots, limiter);
 }
 
-class Server implements PeerServer {
+class Server implements PeerServer, UploadHost {
   readonly address: Address;
   uploaded = 0;
-  #listener: Deno.TcpListener;
+  #listener: Listener;
   #options: PeerServerOptions;
   #perFile = new Map<string, number>();
-  #open = new Set<Connection>();
-  #perAddress = new Map<string, number>();
-  #tasks = new Set<Promise<void>>();
-  #accepting: Promise<void>;
-  #closed = false;
   /** Shared by every connection, so the limit holds for the process. */
   readonly limiter?: BandwidthLimiter;
   /** Upload slots shared by every connection. */
   readonly slots: UploadSlots;
 
   constructor(
-    listener: Deno.TcpListener,
     options: PeerServerOptions,
     slots: UploadSlots,
     limiter?: BandwidthLimiter,
   ) {
-    this.#listener = listener;
     this.#options = options;
     this.slots = slots;
     this.limiter = limiter;
-    const addr = listener.addr as Deno.NetAddr;
-    this.address = { host: addr.hostname, port: addr.port };
-    this.#accepting = this.#acceptLoop();
+    this.#listener = startListener({
+      host: options.host ?? DEFAULT_PEER_HOST,
+      port: options.port ?? DEFAULT_PEER_PORT,
+      serve: (conn) => this.#serve(conn),
+      refuse: (conn) =>
+        this.fail(conn, "busy", "Too many connections; try later"),
+      // A peer server never receives a binary part, so refuse any at once.
+      connection: {
+        maxBinaryBytes: 0,
+        maxJsonBytes: MAX_PEER_REQUEST_BYTES,
+        writeDeadlineMs: options.writeDeadlineMs,
+      },
+      maxConnections: options.maxConnections,
+      maxConnectionsPerAddress: options.maxConnectionsPerAddress,
+      log: options.log,
+    });
+    this.address = this.#listener.address;
   }
 
   get connections(): number {
-    return this.#open.size;
+    return this.#listener.connections;
   }
 
   uploadedFor(id: string): number {
@@ -168,86 +172,8 @@ class Server implements PeerServer {
   }
 
   async close(): Promise<void> {
-    if (!this.#closed) {
-      this.#closed = true;
-      try {
-        this.#listener.close();
-      } catch {
-        // Already closed.
-      }
-      for (const conn of this.#open) conn.close();
-    }
-    await this.#accepting;
-    await Promise.allSettled([...this.#tasks]);
+    await this.#listener.close();
     this.limiter?.close();
-  }
-
-  async #acceptLoop(): Promise<void> {
-    for (;;) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (error) {
-        if (this.#closed) return;
-        this.log(`Accept failed: ${describe(error)}`);
-        continue;
-      }
-      if (this.#closed) {
-        conn.close();
-        return;
-      }
-      this.#track(this.#admit(conn));
-    }
-  }
-
-  #track(task: Promise<void>): void {
-    this.#tasks.add(task);
-    task.catch((error) => this.log(`Connection failed: ${describe(error)}`))
-      .finally(() => this.#tasks.delete(task));
-  }
-
-  async #admit(raw: Deno.TcpConn): Promise<void> {
-    let conn: Connection;
-    let host: string;
-    try {
-      // A peer server never receives a binary part, so refuse any at once.
-      conn = new Connection(raw, {
-        maxBinaryBytes: 0,
-        maxJsonBytes: MAX_PEER_REQUEST_BYTES,
-        writeDeadlineMs: this.#options.writeDeadlineMs,
-      });
-      host = conn.remote.host;
-    } catch {
-      // Reset before it could be looked at.
-      raw.close();
-      return;
-    }
-    const fromHost = this.#perAddress.get(host) ?? 0;
-    const busy = this.#open.size >= (this.#options.maxConnections ??
-          MAX_CONNECTIONS) ||
-      fromHost >= (this.#options.maxConnectionsPerAddress ??
-          MAX_CONNECTIONS_PER_ADDRESS);
-    if (busy) {
-      // Not counted as open: a flood of refused sockets must not keep the
-      // count up and lock out the next honest downloader.
-      this.log(`Refused ${formatAddress(conn.remote)}: too many connections`);
-      await this.fail(conn, "busy", "Too many connections; try later");
-      conn.close();
-      return;
-    }
-    this.#open.add(conn);
-    this.#perAddress.set(host, fromHost + 1);
-    try {
-      await this.#serve(conn);
-    } catch (error) {
-      this.log(`Closed ${formatAddress(conn.remote)}: ${describe(error)}`);
-    } finally {
-      conn.close();
-      this.#open.delete(conn);
-      const left = (this.#perAddress.get(host) ?? 1) - 1;
-      if (left > 0) this.#perAddress.set(host, left);
-      else this.#perAddress.delete(host);
-    }
   }
 
   async #serve(conn: Connection): Promise<void> {
@@ -262,7 +188,7 @@ class Server implements PeerServer {
     }
     if (first === null) return;
     const file = await this.#handshake(conn, first);
-    if (file) await new Session(this, conn, file).run();
+    if (file) await new UploadSession(this, conn, file).run();
   }
 
   /** Answers `hello`; returns the file to serve, or undefined (and replies). */
@@ -309,14 +235,16 @@ class Server implements PeerServer {
     if (conn.closed || !isDecodeError(error)) {
       // Timeouts, resets and truncated frames: nothing useful to say.
       if (!conn.closed) {
-        this.log(`Closed ${formatAddress(conn.remote)}: ${describe(error)}`);
+        this.log(
+          `Closed ${formatAddress(conn.remote)}: ${describeError(error)}`,
+        );
       }
       return;
     }
     this.log(
-      `Bad input from ${formatAddress(conn.remote)}: ${describe(error)}`,
+      `Bad input from ${formatAddress(conn.remote)}: ${describeError(error)}`,
     );
-    await this.fail(conn, "bad-request", describe(error));
+    await this.fail(conn, "bad-request", describeError(error));
   }
 
   /** Sends one `error`, waiting at most CLOSE_FLUSH_TIMEOUT_MS; never throws. */
@@ -360,265 +288,6 @@ class Server implements PeerServer {
   }
 }
 
-/**
- * One downloader's requests after the handshake. A reader queues requests
- * as they arrive; a writer answers them strictly in order, reading the next
- * piece while the previous one is still being sent (at most two pieces held
- * per connection, so a downloader that never reads cannot grow memory).
- * Answers go out only while the session holds an upload slot: without one
- * the downloader is told `choke`, its requests are dropped, and it is told
- * `unchoke` when its turn comes. A partial file's new pieces are announced
- * with `have` as they are verified.
- */
-class Session {
-  #server: Server;
-  #conn: Connection;
-  #file: PieceSource;
-  #queue: number[] = [];
-  /** Piece buffers whose send completed, reused for the next reads (two suffice). */
-  #spare: Uint8Array[] = [];
-  #wake?: () => void;
-  #ended = false;
-  /** Aborts a wait for the upload limit or a slot when the session ends. */
-  #stop = new AbortController();
-  #holding = false;
-  #choked = false;
-  #turnStart = 0;
-  /** Gives the slot back when no request came for SLOT_IDLE_MS. */
-  #slotIdle = new LazyTimeout(() => {
-    if (this.#holding && this.#queue.length === 0 && !this.#ended) {
-      this.#holding = false;
-      this.#server.slots.give();
-    }
-  });
-  #stopHaves?: () => void;
-
-  constructor(server: Server, conn: Connection, file: PieceSource) {
-    this.#server = server;
-    this.#conn = conn;
-    this.#file = file;
-  }
-
-  async run(): Promise<void> {
-    // The bitfield and the subscription to later pieces are taken together,
-    // so no piece falls between them.
-    const have = this.#file.have?.();
-    this.#stopHaves = this.#file.onHave?.((index) =>
-      this.#send({ type: "have", index })
-    );
-    this.#send({
-      type: "welcome",
-      id: this.#file.meta.id,
-      pieces: this.#file.pieces,
-      ...(have && !have.complete ? { have: have.toBytes() } : {}),
-    });
-    const writing = this.#writeLoop();
-    try {
-      await this.#readLoop();
-    } finally {
-      this.#end();
-      await writing;
-    }
-  }
-
-  async #readLoop(): Promise<void> {
-    while (!this.#ended) {
-      let message: Message | null;
-      try {
-        message = await this.#conn.receive({
-          idleMs: this.#server.idleMs,
-          deadlineMs: this.#server.deadlineMs,
-        });
-      } catch (error) {
-        if (this.#ended) return;
-        this.#end();
-        return await this.#server.failOnInput(this.#conn, error);
-      }
-      if (message === null || this.#ended) return;
-      if (message.type === "cancel") {
-        const at = this.#queue.indexOf(message.index);
-        if (at !== -1) this.#queue.splice(at, 1);
-        continue;
-      }
-      if (message.type !== "request") {
-        this.#end();
-        return await this.#server.fail(
-          this.#conn,
-          "bad-request",
-          `Expected "request" or "cancel", got "${message.type}"`,
-        );
-      }
-      // Dropped while choked: the downloader gave it back when told.
-      if (this.#choked) continue;
-      if (this.#queue.length >= this.#server.maxOutstanding) {
-        this.#server.log(
-          `Closed ${
-            formatAddress(this.#conn.remote)
-          }: over ${this.#server.maxOutstanding} requests outstanding`,
-        );
-        this.#end();
-        this.#conn.close();
-        return;
-      }
-      this.#queue.push(message.index);
-      if (!this.#holding) this.#claimSlot();
-      this.#wake?.();
-    }
-  }
-
-  /** Takes a free slot, or chokes the downloader until one is its turn. */
-  #claimSlot(): void {
-    if (this.#server.slots.tryTake()) {
-      this.#holding = true;
-      this.#turnStart = performance.now();
-      return;
-    }
-    this.#choke();
-  }
-
-  #choke(): void {
-    this.#choked = true;
-    this.#queue.length = 0;
-    this.#send({ type: "choke" });
-    this.#server.slots.take(this.#stop.signal).then(() => {
-      if (this.#ended) return this.#server.slots.give();
-      this.#holding = true;
-      this.#choked = false;
-      this.#turnStart = performance.now();
-      this.#send({ type: "unchoke" });
-      // Lets the writer serve, or give the slot back if nothing comes.
-      this.#wake?.();
-    }, () => {});
-  }
-
-  /** Gives the slot up after its turn if somebody is waiting for one. */
-  #rotate(): void {
-    const slots = this.#server.slots;
-    if (
-      !this.#holding || slots.waiting === 0 ||
-      performance.now() - this.#turnStart < this.#server.slotTurnMs
-    ) return;
-    this.#holding = false;
-    slots.give();
-    this.#choke();
-  }
-
-  async #writeLoop(): Promise<void> {
-    let sending: Promise<void> | undefined;
-    try {
-      for (;;) {
-        const index = await this.#next();
-        if (index === undefined) break;
-        const reply = await this.#answer(index);
-        if (reply === undefined) break;
-        if (reply.type === "piece") {
-          await this.#server.limiter?.take(
-            reply.data.length,
-            this.#stop.signal,
-          );
-        }
-        const sent = this.#conn.send(reply, { headroom: true }).then(() => {
-          if (reply.type === "piece") {
-            this.#server.count(this.#file.meta.id, reply.data.length);
-            // Sent: the buffer is free for the piece after next (unless
-            // it was made for a short last piece).
-            const buffer = new Uint8Array(reply.data.buffer);
-            if (buffer.length >= HEADROOM_BYTES + this.#file.meta.pieceSize) {
-              this.#spare.push(buffer);
-            }
-          }
-        });
-        // Awaited below; this only keeps an early failure from being
-        // reported as unhandled while the previous send is awaited.
-        sent.catch(() => {});
-        // Keep one send in flight while the next piece is read.
-        if (sending) await sending;
-        sending = sent;
-      }
-      await sending;
-    } catch {
-      // The connection failed mid-send; the reader sees it closed.
-    } finally {
-      this.#end();
-      this.#conn.close();
-    }
-  }
-
-  /** The next request to answer, or undefined when the session ended. */
-  async #next(): Promise<number | undefined> {
-    this.#rotate();
-    while ((this.#queue.length === 0 || !this.#holding) && !this.#ended) {
-      if (this.#queue.length === 0) this.#releaseWhenIdle();
-      await new Promise<void>((resolve) => this.#wake = resolve);
-      this.#wake = undefined;
-    }
-    this.#slotIdle.stop();
-    return this.#ended ? undefined : this.#queue.shift();
-  }
-
-  /** Gives the slot back if no request comes within SLOT_IDLE_MS. */
-  #releaseWhenIdle(): void {
-    if (!this.#holding || this.#slotIdle.running) return;
-    this.#slotIdle.start(SLOT_IDLE_MS);
-  }
-
-  /** The reply to a request, or undefined after a fatal error reply. */
-  async #answer(index: number): Promise<Message | undefined> {
-    if (index >= this.#file.pieces) {
-      return {
-        type: "error",
-        code: "bad-request",
-        message: `No piece ${index}; the file has ${this.#file.pieces}`,
-        index,
-      };
-    }
-    if (this.#file.have?.()?.has(index) === false) {
-      this.#end();
-      await this.#server.fail(
-        this.#conn,
-        "bad-request",
-        `Piece ${index} was never announced here`,
-      );
-      return undefined;
-    }
-    try {
-      // Read after HEADROOM_BYTES, so the frame's head can go in front.
-      const buffer = this.#spare.pop() ??
-        new Uint8Array(HEADROOM_BYTES + this.#file.meta.pieceSize);
-      const data = await this.#file.readPiece(
-        index,
-        buffer.subarray(HEADROOM_BYTES),
-      );
-      return { type: "piece", index, data };
-    } catch (error) {
-      const reason = describe(error);
-      this.#server.broken(this.#file, reason);
-      this.#end();
-      await this.#server.fail(this.#conn, "not-shared", reason);
-      return undefined;
-    }
-  }
-
-  #send(message: Message): void {
-    if (this.#ended) return;
-    this.#conn.send(message).catch(() => this.#conn.close());
-  }
-
-  /** Stops both loops; the connection is closed by the caller. */
-  #end(): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.#stopHaves?.();
-    this.#slotIdle.dispose();
-    if (this.#holding) {
-      this.#holding = false;
-      this.#server.slots.give();
-    }
-    this.#wake?.();
-    this.#stop.abort();
-  }
-}
-
 /** Sends `message`, giving up after CLOSE_FLUSH_TIMEOUT_MS; never throws. */
 async function sendBriefly(conn: Connection, message: Message): Promise<void> {
   if (conn.closed) return;
@@ -637,10 +306,4 @@ async function sendBriefly(conn: Connection, message: Message): Promise<void> {
 function isDecodeError(error: unknown): boolean {
   return error instanceof TypeError || error instanceof RangeError ||
     error instanceof SyntaxError;
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Deno.errors.TimedOut) return "timed out";
-  if (error instanceof Error) return error.message;
-  return String(error);
 }

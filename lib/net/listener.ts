@@ -1,0 +1,191 @@
+/**
+ * A TCP listener that hands each accepted socket, as a {@linkcode Connection},
+ * to a server's `serve` function, within caps on connections open in total
+ * and from one address. A connection over a cap is told why (by the server's
+ * `refuse`) and closed, without counting as open. Accepting is the one place
+ * where an incoming socket becomes a `Connection`, so that is where
+ * encryption will wrap it.
+ *
+ * @module
+ */
+
+import {
+  type Address,
+  Connection,
+  type ConnectionOptions,
+  formatAddress,
+} from "./connection.ts";
+import { describeError } from "./describe_error.ts";
+import {
+  MAX_CONNECTIONS,
+  MAX_CONNECTIONS_PER_ADDRESS,
+} from "../protocol/limits.ts";
+
+/** Options for {@linkcode startListener}. */
+export interface ListenerOptions {
+  /** Interface to listen on. */
+  host: string;
+  /** Port to listen on; 0 picks a free one. */
+  port: number;
+  /**
+   * Serves one admitted connection until it ends; the connection is closed
+   * and stops counting against the caps once this settles. A throw is
+   * logged as the reason the connection closed, and ends only that one.
+   */
+  serve: (conn: Connection) => Promise<void>;
+  /**
+   * Tells a connection over a cap why it is refused (it is closed right
+   * after). @default {close without a word}
+   */
+  refuse?: (conn: Connection) => Promise<void>;
+  /** Frame limits and send deadline of every accepted connection. @default {Connection's defaults} */
+  connection?: ConnectionOptions;
+  /** Connections open at once. @default {MAX_CONNECTIONS} */
+  maxConnections?: number;
+  /** Connections open at once from one address. @default {MAX_CONNECTIONS_PER_ADDRESS} */
+  maxConnectionsPerAddress?: number;
+  /** Receives one line per notable event. @default {no logging} */
+  log?: (line: string) => void;
+}
+
+/** A running listener. */
+export interface Listener {
+  /** The address it listens on (with the real port when 0 was asked). */
+  readonly address: Address;
+  /** Connections being served right now (refused ones not counted). */
+  readonly connections: number;
+  /** Stops listening, closes every connection and waits for them to end. */
+  close(): Promise<void>;
+}
+
+/**
+ * Listens on `options.host`:`options.port` and serves every connection the
+ * caps admit with `options.serve`.
+ *
+ * @example
+ * ```ts
+ * // An echo server: every message goes back as it came.
+ * const listener = startListener({
+ *   host: "127.0.0.1",
+ *   port: 0,
+ *   serve: async (conn) => {
+ *     let message;
+ *     while ((message = await conn.receive()) !== null) await conn.send(message);
+ *   },
+ * });
+ * console.log(`Listening on port ${listener.address.port}`);
+ * await listener.close();
+ * ```
+ */
+export function startListener(options: ListenerOptions): Listener {
+  const listener = Deno.listen({ hostname: options.host, port: options.port });
+  return new CappedListener(listener, options);
+}
+
+class CappedListener implements Listener {
+  readonly address: Address;
+  #listener: Deno.TcpListener;
+  #options: ListenerOptions;
+  #open = new Set<Connection>();
+  #perAddress = new Map<string, number>();
+  #tasks = new Set<Promise<void>>();
+  #accepting: Promise<void>;
+  #closed = false;
+
+  constructor(listener: Deno.TcpListener, options: ListenerOptions) {
+    this.#listener = listener;
+    this.#options = options;
+    const addr = listener.addr as Deno.NetAddr;
+    this.address = { host: addr.hostname, port: addr.port };
+    this.#accepting = this.#acceptLoop();
+  }
+
+  get connections(): number {
+    return this.#open.size;
+  }
+
+  async close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      try {
+        this.#listener.close();
+      } catch {
+        // Already closed.
+      }
+      for (const conn of this.#open) conn.close();
+    }
+    await this.#accepting;
+    await Promise.allSettled([...this.#tasks]);
+  }
+
+  async #acceptLoop(): Promise<void> {
+    for (;;) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (error) {
+        if (this.#closed) return;
+        this.#log(`Accept failed: ${describeError(error)}`);
+        continue;
+      }
+      if (this.#closed) {
+        conn.close();
+        return;
+      }
+      this.#track(this.#admit(conn));
+    }
+  }
+
+  #track(task: Promise<void>): void {
+    this.#tasks.add(task);
+    task.catch((error) =>
+      this.#log(`Connection failed: ${describeError(error)}`)
+    )
+      .finally(() => this.#tasks.delete(task));
+  }
+
+  async #admit(raw: Deno.TcpConn): Promise<void> {
+    let conn: Connection;
+    let host: string;
+    try {
+      conn = new Connection(raw, this.#options.connection);
+      host = conn.remote.host;
+    } catch {
+      // Reset before it could be looked at.
+      raw.close();
+      return;
+    }
+    const fromHost = this.#perAddress.get(host) ?? 0;
+    const busy = this.#open.size >= (this.#options.maxConnections ??
+          MAX_CONNECTIONS) ||
+      fromHost >= (this.#options.maxConnectionsPerAddress ??
+          MAX_CONNECTIONS_PER_ADDRESS);
+    if (busy) {
+      // Not counted as open: a flood of refused sockets must not keep the
+      // count up and lock out the next honest client.
+      this.#log(`Refused ${formatAddress(conn.remote)}: too many connections`);
+      await this.#options.refuse?.(conn);
+      conn.close();
+      return;
+    }
+    this.#open.add(conn);
+    this.#perAddress.set(host, fromHost + 1);
+    try {
+      await this.#options.serve(conn);
+    } catch (error) {
+      this.#log(
+        `Closed ${formatAddress(conn.remote)}: ${describeError(error)}`,
+      );
+    } finally {
+      conn.close();
+      this.#open.delete(conn);
+      const left = (this.#perAddress.get(host) ?? 1) - 1;
+      if (left > 0) this.#perAddress.set(host, left);
+      else this.#perAddress.delete(host);
+    }
+  }
+
+  #log(line: string): void {
+    this.#options.log?.(line);
+  }
+}

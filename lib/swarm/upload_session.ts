@@ -1,0 +1,313 @@
+/**
+ * One downloader's upload session on a peer server, from `welcome` on:
+ * pipelined piece requests answered in order, within the upload slots and
+ * the upload limit the server shares among all its downloaders.
+ *
+ * @module
+ */
+
+import type { BandwidthLimiter } from "../util/bandwidth.ts";
+import { type Connection, formatAddress } from "../net/connection.ts";
+import { describeError } from "../net/describe_error.ts";
+import { LazyTimeout } from "../util/lazy_timeout.ts";
+import type { ErrorCode, Message } from "../protocol/messages.ts";
+import type { PieceSource } from "../storage/piece_source.ts";
+import { SLOT_IDLE_MS, type UploadSlots } from "./upload_slots.ts";
+
+/**
+ * Bytes kept free before each piece read for its frame's head (about 45
+ * bytes of JSON and length), so a piece goes out in one write.
+ */
+export const HEADROOM_BYTES = 128;
+
+/**
+ * What an {@linkcode UploadSession} needs from the server running it: what
+ * every session shares (slots, upload limit, byte counts), its timeouts, and
+ * how it replies to bad input (one wording for the handshake and the
+ * session alike).
+ */
+export interface UploadHost {
+  /** Upload slots shared by every session. */
+  readonly slots: UploadSlots;
+  /** Shared by every session, so the limit holds for the process. */
+  readonly limiter?: BandwidthLimiter;
+  /** Unanswered requests allowed on one connection. */
+  readonly maxOutstanding: number;
+  /** Ms a downloader keeps its slot while others wait. */
+  readonly slotTurnMs: number;
+  /** Ms a connection may go without starting a frame. */
+  readonly idleMs: number;
+  /** Ms a started frame has to arrive whole. */
+  readonly deadlineMs: number;
+  /** Replies to bad input from the remote end when it deserves a reply. */
+  failOnInput(conn: Connection, error: unknown): Promise<void>;
+  /** Sends one `error` before the connection closes; never throws. */
+  fail(conn: Connection, code: ErrorCode, message: string): Promise<void>;
+  /** Counts bytes sent for a file. */
+  count(id: string, bytes: number): void;
+  /** Reports a file that could not be read, unless it was just unshared. */
+  broken(file: PieceSource, reason: string): void;
+  /** Receives one line per notable event. */
+  log(line: string): void;
+}
+
+/**
+ * One downloader's requests after the handshake. A reader queues requests
+ * as they arrive; a writer answers them strictly in order, reading the next
+ * piece while the previous one is still being sent (at most two pieces held
+ * per connection, so a downloader that never reads cannot grow memory).
+ * Answers go out only while the session holds an upload slot: without one
+ * the downloader is told `choke`, its requests are dropped, and it is told
+ * `unchoke` when its turn comes. A partial file's new pieces are announced
+ * with `have` as they are verified.
+ */
+export class UploadSession {
+  #server: UploadHost;
+  #conn: Connection;
+  #file: PieceSource;
+  #queue: number[] = [];
+  /** Piece buffers whose send completed, reused for the next reads (two suffice). */
+  #spare: Uint8Array[] = [];
+  #wake?: () => void;
+  #ended = false;
+  /** Aborts a wait for the upload limit or a slot when the session ends. */
+  #stop = new AbortController();
+  #holding = false;
+  #choked = false;
+  #turnStart = 0;
+  /** Gives the slot back when no request came for SLOT_IDLE_MS. */
+  #slotIdle = new LazyTimeout(() => {
+    if (this.#holding && this.#queue.length === 0 && !this.#ended) {
+      this.#holding = false;
+      this.#server.slots.give();
+    }
+  });
+  #stopHaves?: () => void;
+
+  /** A session serving `file` to the downloader on `conn`, whose `hello` asked for it. */
+  constructor(server: UploadHost, conn: Connection, file: PieceSource) {
+    this.#server = server;
+    this.#conn = conn;
+    this.#file = file;
+  }
+
+  /** Sends `welcome`, then serves requests until either side ends the session. */
+  async run(): Promise<void> {
+    // The bitfield and the subscription to later pieces are taken together,
+    // so no piece falls between them.
+    const have = this.#file.have?.();
+    this.#stopHaves = this.#file.onHave?.((index) =>
+      this.#send({ type: "have", index })
+    );
+    this.#send({
+      type: "welcome",
+      id: this.#file.meta.id,
+      pieces: this.#file.pieces,
+      ...(have && !have.complete ? { have: have.toBytes() } : {}),
+    });
+    const writing = this.#writeLoop();
+    try {
+      await this.#readLoop();
+    } finally {
+      this.#end();
+      await writing;
+    }
+  }
+
+  async #readLoop(): Promise<void> {
+    while (!this.#ended) {
+      let message: Message | null;
+      try {
+        message = await this.#conn.receive({
+          idleMs: this.#server.idleMs,
+          deadlineMs: this.#server.deadlineMs,
+        });
+      } catch (error) {
+        if (this.#ended) return;
+        this.#end();
+        return await this.#server.failOnInput(this.#conn, error);
+      }
+      if (message === null || this.#ended) return;
+      if (message.type === "cancel") {
+        const at = this.#queue.indexOf(message.index);
+        if (at !== -1) this.#queue.splice(at, 1);
+        continue;
+      }
+      if (message.type !== "request") {
+        this.#end();
+        return await this.#server.fail(
+          this.#conn,
+          "bad-request",
+          `Expected "request" or "cancel", got "${message.type}"`,
+        );
+      }
+      // Dropped while choked: the downloader gave it back when told.
+      if (this.#choked) continue;
+      if (this.#queue.length >= this.#server.maxOutstanding) {
+        this.#server.log(
+          `Closed ${
+            formatAddress(this.#conn.remote)
+          }: over ${this.#server.maxOutstanding} requests outstanding`,
+        );
+        this.#end();
+        this.#conn.close();
+        return;
+      }
+      this.#queue.push(message.index);
+      if (!this.#holding) this.#claimSlot();
+      this.#wake?.();
+    }
+  }
+
+  /** Takes a free slot, or chokes the downloader until one is its turn. */
+  #claimSlot(): void {
+    if (this.#server.slots.tryTake()) {
+      this.#holding = true;
+      this.#turnStart = performance.now();
+      return;
+    }
+    this.#choke();
+  }
+
+  #choke(): void {
+    this.#choked = true;
+    this.#queue.length = 0;
+    this.#send({ type: "choke" });
+    this.#server.slots.take(this.#stop.signal).then(() => {
+      if (this.#ended) return this.#server.slots.give();
+      this.#holding = true;
+      this.#choked = false;
+      this.#turnStart = performance.now();
+      this.#send({ type: "unchoke" });
+      // Lets the writer serve, or give the slot back if nothing comes.
+      this.#wake?.();
+    }, () => {});
+  }
+
+  /** Gives the slot up after its turn if somebody is waiting for one. */
+  #rotate(): void {
+    const slots = this.#server.slots;
+    if (
+      !this.#holding || slots.waiting === 0 ||
+      performance.now() - this.#turnStart < this.#server.slotTurnMs
+    ) return;
+    this.#holding = false;
+    slots.give();
+    this.#choke();
+  }
+
+  async #writeLoop(): Promise<void> {
+    let sending: Promise<void> | undefined;
+    try {
+      for (;;) {
+        const index = await this.#next();
+        if (index === undefined) break;
+        const reply = await this.#answer(index);
+        if (reply === undefined) break;
+        if (reply.type === "piece") {
+          await this.#server.limiter?.take(
+            reply.data.length,
+            this.#stop.signal,
+          );
+        }
+        const sent = this.#conn.send(reply, { headroom: true }).then(() => {
+          if (reply.type === "piece") {
+            this.#server.count(this.#file.meta.id, reply.data.length);
+            // Sent: the buffer is free for the piece after next (unless
+            // it was made for a short last piece).
+            const buffer = new Uint8Array(reply.data.buffer);
+            if (buffer.length >= HEADROOM_BYTES + this.#file.meta.pieceSize) {
+              this.#spare.push(buffer);
+            }
+          }
+        });
+        // Awaited below; this only keeps an early failure from being
+        // reported as unhandled while the previous send is awaited.
+        sent.catch(() => {});
+        // Keep one send in flight while the next piece is read.
+        if (sending) await sending;
+        sending = sent;
+      }
+      await sending;
+    } catch {
+      // The connection failed mid-send; the reader sees it closed.
+    } finally {
+      this.#end();
+      this.#conn.close();
+    }
+  }
+
+  /** The next request to answer, or undefined when the session ended. */
+  async #next(): Promise<number | undefined> {
+    this.#rotate();
+    while ((this.#queue.length === 0 || !this.#holding) && !this.#ended) {
+      if (this.#queue.length === 0) this.#releaseWhenIdle();
+      await new Promise<void>((resolve) => this.#wake = resolve);
+      this.#wake = undefined;
+    }
+    this.#slotIdle.stop();
+    return this.#ended ? undefined : this.#queue.shift();
+  }
+
+  /** Gives the slot back if no request comes within SLOT_IDLE_MS. */
+  #releaseWhenIdle(): void {
+    if (!this.#holding || this.#slotIdle.running) return;
+    this.#slotIdle.start(SLOT_IDLE_MS);
+  }
+
+  /** The reply to a request, or undefined after a fatal error reply. */
+  async #answer(index: number): Promise<Message | undefined> {
+    if (index >= this.#file.pieces) {
+      return {
+        type: "error",
+        code: "bad-request",
+        message: `No piece ${index}; the file has ${this.#file.pieces}`,
+        index,
+      };
+    }
+    if (this.#file.have?.()?.has(index) === false) {
+      this.#end();
+      await this.#server.fail(
+        this.#conn,
+        "bad-request",
+        `Piece ${index} was never announced here`,
+      );
+      return undefined;
+    }
+    try {
+      // Read after HEADROOM_BYTES, so the frame's head can go in front.
+      const buffer = this.#spare.pop() ??
+        new Uint8Array(HEADROOM_BYTES + this.#file.meta.pieceSize);
+      const data = await this.#file.readPiece(
+        index,
+        buffer.subarray(HEADROOM_BYTES),
+      );
+      return { type: "piece", index, data };
+    } catch (error) {
+      const reason = describeError(error);
+      this.#server.broken(this.#file, reason);
+      this.#end();
+      await this.#server.fail(this.#conn, "not-shared", reason);
+      return undefined;
+    }
+  }
+
+  #send(message: Message): void {
+    if (this.#ended) return;
+    this.#conn.send(message).catch(() => this.#conn.close());
+  }
+
+  /** Stops both loops; the connection is closed by the caller. */
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#stopHaves?.();
+    this.#slotIdle.dispose();
+    if (this.#holding) {
+      this.#holding = false;
+      this.#server.slots.give();
+    }
+    this.#wake?.();
+    this.#stop.abort();
+  }
+}

@@ -1,12 +1,13 @@
 /**
- * `deno task compile`: builds `dist/tracker` and `dist/peer` with
+ * `deno task compile [--target TARGET]`: builds `peer` and `tracker` with
  * `deno compile`, each with the narrowest permissions it needs, then runs
- * `dist/peer --help` to prove the binary works.
+ * `peer --help` to prove the binary works (when it runs on this machine).
+ * Without `--target` it builds for this machine into `dist/`; with one of
+ * Deno's five targets, into `dist/TARGET/`.
  *
- * `deno compile` needs a Deno runtime (denort) to embed. It downloads one
- * the first time unless `DENORT_BIN` names a runtime file; this script
- * checks for either before trying, so offline machines get a clear reason
- * instead of a network error.
+ * `deno compile` embeds a Deno runtime (denort) that it downloads the first
+ * time, unless `DENORT_BIN` names a runtime file. This script lets it
+ * download and only explains, in one sentence, when the download fails.
  *
  * @module
  */
@@ -62,29 +63,76 @@ export const TARGETS: readonly Target[] = [
   },
 ];
 
+/** The targets `deno compile` can build for (`deno compile --help`). */
+export const COMPILE_TARGETS = [
+  "x86_64-unknown-linux-gnu",
+  "aarch64-unknown-linux-gnu",
+  "x86_64-apple-darwin",
+  "aarch64-apple-darwin",
+  "x86_64-pc-windows-msvc",
+] as const;
+
+/** One of {@linkcode COMPILE_TARGETS}. */
+export type CompileTarget = typeof COMPILE_TARGETS[number];
+
+/** A mistake in the task's own arguments (exit 2). */
+export class CompileUsageError extends Error {
+  /** Creates an error with a message for the user. */
+  constructor(message: string) {
+    super(message);
+    this.name = "CompileUsageError";
+  }
+}
+
+/** Reads `--target TARGET` (or `--target=TARGET`) from the task's arguments. */
+export function parseCompileArgs(args: string[]): { target?: CompileTarget } {
+  let target: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--target") target = args[++i] ?? "";
+    else if (arg.startsWith("--target=")) target = arg.slice(9);
+    else {
+      throw new CompileUsageError(
+        `Unknown argument "${arg}": the only option is --target TARGET.`,
+      );
+    }
+  }
+  if (target === undefined) return {};
+  if (!(COMPILE_TARGETS as readonly string[]).includes(target)) {
+    throw new CompileUsageError(
+      `Unknown target "${target}": use one of ${COMPILE_TARGETS.join(", ")}.`,
+    );
+  }
+  return { target: target as CompileTarget };
+}
+
 /** The repository root (this file's parent folder's parent). */
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 /** Where binaries go. */
 export const DIST = `${ROOT}dist`;
 
-/** Whether compiling can work here, and why not if it cannot. */
+/** Whether compiling can work here without the network, and why not. */
 export type Readiness =
   | { ready: true; runtime: string }
   | { ready: false; reason: string };
 
 /**
- * Decides quickly, without the network, whether `deno compile` can get a
- * runtime: `DENORT_BIN` names a denort file, or one is already cached.
+ * Decides quickly, without the network, whether `deno compile` has a
+ * runtime for `target` at hand: `DENORT_BIN` names a denort file, or one is
+ * already cached. The tests use it to skip rather than download; the task
+ * itself lets `deno compile` download.
  */
-export async function compileReadiness(): Promise<Readiness> {
+export async function compileReadiness(
+  target: string = Deno.build.target,
+): Promise<Readiness> {
   const denort = Deno.env.get("DENORT_BIN");
   if (denort) return await checkDenortBin(denort);
-  const cached = await cachedDenort();
+  const cached = await cachedDenort(target);
   if (cached) return { ready: true, runtime: cached };
   return {
     ready: false,
     reason:
-      `DENORT_BIN is not set and no Deno ${Deno.version.deno} runtime (denort) is cached, so deno compile would have to download one; set DENORT_BIN to a denort file for this Deno version to build offline.`,
+      `DENORT_BIN is not set and no Deno ${Deno.version.deno} runtime (denort) for ${target} is cached, so deno compile would have to download one.`,
   };
 }
 
@@ -109,14 +157,13 @@ async function checkDenortBin(path: string): Promise<Readiness> {
   return { ready: true, runtime: path };
 }
 
-async function cachedDenort(): Promise<string | undefined> {
+async function cachedDenort(target: string): Promise<string | undefined> {
   const info = JSON.parse(
     await output(Deno.execPath(), ["info", "--json"]) || "{}",
   );
   const dir = typeof info.denoDir === "string" ? info.denoDir : undefined;
   if (!dir) return undefined;
-  const file =
-    `${dir}/dl/release/v${Deno.version.deno}/denort-${Deno.build.target}.zip`;
+  const file = `${dir}/dl/release/v${Deno.version.deno}/denort-${target}.zip`;
   try {
     return (await Deno.stat(file)).isFile ? file : undefined;
   } catch {
@@ -139,64 +186,116 @@ async function output(command: string, args: string[]): Promise<string> {
   }
 }
 
-/** Builds every target into `dist/`; throws with the compiler's output on failure. */
-export async function compileAll(): Promise<string[]> {
-  await Deno.mkdir(DIST, { recursive: true });
+/** The folder the binaries for `target` go to. */
+export function outDir(target?: CompileTarget): string {
+  return target ? `${DIST}/${target}` : DIST;
+}
+
+/**
+ * Builds every binary for `target` (this machine when undefined) into
+ * {@linkcode outDir}; throws one sentence when it fails.
+ */
+export async function compileAll(target?: CompileTarget): Promise<string[]> {
+  const dir = outDir(target);
+  await Deno.mkdir(dir, { recursive: true });
   const built: string[] = [];
-  for (const target of TARGETS) {
-    const out = `${DIST}/${target.name}`;
+  for (const binary of TARGETS) {
+    const out = `${dir}/${binary.name}`;
     const result = await new Deno.Command(Deno.execPath(), {
       args: [
         "compile",
         "--quiet",
-        ...target.permissions,
-        ...(target.runtimeFlags ?? []),
-        ...(target.include ?? []).flatMap((path) => [
+        ...(target ? ["--target", target] : []),
+        ...binary.permissions,
+        ...(binary.runtimeFlags ?? []),
+        ...(binary.include ?? []).flatMap((path) => [
           "--include",
           `${ROOT}${path}`,
         ]),
         "--output",
         out,
-        `${ROOT}${target.entry}`,
+        `${ROOT}${binary.entry}`,
       ],
       cwd: ROOT,
       stdout: "piped",
       stderr: "piped",
     }).output();
     if (!result.success) {
-      const text = new TextDecoder().decode(result.stderr).trim();
-      throw new Error(`deno compile failed for ${target.entry}: ${text}`);
+      const text = new TextDecoder().decode(result.stderr);
+      throw new Error(explainCompileFailure(binary.entry, target, text));
     }
-    built.push(out);
+    built.push(out + (isWindows(target) ? ".exe" : ""));
   }
   return built;
 }
 
-/** Runs `dist/peer --help` and checks that it printed the peer's usage. */
-export async function checkPeerBinary(): Promise<void> {
-  const exe = Deno.build.os === "windows" ? ".exe" : "";
-  const help = await output(`${DIST}/peer${exe}`, ["--help"]);
+/** One sentence for a failed `deno compile`, from what it printed. */
+export function explainCompileFailure(
+  entry: string,
+  target: string | undefined,
+  stderr: string,
+): string {
+  // deno prints colour codes and a chain of causes; the last one says why.
+  // deno-lint-ignore no-control-regex
+  const plain = stderr.replace(/\x1b\[[0-9;]*m/g, "").split(
+    "Stack backtrace:",
+  )[0];
+  const causes = [...plain.matchAll(/^\s*\d+: (.+)$/gm)].map((m) => m[1]);
+  const why = causes.at(-1) ?? plain.trim().split("\n").at(-1) ?? "";
+  if (/Setting up base binary|denort|dl\.deno\.land/.test(plain)) {
+    return `deno compile could not download its Deno ${Deno.version.deno} runtime (denort) for ${
+      target ?? Deno.build.target
+    } (${why.trim()}); on a machine without internet access, set DENORT_BIN to a denort file for this Deno version.`;
+  }
+  return `deno compile failed for ${entry}: ${plain.trim()}`;
+}
+
+function isWindows(target?: string): boolean {
+  return (target ?? Deno.build.target).includes("windows");
+}
+
+/** Runs `peer --help` from `dir` and checks that it printed the peer's usage. */
+export async function checkPeerBinary(dir: string = DIST): Promise<void> {
+  const exe = isWindows() ? ".exe" : "";
+  const help = await output(`${dir}/peer${exe}`, ["--help"]);
   if (!help.includes("Usage: peer")) {
     throw new Error(
-      `dist/peer --help did not print the peer's usage; the runtime used is probably not denort. It printed: ${
+      `peer --help did not print the peer's usage; the runtime used is probably not denort. It printed: ${
         help.slice(0, 200)
       }`,
     );
   }
 }
 
-if (import.meta.main) {
-  const readiness = await compileReadiness();
-  if (!readiness.ready) {
-    console.error(`Cannot compile: ${readiness.reason}`);
-    Deno.exit(1);
-  }
+async function main(args: string[]): Promise<number> {
+  let target: CompileTarget | undefined;
   try {
-    const built = await compileAll();
-    await checkPeerBinary();
-    for (const path of built) console.log(`Built ${path}`);
+    ({ target } = parseCompileArgs(args));
   } catch (error) {
     console.error((error as Error).message);
-    Deno.exit(1);
+    return 2;
   }
+  const denort = Deno.env.get("DENORT_BIN");
+  if (denort) {
+    const readiness = await checkDenortBin(denort);
+    if (!readiness.ready) {
+      console.error(`Cannot compile: ${readiness.reason}`);
+      return 1;
+    }
+  }
+  try {
+    const built = await compileAll(target);
+    if (!target || target === Deno.build.target) {
+      await checkPeerBinary(outDir(target));
+    }
+    for (const path of built) console.log(`Built ${path}`);
+    return 0;
+  } catch (error) {
+    console.error((error as Error).message);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
 }

@@ -77,7 +77,6 @@ Deno.test("deno task compile lets deno compile download its runtime, and explain
   const { code, stderr } = await compileTask(["--target", target], {
     HTTPS_PROXY: proxy,
     HTTP_PROXY: proxy,
-    DENORT_BIN: "",
   });
   await Deno.remove(`${ROOT}dist/${target}`, { recursive: true }).catch(
     () => {},

@@ -34,6 +34,7 @@ import {
 } from "./lib/cli/program.ts";
 import { share } from "./lib/cli/share.ts";
 import { suggest } from "./lib/cli/suggest.ts";
+import { enterUserFolder } from "./lib/cli/user_folder.ts";
 import { formatFileTable, terminalSafe, toJsonLine } from "./lib/cli/format.ts";
 import { DEFAULT_PEER_PORT, TRACKER_ENV } from "./lib/protocol/limits.ts";
 import type { FileSummary } from "./lib/protocol/messages.ts";
@@ -183,6 +184,7 @@ async function listFiles(flags: TrackerFlags, text?: string): Promise<void> {
 
 async function main(args: string[]): Promise<number> {
   try {
+    enterUserFolder();
     await buildProgram().parseAsync(args, { from: "user" });
     return 0;
   } catch (error) {

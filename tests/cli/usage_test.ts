@@ -1,6 +1,12 @@
 import { assert, assertEquals } from "../assert.ts";
 import { randomFile, sha256File, tempDir } from "../fixtures.ts";
-import { runEntry, spawnEntry, spawnTracker } from "../../scripts/_child.ts";
+import {
+  Child,
+  ROOT,
+  runEntry,
+  spawnEntry,
+  spawnTracker,
+} from "../../scripts/_child.ts";
 import { editDistance, suggest } from "../../lib/cli/suggest.ts";
 import { VERSION } from "../../lib/protocol/version.ts";
 
@@ -115,4 +121,35 @@ Deno.test("peer share of a missing second file fails before serving anything", a
   assertEquals(result.code, 2);
   assert(result.stderr.includes("missing.bin"), result.stderr);
   assert(!result.stdout.includes("Sharing"), result.stdout);
+});
+
+Deno.test("deno task --config from another folder resolves the file to share and --out against the user's folder", async () => {
+  await using dir = await tempDir();
+  await randomFile(dir.path, "here.bin", 40_000);
+  const tracker = await spawnTracker();
+  await using _tracker = tracker.child;
+  const task = (args: string[]) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["task", "--config", `${ROOT}deno.json`, "peer", ...args],
+      cwd: dir.path,
+      env: { NO_COLOR: "1", P2P_TRACKER: tracker.address },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    });
+  await using sharer = new Child(
+    task(["share", "here.bin", "--json", "--host", "127.0.0.1", "--port", "0"])
+      .spawn(),
+  );
+  const shared = JSON.parse(await sharer.waitForLine(/^\{/, 30_000));
+  assertEquals(shared.name, "here.bin");
+  const got = await task(["get", shared.id, "--json", "--out", "saved"])
+    .output();
+  const text = new TextDecoder().decode(got.stdout);
+  assertEquals(got.code, 0, new TextDecoder().decode(got.stderr));
+  assertEquals(JSON.parse(text).path, "saved/here.bin");
+  assertEquals(
+    await sha256File(`${dir.path}/saved/here.bin`),
+    await sha256File(`${dir.path}/here.bin`),
+  );
 });

@@ -1,0 +1,147 @@
+/**
+ * Where a download's peers come from: the tracker is asked who holds a file,
+ * and asked again (reconnecting once if it went away) for peers that joined
+ * since. When the tracker holds several metadata variants for one ID, each
+ * is tried in turn while the download of the one before fails in a way
+ * another variant may fix.
+ *
+ * The rest of a download sees only {@linkcode FoundPeers}, so other sources
+ * of peers (LAN discovery, a DHT) plug in here.
+ *
+ * @module
+ */
+
+import { type Address, formatAddress } from "../net/connection.ts";
+import type { FileMeta, PeerAddress } from "../protocol/messages.ts";
+import { TrackerClient, TrackerError } from "../discovery/tracker_client.ts";
+import { DownloadError } from "./_download_error.ts";
+
+/** One metadata variant of a file, the peers that hold it, and how to ask for more. */
+export interface FoundPeers {
+  /** The variant's metadata. */
+  meta: FileMeta;
+  /** The peers that hold it, as first found. */
+  peers: PeerAddress[];
+  /** How many metadata variants the tracker holds for the ID. */
+  variants: number;
+  /** Asks again for the peers of this variant (those that joined since). */
+  refresh: () => Promise<{ peers: PeerAddress[] }>;
+  /** This host's address as the tracker sees it (it lists this peer so). */
+  seenAs: string;
+}
+
+/** Options for {@linkcode tryEachVariant}. */
+export interface FindPeersOptions {
+  /** Tracker to ask for peers. */
+  tracker: Address;
+  /** Cancels the lookup (the tracker connection closes) and the attempts. */
+  signal?: AbortSignal;
+  /** Receives one line each time the next variant is tried. */
+  log?: (line: string) => void;
+}
+
+/**
+ * Looks up the file with ID (or unique ID prefix) `id` and resolves as
+ * `attempt` does with what was found. If the tracker holds several metadata
+ * variants for the ID (someone registered wrong piece hashes), a variant
+ * whose attempt fails with a retryable {@linkcode DownloadError} is followed
+ * by the next. The tracker connection is closed when this settles.
+ */
+export async function tryEachVariant<T>(
+  id: string,
+  attempt: (found: FoundPeers) => Promise<T>,
+  options: FindPeersOptions,
+): Promise<T> {
+  const { signal } = options;
+  let client = await untilAborted(
+    TrackerClient.connect(options.tracker),
+    signal,
+    (late) => late.close(),
+  );
+  // Asking again for peers reconnects once if the tracker went away (it
+  // may have restarted); a failure is only logged by the caller.
+  const requery = async (fullId: string, variant: number) => {
+    try {
+      return await client.query(fullId, { variant });
+    } catch {
+      client.close();
+      signal?.throwIfAborted();
+      client = await TrackerClient.connect(options.tracker);
+      return await client.query(fullId, { variant });
+    }
+  };
+  // Cancelling while the tracker has not answered closes the connection.
+  const hangUp = () => client.close();
+  signal?.addEventListener("abort", hangUp, { once: true });
+  try {
+    for (let variant = 0;; variant++) {
+      const found = await lookUp(client, id, variant, options.tracker)
+        .catch((error) => {
+          signal?.throwIfAborted();
+          throw error;
+        });
+      try {
+        return await attempt({
+          ...found,
+          refresh: () => requery(found.meta.id, variant),
+          seenAs: client.local.host,
+        });
+      } catch (error) {
+        const retry = error instanceof DownloadError && error.retryable &&
+          variant + 1 < found.variants;
+        if (!retry) throw error;
+        options.log?.(`${error.message} Trying the next variant.`);
+      }
+    }
+  } finally {
+    signal?.removeEventListener("abort", hangUp);
+    client.close();
+  }
+}
+
+/**
+ * Resolves as `pending` does, or rejects with the abort reason as soon as
+ * `signal` aborts; a value that arrives too late goes to `discard`.
+ */
+function untilAborted<T>(
+  pending: Promise<T>,
+  signal: AbortSignal | undefined,
+  discard: (late: T) => void,
+): Promise<T> {
+  if (!signal) return pending;
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => {
+      reject(signal.reason);
+      pending.then(discard, () => {});
+    };
+    signal.addEventListener("abort", abort, { once: true });
+    pending.then(resolve, reject).finally(() =>
+      signal.removeEventListener("abort", abort)
+    );
+  });
+}
+
+async function lookUp(
+  client: TrackerClient,
+  id: string,
+  variant: number,
+  tracker: Address,
+): Promise<{ meta: FileMeta; peers: PeerAddress[]; variants: number }> {
+  try {
+    return await client.query(id, { variant });
+  } catch (error) {
+    if (error instanceof TrackerError && error.code === "not-found") {
+      throw new DownloadError(
+        `No file with ID ${id} is known to the tracker at ${
+          formatAddress(tracker)
+        }.`,
+      );
+    }
+    if (error instanceof TrackerError && error.code === "ambiguous") {
+      throw new DownloadError(
+        `ID ${id} matches more than one file; give more of its characters.`,
+      );
+    }
+    throw error;
+  }
+}

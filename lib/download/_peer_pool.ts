@@ -1,0 +1,179 @@
+/**
+ * The peers one download is linked to: which addresses are worth a link
+ * (valid, not this process, not banned, within the caps per peer, per host
+ * and in all), the links running now and every link made, and asking for
+ * more peers while the download runs. The pieces themselves are the
+ * scheduler's and the links' business; the pool only decides whom to link to.
+ *
+ * @module
+ */
+
+import { type Address, formatAddress } from "../net/connection.ts";
+import { MAX_PEERS_PER_ANSWER } from "../protocol/limits.ts";
+import type { PeerAddress } from "../protocol/messages.ts";
+import { PeerLink, type PeerLinkOptions } from "../swarm/peer_link.ts";
+
+/** Connections one download makes to one peer address, counting the first. */
+export const MAX_LINKS_PER_PEER = 3;
+/** Peers one download is connected to at once. */
+export const MAX_LINKS = 200;
+/**
+ * Ports of one host a download connects to: a host saying it serves on many
+ * ports (in `hello`s or registrations) cannot make it open many connections.
+ */
+export const MAX_PORTS_PER_HOST = 32;
+
+/** Bytes received from one peer in this run. */
+export interface PeerBytes {
+  /** The peer as `host:port`. */
+  address: string;
+  /** Piece bytes received from it. */
+  bytes: number;
+}
+
+/** Options for {@linkcode PeerPool}. */
+export interface PeerPoolOptions {
+  /** What every link is made with; its scheduler says when the download is over. */
+  link: PeerLinkOptions;
+  /** This process's own addresses, never linked to. */
+  self: Address[];
+  /** Asks again for the peers of the file (those that joined since). */
+  refresh: () => Promise<{ peers: PeerAddress[] }>;
+  /** Called each time a link ends, after the pool has forgotten it. */
+  onLinkEnded: () => void;
+  /** Receives one line per dropped peer or failed refresh. */
+  log?: (line: string) => void;
+}
+
+/** The links of one download, and the rules for whom it links to. */
+export class PeerPool {
+  #options: PeerPoolOptions;
+  /** Every link made, in order, ended or not. */
+  #links: PeerLink[] = [];
+  /** The running link to each peer address. */
+  #linked = new Map<string, PeerLink>();
+  #running = new Set<Promise<void>>();
+  #attempts = new Map<string, number>();
+  #portsByHost = new Map<string, Set<number>>();
+  #banned = new Set<string>();
+  #self: Set<string>;
+  #refreshing?: Promise<void>;
+
+  /** Creates an empty pool; nothing is linked until {@linkcode link}. */
+  constructor(options: PeerPoolOptions) {
+    this.#options = options;
+    this.#self = new Set(options.self.map(formatAddress));
+  }
+
+  /** Every link made, in order, ended or not. */
+  get links(): readonly PeerLink[] {
+    return this.#links;
+  }
+
+  /** Links running now. */
+  get linked(): number {
+    return this.#linked.size;
+  }
+
+  /** Running links that are exchanging pieces (shown as connected peers). */
+  get active(): number {
+    return [...this.#linked.values()].filter((link) => link.active).length;
+  }
+
+  /** True if a running link is waiting on a piece it asked for. */
+  get busy(): boolean {
+    return [...this.#linked.values()].some((link) => link.busy);
+  }
+
+  /** Peers worth connecting to: valid, each once, never this process itself. */
+  usable(peers: PeerAddress[]): PeerAddress[] {
+    const unique = new Map<string, PeerAddress>();
+    for (const peer of peers) {
+      const key = formatAddress(peer);
+      if (!this.#foreign(peer, key)) continue;
+      if (unique.size >= MAX_PEERS_PER_ANSWER) break;
+      unique.set(key, peer);
+    }
+    return [...unique.values()];
+  }
+
+  /** Starts a link to `peer` unless it is this process, banned, linked or tried enough. */
+  link(peer: PeerAddress): void {
+    const { scheduler } = this.#options.link;
+    const key = formatAddress(peer);
+    if (
+      scheduler.over || !this.#foreign(peer, key) ||
+      this.#banned.has(key) || this.#linked.has(key)
+    ) return;
+    const attempts = this.#attempts.get(key) ?? 0;
+    if (attempts >= MAX_LINKS_PER_PEER || this.#linked.size >= MAX_LINKS) {
+      return;
+    }
+    const ports = this.#portsByHost.get(peer.host) ?? new Set<number>();
+    if (!ports.has(peer.port) && ports.size >= MAX_PORTS_PER_HOST) return;
+    ports.add(peer.port);
+    this.#portsByHost.set(peer.host, ports);
+    this.#attempts.set(key, attempts + 1);
+    const link = new PeerLink(peer, this.#options.link);
+    this.#links.push(link);
+    this.#linked.set(key, link);
+    const running = this.#runLink(key, link);
+    this.#running.add(running);
+    running.finally(() => this.#running.delete(running));
+  }
+
+  /**
+   * Asks for peers again and links the new ones; never throws. Calls while
+   * one is under way share it.
+   */
+  refresh(): Promise<void> {
+    this.#refreshing ??= this.#options.refresh()
+      .then(({ peers }) => {
+        for (const peer of this.usable(peers)) this.link(peer);
+      }, (error) => {
+        this.#options.log?.(
+          `Could not ask the tracker for more peers: ${
+            (error as Error).message ?? error
+          }`,
+        );
+      })
+      .finally(() => this.#refreshing = undefined);
+    return this.#refreshing;
+  }
+
+  /** Stops the scheduler and closes every running link. */
+  stop(): void {
+    this.#options.link.scheduler.stop();
+    for (const link of this.#linked.values()) link.close();
+  }
+
+  /** Resolves once every link has ended and no refresh is under way. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.#running]);
+    await this.#refreshing;
+  }
+
+  /** Piece bytes received from each peer address, over all its links. */
+  received(): PeerBytes[] {
+    const bytes = new Map<string, number>();
+    for (const link of this.#links) {
+      bytes.set(link.label, (bytes.get(link.label) ?? 0) + link.bytes);
+    }
+    return [...bytes].map(([address, count]) => ({ address, bytes: count }));
+  }
+
+  /** True if `peer` (`key` is its address) is a valid address and not this process. */
+  #foreign(peer: PeerAddress, key: string): boolean {
+    return peer.port >= 1 && peer.port <= 65535 && !this.#self.has(key);
+  }
+
+  async #runLink(key: string, link: PeerLink): Promise<void> {
+    await link.run();
+    this.#linked.delete(key);
+    if (link.lied) this.#banned.add(key);
+    if (link.failure && !this.#options.link.scheduler.over) {
+      this.#options.log?.(`Dropped peer ${link.label}: ${link.failure}.`);
+    }
+    this.#options.onLinkEnded();
+  }
+}

@@ -147,7 +147,7 @@ Deno.test("deno task --config from another folder resolves the file to share and
     .output();
   const text = new TextDecoder().decode(got.stdout);
   assertEquals(got.code, 0, new TextDecoder().decode(got.stderr));
-  assertEquals(JSON.parse(text).path, "saved/here.bin");
+  assertEquals(JSON.parse(text).path, "saved/here.bin", text);
   assertEquals(
     await sha256File(`${dir.path}/saved/here.bin`),
     await sha256File(`${dir.path}/here.bin`),

@@ -8,7 +8,7 @@ import {
   spawnEntry,
 } from "../../../scripts/_child.ts";
 import { UsageError } from "../../../lib/cli/args.ts";
-import { parseGetArgs, splitWords } from "../../../lib/cli/prompt/prompt.ts";
+import { parseGetArgs, splitWords } from "../../../lib/cli/prompt/commands.ts";
 import {
   complete,
   type CompletionSource,

@@ -1,0 +1,337 @@
+/**
+ * The prompt's command table: splitting a typed line into words, running
+ * the command it names on the {@linkcode Session}, and printing the answer,
+ * including the answers of shares and gets that finish in the background
+ * ({@linkcode showEvent}).
+ *
+ * @module
+ */
+
+import { formatAddress } from "../../net/connection.ts";
+import { UsageError } from "../args.ts";
+import {
+  formatDuration,
+  formatFileTable,
+  formatSize,
+  shortId,
+  terminalSafe,
+} from "../format.ts";
+import type { Session, SessionEvent, SessionStatus } from "./session.ts";
+
+/** What a command asks the loop to do next. */
+export type Next = "continue" | "quit" | "confirm-quit";
+
+const HELP = [
+  "Commands (Tab completes; quote or backslash-escape spaces in names):",
+  "  share PATH…                 share files, hashed in the background",
+  "  unshare ID                  stop sharing a file (ID, prefix or name)",
+  "  get ID [--out DIR] [--force] download a file (16+ hex chars or a known name);",
+  "                              it is shared once saved, until unshare",
+  "  list                        files the tracker knows",
+  "  search TEXT                 files whose name contains TEXT",
+  "  status                      shared files, transfers, totals up and down",
+  "  peers ID                    who shares a file",
+  "  cancel ID                   stop a transfer (#N from status, ID or name)",
+  "  help                        this list",
+  "  quit [--force]              unregister everything and leave (also Ctrl-D)",
+];
+
+/** What the commands act on and where they print; the prompt loop provides it. */
+export interface CommandContext {
+  /** The session commands act on. */
+  session: Session;
+  /** Prints an answer. */
+  print(text: string): void;
+  /** Prints a note (not an answer); hidden by --quiet. */
+  note(text: string): void;
+  /** Runs work past the end of the command; its error is reported when it fails. */
+  background(task: Promise<unknown>): void;
+  /** Redraws the live bars, so a finished transfer's bar is gone before its answer. */
+  drawBars(): void;
+}
+
+/**
+ * Runs one command line and prints its answer; throws an error with a
+ * message for the user (e.g. a {@linkcode UsageError}) when it fails.
+ */
+export async function runCommand(
+  line: string,
+  context: CommandContext,
+): Promise<Next> {
+  const { session } = context;
+  const [word, ...args] = splitWords(line);
+  switch (word?.toLowerCase()) {
+    case undefined:
+      return "continue";
+    case "quit":
+    case "exit":
+      return quit(args, session);
+    case "help":
+    case "?":
+      HELP.forEach((text) => context.print(text));
+      return "continue";
+    case "share":
+      need(args, "share PATH");
+      for (const path of args) context.background(session.share(path));
+      return "continue";
+    case "unshare":
+      need(args, "unshare ID");
+      await unshare(args[0], context);
+      return "continue";
+    case "get":
+      startGet(args, context);
+      return "continue";
+    case "list":
+      await list(context);
+      return "continue";
+    case "search":
+      need(args, "search TEXT");
+      await list(context, args.join(" "));
+      return "continue";
+    case "status":
+      statusLines(session.status()).forEach((text) => context.print(text));
+      return "continue";
+    case "peers":
+      need(args, "peers ID");
+      await peers(args[0], context);
+      return "continue";
+    case "cancel":
+      need(args, "cancel ID");
+      cancel(args[0], context);
+      return "continue";
+    default:
+      throw new UsageError(
+        `Unknown command "${word}": type "help" for the list.`,
+      );
+  }
+}
+
+/** Prints what a share or get running in the background has to say. */
+export function showEvent(event: SessionEvent, context: CommandContext): void {
+  const { transfer } = event;
+  switch (event.type) {
+    case "hashing":
+      context.note(
+        `#${transfer.number} hashing ${terminalSafe(event.path)}…`,
+      );
+      return;
+    case "shared": {
+      const { meta } = event;
+      context.drawBars();
+      context.print(
+        `Sharing ${terminalSafe(meta.name)} (${formatSize(meta.size)}): ${
+          shortId(meta.id)
+        }  full ID ${meta.id}`,
+      );
+      return;
+    }
+    case "share-cancelled":
+      context.print(
+        `Cancelled #${transfer.number}: ${
+          terminalSafe(event.path)
+        } is not shared.`,
+      );
+      return;
+    case "getting":
+      context.note(
+        `#${transfer.number} getting ${terminalSafe(transfer.name)}…`,
+      );
+      return;
+    case "saved": {
+      const { result } = event;
+      context.drawBars();
+      const count = result.peers.length;
+      context.print(
+        `Saved ${terminalSafe(result.path)} (${
+          formatSize(result.meta.size)
+        }, SHA-256 verified) in ${
+          formatDuration(result.elapsedMs)
+        } from ${count} ${count === 1 ? "peer" : "peers"}.`,
+      );
+      return;
+    }
+    case "get-cancelled":
+      context.print(
+        `Cancelled #${transfer.number} ${
+          terminalSafe(transfer.name)
+        }; the partial file is kept in ${
+          terminalSafe(event.outDir)
+        }: get it again to resume.`,
+      );
+      return;
+  }
+}
+
+function quit(args: string[], session: Session): Next {
+  const force = args.includes("--force") || args.includes("-f");
+  const other = args.find((arg) => arg !== "--force" && arg !== "-f");
+  if (other !== undefined) {
+    throw new UsageError(
+      `Unknown option "${other}" for quit: use "quit" or "quit --force".`,
+    );
+  }
+  return session.transfers().length > 0 && !force ? "confirm-quit" : "quit";
+}
+
+async function unshare(ref: string, context: CommandContext): Promise<void> {
+  const file = await context.session.unshare(ref);
+  context.print(
+    `Stopped sharing ${terminalSafe(file.name)} (${shortId(file.id)}).`,
+  );
+}
+
+function startGet(args: string[], context: CommandContext): void {
+  const { session } = context;
+  const { ref, outDir, force } = parseGetArgs(args, session.outDir);
+  const id = session.resolveId(ref);
+  context.background(session.get(id, { outDir, force }));
+}
+
+async function list(context: CommandContext, text?: string): Promise<void> {
+  const { session } = context;
+  const files = text === undefined
+    ? await session.list()
+    : await session.search(text);
+  formatFileTable(files).forEach((row) => context.print(row));
+}
+
+async function peers(ref: string, context: CommandContext): Promise<void> {
+  const { meta, peers, self } = await context.session.peers(ref);
+  const own = new Set(self.map(formatAddress));
+  const title = `${terminalSafe(meta.name)} (${shortId(meta.id)})`;
+  context.print(
+    peers.length === 0
+      ? `Nobody shares ${title} right now.`
+      : `${peers.length} ${
+        peers.length === 1 ? "peer shares" : "peers share"
+      } ${title}:`,
+  );
+  for (const peer of peers) {
+    const address = formatAddress(peer);
+    context.print(
+      `  ${terminalSafe(address)}${own.has(address) ? "  (this peer)" : ""}`,
+    );
+  }
+}
+
+function cancel(ref: string, context: CommandContext): void {
+  const transfer = context.session.cancel(ref);
+  context.print(
+    `Cancelling #${transfer.number} ${terminalSafe(transfer.name)}.`,
+  );
+}
+
+/** The lines `status` prints: shared files, transfers, totals. */
+export function statusLines(status: SessionStatus): string[] {
+  const lines: string[] = [];
+  const { shared } = status;
+  lines.push(
+    shared.length === 0
+      ? "Shared: nothing."
+      : `Shared (${shared.length}), serving on ${
+        formatAddress(status.address)
+      }:`,
+  );
+  for (const { meta, uploaded } of shared) {
+    lines.push(
+      `  ${shortId(meta.id)}  ${formatSize(meta.size).padStart(9)}  up ${
+        formatSize(uploaded).padStart(9)
+      }  ${terminalSafe(meta.name)}`,
+    );
+  }
+  const running = status.transfers;
+  lines.push(
+    running.length === 0
+      ? "Transfers: none."
+      : `Transfers (${running.length}):`,
+  );
+  for (const transfer of running) {
+    lines.push(`  ${transfer.describe()}`);
+  }
+  lines.push(
+    `Totals: up ${formatSize(status.uploaded)}, down ${
+      formatSize(status.downloaded)
+    }.`,
+  );
+  return lines;
+}
+
+/** What `get ID [--out DIR] [--force]` asked for. */
+export interface GetArgs {
+  /** The ID or name. */
+  ref: string;
+  /** Folder to save into. */
+  outDir: string;
+  /** Replace an existing file of the same name. */
+  force: boolean;
+}
+
+/** Parses the words after `get`; throws a {@linkcode UsageError} on a mistake. */
+export function parseGetArgs(args: string[], defaultOut: string): GetArgs {
+  const usage = 'use "get ID [--out DIR] [--force]"';
+  let ref: string | undefined;
+  let outDir = defaultOut;
+  let force = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--force" || arg === "-f") force = true;
+    else if (arg === "--out" || arg === "-o") {
+      if (i + 1 >= args.length) {
+        throw new UsageError(`--out needs a folder: ${usage}.`);
+      }
+      outDir = args[++i];
+    } else if (arg.startsWith("--out=")) outDir = arg.slice(6);
+    else if (arg.startsWith("-")) {
+      throw new UsageError(`Unknown option "${arg}" for get: ${usage}.`);
+    } else if (ref === undefined) ref = arg;
+    else {throw new UsageError(
+        `Give one ID at a time ("${arg}" is extra): ${usage}.`,
+      );}
+  }
+  if (ref === undefined) throw new UsageError(`Missing file ID: ${usage}.`);
+  return { ref, outDir, force };
+}
+
+function need(args: string[], usage: string): void {
+  if (args.length === 0) {
+    throw new UsageError(`Missing argument: use "${usage}".`);
+  }
+}
+
+/**
+ * Splits a command line into words; double or single quotes keep spaces,
+ * a backslash escapes the next character.
+ *
+ * @example
+ * ```ts
+ * splitWords('share "my file.txt"'); // ["share", "my file.txt"]
+ * ```
+ */
+export function splitWords(line: string): string[] {
+  const words: string[] = [];
+  let word = "";
+  let quote = "";
+  let started = false;
+  for (let i = 0; i < line.length; i++) {
+    const char = line[i];
+    if (char === "\\" && i + 1 < line.length && quote !== "'") {
+      word += line[++i];
+      started = true;
+    } else if (quote) {
+      if (char === quote) quote = "";
+      else word += char;
+    } else if (char === '"' || char === "'") {
+      quote = char;
+      started = true;
+    } else if (/\s/.test(char)) {
+      if (started) words.push(word);
+      word = "";
+      started = false;
+    } else {
+      word += char;
+      started = true;
+    }
+  }
+  if (started) words.push(word);
+  return words;
+}

@@ -1,0 +1,372 @@
+/**
+ * What the prompt does, apart from how it is typed and shown: share, get,
+ * list, search, peers, unshare, cancel and status on one {@linkcode PeerNode}.
+ * Operations return data and report what happens in the background as
+ * {@linkcode SessionEvent}s; nothing here prints, so a web page can drive
+ * the same session the prompt does.
+ *
+ * It sits in `cli/prompt/` rather than `app/` because it still leans on the
+ * CLI: its running work is a {@linkcode Transfers} (whose lines and bars come
+ * from `cli/progress.ts`), its mistakes are {@linkcode UsageError}s that
+ * `cli/errors.ts` recognises, IDs are checked by `parseFileId` from
+ * `cli/args.ts`, and a get not yet named shows `shortId` from `cli/format.ts`.
+ *
+ * @module
+ */
+
+import { basename } from "node:path";
+import { selfAddresses } from "../../net/address.ts";
+import type { Address } from "../../net/connection.ts";
+import type { BandwidthLimiter } from "../../util/bandwidth.ts";
+import { download, type DownloadResult } from "../../download/download.ts";
+import type { PeerNode } from "../../app/peer_node.ts";
+import type {
+  FileMeta,
+  FileSummary,
+  PeerAddress,
+} from "../../protocol/messages.ts";
+import { TrackerClient } from "../../discovery/tracker_client.ts";
+import { parseFileId, UsageError } from "../args.ts";
+import { shortId } from "../format.ts";
+import { type Transfer, Transfers } from "./transfers.ts";
+
+/** Files remembered from `list` and `search` answers, for completion. */
+export const MAX_KNOWN_FILES = 1_000;
+/** Folder downloads are saved into when neither the session nor the get says. */
+export const DEFAULT_OUT_DIR = "downloads";
+
+/** Options for {@linkcode Session}. */
+export interface SessionOptions {
+  /** Tracker to register with and ask. */
+  tracker: Address;
+  /** Folder downloads are saved into. @default {DEFAULT_OUT_DIR} */
+  outDir?: string;
+  /** One limiter for every download of the session (its owner closes it). @default {no limit} */
+  downloadLimit?: BandwidthLimiter;
+  /** Receives one line per notable download event. @default {no logging} */
+  log?: (line: string) => void;
+}
+
+/** Options for {@linkcode Session.get}. */
+export interface GetOptions {
+  /** Folder to save into. @default {the session's outDir} */
+  outDir?: string;
+  /** Replace an existing file of the same name. @default {false} */
+  force?: boolean;
+}
+
+/** Something that happened in the session's background work. */
+export type SessionEvent =
+  /** A share started hashing `path` (as given). */
+  | { type: "hashing"; transfer: Transfer; path: string }
+  /** A share finished: the file is served and registered. */
+  | { type: "shared"; transfer: Transfer; meta: FileMeta }
+  /** A share was cancelled before it finished; `path` is not shared. */
+  | { type: "share-cancelled"; transfer: Transfer; path: string }
+  /** A get started. */
+  | { type: "getting"; transfer: Transfer }
+  /** A get saved and verified its file. */
+  | { type: "saved"; transfer: Transfer; result: DownloadResult }
+  /** A get was cancelled; its partial file stays in `outDir` to resume. */
+  | { type: "get-cancelled"; transfer: Transfer; outDir: string };
+
+/** Receives every {@linkcode SessionEvent}. */
+export type SessionListener = (event: SessionEvent) => void;
+
+/** Who shares a file, as {@linkcode Session.peers} answers. */
+export interface PeersAnswer {
+  /** The file. */
+  meta: FileMeta;
+  /** Peers the tracker says share it. */
+  peers: PeerAddress[];
+  /** The addresses this peer is known by, to tell it apart in `peers`. */
+  self: Address[];
+}
+
+/** What {@linkcode Session.status} reports. */
+export interface SessionStatus {
+  /** Where the peer server listens. */
+  address: Address;
+  /** Files shared, each with the bytes uploaded of it. */
+  shared: { meta: FileMeta; uploaded: number }[];
+  /** Running transfers, oldest first. */
+  transfers: Transfer[];
+  /** Piece bytes uploaded this session. */
+  uploaded: number;
+  /** Bytes downloaded this session. */
+  downloaded: number;
+}
+
+/** One person's work on a {@linkcode PeerNode}; see the module documentation. */
+export class Session {
+  /** Folder downloads are saved into unless a get says otherwise. */
+  readonly outDir: string;
+  #node: PeerNode;
+  #options: SessionOptions;
+  #transfers = new Transfers();
+  #known = new Map<string, string>();
+  #listeners = new Set<SessionListener>();
+
+  /** Creates a session on `node`, which stays open until {@linkcode close}. */
+  constructor(node: PeerNode, options: SessionOptions) {
+    this.#node = node;
+    this.#options = options;
+    this.outDir = options.outDir ?? DEFAULT_OUT_DIR;
+  }
+
+  /** Calls `listener` with every event from now on; returns a function that stops it. */
+  listen(listener: SessionListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Where the peer server listens. */
+  get address(): Address {
+    return this.#node.address;
+  }
+
+  /** Files shared now. */
+  shared(): FileMeta[] {
+    return this.#node.shared();
+  }
+
+  /** Running transfers, oldest first. */
+  transfers(): Transfer[] {
+    return this.#transfers.list();
+  }
+
+  /**
+   * Files seen this session (tracker answers, shares, gets), least recently
+   * seen first, at most {@linkcode MAX_KNOWN_FILES}: names `get` accepts.
+   */
+  known(): { id: string; name: string }[] {
+    return [...this.#known].map(([id, name]) => ({ id, name }));
+  }
+
+  /**
+   * Hashes, serves and registers the file at `path` (`~/` means home);
+   * resolves with its metadata, or undefined if it was cancelled.
+   */
+  async share(path: string): Promise<FileMeta | undefined> {
+    const transfer = this.#transfers.start({
+      kind: "hash",
+      name: basename(path),
+    });
+    try {
+      this.#emit({ type: "hashing", transfer, path });
+      const meta = await this.#node.share(expandHome(path), {
+        signal: transfer.signal,
+        onProgress: (done, total) => transfer.update({ done, total }),
+      });
+      this.#remember([meta]);
+      this.#transfers.finish(transfer);
+      this.#emit({ type: "shared", transfer, meta });
+      return meta;
+    } catch (error) {
+      if (transfer.cancelled) {
+        this.#emit({ type: "share-cancelled", transfer, path });
+        return undefined;
+      }
+      throw error;
+    } finally {
+      this.#transfers.finish(transfer);
+    }
+  }
+
+  /** Stops sharing the file `ref` names (ID prefix or name); resolves with it. */
+  async unshare(ref: string): Promise<FileMeta> {
+    const file = pickOne(this.#node.shared(), ref, "shared file", "status");
+    await this.#node.unshare(file.id);
+    return file;
+  }
+
+  /**
+   * Downloads file `id` (see {@linkcode resolveId}), serving its pieces
+   * meanwhile and the file once saved; resolves with where it was saved, or
+   * undefined if it was cancelled.
+   */
+  async get(
+    id: string,
+    options: GetOptions = {},
+  ): Promise<DownloadResult | undefined> {
+    const outDir = options.outDir ?? this.outDir;
+    const name = this.#known.get(id) ?? shortId(id);
+    const transfer = this.#transfers.start({ kind: "get", name, id });
+    let size = 0;
+    try {
+      this.#emit({ type: "getting", transfer });
+      const result = await download(id, {
+        tracker: this.#options.tracker,
+        outDir,
+        force: options.force ?? false,
+        self: this.#selfAddresses(),
+        downloadLimit: this.#options.downloadLimit,
+        // Serves pieces while downloading, and the file once saved.
+        swarm: this.#node,
+        seed: true,
+        signal: transfer.signal,
+        log: this.#options.log,
+        onProgress: (p) =>
+          transfer.update({
+            done: p.received,
+            total: p.size,
+            bytesPerSecond: p.bytesPerSecond,
+            peers: p.peers,
+            name: p.name,
+          }),
+      });
+      size = result.meta.size;
+      this.#remember([result.meta]);
+      this.#transfers.finish(transfer, size);
+      this.#emit({ type: "saved", transfer, result });
+      return result;
+    } catch (error) {
+      if (transfer.cancelled) {
+        this.#emit({ type: "get-cancelled", transfer, outDir });
+        return undefined;
+      }
+      throw error;
+    } finally {
+      this.#transfers.finish(transfer, size);
+    }
+  }
+
+  /** Every file the tracker knows (up to its answer cap). */
+  list(): Promise<FileSummary[]> {
+    return this.#lookup((client) => client.list());
+  }
+
+  /** Files the tracker knows whose name contains `text`, ignoring case. */
+  search(text: string): Promise<FileSummary[]> {
+    return this.#lookup((client) => client.search(text));
+  }
+
+  /** Who shares the file `ref` names (see {@linkcode resolveId}). */
+  async peers(ref: string): Promise<PeersAnswer> {
+    const id = this.resolveId(ref);
+    const { meta, peers } = await this.#ask((client) => client.query(id));
+    this.#remember([meta]);
+    return { meta, peers, self: this.#selfAddresses() };
+  }
+
+  /**
+   * Cancels the one running transfer `ref` names (`#N`, ID prefix or name)
+   * and returns it; throws a {@linkcode UsageError} for none or several.
+   */
+  cancel(ref: string): Transfer {
+    const found = this.#transfers.find(ref);
+    if (found.length !== 1) {
+      throw new UsageError(
+        found.length === 0
+          ? `No running transfer matches "${ref}": type "status" to see them.`
+          : `"${ref}" matches ${found.length} transfers: use the number status shows, like #${
+            found[0].number
+          }.`,
+      );
+    }
+    found[0].cancel();
+    return found[0];
+  }
+
+  /** Shared files, running transfers and the totals up and down. */
+  status(): SessionStatus {
+    return {
+      address: this.#node.address,
+      shared: this.#node.shared().map((meta) => ({
+        meta,
+        uploaded: this.#node.uploadedFor(meta.id),
+      })),
+      transfers: this.#transfers.list(),
+      uploaded: this.#node.uploaded,
+      downloaded: this.#transfers.downloaded,
+    };
+  }
+
+  /**
+   * A file ID from what the user typed: hex (16+ chars) or a known name;
+   * throws a {@linkcode UsageError} otherwise.
+   */
+  resolveId(ref: string): string {
+    if (/^[0-9a-f]+$/i.test(ref)) return parseFileId(ref);
+    const files = this.known();
+    for (const meta of this.#node.shared()) files.push(meta);
+    const matches = new Set(
+      files.filter((file) => file.name === ref).map((file) => file.id),
+    );
+    if (matches.size === 1) return [...matches][0];
+    throw new UsageError(
+      matches.size > 1
+        ? `More than one file is named "${ref}": use its ID from "list".`
+        : `"${ref}" is neither a file ID nor a name seen in "list": run list or search, then use the ID.`,
+    );
+  }
+
+  /** Closes the node the session runs on, unregistering everything shared. */
+  close(): Promise<void> {
+    return this.#node.close();
+  }
+
+  #emit(event: SessionEvent): void {
+    for (const listener of this.#listeners) listener(event);
+  }
+
+  async #lookup(
+    question: (client: TrackerClient) => Promise<FileSummary[]>,
+  ): Promise<FileSummary[]> {
+    const files = await this.#ask(question);
+    this.#remember(files);
+    return files;
+  }
+
+  async #ask<T>(question: (client: TrackerClient) => Promise<T>): Promise<T> {
+    const client = await TrackerClient.connect(this.#options.tracker);
+    try {
+      return await question(client);
+    } finally {
+      client.close();
+    }
+  }
+
+  /** The addresses other peers see this one at, so it never downloads from itself. */
+  #selfAddresses(): Address[] {
+    return selfAddresses(this.#node.address);
+  }
+
+  #remember(files: readonly { id: string; name: string }[]): void {
+    for (const file of files) {
+      this.#known.delete(file.id);
+      this.#known.set(file.id, file.name);
+    }
+    while (this.#known.size > MAX_KNOWN_FILES) {
+      this.#known.delete(this.#known.keys().next().value!);
+    }
+  }
+}
+
+/**
+ * The one shared file `ref` names, by an ID prefix of 4+ characters or its
+ * exact name; throws a {@linkcode UsageError} for none or several.
+ */
+function pickOne<T extends { id: string; name: string }>(
+  items: T[],
+  ref: string,
+  what: string,
+  hint: string,
+): T {
+  const lower = ref.toLowerCase();
+  const hits = items.filter((item) =>
+    (lower.length >= 4 && item.id.startsWith(lower)) || item.name === ref
+  );
+  if (hits.length === 1) return hits[0];
+  throw new UsageError(
+    hits.length === 0
+      ? `No ${what} matches "${ref}": type "${hint}" to see them.`
+      : `"${ref}" matches ${hits.length} of them: give more of the ID.`,
+  );
+}
+
+function expandHome(path: string): string {
+  if (path !== "~" && !path.startsWith("~/")) return path;
+  const home = Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE");
+  return home ? home + path.slice(1) : path;
+}

@@ -34,6 +34,7 @@ import {
 } from "./lib/cli/program.ts";
 import { share } from "./lib/cli/share.ts";
 import { suggest } from "./lib/cli/suggest.ts";
+import { parseDuration } from "./lib/cli/duration.ts";
 import { enterUserFolder } from "./lib/cli/user_folder.ts";
 import { formatFileTable, terminalSafe, toJsonLine } from "./lib/cli/format.ts";
 import { DEFAULT_PEER_PORT, TRACKER_ENV } from "./lib/protocol/limits.ts";
@@ -108,6 +109,11 @@ function buildProgram(): Command {
       'replace an existing file of the same name (default: save as "name (1).ext")',
     )
     .option("--seed", "keep sharing the file once it is saved, until Ctrl-C")
+    .option(
+      "--wait <duration>",
+      "how long to wait for a peer when nobody shares the file yet or every peer left, e.g. 30s, 5m, 1h; 0 fails at once (default: 5m)",
+      asUsage((text) => parseDuration(text, "--wait")),
+    )
     .action(get);
   withTracker(addCommand(program, "list", "List the files the tracker knows."))
     .action((flags: TrackerFlags) => listFiles(flags));

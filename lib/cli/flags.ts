@@ -37,11 +37,16 @@ export interface LimitFlags {
 export interface ShareFlags extends ServeFlags, LimitFlags {
   pieceSize?: number;
 }
+/** How long `peer get` waits for a peer by default: 5 minutes. */
+export const DEFAULT_WAIT_MS = 5 * 60_000;
+
 /** Flags of `peer get`. */
 export interface GetFlags extends ServeFlags, LimitFlags {
   out: string;
   force?: boolean;
   seed?: boolean;
+  /** Ms to wait for a peer. @default {DEFAULT_WAIT_MS} */
+  wait?: number;
 }
 /** Flags of the prompt (`peer` with no command). */
 export interface PromptFlags extends ServeFlags, LimitFlags {

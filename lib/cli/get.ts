@@ -7,6 +7,7 @@
 
 import { StoppedError } from "./errors.ts";
 import {
+  DEFAULT_WAIT_MS,
   type GetFlags,
   logger,
   SHUTDOWN_TIMEOUT_MS,
@@ -44,11 +45,12 @@ export async function get(id: string, flags: GetFlags): Promise<void> {
         downloadLimit: flags.downloadLimit,
         swarm: node,
         seed: flags.seed ?? false,
+        waitMs: flags.wait ?? DEFAULT_WAIT_MS,
         signal: stop.signal,
         log: logger(flags, progress),
         onProgress: (p) =>
           progress.update({
-            label: p.name,
+            label: p.waiting ? `${p.name}: waiting for peers` : p.name,
             done: p.received,
             total: p.size,
             bytesPerSecond: p.bytesPerSecond,

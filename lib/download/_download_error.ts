@@ -11,11 +11,17 @@
 export class DownloadError extends Error {
   /** True if another metadata variant of the file may succeed. */
   readonly retryable: boolean;
+  /** True if the tracker knows no file with the ID (nobody shares it yet). */
+  readonly unknownId: boolean;
   /** Creates an error with a message for the user. */
-  constructor(message: string, options: { retryable?: boolean } = {}) {
+  constructor(
+    message: string,
+    options: { retryable?: boolean; unknownId?: boolean } = {},
+  ) {
     super(message);
     this.name = "DownloadError";
     this.retryable = options.retryable ?? false;
+    this.unknownId = options.unknownId ?? false;
   }
 }
 

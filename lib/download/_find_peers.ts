@@ -15,6 +15,7 @@ import { type Address, formatAddress } from "../net/connection.ts";
 import type { FileMeta, PeerAddress } from "../protocol/messages.ts";
 import { TrackerClient, TrackerError } from "../discovery/tracker_client.ts";
 import { DownloadError } from "./_download_error.ts";
+import { sleep } from "../util/sleep.ts";
 
 /** One metadata variant of a file, the peers that hold it, and how to ask for more. */
 export interface FoundPeers {
@@ -38,7 +39,17 @@ export interface FindPeersOptions {
   signal?: AbortSignal;
   /** Receives one line each time the next variant is tried. */
   log?: (line: string) => void;
+  /**
+   * Ms to keep asking while the tracker knows no file with the ID (nobody
+   * shares it yet); 0 fails at once. @default {0}
+   */
+  waitMs?: number;
+  /** Called each time the tracker is asked again while waiting. */
+  onWaiting?: () => void;
 }
+
+/** How often a download waiting for a file to be shared asks the tracker. */
+export const WAIT_POLL_MS = 2_000;
 
 /**
  * Looks up the file with ID (or unique ID prefix) `id` and resolves as
@@ -75,11 +86,13 @@ export async function tryEachVariant<T>(
   signal?.addEventListener("abort", hangUp, { once: true });
   try {
     for (let variant = 0;; variant++) {
-      const found = await lookUp(client, id, variant, options.tracker)
-        .catch((error) => {
-          signal?.throwIfAborted();
-          throw error;
-        });
+      const found = await lookUpPatiently(
+        () => lookUp(client, id, variant, options.tracker),
+        options,
+      ).catch((error) => {
+        signal?.throwIfAborted();
+        throw error;
+      });
       try {
         return await attempt({
           ...found,
@@ -121,6 +134,30 @@ function untilAborted<T>(
   });
 }
 
+/**
+ * Runs `lookUp` until it finds the file; while the tracker knows no file
+ * with the ID, asks again every WAIT_POLL_MS for up to `waitMs`.
+ */
+async function lookUpPatiently<T>(
+  lookUp: () => Promise<T>,
+  options: FindPeersOptions,
+): Promise<T> {
+  const deadline = performance.now() + (options.waitMs ?? 0);
+  for (;;) {
+    try {
+      return await lookUp();
+    } catch (error) {
+      const unknown = error instanceof DownloadError && error.unknownId;
+      if (!unknown || performance.now() >= deadline) throw error;
+      options.onWaiting?.();
+      await sleep(
+        Math.min(WAIT_POLL_MS, deadline - performance.now()),
+        options.signal,
+      );
+    }
+  }
+}
+
 async function lookUp(
   client: TrackerClient,
   id: string,
@@ -135,6 +172,7 @@ async function lookUp(
         `No file with ID ${id} is known to the tracker at ${
           formatAddress(tracker)
         }.`,
+        { unknownId: true },
       );
     }
     if (error instanceof TrackerError && error.code === "ambiguous") {

@@ -141,6 +141,15 @@ export class PeerPool {
     return this.#refreshing;
   }
 
+  /**
+   * Lets every peer that was not caught lying be tried again as often as a
+   * new one: after every link ended, a sharer that restarts comes back at
+   * the same address.
+   */
+  forgetAttempts(): void {
+    this.#attempts.clear();
+  }
+
   /** Stops the scheduler and closes every running link. */
   stop(): void {
     this.#options.link.scheduler.stop();

@@ -72,6 +72,8 @@ export interface DownloadProgress {
   bytesPerSecond: number;
   /** Peers currently connected. */
   peers: number;
+  /** True while no peer is linked and the download waits for one. */
+  waiting: boolean;
 }
 
 /** What a finished download produced. */
@@ -116,6 +118,12 @@ export interface DownloadOptions {
   swarm?: SwarmHost;
   /** With `swarm`: keep serving the finished file. @default {false} */
   seed?: boolean;
+  /**
+   * Ms to wait for a peer when nobody shares the file yet, or every peer
+   * left (the tracker is asked again meanwhile); 0 fails at once.
+   * @default {0}
+   */
+  waitMs?: number;
 }
 
 /**
@@ -135,6 +143,15 @@ export async function download(
     ? new BandwidthLimiter(options.downloadLimit)
     : undefined;
   const limiter = owned ?? options.downloadLimit as BandwidthLimiter;
+  const onWaiting = () =>
+    options.onProgress?.({
+      name: `ID ${id.slice(0, 16)}`,
+      size: 0,
+      received: 0,
+      bytesPerSecond: 0,
+      peers: 0,
+      waiting: true,
+    });
   return await tryEachVariant(id, async (found) => {
     const result = await downloadVariant(found, {
       ...options,
@@ -142,7 +159,7 @@ export async function download(
       seenAs: found.seenAs,
     }, limiter);
     return { ...result, elapsedMs: performance.now() - started };
-  }, options);
+  }, { ...options, onWaiting });
 }
 
 /** Options of one variant's download: the caller's, and how to ask for more peers. */
@@ -167,7 +184,7 @@ async function downloadVariant(
     await using run = new DownloadRun(meta, part, options, limiter);
     if (part.resumed) await run.checkExisting();
     const peers = run.usable(found.peers);
-    if (!run.finished && peers.length === 0) {
+    if (!run.finished && peers.length === 0 && !options.waitMs) {
       throw new DownloadError(
         `Nobody is sharing ${meta.name} (${meta.id.slice(0, 16)}) right now.`,
         { retryable: true },
@@ -197,6 +214,8 @@ class DownloadRun {
   #thread?: HashThread;
   #swarming?: Swarming;
   #lastPieceAt = performance.now();
+  /** Since when no peer is linked and the download waits for one. */
+  #waitingSince?: number;
   #ended = Promise.withResolvers<void>();
 
   constructor(
@@ -356,16 +375,41 @@ class DownloadRun {
     });
   }
 
-  /** Ends the download once it is over, or no link is left and the tracker has no new peer. */
+  /**
+   * Ends the download once it is over, or no link is left and the tracker
+   * has no new peer (after waiting up to `waitMs` for one).
+   */
   #checkEnd(): void {
     if (this.#scheduler.over) return this.#ended.resolve();
     if (this.#peers.linked > 0) return;
     this.#peers.refresh().then(() => {
-      if (this.#peers.linked === 0) this.#ended.resolve();
+      if (this.#peers.linked > 0 || this.#scheduler.over) return;
+      if (!this.#options.waitMs) return this.#ended.resolve();
+      if (this.#waitingSince === undefined) {
+        this.#waitingSince = performance.now();
+        // A sharer that left may come back at the same address.
+        this.#peers.forgetAttempts();
+        this.#options.log?.("No peer left; waiting for one.");
+        this.#report();
+      }
     });
   }
 
+  /** While waiting for a peer: gives up after `waitMs`, else asks again. */
+  #tickWaiting(): void {
+    if (this.#peers.linked > 0) {
+      this.#waitingSince = undefined;
+      this.#lastPieceAt = performance.now();
+      return;
+    }
+    const waited = performance.now() - this.#waitingSince!;
+    if (waited >= (this.#options.waitMs ?? 0)) return this.#ended.resolve();
+    this.#report();
+    this.#checkEnd();
+  }
+
   #tick(): void {
+    if (this.#waitingSince !== undefined) return this.#tickWaiting();
     const starving = performance.now() - this.#lastPieceAt > SWARM_STARVE_MS;
     if (starving && !this.#peers.busy) {
       // Connected, but nobody has what is missing.
@@ -423,6 +467,7 @@ class DownloadRun {
         ? (this.#received - first.bytes) / seconds
         : 0,
       peers: this.#peers.active,
+      waiting: this.#waitingSince !== undefined,
     });
   }
 
@@ -432,11 +477,18 @@ class DownloadRun {
     const reasons = [
       ...new Map(links.map((link) => [link.label, link.failure ?? "gave up"])),
     ].map(([label, reason]) => `${label} ${reason}`).join("; ");
-    const why = links.some((link) => !link.failure)
-      ? "no connected peer has them"
-      : "no good peer left";
+    const why = links.length === 0
+      ? "nobody is sharing it"
+      : links.some((link) => !link.failure)
+      ? `no connected peer has them (${reasons})`
+      : `no good peer left (${reasons})`;
+    const waited = this.#waitingSince === undefined
+      ? ""
+      : ` after waiting ${
+        Math.round((performance.now() - this.#waitingSince) / 1000)
+      } s for a peer`;
     return new DownloadError(
-      `Could not download ${this.#meta.name}: ${missing} of ${this.#scheduler.count} pieces missing and ${why} (${reasons}). The partial file is kept for a retry.`,
+      `Could not download ${this.#meta.name}: ${missing} of ${this.#scheduler.count} pieces missing and ${why}${waited}. The partial file is kept for a retry.`,
       { retryable: true },
     );
   }

@@ -235,7 +235,7 @@ Deno.test("peer share --json and peer get --json round-trip a file; share exits 
   }
 });
 
-Deno.test("peer get of an ID nobody shares fails with one line naming it", async () => {
+Deno.test("peer get --wait 0 of an ID nobody shares fails at once with one line naming it", async () => {
   const started = await spawnTracker();
   await using _tracker = started.child;
   const address = started.address;
@@ -244,6 +244,8 @@ Deno.test("peer get of an ID nobody shares fails with one line naming it", async
     FULL_ID,
     "--tracker",
     address,
+    "--wait",
+    "0",
   ]);
   assertEquals(result.code, 1);
   assert(assertOneLine(result.stderr).includes(FULL_ID), result.stderr);

@@ -1,0 +1,109 @@
+import { join } from "node:path";
+import { assert, assertEquals, assertRejects } from "../assert.ts";
+import { randomFile, sha256File, tempDir, testTracker } from "../fixtures.ts";
+import {
+  download,
+  DownloadError,
+  type DownloadProgress,
+} from "../../lib/download/download.ts";
+import { PeerNode } from "../../lib/app/peer_node.ts";
+import { hashFile } from "../../lib/storage/file_hash.ts";
+import type { Address } from "../../lib/net/connection.ts";
+import { runEntry } from "../../scripts/_child.ts";
+
+/** Resolves once `check` holds, polling every 20 ms for at most `ms`. */
+async function until(check: () => boolean, ms = 20_000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error("Timed out waiting");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function startSharer(tracker: Address, uploadLimit?: number) {
+  return PeerNode.start({ tracker, host: "127.0.0.1", port: 0, uploadLimit });
+}
+
+Deno.test("download() with waitMs waits for a file nobody shares yet and gets it once somebody does", async () => {
+  await using dir = await tempDir();
+  await using tracker = testTracker();
+  const source = await randomFile(dir.path, "later.bin", 300_000);
+  const { id } = await hashFile(source);
+  const seen: DownloadProgress[] = [];
+  const getting = download(id, {
+    tracker: tracker.address,
+    outDir: join(dir.path, "out"),
+    waitMs: 20_000,
+    onProgress: (p) => seen.push(p),
+  });
+  await until(() => seen.some((p) => p.waiting));
+  const node = await startSharer(tracker.address);
+  try {
+    await node.share(source);
+    const result = await getting;
+    assertEquals(await sha256File(result.path), id);
+    assert(!seen.at(-1)!.waiting, "still waiting at the end");
+  } finally {
+    await node.close();
+  }
+});
+
+Deno.test("download() with waitMs outlives a sharer that leaves mid-download and comes back", async () => {
+  await using dir = await tempDir();
+  await using tracker = testTracker();
+  const source = await randomFile(dir.path, "restart.bin", 3 * 1024 * 1024);
+  const first = await startSharer(tracker.address, 1024 * 1024);
+  const meta = await first.share(source);
+  const seen: DownloadProgress[] = [];
+  const getting = download(meta.id, {
+    tracker: tracker.address,
+    outDir: join(dir.path, "out"),
+    waitMs: 30_000,
+    onProgress: (p) => seen.push(p),
+  });
+  let second: PeerNode | undefined;
+  try {
+    await until(() => seen.some((p) => p.received > 0));
+    await first.close();
+    await until(() => seen.some((p) => p.waiting));
+    const partial = seen.at(-1)!.received;
+    assert(partial < meta.size, `all ${partial} bytes came before the stop`);
+    second = await startSharer(tracker.address);
+    await second.share(source);
+    const result = await getting;
+    assertEquals(await sha256File(result.path), meta.id);
+  } finally {
+    await first.close();
+    await second?.close();
+  }
+});
+
+Deno.test("download() gives up after waitMs when nobody shares the file", async () => {
+  await using dir = await tempDir();
+  await using tracker = testTracker();
+  const started = performance.now();
+  const error = await assertRejects(
+    () =>
+      download("cd".repeat(32), {
+        tracker: tracker.address,
+        outDir: join(dir.path, "out"),
+        waitMs: 1_500,
+      }),
+    DownloadError,
+  );
+  const took = performance.now() - started;
+  assert(took >= 1_400, `gave up after ${took} ms`);
+  assert(error.message.includes("cd".repeat(32)), error.message);
+});
+
+Deno.test("peer get --wait refuses a duration it cannot read, with exit 2", async () => {
+  const result = await runEntry("peer.ts", [
+    "get",
+    "ab".repeat(32),
+    "--wait",
+    "soon",
+  ]);
+  assertEquals(result.code, 2);
+  assert(result.stderr.includes("--wait"), result.stderr);
+  assertEquals(result.stderr.trim().split("\n").length, 1, result.stderr);
+});

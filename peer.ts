@@ -105,6 +105,10 @@ function buildProgram(): Command {
     )
     .option("--out <dir>", "folder to save into", "downloads")
     .option(
+      "-o, --output <file>",
+      "save as FILE (a name, or a path) instead of the file's own name",
+    )
+    .option(
       "--force",
       'replace an existing file of the same name (default: save as "name (1).ext")',
     )

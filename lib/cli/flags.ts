@@ -47,6 +47,8 @@ export interface GetFlags extends ServeFlags, LimitFlags {
   seed?: boolean;
   /** Ms to wait for a peer. @default {DEFAULT_WAIT_MS} */
   wait?: number;
+  /** The saved file's name or path (`-o`). @default {the file's own name} */
+  output?: string;
 }
 /** Flags of the prompt (`peer` with no command). */
 export interface PromptFlags extends ServeFlags, LimitFlags {

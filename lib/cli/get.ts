@@ -24,6 +24,7 @@ import {
 } from "./format.ts";
 import { ShareError } from "../app/peer_node.ts";
 import { ProgressLine } from "./progress.ts";
+import { UsageError } from "./args.ts";
 import { VERSION } from "../protocol/version.ts";
 import { settleWithin } from "../util/settle_within.ts";
 import { listenForStop } from "./stop_signal.ts";
@@ -31,6 +32,7 @@ import { listenForStop } from "./stop_signal.ts";
 /** Runs `peer get`; resolves once saved (and, with `--seed`, stopped). */
 export async function get(id: string, flags: GetFlags): Promise<void> {
   const tracker = trackerOf(flags);
+  const target = saveTarget(flags);
   using stop = listenForStop();
   const progress = new ProgressLine({ quiet: flags.quiet || flags.json });
   // Serves the pieces verified so far to other downloaders (swarming).
@@ -40,7 +42,7 @@ export async function get(id: string, flags: GetFlags): Promise<void> {
     try {
       result = await download(id, {
         tracker,
-        outDir: flags.out,
+        ...target,
         force: flags.force ?? false,
         downloadLimit: flags.downloadLimit,
         swarm: node,
@@ -89,6 +91,30 @@ export async function get(id: string, flags: GetFlags): Promise<void> {
   }
 }
 
+/**
+ * The folder and file name `--out` and `--output` ask for: `--output` names
+ * the saved file, and a folder in it wins over `--out`.
+ */
+export function saveTarget(
+  flags: Pick<GetFlags, "out" | "output">,
+): { outDir: string; saveAs?: string } {
+  const output = flags.output;
+  if (output === undefined) return { outDir: flags.out };
+  if (
+    output === "" || /[\\/]$/.test(output) || /(^|[\\/])\.{1,2}$/.test(output)
+  ) {
+    throw new UsageError(
+      `--output names the file to save, not a folder ("${output}"); use --out DIR for the folder.`,
+    );
+  }
+  const slash = Math.max(output.lastIndexOf("/"), output.lastIndexOf("\\"));
+  if (slash < 0) return { outDir: flags.out, saveAs: output };
+  return {
+    outDir: output.slice(0, slash) || "/",
+    saveAs: output.slice(slash + 1),
+  };
+}
+
 function printSaved(result: DownloadResult, flags: GetFlags): void {
   const { meta, path, peers, elapsedMs } = result;
   if (flags.json) {
@@ -100,11 +126,18 @@ function printSaved(result: DownloadResult, flags: GetFlags): void {
         path,
         elapsedMs: Math.round(elapsedMs),
         peers,
+        alreadyHere: result.alreadyHere,
         version: VERSION,
       }),
     );
   } else if (flags.quiet) {
     console.log(terminalSafe(path));
+  } else if (result.alreadyHere) {
+    console.log(
+      `Already have ${terminalSafe(path)} (${
+        formatSize(meta.size)
+      }, SHA-256 verified); nothing to download.`,
+    );
   } else {
     const from = peers.filter((peer) => peer.bytes > 0).map((peer) =>
       `${terminalSafe(peer.address)} (${formatSize(peer.bytes)})`

@@ -22,6 +22,13 @@ export interface OpenPartOptions {
   outDir: string;
   /** Replace an existing file of the same name. @default {false} */
   force?: boolean;
+  /** Save under this name rather than the file's own. @default {meta.name} */
+  saveAs?: string;
+}
+
+/** The name a download of `meta` is saved under, made safe for any disk. */
+export function savedName(meta: FileMeta, saveAs?: string): string {
+  return safeFileName(saveAs ?? meta.name);
 }
 
 /**
@@ -35,7 +42,7 @@ export async function openPart(
   try {
     return await PartFile.open({
       dir: options.outDir,
-      name: safeFileName(meta.name),
+      name: savedName(meta, options.saveAs),
       force: options.force,
       identity: {
         id: meta.id,

@@ -35,7 +35,8 @@ import { diskError, DownloadError } from "./_download_error.ts";
 import { tryEachVariant } from "./_find_peers.ts";
 import { type PeerBytes, PeerPool } from "./_peer_pool.ts";
 import { checkExistingPieces, matches } from "./_piece_check.ts";
-import { finishDownload, openPart } from "./_save.ts";
+import { finishDownload, openPart, savedName } from "./_save.ts";
+import { alreadyHere } from "./_already_here.ts";
 import { type SwarmHost, Swarming } from "./_swarming.ts";
 
 export { DownloadError } from "./_download_error.ts";
@@ -86,6 +87,8 @@ export interface DownloadResult {
   peers: PeerBytes[];
   /** Ms from start to verified file. */
   elapsedMs: number;
+  /** True when the folder already held the file and nothing was fetched. */
+  alreadyHere: boolean;
 }
 
 /** Options for {@linkcode download}. */
@@ -116,6 +119,11 @@ export interface DownloadOptions {
    * @default {nothing is served}
    */
   swarm?: SwarmHost;
+  /**
+   * Save under this file name rather than the file's own (made safe the
+   * same way). @default {the file's own name}
+   */
+  saveAs?: string;
   /** With `swarm`: keep serving the finished file. @default {false} */
   seed?: boolean;
   /**
@@ -176,6 +184,16 @@ async function downloadVariant(
   limiter: BandwidthLimiter | undefined,
 ): Promise<Omit<DownloadResult, "elapsedMs">> {
   const { meta } = found;
+  const here = await alreadyHere(
+    meta,
+    options.outDir,
+    savedName(meta, options.saveAs),
+    options.signal,
+  );
+  if (here) {
+    if (options.seed) await options.swarm?.adopt(here, meta);
+    return { path: here, meta, peers: [], alreadyHere: true };
+  }
   const count = pieceCount(meta.size, meta.pieceSize);
   const part = await openPart(meta, options);
   try {
@@ -192,7 +210,7 @@ async function downloadVariant(
     }
     const received = count > 0 ? await run.fetchAll(peers) : [];
     const path = await run.finish();
-    return { path, meta, peers: received };
+    return { path, meta, peers: received, alreadyHere: false };
   } finally {
     part.close();
   }

@@ -107,3 +107,46 @@ Deno.test("peer get --wait refuses a duration it cannot read, with exit 2", asyn
   assert(result.stderr.includes("--wait"), result.stderr);
   assertEquals(result.stderr.trim().split("\n").length, 1, result.stderr);
 });
+
+Deno.test("peer get of a file already in the folder says so and saves no copy; -o names the saved file", async () => {
+  await using dir = await tempDir();
+  await using tracker = testTracker();
+  const source = await randomFile(dir.path, "have.bin", 200_000);
+  const node = await startSharer(tracker.address);
+  try {
+    const meta = await node.share(source);
+    const tracked = `127.0.0.1:${tracker.address.port}`;
+    const get = (extra: string[]) =>
+      runEntry("peer.ts", [
+        "get",
+        meta.id,
+        "--tracker",
+        tracked,
+        "--out",
+        dir.path,
+        "--wait",
+        "0",
+        ...extra,
+      ]);
+    const again = await get([]);
+    assertEquals(again.code, 0, again.stderr);
+    assert(again.stdout.includes("Already have"), again.stdout);
+    const names = [];
+    for await (const entry of Deno.readDir(dir.path)) names.push(entry.name);
+    assertEquals(names.sort(), ["have.bin"]);
+    const json = await get(["--json"]);
+    assertEquals(JSON.parse(json.stdout).alreadyHere, true);
+    const named = await get(["-o", "renamed.bin", "--json"]);
+    assertEquals(named.code, 0, named.stderr);
+    assertEquals(JSON.parse(named.stdout).path, join(dir.path, "renamed.bin"));
+    assertEquals(await sha256File(join(dir.path, "renamed.bin")), meta.id);
+    const nested = await get(["--output", join(dir.path, "sub", "x.bin")]);
+    assertEquals(nested.code, 0, nested.stderr);
+    assertEquals(await sha256File(join(dir.path, "sub", "x.bin")), meta.id);
+    const folder = await get(["-o", `${dir.path}/`]);
+    assertEquals(folder.code, 2, folder.stderr);
+    assert(folder.stderr.includes("--out"), folder.stderr);
+  } finally {
+    await node.close();
+  }
+});

@@ -343,7 +343,7 @@ Deno.test("peer get SIGKILLed at a random moment, then run again, gives the righ
       setTimeout(resolve, 200 + Math.random() * 600)
     );
     await get.stop("SIGKILL");
-    // If the first run finished before the kill, the second saves a copy.
+    // If the first run finished before the kill, the second finds it there.
     const finishedFirst = await exists(join(out, "k.bin"));
     const again = await runEntry(
       "peer.ts",
@@ -355,7 +355,8 @@ Deno.test("peer get SIGKILLed at a random moment, then run again, gives the righ
     assertEquals(again.code, 0, again.stderr);
     const report = JSON.parse(again.stdout.trim().split("\n").pop()!);
     assertEquals(await sha256File(report.path), sharer.id);
-    assertEquals(report.path, join(out, finishedFirst ? "k (1).bin" : "k.bin"));
+    assertEquals(report.path, join(out, "k.bin"));
+    assertEquals(report.alreadyHere, finishedFirst);
     assert(!await exists(join(out, "k.bin.part")));
   } finally {
     await sharer.child.stop();

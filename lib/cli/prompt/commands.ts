@@ -16,25 +16,51 @@ import {
   shortId,
   terminalSafe,
 } from "../format.ts";
-import type { Session, SessionEvent, SessionStatus } from "./session.ts";
+import {
+  alreadyHere,
+  type Session,
+  type SessionEvent,
+  type SessionStatus,
+} from "./session.ts";
 
 /** What a command asks the loop to do next. */
 export type Next = "continue" | "quit" | "confirm-quit";
 
-const HELP = [
-  "Commands (Tab completes; quote or backslash-escape spaces in names):",
-  "  share PATH…                 share files, hashed in the background",
-  "  unshare ID                  stop sharing a file (ID, prefix or name)",
-  "  get ID [--out DIR] [--force] download a file (16+ hex chars or a known name);",
-  "                              it is shared once saved, until unshare",
-  "  list                        files the tracker knows",
-  "  search TEXT                 files whose name contains TEXT",
-  "  status                      shared files, transfers, totals up and down",
-  "  peers ID                    who shares a file",
-  "  cancel ID                   stop a transfer (#N from status, ID or name)",
-  "  help                        this list",
-  "  quit [--force]              unregister everything and leave (also Ctrl-D)",
+const HELP_TITLE =
+  "Commands (Tab completes; quote or backslash-escape spaces in names):";
+/** Each command and its description; more lines continue the description. */
+const HELP: readonly (readonly [string, ...string[]])[] = [
+  ["share PATH…", "share files, hashed in the background"],
+  ["unshare ID", "stop sharing a file (ID, prefix or name)"],
+  [
+    "get ID [--out DIR] [--force]",
+    "download a file (16+ hex chars or a name seen",
+    "in list); shared once saved, until unshare",
+  ],
+  ["list", "files the tracker knows"],
+  ["search TEXT", "files whose name contains TEXT"],
+  ["status", "shared files, transfers, totals up and down"],
+  ["peers ID", "who shares a file"],
+  ["cancel ID", "stop a transfer (#N from status, ID or name)"],
+  ["help", "this list"],
+  ["quit [--force]", "unregister everything and leave (also Ctrl-D)"],
 ];
+
+/**
+ * The lines `help` prints: the commands in a column as wide as the longest
+ * one, each description two spaces after it, within 80 columns.
+ */
+export function helpLines(): string[] {
+  const width = Math.max(...HELP.map(([usage]) => usage.length));
+  return [
+    HELP_TITLE,
+    ...HELP.flatMap(([usage, ...text]) =>
+      text.map((line, i) =>
+        `  ${(i === 0 ? usage : "").padEnd(width)}  ${line}`
+      )
+    ),
+  ];
+}
 
 /** What the commands act on and where they print; the prompt loop provides it. */
 export interface CommandContext {
@@ -68,7 +94,7 @@ export async function runCommand(
       return quit(args, session);
     case "help":
     case "?":
-      HELP.forEach((text) => context.print(text));
+      helpLines().forEach((text) => context.print(text));
       return "continue";
     case "share":
       need(args, "share PATH");
@@ -184,7 +210,10 @@ function startGet(args: string[], context: CommandContext): void {
   const { session } = context;
   const { ref, outDir, force } = parseGetArgs(args, session.outDir);
   const id = session.resolveId(ref);
-  context.background(session.get(id, { outDir, force }));
+  // Not a failure: what the get was for is done.
+  const here = session.localCopy(id);
+  if (here) context.print(alreadyHere(here));
+  else context.background(session.get(id, { outDir, force }));
 }
 
 async function list(context: CommandContext, text?: string): Promise<void> {

@@ -1,8 +1,9 @@
 /**
- * The prompt's command history, kept between runs in the peer's data
- * folder: `$P2P_HOME`, else `$XDG_DATA_HOME/p2p`, else
- * `~/.local/share/p2p` (`%LOCALAPPDATA%\p2p` on Windows). One command a
- * line, oldest first, at most {@linkcode MAX_HISTORY} lines.
+ * The prompt's command history, kept between runs in a folder the caller
+ * names: the prompt names the peer's data folder ({@linkcode dataDir}),
+ * `$P2P_HOME`, else `$XDG_DATA_HOME/p2p`, else `~/.local/share/p2p`
+ * (`%LOCALAPPDATA%\p2p` on Windows). One command a line, oldest first, at
+ * most {@linkcode MAX_HISTORY} lines.
  *
  * @module
  */
@@ -63,11 +64,11 @@ export class History {
   }
 
   /**
-   * Loads the history from `dir` (default: {@linkcode dataDir}); a missing
-   * or unreadable file is an empty history, and no folder keeps it in
-   * memory only.
+   * Loads the history from the folder `dir`; a missing or unreadable file
+   * is an empty history. Undefined means no folder: the history is kept in
+   * memory only (pass {@linkcode dataDir}`()` for the peer's data folder).
    */
-  static async load(dir: string | undefined = dataDir()): Promise<History> {
+  static async load(dir: string | undefined): Promise<History> {
     if (!dir) return new History(undefined, []);
     const path = join(dir, HISTORY_FILE);
     let text = "";

@@ -16,7 +16,7 @@ import process from "node:process";
 import { createInterface, type Interface } from "node:readline";
 import { BandwidthLimiter } from "../../util/bandwidth.ts";
 import { type Address, formatAddress } from "../../net/connection.ts";
-import { explainError } from "../errors.ts";
+import { explainError, FAILURE_EXIT_CODE } from "../errors.ts";
 import { shortId, terminalSafe } from "../format.ts";
 import { DEFAULT_PEER_PORT } from "../../protocol/limits.ts";
 import { PeerNode } from "../../app/peer_node.ts";
@@ -28,7 +28,7 @@ import {
   showEvent,
 } from "./commands.ts";
 import { complete, type KnownFile } from "./completion.ts";
-import { History, MAX_HISTORY } from "./history.ts";
+import { dataDir, History, MAX_HISTORY } from "./history.ts";
 import { PromptScreen } from "./screen.ts";
 import { Session } from "./session.ts";
 import { settleWithin } from "../../util/settle_within.ts";
@@ -70,8 +70,12 @@ export interface PromptOptions {
  * Runs the prompt on stdin/stdout until `quit`, end of input or SIGTERM,
  * then unregisters everything shared and resolves. Rejects only if the
  * peer server cannot start (e.g. the port is in use).
+ *
+ * Resolves to the exit code: commands piped in (stdin not a terminal) are a
+ * script, whose caller can only check the exit status, so when any of them
+ * failed it is {@linkcode FAILURE_EXIT_CODE}; otherwise 0.
  */
-export async function runPrompt(options: PromptOptions): Promise<void> {
+export async function runPrompt(options: PromptOptions): Promise<number> {
   let prompt: PromptLoop | undefined;
   // One limiter for every download of the session.
   using downloadLimit = options.downloadLimit === undefined
@@ -91,9 +95,9 @@ export async function runPrompt(options: PromptOptions): Promise<void> {
     uploadSlots: options.uploadSlots,
   });
   try {
-    const history = options.dataDir === null
-      ? await History.load(undefined)
-      : await History.load(options.dataDir);
+    const history = await History.load(
+      options.dataDir === undefined ? dataDir() : options.dataDir ?? undefined,
+    );
     const session = new Session(node, {
       tracker: options.tracker,
       outDir: options.outDir,
@@ -105,6 +109,7 @@ export async function runPrompt(options: PromptOptions): Promise<void> {
   } finally {
     await settleWithin(node.close(), SHUTDOWN_TIMEOUT_MS);
   }
+  return prompt.scriptFailed ? FAILURE_EXIT_CODE : 0;
 }
 
 class PromptLoop {
@@ -117,6 +122,7 @@ class PromptLoop {
   #tasks = new Set<Promise<unknown>>();
   #interactive: boolean;
   #confirming = false;
+  #failures = 0;
   #ticker?: ReturnType<typeof setInterval>;
   #lastPlain = performance.now();
 
@@ -151,6 +157,11 @@ class PromptLoop {
     session.listen((event) => showEvent(event, this.#context));
   }
 
+  /** Whether commands were piped in (no terminal) and any of them failed. */
+  get scriptFailed(): boolean {
+    return !this.#interactive && this.#failures > 0;
+  }
+
   async run(): Promise<void> {
     const onTerm = () => this.#rl.close();
     const onInt = () => this.#hintQuit();
@@ -181,10 +192,12 @@ class PromptLoop {
 
   #greet(): void {
     if (this.#options.quiet) return;
+    // Ctrl-D means something only on a terminal.
+    const leave = this.#interactive ? '"quit" or Ctrl-D' : '"quit"';
     this.#screen.print(
       `Serving on ${formatAddress(this.#session.address)} via tracker ${
         formatAddress(this.#options.tracker)
-      }. Type "help" for commands, "quit" or Ctrl-D to leave.`,
+      }. Type "help" for commands, ${leave} to leave.`,
     );
   }
 
@@ -291,6 +304,7 @@ class PromptLoop {
   }
 
   #reportError(error: unknown): void {
+    this.#failures++;
     const { message, unexpected } = explainError(error, "help");
     this.#screen.print(message ?? String(error));
     if (unexpected && this.#options.verbose && error instanceof Error) {

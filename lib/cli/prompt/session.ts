@@ -14,7 +14,7 @@
  * @module
  */
 
-import { basename } from "node:path";
+import { basename, resolve } from "node:path";
 import { selfAddresses } from "../../net/address.ts";
 import type { Address } from "../../net/connection.ts";
 import type { BandwidthLimiter } from "../../util/bandwidth.ts";
@@ -27,7 +27,7 @@ import type {
 } from "../../protocol/messages.ts";
 import { TrackerClient } from "../../discovery/tracker_client.ts";
 import { parseFileId, UsageError } from "../args.ts";
-import { shortId } from "../format.ts";
+import { shortId, terminalSafe } from "../format.ts";
 import { type Transfer, Transfers } from "./transfers.ts";
 
 /** Files remembered from `list` and `search` answers, for completion. */
@@ -83,6 +83,14 @@ export interface PeersAnswer {
   self: Address[];
 }
 
+/** A file this session shares, and where it is on disk. */
+export interface LocalFile {
+  /** The file. */
+  meta: FileMeta;
+  /** Where it is: the path it was shared from, or where a get saved it. */
+  path: string;
+}
+
 /** What {@linkcode Session.status} reports. */
 export interface SessionStatus {
   /** Where the peer server listens. */
@@ -105,6 +113,8 @@ export class Session {
   #options: SessionOptions;
   #transfers = new Transfers();
   #known = new Map<string, string>();
+  /** Where each shared file is, by ID; the node knows only their metadata. */
+  #paths = new Map<string, string>();
   #listeners = new Set<SessionListener>();
 
   /** Creates a session on `node`, which stays open until {@linkcode close}. */
@@ -154,11 +164,13 @@ export class Session {
     });
     try {
       this.#emit({ type: "hashing", transfer, path });
-      const meta = await this.#node.share(expandHome(path), {
+      const full = resolve(expandHome(path));
+      const meta = await this.#node.share(full, {
         signal: transfer.signal,
         onProgress: (done, total) => transfer.update({ done, total }),
       });
       this.#remember([meta]);
+      this.#sharedFrom(meta.id, full);
       this.#transfers.finish(transfer);
       this.#emit({ type: "shared", transfer, meta });
       return meta;
@@ -177,18 +189,38 @@ export class Session {
   async unshare(ref: string): Promise<FileMeta> {
     const file = pickOne(this.#node.shared(), ref, "shared file", "status");
     await this.#node.unshare(file.id);
+    this.#paths.delete(file.id);
     return file;
+  }
+
+  /**
+   * The file `id` (a full ID or a prefix of one, see {@linkcode resolveId})
+   * if this session shares it: there is nothing to get, it is already here.
+   */
+  localCopy(id: string): LocalFile | undefined {
+    const shared = this.#node.shared();
+    // Files the node dropped (changed or gone) may come back from elsewhere.
+    for (const known of this.#paths.keys()) {
+      if (!shared.some((meta) => meta.id === known)) this.#paths.delete(known);
+    }
+    const hits = shared.filter((meta) => meta.id.startsWith(id));
+    const path = hits.length === 1 ? this.#paths.get(hits[0].id) : undefined;
+    return path === undefined ? undefined : { meta: hits[0], path };
   }
 
   /**
    * Downloads file `id` (see {@linkcode resolveId}), serving its pieces
    * meanwhile and the file once saved; resolves with where it was saved, or
-   * undefined if it was cancelled.
+   * undefined if it was cancelled. Throws a {@linkcode UsageError} for a
+   * file this session shares ({@linkcode localCopy}): no other peer is
+   * needed for it, and this one cannot download from itself.
    */
   async get(
     id: string,
     options: GetOptions = {},
   ): Promise<DownloadResult | undefined> {
+    const here = this.localCopy(id);
+    if (here) throw new UsageError(alreadyHere(here));
     const outDir = options.outDir ?? this.outDir;
     const name = this.#known.get(id) ?? shortId(id);
     const transfer = this.#transfers.start({ kind: "get", name, id });
@@ -217,6 +249,7 @@ export class Session {
       });
       size = result.meta.size;
       this.#remember([result.meta]);
+      this.#sharedFrom(result.meta.id, resolve(result.path));
       this.#transfers.finish(transfer, size);
       this.#emit({ type: "saved", transfer, result });
       return result;
@@ -332,6 +365,12 @@ export class Session {
     return selfAddresses(this.#node.address);
   }
 
+  /** Notes where `id` is served from, unless it already was from elsewhere. */
+  #sharedFrom(id: string, path: string): void {
+    // Sharing a file already shared keeps serving the first copy.
+    if (!this.#paths.has(id)) this.#paths.set(id, path);
+  }
+
   #remember(files: readonly { id: string; name: string }[]): void {
     for (const file of files) {
       this.#known.delete(file.id);
@@ -341,6 +380,16 @@ export class Session {
       this.#known.delete(this.#known.keys().next().value!);
     }
   }
+}
+
+/**
+ * The answer to a get of a file this session shares, e.g.
+ * `movie.mp4 (a1b2c3d4e5f60718) is already here: /home/ann/movie.mp4`.
+ */
+export function alreadyHere(file: LocalFile): string {
+  return `${terminalSafe(file.meta.name)} (${
+    shortId(file.meta.id)
+  }) is already here: ${terminalSafe(file.path)}`;
 }
 
 /**

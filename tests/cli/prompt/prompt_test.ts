@@ -8,7 +8,13 @@ import {
   spawnEntry,
 } from "../../../scripts/_child.ts";
 import { UsageError } from "../../../lib/cli/args.ts";
-import { parseGetArgs, splitWords } from "../../../lib/cli/prompt/commands.ts";
+import {
+  type CommandContext,
+  parseGetArgs,
+  runCommand,
+  splitWords,
+} from "../../../lib/cli/prompt/commands.ts";
+import type { Session } from "../../../lib/cli/prompt/session.ts";
 import {
   complete,
   type CompletionSource,
@@ -170,10 +176,14 @@ Deno.test("History keeps commands between runs, bounded, without blanks, repeats
 });
 
 Deno.test("History without a folder or with an unwritable one works in memory", async () => {
+  const before = await fileText(historyIn(dataDir()));
   const memory = await History.load(undefined);
+  assertEquals(memory.path, undefined);
   memory.add("list");
   await memory.flush();
   assertEquals(memory.lines, ["list"]);
+  // No folder means no file at all, not the default data folder.
+  assertEquals(await fileText(historyIn(dataDir())), before);
   await using dir = await tempDir();
   const file = join(dir.path, "not-a-folder");
   await Deno.writeTextFile(file, "");
@@ -181,6 +191,57 @@ Deno.test("History without a folder or with an unwritable one works in memory", 
   broken.add("list");
   await broken.flush();
   assertEquals(broken.lines, ["list"]);
+});
+
+function historyIn(folder: string | undefined): string | undefined {
+  return folder === undefined ? undefined : join(folder, "history");
+}
+
+async function fileText(path: string | undefined): Promise<string | null> {
+  if (path === undefined) return null;
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+}
+
+Deno.test("help lines every description up in one column, at least two spaces after the longest command", async () => {
+  const printed: string[] = [];
+  const context: CommandContext = {
+    session: {} as Session,
+    print: (text) => printed.push(text),
+    note: () => {},
+    background: () => {},
+    drawBars: () => {},
+  };
+  assertEquals(await runCommand("help", context), "continue");
+  const [title, ...rows] = printed;
+  assert(title.startsWith("Commands"), title);
+  const columns = new Set<number>();
+  const commands: string[] = [];
+  for (const row of rows) {
+    // A command (words with single spaces), then 2+ spaces, then the text.
+    const match = /^ {2}(\S+(?: \S+)*)?( {2,})(\S.*)$/.exec(row);
+    assert(match, `no gap of two spaces before the description: "${row}"`);
+    if (match[1]) commands.push(match[1].split(" ")[0]);
+    columns.add(row.length - match[3].length);
+    assert([...row].length < 80, `too wide for 80 columns: "${row}"`);
+  }
+  assertEquals(columns.size, 1, printed.join("\n"));
+  assertEquals(commands, [
+    "share",
+    "unshare",
+    "get",
+    "list",
+    "search",
+    "status",
+    "peers",
+    "cancel",
+    "help",
+    "quit",
+  ]);
 });
 
 Deno.test("Transfers finds work by number, ID prefix or name and totals downloads", () => {
@@ -464,6 +525,14 @@ Deno.test("prompts on piped stdin share a file, get it with status answered mid-
   assert(midway, `no status line caught mid-transfer: ${getter.output}`);
   await getter.waitFor(/^Saved .*SHA-256 verified/, 20_000);
   assertEquals(await sha256File(join(out, "big file.bin")), id);
+  // Getting it again finds it here, where it was saved.
+  await getter.type(`get ${id.slice(0, 16)}\n`);
+  assertEquals(
+    await getter.waitFor(/is already here/),
+    `big file.bin (${id.slice(0, 16)}) is already here: ${
+      join(out, "big file.bin")
+    }`,
+  );
   await getter.type("status\n");
   await getter.waitFor(/Totals: up 0 B, down 64\.0 MiB\./);
   // A finished download stays shared until unshare.
@@ -482,7 +551,7 @@ Deno.test("prompts on piped stdin share a file, get it with status answered mid-
   assert(sharer.output.includes("Unregistered 1 file."), sharer.output);
 });
 
-Deno.test("a prompt on piped stdin finishes hashing at end of input, and SIGTERM unregisters and exits 0", async () => {
+Deno.test("a prompt on piped stdin finishes hashing at end of input and exits 1 after a failed command, and SIGTERM unregisters and exits 0", async () => {
   await using dir = await tempDir();
   const file = await randomFile(dir.path, "one.bin", 3 * 1024 * 1024);
   await using tracker = await startTracker();
@@ -490,7 +559,7 @@ Deno.test("a prompt on piped stdin finishes hashing at end of input, and SIGTERM
   const common = ["--host", "127.0.0.1", "--port", "0"];
   await using ended = new PromptProcess(common, env);
   await ended.type(`share ${file}\nbogus\n`);
-  assertEquals((await ended.end()).code, 0, ended.output);
+  assertEquals((await ended.end()).code, 1, ended.output);
   assert(
     /^Unknown command "bogus": type "help"/m.test(ended.output),
     ended.output,
@@ -508,6 +577,52 @@ Deno.test("a prompt on piped stdin finishes hashing at end of input, and SIGTERM
     `${stopped.output} stderr: ${stopped.stderr}`,
   );
   assert(stopped.output.includes("Unregistered 1 file."), stopped.output);
+});
+
+Deno.test("a prompt on piped stdin says a file it shares is already here, greets without Ctrl-D, and exits 0 when every command succeeded", async () => {
+  await using dir = await tempDir();
+  const file = await randomFile(dir.path, "mine.bin", 64 * 1024);
+  const id = await sha256File(file);
+  const short = id.slice(0, 16);
+  await using tracker = await startTracker();
+  const env = { P2P_TRACKER: tracker.address, P2P_HOME: dir.path };
+  await using prompt = new PromptProcess(
+    ["--host", "127.0.0.1", "--port", "0"],
+    env,
+  );
+  await prompt.type(`share ${file}\n`);
+  await prompt.waitFor(new RegExp(`^Sharing mine\\.bin .*full ID ${id}$`));
+  const elsewhere = join(dir.path, "elsewhere");
+  await prompt.type(
+    `get ${short}\nget mine.bin --out ${elsewhere}\nhelp\n`,
+  );
+  await prompt.waitFor(/^ {2}quit /);
+  assertEquals((await prompt.end()).code, 0, prompt.output);
+  const here = `mine.bin (${short}) is already here: ${file}`;
+  assertEquals(
+    prompt.lines.filter((line) => line.includes("already here")),
+    [here, here],
+  );
+  assert(!prompt.output.includes("Nobody is sharing"), prompt.output);
+  assertEquals(await fileText(join(elsewhere, "mine.bin.part")), null);
+  const greeting = prompt.lines[0];
+  assert(
+    /^Serving on \S+ via tracker \S+\. Type "help" for commands, "quit" to leave\.$/
+      .test(greeting),
+    greeting,
+  );
+});
+
+Deno.test("a prompt on piped stdin exits 1 when a command running in the background failed", async () => {
+  await using dir = await tempDir();
+  const env = { P2P_TRACKER: "127.0.0.1:1", P2P_HOME: dir.path };
+  await using prompt = new PromptProcess(
+    ["--host", "127.0.0.1", "--port", "0"],
+    env,
+  );
+  await prompt.type(`share ${join(dir.path, "missing.bin")}\nstatus\n`);
+  assertEquals((await prompt.end()).code, 1, prompt.output);
+  assert(/^Cannot share ".*missing\.bin"/m.test(prompt.output), prompt.output);
 });
 
 // A tiny terminal: enough of VT100 to replay what the prompt draws.

@@ -1,0 +1,161 @@
+/**
+ * `deno task test [ARGS…]`: runs `deno test --allow-all --parallel tests/`
+ * with a home of its own, so no test (nor a peer it spawns) reads or writes
+ * the user's real home or data folder. `HOME`, `P2P_HOME` and the
+ * `XDG_*_HOME` folders point into a temporary folder made for the run and
+ * removed after it; `DENO_DIR` keeps pointing at the real Deno cache, so
+ * nothing is downloaded again.
+ *
+ * Extra arguments go to `deno test`; files or folders among them replace
+ * `tests/` (`deno task test tests/cli/ --filter History`). Output is
+ * deno test's own, and so is the exit code.
+ *
+ * @module
+ */
+
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { dataDir } from "../lib/cli/prompt/history.ts";
+
+/** Names the temporary folder of a run start with. */
+export const TEST_ROOT_PREFIX = "p2p-test-run-";
+/** Set for the tests to the run's temporary folder. */
+export const TEST_ROOT_ENV = "P2P_TEST_ROOT";
+/** Set for the tests to the data folder outside the run (to prove it untouched). */
+export const REAL_DATA_DIR_ENV = "P2P_TEST_REAL_DATA_DIR";
+
+/** `deno test` flags whose value is the next argument, not a path. */
+const VALUE_FLAGS = new Set([
+  "--filter",
+  "--reporter",
+  "--junit-path",
+  "--seed",
+  "--config",
+  "-c",
+  "--import-map",
+  "--lock",
+  "--location",
+  "--cert",
+  "--ext",
+]);
+
+const TESTS = fileURLToPath(new URL("../tests/", import.meta.url));
+
+/** The environment of a run whose temporary folder is `root`. */
+export function testEnv(root: string, denoDir: string): Record<string, string> {
+  const home = join(root, "home");
+  const env: Record<string, string> = {
+    HOME: home,
+    XDG_DATA_HOME: join(home, ".local", "share"),
+    XDG_CONFIG_HOME: join(home, ".config"),
+    XDG_CACHE_HOME: join(home, ".cache"),
+    P2P_HOME: join(home, ".local", "share", "p2p"),
+    DENO_DIR: denoDir,
+    [TEST_ROOT_ENV]: root,
+  };
+  if (Deno.build.os === "windows") {
+    env.USERPROFILE = home;
+    env.APPDATA = join(home, "AppData", "Roaming");
+    env.LOCALAPPDATA = join(home, "AppData", "Local");
+  }
+  return env;
+}
+
+/** The `deno test` arguments for the extra arguments `args`. */
+export function testArgs(args: readonly string[], tests: string): string[] {
+  const end = args.indexOf("--");
+  const flags = end < 0 ? [...args] : args.slice(0, end);
+  const rest = end < 0 ? [] : args.slice(end);
+  const hasPath = flags.some((arg, i) =>
+    !arg.startsWith("-") && !VALUE_FLAGS.has(flags[i - 1])
+  );
+  return [
+    "test",
+    "--allow-all",
+    "--parallel",
+    ...flags,
+    ...(hasPath ? [] : [tests]),
+    ...rest,
+  ];
+}
+
+/** Where this Deno keeps its cache (what `deno info --json` calls denoDir). */
+async function denoDir(): Promise<string> {
+  const { stdout, success } = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json"],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const dir = success
+    ? JSON.parse(new TextDecoder().decode(stdout)).denoDir
+    : undefined;
+  if (typeof dir !== "string" || dir === "") {
+    throw new Error('Cannot find the Deno cache: "deno info --json" failed.');
+  }
+  return dir;
+}
+
+/** Runs the tests as the module documentation says; resolves to the exit code. */
+export async function runTests(args: readonly string[]): Promise<number> {
+  const cache = await denoDir();
+  const root = await Deno.makeTempDir({ prefix: TEST_ROOT_PREFIX });
+  try {
+    const env = testEnv(root, cache);
+    const real = dataDir();
+    if (real) env[REAL_DATA_DIR_ENV] = real;
+    for (
+      const name of ["HOME", "P2P_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"]
+    ) {
+      await Deno.mkdir(env[name], { recursive: true });
+    }
+    const tests = relative(Deno.cwd(), TESTS) || ".";
+    const child = new Deno.Command(Deno.execPath(), {
+      args: testArgs(args, tests),
+      env,
+      stdin: "inherit",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+    // Ctrl-C reaches deno test from the terminal as well: wait for it to
+    // stop. SIGTERM is passed on. Either way the folder is removed after.
+    const onInt = () => {};
+    const onTerm = () => {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // Exited meanwhile.
+      }
+    };
+    const signals = addSignals({ SIGINT: onInt, SIGTERM: onTerm });
+    try {
+      return (await child.status).code;
+    } finally {
+      signals.remove();
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true }).catch((error) =>
+      console.error(`Could not remove ${root}: ${error.message}`)
+    );
+  }
+}
+
+function addSignals(
+  handlers: Partial<Record<Deno.Signal, () => void>>,
+): { remove(): void } {
+  const added: [Deno.Signal, () => void][] = [];
+  for (const [name, handler] of Object.entries(handlers)) {
+    try {
+      Deno.addSignalListener(name as Deno.Signal, handler!);
+      added.push([name as Deno.Signal, handler!]);
+    } catch {
+      // Windows has no SIGTERM.
+    }
+  }
+  return {
+    remove: () => added.forEach(([n, h]) => Deno.removeSignalListener(n, h)),
+  };
+}
+
+if (import.meta.main) {
+  Deno.exit(await runTests(Deno.args));
+}

@@ -14,8 +14,10 @@ import type { Command } from "commander";
 import {
   asUsage,
   parseFileId,
+  parseHost,
   parsePieceSize,
   parseRate,
+  parseSearchText,
   parseUploadSlots,
   UsageError,
 } from "./lib/cli/args.ts";
@@ -47,6 +49,9 @@ import { VERSION } from "./lib/protocol/version.ts";
 const TRACKER_HELP =
   `tracker address HOST:PORT (default: $${TRACKER_ENV}, else 127.0.0.1:5000)`;
 
+/** What the prompt asked to exit with (1 when a piped command failed). */
+let promptExitCode = 0;
+
 function buildProgram(): Command {
   const program = createProgram("peer", {
     description: "Share files and get them from every peer that has them.",
@@ -65,7 +70,7 @@ function buildProgram(): Command {
     .allowExcessArguments(true)
     .action(async (flags: PromptFlags) => {
       if (program.args.length > 0) throw unknownCommand(program.args[0]);
-      await runPrompt({
+      promptExitCode = await runPrompt({
         tracker: trackerOf(flags),
         host: flags.host,
         port: flags.port,
@@ -126,7 +131,7 @@ function buildProgram(): Command {
   )
     .argument("<text...>", "words to look for in file names")
     .action((words: string[], flags: TrackerFlags) =>
-      listFiles(flags, words.join(" "))
+      listFiles(flags, parseSearchText(words.join(" ")))
     );
   return program;
 }
@@ -171,7 +176,12 @@ function serveOptions(command: Command, defaultPort: number): Command {
     .addOption(
       portOption("port to serve pieces on (0 picks a free one)", defaultPort),
     )
-    .option("--host <address>", "address to serve pieces on", "0.0.0.0");
+    .option(
+      "--host <address>",
+      "address to serve pieces on",
+      asUsage(parseHost),
+      "0.0.0.0",
+    );
 }
 
 async function listFiles(flags: TrackerFlags, text?: string): Promise<void> {
@@ -196,7 +206,7 @@ async function main(args: string[]): Promise<number> {
   try {
     enterUserFolder();
     await buildProgram().parseAsync(args, { from: "user" });
-    return 0;
+    return promptExitCode;
   } catch (error) {
     const { message, exitCode } = explainError(error, commandName(args));
     if (message) console.error(message);

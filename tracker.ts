@@ -9,6 +9,8 @@
  * @module
  */
 
+import { Option } from "commander";
+import { asUsage, parseHost } from "./lib/cli/args.ts";
 import {
   addOutputFlags,
   createProgram,
@@ -17,8 +19,9 @@ import {
 } from "./lib/cli/program.ts";
 import { explainError } from "./lib/cli/errors.ts";
 import { formatAddress } from "./lib/net/connection.ts";
+import { ListenError } from "./lib/net/listener.ts";
 import { DEFAULT_TRACKER_PORT } from "./lib/protocol/limits.ts";
-import { startTracker } from "./lib/tracker/server.ts";
+import { startTracker, type TrackerServer } from "./lib/tracker/server.ts";
 import { terminalSafe } from "./lib/cli/format.ts";
 import { listenForStop } from "./lib/cli/stop_signal.ts";
 
@@ -40,7 +43,11 @@ async function main(args: string[]): Promise<number> {
           DEFAULT_TRACKER_PORT,
         ),
       )
-      .option("--host <address>", "address to listen on", "0.0.0.0"),
+      .addOption(
+        new Option("--host <address>", "address to listen on")
+          .default("0.0.0.0")
+          .argParser(asUsage(parseHost)),
+      ),
   );
   program.action(async (flags: TrackerFlags) => await serve(flags));
   try {
@@ -55,12 +62,24 @@ async function serve(flags: TrackerFlags): Promise<void> {
   const log = flags.verbose
     ? (line: string) => console.error(terminalSafe(line))
     : undefined;
-  const tracker = startTracker({ host: flags.host, port: flags.port, log });
+  const tracker = listen(flags, log);
   console.log(`Tracker listening on ${formatAddress(tracker.address)}`);
   using stop = listenForStop();
   await stop.stopped;
   if (!flags.quiet) console.error("Stopping tracker.");
   await tracker.close();
+}
+
+/** Starts the tracker; a failure to listen names the address asked for. */
+function listen(
+  flags: TrackerFlags,
+  log?: (line: string) => void,
+): TrackerServer {
+  try {
+    return startTracker({ host: flags.host, port: flags.port, log });
+  } catch (error) {
+    throw new ListenError({ host: flags.host, port: flags.port }, error);
+  }
 }
 
 function report(error: unknown, verbose: boolean): number {

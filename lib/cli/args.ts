@@ -1,6 +1,7 @@
 /**
  * Checking the values users type on the command line and at the prompt:
- * file IDs, piece sizes, the tracker address. Each parser is a pure
+ * file IDs, piece sizes, search text, the tracker address, the host to
+ * listen on. Each parser is a pure
  * function that throws a {@linkcode UsageError} with a sentence for the
  * user, before anything touches the network.
  *
@@ -8,7 +9,7 @@
  */
 
 import type { Address } from "../net/connection.ts";
-import { parseAddress } from "../net/address.ts";
+import { isValidHost, parseAddress } from "../net/address.ts";
 import {
   DEFAULT_TRACKER,
   DEFAULT_TRACKER_PORT,
@@ -21,6 +22,7 @@ import {
 import { formatSize, terminalSafe } from "./format.ts";
 import { MIN_BANDWIDTH_LIMIT } from "../util/bandwidth.ts";
 import { MAX_UPLOAD_SLOTS } from "../swarm/upload_slots.ts";
+import { checkSearchText } from "../discovery/tracker_client.ts";
 
 /** Exit code for a command line the program cannot use. */
 export const USAGE_EXIT_CODE = 2;
@@ -130,6 +132,52 @@ export function parseUploadSlots(text: string): number {
     );
   }
   return slots;
+}
+
+/**
+ * Checks the text of a search before the tracker is contacted: at most
+ * MAX_SEARCH_CHARS characters, the most a tracker accepts. Throws a
+ * {@linkcode UsageError}.
+ *
+ * @example
+ * ```ts
+ * parseSearchText("holiday photos"); // "holiday photos"
+ * ```
+ */
+export function parseSearchText(text: string): string {
+  try {
+    checkSearchText(text);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  return text;
+}
+
+/**
+ * Checks the value of `--host` (the address to listen on): an IP address
+ * or a host name, written as one. Whether it is an address of this machine
+ * is only known when listening. Throws a {@linkcode UsageError}.
+ *
+ * @example
+ * ```ts
+ * parseHost("0.0.0.0"); // "0.0.0.0"
+ * parseHost("[::1]"); // "::1"
+ * parseHost("not a host!"); // throws UsageError
+ * ```
+ */
+export function parseHost(text: string): string {
+  const trimmed = text.trim();
+  // `[::1]`, as in addresses with a port, is the IPv6 address ::1.
+  const bracketed = /^\[(.*)\]$/.exec(trimmed);
+  const host = bracketed ? bracketed[1] : trimmed;
+  if (!isValidHost(host) || (bracketed && !host.includes(":"))) {
+    throw new UsageError(
+      `Cannot use "${
+        terminalSafe(text)
+      }" for --host: it is not an IP address or a host name; give an address such as 0.0.0.0 (all addresses) or 127.0.0.1.`,
+    );
+  }
+  return host;
 }
 
 /** Where the tracker address may come from, most important first. */

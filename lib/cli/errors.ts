@@ -1,16 +1,18 @@
 /**
  * Turning any error that reaches the top of a command into what the user
  * sees: one sentence and an exit code. Errors whose message was written for
- * the user pass through; commander's parse errors are reworded; anything
- * else is labelled unexpected (the entry file adds the stack with
- * `--verbose`).
+ * the user pass through; commander's parse errors and the system's errors
+ * (an address to listen on that is not this machine's, a port in use) are
+ * reworded; anything else is labelled unexpected (the entry file adds the
+ * stack with `--verbose`).
  *
  * @module
  */
 
 import { CommanderError } from "commander";
-import { USAGE_EXIT_CODE } from "./args.ts";
+import { parseHost, USAGE_EXIT_CODE } from "./args.ts";
 import { terminalSafe } from "./format.ts";
+import { ListenError } from "../net/listener.ts";
 
 /** Exit code for a command that ran but failed. */
 export const FAILURE_EXIT_CODE = 1;
@@ -36,14 +38,23 @@ export interface Explanation {
   unexpected: boolean;
 }
 
-/** Errors whose message is already a sentence for the user. */
+/** Errors whose message is already a sentence for the user (exit 1 or 130). */
 const USER_ERRORS: ReadonlySet<string> = new Set([
-  "UsageError",
   "DownloadError",
   "TrackerError",
   "TrackerUnreachableError",
   "ShareError",
   "StoppedError",
+  "OutDirError",
+]);
+/**
+ * Errors whose message is a sentence for the user about what they typed
+ * (exit 2): a `TrackerRequestError` is a request over a protocol limit,
+ * such as a search text too long.
+ */
+const USAGE_ERRORS: ReadonlySet<string> = new Set([
+  "UsageError",
+  "TrackerRequestError",
 ]);
 const COMMANDER_QUIET = new Set([
   "commander.helpDisplayed",
@@ -57,10 +68,12 @@ const COMMANDER_QUIET = new Set([
  */
 export function explainError(error: unknown, program: string): Explanation {
   if (error instanceof CommanderError) return explainCommander(error, program);
+  if (error instanceof ListenError) return explainListen(error);
+  if (error instanceof Error && USAGE_ERRORS.has(error.name)) {
+    return usage(error.message);
+  }
   if (error instanceof Error && USER_ERRORS.has(error.name)) {
-    const exitCode = error.name === "UsageError"
-      ? USAGE_EXIT_CODE
-      : error.name === "StoppedError"
+    const exitCode = error.name === "StoppedError"
       ? STOPPED_EXIT_CODE
       : FAILURE_EXIT_CODE;
     return {
@@ -87,13 +100,82 @@ export function explainError(error: unknown, program: string): Explanation {
       unexpected: false,
     };
   }
-  const text = error instanceof Error ? error.message : String(error);
+  return unexpected(error instanceof Error ? error.message : String(error));
+}
+
+function unexpected(text: string): Explanation {
   return {
     message: `Unexpected error: ${
       terminalSafe(text)
     } (run with --verbose for details).`,
     exitCode: FAILURE_EXIT_CODE,
     unexpected: true,
+  };
+}
+
+/**
+ * Explains a failure to listen on `--host`:`--port`: an address that is not
+ * this machine's, a port in use, a host that is not an address at all.
+ */
+function explainListen(error: ListenError): Explanation {
+  const { host, port } = error.address;
+  const cause = error.cause;
+  if (cause instanceof Deno.errors.AddrInUse) {
+    return failure(
+      `Cannot listen on port ${port}: it is in use; choose another with --port (0 picks a free one).`,
+    );
+  }
+  if (cause instanceof Deno.errors.AddrNotAvailable) {
+    return failure(
+      `Cannot listen on ${
+        terminalSafe(host)
+      }: it is not an address of this machine; use --host 0.0.0.0 (all addresses) or one of this machine's addresses.`,
+    );
+  }
+  if (cause instanceof URIError || isLookupFailure(cause)) {
+    try {
+      parseHost(host);
+    } catch (notAHost) {
+      return usage((notAHost as Error).message);
+    }
+    return failure(
+      `Cannot listen on "${
+        terminalSafe(host)
+      }": it is neither an IP address nor a host name this machine can look up; use --host 0.0.0.0 (all addresses) or one of this machine's addresses.`,
+    );
+  }
+  if (
+    cause instanceof Deno.errors.PermissionDenied && port > 0 && port < 1024
+  ) {
+    return failure(
+      `Cannot listen on port ${port}: ports below 1024 need administrator rights; choose another with --port (0 picks a free one).`,
+    );
+  }
+  if (
+    cause instanceof Deno.errors.PermissionDenied ||
+    cause instanceof Deno.errors.NotCapable
+  ) {
+    return explainError(cause, "");
+  }
+  return unexpected(error.message);
+}
+
+/** True for the error a failed host name lookup throws (no class of its own). */
+function isLookupFailure(error: unknown): boolean {
+  return error instanceof Error &&
+    /failed to lookup address|name or service not known|nodename nor servname|no such host/i
+      .test(error.message);
+}
+
+function failure(message: string): Explanation {
+  return { message, exitCode: FAILURE_EXIT_CODE, unexpected: false };
+}
+
+function usage(message: string): Explanation {
+  return {
+    message: terminalSafe(message),
+    exitCode: USAGE_EXIT_CODE,
+    unexpected: false,
   };
 }
 

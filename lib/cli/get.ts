@@ -25,6 +25,7 @@ import {
 import { ShareError } from "../app/peer_node.ts";
 import { ProgressLine } from "./progress.ts";
 import { UsageError } from "./args.ts";
+import { prepareOutDir } from "./out_dir.ts";
 import { VERSION } from "../protocol/version.ts";
 import { settleWithin } from "../util/settle_within.ts";
 import { listenForStop } from "./stop_signal.ts";
@@ -33,6 +34,7 @@ import { listenForStop } from "./stop_signal.ts";
 export async function get(id: string, flags: GetFlags): Promise<void> {
   const tracker = trackerOf(flags);
   const target = saveTarget(flags);
+  await prepareOutDir(target.outDir);
   using stop = listenForStop();
   const progress = new ProgressLine({ quiet: flags.quiet || flags.json });
   // Serves the pieces verified so far to other downloaders (swarming).

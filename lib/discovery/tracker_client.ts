@@ -14,6 +14,7 @@ import {
 } from "../net/connection.ts";
 import {
   CONNECT_TIMEOUT_MS,
+  MAX_SEARCH_CHARS,
   MAX_TRACKER_ANSWER_JSON_BYTES,
   TRACKER_ENV,
   TRACKER_REPLY_TIMEOUT_MS,
@@ -51,6 +52,30 @@ export class TrackerUnreachableError extends Error {
     super(message, options);
     this.name = "TrackerUnreachableError";
     this.address = address;
+  }
+}
+
+/**
+ * A request the client refuses to send because it breaks a protocol limit
+ * (a search text too long); the message is for the user, whose input it was.
+ */
+export class TrackerRequestError extends RangeError {
+  /** Creates an error with a message for the user. */
+  constructor(message: string) {
+    super(message);
+    this.name = "TrackerRequestError";
+  }
+}
+
+/**
+ * Checks a search text against MAX_SEARCH_CHARS, the most a tracker
+ * accepts; throws a {@linkcode TrackerRequestError} saying the limit.
+ */
+export function checkSearchText(text: string): void {
+  if (text.length > MAX_SEARCH_CHARS) {
+    throw new TrackerRequestError(
+      `The search text has ${text.length} characters, over the limit of ${MAX_SEARCH_CHARS}: search for a shorter part of the name.`,
+    );
   }
 }
 
@@ -175,8 +200,12 @@ export class TrackerClient {
     return reply.files;
   }
 
-  /** Files whose name contains `text`, ignoring case. */
+  /**
+   * Files whose name contains `text`, ignoring case. A text over
+   * MAX_SEARCH_CHARS is refused before anything is sent.
+   */
   async search(text: string): Promise<FileSummary[]> {
+    checkSearchText(text);
     const reply = await this.#request({ type: "search", text }, "files");
     return reply.files;
   }
@@ -253,6 +282,16 @@ export class TrackerClient {
     reply: Message,
     expect: T,
   ): Extract<Message, { type: T }> {
+    if (reply.type === "error" && isPeerRefusal(reply)) {
+      const error = new TrackerError(
+        reply.code,
+        `${
+          formatAddress(this.#address)
+        } is a peer, not a tracker: point --tracker (or ${TRACKER_ENV}) at the tracker's address.`,
+      );
+      this.#fail(error);
+      throw error;
+    }
     if (reply.type === "error") {
       throw new TrackerError(reply.code, userText(reply.message));
     }
@@ -306,6 +345,18 @@ export class TrackerClient {
       { cause },
     );
   }
+}
+
+/**
+ * True for the `error` a peer server answers a tracker request with: it
+ * wants `hello` first, or its frame limits (no binary part, a small JSON
+ * part) refuse the request before reading it. A tracker words its own
+ * refusals differently (`Bad request: …`, `A tracker does not answer …`),
+ * so neither can come from one.
+ */
+function isPeerRefusal(reply: Extract<Message, { type: "error" }>): boolean {
+  return reply.code === "bad-request" &&
+    /^(Expected "hello", got |Frame )/.test(reply.message);
 }
 
 /** Why a connect failed, in a few words. */

@@ -71,7 +71,18 @@ function splitHostPort(text: string): { host: string; port?: string } {
   return { host: text.slice(0, colon), port: text.slice(colon + 1) };
 }
 
-function isValidHost(host: string): boolean {
+/**
+ * True when `host` is written like a host name or an IP address (letters,
+ * digits, dots, dashes; colons for IPv6), whether or not it resolves.
+ *
+ * @example
+ * ```ts
+ * isValidHost("10.0.0.5"); // true
+ * isValidHost("not a host!"); // false
+ * ```
+ */
+export function isValidHost(host: string): boolean {
+  if (host === "") return false;
   if (host.length > 253) return false;
   return host.includes(":") ? IPV6_CHARS.test(host) : HOST_CHARS.test(host);
 }

@@ -78,8 +78,47 @@ export interface Listener {
  * ```
  */
 export function startListener(options: ListenerOptions): Listener {
-  const listener = Deno.listen({ hostname: options.host, port: options.port });
+  const listener = listenOn({ host: options.host, port: options.port });
   return new CappedListener(listener, options);
+}
+
+/**
+ * Listening on `address` failed: the system's error is the `cause` (an
+ * address not on this machine, a port in use, a name that does not
+ * resolve), and `address` is what was asked for, so the user can be told
+ * which `--host` or `--port` to change.
+ */
+export class ListenError extends Error {
+  /** The address that could not be listened on. */
+  readonly address: Address;
+
+  /** Creates an error about `address`, caused by the system's `cause`. */
+  constructor(address: Address, cause: unknown) {
+    super(
+      `Cannot listen on ${formatAddress(address)}: ${describeError(cause)}`,
+      { cause },
+    );
+    this.name = "ListenError";
+    this.address = address;
+  }
+}
+
+/**
+ * Opens a TCP listener on `address`; throws a {@linkcode ListenError}
+ * (whose `cause` is the system's error) when it cannot.
+ *
+ * @example
+ * ```ts
+ * using listener = listenOn({ host: "127.0.0.1", port: 0 });
+ * console.log(listener.addr);
+ * ```
+ */
+export function listenOn(address: Address): Deno.TcpListener {
+  try {
+    return Deno.listen({ hostname: address.host, port: address.port });
+  } catch (error) {
+    throw new ListenError(address, error);
+  }
 }
 
 class CappedListener implements Listener {

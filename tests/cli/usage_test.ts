@@ -132,7 +132,14 @@ Deno.test("deno task --config from another folder resolves the file to share and
     new Deno.Command(Deno.execPath(), {
       args: ["task", "--config", `${ROOT}deno.json`, "peer", ...args],
       cwd: dir.path,
-      env: { NO_COLOR: "1", P2P_TRACKER: tracker.address },
+      // deno task keeps an INIT_CWD it inherits (this suite runs under
+      // one), so start from a clean environment as a user's shell would.
+      clearEnv: true,
+      env: {
+        ...pick("PATH", "HOME", "DENO_DIR", "P2P_HOME", "XDG_DATA_HOME"),
+        NO_COLOR: "1",
+        P2P_TRACKER: tracker.address,
+      },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -153,3 +160,13 @@ Deno.test("deno task --config from another folder resolves the file to share and
     await sha256File(`${dir.path}/here.bin`),
   );
 });
+
+/** The named environment variables that are set. */
+function pick(...names: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of names) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}

@@ -1,0 +1,84 @@
+/**
+ * The folder `peer get --out` saves into, checked (and created) before the
+ * tracker is asked or a byte downloaded, so a wrong `--out` fails at once
+ * with one sentence rather than after the download has begun.
+ *
+ * @module
+ */
+
+import { UsageError } from "./args.ts";
+
+/** The download folder cannot be created or used; the message is for the user. */
+export class OutDirError extends Error {
+  /** Creates an error with a message for the user. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "OutDirError";
+  }
+}
+
+/**
+ * Makes sure `out` is a folder to save downloads into, creating it (and the
+ * folders above it) when missing. Throws a {@linkcode UsageError} when `out`
+ * names something that is not a folder (a file), and an
+ * {@linkcode OutDirError} naming the folder and the reason when it cannot be
+ * created or used.
+ *
+ * @example
+ * ```ts
+ * await prepareOutDir("downloads"); // creates ./downloads if missing
+ * ```
+ */
+export async function prepareOutDir(out: string): Promise<void> {
+  if (out.trim() === "") {
+    throw new UsageError(
+      "The value of --out is empty: give the folder to save into.",
+    );
+  }
+  // A stat that fails (nothing there, or not allowed to look, as in /proc)
+  // leaves it to mkdir, whose error says why the folder cannot be made.
+  const info = await Deno.stat(out).catch(() => undefined);
+  if (info?.isDirectory) return;
+  if (info) {
+    throw new UsageError(
+      `Cannot save into "${out}": ${
+        info.isFile ? "it is a file, not a folder" : "it is not a folder"
+      }; give --out a folder (a missing one is created).`,
+    );
+  }
+  try {
+    await Deno.mkdir(out, { recursive: true });
+  } catch (error) {
+    throw new OutDirError(
+      `Cannot create the folder "${out}" to save into: ${
+        reason(error)
+      }; choose another --out.`,
+      { cause: error },
+    );
+  }
+}
+
+/** Why a folder could not be made or used, in plain words. */
+function reason(error: unknown): string {
+  if (error instanceof Deno.errors.NotCapable) {
+    // Deno's own rule: system folders (/proc, /dev, /sys) need --allow-all.
+    return "this program is not allowed to write there";
+  }
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return "you do not have permission to write there";
+  }
+  if (error instanceof Deno.errors.NotFound) {
+    // Only a special file system (such as /proc) refuses a recursive mkdir so.
+    return "the system does not allow new folders there";
+  }
+  if (error instanceof Deno.errors.NotADirectory) {
+    return "part of that path is a file, not a folder";
+  }
+  if (error instanceof Deno.errors.AlreadyExists) {
+    return "something that is not a folder is in the way";
+  }
+  const text = error instanceof Error ? error.message : String(error);
+  // "Read-only file system (os error 30): mkdir 'x'" → "read-only file system"
+  const plain = text.replace(/\s*\(os error \d+\).*$/s, "").trim();
+  return plain.charAt(0).toLowerCase() + plain.slice(1);
+}

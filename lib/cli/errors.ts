@@ -16,15 +16,18 @@ import { ListenError } from "../net/listener.ts";
 
 /** Exit code for a command that ran but failed. */
 export const FAILURE_EXIT_CODE = 1;
-/** Exit code for a command stopped by Ctrl-C or SIGTERM before it finished. */
+/** Exit code for a command stopped by Ctrl-C before it finished (SIGTERM: 143). */
 export const STOPPED_EXIT_CODE = 130;
 
 /** A command the user stopped before it finished; the message says what was left. */
 export class StoppedError extends Error {
+  /** The exit code: 130 for Ctrl-C, 143 for SIGTERM. */
+  readonly exitCode: number;
   /** Creates an error with a message for the user. */
-  constructor(message: string) {
+  constructor(message: string, exitCode = STOPPED_EXIT_CODE) {
     super(message);
     this.name = "StoppedError";
+    this.exitCode = exitCode;
   }
 }
 
@@ -73,8 +76,8 @@ export function explainError(error: unknown, program: string): Explanation {
     return usage(error.message);
   }
   if (error instanceof Error && USER_ERRORS.has(error.name)) {
-    const exitCode = error.name === "StoppedError"
-      ? STOPPED_EXIT_CODE
+    const exitCode = error instanceof StoppedError
+      ? error.exitCode
       : FAILURE_EXIT_CODE;
     return {
       message: terminalSafe(error.message),

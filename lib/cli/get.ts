@@ -28,7 +28,7 @@ import { UsageError } from "./args.ts";
 import { prepareOutDir } from "./out_dir.ts";
 import { VERSION } from "../protocol/version.ts";
 import { settleWithin } from "../util/settle_within.ts";
-import { listenForStop } from "./stop_signal.ts";
+import { listenForStop, stoppedExitCode } from "./stop_signal.ts";
 
 /** Runs `peer get`; resolves once saved (and, with `--seed`, stopped). */
 export async function get(id: string, flags: GetFlags): Promise<void> {
@@ -64,7 +64,8 @@ export async function get(id: string, flags: GetFlags): Promise<void> {
     } catch (error) {
       if (stop.signal.aborted) {
         throw new StoppedError(
-          `Download stopped; the partial file is kept in ${flags.out}. Run the same get again to retry.`,
+          `Download stopped; the partial file is kept in ${target.outDir}. Run the same get again to retry.`,
+          stoppedExitCode(stop.by),
         );
       }
       throw error;

@@ -13,6 +13,16 @@ export interface StopSignal extends Disposable {
   readonly signal: AbortSignal;
   /** Resolves when the process is asked to stop. */
   readonly stopped: Promise<void>;
+  /** The signal that asked, once one did. */
+  readonly by?: Deno.Signal;
+}
+
+/**
+ * The exit code of a process stopped by `signal`, as shells report it:
+ * 128 + the signal's number (Ctrl-C 130, SIGTERM 143).
+ */
+export function stoppedExitCode(signal: Deno.Signal | undefined): number {
+  return signal === "SIGTERM" ? 128 + 15 : 128 + 2;
 }
 
 /**
@@ -28,15 +38,17 @@ export interface StopSignal extends Disposable {
 export function listenForStop(): StopSignal {
   const controller = new AbortController();
   const { promise, resolve } = Promise.withResolvers<void>();
-  const handler = () => {
-    controller.abort(new DOMException("Stopped by signal.", "AbortError"));
-    resolve();
-  };
-  const added: Deno.Signal[] = [];
+  let by: Deno.Signal | undefined;
+  const handlers = new Map<Deno.Signal, () => void>();
   for (const name of STOP_SIGNALS) {
+    const handler = () => {
+      by ??= name;
+      controller.abort(new DOMException("Stopped by signal.", "AbortError"));
+      resolve();
+    };
     try {
       Deno.addSignalListener(name, handler);
-      added.push(name);
+      handlers.set(name, handler);
     } catch {
       // Windows has no SIGTERM.
     }
@@ -44,8 +56,13 @@ export function listenForStop(): StopSignal {
   return {
     signal: controller.signal,
     stopped: promise,
+    get by() {
+      return by;
+    },
     [Symbol.dispose]() {
-      for (const name of added) Deno.removeSignalListener(name, handler);
+      for (const [name, handler] of handlers) {
+        Deno.removeSignalListener(name, handler);
+      }
     },
   };
 }

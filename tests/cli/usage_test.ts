@@ -170,3 +170,30 @@ function pick(...names: string[]): Record<string, string> {
   }
   return env;
 }
+
+for (const [signal, code] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
+  Deno.test(`peer get stopped by ${signal} exits ${code} with one line`, async () => {
+    const tracker = await spawnTracker();
+    await using _tracker = tracker.child;
+    await using dir = await tempDir();
+    const get = spawnEntry("peer.ts", [
+      "get",
+      FULL_ID,
+      "--tracker",
+      tracker.address,
+      "--out",
+      dir.path,
+      "--wait",
+      "1m",
+    ]);
+    const deadline = performance.now() + 20_000;
+    while (!get.stderr.some((line) => line.includes("waiting for peers"))) {
+      assert(performance.now() < deadline, get.stderr.join("\n"));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const status = await get.stop(signal);
+    assertEquals(status.code, code, get.stderr.join("\n"));
+    const last = get.stderr.at(-1) ?? "";
+    assert(last.startsWith("Download stopped"), get.stderr.join("\n"));
+  });
+}

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { addSignalListeners } from "../lib/util/signals.ts";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { dataDir } from "../lib/cli/prompt/history.ts";
@@ -126,34 +127,17 @@ export async function runTests(args: readonly string[]): Promise<number> {
         // Exited meanwhile.
       }
     };
-    const signals = addSignals({ SIGINT: onInt, SIGTERM: onTerm });
+    const signals = addSignalListeners({ SIGINT: onInt, SIGTERM: onTerm });
     try {
       return (await child.status).code;
     } finally {
-      signals.remove();
+      signals[Symbol.dispose]();
     }
   } finally {
     await Deno.remove(root, { recursive: true }).catch((error) =>
       console.error(`Could not remove ${root}: ${error.message}`)
     );
   }
-}
-
-function addSignals(
-  handlers: Partial<Record<Deno.Signal, () => void>>,
-): { remove(): void } {
-  const added: [Deno.Signal, () => void][] = [];
-  for (const [name, handler] of Object.entries(handlers)) {
-    try {
-      Deno.addSignalListener(name as Deno.Signal, handler!);
-      added.push([name as Deno.Signal, handler!]);
-    } catch {
-      // Windows has no SIGTERM.
-    }
-  }
-  return {
-    remove: () => added.forEach(([n, h]) => Deno.removeSignalListener(n, h)),
-  };
 }
 
 if (import.meta.main) {

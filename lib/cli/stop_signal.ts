@@ -5,6 +5,8 @@
  * @module
  */
 
+import { addSignalListeners } from "../util/signals.ts";
+
 const STOP_SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM"];
 
 /** A signal that aborts on Ctrl-C or SIGTERM, and how to stop listening. */
@@ -39,30 +41,20 @@ export function listenForStop(): StopSignal {
   const controller = new AbortController();
   const { promise, resolve } = Promise.withResolvers<void>();
   let by: Deno.Signal | undefined;
-  const handlers = new Map<Deno.Signal, () => void>();
-  for (const name of STOP_SIGNALS) {
-    const handler = () => {
-      by ??= name;
-      controller.abort(new DOMException("Stopped by signal.", "AbortError"));
-      resolve();
-    };
-    try {
-      Deno.addSignalListener(name, handler);
-      handlers.set(name, handler);
-    } catch {
-      // Windows has no SIGTERM.
-    }
-  }
+  const stop = (name: Deno.Signal) => () => {
+    by ??= name;
+    controller.abort(new DOMException("Stopped by signal.", "AbortError"));
+    resolve();
+  };
+  const listeners = addSignalListeners(
+    Object.fromEntries(STOP_SIGNALS.map((name) => [name, stop(name)])),
+  );
   return {
     signal: controller.signal,
     stopped: promise,
     get by() {
       return by;
     },
-    [Symbol.dispose]() {
-      for (const [name, handler] of handlers) {
-        Deno.removeSignalListener(name, handler);
-      }
-    },
+    [Symbol.dispose]: () => listeners[Symbol.dispose](),
   };
 }

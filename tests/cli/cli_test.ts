@@ -1,4 +1,5 @@
 import { assert, assertEquals } from "../assert.ts";
+import { assertOneLine, freePort } from "./_cli.ts";
 import { runEntry, spawnEntry, spawnTracker } from "../../scripts/_child.ts";
 import {
   checkPeerBinary,
@@ -9,23 +10,6 @@ import {
 import { VERSION } from "../../lib/protocol/version.ts";
 
 const FULL_ID = "ab".repeat(32);
-const STACK_LINE = /^\s+at /m;
-
-/** Asserts stderr is exactly one line and carries no stack trace. */
-function assertOneLine(stderr: string): string {
-  const lines = stderr.trim().split("\n");
-  assertEquals(lines.length, 1, `stderr: ${stderr}`);
-  assert(!STACK_LINE.test(stderr), `stack trace on stderr: ${stderr}`);
-  return lines[0];
-}
-
-/** A port on 127.0.0.1 that nothing listens on (just released). */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
-}
 
 const HELP_CASES: [string, string[], string][] = [
   ["tracker.ts", ["--help"], "Usage: tracker"],

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { assertOneLine, freePort } from "./_cli.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { runEntry } from "../../scripts/_child.ts";
 import { tempDir } from "../fixtures.ts";
@@ -22,23 +23,6 @@ const NOT_HERE = "192.0.2.1";
 const NO_SUCH_NAME = "nosuchhost.invalid";
 const NOT_A_HOST = "not a host!";
 const FULL_ID = "ab".repeat(32);
-const STACK_LINE = /^\s+at /m;
-
-/** Asserts stderr is exactly one line and carries no stack trace. */
-function assertOneLine(stderr: string): string {
-  const lines = stderr.trim().split("\n");
-  assertEquals(lines.length, 1, `stderr: ${stderr}`);
-  assert(!STACK_LINE.test(stderr), `stack trace on stderr: ${stderr}`);
-  return lines[0];
-}
-
-/** A port on 127.0.0.1 that nothing listens on (just released). */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
-}
 
 /** The error `listenOn` throws for `host`:`port`. */
 function listenFailure(host: string, port = 0): ListenError {

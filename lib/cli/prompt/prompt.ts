@@ -12,6 +12,7 @@
  * @module
  */
 
+import { addSignalListeners } from "../../util/signals.ts";
 import process from "node:process";
 import { createInterface, type Interface } from "node:readline";
 import { BandwidthLimiter } from "../../util/bandwidth.ts";
@@ -165,7 +166,7 @@ class PromptLoop {
   async run(): Promise<void> {
     const onTerm = () => this.#rl.close();
     const onInt = () => this.#hintQuit();
-    const signals = addSignals({ SIGTERM: onTerm, SIGINT: onInt });
+    const signals = addSignalListeners({ SIGTERM: onTerm, SIGINT: onInt });
     const lines = new LineQueue();
     this.#rl.on("SIGINT", () => this.#clearLine());
     this.#rl.on("line", (line: string) => {
@@ -186,7 +187,7 @@ class PromptLoop {
       // Listening until the end keeps a late SIGTERM from killing the
       // process halfway through unregistering.
       await this.#shutDown();
-      signals.remove();
+      signals[Symbol.dispose]();
     }
   }
 
@@ -332,11 +333,11 @@ class PromptLoop {
     );
     let stop: () => void = () => {};
     const stopped = new Promise<void>((resolve) => stop = resolve);
-    const signals = addSignals({ SIGTERM: () => stop() });
+    const signals = addSignalListeners({ SIGTERM: () => stop() });
     try {
       await Promise.race([Promise.allSettled([...this.#tasks]), stopped]);
     } finally {
-      signals.remove();
+      signals[Symbol.dispose]();
     }
   }
 
@@ -391,20 +392,3 @@ type CompleterCallback = (
   error: Error | null,
   result: [string[], string],
 ) => void;
-
-function addSignals(
-  handlers: Partial<Record<Deno.Signal, () => void>>,
-): { remove(): void } {
-  const added: [Deno.Signal, () => void][] = [];
-  for (const [name, handler] of Object.entries(handlers)) {
-    try {
-      Deno.addSignalListener(name as Deno.Signal, handler!);
-      added.push([name as Deno.Signal, handler!]);
-    } catch {
-      // Windows has no SIGTERM.
-    }
-  }
-  return {
-    remove: () => added.forEach(([n, h]) => Deno.removeSignalListener(n, h)),
-  };
-}

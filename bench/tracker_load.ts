@@ -96,17 +96,16 @@ export async function trackerQps(
       : undefined,
   );
   const sockets: FrameSocket[] = [];
+  let client: TrackerClient | undefined;
   try {
     const meta = fakeMeta(0);
-    const client = await TrackerClient.connect({
+    // Kept open while queried: the tracker drops a registration when the
+    // connection that made it closes, as a real sharer's does.
+    client = await TrackerClient.connect({
       host: "127.0.0.1",
       port: tracker.port,
     });
-    try {
-      await client.register(meta, FILL_PEER_PORT);
-    } finally {
-      client.close();
-    }
+    await client.register(meta, FILL_PEER_PORT);
     for (let i = 0; i < clients; i++) {
       sockets.push(new FrameSocket(tracker.port, `127.0.0.${FIRST_HOST + i}`));
     }
@@ -141,6 +140,7 @@ export async function trackerQps(
     };
   } finally {
     for (const socket of sockets) socket.close();
+    client?.close();
     await tracker.child.stop();
   }
 }
@@ -204,6 +204,9 @@ export async function trackerMemory(
     );
   }
   const tracker = await startTrackerProcess();
+  // The fill connections stay open until measured, as sharers' do: the
+  // tracker drops registrations whose connection closed.
+  const sockets: FrameSocket[] = [];
   try {
     await delay(SETTLE_MS);
     const emptyRssBytes = tracker.child.currentRssBytes();
@@ -220,6 +223,7 @@ export async function trackerMemory(
             peersPerFile,
             registrations,
             frames,
+            sockets,
           ),
       ),
     );
@@ -236,6 +240,7 @@ export async function trackerMemory(
     } finally {
       client.close();
     }
+    const rssBytes = tracker.child.currentRssBytes();
     return {
       files,
       peersPerFile,
@@ -245,7 +250,7 @@ export async function trackerMemory(
       fillMs,
       fillPerSecond: registrations / (fillMs / 1000),
       emptyRssBytes,
-      rssBytes: tracker.child.currentRssBytes(),
+      rssBytes,
       peakRssBytes: tracker.child.peakRssBytes,
       method:
         `over TCP from ${hosts} loopback addresses (127.0.0.${FIRST_HOST}-127.0.0.${
@@ -255,6 +260,7 @@ export async function trackerMemory(
         } s; one-piece files`,
     };
   } finally {
+    for (const socket of sockets) socket.close();
     await tracker.child.stop();
   }
 }
@@ -265,7 +271,8 @@ export async function trackerMemory(
  * hosts is a multiple of peersPerFile. Like a real sharer, each host
  * re-announces what it registered every {@linkcode ANNOUNCE_INTERVAL_MS},
  * so a fill longer than the registration TTL keeps everything alive.
- * Returns how many requests were refused.
+ * Returns how many requests were refused; the socket joins `open`, for
+ * the caller to close once it has measured.
  */
 async function fillFromHost(
   port: number,
@@ -274,34 +281,32 @@ async function fillFromHost(
   peersPerFile: number,
   total: number,
   frames: FrameCache,
+  open: FrameSocket[],
 ): Promise<number> {
   const socket = new FrameSocket(port, `127.0.0.${FIRST_HOST + host}`);
-  try {
-    await socket.connected;
-    const ids: string[] = [];
-    let refused = 0;
-    let lastAnnounce = performance.now();
-    for (let r = host; r < total;) {
-      const batch: Uint8Array[] = [];
-      for (; r < total && batch.length < FILL_BATCH; r += hosts) {
-        const file = Math.floor(r / peersPerFile);
-        batch.push(frames.get(file, peersPerFile));
-        ids.push(fakeId(file));
-      }
-      socket.write(concat(batch));
-      refused += countNot(
-        await socket.replies(batch.length, BATCH_TIMEOUT_MS),
-        "ok",
-      );
-      if (performance.now() - lastAnnounce >= ANNOUNCE_INTERVAL_MS) {
-        refused += await announceAll(socket, ids);
-        lastAnnounce = performance.now();
-      }
+  open.push(socket);
+  await socket.connected;
+  const ids: string[] = [];
+  let refused = 0;
+  let lastAnnounce = performance.now();
+  for (let r = host; r < total;) {
+    const batch: Uint8Array[] = [];
+    for (; r < total && batch.length < FILL_BATCH; r += hosts) {
+      const file = Math.floor(r / peersPerFile);
+      batch.push(frames.get(file, peersPerFile));
+      ids.push(fakeId(file));
     }
-    return refused;
-  } finally {
-    socket.close();
+    socket.write(concat(batch));
+    refused += countNot(
+      await socket.replies(batch.length, BATCH_TIMEOUT_MS),
+      "ok",
+    );
+    if (performance.now() - lastAnnounce >= ANNOUNCE_INTERVAL_MS) {
+      refused += await announceAll(socket, ids);
+      lastAnnounce = performance.now();
+    }
   }
+  return refused;
 }
 
 /** Renews every ID in `ids`; returns how many announces were refused. */

@@ -78,16 +78,23 @@ export function shortId(id: string): string {
 }
 
 /**
- * Formats files as an aligned table with a header: short ID, size, peers,
- * name (escaped). Returns one string per line; no files gives one line
- * saying so.
+ * Formats files as an aligned table with a header: short ID, size, who
+ * holds it (`2 sharers, 3 getting`), name (escaped). Returns one string per
+ * line; no files gives one line saying so.
+ *
+ * @example
+ * ```ts
+ * formatFileTable([{ id, name: "a.bin", size: 5, peers: 5, partial: 3 }]);
+ * // ["ID                SIZE  PEERS                 NAME",
+ * //  "0123456789abcdef   5 B  2 sharers, 3 getting  a.bin"]
+ * ```
  */
 export function formatFileTable(files: readonly FileSummary[]): string[] {
   if (files.length === 0) return ["No files."];
   const rows = files.map((file) => [
     shortId(file.id),
     formatSize(file.size),
-    String(file.peers),
+    formatHolders(file),
     terminalSafe(file.name),
   ]);
   const header = ["ID", "SIZE", "PEERS", "NAME"];
@@ -98,10 +105,22 @@ export function formatFileTable(files: readonly FileSummary[]): string[] {
     [
       row[0].padEnd(widths[0]),
       row[1].padStart(widths[1]),
-      row[2].padStart(widths[2]),
+      row[2].padEnd(widths[2]),
       row[3],
     ].join("  ")
   );
+}
+
+/**
+ * Who holds a file, whole copies and partial ones apart: `1 sharer`,
+ * `2 sharers, 3 getting`. A tracker that does not tell them apart sends no
+ * `partial`: everyone counts as a sharer, as it says.
+ */
+function formatHolders(file: FileSummary): string {
+  const getting = Math.min(file.partial ?? 0, file.peers);
+  const sharers = file.peers - getting;
+  const whole = `${sharers} ${sharers === 1 ? "sharer" : "sharers"}`;
+  return getting === 0 ? whole : `${whole}, ${getting} getting`;
 }
 
 function pad2(value: number): string {

@@ -79,6 +79,12 @@ export function checkSearchText(text: string): void {
   }
 }
 
+/** Options for {@linkcode TrackerClient.register}. */
+export interface RegisterOptions {
+  /** This peer holds only part of the file: it is downloading it. @default {false} */
+  partial?: boolean;
+}
+
 /** Options for {@linkcode TrackerClient.connect}. */
 export interface TrackerClientOptions {
   /** Ms to wait for the connection. @default {CONNECT_TIMEOUT_MS} */
@@ -155,9 +161,20 @@ export class TrackerClient {
     return this.#conn.local;
   }
 
-  /** Registers this peer (at `port`, on the address the tracker sees) as a sharer of `meta`. */
-  async register(meta: FileMeta, port: number): Promise<void> {
-    await this.#request({ type: "register", meta, port }, "ok");
+  /**
+   * Registers this peer (at `port`, on the address the tracker sees) as a
+   * holder of `meta`: of the whole file, or with `options.partial` of the
+   * pieces it has so far (it is downloading it). The tracker keeps the
+   * registration while this connection stays open and it is renewed.
+   */
+  async register(
+    meta: FileMeta,
+    port: number,
+    options: RegisterOptions = {},
+  ): Promise<void> {
+    const message: Message = { type: "register", meta, port };
+    if (options.partial) message.partial = true;
+    await this.#request(message, "ok");
   }
 
   /** Renews registrations; resolves to the IDs the tracker does not know for this peer. */

@@ -55,8 +55,13 @@ export interface FileSummary {
   name: string;
   /** Size in bytes. */
   size: number;
-  /** Peers that currently share it. */
+  /** Peers that hold it, whole or in part (registrations of its best variant). */
   peers: number;
+  /**
+   * Of `peers`, how many hold only part of it (they are downloading it).
+   * Absent from trackers that cannot tell: read it as 0.
+   */
+  partial?: number;
 }
 
 /** Tracker counters reported by `stats`. */
@@ -86,7 +91,7 @@ export type ErrorCode =
 export type Message =
   | { type: "error"; code: ErrorCode; message: string; index?: number }
   | { type: "ok" }
-  | { type: "register"; meta: FileMeta; port: number }
+  | { type: "register"; meta: FileMeta; port: number; partial?: boolean }
   | { type: "announce"; ids: string[]; port: number }
   | { type: "announced"; unknown: string[] }
   | { type: "unregister"; id: string; port: number }
@@ -156,10 +161,13 @@ export function toFrame(message: Message): Frame {
   switch (message.type) {
     case "register": {
       const { pieceHashes, ...meta } = message.meta;
-      return {
-        header: { type: "register", ...meta, port: message.port },
-        binary: pieceHashes,
+      const header: Record<string, unknown> = {
+        type: "register",
+        ...meta,
+        port: message.port,
       };
+      if (message.partial !== undefined) header.partial = message.partial;
+      return { header, binary: pieceHashes };
     }
     case "file": {
       const { pieceHashes, ...meta } = message.meta;
@@ -211,7 +219,12 @@ export function fromFrame(frame: Frame): Message {
       noBinary(frame);
       return { type };
     case "register":
-      return { type, meta: fileMeta(frame), port: port(h) };
+      return {
+        type,
+        meta: fileMeta(frame),
+        port: port(h),
+        ...(h.partial === undefined ? {} : { partial: flag(h, "partial") }),
+      };
     case "announce":
       noBinary(frame);
       return { type, ids: idList(h.ids, MAX_IDS_PER_ANNOUNCE), port: port(h) };
@@ -291,6 +304,14 @@ function int(
     throw new RangeError(`Field "${key}" must be within ${min}..${max}`);
   }
   return value as number;
+}
+
+function flag(h: Record<string, unknown>, key: string): boolean {
+  const value = h[key];
+  if (typeof value !== "boolean") {
+    throw new TypeError(`Field "${key}" must be true or false`);
+  }
+  return value;
 }
 
 function text(
@@ -386,11 +407,15 @@ function peerList(value: unknown): PeerAddress[] {
 function fileList(value: unknown): FileSummary[] {
   return array(value, "files", MAX_FILES_PER_ANSWER).map((entry) => {
     const file = object(entry, "A file");
+    const peers = int(file, "peers", 0, Number.MAX_SAFE_INTEGER);
     return {
       id: fullId(file.id),
       name: fileName(file),
       size: int(file, "size", 0, Number.MAX_SAFE_INTEGER),
-      peers: int(file, "peers", 0, Number.MAX_SAFE_INTEGER),
+      peers,
+      ...(file.partial === undefined
+        ? {}
+        : { partial: int(file, "partial", 0, peers) }),
     };
   });
 }

@@ -1,7 +1,8 @@
 /**
  * Who shares each metadata variant: registrations (host number, port,
- * expiry) in parallel typed arrays indexed by small slot numbers, not in
- * objects (a registration costs about 30 bytes rather than a kilobyte).
+ * expiry, owning connection, whole or partial) in parallel typed arrays
+ * indexed by small slot numbers, not in objects (a registration costs
+ * about 31 bytes rather than a kilobyte).
  * Quotas, expiry times and answers are the registry's policy, not this
  * table's business.
  *
@@ -32,7 +33,8 @@ const UNINDEXED_VARIANT_PEERS = 16;
  *
  * The arrays are public so that the registry's loops read them with no
  * call per element (this is the tracker's hot path); only this class writes
- * them, except `regExpires`, which the registry sets to renew. Growing
+ * them, except `regExpires`, `regOwner` and `regPartial`, which the
+ * registry sets as a registration is renewed or changes hands. Growing
  * replaces an array, so read it through the table each time rather than
  * keeping it.
  */
@@ -60,6 +62,13 @@ export class PeerTable {
   regPort = new Uint16Array(INITIAL_SLOTS);
   /** When the registration lapses unless renewed, on the registry's clock. */
   regExpires = new Float64Array(INITIAL_SLOTS);
+  /**
+   * The session (tracker connection) that made or last renewed it, 0 for
+   * none; a new or freed slot has 0, so an old session never matches it.
+   */
+  regOwner = new Uint32Array(INITIAL_SLOTS);
+  /** 1 if the peer holds only part of the file (it is downloading it). */
+  regPartial = new Uint8Array(INITIAL_SLOTS);
 
   /** An empty table for the variants of `files` and the hosts of `hosts`. */
   constructor(files: FileTable, hosts: HostTable) {
@@ -163,9 +172,9 @@ export class PeerTable {
   /**
    * Links a new registration in, next to `host`'s others in `variant`, and
    * counts it (and, if it is `host`'s first port there, the variant's piece
-   * hashes) against `host`.
+   * hashes) against `host`. Returns its slot, with no owner and whole.
    */
-  add(variant: number, host: number, port: number, expires: number): void {
+  add(variant: number, host: number, port: number, expires: number): number {
     let reg = this.#regFree;
     if (reg !== NONE) {
       this.#regFree = this.regNext[reg];
@@ -177,6 +186,8 @@ export class PeerTable {
     this.regHost[reg] = host;
     this.regPort[reg] = port;
     this.regExpires[reg] = expires;
+    this.regOwner[reg] = 0;
+    this.regPartial[reg] = 0;
     const run = this.runOf(variant, host);
     const prev = run;
     const next = run === NONE ? this.variantHead[variant] : this.regNext[run];
@@ -196,6 +207,7 @@ export class PeerTable {
       run === NONE ? this.#files.hashBytesOf(variant) : 0,
     );
     this.#count++;
+    return reg;
   }
 
   #indexRuns(variant: number): void {
@@ -252,6 +264,7 @@ export class PeerTable {
     else this.regNext[prev] = next;
     if (next !== NONE) this.#regPrev[next] = prev;
     this.regVariant[reg] = NONE;
+    this.regOwner[reg] = 0;
     this.regNext[reg] = this.#regFree;
     this.#regFree = reg;
     const lastPort = !samePrev && !sameNext;
@@ -292,5 +305,7 @@ export class PeerTable {
     this.regHost = grown(this.regHost, length);
     this.regPort = grown(this.regPort, length);
     this.regExpires = grown(this.regExpires, length);
+    this.regOwner = grown(this.regOwner, length);
+    this.regPartial = grown(this.regPartial, length);
   }
 }

@@ -12,7 +12,12 @@ export const NONE = -1;
 /** Slots each table starts with before it first grows. */
 export const INITIAL_SLOTS = 1024;
 
-type TypedArray = Uint8Array | Uint16Array | Int32Array | Float64Array;
+type TypedArray =
+  | Uint8Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | Float64Array;
 
 /** A copy of `array`, `length` long. */
 export function grown<T extends TypedArray>(array: T, length: number): T {

@@ -1,10 +1,11 @@
 /**
  * The tracker over TCP: accepts connections, answers each one's requests in
  * order from a {@linkcode TrackerService}, and forgets registrations that
- * were not renewed. Bad input closes that one connection; the server keeps
- * serving everyone else. Connections are capped in total and per address,
- * every frame has a deadline both ways, and reads (`query`, `list`,
- * `search`, `stats`) are rate-limited per address.
+ * were not renewed, and at once those of a connection that closed (each
+ * connection is a registry session). Bad input closes that one connection;
+ * the server keeps serving everyone else. Connections are capped in total
+ * and per address, every frame has a deadline both ways, and reads
+ * (`query`, `list`, `search`, `stats`) are rate-limited per address.
  *
  * @module
  */
@@ -36,6 +37,7 @@ import {
 } from "./rate_limit.ts";
 import {
   RegistryError,
+  type Session,
   TrackerService,
   type TrackerServiceOptions,
 } from "./service.ts";
@@ -240,10 +242,14 @@ class Tracker implements TrackerServer {
     }
     this.#connections.add(connection);
     this.#perHost.set(host, fromHost + 1);
+    const session = this.#service.openSession();
     try {
-      await this.#serve(connection, host);
+      await this.#serve(connection, host, session);
     } finally {
       connection.close();
+      // Whatever it registered goes with it, however it ended (a peer
+      // killed without unregistering); unless renewed over a newer one.
+      this.#service.closeSession(session);
       this.#connections.delete(connection);
       const left = (this.#perHost.get(host) ?? 1) - 1;
       if (left > 0) this.#perHost.set(host, left);
@@ -252,7 +258,11 @@ class Tracker implements TrackerServer {
   }
 
   /** Answers requests in order until the client leaves or misbehaves. */
-  async #serve(connection: Connection, host: string): Promise<void> {
+  async #serve(
+    connection: Connection,
+    host: string,
+    session: Session,
+  ): Promise<void> {
     const idleMs = this.#options.idleMs ?? IDLE_TIMEOUT_MS;
     const deadlineMs = this.#options.frameDeadlineMs ?? FRAME_DEADLINE_MS;
     const who = formatAddress(connection.remote);
@@ -274,7 +284,7 @@ class Tracker implements TrackerServer {
         return;
       }
       if (request === null) return;
-      const reply = this.#answer(request, host);
+      const reply = this.#answer(request, host, session);
       this.#requests++;
       if (!await sendOrClose(connection, reply)) return;
       if (reply.type === "error" && reply.code === "bad-request") {
@@ -285,7 +295,7 @@ class Tracker implements TrackerServer {
   }
 
   /** The reply to one request; refusals become `error` replies. */
-  #answer(request: Message, host: string): Message {
+  #answer(request: Message, host: string, session: Session): Message {
     const service = this.#service;
     if (READS.has(request.type) && !this.#limiter.take(host)) {
       return errorReply(
@@ -296,15 +306,19 @@ class Tracker implements TrackerServer {
     try {
       switch (request.type) {
         case "register":
-          service.register(request.meta, { host, port: request.port });
+          service.register(request.meta, { host, port: request.port }, {
+            session,
+            partial: request.partial,
+          });
           return { type: "ok" };
         case "announce":
           return {
             type: "announced",
-            unknown: service.announce(request.ids, {
-              host,
-              port: request.port,
-            }),
+            unknown: service.announce(
+              request.ids,
+              { host, port: request.port },
+              { session },
+            ),
           };
         case "unregister":
           service.unregister(request.id, { host, port: request.port });

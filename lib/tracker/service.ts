@@ -9,6 +9,12 @@
  * lock honest sharers out: downloaders try the next variant when one fails
  * its whole-file check.
  *
+ * A registration lives until it expires, is unregistered, or the
+ * connection that made or last renewed it (its {@linkcode Session}) closes,
+ * whichever comes first: a sharer killed without unregistering drops out at
+ * once, and one that vanishes without closing (its machine lost power) when
+ * its registration expires.
+ *
  * @module
  */
 
@@ -31,9 +37,11 @@ import {
 import { HostTable } from "./hosts.ts";
 import { FileTable } from "./_file_table.ts";
 import { PeerTable } from "./_peer_table.ts";
+import { Session } from "./_sessions.ts";
 import { NONE } from "./_slots.ts";
 
 export { INDEXED_VARIANT_PEERS } from "./_peer_table.ts";
+export type { Session } from "./_sessions.ts";
 
 /** Most (file, port) registrations one host may hold at once. */
 export const MAX_REGISTRATIONS_PER_HOST = 10_000;
@@ -79,6 +87,25 @@ export interface TrackerServiceOptions {
   maxVariants?: number;
 }
 
+/** Options for {@linkcode TrackerService.register}. */
+export interface RegisterOptions {
+  /**
+   * The connection the request came over: when it closes
+   * ({@linkcode TrackerService.closeSession}) the registration goes, unless
+   * a newer one renewed it since. @default {undefined} (only expiry and
+   * `unregister` remove it)
+   */
+  session?: Session;
+  /** The peer holds only part of the file: it is downloading it. @default {false} */
+  partial?: boolean;
+}
+
+/** Options for {@linkcode TrackerService.announce}. */
+export interface AnnounceOptions {
+  /** The connection the renewals came over, as in {@linkcode RegisterOptions}. @default {undefined} */
+  session?: Session;
+}
+
 /** The counters of {@linkcode TrackerStats} the registry knows. */
 export type RegistryStats = Pick<
   TrackerStats,
@@ -104,6 +131,8 @@ interface Support {
   variant: number;
   hosts: number;
   peers: number;
+  /** Of `peers`, partial holders (not used for ranking). */
+  partial: number;
 }
 
 /**
@@ -120,6 +149,7 @@ export class TrackerService {
   #hosts = new HostTable();
   #files = new FileTable();
   #peers = new PeerTable(this.#files, this.#hosts);
+  #lastSession = 0;
 
   /** An empty registry. */
   constructor(options: TrackerServiceOptions = {}) {
@@ -147,9 +177,14 @@ export class TrackerService {
    * same host already shares different metadata for the ID (one host backs
    * one variant, so one liar cannot fill every slot). A different name alone
    * is not a difference: the name is not covered by the ID, so the first is
-   * kept.
+   * kept. Registering again renews it, takes it into `options.session` and
+   * sets whether it is partial.
    */
-  register(meta: FileMeta, peer: PeerAddress): void {
+  register(
+    meta: FileMeta,
+    peer: PeerAddress,
+    options: RegisterOptions = {},
+  ): void {
     if (!isFullId(meta.id)) {
       throw new RegistryError(
         "bad-request",
@@ -172,6 +207,8 @@ export class TrackerService {
       const held = this.#peers.regOf(variant, host, peer.port);
       if (held !== NONE) {
         this.#peers.regExpires[held] = now + this.#ttlMs;
+        this.#peers.regPartial[held] = options.partial ? 1 : 0;
+        this.#claim(held, options.session);
         return;
       }
     }
@@ -193,11 +230,20 @@ export class TrackerService {
       this.#peers.addVariant(variant);
     }
     host = this.#hosts.intern(peer.host);
-    this.#peers.add(variant, host, peer.port, now + this.#ttlMs);
+    const reg = this.#peers.add(variant, host, peer.port, now + this.#ttlMs);
+    this.#peers.regPartial[reg] = options.partial ? 1 : 0;
+    this.#claim(reg, options.session);
   }
 
-  /** Renews `peer`'s registrations of `ids`; returns the IDs it has none for. */
-  announce(ids: readonly string[], peer: PeerAddress): string[] {
+  /**
+   * Renews `peer`'s registrations of `ids`, taking them into
+   * `options.session`; returns the IDs it has none for.
+   */
+  announce(
+    ids: readonly string[],
+    peer: PeerAddress,
+    options: AnnounceOptions = {},
+  ): string[] {
     const now = this.#now();
     const unknown: string[] = [];
     const host = this.#hosts.find(peer.host);
@@ -205,6 +251,7 @@ export class TrackerService {
       const held = this.#heldBy(id, host, peer.port);
       if (held !== NONE && this.#peers.regExpires[held] > now) {
         this.#peers.regExpires[held] = now + this.#ttlMs;
+        this.#claim(held, options.session);
       } else {
         unknown.push(id);
       }
@@ -282,7 +329,43 @@ export class TrackerService {
     return this.#peers.dropExpired(this.#now());
   }
 
+  /**
+   * A session for one connection: pass it to {@linkcode register} and
+   * {@linkcode announce}, and to {@linkcode closeSession} when the
+   * connection closes.
+   */
+  openSession(): Session {
+    // Wraps after 2^32 - 1 sessions, skipping 0 (no owner).
+    const id = this.#lastSession = (this.#lastSession % 0xffff_ffff) + 1;
+    return new Session(id, (reg) => this.#peers.regOwner[reg] === id);
+  }
+
+  /**
+   * Ends `session` (its connection closed): drops at once every
+   * registration it made or last renewed, and no other. Returns how many
+   * went. Safe to call twice.
+   */
+  closeSession(session: Session): number {
+    const regs = this.#peers;
+    let dropped = 0;
+    for (const reg of session.end()) {
+      // drop() clears the owner, so a slot listed twice goes once.
+      if (regs.regOwner[reg] !== session.id) continue;
+      regs.drop(reg);
+      dropped++;
+    }
+    return dropped;
+  }
+
   // --- Lookups ---------------------------------------------------------
+
+  /** Makes `session` (none: no connection) the owner of registration `reg`. */
+  #claim(reg: number, session: Session | undefined): void {
+    const owner = session && !session.closed ? session.id : 0;
+    if (this.#peers.regOwner[reg] === owner) return;
+    this.#peers.regOwner[reg] = owner;
+    if (owner !== 0) session!.take(reg);
+  }
 
   /** The registration of `host`:`port` for file `id`, or NONE. */
   #heldBy(id: string, host: number, port: number): number {
@@ -346,17 +429,19 @@ export class TrackerService {
       const next = files.variantNext[variant];
       let hosts = 0;
       let peers = 0;
+      let partial = 0;
       let lastHost = NONE;
       let reg = regs.variantHead[variant];
       for (; reg !== NONE; reg = regs.regNext[reg]) {
         if (regs.regExpires[reg] <= now) continue;
         peers++;
+        partial += regs.regPartial[reg];
         // One host's registrations are adjacent: a new host starts a run.
         if (regs.regHost[reg] !== lastHost) hosts++;
         lastHost = regs.regHost[reg];
       }
       if (peers === 0) regs.dropVariant(variant);
-      else out.push({ variant, hosts, peers });
+      else out.push({ variant, hosts, peers, partial });
       variant = next;
     }
     return out.sort((a, b) =>
@@ -415,6 +500,7 @@ export class TrackerService {
       name: this.#files.variantName[top.variant],
       size: this.#files.variantSize[top.variant],
       peers: top.peers,
+      partial: top.partial,
     };
   }
 

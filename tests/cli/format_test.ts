@@ -49,14 +49,38 @@ Deno.test("toJsonLine() stays valid JSON with terminal-unsafe characters escaped
 
 Deno.test("formatFileTable() aligns columns and escapes names", () => {
   const rows = formatFileTable([
-    { id: "a".repeat(64), name: "one\u001b.txt", size: 1536, peers: 2 },
-    { id: "b".repeat(64), name: "two", size: 5, peers: 10 },
+    {
+      id: "a".repeat(64),
+      name: "one\u001b.txt",
+      size: 1536,
+      peers: 2,
+      partial: 0,
+    },
+    { id: "b".repeat(64), name: "two", size: 5, peers: 10, partial: 0 },
   ]);
   assertEquals(rows, [
-    "ID                   SIZE  PEERS  NAME",
-    "aaaaaaaaaaaaaaaa  1.5 KiB      2  one\\x1b.txt",
-    "bbbbbbbbbbbbbbbb      5 B     10  two",
+    "ID                   SIZE  PEERS       NAME",
+    "aaaaaaaaaaaaaaaa  1.5 KiB  2 sharers   one\\x1b.txt",
+    "bbbbbbbbbbbbbbbb      5 B  10 sharers  two",
   ]);
   assertEquals(formatFileTable([]), ["No files."]);
   assertEquals(shortId("c".repeat(64)), "c".repeat(16));
+});
+
+Deno.test("formatFileTable() shows whole copies and partial holders apart: 2 sharers, 3 getting", () => {
+  const file = { name: "f", size: 5 };
+  const rows = formatFileTable([
+    { ...file, id: "a".repeat(64), peers: 5, partial: 3 },
+    { ...file, id: "b".repeat(64), peers: 1, partial: 0 },
+    { ...file, id: "c".repeat(64), peers: 2, partial: 2 },
+    // From a tracker that cannot tell them apart: all count as sharers.
+    { ...file, id: "d".repeat(64), peers: 4 },
+  ]);
+  assertEquals(rows, [
+    "ID                SIZE  PEERS                 NAME",
+    "aaaaaaaaaaaaaaaa   5 B  2 sharers, 3 getting  f",
+    "bbbbbbbbbbbbbbbb   5 B  1 sharer              f",
+    "cccccccccccccccc   5 B  0 sharers, 2 getting  f",
+    "dddddddddddddddd   5 B  4 sharers             f",
+  ]);
 });

@@ -63,6 +63,7 @@ const SAMPLES: Message[] = [
   { type: "error", code: "busy", message: "x" },
   { type: "ok" },
   { type: "register", meta: META, port: 6000 },
+  { type: "register", meta: META, port: 6000, partial: true },
   {
     type: "register",
     meta: { ...META, size: 0, pieceHashes: new Uint8Array(0) },
@@ -87,6 +88,13 @@ const SAMPLES: Message[] = [
   {
     type: "files",
     files: [{ id: ID, name: "a b.txt", size: 0, peers: 2 }],
+  },
+  {
+    type: "files",
+    files: [
+      { id: ID, name: "a", size: 1, peers: 5, partial: 3 },
+      { id: ID2, name: "b", size: 2, peers: 1, partial: 0 },
+    ],
   },
   { type: "stats" },
   {
@@ -120,9 +128,15 @@ const WITH_BINARY = new Set(["register", "file", "piece", "welcome"]);
 /** Header fields that decoding may go without, by message type. */
 const OPTIONAL: Record<string, string[]> = {
   error: ["index"],
+  register: ["partial"],
   query: ["variant"],
   file: ["variant", "variants"],
   hello: ["port"],
+};
+
+/** Fields that are true or false, by message type. */
+const BOOLEAN_FIELDS: Record<string, string[]> = {
+  register: ["partial"],
 };
 
 /** Integer fields of each type's header (nested lists handled apart). */
@@ -280,7 +294,8 @@ Deno.test("fromFrame refuses null, booleans, objects and lists in place of any f
     const { header, binary } = toFrame(message);
     for (const key of Object.keys(header)) {
       if (key === "type") continue;
-      for (const value of [null, true, {}, { length: 1 }]) {
+      const boolean = BOOLEAN_FIELDS[message.type]?.includes(key);
+      for (const value of [null, boolean ? 1 : true, {}, { length: 1 }]) {
         assertRefused(
           { header: { ...header, [key]: value }, binary },
           `${message.type}.${key} = ${JSON.stringify(value)}`,
@@ -332,6 +347,45 @@ Deno.test("fromFrame refuses integers in nested lists that are not safe and in r
       `files[0].peers = ${value}`,
     );
   }
+});
+
+Deno.test("register.partial must be true or false, and files[].partial a count no larger than peers", () => {
+  for (const partial of [1, 0, "true", "yes", []]) {
+    assertRefused(
+      frameOf("register", { partial }),
+      `register.partial = ${JSON.stringify(partial)}`,
+    );
+  }
+  const whole = fromFrame(frameOf("register", { partial: false }));
+  assertEquals((whole as { partial?: boolean }).partial, false);
+  const entry = { id: ID, name: "a", size: 1, peers: 2 };
+  for (const partial of [3, -1, 1.5, "1", null, true]) {
+    assertRefused(
+      frameOf("files", { files: [{ ...entry, partial }] }),
+      `files[0].partial = ${JSON.stringify(partial)}`,
+    );
+  }
+  assertEquals(
+    fromFrame(frameOf("files", { files: [{ ...entry, partial: 2 }] })),
+    { type: "files", files: [{ ...entry, partial: 2 }] },
+  );
+});
+
+Deno.test("answers of older trackers still decode: a files entry without partial, a register without it", () => {
+  const old = parsed(
+    `{"type":"files","files":[{"id":"${ID}","name":"a","size":1,"peers":4}]}`,
+  );
+  assertEquals(fromFrame(old), {
+    type: "files",
+    files: [{ id: ID, name: "a", size: 1, peers: 4 }],
+  });
+  const register = toFrame({ type: "register", meta: META, port: 6000 });
+  assertEquals("partial" in register.header, false);
+  assertEquals(
+    toFrame({ type: "register", meta: META, port: 6000, partial: true })
+      .header.partial,
+    true,
+  );
 });
 
 Deno.test('fromFrame refuses ports 0, 65536, -1 and "x" everywhere a port belongs', () => {

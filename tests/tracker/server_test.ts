@@ -126,7 +126,13 @@ Deno.test("TrackerClient registers, queries, lists, searches, reports stats and 
     "notes.txt",
   ]);
   assertEquals(await c.search("PHOTOS"), [
-    { id: photos.id, name: photos.name, size: photos.size, peers: 2 },
+    {
+      id: photos.id,
+      name: photos.name,
+      size: photos.size,
+      peers: 2,
+      partial: 0,
+    },
   ]);
   const stats = await c.stats();
   assertEquals(

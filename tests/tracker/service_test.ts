@@ -150,7 +150,7 @@ Deno.test("TrackerService keeps different metadata for one ID apart as variants,
   assertEquals(code(() => service.query(file.id, 3)), "not-found");
   // list and search show the best supported variant once.
   assertEquals(service.list(), [
-    { id: file.id, name: "a.bin", size: file.size, peers: 2 },
+    { id: file.id, name: "a.bin", size: file.size, peers: 2, partial: 0 },
   ]);
   assertEquals(service.stats(), { files: 1, peers: 4, registrations: 4 });
 });
@@ -237,7 +237,13 @@ Deno.test("TrackerService search() matches names case-insensitively", () => {
   assertEquals(names("nothing"), []);
   assertEquals(names("").length, 3);
   assertEquals(service.search("notes"), [
-    { id: meta("bb").id, name: "notes.txt", size: meta("bb").size, peers: 1 },
+    {
+      id: meta("bb").id,
+      name: "notes.txt",
+      size: meta("bb").size,
+      peers: 1,
+      partial: 0,
+    },
   ]);
   assertEquals(code(() => service.search("x".repeat(1000))), "bad-request");
 });

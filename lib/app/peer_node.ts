@@ -14,6 +14,7 @@ import { DEFAULT_PEER_PORT, MAX_NAME_BYTES } from "../protocol/limits.ts";
 import type { FileMeta } from "../protocol/messages.ts";
 import {
   DEFAULT_PEER_HOST,
+  type Downloader,
   type PeerServer,
   startPeerServer,
 } from "../swarm/peer_server.ts";
@@ -25,6 +26,8 @@ import { SharedFile } from "../storage/shared_file.ts";
  * downloading them, so a changed file stops being announced.
  */
 export const FILE_CHECK_INTERVAL_MS = 10_000;
+
+export type { Downloader } from "../swarm/peer_server.ts";
 
 /** Options for {@linkcode PeerNode.start}. */
 export interface PeerNodeOptions {
@@ -145,6 +148,11 @@ export class PeerNode {
     return this.#server.uploadedFor(id);
   }
 
+  /** The downloaders being served right now, oldest first. */
+  downloaders(): Downloader[] {
+    return this.#server.downloaders();
+  }
+
   /**
    * Hashes `path`, serves it and registers it with the tracker; resolves to
    * its metadata. Sharing a file already shared resolves to the existing
@@ -212,7 +220,7 @@ export class PeerNode {
     this.#files.set(id, source);
     if (options.onPeer) this.#peerListeners.set(id, options.onPeer);
     try {
-      await this.#announcer.add(source.meta);
+      await this.#announcer.add(source.meta, { partial: true });
     } catch (error) {
       this.#log(
         `Could not register ${source.meta.name} as a partial holder: ${
@@ -245,7 +253,16 @@ export class PeerNode {
     this.#files.set(meta.id, file);
     this.#peerListeners.delete(meta.id);
     if (before !== file) before?.close();
-    if (!before) {
+    if (before) {
+      // Offered as a partial holder: now a whole copy.
+      await this.#announcer.add(meta).catch((error) =>
+        this.#log(
+          `Could not register ${meta.name} as a whole copy: ${
+            (error as Error).message ?? error
+          }`,
+        )
+      );
+    } else {
       try {
         await this.#announcer.add(meta);
       } catch (error) {

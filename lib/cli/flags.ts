@@ -63,7 +63,12 @@ export function trackerOf(flags: TrackerFlags): Address {
   });
 }
 
-/** A logger for `--verbose` that clears the progress line first; undefined otherwise. */
+/**
+ * A logger for `--verbose`: each line goes to stderr after the local time
+ * (`12:34:56.789 Connected to 10.0.0.7:6000: it has all 80 pieces.`),
+ * clearing the progress line first. Undefined without `--verbose`, so that
+ * nothing builds a line nobody reads.
+ */
 export function logger(
   flags: OutputFlags,
   progress?: ProgressLine,
@@ -71,8 +76,23 @@ export function logger(
   if (!flags.verbose) return undefined;
   return (line) => {
     progress?.clear();
-    console.error(terminalSafe(line));
+    console.error(`${logTime(new Date())} ${terminalSafe(line)}`);
   };
+}
+
+/**
+ * The local time of a log line, to the millisecond.
+ *
+ * @example
+ * ```ts
+ * logTime(new Date(2025, 0, 1, 9, 5, 7, 42)); // "09:05:07.042"
+ * ```
+ */
+export function logTime(date: Date): string {
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${two(date.getHours())}:${two(date.getMinutes())}:${
+    two(date.getSeconds())
+  }.${String(date.getMilliseconds()).padStart(3, "0")}`;
 }
 
 /** A shared file that stopped being shareable, and why. */

@@ -24,6 +24,7 @@ import {
 } from "./format.ts";
 import { ShareError } from "../app/peer_node.ts";
 import { ProgressLine } from "./progress.ts";
+import { showServing } from "./serving_line.ts";
 import { UsageError } from "./args.ts";
 import { prepareOutDir } from "./out_dir.ts";
 import { VERSION } from "../protocol/version.ts";
@@ -79,6 +80,7 @@ export async function get(id: string, flags: GetFlags): Promise<void> {
           `Seeding on ${formatAddress(node.address)}. Press Ctrl-C to stop.`,
         );
       }
+      using _serving = showServing(node, flags, progress);
       const reason = await Promise.race([
         stop.stopped.then(() => undefined),
         lost.getReader().read().then((next) => next.value?.reason),

@@ -97,6 +97,27 @@ export class ProgressLine {
     this.#draw(state, now);
   }
 
+  /** True when drawing one live line on a terminal, false for plain lines. */
+  get live(): boolean {
+    return this.#live;
+  }
+
+  /**
+   * Shows `text` at once, unthrottled (the caller decides when): on a
+   * terminal it replaces the live line, fitted to its width; elsewhere it
+   * is one plain line. Escaped before printing.
+   */
+  show(text: string): void {
+    if (this.#quiet) return;
+    const safe = terminalSafe(text);
+    if (!this.#live) {
+      this.#write(`${safe}\n`);
+      return;
+    }
+    this.#write(`\r\x1b[2K${shorten(safe, this.#columns() - 1)}`);
+    this.#drawn = true;
+  }
+
   /** Erases the live line (so a final message can take its place). */
   clear(): void {
     if (!this.#drawn || !this.#live) return;

@@ -19,6 +19,7 @@ import { ShareError } from "../app/peer_node.ts";
 import type { FileMeta } from "../protocol/messages.ts";
 import { VERSION } from "../protocol/version.ts";
 import { ProgressLine } from "./progress.ts";
+import { showServing } from "./serving_line.ts";
 import { settleWithin } from "../util/settle_within.ts";
 import { listenForStop } from "./stop_signal.ts";
 
@@ -58,7 +59,8 @@ export async function share(files: string[], flags: ShareFlags): Promise<void> {
         }. Press Ctrl-C to stop.`,
       );
     }
-    await serveUntilStopped(shared.length, lost, stop.stopped);
+    using _serving = showServing(node, flags, progress);
+    await serveUntilStopped(shared.length, lost, stop.stopped, progress);
   } catch (error) {
     if (!stop.signal.aborted) throw error;
   } finally {
@@ -109,6 +111,7 @@ async function serveUntilStopped(
   count: number,
   lost: ReadableStream<LostFile>,
   stopped: Promise<unknown>,
+  progress: ProgressLine,
 ): Promise<void> {
   let left = count;
   const iterator = lost[Symbol.asyncIterator]();
@@ -123,6 +126,7 @@ async function serveUntilStopped(
       terminalSafe(meta.name)
     }: ${reason}. Share it again once it stops changing.`;
     if (--left === 0) throw new ShareError(message);
+    progress.clear();
     console.error(message);
   }
 }

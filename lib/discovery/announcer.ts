@@ -1,8 +1,9 @@
 /**
  * Keeps a peer's registrations alive: registers each file it shares, renews
  * them all on an interval, registers again whatever the tracker has
- * forgotten (it restarted, or the registration expired), and rides out a
- * tracker that is down by retrying at the next interval.
+ * forgotten (it restarted, the registration expired, or the connection
+ * broke: the tracker drops what a closed connection registered), and rides
+ * out a tracker that is down by retrying at the next interval.
  *
  * @module
  */
@@ -14,6 +15,7 @@ import {
 } from "../protocol/limits.ts";
 import type { FileMeta } from "../protocol/messages.ts";
 import {
+  type RegisterOptions,
   TrackerClient,
   type TrackerClientOptions,
   TrackerUnreachableError,
@@ -52,7 +54,7 @@ export interface AnnouncerOptions {
 export class Announcer {
   #options: AnnouncerOptions;
   #log: (line: string) => void;
-  #files = new Map<string, FileMeta>();
+  #files = new Map<string, { meta: FileMeta; options: RegisterOptions }>();
   #client?: Promise<TrackerClient>;
   #timer?: ReturnType<typeof setInterval>;
   #ticking?: Promise<void>;
@@ -77,21 +79,22 @@ export class Announcer {
   }
 
   /**
-   * Registers `meta` now and keeps it registered. Rejects with
-   * `TrackerError` if the tracker refuses it, or
-   * `TrackerUnreachableError` if the tracker cannot be reached.
+   * Registers `meta` now and keeps it registered: as a partial holder with
+   * `options.partial` (a download in progress), else as a holder of the
+   * whole file. Adding a file again registers it again, so a partial
+   * holder that finished becomes a whole one. Rejects with `TrackerError`
+   * if the tracker refuses it, or `TrackerUnreachableError` if the tracker
+   * cannot be reached.
    */
-  async add(meta: FileMeta): Promise<void> {
+  async add(meta: FileMeta, options: RegisterOptions = {}): Promise<void> {
     if (this.#closed) throw new Error("The announcer is closed.");
+    const how = { partial: options.partial ?? false };
     await this.#withClient((client) =>
-      client.register(meta, this.#options.port)
+      client.register(meta, this.#options.port, how)
     );
     if (this.#closed) return;
-    this.#files.set(meta.id, meta);
-    this.#timer ??= setInterval(
-      () => this.#tick(),
-      this.#options.intervalMs ?? ANNOUNCE_INTERVAL_MS,
-    );
+    this.#files.set(meta.id, { meta, options: how });
+    this.#timer ??= setInterval(() => this.#tick(), this.#intervalMs);
   }
 
   /** Stops renewing `id` and unregisters it; a tracker that cannot be reached is only logged. */
@@ -152,17 +155,29 @@ export class Announcer {
           ),
         );
       }
+      this.#options.log?.(
+        `Renewed ${
+          registrations(ids.length - unknown.length)
+        } with tracker ${this.#label()}${
+          unknown.length > 0 ? `; it had forgotten ${unknown.length}` : ""
+        }.`,
+      );
       await this.#registerAgain(unknown);
       if (this.#trackerDown) {
         this.#trackerDown = false;
         this.#log(`Tracker ${this.#label()} is reachable again.`);
       }
     } catch (error) {
+      const retry = `Retrying in ${Math.round(this.#intervalMs / 1000)} s.`;
       if (error instanceof TrackerUnreachableError) {
-        if (!this.#trackerDown) this.#log(`${message(error)} Retrying.`);
+        this.#log(
+          this.#trackerDown
+            ? `Renewing registrations failed again: ${message(error)} ${retry}`
+            : `${message(error)} ${retry}`,
+        );
         this.#trackerDown = true;
       } else {
-        this.#log(`Renewing registrations failed: ${message(error)}`);
+        this.#log(`Renewing registrations failed: ${message(error)} ${retry}`);
       }
     }
   }
@@ -170,11 +185,12 @@ export class Announcer {
   /** Registers again the files the tracker no longer knows. */
   async #registerAgain(ids: string[]): Promise<void> {
     for (const id of ids) {
-      const meta = this.#files.get(id);
-      if (!meta || this.#closed) continue;
+      const file = this.#files.get(id);
+      if (!file || this.#closed) continue;
+      const { meta, options } = file;
       try {
         await this.#withClient((client) =>
-          client.register(meta, this.#options.port)
+          client.register(meta, this.#options.port, options)
         );
         this.#log(`Registered ${meta.name} again with ${this.#label()}.`);
       } catch (error) {
@@ -243,9 +259,17 @@ export class Announcer {
     pending?.then((client) => client.close(), () => {});
   }
 
+  get #intervalMs(): number {
+    return this.#options.intervalMs ?? ANNOUNCE_INTERVAL_MS;
+  }
+
   #label(): string {
     return formatAddress(this.#options.tracker);
   }
+}
+
+function registrations(count: number): string {
+  return `${count} registration${count === 1 ? "" : "s"}`;
 }
 
 function message(error: unknown): string {

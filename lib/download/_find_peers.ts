@@ -15,6 +15,7 @@ import { type Address, formatAddress } from "../net/connection.ts";
 import type { FileMeta, PeerAddress } from "../protocol/messages.ts";
 import { TrackerClient, TrackerError } from "../discovery/tracker_client.ts";
 import { DownloadError } from "./_download_error.ts";
+import { listed } from "./_peer_pool.ts";
 import { sleep } from "../util/sleep.ts";
 
 /** One metadata variant of a file, the peers that hold it, and how to ask for more. */
@@ -93,6 +94,21 @@ export async function tryEachVariant<T>(
         signal?.throwIfAborted();
         throw error;
       });
+      options.log?.(
+        `Tracker ${
+          formatAddress(options.tracker)
+        } lists ${found.peers.length} ${
+          found.peers.length === 1 ? "peer" : "peers"
+        } for ${found.meta.name}${
+          found.variants > 1
+            ? ` (variant ${variant + 1} of ${found.variants})`
+            : ""
+        }${
+          found.peers.length > 0
+            ? `: ${listed(found.peers.map(formatAddress))}`
+            : ""
+        }.`,
+      );
       try {
         return await attempt({
           ...found,

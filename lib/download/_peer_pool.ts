@@ -129,7 +129,9 @@ export class PeerPool {
   refresh(): Promise<void> {
     this.#refreshing ??= this.#options.refresh()
       .then(({ peers }) => {
-        for (const peer of this.usable(peers)) this.link(peer);
+        const usable = this.usable(peers);
+        if (this.#options.log) this.#logNew(usable);
+        for (const peer of usable) this.link(peer);
       }, (error) => {
         this.#options.log?.(
           `Could not ask the tracker for more peers: ${
@@ -171,6 +173,19 @@ export class PeerPool {
     return [...bytes].map(([address, count]) => ({ address, bytes: count }));
   }
 
+  /** Logs the peers the tracker listed that were never tried. */
+  #logNew(peers: PeerAddress[]): void {
+    const fresh = peers.map(formatAddress).filter((key) =>
+      !this.#attempts.has(key) && !this.#banned.has(key)
+    );
+    if (fresh.length === 0) return;
+    this.#options.log?.(
+      `Tracker lists ${fresh.length} new ${
+        fresh.length === 1 ? "peer" : "peers"
+      }: ${listed(fresh)}.`,
+    );
+  }
+
   /** True if `peer` (`key` is its address) is a valid address and not this process. */
   #foreign(peer: PeerAddress, key: string): boolean {
     return peer.port >= 1 && peer.port <= 65535 && !this.#self.has(key);
@@ -181,8 +196,28 @@ export class PeerPool {
     this.#linked.delete(key);
     if (link.lied) this.#banned.add(key);
     if (link.failure && !this.#options.link.scheduler.over) {
-      this.#options.log?.(`Dropped peer ${link.label}: ${link.failure}.`);
+      const requeued = link.requeued;
+      this.#options.log?.(
+        `Dropped peer ${link.label}: ${link.failure}.${
+          requeued > 0
+            ? ` Re-requesting its ${requeued} outstanding ${
+              requeued === 1 ? "piece" : "pieces"
+            } from other peers.`
+            : ""
+        }`,
+      );
     }
     this.#options.onLinkEnded();
   }
+}
+
+/** Most peer addresses named in one log line. */
+const LISTED_PEERS = 8;
+
+/** Addresses for a log line: `a, b, c`, or the first LISTED_PEERS `and 12 more`. */
+export function listed(addresses: string[]): string {
+  if (addresses.length <= LISTED_PEERS) return addresses.join(", ");
+  return `${addresses.slice(0, LISTED_PEERS).join(", ")} and ${
+    addresses.length - LISTED_PEERS
+  } more`;
 }

@@ -289,6 +289,7 @@ class DownloadRun {
         onPiece: (index, data) => this.#onPiece(index, data),
         limiter,
         servePort: () => this.#swarming?.servePort,
+        log: options.log,
       },
       self,
       refresh: options.refresh,

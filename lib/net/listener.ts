@@ -202,17 +202,24 @@ class CappedListener implements Listener {
     if (busy) {
       // Not counted as open: a flood of refused sockets must not keep the
       // count up and lock out the next honest client.
-      this.#log(`Refused ${formatAddress(conn.remote)}: too many connections`);
+      this.#options.log?.(
+        `Refused ${formatAddress(conn.remote)}: too many connections`,
+      );
       await this.#options.refuse?.(conn);
       conn.close();
       return;
     }
     this.#open.add(conn);
     this.#perAddress.set(host, fromHost + 1);
+    this.#options.log?.(
+      `Connection from ${
+        formatAddress(conn.remote)
+      } accepted (${this.#open.size} open).`,
+    );
     try {
       await this.#options.serve(conn);
     } catch (error) {
-      this.#log(
+      this.#options.log?.(
         `Closed ${formatAddress(conn.remote)}: ${describeError(error)}`,
       );
     } finally {
@@ -221,6 +228,11 @@ class CappedListener implements Listener {
       const left = (this.#perAddress.get(host) ?? 1) - 1;
       if (left > 0) this.#perAddress.set(host, left);
       else this.#perAddress.delete(host);
+      this.#options.log?.(
+        `Connection from ${
+          formatAddress(conn.remote)
+        } closed (${this.#open.size} open).`,
+      );
     }
   }
 

@@ -72,6 +72,8 @@ export interface PeerLinkOptions {
    * @default {not told}
    */
   servePort?: () => number | undefined;
+  /** Receives one line per notable event (connected, choked). @default {no logging} */
+  log?: (line: string) => void;
 }
 
 /** A download's connection to one peer. */
@@ -84,6 +86,8 @@ export class PeerLink {
   failure?: string;
   /** True if the peer sent a piece that failed its hash. */
   lied = false;
+  /** Pieces it was asked for and had not sent when the link closed: asked of others. */
+  requeued = 0;
   #options: PeerLinkOptions;
   #conn?: Connection;
   /** Pieces asked for and not received, released or cancelled. */
@@ -156,6 +160,13 @@ export class PeerLink {
       });
       if (this.#closed) return;
       await this.#handshake();
+      this.#options.log?.(
+        `Connected to ${this.label}: it has ${
+          this.#have
+            ? `${this.#have.count} of ${this.#options.pieces}`
+            : `all ${this.#options.pieces}`
+        } pieces.`,
+      );
       this.#ready = true;
       scheduler.addPeer(this.#have);
       stopListening = scheduler.listen((completed) =>
@@ -182,7 +193,7 @@ export class PeerLink {
     if (this.#closed && !this.#conn) return;
     this.#closed = true;
     this.#stop.abort();
-    this.#releaseAll();
+    this.requeued += this.#releaseAll();
     this.#conn?.close();
     this.#conn = undefined;
   }
@@ -234,6 +245,8 @@ export class PeerLink {
     const batch = Math.min(REQUEST_BATCH, inFlight);
     if (this.#outstanding.size > inFlight - batch) return;
     const requests: Message[] = [];
+    const { log } = this.#options;
+    let doubled: number[] | undefined;
     while (this.#outstanding.size < inFlight) {
       const index = scheduler.next(this.#have, this.#outstanding);
       if (index === undefined) break;
@@ -241,8 +254,16 @@ export class PeerLink {
       // A cancelled copy of it may still come too: both are accepted.
       this.#outstanding.add(index);
       requests.push({ type: "request", index });
+      if (log && scheduler.requesters(index) > 1) (doubled ??= []).push(index);
     }
     if (requests.length === 0) return;
+    if (doubled) {
+      log?.(
+        `Asked ${this.label} too for ${
+          doubled.length === 1 ? "piece" : "pieces"
+        } ${doubled.join(", ")}, still awaited from a slower peer.`,
+      );
+    }
     this.#conn?.sendMany(requests).catch(() => this.#conn?.close());
   }
 
@@ -283,11 +304,12 @@ export class PeerLink {
           this.#waitedBefore += performance.now() - this.#waitStart;
         }
         this.#choked = true;
-        this.#releaseAll();
+        this.#logChoke(this.#releaseAll());
         return;
       case "unchoke":
         this.#choked = false;
         this.#waitStart = performance.now();
+        this.#options.log?.(`Unchoked by ${this.label}.`);
         return;
       case "error":
         throw new Error(`peer answered: ${message.message || message.code}`);
@@ -337,14 +359,30 @@ export class PeerLink {
     }
   }
 
-  /** Gives back every outstanding piece; a late copy is still accepted. */
-  #releaseAll(): void {
+  #logChoke(released: number): void {
+    this.#options.log?.(
+      `Choked by ${this.label}: it serves others for now${
+        released > 0
+          ? `; re-requesting its ${released} outstanding ${
+            released === 1 ? "piece" : "pieces"
+          } from other peers`
+          : ""
+      }.`,
+    );
+  }
+
+  /**
+   * Gives back every outstanding piece (a late copy is still accepted);
+   * returns how many.
+   */
+  #releaseAll(): number {
     const outstanding = [...this.#outstanding];
     this.#outstanding.clear();
     for (const index of outstanding) {
       this.#cancelled.add(index);
       this.#options.scheduler.release(index);
     }
+    return outstanding.length;
   }
 
   #checkStall(): void {

@@ -92,6 +92,16 @@ export interface PeerServerOptions {
   uploadLimit?: number;
 }
 
+/** A downloader being served right now. */
+export interface Downloader {
+  /** Its address as seen here: the port is its connection's, not its server's. */
+  address: Address;
+  /** Full ID of the file it downloads. */
+  id: string;
+  /** Piece bytes sent to it on this connection. */
+  sent: number;
+}
+
 /** A running peer server. */
 export interface PeerServer {
   /** The address it listens on (with the real port when 0 was asked). */
@@ -100,6 +110,8 @@ export interface PeerServer {
   readonly uploaded: number;
   /** Piece bytes sent since start for the file with this ID. */
   uploadedFor(id: string): number;
+  /** Downloaders past the handshake right now (choked ones too), oldest first. */
+  downloaders(): Downloader[];
   /** Connections open right now. */
   readonly connections: number;
   /** Stops listening, closes every connection and waits for them to end. */
@@ -131,6 +143,9 @@ class Server implements PeerServer, UploadHost {
   #listener: Listener;
   #options: PeerServerOptions;
   #perFile = new Map<string, number>();
+  #sessions = new Set<UploadSession>();
+  /** Receives one line per notable event; undefined when not logging. */
+  readonly log?: (line: string) => void;
   /** Shared by every connection, so the limit holds for the process. */
   readonly limiter?: BandwidthLimiter;
   /** Upload slots shared by every connection. */
@@ -142,6 +157,7 @@ class Server implements PeerServer, UploadHost {
     limiter?: BandwidthLimiter,
   ) {
     this.#options = options;
+    this.log = options.log;
     this.slots = slots;
     this.limiter = limiter;
     this.#listener = startListener({
@@ -171,6 +187,14 @@ class Server implements PeerServer, UploadHost {
     return this.#perFile.get(id) ?? 0;
   }
 
+  downloaders(): Downloader[] {
+    return [...this.#sessions].map((session) => ({
+      address: session.remote,
+      id: session.meta.id,
+      sent: session.sent,
+    }));
+  }
+
   async close(): Promise<void> {
     await this.#listener.close();
     this.limiter?.close();
@@ -188,7 +212,25 @@ class Server implements PeerServer, UploadHost {
     }
     if (first === null) return;
     const file = await this.#handshake(conn, first);
-    if (file) await new UploadSession(this, conn, file).run();
+    if (file) await this.#upload(new UploadSession(this, conn, file));
+  }
+
+  /** Runs one downloader's session, counted among the downloaders meanwhile. */
+  async #upload(session: UploadSession): Promise<void> {
+    const started = performance.now();
+    const who = formatAddress(session.remote);
+    this.log?.(`Serving ${session.meta.name} to ${who}.`);
+    this.#sessions.add(session);
+    try {
+      await session.run();
+    } finally {
+      this.#sessions.delete(session);
+      this.log?.(
+        `Finished serving ${session.meta.name} to ${who}: sent ${session.sent} bytes in ${
+          ((performance.now() - started) / 1000).toFixed(1)
+        } s.`,
+      );
+    }
   }
 
   /** Answers `hello`; returns the file to serve, or undefined (and replies). */
@@ -197,7 +239,7 @@ class Server implements PeerServer, UploadHost {
     hello: Message,
   ): Promise<PieceSource | undefined> {
     if (hello.type !== "hello") {
-      await this.fail(
+      await this.#refuse(
         conn,
         "bad-request",
         `Expected "hello", got "${hello.type}"`,
@@ -205,7 +247,7 @@ class Server implements PeerServer, UploadHost {
       return undefined;
     }
     if (hello.version !== PROTOCOL_VERSION) {
-      await this.fail(
+      await this.#refuse(
         conn,
         "bad-request",
         `Protocol version ${hello.version} is not supported; this peer speaks ${PROTOCOL_VERSION}`,
@@ -214,7 +256,7 @@ class Server implements PeerServer, UploadHost {
     }
     const file = this.#options.lookup(hello.id);
     if (!file || file.closed) {
-      await this.fail(
+      await this.#refuse(
         conn,
         "not-shared",
         `File ${hello.id} is not shared here`,
@@ -230,18 +272,24 @@ class Server implements PeerServer, UploadHost {
     return file;
   }
 
+  /** Refuses a handshake: logs why and replies with one `error`. */
+  #refuse(conn: Connection, code: ErrorCode, message: string): Promise<void> {
+    this.log?.(`Refused ${formatAddress(conn.remote)}: ${message}.`);
+    return this.fail(conn, code, message);
+  }
+
   /** Replies to bad input from the remote end when it deserves a reply. */
   async failOnInput(conn: Connection, error: unknown): Promise<void> {
     if (conn.closed || !isDecodeError(error)) {
       // Timeouts, resets and truncated frames: nothing useful to say.
       if (!conn.closed) {
-        this.log(
+        this.log?.(
           `Closed ${formatAddress(conn.remote)}: ${describeError(error)}`,
         );
       }
       return;
     }
-    this.log(
+    this.log?.(
       `Bad input from ${formatAddress(conn.remote)}: ${describeError(error)}`,
     );
     await this.fail(conn, "bad-request", describeError(error));
@@ -263,7 +311,7 @@ class Server implements PeerServer, UploadHost {
     // A closed source was withdrawn on purpose (unshared, or a download
     // that ended): nothing to report.
     if (file.closed || this.#options.lookup(file.meta.id) !== file) return;
-    this.log(`Stopped offering "${file.meta.name}": ${reason}`);
+    this.log?.(`Stopped offering "${file.meta.name}": ${reason}`);
     this.#options.onFileBroken?.(file.meta.id, reason);
   }
 
@@ -281,10 +329,6 @@ class Server implements PeerServer, UploadHost {
 
   get deadlineMs(): number {
     return this.#options.frameDeadlineMs ?? FRAME_DEADLINE_MS;
-  }
-
-  log(line: string): void {
-    this.#options.log?.(line);
   }
 }
 

@@ -174,6 +174,11 @@ export class PieceScheduler {
     return index;
   }
 
+  /** Connections asking for `index` right now. */
+  requesters(index: number): number {
+    return this.#requested[index];
+  }
+
   /** One connection stopped asking for `index` (it failed, cancelled or got it). */
   release(index: number): void {
     if (this.#requested[index] > 0 && --this.#requested[index] === 0) {

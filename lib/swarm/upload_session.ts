@@ -7,10 +7,14 @@
  */
 
 import type { BandwidthLimiter } from "../util/bandwidth.ts";
-import { type Connection, formatAddress } from "../net/connection.ts";
+import {
+  type Address,
+  type Connection,
+  formatAddress,
+} from "../net/connection.ts";
 import { describeError } from "../net/describe_error.ts";
 import { LazyTimeout } from "../util/lazy_timeout.ts";
-import type { ErrorCode, Message } from "../protocol/messages.ts";
+import type { ErrorCode, FileMeta, Message } from "../protocol/messages.ts";
 import type { PieceSource } from "../storage/piece_source.ts";
 import { SLOT_IDLE_MS, type UploadSlots } from "./upload_slots.ts";
 
@@ -47,8 +51,8 @@ export interface UploadHost {
   count(id: string, bytes: number): void;
   /** Reports a file that could not be read, unless it was just unshared. */
   broken(file: PieceSource, reason: string): void;
-  /** Receives one line per notable event. */
-  log(line: string): void;
+  /** Receives one line per notable event; undefined when not logging. */
+  readonly log?: (line: string) => void;
 }
 
 /**
@@ -83,12 +87,28 @@ export class UploadSession {
     }
   });
   #stopHaves?: () => void;
+  #sent = 0;
 
   /** A session serving `file` to the downloader on `conn`, whose `hello` asked for it. */
   constructor(server: UploadHost, conn: Connection, file: PieceSource) {
     this.#server = server;
     this.#conn = conn;
     this.#file = file;
+  }
+
+  /** The downloader's address (its connection's port, not its serving port). */
+  get remote(): Address {
+    return this.#conn.remote;
+  }
+
+  /** The file served. */
+  get meta(): FileMeta {
+    return this.#file.meta;
+  }
+
+  /** Piece bytes sent in this session. */
+  get sent(): number {
+    return this.#sent;
   }
 
   /** Sends `welcome`, then serves requests until either side ends the session. */
@@ -144,7 +164,7 @@ export class UploadSession {
       // Dropped while choked: the downloader gave it back when told.
       if (this.#choked) continue;
       if (this.#queue.length >= this.#server.maxOutstanding) {
-        this.#server.log(
+        this.#server.log?.(
           `Closed ${
             formatAddress(this.#conn.remote)
           }: over ${this.#server.maxOutstanding} requests outstanding`,
@@ -166,6 +186,11 @@ export class UploadSession {
       this.#turnStart = performance.now();
       return;
     }
+    this.#server.log?.(
+      `Choked ${
+        formatAddress(this.#conn.remote)
+      }: every upload slot is taken; it waits its turn.`,
+    );
     this.#choke();
   }
 
@@ -178,6 +203,9 @@ export class UploadSession {
       this.#holding = true;
       this.#choked = false;
       this.#turnStart = performance.now();
+      this.#server.log?.(
+        `Unchoked ${formatAddress(this.#conn.remote)}: its turn for a slot.`,
+      );
       this.#send({ type: "unchoke" });
       // Lets the writer serve, or give the slot back if nothing comes.
       this.#wake?.();
@@ -191,6 +219,11 @@ export class UploadSession {
       !this.#holding || slots.waiting === 0 ||
       performance.now() - this.#turnStart < this.#server.slotTurnMs
     ) return;
+    this.#server.log?.(
+      `Choked ${formatAddress(this.#conn.remote)}: its turn is over (${
+        plural(slots.waiting, "downloader")
+      } waiting).`,
+    );
     this.#holding = false;
     slots.give();
     this.#choke();
@@ -213,6 +246,7 @@ export class UploadSession {
         const sent = this.#conn.send(reply, { headroom: true }).then(() => {
           if (reply.type === "piece") {
             this.#server.count(this.#file.meta.id, reply.data.length);
+            this.#sent += reply.data.length;
             // Sent: the buffer is free for the piece after next (unless
             // it was made for a short last piece).
             const buffer = new Uint8Array(reply.data.buffer);
@@ -310,4 +344,8 @@ export class UploadSession {
     this.#wake?.();
     this.#stop.abort();
   }
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }

@@ -43,6 +43,8 @@ export const MAX_BINARY_BYTES = Math.max(
 export const MAX_NAME_BYTES = 255;
 /** Longest search text a tracker accepts. */
 export const MAX_SEARCH_CHARS = 256;
+/** Longest user agent a peer names in its `hello` (e.g. `p2p/0.10.0`). */
+export const MAX_AGENT_CHARS = 64;
 /** Shortest ID prefix accepted by `get` and the tracker (hex chars). */
 export const MIN_ID_PREFIX = 16;
 /** Hex chars in a full file ID. */

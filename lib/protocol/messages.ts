@@ -12,6 +12,7 @@ import type { Frame } from "./frame.ts";
 import {
   FULL_ID_CHARS,
   HASH_BYTES,
+  MAX_AGENT_CHARS,
   MAX_FILES_PER_ANSWER,
   MAX_IDS_PER_ANNOUNCE,
   MAX_NAME_BYTES,
@@ -108,7 +109,14 @@ export type Message =
   | { type: "files"; files: FileSummary[] }
   | { type: "stats" }
   | { type: "stats-reply"; stats: TrackerStats }
-  | { type: "hello"; version: number; id: string; port?: number }
+  | {
+    type: "hello";
+    version: number;
+    id: string;
+    port?: number;
+    /** The sender's program and version, e.g. `p2p/0.10.0`. */
+    agent?: string;
+  }
   | { type: "welcome"; id: string; pieces: number; have?: Uint8Array }
   | { type: "request"; index: number }
   | { type: "piece"; index: number; data: Uint8Array }
@@ -263,6 +271,9 @@ export function fromFrame(frame: Frame): Message {
         version: int(h, "version", 0, 0xffff),
         id: fullId(h.id),
         ...(h.port === undefined ? {} : { port: port(h) }),
+        ...(h.agent === undefined
+          ? {}
+          : { agent: text(h, "agent", MAX_AGENT_CHARS) }),
       };
     case "welcome":
       return welcome(frame);

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { USER_AGENT } from "../protocol/version.ts";
 import type { BandwidthLimiter } from "../util/bandwidth.ts";
 import { Bitfield, bitfieldBytes } from "../protocol/bitfield.ts";
 import {
@@ -212,6 +213,7 @@ export class PeerLink {
       version: PROTOCOL_VERSION,
       id: this.#options.id,
       ...(servePort === undefined ? {} : { port: servePort }),
+      agent: USER_AGENT,
     });
     const reply = await this.#receive(
       this.#options.stallMs ?? PEER_STALL_TIMEOUT_MS,

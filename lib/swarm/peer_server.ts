@@ -212,14 +212,18 @@ class Server implements PeerServer, UploadHost {
     }
     if (first === null) return;
     const file = await this.#handshake(conn, first);
-    if (file) await this.#upload(new UploadSession(this, conn, file));
+    if (!file) return;
+    const agent = first.type === "hello" ? first.agent : undefined;
+    await this.#upload(new UploadSession(this, conn, file), agent);
   }
 
   /** Runs one downloader's session, counted among the downloaders meanwhile. */
-  async #upload(session: UploadSession): Promise<void> {
+  async #upload(session: UploadSession, agent?: string): Promise<void> {
     const started = performance.now();
     const who = formatAddress(session.remote);
-    this.log?.(`Serving ${session.meta.name} to ${who}.`);
+    this.log?.(
+      `Serving ${session.meta.name} to ${who}${agent ? ` (${agent})` : ""}.`,
+    );
     this.#sessions.add(session);
     try {
       await session.run();

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { VERSION } from "../../lib/protocol/version.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { randomFile, tempDir } from "../fixtures.ts";
 import {
@@ -106,7 +107,14 @@ Deno.test("peer share --verbose and peer get --verbose log timestamped connectio
 
   const lines = sharer.child.stderr;
   assertLogged(lines, /Connection from 127\.0\.0\.1:\d+ accepted \(\d+ open\)/);
-  assertLogged(lines, /Serving verbose\.bin to 127\.0\.0\.1:\d+\./);
+  assertLogged(
+    lines,
+    new RegExp(
+      `Serving verbose\\.bin to 127\\.0\\.0\\.1:\\d+ \\(p2p/${
+        VERSION.replaceAll(".", "\\.")
+      }\\)\\.`,
+    ),
+  );
   assertLogged(lines, /Choked 127\.0\.0\.1:\d+: /);
   assertLogged(lines, /Unchoked 127\.0\.0\.1:\d+: its turn/);
   assertLogged(

@@ -24,6 +24,7 @@ import {
 } from "../../lib/protocol/messages.ts";
 import {
   HASH_BYTES,
+  MAX_AGENT_CHARS,
   MAX_FILES_PER_ANSWER,
   MAX_IDS_PER_ANNOUNCE,
   MAX_PEER_ENTRIES_READ,
@@ -109,6 +110,7 @@ const SAMPLES: Message[] = [
   },
   { type: "hello", version: 1, id: ID },
   { type: "hello", version: 1, id: ID, port: 6001 },
+  { type: "hello", version: 2, id: ID, agent: "p2p/0.10.0" },
   { type: "welcome", id: ID, pieces: 3 },
   { type: "welcome", id: ID, pieces: MAX_PIECES },
   { type: "welcome", id: ID, pieces: 10, have: Uint8Array.from([0x80, 0x40]) },
@@ -131,7 +133,7 @@ const OPTIONAL: Record<string, string[]> = {
   register: ["partial"],
   query: ["variant"],
   file: ["variant", "variants"],
-  hello: ["port"],
+  hello: ["port", "agent"],
 };
 
 /** Fields that are true or false, by message type. */
@@ -688,4 +690,23 @@ Deno.test("pieceCount and pieceLength split a file into pieces", () => {
   assertEquals(pieceCount(17, 16), 2);
   assertEquals(pieceLength({ size: 17, pieceSize: 16 }, 0), 16);
   assertEquals(pieceLength({ size: 17, pieceSize: 16 }, 1), 1);
+});
+
+Deno.test("hello's agent is optional and bounded by MAX_AGENT_CHARS", () => {
+  const hello = (agent: unknown) =>
+    fromFrame({
+      header: { type: "hello", version: 2, id: ID, agent },
+      binary: new Uint8Array(0),
+    });
+  const ok = hello("p2p/0.10.0");
+  assertEquals(ok.type === "hello" && ok.agent, "p2p/0.10.0");
+  for (const agent of ["", "x".repeat(MAX_AGENT_CHARS + 1), 7]) {
+    let failed = false;
+    try {
+      hello(agent);
+    } catch {
+      failed = true;
+    }
+    assert(failed, `agent ${JSON.stringify(agent)} was accepted`);
+  }
 });

@@ -9,6 +9,7 @@
  */
 
 import { createHash } from "node:crypto";
+import { join } from "node:path";
 import type { FileMeta } from "../protocol/messages.ts";
 import { PartBusyError, PartFile } from "../storage/part_file.ts";
 import type { PartialFile } from "../storage/partial_file.ts";
@@ -39,10 +40,12 @@ export async function openPart(
   meta: FileMeta,
   options: OpenPartOptions,
 ): Promise<PartFile> {
+  const name = savedName(meta, options.saveAs);
+  if (options.force) await checkReplaceable(join(options.outDir, name));
   try {
     return await PartFile.open({
       dir: options.outDir,
-      name: savedName(meta, options.saveAs),
+      name,
       force: options.force,
       identity: {
         id: meta.id,
@@ -56,6 +59,24 @@ export async function openPart(
   } catch (error) {
     if (error instanceof PartBusyError) throw new DownloadError(error.message);
     throw diskError(options.outDir, error);
+  }
+}
+
+/**
+ * Refuses, before anything is downloaded, a `--force` that could not
+ * replace what is at `path`: a folder is never replaced by a file.
+ */
+async function checkReplaceable(path: string): Promise<void> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.lstat(path);
+  } catch {
+    return;
+  }
+  if (info.isDirectory) {
+    throw new DownloadError(
+      `Cannot replace ${path}: it is a folder. Move it away, or leave out --force to save under a free name.`,
+    );
   }
 }
 

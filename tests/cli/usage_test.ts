@@ -1,4 +1,5 @@
 import { assert, assertEquals } from "../assert.ts";
+import { freePort } from "./_cli.ts";
 import { randomFile, sha256File, tempDir } from "../fixtures.ts";
 import {
   Child,
@@ -197,3 +198,19 @@ for (const [signal, code] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
     assert(last.startsWith("Download stopped"), get.stderr.join("\n"));
   });
 }
+
+Deno.test("peer share that never registered does not claim to unregister", async () => {
+  await using dir = await tempDir();
+  const file = await randomFile(dir.path, "lonely.bin", 1000);
+  const result = await runEntry("peer.ts", [
+    "share",
+    file,
+    "--tracker",
+    `127.0.0.1:${freePort()}`,
+    "--port",
+    "0",
+  ]);
+  assertEquals(result.code, 1, result.stderr);
+  assert(result.stderr.includes("Cannot reach tracker"), result.stderr);
+  assert(!result.stderr.includes("unregistering"), result.stderr);
+});

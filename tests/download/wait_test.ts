@@ -150,3 +150,34 @@ Deno.test("peer get of a file already in the folder says so and saves no copy; -
     await node.close();
   }
 });
+
+Deno.test("peer get --force with a folder where the file would go fails before downloading anything", async () => {
+  await using dir = await tempDir();
+  await using tracker = testTracker();
+  const source = await randomFile(dir.path, "clash.bin", 600_000);
+  const out = join(dir.path, "out");
+  await Deno.mkdir(join(out, "clash.bin"), { recursive: true });
+  const node = await startSharer(tracker.address);
+  try {
+    const meta = await node.share(source);
+    const result = await runEntry("peer.ts", [
+      "get",
+      meta.id,
+      "--force",
+      "--tracker",
+      `127.0.0.1:${tracker.address.port}`,
+      "--out",
+      out,
+      "--wait",
+      "0",
+    ]);
+    assertEquals(result.code, 1, result.stderr);
+    assert(result.stderr.includes("it is a folder"), result.stderr);
+    assertEquals(node.uploaded, 0);
+    const names = [];
+    for await (const entry of Deno.readDir(out)) names.push(entry.name);
+    assertEquals(names, ["clash.bin"]);
+  } finally {
+    await node.close();
+  }
+});

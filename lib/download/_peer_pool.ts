@@ -29,6 +29,12 @@ export interface PeerBytes {
   address: string;
   /** Piece bytes received from it. */
   bytes: number;
+  /**
+   * Why its last link ended early, e.g. "could not be reached (connecting
+   * timed out): …", "refused the connection: …", "stopped sending";
+   * absent when it served until the end.
+   */
+  error?: string;
 }
 
 /** Options for {@linkcode PeerPool}. */
@@ -166,11 +172,16 @@ export class PeerPool {
 
   /** Piece bytes received from each peer address, over all its links. */
   received(): PeerBytes[] {
-    const bytes = new Map<string, number>();
+    const peers = new Map<string, PeerBytes>();
     for (const link of this.#links) {
-      bytes.set(link.label, (bytes.get(link.label) ?? 0) + link.bytes);
+      const peer = peers.get(link.label) ?? { address: link.label, bytes: 0 };
+      peer.bytes += link.bytes;
+      // The last link to a peer says how it ended.
+      if (link.failure) peer.error = link.failure;
+      else delete peer.error;
+      peers.set(link.label, peer);
     }
-    return [...bytes].map(([address, count]) => ({ address, bytes: count }));
+    return [...peers.values()];
   }
 
   /** Logs the peers the tracker listed that were never tried. */

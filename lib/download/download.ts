@@ -15,7 +15,11 @@
 import { selfAddresses } from "../net/address.ts";
 import { BandwidthLimiter } from "../util/bandwidth.ts";
 import type { Address } from "../net/connection.ts";
-import { MAX_BAD_PIECES } from "../protocol/limits.ts";
+import {
+  MAX_BAD_PIECES,
+  MAX_DOWNLOAD_REQUEST_BYTES,
+  REQUESTS_IN_FLIGHT,
+} from "../protocol/limits.ts";
 import {
   type FileMeta,
   type PeerAddress,
@@ -289,6 +293,15 @@ class DownloadRun {
         onPiece: (index, data) => this.#onPiece(index, data),
         limiter,
         servePort: () => this.#swarming?.servePort,
+        // The download's request budget, shared by its open links.
+        maxInFlight: () =>
+          Math.max(
+            REQUESTS_IN_FLIGHT,
+            Math.floor(
+              MAX_DOWNLOAD_REQUEST_BYTES / meta.pieceSize /
+                Math.max(1, this.#peers.linked),
+            ),
+          ),
         log: options.log,
       },
       self,

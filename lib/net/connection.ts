@@ -52,6 +52,12 @@ export interface ReceiveOptions {
   idleMs?: number;
   /** Ms for a started frame to complete. @default {FRAME_DEADLINE_MS} */
   deadlineMs?: number;
+  /**
+   * Instead of a deadline for the whole frame, the longest gap between
+   * bytes of a started frame: a large frame on a slow link may take any
+   * time while it keeps moving. @default {the frame has `deadlineMs`}
+   */
+  progressMs?: number;
 }
 
 /** A host and port. */
@@ -91,6 +97,9 @@ export class Connection {
     this.close();
   });
   #writeLate = false;
+  /** The current receive's gap limit between bytes of a started frame. */
+  #progressMs?: number;
+  #inFrame = false;
 
   /**
    * Wraps an open connection; the Connection now owns it. `options` narrow
@@ -105,8 +114,24 @@ export class Connection {
     } catch {
       // A socket already reset: reads and writes will say so.
     }
-    this.#reader = new FrameReader(conn, options);
+    this.#reader = new FrameReader({
+      read: async (into) => {
+        const got = await conn.read(into);
+        if (got !== null) this.#gotBytes();
+        return got;
+      },
+    }, options);
     this.#writeDeadlineMs = options.writeDeadlineMs ?? WRITE_DEADLINE_MS;
+  }
+
+  /** True while a frame has started arriving and is not complete. */
+  get inFrame(): boolean {
+    return this.#inFrame;
+  }
+
+  #gotBytes(): void {
+    // Inside a frame read with progressMs: the gap starts again.
+    if (this.#progressMs !== undefined) this.#readBy.start(this.#progressMs);
   }
 
   /** The remote end's address. */
@@ -132,17 +157,24 @@ export class Connection {
    */
   async receive(options: ReceiveOptions = {}): Promise<Message | null> {
     const idleMs = options.idleMs ?? IDLE_TIMEOUT_MS;
-    const deadlineMs = options.deadlineMs ?? FRAME_DEADLINE_MS;
+    const { progressMs } = options;
+    const deadlineMs = progressMs ?? options.deadlineMs ?? FRAME_DEADLINE_MS;
     this.#readBy.start(idleMs);
     try {
       const frame = await this.#reader.read({
-        onStart: () => this.#readBy.start(deadlineMs),
+        onStart: () => {
+          this.#inFrame = true;
+          this.#progressMs = progressMs;
+          this.#readBy.start(deadlineMs);
+        },
       });
       return frame === null ? null : fromFrame(frame);
     } catch (error) {
       if (this.#timedOut) throw new Deno.errors.TimedOut("Timed out");
       throw error;
     } finally {
+      this.#inFrame = false;
+      this.#progressMs = undefined;
       this.#readBy.stop();
     }
   }
@@ -268,6 +300,8 @@ export interface ConnectOptions {
   timeoutMs?: number;
   /** Limits on frames received and the send deadline. @default {limits.ts} */
   limits?: ConnectionOptions;
+  /** Gives up at once (rejecting with the abort reason) when aborted. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -279,22 +313,32 @@ export async function connect(
   options: ConnectOptions = {},
 ): Promise<Connection> {
   const timeoutMs = options.timeoutMs ?? CONNECT_TIMEOUT_MS;
+  const { signal } = options;
+  signal?.throwIfAborted();
   const pending = Deno.connect({ hostname: address.host, port: address.port });
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let abort: (() => void) | undefined;
+  // A connection that completes after the timeout or the abort is closed.
+  const giveUp = (reason: unknown, reject: (reason: unknown) => void) => {
+    pending.then((conn) => conn.close(), () => {});
+    reject(reason);
+  };
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      pending.then((conn) => conn.close(), () => {});
-      reject(
+    timer = setTimeout(() =>
+      giveUp(
         new Deno.errors.TimedOut(
           `Connecting to ${formatAddress(address)} timed out`,
         ),
-      );
-    }, timeoutMs);
+        reject,
+      ), timeoutMs);
+    abort = () => giveUp(signal?.reason, reject);
+    signal?.addEventListener("abort", abort, { once: true });
   });
   try {
     const conn = await Promise.race([pending, timeout]);
     return new Connection(conn, options.limits);
   } finally {
     clearTimeout(timer);
+    if (abort) signal?.removeEventListener("abort", abort);
   }
 }

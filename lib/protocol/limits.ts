@@ -83,8 +83,22 @@ export const TRACKER_REPLY_TIMEOUT_MS = 10_000;
 /** A peer with requests outstanding that sends nothing for this long is dropped. */
 export const PEER_STALL_TIMEOUT_MS = 5_000;
 
-/** Requests a downloader keeps in flight on one peer connection. */
+/**
+ * Requests a downloader keeps in flight on one peer connection at the
+ * least: all it needs on a link with no delay, and where a new link starts.
+ */
 export const REQUESTS_IN_FLIGHT = 8;
+/**
+ * Most requests a downloader keeps in flight on one connection, however
+ * long and fast the link (12 MiB of 256 KiB pieces: 200 ms at 60 MB/s);
+ * under what a server accepts (MAX_OUTSTANDING_REQUESTS).
+ */
+export const MAX_REQUESTS_IN_FLIGHT = 48;
+/**
+ * Piece bytes one download keeps requested from all its peers together:
+ * the links share it when many are open.
+ */
+export const MAX_DOWNLOAD_REQUEST_BYTES = 64 * 1024 * 1024;
 /** Requests a server accepts outstanding on one connection before closing it. */
 export const MAX_OUTSTANDING_REQUESTS = 64;
 /** Connections a server accepts at once, in total. */

@@ -19,14 +19,13 @@ import {
 } from "../net/connection.ts";
 import {
   CONNECT_TIMEOUT_MS,
-  FRAME_DEADLINE_MS,
   IDLE_TIMEOUT_MS,
   PEER_STALL_TIMEOUT_MS,
   PROTOCOL_VERSION,
-  REQUESTS_IN_FLIGHT,
 } from "../protocol/limits.ts";
 import type { Message } from "../protocol/messages.ts";
 import type { PieceScheduler } from "./piece_scheduler.ts";
+import { RequestWindow } from "./request_window.ts";
 
 /** How often a link checks whether its peer stalled. */
 export const STALL_CHECK_MS = 250;
@@ -55,8 +54,16 @@ export interface PeerLinkOptions {
   scheduler: PieceScheduler;
   /** Verifies and stores a piece; false means the piece was bad. */
   onPiece: PieceHandler;
-  /** Requests kept in flight. @default {REQUESTS_IN_FLIGHT} */
+  /**
+   * Requests kept in flight, fixed. @default {sized by the link (see
+   * `request_window.ts`)}
+   */
   inFlight?: number;
+  /**
+   * The most requests this link may keep in flight now: the download's
+   * share of its request budget. @default {MAX_REQUESTS_IN_FLIGHT}
+   */
+  maxInFlight?: () => number;
   /** Ms without data, with requests outstanding and not choked, before giving up. @default {PEER_STALL_TIMEOUT_MS} */
   stallMs?: number;
   /** Ms to connect. @default {CONNECT_TIMEOUT_MS} */
@@ -109,13 +116,21 @@ export class PeerLink {
   #waitedBefore = 0;
   /** True while this side holds back (download limit, hashing backlog): not a stall. */
   #holding = false;
-  /** Aborts a wait for the download limit when the link closes. */
+  /** Aborts a connect or a wait for the download limit when the link closes. */
   #stop = new AbortController();
+  /** How many requests to keep in flight. */
+  #window: RequestWindow;
+  /** True once connected: a failure after this is not a failure to connect. */
+  #connected = false;
 
   /** A link to `address`; nothing happens until {@linkcode run}. */
   constructor(address: Address, options: PeerLinkOptions) {
     this.address = address;
     this.#options = options;
+    this.#window = new RequestWindow({
+      pieceSize: options.pieceSize,
+      most: options.maxInFlight,
+    });
   }
 
   /** `host:port` of the peer. */
@@ -126,6 +141,11 @@ export class PeerLink {
   /** True while connected and useful. */
   get active(): boolean {
     return this.#conn !== undefined && !this.#closed;
+  }
+
+  /** Requests this link keeps in flight now. */
+  get window(): number {
+    return this.#options.inFlight ?? this.#window.size;
   }
 
   /**
@@ -145,7 +165,9 @@ export class PeerLink {
     let stopListening: (() => void) | undefined;
     let watchdog: ReturnType<typeof setInterval> | undefined;
     try {
+      const started = performance.now();
       this.#conn = await connect(this.address, {
+        signal: this.#stop.signal,
         timeoutMs: this.#options.connectMs ?? CONNECT_TIMEOUT_MS,
         limits: {
           maxBinaryBytes: Math.max(
@@ -159,6 +181,9 @@ export class PeerLink {
               : undefined,
         },
       });
+      this.#connected = true;
+      // The TCP handshake took one round trip: the first estimate.
+      this.#window.roundTrip(performance.now() - started);
       if (this.#closed) return;
       await this.#handshake();
       this.#options.log?.(
@@ -180,7 +205,7 @@ export class PeerLink {
         this.#fill();
       }
     } catch (error) {
-      if (!this.#closed) this.failure = describe(error);
+      if (!this.#closed) this.failure = this.#describe(error);
     } finally {
       clearInterval(watchdog);
       stopListening?.();
@@ -208,6 +233,7 @@ export class PeerLink {
   async #handshake(): Promise<void> {
     const conn = this.#conn!;
     const servePort = this.#options.servePort?.();
+    const sent = performance.now();
     await conn.send({
       type: "hello",
       version: PROTOCOL_VERSION,
@@ -218,6 +244,8 @@ export class PeerLink {
     const reply = await this.#receive(
       this.#options.stallMs ?? PEER_STALL_TIMEOUT_MS,
     );
+    this.#window.roundTrip(performance.now() - sent);
+    this.#window.start();
     if (reply.type === "error") {
       throw new Error(`peer refused: ${reply.message || reply.code}`);
     }
@@ -243,7 +271,7 @@ export class PeerLink {
   #fill(): void {
     if (this.#closed || this.#choked || !this.#ready) return;
     const { scheduler } = this.#options;
-    const inFlight = this.#options.inFlight ?? REQUESTS_IN_FLIGHT;
+    const inFlight = this.window;
     const batch = Math.min(REQUEST_BATCH, inFlight);
     if (this.#outstanding.size > inFlight - batch) return;
     const requests: Message[] = [];
@@ -342,6 +370,7 @@ export class PeerLink {
     const asked = this.#outstanding.delete(index);
     if (!asked) this.#cancelled.delete(index);
     this.bytes += data.length;
+    this.#window.received(data.length);
     const { scheduler } = this.#options;
     let good = true;
     try {
@@ -393,9 +422,15 @@ export class PeerLink {
       this.#outstanding.size === 0
     ) return;
     const stallMs = this.#options.stallMs ?? PEER_STALL_TIMEOUT_MS;
+    // A piece still arriving on a slow link is no stall while its bytes
+    // keep coming (the connection ends it if they stop for stallMs). Small
+    // messages, such as choke and unchoke, are not progress.
+    if (this.#conn?.inFrame) return;
     const waited = this.#waitedBefore + performance.now() - this.#waitStart;
     if (waited < stallMs) return;
-    this.failure = "stopped answering";
+    this.failure = `stopped sending (nothing for ${
+      Math.round(waited / 1000)
+    } s with pieces asked for)`;
     this.close();
   }
 
@@ -405,20 +440,36 @@ export class PeerLink {
   }
 
   async #receive(idleMs: number): Promise<Message> {
+    // A piece may take any time on a slow link while its bytes keep coming.
     const message = await this.#conn!.receive({
       idleMs,
-      deadlineMs: FRAME_DEADLINE_MS,
+      progressMs: this.#options.stallMs ?? PEER_STALL_TIMEOUT_MS,
     });
     if (message === null) throw new Error("peer closed the connection");
     return message;
   }
+
+  /** What went wrong, in words that follow the peer's address. */
+  #describe(error: unknown): string {
+    if (!this.#connected) return describeConnectFailure(error);
+    if (error instanceof Deno.errors.TimedOut) return "stopped sending";
+    if (error instanceof Error) return error.message;
+    return String(error);
+  }
 }
 
-function describe(error: unknown): string {
-  if (error instanceof Deno.errors.TimedOut) return "stopped answering";
-  if (error instanceof Deno.errors.ConnectionRefused) {
-    return "connection refused";
+/**
+ * Why a connect failed, in words that follow the peer's address: a time-out
+ * means packets went unanswered (a firewall or a router in the way), a
+ * refusal that the machine answered but nothing listens there.
+ */
+export function describeConnectFailure(error: unknown): string {
+  if (error instanceof Deno.errors.TimedOut) {
+    return "could not be reached (connecting timed out): the sharer may be behind a firewall or NAT";
   }
-  if (error instanceof Error) return error.message;
-  return String(error);
+  if (error instanceof Deno.errors.ConnectionRefused) {
+    return "refused the connection: nothing listens on that port (the sharer may have stopped)";
+  }
+  const text = error instanceof Error ? error.message : String(error);
+  return `could not be reached (${text})`;
 }

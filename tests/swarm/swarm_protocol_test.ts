@@ -1335,6 +1335,74 @@ Deno.test("a PeerLink completes a handshake whose welcome and bitfield arrive on
   await fetchedAll(d, fake.done);
 });
 
+/** Writes `message`'s frame in `chunks` writes, `gapMs` apart. */
+async function trickle(
+  raw: Deno.Conn,
+  message: Parameters<typeof toFrame>[0],
+  chunks: number,
+  gapMs: number,
+): Promise<void> {
+  const { header, binary } = toFrame(message);
+  const bytes = encodeFrame(header, binary);
+  const step = Math.ceil(bytes.length / chunks);
+  for (let at = 0; at < bytes.length; at += step) {
+    await raw.write(bytes.subarray(at, at + step));
+    await delay(gapMs);
+  }
+}
+
+Deno.test("a piece that takes longer than the stall time but keeps moving is received, not cut", async () => {
+  const stallMs = 400;
+  await using fake = fakePeer(async (conn, inbox, raw) => {
+    await takeHello(inbox);
+    await conn.send(FULL);
+    const [first] = await takeRequests(inbox, 1);
+    // 1.5 s for one piece, never more than 75 ms between bytes.
+    await trickle(
+      raw,
+      { type: "piece", index: first, data: linkPiece(first) },
+      20,
+      75,
+    );
+    await serve(conn, inbox);
+  });
+  const d = downloader(fake.address, { stallMs, inFlight: 1 });
+  await runLink(d);
+  await fetchedAll(d, fake.done);
+});
+
+Deno.test("a piece whose bytes stop for the stall time ends the link as stopped sending", async () => {
+  const stallMs = 400;
+  await using fake = fakePeer(async (conn, inbox, raw) => {
+    await takeHello(inbox);
+    await conn.send(FULL);
+    const [first] = await takeRequests(inbox, 1);
+    const { header, binary } = toFrame({
+      type: "piece",
+      index: first,
+      data: linkPiece(first),
+    });
+    const bytes = encodeFrame(header, binary);
+    await raw.write(bytes.subarray(0, 1000));
+    await delay(stallMs * 3);
+    await raw.write(bytes.subarray(1000)).catch(() => {});
+  });
+  const d = downloader(fake.address, { stallMs, inFlight: 1 });
+  await runLink(d);
+  await within(fake.done, WAIT_MS, "the fake peer");
+  assert(d.link.failure?.startsWith("stopped sending"), d.link.failure);
+  assertAllGivenBack(d);
+});
+
+Deno.test("a link to an unused port says the connection was refused", async () => {
+  const free = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (free.addr as Deno.NetAddr).port;
+  free.close();
+  const d = downloader({ host: "127.0.0.1", port });
+  await runLink(d);
+  assert(d.link.failure?.startsWith("refused the connection"), d.link.failure);
+});
+
 // ---------------------------------------------------------------------------
 // Frames in memory
 

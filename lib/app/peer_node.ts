@@ -8,7 +8,7 @@
 
 import { basename } from "node:path";
 import { Announcer } from "../discovery/announcer.ts";
-import { type Address, formatAddress } from "../net/connection.ts";
+import type { Address } from "../net/connection.ts";
 import { hashFile, type HashFileOptions } from "../storage/file_hash.ts";
 import { DEFAULT_PEER_PORT, MAX_NAME_BYTES } from "../protocol/limits.ts";
 import type { FileMeta } from "../protocol/messages.ts";
@@ -120,20 +120,11 @@ export class PeerNode {
    * ```
    */
   static start(options: PeerNodeOptions): Promise<PeerNode> {
+    // A port in use or an address not on this machine throws a
+    // ListenError (lib/net/listener.ts) that names the address.
     try {
       return Promise.resolve(new PeerNode(options));
     } catch (error) {
-      if (error instanceof Deno.errors.AddrInUse) {
-        const where = formatAddress({
-          host: options.host ?? DEFAULT_PEER_HOST,
-          port: options.port ?? DEFAULT_PEER_PORT,
-        });
-        return Promise.reject(
-          new Deno.errors.AddrInUse(
-            `Cannot listen on ${where}: the port is in use. Choose another with --port (0 picks a free one).`,
-          ),
-        );
-      }
       return Promise.reject(error);
     }
   }

@@ -38,3 +38,41 @@ export function diskError(dir: string, error: unknown): DownloadError {
     `Cannot write to ${dir}: ${reason}. The partial download is kept; free some space or pick another --out, then run the same get again to resume.`,
   );
 }
+
+/** What {@linkcode incompleteError} says about a download that stopped short. */
+export interface Incomplete {
+  /** The file's name. */
+  name: string;
+  /** Pieces in the file. */
+  pieces: number;
+  /** Pieces not verified. */
+  missing: number;
+  /** Every link the download made, with why each ended. */
+  links: readonly { label: string; failure?: string }[];
+  /** Ms it waited for a peer at the end, if it did. */
+  waitedMs?: number;
+}
+
+/**
+ * The error of a download that ended with pieces missing: how many, and
+ * why each peer is no help (nobody shares it; the connected ones lack the
+ * pieces; each one's failure).
+ */
+export function incompleteError(what: Incomplete): DownloadError {
+  const { links } = what;
+  const reasons = [
+    ...new Map(links.map((link) => [link.label, link.failure ?? "gave up"])),
+  ].map(([label, reason]) => `${label} ${reason}`).join("; ");
+  const why = links.length === 0
+    ? "nobody is sharing it"
+    : links.some((link) => !link.failure)
+    ? `no connected peer has them (${reasons})`
+    : `no good peer left (${reasons})`;
+  const waited = what.waitedMs === undefined
+    ? ""
+    : ` after waiting ${Math.round(what.waitedMs / 1000)} s for a peer`;
+  return new DownloadError(
+    `Could not download ${what.name}: ${what.missing} of ${what.pieces} pieces missing and ${why}${waited}. The partial file is kept for a retry.`,
+    { retryable: true },
+  );
+}

@@ -14,12 +14,7 @@
 
 import { selfAddresses } from "../net/address.ts";
 import { BandwidthLimiter } from "../util/bandwidth.ts";
-import type { Address } from "../net/connection.ts";
-import {
-  MAX_BAD_PIECES,
-  MAX_DOWNLOAD_REQUEST_BYTES,
-  REQUESTS_IN_FLIGHT,
-} from "../protocol/limits.ts";
+import { MAX_BAD_PIECES } from "../protocol/limits.ts";
 import {
   type FileMeta,
   type PeerAddress,
@@ -27,6 +22,7 @@ import {
   pieceLength,
 } from "../protocol/messages.ts";
 import { BufferPool } from "../util/buffer_pool.ts";
+import { SpeedMeter } from "../util/speed_meter.ts";
 import { HashThread, THREAD_MIN_PIECES } from "../storage/hash_thread.ts";
 import type { PartFile } from "../storage/part_file.ts";
 import {
@@ -35,13 +31,18 @@ import {
   THREAD_CAN_WRITE,
 } from "../storage/piece_store.ts";
 import { PieceScheduler } from "../swarm/piece_scheduler.ts";
-import { diskError, DownloadError } from "./_download_error.ts";
+import {
+  diskError,
+  DownloadError,
+  incompleteError,
+} from "./_download_error.ts";
 import { tryEachVariant } from "./_find_peers.ts";
+import { type LinkBudget, linkShare, pieceTimeMs } from "./_link_budget.ts";
 import { type PeerBytes, PeerPool } from "./_peer_pool.ts";
 import { checkExistingPieces, matches } from "./_piece_check.ts";
 import { finishDownload, openPart, savedName } from "./_save.ts";
 import { alreadyHere } from "./_already_here.ts";
-import { type SwarmHost, Swarming } from "./_swarming.ts";
+import { Swarming } from "./_swarming.ts";
 
 export { DownloadError } from "./_download_error.ts";
 export {
@@ -52,6 +53,12 @@ export {
 } from "./_peer_pool.ts";
 export { RESUME_YIELD_PIECES } from "./_piece_check.ts";
 export type { SwarmHost } from "./_swarming.ts";
+export type {
+  DownloadOptions,
+  DownloadProgress,
+  DownloadResult,
+} from "./types.ts";
+import type { DownloadOptions, DownloadResult } from "./types.ts";
 
 /** How far back the speed shown in progress looks. */
 export const SPEED_WINDOW_MS = 3_000;
@@ -64,79 +71,6 @@ export const SWARM_FIRST_REFRESH_MS = 250;
  * after this long without receiving one.
  */
 export const SWARM_STARVE_MS = 30_000;
-
-/** A snapshot of a download in progress. */
-export interface DownloadProgress {
-  /** File name as it will be saved. */
-  name: string;
-  /** File size in bytes. */
-  size: number;
-  /** Verified bytes so far. */
-  received: number;
-  /** Recent speed in bytes per second. */
-  bytesPerSecond: number;
-  /** Peers currently connected. */
-  peers: number;
-  /** True while no peer is linked and the download waits for one. */
-  waiting: boolean;
-}
-
-/** What a finished download produced. */
-export interface DownloadResult {
-  /** Where the verified file was saved. */
-  path: string;
-  /** The file's metadata. */
-  meta: FileMeta;
-  /** Bytes received from each peer. */
-  peers: PeerBytes[];
-  /** Ms from start to verified file. */
-  elapsedMs: number;
-  /** True when the folder already held the file and nothing was fetched. */
-  alreadyHere: boolean;
-}
-
-/** Options for {@linkcode download}. */
-export interface DownloadOptions {
-  /** Tracker to ask for peers. */
-  tracker: Address;
-  /** Folder to save into; created if missing. */
-  outDir: string;
-  /** Called as pieces arrive. */
-  onProgress?: (progress: DownloadProgress) => void;
-  /** Cancels the download; the `.part` file is kept. */
-  signal?: AbortSignal;
-  /** Receives one line per notable event (peer dropped, bad piece). */
-  log?: (line: string) => void;
-  /** Replace an existing file of the same name. @default {false} */
-  force?: boolean;
-  /** This process's own listening addresses, never connected to. */
-  self?: Address[];
-  /**
-   * Piece bytes a second received from all peers together: a rate, or a
-   * limiter shared with other downloads (closed by its owner).
-   * @default {no limit}
-   */
-  downloadLimit?: number | BandwidthLimiter;
-  /**
-   * Serves the pieces verified so far to other downloaders while
-   * downloading, and registers this peer as a partial holder.
-   * @default {nothing is served}
-   */
-  swarm?: SwarmHost;
-  /**
-   * Save under this file name rather than the file's own (made safe the
-   * same way). @default {the file's own name}
-   */
-  saveAs?: string;
-  /** With `swarm`: keep serving the finished file. @default {false} */
-  seed?: boolean;
-  /**
-   * Ms to wait for a peer when nobody shares the file yet, or every peer
-   * left (the tracker is asked again meanwhile); 0 fails at once.
-   * @default {0}
-   */
-  waitMs?: number;
-}
 
 /**
  * Downloads the file with ID (or unique ID prefix) `id`. If the tracker
@@ -230,7 +164,7 @@ class DownloadRun {
   #peers: PeerPool;
   #received = 0;
   #badPieces = 0;
-  #samples: { at: number; bytes: number }[] = [];
+  #meter = new SpeedMeter({ windowMs: SPEED_WINDOW_MS });
   #diskError?: DownloadError;
   #pool: BufferPool;
   #thread?: HashThread;
@@ -293,15 +227,8 @@ class DownloadRun {
         onPiece: (index, data) => this.#onPiece(index, data),
         limiter,
         servePort: () => this.#swarming?.servePort,
-        // The download's request budget, shared by its open links.
-        maxInFlight: () =>
-          Math.max(
-            REQUESTS_IN_FLIGHT,
-            Math.floor(
-              MAX_DOWNLOAD_REQUEST_BYTES / meta.pieceSize /
-                Math.max(1, this.#peers.linked),
-            ),
-          ),
+        maxInFlight: () => linkShare(this.#budget()),
+        patienceMs: () => pieceTimeMs(this.#budget()),
         log: options.log,
       },
       self,
@@ -389,6 +316,17 @@ class DownloadRun {
     if (this.#diskError) throw this.#diskError;
     if (!this.#scheduler.finished) throw this.#failure();
     return this.#peers.received();
+  }
+
+  /** What the links' shares of requests depend on now. */
+  #budget(): LinkBudget {
+    return {
+      pieceSize: this.#meta.pieceSize,
+      links: this.#peers.linked,
+      active: this.#peers.active,
+      missing: this.#scheduler.count - this.#scheduler.completed,
+      speed: this.#speed(),
+    };
   }
 
   /** Checks the whole file against its ID and gives it its real name. */
@@ -480,48 +418,32 @@ class DownloadRun {
     this.#store.add(index, data);
   }
 
+  /** Verified bytes a second over the last SPEED_WINDOW_MS. */
+  #speed(): number {
+    return this.#meter.speed(this.#received);
+  }
+
   #report(): void {
     if (!this.#options.onProgress) return;
-    const now = performance.now();
-    this.#samples.push({ at: now, bytes: this.#received });
-    while (
-      this.#samples.length > 2 && now - this.#samples[0].at > SPEED_WINDOW_MS
-    ) {
-      this.#samples.shift();
-    }
-    const first = this.#samples[0];
-    const seconds = (now - first.at) / 1000;
     this.#options.onProgress({
       name: this.#part.name,
       size: this.#meta.size,
       received: this.#received,
-      bytesPerSecond: seconds > 0
-        ? (this.#received - first.bytes) / seconds
-        : 0,
+      bytesPerSecond: this.#speed(),
       peers: this.#peers.active,
       waiting: this.#waitingSince !== undefined,
     });
   }
 
   #failure(): DownloadError {
-    const links = this.#peers.links;
-    const missing = this.#scheduler.count - this.#scheduler.completed;
-    const reasons = [
-      ...new Map(links.map((link) => [link.label, link.failure ?? "gave up"])),
-    ].map(([label, reason]) => `${label} ${reason}`).join("; ");
-    const why = links.length === 0
-      ? "nobody is sharing it"
-      : links.some((link) => !link.failure)
-      ? `no connected peer has them (${reasons})`
-      : `no good peer left (${reasons})`;
-    const waited = this.#waitingSince === undefined
-      ? ""
-      : ` after waiting ${
-        Math.round((performance.now() - this.#waitingSince) / 1000)
-      } s for a peer`;
-    return new DownloadError(
-      `Could not download ${this.#meta.name}: ${missing} of ${this.#scheduler.count} pieces missing and ${why}${waited}. The partial file is kept for a retry.`,
-      { retryable: true },
-    );
+    return incompleteError({
+      name: this.#meta.name,
+      pieces: this.#scheduler.count,
+      missing: this.#scheduler.count - this.#scheduler.completed,
+      links: this.#peers.links,
+      waitedMs: this.#waitingSince === undefined
+        ? undefined
+        : performance.now() - this.#waitingSince,
+    });
   }
 }

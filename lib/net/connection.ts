@@ -100,6 +100,7 @@ export class Connection {
   /** The current receive's gap limit between bytes of a started frame. */
   #progressMs?: number;
   #inFrame = false;
+  #bytesReceived = 0;
 
   /**
    * Wraps an open connection; the Connection now owns it. `options` narrow
@@ -117,7 +118,7 @@ export class Connection {
     this.#reader = new FrameReader({
       read: async (into) => {
         const got = await conn.read(into);
-        if (got !== null) this.#gotBytes();
+        if (got !== null) this.#gotBytes(got);
         return got;
       },
     }, options);
@@ -129,7 +130,13 @@ export class Connection {
     return this.#inFrame;
   }
 
-  #gotBytes(): void {
+  /** Bytes received on this connection so far (frames and all). */
+  get bytesReceived(): number {
+    return this.#bytesReceived;
+  }
+
+  #gotBytes(count: number): void {
+    this.#bytesReceived += count;
     // Inside a frame read with progressMs: the gap starts again.
     if (this.#progressMs !== undefined) this.#readBy.start(this.#progressMs);
   }

@@ -64,6 +64,12 @@ export interface PeerLinkOptions {
    * share of its request budget. @default {MAX_REQUESTS_IN_FLIGHT}
    */
   maxInFlight?: () => number;
+  /**
+   * Ms a piece asked of another peer must have been on its way before this
+   * link asks for it too, in the endgame: about what a piece takes one link.
+   * @default {0: at once}
+   */
+  patienceMs?: () => number;
   /** Ms without data, with requests outstanding and not choked, before giving up. @default {PEER_STALL_TIMEOUT_MS} */
   stallMs?: number;
   /** Ms to connect. @default {CONNECT_TIMEOUT_MS} */
@@ -120,6 +126,8 @@ export class PeerLink {
   #stop = new AbortController();
   /** How many requests to keep in flight. */
   #window: RequestWindow;
+  /** The connection's bytes already counted into the window's rate. */
+  #counted = 0;
   /** True once connected: a failure after this is not a failure to connect. */
   #connected = false;
 
@@ -205,7 +213,7 @@ export class PeerLink {
         this.#fill();
       }
     } catch (error) {
-      if (!this.#closed) this.failure = this.#describe(error);
+      if (!this.#closed) this.failure ??= this.#describe(error);
     } finally {
       clearInterval(watchdog);
       stopListening?.();
@@ -245,6 +253,7 @@ export class PeerLink {
       this.#options.stallMs ?? PEER_STALL_TIMEOUT_MS,
     );
     this.#window.roundTrip(performance.now() - sent);
+    this.#counted = conn.bytesReceived;
     this.#window.start();
     if (reply.type === "error") {
       throw new Error(`peer refused: ${reply.message || reply.code}`);
@@ -277,8 +286,9 @@ export class PeerLink {
     const requests: Message[] = [];
     const { log } = this.#options;
     let doubled: number[] | undefined;
+    const patience = this.#options.patienceMs?.() ?? 0;
     while (this.#outstanding.size < inFlight) {
-      const index = scheduler.next(this.#have, this.#outstanding);
+      const index = scheduler.next(this.#have, this.#outstanding, patience);
       if (index === undefined) break;
       if (this.#outstanding.size === 0) this.#waitStart = performance.now();
       // A cancelled copy of it may still come too: both are accepted.
@@ -294,7 +304,7 @@ export class PeerLink {
         } ${doubled.join(", ")}, still awaited from a slower peer.`,
       );
     }
-    this.#conn?.sendMany(requests).catch(() => this.#conn?.close());
+    this.#conn?.sendMany(requests).catch(() => this.#sendFailed());
   }
 
   #onSchedule(completed?: number): void {
@@ -370,7 +380,7 @@ export class PeerLink {
     const asked = this.#outstanding.delete(index);
     if (!asked) this.#cancelled.delete(index);
     this.bytes += data.length;
-    this.#window.received(data.length);
+
     const { scheduler } = this.#options;
     let good = true;
     try {
@@ -416,7 +426,15 @@ export class PeerLink {
     return outstanding.length;
   }
 
+  /** Feeds the bytes received since the last call to the window's rate. */
+  #measure(): void {
+    const total = this.#conn?.bytesReceived ?? 0;
+    this.#window.received(total - this.#counted);
+    this.#counted = total;
+  }
+
   #checkStall(): void {
+    this.#measure();
     if (
       this.#closed || this.#choked || this.#holding ||
       this.#outstanding.size === 0
@@ -436,7 +454,16 @@ export class PeerLink {
 
   #send(message: Message): void {
     // A failed send closes the connection; the read loop reports it.
-    this.#conn?.send(message).catch(() => this.#conn?.close());
+    this.#conn?.send(message).catch(() => this.#sendFailed());
+  }
+
+  /**
+   * A write failed: the peer closed or reset the connection. Said so before
+   * the close below makes the pending read fail as "operation canceled".
+   */
+  #sendFailed(): void {
+    if (!this.#closed) this.failure ??= "peer closed the connection";
+    this.#conn?.close();
   }
 
   async #receive(idleMs: number): Promise<Message> {

@@ -154,18 +154,23 @@ export class PieceScheduler {
    * The next piece to ask the peer holding `have` (undefined: every piece)
    * for, or undefined if there is none. `mine` holds the pieces this
    * connection already asks for. The piece counts as requested until
-   * {@linkcode release} or {@linkcode complete}.
+   * {@linkcode release} or {@linkcode complete}. In the endgame a piece
+   * another connection asks for is doubled only once it was asked for at
+   * least `patienceMs` ago (about what a piece takes one link).
    */
   next(
     have: Bitfield | undefined,
     mine: ReadonlySet<number>,
+    patienceMs = 0,
   ): number | undefined {
     if (this.over) return undefined;
     this.#advanceFrontier();
     const index =
       (this.#doneCount < RANDOM_FIRST_PIECES
         ? this.#randomPick(have)
-        : undefined) ?? this.#rarestPick(have) ?? this.#endgamePick(have, mine);
+        : undefined) ??
+        this.#rarestPick(have) ??
+        this.#endgamePick(have, mine, patienceMs);
     if (index === undefined) return undefined;
     if (this.#requested[index]++ === 0) {
       this.#unasked--;
@@ -258,13 +263,17 @@ export class PieceScheduler {
   #endgamePick(
     have: Bitfield | undefined,
     mine: ReadonlySet<number>,
+    patienceMs: number,
   ): number | undefined {
     let pick: number | undefined;
     // Before the real endgame (every missing piece asked for), only pieces
-    // asked for a while ago, which a slow peer is probably sitting on.
+    // asked for a while ago, which a slow peer is probably sitting on. In
+    // it, pieces asked for longer ago than a piece takes a link: doubling
+    // one still on its way on a busy line only halves both copies' speed.
+    const now = performance.now() - this.#born;
     const askedBefore = this.#unasked === 0
-      ? Infinity
-      : performance.now() - this.#born - DOUBLE_UP_AFTER_MS;
+      ? (patienceMs > 0 ? now - patienceMs : Infinity)
+      : now - Math.max(DOUBLE_UP_AFTER_MS, patienceMs);
     for (let index = this.#frontier; index < this.#count; index++) {
       const asked = this.#requested[index];
       if (

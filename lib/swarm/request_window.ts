@@ -4,11 +4,13 @@
  * is kept full and a slow one is asked for little.
  *
  * The round trip comes from the connect and the handshake; the rate from
- * the pieces received, smoothed over RATE_SAMPLE_MS samples. A link whose
- * window is what limits it receives a window's worth a round trip, so the
- * next window is WINDOW_ROUND_TRIPS times that plus REQUESTS_IN_FLIGHT: it
- * grows by half or more a round trip (like TCP's slow start) until the link
- * itself is the limit, and shrinks when the link slows down.
+ * the bytes received, sampled every RATE_SAMPLE_MS and smoothed. A link
+ * starts with REQUESTS_IN_FLIGHT. Once measured, its window is
+ * WINDOW_ROUND_TRIPS round trips of its rate plus WINDOW_MARGIN_MS of it
+ * (at most REQUESTS_IN_FLIGHT pieces): a link whose window is what limits
+ * it receives a window a round trip, so its next window is twice that, and
+ * it grows (like TCP's slow start) until the link itself is the limit; a
+ * slow link keeps only one or two pieces asked for.
  *
  * @module
  */
@@ -18,8 +20,17 @@ import {
   REQUESTS_IN_FLIGHT,
 } from "../protocol/limits.ts";
 
-/** Round trips of the measured rate kept requested beyond REQUESTS_IN_FLIGHT. */
+/** Round trips of the measured rate kept requested. */
 export const WINDOW_ROUND_TRIPS = 2;
+/**
+ * On top of the round trips, this long of the measured rate is kept
+ * requested (at most REQUESTS_IN_FLIGHT pieces, at least one): a fast link
+ * has its 8 pieces in hand as before, a slow one is not made to hoard
+ * pieces that others could send sooner.
+ */
+export const WINDOW_MARGIN_MS = 1_000;
+/** Fewest requests a link keeps in flight once its rate is known. */
+export const MIN_REQUESTS_IN_FLIGHT = 2;
 /** How often the rate is sampled. */
 export const RATE_SAMPLE_MS = 250;
 /** Weight of the newest sample in the smoothed rate. */
@@ -65,10 +76,21 @@ export class RequestWindow {
 
   /** Requests to keep in flight now. */
   get size(): number {
-    const rtt = Number.isFinite(this.#rttMs) ? this.#rttMs : 0;
-    const bdp = this.#rate * rtt / 1000 * WINDOW_ROUND_TRIPS;
-    const wanted = REQUESTS_IN_FLIGHT + Math.ceil(bdp / this.#pieceSize);
     const most = Math.min(MAX_REQUESTS_IN_FLIGHT, this.#most());
+    if (this.#rate === 0) {
+      return Math.max(1, Math.min(REQUESTS_IN_FLIGHT, most));
+    }
+    const rtt = Number.isFinite(this.#rttMs) ? this.#rttMs : 0;
+    const piece = this.#pieceSize;
+    const bdp = this.#rate * rtt / 1000 * WINDOW_ROUND_TRIPS;
+    const margin = Math.min(
+      REQUESTS_IN_FLIGHT,
+      Math.ceil(this.#rate * WINDOW_MARGIN_MS / 1000 / piece),
+    );
+    const wanted = Math.max(
+      MIN_REQUESTS_IN_FLIGHT,
+      margin + Math.ceil(bdp / piece),
+    );
     return Math.max(1, Math.min(wanted, most));
   }
 
@@ -83,7 +105,10 @@ export class RequestWindow {
     this.#since = this.#now();
   }
 
-  /** Counts `bytes` received. */
+  /**
+   * Counts `bytes` received since the last call (piece bytes as they
+   * arrive, not only whole pieces, so a slow link is measured in time).
+   */
   received(bytes: number): void {
     this.#bytes += bytes;
     const now = this.#now();

@@ -1,0 +1,85 @@
+/**
+ * The public types of a download: its options, its progress snapshots and
+ * its result (re-exported by `download.ts`).
+ *
+ * @module
+ */
+
+import type { BandwidthLimiter } from "../util/bandwidth.ts";
+import type { Address } from "../net/connection.ts";
+import type { FileMeta } from "../protocol/messages.ts";
+import type { PeerBytes } from "./_peer_pool.ts";
+import type { SwarmHost } from "./_swarming.ts";
+
+/** A snapshot of a download in progress. */
+export interface DownloadProgress {
+  /** File name as it will be saved. */
+  name: string;
+  /** File size in bytes. */
+  size: number;
+  /** Verified bytes so far. */
+  received: number;
+  /** Recent speed in bytes per second. */
+  bytesPerSecond: number;
+  /** Peers currently connected. */
+  peers: number;
+  /** True while no peer is linked and the download waits for one. */
+  waiting: boolean;
+}
+
+/** What a finished download produced. */
+export interface DownloadResult {
+  /** Where the verified file was saved. */
+  path: string;
+  /** The file's metadata. */
+  meta: FileMeta;
+  /** Bytes received from each peer. */
+  peers: PeerBytes[];
+  /** Ms from start to verified file. */
+  elapsedMs: number;
+  /** True when the folder already held the file and nothing was fetched. */
+  alreadyHere: boolean;
+}
+
+/** Options for `download()`. */
+export interface DownloadOptions {
+  /** Tracker to ask for peers. */
+  tracker: Address;
+  /** Folder to save into; created if missing. */
+  outDir: string;
+  /** Called as pieces arrive. */
+  onProgress?: (progress: DownloadProgress) => void;
+  /** Cancels the download; the `.part` file is kept. */
+  signal?: AbortSignal;
+  /** Receives one line per notable event (peer dropped, bad piece). */
+  log?: (line: string) => void;
+  /** Replace an existing file of the same name. @default {false} */
+  force?: boolean;
+  /** This process's own listening addresses, never connected to. */
+  self?: Address[];
+  /**
+   * Piece bytes a second received from all peers together: a rate, or a
+   * limiter shared with other downloads (closed by its owner).
+   * @default {no limit}
+   */
+  downloadLimit?: number | BandwidthLimiter;
+  /**
+   * Serves the pieces verified so far to other downloaders while
+   * downloading, and registers this peer as a partial holder.
+   * @default {nothing is served}
+   */
+  swarm?: SwarmHost;
+  /**
+   * Save under this file name rather than the file's own (made safe the
+   * same way). @default {the file's own name}
+   */
+  saveAs?: string;
+  /** With `swarm`: keep serving the finished file. @default {false} */
+  seed?: boolean;
+  /**
+   * Ms to wait for a peer when nobody shares the file yet, or every peer
+   * left (the tracker is asked again meanwhile); 0 fails at once.
+   * @default {0}
+   */
+  waitMs?: number;
+}

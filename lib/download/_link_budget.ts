@@ -11,6 +11,7 @@
 
 import {
   MAX_DOWNLOAD_REQUEST_BYTES,
+  PEER_STALL_TIMEOUT_MS,
   REQUESTS_IN_FLIGHT,
 } from "../protocol/limits.ts";
 
@@ -38,8 +39,12 @@ export function linkShare(budget: LinkBudget): number {
   return Math.max(1, Math.min(bytes, Math.floor(budget.missing / links)));
 }
 
-/** About how long one piece takes one link now, in ms (0 before any speed). */
+/**
+ * About how long one piece takes one link now, in ms. Before anything
+ * arrived nothing is known: PEER_STALL_TIMEOUT_MS, after which a peer that
+ * sent nothing is dropped anyway.
+ */
 export function pieceTimeMs(budget: LinkBudget): number {
-  if (budget.speed <= 0 || budget.active === 0) return 0;
+  if (budget.speed <= 0 || budget.active === 0) return PEER_STALL_TIMEOUT_MS;
   return budget.pieceSize / (budget.speed / budget.active) * 1000;
 }

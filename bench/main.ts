@@ -27,6 +27,7 @@ import {
   writeTestFile,
 } from "./baselines.ts";
 import { floorBaseline } from "./floor.ts";
+import { linkBench } from "./links.ts";
 import { run, stopAll } from "./_process.ts";
 import { summarizeProfile } from "./profile.ts";
 import { flushToDisk, settle, SETTLE_MS } from "./settle.ts";
@@ -66,6 +67,9 @@ export const PLANS = {
     trackerFiles: 100_000,
     trackerPeers: 10,
     swarmBytes: 64 * MIB,
+    linkBytes: 64 * MIB,
+    slowLinkBytes: 4 * MIB,
+    linkRuns: 2,
     settleMs: SETTLE_MS,
   },
   quick: {
@@ -78,6 +82,9 @@ export const PLANS = {
     trackerFiles: 10_000,
     trackerPeers: 10,
     swarmBytes: 32 * MIB,
+    linkBytes: 16 * MIB,
+    slowLinkBytes: MIB,
+    linkRuns: 1,
     // Under a minute: no pause, so its gets vary with the state of memory.
     settleMs: 0,
   },
@@ -112,13 +119,16 @@ type Plan = (typeof PLANS)[keyof typeof PLANS];
 interface Flags {
   quick: boolean;
   profile: boolean;
+  /** Only the emulated-link rows. */
+  links: boolean;
 }
 
-const USAGE = `Usage: deno task bench [--quick] [--profile]
+const USAGE = `Usage: deno task bench [--quick] [--profile] [--links]
 
   --quick    256 MiB file, 32 MiB swarm, no large file, 3 s tracker load,
              10,000 files (under a minute)
-  --profile  also run one get with --cpu-prof and list its top functions`;
+  --profile  also run one get with --cpu-prof and list its top functions
+  --links    only the emulated-link rows (root: network namespaces)`;
 
 async function main(args: string[]): Promise<number> {
   const flags = parseFlags(args);
@@ -153,11 +163,12 @@ async function main(args: string[]): Promise<number> {
 }
 
 function parseFlags(args: string[]): Flags | undefined {
-  const known = new Set(["--quick", "--profile"]);
+  const known = new Set(["--quick", "--profile", "--links"]);
   if (args.some((arg) => !known.has(arg))) return undefined;
   return {
     quick: args.includes("--quick"),
     profile: args.includes("--profile"),
+    links: args.includes("--links"),
   };
 }
 
@@ -167,6 +178,10 @@ async function runAll(
   work: string,
   results: BenchResults,
 ): Promise<void> {
+  if (flags.links) {
+    await section(results, "emulated links", () => links(plan, work, results));
+    return;
+  }
   const small = `${work}/bench-${size(plan.smallBytes).replace(" ", "")}.bin`;
   step(`writing a ${size(plan.smallBytes)} test file`);
   writeTestFile(small, plan.smallBytes);
@@ -214,6 +229,7 @@ async function runAll(
   });
   await Deno.remove(small);
   await section(results, "swarm", () => swarm(plan.swarmBytes, work, results));
+  await section(results, "emulated links", () => links(plan, work, results));
   const large = await largeSize(plan, work, results);
   if (large > 0) {
     const path = `${work}/bench-${size(large).replace(" ", "")}.bin`;
@@ -397,6 +413,36 @@ async function swarm(
     results.swarm = await swarmBench(file, bytes, work);
   } finally {
     await Deno.remove(file);
+  }
+}
+
+/** Gets over emulated links against one TCP stream (root only). */
+async function links(
+  plan: Plan,
+  work: string,
+  results: BenchResults,
+): Promise<void> {
+  const file = `${work}/link-${size(plan.linkBytes).replace(" ", "")}.bin`;
+  const slow = `${work}/slow-${size(plan.slowLinkBytes).replace(" ", "")}.bin`;
+  writeTestFile(file, plan.linkBytes);
+  writeTestFile(slow, plan.slowLinkBytes);
+  try {
+    const measured = await linkBench(file, slow, {
+      bytes: plan.linkBytes,
+      slowBytes: plan.slowLinkBytes,
+      runs: plan.linkRuns,
+      work,
+      step,
+    });
+    if ("skipped" in measured) {
+      step(`emulated links skipped: ${measured.skipped}`);
+      results.linksSkipped = measured.skipped;
+    } else {
+      results.links = measured.results;
+    }
+  } finally {
+    await Deno.remove(file);
+    await Deno.remove(slow);
   }
 }
 

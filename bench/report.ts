@@ -8,6 +8,8 @@
 import type { Aria2Result } from "./aria2.ts";
 import type { Throughput } from "./baselines.ts";
 import type { FloorResult } from "./floor.ts";
+import type { LinkResult } from "./links.ts";
+import { formatLinks, linkTargets } from "./links_report.ts";
 import type { ProfileEntry } from "./profile.ts";
 import type { SwarmResult } from "./swarm.ts";
 import type { MemoryResult, QpsResult } from "./tracker_load.ts";
@@ -106,6 +108,10 @@ export interface BenchResults {
   aria2?: Aria2Result;
   /** One capped sharer → eight gets at once, and one after the other. */
   swarm?: SwarmResult;
+  /** Gets over emulated links, with one TCP stream over the same link. */
+  links?: LinkResult[];
+  /** Why the emulated links were not measured, if they were not. */
+  linksSkipped?: string;
   /** Tracker queries per second, tracker.ts as shipped. */
   trackerQps?: QpsResult;
   /** The same with the per-address rate limit lifted: the server's capacity. */
@@ -230,6 +236,7 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
       met: full ? memory.rssBytes <= TRACKER_TARGET_MEMORY_BYTES : undefined,
     });
   }
+  checks.push(...linkTargets(r.links));
   return checks;
 }
 
@@ -368,6 +375,7 @@ export function formatReport(r: BenchResults): string {
     lines.push(`| aria2c anchor: not run — ${r.aria2.reason} | | | | | |`);
   }
   if (r.swarm) formatSwarm(r.swarm, lines);
+  lines.push(...formatLinks(r.links, r.linksSkipped));
   formatTracker(r, lines);
   lines.push("", "| Target | Goal | Measured | Met |", "|---|---|---|---|");
   for (const t of r.targets) {

@@ -206,6 +206,9 @@ export class PeerPool {
     await link.run();
     this.#linked.delete(key);
     if (link.lied) this.#banned.add(key);
+    // Not tried again at once: it would time out again (forgetAttempts,
+    // when the download starts waiting for peers, gives it another go).
+    if (link.unreachable) this.#attempts.set(key, MAX_LINKS_PER_PEER);
     if (link.failure && !this.#options.link.scheduler.over) {
       const requeued = link.requeued;
       this.#options.log?.(

@@ -322,12 +322,20 @@ export async function connect(
   const timeoutMs = options.timeoutMs ?? CONNECT_TIMEOUT_MS;
   const { signal } = options;
   signal?.throwIfAborted();
-  const pending = Deno.connect({ hostname: address.host, port: address.port });
+  // Aborting the attempt itself, not just the wait: a connect to a host that
+  // drops packets would otherwise go on in the kernel for minutes.
+  const attempt = new AbortController();
+  const pending = Deno.connect({
+    hostname: address.host,
+    port: address.port,
+    signal: attempt.signal,
+  });
   let timer: ReturnType<typeof setTimeout> | undefined;
   let abort: (() => void) | undefined;
   // A connection that completes after the timeout or the abort is closed.
   const giveUp = (reason: unknown, reject: (reason: unknown) => void) => {
     pending.then((conn) => conn.close(), () => {});
+    attempt.abort(reason);
     reject(reason);
   };
   const timeout = new Promise<never>((_, reject) => {

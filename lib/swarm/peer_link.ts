@@ -151,6 +151,11 @@ export class PeerLink {
     return this.#conn !== undefined && !this.#closed;
   }
 
+  /** True if the link failed because the peer could not be reached at all. */
+  get unreachable(): boolean {
+    return this.failure !== undefined && !this.#connected;
+  }
+
   /** Requests this link keeps in flight now. */
   get window(): number {
     return this.#options.inFlight ?? this.#window.size;

@@ -67,7 +67,7 @@ export const PLANS = {
     trackerFiles: 100_000,
     trackerPeers: 10,
     swarmBytes: 64 * MIB,
-    linkBytes: 64 * MIB,
+    linkBytes: 256 * MIB,
     slowLinkBytes: 4 * MIB,
     linkRuns: 2,
     settleMs: SETTLE_MS,

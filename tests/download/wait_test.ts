@@ -10,6 +10,7 @@ import { PeerNode } from "../../lib/app/peer_node.ts";
 import { hashFile } from "../../lib/storage/file_hash.ts";
 import type { Address } from "../../lib/net/connection.ts";
 import { runEntry } from "../../scripts/_child.ts";
+import { TrackerClient } from "../../lib/discovery/tracker_client.ts";
 
 /** Resolves once `check` holds, polling every 20 ms for at most `ms`. */
 async function until(check: () => boolean, ms = 20_000): Promise<void> {
@@ -178,6 +179,39 @@ Deno.test("peer get --force with a folder where the file would go fails before d
     for await (const entry of Deno.readDir(out)) names.push(entry.name);
     assertEquals(names, ["clash.bin"]);
   } finally {
+    await node.close();
+  }
+});
+
+Deno.test("a get in progress is listed as getting, and as a sharer once it seeds the saved file", async () => {
+  await using dir = await tempDir();
+  await using tracker = testTracker();
+  const source = await randomFile(dir.path, "slow.bin", 2 * 1024 * 1024);
+  const node = await startSharer(tracker.address, 256 * 1024);
+  const getter = await startSharer(tracker.address);
+  try {
+    const meta = await node.share(source);
+    const seen: DownloadProgress[] = [];
+    const getting = download(meta.id, {
+      tracker: tracker.address,
+      outDir: join(dir.path, "out"),
+      swarm: getter,
+      seed: true,
+      onProgress: (p) => seen.push(p),
+    });
+    await until(() => seen.some((p) => p.received > 0));
+    const client = await TrackerClient.connect(tracker.address);
+    try {
+      const during = (await client.list()).find((f) => f.id === meta.id);
+      assertEquals([during?.peers, during?.partial], [2, 1]);
+      await getting;
+      const after = (await client.list()).find((f) => f.id === meta.id);
+      assertEquals([after?.peers, after?.partial ?? 0], [2, 0]);
+    } finally {
+      client.close();
+    }
+  } finally {
+    await getter.close();
     await node.close();
   }
 });

@@ -142,17 +142,24 @@ export interface RunResult {
   stderr: string;
 }
 
+/** Longest a run to completion may take before the child is killed. */
+export const RUN_TIMEOUT_MS = 30_000;
+
 /** Runs `entry` with `args` to completion, killing it after `timeoutMs`. */
-export async function runEntry(
+export function runEntry(
   entry: string,
   args: string[],
   options: SpawnOptions & { timeoutMs?: number } = {},
 ): Promise<RunResult> {
-  const child = spawnEntry(entry, args, options);
-  const timer = setTimeout(
-    () => child.stop("SIGKILL"),
-    options.timeoutMs ?? 30_000,
-  );
+  return completion(spawnEntry(entry, args, options), options.timeoutMs);
+}
+
+/** Waits for `child` to exit, killing it after `timeoutMs`; its output. */
+export async function completion(
+  child: Child,
+  timeoutMs = RUN_TIMEOUT_MS,
+): Promise<RunResult> {
+  const timer = setTimeout(() => child.stop("SIGKILL"), timeoutMs);
   try {
     const status = await child.finished();
     return {

@@ -38,6 +38,7 @@ import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import {
   Child,
+  completion,
   PERMISSIONS,
   ROOT,
   type RunResult,
@@ -345,19 +346,9 @@ export class NetLab implements AsyncDisposable {
     options: SpawnOptions & { timeoutMs?: number } = {},
   ): Promise<RunResult> {
     const child = this.spawnEntry(side, entry, args, options);
-    const timer = setTimeout(
-      () => child.stop("SIGKILL"),
-      options.timeoutMs ?? 30_000,
-    );
     try {
-      const status = await child.finished();
-      return {
-        code: status.code,
-        stdout: child.stdout.join("\n"),
-        stderr: child.stderr.join("\n"),
-      };
+      return await completion(child, options.timeoutMs);
     } finally {
-      clearTimeout(timer);
       this.#children.delete(child);
     }
   }

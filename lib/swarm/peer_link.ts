@@ -25,6 +25,7 @@ import {
 } from "../protocol/limits.ts";
 import type { Message } from "../protocol/messages.ts";
 import type { PieceScheduler } from "./piece_scheduler.ts";
+import { describeConnectFailure } from "./link_failure.ts";
 import { RequestWindow } from "./request_window.ts";
 
 /** How often a link checks whether its peer stalled. */
@@ -488,20 +489,4 @@ export class PeerLink {
     if (error instanceof Error) return error.message;
     return String(error);
   }
-}
-
-/**
- * Why a connect failed, in words that follow the peer's address: a time-out
- * means packets went unanswered (a firewall or a router in the way), a
- * refusal that the machine answered but nothing listens there.
- */
-export function describeConnectFailure(error: unknown): string {
-  if (error instanceof Deno.errors.TimedOut) {
-    return "could not be reached (connecting timed out): the sharer may be behind a firewall or NAT";
-  }
-  if (error instanceof Deno.errors.ConnectionRefused) {
-    return "refused the connection: nothing listens on that port (the sharer may have stopped)";
-  }
-  const text = error instanceof Error ? error.message : String(error);
-  return `could not be reached (${text})`;
 }

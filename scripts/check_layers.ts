@@ -20,6 +20,7 @@ import { fileURLToPath } from "node:url";
 export const LAYERS: Readonly<Record<string, number>> = {
   "util": 0,
   "protocol": 1,
+  "secure": 1,
   "net": 2,
   "storage": 2,
   "discovery": 3,

@@ -1,0 +1,361 @@
+/**
+ * The Noise Protocol Framework's handshake (revision 34) for the two
+ * patterns peers will use, as a pure state machine with no I/O: `NN` (an
+ * ephemeral X25519 key exchange: every connection encrypted, nobody
+ * authenticated) and `NNpsk0` (the same, mixed with a pre-shared key: only
+ * holders of a private share's key complete it). Cipher ChaChaPoly
+ * (`node:crypto`'s ChaCha20-Poly1305), hash SHA-256, keys derived with
+ * Noise's HKDF. A handshake hands back two {@linkcode CipherState}s, one per
+ * direction, each with its own key and a counting nonce.
+ *
+ * ```text
+ * NN:      -> e              NNpsk0:  -> psk, e
+ *          <- e, ee                   <- e, ee
+ * ```
+ *
+ * Not wired into connections yet: this is the first piece of the
+ * encrypted-connections issue.
+ *
+ * @module
+ */
+
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  type KeyObject,
+} from "node:crypto";
+
+/** Bytes of an X25519 public key, a SHA-256 hash, a cipher key. */
+export const KEY_BYTES = 32;
+/** Bytes of a Poly1305 tag. */
+export const TAG_BYTES = 16;
+/** Largest Noise message, handshake or transport (Noise §3). */
+export const MAX_NOISE_MESSAGE = 65_535;
+/** Nonces a cipher state may use before it must stop (2^64 - 1 is reserved). */
+export const MAX_NONCE = Number.MAX_SAFE_INTEGER;
+
+/** The patterns this module speaks. */
+export type NoisePattern = "NN" | "NNpsk0";
+
+/** An X25519 key pair. */
+export interface KeyPair {
+  /** The private key, as node:crypto holds it. */
+  privateKey: KeyObject;
+  /** The 32 raw bytes of the public key. */
+  publicKey: Uint8Array;
+}
+
+const PKCS8_X25519 = Uint8Array.from([
+  0x30,
+  0x2e,
+  0x02,
+  0x01,
+  0x00,
+  0x30,
+  0x05,
+  0x06,
+  0x03,
+  0x2b,
+  0x65,
+  0x6e,
+  0x04,
+  0x22,
+  0x04,
+  0x20,
+]);
+const SPKI_X25519 = Uint8Array.from([
+  0x30,
+  0x2a,
+  0x30,
+  0x05,
+  0x06,
+  0x03,
+  0x2b,
+  0x65,
+  0x6e,
+  0x03,
+  0x21,
+  0x00,
+]);
+
+/** A fresh X25519 key pair; with `secret` (32 bytes), that one (tests). */
+export function x25519KeyPair(secret?: Uint8Array): KeyPair {
+  const privateKey = secret
+    ? createPrivateKey({
+      key: Buffer.concat([PKCS8_X25519, secret]),
+      format: "der",
+      type: "pkcs8",
+    })
+    : generateKeyPairSync("x25519").privateKey;
+  const spki = createPublicKey(privateKey).export({
+    format: "der",
+    type: "spki",
+  });
+  return { privateKey, publicKey: new Uint8Array(spki.subarray(-KEY_BYTES)) };
+}
+
+function dh(own: KeyPair, theirs: Uint8Array): Uint8Array {
+  const publicKey = createPublicKey({
+    key: Buffer.concat([SPKI_X25519, theirs]),
+    format: "der",
+    type: "spki",
+  });
+  return new Uint8Array(
+    diffieHellman({ privateKey: own.privateKey, publicKey }),
+  );
+}
+
+function sha256(...parts: Uint8Array[]): Uint8Array {
+  const hash = createHash("sha256");
+  for (const part of parts) hash.update(part);
+  return new Uint8Array(hash.digest());
+}
+
+function hmac(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
+  const mac = createHmac("sha256", key);
+  for (const part of parts) mac.update(part);
+  return new Uint8Array(mac.digest());
+}
+
+/** Noise's HKDF: `count` (2 or 3) outputs from a chaining key and input. */
+function hkdf(ck: Uint8Array, ikm: Uint8Array, count: 2 | 3): Uint8Array[] {
+  const temp = hmac(ck, ikm);
+  const out = [hmac(temp, Uint8Array.of(1))];
+  out.push(hmac(temp, out[0], Uint8Array.of(2)));
+  if (count === 3) out.push(hmac(temp, out[1], Uint8Array.of(3)));
+  return out;
+}
+
+/**
+ * One direction's key and nonce (Noise's CipherState). Each message is
+ * sealed under the next nonce, so a replayed, reordered, dropped or
+ * tampered message fails to open, and the caller closes the connection.
+ */
+export class CipherState {
+  #key?: Uint8Array;
+  #nonce = 0;
+
+  /** A cipher with `key`, or none yet (messages pass in clear). */
+  constructor(key?: Uint8Array) {
+    this.#key = key;
+  }
+
+  /** True once it has a key. */
+  get hasKey(): boolean {
+    return this.#key !== undefined;
+  }
+
+  /** Seals `plaintext` with `ad` under the next nonce. */
+  encrypt(ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+    if (!this.#key) return plaintext;
+    const cipher = createCipheriv("chacha20-poly1305", this.#key, this.#iv(), {
+      authTagLength: TAG_BYTES,
+    });
+    cipher.setAAD(ad, { plaintextLength: plaintext.length });
+    const body = cipher.update(plaintext);
+    cipher.final();
+    const out = new Uint8Array(body.length + TAG_BYTES);
+    out.set(body);
+    out.set(cipher.getAuthTag(), body.length);
+    this.#nonce++;
+    return out;
+  }
+
+  /** Opens `ciphertext` with `ad` under the next nonce; throws if it was altered. */
+  decrypt(ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
+    if (!this.#key) return ciphertext;
+    if (ciphertext.length < TAG_BYTES) {
+      throw new RangeError("Encrypted message shorter than its tag");
+    }
+    const decipher = createDecipheriv(
+      "chacha20-poly1305",
+      this.#key,
+      this.#iv(),
+      { authTagLength: TAG_BYTES },
+    );
+    decipher.setAAD(ad, { plaintextLength: ciphertext.length - TAG_BYTES });
+    decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_BYTES));
+    const body = decipher.update(
+      ciphertext.subarray(0, ciphertext.length - TAG_BYTES),
+    );
+    try {
+      decipher.final();
+    } catch {
+      throw new TypeError("Encrypted message failed authentication");
+    }
+    this.#nonce++;
+    return new Uint8Array(body);
+  }
+
+  /** 4 zero bytes, then the nonce as a little-endian 64-bit number. */
+  #iv(): Uint8Array {
+    if (this.#nonce >= MAX_NONCE) throw new RangeError("Nonces used up");
+    const iv = new Uint8Array(12);
+    new DataView(iv.buffer).setBigUint64(4, BigInt(this.#nonce), true);
+    return iv;
+  }
+}
+
+/** Options for {@linkcode NoiseHandshake}. */
+export interface NoiseHandshakeOptions {
+  /** `NN`, or `NNpsk0` with `psk`. */
+  pattern: NoisePattern;
+  /** True for the side that sends the first message. */
+  initiator: boolean;
+  /** Bytes both sides must agree on (e.g. the application and version). */
+  prologue: Uint8Array;
+  /** The 32-byte pre-shared key of `NNpsk0`. */
+  psk?: Uint8Array;
+  /** This side's ephemeral key. @default {a fresh one} */
+  ephemeral?: KeyPair;
+}
+
+/** What a finished handshake gives each side. */
+export interface NoiseSession {
+  /** Seals what this side sends. */
+  send: CipherState;
+  /** Opens what this side receives. */
+  receive: CipherState;
+  /** The transcript hash: equal on both sides, unique to this handshake. */
+  handshakeHash: Uint8Array;
+}
+
+/**
+ * One side of an `NN` or `NNpsk0` handshake: two messages, the initiator's
+ * then the responder's, each carrying an optional payload (encrypted
+ * wherever the pattern has a key by then). Throws on any message that does
+ * not fit: the caller closes the connection.
+ */
+export class NoiseHandshake {
+  #options: NoiseHandshakeOptions;
+  #ck: Uint8Array;
+  #h: Uint8Array;
+  #cipher = new CipherState();
+  #e: KeyPair;
+  #re?: Uint8Array;
+  #step = 0;
+
+  /** Starts the handshake (Noise's Initialize). */
+  constructor(options: NoiseHandshakeOptions) {
+    this.#options = options;
+    if (options.pattern === "NNpsk0" && options.psk?.length !== KEY_BYTES) {
+      throw new RangeError("NNpsk0 needs a 32-byte pre-shared key");
+    }
+    const name = new TextEncoder().encode(
+      `Noise_${options.pattern}_25519_ChaChaPoly_SHA256`,
+    );
+    this.#h = name.length <= KEY_BYTES
+      ? Uint8Array.from({ length: KEY_BYTES }, (_, i) => name[i] ?? 0)
+      : sha256(name);
+    this.#ck = this.#h;
+    this.#mixHash(options.prologue);
+    this.#e = options.ephemeral ?? x25519KeyPair();
+  }
+
+  /** True when it is this side's turn to write. */
+  get writing(): boolean {
+    return this.#step === 0
+      ? this.#options.initiator
+      : this.#step === 1
+      ? !this.#options.initiator
+      : false;
+  }
+
+  /** True once both messages went through. */
+  get done(): boolean {
+    return this.#step === 2;
+  }
+
+  /** Writes this side's next message, carrying `payload`. */
+  writeMessage(payload: Uint8Array = new Uint8Array(0)): Uint8Array {
+    if (!this.writing) throw new Error("Not this side's turn to write");
+    const parts: Uint8Array[] = [];
+    if (this.#step === 0 && this.#psk) this.#mixKeyAndHash(this.#psk);
+    parts.push(this.#e.publicKey);
+    this.#mixHash(this.#e.publicKey);
+    if (this.#psk) this.#mixKey(this.#e.publicKey);
+    if (this.#step === 1) this.#mixKey(dh(this.#e, this.#re!));
+    parts.push(this.#encryptAndHash(payload));
+    this.#step++;
+    return concat(parts);
+  }
+
+  /** Reads the other side's next message; resolves its payload. */
+  readMessage(message: Uint8Array): Uint8Array {
+    if (this.writing || this.done) {
+      throw new Error("Not this side's turn to read");
+    }
+    if (message.length > MAX_NOISE_MESSAGE || message.length < KEY_BYTES) {
+      throw new RangeError(`Handshake message of ${message.length} bytes`);
+    }
+    if (this.#step === 0 && this.#psk) this.#mixKeyAndHash(this.#psk);
+    this.#re = message.slice(0, KEY_BYTES);
+    this.#mixHash(this.#re);
+    if (this.#psk) this.#mixKey(this.#re);
+    if (this.#step === 1) this.#mixKey(dh(this.#e, this.#re));
+    const payload = this.#decryptAndHash(message.subarray(KEY_BYTES));
+    this.#step++;
+    return payload;
+  }
+
+  /** The two directions' ciphers, once done (Noise's Split). */
+  session(): NoiseSession {
+    if (!this.done) throw new Error("The handshake is not finished");
+    const [k1, k2] = hkdf(this.#ck, new Uint8Array(0), 2);
+    const [send, receive] = this.#options.initiator ? [k1, k2] : [k2, k1];
+    return {
+      send: new CipherState(send),
+      receive: new CipherState(receive),
+      handshakeHash: this.#h,
+    };
+  }
+
+  get #psk(): Uint8Array | undefined {
+    return this.#options.pattern === "NNpsk0" ? this.#options.psk : undefined;
+  }
+
+  #mixHash(data: Uint8Array): void {
+    this.#h = sha256(this.#h, data);
+  }
+
+  #mixKey(ikm: Uint8Array): void {
+    const [ck, key] = hkdf(this.#ck, ikm, 2);
+    this.#ck = ck;
+    this.#cipher = new CipherState(key);
+  }
+
+  #mixKeyAndHash(ikm: Uint8Array): void {
+    const [ck, h, key] = hkdf(this.#ck, ikm, 3);
+    this.#ck = ck;
+    this.#mixHash(h);
+    this.#cipher = new CipherState(key);
+  }
+
+  #encryptAndHash(plaintext: Uint8Array): Uint8Array {
+    const out = this.#cipher.encrypt(this.#h, plaintext);
+    this.#mixHash(out);
+    return out;
+  }
+
+  #decryptAndHash(ciphertext: Uint8Array): Uint8Array {
+    const out = this.#cipher.decrypt(this.#h, ciphertext);
+    this.#mixHash(ciphertext);
+    return out;
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}

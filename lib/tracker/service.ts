@@ -41,19 +41,7 @@ import { NONE } from "./_slots.ts";
 export { INDEXED_VARIANT_PEERS } from "./_peer_table.ts";
 export type { Session } from "./_sessions.ts";
 
-export {
-  type AnnounceOptions,
-  MAX_HASH_BYTES_PER_HOST,
-  MAX_PORTS_PER_HOST_PER_FILE,
-  MAX_REGISTRATIONS,
-  MAX_REGISTRATIONS_PER_HOST,
-  MAX_TRACKER_HASH_BYTES,
-  type QueryResult,
-  type RegisterOptions,
-  RegistryError,
-  type RegistryStats,
-  type TrackerServiceOptions,
-} from "./registry_types.ts";
+export * from "./registry_types.ts";
 import {
   type AnnounceOptions,
   MAX_HASH_BYTES_PER_HOST,

@@ -13,9 +13,6 @@
  *          <- e, ee                   <- e, ee
  * ```
  *
- * Not wired into connections yet: this is the first piece of the
- * encrypted-connections issue.
- *
  * @module
  */
 
@@ -151,18 +148,27 @@ export class CipherState {
     return this.#key !== undefined;
   }
 
-  /** Seals `plaintext` with `ad` under the next nonce. */
-  encrypt(ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
-    if (!this.#key) return plaintext;
+  /**
+   * Seals `plaintext` with `ad` under the next nonce. With `headroom`, the
+   * result starts with that many bytes left free (for a length prefix), so a
+   * record needs one buffer and one write.
+   */
+  encrypt(ad: Uint8Array, plaintext: Uint8Array, headroom = 0): Uint8Array {
+    if (!this.#key) {
+      if (headroom === 0) return plaintext;
+      const out = new Uint8Array(headroom + plaintext.length);
+      out.set(plaintext, headroom);
+      return out;
+    }
     const cipher = createCipheriv("chacha20-poly1305", this.#key, this.#iv(), {
       authTagLength: TAG_BYTES,
     });
     cipher.setAAD(ad, { plaintextLength: plaintext.length });
     const body = cipher.update(plaintext);
     cipher.final();
-    const out = new Uint8Array(body.length + TAG_BYTES);
-    out.set(body);
-    out.set(cipher.getAuthTag(), body.length);
+    const out = new Uint8Array(headroom + body.length + TAG_BYTES);
+    out.set(body, headroom);
+    out.set(cipher.getAuthTag(), headroom + body.length);
     this.#nonce++;
     return out;
   }
@@ -190,7 +196,8 @@ export class CipherState {
       throw new TypeError("Encrypted message failed authentication");
     }
     this.#nonce++;
-    return new Uint8Array(body);
+    // A view, not a copy: the deciphered bytes are this call's own.
+    return new Uint8Array(body.buffer, body.byteOffset, body.length);
   }
 
   /** 4 zero bytes, then the nonce as a little-endian 64-bit number. */

@@ -1,30 +1,67 @@
 /**
- * An encrypted byte stream over any other: a Noise handshake (`noise.ts`)
- * first, then every write sealed into records of at most
- * MAX_RECORD_PLAINTEXT bytes, each a 2-byte big-endian length and the
- * ciphertext (Noise's recommended framing over TCP). The reader opens them
- * in order; a record that is too short, altered, replayed, reordered or cut
- * off throws, and the caller closes the connection. What it carries (our
- * frames) needs no change: it reads and writes bytes like a socket.
+ * An encrypted byte stream over any other. The side that connects opens
+ * with a 6-byte preamble (`P2PS`, the version, the mode: 0 for Noise `NN`,
+ * 1 for `NNpsk0`) and the first handshake message; the side that accepts
+ * answers with its own preamble (`P2PS`, the version, a status: 0, or why
+ * it refuses) and, when it accepts, the second message. From then on every
+ * write is sealed into records of at most {@linkcode MAX_RECORD_PLAINTEXT}
+ * bytes, each a 4-byte big-endian length and the ciphertext with its tag.
+ * The reader opens them in order; a record that is too short, too long,
+ * altered, replayed, reordered or cut off throws, and the caller closes the
+ * connection. What it carries (our frames) needs no change: it reads and
+ * writes bytes like a socket. docs/PROTOCOL.md describes the bytes.
  *
- * Not wired into connections yet: the next piece of the encrypted-
- * connections issue.
+ * The preamble is bound into the handshake as Noise's prologue, so a
+ * changed mode or version fails the handshake. A peer that speaks the old
+ * plain protocol starts with a frame's length, whose first byte is 0:
+ * {@linkcode PlainPeerError} says so, and the caller answers it in its own
+ * language.
  *
  * @module
  */
 
 import {
   type CipherState,
+  type KeyPair,
   MAX_NOISE_MESSAGE,
   NoiseHandshake,
-  type NoiseHandshakeOptions,
+  type NoisePattern,
   TAG_BYTES,
+  x25519KeyPair,
 } from "./noise.ts";
 
-/** Bytes of a record's length prefix. */
-export const RECORD_PREFIX_BYTES = 2;
-/** Most plaintext bytes in one record (a Noise message holds 65,535 in all). */
-export const MAX_RECORD_PLAINTEXT = MAX_NOISE_MESSAGE - TAG_BYTES;
+/** The preamble's first four bytes: `P2PS`. */
+export const SECURE_MAGIC: Uint8Array = Uint8Array.of(0x50, 0x32, 0x50, 0x53);
+/** The version of the secure-connection protocol this code speaks. */
+export const SECURE_VERSION = 1;
+/** Bytes of a preamble: magic, version, mode or status. */
+export const PREAMBLE_BYTES = 6;
+/** Bytes of a handshake message's length prefix. */
+export const HANDSHAKE_PREFIX_BYTES = 2;
+/** Bytes of a transport record's length prefix. */
+export const RECORD_PREFIX_BYTES = 4;
+/**
+ * Most plaintext bytes in one record: a 256 KiB piece with its frame head
+ * fits in one (one seal, one write), and a receiver holds at most this much
+ * of a record it has not yet checked.
+ */
+export const MAX_RECORD_PLAINTEXT = 256 * 1024 + 4096;
+/** Largest record on the wire: the plaintext and its tag. */
+export const MAX_RECORD_BYTES = MAX_RECORD_PLAINTEXT + TAG_BYTES;
+/** Bytes a record reader starts with; it grows up to one whole record. */
+const READ_BUFFER_BYTES = 16 * 1024;
+
+const PROLOGUE_LABEL = new TextEncoder().encode("p2p secure stream");
+const EMPTY: Uint8Array = new Uint8Array(0);
+
+/** Why the accepting side refused a handshake (the preamble's status). */
+export type Refusal = "unknown-key" | "key-required" | "version";
+
+const REFUSAL_CODES: Record<Refusal, number> = {
+  "unknown-key": 1,
+  "key-required": 2,
+  "version": 3,
+};
 
 /** What a secret stream runs over, and offers: a socket's shape. */
 export interface ByteStream {
@@ -36,60 +73,231 @@ export interface ByteStream {
   close(): void;
 }
 
-/** Options for {@linkcode secretStream}. */
-export interface SecretStreamOptions
-  extends Omit<NoiseHandshakeOptions, "ephemeral"> {
-  /** Sent in this side's handshake message (encrypted for the responder). */
-  payload?: Uint8Array;
+/** The accepting side refused the handshake; `reason` says why. */
+export class HandshakeRefusedError extends Error {
+  /** Why: no key of ours matched, a key is required, or the version. */
+  readonly reason: Refusal;
+
+  /** Creates the error for `reason`. */
+  constructor(reason: Refusal) {
+    super(
+      reason === "unknown-key"
+        ? "The other side knows no matching key"
+        : reason === "key-required"
+        ? "The other side requires a key"
+        : "The other side speaks another version of the secure protocol",
+    );
+    this.name = "HandshakeRefusedError";
+    this.reason = reason;
+  }
 }
 
-/** A finished handshake's stream and what the other side sent with it. */
-export interface SecretStreamResult {
-  /** The encrypted stream. */
-  stream: SecretStream;
-  /** The payload of the other side's handshake message. */
-  remotePayload: Uint8Array;
-  /** The transcript hash both sides share. */
-  handshakeHash: Uint8Array;
+/** The other side speaks the old, unencrypted protocol. */
+export class PlainPeerError extends Error {
+  /** Creates the error. */
+  constructor() {
+    super("The other side speaks the unencrypted protocol");
+    this.name = "PlainPeerError";
+  }
 }
 
-const EMPTY: Uint8Array = new Uint8Array(0);
+/** Options for {@linkcode openSecretStream}. */
+export interface OpenSecretStreamOptions {
+  /** A 32-byte pre-shared key: `NNpsk0` instead of `NN`. */
+  psk?: Uint8Array;
+}
 
 /**
- * Runs the handshake over `raw` (two length-prefixed messages), then
- * resolves to the encrypted stream. Throws if the other side does not
- * complete it (a wrong pre-shared key, a peer speaking something else).
+ * Connects: runs the initiator's side of the handshake over `raw`, then
+ * resolves to the encrypted stream. Throws {@linkcode HandshakeRefusedError}
+ * when refused, {@linkcode PlainPeerError} when the other side answers in
+ * the plain protocol, and another error on anything else that does not fit.
  */
-export async function secretStream(
+export async function openSecretStream(
   raw: ByteStream,
-  options: SecretStreamOptions,
-): Promise<SecretStreamResult> {
-  const handshake = new NoiseHandshake(options);
+  options: OpenSecretStreamOptions = {},
+): Promise<SecretStream> {
+  const preamble = preambleOf(options.psk ? 1 : 0);
+  const handshake = new NoiseHandshake({
+    pattern: options.psk ? "NNpsk0" : "NN",
+    initiator: true,
+    prologue: prologueOf(preamble),
+    psk: options.psk,
+  });
+  const first = handshake.writeMessage();
+  const out = new Uint8Array(
+    PREAMBLE_BYTES + HANDSHAKE_PREFIX_BYTES + first.length,
+  );
+  out.set(preamble);
+  putLength(out, PREAMBLE_BYTES, HANDSHAKE_PREFIX_BYTES, first.length);
+  out.set(first, PREAMBLE_BYTES + HANDSHAKE_PREFIX_BYTES);
+  await writeFully(raw, out);
   const records = new RecordReader(raw);
-  let remotePayload: Uint8Array = EMPTY;
-  while (!handshake.done) {
-    if (handshake.writing) {
-      await writeRecord(raw, handshake.writeMessage(options.payload));
-    } else {
-      const message = await records.next();
-      if (message === null) {
-        throw new Deno.errors.UnexpectedEof("Closed during the handshake");
+  const answer = await records.exactly(PREAMBLE_BYTES);
+  if (answer[0] === 0) throw new PlainPeerError();
+  checkMagic(answer);
+  const status = answer[5];
+  if (answer[4] !== SECURE_VERSION || status === REFUSAL_CODES.version) {
+    throw new HandshakeRefusedError("version");
+  }
+  if (status !== 0) throw new HandshakeRefusedError(refusalOf(status));
+  handshake.readMessage(await records.handshakeMessage());
+  const session = handshake.session();
+  return new SecretStream(raw, records, session.send, session.receive);
+}
+
+/** A key the accepting side may find the connecting side using. */
+export interface AcceptableKey {
+  /** The 32-byte pre-shared key. */
+  psk: Uint8Array;
+}
+
+/** Options for {@linkcode acceptSecretStream}. */
+export interface AcceptSecretStreamOptions<K extends AcceptableKey> {
+  /**
+   * The keys a connecting side may use with `NNpsk0`; each is tried on the
+   * first message (no key: `NNpsk0` is refused). @default {none}
+   */
+  keys?: () => Iterable<K>;
+  /** Refuse `NN`: only a connecting side with one of `keys` gets in. */
+  requireKey?: boolean;
+}
+
+/** An accepted stream, and which key it used (none for `NN`). */
+export interface AcceptedSecretStream<K> {
+  /** The encrypted stream. */
+  stream: SecretStream;
+  /** The key of `keys` the other side proved it holds. */
+  key?: K;
+}
+
+/**
+ * Accepts: runs the responder's side of the handshake over `raw`. Refuses
+ * (telling the other side why, then throwing
+ * {@linkcode HandshakeRefusedError}) a key it does not know, `NN` when
+ * `requireKey`, or another version; throws {@linkcode PlainPeerError} for a
+ * plain-protocol peer, having read only the first bytes of its frame.
+ */
+export async function acceptSecretStream<K extends AcceptableKey>(
+  raw: ByteStream,
+  options: AcceptSecretStreamOptions<K> = {},
+): Promise<AcceptedSecretStream<K>> {
+  const records = new RecordReader(raw);
+  const preamble = await records.exactly(PREAMBLE_BYTES);
+  if (preamble[0] === 0) throw new PlainPeerError();
+  checkMagic(preamble);
+  const mode = preamble[5];
+  if (preamble[4] !== SECURE_VERSION) return refuse(raw, "version");
+  if (mode > 1) throw new TypeError(`Unknown handshake mode ${mode}`);
+  if (mode === 0 && options.requireKey) return refuse(raw, "key-required");
+  const first = await records.handshakeMessage();
+  const prologue = prologueOf(preamble);
+  const ephemeral = x25519KeyPair();
+  let found: { handshake: NoiseHandshake; key?: K } | undefined;
+  if (mode === 0) {
+    const handshake = responder("NN", prologue, ephemeral);
+    handshake.readMessage(first);
+    found = { handshake };
+  } else {
+    for (const key of options.keys?.() ?? []) {
+      const handshake = responder("NNpsk0", prologue, ephemeral, key.psk);
+      try {
+        handshake.readMessage(first);
+      } catch {
+        continue;
       }
-      remotePayload = handshake.readMessage(message);
+      found = { handshake, key };
+      break;
     }
   }
-  const session = handshake.session();
+  if (!found) return refuse(raw, "unknown-key");
+  const second = found.handshake.writeMessage();
+  const out = new Uint8Array(
+    PREAMBLE_BYTES + HANDSHAKE_PREFIX_BYTES + second.length,
+  );
+  out.set(preambleOf(0));
+  putLength(out, PREAMBLE_BYTES, HANDSHAKE_PREFIX_BYTES, second.length);
+  out.set(second, PREAMBLE_BYTES + HANDSHAKE_PREFIX_BYTES);
+  await writeFully(raw, out);
+  const session = found.handshake.session();
   return {
     stream: new SecretStream(raw, records, session.send, session.receive),
-    remotePayload,
-    handshakeHash: session.handshakeHash,
+    key: found.key,
   };
 }
 
-/** Bytes in, records out: each a 2-byte length and that many bytes. */
+function responder(
+  pattern: NoisePattern,
+  prologue: Uint8Array,
+  ephemeral: KeyPair,
+  psk?: Uint8Array,
+): NoiseHandshake {
+  return new NoiseHandshake({
+    pattern,
+    initiator: false,
+    prologue,
+    psk,
+    ephemeral,
+  });
+}
+
+async function refuse(raw: ByteStream, reason: Refusal): Promise<never> {
+  await writeFully(raw, preambleOf(REFUSAL_CODES[reason])).catch(() => {});
+  throw new HandshakeRefusedError(reason);
+}
+
+function refusalOf(status: number): Refusal {
+  for (const [reason, code] of Object.entries(REFUSAL_CODES)) {
+    if (code === status) return reason as Refusal;
+  }
+  throw new TypeError(`Unknown handshake status ${status}`);
+}
+
+function preambleOf(modeOrStatus: number): Uint8Array {
+  const preamble = new Uint8Array(PREAMBLE_BYTES);
+  preamble.set(SECURE_MAGIC);
+  preamble[4] = SECURE_VERSION;
+  preamble[5] = modeOrStatus;
+  return preamble;
+}
+
+function prologueOf(preamble: Uint8Array): Uint8Array {
+  const prologue = new Uint8Array(PROLOGUE_LABEL.length + preamble.length);
+  prologue.set(PROLOGUE_LABEL);
+  prologue.set(preamble, PROLOGUE_LABEL.length);
+  return prologue;
+}
+
+function checkMagic(preamble: Uint8Array): void {
+  for (let i = 0; i < SECURE_MAGIC.length; i++) {
+    if (preamble[i] !== SECURE_MAGIC[i]) {
+      throw new TypeError("Not a p2p secure connection");
+    }
+  }
+}
+
+function putLength(
+  into: Uint8Array,
+  at: number,
+  bytes: number,
+  length: number,
+): void {
+  for (let i = bytes - 1; i >= 0; i--) {
+    into[at + i] = length & 0xff;
+    length = Math.floor(length / 256);
+  }
+}
+
+async function writeFully(raw: ByteStream, bytes: Uint8Array): Promise<void> {
+  for (let done = 0; done < bytes.length;) {
+    done += await raw.write(bytes.subarray(done));
+  }
+}
+
+/** Bytes in, handshake messages and records out. */
 class RecordReader {
   #raw: ByteStream;
-  #buffer = new Uint8Array(RECORD_PREFIX_BYTES + MAX_NOISE_MESSAGE);
+  #buffer = new Uint8Array(READ_BUFFER_BYTES);
   #start = 0;
   #end = 0;
 
@@ -97,23 +305,59 @@ class RecordReader {
     this.#raw = raw;
   }
 
-  /** The next record, or null at a clean end between records. */
-  async next(): Promise<Uint8Array | null> {
+  /** The next `n` bytes (a copy). */
+  async exactly(n: number): Promise<Uint8Array> {
+    await this.#fill(n, false);
+    const bytes = this.#buffer.slice(this.#start, this.#start + n);
+    this.#start += n;
+    return bytes;
+  }
+
+  /** The next handshake message (a copy). */
+  async handshakeMessage(): Promise<Uint8Array> {
+    const length = this.#length(await this.exactly(HANDSHAKE_PREFIX_BYTES));
+    if (length > MAX_NOISE_MESSAGE) throw new RangeError("Too long");
+    return await this.exactly(length);
+  }
+
+  /**
+   * The next record, or null at a clean end between records. It is a view
+   * into the reader's buffer, valid until the next call.
+   */
+  async record(): Promise<Uint8Array | null> {
     if (!await this.#fill(RECORD_PREFIX_BYTES, true)) return null;
-    const length = (this.#buffer[this.#start] << 8) |
-      this.#buffer[this.#start + 1];
-    await this.#fill(RECORD_PREFIX_BYTES + length, false);
-    const record = this.#buffer.slice(
-      this.#start + RECORD_PREFIX_BYTES,
-      this.#start + RECORD_PREFIX_BYTES + length,
+    const length = this.#length(
+      this.#buffer.subarray(this.#start, this.#start + RECORD_PREFIX_BYTES),
     );
-    this.#start += RECORD_PREFIX_BYTES + length;
-    return record;
+    if (length < TAG_BYTES || length > MAX_RECORD_BYTES) {
+      throw new RangeError(`A record of ${length} bytes is out of bounds`);
+    }
+    await this.#fill(RECORD_PREFIX_BYTES + length, false);
+    const at = this.#start + RECORD_PREFIX_BYTES;
+    this.#start = at + length;
+    return this.#buffer.subarray(at, at + length);
+  }
+
+  #length(prefix: Uint8Array): number {
+    let length = 0;
+    for (const byte of prefix) length = length * 256 + byte;
+    return length;
   }
 
   async #fill(n: number, atBoundary: boolean): Promise<boolean> {
     if (this.#end - this.#start >= n) return true;
-    if (this.#start > 0) {
+    if (n > this.#buffer.length) {
+      const grown = new Uint8Array(
+        Math.min(
+          Math.max(n, this.#buffer.length * 2),
+          RECORD_PREFIX_BYTES + MAX_RECORD_BYTES,
+        ),
+      );
+      grown.set(this.#buffer.subarray(this.#start, this.#end));
+      this.#buffer = grown;
+      this.#end -= this.#start;
+      this.#start = 0;
+    } else if (this.#start > 0) {
       this.#buffer.copyWithin(0, this.#start, this.#end);
       this.#end -= this.#start;
       this.#start = 0;
@@ -129,16 +373,6 @@ class RecordReader {
       this.#end += got;
     }
     return true;
-  }
-}
-
-async function writeRecord(raw: ByteStream, body: Uint8Array): Promise<void> {
-  const record = new Uint8Array(RECORD_PREFIX_BYTES + body.length);
-  record[0] = body.length >> 8;
-  record[1] = body.length & 0xff;
-  record.set(body, RECORD_PREFIX_BYTES);
-  for (let done = 0; done < record.length;) {
-    done += await raw.write(record.subarray(done));
   }
 }
 
@@ -166,7 +400,7 @@ export class SecretStream implements ByteStream {
   /** Reads decrypted bytes; throws on a record that fails to open. */
   async read(into: Uint8Array): Promise<number | null> {
     while (this.#plain.length === 0) {
-      const record = await this.#records.next();
+      const record = await this.#records.record();
       if (record === null) return null;
       this.#plain = this.#receive.decrypt(EMPTY, record);
     }
@@ -180,7 +414,14 @@ export class SecretStream implements ByteStream {
   async write(data: Uint8Array): Promise<number> {
     for (let at = 0; at < data.length; at += MAX_RECORD_PLAINTEXT) {
       const chunk = data.subarray(at, at + MAX_RECORD_PLAINTEXT);
-      await writeRecord(this.#raw, this.#send.encrypt(EMPTY, chunk));
+      const record = this.#send.encrypt(EMPTY, chunk, RECORD_PREFIX_BYTES);
+      putLength(
+        record,
+        0,
+        RECORD_PREFIX_BYTES,
+        record.length - RECORD_PREFIX_BYTES,
+      );
+      await writeFully(this.#raw, record);
     }
     return data.length;
   }

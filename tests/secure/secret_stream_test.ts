@@ -1,8 +1,12 @@
 import { assert, assertEquals } from "../assert.ts";
 import {
+  acceptSecretStream,
   type ByteStream,
+  HandshakeRefusedError,
   MAX_RECORD_PLAINTEXT,
-  secretStream,
+  openSecretStream,
+  PlainPeerError,
+  type SecretStream,
 } from "../../lib/secure/secret_stream.ts";
 
 /** One direction of an in-memory pipe; `chunk` caps the bytes per read. */
@@ -54,30 +58,16 @@ function connected(): { a: ByteStream; b: ByteStream; ab: Pipe; ba: Pipe } {
   return { a: end(ba, ab), b: end(ab, ba), ab, ba };
 }
 
-const prologue = new TextEncoder().encode("p2p secret stream test");
-
 async function open(
   a: ByteStream,
   b: ByteStream,
   psk?: [Uint8Array, Uint8Array],
-) {
-  const pattern = psk ? "NNpsk0" as const : "NN" as const;
-  return await Promise.all([
-    secretStream(a, {
-      pattern,
-      initiator: true,
-      prologue,
-      psk: psk?.[0],
-      payload: Uint8Array.of(1),
-    }),
-    secretStream(b, {
-      pattern,
-      initiator: false,
-      prologue,
-      psk: psk?.[1],
-      payload: Uint8Array.of(2),
-    }),
+): Promise<[SecretStream, SecretStream]> {
+  const [x, y] = await Promise.all([
+    openSecretStream(a, { psk: psk?.[0] }),
+    acceptSecretStream(b, { keys: () => psk ? [{ psk: psk[1] }] : [] }),
   ]);
+  return [x, y.stream];
 }
 
 async function readAll(stream: ByteStream, n: number): Promise<Uint8Array> {
@@ -93,22 +83,19 @@ async function readAll(stream: ByteStream, n: number): Promise<Uint8Array> {
 Deno.test("a secret stream carries bytes both ways, in records, read one byte at a time or many records at once", async () => {
   const { a, b, ab } = connected();
   const [x, y] = await open(a, b);
-  assertEquals([...x.remotePayload], [2]);
-  assertEquals([...y.remotePayload], [1]);
-  assertEquals(x.handshakeHash, y.handshakeHash);
   const big = new Uint8Array(3 * MAX_RECORD_PLAINTEXT + 123).map((_, i) =>
     (i * 31 + 7) & 0xff
   );
-  await x.stream.write(big);
-  assertEquals(await readAll(y.stream, big.length), big);
+  await x.write(big);
+  assertEquals(await readAll(y, big.length), big);
   ab.chunk = 1;
-  await x.stream.write(Uint8Array.of(9, 8, 7));
-  await x.stream.write(Uint8Array.of(6));
-  assertEquals([...await readAll(y.stream, 4)], [9, 8, 7, 6]);
-  await y.stream.write(Uint8Array.of(5));
-  assertEquals([...await readAll(x.stream, 1)], [5]);
-  x.stream.close();
-  assertEquals(await y.stream.read(new Uint8Array(1)), null);
+  await x.write(Uint8Array.of(9, 8, 7));
+  await x.write(Uint8Array.of(6));
+  assertEquals([...await readAll(y, 4)], [9, 8, 7, 6]);
+  await y.write(Uint8Array.of(5));
+  assertEquals([...await readAll(x, 1)], [5]);
+  x.close();
+  assertEquals(await y.read(new Uint8Array(1)), null);
 });
 
 Deno.test("nothing readable crosses the wire after the handshake", async () => {
@@ -120,8 +107,8 @@ Deno.test("nothing readable crosses the wire after the handshake", async () => {
   };
   const [x, y] = await open(a, b);
   const secret = new TextEncoder().encode("the secret file contents");
-  await x.stream.write(secret);
-  await readAll(y.stream, secret.length);
+  await x.write(secret);
+  await readAll(y, secret.length);
   const wire = new TextDecoder("latin1").decode(seen.at(-1));
   assert(!wire.includes("secret file"), wire);
 });
@@ -131,7 +118,11 @@ for (
     ["a flipped bit", (b: Uint8Array) => (b[5] ^= 1, b)],
     [
       "a record length under the tag",
-      (_: Uint8Array) => Uint8Array.of(0, 3, 1, 2, 3),
+      (_: Uint8Array) => Uint8Array.of(0, 0, 0, 3, 1, 2, 3),
+    ],
+    [
+      "a record length over the most a record may hold",
+      (_: Uint8Array) => Uint8Array.of(0x7f, 0, 0, 0, 1, 2, 3),
     ],
   ] as const
 ) {
@@ -139,9 +130,9 @@ for (
     const { a, b, ab } = connected();
     const [x, y] = await open(a, b);
     ab.filter = filter;
-    await x.stream.write(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8));
+    await x.write(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8));
     let failed = false;
-    await y.stream.read(new Uint8Array(8)).catch(() => failed = true);
+    await y.read(new Uint8Array(8)).catch(() => failed = true);
     assert(failed, "the altered record was read");
   });
 }
@@ -151,20 +142,20 @@ Deno.test("a replayed or dropped record makes the reader throw", async () => {
   const [x, y] = await open(a, b);
   let last: Uint8Array | undefined;
   ab.filter = (bytes) => (last = bytes);
-  await x.stream.write(Uint8Array.of(1));
-  assertEquals([...await readAll(y.stream, 1)], [1]);
+  await x.write(Uint8Array.of(1));
+  assertEquals([...await readAll(y, 1)], [1]);
   ab.push(last!); // the same record again
   let failed = false;
-  await y.stream.read(new Uint8Array(1)).catch(() => failed = true);
+  await y.read(new Uint8Array(1)).catch(() => failed = true);
   assert(failed, "replayed record was read");
   const second = connected();
   const [p, q] = await open(second.a, second.b);
   second.ab.filter = () => undefined; // dropped
-  await p.stream.write(Uint8Array.of(1));
+  await p.write(Uint8Array.of(1));
   second.ab.filter = (bytes) => bytes;
-  await p.stream.write(Uint8Array.of(2));
+  await p.write(Uint8Array.of(2));
   let dropped = false;
-  await q.stream.read(new Uint8Array(1)).catch(() => dropped = true);
+  await q.read(new Uint8Array(1)).catch(() => dropped = true);
   assert(dropped, "a record after a dropped one was read");
 });
 
@@ -172,38 +163,91 @@ Deno.test("a stream cut inside a record ends with an error, not short data", asy
   const { a, b, ab } = connected();
   const [x, y] = await open(a, b);
   ab.filter = (bytes) => bytes.subarray(0, bytes.length - 4);
-  await x.stream.write(Uint8Array.of(1, 2, 3));
-  x.stream.close();
+  await x.write(Uint8Array.of(1, 2, 3));
+  x.close();
   let failed = false;
-  await y.stream.read(new Uint8Array(3)).catch(() => failed = true);
+  await y.read(new Uint8Array(3)).catch(() => failed = true);
   assert(failed, "a cut record was read");
 });
 
-Deno.test("NNpsk0 with different keys does not complete; with the same key it does", async () => {
+Deno.test("NNpsk0 with another key is refused before anything else is sent; with the same key it completes", async () => {
   const { a, b } = connected();
-  const initiator = secretStream(a, {
-    pattern: "NNpsk0",
-    initiator: true,
-    prologue,
+  const initiator = openSecretStream(a, {
     psk: crypto.getRandomValues(new Uint8Array(32)),
   });
-  const responder = secretStream(b, {
-    pattern: "NNpsk0",
-    initiator: false,
-    prologue,
-    psk: crypto.getRandomValues(new Uint8Array(32)),
+  const responder = acceptSecretStream(b, {
+    keys: () => [{ psk: crypto.getRandomValues(new Uint8Array(32)) }],
   });
-  let refused = false;
-  await responder.catch(() => refused = true);
-  assert(refused, "the responder accepted another key");
-  // The responder's side closes, as a server would; the initiator sees it.
-  b.close();
-  let ended = false;
-  await initiator.catch(() => ended = true);
-  assert(ended, "the initiator completed without the responder");
+  const [opened, accepted] = await Promise.allSettled([initiator, responder]);
+  assertRefused(opened, "unknown-key");
+  assertRefused(accepted, "unknown-key");
   const both = connected();
   const psk = crypto.getRandomValues(new Uint8Array(32));
-  const [x, y] = await open(both.a, both.b, [psk, psk]);
-  await x.stream.write(Uint8Array.of(4));
+  const other = crypto.getRandomValues(new Uint8Array(32));
+  const [x, y] = await Promise.all([
+    openSecretStream(both.a, { psk }),
+    acceptSecretStream(both.b, {
+      keys: () => [{ psk: other, name: "other" }, { psk, name: "right" }],
+    }),
+  ]);
+  assertEquals(y.key?.name, "right");
+  await x.write(Uint8Array.of(4));
   assertEquals([...await readAll(y.stream, 1)], [4]);
 });
+
+Deno.test("a side that requires a key refuses NN, and tells the other side why", async () => {
+  const { a, b } = connected();
+  const [opened, accepted] = await Promise.allSettled([
+    openSecretStream(a),
+    acceptSecretStream(b, { requireKey: true }),
+  ]);
+  assertRefused(opened, "key-required");
+  assertRefused(accepted, "key-required");
+});
+
+Deno.test("a plain-protocol peer is recognised on either side", async () => {
+  const { a, b } = connected();
+  // An old client's first frame: a 4-byte length, then JSON.
+  await a.write(Uint8Array.of(0, 0, 0, 2, 0x7b, 0x7d));
+  let error: unknown;
+  await acceptSecretStream(b).catch((e) => error = e);
+  assert(error instanceof PlainPeerError, String(error));
+  const second = connected();
+  const opening = openSecretStream(second.a);
+  // An old server answers with a plain error frame.
+  await second.b.write(Uint8Array.of(0, 0, 0, 2, 0x7b, 0x7d));
+  error = undefined;
+  await opening.catch((e) => error = e);
+  assert(error instanceof PlainPeerError, String(error));
+});
+
+Deno.test("a changed mode or version in the preamble fails the handshake", async () => {
+  const { a, b, ab } = connected();
+  ab.filter = (bytes) => (bytes[4] = 9, bytes);
+  const [opened, accepted] = await Promise.allSettled([
+    openSecretStream(a),
+    acceptSecretStream(b),
+  ]);
+  assertRefused(opened, "version");
+  assertRefused(accepted, "version");
+  const second = connected();
+  // NN claimed as NNpsk0: the prologue differs, so the message does not open.
+  second.ab.filter = (bytes) => (bytes[5] = 1, bytes);
+  const [, keyed] = await Promise.allSettled([
+    openSecretStream(second.a),
+    acceptSecretStream(second.b, {
+      keys: () => [{ psk: new Uint8Array(32) }],
+    }),
+  ]);
+  assertRefused(keyed, "unknown-key");
+});
+
+function assertRefused(
+  result: PromiseSettledResult<unknown>,
+  reason: string,
+): void {
+  assert(result.status === "rejected", "the handshake completed");
+  const error = result.reason;
+  assert(error instanceof HandshakeRefusedError, String(error));
+  assertEquals(error.reason, reason);
+}

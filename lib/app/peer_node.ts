@@ -20,6 +20,11 @@ import {
 } from "../swarm/peer_server.ts";
 import type { PartialFile } from "../storage/partial_file.ts";
 import { SharedFile } from "../storage/shared_file.ts";
+import type { TrackerAddress } from "../discovery/tracker_client.ts";
+import type { PrivateAccess } from "../download/download.ts";
+import { formatShareLink } from "../protocol/share_link.ts";
+import { PrivateShares } from "./_private_shares.ts";
+import { MIN_ID_PREFIX } from "../protocol/limits.ts";
 
 /**
  * How often shared files are checked for changes even when nobody is
@@ -31,8 +36,8 @@ export type { Downloader } from "../swarm/peer_server.ts";
 
 /** Options for {@linkcode PeerNode.start}. */
 export interface PeerNodeOptions {
-  /** The tracker to register files with. */
-  tracker: Address;
+  /** The tracker to register files with (and its team key, if it needs one). */
+  tracker: TrackerAddress;
   /** Interface the peer server listens on. @default {DEFAULT_PEER_HOST} */
   host?: string;
   /** Port the peer server listens on; 0 picks a free one. @default {DEFAULT_PEER_PORT} */
@@ -56,10 +61,20 @@ export interface PeerNodeOptions {
 export interface OfferOptions {
   /** Called with each downloader of the file that says it serves it too. */
   onPeer?: (address: Address) => void;
+  /** A private share's secret and sealed metadata: served only with its key. */
+  private?: PrivateAccess;
 }
 
 /** Options for {@linkcode PeerNode.share}; see {@linkcode hashFile}. */
-export type ShareOptions = HashFileOptions;
+export interface ShareOptions extends HashFileOptions {
+  /**
+   * Share privately: a new secret, the file registered only under the
+   * lookup key derived from it (with its metadata sealed), and served only
+   * to downloaders that prove its key; {@linkcode PeerNode.shareLink} gives
+   * the link that carries it. @default {false: listed, served to anyone}
+   */
+  private?: boolean;
+}
 
 /** A file that cannot be shared; the message is one sentence for the user. */
 export class ShareError extends Error {
@@ -77,6 +92,11 @@ export class PeerNode {
   #server: PeerServer;
   #announcer: Announcer;
   #files = new Map<string, SharedFile | PartialFile>();
+  /** Files registered publicly (by ID). */
+  #public = new Set<string>();
+  /** Files registered privately, by ID. */
+  #private = new PrivateShares();
+  #tracker: TrackerAddress;
   #peerListeners = new Map<string, (address: Address) => void>();
   #unsharing = new Set<Promise<void>>();
   #log: (line: string) => void;
@@ -89,10 +109,16 @@ export class PeerNode {
     this.#log = options.log ?? (() => {});
     this.#onDropped = options.onDropped ?? (() => {});
     this.#checkMs = options.checkIntervalMs ?? FILE_CHECK_INTERVAL_MS;
+    this.#tracker = options.tracker;
     this.#server = startPeerServer({
       host: options.host ?? DEFAULT_PEER_HOST,
       port: options.port ?? DEFAULT_PEER_PORT,
       lookup: (id) => this.#files.get(id),
+      keys: () => this.#private.keys(),
+      keyFor: (id) =>
+        this.#public.has(id)
+          ? undefined
+          : this.#private.get(id)?.keys.lookupKey,
       onFileBroken: (id, reason) => this.#drop(id, reason),
       onPeer: (id, address) => this.#peerListeners.get(id)?.(address),
       log: options.log,
@@ -172,7 +198,13 @@ export class PeerNode {
     this.#checkOpen();
     const meta: FileMeta = { ...hash, name };
     const existing = this.#files.get(meta.id);
-    if (existing) return existing.meta;
+    if (existing) {
+      // Shared already: registered the other way too, if asked so.
+      if (existing instanceof SharedFile) {
+        await this.#register(existing.meta, options.private ?? false, false);
+      }
+      return existing.meta;
+    }
     const file = await SharedFile.open(path, meta);
     try {
       await this.#checkUnchanged(path, before);
@@ -180,12 +212,19 @@ export class PeerNode {
       const other = this.#files.get(meta.id);
       if (other) {
         file.close();
+        if (other instanceof SharedFile) {
+          await this.#register(other.meta, options.private ?? false, false);
+        }
         return other.meta;
       }
       this.#files.set(meta.id, file);
-      await this.#announcer.add(meta);
+      await this.#register(meta, options.private ?? false, false);
     } catch (error) {
-      if (this.#files.get(meta.id) === file) this.#files.delete(meta.id);
+      if (this.#files.get(meta.id) === file) {
+        this.#files.delete(meta.id);
+        this.#public.delete(meta.id);
+        this.#private.delete(meta.id);
+      }
       file.close();
       throw error;
     }
@@ -210,8 +249,9 @@ export class PeerNode {
     if (this.#files.has(id)) return false;
     this.#files.set(id, source);
     if (options.onPeer) this.#peerListeners.set(id, options.onPeer);
+    if (options.private) this.#private.keep(id, options.private);
     try {
-      await this.#announcer.add(source.meta, { partial: true });
+      await this.#register(source.meta, options.private !== undefined, true);
     } catch (error) {
       this.#log(
         `Could not register ${source.meta.name} as a partial holder: ${
@@ -236,9 +276,15 @@ export class PeerNode {
    * its verified metadata. Registers it if it was not offered; does nothing
    * if the file is shared already.
    */
-  async adopt(path: string, meta: FileMeta): Promise<void> {
+  async adopt(
+    path: string,
+    meta: FileMeta,
+    access?: PrivateAccess,
+  ): Promise<void> {
     this.#checkOpen();
     if (this.#files.get(meta.id) instanceof SharedFile) return;
+    if (access) this.#private.keep(meta.id, access);
+    const isPrivate = access !== undefined;
     const file = await SharedFile.open(path, meta);
     const before = this.#files.get(meta.id);
     this.#files.set(meta.id, file);
@@ -255,7 +301,7 @@ export class PeerNode {
       );
     } else {
       try {
-        await this.#announcer.add(meta);
+        await this.#register(meta, isPrivate, false);
       } catch (error) {
         this.#files.delete(meta.id);
         file.close();
@@ -272,7 +318,58 @@ export class PeerNode {
     if (!file) return;
     this.#files.delete(id);
     file.close();
-    await this.#announcer.remove(id);
+    const wasPublic = this.#public.delete(id);
+    const secret = this.#private.delete(id);
+    await Promise.all([
+      wasPublic ? this.#announcer.remove(id) : undefined,
+      secret ? this.#announcer.remove(secret.keys.lookupKey) : undefined,
+    ]);
+  }
+
+  /**
+   * The share link for a file this node shares: its tracker and ID, or for
+   * a private file its tracker and secret (whoever has it can download the
+   * file). Undefined when the file is not shared.
+   */
+  shareLink(id: string): string | undefined {
+    if (!this.#files.has(id)) return undefined;
+    const trackers = [{ host: this.#tracker.host, port: this.#tracker.port }];
+    const secret = this.#private.get(id)?.secret;
+    return secret && !this.#public.has(id)
+      ? formatShareLink({
+        version: 1,
+        trackers,
+        kind: "private",
+        secret,
+        shortId: id.slice(0, MIN_ID_PREFIX),
+      })
+      : formatShareLink({ version: 1, trackers, kind: "public", id });
+  }
+
+  /** True when `id` is shared only privately (not listed, served only with its key). */
+  isPrivate(id: string): boolean {
+    return this.#private.get(id) !== undefined && !this.#public.has(id);
+  }
+
+  /**
+   * Registers `meta` with the tracker: publicly, or privately under its
+   * lookup key with sealed metadata (a new secret if it has none yet).
+   */
+  async #register(
+    meta: FileMeta,
+    isPrivate: boolean,
+    partial: boolean,
+  ): Promise<void> {
+    if (!isPrivate) {
+      await this.#announcer.add(meta, { partial });
+      this.#public.add(meta.id);
+      return;
+    }
+    const share = this.#private.getOrCreate(meta);
+    await this.#announcer.add(
+      { lookup: share.keys.lookupKey, blob: share.blob },
+      { partial },
+    );
   }
 
   /** Metadata of every whole file shared now (not downloads in progress). */

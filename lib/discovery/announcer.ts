@@ -3,7 +3,8 @@
  * them all on an interval, registers again whatever the tracker has
  * forgotten (it restarted, the registration expired, or the connection
  * broke: the tracker drops what a closed connection registered), and rides
- * out a tracker that is down by retrying at the next interval.
+ * out a tracker that is down by retrying at the next interval. Private
+ * files (a lookup key and sealed metadata) are kept registered the same way.
  *
  * @module
  */
@@ -13,7 +14,7 @@ import {
   ANNOUNCE_INTERVAL_MS,
   MAX_IDS_PER_ANNOUNCE,
 } from "../protocol/limits.ts";
-import type { FileMeta } from "../protocol/messages.ts";
+import type { FileMeta, SealedFile } from "../protocol/messages.ts";
 import {
   type RegisterOptions,
   TrackerClient,
@@ -23,6 +24,15 @@ import {
 
 /** Most time {@linkcode Announcer.close} spends unregistering. */
 export const ANNOUNCER_CLOSE_TIMEOUT_MS = 3_000;
+
+/** What an announcer keeps registered: a file, or a private file. */
+export type Registration = FileMeta | SealedFile;
+
+/** One registration kept alive, and how it was made. */
+interface Kept {
+  entry: Registration;
+  options: RegisterOptions;
+}
 
 /** Options for {@linkcode Announcer}. */
 export interface AnnouncerOptions {
@@ -54,7 +64,8 @@ export interface AnnouncerOptions {
 export class Announcer {
   #options: AnnouncerOptions;
   #log: (line: string) => void;
-  #files = new Map<string, { meta: FileMeta; options: RegisterOptions }>();
+  /** By file ID, or lookup key for a private file. */
+  #files = new Map<string, Kept>();
   #client?: Promise<TrackerClient>;
   #timer?: ReturnType<typeof setInterval>;
   #ticking?: Promise<void>;
@@ -79,25 +90,33 @@ export class Announcer {
   }
 
   /**
-   * Registers `meta` now and keeps it registered: as a partial holder with
-   * `options.partial` (a download in progress), else as a holder of the
-   * whole file. Adding a file again registers it again, so a partial
-   * holder that finished becomes a whole one. Rejects with `TrackerError`
-   * if the tracker refuses it, or `TrackerUnreachableError` if the tracker
-   * cannot be reached.
+   * Registers `entry` now and keeps it registered: a file (its metadata),
+   * or a private file (its lookup key and sealed metadata); as a partial
+   * holder with `options.partial` (a download in progress), else as a
+   * holder of the whole file. Adding a file again registers it again, so a
+   * partial holder that finished becomes a whole one. Rejects with
+   * `TrackerError` if the tracker refuses it, or `TrackerUnreachableError`
+   * if the tracker cannot be reached.
+   *
+   * @example
+   * ```ts
+   * await announcer.add(meta);
+   * await announcer.add({ lookup: keys.lookupKey, blob }, { partial: true });
+   * ```
    */
-  async add(meta: FileMeta, options: RegisterOptions = {}): Promise<void> {
+  async add(entry: Registration, options: RegisterOptions = {}): Promise<void> {
     if (this.#closed) throw new Error("The announcer is closed.");
-    const how = { partial: options.partial ?? false };
-    await this.#withClient((client) =>
-      client.register(meta, this.#options.port, how)
-    );
+    const kept = { entry, options: { partial: options.partial ?? false } };
+    await this.#withClient((client) => this.#register(client, kept));
     if (this.#closed) return;
-    this.#files.set(meta.id, { meta, options: how });
+    this.#files.set(keyOf(entry), kept);
     this.#timer ??= setInterval(() => this.#tick(), this.#intervalMs);
   }
 
-  /** Stops renewing `id` and unregisters it; a tracker that cannot be reached is only logged. */
+  /**
+   * Stops renewing `id` (a file ID, or a private file's lookup key) and
+   * unregisters it; a tracker that cannot be reached is only logged.
+   */
   async remove(id: string): Promise<void> {
     if (!this.#files.delete(id)) return;
     try {
@@ -185,19 +204,25 @@ export class Announcer {
   /** Registers again the files the tracker no longer knows. */
   async #registerAgain(ids: string[]): Promise<void> {
     for (const id of ids) {
-      const file = this.#files.get(id);
-      if (!file || this.#closed) continue;
-      const { meta, options } = file;
+      const kept = this.#files.get(id);
+      if (!kept || this.#closed) continue;
+      const name = nameOf(kept.entry);
       try {
-        await this.#withClient((client) =>
-          client.register(meta, this.#options.port, options)
-        );
-        this.#log(`Registered ${meta.name} again with ${this.#label()}.`);
+        await this.#withClient((client) => this.#register(client, kept));
+        this.#log(`Registered ${name} again with ${this.#label()}.`);
       } catch (error) {
         if (error instanceof TrackerUnreachableError) throw error;
-        this.#log(`Tracker refused ${meta.name}: ${message(error)}`);
+        this.#log(`Tracker refused ${name}: ${message(error)}`);
       }
     }
+  }
+
+  /** Registers `kept` over `client`, as a file or a private file. */
+  #register(client: TrackerClient, kept: Kept): Promise<void> {
+    const { entry, options } = kept;
+    return "lookup" in entry
+      ? client.registerSealed(entry, this.#options.port, options)
+      : client.register(entry, this.#options.port, options);
   }
 
   /**
@@ -266,6 +291,16 @@ export class Announcer {
   #label(): string {
     return formatAddress(this.#options.tracker);
   }
+}
+
+/** What the tracker knows `entry` by: its ID, or its lookup key. */
+function keyOf(entry: Registration): string {
+  return "lookup" in entry ? entry.lookup : entry.id;
+}
+
+/** `entry` in a log line; a private file's name is sealed, so it has none. */
+function nameOf(entry: Registration): string {
+  return "lookup" in entry ? "a private file" : entry.name;
 }
 
 function registrations(count: number): string {

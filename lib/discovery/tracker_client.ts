@@ -13,9 +13,14 @@ import {
   formatAddress,
 } from "../net/connection.ts";
 import {
+  HandshakeRefusedError,
+  PlainPeerError,
+} from "../secure/secret_stream.ts";
+import {
   CONNECT_TIMEOUT_MS,
   MAX_SEARCH_CHARS,
   MAX_TRACKER_ANSWER_JSON_BYTES,
+  TEAM_SECRET_ENV,
   TRACKER_ENV,
   TRACKER_REPLY_TIMEOUT_MS,
 } from "../protocol/limits.ts";
@@ -26,6 +31,7 @@ import type {
   Message,
   MessageType,
   PeerAddress,
+  SealedFile,
   TrackerStats,
 } from "../protocol/messages.ts";
 
@@ -79,13 +85,23 @@ export function checkSearchText(text: string): void {
   }
 }
 
-/** Options for {@linkcode TrackerClient.register}. */
+/** Options for {@linkcode TrackerClient.register} and {@linkcode TrackerClient.registerSealed}. */
 export interface RegisterOptions {
   /** This peer holds only part of the file: it is downloading it. @default {false} */
   partial?: boolean;
 }
 
 /** Options for {@linkcode TrackerClient.connect}. */
+/**
+ * A tracker's address, and the team key it requires (`tracker
+ * --secret-file`), if it does: the two travel together wherever a tracker is
+ * named, so every connection to it proves the key.
+ */
+export interface TrackerAddress extends Address {
+  /** The team's pre-shared key (from its secret). @default {an open tracker} */
+  psk?: Uint8Array;
+}
+
 export interface TrackerClientOptions {
   /** Ms to wait for the connection. @default {CONNECT_TIMEOUT_MS} */
   timeoutMs?: number;
@@ -135,6 +151,7 @@ export class TrackerClient {
     try {
       const conn = await connect(address, {
         timeoutMs,
+        psk: (address as TrackerAddress).psk,
         limits: { maxJsonBytes: MAX_TRACKER_ANSWER_JSON_BYTES },
       });
       return new TrackerClient(
@@ -147,7 +164,12 @@ export class TrackerClient {
         address,
         `Cannot reach tracker at ${formatAddress(address)}: ${
           connectFailure(error, timeoutMs)
-        }. Is it running? Set --tracker or ${TRACKER_ENV}.`,
+        }.${
+          error instanceof HandshakeRefusedError ||
+            error instanceof PlainPeerError
+            ? ""
+            : ` Is it running? Set --tracker or ${TRACKER_ENV}.`
+        }`,
         { cause: error },
       );
     }
@@ -177,7 +199,53 @@ export class TrackerClient {
     await this.#request(message, "ok");
   }
 
-  /** Renews registrations; resolves to the IDs the tracker does not know for this peer. */
+  /**
+   * Registers this peer (at `port`, as {@linkcode register} does) as a
+   * holder of a private file: its lookup key and its sealed metadata, which
+   * the tracker stores unread and hands to whoever asks for that key. A
+   * tracker that already holds metadata under the key keeps its own (the
+   * first registered). Renewed by {@linkcode announce} and withdrawn by
+   * {@linkcode unregister} with the lookup key in place of an ID.
+   */
+  async registerSealed(
+    file: SealedFile,
+    port: number,
+    options: RegisterOptions = {},
+  ): Promise<void> {
+    const message: Message = {
+      type: "register-sealed",
+      lookup: file.lookup,
+      blob: file.blob,
+      port,
+    };
+    if (options.partial) message.partial = true;
+    await this.#request(message, "ok");
+  }
+
+  /**
+   * The private file under `lookup`: its sealed metadata as the tracker
+   * holds it (open it with the share's metadata key), who holds the file,
+   * and how many of those hold only part of it. Rejects with a
+   * {@linkcode TrackerError} `not-found` if no peer has it registered.
+   */
+  async querySealed(
+    lookup: string,
+  ): Promise<{ blob: Uint8Array; peers: PeerAddress[]; partial: number }> {
+    const reply = await this.#request(
+      { type: "query-sealed", lookup },
+      "sealed",
+    );
+    return {
+      blob: reply.blob,
+      peers: reply.peers,
+      partial: reply.partial ?? 0,
+    };
+  }
+
+  /**
+   * Renews registrations (file IDs, or lookup keys of private files);
+   * resolves to those the tracker does not know for this peer.
+   */
   async announce(ids: string[], port: number): Promise<string[]> {
     const reply = await this.#request(
       { type: "announce", ids, port },
@@ -186,7 +254,7 @@ export class TrackerClient {
     return reply.unknown;
   }
 
-  /** Withdraws this peer's registration of `id`. */
+  /** Withdraws this peer's registration of `id` (a file ID or a lookup key). */
   async unregister(id: string, port: number): Promise<void> {
     await this.#request({ type: "unregister", id, port }, "ok");
   }
@@ -378,6 +446,16 @@ function isPeerRefusal(reply: Extract<Message, { type: "error" }>): boolean {
 
 /** Why a connect failed, in a few words. */
 function connectFailure(error: unknown, timeoutMs: number): string {
+  if (error instanceof HandshakeRefusedError) {
+    return error.reason === "key-required"
+      ? `it is a team tracker and needs the team's secret (--secret-file or ${TEAM_SECRET_ENV})`
+      : error.reason === "unknown-key"
+      ? "the team secret given does not match this tracker's"
+      : "it speaks another version of p2p's encryption; one of you needs to upgrade";
+  }
+  if (error instanceof PlainPeerError) {
+    return "it runs an older p2p that does not encrypt; upgrade the tracker";
+  }
   if (error instanceof Deno.errors.ConnectionRefused) {
     return "connection refused";
   }

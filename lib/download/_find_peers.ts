@@ -17,6 +17,12 @@ import { TrackerClient, TrackerError } from "../discovery/tracker_client.ts";
 import { DownloadError } from "./_download_error.ts";
 import { listed } from "./_peer_pool.ts";
 import { sleep } from "../util/sleep.ts";
+import {
+  deriveShareKeys,
+  openMetadata,
+  type ShareKeys,
+} from "../secure/share_keys.ts";
+import { decodeSealedMeta } from "../protocol/sealed_meta.ts";
 
 /** One metadata variant of a file, the peers that hold it, and how to ask for more. */
 export interface FoundPeers {
@@ -30,7 +36,16 @@ export interface FoundPeers {
   refresh: () => Promise<{ peers: PeerAddress[] }>;
   /** This host's address as the tracker sees it (it lists this peer so). */
   seenAs: string;
+  /** A private share's sealed metadata, as the tracker holds it. */
+  blob?: Uint8Array;
 }
+
+/**
+ * What a download looks for: a file by its ID (or a unique prefix), or a
+ * private share by its link's secret (and the short ID the link shows,
+ * checked against what the sealed metadata says).
+ */
+export type Wanted = { id: string } | { secret: Uint8Array; shortId?: string };
 
 /** Options for {@linkcode tryEachVariant}. */
 export interface FindPeersOptions {
@@ -60,11 +75,18 @@ export const WAIT_POLL_MS = 2_000;
  * by the next. The tracker connection is closed when this settles.
  */
 export async function tryEachVariant<T>(
-  id: string,
+  wanted: Wanted,
   attempt: (found: FoundPeers) => Promise<T>,
   options: FindPeersOptions,
 ): Promise<T> {
   const { signal } = options;
+  const keys = "secret" in wanted ? deriveShareKeys(wanted.secret) : undefined;
+  const shortId = "secret" in wanted ? wanted.shortId : undefined;
+  const ask = (client: TrackerClient, id: string, variant: number) =>
+    keys
+      ? lookUpPrivate(client, keys, shortId)
+      : lookUp(client, id, variant, options.tracker);
+  const id = "id" in wanted ? wanted.id : keys!.lookupKey;
   let client = await untilAborted(
     TrackerClient.connect(options.tracker),
     signal,
@@ -74,12 +96,12 @@ export async function tryEachVariant<T>(
   // may have restarted); a failure is only logged by the caller.
   const requery = async (fullId: string, variant: number) => {
     try {
-      return await client.query(fullId, { variant });
+      return await ask(client, fullId, variant);
     } catch {
       client.close();
       signal?.throwIfAborted();
       client = await TrackerClient.connect(options.tracker);
-      return await client.query(fullId, { variant });
+      return await ask(client, fullId, variant);
     }
   };
   // Cancelling while the tracker has not answered closes the connection.
@@ -88,7 +110,7 @@ export async function tryEachVariant<T>(
   try {
     for (let variant = 0;; variant++) {
       const found = await lookUpPatiently(
-        () => lookUp(client, id, variant, options.tracker),
+        () => ask(client, id, variant),
         options,
       ).catch((error) => {
         signal?.throwIfAborted();
@@ -172,6 +194,43 @@ async function lookUpPatiently<T>(
       );
     }
   }
+}
+
+/** The sentence for a private link nobody (with its secret) shares now. */
+export const NO_PRIVATE_SHARER =
+  "This link's secret does not match any sharer.";
+
+/**
+ * A private share's metadata and peers: the tracker knows them under the
+ * lookup key; the metadata opens only with the link's key. Not found, and
+ * metadata that does not open, are one and the same to the user.
+ */
+async function lookUpPrivate(
+  client: TrackerClient,
+  keys: ShareKeys,
+  shortId: string | undefined,
+): Promise<
+  { meta: FileMeta; peers: PeerAddress[]; variants: number; blob: Uint8Array }
+> {
+  let found: { blob: Uint8Array; peers: PeerAddress[] };
+  try {
+    found = await client.querySealed(keys.lookupKey);
+  } catch (error) {
+    if (error instanceof TrackerError && error.code === "not-found") {
+      throw new DownloadError(NO_PRIVATE_SHARER, { unknownId: true });
+    }
+    throw error;
+  }
+  let meta: FileMeta;
+  try {
+    meta = decodeSealedMeta(openMetadata(keys.metadataKey, found.blob));
+  } catch {
+    throw new DownloadError(NO_PRIVATE_SHARER);
+  }
+  if (shortId !== undefined && !meta.id.startsWith(shortId)) {
+    throw new DownloadError(NO_PRIVATE_SHARER);
+  }
+  return { meta, peers: found.peers, variants: 1, blob: found.blob };
 }
 
 async function lookUp(

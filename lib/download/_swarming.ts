@@ -22,12 +22,27 @@ export interface SwarmHost {
   /** Serves a download's verified pieces; false if the file is served already. */
   offer(
     source: PartialFile,
-    options: { onPeer?: (address: Address) => void },
+    options: {
+      onPeer?: (address: Address) => void;
+      private?: PrivateAccess;
+    },
   ): Promise<boolean>;
   /** Stops serving a download's pieces and unregisters them. */
   withdraw(source: PartialFile): Promise<void>;
-  /** Serves the finished, verified file at `path`. */
-  adopt(path: string, meta: FileMeta): Promise<void>;
+  /** Serves the finished, verified file at `path` (privately, with `access`). */
+  adopt(path: string, meta: FileMeta, access?: PrivateAccess): Promise<void>;
+}
+
+/**
+ * A private share being downloaded: its link's secret, and the sealed
+ * metadata the tracker holds for it (a download that serves what it has
+ * registers the same blob).
+ */
+export interface PrivateAccess {
+  /** The share link's secret. */
+  secret: Uint8Array;
+  /** The sealed metadata, as found at the tracker. */
+  blob: Uint8Array;
 }
 
 /** Options for {@linkcode Swarming}. */
@@ -40,6 +55,8 @@ export interface SwarmingOptions {
   onPeer: (address: Address) => void;
   /** Receives one line when serving or unregistering fails. */
   log?: (line: string) => void;
+  /** A private share: served only to downloaders with its key. */
+  private?: PrivateAccess;
 }
 
 /** Serves one download's verified pieces while it runs. */
@@ -77,7 +94,7 @@ export class Swarming {
 
   /** Serves the finished file at `path` in place of the partial one. */
   async adopt(path: string): Promise<void> {
-    await this.#options.host.adopt(path, this.#meta);
+    await this.#options.host.adopt(path, this.#meta, this.#options.private);
     this.#partial = undefined;
   }
 
@@ -106,6 +123,7 @@ export class Swarming {
     if (!this.#partial || this.#offering) return;
     this.#offering = this.#options.host.offer(this.#partial, {
       onPeer: this.#options.onPeer,
+      private: this.#options.private,
     }).catch((error) => {
       this.#options.log?.(
         `Cannot serve ${this.#meta.name} while downloading: ${

@@ -57,8 +57,14 @@ export type {
   DownloadOptions,
   DownloadProgress,
   DownloadResult,
+  PrivateAccess,
 } from "./types.ts";
-import type { DownloadOptions, DownloadResult } from "./types.ts";
+import type {
+  DownloadOptions,
+  DownloadResult,
+  PrivateAccess,
+} from "./types.ts";
+import { deriveShareKeys } from "../secure/share_keys.ts";
 
 /** How far back the speed shown in progress looks. */
 export const SPEED_WINDOW_MS = 3_000;
@@ -98,11 +104,14 @@ export async function download(
       peers: 0,
       waiting: true,
     });
-  return await tryEachVariant(id, async (found) => {
+  const { secret } = options;
+  const wanted = secret ? { secret, shortId: id || undefined } : { id };
+  return await tryEachVariant(wanted, async (found) => {
     const result = await downloadVariant(found, {
       ...options,
       refresh: found.refresh,
       seenAs: found.seenAs,
+      access: secret && found.blob ? { secret, blob: found.blob } : undefined,
     }, limiter);
     return { ...result, elapsedMs: performance.now() - started };
   }, { ...options, onWaiting });
@@ -114,6 +123,8 @@ interface VariantOptions extends DownloadOptions {
   refresh: () => Promise<{ peers: PeerAddress[] }>;
   /** This host's address as the tracker sees it (it lists this peer so). */
   seenAs?: string;
+  /** A private share's secret and sealed metadata. */
+  access?: PrivateAccess;
 }
 
 async function downloadVariant(
@@ -129,7 +140,7 @@ async function downloadVariant(
     options.signal,
   );
   if (here) {
-    if (options.seed) await options.swarm?.adopt(here, meta);
+    if (options.seed) await options.swarm?.adopt(here, meta, options.access);
     return { path: here, meta, peers: [], alreadyHere: true };
   }
   const count = pieceCount(meta.size, meta.pieceSize);
@@ -214,6 +225,7 @@ class DownloadRun {
         readPiece,
         onPeer: (address) => this.#peers.link(address),
         log: options.log,
+        private: options.access,
       });
     }
     this.#peers = new PeerPool({
@@ -228,6 +240,7 @@ class DownloadRun {
         limiter,
         servePort: () => this.#swarming?.servePort,
         maxInFlight: () => linkShare(this.#budget()),
+        psk: options.access && deriveShareKeys(options.access.secret).psk,
         patienceMs: () => pieceTimeMs(this.#budget()),
         log: options.log,
       },

@@ -7,9 +7,12 @@
 
 import type { BandwidthLimiter } from "../util/bandwidth.ts";
 import type { Address } from "../net/connection.ts";
+import type { TrackerAddress } from "../discovery/tracker_client.ts";
 import type { FileMeta } from "../protocol/messages.ts";
 import type { PeerBytes } from "./_peer_pool.ts";
-import type { SwarmHost } from "./_swarming.ts";
+import type { PrivateAccess, SwarmHost } from "./_swarming.ts";
+
+export type { PrivateAccess };
 
 /** A snapshot of a download in progress. */
 export interface DownloadProgress {
@@ -43,8 +46,15 @@ export interface DownloadResult {
 
 /** Options for `download()`. */
 export interface DownloadOptions {
-  /** Tracker to ask for peers. */
-  tracker: Address;
+  /** Tracker to ask for peers (with its team key, if it needs one). */
+  tracker: TrackerAddress;
+  /**
+   * A private share link's secret: the file is looked up by the key derived
+   * from it, and fetched only from sharers that prove they hold it; the ID
+   * given to `download()` is then the link's short ID, checked against
+   * the metadata. @default {a public file}
+   */
+  secret?: Uint8Array;
   /** Folder to save into; created if missing. */
   outDir: string;
   /** Called as pieces arrive. */

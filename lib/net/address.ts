@@ -111,3 +111,13 @@ export function selfAddresses(own: Address): Address[] {
     }]
     : [own];
 }
+
+/**
+ * An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`, what a dual-stack socket
+ * reports for an IPv4 peer) as plain IPv4; any other host as it is. Limits
+ * per address count both spellings as one.
+ */
+export function unmapIPv4(host: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host);
+  return mapped ? mapped[1] : host;
+}

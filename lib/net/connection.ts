@@ -16,6 +16,8 @@ import {
 import { LazyTimeout } from "../util/lazy_timeout.ts";
 import { fromFrame, type Message, toFrame } from "../protocol/messages.ts";
 import { writeAllAsync } from "../util/write_all.ts";
+import type { ByteStream } from "../secure/secret_stream.ts";
+import { secureOpen, type SecureTransport } from "./secure_transport.ts";
 import {
   CONNECT_TIMEOUT_MS,
   FRAME_DEADLINE_MS,
@@ -84,6 +86,9 @@ export const COALESCE_BYTES = 64 * 1024;
 /** Sends and receives protocol messages over one TCP connection. */
 export class Connection {
   #conn: Deno.Conn;
+  /** What frames are read from and written to: the secret stream, or the socket. */
+  #io: ByteStream;
+  #key?: string;
   #reader: FrameReader;
   #writing: Promise<void> = Promise.resolve();
   #closed = false;
@@ -105,10 +110,18 @@ export class Connection {
   /**
    * Wraps an open connection; the Connection now owns it. `options` narrow
    * what frames may arrive (a peer server expects no binary parts at all)
-   * and bound how long a send may take.
+   * and bound how long a send may take. With `secure`, frames go through
+   * its stream (sealed records); without, in clear (a plaintext benchmark,
+   * or tests of the frame layer alone).
    */
-  constructor(conn: Deno.Conn, options: ConnectionOptions = {}) {
+  constructor(
+    conn: Deno.Conn,
+    options: ConnectionOptions = {},
+    secure?: SecureTransport,
+  ) {
     this.#conn = conn;
+    this.#io = secure?.stream ?? conn;
+    this.#key = secure?.key;
     // Small frames go out at once rather than waiting to be batched.
     try {
       if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
@@ -117,12 +130,20 @@ export class Connection {
     }
     this.#reader = new FrameReader({
       read: async (into) => {
-        const got = await conn.read(into);
+        const got = await this.#io.read(into);
         if (got !== null) this.#gotBytes(got);
         return got;
       },
     }, options);
     this.#writeDeadlineMs = options.writeDeadlineMs ?? WRITE_DEADLINE_MS;
+  }
+
+  /**
+   * The name of the pre-shared key the other side proved it holds (a
+   * private share's), or undefined (no key, or this side connected).
+   */
+  get key(): string | undefined {
+    return this.#key;
   }
 
   /** True while a frame has started arriving and is not complete. */
@@ -286,8 +307,8 @@ export class Connection {
   async #writeFrame(head: Uint8Array, binary: Uint8Array): Promise<void> {
     this.#writeBy.start(this.#writeDeadlineMs);
     try {
-      await writeAllAsync(this.#conn, head);
-      if (binary.length > 0) await writeAllAsync(this.#conn, binary);
+      await writeAllAsync(this.#io, head);
+      if (binary.length > 0) await writeAllAsync(this.#io, binary);
     } catch (error) {
       if (this.#writeLate) {
         throw new Deno.errors.TimedOut(
@@ -309,11 +330,15 @@ export interface ConnectOptions {
   limits?: ConnectionOptions;
   /** Gives up at once (rejecting with the abort reason) when aborted. */
   signal?: AbortSignal;
+  /** A pre-shared key for the handshake (a private share's, a team's). */
+  psk?: Uint8Array;
 }
 
 /**
- * Opens a connection to `address`, failing with `Deno.errors.TimedOut` if it
- * takes longer than the timeout.
+ * Opens an encrypted connection to `address`, failing with
+ * `Deno.errors.TimedOut` if the TCP connect takes longer than the timeout
+ * (or the handshake longer than its own), `HandshakeRefusedError` if the
+ * other side refuses the key, `PlainPeerError` if it is too old to encrypt.
  */
 export async function connect(
   address: Address,
@@ -351,7 +376,24 @@ export async function connect(
   });
   try {
     const conn = await Promise.race([pending, timeout]);
-    return new Connection(conn, options.limits);
+    clearTimeout(timer);
+    const stop = () => conn.close();
+    signal?.addEventListener("abort", stop, { once: true });
+    try {
+      const secure = await secureOpen(conn, { psk: options.psk });
+      signal?.throwIfAborted();
+      return new Connection(conn, options.limits, secure);
+    } catch (error) {
+      try {
+        conn.close();
+      } catch {
+        // Closed by the abort or the handshake's deadline.
+      }
+      signal?.throwIfAborted();
+      throw error;
+    } finally {
+      signal?.removeEventListener("abort", stop);
+    }
   } finally {
     clearTimeout(timer);
     if (abort) signal?.removeEventListener("abort", abort);

@@ -3,8 +3,8 @@
  * to a server's `serve` function, within caps on connections open in total
  * and from one address. A connection over a cap is told why (by the server's
  * `refuse`) and closed, without counting as open. Accepting is the one place
- * where an incoming socket becomes a `Connection`, so that is where
- * encryption will wrap it.
+ * where an incoming socket becomes a `Connection`: after the encryption
+ * handshake (`secure_transport.ts`), which counts against the caps too.
  *
  * @module
  */
@@ -16,10 +16,22 @@ import {
   formatAddress,
 } from "./connection.ts";
 import { describeError } from "./describe_error.ts";
+import { unmapIPv4 } from "./address.ts";
+import { secureAccept, type SecureAcceptOptions } from "./secure_transport.ts";
 import {
   MAX_CONNECTIONS,
   MAX_CONNECTIONS_PER_ADDRESS,
 } from "../protocol/limits.ts";
+
+/**
+ * Connections over a cap that may be in their handshake at once, to be told
+ * why they are refused; past it, more are closed without a word (each
+ * telling costs a key exchange and may take the handshake's time-out).
+ */
+export const REFUSALS_AT_ONCE = 32;
+
+/** Pause before accepting again after `accept()` failed (e.g. out of file descriptors). */
+export const ACCEPT_RETRY_MS = 100;
 
 /** Options for {@linkcode startListener}. */
 export interface ListenerOptions {
@@ -40,6 +52,8 @@ export interface ListenerOptions {
   refuse?: (conn: Connection) => Promise<void>;
   /** Frame limits and send deadline of every accepted connection. @default {Connection's defaults} */
   connection?: ConnectionOptions;
+  /** Keys connecting sides may prove they hold, in the handshake. @default {none} */
+  secure?: SecureAcceptOptions;
   /** Connections open at once. @default {MAX_CONNECTIONS} */
   maxConnections?: number;
   /** Connections open at once from one address. @default {MAX_CONNECTIONS_PER_ADDRESS} */
@@ -125,11 +139,15 @@ class CappedListener implements Listener {
   readonly address: Address;
   #listener: Deno.TcpListener;
   #options: ListenerOptions;
-  #open = new Set<Connection>();
+  /** Connections being served, and sockets still in their handshake. */
+  #open = new Set<{ close(): void }>();
+  /** Connections over a cap still being told why. */
+  #refusing = 0;
   #perAddress = new Map<string, number>();
   #tasks = new Set<Promise<void>>();
   #accepting: Promise<void>;
   #closed = false;
+  #wake?: () => void;
 
   constructor(listener: Deno.TcpListener, options: ListenerOptions) {
     this.#listener = listener;
@@ -146,6 +164,7 @@ class CappedListener implements Listener {
   async close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
+      this.#wake?.();
       try {
         this.#listener.close();
       } catch {
@@ -163,8 +182,10 @@ class CappedListener implements Listener {
       try {
         conn = await this.#listener.accept();
       } catch (error) {
-        if (this.#closed) return;
+        if (this.#closed || error instanceof Deno.errors.BadResource) return;
         this.#log(`Accept failed: ${describeError(error)}`);
+        // Out of file descriptors, say: give them time to come back.
+        await this.#pause(ACCEPT_RETRY_MS);
         continue;
       }
       if (this.#closed) {
@@ -173,6 +194,18 @@ class CappedListener implements Listener {
       }
       this.#track(this.#admit(conn));
     }
+  }
+
+  /** Waits `ms`, or less if the listener closes meanwhile. */
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      this.#wake = done;
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
   }
 
   #track(task: Promise<void>): void {
@@ -184,55 +217,87 @@ class CappedListener implements Listener {
   }
 
   async #admit(raw: Deno.TcpConn): Promise<void> {
-    let conn: Connection;
-    let host: string;
+    let remote: Address;
     try {
-      conn = new Connection(raw, this.#options.connection);
-      host = conn.remote.host;
+      const addr = raw.remoteAddr as Deno.NetAddr;
+      remote = { host: unmapIPv4(addr.hostname), port: addr.port };
     } catch {
-      // Reset before it could be looked at.
       raw.close();
       return;
     }
+    const { host } = remote;
+    const who = formatAddress(remote);
     const fromHost = this.#perAddress.get(host) ?? 0;
     const busy = this.#open.size >= (this.#options.maxConnections ??
           MAX_CONNECTIONS) ||
       fromHost >= (this.#options.maxConnectionsPerAddress ??
           MAX_CONNECTIONS_PER_ADDRESS);
     if (busy) {
-      // Not counted as open: a flood of refused sockets must not keep the
-      // count up and lock out the next honest client.
-      this.#options.log?.(
-        `Refused ${formatAddress(conn.remote)}: too many connections`,
-      );
-      await this.#options.refuse?.(conn);
-      conn.close();
+      this.#options.log?.(`Refused ${who}: too many connections`);
+      if (this.#refusing >= REFUSALS_AT_ONCE) {
+        raw.close();
+        return;
+      }
+      // Told why over the encrypted connection, like any other answer.
+      this.#refusing++;
+      try {
+        const conn = await this.#secure(raw, who);
+        if (conn) await this.#options.refuse?.(conn);
+        conn?.close();
+      } finally {
+        this.#refusing--;
+      }
       return;
     }
-    this.#open.add(conn);
+    // Counted from the start: a handshake in progress holds a slot too.
+    let open: { close(): void } = raw;
+    this.#open.add(open);
     this.#perAddress.set(host, fromHost + 1);
-    this.#options.log?.(
-      `Connection from ${
-        formatAddress(conn.remote)
-      } accepted (${this.#open.size} open).`,
-    );
     try {
-      await this.#options.serve(conn);
-    } catch (error) {
+      const conn = await this.#secure(raw, who);
+      if (!conn || this.#closed) return;
+      this.#open.delete(open);
+      this.#open.add(open = conn);
       this.#options.log?.(
-        `Closed ${formatAddress(conn.remote)}: ${describeError(error)}`,
+        `Connection from ${who} accepted (${this.#open.size} open).`,
+      );
+      try {
+        await this.#options.serve(conn);
+      } catch (error) {
+        this.#options.log?.(`Closed ${who}: ${describeError(error)}`);
+      }
+      this.#options.log?.(
+        `Connection from ${who} closed (${this.#open.size - 1} open).`,
       );
     } finally {
-      conn.close();
-      this.#open.delete(conn);
+      open.close();
+      this.#open.delete(open);
       const left = (this.#perAddress.get(host) ?? 1) - 1;
       if (left > 0) this.#perAddress.set(host, left);
       else this.#perAddress.delete(host);
+    }
+  }
+
+  /** The handshake, then a `Connection`; undefined (logged, closed) if it fails. */
+  async #secure(
+    raw: Deno.TcpConn,
+    who: string,
+  ): Promise<Connection | undefined> {
+    try {
+      const secure = await secureAccept(raw, this.#options.secure);
+      return new Connection(raw, this.#options.connection, secure);
+    } catch (error) {
       this.#options.log?.(
-        `Connection from ${
-          formatAddress(conn.remote)
-        } closed (${this.#open.size} open).`,
+        `Closed ${who}: the encryption handshake failed: ${
+          describeError(error)
+        }`,
       );
+      try {
+        raw.close();
+      } catch {
+        // Closed by the handshake's deadline.
+      }
+      return undefined;
     }
   }
 

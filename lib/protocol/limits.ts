@@ -20,6 +20,13 @@ export const DEFAULT_PEER_PORT = 6000;
 export const DEFAULT_TRACKER = `127.0.0.1:${DEFAULT_TRACKER_PORT}`;
 /** Environment variable that names the tracker instead of `--tracker`. */
 export const TRACKER_ENV = "P2P_TRACKER";
+/**
+ * Environment variable holding a team tracker's secret itself (the
+ * alternative to `--secret-file`).
+ */
+export const TEAM_SECRET_ENV = "P2P_TEAM_SECRET";
+/** Environment variable a share link may be passed in, kept out of the process list. */
+export const LINK_ENV = "P2P_LINK";
 
 /** Default piece size: 256 KiB. */
 export const DEFAULT_PIECE_SIZE = 256 * 1024;
@@ -34,10 +41,33 @@ export const HASH_BYTES = 32;
 
 /** Largest JSON part of a frame: 64 KiB. */
 export const MAX_JSON_BYTES = 64 * 1024;
-/** Largest binary part of a frame: the larger of a piece and a hash list. */
+/**
+ * Bytes sealing adds to a private file's metadata: a version byte, a
+ * 12-byte nonce and a 16-byte tag (`secure/share_keys.ts`'s
+ * `SEALED_OVERHEAD_BYTES`, which a test keeps equal to this).
+ */
+export const SEALED_BLOB_OVERHEAD_BYTES = 1 + 12 + 16;
+/**
+ * Shortest sealed-metadata blob: the sealing overhead around at least the
+ * 4-byte JSON length prefix of `protocol/sealed_meta.ts`.
+ */
+export const MIN_SEALED_BLOB_BYTES = SEALED_BLOB_OVERHEAD_BYTES + 4;
+/**
+ * Largest sealed-metadata blob a tracker stores for a private file: the
+ * sealed form of the 4-byte length prefix, a JSON part of at most
+ * MAX_JSON_BYTES (the most `decodeSealedMeta` reads; the real one is under
+ * 2 KiB) and the hashes of MAX_PIECES pieces.
+ */
+export const MAX_SEALED_BLOB_BYTES = 4 + MAX_JSON_BYTES +
+  MAX_PIECES * HASH_BYTES + SEALED_BLOB_OVERHEAD_BYTES;
+/**
+ * Largest binary part of a frame: the largest of a piece, a hash list and
+ * a sealed-metadata blob (the blob: 32 MiB + 64 KiB + 33 bytes).
+ */
 export const MAX_BINARY_BYTES = Math.max(
   MAX_PIECE_SIZE,
   MAX_PIECES * HASH_BYTES,
+  MAX_SEALED_BLOB_BYTES,
 );
 /** Longest file name (UTF-8 bytes) a tracker accepts. */
 export const MAX_NAME_BYTES = 255;
@@ -78,6 +108,11 @@ export const IDLE_TIMEOUT_MS = 120_000;
 export const FRAME_DEADLINE_MS = 30_000;
 /** Time allowed to open a TCP connection to a tracker or peer. */
 export const CONNECT_TIMEOUT_MS = 5_000;
+/**
+ * Time the encryption handshake may take once the TCP connection is open
+ * (both sides; a side that stalls in it is closed).
+ */
+export const SECURE_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Time a tracker has to answer one request. */
 export const TRACKER_REPLY_TIMEOUT_MS = 10_000;
 /** A peer with requests outstanding that sends nothing for this long is dropped. */

@@ -8,7 +8,7 @@
  */
 
 /** The version of `peer` and `tracker` (semantic versioning). */
-export const VERSION = "0.10.0";
+export const VERSION = "0.11.0";
 
 /** What a peer calls itself in its handshake, e.g. `p2p/0.10.0`. */
 export const USER_AGENT = `p2p/${VERSION}`;

@@ -7,6 +7,11 @@
  * @module
  */
 
+import {
+  HandshakeRefusedError,
+  PlainPeerError,
+} from "../secure/secret_stream.ts";
+
 /**
  * Why a connect failed, in words that follow the peer's address: a time-out
  * means packets went unanswered (a firewall or a router in the way), a
@@ -18,6 +23,16 @@ export function describeConnectFailure(error: unknown): string {
   }
   if (error instanceof Deno.errors.ConnectionRefused) {
     return "refused the connection: nothing listens on that port (the sharer may have stopped)";
+  }
+  if (error instanceof HandshakeRefusedError) {
+    return error.reason === "unknown-key"
+      ? "does not share a file with this link's secret"
+      : error.reason === "key-required"
+      ? "accepts only connections with a secret"
+      : "speaks another version of p2p's encryption: one of you needs to upgrade";
+  }
+  if (error instanceof PlainPeerError) {
+    return "runs an older p2p that does not encrypt: it needs to upgrade";
   }
   const text = error instanceof Error ? error.message : String(error);
   return `could not be reached (${text})`;

@@ -76,6 +76,12 @@ export interface PeerLinkOptions {
   /** Ms to connect. @default {CONNECT_TIMEOUT_MS} */
   connectMs?: number;
   /**
+   * A private share's pre-shared key, proved in the handshake: a sharer
+   * serves a private file only over a connection that proved its key.
+   * @default {none: a public file}
+   */
+  psk?: Uint8Array;
+  /**
    * A download limit, shared with the download's other links: after each
    * piece the link waits its turn before it reads or asks for more.
    * @default {no limit}
@@ -182,6 +188,7 @@ export class PeerLink {
       const started = performance.now();
       this.#conn = await connect(this.address, {
         signal: this.#stop.signal,
+        psk: this.#options.psk,
         timeoutMs: this.#options.connectMs ?? CONNECT_TIMEOUT_MS,
         limits: {
           maxBinaryBytes: Math.max(

@@ -20,6 +20,7 @@ import {
 } from "../net/connection.ts";
 import { describeError } from "../net/describe_error.ts";
 import { type Listener, startListener } from "../net/listener.ts";
+import type { NamedKey } from "../net/secure_transport.ts";
 import {
   DEFAULT_PEER_PORT,
   FRAME_DEADLINE_MS,
@@ -54,6 +55,17 @@ export interface PeerServerOptions {
   port?: number;
   /** Finds what is offered under this full ID (a whole or partial file), or undefined. */
   lookup: (id: string) => PieceSource | undefined;
+  /**
+   * The keys of the private files offered, named by their lookup keys: a
+   * downloader proves one in the handshake. @default {none}
+   */
+  keys?: () => Iterable<NamedKey>;
+  /**
+   * The name of the key a connection must have proved to get the file `id`
+   * (a private file's lookup key), or undefined for a public file.
+   * @default {every file is public}
+   */
+  keyFor?: (id: string) => string | undefined;
   /**
    * Called when a downloader says it serves the file `id` too (its `hello`
    * names its port), so a downloader of the same file can connect back.
@@ -172,6 +184,7 @@ class Server implements PeerServer, UploadHost {
         maxJsonBytes: MAX_PEER_REQUEST_BYTES,
         writeDeadlineMs: options.writeDeadlineMs,
       },
+      secure: { role: "peer", keys: options.keys },
       maxConnections: options.maxConnections,
       maxConnectionsPerAddress: options.maxConnectionsPerAddress,
       log: options.log,
@@ -259,7 +272,10 @@ class Server implements PeerServer, UploadHost {
       return undefined;
     }
     const file = this.#options.lookup(hello.id);
-    if (!file || file.closed) {
+    const key = this.#options.keyFor?.(hello.id);
+    // A private file is not there for a connection without its key: the
+    // same answer as for a file not shared at all.
+    if (!file || file.closed || (key !== undefined && key !== conn.key)) {
       await this.#refuse(
         conn,
         "not-shared",

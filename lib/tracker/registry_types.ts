@@ -24,6 +24,14 @@ export const MAX_HASH_BYTES_PER_HOST = 128 * 1024 * 1024;
 export const MAX_TRACKER_HASH_BYTES = 512 * 1024 * 1024;
 /** Most registrations the tracker holds in total. */
 export const MAX_REGISTRATIONS = 1_000_000;
+/** Most private (sealed) registrations one host may hold at once. */
+export const MAX_SEALED_REGISTRATIONS_PER_HOST = 10_000;
+/** Most sealed-metadata bytes the private files one host registered first may add up to: 128 MiB. */
+export const MAX_SEALED_BYTES_PER_HOST = 128 * 1024 * 1024;
+/** Most sealed-metadata bytes the tracker holds in total: 512 MiB. */
+export const MAX_TRACKER_SEALED_BYTES = 512 * 1024 * 1024;
+/** Most private registrations the tracker holds in total (each is an object, so fewer than public ones). */
+export const MAX_SEALED_REGISTRATIONS = 100_000;
 
 /** A request the registry refuses; `code` goes into the `error` reply. */
 export class RegistryError extends Error {
@@ -56,6 +64,20 @@ export interface TrackerServiceOptions {
   maxRegistrations?: number;
   /** @default {MAX_VARIANTS_PER_FILE} */
   maxVariants?: number;
+  /** Quotas on private files (`maxPortsPerHostPerFile` applies to them too). @default {the MAX_SEALED_* and MAX_TRACKER_SEALED_BYTES constants} */
+  sealed?: SealedQuotas;
+}
+
+/** Quotas on private (sealed) registrations, in {@linkcode TrackerServiceOptions}. */
+export interface SealedQuotas {
+  /** Private registrations per host. @default {MAX_SEALED_REGISTRATIONS_PER_HOST} */
+  maxRegistrationsPerHost?: number;
+  /** Sealed-metadata bytes per host (blobs it registered first). @default {MAX_SEALED_BYTES_PER_HOST} */
+  maxBytesPerHost?: number;
+  /** Sealed-metadata bytes in total. @default {MAX_TRACKER_SEALED_BYTES} */
+  maxBytes?: number;
+  /** Private registrations in total. @default {MAX_SEALED_REGISTRATIONS} */
+  maxRegistrations?: number;
 }
 
 /** Options for {@linkcode TrackerService.register}. */
@@ -82,6 +104,16 @@ export type RegistryStats = Pick<
   TrackerStats,
   "files" | "peers" | "registrations"
 >;
+
+/** A `query-sealed` answer: a private file's blob and its live peers. */
+export interface SealedQueryResult {
+  /** The sealed metadata as first registered (the registry's own: do not change it). */
+  blob: Uint8Array;
+  /** Live peers, freshest first, at most MAX_PEERS_PER_ANSWER. */
+  peers: PeerAddress[];
+  /** Of `peers`, how many hold only part of the file. */
+  partial: number;
+}
 
 /** A `query` answer: one variant of a file and its live peers. */
 export interface QueryResult {

@@ -5,12 +5,15 @@
  * connection is a registry session). Bad input closes that one connection;
  * the server keeps serving everyone else. Connections are capped in total
  * and per address, every frame has a deadline both ways, and reads
- * (`query`, `list`, `search`, `stats`) are rate-limited per address.
+ * (`query`, `query-sealed`, `list`, `search`, `stats`) are rate-limited
+ * per address.
  *
  * @module
  */
 
 import { type Address, Connection, formatAddress } from "../net/connection.ts";
+import { type Listener, startListener } from "../net/listener.ts";
+import { unmapIPv4 } from "../net/address.ts";
 import {
   DEFAULT_TRACKER_PORT,
   FRAME_DEADLINE_MS,
@@ -20,6 +23,7 @@ import {
   MAX_CONNECTIONS_PER_ADDRESS,
   MAX_JSON_BYTES,
   MAX_PIECES,
+  MAX_SEALED_BLOB_BYTES,
   MIN_PIECE_SIZE,
   REGISTRATION_TTL_MS,
 } from "../protocol/limits.ts";
@@ -44,12 +48,11 @@ import {
 
 /** How often the tracker forgets expired registrations. */
 export const SWEEP_INTERVAL_MS = 5_000;
-/** Pause before accepting again after `accept()` failed (e.g. out of file descriptors). */
-export const ACCEPT_RETRY_MS = 100;
 
 /** Requests that only read the registry: these are rate-limited. */
 const READS: ReadonlySet<string> = new Set([
   "query",
+  "query-sealed",
   "list",
   "search",
   "stats",
@@ -86,6 +89,11 @@ export interface TrackerOptions {
   quotas?: Omit<TrackerServiceOptions, "ttlMs" | "now">;
   /** Receives one line per notable event (bad client, refused connection). */
   log?: (line: string) => void;
+  /**
+   * A team's pre-shared key (from `--secret-file`): only clients that
+   * prove they hold it, in the handshake, get an answer. @default {open to all}
+   */
+  teamPsk?: Uint8Array;
 }
 
 /** A running tracker. */
@@ -116,20 +124,15 @@ export function startTracker(options: TrackerOptions = {}): TrackerServer {
 
 class Tracker implements TrackerServer {
   readonly address: Address;
-  #listener: Deno.TcpListener;
+  #listener: Listener;
   #service: TrackerService;
   #limiter: RateLimiter;
   #options: TrackerOptions;
   #log: (line: string) => void;
   #started = performance.now();
   #requests = 0;
-  #connections = new Set<Connection>();
-  #perHost = new Map<string, number>();
-  #tasks = new Set<Promise<void>>();
   #sweeper: ReturnType<typeof setInterval>;
   #closed = false;
-  #wake?: () => void;
-  #accepting: Promise<void>;
 
   constructor(options: TrackerOptions) {
     this.#options = options;
@@ -142,118 +145,67 @@ class Tracker implements TrackerServer {
       rate: options.queriesPerSecond ?? QUERIES_PER_SECOND_PER_ADDRESS,
       burst: options.queryBurst ?? QUERY_BURST_PER_ADDRESS,
     });
-    this.#listener = Deno.listen({
-      hostname: options.host ?? "0.0.0.0",
+    const team = options.teamPsk;
+    this.#listener = startListener({
+      host: options.host ?? "0.0.0.0",
       port: options.port ?? DEFAULT_TRACKER_PORT,
+      serve: (connection) => this.#admit(connection),
+      refuse: async (connection) => {
+        await sendOrClose(
+          connection,
+          errorReply("busy", "Too many connections; try again later."),
+        );
+      },
+      connection: {
+        binaryLimit: trackerBinaryLimit,
+        writeDeadlineMs: options.writeDeadlineMs,
+      },
+      secure: {
+        role: "tracker",
+        requireKey: team !== undefined,
+        keys: () => team ? [{ psk: team, name: "team" }] : [],
+      },
+      maxConnections: options.maxConnections ?? MAX_CONNECTIONS,
+      maxConnectionsPerAddress: options.maxConnectionsPerAddress ??
+        MAX_CONNECTIONS_PER_ADDRESS,
+      log: (line) => this.#log(`Tracker: ${line}`),
     });
-    const addr = this.#listener.addr;
-    this.address = { host: addr.hostname, port: addr.port };
+    this.address = this.#listener.address;
     this.#sweeper = setInterval(() => {
       this.#service.sweep();
       this.#limiter.sweep();
     }, options.sweepMs ?? SWEEP_INTERVAL_MS);
-    this.#accepting = this.#acceptLoop();
   }
 
   stats(): TrackerStats {
     return {
       ...this.#service.stats(),
+      privateFiles: this.#service.privateFiles(),
       requests: this.#requests,
       uptimeMs: Math.round(performance.now() - this.#started),
     };
   }
 
   get connections(): number {
-    return this.#connections.size;
+    return this.#listener.connections;
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#sweeper);
-    this.#wake?.();
-    try {
-      this.#listener.close();
-    } catch {
-      // Already closed.
-    }
-    for (const connection of this.#connections) connection.close();
-    await this.#accepting;
-    await Promise.allSettled([...this.#tasks]);
+    await this.#listener.close();
   }
 
-  async #acceptLoop(): Promise<void> {
-    while (!this.#closed) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (error) {
-        if (this.#closed || error instanceof Deno.errors.BadResource) return;
-        this.#log(`Tracker could not accept a connection: ${message(error)}`);
-        await this.#pause(ACCEPT_RETRY_MS);
-        continue;
-      }
-      this.#track(this.#admit(
-        new Connection(conn, {
-          binaryLimit: trackerBinaryLimit,
-          writeDeadlineMs: this.#options.writeDeadlineMs,
-        }),
-      ));
-    }
-  }
-
-  #track(task: Promise<void>): void {
-    const settled = task.catch((error) => {
-      this.#log(
-        `Tracker dropped a connection after an error: ${message(error)}`,
-      );
-    });
-    this.#tasks.add(settled);
-    settled.finally(() => this.#tasks.delete(settled));
-  }
-
-  /** Waits `ms`, or less if the tracker closes meanwhile. */
-  #pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      this.#wake = done;
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  }
-
-  /** Serves `connection` if the caps allow, otherwise says `busy` and closes. */
+  /** Serves one admitted connection with a session for what it registers. */
   async #admit(connection: Connection): Promise<void> {
-    const host = remoteHost(connection);
-    const fromHost = this.#perHost.get(host) ?? 0;
-    const maxTotal = this.#options.maxConnections ?? MAX_CONNECTIONS;
-    const maxHost = this.#options.maxConnectionsPerAddress ??
-      MAX_CONNECTIONS_PER_ADDRESS;
-    if (this.#connections.size >= maxTotal || fromHost >= maxHost) {
-      this.#log(`Tracker refused a connection from ${host}: too many open.`);
-      await sendOrClose(
-        connection,
-        errorReply("busy", "Too many connections; try again later."),
-      );
-      connection.close();
-      return;
-    }
-    this.#connections.add(connection);
-    this.#perHost.set(host, fromHost + 1);
     const session = this.#service.openSession();
     try {
-      await this.#serve(connection, host, session);
+      await this.#serve(connection, unmapIPv4(connection.remote.host), session);
     } finally {
-      connection.close();
       // Whatever it registered goes with it, however it ended (a peer
       // killed without unregistering); unless renewed over a newer one.
       this.#service.closeSession(session);
-      this.#connections.delete(connection);
-      const left = (this.#perHost.get(host) ?? 1) - 1;
-      if (left > 0) this.#perHost.set(host, left);
-      else this.#perHost.delete(host);
     }
   }
 
@@ -323,6 +275,19 @@ class Tracker implements TrackerServer {
         case "unregister":
           service.unregister(request.id, { host, port: request.port });
           return { type: "ok" };
+        case "register-sealed":
+          service.registerSealed(
+            { lookup: request.lookup, blob: request.blob },
+            { host, port: request.port },
+            { session, partial: request.partial },
+          );
+          return { type: "ok" };
+        case "query-sealed":
+          return {
+            type: "sealed",
+            lookup: request.lookup,
+            ...service.querySealed(request.lookup),
+          };
         case "query":
           return {
             type: "file",
@@ -384,10 +349,12 @@ async function sendOrClose(
 
 /**
  * The binary part a tracker accepts, from the JSON part alone: only a
- * `register` carries one, exactly its piece-hash list, so a client cannot
- * make the tracker wait for (and buffer) bytes no message will use.
+ * `register` carries one, exactly its piece-hash list, and a
+ * `register-sealed`, its blob (at most MAX_SEALED_BLOB_BYTES), so a client
+ * cannot make the tracker wait for (and buffer) bytes no message will use.
  */
 function trackerBinaryLimit(header: Record<string, unknown>): number {
+  if (header.type === "register-sealed") return MAX_SEALED_BLOB_BYTES;
   if (header.type !== "register") return 0;
   const { size, pieceSize } = header;
   if (
@@ -404,13 +371,6 @@ function trackerBinaryLimit(header: Record<string, unknown>): number {
 function isBadInput(error: unknown): boolean {
   return error instanceof TypeError || error instanceof RangeError ||
     error instanceof SyntaxError;
-}
-
-/** The client's IP as the socket reports it (IPv4-mapped IPv6 unwrapped). */
-function remoteHost(connection: Connection): string {
-  const host = connection.remote.host;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host);
-  return mapped ? mapped[1] : host;
 }
 
 function message(error: unknown): string {

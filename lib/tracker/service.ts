@@ -31,10 +31,12 @@ import {
   isFullId,
   isIdPrefix,
   type PeerAddress,
+  type SealedFile,
 } from "../protocol/messages.ts";
 import { HostTable } from "./hosts.ts";
 import { FileTable } from "./_file_table.ts";
 import { PeerTable } from "./_peer_table.ts";
+import { SealedRegistry } from "./_sealed_registry.ts";
 import { Session } from "./_sessions.ts";
 import { NONE } from "./_slots.ts";
 
@@ -53,10 +55,11 @@ import {
   type RegisterOptions,
   RegistryError,
   type RegistryStats,
+  type SealedQueryResult,
   type TrackerServiceOptions,
 } from "./registry_types.ts";
 
-type Quotas = Required<Omit<TrackerServiceOptions, "ttlMs" | "now">>;
+type Quotas = Required<Omit<TrackerServiceOptions, "ttlMs" | "now" | "sealed">>;
 
 /** Liveness of one variant, for ranking. */
 interface Support {
@@ -81,6 +84,7 @@ export class TrackerService {
   #hosts = new HostTable();
   #files = new FileTable();
   #peers = new PeerTable(this.#files, this.#hosts);
+  #sealed: SealedRegistry;
   #lastSession = 0;
 
   /** An empty registry. */
@@ -98,6 +102,7 @@ export class TrackerService {
       maxRegistrations: options.maxRegistrations ?? MAX_REGISTRATIONS,
       maxVariants: options.maxVariants ?? MAX_VARIANTS_PER_FILE,
     };
+    this.#sealed = new SealedRegistry(options);
   }
 
   /**
@@ -167,9 +172,23 @@ export class TrackerService {
     this.#claim(reg, options.session);
   }
 
+  /** Registers (or renews) `peer` as a holder of a private file: {@linkcode SealedRegistry.register}. */
+  registerSealed(
+    file: SealedFile,
+    peer: PeerAddress,
+    options: RegisterOptions = {},
+  ): void {
+    this.#sealed.register(file, peer, options);
+  }
+
+  /** The private file under `lookup`: {@linkcode SealedRegistry.query}. */
+  querySealed(lookup: string): SealedQueryResult {
+    return this.#sealed.query(lookup);
+  }
+
   /**
-   * Renews `peer`'s registrations of `ids`, taking them into
-   * `options.session`; returns the IDs it has none for.
+   * Renews `peer`'s registrations of `ids` (file IDs or lookup keys), taking
+   * them into `options.session`; returns the IDs it has none for.
    */
   announce(
     ids: readonly string[],
@@ -181,20 +200,22 @@ export class TrackerService {
     const host = this.#hosts.find(peer.host);
     for (const id of ids) {
       const held = this.#heldBy(id, host, peer.port);
+      const sealed = this.#sealed.renew(id, peer, options.session);
       if (held !== NONE && this.#peers.regExpires[held] > now) {
         this.#peers.regExpires[held] = now + this.#ttlMs;
         this.#claim(held, options.session);
-      } else {
+      } else if (!sealed) {
         unknown.push(id);
       }
     }
     return unknown;
   }
 
-  /** Removes `peer`'s registration of `id`, if there is one. */
+  /** Removes `peer`'s registration of `id` (a file ID or lookup key), if any. */
   unregister(id: string, peer: PeerAddress): void {
     const held = this.#heldBy(id, this.#hosts.find(peer.host), peer.port);
     if (held !== NONE) this.#peers.drop(held);
+    this.#sealed.unregister(id, peer);
   }
 
   /**
@@ -251,14 +272,19 @@ export class TrackerService {
     return this.#summaries((name) => name.toLowerCase().includes(needle));
   }
 
-  /** Counts of live files, peer addresses and registrations. */
+  /** Counts of live public files, peer addresses and registrations. */
   stats(): RegistryStats {
     return this.#peers.stats(this.#now());
   }
 
+  /** Private files (lookup keys) with a live registration. */
+  privateFiles(): number {
+    return this.#sealed.files();
+  }
+
   /** Forgets expired registrations and files left without peers; returns how many registrations went. */
   sweep(): number {
-    return this.#peers.dropExpired(this.#now());
+    return this.#peers.dropExpired(this.#now()) + this.#sealed.sweep();
   }
 
   /**
@@ -279,7 +305,7 @@ export class TrackerService {
    */
   closeSession(session: Session): number {
     const regs = this.#peers;
-    let dropped = 0;
+    let dropped = this.#sealed.closeSession(session);
     for (const reg of session.end()) {
       // drop() clears the owner, so a slot listed twice goes once.
       if (regs.regOwner[reg] !== session.id) continue;

@@ -8,6 +8,7 @@
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { type Address, connect, Connection } from "../../lib/net/connection.ts";
 import { encodeFrame } from "../../lib/protocol/frame.ts";
+import { secureAccept } from "../../lib/net/secure_transport.ts";
 import type { Message } from "../../lib/protocol/messages.ts";
 
 const ID = "0123456789abcdef".repeat(4);
@@ -25,9 +26,11 @@ async function pair(): Promise<
   { client: Connection; server: Connection } & Disposable
 > {
   using listener = listen();
-  const accepted = listener.accept();
+  const accepted = listener.accept().then(async (raw) =>
+    new Connection(raw, {}, await secureAccept(raw))
+  );
   const client = await connect(listener.address);
-  const server = new Connection(await accepted);
+  const server = await accepted;
   return {
     client,
     server,
@@ -38,7 +41,10 @@ async function pair(): Promise<
   };
 }
 
-/** A raw socket to a listener, with the accepted side as a Connection. */
+/**
+ * A raw socket to a listener, with the accepted side as a Connection
+ * without encryption: for tests of the frame layer's own limits.
+ */
 async function rawPair(): Promise<
   { raw: Deno.TcpConn; server: Connection } & Disposable
 > {

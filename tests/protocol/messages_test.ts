@@ -25,15 +25,28 @@ import {
 import {
   HASH_BYTES,
   MAX_AGENT_CHARS,
+  MAX_BINARY_BYTES,
   MAX_FILES_PER_ANSWER,
   MAX_IDS_PER_ANNOUNCE,
   MAX_PEER_ENTRIES_READ,
   MAX_PEERS_PER_ANSWER,
   MAX_PIECE_SIZE,
   MAX_PIECES,
+  MAX_SEALED_BLOB_BYTES,
   MAX_SEARCH_CHARS,
   MIN_PIECE_SIZE,
+  MIN_SEALED_BLOB_BYTES,
+  SEALED_BLOB_OVERHEAD_BYTES,
 } from "../../lib/protocol/limits.ts";
+import {
+  encodeSealedMeta,
+  SEALED_META_LENGTH_BYTES,
+} from "../../lib/protocol/sealed_meta.ts";
+import {
+  deriveShareKeys,
+  SEALED_OVERHEAD_BYTES,
+  sealMetadata,
+} from "../../lib/secure/share_keys.ts";
 
 const ID = "0123456789abcdef".repeat(4);
 const ID2 = "f".repeat(64);
@@ -53,6 +66,12 @@ const META: FileMeta = {
   pieceSize: MIN_PIECE_SIZE,
   pieceHashes: hashes(3),
 };
+
+const KEYS = deriveShareKeys(new Uint8Array(32).fill(9));
+/** A private file's lookup key (64 hex chars, like an ID). */
+const LOOKUP = KEYS.lookupKey;
+/** META, sealed as a private share's sharer sends it to the tracker. */
+const BLOB = sealMetadata(KEYS.metadataKey, encodeSealedMeta(META));
 
 /** One or more examples of every message type. */
 const SAMPLES: Message[] = [
@@ -74,6 +93,24 @@ const SAMPLES: Message[] = [
   { type: "announce", ids: [], port: 6000 },
   { type: "announced", unknown: [ID2] },
   { type: "unregister", id: ID, port: 6000 },
+  { type: "unregister", id: LOOKUP, port: 6000 },
+  { type: "register-sealed", lookup: LOOKUP, blob: BLOB, port: 6000 },
+  {
+    type: "register-sealed",
+    lookup: LOOKUP,
+    blob: BLOB,
+    port: 1,
+    partial: true,
+  },
+  { type: "query-sealed", lookup: LOOKUP },
+  {
+    type: "sealed",
+    lookup: LOOKUP,
+    blob: BLOB,
+    peers: [{ host: "127.0.0.1", port: 6000 }, { host: "::1", port: 6001 }],
+    partial: 1,
+  },
+  { type: "sealed", lookup: LOOKUP, blob: BLOB, peers: [] },
   { type: "query", id: ID.slice(0, 16) },
   { type: "query", id: ID },
   { type: "query", id: ID, variant: 3 },
@@ -108,6 +145,17 @@ const SAMPLES: Message[] = [
       uptimeMs: 5,
     },
   },
+  {
+    type: "stats-reply",
+    stats: {
+      files: 1,
+      peers: 2,
+      registrations: 3,
+      requests: 4,
+      uptimeMs: 5,
+      privateFiles: 6,
+    },
+  },
   { type: "hello", version: 1, id: ID },
   { type: "hello", version: 1, id: ID, port: 6001 },
   { type: "hello", version: 2, id: ID, agent: "p2p/0.10.0" },
@@ -125,7 +173,14 @@ const SAMPLES: Message[] = [
 ];
 
 /** Types whose frames carry a binary part. */
-const WITH_BINARY = new Set(["register", "file", "piece", "welcome"]);
+const WITH_BINARY = new Set([
+  "register",
+  "file",
+  "piece",
+  "welcome",
+  "register-sealed",
+  "sealed",
+]);
 
 /** Header fields that decoding may go without, by message type. */
 const OPTIONAL: Record<string, string[]> = {
@@ -134,11 +189,15 @@ const OPTIONAL: Record<string, string[]> = {
   query: ["variant"],
   file: ["variant", "variants"],
   hello: ["port", "agent"],
+  "register-sealed": ["partial"],
+  sealed: ["partial"],
+  "stats-reply": ["privateFiles"],
 };
 
 /** Fields that are true or false, by message type. */
 const BOOLEAN_FIELDS: Record<string, string[]> = {
   register: ["partial"],
+  "register-sealed": ["partial"],
 };
 
 /** Integer fields of each type's header (nested lists handled apart). */
@@ -148,7 +207,16 @@ const INTEGER_FIELDS: Record<string, string[]> = {
   announce: ["port"],
   unregister: ["port"],
   file: ["size", "pieceSize"],
-  "stats-reply": ["files", "peers", "registrations", "requests", "uptimeMs"],
+  "register-sealed": ["port"],
+  sealed: ["partial"],
+  "stats-reply": [
+    "files",
+    "peers",
+    "registrations",
+    "requests",
+    "uptimeMs",
+    "privateFiles",
+  ],
   hello: ["version", "port"],
   welcome: ["pieces"],
   request: ["index"],
@@ -213,7 +281,7 @@ Deno.test("every message type round-trips through toFrame and fromFrame", () => 
     types.add(message.type);
     assertEquals(fromFrame(toFrame(message)), message, message.type);
   }
-  assertEquals(types.size, 21, "all 21 message types have a sample");
+  assertEquals(types.size, 24, "all 24 message types have a sample");
 });
 
 Deno.test("every message type round-trips through encodeFrame and FrameReader", async () => {
@@ -392,7 +460,9 @@ Deno.test("answers of older trackers still decode: a files entry without partial
 
 Deno.test('fromFrame refuses ports 0, 65536, -1 and "x" everywhere a port belongs', () => {
   for (const port of [0, 65536, -1, "x", "6000", 1.5, 70000]) {
-    for (const type of ["register", "announce", "unregister"]) {
+    for (
+      const type of ["register", "announce", "unregister", "register-sealed"]
+    ) {
       assertRefused(frameOf(type, { port }), `${type}.port = ${port}`);
     }
     const file = fromFrame(
@@ -709,4 +779,136 @@ Deno.test("hello's agent is optional and bounded by MAX_AGENT_CHARS", () => {
     }
     assert(failed, `agent ${JSON.stringify(agent)} was accepted`);
   }
+});
+
+// --- Private files --------------------------------------------------------
+
+/** Lookup keys no decoder may accept: not 64 lowercase hex chars. */
+const BAD_LOOKUPS: unknown[] = [
+  "",
+  LOOKUP.slice(0, 16),
+  LOOKUP.slice(0, 63),
+  LOOKUP + "0",
+  LOOKUP.toUpperCase(),
+  "g".repeat(64),
+  "../" + LOOKUP.slice(3),
+  " " + LOOKUP.slice(1),
+  LOOKUP.slice(0, 63) + "\n",
+  "a".repeat(1_000_000),
+  64,
+  null,
+  [LOOKUP],
+];
+
+Deno.test("register-sealed, query-sealed and sealed refuse lookup keys that are not 64 lowercase hex chars", () => {
+  for (const lookup of BAD_LOOKUPS) {
+    const label = JSON.stringify(lookup)?.slice(0, 70);
+    for (const type of ["register-sealed", "query-sealed", "sealed"]) {
+      const error = assertRefused(
+        frameOf(type, { lookup }),
+        `${type}.lookup = ${label}`,
+      );
+      assert(error.message.startsWith("Lookup key"), error.message);
+    }
+  }
+});
+
+Deno.test("register-sealed and sealed refuse a missing blob, and one shorter than MIN_SEALED_BLOB_BYTES or over MAX_SEALED_BLOB_BYTES", () => {
+  for (const type of ["register-sealed", "sealed"]) {
+    const missing = assertRefused(
+      { ...frameOf(type), binary: new Uint8Array(0) },
+      `${type} without a blob`,
+    );
+    assert(missing instanceof TypeError, String(missing));
+    for (
+      const length of [1, MIN_SEALED_BLOB_BYTES - 1, MAX_SEALED_BLOB_BYTES + 1]
+    ) {
+      const error = assertRefused(
+        { ...frameOf(type), binary: new Uint8Array(length) },
+        `${type} with a ${length}-byte blob`,
+      );
+      assert(error instanceof RangeError, String(error));
+    }
+    for (const length of [MIN_SEALED_BLOB_BYTES, MAX_SEALED_BLOB_BYTES]) {
+      const message = fromFrame({
+        ...frameOf(type),
+        binary: new Uint8Array(length),
+      }) as { blob: Uint8Array };
+      assertEquals(message.blob.length, length, `${type} of ${length} bytes`);
+    }
+  }
+});
+
+Deno.test("a sealed blob travels as the binary part, never in the JSON", () => {
+  for (const type of ["register-sealed", "sealed"]) {
+    const frame = toFrame(sample(type));
+    assertEquals(frame.binary, BLOB);
+    assertEquals("blob" in frame.header, false);
+  }
+});
+
+Deno.test("register-sealed.partial must be true or false; sealed.partial is a count capped at the peers left", () => {
+  for (const partial of [1, 0, "true", null, []]) {
+    assertRefused(
+      frameOf("register-sealed", { partial }),
+      `register-sealed.partial = ${JSON.stringify(partial)}`,
+    );
+  }
+  for (const partial of [-1, 1.5, "1", true, MAX_PEER_ENTRIES_READ + 1]) {
+    assertRefused(
+      frameOf("sealed", { partial }),
+      `sealed.partial = ${JSON.stringify(partial)}`,
+    );
+  }
+  // One good peer left of three entries: a partial count of 3 says at most 1.
+  const answer = fromFrame(
+    frameOf("sealed", {
+      peers: [null, { host: "10.0.0.1", port: 6000 }, { host: "", port: 1 }],
+      partial: 3,
+    }),
+  );
+  assertEquals(answer.type === "sealed" && answer.partial, 1);
+  assertEquals(answer.type === "sealed" && answer.peers.length, 1);
+});
+
+Deno.test("a stats-reply without privateFiles (an older tracker) still decodes", () => {
+  const old = parsed(
+    `{"type":"stats-reply","files":1,"peers":1,"registrations":1,"requests":1,"uptimeMs":1}`,
+  );
+  const reply = fromFrame(old);
+  assertEquals(
+    reply.type === "stats-reply" && "privateFiles" in reply.stats,
+    false,
+  );
+});
+
+Deno.test("MAX_SEALED_BLOB_BYTES admits the largest blob sealing produces, and a frame admits it", () => {
+  assertEquals(SEALED_BLOB_OVERHEAD_BYTES, SEALED_OVERHEAD_BYTES);
+  assertEquals(
+    MIN_SEALED_BLOB_BYTES,
+    SEALED_OVERHEAD_BYTES + SEALED_META_LENGTH_BYTES,
+  );
+  assert(MAX_SEALED_BLOB_BYTES <= MAX_BINARY_BYTES);
+  // The most pieces, the largest numbers, and a name JSON escapes to 6
+  // bytes a character.
+  const largest: FileMeta = {
+    id: ID,
+    name: "\u0001".repeat(255),
+    size: MAX_PIECES * MAX_PIECE_SIZE,
+    pieceSize: MAX_PIECE_SIZE,
+    pieceHashes: new Uint8Array(MAX_PIECES * HASH_BYTES),
+  };
+  const blob = sealMetadata(KEYS.metadataKey, encodeSealedMeta(largest));
+  assert(
+    blob.length <= MAX_SEALED_BLOB_BYTES,
+    `${blob.length} > ${MAX_SEALED_BLOB_BYTES}`,
+  );
+  const frame = toFrame({
+    type: "register-sealed",
+    lookup: LOOKUP,
+    blob,
+    port: 6000,
+  });
+  const message = fromFrame(frame);
+  assert(message.type === "register-sealed" && message.blob === blob);
 });

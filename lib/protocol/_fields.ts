@@ -1,0 +1,186 @@
+/**
+ * The field kinds of docs/PROTOCOL.md section 2 (integers in range, ports,
+ * IDs, names, lists, peer addresses): one checker each, shared by the
+ * decoders in `messages.ts`. Each throws `TypeError` (missing, wrong type)
+ * or `RangeError` (out of range) and reads only the object's own keys.
+ *
+ * @module
+ */
+
+import type { Frame } from "./frame.ts";
+import {
+  FULL_ID_CHARS,
+  MAX_NAME_BYTES,
+  MAX_PEER_ENTRIES_READ,
+  MAX_PEERS_PER_ANSWER,
+  MIN_ID_PREFIX,
+} from "./limits.ts";
+import type { ErrorCode, PeerAddress } from "./message_types.ts";
+
+const FULL_ID = /^[0-9a-f]{64}$/;
+const ID_PREFIX = /^[0-9a-f]{16,64}$/;
+const ERROR_CODES: ReadonlySet<string> = new Set([
+  "bad-request",
+  "not-found",
+  "ambiguous",
+  "conflict",
+  "not-shared",
+  "busy",
+]);
+const encoder = new TextEncoder();
+
+/** True if `text` is a full 64-hex-char file ID. */
+export function isFullId(text: string): boolean {
+  return FULL_ID.test(text);
+}
+
+/** True if `text` is a usable ID or ID prefix (16 to 64 lowercase hex). */
+export function isIdPrefix(text: string): boolean {
+  return ID_PREFIX.test(text);
+}
+
+/** Throws unless `frame` has no binary part. */
+export function noBinary(frame: Frame): void {
+  if (frame.binary.length > 0) {
+    throw new TypeError(
+      `Message "${frame.header.type}" must not carry a binary part`,
+    );
+  }
+}
+
+/** `h[key]` as a safe integer within `min..max` (`int a..b`). */
+export function int(
+  h: Record<string, unknown>,
+  key: string,
+  min: number,
+  max: number,
+): number {
+  const value = h[key];
+  if (!Number.isSafeInteger(value)) {
+    throw new TypeError(`Field "${key}" must be an integer`);
+  }
+  if ((value as number) < min || (value as number) > max) {
+    throw new RangeError(`Field "${key}" must be within ${min}..${max}`);
+  }
+  return value as number;
+}
+
+/** `h[key]` as `true` or `false`. */
+export function flag(h: Record<string, unknown>, key: string): boolean {
+  const value = h[key];
+  if (typeof value !== "boolean") {
+    throw new TypeError(`Field "${key}" must be true or false`);
+  }
+  return value;
+}
+
+/** `h[key]` as a string of at most `maxChars` UTF-16 code units (`text n`). */
+export function text(
+  h: Record<string, unknown>,
+  key: string,
+  maxChars: number,
+  allowEmpty = false,
+): string {
+  const value = h[key];
+  if (typeof value !== "string") {
+    throw new TypeError(`Field "${key}" must be a string`);
+  }
+  if (value.length > maxChars || (!allowEmpty && value.length === 0)) {
+    throw new RangeError(`Field "${key}" must have 1..${maxChars} characters`);
+  }
+  return value;
+}
+
+/** `h.port` as a TCP port, 1..65535. */
+export function port(h: Record<string, unknown>): number {
+  return int(h, "port", 1, 65535);
+}
+
+/** `value` as a full file ID: 64 lowercase hex chars. */
+export function fullId(value: unknown): string {
+  if (typeof value !== "string" || !FULL_ID.test(value)) {
+    throw new TypeError(`File ID must be ${FULL_ID_CHARS} lowercase hex chars`);
+  }
+  return value;
+}
+
+/** A private file's lookup key: shaped like a full ID, named apart in errors. */
+export function lookupKey(value: unknown): string {
+  if (typeof value !== "string" || !FULL_ID.test(value)) {
+    throw new TypeError(
+      `Lookup key must be ${FULL_ID_CHARS} lowercase hex chars`,
+    );
+  }
+  return value;
+}
+
+/** `value` as a file ID or a prefix of one: 16 to 64 lowercase hex chars. */
+export function idPrefix(value: unknown): string {
+  if (typeof value !== "string" || !ID_PREFIX.test(value)) {
+    throw new TypeError(
+      `File ID must be ${MIN_ID_PREFIX} to ${FULL_ID_CHARS} lowercase hex chars`,
+    );
+  }
+  return value;
+}
+
+/** `value` as one of the known error codes. */
+export function errorCode(value: unknown): ErrorCode {
+  if (typeof value !== "string" || !ERROR_CODES.has(value)) {
+    throw new TypeError(`Unknown error code ${JSON.stringify(value)}`);
+  }
+  return value as ErrorCode;
+}
+
+/** `value` as a list of at most `max` entries (`key` names it in errors). */
+export function array(value: unknown, key: string, max: number): unknown[] {
+  if (!Array.isArray(value)) {
+    throw new TypeError(`Field "${key}" must be a list`);
+  }
+  if (value.length > max) {
+    throw new RangeError(`Field "${key}" has more than ${max} entries`);
+  }
+  return value;
+}
+
+/** `value` as a plain object (not null, not a list). */
+export function object(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new TypeError(`${what} must be an object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** `value` as a list of at most `max` full IDs. */
+export function idList(value: unknown, max: number): string[] {
+  return array(value, "ids", max).map(fullId);
+}
+
+/**
+ * Peers from an answer. Entries that are not a valid address are skipped and
+ * duplicates dropped, then the list is capped: one bad entry must not cost a
+ * download its good peers.
+ */
+export function peerList(value: unknown): PeerAddress[] {
+  const peers = new Map<string, PeerAddress>();
+  for (const entry of array(value, "peers", MAX_PEER_ENTRIES_READ)) {
+    if (peers.size >= MAX_PEERS_PER_ANSWER) break;
+    try {
+      const peer = object(entry, "A peer");
+      const address = { host: text(peer, "host", 64), port: port(peer) };
+      peers.set(`${address.host} ${address.port}`, address);
+    } catch {
+      // Skipped: see above.
+    }
+  }
+  return [...peers.values()];
+}
+
+/** `h.name` as a file name of 1..MAX_NAME_BYTES UTF-8 bytes. */
+export function fileName(h: Record<string, unknown>): string {
+  const name = text(h, "name", MAX_NAME_BYTES);
+  if (encoder.encode(name).length > MAX_NAME_BYTES) {
+    throw new RangeError(`Field "name" is over ${MAX_NAME_BYTES} bytes`);
+  }
+  return name;
+}

@@ -1,0 +1,143 @@
+/**
+ * The shapes of protocol messages, as types only: what `messages.ts`
+ * encodes and decodes (and re-exports, so callers import them from there).
+ * docs/PROTOCOL.md describes each message.
+ *
+ * @module
+ */
+
+/** What the tracker knows of one file, and what a sharer registers. */
+export interface FileMeta {
+  /** Full SHA-256 of the file, 64 lowercase hex chars. */
+  id: string;
+  /** The file's name as shared (not a path). */
+  name: string;
+  /** Size in bytes. */
+  size: number;
+  /** Bytes per piece; the last piece may be shorter. */
+  pieceSize: number;
+  /** The SHA-256 of every piece, concatenated (32 bytes each). */
+  pieceHashes: Uint8Array;
+}
+
+/**
+ * A private file as the tracker knows it: the lookup key derived from the
+ * share's secret, and its metadata sealed under a key the tracker lacks.
+ */
+export interface SealedFile {
+  /** The file's name at the tracker: 64 lowercase hex chars. */
+  lookup: string;
+  /** The sealed metadata (`secure/share_keys.ts`'s `sealMetadata`), opaque to the tracker. */
+  blob: Uint8Array;
+}
+
+/** A peer's listening address as the tracker hands it out. */
+export interface PeerAddress {
+  /** IP address the tracker saw the peer connect from. */
+  host: string;
+  /** Port the peer listens on. */
+  port: number;
+}
+
+/** One line of a list or search answer. */
+export interface FileSummary {
+  /** Full file ID. */
+  id: string;
+  /** File name. */
+  name: string;
+  /** Size in bytes. */
+  size: number;
+  /** Peers that hold it, whole or in part (registrations of its best variant). */
+  peers: number;
+  /**
+   * Of `peers`, how many hold only part of it (they are downloading it).
+   * Absent from trackers that cannot tell: read it as 0.
+   */
+  partial?: number;
+}
+
+/** Tracker counters reported by `stats`. */
+export interface TrackerStats {
+  /** Distinct files registered. */
+  files: number;
+  /** Distinct peer addresses with at least one registration. */
+  peers: number;
+  /** (file, peer) registrations. */
+  registrations: number;
+  /** Requests answered since start. */
+  requests: number;
+  /** Milliseconds since the tracker started. */
+  uptimeMs: number;
+  /**
+   * Distinct private (sealed) files registered; not counted in `files`.
+   * Absent from trackers that hold none.
+   */
+  privateFiles?: number;
+}
+
+/** Error codes carried by `error` messages. */
+export type ErrorCode =
+  | "bad-request"
+  | "not-found"
+  | "ambiguous"
+  | "conflict"
+  | "not-shared"
+  | "busy";
+
+/** Every message of the protocol. */
+export type Message =
+  | { type: "error"; code: ErrorCode; message: string; index?: number }
+  | { type: "ok" }
+  | { type: "register"; meta: FileMeta; port: number; partial?: boolean }
+  | { type: "announce"; ids: string[]; port: number }
+  | { type: "announced"; unknown: string[] }
+  | { type: "unregister"; id: string; port: number }
+  | {
+    type: "register-sealed";
+    /** The private file's lookup key: 64 lowercase hex chars. */
+    lookup: string;
+    /** The sealed metadata, stored unread (the frame's binary part). */
+    blob: Uint8Array;
+    port: number;
+    partial?: boolean;
+  }
+  | { type: "query-sealed"; lookup: string }
+  | {
+    type: "sealed";
+    lookup: string;
+    blob: Uint8Array;
+    peers: PeerAddress[];
+    /** Of `peers`, how many hold only part of the file. */
+    partial?: number;
+  }
+  | { type: "query"; id: string; variant?: number }
+  | {
+    type: "file";
+    meta: FileMeta;
+    peers: PeerAddress[];
+    variant?: number;
+    variants?: number;
+  }
+  | { type: "list" }
+  | { type: "search"; text: string }
+  | { type: "files"; files: FileSummary[] }
+  | { type: "stats" }
+  | { type: "stats-reply"; stats: TrackerStats }
+  | {
+    type: "hello";
+    version: number;
+    id: string;
+    port?: number;
+    /** The sender's program and version, e.g. `p2p/0.10.0`. */
+    agent?: string;
+  }
+  | { type: "welcome"; id: string; pieces: number; have?: Uint8Array }
+  | { type: "request"; index: number }
+  | { type: "piece"; index: number; data: Uint8Array }
+  | { type: "have"; index: number }
+  | { type: "cancel"; index: number }
+  | { type: "choke" }
+  | { type: "unchoke" };
+
+/** The type names of {@linkcode Message}. */
+export type MessageType = Message["type"];

@@ -1,0 +1,279 @@
+/**
+ * Encrypted transfers and private shares end to end, in process, with a
+ * real tracker and peer node on 127.0.0.1: every byte between them passes
+ * a recording relay, and the recording is searched for what must never be
+ * on the wire (the file's contents, and for private shares its name, ID
+ * and piece hashes).
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { assert, assertEquals } from "../assert.ts";
+import { sha256File, tempDir, testTracker } from "../fixtures.ts";
+import { download } from "../../lib/download/download.ts";
+import { PeerNode } from "../../lib/app/peer_node.ts";
+import { TrackerClient } from "../../lib/discovery/tracker_client.ts";
+import { parseShareLink } from "../../lib/protocol/share_link.ts";
+import { deriveShareKeys } from "../../lib/secure/share_keys.ts";
+import type { Address } from "../../lib/net/connection.ts";
+import type { FileMeta } from "../../lib/protocol/messages.ts";
+
+const MARKER = "MARKER-7f3a9c-the-file-contents-MARKER";
+const NAME = "quarterly-secret-report.txt";
+const LOCAL = "127.0.0.1";
+
+/** A TCP relay to `target` that records every byte, both directions. */
+function recordingRelay(target: Address): AsyncDisposable & {
+  address: Address;
+  recorded: () => Uint8Array;
+} {
+  const listener = Deno.listen({ hostname: LOCAL, port: 0 });
+  const chunks: Uint8Array[] = [];
+  const open = new Set<Deno.Conn>();
+  const pipe = async (from: Deno.Conn, to: Deno.Conn) => {
+    const buffer = new Uint8Array(64 * 1024);
+    try {
+      for (;;) {
+        const n = await from.read(buffer);
+        if (n === null) break;
+        chunks.push(buffer.slice(0, n));
+        for (let done = 0; done < n;) {
+          done += await to.write(buffer.subarray(done, n));
+        }
+      }
+    } catch {
+      // One side went away.
+    } finally {
+      for (const conn of [from, to]) {
+        try {
+          conn.close();
+        } catch {
+          // Already closed.
+        }
+        open.delete(conn);
+      }
+    }
+  };
+  const accepting = (async () => {
+    for await (const inbound of listener) {
+      const outbound = await Deno.connect({
+        hostname: target.host,
+        port: target.port,
+      });
+      open.add(inbound).add(outbound);
+      pipe(inbound, outbound);
+      pipe(outbound, inbound);
+    }
+  })().catch(() => {});
+  return {
+    address: { host: LOCAL, port: listener.addr.port },
+    recorded: () => {
+      const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+      let at = 0;
+      for (const chunk of chunks) {
+        all.set(chunk, at);
+        at += chunk.length;
+      }
+      return all;
+    },
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      for (const conn of open) {
+        try {
+          conn.close();
+        } catch {
+          // Already closed.
+        }
+      }
+      await accepting;
+    },
+  };
+}
+
+/** A file of about 1.5 MiB with the marker repeated through it. */
+async function markedFile(dir: string): Promise<string> {
+  const path = join(dir, NAME);
+  const line = `${MARKER}\n`;
+  await Deno.writeTextFile(
+    path,
+    line.repeat(Math.ceil(1_600_000 / line.length)),
+  );
+  return path;
+}
+
+function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) {
+      if (haystack[i + j] !== needle[j]) continue outer;
+    }
+    return true;
+  }
+  return false;
+}
+
+const text = (value: string) => new TextEncoder().encode(value);
+const hex = (bytes: Uint8Array) =>
+  [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+const unhex = (value: string) =>
+  Uint8Array.from(value.match(/../g)!, (pair) => parseInt(pair, 16));
+
+/** What must never cross the wire for `meta`, by what it is. */
+function secretsOf(meta: FileMeta, isPrivate: boolean): [string, Uint8Array][] {
+  const found: [string, Uint8Array][] = [["the file's contents", text(MARKER)]];
+  if (!isPrivate) return found;
+  found.push(
+    ["the file name", text(NAME)],
+    ["the ID in hex", text(meta.id)],
+    ["the ID's bytes", unhex(meta.id)],
+    ["a piece hash's bytes", meta.pieceHashes.subarray(0, 32)],
+    ["a piece hash in hex", text(hex(meta.pieceHashes.subarray(32, 64)))],
+  );
+  return found;
+}
+
+for (const isPrivate of [false, true]) {
+  Deno.test(`a ${isPrivate ? "private" : "public"} transfer through a recording relay: the file arrives whole and the wire shows ${isPrivate ? "neither its contents nor its name, ID or piece hashes" : "none of its contents"}`, async () => {
+    await using dir = await tempDir();
+    const source = await markedFile(dir.path);
+    await using tracker = testTracker();
+    await using trackerRelay = recordingRelay(tracker.address);
+    await using node = await PeerNode.start({
+      tracker: trackerRelay.address,
+      host: LOCAL,
+      port: 0,
+    });
+    const meta = await node.share(source, { private: isPrivate });
+    const link = parseShareLink(node.shareLink(meta.id)!);
+    assertEquals(link.kind, isPrivate ? "private" : "public");
+    await using peerRelay = recordingRelay(node.address);
+    // The relay's port is registered too; the getter never uses the node's
+    // own port (`self`), so every piece byte passes the relay.
+    const client = await TrackerClient.connect(trackerRelay.address);
+    try {
+      if (link.kind === "private") {
+        const keys = deriveShareKeys(link.secret);
+        const { blob } = await client.querySealed(keys.lookupKey);
+        await client.registerSealed(
+          { lookup: keys.lookupKey, blob },
+          peerRelay.address.port,
+        );
+      } else {
+        await client.register(meta, peerRelay.address.port);
+      }
+      const out = join(dir.path, "out");
+      const result = await download(
+        link.kind === "private" ? link.shortId : link.id,
+        {
+          tracker: trackerRelay.address,
+          outDir: out,
+          secret: link.kind === "private" ? link.secret : undefined,
+          self: [node.address],
+        },
+      );
+      assertEquals(await sha256File(result.path), meta.id);
+      assertEquals(result.meta.name, NAME);
+      assert(
+        result.peers.every((peer) =>
+          peer.address === `${LOCAL}:${peerRelay.address.port}`
+        ),
+        `pieces came around the relay: ${JSON.stringify(result.peers)}`,
+      );
+    } finally {
+      client.close();
+    }
+    const wire = [
+      ["tracker", trackerRelay.recorded()],
+      ["peer", peerRelay.recorded()],
+    ] as const;
+    assert(wire[1][1].length > 1_500_000, "the pieces crossed the relay");
+    for (const [where, bytes] of wire) {
+      for (const [what, secret] of secretsOf(meta, isPrivate)) {
+        assert(!contains(bytes, secret), `${what} crossed the ${where} link`);
+      }
+    }
+  });
+}
+
+Deno.test("a private file is never listed or searched, and the tracker's answers hold no trace of its name or ID", async () => {
+  await using dir = await tempDir();
+  const source = await markedFile(dir.path);
+  await using tracker = testTracker();
+  await using node = await PeerNode.start({
+    tracker: tracker.address,
+    host: LOCAL,
+    port: 0,
+  });
+  const meta = await node.share(source, { private: true });
+  assert(node.isPrivate(meta.id));
+  const client = await TrackerClient.connect(tracker.address);
+  try {
+    assertEquals(await client.list(), []);
+    assertEquals(await client.search("quarterly"), []);
+    let unknown = false;
+    await client.query(meta.id).catch(() => unknown = true);
+    assert(unknown, "the private file's ID is known to the tracker");
+    const answers = JSON.stringify([
+      await client.list(),
+      await client.search("secret"),
+      tracker.stats(),
+    ]);
+    assert(!answers.includes(meta.id.slice(0, 16)), answers);
+    assert(!answers.includes("quarterly"), answers);
+  } finally {
+    client.close();
+  }
+});
+
+Deno.test("a private share's secret is needed end to end: another secret finds no sharer, a sharer refuses a connection without its key, and nothing of the file is received", async () => {
+  await using dir = await tempDir();
+  const source = await markedFile(dir.path);
+  await using tracker = testTracker();
+  await using node = await PeerNode.start({
+    tracker: tracker.address,
+    host: LOCAL,
+    port: 0,
+  });
+  const meta = await node.share(source, { private: true });
+  const link = parseShareLink(node.shareLink(meta.id)!);
+  assert(link.kind === "private");
+  const wrong = link.secret.slice();
+  wrong[0] ^= 1;
+  let error: unknown;
+  await download(link.shortId, {
+    tracker: tracker.address,
+    outDir: join(dir.path, "out"),
+    secret: wrong,
+  }).catch((e) => error = e);
+  assertEquals(
+    (error as Error)?.message,
+    "This link's secret does not match any sharer.",
+  );
+  // Straight to the sharer with the public ID and no key: not served.
+  error = undefined;
+  const client = await TrackerClient.connect(tracker.address);
+  try {
+    const keys = deriveShareKeys(link.secret);
+    const { blob } = await client.querySealed(keys.lookupKey);
+    // A registration that points at the sharer publicly, as a getter who
+    // learnt the ID elsewhere might try: the sharer still refuses.
+    await client.register(meta, node.address.port);
+    assert(blob.length > 0);
+  } finally {
+    client.close();
+  }
+  await download(meta.id, {
+    tracker: tracker.address,
+    outDir: join(dir.path, "out2"),
+  }).catch((e) => error = e);
+  assert(error instanceof Error, "the private file was served without its key");
+  const entries = [];
+  for await (const entry of Deno.readDir(dir.path)) entries.push(entry.name);
+  for (const out of ["out", "out2"]) {
+    if (!entries.includes(out)) continue;
+    for await (const entry of Deno.readDir(join(dir.path, out))) {
+      const info = await Deno.stat(join(dir.path, out, entry.name));
+      assertEquals(info.size, 0, `${entry.name} holds received bytes`);
+    }
+  }
+});

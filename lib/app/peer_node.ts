@@ -292,7 +292,7 @@ export class PeerNode {
     if (before !== file) before?.close();
     if (before) {
       // Offered as a partial holder: now a whole copy.
-      await this.#announcer.add(meta).catch((error) =>
+      await this.#register(meta, isPrivate, false).catch((error) =>
         this.#log(
           `Could not register ${meta.name} as a whole copy: ${
             (error as Error).message ?? error

@@ -239,8 +239,9 @@ async function lookUp(
   variant: number,
   tracker: Address,
 ): Promise<{ meta: FileMeta; peers: PeerAddress[]; variants: number }> {
+  let found: { meta: FileMeta; peers: PeerAddress[]; variants: number };
   try {
-    return await client.query(id, { variant });
+    found = await client.query(id, { variant });
   } catch (error) {
     if (error instanceof TrackerError && error.code === "not-found") {
       throw new DownloadError(
@@ -257,4 +258,14 @@ async function lookUp(
     }
     throw error;
   }
+  // The whole-file check compares with this ID: it must be the one asked
+  // for, or a tracker (or someone between) could substitute another file.
+  if (!found.meta.id.startsWith(id.toLowerCase())) {
+    throw new DownloadError(
+      `The tracker at ${
+        formatAddress(tracker)
+      } answered with another file than ID ${id}; it cannot be trusted.`,
+    );
+  }
+  return found;
 }

@@ -277,3 +277,44 @@ Deno.test("a private share's secret is needed end to end: another secret finds n
     }
   }
 });
+
+Deno.test("a private download that seeds the finished file stays private: not listed, registered under the lookup key only", async () => {
+  await using dir = await tempDir();
+  const source = await markedFile(dir.path);
+  await using tracker = testTracker();
+  await using node = await PeerNode.start({
+    tracker: tracker.address,
+    host: LOCAL,
+    port: 0,
+  });
+  const meta = await node.share(source, { private: true });
+  const link = parseShareLink(node.shareLink(meta.id)!);
+  assert(link.kind === "private");
+  await using getter = await PeerNode.start({
+    tracker: tracker.address,
+    host: LOCAL,
+    port: 0,
+  });
+  const result = await download(link.shortId, {
+    tracker: tracker.address,
+    outDir: join(dir.path, "out"),
+    secret: link.secret,
+    swarm: getter,
+    seed: true,
+  });
+  assertEquals(await sha256File(result.path), meta.id);
+  assert(getter.isPrivate(meta.id), "the seeded copy is not private");
+  const client = await TrackerClient.connect(tracker.address);
+  try {
+    assertEquals(await client.list(), []);
+    let unknown = false;
+    await client.query(meta.id).catch(() => unknown = true);
+    assert(unknown, "the seeded copy was registered under its ID");
+    const found = await client.querySealed(
+      deriveShareKeys(link.secret).lookupKey,
+    );
+    assertEquals(found.peers.length, 2);
+  } finally {
+    client.close();
+  }
+});

@@ -4,6 +4,7 @@
  *
  * ```sh
  * deno run -A peer.ts share movie.mp4 --tracker 10.0.0.5:5000
+ * deno run -A peer.ts get p2p://10.0.0.5:5000/v1/pub/9f86d081…
  * deno run -A peer.ts get 9f86d081884c7d65 --tracker 10.0.0.5:5000
  * ```
  *
@@ -13,7 +14,6 @@
 import type { Command } from "commander";
 import {
   asUsage,
-  parseFileId,
   parseHost,
   parsePieceSize,
   parseRate,
@@ -23,7 +23,9 @@ import {
 } from "./lib/cli/args.ts";
 import { explainError } from "./lib/cli/errors.ts";
 import {
+  type GetFlags,
   type PromptFlags,
+  type ShareFlags,
   type TrackerFlags,
   trackerOf,
 } from "./lib/cli/flags.ts";
@@ -39,7 +41,12 @@ import { suggest } from "./lib/cli/suggest.ts";
 import { parseDuration } from "./lib/cli/duration.ts";
 import { enterUserFolder } from "./lib/cli/user_folder.ts";
 import { formatFileTable, terminalSafe, toJsonLine } from "./lib/cli/format.ts";
-import { DEFAULT_PEER_PORT, TRACKER_ENV } from "./lib/protocol/limits.ts";
+import {
+  DEFAULT_PEER_PORT,
+  LINK_ENV,
+  TEAM_SECRET_ENV,
+  TRACKER_ENV,
+} from "./lib/protocol/limits.ts";
 import type { FileSummary } from "./lib/protocol/messages.ts";
 import { runPrompt } from "./lib/cli/prompt/prompt.ts";
 import { TrackerClient } from "./lib/discovery/tracker_client.ts";
@@ -48,6 +55,16 @@ import { VERSION } from "./lib/protocol/version.ts";
 
 const TRACKER_HELP =
   `tracker address HOST:PORT (default: $${TRACKER_ENV}, else 127.0.0.1:5000)`;
+const SECRET_FILE_HELP =
+  `file holding the team secret of a tracker started with --secret-file (default: $${TEAM_SECRET_ENV}, which holds the secret itself)`;
+const GET_HELP = `
+LINK is what "peer share" printed: p2p://… (public or private). A bare file ID
+works too, from --tracker. With a link, the tracker is the one it names.
+
+A link typed on the command line can be read by other users of this machine
+in the process list. To keep a private link out of it, pipe it in with
+"peer get -" (the first non-empty line of standard input), or set ${LINK_ENV}
+and run "peer get" with no LINK.`;
 
 /** What the prompt asked to exit with (1 when a piped command failed). */
 let promptExitCode = 0;
@@ -62,7 +79,9 @@ function buildProgram(): Command {
   program.enablePositionalOptions();
   limits(addOutputFlags(
     serveOptions(
-      program.option("--tracker <host:port>", TRACKER_HELP),
+      program
+        .option("--tracker <host:port>", TRACKER_HELP)
+        .option("--secret-file <path>", SECRET_FILE_HELP),
       DEFAULT_PEER_PORT,
     ),
   ))
@@ -88,25 +107,30 @@ function buildProgram(): Command {
   ))
     .argument("<files...>", "the files to share")
     .option(
+      "--private",
+      "share privately: only whoever has the link printed can find and get the file; the tracker does not list it",
+    )
+    .option(
       "--piece-size <size>",
       "piece size, e.g. 256K or 1M (default: 256K)",
       asUsage(parsePieceSize),
     )
-    .action(share);
+    .action((files: string[], flags: ShareFlags) =>
+      share(files, withGlobals(flags))
+    );
   limits(serveOptions(
     withTracker(
       addCommand(
         program,
         "get",
-        "Download a file by its ID from every peer that has it, verify it, and serve the pieces it has to other downloaders meanwhile.",
+        "Download a file by its share link (or its ID) from every peer that has it, verify it, and serve the pieces it has to other downloaders meanwhile.",
       ),
     ),
     0,
   ))
     .argument(
-      "<id>",
-      "the file ID: 64 hex chars, or a unique prefix of 16 or more",
-      asUsage(parseFileId),
+      "[link]",
+      `the share link, or the file ID (64 hex chars, or a unique prefix of 16 or more); "-" reads it from standard input; none reads $${LINK_ENV}`,
     )
     .option("--out <dir>", "folder to save into", "downloads")
     .option(
@@ -123,16 +147,24 @@ function buildProgram(): Command {
       "how long to wait for a peer when nobody shares the file yet or every peer left, e.g. 30s, 5m, 1h; 0 fails at once (default: 5m)",
       asUsage((text) => parseDuration(text, "--wait")),
     )
-    .action(get);
+    .addHelpText("after", GET_HELP)
+    .action((link: string | undefined, flags: GetFlags) =>
+      get(link, withGlobals(flags))
+    );
   withTracker(addCommand(program, "list", "List the files the tracker knows."))
-    .action((flags: TrackerFlags) => listFiles(flags));
+    .action((flags: TrackerFlags) => listFiles(withGlobals(flags)));
   withTracker(
     addCommand(program, "search", "Find files whose name contains TEXT."),
   )
     .argument("<text...>", "words to look for in file names")
     .action((words: string[], flags: TrackerFlags) =>
-      listFiles(flags, parseSearchText(words.join(" ")))
+      listFiles(withGlobals(flags), parseSearchText(words.join(" ")))
     );
+  /** A command's flags, with what was given before the command name. */
+  function withGlobals<T extends TrackerFlags>(flags: T): T {
+    const global = program.opts<PromptFlags>();
+    return { ...flags, secretFile: flags.secretFile ?? global.secretFile };
+  }
   return program;
 }
 
@@ -149,6 +181,7 @@ function unknownCommand(word: string): UsageError {
 function withTracker(command: Command): Command {
   return command
     .option("--tracker <host:port>", TRACKER_HELP)
+    .option("--secret-file <path>", SECRET_FILE_HELP)
     .option("--json", "print JSON on stdout");
 }
 

@@ -4,6 +4,7 @@
  *
  * ```sh
  * deno run --allow-net tracker.ts --port 5000 --host 0.0.0.0
+ * deno run --allow-net --allow-read --allow-write tracker.ts --secret-file team.secret
  * ```
  *
  * @module
@@ -20,14 +21,19 @@ import {
 import { explainError } from "./lib/cli/errors.ts";
 import { formatAddress } from "./lib/net/connection.ts";
 import { ListenError } from "./lib/net/listener.ts";
-import { DEFAULT_TRACKER_PORT } from "./lib/protocol/limits.ts";
+import {
+  DEFAULT_TRACKER_PORT,
+  TEAM_SECRET_ENV,
+} from "./lib/protocol/limits.ts";
 import { startTracker, type TrackerServer } from "./lib/tracker/server.ts";
 import { terminalSafe } from "./lib/cli/format.ts";
 import { listenForStop } from "./lib/cli/stop_signal.ts";
+import { trackerTeamKey } from "./lib/cli/team_secret.ts";
 
 interface TrackerFlags extends OutputFlags {
   port: number;
   host: string;
+  secretFile?: string;
 }
 
 async function main(args: string[]): Promise<number> {
@@ -35,7 +41,7 @@ async function main(args: string[]): Promise<number> {
     createProgram("tracker", {
       description: "Run a tracker: it tells peers who shares which file.",
       epilog:
-        "Stop it with Ctrl-C. Peers find it with --tracker HOST:PORT or P2P_TRACKER.",
+        `Stop it with Ctrl-C. Peers find it with --tracker HOST:PORT or P2P_TRACKER.\nWith --secret-file, only peers holding the same secret (peer --secret-file, or\n${TEAM_SECRET_ENV} set to the secret) get an answer.`,
     })
       .addOption(
         portOption(
@@ -47,6 +53,10 @@ async function main(args: string[]): Promise<number> {
         new Option("--host <address>", "address to listen on")
           .default("0.0.0.0")
           .argParser(asUsage(parseHost)),
+      )
+      .option(
+        "--secret-file <path>",
+        "require the team secret in this file from every peer (a new one is written there, mode 600, if there is no such file)",
       ),
   );
   program.action(async (flags: TrackerFlags) => await serve(flags));
@@ -62,7 +72,8 @@ async function serve(flags: TrackerFlags): Promise<void> {
   const log = flags.verbose
     ? (line: string) => console.error(terminalSafe(line))
     : undefined;
-  const tracker = listen(flags, log);
+  const teamPsk = teamKey(flags.secretFile);
+  const tracker = listen(flags, { log, teamPsk });
   console.log(`Tracker listening on ${formatAddress(tracker.address)}`);
   using stop = listenForStop();
   await stop.stopped;
@@ -70,14 +81,32 @@ async function serve(flags: TrackerFlags): Promise<void> {
   await tracker.close();
 }
 
+/**
+ * The team key from `--secret-file`, if given; a file made now is
+ * announced, since every peer needs a copy of it.
+ */
+function teamKey(path: string | undefined): Uint8Array | undefined {
+  if (path === undefined) return undefined;
+  const { psk, created } = trackerTeamKey(path);
+  if (created) {
+    console.log(
+      `Created the team secret file ${
+        terminalSafe(path)
+      }: peers need a copy of it (peer --secret-file PATH) or ${TEAM_SECRET_ENV} set to the secret in it.`,
+    );
+  }
+  return psk;
+}
+
 /** Starts the tracker; a failure to listen names the address asked for. */
 function listen(
   flags: TrackerFlags,
-  log?: (line: string) => void,
+  options: { log?: (line: string) => void; teamPsk?: Uint8Array },
 ): TrackerServer {
   try {
-    return startTracker({ host: flags.host, port: flags.port, log });
+    return startTracker({ host: flags.host, port: flags.port, ...options });
   } catch (error) {
+    if (error instanceof ListenError) throw error;
     throw new ListenError({ host: flags.host, port: flags.port }, error);
   }
 }

@@ -14,7 +14,8 @@ export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 /** Permissions and runtime flags each entry file runs with, as in the `deno task`s. */
 export const PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
-  "tracker.ts": ["--allow-net"],
+  // Reading (and on first start writing) its --secret-file.
+  "tracker.ts": ["--allow-net", "--allow-read", "--allow-write"],
   "peer.ts": [
     "--allow-net",
     "--allow-read",

@@ -45,9 +45,17 @@ export const PEER_V8_FLAGS = [
   "--v8-flags=--max-semi-space-size=1,--optimize-for-size,--no-opt,--no-maglev",
 ];
 
-/** What we build: the tracker only talks TCP; the peer also reads, writes files and reads P2P_TRACKER. */
+/**
+ * What we build: the tracker talks TCP and reads (on first start writes)
+ * its --secret-file; the peer also reads and writes files and reads
+ * P2P_TRACKER, P2P_LINK and P2P_TEAM_SECRET.
+ */
 export const TARGETS: readonly Target[] = [
-  { name: "tracker", entry: "tracker.ts", permissions: ["--allow-net"] },
+  {
+    name: "tracker",
+    entry: "tracker.ts",
+    permissions: ["--allow-net", "--allow-read", "--allow-write"],
+  },
   {
     name: "peer",
     entry: "peer.ts",

@@ -13,6 +13,10 @@ import { CommanderError } from "commander";
 import { parseHost, USAGE_EXIT_CODE } from "./args.ts";
 import { terminalSafe } from "./format.ts";
 import { ListenError } from "../net/listener.ts";
+import {
+  HandshakeRefusedError,
+  PlainPeerError,
+} from "../secure/secret_stream.ts";
 
 /** Exit code for a command that ran but failed. */
 export const FAILURE_EXIT_CODE = 1;
@@ -53,11 +57,12 @@ const USER_ERRORS: ReadonlySet<string> = new Set([
 /**
  * Errors whose message is a sentence for the user about what they typed
  * (exit 2): a `TrackerRequestError` is a request over a protocol limit,
- * such as a search text too long.
+ * such as a search text too long; a `ShareLinkError` a damaged share link.
  */
 const USAGE_ERRORS: ReadonlySet<string> = new Set([
   "UsageError",
   "TrackerRequestError",
+  "ShareLinkError",
 ]);
 const COMMANDER_QUIET = new Set([
   "commander.helpDisplayed",
@@ -85,6 +90,11 @@ export function explainError(error: unknown, program: string): Explanation {
       unexpected: false,
     };
   }
+  if (
+    error instanceof HandshakeRefusedError || error instanceof PlainPeerError
+  ) {
+    return failure(handshakeFailure(error));
+  }
   if (error instanceof Deno.errors.AddrInUse) {
     return {
       message:
@@ -104,6 +114,26 @@ export function explainError(error: unknown, program: string): Explanation {
     };
   }
   return unexpected(error instanceof Error ? error.message : String(error));
+}
+
+/**
+ * An encrypted handshake that failed where nothing put it in words (the
+ * tracker client and download links do): what it means, and what to do.
+ */
+function handshakeFailure(
+  error: HandshakeRefusedError | PlainPeerError,
+): string {
+  if (error instanceof PlainPeerError) {
+    return "The other side runs an older p2p that does not encrypt connections: it needs to upgrade.";
+  }
+  switch (error.reason) {
+    case "key-required":
+      return "The other side accepts only connections that prove a secret: use its share link, or the team's secret (--secret-file).";
+    case "unknown-key":
+      return "The other side does not know the secret given: check the share link or the team's secret.";
+    default:
+      return "The other side speaks another version of p2p's encryption: one of you needs to upgrade.";
+  }
 }
 
 function unexpected(text: string): Explanation {

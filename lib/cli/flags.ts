@@ -8,8 +8,10 @@
 import { resolveTracker } from "./args.ts";
 import type { OutputFlags } from "./program.ts";
 import type { Address } from "../net/connection.ts";
+import type { TrackerAddress } from "../discovery/tracker_client.ts";
 import { terminalSafe } from "./format.ts";
-import { TRACKER_ENV } from "../protocol/limits.ts";
+import { TEAM_SECRET_ENV, TRACKER_ENV } from "../protocol/limits.ts";
+import { peerTeamKey } from "./team_secret.ts";
 import type { FileMeta } from "../protocol/messages.ts";
 import { PeerNode } from "../app/peer_node.ts";
 import type { ProgressLine } from "./progress.ts";
@@ -21,6 +23,8 @@ export const SHUTDOWN_TIMEOUT_MS = 5_000;
 export interface TrackerFlags extends OutputFlags {
   tracker?: string;
   json?: boolean;
+  /** The team secret's file (`--secret-file`). @default {$P2P_TEAM_SECRET} */
+  secretFile?: string;
 }
 /** Flags of the commands that serve pieces. */
 export interface ServeFlags extends TrackerFlags {
@@ -36,6 +40,8 @@ export interface LimitFlags {
 /** Flags of `peer share`. */
 export interface ShareFlags extends ServeFlags, LimitFlags {
   pieceSize?: number;
+  /** Share privately: only holders of the link find and get it. */
+  private?: boolean;
 }
 /** How long `peer get` waits for a peer by default: 5 minutes. */
 export const DEFAULT_WAIT_MS = 5 * 60_000;
@@ -55,12 +61,32 @@ export interface PromptFlags extends ServeFlags, LimitFlags {
   out: string;
 }
 
-/** The tracker address from `--tracker`, else the environment, else the default. */
-export function trackerOf(flags: TrackerFlags): Address {
-  return resolveTracker({
+/**
+ * The tracker address from `--tracker`, else the environment, else the
+ * default; with the team key when a team secret is given.
+ */
+export function trackerOf(flags: TrackerFlags): TrackerAddress {
+  const address = resolveTracker({
     flag: flags.tracker,
     env: Deno.env.get(TRACKER_ENV),
   });
+  return withTeamKey(address, flags);
+}
+
+/**
+ * `address` with the team key from `--secret-file`, else from the secret in
+ * P2P_TEAM_SECRET; as it is when neither is given. Throws a `UsageError`
+ * for a secret that cannot be read or is too short.
+ */
+export function withTeamKey(
+  address: Address,
+  flags: Pick<TrackerFlags, "secretFile">,
+): TrackerAddress {
+  const psk = peerTeamKey({
+    file: flags.secretFile,
+    env: Deno.env.get(TEAM_SECRET_ENV),
+  });
+  return psk ? { host: address.host, port: address.port, psk } : address;
 }
 
 /**
@@ -108,7 +134,7 @@ export interface LostFile {
  */
 export async function startServing(
   flags: ServeFlags & LimitFlags,
-  tracker: Address,
+  tracker: TrackerAddress,
   progress: ProgressLine,
 ): Promise<{ node: PeerNode; lost: ReadableStream<LostFile> }> {
   let report: (file: LostFile) => void = () => {};

@@ -1,6 +1,8 @@
 /**
- * `peer get ID`: downloads and verifies a file, serving the pieces it has to
- * other downloaders meanwhile, and with `--seed` the whole file afterwards.
+ * `peer get LINK` (or `peer get ID`): downloads and verifies a file, serving
+ * the pieces it has to other downloaders meanwhile, and with `--seed` the
+ * whole file afterwards. A link names its tracker and, for a private share,
+ * carries the secret that finds and opens it.
  *
  * @module
  */
@@ -13,8 +15,10 @@ import {
   SHUTDOWN_TIMEOUT_MS,
   startServing,
   trackerOf,
+  withTeamKey,
 } from "./flags.ts";
 import { formatAddress } from "../net/connection.ts";
+import type { TrackerAddress } from "../discovery/tracker_client.ts";
 import { download, type DownloadResult } from "../download/download.ts";
 import {
   formatDuration,
@@ -25,15 +29,37 @@ import {
 import { ShareError } from "../app/peer_node.ts";
 import { ProgressLine } from "./progress.ts";
 import { showServing } from "./serving_line.ts";
-import { UsageError } from "./args.ts";
+import { resolveTracker, UsageError } from "./args.ts";
+import {
+  type GetTarget,
+  linkTracker,
+  readGetTarget,
+  STDIN_ARG,
+} from "./get_target.ts";
+import { LINK_ENV } from "../protocol/limits.ts";
 import { prepareOutDir } from "./out_dir.ts";
 import { VERSION } from "../protocol/version.ts";
 import { settleWithin } from "../util/settle_within.ts";
 import { listenForStop, stoppedExitCode } from "./stop_signal.ts";
 
-/** Runs `peer get`; resolves once saved (and, with `--seed`, stopped). */
-export async function get(id: string, flags: GetFlags): Promise<void> {
-  const tracker = trackerOf(flags);
+/**
+ * Runs `peer get [LINK|ID|-]`; resolves once saved (and, with `--seed`,
+ * stopped). With `-` the link is read from standard input, with nothing
+ * from P2P_LINK.
+ */
+export async function get(
+  arg: string | undefined,
+  flags: GetFlags,
+): Promise<void> {
+  if (arg === STDIN_ARG && Deno.stdin.isTerminal() && !flags.quiet) {
+    console.error("Paste the share link (or file ID) and press Enter:");
+  }
+  const wanted = await readGetTarget(arg, {
+    env: arg === undefined ? Deno.env.get(LINK_ENV) : undefined,
+    stdin: arg === STDIN_ARG ? Deno.stdin.readable : undefined,
+  });
+  const tracker = trackerFor(wanted, flags);
+  const { id, secret } = lookupOf(wanted);
   const target = saveTarget(flags);
   await prepareOutDir(target.outDir);
   using stop = listenForStop();
@@ -45,6 +71,7 @@ export async function get(id: string, flags: GetFlags): Promise<void> {
     try {
       result = await download(id, {
         tracker,
+        secret,
         ...target,
         force: flags.force ?? false,
         downloadLimit: flags.downloadLimit,
@@ -73,7 +100,7 @@ export async function get(id: string, flags: GetFlags): Promise<void> {
     } finally {
       progress.clear();
     }
-    printSaved(result, flags);
+    printSaved(result, flags, secret !== undefined);
     if (flags.seed && node.shared().length > 0) {
       if (!flags.quiet && !flags.json) {
         console.error(
@@ -94,6 +121,44 @@ export async function get(id: string, flags: GetFlags): Promise<void> {
   } finally {
     await settleWithin(node.close(), SHUTDOWN_TIMEOUT_MS);
   }
+}
+
+/**
+ * The tracker a get asks: the one the link names (a `--tracker` given too
+ * is ignored, and a note says so), else `--tracker` as for any command;
+ * with the team key when a team secret is given.
+ */
+function trackerFor(wanted: GetTarget, flags: GetFlags): TrackerAddress {
+  if (wanted.kind === "id") return trackerOf(flags);
+  const address = linkTracker(wanted.link);
+  if (flags.tracker !== undefined && !flags.quiet && !flags.json) {
+    let given: string | undefined;
+    try {
+      given = formatAddress(resolveTracker({ flag: flags.tracker }));
+    } catch {
+      // Malformed, and unused: the note below says so all the same.
+    }
+    if (given !== formatAddress(address)) {
+      console.error(
+        `Using the tracker the link names, ${
+          formatAddress(address)
+        }, not --tracker ${terminalSafe(flags.tracker)}.`,
+      );
+    }
+  }
+  return withTeamKey(address, flags);
+}
+
+/**
+ * What `download()` is given: the file ID, or for a private link its short
+ * ID and the secret that finds and opens the share.
+ */
+function lookupOf(wanted: GetTarget): { id: string; secret?: Uint8Array } {
+  if (wanted.kind === "id") return { id: wanted.id };
+  const { link } = wanted;
+  return link.kind === "public"
+    ? { id: link.id }
+    : { id: link.shortId, secret: link.secret };
 }
 
 /**
@@ -120,7 +185,11 @@ export function saveTarget(
   };
 }
 
-function printSaved(result: DownloadResult, flags: GetFlags): void {
+function printSaved(
+  result: DownloadResult,
+  flags: GetFlags,
+  isPrivate: boolean,
+): void {
   const { meta, path, peers, elapsedMs } = result;
   if (flags.json) {
     console.log(
@@ -128,6 +197,7 @@ function printSaved(result: DownloadResult, flags: GetFlags): void {
         id: meta.id,
         name: meta.name,
         size: meta.size,
+        private: isPrivate,
         path,
         elapsedMs: Math.round(elapsedMs),
         peers,

@@ -1,6 +1,8 @@
 /**
  * `peer share FILE`: hashes the file, serves it and registers it with the
- * tracker until Ctrl-C, printing its ID.
+ * tracker until Ctrl-C, printing its share link (the one string to pass
+ * on) and its ID. With `--private`, only holders of the link can find and
+ * get the file.
  *
  * @module
  */
@@ -40,6 +42,7 @@ export async function share(files: string[], flags: ShareFlags): Promise<void> {
     for (const file of files) {
       const meta = await node.share(file, {
         pieceSize: flags.pieceSize,
+        private: flags.private ?? false,
         signal: stop.signal,
         onProgress: (done: number, total: number) =>
           progress.update({ label: `hashing ${baseName(file)}`, done, total }),
@@ -47,6 +50,8 @@ export async function share(files: string[], flags: ShareFlags): Promise<void> {
       progress.clear();
       shared.push(meta);
       printShared(meta, flags, {
+        link: node.shareLink(meta.id),
+        private: node.isPrivate(meta.id),
         address: formatAddress(node.address),
         tracker: formatAddress(tracker),
         elapsedMs: Math.round(performance.now() - started),
@@ -74,6 +79,10 @@ export async function share(files: string[], flags: ShareFlags): Promise<void> {
 
 /** Where a shared file is served, for the lines printed about it. */
 interface Serving {
+  /** The share link to pass on (with the secret, for a private share). */
+  link?: string;
+  /** Only holders of the link can find and get it. */
+  private: boolean;
   address: string;
   tracker: string;
   /** From the command's start to registered: hashing and registering. */
@@ -93,15 +102,44 @@ function printShared(meta: FileMeta, flags: ShareFlags, serving: Serving) {
       version: VERSION,
     }));
   } else if (flags.quiet) {
-    console.log(meta.id);
+    // A private file cannot be got by its ID alone: the link is the result.
+    console.log(serving.private && serving.link ? serving.link : meta.id);
   } else {
-    console.log(
-      `Sharing ${terminalSafe(meta.name)} (${formatSize(meta.size)})`,
-    );
-    console.log(`  short ID: ${shortId(meta.id)}`);
-    console.log(`  full ID:  ${meta.id}`);
+    for (const line of sharedLines(meta, serving)) console.log(line);
   }
 }
+
+/**
+ * The lines `peer share` prints about a shared file: its link first, the
+ * thing to pass on, then its IDs.
+ *
+ * @example
+ * ```ts
+ * sharedLines(meta, { link, private: false });
+ * // ["Sharing a.bin (1.0 MiB)",
+ * //  "  Share this link: p2p://10.0.0.5:5000/v1/pub/9f86…",
+ * //  "  short ID: 9f86d081884c7d65",
+ * //  "  full ID:  9f86d081884c7d65…"]
+ * ```
+ */
+export function sharedLines(
+  meta: FileMeta,
+  serving: Pick<Serving, "link" | "private">,
+): string[] {
+  const lines = [
+    `Sharing ${terminalSafe(meta.name)} (${formatSize(meta.size)})${
+      serving.private ? ", privately" : ""
+    }`,
+  ];
+  if (serving.link) lines.push(`  Share this link: ${serving.link}`);
+  if (serving.private) lines.push(`  ${PRIVATE_NOTE}`);
+  lines.push(`  short ID: ${shortId(meta.id)}`, `  full ID:  ${meta.id}`);
+  return lines;
+}
+
+/** What a private share means, said under its link. */
+export const PRIVATE_NOTE =
+  "Whoever has this link can download the file; the tracker does not list it and search does not find it.";
 
 /**
  * Waits for Ctrl-C; a file that stops being shareable is reported and the

@@ -1,11 +1,13 @@
 /**
  * What the command-line tests share: checking that an error is one line
- * with no stack trace, and a port nothing listens on.
+ * with no stack trace, a port nothing listens on, and running an entry file
+ * with something on its standard input.
  *
  * @module
  */
 
 import { assert, assertEquals } from "../assert.ts";
+import { PERMISSIONS, ROOT, type RunResult } from "../../scripts/_child.ts";
 
 const STACK_LINE = /^\s+at /m;
 
@@ -23,4 +25,53 @@ export function freePort(): number {
   const { port } = listener.addr;
   listener.close();
   return port;
+}
+
+/** Options for {@linkcode runWithInput}. */
+export interface InputRunOptions {
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /** Killed after this long. @default {30_000} */
+  timeoutMs?: number;
+}
+
+/**
+ * Runs `entry` (`peer.ts` or `tracker.ts`) with its task's permissions and
+ * `input` on standard input; its exit code and output.
+ */
+export async function runWithInput(
+  entry: string,
+  args: string[],
+  input: string,
+  options: InputRunOptions = {},
+): Promise<RunResult> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...PERMISSIONS[entry], `${ROOT}${entry}`, ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", ...options.env },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Exited meanwhile.
+    }
+  }, options.timeoutMs ?? 30_000);
+  try {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(input)).catch(() => {});
+    await writer.close().catch(() => {});
+    const { code, stdout, stderr } = await child.output();
+    const decoder = new TextDecoder();
+    return {
+      code,
+      stdout: decoder.decode(stdout),
+      stderr: decoder.decode(stderr),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
 }

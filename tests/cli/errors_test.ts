@@ -16,6 +16,11 @@ import { ListenError, listenOn } from "../../lib/net/listener.ts";
 import { MAX_SEARCH_CHARS } from "../../lib/protocol/limits.ts";
 import { startPeerServer } from "../../lib/swarm/peer_server.ts";
 import { startTracker } from "../../lib/tracker/server.ts";
+import { ShareLinkError } from "../../lib/protocol/share_link.ts";
+import {
+  HandshakeRefusedError,
+  PlainPeerError,
+} from "../../lib/secure/secret_stream.ts";
 
 /** A documentation address (RFC 5737): never one of this machine's. */
 const NOT_HERE = "192.0.2.1";
@@ -368,4 +373,29 @@ Deno.test({
       `Cannot create the folder "/proc/nope" to save into: this program is not allowed to write there; choose another --out.`,
     );
   },
+});
+
+Deno.test("explainError passes a damaged share link's sentence through as a usage error (exit 2)", () => {
+  const sentence = "This share link is cut short: it has no secret.";
+  assertEquals(explainError(new ShareLinkError(sentence), "peer get"), {
+    message: sentence,
+    exitCode: USAGE_EXIT_CODE,
+    unexpected: false,
+  });
+});
+
+Deno.test("explainError words a refused or unencrypted handshake in one sentence, never as unexpected", () => {
+  for (
+    const error of [
+      new HandshakeRefusedError("key-required"),
+      new HandshakeRefusedError("unknown-key"),
+      new HandshakeRefusedError("version"),
+      new PlainPeerError(),
+    ]
+  ) {
+    const { message, exitCode, unexpected } = explainError(error, "peer");
+    assertEquals(exitCode, FAILURE_EXIT_CODE);
+    assertEquals(unexpected, false);
+    assert(message && /^The other side [^\n]*\.$/.test(message), message);
+  }
 });

@@ -9,6 +9,9 @@
 
 import { formatAddress } from "../../net/connection.ts";
 import { UsageError } from "../args.ts";
+import { isLinkText } from "../get_target.ts";
+import { PRIVATE_NOTE } from "../share.ts";
+import { parseShareLink } from "../../protocol/share_link.ts";
 import {
   formatDuration,
   formatFileTable,
@@ -30,12 +33,19 @@ const HELP_TITLE =
   "Commands (Tab completes; quote or backslash-escape spaces in names):";
 /** Each command and its description; more lines continue the description. */
 const HELP: readonly (readonly [string, ...string[]])[] = [
-  ["share PATH…", "share files, hashed in the background"],
-  ["unshare ID", "stop sharing a file (ID, prefix or name)"],
   [
-    "get ID [--out DIR] [--force]",
-    "download a file (16+ hex chars or a name seen",
-    "in list); shared once saved, until unshare",
+    "share [--private] PATH…",
+    "share files, hashed in the background; each",
+    "prints the link to pass on (--private: only",
+    "whoever has the link can find and get it)",
+  ],
+  ["unshare ID", "stop sharing a file (ID, prefix or name)"],
+  ["link ID", "print a shared file's link again"],
+  [
+    "get LINK [--out DIR] [--force]",
+    "download a file by its link, its ID (16+ hex",
+    "chars) or a name seen in list; shared once",
+    "saved, until unshare",
   ],
   ["list", "files the tracker knows"],
   ["search TEXT", "files whose name contains TEXT"],
@@ -96,9 +106,16 @@ export async function runCommand(
     case "?":
       helpLines().forEach((text) => context.print(text));
       return "continue";
-    case "share":
-      need(args, "share PATH");
-      for (const path of args) context.background(session.share(path));
+    case "share": {
+      const { paths, private: isPrivate } = parseShareArgs(args);
+      for (const path of paths) {
+        context.background(session.share(path, { private: isPrivate }));
+      }
+      return "continue";
+    }
+    case "link":
+      need(args, "link ID");
+      showLink(args[0], context);
       return "continue";
     case "unshare":
       need(args, "unshare ID");
@@ -145,10 +162,12 @@ export function showEvent(event: SessionEvent, context: CommandContext): void {
       const { meta } = event;
       context.drawBars();
       context.print(
-        `Sharing ${terminalSafe(meta.name)} (${formatSize(meta.size)}): ${
-          shortId(meta.id)
-        }  full ID ${meta.id}`,
+        `Sharing ${terminalSafe(meta.name)} (${formatSize(meta.size)})${
+          event.private ? " privately" : ""
+        }: ${shortId(meta.id)}  full ID ${meta.id}`,
       );
+      if (event.link) context.print(`  Share this link: ${event.link}`);
+      if (event.private) context.print(`  ${PRIVATE_NOTE}`);
       return;
     }
     case "share-cancelled":
@@ -162,6 +181,13 @@ export function showEvent(event: SessionEvent, context: CommandContext): void {
       context.note(
         `#${transfer.number} getting ${terminalSafe(transfer.name)}…`,
       );
+      if (event.elsewhere) {
+        context.note(
+          `#${transfer.number} asks tracker ${
+            formatAddress(event.elsewhere)
+          }, which the link names: the file is saved, not shared afterwards.`,
+        );
+      }
       return;
     case "saved": {
       const { result } = event;
@@ -209,11 +235,25 @@ async function unshare(ref: string, context: CommandContext): Promise<void> {
 function startGet(args: string[], context: CommandContext): void {
   const { session } = context;
   const { ref, outDir, force } = parseGetArgs(args, session.outDir);
-  const id = session.resolveId(ref);
+  const wanted = isLinkText(ref) ? parseShareLink(ref) : session.resolveId(ref);
+  const id = typeof wanted === "string"
+    ? wanted
+    : wanted.kind === "public"
+    ? wanted.id
+    : wanted.shortId;
   // Not a failure: what the get was for is done.
   const here = session.localCopy(id);
   if (here) context.print(alreadyHere(here));
-  else context.background(session.get(id, { outDir, force }));
+  else context.background(session.get(wanted, { outDir, force }));
+}
+
+function showLink(ref: string, context: CommandContext): void {
+  const { meta, link, private: isPrivate } = context.session.link(ref);
+  context.print(
+    `${terminalSafe(meta.name)} (${shortId(meta.id)})${
+      isPrivate ? ", shared privately" : ""
+    }: ${link}`,
+  );
 }
 
 async function list(context: CommandContext, text?: string): Promise<void> {
@@ -261,11 +301,11 @@ export function statusLines(status: SessionStatus): string[] {
         formatAddress(status.address)
       }:`,
   );
-  for (const { meta, uploaded } of shared) {
+  for (const { meta, uploaded, private: isPrivate } of shared) {
     lines.push(
       `  ${shortId(meta.id)}  ${formatSize(meta.size).padStart(9)}  up ${
         formatSize(uploaded).padStart(9)
-      }  ${terminalSafe(meta.name)}`,
+      }  ${terminalSafe(meta.name)}${isPrivate ? "  (private)" : ""}`,
     );
   }
   const running = status.transfers;
@@ -285,9 +325,41 @@ export function statusLines(status: SessionStatus): string[] {
   return lines;
 }
 
-/** What `get ID [--out DIR] [--force]` asked for. */
+/** What `share [--private] PATH…` asked for. */
+export interface ShareArgs {
+  /** The files to share, as typed. */
+  paths: string[];
+  /** Share them privately. */
+  private: boolean;
+}
+
+/**
+ * Parses the words after `share`; throws a {@linkcode UsageError} on a
+ * mistake. `--` ends the options, for a path that starts with `-`.
+ */
+export function parseShareArgs(args: string[]): ShareArgs {
+  const paths: string[] = [];
+  let isPrivate = false;
+  let options = true;
+  for (const arg of args) {
+    if (options && arg === "--") options = false;
+    else if (options && (arg === "--private" || arg === "-p")) {
+      isPrivate = true;
+    } else if (options && arg.startsWith("-") && arg !== "-") {
+      throw new UsageError(
+        `Unknown option "${arg}" for share: use "share [--private] PATH…" (put -- before a path that starts with -).`,
+      );
+    } else paths.push(arg);
+  }
+  if (paths.length === 0) {
+    throw new UsageError('Missing argument: use "share [--private] PATH…".');
+  }
+  return { paths, private: isPrivate };
+}
+
+/** What `get LINK|ID [--out DIR] [--force]` asked for. */
 export interface GetArgs {
-  /** The ID or name. */
+  /** The share link, ID or name. */
   ref: string;
   /** Folder to save into. */
   outDir: string;
@@ -297,7 +369,7 @@ export interface GetArgs {
 
 /** Parses the words after `get`; throws a {@linkcode UsageError} on a mistake. */
 export function parseGetArgs(args: string[], defaultOut: string): GetArgs {
-  const usage = 'use "get ID [--out DIR] [--force]"';
+  const usage = 'use "get LINK [--out DIR] [--force]"';
   let ref: string | undefined;
   let outDir = defaultOut;
   let force = false;
@@ -314,10 +386,12 @@ export function parseGetArgs(args: string[], defaultOut: string): GetArgs {
       throw new UsageError(`Unknown option "${arg}" for get: ${usage}.`);
     } else if (ref === undefined) ref = arg;
     else {throw new UsageError(
-        `Give one ID at a time ("${arg}" is extra): ${usage}.`,
+        `Give one link or ID at a time ("${arg}" is extra): ${usage}.`,
       );}
   }
-  if (ref === undefined) throw new UsageError(`Missing file ID: ${usage}.`);
+  if (ref === undefined) {
+    throw new UsageError(`Missing the link or file ID: ${usage}.`);
+  }
   return { ref, outDir, force };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Tab completion for the prompt: command names, file paths after `share`
  * (and `--out`), and known file IDs and names after `get`, `peers`,
- * `unshare` and `cancel`. Pure apart from the folder listing it is given,
+ * `unshare`, `link` and `cancel`. Pure apart from the folder listing it is given,
  * so it is tested without a terminal.
  *
  * @module
@@ -13,6 +13,7 @@ import { terminalSafe } from "../format.ts";
 export const COMMANDS: readonly string[] = [
   "share",
   "unshare",
+  "link",
   "get",
   "list",
   "search",
@@ -45,7 +46,7 @@ export interface FolderEntry {
 export interface CompletionSource {
   /** Files seen in `list`/`search` answers and files shared here. */
   known(): KnownFile[];
-  /** Files this process shares (for `unshare`). */
+  /** Files this process shares (for `unshare` and `link`). */
   shared(): KnownFile[];
   /** Running transfers by number, ID and name (for `cancel`). */
   transfers(): KnownFile[];
@@ -91,11 +92,13 @@ export async function complete(
     const verb = command.toLowerCase();
     if (word.text.startsWith("-") && verb === "get") {
       candidates = ["--out ", "--force "];
+    } else if (word.text.startsWith("-") && verb === "share") {
+      candidates = ["--private "];
     } else if (verb === "share" || (verb === "get" && previous === "--out")) {
       return [await paths(word, source), word.raw];
     } else if (verb === "get" || verb === "peers") {
       candidates = files(source.known(), word.quote);
-    } else if (verb === "unshare") {
+    } else if (verb === "unshare" || verb === "link") {
       candidates = files(source.shared(), word.quote);
     } else if (verb === "cancel") {
       candidates = files(source.transfers(), word.quote);

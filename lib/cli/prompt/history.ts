@@ -3,12 +3,14 @@
  * names: the prompt names the peer's data folder ({@linkcode dataDir}),
  * `$P2P_HOME`, else `$XDG_DATA_HOME/p2p`, else `~/.local/share/p2p`
  * (`%LOCALAPPDATA%\p2p` on Windows). One command a line, oldest first, at
- * most {@linkcode MAX_HISTORY} lines.
+ * most {@linkcode MAX_HISTORY} lines. A line that carries a private share
+ * link (its secret) is never kept ({@linkcode holdsSecret}).
  *
  * @module
  */
 
 import { join } from "node:path";
+import { parseShareLink } from "../../protocol/share_link.ts";
 
 /** Commands kept in the history file; older ones are dropped. */
 export const MAX_HISTORY = 500;
@@ -77,7 +79,9 @@ export class History {
     } catch {
       // No history yet, or not readable: start empty.
     }
-    const lines = text.split("\n").filter((line) => keepable(line));
+    const lines = text.split("\n").filter((line) =>
+      keepable(line) && !holdsSecret(line)
+    );
     return new History(path, lines.slice(-MAX_HISTORY));
   }
 
@@ -93,10 +97,12 @@ export class History {
 
   /**
    * Remembers `line` (not blank, not a repeat of the last one, not starting
-   * with a space) and saves the file in the background.
+   * with a space, not holding a private link) and saves the file in the
+   * background.
    */
   add(entered: string): void {
     if (!keepable(entered) || entered.startsWith(" ")) return;
+    if (holdsSecret(entered)) return;
     const line = entered.trimEnd();
     if (this.#lines.at(-1) === line) return;
     this.#lines.push(line);
@@ -125,6 +131,37 @@ export class History {
       }
     });
   }
+}
+
+/**
+ * A word meant as a share link, even a mistyped one: it starts with `p2p`,
+ * or holds `p2p:` or a private link's `/priv/` (in any case).
+ */
+const LINK_WORD = /^["']?p2p|p2p:|\/priv\//i;
+
+/**
+ * True if `line` may carry a share link's secret: it holds a private link,
+ * or a word meant as a link that does not read as a public one (a damaged
+ * private link still holds most of its secret). Public links and IDs are
+ * no secret.
+ *
+ * @example
+ * ```ts
+ * holdsSecret("get p2p://10.0.0.5:5000/v1/priv/SECRET/9f86d081884c7d65"); // true
+ * holdsSecret("get 9f86d081884c7d65"); // false
+ * ```
+ */
+export function holdsSecret(line: string): boolean {
+  return line.split(/\s+/).some((word) => {
+    if (!LINK_WORD.test(word)) return false;
+    try {
+      // Quotes around a link typed at the prompt are not part of it.
+      const link = parseShareLink(word.replace(/^["']|["'\\]+$/g, ""));
+      return link.kind !== "public";
+    } catch {
+      return true;
+    }
+  });
 }
 
 function keepable(line: string): boolean {

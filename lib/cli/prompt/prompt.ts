@@ -16,7 +16,8 @@ import { addSignalListeners } from "../../util/signals.ts";
 import process from "node:process";
 import { createInterface, type Interface } from "node:readline";
 import { BandwidthLimiter } from "../../util/bandwidth.ts";
-import { type Address, formatAddress } from "../../net/connection.ts";
+import { formatAddress } from "../../net/connection.ts";
+import type { TrackerAddress } from "../../discovery/tracker_client.ts";
 import { explainError, FAILURE_EXIT_CODE } from "../errors.ts";
 import { shortId, terminalSafe } from "../format.ts";
 import { DEFAULT_PEER_PORT } from "../../protocol/limits.ts";
@@ -29,7 +30,7 @@ import {
   showEvent,
 } from "./commands.ts";
 import { complete, type KnownFile } from "./completion.ts";
-import { dataDir, History, MAX_HISTORY } from "./history.ts";
+import { dataDir, History, holdsSecret, MAX_HISTORY } from "./history.ts";
 import { PromptScreen } from "./screen.ts";
 import { Session } from "./session.ts";
 import { settleWithin } from "../../util/settle_within.ts";
@@ -45,8 +46,8 @@ export const TRANSFER_STOP_TIMEOUT_MS = 1_000;
 
 /** Options for {@linkcode runPrompt}. */
 export interface PromptOptions {
-  /** Tracker to register with and ask. */
-  tracker: Address;
+  /** Tracker to register with and ask (with its team key, if it needs one). */
+  tracker: TrackerAddress;
   /** Address the peer server listens on. @default {"0.0.0.0"} */
   host?: string;
   /** Port the peer server listens on. @default {DEFAULT_PEER_PORT} */
@@ -169,6 +170,11 @@ class PromptLoop {
     const signals = addSignalListeners({ SIGTERM: onTerm, SIGINT: onInt });
     const lines = new LineQueue();
     this.#rl.on("SIGINT", () => this.#clearLine());
+    // A private link is not kept for Up either (History keeps it out of
+    // the file): its secret shows only where it was typed.
+    this.#rl.on("history", (lines: string[]) => {
+      if (lines.length > 0 && holdsSecret(lines[0])) lines.shift();
+    });
     this.#rl.on("line", (line: string) => {
       this.#entered(line);
       lines.push(line);

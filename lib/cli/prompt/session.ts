@@ -25,9 +25,14 @@ import type {
   FileSummary,
   PeerAddress,
 } from "../../protocol/messages.ts";
-import { TrackerClient } from "../../discovery/tracker_client.ts";
+import {
+  type TrackerAddress,
+  TrackerClient,
+} from "../../discovery/tracker_client.ts";
+import type { ShareLink } from "../../protocol/share_link.ts";
 import { parseFileId, UsageError } from "../args.ts";
 import { shortId, terminalSafe } from "../format.ts";
+import { lookupOf } from "../get_target.ts";
 import { type Transfer, Transfers } from "./transfers.ts";
 
 /** Files remembered from `list` and `search` answers, for completion. */
@@ -37,14 +42,20 @@ export const DEFAULT_OUT_DIR = "downloads";
 
 /** Options for {@linkcode Session}. */
 export interface SessionOptions {
-  /** Tracker to register with and ask. */
-  tracker: Address;
+  /** Tracker to register with and ask (with its team key, if it needs one). */
+  tracker: TrackerAddress;
   /** Folder downloads are saved into. @default {DEFAULT_OUT_DIR} */
   outDir?: string;
   /** One limiter for every download of the session (its owner closes it). @default {no limit} */
   downloadLimit?: BandwidthLimiter;
   /** Receives one line per notable download event. @default {no logging} */
   log?: (line: string) => void;
+}
+
+/** Options for {@linkcode Session.share}. */
+export interface ShareOptions {
+  /** Only holders of the link find and get it. @default {false} */
+  private?: boolean;
 }
 
 /** Options for {@linkcode Session.get}. */
@@ -59,12 +70,24 @@ export interface GetOptions {
 export type SessionEvent =
   /** A share started hashing `path` (as given). */
   | { type: "hashing"; transfer: Transfer; path: string }
-  /** A share finished: the file is served and registered. */
-  | { type: "shared"; transfer: Transfer; meta: FileMeta }
+  /**
+   * A share finished: the file is served and registered; `link` is what to
+   * pass on (with its secret when `private`).
+   */
+  | {
+    type: "shared";
+    transfer: Transfer;
+    meta: FileMeta;
+    link?: string;
+    private: boolean;
+  }
   /** A share was cancelled before it finished; `path` is not shared. */
   | { type: "share-cancelled"; transfer: Transfer; path: string }
-  /** A get started. */
-  | { type: "getting"; transfer: Transfer }
+  /**
+   * A get started; `elsewhere` is the tracker its link names when that is
+   * not the session's (the file is then saved, not shared afterwards).
+   */
+  | { type: "getting"; transfer: Transfer; elsewhere?: Address }
   /** A get saved and verified its file. */
   | { type: "saved"; transfer: Transfer; result: DownloadResult }
   /** A get was cancelled; its partial file stays in `outDir` to resume. */
@@ -95,8 +118,8 @@ export interface LocalFile {
 export interface SessionStatus {
   /** Where the peer server listens. */
   address: Address;
-  /** Files shared, each with the bytes uploaded of it. */
-  shared: { meta: FileMeta; uploaded: number }[];
+  /** Files shared, each with the bytes uploaded of it and whether only its link finds it. */
+  shared: { meta: FileMeta; uploaded: number; private: boolean }[];
   /** Running transfers, oldest first. */
   transfers: Transfer[];
   /** Piece bytes uploaded this session. */
@@ -154,10 +177,14 @@ export class Session {
   }
 
   /**
-   * Hashes, serves and registers the file at `path` (`~/` means home);
-   * resolves with its metadata, or undefined if it was cancelled.
+   * Hashes, serves and registers the file at `path` (`~/` means home),
+   * privately if asked; resolves with its metadata, or undefined if it was
+   * cancelled.
    */
-  async share(path: string): Promise<FileMeta | undefined> {
+  async share(
+    path: string,
+    options: ShareOptions = {},
+  ): Promise<FileMeta | undefined> {
     const transfer = this.#transfers.start({
       kind: "hash",
       name: basename(path),
@@ -166,13 +193,22 @@ export class Session {
       this.#emit({ type: "hashing", transfer, path });
       const full = resolve(expandHome(path));
       const meta = await this.#node.share(full, {
+        private: options.private ?? false,
         signal: transfer.signal,
         onProgress: (done, total) => transfer.update({ done, total }),
       });
-      this.#remember([meta]);
+      const isPrivate = this.#node.isPrivate(meta.id);
+      // A private file is never looked up by its ID: no name to get it by.
+      if (!isPrivate) this.#remember([meta]);
       this.#sharedFrom(meta.id, full);
       this.#transfers.finish(transfer);
-      this.#emit({ type: "shared", transfer, meta });
+      this.#emit({
+        type: "shared",
+        transfer,
+        meta,
+        link: this.#node.shareLink(meta.id),
+        private: isPrivate,
+      });
       return meta;
     } catch (error) {
       if (transfer.cancelled) {
@@ -209,16 +245,22 @@ export class Session {
   }
 
   /**
-   * Downloads file `id` (see {@linkcode resolveId}), serving its pieces
-   * meanwhile and the file once saved; resolves with where it was saved, or
-   * undefined if it was cancelled. Throws a {@linkcode UsageError} for a
-   * file this session shares ({@linkcode localCopy}): no other peer is
-   * needed for it, and this one cannot download from itself.
+   * Downloads file `wanted`: an ID (see {@linkcode resolveId}) or what a
+   * share link names, serving its pieces meanwhile and the file once saved
+   * (unless the link names another tracker than the session's: the node
+   * registers with its own); resolves with where it was saved, or undefined
+   * if it was cancelled. Throws a {@linkcode UsageError} for a file this
+   * session shares ({@linkcode localCopy}): no other peer is needed for it,
+   * and this one cannot download from itself.
    */
   async get(
-    id: string,
+    wanted: string | ShareLink,
     options: GetOptions = {},
   ): Promise<DownloadResult | undefined> {
+    const { id, secret, tracker, serve } = lookupOf(
+      wanted,
+      this.#options.tracker,
+    );
     const here = this.localCopy(id);
     if (here) throw new UsageError(alreadyHere(here));
     const outDir = options.outDir ?? this.outDir;
@@ -226,16 +268,21 @@ export class Session {
     const transfer = this.#transfers.start({ kind: "get", name, id });
     let size = 0;
     try {
-      this.#emit({ type: "getting", transfer });
+      this.#emit({
+        type: "getting",
+        transfer,
+        elsewhere: serve ? undefined : tracker,
+      });
       const result = await download(id, {
-        tracker: this.#options.tracker,
+        tracker,
+        secret,
         outDir,
         force: options.force ?? false,
         self: this.#selfAddresses(),
         downloadLimit: this.#options.downloadLimit,
         // Serves pieces while downloading, and the file once saved.
-        swarm: this.#node,
-        seed: true,
+        swarm: serve ? this.#node : undefined,
+        seed: serve,
         signal: transfer.signal,
         log: this.#options.log,
         onProgress: (p) =>
@@ -248,8 +295,8 @@ export class Session {
           }),
       });
       size = result.meta.size;
-      this.#remember([result.meta]);
-      this.#sharedFrom(result.meta.id, resolve(result.path));
+      if (!secret) this.#remember([result.meta]);
+      if (serve) this.#sharedFrom(result.meta.id, resolve(result.path));
       this.#transfers.finish(transfer, size);
       this.#emit({ type: "saved", transfer, result });
       return result;
@@ -274,9 +321,32 @@ export class Session {
     return this.#lookup((client) => client.search(text));
   }
 
+  /**
+   * The share link of the shared file `ref` names (ID prefix or name), and
+   * whether it is private (the link then carries its secret).
+   */
+  link(ref: string): { meta: FileMeta; link: string; private: boolean } {
+    const meta = pickOne(this.#node.shared(), ref, "shared file", "status");
+    const link = this.#node.shareLink(meta.id);
+    if (link === undefined) {
+      throw new UsageError(
+        `${
+          terminalSafe(meta.name)
+        } is no longer shared: type "status" to see what is.`,
+      );
+    }
+    return { meta, link, private: this.#node.isPrivate(meta.id) };
+  }
+
   /** Who shares the file `ref` names (see {@linkcode resolveId}). */
   async peers(ref: string): Promise<PeersAnswer> {
     const id = this.resolveId(ref);
+    if (this.#node.isPrivate(id)) {
+      // Asking by ID would tell the tracker which file the private one is.
+      throw new UsageError(
+        `"${ref}" is shared privately: the tracker knows it only by its link, so "peers" cannot ask for it.`,
+      );
+    }
     const { meta, peers } = await this.#ask((client) => client.query(id));
     this.#remember([meta]);
     return { meta, peers, self: this.#selfAddresses() };
@@ -308,6 +378,7 @@ export class Session {
       shared: this.#node.shared().map((meta) => ({
         meta,
         uploaded: this.#node.uploadedFor(meta.id),
+        private: this.#node.isPrivate(meta.id),
       })),
       transfers: this.#transfers.list(),
       uploaded: this.#node.uploaded,

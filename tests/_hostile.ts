@@ -1,13 +1,20 @@
 /**
  * Helpers the hostile-client tests share: a seeded PRNG, raw frames built
- * byte by byte (including ones the encoder would never produce), and a raw
- * socket that reports what the server sent back and when it closed.
+ * byte by byte (including ones the encoder would never produce), and a
+ * hand-made connection that reports what the server sent back and when it
+ * closed. Every server encrypts, so that connection does the handshake and
+ * the hostile frames go inside sealed records: they reach the frame layer,
+ * whose defences are what these tests are about.
  *
  * @module
  */
 
 import { FrameReader } from "../lib/protocol/frame.ts";
 import { fromFrame, type Message } from "../lib/protocol/messages.ts";
+import {
+  secureOpen,
+  type SecureTransport,
+} from "../lib/net/secure_transport.ts";
 
 const encoder = new TextEncoder();
 
@@ -108,6 +115,69 @@ export function hostileBytes(maxJson: number): HostileCase[] {
   ];
 }
 
+/** What a hand-made client reads from and writes to: a socket's shape. */
+export interface RawStream {
+  /** Reads into `into`; the bytes read, or null at the end. */
+  read(into: Uint8Array): Promise<number | null>;
+  /** Writes some of `data`; the bytes written. */
+  write(data: Uint8Array): Promise<number>;
+  /** Closes it (throws if it already is; see {@linkcode closeQuietly}). */
+  close(): void;
+  /** Ends our sending side; the other side reads the end of the stream. */
+  closeWrite(): Promise<void>;
+}
+
+/**
+ * An encrypted connection made by hand: what is written goes in records.
+ * Disposing of it closes it, quietly.
+ */
+export interface SecureSocket extends RawStream, Disposable {
+  /** The TCP socket underneath, for bytes outside the encryption. */
+  readonly raw: Deno.TcpConn;
+}
+
+/** Options for {@linkcode secureConnect}. */
+export interface SecureConnectOptions {
+  /** Host to connect to. @default {"127.0.0.1"} */
+  hostname?: string;
+  /** TCP port. */
+  port: number;
+  /** A pre-shared key for the handshake. @default {none: NN} */
+  psk?: Uint8Array;
+}
+
+/**
+ * Connects to `options.port` and runs the encryption handshake; what is
+ * then written is sealed, whatever the bytes (frames no encoder would
+ * write), and what is read is opened. Throws what the handshake throws
+ * (the socket closed).
+ */
+export async function secureConnect(
+  options: SecureConnectOptions,
+): Promise<SecureSocket> {
+  const raw = await Deno.connect({
+    hostname: options.hostname ?? "127.0.0.1",
+    port: options.port,
+  });
+  let secure: SecureTransport | undefined;
+  try {
+    secure = await secureOpen(raw, { psk: options.psk });
+  } catch (error) {
+    closeQuietly(raw);
+    throw error;
+  }
+  // A plaintext benchmark run has no handshake: then bytes go as they are.
+  const stream = secure?.stream ?? raw;
+  return {
+    raw,
+    read: (into) => stream.read(into),
+    write: (data) => stream.write(data),
+    close: () => stream.close(),
+    closeWrite: () => raw.closeWrite(),
+    [Symbol.dispose]: () => closeQuietly(stream),
+  };
+}
+
 /** What a raw client saw: the messages sent back and when the server closed. */
 export interface Outcome {
   /** Messages received before the connection ended. */
@@ -116,18 +186,32 @@ export interface Outcome {
   closedAfterMs: number;
 }
 
+/** Options for {@linkcode exchange}. */
+export interface ExchangeOptions {
+  /** End our sending side after the bytes (a frame cut off by end of stream). */
+  endStream?: boolean;
+  /** Ms the server may keep the connection open. @default {5_000} */
+  limitMs?: number;
+  /** Host to connect to. @default {"127.0.0.1"} */
+  hostname?: string;
+  /** A pre-shared key for the handshake. @default {none} */
+  psk?: Uint8Array;
+}
+
 /**
- * Connects to `port`, sends `bytes` and reads until the server closes (or
- * `limitMs` passes, which fails the test).
+ * Connects to `port` (encrypted), sends `bytes` inside the encryption and
+ * reads until the server closes (or `limitMs` passes, which fails the
+ * test). The time to close counts from the bytes, after the handshake.
  */
 export async function exchange(
   port: number,
   bytes: Uint8Array,
-  options: { endStream?: boolean; limitMs?: number; hostname?: string } = {},
+  options: ExchangeOptions = {},
 ): Promise<Outcome> {
-  const conn = await Deno.connect({
-    hostname: options.hostname ?? "127.0.0.1",
+  const conn = await secureConnect({
+    hostname: options.hostname,
     port,
+    psk: options.psk,
   });
   try {
     const started = performance.now();
@@ -140,7 +224,7 @@ export async function exchange(
 }
 
 /** Closes `conn` unless it already is. */
-export function closeQuietly(conn: Deno.Conn): void {
+export function closeQuietly(conn: { close(): void }): void {
   try {
     conn.close();
   } catch {
@@ -150,7 +234,7 @@ export function closeQuietly(conn: Deno.Conn): void {
 
 /** Writes `bytes`, ignoring a server that closed before taking them all. */
 export async function writeQuietly(
-  conn: Deno.Conn,
+  conn: Pick<RawStream, "write">,
   bytes: Uint8Array,
 ): Promise<void> {
   try {
@@ -163,7 +247,7 @@ export async function writeQuietly(
 
 /** Reads messages until `conn` ends; fails if that takes over `limitMs`. */
 export async function readUntilClosed(
-  conn: Deno.Conn,
+  conn: Pick<RawStream, "read" | "close">,
   started = performance.now(),
   limitMs = 5_000,
 ): Promise<Outcome> {
@@ -198,7 +282,7 @@ export async function readUntilClosed(
  * it kept it open (then `conn` is closed here).
  */
 export async function outcomeWithin(
-  conn: Deno.Conn,
+  conn: Pick<RawStream, "read" | "close">,
   ms: number,
 ): Promise<Outcome | undefined> {
   try {

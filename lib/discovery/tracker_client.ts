@@ -16,6 +16,7 @@ import {
   HandshakeRefusedError,
   PlainPeerError,
 } from "../secure/secret_stream.ts";
+import { HandshakeTimeoutError } from "../net/secure_transport.ts";
 import {
   CONNECT_TIMEOUT_MS,
   MAX_SEARCH_CHARS,
@@ -103,7 +104,7 @@ export interface TrackerAddress extends Address {
 }
 
 export interface TrackerClientOptions {
-  /** Ms to wait for the connection. @default {CONNECT_TIMEOUT_MS} */
+  /** Ms to wait for the connection, and again for its encryption handshake. @default {CONNECT_TIMEOUT_MS} */
   timeoutMs?: number;
   /** Ms to wait for each answer. @default {TRACKER_REPLY_TIMEOUT_MS} */
   replyTimeoutMs?: number;
@@ -151,6 +152,7 @@ export class TrackerClient {
     try {
       const conn = await connect(address, {
         timeoutMs,
+        handshakeMs: timeoutMs,
         psk: (address as TrackerAddress).psk,
         limits: { maxJsonBytes: MAX_TRACKER_ANSWER_JSON_BYTES },
       });
@@ -458,6 +460,11 @@ function connectFailure(error: unknown, timeoutMs: number): string {
   }
   if (error instanceof Deno.errors.ConnectionRefused) {
     return "connection refused";
+  }
+  if (error instanceof HandshakeTimeoutError) {
+    return `no answer to the encryption handshake within ${
+      error.limitMs / 1000
+    } s (is it a p2p tracker?)`;
   }
   if (error instanceof Deno.errors.TimedOut) {
     return `no answer within ${timeoutMs / 1000} s`;

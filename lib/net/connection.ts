@@ -332,6 +332,8 @@ export interface ConnectOptions {
   signal?: AbortSignal;
   /** A pre-shared key for the handshake (a private share's, a team's). */
   psk?: Uint8Array;
+  /** Ms the encryption handshake may take once connected. @default {SECURE_HANDSHAKE_TIMEOUT_MS} */
+  handshakeMs?: number;
 }
 
 /**
@@ -359,7 +361,7 @@ export async function connect(
   let abort: (() => void) | undefined;
   // A connection that completes after the timeout or the abort is closed.
   const giveUp = (reason: unknown, reject: (reason: unknown) => void) => {
-    pending.then((conn) => conn.close(), () => {});
+    pending.then(closeQuietly, () => {});
     attempt.abort(reason);
     reject(reason);
   };
@@ -376,19 +378,20 @@ export async function connect(
   });
   try {
     const conn = await Promise.race([pending, timeout]);
+    // Connected: from here an abort closes the socket (below), not the attempt.
     clearTimeout(timer);
-    const stop = () => conn.close();
+    if (abort) signal?.removeEventListener("abort", abort);
+    const stop = () => closeQuietly(conn);
     signal?.addEventListener("abort", stop, { once: true });
     try {
-      const secure = await secureOpen(conn, { psk: options.psk });
+      const secure = await secureOpen(conn, {
+        psk: options.psk,
+        timeoutMs: options.handshakeMs,
+      });
       signal?.throwIfAborted();
       return new Connection(conn, options.limits, secure);
     } catch (error) {
-      try {
-        conn.close();
-      } catch {
-        // Closed by the abort or the handshake's deadline.
-      }
+      closeQuietly(conn);
       signal?.throwIfAborted();
       throw error;
     } finally {
@@ -397,5 +400,14 @@ export async function connect(
   } finally {
     clearTimeout(timer);
     if (abort) signal?.removeEventListener("abort", abort);
+  }
+}
+
+/** Closes `conn` unless it is closed already (by an abort or a deadline). */
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
   }
 }

@@ -170,7 +170,7 @@ class CappedListener implements Listener {
       } catch {
         // Already closed.
       }
-      for (const conn of this.#open) conn.close();
+      for (const conn of this.#open) closeQuietly(conn);
     }
     await this.#accepting;
     await Promise.allSettled([...this.#tasks]);
@@ -270,7 +270,8 @@ class CappedListener implements Listener {
         `Connection from ${who} closed (${this.#open.size - 1} open).`,
       );
     } finally {
-      open.close();
+      // The handshake may have closed the socket already.
+      closeQuietly(open);
       this.#open.delete(open);
       const left = (this.#perAddress.get(host) ?? 1) - 1;
       if (left > 0) this.#perAddress.set(host, left);
@@ -303,5 +304,14 @@ class CappedListener implements Listener {
 
   #log(line: string): void {
     this.#options.log?.(line);
+  }
+}
+
+/** Closes `conn` unless it is closed already. */
+function closeQuietly(conn: { close(): void }): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
   }
 }

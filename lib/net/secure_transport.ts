@@ -44,6 +44,23 @@ export interface NamedKey {
   name: string;
 }
 
+/**
+ * The other side took the connection but did not finish the encryption
+ * handshake in time (it may not be a p2p peer at all). A `TimedOut`, so
+ * code that treats every time-out alike still does.
+ */
+export class HandshakeTimeoutError extends Deno.errors.TimedOut {
+  /** The handshake's time limit in ms. */
+  readonly limitMs: number;
+
+  /** Creates the error for a handshake that took over `limitMs`. */
+  constructor(limitMs: number) {
+    super(`The encryption handshake took over ${limitMs / 1000} s`);
+    this.name = "HandshakeTimeoutError";
+    this.limitMs = limitMs;
+  }
+}
+
 /** Options for {@linkcode secureOpen}. */
 export interface SecureOpenOptions {
   /** A pre-shared key (a private share's, a team's). @default {none: NN} */
@@ -147,11 +164,7 @@ async function withDeadline<T>(
   try {
     return await work();
   } catch (error) {
-    if (late) {
-      throw new Deno.errors.TimedOut(
-        `The encryption handshake took over ${limit / 1000} s`,
-      );
-    }
+    if (late) throw new HandshakeTimeoutError(limit);
     throw error;
   } finally {
     clearTimeout(timer);

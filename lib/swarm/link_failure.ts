@@ -7,6 +7,7 @@
  * @module
  */
 
+import { HandshakeTimeoutError } from "../net/secure_transport.ts";
 import {
   HandshakeRefusedError,
   PlainPeerError,
@@ -18,6 +19,11 @@ import {
  * refusal that the machine answered but nothing listens there.
  */
 export function describeConnectFailure(error: unknown): string {
+  if (error instanceof HandshakeTimeoutError) {
+    return `took the connection but did not finish the encryption handshake within ${
+      error.limitMs / 1000
+    } s (it may not be a p2p peer)`;
+  }
   if (error instanceof Deno.errors.TimedOut) {
     return "could not be reached (connecting timed out): the sharer may be behind a firewall or NAT";
   }

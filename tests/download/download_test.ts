@@ -10,6 +10,7 @@ import {
 import { download, DownloadError } from "../../lib/download/download.ts";
 import { DEFAULT_PIECE_SIZE } from "../../lib/protocol/limits.ts";
 import { type Address, Connection } from "../../lib/net/connection.ts";
+import { secureAccept } from "../../lib/net/secure_transport.ts";
 import { type FileMeta, pieceCount } from "../../lib/protocol/messages.ts";
 import { TrackerClient } from "../../lib/discovery/tracker_client.ts";
 import { hashFile } from "../../lib/storage/file_hash.ts";
@@ -366,7 +367,8 @@ async function twoPiecePeer(
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   let conn: Connection | undefined;
   const done = (async () => {
-    conn = new Connection(await listener.accept());
+    const raw = await listener.accept();
+    conn = new Connection(raw, {}, await secureAccept(raw));
     await conn.receive();
     await conn.send({
       type: "welcome",

@@ -99,6 +99,9 @@ Deno.test("peer share says so and exits 1 when its file is changed while shared"
       tracker.address,
       "--out",
       join(dir.path, "out"),
+      // Once the sharer has dropped the file nobody shares it: fail then.
+      "--wait",
+      "0",
     ], { timeoutMs: 60_000 });
     assert(get.code !== 0);
     const status = await sharer.child.stop("SIGCONT", 20_000);

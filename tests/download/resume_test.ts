@@ -19,6 +19,7 @@ import {
   type DownloadOptions,
 } from "../../lib/download/download.ts";
 import { toFrame } from "../../lib/protocol/messages.ts";
+import { secureAccept } from "../../lib/net/secure_transport.ts";
 import { DEFAULT_PIECE_SIZE } from "../../lib/protocol/limits.ts";
 
 const MiB = 1024 * 1024;
@@ -211,13 +212,15 @@ Deno.test("download() skips itself, duplicates and port 0 in an answer of 10,000
   answer.set(json, 4);
   answer.set(binary, 4 + json.length);
   const serving = (async () => {
-    const conn = await listener.accept();
+    const socket = await listener.accept();
     try {
+      // Encrypted like a real tracker's answer.
+      const conn = (await secureAccept(socket))?.stream ?? socket;
       await conn.read(new Uint8Array(65536));
       await conn.write(answer);
       await conn.read(new Uint8Array(1));
     } finally {
-      conn.close();
+      socket.close();
     }
   })().catch(() => {});
   const result = await download(meta.id, {

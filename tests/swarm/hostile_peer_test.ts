@@ -1,6 +1,7 @@
 /**
  * The peer server against hostile downloaders, over real sockets on port 0:
- * bytes no encoder would send, bad piece indexes and IDs, more requests
+ * bytes no encoder would send (inside the encryption, so they reach the
+ * frame layer; tests/net/secure_transport_test.ts sends them outside it), bad piece indexes and IDs, more requests
  * than the cap, a downloader that requests and never reads, a thousand idle
  * sockets and a slow-loris sender. Each time the hostile connection is
  * refused or closed, nothing is written, and an honest downloader is served.
@@ -19,9 +20,12 @@ import {
   outcomeWithin,
   rawFrame,
   readUntilClosed,
+  secureConnect,
+  type SecureSocket,
   writeQuietly,
 } from "../_hostile.ts";
 import { connect, type Connection } from "../../lib/net/connection.ts";
+import { REFUSALS_AT_ONCE } from "../../lib/net/listener.ts";
 import { encodeFrame } from "../../lib/protocol/frame.ts";
 import { hashFile } from "../../lib/storage/file_hash.ts";
 import {
@@ -296,7 +300,7 @@ Deno.test("downloaders that request and never read are closed at the write deadl
   });
   const before = isolateMiB();
   let peak = before;
-  const conns: Deno.TcpConn[] = [];
+  const conns: SecureSocket[] = [];
   try {
     const hello = rawFrame(helloJson(idOf(f)));
     const requests = Array.from(
@@ -304,10 +308,7 @@ Deno.test("downloaders that request and never read are closed at the write deadl
       (_, i) => encodeFrame({ type: "request", index: i % 4 }),
     );
     for (let i = 0; i < 20; i++) {
-      const conn = await Deno.connect({
-        hostname: "127.0.0.1",
-        port: f.server.address.port,
-      });
+      const conn = await secureConnect({ port: f.server.address.port });
       conns.push(conn);
       await writeQuietly(conn, hello);
       for (const request of requests) await writeQuietly(conn, request);
@@ -334,15 +335,25 @@ Deno.test("downloaders that request and never read are closed at the write deadl
   }
 });
 
-/** `n` raw sockets to `port` from 127.0.0.1; closed by the caller. */
-async function openMany(port: number, n: number): Promise<Deno.TcpConn[]> {
-  const conns: Deno.TcpConn[] = [];
-  for (let i = 0; i < n; i += 100) {
+/**
+ * Connections opened at once by {@linkcode openMany}: the listener tells at
+ * most REFUSALS_AT_ONCE connections over a cap why, at once (the rest are
+ * closed without a word), so each batch stays well below that.
+ */
+const OPEN_AT_ONCE = REFUSALS_AT_ONCE / 2;
+
+/**
+ * `n` connections to `port` from 127.0.0.1, past the encryption handshake,
+ * that send nothing; closed by the caller.
+ */
+async function openMany(port: number, n: number): Promise<SecureSocket[]> {
+  const conns: SecureSocket[] = [];
+  for (let i = 0; i < n; i += OPEN_AT_ONCE) {
     conns.push(
       ...await Promise.all(
         Array.from(
-          { length: Math.min(100, n - i) },
-          () => Deno.connect({ hostname: "127.0.0.1", port }),
+          { length: Math.min(OPEN_AT_ONCE, n - i) },
+          () => secureConnect({ port }),
         ),
       ),
     );
@@ -419,10 +430,7 @@ Deno.test("the total connection cap refuses the next downloader with busy", asyn
 
 Deno.test("a slow-loris hello is cut off at the whole-frame deadline although bytes keep coming", async () => {
   await using f = await fixture();
-  const conn = await Deno.connect({
-    hostname: "127.0.0.1",
-    port: f.server.address.port,
-  });
+  const conn = await secureConnect({ port: f.server.address.port });
   try {
     const hello = rawFrame(helloJson(idOf(f)));
     const outcome = readUntilClosed(conn);

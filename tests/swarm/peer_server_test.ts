@@ -11,6 +11,7 @@ import {
 } from "../../lib/swarm/peer_server.ts";
 import { SharedFile } from "../../lib/storage/shared_file.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
+import { secureConnect } from "../_hostile.ts";
 
 const PIECE = MIN_PIECE_SIZE;
 const UNKNOWN_ID = "ab".repeat(32);
@@ -103,15 +104,15 @@ async function closedByServer(conn: Connection): Promise<void> {
   }
 }
 
-/** Sends raw bytes; returns every frame header sent back until the server closed. */
+/**
+ * Sends raw bytes inside the encryption (so they reach the frame layer);
+ * returns every frame header sent back until the server closed.
+ */
 async function rawExchange(
   f: Fixture,
   bytes: Uint8Array,
 ): Promise<Record<string, unknown>[]> {
-  using conn = await Deno.connect({
-    hostname: "127.0.0.1",
-    port: f.server.address.port,
-  });
+  using conn = await secureConnect({ port: f.server.address.port });
   await conn.write(bytes);
   const reader = new FrameReader(conn);
   const headers: Record<string, unknown>[] = [];

@@ -23,6 +23,8 @@ import {
 import { randomFile, tempDir } from "../fixtures.ts";
 import { Bitfield } from "../../lib/protocol/bitfield.ts";
 import { type Address, connect, Connection } from "../../lib/net/connection.ts";
+import { secureAccept } from "../../lib/net/secure_transport.ts";
+import type { ByteStream } from "../../lib/secure/secret_stream.ts";
 import { hashFile } from "../../lib/storage/file_hash.ts";
 import {
   type ByteReader,
@@ -935,10 +937,18 @@ class Inbox {
   }
 }
 
-/** The sharing side of one connection, played by a test script. */
-type Script = (conn: Connection, inbox: Inbox, raw: Deno.Conn) => Promise<void>;
+/**
+ * The sharing side of one connection, played by a test script; `raw` is
+ * the encrypted stream under `conn`, for frames written by hand (each
+ * write is one sealed record).
+ */
+type Script = (
+  conn: Connection,
+  inbox: Inbox,
+  raw: ByteStream,
+) => Promise<void>;
 
-/** A one-connection fake sharing peer on 127.0.0.1 port 0. */
+/** A one-connection fake sharing peer on 127.0.0.1 port 0, encrypted like a real one. */
 interface FakePeer extends AsyncDisposable {
   address: Address;
   /** Settles when the script ended; rejects with its error. */
@@ -949,12 +959,20 @@ function fakePeer(script: Script): FakePeer {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   let conn: Connection | undefined;
   const done = (async () => {
-    const raw = await listener.accept();
+    const socket = await listener.accept();
     listener.close();
-    conn = new Connection(raw);
+    const secure = await secureAccept(socket).catch((error) => {
+      try {
+        socket.close();
+      } catch {
+        // Closed by the handshake's deadline.
+      }
+      throw error;
+    });
+    conn = new Connection(socket, {}, secure);
     const inbox = new Inbox(conn);
     try {
-      await script(conn, inbox, raw);
+      await script(conn, inbox, secure?.stream ?? socket);
     } finally {
       conn.close();
       await inbox.ended;
@@ -1337,7 +1355,7 @@ Deno.test("a PeerLink completes a handshake whose welcome and bitfield arrive on
 
 /** Writes `message`'s frame in `chunks` writes, `gapMs` apart. */
 async function trickle(
-  raw: Deno.Conn,
+  raw: ByteStream,
   message: Parameters<typeof toFrame>[0],
   chunks: number,
   gapMs: number,

@@ -1,6 +1,7 @@
 /**
  * The tracker against hostile clients, over real sockets on port 0: bytes
- * no encoder would send, numbers and IDs out of range, floods of
+ * no encoder would send (inside the encryption, so they reach the frame
+ * layer; tests/net/secure_transport_test.ts sends them outside it), numbers and IDs out of range, floods of
  * registrations, peers and queries, a thousand idle sockets and a
  * slow-loris sender. Each time the hostile connection is refused or closed
  * and an honest client is still answered.
@@ -19,9 +20,12 @@ import {
   outcomeWithin,
   rawFrame,
   readUntilClosed,
+  secureConnect,
+  type SecureSocket,
   writeQuietly,
 } from "../_hostile.ts";
 import type { Address } from "../../lib/net/connection.ts";
+import { REFUSALS_AT_ONCE } from "../../lib/net/listener.ts";
 import { encodeFrame, FrameReader } from "../../lib/protocol/frame.ts";
 import {
   HASH_BYTES,
@@ -292,10 +296,7 @@ Deno.test("a registration naming another IP is recorded under the socket's addre
   });
   // Asked while the registering connection is open: closing it would
   // drop the registration.
-  using conn = await Deno.connect({
-    hostname: LOCAL,
-    port: server.address.port,
-  });
+  using conn = await secureConnect({ port: server.address.port });
   await writeQuietly(conn, rawFrame(json, file.pieceHashes));
   const reply = await new FrameReader(conn).read();
   assertEquals(reply && fromFrame(reply).type, "ok");
@@ -307,7 +308,7 @@ Deno.test("a registration naming another IP is recorded under the socket's addre
 });
 
 /**
- * Sends `frames` pipelined on one raw connection while reading the
+ * Sends `frames` pipelined on one hand-made connection while reading the
  * replies; resolves to the replies' types or error codes. `whileOpen` runs
  * after the last reply, before the connection closes (and the tracker
  * drops what it registered).
@@ -317,7 +318,7 @@ async function pipeline(
   frames: Uint8Array[],
   whileOpen?: () => Promise<void>,
 ): Promise<string[]> {
-  const conn = await Deno.connect({ hostname: LOCAL, port });
+  const conn = await secureConnect({ hostname: LOCAL, port });
   try {
     const reader = new FrameReader(conn);
     const reading = (async () => {
@@ -444,16 +445,26 @@ Deno.test("a liar's metadata for a real ID is kept apart and the honest sharer s
   assertEquals((await honest.list()).length, 1);
 });
 
-/** `n` raw sockets to `port`; closed by the caller. */
-async function openMany(port: number, n: number): Promise<Deno.TcpConn[]> {
-  const conns: Deno.TcpConn[] = [];
-  for (let i = 0; i < n; i += 100) {
-    const batch = Math.min(100, n - i);
+/**
+ * Connections opened at once by {@linkcode openMany}: the listener tells at
+ * most REFUSALS_AT_ONCE connections over a cap why, at once (the rest are
+ * closed without a word), so each batch stays well below that.
+ */
+const OPEN_AT_ONCE = REFUSALS_AT_ONCE / 2;
+
+/**
+ * `n` connections to `port` past the encryption handshake that send
+ * nothing; closed by the caller.
+ */
+async function openMany(port: number, n: number): Promise<SecureSocket[]> {
+  const conns: SecureSocket[] = [];
+  for (let i = 0; i < n; i += OPEN_AT_ONCE) {
+    const batch = Math.min(OPEN_AT_ONCE, n - i);
     conns.push(
       ...await Promise.all(
         Array.from(
           { length: batch },
-          () => Deno.connect({ hostname: LOCAL, port }),
+          () => secureConnect({ hostname: LOCAL, port }),
         ),
       ),
     );
@@ -546,7 +557,7 @@ Deno.test("the total connection cap refuses the next socket with busy", async ()
 Deno.test("a slow-loris sender is cut off at the whole-frame deadline although bytes keep coming", async () => {
   await using server = tracker();
   using honest = await client(server.address);
-  const conn = await Deno.connect({
+  const conn = await secureConnect({
     hostname: LOCAL,
     port: server.address.port,
   });

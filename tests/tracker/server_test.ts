@@ -7,8 +7,14 @@
  */
 
 import { assert, assertEquals, assertRejects } from "../assert.ts";
+import {
+  type RawStream,
+  secureConnect,
+  type SecureSocket,
+} from "../_hostile.ts";
 import { Announcer } from "../../lib/discovery/announcer.ts";
 import type { Address } from "../../lib/net/connection.ts";
+import { secureAccept } from "../../lib/net/secure_transport.ts";
 import { encodeFrame, FrameReader } from "../../lib/protocol/frame.ts";
 import {
   HASH_BYTES,
@@ -64,13 +70,16 @@ async function client(
   return Object.assign(c, { [Symbol.dispose]: () => c.close() });
 }
 
-/** A raw socket to `address`, closed on dispose. */
-async function raw(address: Address): Promise<Deno.TcpConn> {
-  return await Deno.connect({ hostname: address.host, port: address.port });
+/**
+ * A connection to `address` made by hand, past the encryption handshake:
+ * bytes written to it reach the frame layer as they are. Closed on dispose.
+ */
+function raw(address: Address): Promise<SecureSocket> {
+  return secureConnect({ hostname: address.host, port: address.port });
 }
 
 /** Every message the server sends until it closes (or a read fails). */
-async function readUntilClosed(conn: Deno.TcpConn): Promise<Message[]> {
+async function readUntilClosed(conn: RawStream): Promise<Message[]> {
   const reader = new FrameReader(conn);
   const out: Message[] = [];
   try {
@@ -332,7 +341,11 @@ Deno.test("TrackerClient.connect() fails quickly with a clear message when no tr
 
 Deno.test("TrackerClient gives up on a tracker that never answers", async () => {
   using listener = Deno.listen({ hostname: LOCAL, port: 0 });
-  const accepted = listener.accept();
+  // It completes the encryption handshake, then never answers a request.
+  const accepted = listener.accept().then(async (socket) => {
+    await secureAccept(socket);
+    return socket;
+  });
   using c = await client({ host: LOCAL, port: listener.addr.port }, 200);
   using _silent = await accepted;
   const started = Date.now();
@@ -344,6 +357,10 @@ Deno.test("TrackerClient gives up on a tracker that never answers", async () => 
   assert(Date.now() - started < 2_000, "took too long");
   await assertRejects(() => c.stats(), TrackerUnreachableError);
 });
+
+/** A line the listener logs as any connection starts or ends. */
+const LIFECYCLE =
+  /^Tracker: Connection from \S+ (accepted|closed) \(\d+ open\)\.$/;
 
 for (
   const [what, bytes] of [
@@ -371,7 +388,12 @@ for (
     assertEquals(replies.length, 1, JSON.stringify(replies));
     assertEquals(replies[0].type === "error" && replies[0].code, "bad-request");
     assertEquals((await good.query(meta("aa").id)).peers.length, 1);
-    assertEquals(lines.length, 1, lines.join("\n"));
+    // One line says why the bad client was closed, naming it; the others
+    // are the listener's, on each connection's start and end.
+    const told = lines.filter((line) => !LIFECYCLE.test(line));
+    assertEquals(told.length, 1, lines.join("\n"));
+    const { port } = bad.raw.localAddr as Deno.NetAddr;
+    assert(told[0].includes(`${LOCAL}:${port}`), told[0]);
   });
 }
 

@@ -26,6 +26,7 @@ import {
   MAX_NOISE_MESSAGE,
   NoiseHandshake,
   type NoisePattern,
+  release,
   TAG_BYTES,
   x25519KeyPair,
 } from "./noise.ts";
@@ -382,7 +383,13 @@ export class SecretStream implements ByteStream {
   #records: RecordReader;
   #send: CipherState;
   #receive: CipherState;
+  /** What is left to read of the last record opened. */
   #plain: Uint8Array = EMPTY;
+  /** The last record opened, freed once read. */
+  #record: Uint8Array = EMPTY;
+  /** The record being written: reused, grown to the largest one sent. */
+  #out: Uint8Array = EMPTY;
+  #writing = false;
 
   /** Wraps `raw` with a finished handshake's ciphers. */
   constructor(
@@ -402,26 +409,43 @@ export class SecretStream implements ByteStream {
     while (this.#plain.length === 0) {
       const record = await this.#records.record();
       if (record === null) return null;
-      this.#plain = this.#receive.decrypt(EMPTY, record);
+      this.#plain = this.#record = this.#receive.decrypt(EMPTY, record);
     }
     const n = Math.min(into.length, this.#plain.length);
     into.set(this.#plain.subarray(0, n));
     this.#plain = this.#plain.subarray(n);
+    if (this.#plain.length === 0) {
+      // All of it copied out: free it now rather than at the next collection.
+      release(this.#record);
+      this.#plain = this.#record = EMPTY;
+    }
     return n;
   }
 
-  /** Seals all of `data` in records and writes them; resolves to its length. */
+  /**
+   * Seals all of `data` in records and writes them; resolves to its length.
+   * One write at a time (a `Connection` queues its frames): the record
+   * buffer is reused.
+   */
   async write(data: Uint8Array): Promise<number> {
-    for (let at = 0; at < data.length; at += MAX_RECORD_PLAINTEXT) {
-      const chunk = data.subarray(at, at + MAX_RECORD_PLAINTEXT);
-      const record = this.#send.encrypt(EMPTY, chunk, RECORD_PREFIX_BYTES);
-      putLength(
-        record,
-        0,
-        RECORD_PREFIX_BYTES,
-        record.length - RECORD_PREFIX_BYTES,
-      );
-      await writeFully(this.#raw, record);
+    if (this.#writing) throw new Error("Writes to a secret stream overlapped");
+    this.#writing = true;
+    try {
+      for (let at = 0; at < data.length; at += MAX_RECORD_PLAINTEXT) {
+        const chunk = data.subarray(at, at + MAX_RECORD_PLAINTEXT);
+        const size = RECORD_PREFIX_BYTES + chunk.length + TAG_BYTES;
+        if (this.#out.length < size) this.#out = new Uint8Array(size);
+        const sealed = this.#send.encryptInto(
+          EMPTY,
+          chunk,
+          this.#out,
+          RECORD_PREFIX_BYTES,
+        );
+        putLength(this.#out, 0, RECORD_PREFIX_BYTES, sealed);
+        await writeFully(this.#raw, this.#out.subarray(0, size));
+      }
+    } finally {
+      this.#writing = false;
     }
     return data.length;
   }

@@ -251,3 +251,17 @@ function assertRefused(
   assert(error instanceof HandshakeRefusedError, String(error));
   assertEquals(error.reason, reason);
 }
+
+Deno.test("overlapping writes are refused (the record buffer is reused), and records larger than the last still arrive whole", async () => {
+  const { a, b } = connected();
+  const [x, y] = await open(a, b);
+  const first = x.write(new Uint8Array(10));
+  let overlapped = false;
+  await x.write(new Uint8Array(1)).catch(() => overlapped = true);
+  await first;
+  assert(overlapped, "a second write ran while the first was under way");
+  const big = new Uint8Array(MAX_RECORD_PLAINTEXT + 5).map((_, i) => i & 0xff);
+  await x.write(big);
+  assertEquals((await readAll(y, 10)).length, 10);
+  assertEquals(await readAll(y, big.length), big);
+});

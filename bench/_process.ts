@@ -49,6 +49,7 @@ export class Child {
   #status?: Deno.CommandStatus;
   #exitedAt?: number;
   #peakKib = 0;
+  #cpuSeconds = 0;
   #poller: ReturnType<typeof setInterval>;
   #done: Promise<Deno.CommandStatus>;
 
@@ -94,6 +95,15 @@ export class Child {
   /** User + system CPU seconds the process has used, or 0 if gone. */
   cpuSeconds(): number {
     return readCpuSeconds(this.pid);
+  }
+
+  /**
+   * CPU seconds the process had used when last sampled (every RSS_POLL_MS
+   * while it ran): after it exits, its total up to that much short.
+   */
+  get lastCpuSeconds(): number {
+    this.#sampleRss();
+    return this.#cpuSeconds;
   }
 
   /** Every stdout line so far. */
@@ -177,6 +187,8 @@ export class Child {
     if (this.#status) return;
     const kib = readStatusKib(this.pid, "VmHWM");
     if (kib > this.#peakKib) this.#peakKib = kib;
+    const cpu = readCpuSeconds(this.pid);
+    if (cpu > this.#cpuSeconds) this.#cpuSeconds = cpu;
   }
 
   #wake(): void {

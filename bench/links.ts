@@ -23,7 +23,7 @@ import {
   NetLab,
   netlabAvailable,
 } from "../scripts/netlab.ts";
-import type { Child } from "../scripts/_child.ts";
+import { type Child, PERMISSIONS, ROOT } from "../scripts/_child.ts";
 import { megabytesPerSecond } from "./baselines.ts";
 
 /** One emulated link to measure. */
@@ -177,14 +177,30 @@ async function measure(
   };
 }
 
+/** How one lab process runs, beyond its entry file's permissions. */
+export interface LabProcessOptions {
+  /** Extra `deno run` flags, e.g. a permission. @default {none} */
+  denoFlags?: string[];
+  /** Extra environment variables. @default {none} */
+  env?: Record<string, string>;
+}
+
 /** Starts the tracker on the sharer side; resolves to `host:port`. */
-async function serveTracker(lab: NetLab): Promise<string> {
-  const child = lab.spawnEntry("sharer", "tracker.ts", [
+export async function serveTracker(
+  lab: NetLab,
+  options: LabProcessOptions = {},
+): Promise<string> {
+  const child = lab.spawn("sharer", [
+    Deno.execPath(),
+    "run",
+    ...PERMISSIONS["tracker.ts"],
+    ...(options.denoFlags ?? []),
+    `${ROOT}tracker.ts`,
     "--host",
     "0.0.0.0",
     "--port",
     "0",
-  ]);
+  ], { env: { NO_COLOR: "1", ...options.env } });
   const line = await child.waitForLine(/listening on/, READY_MS);
   return `${lab.host("sharer")}:${line.slice(line.lastIndexOf(":") + 1)}`;
 }
@@ -193,10 +209,11 @@ async function serveTracker(lab: NetLab): Promise<string> {
  * Starts one sharer of `file` on the sharer side, registered under its lab
  * address; resolves to the file's ID.
  */
-async function share(
+export async function share(
   lab: NetLab,
   file: string,
   tracker: string,
+  options: LabProcessOptions = {},
 ): Promise<string> {
   const child: Child = lab.spawnEntry("sharer", "peer.ts", [
     "share",
@@ -208,15 +225,20 @@ async function share(
     "0.0.0.0",
     "--port",
     "0",
-  ]);
+  ], { env: options.env });
   return JSON.parse(await child.waitForLine(/^\{/, READY_MS)).id;
 }
 
-async function get(
+/**
+ * Runs one `peer get` on the getter side into `out` (removed after); its
+ * own `elapsedMs` and the peers it dropped.
+ */
+export async function get(
   lab: NetLab,
   id: string,
   tracker: string,
   out: string,
+  options: LabProcessOptions = {},
 ): Promise<{ ms: number; dropped: string[] }> {
   const result = await lab.runEntry("getter", "peer.ts", [
     "get",
@@ -228,7 +250,7 @@ async function get(
     out,
     "--wait",
     "0",
-  ], { timeoutMs: RUN_TIMEOUT_MS });
+  ], { timeoutMs: RUN_TIMEOUT_MS, env: options.env });
   if (result.code !== 0) {
     throw new Error(`peer get failed over the emulated link: ${result.stderr}`);
   }

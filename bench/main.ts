@@ -9,6 +9,7 @@
  * deno task bench            # 1 GiB and 4 GiB files, full tracker load (a few minutes)
  * deno task bench --quick    # 256 MiB, 32 MiB swarm, short tracker load (under a minute)
  * deno task bench --profile  # also profiles one get with --cpu-prof
+ * deno task bench --crypto   # only encrypted vs plaintext share and gets
  * ```
  *
  * Test files (up to 4 GiB) live in a temporary folder removed at the end,
@@ -19,38 +20,29 @@
  */
 
 import { aria2Anchor } from "./aria2.ts";
+import { newResults, writeResults } from "./_results.ts";
 import {
-  median,
   sha256Baseline,
   tcpBaseline,
   writeBaseline,
   writeTestFile,
 } from "./baselines.ts";
+import { cryptoBench, type CryptoResults } from "./crypto.ts";
+import { cryptoLinkBench } from "./crypto_link.ts";
 import { floorBaseline } from "./floor.ts";
 import { linkBench } from "./links.ts";
 import { run, stopAll } from "./_process.ts";
-import { summarizeProfile } from "./profile.ts";
-import { flushToDisk, settle, SETTLE_MS } from "./settle.ts";
+import { flushToDisk, SETTLE_MS } from "./settle.ts";
 import { SWARM_GETTERS, SWARM_UPLOAD_LIMIT, swarmBench } from "./swarm.ts";
 import {
   type BenchResults,
   checkTargets,
   formatReport,
-  type GetRow,
-  type MachineInfo,
   size,
 } from "./report.ts";
 import { trackerMemory, trackerQps } from "./tracker_load.ts";
-import {
-  type GetResult,
-  REPO_ROOT,
-  runGet,
-  type Sharer,
-  startSharer,
-  startTrackerProcess,
-  startupMs,
-  type TrackerProcess,
-} from "./transfer.ts";
+import { startupMs } from "./transfer.ts";
+import { transfers } from "./transfer_rows.ts";
 
 const GIB = 1024 ** 3;
 const MIB = 1024 ** 2;
@@ -70,6 +62,9 @@ export const PLANS = {
     linkBytes: 256 * MIB,
     slowLinkBytes: 4 * MIB,
     linkRuns: 2,
+    cryptoShareRuns: 5,
+    cryptoGetRuns: 5,
+    cryptoLinkRuns: 3,
     settleMs: SETTLE_MS,
   },
   quick: {
@@ -85,50 +80,38 @@ export const PLANS = {
     linkBytes: 16 * MIB,
     slowLinkBytes: MIB,
     linkRuns: 1,
+    cryptoShareRuns: 3,
+    cryptoGetRuns: 3,
+    cryptoLinkRuns: 1,
     // Under a minute: no pause, so its gets vary with the state of memory.
     settleMs: 0,
   },
 } as const;
 
-/** Sharers in the multi-sharer gets. */
-const MANY_SHARERS = 4;
-/**
- * Shares timed one after the other for the share rows (the median is
- * shown): one share of 1 GiB swings by ±10% between runs on a small VM
- * (613-918 ms of its own time across three full runs of one day), so one
- * unlucky run in three moved the median. The first share of a row ran slower
- * still (742-1,137 ms), hence the untimed one before them.
- */
-const SHARE_RUNS = 5;
-/**
- * Gets timed from 1 sharer and from MANY_SHARERS each, alternated (1, 4, 4,
- * 1, 1, 4, ...): on a VM whose memory the host backs lazily one get swings by
- * ±30% with the state of memory, so one run of each cannot be compared (the
- * same 4 GiB get from 4 sharers took 5.74, 7.07 and 7.87 s in one run).
- */
-const GET_RUNS = 5;
 /** Free space kept beyond the test files and their downloads. */
 const DISK_MARGIN_BYTES = GIB;
 /** Longest `df` may take. */
 const DF_TIMEOUT_MS = 5_000;
-/** Folder the JSON results go to. */
-const RESULTS_DIR = `${REPO_ROOT}bench/results`;
 
 type Plan = (typeof PLANS)[keyof typeof PLANS];
 
 interface Flags {
   quick: boolean;
   profile: boolean;
-  /** Only the emulated-link rows. */
+  /** Only the emulated-link rows (with `crypto`: the encryption one). */
   links: boolean;
+  /** Only the encryption rows. */
+  crypto: boolean;
 }
 
-const USAGE = `Usage: deno task bench [--quick] [--profile] [--links]
+const USAGE = `Usage: deno task bench [--quick] [--profile] [--links] [--crypto]
 
   --quick    256 MiB file, 32 MiB swarm, no large file, 3 s tracker load,
              10,000 files (under a minute)
   --profile  also run one get with --cpu-prof and list its top functions
-  --links    only the emulated-link rows (root: network namespaces)`;
+  --links    only the emulated-link rows (root: network namespaces)
+  --crypto   only share and gets encrypted vs plaintext, interleaved; with
+             --links, also over one emulated link`;
 
 async function main(args: string[]): Promise<number> {
   const flags = parseFlags(args);
@@ -146,7 +129,11 @@ async function main(args: string[]): Promise<number> {
     });
   };
   Deno.addSignalListener("SIGINT", interrupt);
-  const results = newResults(flags.quick, plan.settleMs);
+  const results = newResults({
+    quick: flags.quick,
+    settleMs: plan.settleMs,
+    smallBytes: plan.smallBytes,
+  });
   try {
     await runAll(plan, flags, work, results);
   } finally {
@@ -157,18 +144,22 @@ async function main(args: string[]): Promise<number> {
   results.machine.loadAfter = Deno.loadavg();
   results.targets = checkTargets(results);
   console.log(formatReport(results));
-  const file = await writeResults(results);
+  const file = await writeResults(
+    results,
+    (["crypto", "links"] as const).filter((part) => flags[part]),
+  );
   console.log(`\nResults written to ${file}`);
   return results.errors.length === 0 ? 0 : 1;
 }
 
 function parseFlags(args: string[]): Flags | undefined {
-  const known = new Set(["--quick", "--profile", "--links"]);
+  const known = new Set(["--quick", "--profile", "--links", "--crypto"]);
   if (args.some((arg) => !known.has(arg))) return undefined;
   return {
     quick: args.includes("--quick"),
     profile: args.includes("--profile"),
     links: args.includes("--links"),
+    crypto: args.includes("--crypto"),
   };
 }
 
@@ -178,13 +169,12 @@ async function runAll(
   work: string,
   results: BenchResults,
 ): Promise<void> {
+  if (flags.crypto) return await cryptoOnly(plan, flags, work, results);
   if (flags.links) {
     await section(results, "emulated links", () => links(plan, work, results));
     return;
   }
-  const small = `${work}/bench-${size(plan.smallBytes).replace(" ", "")}.bin`;
-  step(`writing a ${size(plan.smallBytes)} test file`);
-  writeTestFile(small, plan.smallBytes);
+  const small = smallFile(plan, work);
   await section(results, "baselines", async () => {
     step("TCP loopback baseline");
     results.tcp = await tcpBaseline(plan.smallBytes, plan.baselineRuns);
@@ -216,10 +206,17 @@ async function runAll(
     results,
     `transfers of ${size(plan.smallBytes)}`,
     () =>
-      transfers(small, plan.smallBytes, work, results, {
+      transfers(small, plan.smallBytes, results, {
+        work,
         profile: flags.profile,
         settleMs: plan.settleMs,
+        step,
       }),
+  );
+  await section(
+    results,
+    "encryption",
+    () => encryption(small, plan, work, results),
   );
   await section(results, "aria2c anchor", async () => {
     step("aria2c anchor");
@@ -239,9 +236,10 @@ async function runAll(
       results,
       `transfers of ${size(large)}`,
       () =>
-        transfers(path, large, work, results, {
-          profile: false,
+        transfers(path, large, results, {
+          work,
           settleMs: plan.settleMs,
+          step,
         }),
     );
     await Deno.remove(path);
@@ -264,134 +262,6 @@ async function runAll(
       plan.trackerFiles,
       plan.trackerPeers,
     );
-  });
-}
-
-/**
- * Share; gets from 1 sharer and from MANY_SHARERS, alternated; (profile);
- * for one file.
- */
-async function transfers(
-  file: string,
-  bytes: number,
-  work: string,
-  results: BenchResults,
-  options: { profile: boolean; settleMs: number },
-): Promise<void> {
-  const { profile, settleMs } = options;
-  const outDir = `${work}/out`;
-  let tracker: TrackerProcess | undefined;
-  // The multi-sharer gets ask this one, so 1-sharer gets can alternate with them.
-  let group: TrackerProcess | undefined;
-  const sharers: Sharer[] = [];
-  try {
-    tracker = await startTrackerProcess();
-    // Not in any share's time: the test file still going to disk (4 GiB
-    // written just before: the first share took 3.5 s, the next 2.4 s), and
-    // the first run after an edit compiling and caching the peer's modules
-    // (~200 ms; a `deno compile`d peer has them built in).
-    step(`peer share ${size(bytes)}, untimed warm-up`);
-    await flushToDisk();
-    await (await startSharer(file, bytes, tracker.address)).child.stop();
-    step(`peer share ${size(bytes)} (${SHARE_RUNS} times)`);
-    const runs: { ms: number; reportedMs: number }[] = [];
-    let sharer: Sharer | undefined;
-    for (let run = 0; run < SHARE_RUNS; run++) {
-      // Each stopped before the next starts; the last one stays to serve.
-      if (sharer) await sharer.child.stop();
-      sharer = await startSharer(file, bytes, tracker.address);
-      runs.push({ ms: sharer.ms, reportedMs: sharer.reportedMs });
-    }
-    const first = sharer!;
-    sharers.push(first);
-    const ms = median(runs.map((run) => run.ms));
-    results.shares.push({
-      bytes,
-      ms,
-      mbps: bytes / 1e6 / (ms / 1000),
-      reportedMs: median(runs.map((run) => run.reportedMs)),
-      runs,
-    });
-    if (results.sha256?.bytes === bytes && results.sha256.hex !== first.id) {
-      throw new Error(
-        `peer share printed ID ${first.id}, but the file's SHA-256 is ${results.sha256.hex}`,
-      );
-    }
-    step(`${MANY_SHARERS} more sharers, registered with a second tracker`);
-    group = await startTrackerProcess();
-    const many = await Promise.all(
-      Array.from(
-        { length: MANY_SHARERS },
-        () => startSharer(file, bytes, group!.address),
-      ),
-    );
-    sharers.push(...many);
-    results.gets.push(
-      ...await alternatedGets(first.id, bytes, outDir, settleMs, [
-        { sharers: 1, tracker: tracker.address },
-        { sharers: MANY_SHARERS, tracker: group.address },
-      ]),
-    );
-    if (profile) {
-      step("profiling peer get");
-      results.profile = await profileGet(
-        first.id,
-        bytes,
-        tracker.address,
-        work,
-      );
-    }
-  } finally {
-    await Promise.all(sharers.map((sharer) => sharer.child.stop()));
-    await tracker?.child.stop();
-    await group?.child.stop();
-    await Deno.remove(outDir, { recursive: true }).catch(() => {});
-  }
-}
-
-/** Where a get finds its sharers. */
-interface GetSource {
-  /** Sharers registered with the tracker. */
-  sharers: number;
-  /** The tracker's address. */
-  tracker: string;
-}
-
-/**
- * Runs GET_RUNS gets from each source, the two sources alternated (A B B A
- * A B ...) so that drift in the machine's state falls on both alike, each
- * after the machine idled `settleMs` (see `settle.ts`); each row is the
- * median run, with every run's time and the highest peak RSS.
- */
-async function alternatedGets(
-  id: string,
-  bytes: number,
-  outDir: string,
-  settleMs: number,
-  sources: [GetSource, GetSource],
-): Promise<GetRow[]> {
-  const runs: GetResult[][] = sources.map(() => []);
-  for (let round = 0; round < GET_RUNS; round++) {
-    const order = round % 2 === 0 ? [0, 1] : [1, 0];
-    for (const i of order) {
-      const { sharers, tracker } = sources[i];
-      step(
-        `peer get ${size(bytes)} from ${sharers} sharer${
-          sharers > 1 ? "s" : ""
-        } (${round + 1} of ${GET_RUNS})`,
-      );
-      await settle(settleMs);
-      runs[i].push(await runGet(id, bytes, tracker, outDir));
-    }
-  }
-  return sources.map((source, i) => {
-    const sorted = [...runs[i]].sort((a, b) => a.wallMs - b.wallMs);
-    return {
-      ...sorted[Math.floor(sorted.length / 2)],
-      sharers: source.sharers,
-      peakRssBytes: Math.max(...runs[i].map((run) => run.peakRssBytes)),
-      runs: runs[i].map((run) => run.wallMs),
-    };
   });
 }
 
@@ -439,6 +309,11 @@ async function links(
       results.linksSkipped = measured.skipped;
     } else {
       results.links = measured.results;
+      await section(
+        results,
+        "encryption over an emulated link",
+        () => encryptionOverLink(file, plan, work, results),
+      );
     }
   } finally {
     await Deno.remove(file);
@@ -446,22 +321,79 @@ async function links(
   }
 }
 
-async function profileGet(
-  id: string,
-  bytes: number,
-  tracker: string,
+/** Writes the small test file; resolves to its path. */
+function smallFile(plan: Plan, work: string): string {
+  const path = `${work}/bench-${size(plan.smallBytes).replace(" ", "")}.bin`;
+  step(`writing a ${size(plan.smallBytes)} test file`);
+  writeTestFile(path, plan.smallBytes);
+  return path;
+}
+
+/** `--crypto`: the encryption rows alone; with `--links`, the link one too. */
+async function cryptoOnly(
+  plan: Plan,
+  flags: Flags,
   work: string,
-): Promise<BenchResults["profile"]> {
-  const dir = `${work}/profile`;
-  await Deno.mkdir(dir, { recursive: true });
-  await runGet(id, bytes, tracker, `${work}/out`, {
-    denoFlags: ["--cpu-prof", `--cpu-prof-dir=${dir}`],
-  });
-  const files = [...Deno.readDirSync(dir)].filter((e) =>
-    e.name.endsWith(".cpuprofile")
+  results: BenchResults,
+): Promise<void> {
+  const small = smallFile(plan, work);
+  await section(
+    results,
+    "encryption",
+    () => encryption(small, plan, work, results, { profile: flags.profile }),
   );
-  if (files.length === 0) throw new Error("--cpu-prof wrote no profile");
-  return summarizeProfile(`${dir}/${files[0].name}`);
+  await Deno.remove(small);
+  if (!flags.links) return;
+  const file = `${work}/link-${size(plan.linkBytes).replace(" ", "")}.bin`;
+  writeTestFile(file, plan.linkBytes);
+  await section(
+    results,
+    "encryption over an emulated link",
+    () => encryptionOverLink(file, plan, work, results),
+  );
+  await Deno.remove(file);
+}
+
+/** Share and gets of the small `file`, encrypted vs plaintext, interleaved. */
+async function encryption(
+  file: string,
+  plan: Plan,
+  work: string,
+  results: BenchResults,
+  options: { profile?: boolean } = {},
+): Promise<void> {
+  results.crypto ??= { gets: [] } satisfies CryptoResults;
+  await flushToDisk();
+  await cryptoBench(file, plan.smallBytes, results.crypto, {
+    work,
+    shareRuns: plan.cryptoShareRuns,
+    getRuns: plan.cryptoGetRuns,
+    settleMs: plan.settleMs,
+    profile: options.profile,
+    step,
+  });
+}
+
+/** Gets of `file` (`plan.linkBytes`) over one emulated link, both modes. */
+async function encryptionOverLink(
+  file: string,
+  plan: Plan,
+  work: string,
+  results: BenchResults,
+): Promise<void> {
+  results.crypto ??= { gets: [] };
+  const measured = await cryptoLinkBench(file, {
+    bytes: plan.linkBytes,
+    runs: plan.cryptoLinkRuns,
+    work,
+    step,
+  });
+  if ("skipped" in measured) {
+    step(`encryption over an emulated link skipped: ${measured.skipped}`);
+    results.crypto.linkSkipped = measured.skipped;
+  } else {
+    results.crypto.link = measured.row;
+  }
 }
 
 /** The large file size the disk allows (the file plus its download). */
@@ -504,50 +436,6 @@ async function section(
 
 function step(text: string): void {
   console.error(`… ${text}`);
-}
-
-function newResults(quick: boolean, settleMs: number): BenchResults {
-  return {
-    date: new Date().toISOString(),
-    quick,
-    settleMs,
-    machine: machineInfo(),
-    sizes: {
-      small: quick ? PLANS.quick.smallBytes : PLANS.full.smallBytes,
-      large: 0,
-    },
-    shares: [],
-    gets: [],
-    targets: [],
-    errors: [],
-  };
-}
-
-function machineInfo(): MachineInfo {
-  let cpuModel = "unknown";
-  try {
-    const info = Deno.readTextFileSync("/proc/cpuinfo");
-    cpuModel = /^model name\s*:\s*(.+)$/m.exec(info)?.[1].trim() ?? cpuModel;
-  } catch {
-    // Not Linux: leave it unknown.
-  }
-  return {
-    cpus: navigator.hardwareConcurrency,
-    cpuModel,
-    memoryBytes: Deno.systemMemoryInfo().total,
-    kernel: Deno.osRelease(),
-    deno: Deno.version.deno,
-    loadBefore: Deno.loadavg(),
-    loadAfter: [],
-  };
-}
-
-async function writeResults(results: BenchResults): Promise<string> {
-  await Deno.mkdir(RESULTS_DIR, { recursive: true });
-  const day = results.date.slice(0, 10);
-  const file = `${RESULTS_DIR}/${day}${results.quick ? "-quick" : ""}.json`;
-  await Deno.writeTextFile(file, JSON.stringify(results, null, 2) + "\n");
-  return file;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

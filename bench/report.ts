@@ -7,13 +7,19 @@
 
 import type { Aria2Result } from "./aria2.ts";
 import type { Throughput } from "./baselines.ts";
+import { ms, size } from "./_format.ts";
+import type { CryptoResults } from "./crypto.ts";
+import { cryptoTargets, formatCrypto } from "./crypto_report.ts";
 import type { FloorResult } from "./floor.ts";
 import type { LinkResult } from "./links.ts";
 import { formatLinks, linkTargets } from "./links_report.ts";
 import type { ProfileEntry } from "./profile.ts";
+import { formatSwarm } from "./swarm_report.ts";
 import type { SwarmResult } from "./swarm.ts";
 import type { MemoryResult, QpsResult } from "./tracker_load.ts";
 import type { GetResult } from "./transfer.ts";
+
+export { size };
 
 /** Bytes in one MiB. */
 const MIB = 1024 * 1024;
@@ -112,6 +118,8 @@ export interface BenchResults {
   links?: LinkResult[];
   /** Why the emulated links were not measured, if they were not. */
   linksSkipped?: string;
+  /** Share and gets encrypted vs in plaintext, interleaved. */
+  crypto?: CryptoResults;
   /** Tracker queries per second, tracker.ts as shipped. */
   trackerQps?: QpsResult;
   /** The same with the per-address rate limit lifted: the server's capacity. */
@@ -236,7 +244,7 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
       met: full ? memory.rssBytes <= TRACKER_TARGET_MEMORY_BYTES : undefined,
     });
   }
-  checks.push(...linkTargets(r.links));
+  checks.push(...linkTargets(r.links), ...cryptoTargets(r.crypto));
   return checks;
 }
 
@@ -376,6 +384,7 @@ export function formatReport(r: BenchResults): string {
   }
   if (r.swarm) formatSwarm(r.swarm, lines);
   lines.push(...formatLinks(r.links, r.linksSkipped));
+  lines.push(...formatCrypto(r.crypto));
   formatTracker(r, lines);
   lines.push("", "| Target | Goal | Measured | Met |", "|---|---|---|---|");
   for (const t of r.targets) {
@@ -398,31 +407,6 @@ export function formatReport(r: BenchResults): string {
   }
   for (const error of r.errors) lines.push("", `Failed: ${error}`);
   return lines.join("\n");
-}
-
-function formatSwarm(s: SwarmResult, lines: string[]): void {
-  lines.push(
-    "",
-    `| One sharer (\`--upload-limit ${s.uploadLimit}\`) → ${s.getters} getters, ${
-      size(s.bytes)
-    } | Wall time, all verified | MB/s delivered | Sharer upload | Peers per getter | Detail |`,
-    "|---|---:|---:|---:|---:|---|",
-  );
-  const row = (name: string, run: SwarmResult["swarm"]) =>
-    lines.push(
-      `| ${name} | ${ms(run.wallMs)} | ${run.deliveredMbps.toFixed(0)} | ${
-        run.sharerUploadFiles.toFixed(2)
-      }× file | ${run.meanPeers.toFixed(1)} | gets took ${
-        ms(Math.min(...run.getMs))
-      }–${ms(Math.max(...run.getMs))}; each received ${
-        run.receivedPerGetterFiles.toFixed(2)
-      }× the file; ${run.verified} of ${s.getters} SHA-256 match the ID |`,
-    );
-  row(`${s.getters} gets started at once (each serving)`, s.swarm);
-  row(`The same ${s.getters} gets one after the other`, s.sequential);
-  lines.push(
-    `| One after the other ÷ at once | ${s.speedup.toFixed(2)}× | | | | |`,
-  );
 }
 
 function formatTracker(r: BenchResults, lines: string[]): void {
@@ -486,19 +470,6 @@ function mib(bytes: number): string {
   return `${(bytes / MIB).toFixed(0)} MiB`;
 }
 
-function ms(value: number): string {
-  return value >= 1000
-    ? `${(value / 1000).toFixed(2)} s`
-    : `${value.toFixed(0)} ms`;
-}
-
 function count(n: number): string {
   return n.toLocaleString("en");
-}
-
-/** A byte count as GiB or MiB, e.g. `1 GiB`. */
-export function size(bytes: number): string {
-  return bytes >= 1024 * MIB && bytes % (1024 * MIB) === 0
-    ? `${bytes / (1024 * MIB)} GiB`
-    : `${(bytes / MIB).toFixed(0)} MiB`;
 }

@@ -34,23 +34,33 @@ export interface TrackerProcess {
   port: number;
 }
 
+/** Options for {@linkcode startTrackerProcess}. */
+export interface StartTrackerOptions {
+  /** Extra `deno run` flags, e.g. a permission. @default {none} */
+  denoFlags?: string[];
+  /** Extra environment variables. @default {none} */
+  env?: Record<string, string>;
+}
+
 /**
  * Starts `tracker.ts` on 127.0.0.1 with a free port; with `entry`, that
  * script instead (it must print the same "listening on" line).
  */
 export async function startTrackerProcess(
   entry?: string,
+  options: StartTrackerOptions = {},
 ): Promise<TrackerProcess> {
+  const flags = ["run", "--allow-net", ...(options.denoFlags ?? [])];
   const child = spawnDeno(
-    entry ? ["run", "--allow-net", entry] : [
-      "run",
-      "--allow-net",
+    entry ? [...flags, entry] : [
+      ...flags,
       `${REPO_ROOT}tracker.ts`,
       "--host",
       "127.0.0.1",
       "--port",
       "0",
     ],
+    { env: options.env },
   );
   try {
     const { line } = await child.waitForLine(
@@ -83,6 +93,10 @@ export interface Sharer {
 export interface StartSharerOptions {
   /** More `peer share` arguments, e.g. `["--upload-limit", "16M"]`. */
   args?: string[];
+  /** Extra `deno run` flags, e.g. `--cpu-prof`. @default {none} */
+  denoFlags?: string[];
+  /** Extra environment variables. @default {none} */
+  env?: Record<string, string>;
 }
 
 /** Starts `peer share FILE --json` and waits until it has registered. */
@@ -95,9 +109,10 @@ export async function startSharer(
   const child = spawnDeno([
     "run",
     ...PEER_PERMISSIONS,
+    ...(options.denoFlags ?? []),
     `${REPO_ROOT}peer.ts`,
     ...shareArgs(file, tracker, options.args),
-  ]);
+  ], { env: options.env });
   try {
     const { line, ms } = await child.waitForLine(
       (text) => text.startsWith("{"),
@@ -132,6 +147,11 @@ export interface GetResult {
    * kernel): on N cores no get doing this work can take under busyMs / N.
    */
   busyMs: number;
+  /**
+   * CPU-ms the get process itself used (user + system, all its threads),
+   * as last sampled before it exited (up to RSS_POLL_MS short).
+   */
+  cpuMs: number;
   /** Bytes received from each peer. */
   peers: { address: string; bytes: number }[];
 }
@@ -148,6 +168,8 @@ export interface RunGetOptions {
   timeoutMs?: number;
   /** Also check that the saved file's SHA-256 is the file ID. @default {false} */
   checkHash?: boolean;
+  /** Extra environment variables. @default {none} */
+  env?: Record<string, string>;
 }
 
 /**
@@ -176,12 +198,13 @@ export async function runGet(
     outDir,
     "--json",
     ...(options.args ?? []),
-  ], { cwd: options.cwd });
+  ], { cwd: options.cwd, env: options.env });
   const status = await child.waitForExit(
     options.timeoutMs ?? TIMEOUT_SLACK_MS + size / MIN_GET_BYTES_PER_MS,
   );
   const busyMs = (machineBusySeconds() - busyBefore) * 1000;
   const peakRssBytes = child.peakRssBytes;
+  const cpuMs = child.lastCpuSeconds * 1000;
   if (!status.success) {
     throw new Error(
       `peer get exited with code ${status.code}: ${child.stderrTail}`,
@@ -217,6 +240,7 @@ export async function runGet(
     mbps: megabytesPerSecond(size, wallMs),
     peakRssBytes,
     busyMs,
+    cpuMs,
     peers: report.peers,
   };
 }

@@ -185,37 +185,53 @@ export class CipherState {
   /** Opens `ciphertext` with `ad` under the next nonce; throws if it was altered. */
   decrypt(ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
     if (!this.#key) return ciphertext;
-    if (ciphertext.length < TAG_BYTES) {
-      throw new RangeError("Encrypted message shorter than its tag");
-    }
-    const decipher = createDecipheriv(
-      "chacha20-poly1305",
-      this.#key,
-      this.#iv(),
-      { authTagLength: TAG_BYTES },
-    );
-    decipher.setAAD(ad, { plaintextLength: ciphertext.length - TAG_BYTES });
-    decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_BYTES));
-    const body = decipher.update(
-      ciphertext.subarray(0, ciphertext.length - TAG_BYTES),
-    );
-    try {
-      decipher.final();
-    } catch {
-      throw new TypeError("Encrypted message failed authentication");
-    }
+    const plain = openSealed(this.#key, this.#nonce, ad, ciphertext);
     this.#nonce++;
-    // A view, not a copy: the deciphered bytes are this call's own.
-    return new Uint8Array(body.buffer, body.byteOffset, body.length);
+    return plain;
   }
 
-  /** 4 zero bytes, then the nonce as a little-endian 64-bit number. */
   #iv(): Uint8Array {
     if (this.#nonce >= MAX_NONCE) throw new RangeError("Nonces used up");
-    const iv = new Uint8Array(12);
-    new DataView(iv.buffer).setBigUint64(4, BigInt(this.#nonce), true);
-    return iv;
+    return ivOf(this.#nonce);
   }
+}
+
+/** 4 zero bytes, then the nonce as a little-endian 64-bit number. */
+function ivOf(nonce: number): Uint8Array {
+  const iv = new Uint8Array(12);
+  new DataView(iv.buffer).setBigUint64(4, BigInt(nonce), true);
+  return iv;
+}
+
+/**
+ * Opens `ciphertext` (ciphertext, then tag) sealed with `key`, `nonce` and
+ * `ad`; throws `TypeError` if it was altered. The plaintext is a buffer of
+ * its own.
+ */
+function openSealed(
+  key: Uint8Array,
+  nonce: number,
+  ad: Uint8Array,
+  ciphertext: Uint8Array,
+): Uint8Array {
+  if (ciphertext.length < TAG_BYTES) {
+    throw new RangeError("Encrypted message shorter than its tag");
+  }
+  const decipher = createDecipheriv("chacha20-poly1305", key, ivOf(nonce), {
+    authTagLength: TAG_BYTES,
+  });
+  decipher.setAAD(ad, { plaintextLength: ciphertext.length - TAG_BYTES });
+  decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_BYTES));
+  const body = decipher.update(
+    ciphertext.subarray(0, ciphertext.length - TAG_BYTES),
+  );
+  try {
+    decipher.final();
+  } catch {
+    throw new TypeError("Encrypted message failed authentication");
+  }
+  // A view, not a copy: the deciphered bytes are this call's own.
+  return new Uint8Array(body.buffer, body.byteOffset, body.length);
 }
 
 /**

@@ -23,13 +23,27 @@
 import {
   type CipherState,
   type KeyPair,
-  MAX_NOISE_MESSAGE,
   NoiseHandshake,
   type NoisePattern,
   release,
   TAG_BYTES,
   x25519KeyPair,
 } from "./noise.ts";
+import {
+  type ByteStream,
+  HANDSHAKE_PREFIX_BYTES,
+  MAX_RECORD_PLAINTEXT,
+  RECORD_PREFIX_BYTES,
+  RecordReader,
+} from "./_records.ts";
+
+export {
+  type ByteStream,
+  HANDSHAKE_PREFIX_BYTES,
+  MAX_RECORD_BYTES,
+  MAX_RECORD_PLAINTEXT,
+  RECORD_PREFIX_BYTES,
+} from "./_records.ts";
 
 /** The preamble's first four bytes: `P2PS`. */
 export const SECURE_MAGIC: Uint8Array = Uint8Array.of(0x50, 0x32, 0x50, 0x53);
@@ -37,20 +51,6 @@ export const SECURE_MAGIC: Uint8Array = Uint8Array.of(0x50, 0x32, 0x50, 0x53);
 export const SECURE_VERSION = 1;
 /** Bytes of a preamble: magic, version, mode or status. */
 export const PREAMBLE_BYTES = 6;
-/** Bytes of a handshake message's length prefix. */
-export const HANDSHAKE_PREFIX_BYTES = 2;
-/** Bytes of a transport record's length prefix. */
-export const RECORD_PREFIX_BYTES = 4;
-/**
- * Most plaintext bytes in one record: a 256 KiB piece with its frame head
- * fits in one (one seal, one write), and a receiver holds at most this much
- * of a record it has not yet checked.
- */
-export const MAX_RECORD_PLAINTEXT = 256 * 1024 + 4096;
-/** Largest record on the wire: the plaintext and its tag. */
-export const MAX_RECORD_BYTES = MAX_RECORD_PLAINTEXT + TAG_BYTES;
-/** Bytes a record reader starts with; it grows up to one whole record. */
-const READ_BUFFER_BYTES = 16 * 1024;
 
 const PROLOGUE_LABEL = new TextEncoder().encode("p2p secure stream");
 const EMPTY: Uint8Array = new Uint8Array(0);
@@ -63,16 +63,6 @@ const REFUSAL_CODES: Record<Refusal, number> = {
   "key-required": 2,
   "version": 3,
 };
-
-/** What a secret stream runs over, and offers: a socket's shape. */
-export interface ByteStream {
-  /** Reads into `into`; the bytes read, or null at the end. */
-  read(into: Uint8Array): Promise<number | null>;
-  /** Writes some of `data`; the bytes written. */
-  write(data: Uint8Array): Promise<number>;
-  /** Closes it. */
-  close(): void;
-}
 
 /** The accepting side refused the handshake; `reason` says why. */
 export class HandshakeRefusedError extends Error {
@@ -292,88 +282,6 @@ function putLength(
 async function writeFully(raw: ByteStream, bytes: Uint8Array): Promise<void> {
   for (let done = 0; done < bytes.length;) {
     done += await raw.write(bytes.subarray(done));
-  }
-}
-
-/** Bytes in, handshake messages and records out. */
-class RecordReader {
-  #raw: ByteStream;
-  #buffer = new Uint8Array(READ_BUFFER_BYTES);
-  #start = 0;
-  #end = 0;
-
-  constructor(raw: ByteStream) {
-    this.#raw = raw;
-  }
-
-  /** The next `n` bytes (a copy). */
-  async exactly(n: number): Promise<Uint8Array> {
-    await this.#fill(n, false);
-    const bytes = this.#buffer.slice(this.#start, this.#start + n);
-    this.#start += n;
-    return bytes;
-  }
-
-  /** The next handshake message (a copy). */
-  async handshakeMessage(): Promise<Uint8Array> {
-    const length = this.#length(await this.exactly(HANDSHAKE_PREFIX_BYTES));
-    if (length > MAX_NOISE_MESSAGE) throw new RangeError("Too long");
-    return await this.exactly(length);
-  }
-
-  /**
-   * The next record, or null at a clean end between records. It is a view
-   * into the reader's buffer, valid until the next call.
-   */
-  async record(): Promise<Uint8Array | null> {
-    if (!await this.#fill(RECORD_PREFIX_BYTES, true)) return null;
-    const length = this.#length(
-      this.#buffer.subarray(this.#start, this.#start + RECORD_PREFIX_BYTES),
-    );
-    if (length < TAG_BYTES || length > MAX_RECORD_BYTES) {
-      throw new RangeError(`A record of ${length} bytes is out of bounds`);
-    }
-    await this.#fill(RECORD_PREFIX_BYTES + length, false);
-    const at = this.#start + RECORD_PREFIX_BYTES;
-    this.#start = at + length;
-    return this.#buffer.subarray(at, at + length);
-  }
-
-  #length(prefix: Uint8Array): number {
-    let length = 0;
-    for (const byte of prefix) length = length * 256 + byte;
-    return length;
-  }
-
-  async #fill(n: number, atBoundary: boolean): Promise<boolean> {
-    if (this.#end - this.#start >= n) return true;
-    if (n > this.#buffer.length) {
-      const grown = new Uint8Array(
-        Math.min(
-          Math.max(n, this.#buffer.length * 2),
-          RECORD_PREFIX_BYTES + MAX_RECORD_BYTES,
-        ),
-      );
-      grown.set(this.#buffer.subarray(this.#start, this.#end));
-      this.#buffer = grown;
-      this.#end -= this.#start;
-      this.#start = 0;
-    } else if (this.#start > 0) {
-      this.#buffer.copyWithin(0, this.#start, this.#end);
-      this.#end -= this.#start;
-      this.#start = 0;
-    }
-    while (this.#end < n) {
-      const got = await this.#raw.read(this.#buffer.subarray(this.#end));
-      if (got === null) {
-        if (atBoundary && this.#end === 0) return false;
-        throw new Deno.errors.UnexpectedEof(
-          "Connection closed inside a record",
-        );
-      }
-      this.#end += got;
-    }
-    return true;
   }
 }
 

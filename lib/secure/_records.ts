@@ -1,0 +1,117 @@
+/**
+ * The reading side of a secret stream's framing: bytes from the socket in,
+ * handshake messages (2-byte length) and records (4-byte length, checked
+ * against the limit before a byte of the body is held) out.
+ *
+ * @module
+ */
+
+import { MAX_NOISE_MESSAGE, TAG_BYTES } from "./noise.ts";
+
+/** Bytes of a handshake message's length prefix. */
+export const HANDSHAKE_PREFIX_BYTES = 2;
+/** Bytes of a transport record's length prefix. */
+export const RECORD_PREFIX_BYTES = 4;
+/**
+ * Most plaintext bytes in one record: a 256 KiB piece with its frame head
+ * fits in one (one seal, one write), and a receiver holds at most this much
+ * of a record it has not yet checked.
+ */
+export const MAX_RECORD_PLAINTEXT = 256 * 1024 + 4096;
+/** Largest record on the wire: the plaintext and its tag. */
+export const MAX_RECORD_BYTES = MAX_RECORD_PLAINTEXT + TAG_BYTES;
+
+/** What a secret stream runs over, and offers: a socket's shape. */
+export interface ByteStream {
+  /** Reads into `into`; the bytes read, or null at the end. */
+  read(into: Uint8Array): Promise<number | null>;
+  /** Writes some of `data`; the bytes written. */
+  write(data: Uint8Array): Promise<number>;
+  /** Closes it. */
+  close(): void;
+}
+
+/** Bytes a record reader starts with; it grows up to one whole record. */
+const READ_BUFFER_BYTES = 16 * 1024;
+
+/** Bytes in, handshake messages and records out. */
+export class RecordReader {
+  #raw: ByteStream;
+  #buffer = new Uint8Array(READ_BUFFER_BYTES);
+  #start = 0;
+  #end = 0;
+
+  constructor(raw: ByteStream) {
+    this.#raw = raw;
+  }
+
+  /** The next `n` bytes (a copy). */
+  async exactly(n: number): Promise<Uint8Array> {
+    await this.#fill(n, false);
+    const bytes = this.#buffer.slice(this.#start, this.#start + n);
+    this.#start += n;
+    return bytes;
+  }
+
+  /** The next handshake message (a copy). */
+  async handshakeMessage(): Promise<Uint8Array> {
+    const length = this.#length(await this.exactly(HANDSHAKE_PREFIX_BYTES));
+    if (length > MAX_NOISE_MESSAGE) throw new RangeError("Too long");
+    return await this.exactly(length);
+  }
+
+  /**
+   * The next record, or null at a clean end between records. It is a view
+   * into the reader's buffer, valid until the next call.
+   */
+  async record(): Promise<Uint8Array | null> {
+    if (!await this.#fill(RECORD_PREFIX_BYTES, true)) return null;
+    const length = this.#length(
+      this.#buffer.subarray(this.#start, this.#start + RECORD_PREFIX_BYTES),
+    );
+    if (length < TAG_BYTES || length > MAX_RECORD_BYTES) {
+      throw new RangeError(`A record of ${length} bytes is out of bounds`);
+    }
+    await this.#fill(RECORD_PREFIX_BYTES + length, false);
+    const at = this.#start + RECORD_PREFIX_BYTES;
+    this.#start = at + length;
+    return this.#buffer.subarray(at, at + length);
+  }
+
+  #length(prefix: Uint8Array): number {
+    let length = 0;
+    for (const byte of prefix) length = length * 256 + byte;
+    return length;
+  }
+
+  async #fill(n: number, atBoundary: boolean): Promise<boolean> {
+    if (this.#end - this.#start >= n) return true;
+    if (n > this.#buffer.length) {
+      const grown = new Uint8Array(
+        Math.min(
+          Math.max(n, this.#buffer.length * 2),
+          RECORD_PREFIX_BYTES + MAX_RECORD_BYTES,
+        ),
+      );
+      grown.set(this.#buffer.subarray(this.#start, this.#end));
+      this.#buffer = grown;
+      this.#end -= this.#start;
+      this.#start = 0;
+    } else if (this.#start > 0) {
+      this.#buffer.copyWithin(0, this.#start, this.#end);
+      this.#end -= this.#start;
+      this.#start = 0;
+    }
+    while (this.#end < n) {
+      const got = await this.#raw.read(this.#buffer.subarray(this.#end));
+      if (got === null) {
+        if (atBoundary && this.#end === 0) return false;
+        throw new Deno.errors.UnexpectedEof(
+          "Connection closed inside a record",
+        );
+      }
+      this.#end += got;
+    }
+    return true;
+  }
+}

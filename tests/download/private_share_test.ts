@@ -91,6 +91,20 @@ function recordingRelay(target: Address): AsyncDisposable & {
   };
 }
 
+/** A peer node on 127.0.0.1 registering with `tracker`, closed on dispose. */
+function localNode(tracker: Address): Promise<PeerNode> {
+  return PeerNode.start({ tracker, host: LOCAL, port: 0 });
+}
+
+/** A node sharing `source` privately, with the file and its private link. */
+async function privateSharer(tracker: Address, source: string) {
+  const node = await localNode(tracker);
+  const meta = await node.share(source, { private: true });
+  const link = parseShareLink(node.shareLink(meta.id)!);
+  if (link.kind !== "private") throw new Error("the link is not private");
+  return { node, meta, link };
+}
+
 /** A file of about 1.5 MiB with the marker repeated through it. */
 async function markedFile(dir: string): Promise<string> {
   const path = join(dir, NAME);
@@ -138,11 +152,7 @@ for (const isPrivate of [false, true]) {
     const source = await markedFile(dir.path);
     await using tracker = testTracker();
     await using trackerRelay = recordingRelay(tracker.address);
-    await using node = await PeerNode.start({
-      tracker: trackerRelay.address,
-      host: LOCAL,
-      port: 0,
-    });
+    await using node = await localNode(trackerRelay.address);
     const meta = await node.share(source, { private: isPrivate });
     const link = parseShareLink(node.shareLink(meta.id)!);
     assertEquals(link.kind, isPrivate ? "private" : "public");
@@ -199,12 +209,8 @@ Deno.test("a private file is never listed or searched, and the tracker's answers
   await using dir = await tempDir();
   const source = await markedFile(dir.path);
   await using tracker = testTracker();
-  await using node = await PeerNode.start({
-    tracker: tracker.address,
-    host: LOCAL,
-    port: 0,
-  });
-  const meta = await node.share(source, { private: true });
+  const { node, meta } = await privateSharer(tracker.address, source);
+  await using _node = node;
   assert(node.isPrivate(meta.id));
   const client = await TrackerClient.connect(tracker.address);
   try {
@@ -229,14 +235,8 @@ Deno.test("a private share's secret is needed end to end: another secret finds n
   await using dir = await tempDir();
   const source = await markedFile(dir.path);
   await using tracker = testTracker();
-  await using node = await PeerNode.start({
-    tracker: tracker.address,
-    host: LOCAL,
-    port: 0,
-  });
-  const meta = await node.share(source, { private: true });
-  const link = parseShareLink(node.shareLink(meta.id)!);
-  assert(link.kind === "private");
+  const { node, meta, link } = await privateSharer(tracker.address, source);
+  await using _node = node;
   const wrong = link.secret.slice();
   wrong[0] ^= 1;
   let error: unknown;
@@ -282,19 +282,9 @@ Deno.test("a private download that seeds the finished file stays private: not li
   await using dir = await tempDir();
   const source = await markedFile(dir.path);
   await using tracker = testTracker();
-  await using node = await PeerNode.start({
-    tracker: tracker.address,
-    host: LOCAL,
-    port: 0,
-  });
-  const meta = await node.share(source, { private: true });
-  const link = parseShareLink(node.shareLink(meta.id)!);
-  assert(link.kind === "private");
-  await using getter = await PeerNode.start({
-    tracker: tracker.address,
-    host: LOCAL,
-    port: 0,
-  });
+  const { node, meta, link } = await privateSharer(tracker.address, source);
+  await using _node = node;
+  await using getter = await localNode(tracker.address);
   const result = await download(link.shortId, {
     tracker: tracker.address,
     outDir: join(dir.path, "out"),

@@ -264,15 +264,24 @@ export function shareArgs(
 }
 
 /**
- * A `peer share --json` child on 127.0.0.1 port 0, once it serves `file`;
- * `extra` are more arguments (e.g. `--upload-limit 16M`).
+ * A `peer share --json` child on 127.0.0.1 port 0, once it serves `file`,
+ * with its ID, address and share link; `extra` are more arguments (e.g.
+ * `--upload-limit 16M`, `--private`).
  */
 export async function spawnSharer(
   file: string,
   tracker: string,
   extra: string[] = [],
-): Promise<{ child: Child; id: string; address: string }> {
+): Promise<
+  { child: Child; id: string; address: string; link: string; private: boolean }
+> {
   const child = spawnEntry("peer.ts", shareArgs(file, tracker, extra));
   const ready = JSON.parse(await child.waitForLine(/^\{/, READY_TIMEOUT_MS));
-  return { child, id: ready.id, address: ready.address };
+  return {
+    child,
+    id: ready.id,
+    address: ready.address,
+    link: ready.link,
+    private: ready.private,
+  };
 }

@@ -16,6 +16,7 @@ import {
 import { LazyTimeout } from "../util/lazy_timeout.ts";
 import { fromFrame, type Message, toFrame } from "../protocol/messages.ts";
 import { writeAllAsync } from "../util/write_all.ts";
+import { closeQuietly } from "../util/close_quietly.ts";
 import type { ByteStream } from "../secure/secret_stream.ts";
 import { secureOpen, type SecureTransport } from "./secure_transport.ts";
 import {
@@ -400,14 +401,5 @@ export async function connect(
   } finally {
     clearTimeout(timer);
     if (abort) signal?.removeEventListener("abort", abort);
-  }
-}
-
-/** Closes `conn` unless it is closed already (by an abort or a deadline). */
-function closeQuietly(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch {
-    // Already closed.
   }
 }

@@ -16,6 +16,7 @@ import {
   formatAddress,
 } from "./connection.ts";
 import { describeError } from "./describe_error.ts";
+import { closeQuietly } from "../util/close_quietly.ts";
 import { unmapIPv4 } from "./address.ts";
 import { secureAccept, type SecureAcceptOptions } from "./secure_transport.ts";
 import {
@@ -293,25 +294,12 @@ class CappedListener implements Listener {
           describeError(error)
         }`,
       );
-      try {
-        raw.close();
-      } catch {
-        // Closed by the handshake's deadline.
-      }
+      closeQuietly(raw);
       return undefined;
     }
   }
 
   #log(line: string): void {
     this.#options.log?.(line);
-  }
-}
-
-/** Closes `conn` unless it is closed already. */
-function closeQuietly(conn: { close(): void }): void {
-  try {
-    conn.close();
-  } catch {
-    // Already closed.
   }
 }

@@ -15,6 +15,8 @@ import {
   PlainPeerError,
 } from "../secure/secret_stream.ts";
 import { encodeFrameHead } from "../protocol/frame.ts";
+import { closeQuietly } from "../util/close_quietly.ts";
+import { writeAllAsync } from "../util/write_all.ts";
 import { SECURE_HANDSHAKE_TIMEOUT_MS } from "../protocol/limits.ts";
 import { VERSION } from "../protocol/version.ts";
 
@@ -136,13 +138,9 @@ async function tellToUpgrade(
     code: "bad-request",
     message: upgradeSentence(role),
   });
-  try {
-    for (let done = 0; done < frame.length;) {
-      done += await conn.write(frame.subarray(done));
-    }
-  } catch {
+  await writeAllAsync(conn, frame).catch(() => {
     // It left already.
-  }
+  });
 }
 
 /** Runs `work`; if it takes over `ms`, closes `conn` and throws `TimedOut`. */
@@ -155,11 +153,7 @@ async function withDeadline<T>(
   let late = false;
   const timer = setTimeout(() => {
     late = true;
-    try {
-      conn.close();
-    } catch {
-      // Already closed.
-    }
+    closeQuietly(conn);
   }, limit);
   try {
     return await work();

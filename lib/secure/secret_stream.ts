@@ -36,6 +36,7 @@ import {
   RECORD_PREFIX_BYTES,
   RecordReader,
 } from "./_records.ts";
+import { writeAllAsync } from "../util/write_all.ts";
 
 export {
   type ByteStream,
@@ -122,7 +123,7 @@ export async function openSecretStream(
   out.set(preamble);
   putLength(out, PREAMBLE_BYTES, HANDSHAKE_PREFIX_BYTES, first.length);
   out.set(first, PREAMBLE_BYTES + HANDSHAKE_PREFIX_BYTES);
-  await writeFully(raw, out);
+  await writeAllAsync(raw, out);
   const records = new RecordReader(raw);
   const answer = await records.exactly(PREAMBLE_BYTES);
   if (answer[0] === 0) throw new PlainPeerError();
@@ -209,7 +210,7 @@ export async function acceptSecretStream<K extends AcceptableKey>(
   out.set(preambleOf(0));
   putLength(out, PREAMBLE_BYTES, HANDSHAKE_PREFIX_BYTES, second.length);
   out.set(second, PREAMBLE_BYTES + HANDSHAKE_PREFIX_BYTES);
-  await writeFully(raw, out);
+  await writeAllAsync(raw, out);
   const session = found.handshake.session();
   return {
     stream: new SecretStream(raw, records, session.send, session.receive),
@@ -233,7 +234,7 @@ function responder(
 }
 
 async function refuse(raw: ByteStream, reason: Refusal): Promise<never> {
-  await writeFully(raw, preambleOf(REFUSAL_CODES[reason])).catch(() => {});
+  await writeAllAsync(raw, preambleOf(REFUSAL_CODES[reason])).catch(() => {});
   throw new HandshakeRefusedError(reason);
 }
 
@@ -276,12 +277,6 @@ function putLength(
   for (let i = bytes - 1; i >= 0; i--) {
     into[at + i] = length & 0xff;
     length = Math.floor(length / 256);
-  }
-}
-
-async function writeFully(raw: ByteStream, bytes: Uint8Array): Promise<void> {
-  for (let done = 0; done < bytes.length;) {
-    done += await raw.write(bytes.subarray(done));
   }
 }
 
@@ -350,7 +345,7 @@ export class SecretStream implements ByteStream {
           RECORD_PREFIX_BYTES,
         );
         putLength(this.#out, 0, RECORD_PREFIX_BYTES, sealed);
-        await writeFully(this.#raw, this.#out.subarray(0, size));
+        await writeAllAsync(this.#raw, this.#out.subarray(0, size));
       }
     } finally {
       this.#writing = false;

@@ -3,27 +3,15 @@ import { assert, assertEquals } from "../assert.ts";
 import { assertOneLine, runWithInput } from "./_cli.ts";
 import { randomFile, sha256File, tempDir } from "../fixtures.ts";
 import {
-  type Child,
   READY_TIMEOUT_MS,
   runEntry,
-  shareArgs,
   spawnEntry,
+  spawnSharer,
   spawnTracker,
 } from "../../scripts/_child.ts";
 import { parseShareLink } from "../../lib/protocol/share_link.ts";
 
 const NO_SHARER = "This link's secret does not match any sharer.";
-
-/** A `peer share --json` child and what it printed about its one file. */
-async function share(
-  file: string,
-  tracker: string,
-  extra: string[] = [],
-): Promise<{ child: Child; id: string; link: string; private: boolean }> {
-  const child = spawnEntry("peer.ts", shareArgs(file, tracker, extra));
-  const ready = JSON.parse(await child.waitForLine(/^\{/, READY_TIMEOUT_MS));
-  return { child, id: ready.id, link: ready.link, private: ready.private };
-}
 
 /** `link` with one character of its secret changed (still well formed). */
 function wrongSecret(link: string): string {
@@ -73,7 +61,7 @@ Deno.test("peer share --private prints a private link; get LINK fetches it; list
   const id = await sha256File(file);
   const tracker = await spawnTracker();
   await using _tracker = tracker.child;
-  const shared = await share(file, tracker.address, ["--private"]);
+  const shared = await spawnSharer(file, tracker.address, ["--private"]);
   await using _sharer = shared.child;
   assertEquals(shared.id, id);
   assertEquals(shared.private, true);
@@ -135,7 +123,7 @@ Deno.test("peer get - reads the link from standard input, and peer get with no a
   const id = await sha256File(file);
   const tracker = await spawnTracker();
   await using _tracker = tracker.child;
-  const shared = await share(file, tracker.address, ["--private"]);
+  const shared = await spawnSharer(file, tracker.address, ["--private"]);
   await using _sharer = shared.child;
 
   const piped = join(dir.path, "piped");
@@ -216,7 +204,7 @@ Deno.test("peer get of a private link whose secret matches nobody says so in one
   const file = await randomFile(dir.path, "kept.bin", 100_000);
   const tracker = await spawnTracker();
   await using _tracker = tracker.child;
-  const shared = await share(file, tracker.address, ["--private"]);
+  const shared = await spawnSharer(file, tracker.address, ["--private"]);
   await using _sharer = shared.child;
   const out = join(dir.path, "out");
   const result = await runEntry("peer.ts", [
@@ -238,7 +226,7 @@ Deno.test("peer get LINK with another --tracker uses the link's tracker and says
   const id = await sha256File(file);
   const tracker = await spawnTracker();
   await using _tracker = tracker.child;
-  const shared = await share(file, tracker.address);
+  const shared = await spawnSharer(file, tracker.address);
   await using _sharer = shared.child;
   assertEquals(shared.link, `p2p://${tracker.address}/v1/pub/${id}`);
   assertEquals(shared.private, false);

@@ -25,7 +25,6 @@ import {
   type KeyPair,
   NoiseHandshake,
   type NoisePattern,
-  release,
   TAG_BYTES,
   x25519KeyPair,
 } from "./noise.ts";
@@ -286,10 +285,10 @@ export class SecretStream implements ByteStream {
   #records: RecordReader;
   #send: CipherState;
   #receive: CipherState;
-  /** What is left to read of the last record opened. */
+  /** What is left to read of the last record opened (a view of #opened). */
   #plain: Uint8Array = EMPTY;
-  /** The last record opened, freed once read. */
-  #record: Uint8Array = EMPTY;
+  /** Records are opened into this: reused, grown to the largest one read. */
+  #opened: Uint8Array = EMPTY;
   /** The record being written: reused, grown to the largest one sent. */
   #out: Uint8Array = EMPTY;
   #writing = false;
@@ -312,16 +311,14 @@ export class SecretStream implements ByteStream {
     while (this.#plain.length === 0) {
       const record = await this.#records.record();
       if (record === null) return null;
-      this.#plain = this.#record = this.#receive.decrypt(EMPTY, record);
+      const length = record.length - TAG_BYTES;
+      if (this.#opened.length < length) this.#opened = new Uint8Array(length);
+      this.#receive.decryptInto(EMPTY, record, this.#opened);
+      this.#plain = this.#opened.subarray(0, length);
     }
     const n = Math.min(into.length, this.#plain.length);
     into.set(this.#plain.subarray(0, n));
     this.#plain = this.#plain.subarray(n);
-    if (this.#plain.length === 0) {
-      // All of it copied out: free it now rather than at the next collection.
-      release(this.#record);
-      this.#plain = this.#record = EMPTY;
-    }
     return n;
   }
 

@@ -39,11 +39,29 @@ import { fileURLToPath } from "node:url";
 import {
   Child,
   completion,
-  PERMISSIONS,
-  ROOT,
   type RunResult,
   type SpawnOptions,
 } from "./_child.ts";
+import {
+  CHILD_STOP_MS,
+  command,
+  deleteNamespaces,
+  entryArgv,
+  escapeRegExp,
+  exists,
+  ip,
+  iptables,
+  prerequisiteProblem,
+  probeNamespaces,
+  removeStaleNamespaces,
+  spawnIn,
+  stopChildren,
+  sysctl,
+  tool,
+  within,
+} from "./_namespaces.ts";
+
+export { CHILD_STOP_MS, COMMAND_TIMEOUT_MS } from "./_namespaces.ts";
 
 /** The two ends of a lab's link: where downloads run, and where files are shared. */
 export type Side = "getter" | "sharer";
@@ -121,14 +139,10 @@ export interface LinkStats {
 export const DEFAULT_QUEUE_BYTES = 150_000;
 /** The first two octets of every lab's addresses. */
 export const LAB_NET = "10.77";
-/** Ms any one `ip`, `iptables` or `sh` command may take. */
-export const COMMAND_TIMEOUT_MS = 10_000;
 /** Ms the compiler may take to build the emulator. */
 export const BUILD_TIMEOUT_MS = 60_000;
 /** Ms the emulator may take to bind its queues and say "ready". */
 export const EMULATOR_READY_MS = 5_000;
-/** Ms a child gets to exit after SIGTERM before SIGKILL, when the lab closes. */
-export const CHILD_STOP_MS = 3_000;
 
 /** The emulator's source in the repository. */
 const EMULATOR_SOURCE = fileURLToPath(
@@ -158,31 +172,20 @@ export function netlabAvailable(): Promise<string | undefined> {
 }
 
 async function checkAvailable(): Promise<string | undefined> {
-  if (Deno.build.os !== "linux") {
-    return `Network labs need Linux (network namespaces); this is ${Deno.build.os}.`;
-  }
-  if (Deno.uid() !== 0) {
-    return `Network labs need root (for namespaces and iptables); this runs as uid ${Deno.uid()}.`;
-  }
-  const missing = [
-    ["ip", "iproute2"],
-    ["iptables", "iptables"],
-    ["cc", "gcc"],
-  ].filter(([tool]) => !findTool(tool));
-  if (!exists(NFQ_HEADER)) {
-    missing.push(["libnetfilter_queue.h", "libnetfilter-queue-dev"]);
-  }
-  if (missing.length > 0) {
-    return `Network labs need ${
-      missing.map(([tool]) => tool).join(", ")
-    }, not found: apt-get install ${missing.map(([, pkg]) => pkg).join(" ")}.`;
-  }
+  const problem = prerequisiteProblem("Network labs", [
+    { name: "ip", pkg: "iproute2" },
+    { name: "iptables", pkg: "iptables" },
+    { name: "cc", pkg: "gcc" },
+    {
+      name: "libnetfilter_queue.h",
+      path: NFQ_HEADER,
+      pkg: "libnetfilter-queue-dev",
+    },
+  ]);
+  if (problem) return problem;
   try {
     await buildEmulator();
-    // Workers of one process (parallel test files) each count from 0.
-    const probe = `p2plab-probe-${Deno.pid}-${crypto.randomUUID()}`;
-    await ip(`netns add ${probe}`);
-    await ip(`netns del ${probe}`);
+    await probeNamespaces("p2plab");
   } catch (error) {
     return (error as Error).message;
   }
@@ -275,7 +278,9 @@ export class NetLab implements AsyncDisposable {
         `Lab prefix "${prefix}" must be a letter, then letters, digits or _.`,
       );
     }
-    await removeStaleLabs(prefix);
+    await removeStaleNamespaces(
+      new RegExp(`^${escapeRegExp(prefix)}(\\d+)-\\d+-[grs]$`),
+    );
     const lab = await NetLab.#reserve(prefix);
     try {
       await lab.#wire();
@@ -304,15 +309,7 @@ export class NetLab implements AsyncDisposable {
    */
   spawn(place: Place, argv: string[], options: SpawnOptions = {}): Child {
     if (this.#closing) throw new Error("The network lab is closed.");
-    const process = new Deno.Command(tool("ip"), {
-      args: ["netns", "exec", this.#names[place], ...argv],
-      cwd: options.cwd ?? ROOT,
-      env: options.env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const child = new Child(process);
+    const child = spawnIn(this.#names[place], argv, options);
     this.#children.add(child);
     return child;
   }
@@ -327,15 +324,10 @@ export class NetLab implements AsyncDisposable {
     args: string[],
     options: SpawnOptions = {},
   ): Child {
-    const permissions = PERMISSIONS[entry];
-    if (!permissions) throw new TypeError(`No entry file "${entry}".`);
-    return this.spawn(side, [
-      Deno.execPath(),
-      "run",
-      ...permissions,
-      `${ROOT}${entry}`,
-      ...args,
-    ], { ...options, env: { NO_COLOR: "1", ...options.env } });
+    return this.spawn(side, entryArgv(entry, args), {
+      ...options,
+      env: { NO_COLOR: "1", ...options.env },
+    });
   }
 
   /** Runs `entry` in `side` to completion, killing it after `timeoutMs` (30 s). */
@@ -523,11 +515,7 @@ export class NetLab implements AsyncDisposable {
   async #teardown(): Promise<void> {
     const children = [...this.#children];
     this.#children.clear();
-    await Promise.all(
-      children.map((child) =>
-        within(child.stop("SIGTERM", CHILD_STOP_MS), 2 * CHILD_STOP_MS)
-      ),
-    );
+    await stopChildren(children);
     const emulator = this.#emulator;
     if (emulator) {
       await emulator.process.stdin.close().catch(() => {});
@@ -536,15 +524,8 @@ export class NetLab implements AsyncDisposable {
         2 * CHILD_STOP_MS,
       );
     }
-    const problems: string[] = [];
-    for (const place of ["sharer", "getter", "router"] as const) {
-      const ns = this.#names[place];
-      if (!exists(`/run/netns/${ns}`)) continue;
-      await killLeftovers(ns).catch((error) => problems.push(error.message));
-      await ip(`netns del ${ns}`).catch((error) =>
-        problems.push(error.message)
-      );
-    }
+    const { sharer, getter, router } = this.#names;
+    const problems = await deleteNamespaces([sharer, getter, router]);
     if (problems.length > 0) {
       throw new Error(
         `The network lab was not fully removed: ${problems.join("; ")}`,
@@ -553,50 +534,13 @@ export class NetLab implements AsyncDisposable {
   }
 
   /** Sets sysctl `key` (a path under /proc/sys) to `value` in `place`. */
-  async #sysctl(place: Place, key: string, value: string): Promise<void> {
-    // /proc/sys/net belongs to the namespace of whoever opens it.
-    const write = 'printf "%s\\n" "$1" > "/proc/sys/$2"';
-    await this.#exec(place, ["sh", "-c", write, "sh", value, key]);
+  #sysctl(place: Place, key: string, value: string): Promise<void> {
+    return sysctl(this.#names[place], key, value);
   }
 
   /** Adds iptables `rule` (words split at spaces) in `place`. */
-  async #iptables(place: Place, rule: string): Promise<void> {
-    // -w: wait for the xtables lock that all namespaces share.
-    const iptables = [tool("iptables"), "-w", "5"];
-    await this.#exec(place, [...iptables, ...rule.split(" ")]);
-  }
-
-  /** Runs a short command in `place`, within COMMAND_TIMEOUT_MS. */
-  #exec(place: Place, argv: string[]): Promise<string> {
-    return command(["ip", "netns", "exec", this.#names[place], ...argv]);
-  }
-}
-
-/**
- * Deletes namespaces left by labs of `prefix` whose process is gone (it
- * was killed before it could close them). Only names are removed: a
- * namespace with processes still in it lives on until they exit.
- */
-async function removeStaleLabs(prefix: string): Promise<void> {
-  const listing = await ip("netns list");
-  const pattern = new RegExp(`^${escapeRegExp(prefix)}(\\d+)-\\d+-[grs]$`);
-  for (const line of listing.split("\n")) {
-    const name = line.split(" ")[0];
-    const pid = pattern.exec(name)?.[1];
-    if (pid === undefined || exists(`/proc/${pid}`)) continue;
-    await ip(`netns del ${name}`).catch(() => {});
-  }
-}
-
-/** SIGKILLs whatever still runs in namespace `ns` (started there by the lab's children). */
-async function killLeftovers(ns: string): Promise<void> {
-  const pids = (await ip(`netns pids ${ns}`)).split("\n").filter(Boolean);
-  for (const pid of pids) {
-    try {
-      Deno.kill(Number(pid), "SIGKILL");
-    } catch {
-      // Exited meanwhile.
-    }
+  #iptables(place: Place, rule: string): Promise<void> {
+    return iptables(this.#names[place], rule);
   }
 }
 
@@ -647,89 +591,4 @@ function counters(lines: string[], queue: number): LinkCounters {
     queueDrops: value("qdrop") + value("ringdrop"),
     held: value("held"),
   };
-}
-
-/** Runs `ip` with `args` (words split at spaces); resolves to its stdout. */
-function ip(args: string): Promise<string> {
-  return command(["ip", ...args.split(" ")]);
-}
-
-/**
- * Runs `argv` (its first element a tool name or path) to completion within
- * `timeoutMs`; resolves to stdout, rejects with the command and its stderr.
- */
-async function command(
-  argv: string[],
-  timeoutMs = COMMAND_TIMEOUT_MS,
-): Promise<string> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
-  const shown = `"${argv.join(" ")}"`;
-  try {
-    const { success, code, stdout, stderr } = await new Deno.Command(
-      tool(argv[0]),
-      {
-        args: argv.slice(1),
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-        signal: controller.signal,
-      },
-    ).output();
-    if (controller.signal.aborted) {
-      throw new Error(`${shown} took over ${timeoutMs} ms.`);
-    }
-    if (!success) {
-      const text = new TextDecoder().decode(stderr).trim();
-      throw new Error(`${shown} failed: ${text || `exit code ${code}`}.`);
-    }
-    return new TextDecoder().decode(stdout);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new Error(`${shown} failed: ${argv[0]} is not installed.`);
-    }
-    throw error;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** The path of `name` on PATH or in the sbin folders; `name` itself if none. */
-function tool(name: string): string {
-  return findTool(name) ?? name;
-}
-
-function findTool(name: string): string | undefined {
-  if (name.includes("/")) return exists(name) ? name : undefined;
-  const dirs = (Deno.env.get("PATH") ?? "").split(":").filter(Boolean);
-  for (const dir of [...dirs, "/usr/sbin", "/sbin", "/usr/bin", "/bin"]) {
-    if (exists(join(dir, name))) return join(dir, name);
-  }
-  return undefined;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Waits for `promise`, but at most `ms` (resolving undefined then). */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<void>((resolve) => timer = setTimeout(resolve, ms)),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

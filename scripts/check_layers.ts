@@ -26,6 +26,7 @@ export const LAYERS: Readonly<Record<string, number>> = {
   "discovery": 3,
   "tracker": 3,
   "swarm": 3,
+  "nat": 3,
   "download": 4,
   "app": 5,
   "cli": 6,

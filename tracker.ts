@@ -29,15 +29,23 @@ import { startTracker, type TrackerServer } from "./lib/tracker/server.ts";
 import { terminalSafe } from "./lib/cli/format.ts";
 import { listenForStop } from "./lib/cli/stop_signal.ts";
 import { trackerTeamKey } from "./lib/cli/team_secret.ts";
+import {
+  addRelayFlags,
+  relayDesk,
+  type RelayFlags,
+  relayLine,
+  startTrackerRelay,
+} from "./lib/cli/relay.ts";
+import type { Relay } from "./lib/nat/relay_server.ts";
 
-interface TrackerFlags extends OutputFlags {
+interface TrackerFlags extends OutputFlags, RelayFlags {
   port: number;
   host: string;
   secretFile?: string;
 }
 
 async function main(args: string[]): Promise<number> {
-  const program = addOutputFlags(
+  const program = addOutputFlags(addRelayFlags(
     createProgram("tracker", {
       description: "Run a tracker: it tells peers who shares which file.",
       epilog:
@@ -58,7 +66,7 @@ async function main(args: string[]): Promise<number> {
         "--secret-file <path>",
         "require the team secret in this file from every peer (a new one is written there, mode 600, if there is no such file)",
       ),
-  );
+  ));
   program.action(async (flags: TrackerFlags) => await serve(flags));
   try {
     await program.parseAsync(args, { from: "user" });
@@ -73,12 +81,21 @@ async function serve(flags: TrackerFlags): Promise<void> {
     ? (line: string) => console.error(terminalSafe(line))
     : undefined;
   const teamPsk = teamKey(flags.secretFile);
-  const tracker = listen(flags, { log, teamPsk });
+  const relay = startTrackerRelay(flags, log);
+  let tracker: TrackerServer;
+  try {
+    tracker = listen(flags, { log, teamPsk, relay });
+  } catch (error) {
+    await relay?.close();
+    throw error;
+  }
   console.log(`Tracker listening on ${formatAddress(tracker.address)}`);
+  if (relay) console.log(relayLine(relay, flags));
   using stop = listenForStop();
   await stop.stopped;
   if (!flags.quiet) console.error("Stopping tracker.");
   await tracker.close();
+  await relay?.close();
 }
 
 /**
@@ -101,10 +118,20 @@ function teamKey(path: string | undefined): Uint8Array | undefined {
 /** Starts the tracker; a failure to listen names the address asked for. */
 function listen(
   flags: TrackerFlags,
-  options: { log?: (line: string) => void; teamPsk?: Uint8Array },
+  options: {
+    log?: (line: string) => void;
+    teamPsk?: Uint8Array;
+    relay?: Relay;
+  },
 ): TrackerServer {
+  const { relay, ...rest } = options;
   try {
-    return startTracker({ host: flags.host, port: flags.port, ...options });
+    return startTracker({
+      host: flags.host,
+      port: flags.port,
+      ...rest,
+      relay: relay && relayDesk(relay),
+    });
   } catch (error) {
     if (error instanceof ListenError) throw error;
     throw new ListenError({ host: flags.host, port: flags.port }, error);

@@ -20,10 +20,14 @@ import {
 } from "../swarm/peer_server.ts";
 import type { PartialFile } from "../storage/partial_file.ts";
 import { SharedFile } from "../storage/shared_file.ts";
-import type { TrackerAddress } from "../discovery/tracker_client.ts";
+import type {
+  Reachability,
+  TrackerAddress,
+} from "../discovery/tracker_client.ts";
 import type { PrivateAccess } from "../download/download.ts";
 import { formatShareLink } from "../protocol/share_link.ts";
 import { PrivateShares } from "./_private_shares.ts";
+import { Reach } from "./_reach.ts";
 import { MIN_ID_PREFIX } from "../protocol/limits.ts";
 
 /**
@@ -55,6 +59,11 @@ export interface PeerNodeOptions {
   uploadLimit?: number;
   /** Downloaders uploaded to at once. @default {UPLOAD_SLOTS} */
   uploadSlots?: number;
+  /**
+   * Called once the tracker has said whether other peers can reach this
+   * one directly (asked after the first registration).
+   */
+  onReachability?: (reachability: Reachability) => void;
 }
 
 /** Options for {@linkcode PeerNode.offer}. */
@@ -91,6 +100,7 @@ export class PeerNode {
   readonly address: Address;
   #server: PeerServer;
   #announcer: Announcer;
+  #reach: Reach;
   #files = new Map<string, SharedFile | PartialFile>();
   /** Files registered publicly (by ID). */
   #public = new Set<string>();
@@ -126,10 +136,16 @@ export class PeerNode {
       uploadSlots: options.uploadSlots,
     });
     this.address = this.#server.address;
+    this.#reach = new Reach({
+      server: this.#server,
+      onReachability: options.onReachability,
+      log: options.log,
+    });
     this.#announcer = new Announcer({
       tracker: options.tracker,
       port: this.address.port,
       log: options.log,
+      onIncoming: (incoming) => this.#reach.incoming(incoming),
     });
   }
 
@@ -363,13 +379,19 @@ export class PeerNode {
     if (!isPrivate) {
       await this.#announcer.add(meta, { partial });
       this.#public.add(meta.id);
-      return;
+    } else {
+      const share = this.#private.getOrCreate(meta);
+      await this.#announcer.add(
+        { lookup: share.keys.lookupKey, blob: share.blob },
+        { partial },
+      );
     }
-    const share = this.#private.getOrCreate(meta);
-    await this.#announcer.add(
-      { lookup: share.keys.lookupKey, blob: share.blob },
-      { partial },
-    );
+    this.#reach.check(this.#announcer);
+  }
+
+  /** What the tracker said of reaching this peer, once it has. */
+  get reachability(): Reachability | undefined {
+    return this.#reach.known;
   }
 
   /** Metadata of every whole file shared now (not downloads in progress). */

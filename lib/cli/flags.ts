@@ -8,8 +8,11 @@
 import { resolveTracker } from "./args.ts";
 import type { OutputFlags } from "./program.ts";
 import type { Address } from "../net/connection.ts";
-import type { TrackerAddress } from "../discovery/tracker_client.ts";
-import { terminalSafe } from "./format.ts";
+import type {
+  Reachability,
+  TrackerAddress,
+} from "../discovery/tracker_client.ts";
+import { terminalSafe, toJsonLine } from "./format.ts";
 import { TEAM_SECRET_ENV, TRACKER_ENV } from "../protocol/limits.ts";
 import { peerTeamKey } from "./team_secret.ts";
 import type { FileMeta } from "../protocol/messages.ts";
@@ -151,6 +154,41 @@ export async function startServing(
     onDropped: (meta, reason) => report({ meta, reason }),
     uploadLimit: flags.uploadLimit,
     uploadSlots: flags.uploadSlots,
+    onReachability: (reachability) =>
+      showReachability(reachability, flags, progress),
   });
   return { node, lost };
+}
+
+/**
+ * Says once, when the tracker could not connect back, that this machine is
+ * not reachable from outside and how peers will reach it anyway; with
+ * `--json --verbose`, a `{"event":"reachability",…}` line either way.
+ */
+export function showReachability(
+  reachability: Reachability,
+  flags: TrackerFlags,
+  progress?: ProgressLine,
+): void {
+  const { observed, reachable } = reachability;
+  if (flags.json) {
+    if (flags.verbose) {
+      console.log(toJsonLine({
+        event: "reachability",
+        observed: observed.host,
+        reachable,
+      }));
+    }
+    return;
+  }
+  if (reachable || flags.quiet) return;
+  progress?.clear();
+  console.log(reachabilityLine(reachability));
+}
+
+/** The sentence for a peer the tracker could not connect back to. */
+export function reachabilityLine(reachability: Reachability): string {
+  return `Not reachable from outside (the tracker sees this machine as ${
+    terminalSafe(reachability.observed.host)
+  }): peers will reach you through the tracker's relay.`;
 }

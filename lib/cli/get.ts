@@ -214,8 +214,11 @@ function printSaved(
       }, SHA-256 verified); nothing to download.`,
     );
   } else {
-    const from = peers.filter((peer) => peer.bytes > 0).map((peer) =>
-      `${terminalSafe(peer.address)} (${formatSize(peer.bytes)})`
+    const sent = peers.filter((peer) => peer.bytes > 0);
+    const from = sent.map((peer) =>
+      `${terminalSafe(peer.address)} (${formatSize(peer.bytes)}${
+        peer.via === "relayed" ? ", through the relay" : ""
+      })`
     ).join(", ");
     console.log(
       `Saved ${terminalSafe(path)} (${
@@ -223,7 +226,7 @@ function printSaved(
       }, SHA-256 verified) in ${formatDuration(elapsedMs)}.`,
     );
     if (from) {
-      const count = from.split(", ").length;
+      const count = sent.length;
       console.log(
         `Received from ${count} ${count === 1 ? "peer" : "peers"}: ${from}`,
       );

@@ -16,6 +16,8 @@ import {
 } from "../protocol/limits.ts";
 import type { FileMeta, SealedFile } from "../protocol/messages.ts";
 import {
+  type Incoming,
+  type Reachability,
   type RegisterOptions,
   TrackerClient,
   type TrackerClientOptions,
@@ -48,6 +50,11 @@ export interface AnnouncerOptions {
   client?: TrackerClientOptions;
   /** Receives one line per notable event (tracker down, re-registered). */
   log?: (line: string) => void;
+  /**
+   * Receives each peer the tracker sends to meet this one at its relay
+   * (this peer cannot be reached directly). @default {none: not listened for}
+   */
+  onIncoming?: (incoming: Incoming) => void;
 }
 
 /**
@@ -126,6 +133,15 @@ export class Announcer {
     } catch (error) {
       this.#log(`Could not unregister ${id.slice(0, 16)}: ${message(error)}`);
     }
+  }
+
+  /**
+   * Asks the tracker whether it can connect to this peer's port (see
+   * `TrackerClient.reach`); rejects like {@linkcode add}.
+   */
+  async reach(): Promise<Reachability> {
+    if (this.#closed) throw new Error("The announcer is closed.");
+    return await this.#withClient((client) => client.reach(this.#options.port));
   }
 
   /** Stops renewing and unregisters everything, giving up after the close timeout. */
@@ -261,6 +277,9 @@ export class Announcer {
     ).then((client) => {
       // Closed while connecting: do not keep a connection open past close().
       if (this.#abandoned) client.close();
+      else if (this.#options.onIncoming) {
+        client.listen(this.#options.onIncoming);
+      }
       return client;
     }, (error) => {
       if (this.#client === pending) this.#client = undefined;

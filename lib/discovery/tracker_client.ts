@@ -19,6 +19,7 @@ import {
 import { HandshakeTimeoutError } from "../net/secure_transport.ts";
 import {
   CONNECT_TIMEOUT_MS,
+  IDLE_TIMEOUT_MS,
   MAX_SEARCH_CHARS,
   MAX_TRACKER_ANSWER_JSON_BYTES,
   TEAM_SECRET_ENV,
@@ -110,6 +111,42 @@ export interface TrackerClientOptions {
   replyTimeoutMs?: number;
 }
 
+/** What a tracker says of this peer after trying to connect back to it. */
+export interface Reachability {
+  /** The address the tracker sees this peer at (its router's, behind a NAT). */
+  observed: Address;
+  /** True if the tracker got through to the peer's port. */
+  reachable: boolean;
+}
+
+/**
+ * A peer that wants to connect to this one through the tracker's relay:
+ * meet it there with the token (`nat/relay_client.ts`).
+ */
+export interface Incoming {
+  /** The token both were given. */
+  token: Uint8Array;
+  /** The other peer's address as the tracker sees it. */
+  host: string;
+  /** The relay: the tracker's host, the port it named. */
+  relay: Address;
+}
+
+/** Where to meet a peer the tracker is joining this one to. */
+export interface Meeting {
+  /** The token both were given. */
+  token: Uint8Array;
+  /** The relay: the tracker's host, the port it named. */
+  relay: Address;
+}
+
+/**
+ * Ms a listening client waits for a frame with no request out: longer than
+ * the tracker keeps an idle connection, so the tracker's limit is the one
+ * that applies (and renewals come far more often).
+ */
+const LISTEN_IDLE_MS = 2 * IDLE_TIMEOUT_MS;
+
 interface Pending {
   resolve: (reply: Message) => void;
   reject: (error: Error) => void;
@@ -136,6 +173,7 @@ export class TrackerClient {
   #pending: Pending[] = [];
   #reading = false;
   #failure?: Error;
+  #onIncoming?: (incoming: Incoming) => void;
 
   private constructor(address: Address, conn: Connection, replyMs: number) {
     this.#address = address;
@@ -232,7 +270,14 @@ export class TrackerClient {
    */
   async querySealed(
     lookup: string,
-  ): Promise<{ blob: Uint8Array; peers: PeerAddress[]; partial: number }> {
+  ): Promise<
+    {
+      blob: Uint8Array;
+      peers: PeerAddress[];
+      partial: number;
+      observed?: string;
+    }
+  > {
     const reply = await this.#request(
       { type: "query-sealed", lookup },
       "sealed",
@@ -241,6 +286,7 @@ export class TrackerClient {
       blob: reply.blob,
       peers: reply.peers,
       partial: reply.partial ?? 0,
+      observed: reply.observed,
     };
   }
 
@@ -269,7 +315,14 @@ export class TrackerClient {
   async query(
     idOrPrefix: string,
     options: { variant?: number } = {},
-  ): Promise<{ meta: FileMeta; peers: PeerAddress[]; variants: number }> {
+  ): Promise<
+    {
+      meta: FileMeta;
+      peers: PeerAddress[];
+      variants: number;
+      observed?: string;
+    }
+  > {
     const reply = await this.#request(
       { type: "query", id: idOrPrefix, variant: options.variant ?? 0 },
       "file",
@@ -278,6 +331,7 @@ export class TrackerClient {
       meta: reply.meta,
       peers: reply.peers,
       variants: reply.variants ?? 1,
+      observed: reply.observed,
     };
   }
 
@@ -295,6 +349,45 @@ export class TrackerClient {
     checkSearchText(text);
     const reply = await this.#request({ type: "search", text }, "files");
     return reply.files;
+  }
+
+  /**
+   * Asks the tracker to connect back to `port` on the address it sees this
+   * peer at: whether others can reach this peer directly.
+   */
+  async reach(port: number): Promise<Reachability> {
+    const reply = await this.#request({ type: "reach", port }, "reached");
+    return {
+      observed: { host: reply.host, port: reply.port },
+      reachable: reply.reachable,
+    };
+  }
+
+  /**
+   * Asks the tracker to join this peer to the registered peer at `peer`,
+   * which cannot be reached directly; rejects with a {@linkcode
+   * TrackerError} if the tracker offers no relay or no longer knows it.
+   */
+  async meet(peer: Address): Promise<Meeting> {
+    const reply = await this.#request(
+      { type: "connect", host: peer.host, port: peer.port },
+      "connecting",
+    );
+    return {
+      token: tokenBytes(reply.token),
+      relay: this.#relayAt(reply.relay),
+    };
+  }
+
+  /**
+   * Keeps reading this connection for the tracker's unasked messages: each
+   * peer that wants to meet this one through the relay goes to `handler`.
+   * Until the connection closes (then requests fail and whoever owns the
+   * client connects again).
+   */
+  listen(handler: (incoming: Incoming) => void): void {
+    this.#onIncoming = handler;
+    if (!this.#reading && !this.#failure) this.#readReplies();
   }
 
   /** The tracker's counters. */
@@ -339,17 +432,35 @@ export class TrackerClient {
     return reply.then((answer) => this.#check(answer, expect));
   }
 
-  /** Reads answers while requests wait for them, matching them in order. */
+  /**
+   * Reads answers while requests wait for them, matching them in order;
+   * while listening, reads on without them, handing unasked messages over.
+   */
   async #readReplies(): Promise<void> {
     this.#reading = true;
     try {
-      while (this.#pending.length > 0 && !this.#failure) {
+      while (
+        (this.#pending.length > 0 || this.#onIncoming) && !this.#failure
+      ) {
+        const waiting = this.#pending.length > 0;
         const reply = await this.#conn.receive({
-          idleMs: this.#replyMs,
+          // While only listening, the tracker's own idle limit ends it.
+          idleMs: waiting ? this.#replyMs : LISTEN_IDLE_MS,
           deadlineMs: this.#replyMs,
         });
         if (reply === null) {
           throw this.#unreachable("it closed the connection");
+        }
+        if (reply.type === "incoming") {
+          this.#onIncoming?.({
+            token: tokenBytes(reply.token),
+            host: reply.host,
+            relay: this.#relayAt(reply.relay),
+          });
+          continue;
+        }
+        if (this.#pending.length === 0) {
+          throw this.#unreachable(`it sent "${reply.type}" unasked`);
         }
         const pending = this.#pending.shift()!;
         clearTimeout(pending.timer);
@@ -419,6 +530,11 @@ export class TrackerClient {
     return this.#unreachable("the connection broke", error);
   }
 
+  /** The relay at `port` on the tracker's host. */
+  #relayAt(port: number): TrackerAddress {
+    return { host: this.#address.host, port };
+  }
+
   #lateText(): string {
     return `it did not answer within ${this.#replyMs / 1000} s`;
   }
@@ -432,6 +548,11 @@ export class TrackerClient {
       { cause },
     );
   }
+}
+
+/** The bytes of a token the protocol checked to be hex. */
+function tokenBytes(hex: string): Uint8Array {
+  return Uint8Array.fromHex(hex);
 }
 
 /**

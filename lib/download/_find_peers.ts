@@ -135,7 +135,8 @@ export async function tryEachVariant<T>(
         return await attempt({
           ...found,
           refresh: () => requery(found.meta.id, variant),
-          seenAs: client.local.host,
+          // Behind a NAT the tracker lists this peer at its router's address.
+          seenAs: found.observed ?? client.local.host,
         });
       } catch (error) {
         const retry = error instanceof DownloadError && error.retryable &&
@@ -200,6 +201,14 @@ async function lookUpPatiently<T>(
 export const NO_PRIVATE_SHARER =
   "This link's secret does not match any sharer.";
 
+/** What a lookup found: the file, its peers, and this peer as the tracker sees it. */
+interface Found {
+  meta: FileMeta;
+  peers: PeerAddress[];
+  variants: number;
+  observed?: string;
+}
+
 /**
  * A private share's metadata and peers: the tracker knows them under the
  * lookup key; the metadata opens only with the link's key. Not found, and
@@ -209,10 +218,8 @@ async function lookUpPrivate(
   client: TrackerClient,
   keys: ShareKeys,
   shortId: string | undefined,
-): Promise<
-  { meta: FileMeta; peers: PeerAddress[]; variants: number; blob: Uint8Array }
-> {
-  let found: { blob: Uint8Array; peers: PeerAddress[] };
+): Promise<Found & { blob: Uint8Array }> {
+  let found: { blob: Uint8Array; peers: PeerAddress[]; observed?: string };
   try {
     found = await client.querySealed(keys.lookupKey);
   } catch (error) {
@@ -230,7 +237,13 @@ async function lookUpPrivate(
   if (shortId !== undefined && !meta.id.startsWith(shortId)) {
     throw new DownloadError(NO_PRIVATE_SHARER);
   }
-  return { meta, peers: found.peers, variants: 1, blob: found.blob };
+  return {
+    meta,
+    peers: found.peers,
+    variants: 1,
+    blob: found.blob,
+    observed: found.observed,
+  };
 }
 
 async function lookUp(
@@ -238,8 +251,8 @@ async function lookUp(
   id: string,
   variant: number,
   tracker: Address,
-): Promise<{ meta: FileMeta; peers: PeerAddress[]; variants: number }> {
-  let found: { meta: FileMeta; peers: PeerAddress[]; variants: number };
+): Promise<Found> {
+  let found: Found;
   try {
     found = await client.query(id, { variant });
   } catch (error) {

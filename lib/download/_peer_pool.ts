@@ -11,7 +11,11 @@
 import { type Address, formatAddress } from "../net/connection.ts";
 import { MAX_PEERS_PER_ANSWER } from "../protocol/limits.ts";
 import type { PeerAddress } from "../protocol/messages.ts";
-import { PeerLink, type PeerLinkOptions } from "../swarm/peer_link.ts";
+import {
+  type LinkRoute,
+  PeerLink,
+  type PeerLinkOptions,
+} from "../swarm/peer_link.ts";
 
 /** Connections one download makes to one peer address, counting the first. */
 export const MAX_LINKS_PER_PEER = 3;
@@ -35,6 +39,11 @@ export interface PeerBytes {
    * absent when it served until the end.
    */
   error?: string;
+  /**
+   * How its last connected link reached it: straight, or through the
+   * tracker's relay; absent if no link to it connected.
+   */
+  via?: LinkRoute;
 }
 
 /** Options for {@linkcode PeerPool}. */
@@ -179,6 +188,7 @@ export class PeerPool {
       // The last link to a peer says how it ended.
       if (link.failure) peer.error = link.failure;
       else delete peer.error;
+      if (link.route) peer.via = link.route;
       peers.set(link.label, peer);
     }
     return [...peers.values()];

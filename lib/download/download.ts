@@ -24,6 +24,7 @@ import {
 import { BufferPool } from "../util/buffer_pool.ts";
 import { SpeedMeter } from "../util/speed_meter.ts";
 import { HashThread, THREAD_MIN_PIECES } from "../storage/hash_thread.ts";
+import { Meetings } from "./_meet.ts";
 import type { PartFile } from "../storage/part_file.ts";
 import {
   openPieceStore,
@@ -184,6 +185,7 @@ class DownloadRun {
   /** Since when no peer is linked and the download waits for one. */
   #waitingSince?: number;
   #ended = Promise.withResolvers<void>();
+  #meetings: Meetings;
 
   constructor(
     meta: FileMeta,
@@ -195,6 +197,7 @@ class DownloadRun {
     this.#part = part;
     this.#options = options;
     const count = pieceCount(meta.size, meta.pieceSize);
+    this.#meetings = new Meetings(options.tracker);
     this.#pool = new BufferPool(meta.pieceSize);
     this.#scheduler = new PieceScheduler(count);
     if (count >= THREAD_MIN_PIECES && THREAD_CAN_WRITE) {
@@ -242,6 +245,7 @@ class DownloadRun {
         maxInFlight: () => linkShare(this.#budget()),
         psk: options.access && deriveShareKeys(options.access.secret).psk,
         patienceMs: () => pieceTimeMs(this.#budget()),
+        meet: (address, signal) => this.#meetings.meet(address, signal),
         log: options.log,
       },
       self,
@@ -258,6 +262,7 @@ class DownloadRun {
    */
   async [Symbol.asyncDispose](): Promise<void> {
     this.#peers.stop();
+    this.#meetings.close();
     await this.#store.close();
     this.#thread?.close();
     await this.#swarming?.withdraw();

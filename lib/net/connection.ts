@@ -347,6 +347,27 @@ export async function connect(
   address: Address,
   options: ConnectOptions = {},
 ): Promise<Connection> {
+  const conn = await dial(address, options);
+  return await openSecure(conn, options);
+}
+
+/** Options for {@linkcode dial}. */
+export interface DialOptions {
+  /** Ms to wait for the connection. @default {CONNECT_TIMEOUT_MS} */
+  timeoutMs?: number;
+  /** Gives up at once (rejecting with the abort reason) when aborted. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Opens a plain TCP socket to `address` (for {@linkcode openSecure}, or a
+ * relay's greeting first), failing with `Deno.errors.TimedOut` after the
+ * timeout; an abort stops the attempt itself.
+ */
+export async function dial(
+  address: Address,
+  options: DialOptions = {},
+): Promise<Deno.TcpConn> {
   const timeoutMs = options.timeoutMs ?? CONNECT_TIMEOUT_MS;
   const { signal } = options;
   signal?.throwIfAborted();
@@ -378,28 +399,38 @@ export async function connect(
     signal?.addEventListener("abort", abort, { once: true });
   });
   try {
-    const conn = await Promise.race([pending, timeout]);
-    // Connected: from here an abort closes the socket (below), not the attempt.
-    clearTimeout(timer);
-    if (abort) signal?.removeEventListener("abort", abort);
-    const stop = () => closeQuietly(conn);
-    signal?.addEventListener("abort", stop, { once: true });
-    try {
-      const secure = await secureOpen(conn, {
-        psk: options.psk,
-        timeoutMs: options.handshakeMs,
-      });
-      signal?.throwIfAborted();
-      return new Connection(conn, options.limits, secure);
-    } catch (error) {
-      closeQuietly(conn);
-      signal?.throwIfAborted();
-      throw error;
-    } finally {
-      signal?.removeEventListener("abort", stop);
-    }
+    return await Promise.race([pending, timeout]);
   } finally {
     clearTimeout(timer);
     if (abort) signal?.removeEventListener("abort", abort);
+  }
+}
+
+/**
+ * Runs the encryption handshake, as the side that connects, over `conn` (a
+ * socket to the peer, or through a relay to it) and wraps it in a
+ * {@linkcode Connection}; `conn` is closed if that fails or is aborted.
+ */
+export async function openSecure(
+  conn: Deno.Conn,
+  options: Omit<ConnectOptions, "timeoutMs"> = {},
+): Promise<Connection> {
+  const { signal } = options;
+  const stop = () => closeQuietly(conn);
+  signal?.addEventListener("abort", stop, { once: true });
+  try {
+    signal?.throwIfAborted();
+    const secure = await secureOpen(conn, {
+      psk: options.psk,
+      timeoutMs: options.handshakeMs,
+    });
+    signal?.throwIfAborted();
+    return new Connection(conn, options.limits, secure);
+  } catch (error) {
+    closeQuietly(conn);
+    signal?.throwIfAborted();
+    throw error;
+  } finally {
+    signal?.removeEventListener("abort", stop);
   }
 }

@@ -69,6 +69,12 @@ export interface Listener {
   readonly address: Address;
   /** Connections being served right now (refused ones not counted). */
   readonly connections: number;
+  /**
+   * Admits a socket that did not come through `accept` (one a relay joined
+   * to a peer at `remote`) as if it had: the same caps, handshake and
+   * `serve`.
+   */
+  adopt(raw: Deno.Conn, remote: Address): void;
   /** Stops listening, closes every connection and waits for them to end. */
   close(): Promise<void>;
 }
@@ -162,6 +168,14 @@ class CappedListener implements Listener {
     return this.#open.size;
   }
 
+  adopt(raw: Deno.Conn, remote: Address): void {
+    if (this.#closed) {
+      closeQuietly(raw);
+      return;
+    }
+    this.#track(this.#admit(raw, remote));
+  }
+
   async close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
@@ -217,11 +231,11 @@ class CappedListener implements Listener {
       .finally(() => this.#tasks.delete(task));
   }
 
-  async #admit(raw: Deno.TcpConn): Promise<void> {
+  async #admit(raw: Deno.Conn, given?: Address): Promise<void> {
     let remote: Address;
     try {
       const addr = raw.remoteAddr as Deno.NetAddr;
-      remote = { host: unmapIPv4(addr.hostname), port: addr.port };
+      remote = given ?? { host: unmapIPv4(addr.hostname), port: addr.port };
     } catch {
       raw.close();
       return;
@@ -282,7 +296,7 @@ class CappedListener implements Listener {
 
   /** The handshake, then a `Connection`; undefined (logged, closed) if it fails. */
   async #secure(
-    raw: Deno.TcpConn,
+    raw: Deno.Conn,
     who: string,
   ): Promise<Connection | undefined> {
     try {

@@ -91,9 +91,9 @@ export function text(
   return value;
 }
 
-/** `h.port` as a TCP port, 1..65535. */
-export function port(h: Record<string, unknown>): number {
-  return int(h, "port", 1, 65535);
+/** `h[key]` (`h.port` unless said) as a TCP port, 1..65535. */
+export function port(h: Record<string, unknown>, key = "port"): number {
+  return int(h, key, 1, 65535);
 }
 
 /** `value` as a full file ID: 64 lowercase hex chars. */
@@ -167,13 +167,36 @@ export function peerList(value: unknown): PeerAddress[] {
     if (peers.size >= MAX_PEERS_PER_ANSWER) break;
     try {
       const peer = object(entry, "A peer");
-      const address = { host: text(peer, "host", 64), port: port(peer) };
+      const address: PeerAddress = {
+        host: text(peer, "host", MAX_HOST_CHARS),
+        port: port(peer),
+      };
+      if (peer.reachable === false) address.reachable = false;
       peers.set(`${address.host} ${address.port}`, address);
     } catch {
       // Skipped: see above.
     }
   }
   return [...peers.values()];
+}
+
+/** Most characters of a host in a message: an IPv6 address fits. */
+export const MAX_HOST_CHARS = 64;
+/** Characters of a relay token: 16 random bytes in lowercase hex. */
+export const TOKEN_CHARS = 32;
+
+/** `h.host`: an IP address as text (not checked further). */
+export function host(h: Record<string, unknown>): string {
+  return text(h, "host", MAX_HOST_CHARS);
+}
+
+/** `h.token`: TOKEN_CHARS lowercase hex characters. */
+export function token(h: Record<string, unknown>): string {
+  const value = h.token;
+  if (typeof value !== "string" || !/^[0-9a-f]{32}$/.test(value)) {
+    throw new TypeError(`Field "token" must be ${TOKEN_CHARS} hex characters`);
+  }
+  return value;
 }
 
 /** `h.name` as a file name of 1..MAX_NAME_BYTES UTF-8 bytes. */

@@ -14,6 +14,8 @@ export const PROTOCOL_VERSION = 2;
 
 /** Default TCP port of the tracker. */
 export const DEFAULT_TRACKER_PORT = 5000;
+/** Default TCP port of the relay a tracker offers beside it. */
+export const DEFAULT_RELAY_PORT = DEFAULT_TRACKER_PORT + 1;
 /** Default TCP port a sharing peer listens on. */
 export const DEFAULT_PEER_PORT = 6000;
 /** Default tracker address when neither `--tracker` nor the environment names one. */
@@ -142,3 +144,20 @@ export const MAX_CONNECTIONS = 512;
 export const MAX_CONNECTIONS_PER_ADDRESS = 64;
 /** Bad pieces tolerated from all peers before a download gives up. */
 export const MAX_BAD_PIECES = 64;
+
+/**
+ * Ms the tracker gives its connection back to a peer (`reach`), connect and
+ * handshake each: a peer behind a router that drops it is told it is not
+ * reachable after this long.
+ */
+export const REACH_PROBE_TIMEOUT_MS = 3_000;
+/**
+ * `reach` and `connect` requests a second one address may make to the
+ * tracker on average: each makes the tracker connect out or wake another
+ * peer, so they are counted apart from reads and far fewer.
+ */
+export const BROKER_REQUESTS_PER_SECOND = 2;
+/** The same, at once (a getter joining many unreachable peers at its start). */
+export const BROKER_BURST = 32;
+/** Bytes of a relay token: random, one per joined pair. */
+export const RELAY_TOKEN_BYTES = 16;

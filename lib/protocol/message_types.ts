@@ -37,6 +37,12 @@ export interface PeerAddress {
   host: string;
   /** Port the peer listens on. */
   port: number;
+  /**
+   * False when the tracker could not connect to that address (the peer sits
+   * behind a NAT router or a firewall): reach it through the tracker
+   * (`connect`). Absent when it could, or has not checked.
+   */
+  reachable?: false;
 }
 
 /** One line of a list or search answer. */
@@ -109,6 +115,8 @@ export type Message =
     peers: PeerAddress[];
     /** Of `peers`, how many hold only part of the file. */
     partial?: number;
+    /** The asker's address as the tracker sees it (its router's, behind a NAT). */
+    observed?: string;
   }
   | { type: "query"; id: string; variant?: number }
   | {
@@ -117,11 +125,47 @@ export type Message =
     peers: PeerAddress[];
     variant?: number;
     variants?: number;
+    /** The asker's address as the tracker sees it (its router's, behind a NAT). */
+    observed?: string;
   }
   | { type: "list" }
   | { type: "search"; text: string }
   | { type: "files"; files: FileSummary[] }
   | { type: "stats" }
+  | {
+    /** Asks the tracker to try connecting to this host's `port`. */
+    type: "reach";
+    port: number;
+  }
+  | {
+    /** The answer to `reach`: the address the tracker sees, and whether it got through. */
+    type: "reached";
+    host: string;
+    port: number;
+    reachable: boolean;
+  }
+  | {
+    /** Asks the tracker to join this peer to the registered peer at `host`:`port`. */
+    type: "connect";
+    host: string;
+    port: number;
+  }
+  | {
+    /** The answer to `connect`: meet the peer at the tracker's relay port with `token`. */
+    type: "connecting";
+    token: string;
+    relay: number;
+  }
+  | {
+    /**
+     * Sent by the tracker, unasked, to a registered peer: the peer at
+     * `host` asked to connect; meet it at the relay port with `token`.
+     */
+    type: "incoming";
+    token: string;
+    host: string;
+    relay: number;
+  }
   | { type: "stats-reply"; stats: TrackerStats }
   | {
     type: "hello";

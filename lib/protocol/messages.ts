@@ -13,6 +13,7 @@ import {
   fileName,
   flag,
   fullId,
+  host,
   idList,
   idPrefix,
   int,
@@ -22,6 +23,7 @@ import {
   peerList,
   port,
   text,
+  token,
 } from "./_fields.ts";
 import { bitfieldBytes } from "./bitfield.ts";
 import type { Frame } from "./frame.ts";
@@ -88,10 +90,11 @@ export function toFrame(message: Message): Frame {
     }
     case "file": {
       const { pieceHashes, ...meta } = message.meta;
-      const { peers, variant, variants } = message;
+      const { peers, variant, variants, observed } = message;
       const header: Record<string, unknown> = { type: "file", ...meta, peers };
       if (variant !== undefined) header.variant = variant;
       if (variants !== undefined) header.variants = variants;
+      if (observed !== undefined) header.observed = observed;
       return { header, binary: pieceHashes };
     }
     case "stats-reply":
@@ -181,6 +184,7 @@ export function fromFrame(frame: Frame): Message {
         ...(h.variants === undefined
           ? {}
           : { variants: int(h, "variants", 1, MAX_VARIANTS_PER_FILE) }),
+        ...observed(h),
       };
     case "search":
       noBinary(frame);
@@ -191,6 +195,26 @@ export function fromFrame(frame: Frame): Message {
     case "stats-reply":
       noBinary(frame);
       return { type, stats: stats(h) };
+    case "reach":
+      noBinary(frame);
+      return { type, port: port(h) };
+    case "reached":
+      noBinary(frame);
+      return {
+        type,
+        host: host(h),
+        port: int(h, "port", 0, 65535),
+        reachable: flag(h, "reachable"),
+      };
+    case "connect":
+      noBinary(frame);
+      return { type, host: host(h), port: port(h) };
+    case "connecting":
+      noBinary(frame);
+      return { type, token: token(h), relay: port(h, "relay") };
+    case "incoming":
+      noBinary(frame);
+      return { type, token: token(h), host: host(h), relay: port(h, "relay") };
     case "hello":
       noBinary(frame);
       return {
@@ -218,6 +242,13 @@ export function fromFrame(frame: Frame): Message {
     default:
       throw new TypeError(`Unknown message type ${JSON.stringify(type)}`);
   }
+}
+
+/** The optional `observed` host of an answer. */
+function observed(h: Record<string, unknown>): { observed?: string } {
+  return h.observed === undefined
+    ? {}
+    : { observed: host({ host: h.observed }) };
 }
 
 function optionalVariant(h: Record<string, unknown>): { variant?: number } {
@@ -322,6 +353,7 @@ function sealed(frame: Frame): Message {
     ...(partial === undefined
       ? {}
       : { partial: Math.min(partial, peers.length) }),
+    ...observed(h),
   };
 }
 

@@ -14,11 +14,40 @@ import {
 } from "../secure/secret_stream.ts";
 
 /**
+ * No route reached the peer: the direct connect's failure (none if the
+ * tracker had marked the peer unreachable) and the relay's.
+ */
+export class RouteError extends Error {
+  /** Why connecting straight to the peer failed; undefined if not tried. */
+  readonly direct: unknown;
+  /** Why the relay did not join the two. */
+  readonly relay: unknown;
+
+  /** Creates the error from both failures. */
+  constructor(direct: unknown, relay: unknown) {
+    super(relay instanceof Error ? relay.message : String(relay), {
+      cause: relay,
+    });
+    this.name = "RouteError";
+    this.direct = direct;
+    this.relay = relay;
+  }
+}
+
+/**
  * Why a connect failed, in words that follow the peer's address: a time-out
  * means packets went unanswered (a firewall or a router in the way), a
  * refusal that the machine answered but nothing listens there.
  */
 export function describeConnectFailure(error: unknown): string {
+  if (error instanceof RouteError) {
+    const relay = clause(error.relay);
+    return error.direct === undefined
+      ? `could not be reached: the tracker cannot connect to it either (a router or firewall is in the way), and the relay did not join you: ${relay}`
+      : `${
+        describeConnectFailure(error.direct)
+      }; the relay did not join you either: ${relay}`;
+  }
   if (error instanceof HandshakeTimeoutError) {
     return `took the connection but did not finish the encryption handshake within ${
       error.limitMs / 1000
@@ -42,4 +71,10 @@ export function describeConnectFailure(error: unknown): string {
   }
   const text = error instanceof Error ? error.message : String(error);
   return `could not be reached (${text})`;
+}
+
+/** An error's sentence as a clause: no capital first, no full stop last. */
+function clause(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return (text.charAt(0).toLowerCase() + text.slice(1)).replace(/\.$/, "");
 }

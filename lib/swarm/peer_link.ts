@@ -9,93 +9,31 @@
  */
 
 import { USER_AGENT } from "../protocol/version.ts";
-import type { BandwidthLimiter } from "../util/bandwidth.ts";
 import { Bitfield, bitfieldBytes } from "../protocol/bitfield.ts";
 import {
   type Address,
-  connect,
   type Connection,
   formatAddress,
 } from "../net/connection.ts";
 import {
-  CONNECT_TIMEOUT_MS,
   IDLE_TIMEOUT_MS,
   PEER_STALL_TIMEOUT_MS,
   PROTOCOL_VERSION,
 } from "../protocol/limits.ts";
-import type { Message } from "../protocol/messages.ts";
-import type { PieceScheduler } from "./piece_scheduler.ts";
+import type { Message, PeerAddress } from "../protocol/messages.ts";
 import { describeConnectFailure } from "./link_failure.ts";
 import { RequestWindow } from "./request_window.ts";
+import { type LinkRoute, openRoute } from "./link_route.ts";
+import type { PeerLinkOptions } from "./link_options.ts";
+
+export type { LinkRoute, MeetFunction } from "./link_route.ts";
 
 /** How often a link checks whether its peer stalled. */
 export const STALL_CHECK_MS = 250;
 /** Requests a link sends at once, when that many are free. */
 export const REQUEST_BATCH = 4;
 
-/** What a link does with a piece it received. */
-export type PieceHandler = (
-  index: number,
-  data: Uint8Array,
-) => Promise<boolean> | boolean;
-
-/** Options for {@linkcode PeerLink}. */
-export interface PeerLinkOptions {
-  /** Full ID of the file. */
-  id: string;
-  /** Pieces in the file; the peer must agree. */
-  pieces: number;
-  /** Bytes in a full piece: no larger binary part is accepted. */
-  pieceSize: number;
-  /** Supplies the buffer each piece is read into. @default {a new one} */
-  buffer?: () => Uint8Array;
-  /** Gives back a buffer from {@linkcode buffer} that held no useful piece. */
-  recycle?: (data: Uint8Array) => void;
-  /** Shared by every link of one download. */
-  scheduler: PieceScheduler;
-  /** Verifies and stores a piece; false means the piece was bad. */
-  onPiece: PieceHandler;
-  /**
-   * Requests kept in flight, fixed. @default {sized by the link (see
-   * `request_window.ts`)}
-   */
-  inFlight?: number;
-  /**
-   * The most requests this link may keep in flight now: the download's
-   * share of its request budget. @default {MAX_REQUESTS_IN_FLIGHT}
-   */
-  maxInFlight?: () => number;
-  /**
-   * Ms a piece asked of another peer must have been on its way before this
-   * link asks for it too, in the endgame: about what a piece takes one link.
-   * @default {0: at once}
-   */
-  patienceMs?: () => number;
-  /** Ms without data, with requests outstanding and not choked, before giving up. @default {PEER_STALL_TIMEOUT_MS} */
-  stallMs?: number;
-  /** Ms to connect. @default {CONNECT_TIMEOUT_MS} */
-  connectMs?: number;
-  /**
-   * A private share's pre-shared key, proved in the handshake: a sharer
-   * serves a private file only over a connection that proved its key.
-   * @default {none: a public file}
-   */
-  psk?: Uint8Array;
-  /**
-   * A download limit, shared with the download's other links: after each
-   * piece the link waits its turn before it reads or asks for more.
-   * @default {no limit}
-   */
-  limiter?: BandwidthLimiter;
-  /**
-   * The port this downloader serves the file on, if it serves it yet: told
-   * to the peer in `hello` so it can connect back for the pieces it lacks.
-   * @default {not told}
-   */
-  servePort?: () => number | undefined;
-  /** Receives one line per notable event (connected, choked). @default {no logging} */
-  log?: (line: string) => void;
-}
+export type { PeerLinkOptions, PieceHandler } from "./link_options.ts";
 
 /** A download's connection to one peer. */
 export class PeerLink {
@@ -138,8 +76,11 @@ export class PeerLink {
   /** True once connected: a failure after this is not a failure to connect. */
   #connected = false;
 
+  /** How the link reached its peer, once connected. */
+  route?: LinkRoute;
+
   /** A link to `address`; nothing happens until {@linkcode run}. */
-  constructor(address: Address, options: PeerLinkOptions) {
+  constructor(address: Address | PeerAddress, options: PeerLinkOptions) {
     this.address = address;
     this.#options = options;
     this.#window = new RequestWindow({
@@ -186,22 +127,7 @@ export class PeerLink {
     let watchdog: ReturnType<typeof setInterval> | undefined;
     try {
       const started = performance.now();
-      this.#conn = await connect(this.address, {
-        signal: this.#stop.signal,
-        psk: this.#options.psk,
-        timeoutMs: this.#options.connectMs ?? CONNECT_TIMEOUT_MS,
-        limits: {
-          maxBinaryBytes: Math.max(
-            this.#options.pieceSize,
-            bitfieldBytes(this.#options.pieces),
-          ),
-          binaryLimit: (header) => this.#binaryLimit(header),
-          binaryBuffer: (length) =>
-            this.#ready && length <= this.#options.pieceSize
-              ? this.#options.buffer?.()
-              : undefined,
-        },
-      });
+      this.#conn = await this.#open();
       this.#connected = true;
       // The TCP handshake took one round trip: the first estimate.
       this.#window.roundTrip(performance.now() - started);
@@ -233,6 +159,30 @@ export class PeerLink {
       if (this.#ready) scheduler.removePeer(this.#have);
       this.close();
     }
+  }
+
+  /** Connects to the peer (see `link_route.ts`), noting the route taken. */
+  async #open(): Promise<Connection> {
+    const { conn, route } = await openRoute(this.address, {
+      signal: this.#stop.signal,
+      psk: this.#options.psk,
+      connectMs: this.#options.connectMs,
+      meet: this.#options.meet,
+      log: this.#options.log,
+      limits: {
+        maxBinaryBytes: Math.max(
+          this.#options.pieceSize,
+          bitfieldBytes(this.#options.pieces),
+        ),
+        binaryLimit: (header) => this.#binaryLimit(header),
+        binaryBuffer: (length) =>
+          this.#ready && length <= this.#options.pieceSize
+            ? this.#options.buffer?.()
+            : undefined,
+      },
+    });
+    this.route = route;
+    return conn;
   }
 
   /** Ends the link, giving its outstanding pieces back. */

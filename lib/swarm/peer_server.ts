@@ -126,6 +126,11 @@ export interface PeerServer {
   downloaders(): Downloader[];
   /** Connections open right now. */
   readonly connections: number;
+  /**
+   * Serves a socket that reached this peer another way (a relay joined it
+   * to the downloader at `remote`) as if it had been accepted.
+   */
+  adopt(raw: Deno.Conn, remote: Address): void;
   /** Stops listening, closes every connection and waits for them to end. */
   close(): Promise<void>;
 }
@@ -194,6 +199,10 @@ class Server implements PeerServer, UploadHost {
 
   get connections(): number {
     return this.#listener.connections;
+  }
+
+  adopt(raw: Deno.Conn, remote: Address): void {
+    this.#listener.adopt(raw, remote);
   }
 
   uploadedFor(id: string): number {

@@ -39,12 +39,15 @@ import {
   QUERY_BURST_PER_ADDRESS,
   RateLimiter,
 } from "./rate_limit.ts";
+import { Broker, type RelayDesk } from "./_broker.ts";
 import {
   RegistryError,
   type Session,
   TrackerService,
   type TrackerServiceOptions,
 } from "./service.ts";
+
+export type { RelayDesk } from "./_broker.ts";
 
 /** How often the tracker forgets expired registrations. */
 export const SWEEP_INTERVAL_MS = 5_000;
@@ -56,6 +59,12 @@ const READS: ReadonlySet<string> = new Set([
   "list",
   "search",
   "stats",
+]);
+/** Requests that register the sender at a port: the broker notes the connection. */
+const REGISTERS: ReadonlySet<string> = new Set([
+  "register",
+  "register-sealed",
+  "announce",
 ]);
 /** Bytes of a `files` answer besides its entries, with room to spare. */
 const FILES_FRAME_OVERHEAD = 64;
@@ -94,6 +103,13 @@ export interface TrackerOptions {
    * prove they hold it, in the handshake, get an answer. @default {open to all}
    */
   teamPsk?: Uint8Array;
+  /**
+   * The relay peers that cannot reach each other are sent to (`nat/`'s,
+   * started beside the tracker). @default {none: `connect` is refused}
+   */
+  relay?: RelayDesk;
+  /** Ms for each of a `reach` probe's connect and handshake. @default {REACH_PROBE_TIMEOUT_MS} */
+  probeMs?: number;
 }
 
 /** A running tracker. */
@@ -127,6 +143,7 @@ class Tracker implements TrackerServer {
   #listener: Listener;
   #service: TrackerService;
   #limiter: RateLimiter;
+  #broker: Broker;
   #options: TrackerOptions;
   #log: (line: string) => void;
   #started = performance.now();
@@ -144,6 +161,11 @@ class Tracker implements TrackerServer {
     this.#limiter = new RateLimiter({
       rate: options.queriesPerSecond ?? QUERIES_PER_SECOND_PER_ADDRESS,
       burst: options.queryBurst ?? QUERY_BURST_PER_ADDRESS,
+    });
+    this.#broker = new Broker({
+      relay: options.relay,
+      probeMs: options.probeMs,
+      log: (line) => this.#log(`Tracker: ${line}`),
     });
     const team = options.teamPsk;
     this.#listener = startListener({
@@ -174,6 +196,7 @@ class Tracker implements TrackerServer {
     this.#sweeper = setInterval(() => {
       this.#service.sweep();
       this.#limiter.sweep();
+      this.#broker.sweep();
     }, options.sweepMs ?? SWEEP_INTERVAL_MS);
   }
 
@@ -206,6 +229,7 @@ class Tracker implements TrackerServer {
       // Whatever it registered goes with it, however it ended (a peer
       // killed without unregistering); unless renewed over a newer one.
       this.#service.closeSession(session);
+      this.#broker.forget(connection);
     }
   }
 
@@ -236,7 +260,7 @@ class Tracker implements TrackerServer {
         return;
       }
       if (request === null) return;
-      const reply = this.#answer(request, host, session);
+      const reply = await this.#answer(request, connection, host, session);
       this.#requests++;
       if (!await sendOrClose(connection, reply)) return;
       if (reply.type === "error" && reply.code === "bad-request") {
@@ -247,8 +271,20 @@ class Tracker implements TrackerServer {
   }
 
   /** The reply to one request; refusals become `error` replies. */
-  #answer(request: Message, host: string, session: Session): Message {
+  #answer(
+    request: Message,
+    connection: Connection,
+    host: string,
+    session: Session,
+  ): Message | Promise<Message> {
     const service = this.#service;
+    const broker = this.#broker;
+    if (
+      "port" in request && request.port !== undefined &&
+      REGISTERS.has(request.type)
+    ) {
+      broker.seen(connection, { host, port: request.port });
+    }
     if (READS.has(request.type) && !this.#limiter.take(host)) {
       return errorReply(
         "busy",
@@ -282,17 +318,29 @@ class Tracker implements TrackerServer {
             { session, partial: request.partial },
           );
           return { type: "ok" };
-        case "query-sealed":
+        case "query-sealed": {
+          const found = service.querySealed(request.lookup);
           return {
             type: "sealed",
             lookup: request.lookup,
-            ...service.querySealed(request.lookup),
+            ...found,
+            peers: broker.mark(found.peers),
+            observed: host,
           };
-        case "query":
+        }
+        case "query": {
+          const found = service.query(request.id, request.variant ?? 0);
           return {
             type: "file",
-            ...service.query(request.id, request.variant ?? 0),
+            ...found,
+            peers: broker.mark(found.peers),
+            observed: host,
           };
+        }
+        case "reach":
+          return broker.reach(connection, host, request.port);
+        case "connect":
+          return broker.connect(host, request);
         case "list":
           return { type: "files", files: fitFrame(service.list()) };
         case "search":

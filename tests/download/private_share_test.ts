@@ -18,78 +18,15 @@ import { parseShareLink } from "../../lib/protocol/share_link.ts";
 import { deriveShareKeys } from "../../lib/secure/share_keys.ts";
 import type { Address } from "../../lib/net/connection.ts";
 import type { FileMeta } from "../../lib/protocol/messages.ts";
+import {
+  contains,
+  MARKED_NAME as NAME,
+  markedFile,
+  MARKER,
+  recordingRelay,
+} from "../_wiretap.ts";
 
-const MARKER = "MARKER-7f3a9c-the-file-contents-MARKER";
-const NAME = "quarterly-secret-report.txt";
 const LOCAL = "127.0.0.1";
-
-/** A TCP relay to `target` that records every byte, both directions. */
-function recordingRelay(target: Address): AsyncDisposable & {
-  address: Address;
-  recorded: () => Uint8Array;
-} {
-  const listener = Deno.listen({ hostname: LOCAL, port: 0 });
-  const chunks: Uint8Array[] = [];
-  const open = new Set<Deno.Conn>();
-  const pipe = async (from: Deno.Conn, to: Deno.Conn) => {
-    const buffer = new Uint8Array(64 * 1024);
-    try {
-      for (;;) {
-        const n = await from.read(buffer);
-        if (n === null) break;
-        chunks.push(buffer.slice(0, n));
-        for (let done = 0; done < n;) {
-          done += await to.write(buffer.subarray(done, n));
-        }
-      }
-    } catch {
-      // One side went away.
-    } finally {
-      for (const conn of [from, to]) {
-        try {
-          conn.close();
-        } catch {
-          // Already closed.
-        }
-        open.delete(conn);
-      }
-    }
-  };
-  const accepting = (async () => {
-    for await (const inbound of listener) {
-      const outbound = await Deno.connect({
-        hostname: target.host,
-        port: target.port,
-      });
-      open.add(inbound).add(outbound);
-      pipe(inbound, outbound);
-      pipe(outbound, inbound);
-    }
-  })().catch(() => {});
-  return {
-    address: { host: LOCAL, port: listener.addr.port },
-    recorded: () => {
-      const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-      let at = 0;
-      for (const chunk of chunks) {
-        all.set(chunk, at);
-        at += chunk.length;
-      }
-      return all;
-    },
-    async [Symbol.asyncDispose]() {
-      listener.close();
-      for (const conn of open) {
-        try {
-          conn.close();
-        } catch {
-          // Already closed.
-        }
-      }
-      await accepting;
-    },
-  };
-}
 
 /** A peer node on 127.0.0.1 registering with `tracker`, closed on dispose. */
 function localNode(tracker: Address): Promise<PeerNode> {
@@ -103,27 +40,6 @@ async function privateSharer(tracker: Address, source: string) {
   const link = parseShareLink(node.shareLink(meta.id)!);
   if (link.kind !== "private") throw new Error("the link is not private");
   return { node, meta, link };
-}
-
-/** A file of about 1.5 MiB with the marker repeated through it. */
-async function markedFile(dir: string): Promise<string> {
-  const path = join(dir, NAME);
-  const line = `${MARKER}\n`;
-  await Deno.writeTextFile(
-    path,
-    line.repeat(Math.ceil(1_600_000 / line.length)),
-  );
-  return path;
-}
-
-function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
-  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
-    for (let j = 0; j < needle.length; j++) {
-      if (haystack[i + j] !== needle[j]) continue outer;
-    }
-    return true;
-  }
-  return false;
 }
 
 const text = (value: string) => new TextEncoder().encode(value);

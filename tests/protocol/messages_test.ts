@@ -73,6 +73,9 @@ const LOOKUP = KEYS.lookupKey;
 /** META, sealed as a private share's sharer sends it to the tracker. */
 const BLOB = sealMetadata(KEYS.metadataKey, encodeSealedMeta(META));
 
+/** A relay token: 16 bytes in hex. */
+const TOKEN = "0123456789abcdef".repeat(2);
+
 /** One or more examples of every message type. */
 const SAMPLES: Message[] = [
   { type: "error", code: "not-found", message: "No file has that ID" },
@@ -111,6 +114,13 @@ const SAMPLES: Message[] = [
     partial: 1,
   },
   { type: "sealed", lookup: LOOKUP, blob: BLOB, peers: [] },
+  {
+    type: "sealed",
+    lookup: LOOKUP,
+    blob: BLOB,
+    peers: [],
+    observed: "2001:db8::1",
+  },
   { type: "query", id: ID.slice(0, 16) },
   { type: "query", id: ID },
   { type: "query", id: ID, variant: 3 },
@@ -120,6 +130,12 @@ const SAMPLES: Message[] = [
     peers: [{ host: "127.0.0.1", port: 6000 }, { host: "::1", port: 6001 }],
   },
   { type: "file", meta: META, peers: [], variant: 1, variants: 4 },
+  {
+    type: "file",
+    meta: META,
+    peers: [{ host: "10.0.0.9", port: 6000, reachable: false }],
+    observed: "203.0.113.7",
+  },
   { type: "list" },
   { type: "search", text: "holiday" },
   { type: "search", text: "" },
@@ -156,6 +172,12 @@ const SAMPLES: Message[] = [
       privateFiles: 6,
     },
   },
+  { type: "reach", port: 6000 },
+  { type: "reached", host: "203.0.113.7", port: 40123, reachable: false },
+  { type: "reached", host: "::1", port: 0, reachable: true },
+  { type: "connect", host: "203.0.113.7", port: 6000 },
+  { type: "connecting", token: TOKEN, relay: 5001 },
+  { type: "incoming", token: TOKEN, host: "198.51.100.4", relay: 5001 },
   { type: "hello", version: 1, id: ID },
   { type: "hello", version: 1, id: ID, port: 6001 },
   { type: "hello", version: 2, id: ID, agent: "p2p/0.10.0" },
@@ -187,15 +209,16 @@ const OPTIONAL: Record<string, string[]> = {
   error: ["index"],
   register: ["partial"],
   query: ["variant"],
-  file: ["variant", "variants"],
+  file: ["variant", "variants", "observed"],
   hello: ["port", "agent"],
   "register-sealed": ["partial"],
-  sealed: ["partial"],
+  sealed: ["partial", "observed"],
   "stats-reply": ["privateFiles"],
 };
 
 /** Fields that are true or false, by message type. */
 const BOOLEAN_FIELDS: Record<string, string[]> = {
+  reached: ["reachable"],
   register: ["partial"],
   "register-sealed": ["partial"],
 };
@@ -218,6 +241,11 @@ const INTEGER_FIELDS: Record<string, string[]> = {
     "privateFiles",
   ],
   hello: ["version", "port"],
+  reach: ["port"],
+  reached: ["port"],
+  connect: ["port"],
+  connecting: ["relay"],
+  incoming: ["relay"],
   welcome: ["pieces"],
   request: ["index"],
   piece: ["index"],
@@ -281,7 +309,7 @@ Deno.test("every message type round-trips through toFrame and fromFrame", () => 
     types.add(message.type);
     assertEquals(fromFrame(toFrame(message)), message, message.type);
   }
-  assertEquals(types.size, 24, "all 24 message types have a sample");
+  assertEquals(types.size, 29, "all 29 message types have a sample");
 });
 
 Deno.test("every message type round-trips through encodeFrame and FrameReader", async () => {
@@ -321,6 +349,21 @@ Deno.test("messages that carry a binary part put it in the frame, not the JSON",
   const piece = toFrame(sample("piece"));
   assertEquals(piece.binary.length, 5);
   assertEquals("data" in piece.header, false);
+});
+
+Deno.test("fromFrame refuses a relay token that is not 32 lowercase hex characters", () => {
+  for (
+    const token of [
+      "",
+      "0".repeat(31),
+      "0".repeat(33),
+      "G".repeat(32),
+      "ABCDEF".repeat(6).slice(0, 32),
+    ]
+  ) {
+    assertRefused(frameOf("connecting", { token }), token);
+    assertRefused(frameOf("incoming", { token }), token);
+  }
 });
 
 Deno.test("fromFrame refuses unknown and missing message types", () => {

@@ -21,6 +21,7 @@ import type { TrackerAddress } from "../../discovery/tracker_client.ts";
 import { explainError, FAILURE_EXIT_CODE } from "../errors.ts";
 import { shortId, terminalSafe } from "../format.ts";
 import { DEFAULT_PEER_PORT } from "../../protocol/limits.ts";
+import { reachabilityLine } from "../flags.ts";
 import { PeerNode } from "../../app/peer_node.ts";
 import { PLAIN_INTERVAL_MS } from "../progress.ts";
 import {
@@ -95,6 +96,9 @@ export async function runPrompt(options: PromptOptions): Promise<number> {
       prompt?.note(`Stopped sharing ${terminalSafe(meta.name)}: ${reason}.`),
     uploadLimit: options.uploadLimit,
     uploadSlots: options.uploadSlots,
+    onReachability: (reachability) => {
+      if (!reachability.reachable) prompt?.note(reachabilityLine(reachability));
+    },
   });
   try {
     const history = await History.load(

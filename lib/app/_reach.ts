@@ -1,0 +1,87 @@
+/**
+ * Whether other peers can reach this one, and the way in for those that
+ * cannot: once something is registered, the tracker is asked to connect
+ * back (`reach`) and the answer is kept and reported once; each peer the
+ * tracker then sends to meet this one at its relay is met there, and the
+ * relayed socket is served like any accepted connection (the encryption
+ * handshake runs end to end over it).
+ *
+ * @module
+ */
+
+import type { Announcer } from "../discovery/announcer.ts";
+import type { Incoming, Reachability } from "../discovery/tracker_client.ts";
+import { openRelayed } from "../nat/relay_client.ts";
+import type { PeerServer } from "../swarm/peer_server.ts";
+
+/**
+ * Relay meetings being opened at once: more requests than this are let go
+ * (the tracker limits how fast any one peer may ask; this bounds them all).
+ */
+export const MAX_MEETINGS_OPENING = 16;
+
+/** Options for {@linkcode Reach}. */
+export interface ReachOptions {
+  /** Serves what the relay joins to this peer. */
+  server: PeerServer;
+  /** Called once with the tracker's answer. */
+  onReachability?: (reachability: Reachability) => void;
+  /** Receives one line per notable event. */
+  log?: (line: string) => void;
+}
+
+/** This peer's reachability, and its meetings at the relay. */
+export class Reach {
+  #options: ReachOptions;
+  #checking?: Promise<void>;
+  #known?: Reachability;
+  #opening = 0;
+
+  /** Nothing is asked until {@linkcode check}. */
+  constructor(options: ReachOptions) {
+    this.#options = options;
+  }
+
+  /** The tracker's answer, once it came. */
+  get known(): Reachability | undefined {
+    return this.#known;
+  }
+
+  /** Asks the tracker through `announcer`, once (again only if that failed). */
+  check(announcer: Announcer): void {
+    this.#checking ??= announcer.reach().then((reachability) => {
+      this.#known = reachability;
+      this.#options.onReachability?.(reachability);
+    }, (error) => {
+      this.#options.log?.(
+        `Could not ask the tracker whether others can reach this peer: ${
+          message(error)
+        }`,
+      );
+      this.#checking = undefined;
+    });
+  }
+
+  /** Meets the peer the tracker sent at the relay, and serves it. */
+  incoming(incoming: Incoming): void {
+    const { log, server } = this.#options;
+    if (this.#opening >= MAX_MEETINGS_OPENING) {
+      log?.(`Too many relay meetings at once; not meeting ${incoming.host}.`);
+      return;
+    }
+    this.#opening++;
+    openRelayed({ relay: incoming.relay, token: incoming.token, role: "asked" })
+      .then(
+        (raw) => server.adopt(raw, { host: incoming.host, port: 0 }),
+        (error) =>
+          log?.(
+            `Could not meet ${incoming.host} at the relay: ${message(error)}`,
+          ),
+      )
+      .finally(() => this.#opening--);
+  }
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

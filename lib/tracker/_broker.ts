@@ -1,0 +1,212 @@
+/**
+ * The tracker's part in reaching peers behind home routers. A peer asks
+ * (`reach`) and the tracker tries connecting back to it, on the address it
+ * sees the peer at and the port the peer names, and remembers who could not
+ * be reached, so that answers mark those peers. A peer that wants one of
+ * them asks to `connect`: the tracker hands both the same random token (the
+ * asked one over the connection it registered on, unasked), tells its relay
+ * to expect that token from exactly those two hosts, and the two meet there.
+ *
+ * The tracker only ever connects to the host a request came from, and only
+ * points peers at its own relay: neither can be aimed at a third machine.
+ * Both requests are rate-limited per address.
+ *
+ * @module
+ */
+
+import {
+  type Address,
+  type Connection,
+  dial,
+  formatAddress,
+  openSecure,
+} from "../net/connection.ts";
+import { closeQuietly } from "../util/close_quietly.ts";
+import {
+  HandshakeRefusedError,
+  PlainPeerError,
+} from "../secure/secret_stream.ts";
+import {
+  BROKER_BURST,
+  BROKER_REQUESTS_PER_SECOND,
+  REACH_PROBE_TIMEOUT_MS,
+  RELAY_TOKEN_BYTES,
+} from "../protocol/limits.ts";
+import type { Message, PeerAddress } from "../protocol/messages.ts";
+import { RateLimiter } from "./rate_limit.ts";
+
+/** What the tracker needs of the relay it offers (`nat/relay_server.ts`). */
+export interface RelayDesk {
+  /** The relay's port, on the tracker's own host. */
+  readonly port: number;
+  /** Joins the two connections that bring `token`: one from each host. */
+  expect(token: Uint8Array, ends: { asker: string; asked: string }): void;
+}
+
+/** Options for {@linkcode Broker}. */
+export interface BrokerOptions {
+  /** The relay peers are sent to. @default {none: `connect` is refused} */
+  relay?: RelayDesk;
+  /** Ms for each of the connect-back and its handshake. @default {REACH_PROBE_TIMEOUT_MS} */
+  probeMs?: number;
+  /** `reach` and `connect` requests a second per address. @default {BROKER_REQUESTS_PER_SECOND} */
+  requestsPerSecond?: number;
+  /** The same, at once. @default {BROKER_BURST} */
+  burst?: number;
+  /** Receives one line per notable event. */
+  log?: (line: string) => void;
+}
+
+/** A registered peer address: the connection it came over, and what a probe found. */
+interface Registered {
+  conn: Connection;
+  reachable?: boolean;
+}
+
+/** Peer addresses, their connections and reachability; `reach` and `connect`. */
+export class Broker {
+  #peers = new Map<string, Registered>();
+  #ofConn = new Map<Connection, Set<string>>();
+  #limiter: RateLimiter;
+  #options: BrokerOptions;
+
+  /** A broker with nothing registered. */
+  constructor(options: BrokerOptions = {}) {
+    this.#options = options;
+    this.#limiter = new RateLimiter({
+      rate: options.requestsPerSecond ?? BROKER_REQUESTS_PER_SECOND,
+      burst: options.burst ?? BROKER_BURST,
+    });
+  }
+
+  /** Records that the peer at `address` registered over `conn`. */
+  seen(conn: Connection, address: Address): void {
+    const key = keyOf(address);
+    const known = this.#peers.get(key);
+    if (known?.conn === conn) return;
+    if (known) this.#ofConn.get(known.conn)?.delete(key);
+    this.#peers.set(key, { conn, reachable: known?.reachable });
+    let keys = this.#ofConn.get(conn);
+    if (!keys) this.#ofConn.set(conn, keys = new Set());
+    keys.add(key);
+  }
+
+  /** Forgets the addresses registered over `conn` (it closed). */
+  forget(conn: Connection): void {
+    for (const key of this.#ofConn.get(conn) ?? []) {
+      if (this.#peers.get(key)?.conn === conn) this.#peers.delete(key);
+    }
+    this.#ofConn.delete(conn);
+  }
+
+  /** `peers`, with those a probe could not reach marked so. */
+  mark(peers: PeerAddress[]): PeerAddress[] {
+    return peers.map((peer) =>
+      this.#peers.get(keyOf(peer))?.reachable === false
+        ? { ...peer, reachable: false }
+        : peer
+    );
+  }
+
+  /** Addresses known, and of those how many a probe could not reach. */
+  counts(): { peers: number; unreachable: number } {
+    let unreachable = 0;
+    for (const peer of this.#peers.values()) {
+      if (peer.reachable === false) unreachable++;
+    }
+    return { peers: this.#peers.size, unreachable };
+  }
+
+  /**
+   * Answers `reach`: connects back to `port` on `host` (where `conn`
+   * comes from, and nowhere else) and says what it found.
+   */
+  async reach(conn: Connection, host: string, port: number): Promise<Message> {
+    if (!this.#limiter.take(host)) return busy(host);
+    const reachable = await probe(
+      { host, port },
+      this.#options.probeMs ?? REACH_PROBE_TIMEOUT_MS,
+    );
+    this.seen(conn, { host, port });
+    this.#peers.get(keyOf({ host, port }))!.reachable = reachable;
+    this.#options.log?.(
+      `${formatAddress({ host, port })} is ${
+        reachable ? "reachable" : "not reachable"
+      } from here.`,
+    );
+    return { type: "reached", host, port: conn.remote.port, reachable };
+  }
+
+  /**
+   * Answers `connect` from `host`: wakes the peer registered at the
+   * address asked for, and sends both to the relay with one token.
+   */
+  connect(host: string, wanted: Address): Message {
+    if (!this.#limiter.take(host)) return busy(host);
+    const relay = this.#options.relay;
+    if (!relay) {
+      return refusal(
+        "This tracker offers no relay, and that peer cannot be reached directly.",
+      );
+    }
+    const target = this.#peers.get(keyOf(wanted));
+    if (!target) {
+      return refusal("That peer is no longer registered with this tracker.");
+    }
+    const token = crypto.getRandomValues(new Uint8Array(RELAY_TOKEN_BYTES));
+    relay.expect(token, { asker: host, asked: wanted.host });
+    const hex = token.toHex();
+    target.conn.send({
+      type: "incoming",
+      token: hex,
+      host,
+      relay: relay.port,
+    }).catch(() => target.conn.close());
+    return { type: "connecting", token: hex, relay: relay.port };
+  }
+
+  /** Forgets rate-limit buckets that are full again. */
+  sweep(): void {
+    this.#limiter.sweep();
+  }
+}
+
+/**
+ * True if a peer answers at `address`: the connection and the encryption
+ * handshake both complete (or the peer refuses it for a key it wants, or
+ * asks for an upgrade: something of ours is there), each within `ms`.
+ */
+export async function probe(address: Address, ms: number): Promise<boolean> {
+  let raw: Deno.TcpConn;
+  try {
+    raw = await dial(address, { timeoutMs: ms });
+  } catch {
+    return false;
+  }
+  try {
+    const conn = await openSecure(raw, { handshakeMs: ms });
+    conn.close();
+    return true;
+  } catch (error) {
+    closeQuietly(raw);
+    return error instanceof HandshakeRefusedError ||
+      error instanceof PlainPeerError;
+  }
+}
+
+function keyOf(address: Address): string {
+  return `${address.host} ${address.port}`;
+}
+
+function busy(host: string): Message {
+  return {
+    type: "error",
+    code: "busy",
+    message:
+      `Too many connection requests from ${host}; slow down and try again.`,
+  };
+}
+
+function refusal(message: string): Message {
+  return { type: "error", code: "not-found", message };
+}

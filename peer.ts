@@ -25,11 +25,13 @@ import { explainError } from "./lib/cli/errors.ts";
 import {
   type GetFlags,
   type PromptFlags,
+  type ServeFlags,
   type ShareFlags,
   type TrackerFlags,
   trackerOf,
 } from "./lib/cli/flags.ts";
 import { get } from "./lib/cli/get.ts";
+import { doctor } from "./lib/cli/doctor.ts";
 import {
   addCommand,
   addOutputFlags,
@@ -66,7 +68,7 @@ in the process list. To keep a private link out of it, pipe it in with
 "peer get -" (the first non-empty line of standard input), or set ${LINK_ENV}
 and run "peer get" with no LINK.`;
 
-/** What the prompt asked to exit with (1 when a piped command failed). */
+/** What the prompt or `doctor` asked to exit with (1 when a piped command failed, or doctor found no tracker). */
 let promptExitCode = 0;
 
 function buildProgram(): Command {
@@ -160,6 +162,18 @@ function buildProgram(): Command {
     .action((words: string[], flags: TrackerFlags) =>
       listFiles(withGlobals(flags), parseSearchText(words.join(" ")))
     );
+  serveOptions(
+    withTracker(
+      addCommand(
+        program,
+        "doctor",
+        "Check what stands between this machine and other peers: the tracker, your address, NAT, reachability from outside, the relay.",
+      ),
+    ),
+    DEFAULT_PEER_PORT,
+  ).action(async (flags: ServeFlags) => {
+    promptExitCode = await doctor(withGlobals(flags));
+  });
   /** A command's flags, with what was given before the command name. */
   function withGlobals<T extends TrackerFlags>(flags: T): T {
     const global = program.opts<PromptFlags>();
@@ -168,13 +182,13 @@ function buildProgram(): Command {
   return program;
 }
 
-const COMMANDS = ["share", "get", "list", "search"];
+const COMMANDS = ["share", "get", "list", "search", "doctor"];
 
 function unknownCommand(word: string): UsageError {
   const guess = suggest(word, COMMANDS);
   const hint = guess ? `Did you mean "peer ${guess}"? ` : "";
   return new UsageError(
-    `Unknown command "${word}": ${hint}Use share, get, list or search (see "peer --help").`,
+    `Unknown command "${word}": ${hint}Use share, get, list, search or doctor (see "peer --help").`,
   );
 }
 

@@ -117,6 +117,8 @@ export interface Reachability {
   observed: Address;
   /** True if the tracker got through to the peer's port. */
   reachable: boolean;
+  /** The tracker's relay, if it offers one. */
+  relay?: Address;
 }
 
 /**
@@ -360,6 +362,9 @@ export class TrackerClient {
     return {
       observed: { host: reply.host, port: reply.port },
       reachable: reply.reachable,
+      ...(reply.relay === undefined
+        ? {}
+        : { relay: this.#relayAt(reply.relay) }),
     };
   }
 

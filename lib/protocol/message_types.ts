@@ -143,6 +143,8 @@ export type Message =
     host: string;
     port: number;
     reachable: boolean;
+    /** The port of the tracker's relay, on its host; absent when it offers none. */
+    relay?: number;
   }
   | {
     /** Asks the tracker to join this peer to the registered peer at `host`:`port`. */

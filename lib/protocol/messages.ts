@@ -205,6 +205,7 @@ export function fromFrame(frame: Frame): Message {
         host: host(h),
         port: int(h, "port", 0, 65535),
         reachable: flag(h, "reachable"),
+        ...(h.relay === undefined ? {} : { relay: port(h, "relay") }),
       };
     case "connect":
       noBinary(frame);

@@ -134,7 +134,14 @@ export class Broker {
         reachable ? "reachable" : "not reachable"
       } from here.`,
     );
-    return { type: "reached", host, port: conn.remote.port, reachable };
+    const relay = this.#options.relay?.port;
+    return {
+      type: "reached",
+      host,
+      port: conn.remote.port,
+      reachable,
+      ...(relay === undefined ? {} : { relay }),
+    };
   }
 
   /**

@@ -217,3 +217,34 @@ natTest(
     );
   },
 );
+
+natTest(
+  "peer doctor behind NAT routers tells a port-keeping router from a port-changing one, and finds itself unreachable but the relay there",
+  async () => {
+    await using lab = await NatLab.create({
+      publicHosts: ["tracker"],
+      nats: [{ name: "keeps" }, { name: "changes", randomPorts: true }],
+    });
+    const tracker = await startTracker(lab);
+    for (
+      const [host, nat] of [["keeps", "port-preserving"], [
+        "changes",
+        "port-changing",
+      ]]
+    ) {
+      const result = await lab.runEntry(host, "peer.ts", [
+        "doctor",
+        "--json",
+        "--tracker",
+        tracker,
+      ], { timeoutMs: 30_000 });
+      assertEquals(result.code, 0, result.stderr);
+      const report = JSON.parse(result.stdout);
+      assertEquals(report.observed, lab.wan(host));
+      assertEquals(report.local, lab.host(host));
+      assertEquals(report.nat, nat, host);
+      assertEquals(report.reachable, false);
+      assertEquals(report.relayOk, true);
+    }
+  },
+);

@@ -174,7 +174,7 @@ const SAMPLES: Message[] = [
   },
   { type: "reach", port: 6000 },
   { type: "reached", host: "203.0.113.7", port: 40123, reachable: false },
-  { type: "reached", host: "::1", port: 0, reachable: true },
+  { type: "reached", host: "::1", port: 0, reachable: true, relay: 5001 },
   { type: "connect", host: "203.0.113.7", port: 6000 },
   { type: "connecting", token: TOKEN, relay: 5001 },
   { type: "incoming", token: TOKEN, host: "198.51.100.4", relay: 5001 },
@@ -206,6 +206,7 @@ const WITH_BINARY = new Set([
 
 /** Header fields that decoding may go without, by message type. */
 const OPTIONAL: Record<string, string[]> = {
+  reached: ["relay"],
   error: ["index"],
   register: ["partial"],
   query: ["variant"],
@@ -242,7 +243,7 @@ const INTEGER_FIELDS: Record<string, string[]> = {
   ],
   hello: ["version", "port"],
   reach: ["port"],
-  reached: ["port"],
+  reached: ["port", "relay"],
   connect: ["port"],
   connecting: ["relay"],
   incoming: ["relay"],

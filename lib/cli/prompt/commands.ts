@@ -11,6 +11,7 @@ import { formatAddress } from "../../net/connection.ts";
 import { UsageError } from "../args.ts";
 import { isLinkText } from "../get_target.ts";
 import { PRIVATE_NOTE } from "../share.ts";
+import { doctorLines } from "../doctor.ts";
 import { parseShareLink } from "../../protocol/share_link.ts";
 import {
   formatDuration,
@@ -52,6 +53,7 @@ const HELP: readonly (readonly [string, ...string[]])[] = [
   ["status", "shared files, transfers, totals up and down"],
   ["peers ID", "who shares a file"],
   ["cancel ID", "stop a transfer (#N from status, ID or name)"],
+  ["doctor", "check the tracker, NAT, reachability, relay"],
   ["help", "this list"],
   ["quit [--force]", "unregister everything and leave (also Ctrl-D)"],
 ];
@@ -130,6 +132,11 @@ export async function runCommand(
     case "search":
       need(args, "search TEXT");
       await list(context, args.join(" "));
+      return "continue";
+    case "doctor":
+      for (const text of doctorLines(await session.doctor())) {
+        context.print(text);
+      }
       return "continue";
     case "status":
       statusLines(session.status()).forEach((text) => context.print(text));

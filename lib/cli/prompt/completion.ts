@@ -20,6 +20,7 @@ export const COMMANDS: readonly string[] = [
   "status",
   "peers",
   "cancel",
+  "doctor",
   "help",
   "quit",
 ];

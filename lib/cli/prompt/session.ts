@@ -20,6 +20,7 @@ import type { Address } from "../../net/connection.ts";
 import type { BandwidthLimiter } from "../../util/bandwidth.ts";
 import { download, type DownloadResult } from "../../download/download.ts";
 import type { PeerNode } from "../../app/peer_node.ts";
+import { type DoctorReport, runDoctor } from "../../app/doctor.ts";
 import type {
   FileMeta,
   FileSummary,
@@ -314,6 +315,15 @@ export class Session {
   /** Every file the tracker knows (up to its answer cap). */
   list(): Promise<FileSummary[]> {
     return this.#lookup((client) => client.list());
+  }
+
+  /** The checks of `peer doctor`, for the port this session serves on. */
+  doctor(): Promise<DoctorReport> {
+    return runDoctor({
+      tracker: this.#options.tracker,
+      port: this.#node.address.port,
+      serving: true,
+    });
   }
 
   /** Files the tracker knows whose name contains `text`, ignoring case. */

@@ -144,6 +144,12 @@ export class Announcer {
     return await this.#withClient((client) => client.reach(this.#options.port));
   }
 
+  /** Tells the tracker the port this peer punches from for `token` (or none). */
+  async offerPunch(token: Uint8Array, port?: number): Promise<void> {
+    if (this.#closed) throw new Error("The announcer is closed.");
+    await this.#withClient((client) => client.offerPunch(token, port));
+  }
+
   /** Stops renewing and unregisters everything, giving up after the close timeout. */
   async close(): Promise<void> {
     if (this.#closed) return;

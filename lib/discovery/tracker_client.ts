@@ -16,18 +16,14 @@ import {
   HandshakeRefusedError,
   PlainPeerError,
 } from "../secure/secret_stream.ts";
-import { HandshakeTimeoutError } from "../net/secure_transport.ts";
 import {
   CONNECT_TIMEOUT_MS,
   IDLE_TIMEOUT_MS,
-  MAX_SEARCH_CHARS,
   MAX_TRACKER_ANSWER_JSON_BYTES,
-  TEAM_SECRET_ENV,
   TRACKER_ENV,
   TRACKER_REPLY_TIMEOUT_MS,
 } from "../protocol/limits.ts";
 import type {
-  ErrorCode,
   FileMeta,
   FileSummary,
   Message,
@@ -36,111 +32,37 @@ import type {
   SealedFile,
   TrackerStats,
 } from "../protocol/messages.ts";
+import {
+  checkSearchText,
+  connectFailure,
+  isPeerRefusal,
+  TrackerError,
+  TrackerUnreachableError,
+  userText,
+} from "./tracker_errors.ts";
+import type {
+  Incoming,
+  Meeting,
+  Reachability,
+  RegisterOptions,
+  TrackerAddress,
+  TrackerClientOptions,
+} from "./tracker_types.ts";
 
-/** The tracker refused a request; `code` says why, the message is for the user. */
-export class TrackerError extends Error {
-  /** The tracker's error code. */
-  readonly code: ErrorCode;
-
-  /** Creates an error from a tracker's `error` reply. */
-  constructor(code: ErrorCode, message: string) {
-    super(message);
-    this.name = "TrackerError";
-    this.code = code;
-  }
-}
-
-/** The tracker could not be reached, or stopped answering; the message is for the user. */
-export class TrackerUnreachableError extends Error {
-  /** The tracker's address. */
-  readonly address: Address;
-
-  /** Creates an error about the tracker at `address`. */
-  constructor(address: Address, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "TrackerUnreachableError";
-    this.address = address;
-  }
-}
-
-/**
- * A request the client refuses to send because it breaks a protocol limit
- * (a search text too long); the message is for the user, whose input it was.
- */
-export class TrackerRequestError extends RangeError {
-  /** Creates an error with a message for the user. */
-  constructor(message: string) {
-    super(message);
-    this.name = "TrackerRequestError";
-  }
-}
-
-/**
- * Checks a search text against MAX_SEARCH_CHARS, the most a tracker
- * accepts; throws a {@linkcode TrackerRequestError} saying the limit.
- */
-export function checkSearchText(text: string): void {
-  if (text.length > MAX_SEARCH_CHARS) {
-    throw new TrackerRequestError(
-      `The search text has ${text.length} characters, over the limit of ${MAX_SEARCH_CHARS}: search for a shorter part of the name.`,
-    );
-  }
-}
-
-/** Options for {@linkcode TrackerClient.register} and {@linkcode TrackerClient.registerSealed}. */
-export interface RegisterOptions {
-  /** This peer holds only part of the file: it is downloading it. @default {false} */
-  partial?: boolean;
-}
-
-/** Options for {@linkcode TrackerClient.connect}. */
-/**
- * A tracker's address, and the team key it requires (`tracker
- * --secret-file`), if it does: the two travel together wherever a tracker is
- * named, so every connection to it proves the key.
- */
-export interface TrackerAddress extends Address {
-  /** The team's pre-shared key (from its secret). @default {an open tracker} */
-  psk?: Uint8Array;
-}
-
-export interface TrackerClientOptions {
-  /** Ms to wait for the connection, and again for its encryption handshake. @default {CONNECT_TIMEOUT_MS} */
-  timeoutMs?: number;
-  /** Ms to wait for each answer. @default {TRACKER_REPLY_TIMEOUT_MS} */
-  replyTimeoutMs?: number;
-}
-
-/** What a tracker says of this peer after trying to connect back to it. */
-export interface Reachability {
-  /** The address the tracker sees this peer at (its router's, behind a NAT). */
-  observed: Address;
-  /** True if the tracker got through to the peer's port. */
-  reachable: boolean;
-  /** The tracker's relay, if it offers one. */
-  relay?: Address;
-}
-
-/**
- * A peer that wants to connect to this one through the tracker's relay:
- * meet it there with the token (`nat/relay_client.ts`).
- */
-export interface Incoming {
-  /** The token both were given. */
-  token: Uint8Array;
-  /** The other peer's address as the tracker sees it. */
-  host: string;
-  /** The relay: the tracker's host, the port it named. */
-  relay: Address;
-}
-
-/** Where to meet a peer the tracker is joining this one to. */
-export interface Meeting {
-  /** The token both were given. */
-  token: Uint8Array;
-  /** The relay: the tracker's host, the port it named. */
-  relay: Address;
-}
+export {
+  checkSearchText,
+  TrackerError,
+  TrackerRequestError,
+  TrackerUnreachableError,
+} from "./tracker_errors.ts";
+export type {
+  Incoming,
+  Meeting,
+  Reachability,
+  RegisterOptions,
+  TrackerAddress,
+  TrackerClientOptions,
+} from "./tracker_types.ts";
 
 /**
  * Ms a listening client waits for a frame with no request out: longer than
@@ -362,6 +284,7 @@ export class TrackerClient {
     return {
       observed: { host: reply.host, port: reply.port },
       reachable: reply.reachable,
+      keepsPorts: reply.port === this.#conn.local.port,
       ...(reply.relay === undefined
         ? {}
         : { relay: this.#relayAt(reply.relay) }),
@@ -373,15 +296,35 @@ export class TrackerClient {
    * which cannot be reached directly; rejects with a {@linkcode
    * TrackerError} if the tracker offers no relay or no longer knows it.
    */
-  async meet(peer: Address): Promise<Meeting> {
-    const reply = await this.#request(
-      { type: "connect", host: peer.host, port: peer.port },
-      "connecting",
-    );
+  async meet(
+    peer: Address,
+    options: { punch?: number } = {},
+  ): Promise<Meeting> {
+    const message: Message = {
+      type: "connect",
+      host: peer.host,
+      port: peer.port,
+    };
+    if (options.punch !== undefined) {
+      message.punch = options.punch;
+      message.local = this.#conn.local.port;
+    }
+    const reply = await this.#request(message, "connecting");
     return {
       token: tokenBytes(reply.token),
       relay: this.#relayAt(reply.relay),
+      ...(reply.punch === undefined ? {} : { punch: reply.punch }),
     };
+  }
+
+  /**
+   * Answers an {@linkcode Incoming} that offered a hole punch: the port
+   * this peer punches from, or none (it only meets at the relay).
+   */
+  async offerPunch(token: Uint8Array, port?: number): Promise<void> {
+    const message: Message = { type: "punch", token: token.toHex() };
+    if (port !== undefined) message.port = port;
+    await this.#request(message, "ok");
   }
 
   /**
@@ -461,6 +404,7 @@ export class TrackerClient {
             token: tokenBytes(reply.token),
             host: reply.host,
             relay: this.#relayAt(reply.relay),
+            ...(reply.punch === undefined ? {} : { punch: reply.punch }),
           });
           continue;
         }
@@ -558,56 +502,4 @@ export class TrackerClient {
 /** The bytes of a token the protocol checked to be hex. */
 function tokenBytes(hex: string): Uint8Array {
   return Uint8Array.fromHex(hex);
-}
-
-/**
- * True for the `error` a peer server answers a tracker request with: it
- * wants `hello` first, or its frame limits (no binary part, a small JSON
- * part) refuse the request before reading it. A tracker words its own
- * refusals differently (`Bad request: …`, `A tracker does not answer …`),
- * so neither can come from one.
- */
-function isPeerRefusal(reply: Extract<Message, { type: "error" }>): boolean {
-  return reply.code === "bad-request" &&
-    /^(Expected "hello", got |Frame )/.test(reply.message);
-}
-
-/** Why a connect failed, in a few words. */
-function connectFailure(error: unknown, timeoutMs: number): string {
-  if (error instanceof HandshakeRefusedError) {
-    return error.reason === "key-required"
-      ? `it is a team tracker and needs the team's secret (--secret-file or ${TEAM_SECRET_ENV})`
-      : error.reason === "unknown-key"
-      ? "the team secret given does not match this tracker's"
-      : "it speaks another version of p2p's encryption; one of you needs to upgrade";
-  }
-  if (error instanceof PlainPeerError) {
-    return "it runs an older p2p that does not encrypt; upgrade the tracker";
-  }
-  if (error instanceof Deno.errors.ConnectionRefused) {
-    return "connection refused";
-  }
-  if (error instanceof HandshakeTimeoutError) {
-    return `no answer to the encryption handshake within ${
-      error.limitMs / 1000
-    } s (is it a p2p tracker?)`;
-  }
-  if (error instanceof Deno.errors.TimedOut) {
-    return `no answer within ${timeoutMs / 1000} s`;
-  }
-  if (error instanceof Deno.errors.NotFound) return "host not found";
-  if (error instanceof Deno.errors.PermissionDenied) {
-    return "network access not permitted";
-  }
-  const text = error instanceof Error ? error.message : String(error);
-  return userText(text).replace(/\.$/, "");
-}
-
-/** Text from the network made safe to print: no control characters, bounded. */
-function userText(text: string): string {
-  // deno-lint-ignore no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?").trim();
-  const short = clean.length > 300 ? `${clean.slice(0, 300)}…` : clean;
-  if (short === "") return "The tracker refused the request.";
-  return /[.!?…]$/.test(short) ? short : `${short}.`;
 }

@@ -159,5 +159,11 @@ export const REACH_PROBE_TIMEOUT_MS = 3_000;
 export const BROKER_REQUESTS_PER_SECOND = 2;
 /** The same, at once (a getter joining many unreachable peers at its start). */
 export const BROKER_BURST = 32;
+/**
+ * Ms the tracker holds an asker's `connecting` answer for the other peer's
+ * hole-punch port (one round trip to it, with room): past it, the asker is
+ * answered without one and meets the peer at the relay.
+ */
+export const PUNCH_OFFER_WAIT_MS = 2_000;
 /** Bytes of a relay token: random, one per joined pair. */
 export const RELAY_TOKEN_BYTES = 16;

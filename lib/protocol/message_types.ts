@@ -151,12 +151,18 @@ export type Message =
     type: "connect";
     host: string;
     port: number;
+    /** The local port this peer will punch from (offering a hole punch). */
+    punch?: number;
+    /** This connection's local port: the tracker tells from it whether a NAT keeps ports. */
+    local?: number;
   }
   | {
     /** The answer to `connect`: meet the peer at the tracker's relay port with `token`. */
     type: "connecting";
     token: string;
     relay: number;
+    /** The peer punches from this port too: connect to it from yours first. */
+    punch?: number;
   }
   | {
     /**
@@ -167,6 +173,17 @@ export type Message =
     token: string;
     host: string;
     relay: number;
+    /** The asker punches from this port: say yours (`punch`) and connect to it. */
+    punch?: number;
+  }
+  | {
+    /**
+     * The answer to an `incoming` that offered a hole punch: the port this
+     * peer punches from, or none (it will only meet at the relay).
+     */
+    type: "punch";
+    token: string;
+    port?: number;
   }
   | { type: "stats-reply"; stats: TrackerStats }
   | {

@@ -209,13 +209,33 @@ export function fromFrame(frame: Frame): Message {
       };
     case "connect":
       noBinary(frame);
-      return { type, host: host(h), port: port(h) };
+      return {
+        type,
+        host: host(h),
+        port: port(h),
+        ...optionalPort(h, "punch"),
+        ...optionalPort(h, "local"),
+      };
     case "connecting":
       noBinary(frame);
-      return { type, token: token(h), relay: port(h, "relay") };
+      return {
+        type,
+        token: token(h),
+        relay: port(h, "relay"),
+        ...optionalPort(h, "punch"),
+      };
     case "incoming":
       noBinary(frame);
-      return { type, token: token(h), host: host(h), relay: port(h, "relay") };
+      return {
+        type,
+        token: token(h),
+        host: host(h),
+        relay: port(h, "relay"),
+        ...optionalPort(h, "punch"),
+      };
+    case "punch":
+      noBinary(frame);
+      return { type, token: token(h), ...optionalPort(h, "port") };
     case "hello":
       noBinary(frame);
       return {
@@ -243,6 +263,14 @@ export function fromFrame(frame: Frame): Message {
     default:
       throw new TypeError(`Unknown message type ${JSON.stringify(type)}`);
   }
+}
+
+/** `h[key]` as a port if it is there. */
+function optionalPort(
+  h: Record<string, unknown>,
+  key: string,
+): Record<string, number> {
+  return h[key] === undefined ? {} : { [key]: port(h, key) };
 }
 
 /** The optional `observed` host of an answer. */

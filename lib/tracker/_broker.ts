@@ -29,6 +29,7 @@ import {
 import {
   BROKER_BURST,
   BROKER_REQUESTS_PER_SECOND,
+  PUNCH_OFFER_WAIT_MS,
   REACH_PROBE_TIMEOUT_MS,
   RELAY_TOKEN_BYTES,
 } from "../protocol/limits.ts";
@@ -53,6 +54,8 @@ export interface BrokerOptions {
   requestsPerSecond?: number;
   /** The same, at once. @default {BROKER_BURST} */
   burst?: number;
+  /** Ms an asker's answer waits for the other peer's punch port. @default {PUNCH_OFFER_WAIT_MS} */
+  offerWaitMs?: number;
   /** Receives one line per notable event. */
   log?: (line: string) => void;
 }
@@ -69,6 +72,11 @@ export class Broker {
   #ofConn = new Map<Connection, Set<string>>();
   #limiter: RateLimiter;
   #options: BrokerOptions;
+  /** Askers waiting for the punch port of the peer they asked for, by token. */
+  #offers = new Map<
+    string,
+    { host: string; resolve: (port: number | undefined) => void }
+  >();
 
   /** A broker with nothing registered. */
   constructor(options: BrokerOptions = {}) {
@@ -145,11 +153,19 @@ export class Broker {
   }
 
   /**
-   * Answers `connect` from `host`: wakes the peer registered at the
-   * address asked for, and sends both to the relay with one token.
+   * Answers `connect` from `conn` at `host`: wakes the peer registered at
+   * the address asked for, and sends both to the relay with one token. If
+   * the asker offered a hole punch from behind a NAT that keeps ports (or
+   * none), the peer is offered it too, and the answer waits (at most
+   * PUNCH_OFFER_WAIT_MS) for the port it will punch from.
    */
-  connect(host: string, wanted: Address): Message {
+  async connect(
+    conn: Connection,
+    host: string,
+    request: Extract<Message, { type: "connect" }>,
+  ): Promise<Message> {
     if (!this.#limiter.take(host)) return busy(host);
+    const wanted = { host: request.host, port: request.port };
     const relay = this.#options.relay;
     if (!relay) {
       return refusal(
@@ -163,13 +179,59 @@ export class Broker {
     const token = crypto.getRandomValues(new Uint8Array(RELAY_TOKEN_BYTES));
     relay.expect(token, { asker: host, asked: wanted.host });
     const hex = token.toHex();
+    // A NAT that changed the source port would change the punch port too.
+    const punch = request.punch !== undefined &&
+        request.local === conn.remote.port
+      ? request.punch
+      : undefined;
+    const offer = punch === undefined
+      ? undefined
+      : this.#awaitOffer(hex, wanted.host);
     target.conn.send({
       type: "incoming",
       token: hex,
       host,
       relay: relay.port,
+      ...(punch === undefined ? {} : { punch }),
     }).catch(() => target.conn.close());
-    return { type: "connecting", token: hex, relay: relay.port };
+    const theirs = await offer;
+    return {
+      type: "connecting",
+      token: hex,
+      relay: relay.port,
+      ...(theirs === undefined ? {} : { punch: theirs }),
+    };
+  }
+
+  /**
+   * Answers `punch` from `host`: the port the asked peer punches from (or
+   * none), passed to the asker's waiting answer. A token nobody waits on,
+   * or from another host than the one asked, is ignored.
+   */
+  offer(host: string, token: string, port: number | undefined): Message {
+    const waiting = this.#offers.get(token);
+    if (waiting && waiting.host === host) {
+      this.#offers.delete(token);
+      waiting.resolve(port);
+    }
+    return { type: "ok" };
+  }
+
+  /** The port the peer at `host` will punch from for `token`, once it says. */
+  #awaitOffer(token: string, host: string): Promise<number | undefined> {
+    const { promise, resolve } = Promise.withResolvers<number | undefined>();
+    const timer = setTimeout(() => {
+      this.#offers.delete(token);
+      resolve(undefined);
+    }, this.#options.offerWaitMs ?? PUNCH_OFFER_WAIT_MS);
+    this.#offers.set(token, {
+      host,
+      resolve: (port) => {
+        clearTimeout(timer);
+        resolve(port);
+      },
+    });
+    return promise;
   }
 
   /** Forgets rate-limit buckets that are full again. */

@@ -110,6 +110,8 @@ export interface TrackerOptions {
   relay?: RelayDesk;
   /** Ms for each of a `reach` probe's connect and handshake. @default {REACH_PROBE_TIMEOUT_MS} */
   probeMs?: number;
+  /** Ms a `connect` answer waits for the other peer's punch port. @default {PUNCH_OFFER_WAIT_MS} */
+  punchOfferWaitMs?: number;
 }
 
 /** A running tracker. */
@@ -165,6 +167,7 @@ class Tracker implements TrackerServer {
     this.#broker = new Broker({
       relay: options.relay,
       probeMs: options.probeMs,
+      offerWaitMs: options.punchOfferWaitMs,
       log: (line) => this.#log(`Tracker: ${line}`),
     });
     const team = options.teamPsk;
@@ -340,7 +343,9 @@ class Tracker implements TrackerServer {
         case "reach":
           return broker.reach(connection, host, request.port);
         case "connect":
-          return broker.connect(host, request);
+          return broker.connect(connection, host, request);
+        case "punch":
+          return broker.offer(host, request.token, request.port);
         case "list":
           return { type: "files", files: fitFrame(service.list()) };
         case "search":

@@ -176,8 +176,25 @@ const SAMPLES: Message[] = [
   { type: "reached", host: "203.0.113.7", port: 40123, reachable: false },
   { type: "reached", host: "::1", port: 0, reachable: true, relay: 5001 },
   { type: "connect", host: "203.0.113.7", port: 6000 },
+  {
+    type: "connect",
+    host: "203.0.113.7",
+    port: 6000,
+    punch: 40001,
+    local: 51234,
+  },
   { type: "connecting", token: TOKEN, relay: 5001 },
+  { type: "connecting", token: TOKEN, relay: 5001, punch: 40002 },
   { type: "incoming", token: TOKEN, host: "198.51.100.4", relay: 5001 },
+  {
+    type: "incoming",
+    token: TOKEN,
+    host: "198.51.100.4",
+    relay: 5001,
+    punch: 40001,
+  },
+  { type: "punch", token: TOKEN, port: 40002 },
+  { type: "punch", token: TOKEN },
   { type: "hello", version: 1, id: ID },
   { type: "hello", version: 1, id: ID, port: 6001 },
   { type: "hello", version: 2, id: ID, agent: "p2p/0.10.0" },
@@ -207,6 +224,10 @@ const WITH_BINARY = new Set([
 /** Header fields that decoding may go without, by message type. */
 const OPTIONAL: Record<string, string[]> = {
   reached: ["relay"],
+  connect: ["punch", "local"],
+  connecting: ["punch"],
+  incoming: ["punch"],
+  punch: ["port"],
   error: ["index"],
   register: ["partial"],
   query: ["variant"],
@@ -244,9 +265,10 @@ const INTEGER_FIELDS: Record<string, string[]> = {
   hello: ["version", "port"],
   reach: ["port"],
   reached: ["port", "relay"],
-  connect: ["port"],
-  connecting: ["relay"],
-  incoming: ["relay"],
+  connect: ["port", "punch", "local"],
+  connecting: ["relay", "punch"],
+  incoming: ["relay", "punch"],
+  punch: ["port"],
   welcome: ["pieces"],
   request: ["index"],
   piece: ["index"],
@@ -310,7 +332,7 @@ Deno.test("every message type round-trips through toFrame and fromFrame", () => 
     types.add(message.type);
     assertEquals(fromFrame(toFrame(message)), message, message.type);
   }
-  assertEquals(types.size, 29, "all 29 message types have a sample");
+  assertEquals(types.size, 30, "all 30 message types have a sample");
 });
 
 Deno.test("every message type round-trips through encodeFrame and FrameReader", async () => {

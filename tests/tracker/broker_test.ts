@@ -35,6 +35,7 @@ function trackerWithDesk(relay = true) {
     host: LOCAL,
     port: 0,
     probeMs: 1_000,
+    punchOfferWaitMs: 500,
     relay: relay
       ? {
         port: 45_999,
@@ -106,6 +107,30 @@ Deno.test("connect wakes the registered peer with the same token the asker gets,
   assertEquals(tracker.expected[0].asked, LOCAL);
   // The listening client still gets its own answers in order.
   assertEquals((await sharer.stats()).files, 1);
+});
+
+Deno.test("a hole punch offered by the asker reaches the peer, and the peer's punch port comes back in the answer; without it the answer comes after the wait", async () => {
+  await using tracker = trackerWithDesk();
+  using sharer = await client(tracker.address);
+  const pushed: Incoming[] = [];
+  sharer.listen((incoming) => {
+    pushed.push(incoming);
+    if (pushed.length === 1) sharer.offerPunch(incoming.token, 40_002);
+  });
+  await sharer.register(META, 7005);
+  using getter = await client(tracker.address);
+  const meeting = await getter.meet({ host: LOCAL, port: 7005 }, {
+    punch: 40_001,
+  });
+  assertEquals(pushed[0].punch, 40_001);
+  assertEquals(meeting.punch, 40_002);
+  const started = performance.now();
+  const second = await getter.meet({ host: LOCAL, port: 7005 }, {
+    punch: 40_003,
+  });
+  assertEquals(second.punch, undefined);
+  assert(performance.now() - started >= 400, "the answer waited for the offer");
+  assertEquals(pushed[1].punch, 40_003);
 });
 
 Deno.test("connect to an address nobody registered, or at a tracker with no relay, is refused with a sentence", async () => {

@@ -200,6 +200,9 @@ function printSaved(
         private: isPrivate,
         path,
         elapsedMs: Math.round(elapsedMs),
+        ...(result.firstPieceMs === undefined
+          ? {}
+          : { firstPieceMs: Math.round(result.firstPieceMs) }),
         peers,
         alreadyHere: result.alreadyHere,
         version: VERSION,

@@ -114,7 +114,14 @@ export async function download(
       seenAs: found.seenAs,
       access: secret && found.blob ? { secret, blob: found.blob } : undefined,
     }, limiter);
-    return { ...result, elapsedMs: performance.now() - started };
+    const { firstPieceAt, ...rest } = result;
+    return {
+      ...rest,
+      elapsedMs: performance.now() - started,
+      ...(firstPieceAt === undefined
+        ? {}
+        : { firstPieceMs: firstPieceAt - started }),
+    };
   }, { ...options, onWaiting });
 }
 
@@ -132,7 +139,9 @@ async function downloadVariant(
   found: { meta: FileMeta; peers: PeerAddress[] },
   options: VariantOptions,
   limiter: BandwidthLimiter | undefined,
-): Promise<Omit<DownloadResult, "elapsedMs">> {
+): Promise<
+  Omit<DownloadResult, "elapsedMs" | "firstPieceMs"> & { firstPieceAt?: number }
+> {
   const { meta } = found;
   const here = await alreadyHere(
     meta,
@@ -160,7 +169,13 @@ async function downloadVariant(
     }
     const received = count > 0 ? await run.fetchAll(peers) : [];
     const path = await run.finish();
-    return { path, meta, peers: received, alreadyHere: false };
+    return {
+      path,
+      meta,
+      peers: received,
+      alreadyHere: false,
+      firstPieceAt: run.firstPieceAt,
+    };
   } finally {
     part.close();
   }
@@ -176,6 +191,8 @@ class DownloadRun {
   #peers: PeerPool;
   #received = 0;
   #badPieces = 0;
+  /** When the first piece was verified (performance.now()). */
+  firstPieceAt?: number;
   #meter = new SpeedMeter({ windowMs: SPEED_WINDOW_MS });
   #diskError?: DownloadError;
   #pool: BufferPool;
@@ -420,6 +437,7 @@ class DownloadRun {
       return false;
     }
     this.#lastPieceAt = performance.now();
+    this.firstPieceAt ??= this.#lastPieceAt;
     this.#verified(index, data);
     this.#report();
     // Stop reading from this peer while the hashing thread catches up.

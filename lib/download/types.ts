@@ -40,6 +40,11 @@ export interface DownloadResult {
   peers: PeerBytes[];
   /** Ms from start to verified file. */
   elapsedMs: number;
+  /**
+   * Ms from start to the first piece verified (the time to first byte, but
+   * for one piece); absent when no piece was fetched.
+   */
+  firstPieceMs?: number;
   /** True when the folder already held the file and nothing was fetched. */
   alreadyHere: boolean;
 }

@@ -78,6 +78,7 @@ Deno.test("complete() offers command names for the first word", async () => {
       "status ",
       "peers ",
       "cancel ",
+      "doctor ",
       "help ",
       "quit ",
     ],
@@ -303,6 +304,7 @@ Deno.test("help lines every description up in one column, at least two spaces af
     "status",
     "peers",
     "cancel",
+    "doctor",
     "help",
     "quit",
   ]);

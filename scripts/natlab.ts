@@ -24,6 +24,10 @@
  * a NAT. Needs Linux, root, `ip` and `iptables`: {@linkcode natlabAvailable}
  * says what is missing.
  *
+ * A NAT made with `upnp: true` also maps ports on request, by UPnP IGD,
+ * NAT-PMP and PCP (miniupnpd, see `_upnp_router.ts`); that needs
+ * `miniupnpd` and `nftables` too: {@linkcode miniupnpdAvailable}.
+ *
  * @example
  * ```ts
  * const reason = await natlabAvailable();
@@ -64,6 +68,13 @@ import {
   stopChildren,
   sysctl,
 } from "./_namespaces.ts";
+import {
+  miniupnpdAvailable,
+  startUpnpRouter,
+  type UpnpRouter,
+} from "./_upnp_router.ts";
+
+export { miniupnpdAvailable } from "./_upnp_router.ts";
 
 /** One NAT of a lab: a router and the one host on its LAN. */
 export interface NatOptions {
@@ -76,6 +87,12 @@ export interface NatOptions {
    * @default {false}
    */
   randomPorts?: boolean;
+  /**
+   * Run miniupnpd on the router, once wired: LAN hosts may then map ports
+   * by UPnP IGD, NAT-PMP or PCP. Needs {@linkcode miniupnpdAvailable}.
+   * @default {false}
+   */
+  upnp?: boolean;
 }
 
 /** Options for {@linkcode NatLab.create}. */
@@ -152,6 +169,7 @@ interface HostPlace {
 interface RouterPlace extends HostPlace {
   index: number;
   randomPorts: boolean;
+  upnp: boolean;
 }
 
 /**
@@ -165,6 +183,7 @@ export class NatLab implements AsyncDisposable {
   readonly #hosts: ReadonlyMap<string, HostPlace>;
   readonly #routers: ReadonlyMap<string, RouterPlace>;
   #children = new Set<Child>();
+  #upnpRouters: UpnpRouter[] = [];
   #closing?: Promise<void>;
 
   private constructor(
@@ -187,7 +206,8 @@ export class NatLab implements AsyncDisposable {
     const publicHosts = options.publicHosts ?? [];
     const nats = options.nats ?? [];
     checkOptions(prefix, publicHosts, nats);
-    const reason = await natlabAvailable();
+    const reason = await natlabAvailable() ??
+      (nats.some((nat) => nat.upnp) ? await miniupnpdAvailable() : undefined);
     if (reason) throw new Error(reason);
     await removeStaleNamespaces(
       new RegExp(`^${escapeRegExp(prefix)}(\\d+)-\\d+-(?:w|[hr]-\\w+)$`),
@@ -198,13 +218,14 @@ export class NatLab implements AsyncDisposable {
     publicHosts.forEach((name, i) =>
       hosts.set(name, { ns: `${base}-h-${name}`, address: publicAddress(i) })
     );
-    nats.forEach(({ name, randomPorts }, i) => {
+    nats.forEach(({ name, randomPorts, upnp }, i) => {
       hosts.set(name, { ns: `${base}-h-${name}`, address: lanAddress(i, 2) });
       routers.set(name, {
         ns: `${base}-r-${name}`,
         address: `${NAT_LAB_WAN}.${100 + i}`,
         index: i,
         randomPorts: randomPorts ?? false,
+        upnp: upnp ?? false,
       });
     });
     const lab = new NatLab(`${base}-w`, hosts, routers);
@@ -374,6 +395,22 @@ export class NatLab implements AsyncDisposable {
     for (const [name, router] of this.#routers) {
       await this.#buildNat(router, this.#host(name));
     }
+    for (const router of this.#routers.values()) {
+      if (router.upnp) await this.#startUpnp(router);
+    }
+  }
+
+  /** Starts miniupnpd on `router`; the lab stops it with its other children. */
+  async #startUpnp(router: RouterPlace): Promise<void> {
+    const upnp = await startUpnpRouter({
+      ns: router.ns,
+      wanIface: WAN_IFACE,
+      wanAddress: router.address,
+      lanIface: LAN_IFACE,
+      lanSubnet: `${lanAddress(router.index, 0)}/24`,
+      spawn: (argv) => this.#spawn(router.ns, argv, {}),
+    });
+    this.#upnpRouters.push(upnp);
   }
 
   /** Links `place` to the switch through port `port`, at its address on the /24. */
@@ -428,6 +465,7 @@ export class NatLab implements AsyncDisposable {
     const children = [...this.#children];
     this.#children.clear();
     await stopChildren(children);
+    await Promise.all(this.#upnpRouters.map((upnp) => upnp.close()));
     const problems = await deleteNamespaces(this.#namespaces());
     if (problems.length > 0) {
       throw new Error(

@@ -1,9 +1,11 @@
 /**
  * Whether other peers can reach this one, and the way in for those that
  * cannot: once something is registered, the tracker is asked to connect
- * back (`reach`) and the answer is kept and reported once; each peer the
- * tracker then sends to meet this one at its relay is met there, and the
- * relayed socket is served like any accepted connection (the encryption
+ * back (`reach`) and the answer is kept and reported once. Each peer the
+ * tracker then sends (`incoming`) is met: by a hole punch when it offered
+ * one and this peer's router keeps ports (this peer says its punch port and
+ * connects to the other's at once), else, or when the punch fails, at the
+ * relay. The socket is served like any accepted connection (the encryption
  * handshake runs end to end over it).
  *
  * @module
@@ -12,6 +14,7 @@
 import type { Announcer } from "../discovery/announcer.ts";
 import type { Incoming, Reachability } from "../discovery/tracker_client.ts";
 import { openRelayed } from "../nat/relay_client.ts";
+import { choosePunchPort, punch } from "../nat/hole_punch.ts";
 import type { PeerServer } from "../swarm/peer_server.ts";
 
 /**
@@ -62,23 +65,57 @@ export class Reach {
     });
   }
 
-  /** Meets the peer the tracker sent at the relay, and serves it. */
-  incoming(incoming: Incoming): void {
+  /**
+   * Meets the peer the tracker sent, punched or at the relay, and serves
+   * it; `announcer` carries this peer's answer to a punch offer.
+   */
+  incoming(incoming: Incoming, announcer: Announcer): void {
     const { log, server } = this.#options;
     if (this.#opening >= MAX_MEETINGS_OPENING) {
-      log?.(`Too many relay meetings at once; not meeting ${incoming.host}.`);
+      log?.(`Too many meetings at once; not meeting ${incoming.host}.`);
+      if (incoming.punch !== undefined) {
+        announcer.offerPunch(incoming.token).catch(() => {});
+      }
       return;
     }
     this.#opening++;
-    openRelayed({ relay: incoming.relay, token: incoming.token, role: "asked" })
+    this.#meet(incoming, announcer)
       .then(
         (raw) => server.adopt(raw, { host: incoming.host, port: 0 }),
-        (error) =>
-          log?.(
-            `Could not meet ${incoming.host} at the relay: ${message(error)}`,
-          ),
+        (error) => log?.(`Could not meet ${incoming.host}: ${message(error)}`),
       )
       .finally(() => this.#opening--);
+  }
+
+  async #meet(incoming: Incoming, announcer: Announcer): Promise<Deno.Conn> {
+    if (incoming.punch !== undefined) {
+      const canPunch = this.#known?.keepsPorts === true;
+      const localPort = canPunch ? choosePunchPort() : undefined;
+      // Said at once: the other peer's answer waits for it. This peer
+      // dials at once too, so its router lets the other's packets in
+      // by the time they come.
+      const said = announcer.offerPunch(incoming.token, localPort);
+      said.catch(() => {});
+      if (localPort !== undefined) {
+        try {
+          return await punch({
+            localPort,
+            remote: { host: incoming.host, port: incoming.punch },
+          });
+        } catch (error) {
+          this.#options.log?.(
+            `${message(error)} Meeting ${incoming.host} at the relay instead.`,
+          );
+        }
+      } else {
+        await said.catch(() => {});
+      }
+    }
+    return await openRelayed({
+      relay: incoming.relay,
+      token: incoming.token,
+      role: "asked",
+    });
   }
 }
 

@@ -145,7 +145,7 @@ export class PeerNode {
       tracker: options.tracker,
       port: this.address.port,
       log: options.log,
-      onIncoming: (incoming) => this.#reach.incoming(incoming),
+      onIncoming: (incoming) => this.#reach.incoming(incoming, this.#announcer),
     });
   }
 

@@ -214,7 +214,7 @@ class DownloadRun {
     this.#part = part;
     this.#options = options;
     const count = pieceCount(meta.size, meta.pieceSize);
-    this.#meetings = new Meetings(options.tracker);
+    this.#meetings = new Meetings(options.tracker, options.log);
     this.#pool = new BufferPool(meta.pieceSize);
     this.#scheduler = new PieceScheduler(count);
     if (count >= THREAD_MIN_PIECES && THREAD_CAN_WRITE) {
@@ -262,7 +262,7 @@ class DownloadRun {
         maxInFlight: () => linkShare(this.#budget()),
         psk: options.access && deriveShareKeys(options.access.secret).psk,
         patienceMs: () => pieceTimeMs(this.#budget()),
-        meet: (address, signal) => this.#meetings.meet(address, signal),
+        meet: this.#meetings.meet,
         log: options.log,
       },
       self,

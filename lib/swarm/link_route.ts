@@ -1,10 +1,11 @@
 /**
  * How a download link reaches its peer: straight to it, or, for a peer
- * behind a router that drops incoming connections, through the tracker's
- * relay. A peer the tracker marked unreachable goes to the relay at once;
- * any other is tried straight first, and goes to the relay when that fails
- * before the peer answered at all. Either way the encryption handshake runs
- * end to end with the peer: the relay carries only ciphertext.
+ * behind a router that drops incoming connections, with the tracker's help
+ * (a hole punch through both routers, else its relay). A peer the tracker
+ * marked unreachable goes that way at once; any other is tried straight
+ * first, and goes that way when that fails before the peer answered at all.
+ * Every way, the encryption handshake runs end to end with the peer: the
+ * relay carries only ciphertext.
  *
  * @module
  */
@@ -21,18 +22,21 @@ import { CONNECT_TIMEOUT_MS } from "../protocol/limits.ts";
 import type { PeerAddress } from "../protocol/messages.ts";
 import { describeConnectFailure, RouteError } from "./link_failure.ts";
 
-/** How a link reached its peer: straight, or through the tracker's relay. */
-export type LinkRoute = "direct" | "relayed";
+/**
+ * How a link reached its peer: straight, through both routers by a hole
+ * punch the tracker arranged, or through the tracker's relay.
+ */
+export type LinkRoute = "direct" | "punched" | "relayed";
 
 /**
- * Opens a socket to the peer at `address` through the tracker's relay (the
- * link runs the encryption handshake over it). Rejects with a sentence for
- * the user when the tracker offers no relay or the peer does not come.
+ * Opens a socket to the peer at `address` with the tracker's help: a hole
+ * punch, else through its relay (the link runs the encryption handshake
+ * over it). Rejects with a sentence for the user when neither works.
  */
 export type MeetFunction = (
   address: Address,
   signal: AbortSignal,
-) => Promise<Deno.Conn>;
+) => Promise<{ conn: Deno.Conn; route: "punched" | "relayed" }>;
 
 /** Options for {@linkcode openRoute}. */
 export interface OpenRouteOptions {
@@ -44,9 +48,9 @@ export interface OpenRouteOptions {
   connectMs?: number;
   /** Frame limits of the connection. */
   limits?: ConnectionOptions;
-  /** The way through the relay. @default {none: straight only} */
+  /** The way with the tracker's help. @default {none: straight only} */
   meet?: MeetFunction;
-  /** Receives a line when the relay is tried after a failed connect. */
+  /** Receives a line when the tracker's help is sought after a failed connect. */
   log?: (line: string) => void;
 }
 
@@ -73,19 +77,19 @@ export async function openRoute(
       options.log?.(
         `${formatAddress(address)} ${
           describeConnectFailure(error)
-        }; asking the tracker to relay.`,
+        }; asking the tracker to join us.`,
       );
     }
   }
-  let raw: Deno.Conn;
+  let met: Awaited<ReturnType<MeetFunction>>;
   try {
-    raw = await meet(address, signal);
+    met = await meet(address, signal);
   } catch (error) {
     if (signal.aborted) throw error;
     throw new RouteError(direct, error);
   }
-  const conn = await openSecure(raw, { signal, psk, limits });
-  return { conn, route: "relayed" };
+  const conn = await openSecure(met.conn, { signal, psk, limits });
+  return { conn, route: met.route };
 }
 
 /**

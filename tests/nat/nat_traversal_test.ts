@@ -132,7 +132,7 @@ natTest(
 );
 
 natTest(
-  "a sharer behind a NAT is told it is not reachable, and a public getter gets the file through the relay",
+  "a sharer behind a NAT is told it is not reachable, and a public getter gets the file by a hole punch",
   async () => {
     await using dir = await tempDir();
     const file = await randomFile(dir.path, "in.bin", 3 * MiB);
@@ -154,12 +154,35 @@ natTest(
     assertEquals(await sha256File(report.path), sharer.id);
     assertEquals(report.peers.length, 1);
     assertEquals(report.peers[0].address, `${lab.wan("home")}:${PEER_PORT}`);
-    assertEquals(report.peers[0].via, "relayed");
+    assertEquals(report.peers[0].via, "punched");
   },
 );
 
 natTest(
-  "a sharer and a getter behind two different NATs meet through the relay",
+  "a sharer and a getter behind two NATs that keep ports connect by a hole punch",
+  async () => {
+    await using dir = await tempDir();
+    const file = await randomFile(dir.path, "punched.bin", 3 * MiB);
+    await using lab = await NatLab.create({
+      publicHosts: ["tracker"],
+      nats: [{ name: "alice" }, { name: "bob" }],
+    });
+    const tracker = await startTracker(lab);
+    const sharer = await startSharer(lab, "alice", file, tracker);
+    const { report } = await get(
+      lab,
+      "bob",
+      sharer.id,
+      tracker,
+      join(dir.path, "got"),
+    );
+    assertEquals(await sha256File(report.path), sharer.id);
+    assertEquals(report.peers.map((peer) => peer.via), ["punched"]);
+  },
+);
+
+natTest(
+  "a sharer and a getter behind two NATs, the getter's changing ports, meet through the relay",
   async () => {
     await using dir = await tempDir();
     const file = await randomFile(dir.path, "across.bin", 3 * MiB);
@@ -193,9 +216,10 @@ natTest(
     const limit = 2 * MiB;
     const size = 8 * MiB;
     const file = await randomFile(dir.path, "paced.bin", size);
+    // A router that changes ports: no hole punch, so the relay carries it.
     await using lab = await NatLab.create({
       publicHosts: ["tracker", "pub"],
-      nats: [{ name: "home" }],
+      nats: [{ name: "home", randomPorts: true }],
     });
     const tracker = await startTracker(lab, ["--relay-limit", "2M"]);
     const sharer = await startSharer(lab, "home", file, tracker);

@@ -101,6 +101,7 @@ function buildProgram(): Command {
         uploadLimit: flags.uploadLimit,
         downloadLimit: flags.downloadLimit,
         uploadSlots: flags.uploadSlots,
+        portMapping: flags.portMapping,
       });
     });
   limits(serveOptions(
@@ -228,6 +229,10 @@ function serveOptions(command: Command, defaultPort: number): Command {
       "address to serve pieces on",
       asUsage(parseHost),
       "0.0.0.0",
+    )
+    .option(
+      "--no-port-mapping",
+      "do not ask the router to forward the port (UPnP, NAT-PMP, PCP) when peers cannot reach it",
     );
 }
 

@@ -16,11 +16,13 @@ export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
   // Reading (and on first start writing) its --secret-file.
   "tracker.ts": ["--allow-net", "--allow-read", "--allow-write"],
+  // The network interfaces: to find the router to ask for a port mapping.
   "peer.ts": [
     "--allow-net",
     "--allow-read",
     "--allow-write",
     "--allow-env",
+    "--allow-sys=networkInterfaces",
     ...PEER_V8_FLAGS,
   ],
 };

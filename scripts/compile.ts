@@ -64,6 +64,7 @@ export const TARGETS: readonly Target[] = [
       "--allow-read",
       "--allow-write",
       "--allow-env",
+      "--allow-sys=networkInterfaces",
     ],
     // The hashing Worker and what it imports, loaded at run time by URL.
     include: ["lib/storage/hash_worker.ts", "lib/util/read_full.ts"],

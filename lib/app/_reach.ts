@@ -1,7 +1,10 @@
 /**
  * Whether other peers can reach this one, and the way in for those that
  * cannot: once something is registered, the tracker is asked to connect
- * back (`reach`) and the answer is kept and reported once. Each peer the
+ * back (`reach`). If it cannot, the router is asked to forward the port
+ * (PCP, NAT-PMP, UPnP); when the tracker then gets through the forwarded
+ * port, registrations move to it (removed again at close). The answer is
+ * kept and reported once. Each peer the
  * tracker then sends (`incoming`) is met: by a hole punch when it offered
  * one and this peer's router keeps ports (this peer says its punch port and
  * connects to the other's at once), else, or when the punch fails, at the
@@ -15,6 +18,12 @@ import type { Announcer } from "../discovery/announcer.ts";
 import type { Incoming, Reachability } from "../discovery/tracker_client.ts";
 import { openRelayed } from "../nat/relay_client.ts";
 import { choosePunchPort, punch } from "../nat/hole_punch.ts";
+import {
+  mapPort,
+  type PortMapping,
+  type PortMappingMethod,
+} from "../nat/port_mapping.ts";
+import type { Address } from "../net/connection.ts";
 import type { PeerServer } from "../swarm/peer_server.ts";
 
 /**
@@ -23,12 +32,20 @@ import type { PeerServer } from "../swarm/peer_server.ts";
  */
 export const MAX_MEETINGS_OPENING = 16;
 
+/** What the tracker said of reaching this peer, and the router's forward if it took one. */
+export interface PeerReachability extends Reachability {
+  /** The port the router forwards to this peer, if one made it reachable. */
+  mapping?: { method: PortMappingMethod; external: Address };
+}
+
 /** Options for {@linkcode Reach}. */
 export interface ReachOptions {
   /** Serves what the relay joins to this peer. */
   server: PeerServer;
+  /** Ask the router to forward the server's port when needed. @default {true} */
+  portMapping?: boolean;
   /** Called once with the tracker's answer. */
-  onReachability?: (reachability: Reachability) => void;
+  onReachability?: (reachability: PeerReachability) => void;
   /** Receives one line per notable event. */
   log?: (line: string) => void;
 }
@@ -37,7 +54,9 @@ export interface ReachOptions {
 export class Reach {
   #options: ReachOptions;
   #checking?: Promise<void>;
-  #known?: Reachability;
+  #known?: PeerReachability;
+  #mapping?: PortMapping;
+  #closed = false;
   #opening = 0;
 
   /** Nothing is asked until {@linkcode check}. */
@@ -46,13 +65,13 @@ export class Reach {
   }
 
   /** The tracker's answer, once it came. */
-  get known(): Reachability | undefined {
+  get known(): PeerReachability | undefined {
     return this.#known;
   }
 
   /** Asks the tracker through `announcer`, once (again only if that failed). */
   check(announcer: Announcer): void {
-    this.#checking ??= announcer.reach().then((reachability) => {
+    this.#checking ??= this.#find(announcer).then((reachability) => {
       this.#known = reachability;
       this.#options.onReachability?.(reachability);
     }, (error) => {
@@ -63,6 +82,38 @@ export class Reach {
       );
       this.#checking = undefined;
     });
+  }
+
+  /** Removes the router's forward, if there is one. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#mapping?.close();
+  }
+
+  /** The tracker's answer; behind a router, after asking it to forward the port. */
+  async #find(announcer: Announcer): Promise<PeerReachability> {
+    const first = await announcer.reach();
+    if (first.reachable || this.#options.portMapping === false) return first;
+    const { log, server } = this.#options;
+    const mapping = await mapPort({ port: server.address.port, log });
+    if (!mapping) return first;
+    if (this.#closed) {
+      await mapping.close();
+      return first;
+    }
+    const { external, method } = mapping;
+    const through = await announcer.reach({ port: external.port, mapped: true })
+      .catch(() => undefined);
+    if (!through?.reachable) {
+      log?.(
+        `The router forwards port ${external.port} (${method}), but the tracker cannot connect through it.`,
+      );
+      await mapping.close();
+      return first;
+    }
+    this.#mapping = mapping;
+    await announcer.movePort(external.port);
+    return { ...through, mapping: { method, external } };
   }
 
   /**

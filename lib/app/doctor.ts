@@ -19,6 +19,7 @@ import { type Address, dial, formatAddress } from "../net/connection.ts";
 import { type Listener, startListener } from "../net/listener.ts";
 import { closeQuietly } from "../util/close_quietly.ts";
 import { CONNECT_TIMEOUT_MS } from "../protocol/limits.ts";
+import { mapPort, type PortMappingMethod } from "../nat/port_mapping.ts";
 
 /** What lies between this machine and the tracker. */
 export type NatKind =
@@ -47,6 +48,16 @@ export interface DoctorReport {
   port: number;
   /** True if the tracker could connect to that port. */
   reachable?: boolean;
+  /**
+   * What the router did when asked to forward the port (only asked when
+   * not reachable): the forward, and whether the tracker got through it;
+   * null if no router here maps ports; undefined if not asked.
+   */
+  mapping?: {
+    method: PortMappingMethod;
+    external: string;
+    reachable: boolean;
+  } | null;
   /** The tracker's relay, if it offers one. */
   relay?: string;
   /** True if the relay accepted a connection; undefined if there is none. */
@@ -66,6 +77,8 @@ export interface DoctorOptions {
    * no listener of the doctor's own is needed. @default {false}
    */
   serving?: boolean;
+  /** Ask the router to forward the port if it is not reachable. @default {true} */
+  portMapping?: boolean;
 }
 
 /**
@@ -92,6 +105,9 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   try {
     const reach = await client.reach(report.port);
     describeReach(report, reach, client.local);
+    if (!reach.reachable && options.portMapping !== false) {
+      report.mapping = await tryMapping(client, report.port);
+    }
     if (reach.relay) {
       report.relay = formatAddress(reach.relay);
       report.relayOk = await answers(reach.relay);
@@ -134,6 +150,30 @@ function listenQuietly(options: DoctorOptions): Listener | undefined {
     });
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Asks the router to forward `port`, checks with the tracker that it
+ * works, and removes the forward again.
+ */
+async function tryMapping(
+  client: TrackerClient,
+  port: number,
+): Promise<DoctorReport["mapping"]> {
+  const mapping = await mapPort({ port });
+  if (!mapping) return null;
+  try {
+    const through = await client.reach(mapping.external.port, {
+      mapped: true,
+    });
+    return {
+      method: mapping.method,
+      external: formatAddress(mapping.external),
+      reachable: through.reachable,
+    };
+  } finally {
+    await mapping.close();
   }
 }
 

@@ -20,14 +20,13 @@ import {
 } from "../swarm/peer_server.ts";
 import type { PartialFile } from "../storage/partial_file.ts";
 import { SharedFile } from "../storage/shared_file.ts";
-import type {
-  Reachability,
-  TrackerAddress,
-} from "../discovery/tracker_client.ts";
+import type { TrackerAddress } from "../discovery/tracker_client.ts";
 import type { PrivateAccess } from "../download/download.ts";
 import { formatShareLink } from "../protocol/share_link.ts";
 import { PrivateShares } from "./_private_shares.ts";
-import { Reach } from "./_reach.ts";
+import { type PeerReachability, Reach } from "./_reach.ts";
+
+export type { PeerReachability } from "./_reach.ts";
 import { MIN_ID_PREFIX } from "../protocol/limits.ts";
 
 /**
@@ -63,7 +62,12 @@ export interface PeerNodeOptions {
    * Called once the tracker has said whether other peers can reach this
    * one directly (asked after the first registration).
    */
-  onReachability?: (reachability: Reachability) => void;
+  onReachability?: (reachability: PeerReachability) => void;
+  /**
+   * Ask the router to forward the port when the tracker cannot connect to
+   * it (PCP, NAT-PMP, UPnP). @default {true}
+   */
+  portMapping?: boolean;
 }
 
 /** Options for {@linkcode PeerNode.offer}. */
@@ -138,6 +142,7 @@ export class PeerNode {
     this.address = this.#server.address;
     this.#reach = new Reach({
       server: this.#server,
+      portMapping: options.portMapping,
       onReachability: options.onReachability,
       log: options.log,
     });
@@ -390,7 +395,7 @@ export class PeerNode {
   }
 
   /** What the tracker said of reaching this peer, once it has. */
-  get reachability(): Reachability | undefined {
+  get reachability(): PeerReachability | undefined {
     return this.#reach.known;
   }
 
@@ -408,6 +413,7 @@ export class PeerNode {
     clearInterval(this.#checker);
     await Promise.allSettled([...this.#unsharing]);
     await this.#announcer.close();
+    await this.#reach.close();
     await this.#server.close();
     for (const file of this.#files.values()) file.close();
     this.#files.clear();

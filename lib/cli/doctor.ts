@@ -20,6 +20,7 @@ export async function doctor(flags: ServeFlags): Promise<number> {
     tracker: trackerOf(flags),
     port: flags.port,
     host: flags.host,
+    portMapping: flags.portMapping,
   });
   if (flags.json) {
     console.log(toJsonLine({ ...report, version: VERSION }));
@@ -63,7 +64,9 @@ export function doctorLines(report: DoctorReport): string[] {
     return lines;
   }
   const observed = terminalSafe(report.observed);
-  lines.push(natLine(report, observed), reachLine(report), relayLine(report));
+  lines.push(natLine(report, observed), reachLine(report));
+  if (report.mapping !== undefined) lines.push(mappingLine(report));
+  lines.push(relayLine(report));
   return lines;
 }
 
@@ -85,7 +88,28 @@ function natLine(report: DoctorReport, observed: string): string {
 function reachLine(report: DoctorReport): string {
   return report.reachable
     ? `Reachable from outside on port ${report.port}: yes, peers can connect to you.`
-    : `Reachable from outside on port ${report.port}: no. Peers will reach you through the tracker's relay; to let them connect directly, forward TCP port ${report.port} on your router to this machine.`;
+    : `Reachable from outside on port ${report.port}: no. Peers will reach you by hole punching or through the tracker's relay; to let them connect directly, forward TCP port ${report.port} on your router to this machine.`;
+}
+
+function mappingLine(report: DoctorReport): string {
+  const { mapping } = report;
+  if (!mapping) {
+    return "Port mapping: no router here answered a request to forward the port (UPnP, NAT-PMP, PCP); turn UPnP on in your router's settings, or forward the port by hand.";
+  }
+  const how = `${
+    mapping.method === "upnp"
+      ? "UPnP"
+      : mapping.method === "pcp"
+      ? "PCP"
+      : "NAT-PMP"
+  }`;
+  return mapping.reachable
+    ? `Port mapping: your router forwards ${
+      terminalSafe(mapping.external)
+    } to this machine when asked (${how}), and the tracker got through it: sharing peers ask for it themselves.`
+    : `Port mapping: your router agreed to forward ${
+      terminalSafe(mapping.external)
+    } (${how}), but the tracker could not get through it (another router in front of it?).`;
 }
 
 function relayLine(report: DoctorReport): string {

@@ -8,10 +8,10 @@
 import { resolveTracker } from "./args.ts";
 import type { OutputFlags } from "./program.ts";
 import type { Address } from "../net/connection.ts";
-import type {
-  Reachability,
-  TrackerAddress,
-} from "../discovery/tracker_client.ts";
+import type { TrackerAddress } from "../discovery/tracker_client.ts";
+import type { PeerReachability } from "../app/peer_node.ts";
+import type { PortMappingMethod } from "../nat/port_mapping.ts";
+import { formatAddress } from "../net/connection.ts";
 import { terminalSafe, toJsonLine } from "./format.ts";
 import { TEAM_SECRET_ENV, TRACKER_ENV } from "../protocol/limits.ts";
 import { peerTeamKey } from "./team_secret.ts";
@@ -33,6 +33,8 @@ export interface TrackerFlags extends OutputFlags {
 export interface ServeFlags extends TrackerFlags {
   port: number;
   host: string;
+  /** False with `--no-port-mapping`. */
+  portMapping?: boolean;
 }
 /** Bandwidth and fairness flags. */
 export interface LimitFlags {
@@ -154,6 +156,7 @@ export async function startServing(
     onDropped: (meta, reason) => report({ meta, reason }),
     uploadLimit: flags.uploadLimit,
     uploadSlots: flags.uploadSlots,
+    portMapping: flags.portMapping,
     onReachability: (reachability) =>
       showReachability(reachability, flags, progress),
   });
@@ -161,34 +164,63 @@ export async function startServing(
 }
 
 /**
- * Says once, when the tracker could not connect back, that this machine is
- * not reachable from outside and how peers will reach it anyway; with
- * `--json --verbose`, a `{"event":"reachability",…}` line either way.
+ * Says once how other peers reach this one, when they cannot simply
+ * connect: through a port the router forwards at our request, or (not
+ * reachable) by hole punching or the relay. With `--json --verbose`, a
+ * `{"event":"reachability",…}` line either way.
  */
 export function showReachability(
-  reachability: Reachability,
+  reachability: PeerReachability,
   flags: TrackerFlags,
   progress?: ProgressLine,
 ): void {
-  const { observed, reachable } = reachability;
+  const { observed, reachable, mapping } = reachability;
   if (flags.json) {
     if (flags.verbose) {
       console.log(toJsonLine({
         event: "reachability",
         observed: observed.host,
         reachable,
+        ...(mapping
+          ? {
+            mapped: formatAddress(mapping.external),
+            method: mapping.method,
+          }
+          : {}),
       }));
     }
     return;
   }
-  if (reachable || flags.quiet) return;
+  const line = reachabilityLine(reachability);
+  if (!line || flags.quiet) return;
   progress?.clear();
-  console.log(reachabilityLine(reachability));
+  console.log(line);
 }
 
-/** The sentence for a peer the tracker could not connect back to. */
-export function reachabilityLine(reachability: Reachability): string {
+/**
+ * The sentence for a peer that is not simply reachable: mapped on its
+ * router, or not reachable at all; undefined for one that is.
+ */
+export function reachabilityLine(
+  reachability: PeerReachability,
+): string | undefined {
+  const { mapping, observed, reachable } = reachability;
+  if (mapping) {
+    return `Reachable from outside at ${
+      terminalSafe(`${observed.host}:${mapping.external.port}`)
+    }: your router forwards that port to this machine (${
+      METHOD_NAMES[mapping.method]
+    }) until this peer stops.`;
+  }
+  if (reachable) return undefined;
   return `Not reachable from outside (the tracker sees this machine as ${
-    terminalSafe(reachability.observed.host)
-  }): peers will reach you through the tracker's relay.`;
+    terminalSafe(observed.host)
+  }): peers will reach you by hole punching or through the tracker's relay.`;
 }
+
+/** How each way of mapping a port is named to the user. */
+const METHOD_NAMES: Record<PortMappingMethod, string> = {
+  upnp: "UPnP",
+  "nat-pmp": "NAT-PMP",
+  pcp: "PCP",
+};

@@ -77,6 +77,8 @@ export class Announcer {
   #timer?: ReturnType<typeof setInterval>;
   #ticking?: Promise<void>;
   #trackerDown = false;
+  /** The port registrations name: the server's, or one the router forwards. */
+  #port: number;
   #closed = false;
   #abandoned = false;
 
@@ -84,6 +86,7 @@ export class Announcer {
   constructor(options: AnnouncerOptions) {
     this.#options = options;
     this.#log = options.log ?? (() => {});
+    this.#port = options.port;
   }
 
   /**
@@ -127,9 +130,7 @@ export class Announcer {
   async remove(id: string): Promise<void> {
     if (!this.#files.delete(id)) return;
     try {
-      await this.#withClient((client) =>
-        client.unregister(id, this.#options.port)
-      );
+      await this.#withClient((client) => client.unregister(id, this.#port));
     } catch (error) {
       this.#log(`Could not unregister ${id.slice(0, 16)}: ${message(error)}`);
     }
@@ -139,9 +140,40 @@ export class Announcer {
    * Asks the tracker whether it can connect to this peer's port (see
    * `TrackerClient.reach`); rejects like {@linkcode add}.
    */
-  async reach(): Promise<Reachability> {
+  async reach(
+    options: { port?: number; mapped?: boolean } = {},
+  ): Promise<Reachability> {
     if (this.#closed) throw new Error("The announcer is closed.");
-    return await this.#withClient((client) => client.reach(this.#options.port));
+    const port = options.port ?? this.#port;
+    return await this.#withClient((client) =>
+      client.reach(port, { mapped: options.mapped })
+    );
+  }
+
+  /**
+   * Registers everything again at `port` (one the router now forwards to
+   * this peer) and withdraws it at the old one; later registrations and
+   * renewals name `port`. Failures are logged: the next renewal makes up
+   * for them.
+   */
+  async movePort(port: number): Promise<void> {
+    if (this.#closed || port === this.#port) return;
+    const old = this.#port;
+    this.#port = port;
+    for (const [id, kept] of this.#files) {
+      try {
+        await this.#withClient(async (client) => {
+          await this.#register(client, kept);
+          await client.unregister(id, old);
+        });
+      } catch (error) {
+        this.#log(
+          `Could not move ${nameOf(kept.entry)} to port ${port}: ${
+            message(error)
+          }`,
+        );
+      }
+    }
   }
 
   /** Tells the tracker the port this peer punches from for `token` (or none). */
@@ -166,9 +198,7 @@ export class Announcer {
       if (ids.length > 0 && !this.#abandoned) {
         await Promise.allSettled(
           ids.map((id) =>
-            this.#withClient((client) =>
-              client.unregister(id, this.#options.port)
-            )
+            this.#withClient((client) => client.unregister(id, this.#port))
           ),
         );
       }
@@ -192,7 +222,7 @@ export class Announcer {
         const chunk = ids.slice(i, i + MAX_IDS_PER_ANNOUNCE);
         unknown.push(
           ...await this.#withClient((client) =>
-            client.announce(chunk, this.#options.port)
+            client.announce(chunk, this.#port)
           ),
         );
       }
@@ -243,8 +273,8 @@ export class Announcer {
   #register(client: TrackerClient, kept: Kept): Promise<void> {
     const { entry, options } = kept;
     return "lookup" in entry
-      ? client.registerSealed(entry, this.#options.port, options)
-      : client.register(entry, this.#options.port, options);
+      ? client.registerSealed(entry, this.#port, options)
+      : client.register(entry, this.#port, options);
   }
 
   /**

@@ -279,8 +279,13 @@ export class TrackerClient {
    * Asks the tracker to connect back to `port` on the address it sees this
    * peer at: whether others can reach this peer directly.
    */
-  async reach(port: number): Promise<Reachability> {
-    const reply = await this.#request({ type: "reach", port }, "reached");
+  async reach(
+    port: number,
+    options: { mapped?: boolean } = {},
+  ): Promise<Reachability> {
+    const message: Message = { type: "reach", port };
+    if (options.mapped) message.mapped = true;
+    const reply = await this.#request(message, "reached");
     return {
       observed: { host: reply.host, port: reply.port },
       reachable: reply.reachable,

@@ -172,6 +172,7 @@ export function peerList(value: unknown): PeerAddress[] {
         port: port(peer),
       };
       if (peer.reachable === false) address.reachable = false;
+      if (peer.mapped === true) address.mapped = true;
       peers.set(`${address.host} ${address.port}`, address);
     } catch {
       // Skipped: see above.

@@ -43,6 +43,11 @@ export interface PeerAddress {
    * (`connect`). Absent when it could, or has not checked.
    */
   reachable?: false;
+  /**
+   * True when the peer reached the tracker through a port its router
+   * forwards at its request (UPnP, NAT-PMP, PCP). Absent otherwise.
+   */
+  mapped?: true;
 }
 
 /** One line of a list or search answer. */
@@ -136,6 +141,8 @@ export type Message =
     /** Asks the tracker to try connecting to this host's `port`. */
     type: "reach";
     port: number;
+    /** The port is one the router forwards at this peer's request. */
+    mapped?: boolean;
   }
   | {
     /** The answer to `reach`: the address the tracker sees, and whether it got through. */

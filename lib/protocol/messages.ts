@@ -197,7 +197,11 @@ export function fromFrame(frame: Frame): Message {
       return { type, stats: stats(h) };
     case "reach":
       noBinary(frame);
-      return { type, port: port(h) };
+      return {
+        type,
+        port: port(h),
+        ...(h.mapped === undefined ? {} : { mapped: flag(h, "mapped") }),
+      };
     case "reached":
       noBinary(frame);
       return {

@@ -23,10 +23,11 @@ import type { PeerAddress } from "../protocol/messages.ts";
 import { describeConnectFailure, RouteError } from "./link_failure.ts";
 
 /**
- * How a link reached its peer: straight, through both routers by a hole
- * punch the tracker arranged, or through the tracker's relay.
+ * How a link reached its peer: straight, straight through a port its router
+ * forwards at its request, through both routers by a hole punch the
+ * tracker arranged, or through the tracker's relay.
  */
-export type LinkRoute = "direct" | "punched" | "relayed";
+export type LinkRoute = "direct" | "mapped" | "punched" | "relayed";
 
 /**
  * Opens a socket to the peer at `address` with the tracker's help: a hole
@@ -70,7 +71,10 @@ export async function openRoute(
         limits,
         timeoutMs: options.connectMs ?? CONNECT_TIMEOUT_MS,
       });
-      return { conn, route: "direct" };
+      return {
+        conn,
+        route: (address as PeerAddress).mapped ? "mapped" : "direct",
+      };
     } catch (error) {
       if (!meet || signal.aborted || !unreached(error)) throw error;
       direct = error;

@@ -64,6 +64,8 @@ export interface BrokerOptions {
 interface Registered {
   conn: Connection;
   reachable?: boolean;
+  /** The port is one its router forwards at its request. */
+  mapped?: boolean;
 }
 
 /** Peer addresses, their connections and reachability; `reach` and `connect`. */
@@ -93,7 +95,11 @@ export class Broker {
     const known = this.#peers.get(key);
     if (known?.conn === conn) return;
     if (known) this.#ofConn.get(known.conn)?.delete(key);
-    this.#peers.set(key, { conn, reachable: known?.reachable });
+    this.#peers.set(key, {
+      conn,
+      reachable: known?.reachable,
+      mapped: known?.mapped,
+    });
     let keys = this.#ofConn.get(conn);
     if (!keys) this.#ofConn.set(conn, keys = new Set());
     keys.add(key);
@@ -109,11 +115,12 @@ export class Broker {
 
   /** `peers`, with those a probe could not reach marked so. */
   mark(peers: PeerAddress[]): PeerAddress[] {
-    return peers.map((peer) =>
-      this.#peers.get(keyOf(peer))?.reachable === false
-        ? { ...peer, reachable: false }
-        : peer
-    );
+    return peers.map((peer) => {
+      const known = this.#peers.get(keyOf(peer));
+      if (known?.reachable === false) return { ...peer, reachable: false };
+      if (known?.reachable && known.mapped) return { ...peer, mapped: true };
+      return peer;
+    });
   }
 
   /** Addresses known, and of those how many a probe could not reach. */
@@ -129,14 +136,21 @@ export class Broker {
    * Answers `reach`: connects back to `port` on `host` (where `conn`
    * comes from, and nowhere else) and says what it found.
    */
-  async reach(conn: Connection, host: string, port: number): Promise<Message> {
+  async reach(
+    conn: Connection,
+    host: string,
+    port: number,
+    mapped = false,
+  ): Promise<Message> {
     if (!this.#limiter.take(host)) return busy(host);
     const reachable = await probe(
       { host, port },
       this.#options.probeMs ?? REACH_PROBE_TIMEOUT_MS,
     );
     this.seen(conn, { host, port });
-    this.#peers.get(keyOf({ host, port }))!.reachable = reachable;
+    const known = this.#peers.get(keyOf({ host, port }))!;
+    known.reachable = reachable;
+    known.mapped = mapped;
     this.#options.log?.(
       `${formatAddress({ host, port })} is ${
         reachable ? "reachable" : "not reachable"

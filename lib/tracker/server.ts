@@ -341,7 +341,12 @@ class Tracker implements TrackerServer {
           };
         }
         case "reach":
-          return broker.reach(connection, host, request.port);
+          return broker.reach(
+            connection,
+            host,
+            request.port,
+            request.mapped ?? false,
+          );
         case "connect":
           return broker.connect(connection, host, request);
         case "punch":

@@ -12,9 +12,14 @@ import { join } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
 import { randomFile, sha256File, tempDir } from "../fixtures.ts";
 import { READY_TIMEOUT_MS, type RunResult } from "../../scripts/_child.ts";
-import { NatLab, natlabAvailable } from "../../scripts/natlab.ts";
+import {
+  miniupnpdAvailable,
+  NatLab,
+  natlabAvailable,
+} from "../../scripts/natlab.ts";
 
 const unavailable = await natlabAvailable();
+const noUpnp = unavailable ?? await miniupnpdAvailable();
 const MiB = 1024 * 1024;
 /** The tracker's port in its namespace (the lab's own, so fixed is safe). */
 const TRACKER_PORT = 5000;
@@ -22,10 +27,14 @@ const TRACKER_PORT = 5000;
 const PEER_PORT = 6000;
 
 /** A test that needs a NAT lab; ignored, saying why, where there is none. */
-function natTest(name: string, fn: () => Promise<void>): void {
+function natTest(
+  name: string,
+  fn: () => Promise<void>,
+  skip = unavailable,
+): void {
   Deno.test({
-    name: unavailable ? `${name} (skipped: ${unavailable})` : name,
-    ignore: unavailable !== undefined,
+    name: skip ? `${name} (skipped: ${skip})` : name,
+    ignore: skip !== undefined,
     fn,
   });
 }
@@ -53,7 +62,16 @@ async function startSharer(
   host: string,
   file: string,
   tracker: string,
-): Promise<{ id: string; reachable: boolean; observed: string }> {
+  extra: string[] = [],
+): Promise<
+  {
+    id: string;
+    reachable: boolean;
+    observed: string;
+    mapped?: string;
+    method?: string;
+  }
+> {
   const child = lab.spawnEntry(host, "peer.ts", [
     "share",
     file,
@@ -63,6 +81,7 @@ async function startSharer(
     tracker,
     "--port",
     String(PEER_PORT),
+    ...extra,
   ]);
   const shared = JSON.parse(
     await child.waitForLine(/^\{"id"/, READY_TIMEOUT_MS),
@@ -74,6 +93,8 @@ async function startSharer(
     id: shared.id,
     reachable: reach.reachable,
     observed: reach.observed,
+    mapped: reach.mapped,
+    method: reach.method,
   };
 }
 
@@ -269,6 +290,76 @@ natTest(
       assertEquals(report.nat, nat, host);
       assertEquals(report.reachable, false);
       assertEquals(report.relayOk, true);
+      // No router here maps ports.
+      assertEquals(report.mapping, null);
     }
   },
+);
+
+natTest(
+  "a sharer behind a router that maps ports asks it to forward its port, and a public getter connects through the mapping",
+  async () => {
+    await using dir = await tempDir();
+    const file = await randomFile(dir.path, "mapped.bin", 3 * MiB);
+    await using lab = await NatLab.create({
+      publicHosts: ["tracker", "pub"],
+      nats: [{ name: "home", upnp: true }],
+    });
+    const tracker = await startTracker(lab);
+    const sharer = await startSharer(lab, "home", file, tracker);
+    assertEquals(sharer.reachable, true);
+    assert(sharer.mapped?.startsWith(`${lab.wan("home")}:`), sharer.mapped);
+    assert(sharer.method, "says how it was mapped");
+    const { report } = await get(
+      lab,
+      "pub",
+      sharer.id,
+      tracker,
+      join(dir.path, "got"),
+    );
+    assertEquals(await sha256File(report.path), sharer.id);
+    assertEquals(report.peers.map((peer) => peer.via), ["mapped"]);
+    assertEquals(report.peers[0].address, sharer.mapped);
+    // doctor from another host behind the same router: the mapping works.
+    const doctor = await lab.runEntry("home", "peer.ts", [
+      "doctor",
+      "--json",
+      "--tracker",
+      tracker,
+      "--port",
+      String(PEER_PORT + 1),
+    ], { timeoutMs: 30_000 });
+    assertEquals(doctor.code, 0, doctor.stderr);
+    const found = JSON.parse(doctor.stdout);
+    assertEquals(found.reachable, false);
+    assertEquals(found.mapping.reachable, true, doctor.stdout);
+  },
+  noUpnp,
+);
+
+natTest(
+  "with --no-port-mapping a sharer behind such a router is not mapped, and is reached by a hole punch instead",
+  async () => {
+    await using dir = await tempDir();
+    const file = await randomFile(dir.path, "unmapped.bin", 1 * MiB);
+    await using lab = await NatLab.create({
+      publicHosts: ["tracker", "pub"],
+      nats: [{ name: "home", upnp: true }],
+    });
+    const tracker = await startTracker(lab);
+    const sharer = await startSharer(lab, "home", file, tracker, [
+      "--no-port-mapping",
+    ]);
+    assertEquals(sharer.reachable, false);
+    assertEquals(sharer.mapped, undefined);
+    const { report } = await get(
+      lab,
+      "pub",
+      sharer.id,
+      tracker,
+      join(dir.path, "got"),
+    );
+    assertEquals(report.peers.map((peer) => peer.via), ["punched"]);
+  },
+  noUpnp,
 );

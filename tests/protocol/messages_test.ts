@@ -133,7 +133,10 @@ const SAMPLES: Message[] = [
   {
     type: "file",
     meta: META,
-    peers: [{ host: "10.0.0.9", port: 6000, reachable: false }],
+    peers: [
+      { host: "10.0.0.9", port: 6000, reachable: false },
+      { host: "10.0.0.10", port: 41000, mapped: true },
+    ],
     observed: "203.0.113.7",
   },
   { type: "list" },
@@ -173,6 +176,7 @@ const SAMPLES: Message[] = [
     },
   },
   { type: "reach", port: 6000 },
+  { type: "reach", port: 40123, mapped: true },
   { type: "reached", host: "203.0.113.7", port: 40123, reachable: false },
   { type: "reached", host: "::1", port: 0, reachable: true, relay: 5001 },
   { type: "connect", host: "203.0.113.7", port: 6000 },
@@ -224,6 +228,7 @@ const WITH_BINARY = new Set([
 /** Header fields that decoding may go without, by message type. */
 const OPTIONAL: Record<string, string[]> = {
   reached: ["relay"],
+  reach: ["mapped"],
   connect: ["punch", "local"],
   connecting: ["punch"],
   incoming: ["punch"],
@@ -241,6 +246,7 @@ const OPTIONAL: Record<string, string[]> = {
 /** Fields that are true or false, by message type. */
 const BOOLEAN_FIELDS: Record<string, string[]> = {
   reached: ["reachable"],
+  reach: ["mapped"],
   register: ["partial"],
   "register-sealed": ["partial"],
 };

@@ -67,6 +67,8 @@ export interface PromptOptions {
   downloadLimit?: number;
   /** Downloaders uploaded to at once. @default {UPLOAD_SLOTS} */
   uploadSlots?: number;
+  /** Ask the router to forward the port when needed. @default {true} */
+  portMapping?: boolean;
 }
 
 /**
@@ -96,8 +98,10 @@ export async function runPrompt(options: PromptOptions): Promise<number> {
       prompt?.note(`Stopped sharing ${terminalSafe(meta.name)}: ${reason}.`),
     uploadLimit: options.uploadLimit,
     uploadSlots: options.uploadSlots,
+    portMapping: options.portMapping,
     onReachability: (reachability) => {
-      if (!reachability.reachable) prompt?.note(reachabilityLine(reachability));
+      const line = reachabilityLine(reachability);
+      if (line) prompt?.note(line);
     },
   });
   try {

@@ -42,6 +42,13 @@ import { VERSION } from "../protocol/version.ts";
 import { settleWithin } from "../util/settle_within.ts";
 import { listenForStop, stoppedExitCode } from "./stop_signal.ts";
 
+/** How a peer reached other than straight is said after its bytes. */
+const ROUTE_WORDS = {
+  mapped: "through its router's port mapping",
+  punched: "by hole punching",
+  relayed: "through the relay",
+} as const;
+
 /**
  * Runs `peer get [LINK|ID|-]`; resolves once saved (and, with `--seed`,
  * stopped). With `-` the link is read from standard input, with nothing
@@ -87,6 +94,7 @@ export async function get(
             total: p.size,
             bytesPerSecond: p.bytesPerSecond,
             peers: p.peers,
+            routes: p.routes,
           }),
       });
     } catch (error) {
@@ -220,7 +228,7 @@ function printSaved(
     const sent = peers.filter((peer) => peer.bytes > 0);
     const from = sent.map((peer) =>
       `${terminalSafe(peer.address)} (${formatSize(peer.bytes)}${
-        peer.via === "relayed" ? ", through the relay" : ""
+        peer.via && peer.via !== "direct" ? `, ${ROUTE_WORDS[peer.via]}` : ""
       })`
     ).join(", ");
     console.log(

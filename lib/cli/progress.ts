@@ -57,6 +57,8 @@ export interface ProgressState {
   bytesPerSecond?: number;
   /** Peers connected, for downloads. */
   peers?: number;
+  /** Of those, how many came other than straight, by way. */
+  routes?: { mapped?: number; punched?: number; relayed?: number };
 }
 
 const encoder = new TextEncoder();
@@ -203,7 +205,14 @@ export function describe(state: ProgressState, bytesPerSecond: number): string {
     `ETA ${formatDuration(eta)}`,
   ];
   if (state.peers !== undefined) {
-    parts.push(`${state.peers} ${state.peers === 1 ? "peer" : "peers"}`);
+    const ways = Object.entries(state.routes ?? {})
+      .filter(([, count]) => count > 0)
+      .map(([route, count]) => `${count} ${route}`);
+    parts.push(
+      `${state.peers} ${state.peers === 1 ? "peer" : "peers"}${
+        ways.length > 0 ? ` (${ways.join(", ")})` : ""
+      }`,
+    );
   }
   return parts.join("  ");
 }

@@ -95,6 +95,17 @@ export class PeerPool {
     return [...this.#linked.values()].filter((link) => link.active).length;
   }
 
+  /** Of the active links, how many were reached each way other than straight. */
+  routes(): { mapped?: number; punched?: number; relayed?: number } {
+    const counts: { mapped?: number; punched?: number; relayed?: number } = {};
+    for (const link of this.#linked.values()) {
+      const route = link.route;
+      if (!link.active || route === undefined || route === "direct") continue;
+      counts[route] = (counts[route] ?? 0) + 1;
+    }
+    return counts;
+  }
+
   /** True if a running link is waiting on a piece it asked for. */
   get busy(): boolean {
     return [...this.#linked.values()].some((link) => link.busy);

@@ -467,6 +467,7 @@ class DownloadRun {
       received: this.#received,
       bytesPerSecond: this.#speed(),
       peers: this.#peers.active,
+      routes: this.#peers.routes(),
       waiting: this.#waitingSince !== undefined,
     });
   }

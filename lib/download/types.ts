@@ -26,6 +26,11 @@ export interface DownloadProgress {
   bytesPerSecond: number;
   /** Peers currently connected. */
   peers: number;
+  /**
+   * Of `peers`, how many were reached other than straight: through a port
+   * their router forwards, by a hole punch, through the relay.
+   */
+  routes?: { mapped?: number; punched?: number; relayed?: number };
   /** True while no peer is linked and the download waits for one. */
   waiting: boolean;
 }

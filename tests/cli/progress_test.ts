@@ -29,6 +29,23 @@ Deno.test("describe() shows percent, bytes, speed, ETA and peers", () => {
   );
 });
 
+Deno.test("describe() says how many peers came other than straight, by way", () => {
+  const text = describe(
+    {
+      label: "a.bin",
+      done: 512 * 1024,
+      total: 1024 * 1024,
+      peers: 4,
+      routes: { punched: 1, relayed: 2, mapped: 0 },
+    },
+    256 * 1024,
+  );
+  assertEquals(
+    text,
+    "a.bin  50.0%  512 KiB / 1.0 MiB  256 KiB/s  ETA 2s  4 peers (1 punched, 2 relayed)",
+  );
+});
+
 Deno.test("ProgressLine redraws a terminal line at most ten times a second", () => {
   let now = 0;
   const writer = recorder(true);

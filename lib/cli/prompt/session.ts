@@ -292,6 +292,7 @@ export class Session {
             total: p.size,
             bytesPerSecond: p.bytesPerSecond,
             peers: p.peers,
+            routes: p.routes,
             name: p.name,
           }),
       });

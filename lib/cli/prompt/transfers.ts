@@ -40,6 +40,8 @@ export interface TransferUpdate {
   bytesPerSecond?: number;
   /** Peers connected (downloads). */
   peers?: number;
+  /** Of those, how many came other than straight, by way. */
+  routes?: ProgressState["routes"];
   /** The file's name, when it becomes known. */
   name?: string;
   /** The file's ID, when it becomes known. */
@@ -64,6 +66,8 @@ export class Transfer {
   bytesPerSecond = 0;
   /** Peers connected, for downloads. */
   peers?: number;
+  /** Of those, how many came other than straight, by way. */
+  routes?: ProgressState["routes"];
   /** Whether any progress was reported yet (the size is known). */
   started = false;
   #controller = new AbortController();
@@ -101,6 +105,7 @@ export class Transfer {
     this.done = update.done;
     this.total = update.total;
     if (update.peers !== undefined) this.peers = update.peers;
+    if (update.routes !== undefined) this.routes = update.routes;
     if (update.name !== undefined) this.name = update.name;
     if (update.id !== undefined) this.id = update.id;
     const at = this.#now();
@@ -146,6 +151,7 @@ export class Transfer {
       total: this.total,
       bytesPerSecond: this.bytesPerSecond,
       peers: this.kind === "get" ? this.peers ?? 0 : undefined,
+      routes: this.kind === "get" ? this.routes : undefined,
     };
   }
 }

@@ -2,14 +2,16 @@
  * `deno task bench`: measures share, get, an aria2c anchor, a swarm of eight
  * gets from one capped sharer (against the same gets one after the other)
  * and the tracker against this machine's own limits (TCP loopback, streaming
- * SHA-256), all with real processes on 127.0.0.1, then prints Markdown
- * tables and writes `bench/results/<date>.json`.
+ * SHA-256), all with real processes on 127.0.0.1, and (as root) gets over
+ * emulated links and the time to first byte by each NAT route, then prints
+ * Markdown tables and writes `bench/results/<date>.json`.
  *
  * ```sh
  * deno task bench            # 1 GiB and 4 GiB files, full tracker load (a few minutes)
  * deno task bench --quick    # 256 MiB, 32 MiB swarm, short tracker load (under a minute)
  * deno task bench --profile  # also profiles one get with --cpu-prof
  * deno task bench --crypto   # only encrypted vs plaintext share and gets
+ * deno task bench --nat      # only time to first byte by each NAT route
  * ```
  *
  * Test files (up to 4 GiB) live in a temporary folder removed at the end,
@@ -31,6 +33,13 @@ import { cryptoBench, type CryptoResults } from "./crypto.ts";
 import { cryptoLinkBench } from "./crypto_link.ts";
 import { floorBaseline } from "./floor.ts";
 import { linkBench } from "./links.ts";
+import {
+  NAT_FILE_BYTES,
+  NAT_FIRST_BYTES,
+  natBench,
+  type NatPart,
+} from "./nat.ts";
+import { formatNat, natErrors } from "./nat_report.ts";
 import { run, stopAll } from "./_process.ts";
 import { flushToDisk, SETTLE_MS } from "./settle.ts";
 import { SWARM_GETTERS, SWARM_UPLOAD_LIMIT, swarmBench } from "./swarm.ts";
@@ -102,16 +111,25 @@ interface Flags {
   links: boolean;
   /** Only the encryption rows. */
   crypto: boolean;
+  /** Only the NAT-route rows (with `links`: the emulated-link ones too). */
+  nat: boolean;
 }
 
-const USAGE = `Usage: deno task bench [--quick] [--profile] [--links] [--crypto]
+/** A run's results, with the NAT rows beside the report's own. */
+type Results = BenchResults & NatPart;
+
+const USAGE =
+  `Usage: deno task bench [--quick] [--profile] [--links] [--crypto] [--nat]
 
   --quick    256 MiB file, 32 MiB swarm, no large file, 3 s tracker load,
-             10,000 files (under a minute)
+             10,000 files, no NAT rows (under a minute)
   --profile  also run one get with --cpu-prof and list its top functions
   --links    only the emulated-link rows (root: network namespaces)
   --crypto   only share and gets encrypted vs plaintext, interleaved; with
-             --links, also over one emulated link`;
+             --links, also over one emulated link
+  --nat      only time to first byte by each NAT route: direct, mapped,
+             punched, relayed (root: network namespaces; under 2 minutes);
+             with --links or --crypto, after those`;
 
 async function main(args: string[]): Promise<number> {
   const flags = parseFlags(args);
@@ -129,9 +147,10 @@ async function main(args: string[]): Promise<number> {
     });
   };
   Deno.addSignalListener("SIGINT", interrupt);
-  const results = newResults({
+  const results: Results = newResults({
     quick: flags.quick,
-    settleMs: plan.settleMs,
+    // The NAT rows alone idle before nothing.
+    settleMs: natOnly(flags) ? 0 : plan.settleMs,
     smallBytes: plan.smallBytes,
   });
   try {
@@ -143,35 +162,59 @@ async function main(args: string[]): Promise<number> {
   }
   results.machine.loadAfter = Deno.loadavg();
   results.targets = checkTargets(results);
-  console.log(formatReport(results));
+  console.log(
+    [formatReport(results), ...formatNat(results.nat, results.natSkipped)]
+      .join("\n"),
+  );
   const file = await writeResults(
     results,
-    (["crypto", "links"] as const).filter((part) => flags[part]),
+    (["crypto", "links", "nat"] as const).filter((part) => flags[part]),
   );
   console.log(`\nResults written to ${file}`);
   return results.errors.length === 0 ? 0 : 1;
 }
 
 function parseFlags(args: string[]): Flags | undefined {
-  const known = new Set(["--quick", "--profile", "--links", "--crypto"]);
+  const known = new Set([
+    "--quick",
+    "--profile",
+    "--links",
+    "--crypto",
+    "--nat",
+  ]);
   if (args.some((arg) => !known.has(arg))) return undefined;
   return {
     quick: args.includes("--quick"),
     profile: args.includes("--profile"),
     links: args.includes("--links"),
     crypto: args.includes("--crypto"),
+    nat: args.includes("--nat"),
   };
+}
+
+/** True for a run of the NAT rows and nothing else. */
+function natOnly(flags: Flags): boolean {
+  return flags.nat && !flags.links && !flags.crypto;
 }
 
 async function runAll(
   plan: Plan,
   flags: Flags,
   work: string,
-  results: BenchResults,
+  results: Results,
 ): Promise<void> {
-  if (flags.crypto) return await cryptoOnly(plan, flags, work, results);
-  if (flags.links) {
-    await section(results, "emulated links", () => links(plan, work, results));
+  if (flags.crypto || flags.links || flags.nat) {
+    if (flags.crypto) await cryptoOnly(plan, flags, work, results);
+    else if (flags.links) {
+      await section(
+        results,
+        "emulated links",
+        () => links(plan, work, results),
+      );
+    }
+    if (flags.nat) {
+      await section(results, "NAT routes", () => natRoutes(work, results));
+    }
     return;
   }
   const small = smallFile(plan, work);
@@ -227,6 +270,9 @@ async function runAll(
   await Deno.remove(small);
   await section(results, "swarm", () => swarm(plan.swarmBytes, work, results));
   await section(results, "emulated links", () => links(plan, work, results));
+  if (!flags.quick) {
+    await section(results, "NAT routes", () => natRoutes(work, results));
+  }
   const large = await largeSize(plan, work, results);
   if (large > 0) {
     const path = `${work}/bench-${size(large).replace(" ", "")}.bin`;
@@ -318,6 +364,27 @@ async function links(
   } finally {
     await Deno.remove(file);
     await Deno.remove(slow);
+  }
+}
+
+/** Time to first byte by each NAT route, against a TCP connect (root only). */
+async function natRoutes(work: string, results: Results): Promise<void> {
+  const file = `${work}/nat-${size(NAT_FILE_BYTES).replace(" ", "")}.bin`;
+  const first = `${work}/nat-first-${NAT_FIRST_BYTES}.bin`;
+  writeTestFile(file, NAT_FILE_BYTES);
+  writeTestFile(first, NAT_FIRST_BYTES);
+  try {
+    const measured = await natBench(file, first, { work, step });
+    if ("skipped" in measured) {
+      step(`NAT routes skipped: ${measured.skipped}`);
+      results.natSkipped = measured.skipped;
+    } else {
+      results.nat = measured;
+      results.errors.push(...natErrors(measured));
+    }
+  } finally {
+    await Deno.remove(file);
+    await Deno.remove(first);
   }
 }
 

@@ -145,9 +145,17 @@ export class Announcer {
   ): Promise<Reachability> {
     if (this.#closed) throw new Error("The announcer is closed.");
     const port = options.port ?? this.#port;
-    return await this.#withClient((client) =>
-      client.reach(port, { mapped: options.mapped })
+    // A connection of its own: the tracker's probe may take seconds, and
+    // answers come in order, so on the shared one it would hold up the rest.
+    const client = await TrackerClient.connect(
+      this.#options.tracker,
+      this.#options.client,
     );
+    try {
+      return await client.reach(port, { mapped: options.mapped });
+    } finally {
+      client.close();
+    }
   }
 
   /**

@@ -1,8 +1,9 @@
 /**
  * The tracker's part in reaching peers behind home routers. A peer asks
- * (`reach`) and the tracker tries connecting back to it, on the address it
- * sees the peer at and the port the peer names, and remembers who could not
- * be reached, so that answers mark those peers. A peer that wants one of
+ * (`reach`, over a connection of its own, so the probe holds up none of its
+ * other requests) and the tracker tries connecting back to it, on the address
+ * it sees the peer at and the port the peer names, and remembers what it
+ * found while that address is registered, so that answers mark those peers. A peer that wants one of
  * them asks to `connect`: the tracker hands both the same random token (the
  * asked one over the connection it registered on, unasked), tells its relay
  * to expect that token from exactly those two hosts, and the two meet there.
@@ -60,17 +61,29 @@ export interface BrokerOptions {
   log?: (line: string) => void;
 }
 
-/** A registered peer address: the connection it came over, and what a probe found. */
-interface Registered {
-  conn: Connection;
-  reachable?: boolean;
+/** What a probe found at an address. */
+interface Verdict {
+  reachable: boolean;
   /** The port is one its router forwards at its request. */
-  mapped?: boolean;
+  mapped: boolean;
+  /** When it was found (performance.now()). */
+  at: number;
 }
+
+/**
+ * Ms a verdict on an address nobody has registered is kept: a peer asks
+ * over a connection of its own, just after registering on another.
+ */
+export const VERDICT_GRACE_MS = 60_000;
+/** Verdicts kept at most; past it the oldest go first. */
+export const MAX_VERDICTS = 200_000;
 
 /** Peer addresses, their connections and reachability; `reach` and `connect`. */
 export class Broker {
-  #peers = new Map<string, Registered>();
+  /** The connection each registered peer address came over. */
+  #peers = new Map<string, Connection>();
+  /** What probes found, by address. */
+  #verdicts = new Map<string, Verdict>();
   #ofConn = new Map<Connection, Set<string>>();
   #limiter: RateLimiter;
   #options: BrokerOptions;
@@ -93,13 +106,9 @@ export class Broker {
   seen(conn: Connection, address: Address): void {
     const key = keyOf(address);
     const known = this.#peers.get(key);
-    if (known?.conn === conn) return;
-    if (known) this.#ofConn.get(known.conn)?.delete(key);
-    this.#peers.set(key, {
-      conn,
-      reachable: known?.reachable,
-      mapped: known?.mapped,
-    });
+    if (known === conn) return;
+    if (known) this.#ofConn.get(known)?.delete(key);
+    this.#peers.set(key, conn);
     let keys = this.#ofConn.get(conn);
     if (!keys) this.#ofConn.set(conn, keys = new Set());
     keys.add(key);
@@ -108,7 +117,9 @@ export class Broker {
   /** Forgets the addresses registered over `conn` (it closed). */
   forget(conn: Connection): void {
     for (const key of this.#ofConn.get(conn) ?? []) {
-      if (this.#peers.get(key)?.conn === conn) this.#peers.delete(key);
+      if (this.#peers.get(key) !== conn) continue;
+      this.#peers.delete(key);
+      this.#verdicts.delete(key);
     }
     this.#ofConn.delete(conn);
   }
@@ -116,20 +127,11 @@ export class Broker {
   /** `peers`, with those a probe could not reach marked so. */
   mark(peers: PeerAddress[]): PeerAddress[] {
     return peers.map((peer) => {
-      const known = this.#peers.get(keyOf(peer));
-      if (known?.reachable === false) return { ...peer, reachable: false };
-      if (known?.reachable && known.mapped) return { ...peer, mapped: true };
+      const verdict = this.#verdicts.get(keyOf(peer));
+      if (verdict?.reachable === false) return { ...peer, reachable: false };
+      if (verdict?.mapped) return { ...peer, mapped: true };
       return peer;
     });
-  }
-
-  /** Addresses known, and of those how many a probe could not reach. */
-  counts(): { peers: number; unreachable: number } {
-    let unreachable = 0;
-    for (const peer of this.#peers.values()) {
-      if (peer.reachable === false) unreachable++;
-    }
-    return { peers: this.#peers.size, unreachable };
   }
 
   /**
@@ -147,10 +149,7 @@ export class Broker {
       { host, port },
       this.#options.probeMs ?? REACH_PROBE_TIMEOUT_MS,
     );
-    this.seen(conn, { host, port });
-    const known = this.#peers.get(keyOf({ host, port }))!;
-    known.reachable = reachable;
-    known.mapped = mapped;
+    this.#remember(keyOf({ host, port }), { reachable, mapped });
     this.#options.log?.(
       `${formatAddress({ host, port })} is ${
         reachable ? "reachable" : "not reachable"
@@ -201,13 +200,13 @@ export class Broker {
     const offer = punch === undefined
       ? undefined
       : this.#awaitOffer(hex, wanted.host);
-    target.conn.send({
+    target.send({
       type: "incoming",
       token: hex,
       host,
       relay: relay.port,
       ...(punch === undefined ? {} : { punch }),
-    }).catch(() => target.conn.close());
+    }).catch(() => target.close());
     const theirs = await offer;
     return {
       type: "connecting",
@@ -248,9 +247,26 @@ export class Broker {
     return promise;
   }
 
-  /** Forgets rate-limit buckets that are full again. */
-  sweep(): void {
+  /**
+   * Forgets rate-limit buckets that are full again, and verdicts on
+   * addresses nobody registered within VERDICT_GRACE_MS.
+   */
+  sweep(now = performance.now()): void {
     this.#limiter.sweep();
+    for (const [key, verdict] of this.#verdicts) {
+      if (!this.#peers.has(key) && now - verdict.at > VERDICT_GRACE_MS) {
+        this.#verdicts.delete(key);
+      }
+    }
+  }
+
+  #remember(key: string, found: { reachable: boolean; mapped: boolean }) {
+    this.#verdicts.delete(key);
+    if (this.#verdicts.size >= MAX_VERDICTS) {
+      const oldest = this.#verdicts.keys().next().value;
+      if (oldest !== undefined) this.#verdicts.delete(oldest);
+    }
+    this.#verdicts.set(key, { ...found, at: performance.now() });
   }
 }
 

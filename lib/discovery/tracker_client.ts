@@ -2,23 +2,19 @@
  * Talks to a tracker over one persistent connection. Requests may overlap:
  * they are sent at once and the tracker answers them in order. Every wait is
  * bounded; a tracker that does not answer in time fails the connection.
+ * This file is what each request means; `_tracker_connection.ts` is how
+ * requests and answers pass over the connection.
  *
  * @module
  */
 
-import {
-  type Address,
-  connect,
-  type Connection,
-  formatAddress,
-} from "../net/connection.ts";
+import { type Address, connect, formatAddress } from "../net/connection.ts";
 import {
   HandshakeRefusedError,
   PlainPeerError,
 } from "../secure/secret_stream.ts";
 import {
   CONNECT_TIMEOUT_MS,
-  IDLE_TIMEOUT_MS,
   MAX_TRACKER_ANSWER_JSON_BYTES,
   TRACKER_ENV,
   TRACKER_REPLY_TIMEOUT_MS,
@@ -27,7 +23,6 @@ import type {
   FileMeta,
   FileSummary,
   Message,
-  MessageType,
   PeerAddress,
   SealedFile,
   TrackerStats,
@@ -35,10 +30,7 @@ import type {
 import {
   checkSearchText,
   connectFailure,
-  isPeerRefusal,
-  TrackerError,
   TrackerUnreachableError,
-  userText,
 } from "./tracker_errors.ts";
 import type {
   Incoming,
@@ -48,6 +40,10 @@ import type {
   TrackerAddress,
   TrackerClientOptions,
 } from "./tracker_types.ts";
+import {
+  type IncomingMessage,
+  TrackerConnection,
+} from "./_tracker_connection.ts";
 
 export {
   checkSearchText,
@@ -65,19 +61,6 @@ export type {
 } from "./tracker_types.ts";
 
 /**
- * Ms a listening client waits for a frame with no request out: longer than
- * the tracker keeps an idle connection, so the tracker's limit is the one
- * that applies (and renewals come far more often).
- */
-const LISTEN_IDLE_MS = 2 * IDLE_TIMEOUT_MS;
-
-interface Pending {
-  resolve: (reply: Message) => void;
-  reject: (error: Error) => void;
-  timer: ReturnType<typeof setTimeout>;
-}
-
-/**
  * A connection to a tracker.
  *
  * @example
@@ -92,17 +75,11 @@ interface Pending {
  */
 export class TrackerClient {
   #address: Address;
-  #conn: Connection;
-  #replyMs: number;
-  #pending: Pending[] = [];
-  #reading = false;
-  #failure?: Error;
-  #onIncoming?: (incoming: Incoming) => void;
+  #conn: TrackerConnection;
 
-  private constructor(address: Address, conn: Connection, replyMs: number) {
+  private constructor(address: Address, conn: TrackerConnection) {
     this.#address = address;
     this.#conn = conn;
-    this.#replyMs = replyMs;
   }
 
   /** Connects to the tracker at `address`; throws {@linkcode TrackerUnreachableError}. */
@@ -118,10 +95,10 @@ export class TrackerClient {
         psk: (address as TrackerAddress).psk,
         limits: { maxJsonBytes: MAX_TRACKER_ANSWER_JSON_BYTES },
       });
+      const replyMs = options.replyTimeoutMs ?? TRACKER_REPLY_TIMEOUT_MS;
       return new TrackerClient(
         address,
-        conn,
-        options.replyTimeoutMs ?? TRACKER_REPLY_TIMEOUT_MS,
+        new TrackerConnection(address, conn, replyMs),
       );
     } catch (error) {
       throw new TrackerUnreachableError(
@@ -160,7 +137,7 @@ export class TrackerClient {
   ): Promise<void> {
     const message: Message = { type: "register", meta, port };
     if (options.partial) message.partial = true;
-    await this.#request(message, "ok");
+    await this.#conn.request(message, "ok");
   }
 
   /**
@@ -183,7 +160,7 @@ export class TrackerClient {
       port,
     };
     if (options.partial) message.partial = true;
-    await this.#request(message, "ok");
+    await this.#conn.request(message, "ok");
   }
 
   /**
@@ -202,7 +179,7 @@ export class TrackerClient {
       observed?: string;
     }
   > {
-    const reply = await this.#request(
+    const reply = await this.#conn.request(
       { type: "query-sealed", lookup },
       "sealed",
     );
@@ -219,7 +196,7 @@ export class TrackerClient {
    * resolves to those the tracker does not know for this peer.
    */
   async announce(ids: string[], port: number): Promise<string[]> {
-    const reply = await this.#request(
+    const reply = await this.#conn.request(
       { type: "announce", ids, port },
       "announced",
     );
@@ -228,7 +205,7 @@ export class TrackerClient {
 
   /** Withdraws this peer's registration of `id` (a file ID or a lookup key). */
   async unregister(id: string, port: number): Promise<void> {
-    await this.#request({ type: "unregister", id, port }, "ok");
+    await this.#conn.request({ type: "unregister", id, port }, "ok");
   }
 
   /**
@@ -247,7 +224,7 @@ export class TrackerClient {
       observed?: string;
     }
   > {
-    const reply = await this.#request(
+    const reply = await this.#conn.request(
       { type: "query", id: idOrPrefix, variant: options.variant ?? 0 },
       "file",
     );
@@ -261,7 +238,7 @@ export class TrackerClient {
 
   /** Every file the tracker knows (up to its answer cap). */
   async list(): Promise<FileSummary[]> {
-    const reply = await this.#request({ type: "list" }, "files");
+    const reply = await this.#conn.request({ type: "list" }, "files");
     return reply.files;
   }
 
@@ -271,7 +248,7 @@ export class TrackerClient {
    */
   async search(text: string): Promise<FileSummary[]> {
     checkSearchText(text);
-    const reply = await this.#request({ type: "search", text }, "files");
+    const reply = await this.#conn.request({ type: "search", text }, "files");
     return reply.files;
   }
 
@@ -285,7 +262,7 @@ export class TrackerClient {
   ): Promise<Reachability> {
     const message: Message = { type: "reach", port };
     if (options.mapped) message.mapped = true;
-    const reply = await this.#request(message, "reached");
+    const reply = await this.#conn.request(message, "reached");
     return {
       observed: { host: reply.host, port: reply.port },
       reachable: reply.reachable,
@@ -314,7 +291,7 @@ export class TrackerClient {
       message.punch = options.punch;
       message.local = this.#conn.local.port;
     }
-    const reply = await this.#request(message, "connecting");
+    const reply = await this.#conn.request(message, "connecting");
     return {
       token: tokenBytes(reply.token),
       relay: this.#relayAt(reply.relay),
@@ -329,7 +306,7 @@ export class TrackerClient {
   async offerPunch(token: Uint8Array, port?: number): Promise<void> {
     const message: Message = { type: "punch", token: token.toHex() };
     if (port !== undefined) message.port = port;
-    await this.#request(message, "ok");
+    await this.#conn.request(message, "ok");
   }
 
   /**
@@ -339,168 +316,33 @@ export class TrackerClient {
    * client connects again).
    */
   listen(handler: (incoming: Incoming) => void): void {
-    this.#onIncoming = handler;
-    if (!this.#reading && !this.#failure) this.#readReplies();
+    this.#conn.listen((message) => handler(this.#incoming(message)));
   }
 
   /** The tracker's counters. */
   async stats(): Promise<TrackerStats> {
-    const reply = await this.#request({ type: "stats" }, "stats-reply");
+    const reply = await this.#conn.request({ type: "stats" }, "stats-reply");
     return reply.stats;
   }
 
   /** Closes the connection; requests still waiting reject. Safe to call twice. */
   close(): void {
-    this.#fail(
-      new TrackerUnreachableError(
-        this.#address,
-        `The connection to tracker ${formatAddress(this.#address)} was closed.`,
-      ),
-    );
-  }
-
-  /** Sends `message`; resolves to its answer, throwing error replies. */
-  #request<T extends MessageType>(
-    message: Message,
-    expect: T,
-  ): Promise<Extract<Message, { type: T }>> {
-    if (this.#failure) return Promise.reject(this.#failure);
-    const reply = new Promise<Message>((resolve, reject) => {
-      const timer = setTimeout(
-        () => this.#fail(this.#unreachable(this.#lateText())),
-        this.#replyMs,
-      );
-      this.#pending.push({ resolve, reject, timer });
-    });
-    this.#conn.send(message).catch((error) =>
-      this.#fail(
-        error instanceof RangeError
-          ? new RangeError(
-            `Request too large for the tracker: ${error.message}`,
-          )
-          : this.#unreachable("the connection broke", error),
-      )
-    );
-    if (!this.#reading) this.#readReplies();
-    return reply.then((answer) => this.#check(answer, expect));
-  }
-
-  /**
-   * Reads answers while requests wait for them, matching them in order;
-   * while listening, reads on without them, handing unasked messages over.
-   */
-  async #readReplies(): Promise<void> {
-    this.#reading = true;
-    try {
-      while (
-        (this.#pending.length > 0 || this.#onIncoming) && !this.#failure
-      ) {
-        const waiting = this.#pending.length > 0;
-        const reply = await this.#conn.receive({
-          // While only listening, the tracker's own idle limit ends it.
-          idleMs: waiting ? this.#replyMs : LISTEN_IDLE_MS,
-          deadlineMs: this.#replyMs,
-        });
-        if (reply === null) {
-          throw this.#unreachable("it closed the connection");
-        }
-        if (reply.type === "incoming") {
-          this.#onIncoming?.({
-            token: tokenBytes(reply.token),
-            host: reply.host,
-            relay: this.#relayAt(reply.relay),
-            ...(reply.punch === undefined ? {} : { punch: reply.punch }),
-          });
-          continue;
-        }
-        if (this.#pending.length === 0) {
-          throw this.#unreachable(`it sent "${reply.type}" unasked`);
-        }
-        const pending = this.#pending.shift()!;
-        clearTimeout(pending.timer);
-        pending.resolve(reply);
-      }
-    } catch (error) {
-      this.#fail(this.#failureFrom(error));
-    } finally {
-      this.#reading = false;
-      // The read has finished, so nothing is left running on the socket.
-      this.#rejectAll();
-    }
-  }
-
-  /** Turns an `error` reply into a {@linkcode TrackerError}; checks the type. */
-  #check<T extends MessageType>(
-    reply: Message,
-    expect: T,
-  ): Extract<Message, { type: T }> {
-    if (reply.type === "error" && isPeerRefusal(reply)) {
-      const error = new TrackerError(
-        reply.code,
-        `${
-          formatAddress(this.#address)
-        } is a peer, not a tracker: point --tracker (or ${TRACKER_ENV}) at the tracker's address.`,
-      );
-      this.#fail(error);
-      throw error;
-    }
-    if (reply.type === "error") {
-      throw new TrackerError(reply.code, userText(reply.message));
-    }
-    if (reply.type !== expect) {
-      const error = this.#unreachable(
-        `it sent "${reply.type}" where "${expect}" belongs`,
-      );
-      this.#fail(error);
-      throw error;
-    }
-    return reply as Extract<Message, { type: T }>;
-  }
-
-  /** Marks the connection failed and closes it; waiting requests reject. */
-  #fail(error: Error): void {
-    if (!this.#failure) this.#failure = error;
     this.#conn.close();
-    // While a read is running, it rejects them once it has ended.
-    if (!this.#reading) this.#rejectAll();
   }
 
-  #rejectAll(): void {
-    if (!this.#failure) return;
-    for (const pending of this.#pending.splice(0)) {
-      clearTimeout(pending.timer);
-      pending.reject(this.#failure);
-    }
-  }
-
-  #failureFrom(error: unknown): Error {
-    if (error instanceof TrackerUnreachableError) return error;
-    if (error instanceof Deno.errors.TimedOut) {
-      return this.#unreachable(this.#lateText(), error);
-    }
-    if (error instanceof TypeError || error instanceof RangeError) {
-      return this.#unreachable("sent a malformed answer", error);
-    }
-    return this.#unreachable("the connection broke", error);
+  /** An unasked `incoming` message as what {@linkcode listen} hands over. */
+  #incoming(message: IncomingMessage): Incoming {
+    return {
+      token: tokenBytes(message.token),
+      host: message.host,
+      relay: this.#relayAt(message.relay),
+      ...(message.punch === undefined ? {} : { punch: message.punch }),
+    };
   }
 
   /** The relay at `port` on the tracker's host. */
   #relayAt(port: number): TrackerAddress {
     return { host: this.#address.host, port };
-  }
-
-  #lateText(): string {
-    return `it did not answer within ${this.#replyMs / 1000} s`;
-  }
-
-  #unreachable(detail: string, cause?: unknown): TrackerUnreachableError {
-    return new TrackerUnreachableError(
-      this.#address,
-      `Tracker at ${
-        formatAddress(this.#address)
-      } stopped responding: ${detail}.`,
-      { cause },
-    );
   }
 }
 

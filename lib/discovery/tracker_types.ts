@@ -14,7 +14,6 @@ export interface RegisterOptions {
   partial?: boolean;
 }
 
-/** Options for {@linkcode TrackerClient.connect}. */
 /**
  * A tracker's address, and the team key it requires (`tracker
  * --secret-file`), if it does: the two travel together wherever a tracker is
@@ -25,6 +24,7 @@ export interface TrackerAddress extends Address {
   psk?: Uint8Array;
 }
 
+/** Options for `TrackerClient.connect`. */
 export interface TrackerClientOptions {
   /** Ms to wait for the connection, and again for its encryption handshake. @default {CONNECT_TIMEOUT_MS} */
   timeoutMs?: number;

@@ -2,10 +2,11 @@
  * The relay: lets two peers that cannot reach each other (both behind home
  * routers) talk through a machine both can reach. The tracker gives both
  * peers a token and tells the relay to {@linkcode Relay.expect} it from their
- * two hosts; each peer connects and sends its hello (`_relay_wire.ts`); once
- * both are there the relay answers each with one status byte and copies
- * bytes both ways (`_relay_session.ts`), unchanged, until either side ends. The peers encrypt end
- * to end, so the relay only ever sees ciphertext and never parses it.
+ * two hosts (`_relay_tokens.ts`); each peer connects and sends its hello
+ * (`_relay_wire.ts`); once both are there the relay answers each with one
+ * status byte and copies bytes both ways (`_relay_session.ts`), unchanged,
+ * until either side ends. The peers encrypt end to end, so the relay only
+ * ever sees ciphertext and never parses it.
  *
  * The relay never connects anywhere itself (it only pairs connections that
  * came to it, from the hosts the tracker named), and every pair is held to a
@@ -25,6 +26,7 @@ import { readFullAsync } from "../util/read_full.ts";
 import { writeAllAsync } from "../util/write_all.ts";
 import { sleep } from "../util/sleep.ts";
 import { HostCounts, type Session, Sessions } from "./_relay_session.ts";
+import { type Expected, ExpectedTokens } from "./_relay_tokens.ts";
 import {
   checkToken,
   decodeHello,
@@ -206,21 +208,12 @@ function resolveLimits(options: RelayOptions): Limits {
   return limits;
 }
 
-/** A token the tracker announced, and the pair meeting under it. */
-interface Expected {
-  hosts: RelayEnds;
-  /** When it stops being valid, unless a peer has come by then. */
-  expires: number;
-  session?: Session;
-}
-
 class RelayServer implements Relay {
   readonly address: Address;
   #listener: Deno.TcpListener;
   #limits: Limits;
   #log: (line: string) => void;
-  #now: () => number;
-  #expected = new Map<string, Expected>();
+  #expected: ExpectedTokens;
   #sessions: Sessions;
   #hellos = new HostCounts();
   #conns = new Set<Deno.TcpConn>();
@@ -236,7 +229,12 @@ class RelayServer implements Relay {
     this.#listener = listener;
     this.#limits = limits;
     this.#log = options.log ?? (() => {});
-    this.#now = options.now ?? (() => performance.now());
+    this.#expected = new ExpectedTokens({
+      ttlMs: limits.expectTtlMs,
+      max: limits.maxExpected,
+      now: options.now ?? (() => performance.now()),
+      log: this.#log,
+    });
     this.#sessions = new Sessions(
       { ...limits, copyBufferSize: COPY_BUFFER_SIZE },
       this.#log,
@@ -252,14 +250,9 @@ class RelayServer implements Relay {
       throw new TypeError("A relayed connection needs the host of both ends.");
     }
     if (this.#closing.signal.aborted) return;
-    const key = toHex(token);
-    if (this.#expected.get(key)?.session) return; // in use: keep its pair
-    this.#prune();
-    this.#expected.delete(key); // re-inserted last, in expiry order
-    if (this.#expected.size >= this.#limits.maxExpected) this.#forgetOldest();
-    this.#expected.set(key, {
-      hosts: { asker: unmapIPv4(ends.asker), asked: unmapIPv4(ends.asked) },
-      expires: this.#now() + this.#limits.expectTtlMs,
+    this.#expected.expect(token.toHex(), {
+      asker: unmapIPv4(ends.asker),
+      asked: unmapIPv4(ends.asked),
     });
   }
 
@@ -386,8 +379,8 @@ class RelayServer implements Relay {
     hello: RelayHello,
   ): Promise<boolean> {
     const { role } = hello;
-    const key = toHex(hello.token);
-    const entry = this.#lookup(key);
+    const key = hello.token.toHex();
+    const entry = this.#expected.find(key);
     if (!entry || entry.hosts[role] !== host || entry.session?.ends[role]) {
       this.#log(`Relay refused ${who} as ${role}: not expected`);
       await answer(conn, RelayStatus.unknown);
@@ -404,16 +397,6 @@ class RelayServer implements Relay {
     }
     this.#wait(entry, key, role, conn, who);
     return true;
-  }
-
-  /** The entry under `key`, unless it expired before any peer came. */
-  #lookup(key: string): Expected | undefined {
-    const entry = this.#expected.get(key);
-    if (entry && !entry.session && this.#now() >= entry.expires) {
-      this.#expected.delete(key);
-      return undefined;
-    }
-    return entry;
   }
 
   /** The first end arrived: it holds the session's place until its partner comes. */
@@ -460,32 +443,12 @@ class RelayServer implements Relay {
   #end(session: Session, why: string): void {
     if (!this.#sessions.end(session, why)) return;
     for (const end of Object.values(session.ends)) this.#conns.delete(end.conn);
-    const entry = this.#expected.get(session.key);
-    if (entry?.session === session) entry.session = undefined;
+    this.#expected.release(session);
   }
 
   #drop(conn: Deno.TcpConn): void {
     closeQuietly(conn);
     this.#conns.delete(conn);
-  }
-
-  /** Forgets tokens that expired before any peer came (oldest first). */
-  #prune(): void {
-    const now = this.#now();
-    for (const [key, entry] of this.#expected) {
-      if (entry.session) continue;
-      if (now < entry.expires) return;
-      this.#expected.delete(key);
-    }
-  }
-
-  #forgetOldest(): void {
-    for (const [key, entry] of this.#expected) {
-      if (entry.session) continue;
-      this.#expected.delete(key);
-      this.#log("Relay forgot an expected token: too many expected at once");
-      return;
-    }
   }
 }
 
@@ -496,10 +459,4 @@ async function answer(conn: Deno.TcpConn, status: number): Promise<void> {
   } catch {
     // It left: nothing to tell.
   }
-}
-
-function toHex(bytes: Uint8Array): string {
-  let hex = "";
-  for (const byte of bytes) hex += byte.toString(16).padStart(2, "0");
-  return hex;
 }

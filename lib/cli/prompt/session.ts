@@ -31,9 +31,10 @@ import {
   TrackerClient,
 } from "../../discovery/tracker_client.ts";
 import type { ShareLink } from "../../protocol/share_link.ts";
-import { parseFileId, UsageError } from "../args.ts";
+import { UsageError } from "../args.ts";
 import { shortId, terminalSafe } from "../format.ts";
 import { lookupOf } from "../get_target.ts";
+import { idFromRef, KnownFiles, pickOne } from "./_file_refs.ts";
 import { type Transfer, Transfers } from "./transfers.ts";
 
 /** Files remembered from `list` and `search` answers, for completion. */
@@ -136,7 +137,7 @@ export class Session {
   #node: PeerNode;
   #options: SessionOptions;
   #transfers = new Transfers();
-  #known = new Map<string, string>();
+  #known = new KnownFiles(MAX_KNOWN_FILES);
   /** Where each shared file is, by ID; the node knows only their metadata. */
   #paths = new Map<string, string>();
   #listeners = new Set<SessionListener>();
@@ -174,7 +175,7 @@ export class Session {
    * seen first, at most {@linkcode MAX_KNOWN_FILES}: names `get` accepts.
    */
   known(): { id: string; name: string }[] {
-    return [...this.#known].map(([id, name]) => ({ id, name }));
+    return this.#known.list();
   }
 
   /**
@@ -200,7 +201,7 @@ export class Session {
       });
       const isPrivate = this.#node.isPrivate(meta.id);
       // A private file is never looked up by its ID: no name to get it by.
-      if (!isPrivate) this.#remember([meta]);
+      if (!isPrivate) this.#known.remember([meta]);
       this.#sharedFrom(meta.id, full);
       this.#transfers.finish(transfer);
       this.#emit({
@@ -265,7 +266,7 @@ export class Session {
     const here = this.localCopy(id);
     if (here) throw new UsageError(alreadyHere(here));
     const outDir = options.outDir ?? this.outDir;
-    const name = this.#known.get(id) ?? shortId(id);
+    const name = this.#known.nameOf(id) ?? shortId(id);
     const transfer = this.#transfers.start({ kind: "get", name, id });
     let size = 0;
     try {
@@ -297,7 +298,7 @@ export class Session {
           }),
       });
       size = result.meta.size;
-      if (!secret) this.#remember([result.meta]);
+      if (!secret) this.#known.remember([result.meta]);
       if (serve) this.#sharedFrom(result.meta.id, resolve(result.path));
       this.#transfers.finish(transfer, size);
       this.#emit({ type: "saved", transfer, result });
@@ -359,7 +360,7 @@ export class Session {
       );
     }
     const { meta, peers } = await this.#ask((client) => client.query(id));
-    this.#remember([meta]);
+    this.#known.remember([meta]);
     return { meta, peers, self: this.#selfAddresses() };
   }
 
@@ -402,18 +403,7 @@ export class Session {
    * throws a {@linkcode UsageError} otherwise.
    */
   resolveId(ref: string): string {
-    if (/^[0-9a-f]+$/i.test(ref)) return parseFileId(ref);
-    const files = this.known();
-    for (const meta of this.#node.shared()) files.push(meta);
-    const matches = new Set(
-      files.filter((file) => file.name === ref).map((file) => file.id),
-    );
-    if (matches.size === 1) return [...matches][0];
-    throw new UsageError(
-      matches.size > 1
-        ? `More than one file is named "${ref}": use its ID from "list".`
-        : `"${ref}" is neither a file ID nor a name seen in "list": run list or search, then use the ID.`,
-    );
+    return idFromRef(ref, [...this.known(), ...this.#node.shared()]);
   }
 
   /** Closes the node the session runs on, unregistering everything shared. */
@@ -429,7 +419,7 @@ export class Session {
     question: (client: TrackerClient) => Promise<FileSummary[]>,
   ): Promise<FileSummary[]> {
     const files = await this.#ask(question);
-    this.#remember(files);
+    this.#known.remember(files);
     return files;
   }
 
@@ -452,16 +442,6 @@ export class Session {
     // Sharing a file already shared keeps serving the first copy.
     if (!this.#paths.has(id)) this.#paths.set(id, path);
   }
-
-  #remember(files: readonly { id: string; name: string }[]): void {
-    for (const file of files) {
-      this.#known.delete(file.id);
-      this.#known.set(file.id, file.name);
-    }
-    while (this.#known.size > MAX_KNOWN_FILES) {
-      this.#known.delete(this.#known.keys().next().value!);
-    }
-  }
 }
 
 /**
@@ -472,28 +452,6 @@ export function alreadyHere(file: LocalFile): string {
   return `${terminalSafe(file.meta.name)} (${
     shortId(file.meta.id)
   }) is already here: ${terminalSafe(file.path)}`;
-}
-
-/**
- * The one shared file `ref` names, by an ID prefix of 4+ characters or its
- * exact name; throws a {@linkcode UsageError} for none or several.
- */
-function pickOne<T extends { id: string; name: string }>(
-  items: T[],
-  ref: string,
-  what: string,
-  hint: string,
-): T {
-  const lower = ref.toLowerCase();
-  const hits = items.filter((item) =>
-    (lower.length >= 4 && item.id.startsWith(lower)) || item.name === ref
-  );
-  if (hits.length === 1) return hits[0];
-  throw new UsageError(
-    hits.length === 0
-      ? `No ${what} matches "${ref}": type "${hint}" to see them.`
-      : `"${ref}" matches ${hits.length} of them: give more of the ID.`,
-  );
 }
 
 function expandHome(path: string): string {

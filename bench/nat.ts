@@ -21,6 +21,11 @@ import {
   type NatLabOptions,
 } from "../scripts/natlab.ts";
 import { READY_TIMEOUT_MS } from "../scripts/_child.ts";
+import {
+  labGet,
+  startLabSharer,
+  startLabTracker,
+} from "../scripts/_nat_peers.ts";
 
 /** Bytes of the file each scenario shares. */
 export const NAT_FILE_BYTES = 4 * 1024 ** 2;
@@ -31,10 +36,6 @@ export const NAT_FIRST_BYTES = 16 * 1024;
 /** Gets (and baseline streams) per scenario. */
 export const NAT_RUNS = 3;
 
-/** The tracker's port in its namespace (the lab's own, so fixed is safe). */
-const TRACKER_PORT = 5000;
-/** The sharer's port in its namespace. */
-const SHARER_PORT = 6000;
 /** Longest one get may take before the run is declared stuck. */
 const GET_TIMEOUT_MS = 60_000;
 /** Namespace names of the bench's labs start with this. */
@@ -200,8 +201,13 @@ async function measure(
     ...scenario.lab,
     prefix: LAB_PREFIX,
   });
-  const tracker = await serveTracker(lab);
-  const id = await share(lab, file, tracker);
+  const tracker = await startLabTracker(lab, "tracker");
+  // Resolves once the tracker has judged the sharer's reach, so that the
+  // first get does not find it unjudged.
+  const { id } = await startLabSharer(lab, "sharer", file, tracker, [
+    "--piece-size",
+    NAT_PIECE_SIZE,
+  ]);
   for (let run = 0; run < options.runs; run++) {
     const out = `${options.work}/nat-get-${run}`;
     try {
@@ -219,45 +225,6 @@ async function measure(
   row.medianElapsedMs = median(row.elapsedMs);
 }
 
-/** Starts the tracker (and its relay) on "tracker"; resolves to `host:port`. */
-async function serveTracker(lab: NatLab): Promise<string> {
-  const child = lab.spawnEntry("tracker", "tracker.ts", [
-    "--port",
-    String(TRACKER_PORT),
-  ]);
-  await child.waitForLine(/^Relay listening on/, READY_TIMEOUT_MS);
-  await child.waitForLine(/^Tracker listening on/, READY_TIMEOUT_MS);
-  return `${lab.host("tracker")}:${TRACKER_PORT}`;
-}
-
-/**
- * Shares `file` on "sharer" and waits until the tracker has said whether
- * it is reachable (else the first get would find it unjudged); its ID.
- */
-async function share(
-  lab: NatLab,
-  file: string,
-  tracker: string,
-): Promise<string> {
-  const child = lab.spawnEntry("sharer", "peer.ts", [
-    "share",
-    file,
-    "--json",
-    "--verbose",
-    "--tracker",
-    tracker,
-    "--port",
-    String(SHARER_PORT),
-    "--piece-size",
-    NAT_PIECE_SIZE,
-  ]);
-  const { id } = JSON.parse(
-    await child.waitForLine(/^\{"id"/, READY_TIMEOUT_MS),
-  );
-  await child.waitForLine(/"event":"reachability"/, READY_TIMEOUT_MS);
-  return id;
-}
-
 /** One `peer get --json` on "getter" into `out`: its times and routes. */
 async function get(
   lab: NatLab,
@@ -265,29 +232,16 @@ async function get(
   tracker: string,
   out: string,
 ): Promise<{ firstPieceMs: number; elapsedMs: number; routes: string[] }> {
-  const result = await lab.runEntry("getter", "peer.ts", [
-    "get",
-    id,
-    "--json",
-    "--tracker",
-    tracker,
-    "--out",
-    out,
-    "--wait",
-    "0",
-  ], { timeoutMs: GET_TIMEOUT_MS });
-  if (result.code !== 0) {
-    throw new Error(`peer get failed (exit ${result.code}): ${result.stderr}`);
-  }
-  const report = JSON.parse(result.stdout.trim().split("\n").at(-1)!);
+  const { result, report } = await labGet(lab, "getter", id, tracker, out, {
+    timeoutMs: GET_TIMEOUT_MS,
+  });
   if (typeof report.firstPieceMs !== "number") {
     throw new Error(`peer get reported no firstPieceMs: ${result.stdout}`);
   }
-  const peers = report.peers as { via?: string }[];
   return {
     firstPieceMs: report.firstPieceMs,
     elapsedMs: report.elapsedMs,
-    routes: peers.map((peer) => peer.via ?? "none"),
+    routes: report.peers.map((peer) => peer.via ?? "none"),
   };
 }
 

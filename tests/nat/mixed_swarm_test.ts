@@ -14,7 +14,13 @@
 import { join } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
 import { randomFile, sha256File, tempDir } from "../fixtures.ts";
-import { READY_TIMEOUT_MS } from "../../scripts/_child.ts";
+import {
+  LAB_SHARER_PORT,
+  labGet,
+  type LabGetReport,
+  startLabSharer,
+  startLabTracker,
+} from "../../scripts/_nat_peers.ts";
 import {
   miniupnpdAvailable,
   NatLab,
@@ -24,10 +30,6 @@ import {
 const unavailable = await natlabAvailable();
 const noUpnp = unavailable ? undefined : await miniupnpdAvailable();
 const MiB = 1024 * 1024;
-/** The tracker's port in its namespace (the lab's own, so fixed is safe). */
-const TRACKER_PORT = 5000;
-/** A sharer's port in its namespace. */
-const SHARER_PORT = 6000;
 /** A getter's port in its namespace: fixed, so other getters' reports name it. */
 const GETTER_PORT = 7000;
 /** Longest any one get may take, the three running at once. */
@@ -69,18 +71,6 @@ const GETTERS: Host[] = [
   { name: "g_changes", place: "changes" },
 ];
 
-interface PeerReport {
-  address: string;
-  bytes: number;
-  via?: Route;
-  error?: string;
-}
-
-interface GetReport {
-  path: string;
-  peers: PeerReport[];
-}
-
 /** The lab: public hosts for the tracker and public peers, a NAT for each other. */
 function createLab(): Promise<NatLab> {
   const hosts = [...SHARERS, ...GETTERS];
@@ -97,17 +87,6 @@ function createLab(): Promise<NatLab> {
   });
 }
 
-/** Starts the tracker (and its relay) on the public host "tracker". */
-async function startTracker(lab: NatLab): Promise<string> {
-  const child = lab.spawnEntry("tracker", "tracker.ts", [
-    "--port",
-    String(TRACKER_PORT),
-  ]);
-  await child.waitForLine(/^Relay listening on/, READY_TIMEOUT_MS);
-  await child.waitForLine(/^Tracker listening on/, READY_TIMEOUT_MS);
-  return `${lab.host("tracker")}:${TRACKER_PORT}`;
-}
-
 /**
  * `peer share --json --verbose` of `file` on `sharer`, once the tracker
  * has said whether it is reachable; the file ID and the address other
@@ -119,23 +98,12 @@ async function startSharer(
   file: string,
   tracker: string,
 ): Promise<{ id: string; address: string }> {
-  const child = lab.spawnEntry(sharer.name, "peer.ts", [
-    "share",
+  const { id, child: _, ...reach } = await startLabSharer(
+    lab,
+    sharer.name,
     file,
-    "--json",
-    "--verbose",
-    "--tracker",
     tracker,
-    "--port",
-    String(SHARER_PORT),
-    "--piece-size",
-    "64K",
-  ]);
-  const { id } = JSON.parse(
-    await child.waitForLine(/^\{"id"/, READY_TIMEOUT_MS),
-  );
-  const reach = JSON.parse(
-    await child.waitForLine(/"event":"reachability"/, READY_TIMEOUT_MS),
+    ["--piece-size", "64K"],
   );
   const what = `${sharer.name}: ${JSON.stringify(reach)}`;
   assertEquals(
@@ -145,10 +113,10 @@ async function startSharer(
   );
   if (sharer.place === "maps") {
     assert(reach.mapped?.startsWith(`${lab.wan(sharer.name)}:`), what);
-    return { id, address: reach.mapped };
+    return { id, address: reach.mapped! };
   }
   assertEquals(reach.mapped, undefined, what);
-  return { id, address: addressOf(lab, sharer, SHARER_PORT) };
+  return { id, address: addressOf(lab, sharer, LAB_SHARER_PORT) };
 }
 
 /** Where other peers find `host` listening on `port` (its router's, behind a NAT). */
@@ -164,22 +132,12 @@ async function get(
   id: string,
   tracker: string,
   out: string,
-): Promise<GetReport> {
-  const result = await lab.runEntry(getter.name, "peer.ts", [
-    "get",
-    id,
-    "--json",
-    "--tracker",
-    tracker,
-    "--port",
-    String(GETTER_PORT),
-    "--out",
-    out,
-    "--wait",
-    "0",
-  ], { timeoutMs: GET_TIMEOUT_MS });
-  assertEquals(result.code, 0, `${getter.name}: ${result.stderr}`);
-  return JSON.parse(result.stdout.trim().split("\n").at(-1)!);
+): Promise<LabGetReport> {
+  const { report } = await labGet(lab, getter.name, id, tracker, out, {
+    args: ["--port", String(GETTER_PORT)],
+    timeoutMs: GET_TIMEOUT_MS,
+  });
+  return report;
 }
 
 Deno.test({
@@ -197,7 +155,7 @@ Deno.test({
     await using dir = await tempDir();
     const file = await randomFile(dir.path, "mixed.bin", 4 * MiB);
     await using lab = await createLab();
-    const tracker = await startTracker(lab);
+    const tracker = await startLabTracker(lab, "tracker");
     // Who is at each address another peer may report: sharers and getters.
     const places = new Map<string, Host>();
     let id = "";

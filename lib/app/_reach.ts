@@ -73,7 +73,8 @@ export class Reach {
   check(announcer: Announcer): void {
     this.#checking ??= this.#find(announcer).then((reachability) => {
       this.#known = reachability;
-      this.#options.onReachability?.(reachability);
+      // A peer that already stopped (a get that finished) says nothing.
+      if (!this.#closed) this.#options.onReachability?.(reachability);
     }, (error) => {
       this.#options.log?.(
         `Could not ask the tracker whether others can reach this peer: ${
@@ -93,7 +94,9 @@ export class Reach {
   /** The tracker's answer; behind a router, after asking it to forward the port. */
   async #find(announcer: Announcer): Promise<PeerReachability> {
     const first = await announcer.reach();
-    if (first.reachable || this.#options.portMapping === false) return first;
+    if (
+      first.reachable || this.#options.portMapping === false || this.#closed
+    ) return first;
     const { log, server } = this.#options;
     const mapping = await mapPort({ port: server.address.port, log });
     if (!mapping) return first;

@@ -10,6 +10,11 @@
  */
 
 import { bytesOf, fold, nameProblem, quote } from "./_manifest_names.ts";
+import {
+  MAX_MANIFEST_ENTRIES,
+  MAX_PATH_BYTES,
+  MAX_PATH_DEPTH,
+} from "./limits.ts";
 
 /** One file or folder of a manifest. */
 export interface ManifestEntry {
@@ -33,15 +38,11 @@ export interface Manifest {
   entries: ManifestEntry[];
 }
 
-/** Most entries (files and folders) one manifest may list. */
-export const MAX_MANIFEST_ENTRIES = 1_000_000;
-/** Most components one path may have below the top folder. */
-export const MAX_PATH_DEPTH = 64;
-/**
- * Longest path, in UTF-8 bytes, counting the top folder's name and a `/`
- * between components (Linux's `PATH_MAX`).
- */
-export const MAX_PATH_BYTES = 4096;
+export {
+  MAX_MANIFEST_ENTRIES,
+  MAX_PATH_BYTES,
+  MAX_PATH_DEPTH,
+} from "./limits.ts";
 
 /**
  * A manifest the receiving side refuses: its message is one sentence naming

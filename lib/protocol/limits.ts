@@ -167,3 +167,18 @@ export const BROKER_BURST = 32;
 export const PUNCH_OFFER_WAIT_MS = 2_000;
 /** Bytes of a relay token: random, one per joined pair. */
 export const RELAY_TOKEN_BYTES = 16;
+
+/** Most entries (files and folders) one folder manifest may list. */
+export const MAX_MANIFEST_ENTRIES = 1_000_000;
+/** Most components one path of a folder manifest may have below its top folder. */
+export const MAX_PATH_DEPTH = 64;
+/**
+ * Longest path of a folder manifest, in UTF-8 bytes, counting the top
+ * folder's name and a `/` between components (Linux's `PATH_MAX`).
+ */
+export const MAX_PATH_BYTES = 4096;
+/**
+ * Largest encoded folder manifest: 128 MiB (a million files with names of
+ * about 80 bytes each).
+ */
+export const MAX_MANIFEST_BYTES = 128 * 1024 * 1024;

@@ -60,7 +60,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { HASH_BYTES } from "./limits.ts";
+import { HASH_BYTES, MAX_MANIFEST_BYTES } from "./limits.ts";
 import {
   checkedTree,
   checkManifest,
@@ -88,11 +88,7 @@ export { MAX_COMPONENT_BYTES } from "./_manifest_names.ts";
 export const MANIFEST_VERSION = 1;
 /** The bytes every manifest starts with: `p2pm`. */
 export const MANIFEST_MAGIC: Uint8Array = Uint8Array.of(0x70, 0x32, 0x70, 0x6d);
-/**
- * Largest encoded manifest: 128 MiB (a million files with names of about
- * 80 bytes each).
- */
-export const MAX_MANIFEST_BYTES = 128 * 1024 * 1024;
+export { MAX_MANIFEST_BYTES } from "./limits.ts";
 /** The ID of an empty file: the SHA-256 of no bytes. */
 export const EMPTY_FILE_ID =
   "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";

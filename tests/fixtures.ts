@@ -79,3 +79,41 @@ export async function sharer(
     [Symbol.asyncDispose]: () => node.close(),
   });
 }
+
+/**
+ * `promise`, or a failure naming `what` once `ms` have passed: a bound on
+ * every wait in a test.
+ */
+export async function within<T>(
+  promise: Promise<T>,
+  ms: number,
+  what = "it",
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what} took over ${ms} ms`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Polls `check` every 10 ms until true; resolves to the ms it took, or fails after `ms`. */
+export async function pollUntil(
+  ms: number,
+  check: () => Promise<boolean>,
+): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    if (await check()) return performance.now() - started;
+    if (performance.now() - started > ms) {
+      throw new Error(`Condition not met within ${ms} ms`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -33,12 +33,16 @@ import type { Message } from "../../lib/protocol/message_types.ts";
 import { readFullAsync } from "../../lib/util/read_full.ts";
 import { writeAllAsync } from "../../lib/util/write_all.ts";
 import { sleep } from "../../lib/util/sleep.ts";
+import { within } from "../fixtures.ts";
 
 const MIB = 1024 * 1024;
 const LOCAL = "127.0.0.1";
 const PROBE = fileURLToPath(new URL("./_punch_probe.ts", import.meta.url));
 /** Longest any one wait on the loopback may take before the test fails. */
 const WAIT_MS = 10_000;
+
+/** `promise`, failing after `ms` (WAIT_MS unless said). */
+const bounded = <T>(promise: Promise<T>, ms = WAIT_MS) => within(promise, ms);
 /** Ms a probe process may take to start and print, on top of its waits. */
 const STARTUP_MS = 20_000;
 /** Ms from now to the agreed start: time for the probes to start. */
@@ -120,28 +124,12 @@ function assertSameBytes(actual: Uint8Array, expected: Uint8Array): void {
   assertEquals(at, -1, "first differing byte");
 }
 
-/** Rejects if `promise` takes longer than `ms`. */
-async function within<T>(promise: Promise<T>, ms = WAIT_MS): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`Still waiting after ${ms} ms`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 Deno.test("a node:net socket as a Deno.Conn carries 16 MiB each way at once, byte for byte", async () => {
   await using pair = await socketPair();
   const [a, b] = pair;
   const aToB = randomBytes(16 * MIB);
   const bToA = randomBytes(16 * MIB);
-  const [, , atB, atA] = await within(Promise.all([
+  const [, , atB, atA] = await bounded(Promise.all([
     writeVaried(a, aToB),
     writeVaried(b, bToA),
     readVaried(b, aToB.length),
@@ -160,12 +148,12 @@ Deno.test("a read resolves to null once the other side ends its stream, which le
   await a.write(new TextEncoder().encode("last words"));
   await a.closeWrite();
   const into = new Uint8Array(64);
-  const got = await within(readFullAsync(b, into));
+  const got = await bounded(readFullAsync(b, into));
   assertEquals(new TextDecoder().decode(into.subarray(0, got)), "last words");
-  assertEquals(await within(b.read(into)), null);
-  assertEquals(await within(b.read(into)), null);
+  assertEquals(await bounded(b.read(into)), null);
+  assertEquals(await bounded(b.read(into)), null);
   await b.write(new TextEncoder().encode("answer"));
-  const answered = await within(a.read(into));
+  const answered = await bounded(a.read(into));
   assertEquals(
     new TextDecoder().decode(into.subarray(0, answered ?? 0)),
     "answer",
@@ -180,7 +168,7 @@ Deno.test("a slow reader pauses the socket: under 1 MiB waits in memory and the 
   let written = false;
   const writing = writeAllAsync(a, bytes).then(() => written = true);
   const pauseAt = MAX_BUFFERED_BYTES - SOCKET_CHUNK_BYTES;
-  await within((async () => {
+  await bounded((async () => {
     while (b.bufferedBytes < pauseAt) await sleep(10);
   })());
   await sleep(300);
@@ -193,9 +181,9 @@ Deno.test("a slow reader pauses the socket: under 1 MiB waits in memory and the 
   let most = 0;
   for (let at = 0; at < into.length;) {
     most = Math.max(most, b.bufferedBytes);
-    at += await within(b.read(into.subarray(at, at + 256 * 1024))) ?? 0;
+    at += await bounded(b.read(into.subarray(at, at + 256 * 1024))) ?? 0;
   }
-  await within(writing);
+  await bounded(writing);
   assert(most <= MAX_BUFFERED_BYTES, `${most} bytes buffered at most`);
   assertSameBytes(into, bytes);
 });
@@ -215,7 +203,7 @@ Deno.test("closing twice is harmless; a pending read rejects with Interrupted, l
     () => a.write(new Uint8Array(16)),
     Deno.errors.BadResource,
   );
-  assertEquals(await within(b.read(new Uint8Array(16))), null);
+  assertEquals(await bounded(b.read(new Uint8Array(16))), null);
 });
 
 Deno.test("the readable and writable streams of a node:net socket carry bytes like a Deno.Conn's", async () => {
@@ -223,8 +211,8 @@ Deno.test("the readable and writable streams of a node:net socket carry bytes li
   const [a, b] = pair;
   const bytes = randomBytes(3 * MIB + 17);
   const received = new Response(b.readable).bytes();
-  await within(new Blob([bytes]).stream().pipeTo(a.writable));
-  assertSameBytes(await within(received), bytes);
+  await bounded(new Blob([bytes]).stream().pipeTo(a.writable));
+  assertSameBytes(await bounded(received), bytes);
 });
 
 // ── punching on the loopback ─────────────────────────────────────────────
@@ -333,7 +321,7 @@ Deno.test("punch() connects two ports of 127.0.0.1 dialing each other at once, a
     const into = new Uint8Array(256);
     let got = 0;
     while (!into.subarray(0, got).includes(0x0a)) {
-      const more = await within(conn.read(into.subarray(got)));
+      const more = await bounded(conn.read(into.subarray(got)));
       assert(more !== null, "the probe closed before its line");
       got += more;
     }
@@ -350,10 +338,10 @@ Deno.test("the encrypted protocol runs over a punched connection unchanged", asy
   const search: Message = { type: "search", text: "through a punched hole" };
   const piece: Message = { type: "piece", index: 7, data: randomBytes(MIB) };
   const result = await withLoopbackPunch(["--secure"], async (conn) => {
-    using connection = await within(openSecure(conn));
+    using connection = await bounded(openSecure(conn));
     for (const message of [search, piece]) {
-      await within(connection.send(message));
-      assertEquals(await within(connection.receive()), message);
+      await bounded(connection.send(message));
+      assertEquals(await bounded(connection.receive()), message);
     }
   });
   assertEquals(result.echoed, 2);

@@ -21,11 +21,15 @@ import type { Address } from "../../lib/net/connection.ts";
 import { readFullAsync } from "../../lib/util/read_full.ts";
 import { writeAllAsync } from "../../lib/util/write_all.ts";
 import { closeQuietly } from "../../lib/util/close_quietly.ts";
+import { within } from "../fixtures.ts";
 
 const MIB = 1024 * 1024;
 const LOCAL = "127.0.0.1";
 /** Longest any one wait in these tests may take before the test fails. */
 const WAIT_MS = 10_000;
+
+/** `promise`, failing after `ms` (WAIT_MS unless said). */
+const bounded = <T>(promise: Promise<T>, ms = WAIT_MS) => within(promise, ms);
 
 /** A relay on a free loopback port, its log kept in `lines`. */
 function testRelay(
@@ -53,28 +57,12 @@ function hello(token: Uint8Array, role = 0): Uint8Array {
   return Uint8Array.of(0x50, 0x32, 0x50, 0x52, 1, role, 0, 0, ...token);
 }
 
-/** Rejects if `promise` takes longer than `ms`. */
-async function within<T>(promise: Promise<T>, ms = WAIT_MS): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`Still waiting after ${ms} ms`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Both ends of one token's pair, paired. */
 async function pair(
   relay: Address,
   token: Uint8Array,
 ): Promise<[Deno.TcpConn, Deno.TcpConn]> {
-  const [a, b] = await within(Promise.allSettled([
+  const [a, b] = await bounded(Promise.allSettled([
     openRelayed({ relay, token, role: "asker" }),
     openRelayed({ relay, token, role: "asked" }),
   ]));
@@ -92,7 +80,7 @@ async function assertRelayError(
   opening: Promise<unknown>,
   reason: RelayFailure,
 ): Promise<string> {
-  const error = await assertRejects(() => within(opening), RelayError);
+  const error = await assertRejects(() => bounded(opening), RelayError);
   assertEquals((error as RelayError).reason, reason);
   return error.message;
 }
@@ -103,7 +91,7 @@ async function readToEnd(conn: Deno.Conn): Promise<Uint8Array> {
   const buffer = new Uint8Array(64 * 1024);
   try {
     for (;;) {
-      const got = await within(conn.read(buffer));
+      const got = await bounded(conn.read(buffer));
       if (got === null) break;
       chunks.push(buffer.slice(0, got));
     }
@@ -143,7 +131,7 @@ Deno.test("two peers paired through the relay exchange 8 MiB each way, byte for 
       const back = randomBytes(8 * MIB);
       const gotThere = new Uint8Array(there.length);
       const gotBack = new Uint8Array(back.length);
-      const moved = await within(Promise.all([
+      const moved = await bounded(Promise.all([
         writeAllAsync(asker, there),
         writeAllAsync(asked, back),
         readFullAsync(asked, gotThere),
@@ -187,7 +175,7 @@ Deno.test("openRelayed() fails as 'unknown' for a token never expected, from ano
       openRelayed({ relay: relay.at(), token, role: "asker" }),
       "unknown",
     );
-    const second = await within(
+    const second = await bounded(
       openRelayed({ relay: relay.at(), token, role: "asked" }),
     );
     (await first).close();
@@ -266,11 +254,11 @@ Deno.test("the relay answers 'busy' over its cap of connections waiting for a pa
       "busy",
     );
     open.push(
-      await within(
+      await bounded(
         openRelayed({ relay: relay.at(), token: first, role: "asked" }),
       ),
     );
-    open.push(await within(waiting));
+    open.push(await bounded(waiting));
     open.push(...await pair(relay.at(), second));
     assertEquals(relay.stats().sessions, 2);
   } finally {
@@ -328,7 +316,7 @@ Deno.test("a bad hello closes that connection without a word and the relay serve
     }
     const [asker, asked] = await pair(relay.at(), token);
     await writeAllAsync(asker, Uint8Array.of(7));
-    assertEquals(await within(readFullAsync(asked, new Uint8Array(1))), 1);
+    assertEquals(await bounded(readFullAsync(asked, new Uint8Array(1))), 1);
     asker.close();
     asked.close();
   } finally {
@@ -347,15 +335,15 @@ Deno.test("a hello sent in two halves with a pause still pairs", async () => {
     await writeAllAsync(conn, bytes.subarray(0, 10));
     await new Promise((resolve) => setTimeout(resolve, 200));
     await writeAllAsync(conn, bytes.subarray(10));
-    partner = await within(
+    partner = await bounded(
       openRelayed({ relay: relay.at(), token, role: "asker" }),
     );
     const status = new Uint8Array(1);
-    assertEquals(await within(readFullAsync(conn, status)), 1);
+    assertEquals(await bounded(readFullAsync(conn, status)), 1);
     assertEquals(status[0], 0);
     await writeAllAsync(partner, Uint8Array.of(1, 2, 3));
     const got = new Uint8Array(3);
-    assertEquals(await within(readFullAsync(conn, got)), 3);
+    assertEquals(await bounded(readFullAsync(conn, got)), 3);
     assertEquals(got, Uint8Array.of(1, 2, 3));
   } finally {
     partner?.close();
@@ -401,7 +389,7 @@ Deno.test("the byte quota closes both ends once the session has moved it", async
       const got = await readToEnd(asked);
       assertEquals(got.length, quota);
       assert(equalBytes(got, sent.subarray(0, quota)), "the bytes differ");
-      assertEquals(await within(writing), "stopped");
+      assertEquals(await bounded(writing), "stopped");
       assertEquals((await readToEnd(asker)).length, 0);
       assertEquals(relay.stats(), { sessions: 0, waiting: 0, bytes: quota });
     } finally {
@@ -464,7 +452,7 @@ Deno.test("a session's rate each way, measured by each receiver over 2.5 s, stay
     const [asker, asked] = await pair(relay.at(), token);
     const floods = [flood(asker), flood(asked)];
     try {
-      const [there, back] = await within(Promise.all([
+      const [there, back] = await bounded(Promise.all([
         measureRate(asked, 2_500),
         measureRate(asker, 2_500),
       ]));
@@ -493,7 +481,7 @@ Deno.test("the total rate, shared by two sessions, stays within 10% of its limit
       receivers.push(asked);
     }
     floods.push(...open.filter((_, i) => i % 2 === 0).map(flood));
-    const rates = await within(
+    const rates = await bounded(
       Promise.all(receivers.map((conn) => measureRate(conn, 2_500))),
     );
     assertNear(rates[0] + rates[1], limit, "two sessions together");
@@ -542,7 +530,7 @@ Deno.test("close() ends sessions, waiting connections and hellos alike", async (
   try {
     await writeAllAsync(greeting, hello(newToken()).subarray(0, 5));
     await waitFor(() => relay.stats().waiting === 1);
-    await within(relay.close());
+    await bounded(relay.close());
     await assertRelayError(waiting, "closed");
     for (const conn of [asker, asked, greeting]) {
       assertEquals((await readToEnd(conn)).length, 0);
@@ -576,7 +564,7 @@ Deno.test("openRelayed() gives up as 'timed-out' after its own time-out, and at 
     });
     await waitFor(() => relay.stats().waiting === 1);
     abort.abort(new Error("Stopped"));
-    await assertRejects(() => within(opening), Error, "Stopped");
+    await assertRejects(() => bounded(opening), Error, "Stopped");
     // A peer that gave up waiting frees its place; the pair can still meet.
     await waitFor(() => relay.stats().waiting === 0);
     const [asker, asked] = await pair(relay.at(), token);

@@ -20,7 +20,7 @@ import {
   randomBytes,
   rawFrame,
 } from "../_hostile.ts";
-import { randomFile, tempDir } from "../fixtures.ts";
+import { randomFile, tempDir, within } from "../fixtures.ts";
 import { Bitfield } from "../../lib/protocol/bitfield.ts";
 import { type Address, connect, Connection } from "../../lib/net/connection.ts";
 import { secureAccept } from "../../lib/net/secure_transport.ts";
@@ -275,26 +275,6 @@ async function until(
       throw new Error(`${name}: not within ${ms} ms`);
     }
     await delay(10);
-  }
-}
-
-/** `promise`, or a failure naming `what` once `ms` have passed. */
-async function within<T>(
-  promise: Promise<T>,
-  ms: number,
-  what: string,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what} took over ${ms} ms`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

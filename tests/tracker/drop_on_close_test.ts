@@ -10,7 +10,7 @@
  */
 
 import { assert, assertEquals } from "../assert.ts";
-import { randomFile, tempDir } from "../fixtures.ts";
+import { pollUntil, randomFile, tempDir } from "../fixtures.ts";
 import { runEntry, spawnSharer, spawnTracker } from "../../scripts/_child.ts";
 import { Announcer } from "../../lib/discovery/announcer.ts";
 import {
@@ -248,25 +248,6 @@ async function listedPorts(c: TrackerClient, id: string): Promise<number[]> {
   }
 }
 
-/** Polls `check` every 10 ms until true; resolves to the ms it took, or fails after `ms`. */
-async function within(
-  ms: number,
-  check: () => Promise<boolean>,
-): Promise<number> {
-  const started = performance.now();
-  for (;;) {
-    if (await check()) return performance.now() - started;
-    if (performance.now() - started > ms) {
-      throw new Error(`Condition not met within ${ms} ms`);
-    }
-    await delay(10);
-  }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 Deno.test("the tracker drops a registration as soon as the connection that made it closes", async () => {
   await using server = tracker();
   const file = meta("aa");
@@ -279,7 +260,7 @@ Deno.test("the tracker drops a registration as soon as the connection that made 
   assertEquals(await listedPorts(asker, file.id), [6001, 6002]);
 
   sharer.close();
-  const ms = await within(PROMPT_MS, async () => {
+  const ms = await pollUntil(PROMPT_MS, async () => {
     return (await listedPorts(asker, file.id)).length === 1;
   });
   assertEquals(await listedPorts(asker, file.id), [6002]);
@@ -299,18 +280,18 @@ Deno.test("a registration renewed over a new connection survives the old connect
   using renewed = await client(server.address);
   assertEquals(await renewed.announce([file.id], 6000), []);
   old.close();
-  await within(PROMPT_MS, () => Promise.resolve(server.connections === 2));
+  await pollUntil(PROMPT_MS, () => Promise.resolve(server.connections === 2));
   assertEquals(await listedPorts(asker, file.id), [6000]);
   // And a second registration made by the new connection's register.
   const older = await client(server.address);
   await older.register(file, 6001);
   await renewed.register(file, 6001);
   older.close();
-  await within(PROMPT_MS, () => Promise.resolve(server.connections === 2));
+  await pollUntil(PROMPT_MS, () => Promise.resolve(server.connections === 2));
   assertEquals(await listedPorts(asker, file.id), [6000, 6001]);
 
   renewed.close();
-  await within(PROMPT_MS, async () => {
+  await pollUntil(PROMPT_MS, async () => {
     return (await listedPorts(asker, file.id)).length === 0;
   });
 });
@@ -322,7 +303,7 @@ Deno.test("a peer that keeps its connection open but stops renewing still expire
   await silent.register(file, 6000);
   using asker = await client(server.address);
   assertEquals(await listedPorts(asker, file.id), [6000]);
-  const ms = await within(3_000, async () => {
+  const ms = await pollUntil(3_000, async () => {
     return (await listedPorts(asker, file.id)).length === 0;
   });
   assert(ms >= 150, `gone after ${ms} ms, before its TTL`);
@@ -362,7 +343,7 @@ Deno.test("Announcer registers a partial holder as such, keeps it so when it reg
     await first.close();
     await using _second = tracker({ port: address.port });
     using c = await client(address);
-    await within(3_000, async () => (await c.list()).length === 1);
+    await pollUntil(3_000, async () => (await c.list()).length === 1);
     assertEquals((await c.list())[0].partial, 1);
     await announcer.add(file);
     assertEquals(
@@ -370,7 +351,7 @@ Deno.test("Announcer registers a partial holder as such, keeps it so when it reg
       [[1, 0]],
     );
     await announcer.close();
-    await within(PROMPT_MS, async () => (await c.list()).length === 0);
+    await pollUntil(PROMPT_MS, async () => (await c.list()).length === 0);
   } finally {
     await announcer.close();
     await first.close();
@@ -418,7 +399,7 @@ Deno.test("a sharer process killed with SIGKILL is gone from the tracker's answe
   // No unregister, no goodbye: the kernel closes its sockets.
   const killed = performance.now();
   await sharer.child.stop("SIGKILL");
-  await within(PROMPT_MS + 500, async () => {
+  await pollUntil(PROMPT_MS + 500, async () => {
     return (await listedPorts(asker, sharer.id)).length === 0;
   });
   const ms = performance.now() - killed;

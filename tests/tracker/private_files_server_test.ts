@@ -47,6 +47,7 @@ import {
   type TrackerOptions,
   type TrackerServer,
 } from "../../lib/tracker/server.ts";
+import { pollUntil } from "../fixtures.ts";
 
 const LOCAL = "127.0.0.1";
 /** A hostile frame refused from its header is closed well within this. */
@@ -93,21 +94,6 @@ async function client(address: Address): Promise<TrackerClient & Disposable> {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `check` every 10 ms until true; resolves to the ms it took, or fails after `ms`. */
-async function within(
-  ms: number,
-  check: () => Promise<boolean>,
-): Promise<number> {
-  const started = performance.now();
-  for (;;) {
-    if (await check()) return performance.now() - started;
-    if (performance.now() - started > ms) {
-      throw new Error(`Condition not met within ${ms} ms`);
-    }
-    await delay(10);
-  }
 }
 
 async function errorOf(promise: Promise<unknown>): Promise<TrackerError> {
@@ -318,13 +304,13 @@ Deno.test("a private registration goes as soon as the connection that made it cl
   await stays.registerSealed(sealed, 6002);
   assertEquals(await holders(asker, sealed.lookup), [6001, 6002]);
   sharer.close();
-  const ms = await within(1_000, async () => {
+  const ms = await pollUntil(1_000, async () => {
     return (await holders(asker, sealed.lookup)).length === 1;
   });
   assertEquals(await holders(asker, sealed.lookup), [6002]);
   assert(ms < 1_000, `${ms} ms`);
   stays.close();
-  await within(1_000, async () => {
+  await pollUntil(1_000, async () => {
     return (await holders(asker, sealed.lookup)).length === 0;
   });
   assertEquals(server.stats().privateFiles, 0);

@@ -19,12 +19,11 @@
 import { type Address, formatAddress } from "../net/connection.ts";
 import { unmapIPv4 } from "../net/address.ts";
 import { describeError } from "../net/describe_error.ts";
-import { ACCEPT_RETRY_MS, listenOn } from "../net/listener.ts";
+import { acceptEach, listenOn } from "../net/listener.ts";
 import { MIN_BANDWIDTH_LIMIT } from "../util/bandwidth.ts";
 import { closeQuietly } from "../util/close_quietly.ts";
 import { readFullAsync } from "../util/read_full.ts";
 import { writeAllAsync } from "../util/write_all.ts";
-import { sleep } from "../util/sleep.ts";
 import { HostCounts, type Session, Sessions } from "./_relay_session.ts";
 import { type Expected, ExpectedTokens } from "./_relay_tokens.ts";
 import {
@@ -241,7 +240,14 @@ class RelayServer implements Relay {
     );
     const addr = listener.addr as Deno.NetAddr;
     this.address = { host: addr.hostname, port: addr.port };
-    this.#accepting = this.#acceptLoop();
+    this.#accepting = acceptEach(
+      this.#listener,
+      (conn) => this.#track(this.#handle(conn)),
+      {
+        signal: this.#closing.signal,
+        log: (line) => this.#log(`Relay: ${line}`),
+      },
+    );
   }
 
   expect(token: Uint8Array, ends: RelayEnds): void {
@@ -276,27 +282,6 @@ class RelayServer implements Relay {
     }
     await this.#accepting;
     await Promise.allSettled([...this.#tasks]);
-  }
-
-  async #acceptLoop(): Promise<void> {
-    for (;;) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (error) {
-        if (this.#closing.signal.aborted) return;
-        if (error instanceof Deno.errors.BadResource) return;
-        this.#log(`Relay accept failed: ${describeError(error)}`);
-        // Out of file descriptors, say: give them time to come back.
-        await sleep(ACCEPT_RETRY_MS, this.#closing.signal).catch(() => {});
-        continue;
-      }
-      if (this.#closing.signal.aborted) {
-        conn.close();
-        return;
-      }
-      this.#track(this.#handle(conn));
-    }
   }
 
   #track(task: Promise<void>): void {

@@ -18,6 +18,7 @@ import {
 import { describeError } from "./describe_error.ts";
 import { closeQuietly } from "../util/close_quietly.ts";
 import { unmapIPv4 } from "./address.ts";
+import { sleep } from "../util/sleep.ts";
 import { secureAccept, type SecureAcceptOptions } from "./secure_transport.ts";
 import {
   MAX_CONNECTIONS,
@@ -142,6 +143,37 @@ export function listenOn(address: Address): Deno.TcpListener {
   }
 }
 
+/**
+ * Accepts connections on `listener` and hands each to `handle` until
+ * `signal` aborts or the listener closes. A failed `accept()` (out of file
+ * descriptors, say) is logged and tried again after ACCEPT_RETRY_MS; a
+ * connection accepted as it closes is closed.
+ */
+export async function acceptEach(
+  listener: Deno.TcpListener,
+  handle: (conn: Deno.TcpConn) => void,
+  options: { signal: AbortSignal; log?: (line: string) => void },
+): Promise<void> {
+  const { signal } = options;
+  for (;;) {
+    let conn: Deno.TcpConn;
+    try {
+      conn = await listener.accept();
+    } catch (error) {
+      if (signal.aborted || error instanceof Deno.errors.BadResource) return;
+      options.log?.(`Accept failed: ${describeError(error)}`);
+      // Give the file descriptors time to come back.
+      await sleep(ACCEPT_RETRY_MS, signal).catch(() => {});
+      continue;
+    }
+    if (signal.aborted) {
+      conn.close();
+      return;
+    }
+    handle(conn);
+  }
+}
+
 class CappedListener implements Listener {
   readonly address: Address;
   #listener: Deno.TcpListener;
@@ -153,15 +185,18 @@ class CappedListener implements Listener {
   #perAddress = new Map<string, number>();
   #tasks = new Set<Promise<void>>();
   #accepting: Promise<void>;
-  #closed = false;
-  #wake?: () => void;
+  #closing = new AbortController();
 
   constructor(listener: Deno.TcpListener, options: ListenerOptions) {
     this.#listener = listener;
     this.#options = options;
     const addr = listener.addr as Deno.NetAddr;
     this.address = { host: addr.hostname, port: addr.port };
-    this.#accepting = this.#acceptLoop();
+    this.#accepting = acceptEach(
+      listener,
+      (conn) => this.#track(this.#admit(conn)),
+      { signal: this.#closing.signal, log: (line) => this.#log(line) },
+    );
   }
 
   get connections(): number {
@@ -169,7 +204,7 @@ class CappedListener implements Listener {
   }
 
   adopt(raw: Deno.Conn, remote: Address): void {
-    if (this.#closed) {
+    if (this.#closing.signal.aborted) {
       closeQuietly(raw);
       return;
     }
@@ -177,9 +212,8 @@ class CappedListener implements Listener {
   }
 
   async close(): Promise<void> {
-    if (!this.#closed) {
-      this.#closed = true;
-      this.#wake?.();
+    if (!this.#closing.signal.aborted) {
+      this.#closing.abort();
       try {
         this.#listener.close();
       } catch {
@@ -189,38 +223,6 @@ class CappedListener implements Listener {
     }
     await this.#accepting;
     await Promise.allSettled([...this.#tasks]);
-  }
-
-  async #acceptLoop(): Promise<void> {
-    for (;;) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (error) {
-        if (this.#closed || error instanceof Deno.errors.BadResource) return;
-        this.#log(`Accept failed: ${describeError(error)}`);
-        // Out of file descriptors, say: give them time to come back.
-        await this.#pause(ACCEPT_RETRY_MS);
-        continue;
-      }
-      if (this.#closed) {
-        conn.close();
-        return;
-      }
-      this.#track(this.#admit(conn));
-    }
-  }
-
-  /** Waits `ms`, or less if the listener closes meanwhile. */
-  #pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      this.#wake = done;
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
   }
 
   #track(task: Promise<void>): void {
@@ -270,7 +272,7 @@ class CappedListener implements Listener {
     this.#perAddress.set(host, fromHost + 1);
     try {
       const conn = await this.#secure(raw, who);
-      if (!conn || this.#closed) return;
+      if (!conn || this.#closing.signal.aborted) return;
       this.#open.delete(open);
       this.#open.add(open = conn);
       this.#options.log?.(

@@ -245,16 +245,20 @@ export async function spawnTracker(): Promise<
   return { child, address: line.slice(line.lastIndexOf(" ") + 1) };
 }
 
-/** `peer share --json` arguments serving `file` on 127.0.0.1, a free port. */
+/**
+ * `peer share --json` arguments serving `file` on 127.0.0.1, a free port;
+ * with `json: false`, its lines for people instead.
+ */
 export function shareArgs(
   file: string,
   tracker: string,
   extra: string[] = [],
+  options: { json?: boolean } = {},
 ): string[] {
   return [
     "share",
     file,
-    "--json",
+    ...(options.json === false ? [] : ["--json"]),
     "--tracker",
     tracker,
     "--host",

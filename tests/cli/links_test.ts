@@ -5,6 +5,7 @@ import { randomFile, sha256File, tempDir } from "../fixtures.ts";
 import {
   READY_TIMEOUT_MS,
   runEntry,
+  shareArgs,
   spawnEntry,
   spawnSharer,
   spawnTracker,
@@ -26,16 +27,10 @@ Deno.test("peer share prints a public link first, and peer get LINK fetches the 
   const id = await sha256File(file);
   const tracker = await spawnTracker();
   await using _tracker = tracker.child;
-  await using sharer = spawnEntry("peer.ts", [
-    "share",
-    file,
-    "--tracker",
-    tracker.address,
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-  ]);
+  await using sharer = spawnEntry(
+    "peer.ts",
+    shareArgs(file, tracker.address, [], { json: false }),
+  );
   const line = await sharer.waitForLine(/Share this link:/, READY_TIMEOUT_MS);
   const link = `p2p://${tracker.address}/v1/pub/${id}`;
   assertEquals(line, `  Share this link: ${link}`);
@@ -253,17 +248,9 @@ Deno.test("peer share --private --quiet prints only the link; --quiet alone only
   const id = await sha256File(file);
   const tracker = await spawnTracker();
   await using _tracker = tracker.child;
-  const common = [
-    "share",
-    file,
-    "--tracker",
-    tracker.address,
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    "--quiet",
-  ];
+  const common = shareArgs(file, tracker.address, ["--quiet"], {
+    json: false,
+  });
   await using quiet = spawnEntry("peer.ts", common);
   await quiet.waitForLine(new RegExp(`^${id}$`), READY_TIMEOUT_MS);
   await using secret = spawnEntry("peer.ts", [...common, "--private"]);

@@ -3,19 +3,26 @@
  * IDs, names, lists, peer addresses): one checker each, shared by the
  * decoders in `messages.ts`. Each throws `TypeError` (missing, wrong type)
  * or `RangeError` (out of range) and reads only the object's own keys.
+ * Also a folder's metadata as fields and binary part (hashes, then its
+ * manifest), both ways: `messages.ts` and `sealed_meta.ts` share it.
  *
  * @module
  */
 
+import { createHash } from "node:crypto";
+import { folderLayoutOf } from "./folder_layout.ts";
 import type { Frame } from "./frame.ts";
 import {
   FULL_ID_CHARS,
+  HASH_BYTES,
   MAX_NAME_BYTES,
   MAX_PEER_ENTRIES_READ,
   MAX_PEERS_PER_ANSWER,
+  MAX_PIECES,
+  MAX_WIRE_MANIFEST_BYTES,
   MIN_ID_PREFIX,
 } from "./limits.ts";
-import type { ErrorCode, PeerAddress } from "./message_types.ts";
+import type { ErrorCode, FileMeta, PeerAddress } from "./message_types.ts";
 
 const FULL_ID = /^[0-9a-f]{64}$/;
 const ID_PREFIX = /^[0-9a-f]{16,64}$/;
@@ -207,4 +214,95 @@ export function fileName(h: Record<string, unknown>): string {
     throw new RangeError(`Field "name" is over ${MAX_NAME_BYTES} bytes`);
   }
   return name;
+}
+
+/**
+ * The JSON fields and binary part that carry `meta` in a `register` or a
+ * `file` (and in sealed metadata): the piece hashes, then a folder's
+ * manifest with its length in `manifestBytes`. A single file's are the
+ * fields and hashes as they are, so its frames are as they always were.
+ */
+export function metaParts(
+  meta: FileMeta,
+): { fields: Record<string, unknown>; binary: Uint8Array } {
+  const { pieceHashes, manifest, ...fields } = meta;
+  if (manifest === undefined) return { fields, binary: pieceHashes };
+  return {
+    fields: { ...fields, manifestBytes: manifest.length },
+    binary: joined(pieceHashes, manifest),
+  };
+}
+
+/** `a` then `b`: one view if they lie side by side in one buffer (as decoded), else a copy. */
+function joined(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  if (a.buffer === b.buffer && a.byteOffset + a.length === b.byteOffset) {
+    return new Uint8Array(a.buffer, a.byteOffset, a.length + b.length);
+  }
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/**
+ * The metadata of a folder: its binary part is the piece hashes followed by
+ * `manifestBytes` bytes of manifest, whose SHA-256 must be the (full) ID,
+ * and which must decode and lay out into exactly as many pieces as there
+ * are hashes and `size` bytes. Decoding leaves the layout cached for the
+ * manifest (`folderLayoutOf`), so whoever reads it next does not decode
+ * the manifest again.
+ */
+export function folderMeta(
+  frame: Frame,
+  size: number,
+  pieceSize: number,
+): FileMeta {
+  const h = frame.header;
+  const manifestBytes = int(h, "manifestBytes", 1, MAX_WIRE_MANIFEST_BYTES);
+  const id = fullId(h.id);
+  const name = fileName(h);
+  const binary = frame.binary;
+  const hashBytes = binary.length - manifestBytes;
+  if (hashBytes < 0) {
+    throw new RangeError(
+      `Binary part is ${binary.length} bytes, shorter than its manifest of ${manifestBytes}`,
+    );
+  }
+  if (hashBytes % HASH_BYTES !== 0 || hashBytes > MAX_PIECES * HASH_BYTES) {
+    throw new RangeError(
+      `Piece hash list is ${hashBytes} bytes, not a whole number of hashes up to ${MAX_PIECES}`,
+    );
+  }
+  const manifest = binary.subarray(hashBytes);
+  const hash = createHash("sha256").update(manifest).digest("hex");
+  if (hash !== id) {
+    throw new TypeError(
+      `Manifest's SHA-256 is ${hash.slice(0, 16)}…, not the ID ${
+        id.slice(0, 16)
+      }…`,
+    );
+  }
+  const layout = folderLayoutOf({ manifest, pieceSize })!;
+  if (layout.pieces * HASH_BYTES !== hashBytes) {
+    throw new RangeError(
+      `Piece hash list is ${hashBytes} bytes, expected ${
+        layout.pieces * HASH_BYTES
+      } for the manifest's ${layout.pieces} pieces`,
+    );
+  }
+  if (layout.size !== size) {
+    throw new RangeError(
+      `Field "size" is ${size}, but the manifest's files add up to ${layout.size} bytes`,
+    );
+  }
+  return {
+    id,
+    name,
+    size,
+    pieceSize,
+    pieceHashes: binary.subarray(0, hashBytes),
+    manifest,
+  };
 }

@@ -55,20 +55,32 @@ export const SEALED_BLOB_OVERHEAD_BYTES = 1 + 12 + 16;
  */
 export const MIN_SEALED_BLOB_BYTES = SEALED_BLOB_OVERHEAD_BYTES + 4;
 /**
+ * Largest folder manifest a `register`, a `file` answer or a private
+ * file's sealed metadata carries after the piece hashes: 64 MiB (about
+ * half a million files with names of about 80 bytes). A folder's whole
+ * metadata (this and a full hash list, 96 MiB) then fits the hash bytes a
+ * tracker lets one host register (128 MiB); a larger manifest
+ * (MAX_MANIFEST_BYTES allows 128 MiB) cannot be shared through a tracker.
+ */
+export const MAX_WIRE_MANIFEST_BYTES = 64 * 1024 * 1024;
+/**
  * Largest sealed-metadata blob a tracker stores for a private file: the
  * sealed form of the 4-byte length prefix, a JSON part of at most
  * MAX_JSON_BYTES (the most `decodeSealedMeta` reads; the real one is under
- * 2 KiB) and the hashes of MAX_PIECES pieces.
+ * 2 KiB), the hashes of MAX_PIECES pieces and a folder's manifest of at
+ * most MAX_WIRE_MANIFEST_BYTES.
  */
 export const MAX_SEALED_BLOB_BYTES = 4 + MAX_JSON_BYTES +
-  MAX_PIECES * HASH_BYTES + SEALED_BLOB_OVERHEAD_BYTES;
+  MAX_PIECES * HASH_BYTES + MAX_WIRE_MANIFEST_BYTES +
+  SEALED_BLOB_OVERHEAD_BYTES;
 /**
- * Largest binary part of a frame: the largest of a piece, a hash list and
- * a sealed-metadata blob (the blob: 32 MiB + 64 KiB + 33 bytes).
+ * Largest binary part of a frame: the largest of a piece, a folder's hash
+ * list and manifest, and a sealed-metadata blob (the blob: 96 MiB + 64 KiB
+ * + 33 bytes).
  */
 export const MAX_BINARY_BYTES = Math.max(
   MAX_PIECE_SIZE,
-  MAX_PIECES * HASH_BYTES,
+  MAX_PIECES * HASH_BYTES + MAX_WIRE_MANIFEST_BYTES,
   MAX_SEALED_BLOB_BYTES,
 );
 /** Longest file name (UTF-8 bytes) a tracker accepts. */

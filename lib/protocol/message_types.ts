@@ -18,6 +18,13 @@ export interface FileMeta {
   pieceSize: number;
   /** The SHA-256 of every piece, concatenated (32 bytes each). */
   pieceHashes: Uint8Array;
+  /**
+   * A folder's manifest (`manifest.ts`), whose SHA-256 is `id`: the file
+   * is then that folder, its pieces each file's pieces in manifest order
+   * (`folder_layout.ts`), `size` the bytes of all its files. Absent for a
+   * single file.
+   */
+  manifest?: Uint8Array;
 }
 
 /**
@@ -54,9 +61,9 @@ export interface PeerAddress {
 export interface FileSummary {
   /** Full file ID. */
   id: string;
-  /** File name. */
+  /** File (or folder) name. */
   name: string;
-  /** Size in bytes. */
+  /** Size in bytes (of all its files, for a folder). */
   size: number;
   /** Peers that hold it, whole or in part (registrations of its best variant). */
   peers: number;
@@ -65,6 +72,12 @@ export interface FileSummary {
    * Absent from trackers that cannot tell: read it as 0.
    */
   partial?: number;
+  /**
+   * For a folder (or several files shared as one), how many files its
+   * manifest lists, folders not counted; `size` is their bytes together.
+   * Absent for a single file.
+   */
+  files?: number;
 }
 
 /** Tracker counters reported by `stats`. */

@@ -12,12 +12,14 @@ import {
   errorCode,
   fileName,
   flag,
+  folderMeta,
   fullId,
   host,
   idList,
   idPrefix,
   int,
   lookupKey,
+  metaParts,
   noBinary,
   object,
   peerList,
@@ -26,6 +28,7 @@ import {
   token,
 } from "./_fields.ts";
 import { bitfieldBytes } from "./bitfield.ts";
+import { folderLayoutOf } from "./folder_layout.ts";
 import type { Frame } from "./frame.ts";
 import type {
   FileMeta,
@@ -38,6 +41,7 @@ import {
   MAX_AGENT_CHARS,
   MAX_FILES_PER_ANSWER,
   MAX_IDS_PER_ANNOUNCE,
+  MAX_MANIFEST_ENTRIES,
   MAX_PEER_ENTRIES_READ,
   MAX_PIECE_SIZE,
   MAX_PIECES,
@@ -66,11 +70,23 @@ export function pieceCount(size: number, pieceSize: number): number {
   return Math.ceil(size / pieceSize);
 }
 
-/** Byte length of piece `index` of a file. */
+/**
+ * Pieces of the file (or folder, whose files' pieces are laid one after
+ * another: `folder_layout.ts`) that `meta` describes.
+ */
+export function piecesOf(
+  meta: Pick<FileMeta, "size" | "pieceSize" | "manifest">,
+): number {
+  return folderLayoutOf(meta)?.pieces ?? pieceCount(meta.size, meta.pieceSize);
+}
+
+/** Byte length of piece `index` of a file (or folder). */
 export function pieceLength(
-  meta: Pick<FileMeta, "size" | "pieceSize">,
+  meta: Pick<FileMeta, "size" | "pieceSize" | "manifest">,
   index: number,
 ): number {
+  const folder = folderLayoutOf(meta);
+  if (folder) return folder.pieceLength(index);
   return Math.min(meta.pieceSize, meta.size - index * meta.pieceSize);
 }
 
@@ -79,23 +95,27 @@ export function toFrame(message: Message): Frame {
   const empty = new Uint8Array(0);
   switch (message.type) {
     case "register": {
-      const { pieceHashes, ...meta } = message.meta;
+      const { fields, binary } = metaParts(message.meta);
       const header: Record<string, unknown> = {
         type: "register",
-        ...meta,
+        ...fields,
         port: message.port,
       };
       if (message.partial !== undefined) header.partial = message.partial;
-      return { header, binary: pieceHashes };
+      return { header, binary };
     }
     case "file": {
-      const { pieceHashes, ...meta } = message.meta;
+      const { fields, binary } = metaParts(message.meta);
       const { peers, variant, variants, observed } = message;
-      const header: Record<string, unknown> = { type: "file", ...meta, peers };
+      const header: Record<string, unknown> = {
+        type: "file",
+        ...fields,
+        peers,
+      };
       if (variant !== undefined) header.variant = variant;
       if (variants !== undefined) header.variants = variants;
       if (observed !== undefined) header.observed = observed;
-      return { header, binary: pieceHashes };
+      return { header, binary };
     }
     case "stats-reply":
       return {
@@ -302,6 +322,9 @@ function fileList(value: unknown): FileSummary[] {
       ...(file.partial === undefined
         ? {}
         : { partial: int(file, "partial", 0, peers) }),
+      ...(file.files === undefined
+        ? {}
+        : { files: int(file, "files", 0, MAX_MANIFEST_ENTRIES) }),
     };
   });
 }
@@ -310,6 +333,7 @@ function fileMeta(frame: Frame): FileMeta {
   const h = frame.header;
   const size = int(h, "size", 0, Number.MAX_SAFE_INTEGER);
   const pieceSize = int(h, "pieceSize", MIN_PIECE_SIZE, MAX_PIECE_SIZE);
+  if (h.manifestBytes !== undefined) return folderMeta(frame, size, pieceSize);
   const pieces = pieceCount(size, pieceSize);
   if (pieces > MAX_PIECES) {
     throw new RangeError(`File has ${pieces} pieces, over ${MAX_PIECES}`);

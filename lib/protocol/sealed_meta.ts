@@ -7,6 +7,13 @@
  * [4-byte big-endian JSON length][JSON {id, name, size, pieceSize}][piece hashes]
  * ```
  *
+ * A folder's adds its manifest after the hashes, and its length to the
+ * JSON as `manifestBytes`, as a `register` does:
+ *
+ * ```text
+ * [length][JSON {id, name, size, pieceSize, manifestBytes}][piece hashes][manifest]
+ * ```
+ *
  * Whoever opens the blob trusts it no more than a tracker trusts a
  * `register`: decoding runs the very checks `messages.ts` runs on a
  * registered file's metadata, and throws `TypeError` or `RangeError` on
@@ -18,6 +25,7 @@
 import { parseFrameJson } from "./frame.ts";
 import { MAX_JSON_BYTES } from "./limits.ts";
 import { type FileMeta, fromFrame } from "./messages.ts";
+import { metaParts } from "./_fields.ts";
 
 /** Bytes of the JSON length prefix. */
 export const SEALED_META_LENGTH_BYTES = 4;
@@ -30,21 +38,24 @@ const encoder = new TextEncoder();
  * `register`).
  */
 export function encodeSealedMeta(meta: FileMeta): Uint8Array {
-  const { pieceHashes, ...fields } = checked(meta, meta.pieceHashes);
+  const parts = metaParts(meta);
+  const { fields, binary } = metaParts(checked(parts.fields, parts.binary));
   const json = encoder.encode(JSON.stringify(fields));
   const out = new Uint8Array(
-    SEALED_META_LENGTH_BYTES + json.length + pieceHashes.length,
+    SEALED_META_LENGTH_BYTES + json.length + binary.length,
   );
   new DataView(out.buffer).setUint32(0, json.length);
   out.set(json, SEALED_META_LENGTH_BYTES);
-  out.set(pieceHashes, SEALED_META_LENGTH_BYTES + json.length);
+  out.set(binary, SEALED_META_LENGTH_BYTES + json.length);
   return out;
 }
 
 /**
  * Decodes sealed-metadata bytes into a {@linkcode FileMeta} (its piece
- * hashes a copy). Throws `TypeError`/`RangeError` on a bad length, JSON
- * that is not an object, or any field a tracker would refuse.
+ * hashes and manifest a copy). Throws `TypeError`/`RangeError` on a bad
+ * length, JSON that is not an object, or any field a tracker would refuse
+ * (a folder's manifest included: its SHA-256 the ID, its layout the hashes
+ * and the size).
  */
 export function decodeSealedMeta(bytes: Uint8Array): FileMeta {
   if (bytes.length < SEALED_META_LENGTH_BYTES) {
@@ -67,11 +78,12 @@ export function decodeSealedMeta(bytes: Uint8Array): FileMeta {
       } remain`,
     );
   }
-  const meta = checked(
+  // Copied before the checks, so that the layout they leave cached
+  // (`folderLayoutOf`) is that of the manifest returned.
+  return checked(
     parseJson(bytes.subarray(SEALED_META_LENGTH_BYTES, hashesAt)),
-    bytes.subarray(hashesAt),
+    bytes.slice(hashesAt),
   );
-  return { ...meta, pieceHashes: meta.pieceHashes.slice() };
 }
 
 function parseJson(bytes: Uint8Array): Record<string, unknown> {
@@ -85,16 +97,25 @@ function parseJson(bytes: Uint8Array): Record<string, unknown> {
 
 /**
  * Runs `messages.ts`'s metadata checks (the ones a `register` passes) on
- * the four fields and the hashes; unknown fields are dropped.
+ * the fields (the four, and `manifestBytes` for a folder) and the binary
+ * part (hashes, then a folder's manifest); unknown fields are dropped.
  */
 function checked(
-  fields: Partial<Record<keyof FileMeta, unknown>>,
-  pieceHashes: Uint8Array,
+  fields: Record<string, unknown>,
+  binary: Uint8Array,
 ): FileMeta {
-  const { id, name, size, pieceSize } = fields;
+  const { id, name, size, pieceSize, manifestBytes } = fields;
   const message = fromFrame({
-    header: { type: "file", id, name, size, pieceSize, peers: [] },
-    binary: pieceHashes,
+    header: {
+      type: "file",
+      id,
+      name,
+      size,
+      pieceSize,
+      manifestBytes,
+      peers: [],
+    },
+    binary,
   });
   if (message.type !== "file") throw new TypeError("Unreachable");
   return message.meta;

@@ -8,14 +8,19 @@
  * - files: the 32 ID bytes; files are found through a map keyed on the
  *   ID's first 8 hex chars (an int32), chained on collisions, which also
  *   answers a 16-char prefix without scanning every file;
- * - variants: owning file, size, piece size, age, name, chained per file;
- *   their piece hashes live in a {@linkcode HashPool}.
+ * - variants: owning file, size, piece size, age, name, and for a folder
+ *   its count of files and manifest length, chained per file; their piece
+ *   hashes (a folder's followed by its manifest) live in a
+ *   {@linkcode HashPool}. A folder's manifest is kept as bytes only, never
+ *   decoded here, so a registration holds no more than its quota counts.
  * Free slots of each table are chained through its `next` array.
  *
  * @module
  */
 
+import { folderLayoutOf } from "../protocol/folder_layout.ts";
 import type { FileMeta } from "../protocol/messages.ts";
+import { RegistryError } from "./registry_types.ts";
 import { HashPool } from "./hash_pool.ts";
 import { grown, INITIAL_SLOTS, NONE } from "./_slots.ts";
 
@@ -61,17 +66,21 @@ export class FileTable {
   variantPieceSize = new Float64Array(INITIAL_SLOTS);
   /** Order of creation: equally supported variants rank oldest first. */
   variantCreated = new Float64Array(INITIAL_SLOTS);
+  /** A folder's count of files (not folders); -1 for a single file. */
+  variantFiles = new Int32Array(INITIAL_SLOTS);
+  /** Bytes of a folder's manifest, after its hashes in the pool; 0 for a single file. */
+  variantManifestBytes = new Int32Array(INITIAL_SLOTS);
   /** The name given by the first registration. */
   variantName: string[] = [];
   #hashes = new HashPool();
   #hashBytes = 0;
 
-  /** Piece-hash bytes of every variant held, for the tracker-wide quota. */
+  /** Piece-hash bytes (and manifest bytes) of every variant held, for the tracker-wide quota. */
   get hashBytes(): number {
     return this.#hashBytes;
   }
 
-  /** Piece-hash bytes of `variant`. */
+  /** Piece-hash bytes of `variant`, with its manifest's if a folder. */
   hashBytesOf(variant: number): number {
     return this.#hashes.length(variant);
   }
@@ -128,7 +137,8 @@ export class FileTable {
       if (
         this.variantSize[variant] === meta.size &&
         this.variantPieceSize[variant] === meta.pieceSize &&
-        this.#hashes.equals(variant, meta.pieceHashes)
+        this.variantManifestBytes[variant] === (meta.manifest?.length ?? 0) &&
+        this.#hashes.equals(variant, meta.pieceHashes, meta.manifest)
       ) {
         return variant;
       }
@@ -136,15 +146,32 @@ export class FileTable {
     return NONE;
   }
 
-  /** The metadata of `variant` (its piece hashes are the table's own: read, do not change). */
+  /**
+   * The metadata of `variant` (its piece hashes and manifest are views of
+   * the table's own, side by side: read, do not change).
+   */
   metaOf(variant: number): FileMeta {
-    return {
+    const meta: FileMeta = {
       id: this.idOf(this.variantFile[variant]),
       name: this.variantName[variant],
       size: this.variantSize[variant],
       pieceSize: this.variantPieceSize[variant],
       pieceHashes: this.#hashes.get(variant),
     };
+    const manifestBytes = this.variantManifestBytes[variant];
+    if (manifestBytes > 0) {
+      const all = meta.pieceHashes;
+      const at = all.length - manifestBytes;
+      meta.pieceHashes = all.subarray(0, at);
+      meta.manifest = all.subarray(at);
+    }
+    return meta;
+  }
+
+  /** `{ files }`, a folder variant's count of files, for its summary; `{}` for a single file. */
+  filesOf(variant: number): { files?: number } {
+    const files = this.variantFiles[variant];
+    return files < 0 ? {} : { files };
   }
 
   /** File `file`'s ID as hex, built flat (a string of 32 concatenations is slow to serialise). */
@@ -189,8 +216,11 @@ export class FileTable {
     return file;
   }
 
-  /** A new variant of `file` with `meta`'s content, last in its chain. */
-  addVariant(file: number, meta: FileMeta): number {
+  /**
+   * A new variant of `file` with `meta`'s content, last in its chain;
+   * `files` is a folder's count of files (none for a single file).
+   */
+  addVariant(file: number, meta: FileMeta, files = -1): number {
     let variant = this.#variantFree;
     if (variant !== NONE) {
       this.#variantFree = this.variantNext[variant];
@@ -203,8 +233,10 @@ export class FileTable {
     this.variantPieceSize[variant] = meta.pieceSize;
     this.variantCreated[variant] = this.#created++;
     this.variantName[variant] = meta.name;
-    this.#hashes.store(variant, meta.pieceHashes);
-    this.#hashBytes += meta.pieceHashes.length;
+    this.variantFiles[variant] = meta.manifest ? files : -1;
+    this.variantManifestBytes[variant] = meta.manifest?.length ?? 0;
+    this.#hashes.store(variant, meta.pieceHashes, meta.manifest);
+    this.#hashBytes += this.#hashes.length(variant);
     // Appended, so variants of equal support stay in order of age.
     let last = this.fileFirst[file];
     if (last === NONE) {
@@ -267,6 +299,8 @@ export class FileTable {
     this.variantSize = grown(this.variantSize, length);
     this.variantPieceSize = grown(this.variantPieceSize, length);
     this.variantCreated = grown(this.variantCreated, length);
+    this.variantFiles = grown(this.variantFiles, length);
+    this.variantManifestBytes = grown(this.variantManifestBytes, length);
   }
 }
 
@@ -279,4 +313,22 @@ function nibble(code: number): number {
 function keyOf(bytes: Uint8Array, offset = 0): number {
   return (bytes[offset] << 24) | (bytes[offset + 1] << 16) |
     (bytes[offset + 2] << 8) | bytes[offset + 3];
+}
+
+/**
+ * How many files `meta`'s folder lists; -1 for a single file. Reads the
+ * layout `fromFrame` left cached for the manifest (a manifest not decoded
+ * yet is decoded once); one that does not decode is a `bad-request`.
+ */
+export function folderFiles(meta: FileMeta): number {
+  try {
+    return folderLayoutOf(meta)?.files.length ?? -1;
+  } catch (error) {
+    throw new RegistryError(
+      "bad-request",
+      `The folder manifest of ${meta.id.slice(0, 16)} is not valid: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+    );
+  }
 }

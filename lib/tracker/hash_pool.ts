@@ -1,5 +1,6 @@
 /**
- * The piece-hash lists the tracker holds, one per metadata variant. A
+ * The piece-hash lists the tracker holds, one per metadata variant (a
+ * folder's with its manifest after the hashes, counted as hash bytes). A
  * typed array costs V8 about 500 bytes besides its contents, so small lists
  * (most files have few pieces) are packed into one shared buffer instead,
  * and only large ones keep an array of their own. The shared buffer is
@@ -18,6 +19,7 @@ const INITIAL_HANDLES = 1024;
 const FREE = -2;
 /** Offset of a handle whose list has an array of its own. */
 const OWN = -1;
+const EMPTY = new Uint8Array(0);
 
 /**
  * Piece-hash lists by handle (a small integer the caller picks, e.g. a
@@ -39,13 +41,19 @@ export class HashPool {
   #lengths = new Int32Array(INITIAL_HANDLES);
   #own = new Map<number, Uint8Array>();
 
-  /** Keeps a copy of `hashes` under `handle`, which must hold nothing. */
-  store(handle: number, hashes: Uint8Array): void {
+  /**
+   * Keeps a copy of `hashes`, followed by `tail` if given (a folder's
+   * manifest), as one list under `handle`, which must hold nothing.
+   */
+  store(handle: number, hashes: Uint8Array, tail: Uint8Array = EMPTY): void {
     if (handle >= this.#offsets.length) this.#growHandles(2 * handle);
-    const length = hashes.length;
+    const length = hashes.length + tail.length;
     this.#lengths[handle] = length;
     if (length > POOLED_HASH_BYTES) {
-      this.#own.set(handle, hashes.slice());
+      const own = new Uint8Array(length);
+      own.set(hashes);
+      own.set(tail, hashes.length);
+      this.#own.set(handle, own);
       this.#offsets[handle] = OWN;
       return;
     }
@@ -53,6 +61,7 @@ export class HashPool {
       this.#rebuild(Math.max(INITIAL_POOL_BYTES, 2 * (this.#live + length)));
     }
     this.#bytes.set(hashes, this.#end);
+    this.#bytes.set(tail, this.#end + hashes.length);
     this.#offsets[handle] = this.#end;
     this.#end += length;
     this.#live += length;
@@ -74,15 +83,26 @@ export class HashPool {
     return this.#lengths[handle];
   }
 
-  /** True if the list under `handle` has exactly the bytes of `hashes`. */
-  equals(handle: number, hashes: Uint8Array): boolean {
+  /**
+   * True if the list under `handle` has exactly the bytes of `hashes`
+   * followed by those of `tail`.
+   */
+  equals(
+    handle: number,
+    hashes: Uint8Array,
+    tail: Uint8Array = EMPTY,
+  ): boolean {
     const length = this.#lengths[handle];
-    if (length !== hashes.length) return false;
+    if (length !== hashes.length + tail.length) return false;
     const offset = this.#offsets[handle];
     const bytes = offset === OWN ? this.#own.get(handle)! : this.#bytes;
     const start = offset === OWN ? 0 : offset;
-    for (let i = 0; i < length; i++) {
+    for (let i = 0; i < hashes.length; i++) {
       if (bytes[start + i] !== hashes[i]) return false;
+    }
+    const at = start + hashes.length;
+    for (let i = 0; i < tail.length; i++) {
+      if (bytes[at + i] !== tail[i]) return false;
     }
     return true;
   }

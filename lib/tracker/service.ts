@@ -3,11 +3,12 @@
  * ID, with their metadata), which peers share each one and until when. The
  * server feeds it decoded messages; tests drive it with an injected clock.
  *
- * Registrations of one ID with different metadata (size, piece size or
- * piece hashes) are kept apart as variants, each with its own peers and
- * expiry, so that someone registering a real ID with wrong hashes cannot
- * lock honest sharers out: downloaders try the next variant when one fails
- * its whole-file check.
+ * Registrations of one ID with different metadata (size, piece size,
+ * piece hashes, being a folder) are kept apart as variants, each with its
+ * own peers and expiry, so that someone registering a real ID with wrong
+ * hashes cannot lock honest sharers out: downloaders try the next variant
+ * when one fails its whole-file check. A folder's manifest counts against
+ * the hash quotas as its hashes do.
  *
  * A registration lives until it expires, is unregistered, or the
  * connection that made or last renewed it (its {@linkcode Session}) closes,
@@ -34,7 +35,7 @@ import {
   type SealedFile,
 } from "../protocol/messages.ts";
 import { HostTable } from "./hosts.ts";
-import { FileTable } from "./_file_table.ts";
+import { FileTable, folderFiles } from "./_file_table.ts";
 import { PeerTable } from "./_peer_table.ts";
 import { SealedRegistry } from "./_sealed_registry.ts";
 import { Session } from "./_sessions.ts";
@@ -160,10 +161,11 @@ export class TrackerService {
     const ports = mine === NONE ? 0 : this.#peers.portsOf(mine, host);
     this.#checkQuotas(meta, peer.host, ports, variant === NONE);
     if (variant === NONE) {
+      const files = folderFiles(meta);
       if (file !== NONE) this.#makeRoom(file, now);
       file = this.#files.fileOf(meta.id);
       if (file === NONE) file = this.#files.addFile();
-      variant = this.#files.addVariant(file, meta);
+      variant = this.#files.addVariant(file, meta, files);
       this.#peers.addVariant(variant);
     }
     host = this.#hosts.intern(peer.host);
@@ -459,6 +461,7 @@ export class TrackerService {
       size: this.#files.variantSize[top.variant],
       peers: top.peers,
       partial: top.partial,
+      ...this.#files.filesOf(top.variant),
     };
   }
 
@@ -472,7 +475,7 @@ export class TrackerService {
   ): void {
     const q = this.#quotas;
     const host = this.#hosts.find(hostName);
-    const bytes = meta.pieceHashes.length;
+    const bytes = meta.pieceHashes.length + (meta.manifest?.length ?? 0);
     const over = this.#peers.count >= q.maxRegistrations ||
       (newVariant && this.#files.hashBytes + bytes > q.maxHashBytes) ||
       this.#hosts.registrations(host) >= q.maxRegistrationsPerHost ||

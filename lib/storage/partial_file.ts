@@ -8,7 +8,7 @@
 
 import { Bitfield } from "../protocol/bitfield.ts";
 import type { FileMeta } from "../protocol/messages.ts";
-import { pieceCount } from "../protocol/messages.ts";
+import { piecesOf } from "../protocol/messages.ts";
 import type { PieceSource } from "./piece_source.ts";
 
 /** Reads verified piece `index`, into `into` when given. */
@@ -26,7 +26,7 @@ export class PartialFile implements PieceSource {
   /** A source for `meta` holding no piece yet; `read` reads a verified piece. */
   constructor(meta: FileMeta, read: PieceReader) {
     this.meta = meta;
-    this.#have = new Bitfield(pieceCount(meta.size, meta.pieceSize));
+    this.#have = new Bitfield(piecesOf(meta));
     this.#read = read;
   }
 

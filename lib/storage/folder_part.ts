@@ -1,0 +1,338 @@
+/**
+ * The folder a folder download writes into: `NAME.part/` inside the
+ * download folder, holding every folder and file of the shared folder
+ * (files made sparse at their full size), written piece by piece at the
+ * download's virtual offsets (folder piece `i` at `i * pieceSize`), then
+ * renamed to `NAME` only once every file is verified. Beside it,
+ * `NAME.part.json` records which folder it holds (so an interrupted
+ * download resumes into it and another folder of the same name never
+ * does), and is locked while the download runs.
+ *
+ * Safety: nothing is written outside `NAME.part/`. Every folder and file
+ * below it is `lstat`ed before use, and a symbolic link or anything else
+ * out of place is removed (the link itself) and made afresh; files are
+ * opened only after that check, and each open checks the path and that
+ * the handle is the very file made (`_folder_part_tree.ts`). An existing
+ * `NAME` is never replaced unless asked (`NAME (1)` otherwise).
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import {
+  type FolderLayout,
+  folderLayoutOf,
+} from "../protocol/folder_layout.ts";
+import type { FileMeta } from "../protocol/message_types.ts";
+import { readFull } from "../util/read_full.ts";
+import { writeAll } from "../util/write_all.ts";
+import {
+  MAX_NAME_ATTEMPTS,
+  MAX_PART_BASE_BYTES,
+  PART_SUFFIX,
+  RECORD_SUFFIX,
+} from "./part_file.ts";
+import { safeFileName, truncateUtf8 } from "./safe_name.ts";
+import {
+  claimRecord,
+  type FolderIdentity,
+  folderIdentity,
+  writeRecord,
+} from "./_folder_part_record.ts";
+import {
+  buildTree,
+  checkPath,
+  type FileIdentity,
+  openChecked,
+} from "./_folder_part_tree.ts";
+import {
+  moveToFreeName,
+  numberedFolderName,
+  replaceWith,
+} from "./_folder_part_move.ts";
+
+export { PartBusyError } from "./part_file.ts";
+export { numberedFolderName } from "./_folder_part_move.ts";
+
+/**
+ * Files of a folder download held open at once, at most; the least
+ * recently used is closed past it (a folder may hold far more files than a
+ * process may open).
+ */
+export const MAX_OPEN_FOLDER_WRITE_FILES = 64;
+/**
+ * Files flushed to disk at once when committing (well below
+ * {@linkcode MAX_OPEN_FOLDER_WRITE_FILES}, so none is closed mid-flush).
+ */
+export const COMMIT_SYNC_FILES = 16;
+/** Mode an executable file of a downloaded folder gets (not on Windows). */
+export const EXECUTABLE_MODE = 0o755;
+/** Mode every other file of a downloaded folder gets (not on Windows). */
+export const FILE_MODE = 0o644;
+
+/** Options for {@linkcode FolderPart.open}. */
+export interface FolderPartOptions {
+  /** Download folder; created if missing. */
+  dir: string;
+  /** The folder's metadata, with its manifest. */
+  meta: FileMeta;
+  /**
+   * Name to save under; made safe (`safeFileName`).
+   * @default {meta.name}
+   */
+  name?: string;
+  /** Replace an existing file or folder of the final name. @default {false} */
+  force?: boolean;
+}
+
+/** A folder download in progress on disk. */
+export class FolderPart {
+  #record: Deno.FsFile;
+  #identities: FileIdentity[];
+  #open = new Map<number, Deno.FsFile>();
+  #written = new Set<number>();
+  #force: boolean;
+  #closed = false;
+  /** Download folder. */
+  readonly dir: string;
+  /** Name the folder will get when complete, if free by then. */
+  readonly name: string;
+  /** Full path of the `.part` folder. */
+  readonly partPath: string;
+  /** True if an earlier run's `.part` folder was reopened (check its pieces). */
+  readonly resumed: boolean;
+  /** The folder's ID. */
+  readonly id: string;
+  /** Where each piece lies. */
+  readonly layout: FolderLayout;
+
+  private constructor(
+    init:
+      & Pick<
+        FolderPart,
+        "dir" | "name" | "partPath" | "resumed" | "id" | "layout"
+      >
+      & {
+        record: Deno.FsFile;
+        identities: FileIdentity[];
+        force: boolean;
+      },
+  ) {
+    this.#record = init.record;
+    this.#identities = init.identities;
+    this.#force = init.force;
+    this.dir = init.dir;
+    this.name = init.name;
+    this.partPath = init.partPath;
+    this.resumed = init.resumed;
+    this.id = init.id;
+    this.layout = init.layout;
+  }
+
+  /**
+   * Opens the `.part` folder `meta` is downloaded into: the earlier run's
+   * if one is there for the same folder, else a new one (`NAME (1).part`,
+   * … when the name is taken by something else). Throws
+   * {@linkcode PartBusyError} if another download holds it.
+   */
+  static async open(options: FolderPartOptions): Promise<FolderPart> {
+    const layout = folderLayoutOf(options.meta);
+    if (!layout) {
+      throw new TypeError(`${options.meta.name} is a file, not a folder`);
+    }
+    const name = safeFileName(options.name ?? options.meta.name);
+    await Deno.mkdir(options.dir, { recursive: true });
+    const base = truncateUtf8(name, MAX_PART_BASE_BYTES);
+    const identity = folderIdentity(options.meta);
+    for (let n = 0; n < MAX_NAME_ATTEMPTS; n++) {
+      const partName = n === 0
+        ? base
+        : numberedFolderName(base, n, MAX_PART_BASE_BYTES);
+      const partPath = join(options.dir, partName + PART_SUFFIX);
+      const opened = await tryPart(partPath, identity);
+      if (!opened) continue;
+      try {
+        const identities = await buildTree(partPath, layout);
+        return new FolderPart({
+          ...opened,
+          identities,
+          force: options.force ?? false,
+          dir: options.dir,
+          name,
+          partPath,
+          id: options.meta.id,
+          layout,
+        });
+      } catch (error) {
+        opened.record.close();
+        throw error;
+      }
+    }
+    throw new Error(`No free name for ${name} in ${options.dir}`);
+  }
+
+  /** Writes `data` at the virtual `offset`; it must stay within one piece. */
+  write(offset: number, data: Uint8Array): void {
+    const { file, at, room } = this.#locate(offset);
+    if (data.length > room) {
+      throw new RangeError(
+        `Write of ${data.length} bytes at ${offset} crosses the end of its piece`,
+      );
+    }
+    const handle = this.#handle(file);
+    handle.seekSync(at, Deno.SeekMode.Start);
+    writeAll(handle, data);
+    this.#written.add(file);
+  }
+
+  /**
+   * Reads `length` bytes at the virtual `offset` (into `into` when given);
+   * fewer at the end of its piece.
+   */
+  read(offset: number, length: number, into?: Uint8Array): Uint8Array {
+    const { file, at, room } = this.#locate(offset);
+    length = Math.min(length, room);
+    const out = into && into.length >= length
+      ? into.subarray(0, length)
+      : new Uint8Array(length);
+    const handle = this.#handle(file);
+    handle.seekSync(at, Deno.SeekMode.Start);
+    return out.subarray(0, readFull(handle, out));
+  }
+
+  /**
+   * Makes the download durable and visible: flush every file written, give
+   * each file its mode, rename `NAME.part` to the first free name among
+   * `NAME`, `NAME (1)`, … (or replace `NAME` when forced), remove the
+   * record. Resolves to the final path.
+   */
+  async commit(): Promise<string> {
+    // Flushed a few at a time: one by one, a folder of many small files
+    // would wait for each flush in turn.
+    const written = [...this.#written];
+    for (let i = 0; i < written.length; i += COMMIT_SYNC_FILES) {
+      const batch = written.slice(i, i + COMMIT_SYNC_FILES);
+      await Promise.all(batch.map((file) => this.#handle(file).syncData()));
+    }
+    this.#setModes();
+    this.#closeFiles();
+    const target = this.#force
+      ? await replaceWith(this.partPath, join(this.dir, this.name))
+      : await moveToFreeName(this.partPath, this.dir, this.name);
+    await Deno.remove(this.partPath + RECORD_SUFFIX).catch(() => {});
+    this.close();
+    await syncFolder(this.dir);
+    return target;
+  }
+
+  /** Closes and deletes the `.part` folder and its record. */
+  async discard(): Promise<void> {
+    this.#closeFiles();
+    await Deno.remove(this.partPath, { recursive: true }).catch(() => {});
+    await Deno.remove(this.partPath + RECORD_SUFFIX).catch(() => {});
+    this.close();
+  }
+
+  /** Closes every file and the lock, keeping the `.part` for a resume. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closeFiles();
+    this.#closed = true;
+    this.#record.close();
+  }
+
+  /** The file, offset in it, and bytes left in the piece at `offset`. */
+  #locate(offset: number): { file: number; at: number; room: number } {
+    const { pieceSize } = this.layout;
+    const piece = Math.floor(offset / pieceSize);
+    const within = offset - piece * pieceSize;
+    const file = this.layout.fileOf(piece);
+    const first = this.layout.files[file].firstPiece;
+    return {
+      file,
+      at: (piece - first) * pieceSize + within,
+      room: Math.max(0, this.layout.pieceLength(piece) - within),
+    };
+  }
+
+  /** File `index`'s handle, opened (and checked) if it is not open. */
+  #handle(index: number): Deno.FsFile {
+    if (this.#closed) throw new Error(`${this.partPath} is closed`);
+    let file = this.#open.get(index);
+    if (file) {
+      // Most recently used last: the first entry is the one to close.
+      this.#open.delete(index);
+    } else {
+      file = openChecked(
+        this.partPath,
+        this.layout.files[index].path,
+        this.#identities[index],
+      );
+    }
+    this.#open.set(index, file);
+    if (this.#open.size > MAX_OPEN_FOLDER_WRITE_FILES) {
+      const [oldest, handle] = this.#open.entries().next().value!;
+      this.#open.delete(oldest);
+      handle.close();
+    }
+    return file;
+  }
+
+  #setModes(): void {
+    if (Deno.build.os === "windows") return;
+    this.layout.files.forEach((file, index) => {
+      // chmod takes a path: checked first, as an open is.
+      const path = checkPath(this.partPath, file.path, this.#identities[index]);
+      Deno.chmodSync(path, file.executable ? EXECUTABLE_MODE : FILE_MODE);
+    });
+  }
+
+  #closeFiles(): void {
+    for (const file of this.#open.values()) file.close();
+    this.#open.clear();
+  }
+}
+
+/**
+ * Claims the `.part` folder at `partPath` for the folder `identity` names: locks its
+ * record and makes sure the folder itself is a real folder (resumed if it
+ * was one, for the same folder). `undefined` if it is something else's.
+ */
+async function tryPart(
+  partPath: string,
+  identity: FolderIdentity,
+): Promise<{ record: Deno.FsFile; resumed: boolean } | undefined> {
+  const recordPath = partPath + RECORD_SUFFIX;
+  const claimed = await claimRecord(recordPath, partPath, identity);
+  if (!claimed) return undefined;
+  const { file } = claimed;
+  try {
+    const info = await Deno.lstat(partPath).catch((error) => {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    });
+    if (info && claimed.state === "blank") {
+      // Not known to be ours: someone's own `NAME.part`; leave it be.
+      file.close();
+      if (claimed.created) await Deno.remove(recordPath).catch(() => {});
+      return undefined;
+    }
+    if (claimed.state === "blank") await writeRecord(file, identity);
+    const resumed = info?.isDirectory ?? false;
+    if (info && !resumed) await Deno.remove(partPath);
+    if (!resumed) await Deno.mkdir(partPath);
+    return { record: file, resumed };
+  } catch (error) {
+    file.close();
+    throw error;
+  }
+}
+
+async function syncFolder(dir: string): Promise<void> {
+  try {
+    using folder = await Deno.open(dir, { read: true });
+    await folder.sync();
+  } catch {
+    // Some systems cannot open or flush a folder; the data is flushed.
+  }
+}

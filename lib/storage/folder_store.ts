@@ -1,0 +1,280 @@
+/**
+ * Where a folder download's verified pieces go: into the `.part` folder
+ * (`folder_part.ts`), and in order into each file's own SHA-256, checked at
+ * the end against the file's ID in the manifest. Each piece was checked
+ * against its piece hash on arrival, but the piece hashes are not part of
+ * the folder's ID (its manifest is), so only the whole-file hashes prove
+ * the files are the ones the ID names.
+ *
+ * Everything happens on the caller's thread, as in `InlineStore`. One
+ * {@linkcode OrderedHasher} per file is made when the file's first piece
+ * arrives and dropped once the file is done, so that at the end every
+ * file's digest is known without reading the folder again.
+ *
+ * Verdict: {@linkcode FolderStore.badFiles} lists the files whose digest
+ * differs from their ID; `digestHex()` (what a `PieceStore` offers) resolves
+ * to the folder's ID when there are none, else to a value that is never an
+ * ID (see there).
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { EMPTY_FILE_ID } from "../protocol/manifest.ts";
+import { HASH_BYTES } from "../protocol/limits.ts";
+import type { FileMeta } from "../protocol/message_types.ts";
+import type { FolderPart } from "./folder_part.ts";
+import { OrderedHasher } from "./ordered_hasher.ts";
+import type { PieceStore } from "./piece_store.ts";
+
+/**
+ * Pieces a file's hasher holds in memory ahead of its cursor: 1, the piece
+ * at the cursor only. A folder may have many files under way at once, and
+ * a window each would hold that many pieces per file; a piece that arrives
+ * early is read back later instead, from the page cache it was just
+ * written to.
+ */
+export const FOLDER_HASH_WINDOW_PIECES = 1;
+/** Pieces re-verified between yields to the event loop when resuming. */
+export const FOLDER_CHECK_YIELD_PIECES = 64;
+
+/** Options for {@linkcode FolderStore}. */
+export interface FolderStoreOptions {
+  /** The download's `.part` folder. */
+  part: FolderPart;
+  /**
+   * The folder's metadata, if at hand: checked to be the part's folder
+   * (its ID and piece size), else `TypeError`.
+   * @default {the part's}
+   */
+  meta?: FileMeta;
+  /**
+   * Reads a stored piece back (folder piece index).
+   * @default {a read from `part` into a new buffer}
+   */
+  readBack?: (index: number) => Uint8Array;
+  /** Called once a piece is on disk and may be read back and served. */
+  onStored?: (index: number) => void;
+  /** Receives each piece buffer back once it is written and hashed. */
+  release?: (data: Uint8Array) => void;
+  /** Called once if a write fails; nothing more is stored after it. */
+  onError: (error: unknown) => void;
+  /**
+   * Called once a file (index in `part.layout.files`) has all its pieces
+   * stored. Never called for empty files: they are done from the start
+   * (see {@linkcode FolderStore.filesDone}).
+   */
+  onFileDone?: (file: number) => void;
+}
+
+/** Writes a folder's verified pieces and follows each file's hash. */
+export class FolderStore implements PieceStore {
+  #options: FolderStoreOptions;
+  #part: FolderPart;
+  #hashers = new Map<number, OrderedHasher>();
+  /** Pieces stored so far, per file. */
+  #stored: Uint32Array;
+  #have: Uint8Array;
+  /** Each file's SHA-256 (hex) once it is done. */
+  #digests: (string | undefined)[];
+  #filesDone = 0;
+  #failed = false;
+  #closed = false;
+
+  /** A store writing into `options.part`. */
+  constructor(options: FolderStoreOptions) {
+    const { meta, part } = options;
+    if (
+      meta && (meta.id !== part.id || meta.pieceSize !== part.layout.pieceSize)
+    ) {
+      throw new TypeError(`${part.partPath} does not hold ${meta.name}`);
+    }
+    this.#options = options;
+    this.#part = part;
+    const { files, pieces } = options.part.layout;
+    this.#stored = new Uint32Array(files.length);
+    this.#have = new Uint8Array(pieces);
+    this.#digests = files.map((file) =>
+      file.pieces === 0 ? EMPTY_FILE_ID : undefined
+    );
+    this.#filesDone = files.filter((file) => file.pieces === 0).length;
+  }
+
+  /** Never: writes happen at once. */
+  get behind(): boolean {
+    return false;
+  }
+
+  /** Files with every piece stored, empty files included. */
+  get filesDone(): number {
+    return this.#filesDone;
+  }
+
+  add(index: number, data?: Uint8Array): void {
+    if (this.#failed || this.#closed) {
+      if (data) this.#options.release?.(data);
+      return;
+    }
+    const { pieceSize } = this.#part.layout;
+    if (data) {
+      try {
+        this.#part.write(index * pieceSize, data);
+      } catch (error) {
+        this.#failed = true;
+        this.#options.release?.(data);
+        this.#options.onError(error);
+        return;
+      }
+    }
+    this.#hash(index, data);
+    this.#options.onStored?.(index);
+  }
+
+  caughtUp(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  flushed(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /**
+   * Each file's SHA-256 as hex, in layout order; every piece must have been
+   * stored (rejects otherwise).
+   */
+  fileDigests(): Promise<string[]> {
+    return Promise.resolve().then(() => {
+      const missing = this.#digests.findIndex((digest) => !digest);
+      if (missing >= 0) {
+        const file = this.#part.layout.files[missing];
+        throw new Error(
+          `${file.path.join("/")} has only ${
+            this.#stored[missing]
+          } of ${file.pieces} pieces stored`,
+        );
+      }
+      return this.#digests as string[];
+    });
+  }
+
+  /**
+   * The files (indices in `part.layout.files`) whose SHA-256 is not their
+   * ID, once every piece is stored: empty when the folder is whole.
+   */
+  async badFiles(): Promise<number[]> {
+    const digests = await this.fileDigests();
+    const { files } = this.#part.layout;
+    return digests.flatMap((digest, f) => digest === files[f].id ? [] : [f]);
+  }
+
+  /**
+   * The folder's ID if every file matches its ID; otherwise the SHA-256 of
+   * the file digests one after another, which is not the ID (the ID hashes
+   * the manifest, which starts with `p2pm`, not a list of digests). Lets a
+   * download compare it with the ID as it does a file's digest.
+   */
+  async digestHex(): Promise<string> {
+    if ((await this.badFiles()).length === 0) return this.#part.id;
+    const hash = createHash("sha256");
+    for (const digest of await this.fileDigests()) hash.update(digest, "hex");
+    return hash.digest("hex");
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    for (const hasher of this.#hashers.values()) hasher.close();
+    this.#hashers.clear();
+    return Promise.resolve();
+  }
+
+  /** Feeds folder piece `index` to its file's hash. */
+  #hash(index: number, data?: Uint8Array): void {
+    const { files } = this.#part.layout;
+    const release = (data: Uint8Array) => this.#options.release?.(data);
+    const f = this.#part.layout.fileOf(index);
+    if (this.#have[index]) {
+      if (data) release(data);
+      return;
+    }
+    this.#have[index] = 1;
+    const file = files[f];
+    let hasher = this.#hashers.get(f);
+    if (!hasher) {
+      hasher = new OrderedHasher(file.pieces, {
+        readBack: (local) => this.#readBack(file.firstPiece + local),
+        windowPieces: FOLDER_HASH_WINDOW_PIECES,
+        release,
+      });
+      this.#hashers.set(f, hasher);
+    }
+    hasher.add(index - file.firstPiece, data);
+    if (++this.#stored[f] < file.pieces) return;
+    this.#digests[f] = hasher.digestHex();
+    this.#hashers.delete(f);
+    this.#filesDone++;
+    this.#options.onFileDone?.(f);
+  }
+
+  #readBack(index: number): Uint8Array {
+    if (this.#options.readBack) return this.#options.readBack(index);
+    const { pieceSize } = this.#part.layout;
+    return this.#part.read(
+      index * pieceSize,
+      this.#part.layout.pieceLength(index),
+    );
+  }
+}
+
+/** Options for {@linkcode checkExistingFolderPieces}. */
+export interface FolderCheckOptions {
+  /** The folder's metadata, with the hash of each piece. */
+  meta: FileMeta;
+  /** The resumed `.part` folder. */
+  part: FolderPart;
+  /** Cancels the check. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Re-verifies the pieces of a resumed `.part` folder, file by file,
+ * resolving to the folder piece indices that match their hash, in order:
+ * they are kept, the rest (never written, torn, damaged, unreadable) are
+ * fetched again.
+ */
+export async function checkExistingFolderPieces(
+  options: FolderCheckOptions,
+): Promise<number[]> {
+  const { meta, part, signal } = options;
+  const { layout } = part;
+  const buffer = new Uint8Array(layout.pieceSize);
+  const good: number[] = [];
+  let checked = 0;
+  for (let index = 0; index < layout.pieces; index++) {
+    if (checked++ % FOLDER_CHECK_YIELD_PIECES === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      signal?.throwIfAborted();
+    }
+    const length = layout.pieceLength(index);
+    let data: Uint8Array;
+    try {
+      data = part.read(index * layout.pieceSize, length, buffer);
+    } catch {
+      continue;
+    }
+    if (data.length === length && matches(data, meta.pieceHashes, index)) {
+      good.push(index);
+    }
+  }
+  signal?.throwIfAborted();
+  return good;
+}
+
+/** True if `data` is piece `index` according to `hashes`. */
+function matches(data: Uint8Array, hashes: Uint8Array, index: number): boolean {
+  const digest = createHash("sha256").update(data).digest();
+  const offset = index * HASH_BYTES;
+  for (let i = 0; i < HASH_BYTES; i++) {
+    if (digest[i] !== hashes[offset + i]) return false;
+  }
+  return true;
+}

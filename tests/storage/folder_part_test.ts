@@ -1,0 +1,283 @@
+import { join } from "node:path";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertThrows,
+} from "../assert.ts";
+import { tempDir } from "../fixtures.ts";
+import {
+  FolderPart,
+  numberedFolderName,
+  PartBusyError,
+} from "../../lib/storage/folder_part.ts";
+import {
+  PIECE,
+  sameTree,
+  type SourceFolder,
+  sourceFolder,
+  TOP,
+} from "./_folder_fixture.ts";
+
+/** Writes every piece of `source` into `part`. */
+function writeAll(part: FolderPart, source: SourceFolder): void {
+  for (let i = 0; i < source.layout.pieces; i++) {
+    part.write(i * PIECE, source.piece(i));
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+Deno.test("FolderPart lays out every folder and file, sparse, inside NAME.part", async () => {
+  await using dir = await tempDir();
+  const source = await sourceFolder(dir.path);
+  const out = join(dir.path, "out", "new");
+  const part = await FolderPart.open({ dir: out, meta: source.meta });
+  try {
+    assertEquals(part.partPath, join(out, `${TOP}.part`));
+    assertEquals(part.name, TOP);
+    assertEquals(part.resumed, false);
+    for (const file of source.layout.files) {
+      const info = await Deno.lstat(join(part.partPath, ...file.path));
+      assert(info.isFile);
+      assertEquals(info.size, file.size);
+    }
+    assert((await Deno.lstat(join(part.partPath, "empty folder"))).isDirectory);
+    // The record stays outside the folder.
+    assert(await exists(`${part.partPath}.json`));
+  } finally {
+    part.close();
+  }
+});
+
+Deno.test("FolderPart reads and writes at virtual offsets, within one piece", async () => {
+  await using dir = await tempDir();
+  const source = await sourceFolder(dir.path);
+  const part = await FolderPart.open({ dir: dir.path, meta: source.meta });
+  try {
+    writeAll(part, source);
+    const last = source.layout.pieces - 1;
+    assertEquals(
+      part.read(last * PIECE, PIECE),
+      source.piece(last),
+    );
+    assertEquals(
+      part.read(2 * PIECE + 10, 5),
+      source.piece(2).subarray(10, 15),
+    );
+    const into = new Uint8Array(PIECE);
+    const got = part.read(PIECE, PIECE, into);
+    assertEquals(got.buffer, into.buffer);
+    assertEquals(got, source.piece(1));
+    assertThrows(
+      () => part.write(PIECE + 1, new Uint8Array(PIECE)),
+      RangeError,
+    );
+    assertThrows(() => part.read(source.layout.pieces * PIECE, 1), RangeError);
+  } finally {
+    part.close();
+  }
+});
+
+Deno.test("FolderPart commits under its name with each file's mode, and removes the part and record", async () => {
+  await using dir = await tempDir();
+  const source = await sourceFolder(dir.path);
+  const out = join(dir.path, "out");
+  const part = await FolderPart.open({ dir: out, meta: source.meta });
+  writeAll(part, source);
+  const path = await part.commit();
+  assertEquals(path, join(out, TOP));
+  assertEquals(await sameTree(source, path), []);
+  assertEquals(await exists(part.partPath), false);
+  assertEquals(await exists(`${part.partPath}.json`), false);
+});
+
+Deno.test("FolderPart never replaces an existing folder: the next one is 'NAME (1)', 'NAME (2)'", async () => {
+  await using dir = await tempDir();
+  const source = await sourceFolder(dir.path);
+  const out = join(dir.path, "out");
+  await Deno.mkdir(join(out, TOP), { recursive: true });
+  await Deno.writeTextFile(join(out, `${TOP} (1)`), "a file of mine");
+  const part = await FolderPart.open({ dir: out, meta: source.meta });
+  writeAll(part, source);
+  assertEquals(await part.commit(), join(out, `${TOP} (2)`));
+  assertEquals([...Deno.readDirSync(join(out, TOP))], []);
+  assertEquals(
+    await Deno.readTextFile(join(out, `${TOP} (1)`)),
+    "a file of mine",
+  );
+  assertEquals(await sameTree(source, join(out, `${TOP} (2)`)), []);
+  assertEquals(numberedFolderName("v1.2", 3), "v1.2 (3)");
+});
+
+Deno.test("FolderPart with force replaces an existing folder or file of the name, nothing else", async () => {
+  await using dir = await tempDir();
+  const source = await sourceFolder(dir.path);
+  const out = join(dir.path, "out");
+  const outside = join(dir.path, "outside");
+  await Deno.mkdir(outside);
+  await Deno.writeTextFile(join(outside, "keep"), "precious");
+  for (const old of ["folder", "file", "link"] as const) {
+    const target = join(out, TOP);
+    await Deno.mkdir(out, { recursive: true });
+    if (old === "folder") {
+      await Deno.mkdir(join(target, "old stuff"), { recursive: true });
+      await Deno.writeTextFile(join(target, "old stuff", "x"), "old");
+    } else if (old === "file") {
+      await Deno.writeTextFile(target, "old");
+    } else {
+      await Deno.symlink(outside, target);
+    }
+    const part = await FolderPart.open({
+      dir: out,
+      meta: source.meta,
+      force: true,
+    });
+    writeAll(part, source);
+    assertEquals(await part.commit(), target);
+    assertEquals(await sameTree(source, target), [], old);
+    await Deno.remove(target, { recursive: true });
+  }
+  assertEquals(await Deno.readTextFile(join(outside, "keep")), "precious");
+});
+
+Deno.test("FolderPart refuses a second open of the same download while the first holds it", async () => {
+  await using dir = await tempDir();
+  const source = await sourceFolder(dir.path);
+  const first = await FolderPart.open({ dir: dir.path, meta: source.meta });
+  try {
+    await assertRejects(
+      () => FolderPart.open({ dir: dir.path, meta: source.meta }),
+      PartBusyError,
+    );
+  } finally {
+    first.close();
+  }
+  const again = await FolderPart.open({ dir: dir.path, meta: source.meta });
+  assertEquals(again.resumed, true);
+  again.close();
+});
+
+Deno.test("FolderPart resumes its own part, re-creating what is missing, and leaves others' alone", async () => {
+  await using dir = await tempDir();
+  const source = await sourceFolder(dir.path);
+  const other = await sourceFolder(join(dir.path, "other"));
+  const out = join(dir.path, "out");
+  const first = await FolderPart.open({ dir: out, meta: source.meta });
+  writeAll(first, source);
+  first.close();
+  await Deno.remove(join(first.partPath, "sub dir"), { recursive: true });
+  await Deno.remove(join(first.partPath, "zero"));
+
+  const resumed = await FolderPart.open({ dir: out, meta: source.meta });
+  assertEquals(resumed.resumed, true);
+  assertEquals(resumed.partPath, first.partPath);
+  assertEquals(resumed.read(0, PIECE), source.piece(0));
+  const deep = join(resumed.partPath, "sub dir", "deep", "run.sh");
+  assertEquals((await Deno.lstat(deep)).size, 100);
+  assert(await exists(join(resumed.partPath, "zero")));
+
+  // Another folder of the same name gets a part of its own.
+  const second = await FolderPart.open({ dir: out, meta: other.meta });
+  assertEquals(second.partPath, join(out, `${TOP} (1).part`));
+  assertEquals(second.resumed, false);
+  second.close();
+  resumed.close();
+
+  // A NAME.part folder with no record is the user's: never written into.
+  const mine = join(dir.path, "mine");
+  await Deno.mkdir(join(mine, `${TOP}.part`), { recursive: true });
+  await Deno.writeTextFile(join(mine, `${TOP}.part`, "a.txt"), "mine");
+  const third = await FolderPart.open({ dir: mine, meta: source.meta });
+  assertEquals(third.partPath, join(mine, `${TOP} (1).part`));
+  await third.discard();
+  assertEquals(
+    await Deno.readTextFile(join(mine, `${TOP}.part`, "a.txt")),
+    "mine",
+  );
+  assertEquals(await exists(third.partPath), false);
+  assertEquals(await exists(`${third.partPath}.json`), false);
+});
+
+Deno.test("FolderPart never writes through symbolic links planted in NAME.part", async () => {
+  await using dir = await tempDir();
+  const source = await sourceFolder(dir.path);
+  const out = join(dir.path, "out");
+  const outside = join(dir.path, "outside");
+  await Deno.mkdir(outside);
+  await Deno.writeTextFile(join(outside, "file"), "precious");
+  await Deno.writeTextFile(join(outside, "run.sh"), "precious");
+  await Deno.writeTextFile(join(outside, "🎵 song.dat"), "precious");
+  await Deno.chmod(join(outside, "run.sh"), 0o600);
+  const first = await FolderPart.open({ dir: out, meta: source.meta });
+  first.close();
+  const part = first.partPath;
+  await Deno.remove(join(part, "a.txt"));
+  await Deno.symlink(join(outside, "file"), join(part, "a.txt"));
+  await Deno.remove(join(part, "sub dir", "deep"), { recursive: true });
+  await Deno.symlink(outside, join(part, "sub dir", "deep"));
+  await Deno.remove(join(part, "sub dir", "中文 file.bin"));
+  await Deno.link(
+    join(outside, "file"),
+    join(part, "sub dir", "中文 file.bin"),
+  );
+
+  const resumed = await FolderPart.open({ dir: out, meta: source.meta });
+  writeAll(resumed, source);
+  const path = await resumed.commit();
+  assertEquals(await sameTree(source, path), []);
+  for (const name of ["file", "run.sh", "🎵 song.dat"]) {
+    assertEquals(await Deno.readTextFile(join(outside, name)), "precious");
+  }
+  if (Deno.build.os !== "windows") {
+    assertEquals(
+      (await Deno.stat(join(outside, "run.sh"))).mode! & 0o777,
+      0o600,
+    );
+  }
+});
+
+Deno.test("FolderPart refuses to write a file swapped for a link during the download", async () => {
+  await using dir = await tempDir();
+  const source = await sourceFolder(dir.path);
+  const outside = join(dir.path, "outside");
+  await Deno.writeTextFile(outside, "precious");
+  const part = await FolderPart.open({
+    dir: join(dir.path, "out"),
+    meta: source.meta,
+  });
+  try {
+    await Deno.remove(join(part.partPath, "a.txt"));
+    await Deno.symlink(outside, join(part.partPath, "a.txt"));
+    const error = assertThrows(() => part.write(0, source.piece(0)));
+    assert(error.message.includes("replaced"), error.message);
+    assertEquals(await Deno.readTextFile(outside), "precious");
+  } finally {
+    part.close();
+  }
+});
+
+Deno.test("FolderPart replaces a link planted at NAME.part itself when the record is its own", async () => {
+  await using dir = await tempDir();
+  const source = await sourceFolder(dir.path);
+  const out = join(dir.path, "out");
+  const outside = join(dir.path, "outside");
+  await Deno.mkdir(outside);
+  const first = await FolderPart.open({ dir: out, meta: source.meta });
+  first.close();
+  await Deno.remove(first.partPath, { recursive: true });
+  await Deno.symlink(outside, first.partPath);
+  const part = await FolderPart.open({ dir: out, meta: source.meta });
+  writeAll(part, source);
+  assertEquals(part.resumed, false);
+  assertEquals(await sameTree(source, await part.commit()), []);
+  assertEquals([...Deno.readDirSync(outside)], []);
+});

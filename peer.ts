@@ -105,10 +105,16 @@ function buildProgram(): Command {
       });
     });
   limits(serveOptions(
-    withTracker(addCommand(program, "share", "Share files until Ctrl-C.")),
+    withTracker(
+      addCommand(program, "share", "Share files or folders until Ctrl-C."),
+    ),
     DEFAULT_PEER_PORT,
   ))
-    .argument("<files...>", "the files to share")
+    .argument("<files...>", "the files or folders to share")
+    .option(
+      "--as <name>",
+      "share the files given as one folder of this name (one ID for all)",
+    )
     .option(
       "--private",
       "share privately: only whoever has the link printed can find and get the file; the tracker does not list it",

@@ -9,7 +9,7 @@
 import { basename } from "node:path";
 import { Announcer } from "../discovery/announcer.ts";
 import type { Address } from "../net/connection.ts";
-import { hashFile, type HashFileOptions } from "../storage/file_hash.ts";
+import { hashFile } from "../storage/file_hash.ts";
 import { DEFAULT_PEER_PORT, MAX_NAME_BYTES } from "../protocol/limits.ts";
 import type { FileMeta } from "../protocol/messages.ts";
 import {
@@ -24,6 +24,21 @@ import type { TrackerAddress } from "../discovery/tracker_client.ts";
 import type { PrivateAccess } from "../download/download.ts";
 import { formatShareLink } from "../protocol/share_link.ts";
 import { PrivateShares } from "./_private_shares.ts";
+import { checkUnchanged, ShareError, shareError } from "./_share_error.ts";
+import {
+  type FolderShareOptions,
+  FolderShares,
+  type SharedFolder,
+} from "./_folder_shares.ts";
+import { FolderSource } from "../storage/folder_source.ts";
+
+export type {
+  FolderShareOptions,
+  SharedFolder,
+  SkippedEntry,
+} from "./_folder_shares.ts";
+
+export { ShareError } from "./_share_error.ts";
 import { type PeerReachability, Reach } from "./_reach.ts";
 
 export type { PeerReachability } from "./_reach.ts";
@@ -36,67 +51,16 @@ import { MIN_ID_PREFIX } from "../protocol/limits.ts";
 export const FILE_CHECK_INTERVAL_MS = 10_000;
 
 export type { Downloader } from "../swarm/peer_server.ts";
-
-/** Options for {@linkcode PeerNode.start}. */
-export interface PeerNodeOptions {
-  /** The tracker to register files with (and its team key, if it needs one). */
-  tracker: TrackerAddress;
-  /** Interface the peer server listens on. @default {DEFAULT_PEER_HOST} */
-  host?: string;
-  /** Port the peer server listens on; 0 picks a free one. @default {DEFAULT_PEER_PORT} */
-  port?: number;
-  /** Receives one line per notable event. @default {no logging} */
-  log?: (line: string) => void;
-  /**
-   * Called when a shared file stops being shared because it changed or
-   * vanished: worth telling the user even when not logging.
-   */
-  onDropped?: (meta: FileMeta, reason: string) => void;
-  /** Ms between checks of idle shared files. @default {FILE_CHECK_INTERVAL_MS} */
-  checkIntervalMs?: number;
-  /** Piece bytes a second uploaded, all files and downloaders together. @default {no limit} */
-  uploadLimit?: number;
-  /** Downloaders uploaded to at once. @default {UPLOAD_SLOTS} */
-  uploadSlots?: number;
-  /**
-   * Called once the tracker has said whether other peers can reach this
-   * one directly (asked after the first registration).
-   */
-  onReachability?: (reachability: PeerReachability) => void;
-  /**
-   * Ask the router to forward the port when the tracker cannot connect to
-   * it (PCP, NAT-PMP, UPnP). @default {true}
-   */
-  portMapping?: boolean;
-}
-
-/** Options for {@linkcode PeerNode.offer}. */
-export interface OfferOptions {
-  /** Called with each downloader of the file that says it serves it too. */
-  onPeer?: (address: Address) => void;
-  /** A private share's secret and sealed metadata: served only with its key. */
-  private?: PrivateAccess;
-}
-
-/** Options for {@linkcode PeerNode.share}; see {@linkcode hashFile}. */
-export interface ShareOptions extends HashFileOptions {
-  /**
-   * Share privately: a new secret, the file registered only under the
-   * lookup key derived from it (with its metadata sealed), and served only
-   * to downloaders that prove its key; {@linkcode PeerNode.shareLink} gives
-   * the link that carries it. @default {false: listed, served to anyone}
-   */
-  private?: boolean;
-}
-
-/** A file that cannot be shared; the message is one sentence for the user. */
-export class ShareError extends Error {
-  /** Creates an error with a message for the user. */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "ShareError";
-  }
-}
+export type {
+  OfferOptions,
+  PeerNodeOptions,
+  ShareOptions,
+} from "./peer_node_types.ts";
+import type {
+  OfferOptions,
+  PeerNodeOptions,
+  ShareOptions,
+} from "./peer_node_types.ts";
 
 /** A running sharing peer: serves and announces every file it shares. */
 export class PeerNode {
@@ -105,7 +69,8 @@ export class PeerNode {
   #server: PeerServer;
   #announcer: Announcer;
   #reach: Reach;
-  #files = new Map<string, SharedFile | PartialFile>();
+  #files = new Map<string, SharedFile | PartialFile | FolderSource>();
+  #folders: FolderShares;
   /** Files registered publicly (by ID). */
   #public = new Set<string>();
   /** Files registered privately, by ID. */
@@ -145,6 +110,19 @@ export class PeerNode {
       portMapping: options.portMapping,
       onReachability: options.onReachability,
       log: options.log,
+    });
+    this.#folders = new FolderShares({
+      get: (id) => this.#files.get(id),
+      serve: (source) => this.#files.set(source.meta.id, source),
+      forget: (source) => {
+        if (this.#files.get(source.meta.id) === source) {
+          this.#files.delete(source.meta.id);
+        }
+        source.close();
+      },
+      register: (meta, isPrivate) => this.#register(meta, isPrivate, false),
+      unshare: (id) => this.unshare(id),
+      log: this.#log,
     });
     this.#announcer = new Announcer({
       tracker: options.tracker,
@@ -200,6 +178,10 @@ export class PeerNode {
    */
   async share(path: string, options: ShareOptions = {}): Promise<FileMeta> {
     this.#checkOpen();
+    const info = await Deno.stat(path).catch(() => undefined);
+    if (info?.isDirectory) {
+      return (await this.shareFolder([path], options)).meta;
+    }
     const name = basename(path);
     if (new TextEncoder().encode(name).length > MAX_NAME_BYTES) {
       throw new ShareError(
@@ -228,7 +210,7 @@ export class PeerNode {
     }
     const file = await SharedFile.open(path, meta);
     try {
-      await this.#checkUnchanged(path, before);
+      await checkUnchanged(path, before);
       // A second share of the same file may have finished meanwhile.
       const other = this.#files.get(meta.id);
       if (other) {
@@ -252,6 +234,24 @@ export class PeerNode {
     this.#checker ??= setInterval(() => this.#checkFiles(), this.#checkMs);
     this.#log(`Sharing ${meta.name} as ${meta.id}`);
     return meta;
+  }
+
+  /**
+   * Shares a folder tree (`paths` = [the folder]), or several files as one
+   * folder named `options.as`, as one ID: hashes every file, serves and
+   * registers the folder, and registers its largest files on their own
+   * too. Rejects with a {@linkcode ShareError} saying what to do if it
+   * cannot be shared; what was left out is in the result's `skipped`.
+   */
+  async shareFolder(
+    paths: string[],
+    options: FolderShareOptions = {},
+  ): Promise<SharedFolder> {
+    this.#checkOpen();
+    this.#announcer.connectEarly();
+    const shared = await this.#folders.share(paths, options);
+    this.#log(`Sharing ${shared.meta.name} as ${shared.meta.id}`);
+    return shared;
   }
 
   /**
@@ -303,6 +303,10 @@ export class PeerNode {
     access?: PrivateAccess,
   ): Promise<void> {
     this.#checkOpen();
+    if (meta.manifest) {
+      if (access) this.#private.keep(meta.id, access);
+      return await this.#folders.adopt(path, meta, access !== undefined);
+    }
     if (this.#files.get(meta.id) instanceof SharedFile) return;
     if (access) this.#private.keep(meta.id, access);
     const isPrivate = access !== undefined;
@@ -334,6 +338,9 @@ export class PeerNode {
 
   /** Stops serving `id` and unregisters it; does nothing if not shared. */
   async unshare(id: string): Promise<void> {
+    await Promise.all(
+      this.#folders.release(id).map((member) => this.unshare(member)),
+    );
     const file = this.#files.get(id);
     this.#peerListeners.delete(id);
     if (!file) return;
@@ -399,10 +406,16 @@ export class PeerNode {
     return this.#reach.known;
   }
 
-  /** Metadata of every whole file shared now (not downloads in progress). */
+  /**
+   * Metadata of every whole file and folder shared now (not downloads in
+   * progress, nor the files of a folder registered on their own).
+   */
   shared(): FileMeta[] {
     return [...this.#files.values()]
-      .filter((file) => file instanceof SharedFile)
+      .filter((file) =>
+        (file instanceof SharedFile || file instanceof FolderSource) &&
+        !this.#folders.isMember(file.meta.id)
+      )
       .map((file) => file.meta);
   }
 
@@ -426,19 +439,6 @@ export class PeerNode {
 
   #checkOpen(): void {
     if (this.#closed) throw new Error("The peer node is closed.");
-  }
-
-  async #checkUnchanged(path: string, before: Deno.FileInfo): Promise<void> {
-    const after = await Deno.stat(path);
-    if (
-      after.size !== before.size ||
-      after.mtime?.getTime() !== before.mtime?.getTime() ||
-      after.ino !== before.ino
-    ) {
-      throw new ShareError(
-        `Cannot share "${path}": it changed while it was being hashed. Share it again once it stops changing.`,
-      );
-    }
   }
 
   /** Drops files that changed since they were shared. */
@@ -467,28 +467,4 @@ export class PeerNode {
     this.#unsharing.add(task);
     task.finally(() => this.#unsharing.delete(task));
   }
-}
-
-/** Words a file-system failure while hashing as a {@linkcode ShareError}. */
-function shareError(
-  path: string,
-  error: unknown,
-  signal?: AbortSignal,
-): unknown {
-  if (signal?.aborted || error instanceof ShareError) return error;
-  const reason = error instanceof Deno.errors.NotFound
-    ? "there is no such file. Check the path"
-    : error instanceof Deno.errors.PermissionDenied
-    ? "permission denied. Check that you can read it"
-    : error instanceof Deno.errors.IsADirectory
-    ? "it is a folder. Share the files inside it one by one"
-    : error instanceof TypeError
-    ? "it is not a regular file. Share a regular file"
-    : error instanceof RangeError
-    ? "it has too many pieces. Choose a larger --piece-size"
-    : `${(error as Error).message ?? error}`.replace(/[.\s]+$/, "") +
-      ". Fix that and share it again";
-  return new ShareError(`Cannot share "${path}": ${reason}.`, {
-    cause: error,
-  });
 }

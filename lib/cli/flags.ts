@@ -47,6 +47,8 @@ export interface ShareFlags extends ServeFlags, LimitFlags {
   pieceSize?: number;
   /** Share privately: only holders of the link find and get it. */
   private?: boolean;
+  /** Share the files given as one folder of this name. */
+  as?: string;
 }
 /** How long `peer get` waits for a peer by default: 5 minutes. */
 export const DEFAULT_WAIT_MS = 5 * 60_000;

@@ -79,7 +79,8 @@ export function shortId(id: string): string {
 
 /**
  * Formats files as an aligned table with a header: short ID, size, who
- * holds it (`2 sharers, 3 getting`), name (escaped). Returns one string per
+ * holds it (`2 sharers, 3 getting`), name (escaped; a folder's followed by
+ * `/ (N files)`). Returns one string per
  * line; no files gives one line saying so.
  *
  * @example
@@ -95,7 +96,7 @@ export function formatFileTable(files: readonly FileSummary[]): string[] {
     shortId(file.id),
     formatSize(file.size),
     formatHolders(file),
-    terminalSafe(file.name),
+    terminalSafe(file.name) + folderNote(file),
   ]);
   const header = ["ID", "SIZE", "PEERS", "NAME"];
   const widths = header.map((title, column) =>
@@ -121,6 +122,12 @@ function formatHolders(file: FileSummary): string {
   const sharers = file.peers - getting;
   const whole = `${sharers} ${sharers === 1 ? "sharer" : "sharers"}`;
   return getting === 0 ? whole : `${whole}, ${getting} getting`;
+}
+
+/** After a folder's name: `/ (12 files)`; nothing for a file. */
+function folderNote(file: FileSummary): string {
+  if (file.files === undefined) return "";
+  return `/ (${file.files} ${file.files === 1 ? "file" : "files"})`;
 }
 
 function pad2(value: number): string {

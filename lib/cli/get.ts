@@ -39,6 +39,8 @@ import {
 import { LINK_ENV } from "../protocol/limits.ts";
 import { prepareOutDir } from "./out_dir.ts";
 import { VERSION } from "../protocol/version.ts";
+import { folderLayoutOf } from "../protocol/folder_layout.ts";
+import type { FileMeta } from "../protocol/messages.ts";
 import { settleWithin } from "../util/settle_within.ts";
 import { listenForStop, stoppedExitCode } from "./stop_signal.ts";
 
@@ -89,7 +91,11 @@ export async function get(
         log: logger(flags, progress),
         onProgress: (p) =>
           progress.update({
-            label: p.waiting ? `${p.name}: waiting for peers` : p.name,
+            label: p.waiting
+              ? `${p.name}: waiting for peers`
+              : p.files
+              ? `${p.name} (${p.files.done}/${p.files.total} files)`
+              : p.name,
             done: p.received,
             total: p.size,
             bytesPerSecond: p.bytesPerSecond,
@@ -213,6 +219,7 @@ function printSaved(
           : { firstPieceMs: Math.round(result.firstPieceMs) }),
         peers,
         alreadyHere: result.alreadyHere,
+        ...folderFiles(meta),
         version: VERSION,
       }),
     );
@@ -231,10 +238,15 @@ function printSaved(
         peer.via && peer.via !== "direct" ? `, ${ROUTE_WORDS[peer.via]}` : ""
       })`
     ).join(", ");
+    const files = folderLayoutOf(meta)?.files.length;
     console.log(
       `Saved ${terminalSafe(path)} (${
-        formatSize(meta.size)
-      }, SHA-256 verified) in ${formatDuration(elapsedMs)}.`,
+        files === undefined
+          ? ""
+          : `${files} ${files === 1 ? "file" : "files"}, `
+      }${formatSize(meta.size)}, SHA-256 verified) in ${
+        formatDuration(elapsedMs)
+      }.`,
     );
     if (from) {
       const count = sent.length;
@@ -243,4 +255,21 @@ function printSaved(
       );
     }
   }
+}
+
+/**
+ * A folder's files for `--json`: each one's path (with `/`), size, ID and
+ * whether it is executable; nothing for a single file.
+ */
+function folderFiles(meta: FileMeta): { files?: object[] } {
+  const layout = folderLayoutOf(meta);
+  if (!layout) return {};
+  return {
+    files: layout.files.map((file) => ({
+      path: file.path.join("/"),
+      size: file.size,
+      id: file.id,
+      ...(file.executable ? { executable: true } : {}),
+    })),
+  };
 }

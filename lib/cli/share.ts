@@ -17,7 +17,8 @@ import {
 } from "./flags.ts";
 import { formatAddress } from "../net/connection.ts";
 import { formatSize, shortId, terminalSafe, toJsonLine } from "./format.ts";
-import { ShareError } from "../app/peer_node.ts";
+import { ShareError, type SkippedEntry } from "../app/peer_node.ts";
+import { folderLayoutOf } from "../protocol/folder_layout.ts";
 import type { FileMeta } from "../protocol/messages.ts";
 import { VERSION } from "../protocol/version.ts";
 import { ProgressLine } from "./progress.ts";
@@ -32,29 +33,36 @@ import { listenForStop } from "./stop_signal.ts";
 export async function share(files: string[], flags: ShareFlags): Promise<void> {
   const started = performance.now();
   const tracker = trackerOf(flags);
-  for (const file of files) await checkShareable(file);
+  for (const file of files) await checkShareable(file, flags.as !== undefined);
   using stop = listenForStop();
   const progress = new ProgressLine({ quiet: flags.quiet || flags.json });
   // `lost`: a shared file stopped being shareable (changed or vanished).
   const { node, lost } = await startServing(flags, tracker, progress);
   const shared: FileMeta[] = [];
   try {
-    for (const file of files) {
-      const meta = await node.share(file, {
+    for (const group of shareGroups(files, flags.as)) {
+      const label = `hashing ${flags.as ?? baseName(group[0])}`;
+      const options = {
         pieceSize: flags.pieceSize,
         private: flags.private ?? false,
         signal: stop.signal,
         onProgress: (done: number, total: number) =>
-          progress.update({ label: `hashing ${baseName(file)}`, done, total }),
-      });
+          progress.update({ label, done, total }),
+      };
+      const { meta, skipped } = flags.as !== undefined ||
+          (await Deno.stat(group[0])).isDirectory
+        ? await node.shareFolder(group, { ...options, as: flags.as })
+        : { meta: await node.share(group[0], options), skipped: [] };
       progress.clear();
       shared.push(meta);
+      if (!flags.json) printSkipped(skipped);
       printShared(meta, flags, {
         link: node.shareLink(meta.id),
         private: node.isPrivate(meta.id),
         address: formatAddress(node.address),
         tracker: formatAddress(tracker),
         elapsedMs: Math.round(performance.now() - started),
+        skipped,
       });
     }
     if (!flags.quiet && !flags.json) {
@@ -87,18 +95,23 @@ interface Serving {
   tracker: string;
   /** From the command's start to registered: hashing and registering. */
   elapsedMs: number;
+  /** What a folder left out, and why. */
+  skipped?: SkippedEntry[];
 }
 
 function printShared(meta: FileMeta, flags: ShareFlags, serving: Serving) {
   if (flags.json) {
     const { id, name, size, pieceSize } = meta;
+    const { skipped, ...rest } = serving;
+    const files = folderLayoutOf(meta)?.files.length;
     console.log(toJsonLine({
       id,
       shortId: shortId(id),
       name,
       size,
       pieceSize,
-      ...serving,
+      ...(files === undefined ? {} : { folder: true, files, skipped }),
+      ...rest,
       version: VERSION,
     }));
   } else if (flags.quiet) {
@@ -126,10 +139,14 @@ export function sharedLines(
   meta: FileMeta,
   serving: Pick<Serving, "link" | "private">,
 ): string[] {
+  const files = folderLayoutOf(meta)?.files.length;
+  const what = files === undefined
+    ? `${terminalSafe(meta.name)} (${formatSize(meta.size)})`
+    : `${terminalSafe(meta.name)}/ (${files} ${
+      files === 1 ? "file" : "files"
+    }, ${formatSize(meta.size)})`;
   const lines = [
-    `Sharing ${terminalSafe(meta.name)} (${formatSize(meta.size)})${
-      serving.private ? ", privately" : ""
-    }`,
+    `Sharing ${what}${serving.private ? ", privately" : ""}`,
   ];
   if (serving.link) lines.push(`  Share this link: ${serving.link}`);
   if (serving.private) lines.push(`  ${PRIVATE_NOTE}`);
@@ -173,7 +190,37 @@ function baseName(path: string): string {
   return path.split(/[\\/]/).pop() ?? path;
 }
 
-async function checkShareable(file: string): Promise<void> {
+/**
+ * What is shared as one ID each: every file or folder on its own, or all
+ * of them as one folder with `--as`.
+ */
+function shareGroups(files: string[], as?: string): string[][] {
+  return as === undefined ? files.map((file) => [file]) : [files];
+}
+
+/** Lists, once, what a folder share left out and why. */
+function printSkipped(skipped: SkippedEntry[]): void {
+  if (skipped.length === 0) return;
+  console.error(
+    `Left out ${skipped.length} ${
+      skipped.length === 1 ? "entry" : "entries"
+    } that cannot be shared:`,
+  );
+  const shown = skipped.slice(0, MAX_SKIPPED_SHOWN);
+  for (const entry of shown) {
+    console.error(
+      `  ${terminalSafe(entry.path)}: ${terminalSafe(entry.reason)}`,
+    );
+  }
+  if (skipped.length > shown.length) {
+    console.error(`  … and ${skipped.length - shown.length} more.`);
+  }
+}
+
+/** Entries of a folder's left-out list printed; the rest are counted. */
+export const MAX_SKIPPED_SHOWN = 20;
+
+async function checkShareable(file: string, asOne: boolean): Promise<void> {
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(file);
@@ -183,7 +230,14 @@ async function checkShareable(file: string): Promise<void> {
     }
     throw error;
   }
-  if (!info.isFile) {
-    throw new UsageError(`Cannot share "${file}": it is not a regular file.`);
+  if (info.isDirectory && asOne) {
+    throw new UsageError(
+      `Cannot share "${file}" with --as: it is a folder. Give files with --as, or share the folder alone.`,
+    );
+  }
+  if (!info.isFile && !info.isDirectory) {
+    throw new UsageError(
+      `Cannot share "${file}": it is not a regular file or a folder.`,
+    );
   }
 }

@@ -38,6 +38,15 @@ export interface FoundPeers {
   seenAs: string;
   /** A private share's sealed metadata, as the tracker holds it. */
   blob?: Uint8Array;
+  /**
+   * Asks the same tracker for another (public) file by its full ID: the
+   * files of a folder are found on their own too. Absent for a private
+   * share, whose files are not registered on their own.
+   */
+  lookUpFile?: (id: string) => Promise<{
+    meta: FileMeta;
+    peers: PeerAddress[];
+  }>;
 }
 
 /**
@@ -94,16 +103,23 @@ export async function tryEachVariant<T>(
   );
   // Asking again for peers reconnects once if the tracker went away (it
   // may have restarted); a failure is only logged by the caller.
-  const requery = async (fullId: string, variant: number) => {
+  const again = async <R>(question: (client: TrackerClient) => Promise<R>) => {
     try {
-      return await ask(client, fullId, variant);
-    } catch {
+      return await question(client);
+    } catch (error) {
+      if (error instanceof DownloadError) throw error;
       client.close();
       signal?.throwIfAborted();
       client = await TrackerClient.connect(options.tracker);
-      return await ask(client, fullId, variant);
+      return await question(client);
     }
   };
+  const requery = (fullId: string, variant: number) =>
+    again((client) => ask(client, fullId, variant));
+  const lookUpFile = keys
+    ? undefined
+    : (fullId: string) =>
+      again((client) => lookUp(client, fullId, 0, options.tracker));
   // Cancelling while the tracker has not answered closes the connection.
   const hangUp = () => client.close();
   signal?.addEventListener("abort", hangUp, { once: true });
@@ -135,6 +151,7 @@ export async function tryEachVariant<T>(
         return await attempt({
           ...found,
           refresh: () => requery(found.meta.id, variant),
+          lookUpFile,
           // Behind a NAT the tracker lists this peer at its router's address.
           seenAs: found.observed ?? client.local.host,
         });

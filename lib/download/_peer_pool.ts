@@ -13,6 +13,7 @@ import { MAX_PEERS_PER_ANSWER } from "../protocol/limits.ts";
 import type { PeerAddress } from "../protocol/messages.ts";
 import {
   type LinkRoute,
+  type LinkSpan,
   PeerLink,
   type PeerLinkOptions,
 } from "../swarm/peer_link.ts";
@@ -123,8 +124,12 @@ export class PeerPool {
     return [...unique.values()];
   }
 
-  /** Starts a link to `peer` unless it is this process, banned, linked or tried enough. */
-  link(peer: PeerAddress): void {
+  /**
+   * Starts a link to `peer` unless it is this process, banned, linked or
+   * tried enough; with `within`, a link for one file of a folder download
+   * to a peer that shares that file (see `PeerLinkOptions.within`).
+   */
+  link(peer: PeerAddress, within?: LinkSpan): void {
     const { scheduler } = this.#options.link;
     const key = formatAddress(peer);
     if (
@@ -140,7 +145,10 @@ export class PeerPool {
     ports.add(peer.port);
     this.#portsByHost.set(peer.host, ports);
     this.#attempts.set(key, attempts + 1);
-    const link = new PeerLink(peer, this.#options.link);
+    const link = new PeerLink(
+      peer,
+      within ? { ...this.#options.link, within } : this.#options.link,
+    );
     this.#links.push(link);
     this.#linked.set(key, link);
     const running = this.#runLink(key, link);

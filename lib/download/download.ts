@@ -18,19 +18,13 @@ import { MAX_BAD_PIECES } from "../protocol/limits.ts";
 import {
   type FileMeta,
   type PeerAddress,
-  pieceCount,
   pieceLength,
+  piecesOf,
 } from "../protocol/messages.ts";
 import { BufferPool } from "../util/buffer_pool.ts";
 import { SpeedMeter } from "../util/speed_meter.ts";
-import { HashThread, THREAD_MIN_PIECES } from "../storage/hash_thread.ts";
 import { Meetings } from "./_meet.ts";
-import type { PartFile } from "../storage/part_file.ts";
-import {
-  openPieceStore,
-  type PieceStore,
-  THREAD_CAN_WRITE,
-} from "../storage/piece_store.ts";
+import type { PieceStore } from "../storage/piece_store.ts";
 import { PieceScheduler } from "../swarm/piece_scheduler.ts";
 import {
   diskError,
@@ -40,10 +34,14 @@ import {
 import { tryEachVariant } from "./_find_peers.ts";
 import { type LinkBudget, linkShare, pieceTimeMs } from "./_link_budget.ts";
 import { type PeerBytes, PeerPool } from "./_peer_pool.ts";
-import { checkExistingPieces, matches } from "./_piece_check.ts";
-import { finishDownload, openPart, savedName } from "./_save.ts";
+import { matches } from "./_piece_check.ts";
+import { savedName } from "./_save.ts";
+import type { DownloadTarget } from "./_target.ts";
+import { openTarget } from "./_file_target.ts";
 import { alreadyHere } from "./_already_here.ts";
 import { Swarming } from "./_swarming.ts";
+import { FileSpans, type FileSpansOptions } from "./_file_spans.ts";
+import { folderLayoutOf } from "../protocol/folder_layout.ts";
 
 export { DownloadError } from "./_download_error.ts";
 export {
@@ -111,6 +109,7 @@ export async function download(
     const result = await downloadVariant(found, {
       ...options,
       refresh: found.refresh,
+      lookUpFile: found.lookUpFile,
       seenAs: found.seenAs,
       access: secret && found.blob ? { secret, blob: found.blob } : undefined,
     }, limiter);
@@ -129,6 +128,8 @@ export async function download(
 interface VariantOptions extends DownloadOptions {
   /** Asks the tracker again for the peers of this variant. */
   refresh: () => Promise<{ peers: PeerAddress[] }>;
+  /** Asks the tracker for a file of a folder by its own ID. */
+  lookUpFile?: FileSpansOptions["lookUpFile"];
   /** This host's address as the tracker sees it (it lists this peer so). */
   seenAs?: string;
   /** A private share's secret and sealed metadata. */
@@ -153,13 +154,13 @@ async function downloadVariant(
     if (options.seed) await options.swarm?.adopt(here, meta, options.access);
     return { path: here, meta, peers: [], alreadyHere: true };
   }
-  const count = pieceCount(meta.size, meta.pieceSize);
-  const part = await openPart(meta, options);
+  const count = piecesOf(meta);
+  const target = await openTarget(meta, options);
   try {
     // Disposed (hashing stopped, pieces no longer served) before the part
     // file closes below.
-    await using run = new DownloadRun(meta, part, options, limiter);
-    if (part.resumed) await run.checkExisting();
+    await using run = new DownloadRun(meta, target, options, limiter);
+    if (target.resumed) await run.checkExisting();
     const peers = run.usable(found.peers);
     if (!run.finished && peers.length === 0 && !options.waitMs) {
       throw new DownloadError(
@@ -177,14 +178,14 @@ async function downloadVariant(
       firstPieceAt: run.firstPieceAt,
     };
   } finally {
-    part.close();
+    target.close();
   }
 }
 
 /** The state of one download between lookup and rename. */
 class DownloadRun {
   #meta: FileMeta;
-  #part: PartFile;
+  #target: DownloadTarget;
   #options: VariantOptions;
   #scheduler: PieceScheduler;
   #store: PieceStore;
@@ -196,45 +197,39 @@ class DownloadRun {
   #meter = new SpeedMeter({ windowMs: SPEED_WINDOW_MS });
   #diskError?: DownloadError;
   #pool: BufferPool;
-  #thread?: HashThread;
   #swarming?: Swarming;
   #lastPieceAt = performance.now();
   /** Since when no peer is linked and the download waits for one. */
   #waitingSince?: number;
   #ended = Promise.withResolvers<void>();
   #meetings: Meetings;
+  /** A folder's links to peers that share one of its files on its own. */
+  #spans?: FileSpans;
 
   constructor(
     meta: FileMeta,
-    part: PartFile,
+    target: DownloadTarget,
     options: VariantOptions,
     limiter?: BandwidthLimiter,
   ) {
     this.#meta = meta;
-    this.#part = part;
+    this.#target = target;
     this.#options = options;
-    const count = pieceCount(meta.size, meta.pieceSize);
+    const count = piecesOf(meta);
     this.#meetings = new Meetings(options.tracker, options.log);
     this.#pool = new BufferPool(meta.pieceSize);
     this.#scheduler = new PieceScheduler(count);
-    if (count >= THREAD_MIN_PIECES && THREAD_CAN_WRITE) {
-      this.#thread = new HashThread();
-    }
     const readPiece = (index: number, into?: Uint8Array) =>
-      part.read(index * meta.pieceSize, pieceLength(meta, index), into);
-    this.#store = openPieceStore(count, {
-      part,
-      pieceSize: meta.pieceSize,
-      size: meta.size,
-      readBack: (index) => readPiece(index, this.#pool.take()),
+      target.readPiece(index, into);
+    this.#store = target.openStore({
       onStored: (index) => this.#swarming?.stored(index),
       release: (data) => this.#pool.give(data),
       onError: (error) => {
         // Not the peers' fault: stop everything, keep what is written.
-        this.#diskError ??= diskError(part.dir, error);
+        this.#diskError ??= diskError(target.dir, error);
         this.#scheduler.stop();
       },
-    }, this.#thread);
+    }, this.#pool);
     const self = [...options.self ?? []];
     if (options.swarm) {
       const { port } = options.swarm.address;
@@ -270,6 +265,17 @@ class DownloadRun {
       onLinkEnded: () => this.#checkEnd(),
       log: options.log,
     });
+    const layout = folderLayoutOf(meta);
+    if (layout && options.lookUpFile) {
+      this.#spans = new FileSpans({
+        layout,
+        meta,
+        scheduler: this.#scheduler,
+        pool: this.#peers,
+        lookUpFile: options.lookUpFile,
+        log: options.log,
+      });
+    }
   }
 
   /**
@@ -281,7 +287,7 @@ class DownloadRun {
     this.#peers.stop();
     this.#meetings.close();
     await this.#store.close();
-    this.#thread?.close();
+    this.#target.stopHashing();
     await this.#swarming?.withdraw();
   }
 
@@ -297,13 +303,10 @@ class DownloadRun {
 
   /** Keeps the pieces of a resumed `.part` that match their hash. */
   async checkExisting(): Promise<void> {
-    const good = await checkExistingPieces({
-      meta: this.#meta,
-      part: this.#part,
-      pool: this.#pool,
-      thread: this.#thread,
-      signal: this.#options.signal,
-    });
+    const good = await this.#target.checkExisting(
+      this.#pool,
+      this.#options.signal,
+    );
     for (const index of good) this.#verified(index);
     this.#report();
   }
@@ -336,6 +339,8 @@ class DownloadRun {
     schedule(SWARM_FIRST_REFRESH_MS);
     try {
       for (const peer of peers) this.#peers.link(peer);
+      // After the folder's own sharers, so that they are linked whole.
+      this.#spans?.refresh().then(() => this.#checkEnd());
       this.#checkEnd();
       await this.#ended.promise;
     } finally {
@@ -367,9 +372,7 @@ class DownloadRun {
   /** Checks the whole file against its ID and gives it its real name. */
   async finish(): Promise<string> {
     const swarming = this.#swarming;
-    return await finishDownload({
-      meta: this.#meta,
-      part: this.#part,
+    return await this.#target.finish({
       store: this.#store,
       partial: swarming?.partial,
       diskError: () => this.#diskError,
@@ -423,6 +426,7 @@ class DownloadRun {
       return;
     }
     this.#peers.refresh();
+    this.#spans?.refresh();
   }
 
   #onPiece(index: number, data: Uint8Array): boolean | Promise<boolean> {
@@ -462,13 +466,14 @@ class DownloadRun {
   #report(): void {
     if (!this.#options.onProgress) return;
     this.#options.onProgress({
-      name: this.#part.name,
+      name: this.#target.name,
       size: this.#meta.size,
       received: this.#received,
       bytesPerSecond: this.#speed(),
       peers: this.#peers.active,
       routes: this.#peers.routes(),
       waiting: this.#waitingSince !== undefined,
+      ...(this.#target.files ? { files: this.#target.files() } : {}),
     });
   }
 

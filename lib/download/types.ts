@@ -33,6 +33,8 @@ export interface DownloadProgress {
   routes?: { mapped?: number; punched?: number; relayed?: number };
   /** True while no peer is linked and the download waits for one. */
   waiting: boolean;
+  /** A folder's files wholly in so far, and its files in all. */
+  files?: { done: number; total: number };
 }
 
 /** What a finished download produced. */

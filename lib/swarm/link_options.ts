@@ -16,6 +16,16 @@ export type PieceHandler = (
   data: Uint8Array,
 ) => Promise<boolean> | boolean;
 
+/** One file of a folder, as a span of the folder download's pieces. */
+export interface LinkSpan {
+  /** The file's own ID. */
+  id: string;
+  /** The download piece its first piece is. */
+  first: number;
+  /** Its pieces. */
+  pieces: number;
+}
+
 /** Options for {@linkcode PeerLink}. */
 export interface PeerLinkOptions {
   /** Full ID of the file. */
@@ -24,6 +34,14 @@ export interface PeerLinkOptions {
   pieces: number;
   /** Bytes in a full piece: no larger binary part is accepted. */
   pieceSize: number;
+  /**
+   * Talk to the peer about one file of a folder download instead: the file
+   * `id` of `pieces` pieces, which are the download's pieces `first ..
+   * first + pieces - 1` (`folder_layout.ts`). The peer shares that file
+   * alone (or inside another folder); the scheduler sees only that span.
+   * @default {the download's own file or folder}
+   */
+  within?: LinkSpan;
   /** Supplies the buffer each piece is read into. @default {a new one} */
   buffer?: () => Uint8Array;
   /** Gives back a buffer from {@linkcode buffer} that held no useful piece. */

@@ -33,7 +33,11 @@ export const STALL_CHECK_MS = 250;
 /** Requests a link sends at once, when that many are free. */
 export const REQUEST_BATCH = 4;
 
-export type { PeerLinkOptions, PieceHandler } from "./link_options.ts";
+export type {
+  LinkSpan,
+  PeerLinkOptions,
+  PieceHandler,
+} from "./link_options.ts";
 
 /** A download's connection to one peer. */
 export class PeerLink {
@@ -138,7 +142,7 @@ export class PeerLink {
           this.#have
             ? `${this.#have.count} of ${this.#options.pieces}`
             : `all ${this.#options.pieces}`
-        } pieces.`,
+        } pieces${this.#options.within ? " (one file of the folder)" : ""}.`,
       );
       this.#ready = true;
       scheduler.addPeer(this.#have);
@@ -172,7 +176,7 @@ export class PeerLink {
       limits: {
         maxBinaryBytes: Math.max(
           this.#options.pieceSize,
-          bitfieldBytes(this.#options.pieces),
+          bitfieldBytes(this.#wirePieces),
         ),
         binaryLimit: (header) => this.#binaryLimit(header),
         binaryBuffer: (length) =>
@@ -197,7 +201,7 @@ export class PeerLink {
 
   #binaryLimit(header: Record<string, unknown>): number {
     if (header.type === "piece") return this.#options.pieceSize;
-    if (header.type === "welcome") return bitfieldBytes(this.#options.pieces);
+    if (header.type === "welcome") return bitfieldBytes(this.#wirePieces);
     return 0;
   }
 
@@ -208,7 +212,7 @@ export class PeerLink {
     await conn.send({
       type: "hello",
       version: PROTOCOL_VERSION,
-      id: this.#options.id,
+      id: this.#wireId,
       ...(servePort === undefined ? {} : { port: servePort }),
       agent: USER_AGENT,
     });
@@ -221,18 +225,43 @@ export class PeerLink {
     if (reply.type === "error") {
       throw new Error(`peer refused: ${reply.message || reply.code}`);
     }
-    if (reply.type !== "welcome" || reply.id !== this.#options.id) {
+    if (reply.type !== "welcome" || reply.id !== this.#wireId) {
       throw new Error(`unexpected "${reply.type}" during handshake`);
     }
-    if (reply.pieces !== this.#options.pieces) {
+    if (reply.pieces !== this.#wirePieces) {
       throw new Error(
-        `peer has ${reply.pieces} pieces, expected ${this.#options.pieces}`,
+        `peer has ${reply.pieces} pieces, expected ${this.#wirePieces}`,
       );
     }
-    if (reply.have) {
-      const have = Bitfield.from(reply.have, reply.pieces);
-      if (!have.complete) this.#have = have;
-    }
+    const have = reply.have && Bitfield.from(reply.have, reply.pieces);
+    const span = this.#options.within;
+    if (span) {
+      // Only the span: the rest of the download is not the peer's file.
+      this.#have = new Bitfield(this.#options.pieces);
+      for (let i = 0; i < span.pieces; i++) {
+        if (!have || have.has(i)) this.#have.set(span.first + i);
+      }
+    } else if (have && !have.complete) this.#have = have;
+  }
+
+  /** The ID the peer knows the file by (a file of a folder: its own). */
+  get #wireId(): string {
+    return this.#options.within?.id ?? this.#options.id;
+  }
+
+  /** Pieces in the file the peer is asked about. */
+  get #wirePieces(): number {
+    return this.#options.within?.pieces ?? this.#options.pieces;
+  }
+
+  /** The download's piece that the peer's piece `index` is. */
+  #fromWire(index: number): number {
+    return index + (this.#options.within?.first ?? 0);
+  }
+
+  /** The peer's piece that the download's piece `index` is. */
+  #toWire(index: number): number {
+    return index - (this.#options.within?.first ?? 0);
   }
 
   /**
@@ -256,7 +285,7 @@ export class PeerLink {
       if (this.#outstanding.size === 0) this.#waitStart = performance.now();
       // A cancelled copy of it may still come too: both are accepted.
       this.#outstanding.add(index);
-      requests.push({ type: "request", index });
+      requests.push({ type: "request", index: this.#toWire(index) });
       if (log && scheduler.requesters(index) > 1) (doubled ??= []).push(index);
     }
     if (requests.length === 0) return;
@@ -282,7 +311,7 @@ export class PeerLink {
       this.#outstanding.delete(completed);
       this.#cancelled.add(completed);
       this.#options.scheduler.release(completed);
-      this.#send({ type: "cancel", index: completed });
+      this.#send({ type: "cancel", index: this.#toWire(completed) });
     }
     this.#fill();
   }
@@ -290,17 +319,20 @@ export class PeerLink {
   async #handle(message: Message): Promise<void> {
     switch (message.type) {
       case "piece":
-        return await this.#onPiece(message.index, message.data);
-      case "have":
-        if (message.index >= this.#options.pieces) {
+        return await this.#onPiece(
+          this.#fromWire(message.index),
+          message.data,
+        );
+      case "have": {
+        if (message.index >= this.#wirePieces) {
           throw new Error(
-            `announced piece ${message.index} of ${this.#options.pieces}`,
+            `announced piece ${message.index} of ${this.#wirePieces}`,
           );
         }
-        if (this.#have?.set(message.index)) {
-          this.#options.scheduler.peerHas(message.index);
-        }
+        const index = this.#fromWire(message.index);
+        if (this.#have?.set(index)) this.#options.scheduler.peerHas(index);
         return;
+      }
       case "choke":
         // The peer serves others for a while and dropped our requests.
         if (!this.#choked && this.#outstanding.size > 0) {

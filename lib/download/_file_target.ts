@@ -1,0 +1,100 @@
+/**
+ * A single file's download target: its `.part` file, hashed whole on a
+ * second thread when it is large (`piece_store.ts`), checked against the
+ * file's ID and renamed into place (`_save.ts`).
+ *
+ * @module
+ */
+
+import type { FileMeta } from "../protocol/messages.ts";
+import { folderLayoutOf } from "../protocol/folder_layout.ts";
+import { pieceLength, piecesOf } from "../protocol/messages.ts";
+import type { BufferPool } from "../util/buffer_pool.ts";
+import { HashThread, THREAD_MIN_PIECES } from "../storage/hash_thread.ts";
+import type { PartFile } from "../storage/part_file.ts";
+import {
+  openPieceStore,
+  type PieceStore,
+  THREAD_CAN_WRITE,
+} from "../storage/piece_store.ts";
+import { openFolderTarget } from "./_folder_target.ts";
+import { checkExistingPieces } from "./_piece_check.ts";
+import { finishDownload, openPart, type OpenPartOptions } from "./_save.ts";
+import type { DownloadTarget, FinishHooks, StoreHooks } from "./_target.ts";
+
+/** Opens the target a download of `meta` (a file or a folder) writes into. */
+export async function openTarget(
+  meta: FileMeta,
+  options: OpenPartOptions,
+): Promise<DownloadTarget> {
+  if (folderLayoutOf(meta)) return await openFolderTarget(meta, options);
+  return new FileTarget(meta, await openPart(meta, options));
+}
+
+/** A single file's `.part`, hashed on a second thread when it is large. */
+export class FileTarget implements DownloadTarget {
+  #meta: FileMeta;
+  #part: PartFile;
+  #thread?: HashThread;
+
+  constructor(meta: FileMeta, part: PartFile) {
+    this.#meta = meta;
+    this.#part = part;
+    if (piecesOf(meta) >= THREAD_MIN_PIECES && THREAD_CAN_WRITE) {
+      this.#thread = new HashThread();
+    }
+  }
+
+  get dir(): string {
+    return this.#part.dir;
+  }
+
+  get name(): string {
+    return this.#part.name;
+  }
+
+  get resumed(): boolean {
+    return this.#part.resumed;
+  }
+
+  readPiece(index: number, into?: Uint8Array): Uint8Array {
+    const meta = this.#meta;
+    return this.#part.read(
+      index * meta.pieceSize,
+      pieceLength(meta, index),
+      into,
+    );
+  }
+
+  openStore(hooks: StoreHooks, pool: BufferPool): PieceStore {
+    return openPieceStore(piecesOf(this.#meta), {
+      ...hooks,
+      part: this.#part,
+      pieceSize: this.#meta.pieceSize,
+      size: this.#meta.size,
+      readBack: (index) => this.readPiece(index, pool.take()),
+    }, this.#thread);
+  }
+
+  checkExisting(pool: BufferPool, signal?: AbortSignal): Promise<number[]> {
+    return checkExistingPieces({
+      meta: this.#meta,
+      part: this.#part,
+      pool,
+      thread: this.#thread,
+      signal,
+    });
+  }
+
+  finish(hooks: FinishHooks): Promise<string> {
+    return finishDownload({ ...hooks, meta: this.#meta, part: this.#part });
+  }
+
+  stopHashing(): void {
+    this.#thread?.close();
+  }
+
+  close(): void {
+    this.#part.close();
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * A folder download's target: `OUT/NAME.part/` with every file and folder
+ * of the manifest, each verified piece written into its file, each file
+ * hashed whole as its pieces arrive, and the folder renamed to `OUT/NAME`
+ * only when every file matches its own ID.
+ *
+ * @module
+ */
+
+import type { FileMeta } from "../protocol/messages.ts";
+import { folderLayoutOf } from "../protocol/folder_layout.ts";
+import type { BufferPool } from "../util/buffer_pool.ts";
+import { PartBusyError } from "../storage/part_file.ts";
+import { FolderPart } from "../storage/folder_part.ts";
+import {
+  checkExistingFolderPieces,
+  FolderStore,
+} from "../storage/folder_store.ts";
+import type { PieceStore } from "../storage/piece_store.ts";
+import { diskError, DownloadError } from "./_download_error.ts";
+import { type OpenPartOptions, savedName } from "./_save.ts";
+import type { DownloadTarget, FinishHooks, StoreHooks } from "./_target.ts";
+
+/** Opens (or resumes) `OUT/NAME.part/` for the folder `meta`. */
+export async function openFolderTarget(
+  meta: FileMeta,
+  options: OpenPartOptions,
+): Promise<DownloadTarget> {
+  try {
+    const part = await FolderPart.open({
+      dir: options.outDir,
+      name: savedName(meta, options.saveAs),
+      meta,
+      force: options.force,
+    });
+    return new FolderTarget(meta, part);
+  } catch (error) {
+    if (error instanceof PartBusyError) throw new DownloadError(error.message);
+    throw diskError(options.outDir, error);
+  }
+}
+
+/** A folder's `NAME.part/`, written and hashed on this thread. */
+class FolderTarget implements DownloadTarget {
+  #meta: FileMeta;
+  #part: FolderPart;
+  #store?: FolderStore;
+
+  constructor(meta: FileMeta, part: FolderPart) {
+    this.#meta = meta;
+    this.#part = part;
+  }
+
+  get dir(): string {
+    return this.#part.dir;
+  }
+
+  get name(): string {
+    return this.#part.name;
+  }
+
+  get resumed(): boolean {
+    return this.#part.resumed;
+  }
+
+  /** Files wholly stored so far, and files in all. */
+  files(): { done: number; total: number } {
+    const total = folderLayoutOf(this.#meta)!.files.length;
+    return { done: this.#store?.filesDone ?? 0, total };
+  }
+
+  readPiece(index: number, into?: Uint8Array): Uint8Array {
+    const meta = this.#meta;
+    const length = folderLayoutOf(meta)!.pieceLength(index);
+    return this.#part.read(index * meta.pieceSize, length, into);
+  }
+
+  openStore(hooks: StoreHooks, pool: BufferPool): PieceStore {
+    this.#store = new FolderStore({
+      ...hooks,
+      part: this.#part,
+      meta: this.#meta,
+      readBack: (index) => this.readPiece(index, pool.take()),
+    });
+    return this.#store;
+  }
+
+  checkExisting(_pool: BufferPool, signal?: AbortSignal): Promise<number[]> {
+    return checkExistingFolderPieces({
+      meta: this.#meta,
+      part: this.#part,
+      signal,
+    });
+  }
+
+  async finish(hooks: FinishHooks): Promise<string> {
+    const meta = this.#meta;
+    let bad: number[];
+    try {
+      bad = await this.#store!.badFiles();
+    } catch (error) {
+      throw hooks.diskError() ?? diskError(this.#part.dir, error);
+    }
+    hooks.partial?.close();
+    if (bad.length > 0) {
+      await this.#part.discard();
+      const file = folderLayoutOf(meta)!.files[bad[0]];
+      throw new DownloadError(
+        `The downloaded ${
+          file.path.join("/")
+        } in ${meta.name} does not match its ID; the peers' metadata is wrong, nothing was saved under its name.`,
+        { retryable: true },
+      );
+    }
+    let path: string;
+    try {
+      path = await this.#part.commit();
+    } catch (error) {
+      throw diskError(this.#part.dir, error);
+    }
+    if (hooks.adopt) {
+      await hooks.adopt(path).catch((error) =>
+        hooks.log?.(
+          `Saved, but cannot keep sharing ${meta.name}: ${
+            (error as Error).message ?? error
+          }`,
+        )
+      );
+    }
+    return path;
+  }
+
+  stopHashing(): void {}
+
+  close(): void {
+    this.#part.close();
+  }
+}

@@ -6,7 +6,8 @@
  * @module
  */
 
-import type { FileSummary } from "../protocol/messages.ts";
+import type { FileMeta, FileSummary } from "../protocol/messages.ts";
+import { folderLayoutOf } from "../protocol/folder_layout.ts";
 import { MIN_ID_PREFIX } from "../protocol/limits.ts";
 
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -122,6 +123,19 @@ function formatHolders(file: FileSummary): string {
   const sharers = file.peers - getting;
   const whole = `${sharers} ${sharers === 1 ? "sharer" : "sharers"}`;
   return getting === 0 ? whole : `${whole}, ${getting} getting`;
+}
+
+/**
+ * What was shared, for the lines about it: `a.bin (1.0 MiB)`, or for a
+ * folder `photos/ (12 files, 3.0 MiB)`; the name escaped.
+ */
+export function formatShared(meta: FileMeta): string {
+  const files = folderLayoutOf(meta)?.files.length;
+  return files === undefined
+    ? `${terminalSafe(meta.name)} (${formatSize(meta.size)})`
+    : `${terminalSafe(meta.name)}/ (${files} ${
+      files === 1 ? "file" : "files"
+    }, ${formatSize(meta.size)})`;
 }
 
 /** After a folder's name: `/ (12 files)`; nothing for a file. */

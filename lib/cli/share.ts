@@ -16,7 +16,7 @@ import {
   trackerOf,
 } from "./flags.ts";
 import { formatAddress } from "../net/connection.ts";
-import { formatSize, shortId, terminalSafe, toJsonLine } from "./format.ts";
+import { formatShared, shortId, terminalSafe, toJsonLine } from "./format.ts";
 import { ShareError, type SkippedEntry } from "../app/peer_node.ts";
 import { folderLayoutOf } from "../protocol/folder_layout.ts";
 import type { FileMeta } from "../protocol/messages.ts";
@@ -139,14 +139,8 @@ export function sharedLines(
   meta: FileMeta,
   serving: Pick<Serving, "link" | "private">,
 ): string[] {
-  const files = folderLayoutOf(meta)?.files.length;
-  const what = files === undefined
-    ? `${terminalSafe(meta.name)} (${formatSize(meta.size)})`
-    : `${terminalSafe(meta.name)}/ (${files} ${
-      files === 1 ? "file" : "files"
-    }, ${formatSize(meta.size)})`;
   const lines = [
-    `Sharing ${what}${serving.private ? ", privately" : ""}`,
+    `Sharing ${formatShared(meta)}${serving.private ? ", privately" : ""}`,
   ];
   if (serving.link) lines.push(`  Share this link: ${serving.link}`);
   if (serving.private) lines.push(`  ${PRIVATE_NOTE}`);

@@ -13,9 +13,11 @@ import { isLinkText } from "../get_target.ts";
 import { PRIVATE_NOTE } from "../share.ts";
 import { doctorLines } from "../doctor.ts";
 import { parseShareLink } from "../../protocol/share_link.ts";
+import { folderLayoutOf } from "../../protocol/folder_layout.ts";
 import {
   formatDuration,
   formatFileTable,
+  formatShared,
   formatSize,
   shortId,
   terminalSafe,
@@ -36,7 +38,8 @@ const HELP_TITLE =
 const HELP: readonly (readonly [string, ...string[]])[] = [
   [
     "share [--private] PATH…",
-    "share files, hashed in the background; each",
+    "share files or folders (one ID per folder),",
+    "hashed in the background; each",
     "prints the link to pass on (--private: only",
     "whoever has the link can find and get it)",
   ],
@@ -169,10 +172,17 @@ export function showEvent(event: SessionEvent, context: CommandContext): void {
       const { meta } = event;
       context.drawBars();
       context.print(
-        `Sharing ${terminalSafe(meta.name)} (${formatSize(meta.size)})${
-          event.private ? " privately" : ""
-        }: ${shortId(meta.id)}  full ID ${meta.id}`,
+        `Sharing ${formatShared(meta)}${event.private ? " privately" : ""}: ${
+          shortId(meta.id)
+        }  full ID ${meta.id}`,
       );
+      if (event.skipped && event.skipped > 0) {
+        context.print(
+          `  Left out ${event.skipped} ${
+            event.skipped === 1 ? "entry" : "entries"
+          } that cannot be shared (symbolic links, devices, names other systems refuse).`,
+        );
+      }
       if (event.link) context.print(`  Share this link: ${event.link}`);
       if (event.private) context.print(`  ${PRIVATE_NOTE}`);
       return;
@@ -312,7 +322,9 @@ export function statusLines(status: SessionStatus): string[] {
     lines.push(
       `  ${shortId(meta.id)}  ${formatSize(meta.size).padStart(9)}  up ${
         formatSize(uploaded).padStart(9)
-      }  ${terminalSafe(meta.name)}${isPrivate ? "  (private)" : ""}`,
+      }  ${terminalSafe(meta.name)}${folderLayoutOf(meta) ? "/" : ""}${
+        isPrivate ? "  (private)" : ""
+      }`,
     );
   }
   const running = status.transfers;

@@ -82,6 +82,8 @@ export type SessionEvent =
     meta: FileMeta;
     link?: string;
     private: boolean;
+    /** Of a folder: entries left out (links, devices, bad names). */
+    skipped?: number;
   }
   /** A share was cancelled before it finished; `path` is not shared. */
   | { type: "share-cancelled"; transfer: Transfer; path: string }
@@ -194,11 +196,17 @@ export class Session {
     try {
       this.#emit({ type: "hashing", transfer, path });
       const full = resolve(expandHome(path));
-      const meta = await this.#node.share(full, {
+      const shareOptions = {
         private: options.private ?? false,
         signal: transfer.signal,
-        onProgress: (done, total) => transfer.update({ done, total }),
-      });
+        onProgress: (done: number, total: number) =>
+          transfer.update({ done, total }),
+      };
+      const isFolder = (await Deno.stat(full).catch(() => undefined))
+        ?.isDirectory;
+      const { meta, skipped } = isFolder
+        ? await this.#node.shareFolder([full], shareOptions)
+        : { meta: await this.#node.share(full, shareOptions), skipped: [] };
       const isPrivate = this.#node.isPrivate(meta.id);
       // A private file is never looked up by its ID: no name to get it by.
       if (!isPrivate) this.#known.remember([meta]);
@@ -210,6 +218,7 @@ export class Session {
         meta,
         link: this.#node.shareLink(meta.id),
         private: isPrivate,
+        skipped: skipped.length,
       });
       return meta;
     } catch (error) {
@@ -294,7 +303,9 @@ export class Session {
             bytesPerSecond: p.bytesPerSecond,
             peers: p.peers,
             routes: p.routes,
-            name: p.name,
+            name: p.files
+              ? `${p.name} (${p.files.done}/${p.files.total} files)`
+              : p.name,
           }),
       });
       size = result.meta.size;

@@ -203,6 +203,7 @@ export async function storedBytes(root: string): Promise<number> {
 /**
  * Starts `peer get ID --json` into `out` and stops it with SIGINT once
  * `NAME.part/` stores at least `bytes`; asserts it stopped without saving.
+ * Resolves to the bytes `NAME.part/` stored when it was stopped.
  */
 export async function interruptedGet(
   options: {
@@ -212,7 +213,7 @@ export async function interruptedGet(
     name: string;
     bytes: number;
   },
-): Promise<void> {
+): Promise<number> {
   const { id, tracker, out, name, bytes } = options;
   const part = join(out, `${name}.part`);
   const get = spawnEntry("peer.ts", getArgs(id, tracker, out));
@@ -238,6 +239,7 @@ export async function interruptedGet(
   assert(await exists(part), "NAME.part/ is kept");
   assert(await exists(`${part}.json`), "its record is kept");
   assert(!await exists(join(out, name)), "nothing under the real name");
+  return stored;
 }
 
 /** Runs a program to completion (not an entry file): its code and output. */

@@ -67,8 +67,15 @@ export interface FolderHost {
   serve(source: FolderSource | SharedFile): void;
   /** Stops serving `source` without unregistering it (it is replaced, or could not be registered). */
   forget(source: PieceSource & { close(): void }): void;
-  /** Registers `meta` with the tracker, publicly or privately. */
-  register(meta: FileMeta, isPrivate: boolean): Promise<void>;
+  /**
+   * Registers `meta` with the tracker, publicly or privately; `unlisted`:
+   * found by its ID only, not shown in `list` or `search`.
+   */
+  register(
+    meta: FileMeta,
+    isPrivate: boolean,
+    unlisted?: boolean,
+  ): Promise<void>;
   /** Stops serving `id` and unregisters it. */
   unshare(id: string): Promise<void>;
   /** Receives one line per notable event. */
@@ -168,7 +175,8 @@ export class FolderShares {
     try {
       shared = await SharedFile.open(file.path, file.meta);
       this.#host.serve(shared);
-      await this.#host.register(file.meta, false);
+      // Found by its ID; `list` shows the folder, not each file again.
+      await this.#host.register(file.meta, false, true);
     } catch (error) {
       if (shared) this.#host.forget(shared);
       this.#host.log(

@@ -120,7 +120,8 @@ export class PeerNode {
         }
         source.close();
       },
-      register: (meta, isPrivate) => this.#register(meta, isPrivate, false),
+      register: (meta, isPrivate, unlisted) =>
+        this.#register(meta, isPrivate, false, unlisted),
       unshare: (id) => this.unshare(id),
       log: this.#log,
     });
@@ -387,9 +388,10 @@ export class PeerNode {
     meta: FileMeta,
     isPrivate: boolean,
     partial: boolean,
+    unlisted = false,
   ): Promise<void> {
     if (!isPrivate) {
-      await this.#announcer.add(meta, { partial });
+      await this.#announcer.add(meta, { partial, unlisted });
       this.#public.add(meta.id);
     } else {
       const share = this.#private.getOrCreate(meta);

@@ -116,7 +116,13 @@ export class Announcer {
    */
   async add(entry: Registration, options: RegisterOptions = {}): Promise<void> {
     if (this.#closed) throw new Error("The announcer is closed.");
-    const kept = { entry, options: { partial: options.partial ?? false } };
+    const kept = {
+      entry,
+      options: {
+        partial: options.partial ?? false,
+        ...(options.unlisted ? { unlisted: true } : {}),
+      },
+    };
     await this.#withClient((client) => this.#register(client, kept));
     if (this.#closed) return;
     this.#files.set(keyOf(entry), kept);

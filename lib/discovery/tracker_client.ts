@@ -137,6 +137,7 @@ export class TrackerClient {
   ): Promise<void> {
     const message: Message = { type: "register", meta, port };
     if (options.partial) message.partial = true;
+    if (options.unlisted) message.unlisted = true;
     await this.#conn.request(message, "ok");
   }
 

@@ -12,6 +12,11 @@ import type { Address } from "../net/connection.ts";
 export interface RegisterOptions {
   /** This peer holds only part of the file: it is downloading it. @default {false} */
   partial?: boolean;
+  /**
+   * Found by its ID only, never shown in `list` or `search` (a public
+   * file's registration; a file of a shared folder). @default {false}
+   */
+  unlisted?: boolean;
 }
 
 /**

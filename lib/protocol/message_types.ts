@@ -112,7 +112,17 @@ export type ErrorCode =
 export type Message =
   | { type: "error"; code: ErrorCode; message: string; index?: number }
   | { type: "ok" }
-  | { type: "register"; meta: FileMeta; port: number; partial?: boolean }
+  | {
+    type: "register";
+    meta: FileMeta;
+    port: number;
+    partial?: boolean;
+    /**
+     * Found by its ID but not shown in `list` or `search` (a file of a
+     * shared folder, registered on its own too).
+     */
+    unlisted?: boolean;
+  }
   | { type: "announce"; ids: string[]; port: number }
   | { type: "announced"; unknown: string[] }
   | { type: "unregister"; id: string; port: number }

@@ -102,6 +102,7 @@ export function toFrame(message: Message): Frame {
         port: message.port,
       };
       if (message.partial !== undefined) header.partial = message.partial;
+      if (message.unlisted !== undefined) header.unlisted = message.unlisted;
       return { header, binary };
     }
     case "file": {
@@ -169,6 +170,7 @@ export function fromFrame(frame: Frame): Message {
         meta: fileMeta(frame),
         port: port(h),
         ...(h.partial === undefined ? {} : { partial: flag(h, "partial") }),
+        ...(h.unlisted === undefined ? {} : { unlisted: flag(h, "unlisted") }),
       };
     case "announce":
       noBinary(frame);

@@ -33,7 +33,8 @@ const UNINDEXED_VARIANT_PEERS = 16;
  *
  * The arrays are public so that the registry's loops read them with no
  * call per element (this is the tracker's hot path); only this class writes
- * them, except `regExpires`, `regOwner` and `regPartial`, which the
+ * them, except `regExpires`, `regOwner`, `regPartial` and `regUnlisted`,
+ * which the
  * registry sets as a registration is renewed or changes hands. Growing
  * replaces an array, so read it through the table each time rather than
  * keeping it.
@@ -69,6 +70,8 @@ export class PeerTable {
   regOwner = new Uint32Array(INITIAL_SLOTS);
   /** 1 if the peer holds only part of the file (it is downloading it). */
   regPartial = new Uint8Array(INITIAL_SLOTS);
+  /** 1 if it does not make the file show in `list` and `search`. */
+  regUnlisted = new Uint8Array(INITIAL_SLOTS);
 
   /** An empty table for the variants of `files` and the hosts of `hosts`. */
   constructor(files: FileTable, hosts: HostTable) {
@@ -188,6 +191,7 @@ export class PeerTable {
     this.regExpires[reg] = expires;
     this.regOwner[reg] = 0;
     this.regPartial[reg] = 0;
+    this.regUnlisted[reg] = 0;
     const run = this.runOf(variant, host);
     const prev = run;
     const next = run === NONE ? this.variantHead[variant] : this.regNext[run];
@@ -307,5 +311,6 @@ export class PeerTable {
     this.regExpires = grown(this.regExpires, length);
     this.regOwner = grown(this.regOwner, length);
     this.regPartial = grown(this.regPartial, length);
+    this.regUnlisted = grown(this.regUnlisted, length);
   }
 }

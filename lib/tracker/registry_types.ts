@@ -91,6 +91,11 @@ export interface RegisterOptions {
   session?: Session;
   /** The peer holds only part of the file: it is downloading it. @default {false} */
   partial?: boolean;
+  /**
+   * Not shown in `list` or `search` on this peer's account: a file listed
+   * only by unlisted registrations is found by its ID alone. @default {false}
+   */
+  unlisted?: boolean;
 }
 
 /** Options for {@linkcode TrackerService.announce}. */

@@ -307,6 +307,7 @@ class Tracker implements TrackerServer {
           service.register(request.meta, { host, port: request.port }, {
             session,
             partial: request.partial,
+            unlisted: request.unlisted,
           });
           return { type: "ok" };
         case "announce":

@@ -38,6 +38,7 @@ import { HostTable } from "./hosts.ts";
 import { FileTable, folderFiles } from "./_file_table.ts";
 import { PeerTable } from "./_peer_table.ts";
 import { SealedRegistry } from "./_sealed_registry.ts";
+import { checkQuotas, type Quotas } from "./_quotas.ts";
 import { Session } from "./_sessions.ts";
 import { NONE } from "./_slots.ts";
 
@@ -60,8 +61,6 @@ import {
   type TrackerServiceOptions,
 } from "./registry_types.ts";
 
-type Quotas = Required<Omit<TrackerServiceOptions, "ttlMs" | "now" | "sealed">>;
-
 /** Liveness of one variant, for ranking. */
 interface Support {
   variant: number;
@@ -69,6 +68,8 @@ interface Support {
   peers: number;
   /** Of `peers`, partial holders (not used for ranking). */
   partial: number;
+  /** Of `peers`, those that let the file show in `list` and `search`. */
+  listed: number;
 }
 
 /**
@@ -146,6 +147,7 @@ export class TrackerService {
       if (held !== NONE) {
         this.#peers.regExpires[held] = now + this.#ttlMs;
         this.#peers.regPartial[held] = options.partial ? 1 : 0;
+        this.#peers.regUnlisted[held] = options.unlisted ? 1 : 0;
         this.#claim(held, options.session);
         return;
       }
@@ -159,7 +161,11 @@ export class TrackerService {
       );
     }
     const ports = mine === NONE ? 0 : this.#peers.portsOf(mine, host);
-    this.#checkQuotas(meta, peer.host, ports, variant === NONE);
+    checkQuotas(this.#quotas, {
+      files: this.#files,
+      hosts: this.#hosts,
+      peers: this.#peers,
+    }, { meta, hostName: peer.host, ports, newVariant: variant === NONE });
     if (variant === NONE) {
       const files = folderFiles(meta);
       if (file !== NONE) this.#makeRoom(file, now);
@@ -171,6 +177,7 @@ export class TrackerService {
     host = this.#hosts.intern(peer.host);
     const reg = this.#peers.add(variant, host, peer.port, now + this.#ttlMs);
     this.#peers.regPartial[reg] = options.partial ? 1 : 0;
+    this.#peers.regUnlisted[reg] = options.unlisted ? 1 : 0;
     this.#claim(reg, options.session);
   }
 
@@ -390,18 +397,20 @@ export class TrackerService {
       let hosts = 0;
       let peers = 0;
       let partial = 0;
+      let listed = 0;
       let lastHost = NONE;
       let reg = regs.variantHead[variant];
       for (; reg !== NONE; reg = regs.regNext[reg]) {
         if (regs.regExpires[reg] <= now) continue;
         peers++;
         partial += regs.regPartial[reg];
+        listed += 1 - regs.regUnlisted[reg];
         // One host's registrations are adjacent: a new host starts a run.
         if (regs.regHost[reg] !== lastHost) hosts++;
         lastHost = regs.regHost[reg];
       }
       if (peers === 0) regs.dropVariant(variant);
-      else out.push({ variant, hosts, peers, partial });
+      else out.push({ variant, hosts, peers, partial, listed });
       variant = next;
     }
     return out.sort((a, b) =>
@@ -454,7 +463,9 @@ export class TrackerService {
     }
     if (variant === NONE) return undefined;
     const top = this.#ranked(file, now)[0];
-    if (!top || !match(this.#files.variantName[top.variant])) return undefined;
+    if (!top || !top.listed || !match(this.#files.variantName[top.variant])) {
+      return undefined;
+    }
     return {
       id: this.#files.idOf(file),
       name: this.#files.variantName[top.variant],
@@ -466,29 +477,6 @@ export class TrackerService {
   }
 
   // --- Changes ---------------------------------------------------------
-
-  #checkQuotas(
-    meta: FileMeta,
-    hostName: string,
-    ports: number,
-    newVariant: boolean,
-  ): void {
-    const q = this.#quotas;
-    const host = this.#hosts.find(hostName);
-    const bytes = meta.pieceHashes.length + (meta.manifest?.length ?? 0);
-    const over = this.#peers.count >= q.maxRegistrations ||
-      (newVariant && this.#files.hashBytes + bytes > q.maxHashBytes) ||
-      this.#hosts.registrations(host) >= q.maxRegistrationsPerHost ||
-      ports >= q.maxPortsPerHostPerFile ||
-      (ports === 0 &&
-        this.#hosts.hashBytes(host) + bytes > q.maxHashBytesPerHost);
-    if (over) {
-      throw new RegistryError(
-        "busy",
-        `The tracker is holding all the registrations it allows from ${hostName}; try again later.`,
-      );
-    }
-  }
 
   /** Drops dead variants of `file` and, if it is still full, the least supported. */
   #makeRoom(file: number, now: number): void {

@@ -122,6 +122,9 @@ Deno.test("peer share DIR leaves out its symbolic link once; get --json saves th
     line.includes(id.slice(0, 16))
   );
   assert(row?.endsWith(`My tree/ (${TREE_FILES.length} files)`), list.stdout);
+  // Its large file is registered on its own too, but found by ID only.
+  const rows = list.stdout.trim().split("\n").slice(1);
+  assertEquals(rows.length, 1, list.stdout);
 });
 
 Deno.test("peer share a.bin b.bin c.txt --as bundle: get saves OUT/bundle with exactly those three files", async () => {

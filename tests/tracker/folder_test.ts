@@ -125,6 +125,25 @@ Deno.test("the registry keeps a folder's manifest and lists its count of files a
   assertEquals(service.search("HOLI").map((f) => f.files), [4]);
 });
 
+Deno.test("an unlisted registration is found by its ID but not listed or searched until a listed one comes", () => {
+  const service = new TrackerService();
+  const single = {
+    id: "ab".repeat(32),
+    name: "big.bin",
+    size: 10,
+    pieceSize: 16384,
+    pieceHashes: new Uint8Array(32),
+  };
+  service.register(single, ALICE, { unlisted: true });
+  assertEquals(service.list(), []);
+  assertEquals(service.search(single.name), []);
+  assertEquals(service.query(single.id).peers.length, 1);
+  service.register(single, BOB);
+  assertEquals(service.list().map((summary) => summary.id), [single.id]);
+  service.register(single, BOB, { unlisted: true });
+  assertEquals(service.list(), []);
+});
+
 Deno.test("a single file's registration under a folder's ID is a variant of its own, without manifest or files", () => {
   const service = new TrackerService();
   service.register(FOLDER, ALICE);

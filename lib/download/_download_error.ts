@@ -16,9 +16,9 @@ export class DownloadError extends Error {
   /** Creates an error with a message for the user. */
   constructor(
     message: string,
-    options: { retryable?: boolean; unknownId?: boolean } = {},
+    options: { retryable?: boolean; unknownId?: boolean; cause?: unknown } = {},
   ) {
-    super(message);
+    super(message, { cause: options.cause });
     this.name = "DownloadError";
     this.retryable = options.retryable ?? false;
     this.unknownId = options.unknownId ?? false;

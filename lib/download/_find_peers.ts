@@ -13,7 +13,12 @@
 
 import { type Address, formatAddress } from "../net/connection.ts";
 import type { FileMeta, PeerAddress } from "../protocol/messages.ts";
-import { TrackerClient, TrackerError } from "../discovery/tracker_client.ts";
+import {
+  TrackerClient,
+  TrackerError,
+  TrackerUnreachableError,
+} from "../discovery/tracker_client.ts";
+import { ManifestError } from "../protocol/manifest.ts";
 import { DownloadError } from "./_download_error.ts";
 import { listed } from "./_peer_pool.ts";
 import { sleep } from "../util/sleep.ts";
@@ -248,7 +253,9 @@ async function lookUpPrivate(
   let meta: FileMeta;
   try {
     meta = decodeSealedMeta(openMetadata(keys.metadataKey, found.blob));
-  } catch {
+  } catch (error) {
+    // It opened with the link's key: the secret matched; the folder is bad.
+    if (error instanceof ManifestError) throw unsafeFolder("this link", error);
     throw new DownloadError(NO_PRIVATE_SHARER);
   }
   if (shortId !== undefined && !meta.id.startsWith(shortId)) {
@@ -281,6 +288,15 @@ async function lookUp(
         { unknownId: true },
       );
     }
+    if (
+      error instanceof TrackerUnreachableError &&
+      error.cause instanceof ManifestError
+    ) {
+      throw unsafeFolder(
+        `the tracker at ${formatAddress(tracker)}`,
+        error.cause,
+      );
+    }
     if (error instanceof TrackerError && error.code === "ambiguous") {
       throw new DownloadError(
         `ID ${id} matches more than one file; give more of its characters.`,
@@ -298,4 +314,16 @@ async function lookUp(
     );
   }
   return found;
+}
+
+/**
+ * A folder whose manifest breaks the receiving side's path rules, as one
+ * sentence naming the path and the rule; nothing was created for it.
+ */
+function unsafeFolder(source: string, error: ManifestError): DownloadError {
+  const reason = error.message.replace(/^Refusing/, "refusing");
+  return new DownloadError(
+    `Cannot save the folder ${source} describes, nothing was created: ${reason}`,
+    { cause: error },
+  );
 }

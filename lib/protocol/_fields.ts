@@ -10,7 +10,8 @@
  */
 
 import { createHash } from "node:crypto";
-import { folderLayoutOf } from "./folder_layout.ts";
+import { type FolderLayout, folderLayoutOf } from "./folder_layout.ts";
+import { ManifestError } from "./_manifest_rules.ts";
 import type { Frame } from "./frame.ts";
 import {
   FULL_ID_CHARS,
@@ -284,7 +285,7 @@ export function folderMeta(
       }…`,
     );
   }
-  const layout = folderLayoutOf({ manifest, pieceSize })!;
+  const layout = folderLayout(manifest, pieceSize);
   if (layout.pieces * HASH_BYTES !== hashBytes) {
     throw new RangeError(
       `Piece hash list is ${hashBytes} bytes, expected ${
@@ -305,4 +306,24 @@ export function folderMeta(
     pieceHashes: binary.subarray(0, hashBytes),
     manifest,
   };
+}
+
+/**
+ * The layout of a folder's `manifest`: a manifest the path rules refuse
+ * throws its {@linkcode ManifestError}, and one that is malformed some
+ * other way (cut short, out of order, bad UTF-8) throws one too, so the
+ * receiving side tells a folder it must not save from a broken frame.
+ */
+function folderLayout(manifest: Uint8Array, pieceSize: number): FolderLayout {
+  try {
+    return folderLayoutOf({ manifest, pieceSize })!;
+  } catch (error) {
+    if (error instanceof ManifestError) throw error;
+    const detail = (error as Error).message ?? String(error);
+    throw new ManifestError(
+      `Refusing a shared folder whose manifest is malformed: ${
+        detail.charAt(0).toLowerCase() + detail.slice(1)
+      }.`,
+    );
+  }
 }

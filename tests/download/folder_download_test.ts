@@ -144,6 +144,39 @@ Deno.test("a folder round-trips: empty folder and file, executable, unicode name
   await untilFound(tracker.address, bigId);
 });
 
+Deno.test("getting a folder already in the download folder fetches nothing; one file changed there gets NAME (1)", async () => {
+  await using dir = await tempDir();
+  await using tracker = testTracker();
+  const source = join(dir.path, "holiday");
+  const tree = mixedTree();
+  await writeTree(source, tree.files, tree.folders);
+  await using node = await localNode(tracker.address);
+  const { meta } = await node.shareFolder([source], {
+    pieceSize: MIN_PIECE_SIZE,
+  });
+  const out = join(dir.path, "out");
+  const get = () =>
+    within(
+      download(meta.id, { tracker: tracker.address, outDir: out }),
+      DOWNLOAD_MS,
+      "the download",
+    );
+  const first = await get();
+  assertEquals(first.alreadyHere, false);
+  const again = await get();
+  assertEquals(again.alreadyHere, true);
+  assertEquals(again.path, join(out, "holiday"));
+  assertEquals(await namesIn(out), ["holiday"]);
+  // Same sizes, other bytes: not the folder any more.
+  const big = join(out, "holiday", BIG);
+  const bytes = await Deno.readFile(big);
+  bytes[0] ^= 1;
+  await Deno.writeFile(big, bytes);
+  const third = await get();
+  assertEquals(third.alreadyHere, false);
+  assertEquals(third.path, join(out, "holiday (1)"));
+});
+
 Deno.test("a folder shared by two peers at once comes from both", async () => {
   await using dir = await tempDir();
   await using tracker = testTracker();

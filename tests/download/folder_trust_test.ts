@@ -113,7 +113,7 @@ const HOSTILE: {
     // The format cannot say it but by listing the path twice.
     what: "a path that is both a folder and a file",
     entries: [folder(["x"]), file(["x"])],
-    rule: /^Manifest entry 1 is out of order or repeated$/,
+    rule: /manifest is malformed: manifest entry 1 is out of order or repeated/,
   },
   {
     what: "a file with something inside it",
@@ -124,7 +124,7 @@ const HOSTILE: {
     // The format cannot say it: a path's parent is the entry before.
     what: "a file deeper than the entry before it allows",
     entries: [file(["ghost", "y"])],
-    rule: /^Manifest entry 0 has depth 2/,
+    rule: /manifest is malformed: manifest entry 0 has depth 2/,
   },
 ];
 

@@ -423,6 +423,7 @@ export async function openSecure(
     const secure = await secureOpen(conn, {
       psk: options.psk,
       timeoutMs: options.handshakeMs,
+      compact: options.limits?.compact,
     });
     signal?.throwIfAborted();
     return new Connection(conn, options.limits, secure);

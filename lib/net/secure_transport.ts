@@ -69,6 +69,8 @@ export interface SecureOpenOptions {
   psk?: Uint8Array;
   /** Ms the handshake may take. @default {SECURE_HANDSHAKE_TIMEOUT_MS} */
   timeoutMs?: number;
+  /** Hold as little memory as possible while idle. @default {false} */
+  compact?: boolean;
 }
 
 /**
@@ -99,6 +101,11 @@ export interface SecureAcceptOptions {
   timeoutMs?: number;
   /** What this side is, in the upgrade sentence for a plain peer. @default {"peer"} */
   role?: "peer" | "tracker";
+  /**
+   * Hold as little memory as possible while the connection is idle (a
+   * tracker's many connections). @default {false}
+   */
+  compact?: boolean;
 }
 
 /**

@@ -43,6 +43,13 @@ export interface FrameLimits {
    * @default {a new buffer per frame}
    */
   binaryBuffer?: (length: number) => Uint8Array | undefined;
+  /**
+   * Hold only COMPACT_BUFFER_BYTES while waiting for a frame, growing for a
+   * larger one and shrinking back after it: for a server holding many
+   * mostly idle connections (a tracker). @default {false: BUFFER_BYTES,
+   * kept}
+   */
+  compact?: boolean;
 }
 
 /** Options for one {@linkcode FrameReader.read}. */
@@ -53,6 +60,8 @@ export interface ReadFrameOptions {
 
 const PREFIX_BYTES = 4;
 const BUFFER_BYTES = 64 * 1024;
+/** What a compact reader (`FrameLimits.compact`) holds between frames. */
+export const COMPACT_BUFFER_BYTES = 512;
 /**
  * A binary part is read into a buffer that starts this large and doubles as
  * bytes arrive, so a sender that declares 32 MiB and sends 10 bytes makes
@@ -149,13 +158,18 @@ export class FrameReader {
   #maxBinary: number;
   #binaryLimit?: (header: Record<string, unknown>) => number;
   #binaryBuffer?: (length: number) => Uint8Array | undefined;
-  #buffer = new Uint8Array(BUFFER_BYTES);
+  #buffer: Uint8Array;
+  #compact: boolean;
   #start = 0;
   #end = 0;
 
   /** Wraps `reader`; limits default to those in `limits.ts`. */
   constructor(reader: ByteReader, limits: FrameLimits = {}) {
     this.#reader = reader;
+    this.#compact = limits.compact ?? false;
+    this.#buffer = new Uint8Array(
+      this.#compact ? COMPACT_BUFFER_BYTES : BUFFER_BYTES,
+    );
     this.#maxJson = limits.maxJsonBytes ?? MAX_JSON_BYTES;
     this.#maxBinary = limits.maxBinaryBytes ?? MAX_BINARY_BYTES;
     this.#binaryLimit = limits.binaryLimit;
@@ -167,6 +181,12 @@ export class FrameReader {
    * between frames; throws when it ends inside one or breaks a limit.
    */
   async read(options: ReadFrameOptions = {}): Promise<Frame | null> {
+    const idle = this.#start === this.#end;
+    if (this.#compact && idle && this.#buffer.length > COMPACT_BUFFER_BYTES) {
+      // Grown for a large frame, now read: give the memory back.
+      this.#buffer = new Uint8Array(COMPACT_BUFFER_BYTES);
+      this.#start = this.#end = 0;
+    }
     if (!await this.#fill(1)) return null;
     options.onStart?.();
     await this.#need(PREFIX_BYTES);

@@ -33,16 +33,27 @@ export interface ByteStream {
 
 /** Bytes a record reader starts with; it grows up to one whole record. */
 const READ_BUFFER_BYTES = 16 * 1024;
+/**
+ * What a compact record reader holds between records: it grows for a
+ * larger one and shrinks back after it.
+ */
+export const COMPACT_READ_BUFFER_BYTES = 512;
 
 /** Bytes in, handshake messages and records out. */
 export class RecordReader {
   #raw: ByteStream;
-  #buffer = new Uint8Array(READ_BUFFER_BYTES);
+  #buffer: Uint8Array;
+  #compact: boolean;
   #start = 0;
   #end = 0;
 
-  constructor(raw: ByteStream) {
+  /** Reads `raw`; `compact` for one of many mostly idle connections. */
+  constructor(raw: ByteStream, compact = false) {
     this.#raw = raw;
+    this.#compact = compact;
+    this.#buffer = new Uint8Array(
+      compact ? COMPACT_READ_BUFFER_BYTES : READ_BUFFER_BYTES,
+    );
   }
 
   /** The next `n` bytes (a copy). */
@@ -65,6 +76,14 @@ export class RecordReader {
    * into the reader's buffer, valid until the next call.
    */
   async record(): Promise<Uint8Array | null> {
+    if (
+      this.#compact && this.#start === this.#end &&
+      this.#buffer.length > COMPACT_READ_BUFFER_BYTES
+    ) {
+      // The last record's view stays valid: it keeps the old buffer.
+      this.#buffer = new Uint8Array(COMPACT_READ_BUFFER_BYTES);
+      this.#start = this.#end = 0;
+    }
     if (!await this.#fill(RECORD_PREFIX_BYTES, true)) return null;
     const length = this.#length(
       this.#buffer.subarray(this.#start, this.#start + RECORD_PREFIX_BYTES),

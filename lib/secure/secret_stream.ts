@@ -96,6 +96,11 @@ export class PlainPeerError extends Error {
 export interface OpenSecretStreamOptions {
   /** A 32-byte pre-shared key: `NNpsk0` instead of `NN`. */
   psk?: Uint8Array;
+  /**
+   * Hold as little memory as possible between records, for one of many
+   * mostly idle connections (a tracker's). @default {false}
+   */
+  compact?: boolean;
 }
 
 /**
@@ -123,7 +128,7 @@ export async function openSecretStream(
   putLength(out, PREAMBLE_BYTES, HANDSHAKE_PREFIX_BYTES, first.length);
   out.set(first, PREAMBLE_BYTES + HANDSHAKE_PREFIX_BYTES);
   await writeAllAsync(raw, out);
-  const records = new RecordReader(raw);
+  const records = new RecordReader(raw, options.compact);
   const answer = await records.exactly(PREAMBLE_BYTES);
   if (answer[0] === 0) throw new PlainPeerError();
   checkMagic(answer);
@@ -134,7 +139,12 @@ export async function openSecretStream(
   if (status !== 0) throw new HandshakeRefusedError(refusalOf(status));
   handshake.readMessage(await records.handshakeMessage());
   const session = handshake.session();
-  return new SecretStream(raw, records, session.send, session.receive);
+  return new SecretStream(
+    raw,
+    records,
+    session,
+    options.compact,
+  );
 }
 
 /** A key the accepting side may find the connecting side using. */
@@ -152,6 +162,8 @@ export interface AcceptSecretStreamOptions<K extends AcceptableKey> {
   keys?: () => Iterable<K>;
   /** Refuse `NN`: only a connecting side with one of `keys` gets in. */
   requireKey?: boolean;
+  /** As in {@linkcode OpenSecretStreamOptions}. @default {false} */
+  compact?: boolean;
 }
 
 /** An accepted stream, and which key it used (none for `NN`). */
@@ -173,7 +185,7 @@ export async function acceptSecretStream<K extends AcceptableKey>(
   raw: ByteStream,
   options: AcceptSecretStreamOptions<K> = {},
 ): Promise<AcceptedSecretStream<K>> {
-  const records = new RecordReader(raw);
+  const records = new RecordReader(raw, options.compact);
   const preamble = await records.exactly(PREAMBLE_BYTES);
   if (preamble[0] === 0) throw new PlainPeerError();
   checkMagic(preamble);
@@ -212,7 +224,7 @@ export async function acceptSecretStream<K extends AcceptableKey>(
   await writeAllAsync(raw, out);
   const session = found.handshake.session();
   return {
-    stream: new SecretStream(raw, records, session.send, session.receive),
+    stream: new SecretStream(raw, records, session, options.compact),
     key: found.key,
   };
 }
@@ -292,18 +304,24 @@ export class SecretStream implements ByteStream {
   /** The record being written: reused, grown to the largest one sent. */
   #out: Uint8Array = EMPTY;
   #writing = false;
+  /** Drop `#opened` and `#out` once used, rather than keep them. */
+  #compact: boolean;
 
-  /** Wraps `raw` with a finished handshake's ciphers. */
+  /**
+   * Wraps `raw` with a finished handshake's ciphers; `compact` keeps no
+   * record buffer between records.
+   */
   constructor(
     raw: ByteStream,
     records: RecordReader,
-    send: CipherState,
-    receive: CipherState,
+    ciphers: { send: CipherState; receive: CipherState },
+    compact = false,
   ) {
     this.#raw = raw;
     this.#records = records;
-    this.#send = send;
-    this.#receive = receive;
+    this.#send = ciphers.send;
+    this.#receive = ciphers.receive;
+    this.#compact = compact;
   }
 
   /** Reads decrypted bytes; throws on a record that fails to open. */
@@ -319,6 +337,7 @@ export class SecretStream implements ByteStream {
     const n = Math.min(into.length, this.#plain.length);
     into.set(this.#plain.subarray(0, n));
     this.#plain = this.#plain.subarray(n);
+    if (this.#compact && this.#plain.length === 0) this.#opened = EMPTY;
     return n;
   }
 
@@ -346,6 +365,7 @@ export class SecretStream implements ByteStream {
       }
     } finally {
       this.#writing = false;
+      if (this.#compact) this.#out = EMPTY;
     }
     return data.length;
   }

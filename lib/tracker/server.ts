@@ -188,11 +188,14 @@ class Tracker implements TrackerServer {
           errorReply("busy", "Too many connections; try again later."),
         );
       },
+      // Many connections, mostly idle: no buffers kept between messages.
       connection: {
         binaryLimit: trackerBinaryLimit,
         writeDeadlineMs: options.writeDeadlineMs,
+        compact: true,
       },
       secure: {
+        compact: true,
         role: "tracker",
         requireKey: team !== undefined,
         keys: () => team ? [{ psk: team, name: "team" }] : [],

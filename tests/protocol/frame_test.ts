@@ -14,6 +14,7 @@ import {
 } from "../assert.ts";
 import {
   type ByteReader,
+  COMPACT_BUFFER_BYTES,
   encodeFrame,
   encodeFrameHead,
   type Frame,
@@ -518,4 +519,32 @@ Deno.test("__proto__ and constructor keys stay plain data and pollute no prototy
   const copy = parseFrameJson(encodeFrame(header).subarray(4));
   assertEquals(Object.getPrototypeOf(copy), Object.prototype);
   assertEquals(({} as { polluted?: unknown }).polluted, undefined);
+});
+
+Deno.test("a compact FrameReader waits with a small buffer, grows for a large frame, and reads small ones after it, split or together", async () => {
+  const small = jsonFrame('{"type":"a"}');
+  const large = jsonFrame(`{"type":"b","pad":"${"x".repeat(5000)}"}`);
+  const bytes = concat(small, large, small, small);
+  for (
+    const chunks of [split(bytes, 3, 20, 4000), [bytes], oneBytePerChunk(bytes)]
+  ) {
+    const source = new ChunkReader(chunks);
+    const reader = new FrameReader(source, { compact: true });
+    const frames: Frame[] = [];
+    for (let frame; (frame = await reader.read()) !== null;) frames.push(frame);
+    assertEquals(frames.map((frame) => frame.header.type), [
+      "a",
+      "b",
+      "a",
+      "a",
+    ]);
+    assert(
+      source.largestRequest < SMALL,
+      `asked for ${source.largestRequest} bytes`,
+    );
+  }
+  // While idle it reads into no more than its compact buffer.
+  const idle = new ChunkReader([small]);
+  await new FrameReader(idle, { compact: true }).read();
+  assert(idle.largestRequest <= COMPACT_BUFFER_BYTES, `${idle.largestRequest}`);
 });

@@ -265,3 +265,23 @@ Deno.test("overlapping writes are refused (the record buffer is reused), and rec
   assertEquals((await readAll(y, 10)).length, 10);
   assertEquals(await readAll(y, big.length), big);
 });
+
+Deno.test("compact secret streams carry small and large records both ways, one after another", async () => {
+  const { a, b } = connected();
+  const [x, y] = await Promise.all([
+    openSecretStream(a, { compact: true }),
+    acceptSecretStream(b, { compact: true }).then((accepted) =>
+      accepted.stream
+    ),
+  ]);
+  const large = new Uint8Array(2 * MAX_RECORD_PLAINTEXT + 77).map((_, i) =>
+    (i * 13 + 5) & 0xff
+  );
+  const small = Uint8Array.of(1, 2, 3);
+  for (const data of [small, large, small, large, small]) {
+    await x.write(data);
+    assertEquals(await readAll(y, data.length), data);
+    await y.write(data);
+    assertEquals(await readAll(x, data.length), data);
+  }
+});

@@ -23,7 +23,12 @@ import { secureAccept, type SecureAcceptOptions } from "./secure_transport.ts";
 import {
   MAX_CONNECTIONS,
   MAX_CONNECTIONS_PER_ADDRESS,
+  MAX_PENDING_HANDSHAKES,
+  MAX_PENDING_HANDSHAKES_PER_ADDRESS,
 } from "../protocol/limits.ts";
+import { Admission, type RefusalReason, type Ticket } from "./_admission.ts";
+
+export { addressGroup, type RefusalReason } from "./_admission.ts";
 
 /**
  * Connections over a cap that may be in their handshake at once, to be told
@@ -31,6 +36,15 @@ import {
  * telling costs a key exchange and may take the handshake's time-out).
  */
 export const REFUSALS_AT_ONCE = 32;
+
+/** How each refusal is logged. */
+const REFUSAL_WORDS: Record<RefusalReason, string> = {
+  "full": "too many connections",
+  "address-full": "too many connections from its address",
+  "handshakes": "too many connections in their handshake",
+  "handshake-failed": "its handshake failed",
+  "evicted": "closed to make room for another address",
+};
 
 /** Pause before accepting again after `accept()` failed (e.g. out of file descriptors). */
 export const ACCEPT_RETRY_MS = 100;
@@ -58,8 +72,23 @@ export interface ListenerOptions {
   secure?: SecureAcceptOptions;
   /** Connections open at once. @default {MAX_CONNECTIONS} */
   maxConnections?: number;
-  /** Connections open at once from one address. @default {MAX_CONNECTIONS_PER_ADDRESS} */
+  /**
+   * Connections open at once from one address (an IPv6 /64 counts as one).
+   * @default {MAX_CONNECTIONS_PER_ADDRESS}
+   */
   maxConnectionsPerAddress?: number;
+  /**
+   * Connections from one address (or /64) in their handshake at once; more
+   * are closed unanswered. @default {MAX_PENDING_HANDSHAKES_PER_ADDRESS}
+   */
+  maxPendingPerAddress?: number;
+  /** Connections in their handshake at once, in all. @default {MAX_PENDING_HANDSHAKES} */
+  maxPending?: number;
+  /**
+   * Called for each connection turned away or closed for a cap (and each
+   * failed handshake), with why and the remote host. @default {nothing}
+   */
+  onRefused?: (reason: RefusalReason, host: string) => void;
   /** Receives one line per notable event. @default {no logging} */
   log?: (line: string) => void;
 }
@@ -70,6 +99,8 @@ export interface Listener {
   readonly address: Address;
   /** Connections being served right now (refused ones not counted). */
   readonly connections: number;
+  /** Of {@linkcode connections}, those still in their handshake. */
+  readonly pending: number;
   /**
    * Admits a socket that did not come through `accept` (one a relay joined
    * to a peer at `remote`) as if it had: the same caps, handshake and
@@ -182,7 +213,7 @@ class CappedListener implements Listener {
   #open = new Set<{ close(): void }>();
   /** Connections over a cap still being told why. */
   #refusing = 0;
-  #perAddress = new Map<string, number>();
+  #admission: Admission;
   #tasks = new Set<Promise<void>>();
   #accepting: Promise<void>;
   #closing = new AbortController();
@@ -192,6 +223,14 @@ class CappedListener implements Listener {
     this.#options = options;
     const addr = listener.addr as Deno.NetAddr;
     this.address = { host: addr.hostname, port: addr.port };
+    this.#admission = new Admission({
+      maxConnections: options.maxConnections ?? MAX_CONNECTIONS,
+      maxPerAddress: options.maxConnectionsPerAddress ??
+        MAX_CONNECTIONS_PER_ADDRESS,
+      maxPendingPerAddress: options.maxPendingPerAddress ??
+        MAX_PENDING_HANDSHAKES_PER_ADDRESS,
+      maxPending: options.maxPending ?? MAX_PENDING_HANDSHAKES,
+    });
     this.#accepting = acceptEach(
       listener,
       (conn) => this.#track(this.#admit(conn)),
@@ -201,6 +240,10 @@ class CappedListener implements Listener {
 
   get connections(): number {
     return this.#open.size;
+  }
+
+  get pending(): number {
+    return this.#admission.pending;
   }
 
   adopt(raw: Deno.Conn, remote: Address): void {
@@ -244,34 +287,23 @@ class CappedListener implements Listener {
     }
     const { host } = remote;
     const who = formatAddress(remote);
-    const fromHost = this.#perAddress.get(host) ?? 0;
-    const busy = this.#open.size >= (this.#options.maxConnections ??
-          MAX_CONNECTIONS) ||
-      fromHost >= (this.#options.maxConnectionsPerAddress ??
-          MAX_CONNECTIONS_PER_ADDRESS);
-    if (busy) {
-      this.#options.log?.(`Refused ${who}: too many connections`);
-      if (this.#refusing >= REFUSALS_AT_ONCE) {
-        raw.close();
-        return;
-      }
-      // Told why over the encrypted connection, like any other answer.
-      this.#refusing++;
-      try {
-        const conn = await this.#secure(raw, who);
-        if (conn) await this.#options.refuse?.(conn);
-        conn?.close();
-      } finally {
-        this.#refusing--;
-      }
-      return;
-    }
-    // Counted from the start: a handshake in progress holds a slot too.
+    // Counted from the start: a handshake in progress holds a place too.
     let open: { close(): void } = raw;
+    const admitted = this.#admission.enter(host, () => {
+      this.#refused("evicted", host, who);
+      closeQuietly(open);
+    });
+    if (typeof admitted === "string") {
+      this.#refused(admitted, host, who);
+      return await this.#refuse(raw, who, admitted);
+    }
+    const ticket: Ticket = admitted;
+    let pending = true;
     this.#open.add(open);
-    this.#perAddress.set(host, fromHost + 1);
     try {
-      const conn = await this.#secure(raw, who);
+      const conn = await this.#secure(raw, who, host);
+      this.#admission.handshaken(ticket);
+      pending = false;
       if (!conn || this.#closing.signal.aborted) return;
       this.#open.delete(open);
       this.#open.add(open = conn);
@@ -290,16 +322,45 @@ class CappedListener implements Listener {
       // The handshake may have closed the socket already.
       closeQuietly(open);
       this.#open.delete(open);
-      const left = (this.#perAddress.get(host) ?? 1) - 1;
-      if (left > 0) this.#perAddress.set(host, left);
-      else this.#perAddress.delete(host);
+      this.#admission.leave(ticket, pending);
     }
+  }
+
+  /**
+   * Turns away a connection over a cap: told why over the encrypted
+   * connection, like any other answer, unless too many are being told
+   * already or it came while too many were in their handshake (then it is
+   * closed unanswered: each telling costs a key exchange).
+   */
+  async #refuse(
+    raw: Deno.Conn,
+    who: string,
+    reason: RefusalReason,
+  ): Promise<void> {
+    if (reason === "handshakes" || this.#refusing >= REFUSALS_AT_ONCE) {
+      raw.close();
+      return;
+    }
+    this.#refusing++;
+    try {
+      const conn = await this.#secure(raw, who);
+      if (conn) await this.#options.refuse?.(conn);
+      conn?.close();
+    } finally {
+      this.#refusing--;
+    }
+  }
+
+  #refused(reason: RefusalReason, host: string, who: string): void {
+    this.#options.log?.(`Refused ${who}: ${REFUSAL_WORDS[reason]}`);
+    this.#options.onRefused?.(reason, host);
   }
 
   /** The handshake, then a `Connection`; undefined (logged, closed) if it fails. */
   async #secure(
     raw: Deno.Conn,
     who: string,
+    host?: string,
   ): Promise<Connection | undefined> {
     try {
       const secure = await secureAccept(raw, this.#options.secure);
@@ -310,6 +371,9 @@ class CappedListener implements Listener {
           describeError(error)
         }`,
       );
+      if (host !== undefined) {
+        this.#options.onRefused?.("handshake-failed", host);
+      }
       closeQuietly(raw);
       return undefined;
     }

@@ -154,6 +154,25 @@ export const MAX_OUTSTANDING_REQUESTS = 64;
 export const MAX_CONNECTIONS = 512;
 /** Connections a server accepts at once from one remote address. */
 export const MAX_CONNECTIONS_PER_ADDRESS = 64;
+/**
+ * Connections a tracker holds at once: every sharer (and every getter while
+ * it serves) keeps one open. Bounded in practice by the open-file limit
+ * (`ulimit -n`); an idle one costs about 30 KB.
+ */
+export const TRACKER_MAX_CONNECTIONS = 150_000;
+/**
+ * Connections a tracker holds at once from one IPv4 address or one IPv6
+ * /64: room for an office or a carrier-grade NAT (a thousand peers behind
+ * one address), at most about 1.4% of the tracker.
+ */
+export const TRACKER_MAX_CONNECTIONS_PER_ADDRESS = 2_048;
+/**
+ * Connections from one address (or /64) still in their encryption
+ * handshake at once; more are closed at once, unanswered.
+ */
+export const MAX_PENDING_HANDSHAKES_PER_ADDRESS = 32;
+/** Connections still in their encryption handshake at once, in all. */
+export const MAX_PENDING_HANDSHAKES = 1_024;
 /** Bad pieces tolerated from all peers before a download gives up. */
 export const MAX_BAD_PIECES = 64;
 

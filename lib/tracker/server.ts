@@ -19,14 +19,14 @@ import {
   FRAME_DEADLINE_MS,
   HASH_BYTES,
   IDLE_TIMEOUT_MS,
-  MAX_CONNECTIONS,
-  MAX_CONNECTIONS_PER_ADDRESS,
   MAX_JSON_BYTES,
   MAX_PIECES,
   MAX_SEALED_BLOB_BYTES,
   MAX_WIRE_MANIFEST_BYTES,
   MIN_PIECE_SIZE,
   REGISTRATION_TTL_MS,
+  TRACKER_MAX_CONNECTIONS,
+  TRACKER_MAX_CONNECTIONS_PER_ADDRESS,
 } from "../protocol/limits.ts";
 import {
   type ErrorCode,
@@ -89,9 +89,9 @@ export interface TrackerOptions {
   sweepMs?: number;
   /** Ms a connection may wait between requests. @default {IDLE_TIMEOUT_MS} */
   idleMs?: number;
-  /** Connections open at once, in total. @default {MAX_CONNECTIONS} */
+  /** Connections open at once, in total. @default {TRACKER_MAX_CONNECTIONS} */
   maxConnections?: number;
-  /** Connections open at once from one address. @default {MAX_CONNECTIONS_PER_ADDRESS} */
+  /** Connections open at once from one address (or IPv6 /64). @default {TRACKER_MAX_CONNECTIONS_PER_ADDRESS} */
   maxConnectionsPerAddress?: number;
   /** Ms a started frame has to arrive whole. @default {FRAME_DEADLINE_MS} */
   frameDeadlineMs?: number;
@@ -200,9 +200,9 @@ class Tracker implements TrackerServer {
         requireKey: team !== undefined,
         keys: () => team ? [{ psk: team, name: "team" }] : [],
       },
-      maxConnections: options.maxConnections ?? MAX_CONNECTIONS,
+      maxConnections: options.maxConnections ?? TRACKER_MAX_CONNECTIONS,
       maxConnectionsPerAddress: options.maxConnectionsPerAddress ??
-        MAX_CONNECTIONS_PER_ADDRESS,
+        TRACKER_MAX_CONNECTIONS_PER_ADDRESS,
       log: (line) => this.#log(`Tracker: ${line}`),
     });
     this.address = this.#listener.address;

@@ -3,8 +3,9 @@
  * gets from one capped sharer (against the same gets one after the other)
  * and the tracker against this machine's own limits (TCP loopback, streaming
  * SHA-256), all with real processes on 127.0.0.1, and (as root) gets over
- * emulated links and the time to first byte by each NAT route, then prints
- * Markdown tables and writes `bench/results/<date>.json`.
+ * emulated links and the time to first byte by each NAT route, and folders
+ * shared as one ID against tar over TCP, then prints Markdown tables and
+ * writes `bench/results/<date>.json`.
  *
  * ```sh
  * deno task bench            # 1 GiB and 4 GiB files, full tracker load (a few minutes)
@@ -12,6 +13,7 @@
  * deno task bench --profile  # also profiles one get with --cpu-prof
  * deno task bench --crypto   # only encrypted vs plaintext share and gets
  * deno task bench --nat      # only time to first byte by each NAT route
+ * deno task bench --folders  # only folders as one ID against tar over TCP
  * ```
  *
  * Test files (up to 4 GiB) live in a temporary folder removed at the end,
@@ -40,6 +42,8 @@ import {
   type NatPart,
 } from "./nat.ts";
 import { formatNat, natErrors } from "./nat_report.ts";
+import { FOLDER_CACHES, foldersBench, type FoldersPart } from "./folders.ts";
+import { folderTargets, formatFolders } from "./folders_report.ts";
 import { run, stopAll } from "./_process.ts";
 import { flushToDisk, SETTLE_MS } from "./settle.ts";
 import { SWARM_GETTERS, SWARM_UPLOAD_LIMIT, swarmBench } from "./swarm.ts";
@@ -113,13 +117,16 @@ interface Flags {
   crypto: boolean;
   /** Only the NAT-route rows (with `links`: the emulated-link ones too). */
   nat: boolean;
+  /** Only the folder rows (with other parts: after them). */
+  folders: boolean;
 }
 
-/** A run's results, with the NAT rows beside the report's own. */
-type Results = BenchResults & NatPart;
+/** A run's results, with the NAT and folder rows beside the report's own. */
+type Results = BenchResults & NatPart & FoldersPart;
 
 const USAGE =
   `Usage: deno task bench [--quick] [--profile] [--links] [--crypto] [--nat]
+                        [--folders]
 
   --quick    256 MiB file, 32 MiB swarm, no large file, 3 s tracker load,
              10,000 files, no NAT rows (under a minute)
@@ -129,7 +136,12 @@ const USAGE =
              --links, also over one emulated link
   --nat      only time to first byte by each NAT route: direct, mapped,
              punched, relayed (root: network namespaces; under 2 minutes);
-             with --links or --crypto, after those`;
+             with --links or --crypto, after those
+  --folders  only folders shared as one ID (10,000 files of 4 KiB; 4 of
+             256 MiB, also got one by one) against tar over one TCP
+             connection (a few minutes; --quick: 1,000 files, 4 of 32 MiB;
+             --profile: also profile one small-files get); with other
+             parts, after them`;
 
 async function main(args: string[]): Promise<number> {
   const flags = parseFlags(args);
@@ -161,14 +173,22 @@ async function main(args: string[]): Promise<number> {
     Deno.removeSignalListener("SIGINT", interrupt);
   }
   results.machine.loadAfter = Deno.loadavg();
-  results.targets = checkTargets(results);
+  results.targets = [
+    ...checkTargets(results),
+    ...folderTargets(results.folders),
+  ];
   console.log(
-    [formatReport(results), ...formatNat(results.nat, results.natSkipped)]
-      .join("\n"),
+    [
+      formatReport(results),
+      ...formatNat(results.nat, results.natSkipped),
+      ...formatFolders(results.folders),
+    ].join("\n"),
   );
   const file = await writeResults(
     results,
-    (["crypto", "links", "nat"] as const).filter((part) => flags[part]),
+    (["crypto", "links", "nat", "folders"] as const).filter((part) =>
+      flags[part]
+    ),
   );
   console.log(`\nResults written to ${file}`);
   return results.errors.length === 0 ? 0 : 1;
@@ -181,6 +201,7 @@ function parseFlags(args: string[]): Flags | undefined {
     "--links",
     "--crypto",
     "--nat",
+    "--folders",
   ]);
   if (args.some((arg) => !known.has(arg))) return undefined;
   return {
@@ -189,12 +210,13 @@ function parseFlags(args: string[]): Flags | undefined {
     links: args.includes("--links"),
     crypto: args.includes("--crypto"),
     nat: args.includes("--nat"),
+    folders: args.includes("--folders"),
   };
 }
 
 /** True for a run of the NAT rows and nothing else. */
 function natOnly(flags: Flags): boolean {
-  return flags.nat && !flags.links && !flags.crypto;
+  return flags.nat && !flags.links && !flags.crypto && !flags.folders;
 }
 
 async function runAll(
@@ -203,7 +225,7 @@ async function runAll(
   work: string,
   results: Results,
 ): Promise<void> {
-  if (flags.crypto || flags.links || flags.nat) {
+  if (flags.crypto || flags.links || flags.nat || flags.folders) {
     if (flags.crypto) await cryptoOnly(plan, flags, work, results);
     else if (flags.links) {
       await section(
@@ -215,6 +237,7 @@ async function runAll(
     if (flags.nat) {
       await section(results, "NAT routes", () => natRoutes(work, results));
     }
+    if (flags.folders) await folders(plan, flags, work, results);
     return;
   }
   const small = smallFile(plan, work);
@@ -273,6 +296,7 @@ async function runAll(
   if (!flags.quick) {
     await section(results, "NAT routes", () => natRoutes(work, results));
   }
+  await folders(plan, flags, work, results);
   const large = await largeSize(plan, work, results);
   if (large > 0) {
     const path = `${work}/bench-${size(large).replace(" ", "")}.bin`;
@@ -386,6 +410,25 @@ async function natRoutes(work: string, results: Results): Promise<void> {
     await Deno.remove(file);
     await Deno.remove(first);
   }
+}
+
+/** Folders as one ID against tar over TCP, small files then large. */
+async function folders(
+  plan: Plan,
+  flags: Flags,
+  work: string,
+  results: Results,
+): Promise<void> {
+  results.folders = { caches: FOLDER_CACHES };
+  const into = results.folders;
+  await section(results, "folders", () =>
+    foldersBench(into, {
+      work,
+      quick: flags.quick,
+      settleMs: plan.settleMs,
+      profile: flags.profile,
+      step,
+    }));
 }
 
 /** Writes the small test file; resolves to its path. */

@@ -5,13 +5,14 @@
  * ```sh
  * deno run --allow-net tracker.ts --port 5000 --host 0.0.0.0
  * deno run --allow-net --allow-read --allow-write tracker.ts --secret-file team.secret
+ * deno run --allow-net tracker.ts --metrics-port 9100   # Prometheus /metrics on 127.0.0.1
  * ```
  *
  * @module
  */
 
 import { Option } from "commander";
-import { asUsage, parseHost } from "./lib/cli/args.ts";
+import { asUsage, parseHost, UsageError } from "./lib/cli/args.ts";
 import {
   addOutputFlags,
   createProgram,
@@ -20,12 +21,14 @@ import {
 } from "./lib/cli/program.ts";
 import { explainError } from "./lib/cli/errors.ts";
 import { formatAddress } from "./lib/net/connection.ts";
+import { parsePort } from "./lib/net/address.ts";
 import { ListenError } from "./lib/net/listener.ts";
 import {
   DEFAULT_TRACKER_PORT,
   TEAM_SECRET_ENV,
 } from "./lib/protocol/limits.ts";
 import { startTracker, type TrackerServer } from "./lib/tracker/server.ts";
+import { DEFAULT_METRICS_HOST } from "./lib/tracker/metrics_server.ts";
 import { terminalSafe } from "./lib/cli/format.ts";
 import { listenForStop } from "./lib/cli/stop_signal.ts";
 import { trackerTeamKey } from "./lib/cli/team_secret.ts";
@@ -42,6 +45,8 @@ interface TrackerFlags extends OutputFlags, RelayFlags {
   port: number;
   host: string;
   secretFile?: string;
+  metricsPort?: number;
+  metricsHost?: string;
 }
 
 async function main(args: string[]): Promise<number> {
@@ -65,6 +70,18 @@ async function main(args: string[]): Promise<number> {
       .option(
         "--secret-file <path>",
         "require the team secret in this file from every peer (a new one is written there, mode 600, if there is no such file)",
+      )
+      .addOption(
+        new Option(
+          "--metrics-port <n>",
+          "also serve the load as Prometheus text on http://HOST:PORT/metrics (0 picks a free port)",
+        ).argParser(asUsage(parsePort)),
+      )
+      .addOption(
+        new Option(
+          "--metrics-host <address>",
+          `address the metrics listen on (default ${DEFAULT_METRICS_HOST}: this machine only)`,
+        ).argParser(asUsage(parseMetricsHost)),
       ),
   ));
   program.action(async (flags: TrackerFlags) => await serve(flags));
@@ -91,6 +108,7 @@ async function serve(flags: TrackerFlags): Promise<void> {
   }
   console.log(`Tracker listening on ${formatAddress(tracker.address)}`);
   if (relay) console.log(relayLine(relay, flags));
+  if (tracker.metricsUrl) console.log(`Metrics on ${tracker.metricsUrl}`);
   using stop = listenForStop();
   await stop.stopped;
   if (!flags.quiet) console.error("Stopping tracker.");
@@ -125,21 +143,69 @@ function listen(
   },
 ): TrackerServer {
   const { relay, ...rest } = options;
+  const metrics = metricsOption(flags);
   try {
     return startTracker({
       host: flags.host,
       port: flags.port,
       ...rest,
       relay: relay && relayDesk(relay),
+      metrics,
     });
   } catch (error) {
-    if (error instanceof ListenError) throw error;
+    if (error instanceof ListenError) {
+      const { host, port } = error.address;
+      const mine = host === flags.host && port === flags.port;
+      if (!mine && host === metrics?.host && port === metrics.port) {
+        throw new MetricsListenError(error.address, error.cause);
+      }
+      throw error;
+    }
     throw new ListenError({ host: flags.host, port: flags.port }, error);
   }
 }
 
+/**
+ * Listening on `--metrics-host`:`--metrics-port` failed: explained as a
+ * failure on `--host`:`--port` is, with the metrics flags named instead.
+ */
+class MetricsListenError extends ListenError {}
+
+/** Where to serve `/metrics`, from `--metrics-port` and `--metrics-host`. */
+function metricsOption(
+  flags: TrackerFlags,
+): { host: string; port: number } | undefined {
+  const { metricsPort: port, metricsHost } = flags;
+  if (port === undefined) {
+    if (metricsHost === undefined) return undefined;
+    throw new UsageError(
+      "--metrics-host needs --metrics-port: give the port to serve metrics on.",
+    );
+  }
+  if (port !== 0 && port === flags.port) {
+    throw new UsageError(
+      `Cannot use port ${port} for --metrics-port: the tracker listens there; choose another.`,
+    );
+  }
+  return { host: metricsHost ?? DEFAULT_METRICS_HOST, port };
+}
+
+/** `--metrics-host`, refused with the flag's own name. */
+function parseMetricsHost(text: string): string {
+  try {
+    return parseHost(text);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    throw new UsageError(error.message.replace("--host", "--metrics-host"));
+  }
+}
+
 function report(error: unknown, verbose: boolean): number {
-  const { message, exitCode } = explainError(error, "tracker");
+  let { message, exitCode } = explainError(error, "tracker");
+  if (error instanceof MetricsListenError) {
+    message = message?.replaceAll("--port", "--metrics-port")
+      .replaceAll("--host", "--metrics-host");
+  }
   if (message) console.error(message);
   if (verbose && error instanceof Error && error.stack) {
     console.error(error.stack);

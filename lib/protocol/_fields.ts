@@ -159,6 +159,50 @@ export function object(value: unknown, what: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/** Most reasons a `stats-reply`'s `refused` counts may name. */
+export const MAX_REFUSAL_REASONS = 32;
+/** A reason in `refused`: a lowercase word, hyphens between. */
+const REASON = /^[a-z][a-z0-9-]{0,31}$/;
+
+/** `h[key]` as a rate: a finite number, at least 0 (`rate`). */
+export function rate(h: Record<string, unknown>, key: string): number {
+  const value = h[key];
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new TypeError(`Field "${key}" must be a number`);
+  }
+  if (value < 0 || value > Number.MAX_SAFE_INTEGER) {
+    throw new RangeError(`Field "${key}" must be at least 0`);
+  }
+  return value;
+}
+
+/**
+ * `h[key]` as counts by reason (`reasons`): an object of at most
+ * {@linkcode MAX_REFUSAL_REASONS} lowercase names, each a `count`.
+ */
+export function reasonCounts(
+  h: Record<string, unknown>,
+  key: string,
+): Record<string, number> {
+  const counts = object(h[key], `Field "${key}"`);
+  const names = Object.keys(counts);
+  if (names.length > MAX_REFUSAL_REASONS) {
+    throw new RangeError(
+      `Field "${key}" has more than ${MAX_REFUSAL_REASONS} entries`,
+    );
+  }
+  const out: Record<string, number> = {};
+  for (const name of names) {
+    if (!REASON.test(name)) {
+      throw new TypeError(
+        `Field "${key}" has a bad reason ${JSON.stringify(name.slice(0, 40))}`,
+      );
+    }
+    out[name] = int(counts, name, 0, Number.MAX_SAFE_INTEGER);
+  }
+  return out;
+}
+
 /** `value` as a list of at most `max` full IDs. */
 export function idList(value: unknown, max: number): string[] {
   return array(value, "ids", max).map(fullId);

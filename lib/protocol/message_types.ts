@@ -97,6 +97,26 @@ export interface TrackerStats {
    * Absent from trackers that hold none.
    */
   privateFiles?: number;
+  // The load, for an operator watching it fill up; absent from older trackers.
+  /** Connections open and past their handshake (peers connected now). */
+  connections?: number;
+  /** Connections still in their encryption handshake. */
+  pendingHandshakes?: number;
+  /** `announce`, `register` and `register-sealed` requests answered since start. */
+  announces?: number;
+  /** `query`, `query-sealed`, `list` and `search` requests answered since start. */
+  queries?: number;
+  /** Announces a second, over the last 10 s. */
+  announcesPerSecond?: number;
+  /** Queries a second, over the last 10 s. */
+  queriesPerSecond?: number;
+  /**
+   * Requests and connections refused since start, by reason (`rate-limit`,
+   * `quota`, `bad-request`, `full`, …); reasons never seen may be absent.
+   */
+  refused?: Record<string, number>;
+  /** Frame bytes received from clients since start. */
+  bytesReceived?: number;
 }
 
 /** Error codes carried by `error` messages. */

@@ -24,6 +24,8 @@ import {
   object,
   peerList,
   port,
+  rate,
+  reasonCounts,
   text,
   token,
 } from "./_fields.ts";
@@ -416,16 +418,35 @@ function sealed(frame: Frame): Message {
   };
 }
 
+/** `stats-reply` fields a tracker may leave out, each with its checker. */
+const OPTIONAL_STATS: Readonly<
+  Record<string, (h: Record<string, unknown>, key: string) => unknown>
+> = {
+  privateFiles: count,
+  connections: count,
+  pendingHandshakes: count,
+  announces: count,
+  queries: count,
+  announcesPerSecond: rate,
+  queriesPerSecond: rate,
+  refused: reasonCounts,
+  bytesReceived: count,
+};
+
 function stats(h: Record<string, unknown>): TrackerStats {
-  const count = (key: string) => int(h, key, 0, Number.MAX_SAFE_INTEGER);
-  return {
-    files: count("files"),
-    peers: count("peers"),
-    registrations: count("registrations"),
-    requests: count("requests"),
-    uptimeMs: count("uptimeMs"),
-    ...(h.privateFiles === undefined
-      ? {}
-      : { privateFiles: count("privateFiles") }),
+  const out: Record<string, unknown> = {
+    files: count(h, "files"),
+    peers: count(h, "peers"),
+    registrations: count(h, "registrations"),
+    requests: count(h, "requests"),
+    uptimeMs: count(h, "uptimeMs"),
   };
+  for (const [key, check] of Object.entries(OPTIONAL_STATS)) {
+    if (h[key] !== undefined) out[key] = check(h, key);
+  }
+  return out as unknown as TrackerStats;
+}
+
+function count(h: Record<string, unknown>, key: string): number {
+  return int(h, key, 0, Number.MAX_SAFE_INTEGER);
 }

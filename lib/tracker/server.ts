@@ -6,7 +6,8 @@
  * the server keeps serving everyone else. Connections are capped in total
  * and per address, every frame has a deadline both ways, and reads
  * (`query`, `query-sealed`, `list`, `search`, `stats`) are rate-limited
- * per address.
+ * per address. It counts its load (`load_counters.ts`), for `stats` and,
+ * when asked, a Prometheus `/metrics` endpoint on a port of its own.
  *
  * @module
  */
@@ -41,6 +42,8 @@ import {
   RateLimiter,
 } from "./rate_limit.ts";
 import { Broker, type RelayDesk } from "./_broker.ts";
+import { LoadCounters, registryRefusal } from "./load_counters.ts";
+import { type MetricsServer, startMetricsServer } from "./metrics_server.ts";
 import {
   RegistryError,
   type Session,
@@ -119,6 +122,12 @@ export interface TrackerOptions {
   probeMs?: number;
   /** Ms a `connect` answer waits for the other peer's punch port. @default {PUNCH_OFFER_WAIT_MS} */
   punchOfferWaitMs?: number;
+  /**
+   * Also serve the load as Prometheus text on `http://HOST:PORT/metrics`
+   * (`metrics_server.ts`), on a port other than the tracker's.
+   * @default {no metrics endpoint}
+   */
+  metrics?: { host?: string; port: number };
 }
 
 /** A running tracker. */
@@ -131,6 +140,8 @@ export interface TrackerServer {
   stats(): TrackerStats;
   /** Connections being served right now (refused ones not counted). */
   readonly connections: number;
+  /** `http://HOST:PORT/metrics`, when started with `metrics`. */
+  readonly metricsUrl: string | undefined;
 }
 
 /**
@@ -155,8 +166,8 @@ class Tracker implements TrackerServer {
   #broker: Broker;
   #options: TrackerOptions;
   #log: (line: string) => void;
-  #started = performance.now();
-  #requests = 0;
+  #load = new LoadCounters();
+  #metrics?: MetricsServer;
   #sweeper: ReturnType<typeof setInterval>;
   #closed = false;
 
@@ -178,9 +189,15 @@ class Tracker implements TrackerServer {
       log: (line) => this.#log(`Tracker: ${line}`),
     });
     const team = options.teamPsk;
+    const { metrics, port = DEFAULT_TRACKER_PORT } = options;
+    if (metrics && metrics.port !== 0 && metrics.port === port) {
+      throw new RangeError(
+        `Cannot serve metrics on the tracker's own port ${metrics.port}; choose another.`,
+      );
+    }
     this.#listener = startListener({
       host: options.host ?? "0.0.0.0",
-      port: options.port ?? DEFAULT_TRACKER_PORT,
+      port,
       serve: (connection) => this.#admit(connection),
       refuse: async (connection) => {
         await sendOrClose(
@@ -203,9 +220,17 @@ class Tracker implements TrackerServer {
       maxConnections: options.maxConnections ?? TRACKER_MAX_CONNECTIONS,
       maxConnectionsPerAddress: options.maxConnectionsPerAddress ??
         TRACKER_MAX_CONNECTIONS_PER_ADDRESS,
+      onRefused: (reason) => this.#load.refuse(reason),
       log: (line) => this.#log(`Tracker: ${line}`),
     });
     this.address = this.#listener.address;
+    try {
+      this.#metrics = metrics &&
+        startMetricsServer({ ...metrics, stats: () => this.stats() });
+    } catch (error) {
+      this.#listener.close().catch(() => {});
+      throw error;
+    }
     this.#sweeper = setInterval(() => {
       this.#service.sweep();
       this.#limiter.sweep();
@@ -217,8 +242,9 @@ class Tracker implements TrackerServer {
     return {
       ...this.#service.stats(),
       privateFiles: this.#service.privateFiles(),
-      requests: this.#requests,
-      uptimeMs: Math.round(performance.now() - this.#started),
+      ...this.#load.report(),
+      connections: this.#listener.connections - this.#listener.pending,
+      pendingHandshakes: this.#listener.pending,
     };
   }
 
@@ -226,11 +252,15 @@ class Tracker implements TrackerServer {
     return this.#listener.connections;
   }
 
+  get metricsUrl(): string | undefined {
+    return this.#metrics?.url;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#sweeper);
-    await this.#listener.close();
+    await Promise.all([this.#listener.close(), this.#metrics?.close()]);
   }
 
   /** Serves one admitted connection with a session for what it registers. */
@@ -255,26 +285,30 @@ class Tracker implements TrackerServer {
     const idleMs = this.#options.idleMs ?? IDLE_TIMEOUT_MS;
     const deadlineMs = this.#options.frameDeadlineMs ?? FRAME_DEADLINE_MS;
     const who = formatAddress(connection.remote);
-    while (!this.#closed) {
+    for (let seen = 0; !this.#closed; seen = connection.bytesReceived) {
       let request: Message | null;
       try {
         request = await connection.receive({ idleMs, deadlineMs });
       } catch (error) {
+        this.#load.received(connection.bytesReceived - seen);
         if (this.#closed) return;
         if (isBadInput(error)) {
+          this.#load.refuse("bad-request");
           this.#log(`Tracker closed ${who}: bad request: ${message(error)}`);
           await sendOrClose(
             connection,
             errorReply("bad-request", `Bad request: ${message(error)}`),
           );
         } else if (error instanceof Deno.errors.TimedOut) {
+          this.#load.refuse("timeout");
           this.#log(`Tracker closed ${who}: idle or too slow.`);
         }
         return;
       }
+      this.#load.received(connection.bytesReceived - seen);
       if (request === null) return;
       const reply = await this.#answer(request, connection, host, session);
-      this.#requests++;
+      this.#load.answered(request.type);
       if (!await sendOrClose(connection, reply)) return;
       if (reply.type === "error" && reply.code === "bad-request") {
         this.#log(`Tracker closed ${who}: ${reply.message}`);
@@ -299,6 +333,7 @@ class Tracker implements TrackerServer {
       broker.seen(connection, { host, port: request.port });
     }
     if (READS.has(request.type) && !this.#limiter.take(host)) {
+      this.#load.refuse("rate-limit");
       return errorReply(
         "busy",
         `Too many requests from ${host}; slow down and try again.`,
@@ -372,6 +407,7 @@ class Tracker implements TrackerServer {
         case "stats":
           return { type: "stats-reply", stats: this.stats() };
         default:
+          this.#load.refuse("bad-request");
           return errorReply(
             "bad-request",
             `A tracker does not answer "${request.type}" messages.`,
@@ -379,6 +415,7 @@ class Tracker implements TrackerServer {
       }
     } catch (error) {
       if (error instanceof RegistryError) {
+        this.#load.refuse(registryRefusal(error.code));
         return errorReply(error.code, error.message);
       }
       throw error;

@@ -36,11 +36,7 @@ import {
   pieceCount,
   type TrackerStats,
 } from "../protocol/messages.ts";
-import {
-  QUERIES_PER_SECOND_PER_ADDRESS,
-  QUERY_BURST_PER_ADDRESS,
-  RateLimiter,
-} from "./rate_limit.ts";
+import { RequestLimits } from "./_request_limits.ts";
 import { Broker, type RelayDesk } from "./_broker.ts";
 import { LoadCounters, registryRefusal } from "./load_counters.ts";
 import { type MetricsServer, startMetricsServer } from "./metrics_server.ts";
@@ -56,14 +52,6 @@ export type { RelayDesk } from "./_broker.ts";
 /** How often the tracker forgets expired registrations. */
 export const SWEEP_INTERVAL_MS = 5_000;
 
-/** Requests that only read the registry: these are rate-limited. */
-const READS: ReadonlySet<string> = new Set([
-  "query",
-  "query-sealed",
-  "list",
-  "search",
-  "stats",
-]);
 /** Requests that register the sender at a port: the broker notes the connection. */
 const REGISTERS: ReadonlySet<string> = new Set([
   "register",
@@ -162,7 +150,7 @@ class Tracker implements TrackerServer {
   readonly address: Address;
   #listener: Listener;
   #service: TrackerService;
-  #limiter: RateLimiter;
+  #limits: RequestLimits;
   #broker: Broker;
   #options: TrackerOptions;
   #log: (line: string) => void;
@@ -178,9 +166,9 @@ class Tracker implements TrackerServer {
       ...options.quotas,
       ttlMs: options.ttlMs ?? REGISTRATION_TTL_MS,
     });
-    this.#limiter = new RateLimiter({
-      rate: options.queriesPerSecond ?? QUERIES_PER_SECOND_PER_ADDRESS,
-      burst: options.queryBurst ?? QUERY_BURST_PER_ADDRESS,
+    this.#limits = new RequestLimits({
+      queriesPerSecond: options.queriesPerSecond,
+      queryBurst: options.queryBurst,
     });
     this.#broker = new Broker({
       relay: options.relay,
@@ -233,7 +221,7 @@ class Tracker implements TrackerServer {
     }
     this.#sweeper = setInterval(() => {
       this.#service.sweep();
-      this.#limiter.sweep();
+      this.#limits.sweep();
       this.#broker.sweep();
     }, options.sweepMs ?? SWEEP_INTERVAL_MS);
   }
@@ -332,7 +320,7 @@ class Tracker implements TrackerServer {
     ) {
       broker.seen(connection, { host, port: request.port });
     }
-    if (READS.has(request.type) && !this.#limiter.take(host)) {
+    if (!this.#limits.take(request.type, host)) {
       this.#load.refuse("rate-limit");
       return errorReply(
         "busy",

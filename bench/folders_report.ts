@@ -21,9 +21,9 @@ export const FOLDER_LARGE_TARGET_RATIO = 1;
 /** Markdown lines of the folder table (nothing if not measured). */
 export function formatFolders(folders: FoldersResults | undefined): string[] {
   if (!folders) return [];
-  const workloads = [folders.small, folders.large].filter((w) =>
-    w !== undefined && w.runs.length > 0
-  );
+  const workloads = [folders.small, folders.large].filter((
+    w,
+  ): w is FolderWorkload => w !== undefined && w.runs.length > 0);
   if (workloads.length === 0) return [];
   const lines = [
     "",

@@ -14,6 +14,7 @@
  * deno task bench --crypto   # only encrypted vs plaintext share and gets
  * deno task bench --nat      # only time to first byte by each NAT route
  * deno task bench --folders  # only folders as one ID against tar over TCP
+ * deno task bench --crowd    # only the tracker under 1,000 to 100,000 peers
  * ```
  *
  * Test files (up to 4 GiB) live in a temporary folder removed at the end,
@@ -44,6 +45,10 @@ import {
 import { formatNat, natErrors } from "./nat_report.ts";
 import { FOLDER_CACHES, foldersBench, type FoldersPart } from "./folders.ts";
 import { folderTargets, formatFolders } from "./folders_report.ts";
+// --- crowd (#22) ---
+import { CROWD_SIZES, crowdBench } from "./crowd.ts";
+import { type CrowdPart, crowdTargets, formatCrowd } from "./crowd_report.ts";
+// --- end crowd ---
 import { run, stopAll } from "./_process.ts";
 import { flushToDisk, SETTLE_MS } from "./settle.ts";
 import { SWARM_GETTERS, SWARM_UPLOAD_LIMIT, swarmBench } from "./swarm.ts";
@@ -119,14 +124,16 @@ interface Flags {
   nat: boolean;
   /** Only the folder rows (with other parts: after them). */
   folders: boolean;
+  /** Only the crowd rows (with other parts: after them). */
+  crowd: boolean;
 }
 
 /** A run's results, with the NAT and folder rows beside the report's own. */
-type Results = BenchResults & NatPart & FoldersPart;
+type Results = BenchResults & NatPart & FoldersPart & CrowdPart;
 
 const USAGE =
   `Usage: deno task bench [--quick] [--profile] [--links] [--crypto] [--nat]
-                        [--folders]
+                        [--folders] [--crowd]
 
   --quick    256 MiB file, 32 MiB swarm, no large file, 3 s tracker load,
              10,000 files, no NAT rows (under a minute)
@@ -141,7 +148,12 @@ const USAGE =
              256 MiB, also got one by one) against tar over one TCP
              connection (a few minutes; --quick: 1,000 files, 4 of 32 MiB;
              --profile: also profile one small-files get); with other
-             parts, after them`;
+             parts, after them
+  --crowd    only the tracker under a crowd of 1,000, 10,000 and 100,000
+             simulated peers (--quick: 1,000 and 10,000), each on its own
+             loopback address: RSS, CPU, latencies, a real get, a flood
+             from 8 addresses (root for 100,000: prlimit --nofile; about
+             6 minutes, --quick 2); with other parts, after them`;
 
 async function main(args: string[]): Promise<number> {
   const flags = parseFlags(args);
@@ -176,17 +188,19 @@ async function main(args: string[]): Promise<number> {
   results.targets = [
     ...checkTargets(results),
     ...folderTargets(results.folders),
+    ...crowdTargets(results.crowd),
   ];
   console.log(
     [
       formatReport(results),
       ...formatNat(results.nat, results.natSkipped),
       ...formatFolders(results.folders),
+      ...formatCrowd(results.crowd),
     ].join("\n"),
   );
   const file = await writeResults(
     results,
-    (["crypto", "links", "nat", "folders"] as const).filter((part) =>
+    (["crypto", "links", "nat", "folders", "crowd"] as const).filter((part) =>
       flags[part]
     ),
   );
@@ -202,6 +216,7 @@ function parseFlags(args: string[]): Flags | undefined {
     "--crypto",
     "--nat",
     "--folders",
+    "--crowd",
   ]);
   if (args.some((arg) => !known.has(arg))) return undefined;
   return {
@@ -211,12 +226,14 @@ function parseFlags(args: string[]): Flags | undefined {
     crypto: args.includes("--crypto"),
     nat: args.includes("--nat"),
     folders: args.includes("--folders"),
+    crowd: args.includes("--crowd"),
   };
 }
 
 /** True for a run of the NAT rows and nothing else. */
 function natOnly(flags: Flags): boolean {
-  return flags.nat && !flags.links && !flags.crypto && !flags.folders;
+  return flags.nat && !flags.links && !flags.crypto && !flags.folders &&
+    !flags.crowd;
 }
 
 async function runAll(
@@ -225,7 +242,9 @@ async function runAll(
   work: string,
   results: Results,
 ): Promise<void> {
-  if (flags.crypto || flags.links || flags.nat || flags.folders) {
+  if (
+    flags.crypto || flags.links || flags.nat || flags.folders || flags.crowd
+  ) {
     if (flags.crypto) await cryptoOnly(plan, flags, work, results);
     else if (flags.links) {
       await section(
@@ -238,6 +257,7 @@ async function runAll(
       await section(results, "NAT routes", () => natRoutes(work, results));
     }
     if (flags.folders) await folders(plan, flags, work, results);
+    if (flags.crowd) await crowd(flags, work, results);
     return;
   }
   const small = smallFile(plan, work);
@@ -333,6 +353,7 @@ async function runAll(
       plan.trackerPeers,
     );
   });
+  if (!flags.quick) await crowd(flags, work, results);
 }
 
 /** One capped sharer → eight gets at once, then one after the other. */
@@ -430,6 +451,24 @@ async function folders(
       step,
     }));
 }
+
+// --- crowd (#22) ---
+/** The tracker under crowds of simulated peers. */
+async function crowd(
+  flags: Flags,
+  work: string,
+  results: Results,
+): Promise<void> {
+  results.crowd = { rows: [] };
+  const into = results.crowd;
+  await section(results, "crowd", () =>
+    crowdBench(into, {
+      sizes: flags.quick ? CROWD_SIZES.quick : CROWD_SIZES.full,
+      work,
+      step,
+    }));
+}
+// --- end crowd ---
 
 /** Writes the small test file; resolves to its path. */
 function smallFile(plan: Plan, work: string): string {

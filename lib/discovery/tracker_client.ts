@@ -8,7 +8,12 @@
  * @module
  */
 
-import { type Address, connect, formatAddress } from "../net/connection.ts";
+import {
+  type Address,
+  connect,
+  type Connection,
+  formatAddress,
+} from "../net/connection.ts";
 import {
   HandshakeRefusedError,
   PlainPeerError,
@@ -114,6 +119,31 @@ export class TrackerClient {
         { cause: error },
       );
     }
+  }
+
+  /**
+   * A client over `connection`, an encrypted connection to the tracker at
+   * `address` that the caller opened itself (from a chosen source address,
+   * say: `connect` cannot bind one). The client owns it from now on; open
+   * it with `limits.maxJsonBytes` at MAX_TRACKER_ANSWER_JSON_BYTES, as
+   * {@linkcode connect} does, or large answers fail it.
+   *
+   * @example
+   * ```ts
+   * const connection = await openSecure(socket, { limits: { compact: true } });
+   * const client = TrackerClient.over(connection, { host: "127.0.0.1", port: 5000 });
+   * ```
+   */
+  static over(
+    connection: Connection,
+    address: Address,
+    options: Pick<TrackerClientOptions, "replyTimeoutMs"> = {},
+  ): TrackerClient {
+    const replyMs = options.replyTimeoutMs ?? TRACKER_REPLY_TIMEOUT_MS;
+    return new TrackerClient(
+      address,
+      new TrackerConnection(address, connection, replyMs),
+    );
   }
 
   /**

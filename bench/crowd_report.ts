@@ -1,0 +1,135 @@
+/**
+ * The crowd rows of the report (#22): the tracker's memory, CPU and
+ * latencies under N simulated peers, the real get meanwhile, the flood
+ * against the quiet figure, and the issue's targets checked.
+ *
+ * @module
+ */
+
+import type { LatencySummary } from "../scripts/_latency.ts";
+import type { CrowdResults, CrowdRow } from "./crowd.ts";
+import type { TargetCheck } from "./report.ts";
+
+/** Most tracker RSS with 100,000 peers. */
+export const CROWD_TARGET_RSS_BYTES = 2 * 1024 ** 3;
+/** Most cores the tracker may use with 100,000 peers. */
+export const CROWD_TARGET_CPU = 1;
+/** Most query p99 (the honest probe's), ms. */
+export const CROWD_TARGET_QUERY_P99_MS = 50;
+/** Most ratio of the probe's p99 under the flood to its quiet p99. */
+export const CROWD_TARGET_FLOOD_RATIO = 2;
+/** Crowd size the memory and CPU targets are set for. */
+const TARGET_PEERS = 100_000;
+
+/** The crowd section of the results. */
+export interface CrowdPart {
+  /** The crowd rows (`--crowd`). */
+  crowd?: CrowdResults;
+}
+
+/** Markdown lines of the crowd table. */
+export function formatCrowd(crowd: CrowdResults | undefined): string[] {
+  if (!crowd || crowd.rows.length === 0) return [];
+  const lines = [
+    "",
+    "| Crowd (1-10 files each, announce every 20 s) | Opened (ms) | Registrations | Tracker RSS (peak) | Tracker CPU | Announces/s | Announce p50 / p99 | Crowd query p50 / p99 | Probe query p50 / p99 | Real get of 4 MiB | Probe, 8 addresses' idle + half-open connections | Probe, + their query flood (queries/s served, tracker CPU) |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+  ];
+  for (const row of crowd.rows) lines.push(crowdLine(row));
+  lines.push(
+    "",
+    "Each peer has its own encrypted connection from its own loopback address (127.1.0.1 up), as separate machines would; the crowd runs in child processes of up to 15,000 peers. Latencies of the crowd are measured by its own processes (their event loops included); the probe is one client from 127.0.0.1 querying 20 times a second. The flood: 8 addresses, each with 256 idle connections and 64 half-open ones (no handshake), the probe measured 10 s; then 4 connections from each querying (8,000/s tried in all, within the per-address rate limit), the probe measured 10 s more. The crowd and the flooders run at `nice 19` on the same cores as the tracker and the probe (they stand for other machines).",
+  );
+  return lines;
+}
+
+function crowdLine(row: CrowdRow): string {
+  const name = `${row.peers.toLocaleString("en")} peers`;
+  if (row.skipped) {
+    return `| ${name} | skipped: ${row.skipped} | | | | | | | | | | |`;
+  }
+  const flood = row.flood
+    ? `${pair(row.flood.connectionsProbeMs)} | ${pair(row.flood.probeMs)} (${
+      row.flood.floodQueriesPerSecond.toFixed(0)
+    }/s, ${pct(row.flood.trackerCpu)})`
+    : "— | —";
+  const get = row.get.ok
+    ? `ok, ${(row.get.ms / 1000).toFixed(2)} s`
+    : `**failed**: ${row.get.error ?? "?"}`;
+  return `| ${name} | ${row.opened.toLocaleString("en")}${
+    row.failed ? ` (**${row.failed} failed**)` : ""
+  } (${(row.openMs / 1000).toFixed(1)} s) | ${
+    row.registrations.toLocaleString("en")
+  } | ${mib(row.trackerRssBytes)} (${mib(row.trackerPeakRssBytes)}) | ${
+    pct(row.trackerCpu)
+  } | ${row.announcesPerSecond.toFixed(0)} | ${pair(row.announceMs)} | ${
+    pair(row.queryMs)
+  } | ${pair(row.probeMs)} | ${get} | ${flood} |`;
+}
+
+/** The issue's targets, checked on the rows that ran. */
+export function crowdTargets(crowd: CrowdResults | undefined): TargetCheck[] {
+  const rows = (crowd?.rows ?? []).filter((row) => !row.skipped);
+  const checks: TargetCheck[] = [];
+  const big = rows.find((row) => row.peers === TARGET_PEERS);
+  if (big) {
+    checks.push({
+      name: "Tracker RSS with 100,000 peers",
+      goal: `≤ ${mib(CROWD_TARGET_RSS_BYTES)}`,
+      measured: mib(big.trackerPeakRssBytes),
+      met: big.trackerPeakRssBytes <= CROWD_TARGET_RSS_BYTES,
+    }, {
+      name: "Tracker CPU with 100,000 peers",
+      goal: `≤ ${CROWD_TARGET_CPU} core`,
+      measured: pct(big.trackerCpu),
+      met: big.trackerCpu <= CROWD_TARGET_CPU,
+    });
+  }
+  for (const row of rows) {
+    const name = `${row.peers.toLocaleString("en")} peers`;
+    checks.push({
+      name: `Query p99 (probe) with ${name}`,
+      goal: `≤ ${CROWD_TARGET_QUERY_P99_MS} ms`,
+      measured: `${row.probeMs.p99.toFixed(1)} ms`,
+      met: row.probeMs.p99 <= CROWD_TARGET_QUERY_P99_MS,
+    }, {
+      name: `Real peer get with ${name}`,
+      goal: "succeeds",
+      measured: row.get.ok ? "ok" : `failed: ${row.get.error ?? "?"}`,
+      met: row.get.ok,
+    });
+    for (const [what, flooded] of floods(row)) {
+      const ratio = flooded.p99 / Math.max(row.probeMs.p99, 0.001);
+      checks.push({
+        name: `Probe p99 under the 8 addresses' ${what}, ${name}`,
+        goal: `≤ ${CROWD_TARGET_FLOOD_RATIO}× quiet`,
+        measured: `${ratio.toFixed(2)}× (${flooded.p99.toFixed(1)} ms vs ${
+          row.probeMs.p99.toFixed(1)
+        } ms)`,
+        met: ratio <= CROWD_TARGET_FLOOD_RATIO,
+      });
+    }
+  }
+  return checks;
+}
+
+/** The probe's latencies under each stage of the flood. */
+function floods(row: CrowdRow): [string, LatencySummary][] {
+  if (!row.flood) return [];
+  return [
+    ["idle and half-open connections", row.flood.connectionsProbeMs],
+    ["connections and query flood", row.flood.probeMs],
+  ];
+}
+
+function pair(l: LatencySummary): string {
+  return l.count === 0 ? "—" : `${l.p50.toFixed(1)} / ${l.p99.toFixed(1)} ms`;
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 ** 2).toFixed(0)} MiB`;
+}
+
+function pct(cores: number): string {
+  return `${(cores * 100).toFixed(0)}%`;
+}

@@ -16,7 +16,8 @@ import {
   checkExistingFolderPieces,
   FolderStore,
 } from "../storage/folder_store.ts";
-import type { PieceStore } from "../storage/piece_store.ts";
+import { HashThread, THREAD_MIN_PIECES } from "../storage/hash_thread.ts";
+import { type PieceStore, THREAD_CAN_WRITE } from "../storage/piece_store.ts";
 import { diskError, DownloadError } from "./_download_error.ts";
 import { type OpenPartOptions, savedName } from "./_save.ts";
 import type { DownloadTarget, FinishHooks, StoreHooks } from "./_target.ts";
@@ -40,15 +41,23 @@ export async function openFolderTarget(
   }
 }
 
-/** A folder's `NAME.part/`, written and hashed on this thread. */
+/**
+ * A folder's `NAME.part/`: small files written and hashed on this thread,
+ * large ones on a hashing thread (one at a time) where it may write.
+ */
 class FolderTarget implements DownloadTarget {
   #meta: FileMeta;
   #part: FolderPart;
   #store?: FolderStore;
+  #thread?: HashThread;
 
   constructor(meta: FileMeta, part: FolderPart) {
     this.#meta = meta;
     this.#part = part;
+    const large = part.layout.files.some((file) =>
+      file.pieces >= THREAD_MIN_PIECES
+    );
+    if (large && THREAD_CAN_WRITE) this.#thread = new HashThread();
   }
 
   get dir(): string {
@@ -80,6 +89,7 @@ class FolderTarget implements DownloadTarget {
       ...hooks,
       part: this.#part,
       meta: this.#meta,
+      thread: this.#thread,
       readBack: (index) => this.readPiece(index, pool.take()),
     });
     return this.#store;
@@ -130,7 +140,9 @@ class FolderTarget implements DownloadTarget {
     return path;
   }
 
-  stopHashing(): void {}
+  stopHashing(): void {
+    this.#thread?.close();
+  }
 
   close(): void {
     this.#part.close();

@@ -248,6 +248,7 @@ class DownloadRun {
         id: meta.id,
         pieces: count,
         pieceSize: meta.pieceSize,
+        pieceBytes: count > 0 ? meta.size / count : meta.pieceSize,
         scheduler: this.#scheduler,
         buffer: () => this.#pool.take(),
         recycle: (data) => this.#pool.give(data),

@@ -1,19 +1,23 @@
 /**
  * The folder a folder download writes into: `NAME.part/` inside the
- * download folder, holding every folder and file of the shared folder
- * (files made sparse at their full size), written piece by piece at the
- * download's virtual offsets (folder piece `i` at `i * pieceSize`), then
- * renamed to `NAME` only once every file is verified. Beside it,
- * `NAME.part.json` records which folder it holds (so an interrupted
- * download resumes into it and another folder of the same name never
- * does), and is locked while the download runs.
+ * download folder, holding every folder and file of the shared folder,
+ * written piece by piece at the download's virtual offsets (folder piece
+ * `i` at `i * pieceSize`), then renamed to `NAME` only once every file is
+ * verified. Beside it, `NAME.part.json` records which folder it holds (so
+ * an interrupted download resumes into it and another folder of the same
+ * name never does), and is locked while the download runs.
  *
- * Safety: nothing is written outside `NAME.part/`. Every folder and file
- * below it is `lstat`ed before use, and a symbolic link or anything else
- * out of place is removed (the link itself) and made afresh; files are
- * opened only after that check, and each open checks the path and that
- * the handle is the very file made (`_folder_part_tree.ts`). An existing
- * `NAME` is never replaced unless asked (`NAME (1)` otherwise).
+ * Folders and empty files are made when it opens, every other file when
+ * its first piece is written; each file is flushed to disk in the
+ * background once complete ({@linkcode FolderPart.fileDone}), so the
+ * commit has only the last few flushes to wait for.
+ *
+ * Safety: nothing is written outside `NAME.part/`. Files are made with
+ * `O_CREAT|O_EXCL` (never through a link), each folder is checked once and
+ * remembered, anything out of place in a resumed one is removed (a link
+ * itself) and made afresh, and each open checks that the path leads to the
+ * very file made (`_folder_part_tree.ts`). An existing `NAME` is never
+ * replaced unless asked (`NAME (1)` otherwise).
  *
  * @module
  */
@@ -39,12 +43,8 @@ import {
   folderIdentity,
   writeRecord,
 } from "./_folder_part_record.ts";
-import {
-  buildTree,
-  checkPath,
-  type FileIdentity,
-  openChecked,
-} from "./_folder_part_tree.ts";
+import { PartTree } from "./_folder_part_tree.ts";
+import { FileSyncs } from "./_folder_part_sync.ts";
 import {
   moveToFreeName,
   numberedFolderName,
@@ -61,14 +61,12 @@ export { numberedFolderName } from "./_folder_part_move.ts";
  */
 export const MAX_OPEN_FOLDER_WRITE_FILES = 64;
 /**
- * Files flushed to disk at once when committing (well below
- * {@linkcode MAX_OPEN_FOLDER_WRITE_FILES}, so none is closed mid-flush).
+ * Complete files waiting for their flush, at most: past it the download
+ * waits ({@linkcode FolderPart.caughtUp}). Each holds its file open.
  */
-export const COMMIT_SYNC_FILES = 16;
-/** Mode an executable file of a downloaded folder gets (not on Windows). */
-export const EXECUTABLE_MODE = 0o755;
-/** Mode every other file of a downloaded folder gets (not on Windows). */
-export const FILE_MODE = 0o644;
+export const MAX_SYNC_BACKLOG = 256;
+export { EXECUTABLE_MODE, FILE_MODE } from "./_folder_part_tree.ts";
+export { SYNC_FILES_AT_ONCE } from "./_folder_part_sync.ts";
 
 /** Options for {@linkcode FolderPart.open}. */
 export interface FolderPartOptions {
@@ -88,9 +86,12 @@ export interface FolderPartOptions {
 /** A folder download in progress on disk. */
 export class FolderPart {
   #record: Deno.FsFile;
-  #identities: FileIdentity[];
+  #tree: PartTree;
+  /** Open files, least recently used first. */
   #open = new Map<number, Deno.FsFile>();
+  /** Files written to and not handed to {@linkcode FileSyncs} yet. */
   #written = new Set<number>();
+  #syncs = new FileSyncs();
   #force: boolean;
   #closed = false;
   /** Download folder. */
@@ -112,14 +113,10 @@ export class FolderPart {
         FolderPart,
         "dir" | "name" | "partPath" | "resumed" | "id" | "layout"
       >
-      & {
-        record: Deno.FsFile;
-        identities: FileIdentity[];
-        force: boolean;
-      },
+      & { record: Deno.FsFile; tree: PartTree; force: boolean },
   ) {
     this.#record = init.record;
-    this.#identities = init.identities;
+    this.#tree = init.tree;
     this.#force = init.force;
     this.dir = init.dir;
     this.name = init.name;
@@ -152,10 +149,10 @@ export class FolderPart {
       const opened = await tryPart(partPath, identity);
       if (!opened) continue;
       try {
-        const identities = await buildTree(partPath, layout);
+        const tree = PartTree.build(partPath, layout, !opened.resumed);
         return new FolderPart({
           ...opened,
-          identities,
+          tree,
           force: options.force ?? false,
           dir: options.dir,
           name,
@@ -171,7 +168,10 @@ export class FolderPart {
     throw new Error(`No free name for ${name} in ${options.dir}`);
   }
 
-  /** Writes `data` at the virtual `offset`; it must stay within one piece. */
+  /**
+   * Writes `data` at the virtual `offset`; it must stay within one piece.
+   * The file is made by its first write.
+   */
   write(offset: number, data: Uint8Array): void {
     const { file, at, room } = this.#locate(offset);
     if (data.length > room) {
@@ -187,7 +187,7 @@ export class FolderPart {
 
   /**
    * Reads `length` bytes at the virtual `offset` (into `into` when given);
-   * fewer at the end of its piece.
+   * fewer at the end of its piece, none from a file not written yet.
    */
   read(offset: number, length: number, into?: Uint8Array): Uint8Array {
     const { file, at, room } = this.#locate(offset);
@@ -195,27 +195,64 @@ export class FolderPart {
     const out = into && into.length >= length
       ? into.subarray(0, length)
       : new Uint8Array(length);
+    if (!this.#tree.has(file)) return out.subarray(0, 0);
     const handle = this.#handle(file);
     handle.seekSync(at, Deno.SeekMode.Start);
     return out.subarray(0, readFull(handle, out));
   }
 
   /**
-   * Makes the download durable and visible: flush every file written, give
-   * each file its mode, rename `NAME.part` to the first free name among
-   * `NAME`, `NAME (1)`, … (or replace `NAME` when forced), remove the
-   * record. Resolves to the final path.
+   * File `index` (in `layout.files`) is complete: if written to, it is
+   * flushed to disk in the background and closed.
+   */
+  fileDone(index: number): void {
+    if (this.#closed || !this.#written.has(index)) return;
+    try {
+      this.#flush(index);
+    } catch {
+      // Met again at the commit, which flushes it too.
+    }
+  }
+
+  /**
+   * Where file `index` is on disk (made now if it does not exist yet),
+   * checked as an open is: for another thread to open and write it.
+   */
+  whereIs(index: number): { path: string; dev: number; ino: number | null } {
+    this.#handle(index);
+    return this.#tree.whereIs(index);
+  }
+
+  /**
+   * File `index` is written through another handle (another thread's): it
+   * is flushed like the files written here ({@linkcode fileDone}).
+   */
+  writtenElsewhere(index: number): void {
+    this.#written.add(index);
+  }
+
+  /** True while more complete files wait for their flush than should. */
+  get behind(): boolean {
+    return this.#syncs.backlog >= MAX_SYNC_BACKLOG;
+  }
+
+  /** Resolves once the download is no longer {@linkcode behind}. */
+  caughtUp(): Promise<void> {
+    return this.#syncs.whenBelow(MAX_SYNC_BACKLOG);
+  }
+
+  /**
+   * Makes the download durable and visible: flush every file written
+   * (those complete are already on their way), give each file its mode,
+   * rename `NAME.part` to the first free name among `NAME`, `NAME (1)`, …
+   * (or replace `NAME` when forced), remove the record. Resolves to the
+   * final path.
    */
   async commit(): Promise<string> {
-    // Flushed a few at a time: one by one, a folder of many small files
-    // would wait for each flush in turn.
-    const written = [...this.#written];
-    for (let i = 0; i < written.length; i += COMMIT_SYNC_FILES) {
-      const batch = written.slice(i, i + COMMIT_SYNC_FILES);
-      await Promise.all(batch.map((file) => this.#handle(file).syncData()));
-    }
-    this.#setModes();
+    for (const index of [...this.#written]) this.#flush(index);
+    await this.#syncs.drain();
     this.#closeFiles();
+    this.#tree.setModes();
     const target = this.#force
       ? await replaceWith(this.partPath, join(this.dir, this.name))
       : await moveToFreeName(this.partPath, this.dir, this.name);
@@ -237,6 +274,7 @@ export class FolderPart {
   close(): void {
     if (this.#closed) return;
     this.#closeFiles();
+    this.#syncs.close();
     this.#closed = true;
     this.#record.close();
   }
@@ -255,7 +293,7 @@ export class FolderPart {
     };
   }
 
-  /** File `index`'s handle, opened (and checked) if it is not open. */
+  /** File `index`'s handle, opened (made, or checked) if it is not open. */
   #handle(index: number): Deno.FsFile {
     if (this.#closed) throw new Error(`${this.partPath} is closed`);
     let file = this.#open.get(index);
@@ -263,11 +301,7 @@ export class FolderPart {
       // Most recently used last: the first entry is the one to close.
       this.#open.delete(index);
     } else {
-      file = openChecked(
-        this.partPath,
-        this.layout.files[index].path,
-        this.#identities[index],
-      );
+      file = this.#tree.open(index);
     }
     this.#open.set(index, file);
     if (this.#open.size > MAX_OPEN_FOLDER_WRITE_FILES) {
@@ -278,13 +312,12 @@ export class FolderPart {
     return file;
   }
 
-  #setModes(): void {
-    if (Deno.build.os === "windows") return;
-    this.layout.files.forEach((file, index) => {
-      // chmod takes a path: checked first, as an open is.
-      const path = checkPath(this.partPath, file.path, this.#identities[index]);
-      Deno.chmodSync(path, file.executable ? EXECUTABLE_MODE : FILE_MODE);
-    });
+  /** Hands written file `index` over to be flushed (and closed). */
+  #flush(index: number): void {
+    const handle = this.#open.get(index) ?? this.#tree.open(index);
+    this.#open.delete(index);
+    this.#written.delete(index);
+    this.#syncs.add(handle);
   }
 
   #closeFiles(): void {

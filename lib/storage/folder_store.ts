@@ -6,10 +6,14 @@
  * the folder's ID (its manifest is), so only the whole-file hashes prove
  * the files are the ones the ID names.
  *
- * Everything happens on the caller's thread, as in `InlineStore`. One
- * {@linkcode OrderedHasher} per file is made when the file's first piece
- * arrives and dropped once the file is done, so that at the end every
- * file's digest is known without reading the folder again.
+ * Small files are written and hashed on the caller's thread, as in
+ * `InlineStore`: one {@linkcode OrderedHasher} per file is made when the
+ * file's first piece arrives and dropped once the file is done, so that at
+ * the end every file's digest is known without reading the folder again
+ * (a one-piece file's digest is its piece hash, checked on arrival). Given
+ * a hashing thread, files of `THREAD_MIN_PIECES` pieces or more are written
+ * and hashed on it instead, one after another (`_folder_thread_files.ts`).
+ * Each file is flushed to disk once done (`FolderPart.fileDone`).
  *
  * Verdict: {@linkcode FolderStore.badFiles} lists the files whose digest
  * differs from their ID; `digestHex()` (what a `PieceStore` offers) resolves
@@ -19,13 +23,16 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { EMPTY_FILE_ID } from "../protocol/manifest.ts";
 import { HASH_BYTES } from "../protocol/limits.ts";
 import type { FileMeta } from "../protocol/message_types.ts";
 import type { FolderPart } from "./folder_part.ts";
+import { type HashThread, THREAD_MIN_PIECES } from "./hash_thread.ts";
 import { OrderedHasher } from "./ordered_hasher.ts";
 import type { PieceStore } from "./piece_store.ts";
+import { ThreadFiles } from "./_folder_thread_files.ts";
 
 /**
  * Pieces a file's hasher holds in memory ahead of its cursor: 1, the piece
@@ -53,6 +60,12 @@ export interface FolderStoreOptions {
    * @default {a read from `part` into a new buffer}
    */
   readBack?: (index: number) => Uint8Array;
+  /**
+   * Writes and hashes the files of `THREAD_MIN_PIECES` pieces or more
+   * (where the thread may write: `THREAD_CAN_WRITE`).
+   * @default {none: every file on the caller's thread}
+   */
+  thread?: HashThread;
   /** Called once a piece is on disk and may be read back and served. */
   onStored?: (index: number) => void;
   /** Receives each piece buffer back once it is written and hashed. */
@@ -78,6 +91,7 @@ export class FolderStore implements PieceStore {
   /** Each file's SHA-256 (hex) once it is done. */
   #digests: (string | undefined)[];
   #filesDone = 0;
+  #threadFiles?: ThreadFiles;
   #failed = false;
   #closed = false;
 
@@ -98,11 +112,24 @@ export class FolderStore implements PieceStore {
       file.pieces === 0 ? EMPTY_FILE_ID : undefined
     );
     this.#filesDone = files.filter((file) => file.pieces === 0).length;
+    if (options.thread) {
+      this.#threadFiles = new ThreadFiles({
+        thread: options.thread,
+        part,
+        onStored: (index) => this.#options.onStored?.(index),
+        release: (data) => this.#options.release?.(data),
+        onError: (error) => this.#fail(error),
+        onDigest: (file, hex) => this.#fileDone(file, hex),
+      });
+    }
   }
 
-  /** Never: writes happen at once. */
+  /**
+   * True while too many complete files wait for their flush, or too many
+   * pieces for the hashing thread.
+   */
   get behind(): boolean {
-    return false;
+    return this.#part.behind || (this.#threadFiles?.behind ?? false);
   }
 
   /** Files with every piece stored, empty files included. */
@@ -115,35 +142,49 @@ export class FolderStore implements PieceStore {
       if (data) this.#options.release?.(data);
       return;
     }
-    const { pieceSize } = this.#part.layout;
+    if (this.#have[index]) {
+      // Stored already (never expected): not written or hashed twice.
+      if (data) this.#options.release?.(data);
+      return;
+    }
+    const { files, pieceSize } = this.#part.layout;
+    const f = this.#part.layout.fileOf(index);
+    const file = files[f];
+    this.#have[index] = 1;
+    this.#stored[f]++;
+    if (this.#threadFiles && file.pieces >= THREAD_MIN_PIECES) {
+      this.#threadFiles.add(f, index - file.firstPiece, data);
+      return;
+    }
     if (data) {
       try {
         this.#part.write(index * pieceSize, data);
       } catch (error) {
-        this.#failed = true;
+        this.#fail(error);
         this.#options.release?.(data);
-        this.#options.onError(error);
         return;
       }
     }
-    this.#hash(index, data);
+    this.#hash(f, index, data);
     this.#options.onStored?.(index);
   }
 
-  caughtUp(): Promise<void> {
-    return Promise.resolve();
+  async caughtUp(): Promise<void> {
+    await this.#part.caughtUp();
+    await this.#threadFiles?.caughtUp();
   }
 
-  flushed(): Promise<void> {
-    return Promise.resolve();
+  async flushed(): Promise<void> {
+    await this.#threadFiles?.flushed();
   }
 
   /**
    * Each file's SHA-256 as hex, in layout order; every piece must have been
    * stored (rejects otherwise).
    */
-  fileDigests(): Promise<string[]> {
-    return Promise.resolve().then(() => {
+  async fileDigests(): Promise<string[]> {
+    await this.#threadFiles?.settled();
+    return await Promise.resolve().then(() => {
       const missing = this.#digests.findIndex((digest) => !digest);
       if (missing >= 0) {
         const file = this.#part.layout.files[missing];
@@ -180,24 +221,26 @@ export class FolderStore implements PieceStore {
     return hash.digest("hex");
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.#closed = true;
     for (const hasher of this.#hashers.values()) hasher.close();
     this.#hashers.clear();
-    return Promise.resolve();
+    await this.#threadFiles?.close();
   }
 
-  /** Feeds folder piece `index` to its file's hash. */
-  #hash(index: number, data?: Uint8Array): void {
-    const { files } = this.#part.layout;
+  /** Feeds folder piece `index` (of file `f`) to its file's hash. */
+  #hash(f: number, index: number, data?: Uint8Array): void {
     const release = (data: Uint8Array) => this.#options.release?.(data);
-    const f = this.#part.layout.fileOf(index);
-    if (this.#have[index]) {
+    const file = this.#part.layout.files[f];
+    const { meta } = this.#options;
+    if (file.pieces === 1 && meta) {
+      // A verified piece: its hash, checked on arrival, is the file's.
       if (data) release(data);
+      const at = index * HASH_BYTES;
+      const digest = meta.pieceHashes.subarray(at, at + HASH_BYTES);
+      this.#fileDone(f, Buffer.from(digest).toString("hex"));
       return;
     }
-    this.#have[index] = 1;
-    const file = files[f];
     let hasher = this.#hashers.get(f);
     if (!hasher) {
       hasher = new OrderedHasher(file.pieces, {
@@ -208,11 +251,23 @@ export class FolderStore implements PieceStore {
       this.#hashers.set(f, hasher);
     }
     hasher.add(index - file.firstPiece, data);
-    if (++this.#stored[f] < file.pieces) return;
-    this.#digests[f] = hasher.digestHex();
+    if (this.#stored[f] < file.pieces) return;
     this.#hashers.delete(f);
+    this.#fileDone(f, hasher.digestHex());
+  }
+
+  /** File `f` has every piece stored, and `hex` is its SHA-256. */
+  #fileDone(f: number, hex: string): void {
+    this.#digests[f] = hex;
     this.#filesDone++;
+    this.#part.fileDone(f);
     this.#options.onFileDone?.(f);
+  }
+
+  #fail(error: unknown): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    this.#options.onError(error);
   }
 
   #readBack(index: number): Uint8Array {

@@ -35,6 +35,12 @@ export interface PeerLinkOptions {
   /** Bytes in a full piece: no larger binary part is accepted. */
   pieceSize: number;
   /**
+   * Mean bytes of the download's pieces: less than `pieceSize` for a
+   * folder of small files, whose requests are then counted by their bytes
+   * (`request_window.ts`). @default {pieceSize}
+   */
+  pieceBytes?: number;
+  /**
    * Talk to the peer about one file of a folder download instead: the file
    * `id` of `pieces` pieces, which are the download's pieces `first ..
    * first + pieces - 1` (`folder_layout.ts`). The peer shares that file

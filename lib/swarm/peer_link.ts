@@ -30,6 +30,8 @@ export type { LinkRoute, MeetFunction } from "./link_route.ts";
 
 /** How often a link checks whether its peer stalled. */
 export const STALL_CHECK_MS = 250;
+/** A piece under 1/SHORT_PIECE_FRACTION of the piece size is read into a buffer of its own. */
+export const SHORT_PIECE_FRACTION = 4;
 /** Requests a link sends at once, when that many are free. */
 export const REQUEST_BATCH = 4;
 
@@ -89,6 +91,7 @@ export class PeerLink {
     this.#options = options;
     this.#window = new RequestWindow({
       pieceSize: options.pieceSize,
+      pieceBytes: options.pieceBytes,
       most: options.maxInFlight,
     });
   }
@@ -179,8 +182,11 @@ export class PeerLink {
           bitfieldBytes(this.#wirePieces),
         ),
         binaryLimit: (header) => this.#binaryLimit(header),
+        // A short piece (a small file's) gets a buffer of its own size, not
+        // a whole piece's from the pool.
         binaryBuffer: (length) =>
-          this.#ready && length <= this.#options.pieceSize
+          this.#ready && length <= this.#options.pieceSize &&
+            length * SHORT_PIECE_FRACTION > this.#options.pieceSize
             ? this.#options.buffer?.()
             : undefined,
       },

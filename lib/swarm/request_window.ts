@@ -12,6 +12,12 @@
  * it grows (like TCP's slow start) until the link itself is the limit; a
  * slow link keeps only one or two pieces asked for.
  *
+ * All of it is reckoned in bytes and turned into requests by the mean
+ * bytes of a piece (`pieceBytes`): a folder of small files has pieces far
+ * shorter than its piece size, and counted as full pieces only a few bytes
+ * would be on their way (8 requests of 4 KiB pieces where 8 of 256 KiB
+ * were meant). For a file the two are the same.
+ *
  * @module
  */
 
@@ -40,6 +46,12 @@ export const RATE_SMOOTHING = 0.5;
 export interface RequestWindowOptions {
   /** Bytes in a full piece. */
   pieceSize: number;
+  /**
+   * Mean bytes of the download's pieces (its bytes over its pieces), which
+   * is less than `pieceSize` when most pieces are short (a folder of small
+   * files). @default {pieceSize}
+   */
+  pieceBytes?: number;
   /** The most requests allowed now. @default {MAX_REQUESTS_IN_FLIGHT} */
   most?: () => number;
   /** Clock in ms. @default {performance.now} */
@@ -49,6 +61,7 @@ export interface RequestWindowOptions {
 /** One link's request window, from its round trip and measured rate. */
 export class RequestWindow {
   #pieceSize: number;
+  #pieceBytes: number;
   #most: () => number;
   #now: () => number;
   #rttMs = Infinity;
@@ -59,6 +72,10 @@ export class RequestWindow {
   /** A window of REQUESTS_IN_FLIGHT until something is measured. */
   constructor(options: RequestWindowOptions) {
     this.#pieceSize = options.pieceSize;
+    this.#pieceBytes = Math.max(
+      1,
+      Math.min(options.pieceBytes ?? options.pieceSize, options.pieceSize),
+    );
     this.#most = options.most ?? (() => MAX_REQUESTS_IN_FLIGHT);
     this.#now = options.now ?? (() => performance.now());
     this.#since = this.#now();
@@ -77,14 +94,14 @@ export class RequestWindow {
   /** Requests to keep in flight now. */
   get size(): number {
     const most = Math.min(MAX_REQUESTS_IN_FLIGHT, this.#most());
-    if (this.#rate === 0) {
-      return Math.max(1, Math.min(REQUESTS_IN_FLIGHT, most));
-    }
+    const piece = this.#pieceBytes;
+    // REQUESTS_IN_FLIGHT full pieces' worth of bytes, in requests.
+    const start = Math.ceil(REQUESTS_IN_FLIGHT * this.#pieceSize / piece);
+    if (this.#rate === 0) return Math.max(1, Math.min(start, most));
     const rtt = Number.isFinite(this.#rttMs) ? this.#rttMs : 0;
-    const piece = this.#pieceSize;
     const bdp = this.#rate * rtt / 1000 * WINDOW_ROUND_TRIPS;
     const margin = Math.min(
-      REQUESTS_IN_FLIGHT,
+      start,
       Math.ceil(this.#rate * WINDOW_MARGIN_MS / 1000 / piece),
     );
     const wanted = Math.max(

@@ -6,14 +6,22 @@ import {
   assertThrows,
 } from "../assert.ts";
 import { tempDir } from "../fixtures.ts";
+import { layFolder } from "../../lib/protocol/folder_layout.ts";
+import {
+  decodeManifest,
+  encodeManifest,
+  type ManifestEntry,
+} from "../../lib/protocol/manifest.ts";
 import {
   FolderPart,
+  MAX_OPEN_FOLDER_WRITE_FILES,
   numberedFolderName,
   PartBusyError,
 } from "../../lib/storage/folder_part.ts";
 import {
   PIECE,
   sameTree,
+  sha256Hex,
   type SourceFolder,
   sourceFolder,
   TOP,
@@ -36,7 +44,7 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-Deno.test("FolderPart lays out every folder and file, sparse, inside NAME.part", async () => {
+Deno.test("FolderPart makes every folder and empty file inside NAME.part at once, other files on their first write", async () => {
   await using dir = await tempDir();
   const source = await sourceFolder(dir.path);
   const out = join(dir.path, "out", "new");
@@ -46,11 +54,19 @@ Deno.test("FolderPart lays out every folder and file, sparse, inside NAME.part",
     assertEquals(part.name, TOP);
     assertEquals(part.resumed, false);
     for (const file of source.layout.files) {
+      const path = join(part.partPath, ...file.path);
+      assertEquals(await exists(path), file.size === 0, path);
+    }
+    for (const folder of source.layout.folders) {
+      const info = await Deno.lstat(join(part.partPath, ...folder));
+      assert(info.isDirectory);
+    }
+    writeAll(part, source);
+    for (const file of source.layout.files) {
       const info = await Deno.lstat(join(part.partPath, ...file.path));
       assert(info.isFile);
       assertEquals(info.size, file.size);
     }
-    assert((await Deno.lstat(join(part.partPath, "empty folder"))).isDirectory);
     // The record stays outside the folder.
     assert(await exists(`${part.partPath}.json`));
   } finally {
@@ -181,8 +197,10 @@ Deno.test("FolderPart resumes its own part, re-creating what is missing, and lea
   assertEquals(resumed.resumed, true);
   assertEquals(resumed.partPath, first.partPath);
   assertEquals(resumed.read(0, PIECE), source.piece(0));
-  const deep = join(resumed.partPath, "sub dir", "deep", "run.sh");
-  assertEquals((await Deno.lstat(deep)).size, 100);
+  // Folders and empty files are made again at once, other files when written.
+  const deep = join(resumed.partPath, "sub dir", "deep");
+  assert((await Deno.lstat(deep)).isDirectory);
+  assertEquals(await exists(join(deep, "run.sh")), false);
   assert(await exists(join(resumed.partPath, "zero")));
 
   // Another folder of the same name gets a part of its own.
@@ -218,6 +236,7 @@ Deno.test("FolderPart never writes through symbolic links planted in NAME.part",
   await Deno.writeTextFile(join(outside, "🎵 song.dat"), "precious");
   await Deno.chmod(join(outside, "run.sh"), 0o600);
   const first = await FolderPart.open({ dir: out, meta: source.meta });
+  writeAll(first, source);
   first.close();
   const part = first.partPath;
   await Deno.remove(join(part, "a.txt"));
@@ -255,10 +274,29 @@ Deno.test("FolderPart refuses to write a file swapped for a link during the down
     meta: source.meta,
   });
   try {
-    await Deno.remove(join(part.partPath, "a.txt"));
+    // Planted before the file's first write.
     await Deno.symlink(outside, join(part.partPath, "a.txt"));
-    const error = assertThrows(() => part.write(0, source.piece(0)));
+    let error = assertThrows(() => part.write(0, source.piece(0)));
     assert(error.message.includes("replaced"), error.message);
+    // Planted in place of a file made, once its handle is closed.
+    const song = join(part.partPath, "sub dir", "deep", "🎵 song.dat");
+    const first = source.layout.files.find((f) =>
+      f.path.at(-1) === "🎵 song.dat"
+    )!
+      .firstPiece;
+    part.write(first * PIECE, source.piece(first));
+    part.close();
+    const again = await FolderPart.open({ dir: part.dir, meta: source.meta });
+    try {
+      await Deno.remove(song);
+      await Deno.symlink(outside, song);
+      error = assertThrows(() =>
+        again.write(first * PIECE, source.piece(first))
+      );
+      assert(error.message.includes("replaced"), error.message);
+    } finally {
+      again.close();
+    }
     assertEquals(await Deno.readTextFile(outside), "precious");
   } finally {
     part.close();
@@ -280,4 +318,82 @@ Deno.test("FolderPart replaces a link planted at NAME.part itself when the recor
   assertEquals(part.resumed, false);
   assertEquals(await sameTree(source, await part.commit()), []);
   assertEquals([...Deno.readDirSync(outside)], []);
+});
+
+Deno.test("FolderPart flushes each file once done, more files than it holds open, and commits the lot", async () => {
+  await using dir = await tempDir();
+  const count = MAX_OPEN_FOLDER_WRITE_FILES * 3;
+  const entries: ManifestEntry[] = [
+    { path: ["many"], type: "folder", size: 0, executable: false },
+  ];
+  const data: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    data.push(new TextEncoder().encode(`file ${i}\n`.repeat(i + 1)));
+    entries.push({
+      path: ["many", `f${i}`],
+      type: "file",
+      size: data[i].length,
+      executable: i % 10 === 0,
+      id: sha256Hex(data[i]),
+    });
+  }
+  const manifest = encodeManifest({ name: "many", entries });
+  const layout = layFolder(decodeManifest(manifest), PIECE);
+  const meta = {
+    id: sha256Hex(manifest),
+    name: "many",
+    size: layout.size,
+    pieceSize: PIECE,
+    pieceHashes: new Uint8Array(layout.pieces * 32),
+    manifest,
+  };
+  const part = await FolderPart.open({ dir: dir.path, meta });
+  // Every file written before any is done: most handles are closed and
+  // opened again (checked) to be flushed.
+  layout.files.forEach((file, f) => {
+    const i = Number(file.path[1].slice(1));
+    part.write(file.firstPiece * PIECE, data[i]);
+    if (f % 2 === 0) part.fileDone(f);
+  });
+  layout.files.forEach((_, f) => part.fileDone(f));
+  assert(!part.behind);
+  await part.caughtUp();
+  const path = await part.commit();
+  for (let i = 0; i < count; i++) {
+    const file = join(path, "many", `f${i}`);
+    assertEquals(await Deno.readFile(file), data[i]);
+    if (Deno.build.os !== "windows") {
+      const mode = (await Deno.stat(file)).mode! & 0o777;
+      assertEquals(mode, i % 10 === 0 ? 0o755 : 0o644, file);
+    }
+  }
+});
+
+Deno.test("FolderPart makes no file through a folder swapped for a link after it opened", async () => {
+  await using dir = await tempDir();
+  const source = await sourceFolder(dir.path);
+  const outside = join(dir.path, "outside");
+  await Deno.mkdir(outside);
+  const part = await FolderPart.open({
+    dir: join(dir.path, "out"),
+    meta: source.meta,
+  });
+  try {
+    const sub = join(part.partPath, "sub dir");
+    await Deno.rename(sub, join(dir.path, "moved"));
+    await Deno.symlink(outside, sub);
+    const file = source.layout.files.find((f) =>
+      f.path.join("/") === "sub dir/中文 file.bin"
+    )!;
+    const error = assertThrows(() =>
+      part.write(file.firstPiece * PIECE, source.piece(file.firstPiece))
+    );
+    assert(error.message.includes("replaced"), error.message);
+    // Nothing written there: at most the empty file the create made.
+    for (const entry of Deno.readDirSync(outside)) {
+      assertEquals((await Deno.lstat(join(outside, entry.name))).size, 0);
+    }
+  } finally {
+    part.close();
+  }
 });

@@ -124,7 +124,8 @@ Deno.test("FolderStore stops and reports the error when a write fails", async ()
   const source = await sourceFolder(dir.path);
   const { part, store, errors } = await openStore(dir.path, source);
   try {
-    await Deno.remove(join(part.partPath, "a.txt"));
+    // Nowhere to make a.txt in.
+    await Deno.remove(part.partPath, { recursive: true });
     store.add(0, source.piece(0));
     store.add(1, source.piece(1));
     assertEquals(errors.length, 1);

@@ -14,6 +14,7 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
 import { decodeManifest, type Manifest } from "./manifest.ts";
 import { MAX_PIECES } from "./limits.ts";
 import type { FileMeta } from "./message_types.ts";
@@ -113,11 +114,21 @@ export function layFolder(manifest: Manifest, pieceSize: number): FolderLayout {
 }
 
 const layouts = new WeakMap<Uint8Array, FolderLayout>();
+/**
+ * Layouts by the SHA-256 of their manifest and their piece size, most
+ * recent last: the same manifest arriving again in another buffer (each
+ * tracker answer a download asks for more peers brings one) is not decoded
+ * again.
+ */
+const recent = new Map<string, FolderLayout>();
+/** Layouts kept by their manifest's hash. */
+export const RECENT_LAYOUTS = 8;
 
 /**
  * The layout of `meta`'s folder, or undefined for a single file. Decoded
- * once per manifest buffer and kept while the buffer lives. Throws as
- * `decodeManifest` and {@linkcode layFolder} do on a bad manifest.
+ * once per manifest (by buffer, then by its SHA-256 among the
+ * RECENT_LAYOUTS last ones). Throws as `decodeManifest` and
+ * {@linkcode layFolder} do on a bad manifest.
  */
 export function folderLayoutOf(
   meta: Pick<FileMeta, "manifest" | "pieceSize">,
@@ -125,9 +136,20 @@ export function folderLayoutOf(
   const bytes = meta.manifest;
   if (!bytes) return undefined;
   let layout = layouts.get(bytes);
-  if (!layout || layout.pieceSize !== meta.pieceSize) {
+  if (layout && layout.pieceSize === meta.pieceSize) return layout;
+  const key = `${
+    createHash("sha256").update(bytes).digest("hex")
+  }:${meta.pieceSize}`;
+  layout = recent.get(key);
+  if (layout) {
+    recent.delete(key);
+  } else {
     layout = layFolder(decodeManifest(bytes), meta.pieceSize);
-    layouts.set(bytes, layout);
   }
+  recent.set(key, layout);
+  if (recent.size > RECENT_LAYOUTS) {
+    recent.delete(recent.keys().next().value as string);
+  }
+  layouts.set(bytes, layout);
   return layout;
 }

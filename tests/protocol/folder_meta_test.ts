@@ -8,6 +8,7 @@
  */
 
 import { assert, assertEquals } from "../assert.ts";
+import { folderLayoutOf } from "../../lib/protocol/folder_layout.ts";
 import {
   bytesOf,
   folderMeta,
@@ -441,4 +442,13 @@ Deno.test("sealed metadata with a tampered manifest, hashes or sizes is refused"
     }
     assert(error instanceof RangeError || error instanceof TypeError);
   }
+});
+
+Deno.test("the same manifest in another buffer is laid out once, and another piece size or manifest is laid out anew", () => {
+  const first = folderLayoutOf(FOLDER)!;
+  const copy = { ...FOLDER, manifest: FOLDER.manifest!.slice() };
+  assert(folderLayoutOf(copy) === first, "decoded again");
+  const other = folderLayoutOf({ ...copy, pieceSize: FOLDER.pieceSize * 2 })!;
+  assert(other !== first && other.pieceSize === FOLDER.pieceSize * 2);
+  assertEquals(other.files.length, first.files.length);
 });

@@ -10,6 +10,8 @@ import { join } from "node:path";
 import type { Address } from "../lib/net/connection.ts";
 import { PeerNode } from "../lib/app/peer_node.ts";
 import { startTracker, type TrackerServer } from "../lib/tracker/server.ts";
+import { type Listener, startListener } from "../lib/net/listener.ts";
+import type { FileMeta, PeerAddress } from "../lib/protocol/messages.ts";
 
 /** A temporary folder removed on dispose. */
 export async function tempDir(): Promise<AsyncDisposable & { path: string }> {
@@ -116,4 +118,30 @@ export async function pollUntil(
     }
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/**
+ * A tracker on 127.0.0.1 that answers every query, whatever the ID, with
+ * `meta` and `peers`, and refuses everything else: a liar.
+ */
+export function lyingTracker(
+  meta: FileMeta,
+  peers: PeerAddress[],
+): Listener & AsyncDisposable {
+  const listener = startListener({
+    host: "127.0.0.1",
+    port: 0,
+    serve: async (conn) => {
+      for (let m; (m = await conn.receive()) !== null;) {
+        await conn.send(
+          m.type === "query"
+            ? { type: "file", meta, peers }
+            : { type: "error", code: "bad-request", message: "no" },
+        );
+      }
+    },
+  });
+  return Object.assign(listener, {
+    [Symbol.asyncDispose]: () => listener.close(),
+  });
 }

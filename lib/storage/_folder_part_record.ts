@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import type { FileMeta } from "../protocol/message_types.ts";
 import { readFullAsync } from "../util/read_full.ts";
 import { writeAllAsync } from "../util/write_all.ts";
-import { MAX_RECORD_BYTES, PartBusyError } from "./part_file.ts";
+import { MAX_RECORD_BYTES, openExisting, PartBusyError } from "./part_file.ts";
 
 /** What a `.part` folder belongs to; written beside it as JSON. */
 export interface FolderIdentity {
@@ -68,7 +68,7 @@ export async function claimRecord(
     created = true;
   } catch (error) {
     if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-    file = await openRegular(path);
+    file = await openExisting(path);
     if (!file) return undefined;
   }
   try {
@@ -111,19 +111,6 @@ export async function writeRecord(
   await file.truncate(0);
   await file.seek(0, Deno.SeekMode.Start);
   await writeAllAsync(file, new TextEncoder().encode(text));
-}
-
-/** Opens `path` only if it is a regular file, the very one `lstat` saw. */
-async function openRegular(path: string): Promise<Deno.FsFile | undefined> {
-  const before = await Deno.lstat(path);
-  if (!before.isFile) return undefined;
-  const file = await Deno.open(path, { read: true, write: true });
-  const after = await file.stat();
-  if (after.ino !== before.ino || after.dev !== before.dev || !after.isFile) {
-    file.close();
-    return undefined;
-  }
-  return file;
 }
 
 /** What an existing record says about `identity`. */

@@ -308,10 +308,13 @@ async function prepare(
 }
 
 /**
- * Opens an existing `.part` only if it is a regular file, and the very file
+ * Opens an existing file (a `.part`, a folder download's record) for
+ * reading and writing only if it is a regular file, and the very file
  * `lstat` saw (no symbolic link swapped in between). `undefined` otherwise.
  */
-async function openExisting(path: string): Promise<Deno.FsFile | undefined> {
+export async function openExisting(
+  path: string,
+): Promise<Deno.FsFile | undefined> {
   const before = await Deno.lstat(path);
   if (!before.isFile) return undefined;
   const file = await Deno.open(path, { read: true, write: true });

@@ -11,13 +11,9 @@
 
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { type Listener, startListener } from "../../lib/net/listener.ts";
+import { startListener } from "../../lib/net/listener.ts";
 import type { Address } from "../../lib/net/connection.ts";
-import {
-  type FileMeta,
-  type PeerAddress,
-  piecesOf,
-} from "../../lib/protocol/messages.ts";
+import { type FileMeta, piecesOf } from "../../lib/protocol/messages.ts";
 import { folderLayoutOf } from "../../lib/protocol/folder_layout.ts";
 import { MANIFEST_MAGIC } from "../../lib/protocol/manifest.ts";
 import { MIN_PIECE_SIZE } from "../../lib/protocol/limits.ts";
@@ -188,32 +184,6 @@ export function pieceHashesOf(
     );
   }
   return hashes;
-}
-
-/**
- * A tracker on 127.0.0.1 that answers every query, whatever the ID, with
- * `meta` and `peers`, and refuses everything else: a liar.
- */
-export function lyingTracker(
-  meta: FileMeta,
-  peers: PeerAddress[],
-): Listener & AsyncDisposable {
-  const listener = startListener({
-    host: "127.0.0.1",
-    port: 0,
-    serve: async (conn) => {
-      for (let m; (m = await conn.receive()) !== null;) {
-        await conn.send(
-          m.type === "query"
-            ? { type: "file", meta, peers }
-            : { type: "error", code: "bad-request", message: "no" },
-        );
-      }
-    },
-  });
-  return Object.assign(listener, {
-    [Symbol.asyncDispose]: () => listener.close(),
-  });
 }
 
 /** A peer serving `meta` from bytes of its own choosing, and what it did. */

@@ -15,7 +15,7 @@
 
 import { join } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
-import { tempDir, testTracker, within } from "../fixtures.ts";
+import { lyingTracker, tempDir, testTracker, within } from "../fixtures.ts";
 import { download, DownloadError } from "../../lib/download/download.ts";
 import { PeerNode } from "../../lib/app/peer_node.ts";
 import { TrackerClient } from "../../lib/discovery/tracker_client.ts";
@@ -31,7 +31,6 @@ import { deriveShareKeys, sealMetadata } from "../../lib/secure/share_keys.ts";
 import { bytesOf } from "../_folder_meta.ts";
 import {
   fakePeer,
-  lyingTracker,
   metaAround,
   namesIn,
   pieceHashesOf,

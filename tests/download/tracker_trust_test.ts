@@ -7,9 +7,14 @@
 
 import { join } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
-import { randomFile, sharer, tempDir, testTracker } from "../fixtures.ts";
+import {
+  lyingTracker,
+  randomFile,
+  sharer,
+  tempDir,
+  testTracker,
+} from "../fixtures.ts";
 import { download } from "../../lib/download/download.ts";
-import { startListener } from "../../lib/net/listener.ts";
 
 Deno.test("a tracker that answers a query with another file's metadata is refused before any peer is asked", async () => {
   await using dir = await tempDir();
@@ -19,19 +24,7 @@ Deno.test("a tracker that answers a query with another file's metadata is refuse
   await using node = await sharer(tracker.address, [asked, other]);
   const [askedMeta, otherMeta] = node.shared();
   // A tracker that lies: every query gets the other file, with its sharer.
-  const liar = startListener({
-    host: "127.0.0.1",
-    port: 0,
-    serve: async (conn) => {
-      for (let m; (m = await conn.receive()) !== null;) {
-        await conn.send(
-          m.type === "query"
-            ? { type: "file", meta: otherMeta, peers: [node.address] }
-            : { type: "error", code: "bad-request", message: "no" },
-        );
-      }
-    },
-  });
+  const liar = lyingTracker(otherMeta, [node.address]);
   try {
     let error: unknown;
     await download(askedMeta.id, {

@@ -35,6 +35,7 @@ import {
 } from "../protocol/limits.ts";
 import { pieceCount } from "../protocol/messages.ts";
 import { fileIdentity, hashFile } from "./file_hash.ts";
+import { THREAD_MIN_PIECES } from "./hash_thread.ts";
 import {
   type FoundFile,
   problemOf,
@@ -48,6 +49,12 @@ import {
   type ScannedFile,
   type ScannedFolder,
 } from "./_folder_manifest.ts";
+
+/**
+ * Small files hashed at once while scanning: enough to keep the file
+ * system busy rather than waiting on one round trip at a time.
+ */
+export const SCAN_FILES_AT_ONCE = 16;
 
 export type { SkippedEntry } from "./_folder_walk.ts";
 export type { ScannedFile, ScannedFolder } from "./_folder_manifest.ts";
@@ -223,45 +230,73 @@ function topName(name: string, what: string): string {
 }
 
 /**
- * Hashes `found` one file after another. A file that can no longer be
- * read is skipped; one that changed since it was found fails the scan.
+ * Hashes every file found: small ones (under THREAD_MIN_PIECES pieces)
+ * SCAN_FILES_AT_ONCE at a time, so a folder of many small files is not a
+ * long chain of one file-system round trip after another; large ones one
+ * at a time on the hashing thread, alongside. Results keep `found`'s order.
+ * A file that vanished or cannot be read is skipped with the reason.
  */
 async function hashAll(
   found: FoundFile[],
   options: ScanOptions & { pieceSize: number },
 ): Promise<{ files: ScannedFile[]; skipped: SkippedEntry[] }> {
-  const { pieceSize } = options;
+  const { pieceSize, signal } = options;
   const total = found.reduce((sum, file) => sum + file.identity.size, 0);
-  const files: ScannedFile[] = [];
-  const skipped: SkippedEntry[] = [];
-  let before = 0;
-  for (const file of found) {
-    options.signal?.throwIfAborted();
-    const onProgress = options.onProgress &&
-      ((done: number) => options.onProgress?.(before + done, total));
+  const results: (ScannedFile | SkippedEntry)[] = new Array(found.length);
+  let hashed = 0;
+  let current = 0;
+  const report = () => options.onProgress?.(hashed + current, total);
+  const hashOne = async (index: number, large: boolean) => {
+    signal?.throwIfAborted();
+    const file = found[index];
+    const onProgress = large && options.onProgress
+      ? (done: number) => {
+        current = done;
+        report();
+      }
+      : undefined;
     try {
-      const hash = await hashFile(file.path, {
-        pieceSize,
-        signal: options.signal,
-        onProgress,
-      });
+      const hash = await hashFile(file.path, { pieceSize, signal, onProgress });
       await checkUnchanged(file);
       const name = file.entryPath[file.entryPath.length - 1];
-      files.push({ ...file, meta: { ...hash, name } });
+      results[index] = { ...file, meta: { ...hash, name } };
     } catch (error) {
       if (
-        options.signal?.aborted ||
+        signal?.aborted ||
         !(error instanceof Deno.errors.NotFound ||
           error instanceof Deno.errors.PermissionDenied)
       ) throw error;
-      skipped.push({
+      results[index] = {
         path: file.path,
         reason: `cannot be read (${problemOf(error)})`,
-      });
+      };
     }
-    before += file.identity.size;
-  }
+    if (large) current = 0;
+    hashed += file.identity.size;
+    report();
+  };
+  const isLarge = (file: FoundFile) =>
+    pieceCount(file.identity.size, pieceSize) >= THREAD_MIN_PIECES;
+  const small = found.flatMap((file, i) => isLarge(file) ? [] : [i]);
+  const large = found.flatMap((file, i) => isLarge(file) ? [i] : []);
+  let next = 0;
+  const worker = async () => {
+    while (next < small.length) await hashOne(small[next++], false);
+  };
+  const largeOnes = async () => {
+    for (const index of large) await hashOne(index, true);
+  };
+  await Promise.all([
+    largeOnes(),
+    ...Array.from({ length: SCAN_FILES_AT_ONCE }, worker),
+  ]);
   options.onProgress?.(total, total);
+  const files: ScannedFile[] = [];
+  const skipped: SkippedEntry[] = [];
+  for (const result of results) {
+    if ("meta" in result) files.push(result);
+    else skipped.push(result);
+  }
   return { files, skipped };
 }
 

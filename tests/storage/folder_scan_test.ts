@@ -375,3 +375,47 @@ function checkConsistentIds(scanned: ScannedFolder): void {
     concat(scanned.files.map((f) => f.meta.pieceHashes)),
   );
 }
+
+/** Bytes of the mixed folder below: two large files and 0 + 1 + … + 39. */
+const MIXED_TOTAL = 2 * (THREAD_MIN_PIECES * MIN_PIECE_SIZE + 5) + 1 +
+  (39 * 40) / 2;
+
+Deno.test("a folder of many small files and a few large ones, hashed side by side, keeps its files in manifest order and reports progress up to its size", async () => {
+  await using dir = await tempDir();
+  const root = join(dir.path, "mixed");
+  await Deno.mkdir(join(root, "b"), { recursive: true });
+  const large = THREAD_MIN_PIECES * MIN_PIECE_SIZE + 5;
+  await randomFile(root, "a large.bin", large);
+  for (let i = 0; i < 40; i++) {
+    await randomFile(join(root, "b"), `small ${String(i).padStart(2, "0")}`, i);
+  }
+  await randomFile(root, "c large.bin", large + 1);
+  const progress: number[] = [];
+  const scanned = await scanFolder(root, {
+    pieceSize: MIN_PIECE_SIZE,
+    onProgress: (done, total) => {
+      assertEquals(total, MIXED_TOTAL);
+      progress.push(done);
+    },
+  });
+  assertEquals(
+    scanned.files.map((file) => file.entryPath.join("/")),
+    [
+      "a large.bin",
+      ...Array.from(
+        { length: 40 },
+        (_, i) => `b/small ${String(i).padStart(2, "0")}`,
+      ),
+      "c large.bin",
+    ],
+  );
+  for (const file of scanned.files) {
+    const bytes = await Deno.readFile(file.path);
+    assertEquals(
+      file.meta.id,
+      createHash("sha256").update(bytes).digest("hex"),
+    );
+  }
+  assert(progress.every((n, i) => i === 0 || n >= progress[i - 1]));
+  assertEquals(progress.at(-1), MIXED_TOTAL);
+});

@@ -61,10 +61,13 @@ export class TrackerConnection {
     return this.#conn.local;
   }
 
-  /** Sends `message`; resolves to its answer, throwing error replies. */
+  /**
+   * Sends `message`; resolves to its answer, of the type `expect` (or one
+   * of them), throwing error replies.
+   */
   request<T extends MessageType>(
     message: Message,
-    expect: T,
+    expect: T | readonly T[],
   ): Promise<Extract<Message, { type: T }>> {
     if (this.#failure) return Promise.reject(this.#failure);
     const reply = new Promise<Message>((resolve, reject) => {
@@ -148,7 +151,7 @@ export class TrackerConnection {
   /** Turns an `error` reply into a {@linkcode TrackerError}; checks the type. */
   #check<T extends MessageType>(
     reply: Message,
-    expect: T,
+    expect: T | readonly T[],
   ): Extract<Message, { type: T }> {
     if (reply.type === "error" && isPeerRefusal(reply)) {
       const error = new TrackerError(
@@ -163,9 +166,12 @@ export class TrackerConnection {
     if (reply.type === "error") {
       throw new TrackerError(reply.code, userText(reply.message));
     }
-    if (reply.type !== expect) {
+    const expected: readonly MessageType[] = typeof expect === "string"
+      ? [expect]
+      : expect;
+    if (!expected.includes(reply.type)) {
       const error = this.#unreachable(
-        `it sent "${reply.type}" where "${expect}" belongs`,
+        `it sent "${reply.type}" where "${expected.join('" or "')}" belongs`,
       );
       this.#fail(error);
       throw error;

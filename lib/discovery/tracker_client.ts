@@ -267,6 +267,32 @@ export class TrackerClient {
     };
   }
 
+  /**
+   * The peers of file `id` (full) and its variant `options.variant`,
+   * without its metadata again: for a download that has it and asks for
+   * more peers. A tracker too old for that answers with the metadata too,
+   * which is taken as well.
+   */
+  async queryPeers(
+    id: string,
+    options: { variant?: number } = {},
+  ): Promise<{ id: string; peers: PeerAddress[]; observed?: string }> {
+    const reply = await this.#conn.request(
+      {
+        type: "query",
+        id,
+        variant: options.variant ?? 0,
+        peersOnly: true,
+      },
+      ["peers", "file"],
+    );
+    return {
+      id: reply.type === "peers" ? reply.id : reply.meta.id,
+      peers: reply.peers,
+      observed: reply.observed,
+    };
+  }
+
   /** Every file the tracker knows (up to its answer cap). */
   async list(): Promise<FileSummary[]> {
     const reply = await this.#conn.request({ type: "list" }, "files");

@@ -13,6 +13,7 @@ import { HASH_BYTES } from "../protocol/limits.ts";
 import type { FileMeta, PeerAddress } from "../protocol/messages.ts";
 import type { PieceScheduler } from "../swarm/piece_scheduler.ts";
 import type { PeerPool } from "./_peer_pool.ts";
+import type { FileLookup } from "./_find_peers.ts";
 
 /** Files of a folder looked up by their own IDs each time peers are sought. */
 export const MAX_FILE_LOOKUPS = 8;
@@ -29,11 +30,8 @@ export interface FileSpansOptions {
   scheduler: PieceScheduler;
   /** The download's links. */
   pool: PeerPool;
-  /** Asks the tracker for a file by its full ID. */
-  lookUpFile: (id: string) => Promise<{
-    meta: FileMeta;
-    peers: PeerAddress[];
-  }>;
+  /** Asks the tracker for a file by its full ID (only its peers once `known`). */
+  lookUpFile: FileLookup;
   /** Receives one line per file found shared on its own. */
   log?: (line: string) => void;
 }
@@ -43,6 +41,8 @@ export class FileSpans {
   #options: FileSpansOptions;
   #looking?: Promise<void>;
   #logged = new Set<string>();
+  /** Files whose metadata at the tracker matched the folder's once. */
+  #matched = new Set<string>();
 
   /** Nothing is looked up until {@linkcode refresh}. */
   constructor(options: FileSpansOptions) {
@@ -77,9 +77,11 @@ export class FileSpans {
   }
 
   async #lookUp(file: LaidFile): Promise<void> {
-    const { meta, peers } = await this.#options.lookUpFile(file.id);
+    const known = this.#matched.has(file.id);
+    const { meta, peers } = await this.#options.lookUpFile(file.id, known);
     // Another piece size or other hashes: its pieces are not the folder's.
-    if (!this.#sameHashes(file, meta)) return;
+    if (!known && !(meta && this.#sameHashes(file, meta))) return;
+    this.#matched.add(file.id);
     const span = { id: file.id, first: file.firstPiece, pieces: file.pieces };
     const usable = this.#options.pool.usable(peers);
     if (usable.length > 0 && !this.#logged.has(file.id)) {

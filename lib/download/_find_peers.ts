@@ -48,11 +48,17 @@ export interface FoundPeers {
    * files of a folder are found on their own too. Absent for a private
    * share, whose files are not registered on their own.
    */
-  lookUpFile?: (id: string) => Promise<{
-    meta: FileMeta;
-    peers: PeerAddress[];
-  }>;
+  lookUpFile?: FileLookup;
 }
+
+/**
+ * Asks a tracker for a file by its full ID: its metadata and peers, or with
+ * `known` (the metadata was checked before) only its peers.
+ */
+export type FileLookup = (
+  id: string,
+  known?: boolean,
+) => Promise<{ meta?: FileMeta; peers: PeerAddress[] }>;
 
 /**
  * What a download looks for: a file by its ID (or a unique prefix), or a
@@ -119,12 +125,20 @@ export async function tryEachVariant<T>(
       return await question(client);
     }
   };
+  // Asking again brings only the peers (the metadata is known), except
+  // for a private share, whose sealed answer carries both.
   const requery = (fullId: string, variant: number) =>
-    again((client) => ask(client, fullId, variant));
+    again((client) =>
+      keys
+        ? ask(client, fullId, variant)
+        : peersOf(client, fullId, variant, options.tracker)
+    );
   const lookUpFile = keys
     ? undefined
-    : (fullId: string) =>
-      again((client) => lookUp(client, fullId, 0, options.tracker));
+    : (fullId: string, known?: boolean) =>
+      known
+        ? again((client) => peersOf(client, fullId, 0, options.tracker))
+        : again((client) => lookUp(client, fullId, 0, options.tracker));
   // Cancelling while the tracker has not answered closes the connection.
   const hangUp = () => client.close();
   signal?.addEventListener("abort", hangUp, { once: true });
@@ -326,4 +340,22 @@ function unsafeFolder(source: string, error: ManifestError): DownloadError {
     `Cannot save the folder ${source} describes, nothing was created: ${reason}`,
     { cause: error },
   );
+}
+
+/** The peers of `id`'s `variant`, checked to be that file's. */
+async function peersOf(
+  client: TrackerClient,
+  id: string,
+  variant: number,
+  tracker: Address,
+): Promise<{ peers: PeerAddress[] }> {
+  const found = await client.queryPeers(id, { variant });
+  if (found.id !== id) {
+    throw new DownloadError(
+      `The tracker at ${
+        formatAddress(tracker)
+      } answered with another file than ID ${id}; it cannot be trusted.`,
+    );
+  }
+  return found;
 }

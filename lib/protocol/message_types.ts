@@ -166,7 +166,27 @@ export type Message =
     /** The asker's address as the tracker sees it (its router's, behind a NAT). */
     observed?: string;
   }
-  | { type: "query"; id: string; variant?: number }
+  | {
+    type: "query";
+    id: string;
+    variant?: number;
+    /**
+     * Only the peers, not the metadata again (a download asking for more
+     * peers already has it): answered with `peers`.
+     */
+    peersOnly?: boolean;
+  }
+  | {
+    /** The answer to a `query` with `peersOnly`. */
+    type: "peers";
+    /** The file's full ID. */
+    id: string;
+    peers: PeerAddress[];
+    variant?: number;
+    variants?: number;
+    /** The asker's address as the tracker sees it. */
+    observed?: string;
+  }
   | {
     type: "file";
     meta: FileMeta;

@@ -198,16 +198,31 @@ export function fromFrame(frame: Frame): Message {
       return sealed(frame);
     case "query":
       noBinary(frame);
-      return { type, id: idPrefix(h.id), ...optionalVariant(h) };
+      return {
+        type,
+        id: idPrefix(h.id),
+        ...optionalVariant(h),
+        ...(h.peersOnly === undefined
+          ? {}
+          : { peersOnly: flag(h, "peersOnly") }),
+      };
+    case "peers":
+      noBinary(frame);
+      return {
+        type,
+        id: fullId(h.id),
+        peers: peerList(h.peers),
+        ...optionalVariant(h),
+        ...optionalVariants(h),
+        ...observed(h),
+      };
     case "file":
       return {
         type,
         meta: fileMeta(frame),
         peers: peerList(h.peers),
         ...optionalVariant(h),
-        ...(h.variants === undefined
-          ? {}
-          : { variants: int(h, "variants", 1, MAX_VARIANTS_PER_FILE) }),
+        ...optionalVariants(h),
         ...observed(h),
       };
     case "search":
@@ -306,6 +321,14 @@ function observed(h: Record<string, unknown>): { observed?: string } {
   return h.observed === undefined
     ? {}
     : { observed: host({ host: h.observed }) };
+}
+
+function optionalVariants(
+  h: Record<string, unknown>,
+): { variants?: number } {
+  return h.variants === undefined
+    ? {}
+    : { variants: int(h, "variants", 1, MAX_VARIANTS_PER_FILE) };
 }
 
 function optionalVariant(h: Record<string, unknown>): { variant?: number } {

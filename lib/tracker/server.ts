@@ -367,6 +367,16 @@ class Tracker implements TrackerServer {
         }
         case "query": {
           const found = service.query(request.id, request.variant ?? 0);
+          if (request.peersOnly) {
+            const { meta, peers, ...counts } = found;
+            return {
+              type: "peers",
+              id: meta.id,
+              ...counts,
+              peers: broker.mark(peers),
+              observed: host,
+            };
+          }
           return {
             type: "file",
             ...found,

@@ -9,7 +9,11 @@ import {
   MAX_SEARCH_CHARS,
   MIN_PIECE_SIZE,
 } from "../../lib/protocol/limits.ts";
-import type { FileMeta } from "../../lib/protocol/messages.ts";
+import {
+  type FileMeta,
+  fromFrame,
+  toFrame,
+} from "../../lib/protocol/messages.ts";
 import { startPeerServer } from "../../lib/swarm/peer_server.ts";
 import { startTracker } from "../../lib/tracker/server.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
@@ -123,4 +127,50 @@ Deno.test("TrackerClient.search() refuses a text over MAX_SEARCH_CHARS without s
   } finally {
     await tracker.close();
   }
+});
+
+Deno.test("queryPeers asks for the peers only: the answer carries no metadata, and the frames round-trip", async () => {
+  const tracker = startTracker({ host: "127.0.0.1", port: 0 });
+  try {
+    const sharer = await TrackerClient.connect(tracker.address);
+    const asker = await TrackerClient.connect(tracker.address);
+    try {
+      await sharer.register(META, 6001);
+      const found = await asker.queryPeers(META.id);
+      assertEquals(found.id, META.id);
+      assertEquals(found.peers, [{ host: "127.0.0.1", port: 6001 }]);
+      assertEquals(found.observed, "127.0.0.1");
+    } finally {
+      sharer.close();
+      asker.close();
+    }
+  } finally {
+    await tracker.close();
+  }
+  const answer = {
+    type: "peers" as const,
+    id: META.id,
+    peers: [{ host: "10.0.0.1", port: 6000 }],
+    variant: 0,
+    variants: 2,
+  };
+  const frame = toFrame(answer);
+  assertEquals(frame.binary.length, 0);
+  assertEquals(fromFrame(frame), answer);
+  const query = { type: "query" as const, id: META.id, peersOnly: true };
+  assertEquals(fromFrame(toFrame(query)), query);
+  assert(
+    (() => {
+      try {
+        fromFrame({
+          header: { ...answer, id: "not an id" },
+          binary: frame.binary,
+        });
+        return false;
+      } catch (error) {
+        return error instanceof TypeError || error instanceof RangeError;
+      }
+    })(),
+    "a peers answer with a bad ID was taken",
+  );
 });

@@ -223,6 +223,25 @@ export class TrackerClient {
   }
 
   /**
+   * The peers of the private file under `lookup`, without its sealed
+   * metadata again (as {@linkcode queryPeers}); a tracker too old for that
+   * answers with the metadata too, which is taken as well.
+   */
+  async querySealedPeers(
+    lookup: string,
+  ): Promise<{ id: string; peers: PeerAddress[]; observed?: string }> {
+    const reply = await this.#conn.request(
+      { type: "query-sealed", lookup, peersOnly: true },
+      ["peers", "sealed"],
+    );
+    return {
+      id: reply.type === "peers" ? reply.id : reply.lookup,
+      peers: reply.peers,
+      observed: reply.observed,
+    };
+  }
+
+  /**
    * Renews registrations (file IDs, or lookup keys of private files);
    * resolves to those the tracker does not know for this peer.
    */

@@ -125,12 +125,11 @@ export async function tryEachVariant<T>(
       return await question(client);
     }
   };
-  // Asking again brings only the peers (the metadata is known), except
-  // for a private share, whose sealed answer carries both.
+  // Asking again brings only the peers: the metadata is known.
   const requery = (fullId: string, variant: number) =>
     again((client) =>
       keys
-        ? ask(client, fullId, variant)
+        ? sealedPeersOf(client, keys.lookupKey, options.tracker)
         : peersOf(client, fullId, variant, options.tracker)
     );
   const lookUpFile = keys
@@ -340,6 +339,23 @@ function unsafeFolder(source: string, error: ManifestError): DownloadError {
     `Cannot save the folder ${source} describes, nothing was created: ${reason}`,
     { cause: error },
   );
+}
+
+/** The peers of the private file under `lookup`, checked to be its. */
+async function sealedPeersOf(
+  client: TrackerClient,
+  lookup: string,
+  tracker: Address,
+): Promise<{ peers: PeerAddress[] }> {
+  const found = await client.querySealedPeers(lookup);
+  if (found.id !== lookup) {
+    throw new DownloadError(
+      `The tracker at ${
+        formatAddress(tracker)
+      } answered with another private file; it cannot be trusted.`,
+    );
+  }
+  return found;
 }
 
 /** The peers of `id`'s `variant`, checked to be that file's. */

@@ -155,7 +155,12 @@ export type Message =
     port: number;
     partial?: boolean;
   }
-  | { type: "query-sealed"; lookup: string }
+  | {
+    type: "query-sealed";
+    lookup: string;
+    /** Only the peers (answered with `peers`, its `id` the lookup key). */
+    peersOnly?: boolean;
+  }
   | {
     type: "sealed";
     lookup: string;

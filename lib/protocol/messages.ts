@@ -193,7 +193,13 @@ export function fromFrame(frame: Frame): Message {
       };
     case "query-sealed":
       noBinary(frame);
-      return { type, lookup: lookupKey(h.lookup) };
+      return {
+        type,
+        lookup: lookupKey(h.lookup),
+        ...(h.peersOnly === undefined
+          ? {}
+          : { peersOnly: flag(h, "peersOnly") }),
+      };
     case "sealed":
       return sealed(frame);
     case "query":

@@ -18,13 +18,8 @@ import { unmapIPv4 } from "../net/address.ts";
 import {
   DEFAULT_TRACKER_PORT,
   FRAME_DEADLINE_MS,
-  HASH_BYTES,
   IDLE_TIMEOUT_MS,
   MAX_JSON_BYTES,
-  MAX_PIECES,
-  MAX_SEALED_BLOB_BYTES,
-  MAX_WIRE_MANIFEST_BYTES,
-  MIN_PIECE_SIZE,
   REGISTRATION_TTL_MS,
   TRACKER_MAX_CONNECTIONS,
   TRACKER_MAX_CONNECTIONS_PER_ADDRESS,
@@ -33,10 +28,10 @@ import {
   type ErrorCode,
   type FileSummary,
   type Message,
-  pieceCount,
   type TrackerStats,
 } from "../protocol/messages.ts";
 import { RequestLimits } from "./_request_limits.ts";
+import { trackerBinaryLimit } from "./_binary_limit.ts";
 import { Broker, type RelayDesk } from "./_broker.ts";
 import { LoadCounters, registryRefusal } from "./load_counters.ts";
 import { type MetricsServer, startMetricsServer } from "./metrics_server.ts";
@@ -58,12 +53,6 @@ const REGISTERS: ReadonlySet<string> = new Set([
   "register-sealed",
   "announce",
 ]);
-/**
- * Fewest bytes a file entry of a folder manifest takes (`manifest.ts`: kind,
- * depth, name length, a 1-byte name, size, ID): bounds how many files, so
- * how many pieces beyond `size / pieceSize`, a manifest of some length has.
- */
-const MIN_MANIFEST_FILE_BYTES = 3 + 1 + 8 + HASH_BYTES;
 /** Bytes of a `files` answer besides its entries, with room to spare. */
 const FILES_FRAME_OVERHEAD = 64;
 const encoder = new TextEncoder();
@@ -356,33 +345,38 @@ class Tracker implements TrackerServer {
           );
           return { type: "ok" };
         case "query-sealed": {
-          const found = service.querySealed(request.lookup);
-          return {
-            type: "sealed",
-            lookup: request.lookup,
-            ...found,
-            peers: broker.mark(found.peers),
-            observed: host,
-          };
+          const { peers, ...found } = service.querySealed(request.lookup);
+          const marked = broker.mark(peers);
+          return request.peersOnly
+            ? {
+              type: "peers",
+              id: request.lookup,
+              peers: marked,
+              observed: host,
+            }
+            : {
+              type: "sealed",
+              lookup: request.lookup,
+              ...found,
+              peers: marked,
+              observed: host,
+            };
         }
         case "query": {
-          const found = service.query(request.id, request.variant ?? 0);
-          if (request.peersOnly) {
-            const { meta, peers, ...counts } = found;
-            return {
+          const { meta, peers, ...counts } = service.query(
+            request.id,
+            request.variant ?? 0,
+          );
+          const marked = broker.mark(peers);
+          return request.peersOnly
+            ? {
               type: "peers",
               id: meta.id,
               ...counts,
-              peers: broker.mark(peers),
+              peers: marked,
               observed: host,
-            };
-          }
-          return {
-            type: "file",
-            ...found,
-            peers: broker.mark(found.peers),
-            observed: host,
-          };
+            }
+            : { type: "file", meta, ...counts, peers: marked, observed: host };
         }
         case "reach":
           return broker.reach(
@@ -449,41 +443,6 @@ async function sendOrClose(
   const ok = await connection.send(reply).then(() => true, () => false);
   if (!ok) connection.close();
   return ok;
-}
-
-/**
- * The binary part a tracker accepts, from the JSON part alone: only a
- * `register` carries one, exactly its piece-hash list (a folder's: its
- * `manifestBytes` of manifest and at most a piece per file more than
- * `size / pieceSize`, as no piece spans two files), and a
- * `register-sealed`, its blob (at most MAX_SEALED_BLOB_BYTES), so a client
- * cannot make the tracker wait for (and buffer) bytes no message will use.
- */
-function trackerBinaryLimit(header: Record<string, unknown>): number {
-  if (header.type === "register-sealed") return MAX_SEALED_BLOB_BYTES;
-  if (header.type !== "register") return 0;
-  const { size, pieceSize, manifestBytes } = header;
-  if (
-    !Number.isSafeInteger(size) || !Number.isSafeInteger(pieceSize) ||
-    (size as number) < 0 || (pieceSize as number) < MIN_PIECE_SIZE
-  ) {
-    return 0;
-  }
-  const pieces = pieceCount(size as number, pieceSize as number);
-  if (manifestBytes === undefined) {
-    return Math.min(pieces, MAX_PIECES) * HASH_BYTES;
-  }
-  if (
-    !Number.isSafeInteger(manifestBytes) || (manifestBytes as number) < 1 ||
-    (manifestBytes as number) > MAX_WIRE_MANIFEST_BYTES
-  ) {
-    return 0;
-  }
-  const files = Math.floor(
-    (manifestBytes as number) / MIN_MANIFEST_FILE_BYTES,
-  );
-  return Math.min(pieces + files, MAX_PIECES) * HASH_BYTES +
-    (manifestBytes as number);
 }
 
 /** Errors that mean the client sent something malformed, not that the socket failed. */

@@ -8,6 +8,7 @@ import {
   HASH_BYTES,
   MAX_SEARCH_CHARS,
   MIN_PIECE_SIZE,
+  MIN_SEALED_BLOB_BYTES,
 } from "../../lib/protocol/limits.ts";
 import {
   type FileMeta,
@@ -173,4 +174,25 @@ Deno.test("queryPeers asks for the peers only: the answer carries no metadata, a
     })(),
     "a peers answer with a bad ID was taken",
   );
+});
+
+Deno.test("querySealedPeers asks for a private file's peers only, by its lookup key", async () => {
+  const tracker = startTracker({ host: "127.0.0.1", port: 0 });
+  try {
+    const sharer = await TrackerClient.connect(tracker.address);
+    const asker = await TrackerClient.connect(tracker.address);
+    try {
+      const lookup = "cd".repeat(32);
+      const blob = new Uint8Array(MIN_SEALED_BLOB_BYTES);
+      await sharer.registerSealed({ lookup, blob }, 6002);
+      const found = await asker.querySealedPeers(lookup);
+      assertEquals(found.id, lookup);
+      assertEquals(found.peers, [{ host: "127.0.0.1", port: 6002 }]);
+    } finally {
+      sharer.close();
+      asker.close();
+    }
+  } finally {
+    await tracker.close();
+  }
 });

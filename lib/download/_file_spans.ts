@@ -10,7 +10,7 @@
 
 import type { FolderLayout, LaidFile } from "../protocol/folder_layout.ts";
 import { HASH_BYTES } from "../protocol/limits.ts";
-import type { FileMeta, PeerAddress } from "../protocol/messages.ts";
+import type { FileMeta } from "../protocol/messages.ts";
 import type { PieceScheduler } from "../swarm/piece_scheduler.ts";
 import type { PeerPool } from "./_peer_pool.ts";
 import type { FileLookup } from "./_find_peers.ts";

@@ -60,6 +60,20 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
+/**
+ * The SHA-256 of a file as the system's `sha256sum` prints it: an
+ * independent check on our own hashing.
+ */
+export async function sha256sum(path: string): Promise<string> {
+  const { code, stdout } = await new Deno.Command("sha256sum", {
+    args: [path],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  if (code !== 0) throw new Error(`sha256sum exited with ${code}`);
+  return new TextDecoder().decode(stdout).split(" ")[0];
+}
+
 /** A tracker on `host` (127.0.0.1) port 0, closed on dispose. */
 export function testTracker(
   host = "127.0.0.1",

@@ -10,6 +10,7 @@ import {
   HASH_BYTES,
   MIN_PIECE_SIZE,
 } from "../../lib/protocol/limits.ts";
+import { sha256sum } from "../fixtures.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 
 const KIB = 1024;
@@ -30,16 +31,6 @@ function randomBytes(size: number): Uint8Array {
     crypto.getRandomValues(bytes.subarray(i, Math.min(size, i + 65536)));
   }
   return bytes;
-}
-
-async function sha256sum(path: string): Promise<string> {
-  const { code, stdout } = await new Deno.Command("sha256sum", {
-    args: [path],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  assertEquals(code, 0, "sha256sum exit code");
-  return new TextDecoder().decode(stdout).split(" ")[0];
 }
 
 function pieceHashesOf(bytes: Uint8Array, pieceSize: number): Uint8Array {

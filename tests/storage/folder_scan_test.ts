@@ -17,20 +17,10 @@ import { HASH_BYTES, MIN_PIECE_SIZE } from "../../lib/protocol/limits.ts";
 import { THREAD_MIN_PIECES } from "../../lib/storage/hash_thread.ts";
 import { folderMeta } from "../../lib/storage/_folder_manifest.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
-import { randomFile, tempDir, within } from "../fixtures.ts";
+import { randomFile, sha256sum, tempDir, within } from "../fixtures.ts";
 
 const LIMIT_MS = 20_000;
 const PIECE = MIN_PIECE_SIZE;
-
-async function sha256sum(path: string): Promise<string> {
-  const { code, stdout } = await new Deno.Command("sha256sum", {
-    args: [path],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  assertEquals(code, 0, "sha256sum exit code");
-  return new TextDecoder().decode(stdout).split(" ")[0];
-}
 
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));

@@ -138,6 +138,16 @@ export function formatShared(meta: FileMeta): string {
     }, ${formatSize(meta.size)})`;
 }
 
+/**
+ * How much was saved: `1.0 MiB`, or for a folder `12 files, 3.0 MiB`.
+ */
+export function formatSavedSize(meta: FileMeta): string {
+  const files = folderLayoutOf(meta)?.files.length;
+  return files === undefined
+    ? formatSize(meta.size)
+    : `${files} ${files === 1 ? "file" : "files"}, ${formatSize(meta.size)}`;
+}
+
 /** After a folder's name: `/ (12 files)`; nothing for a file. */
 function folderNote(file: FileSummary): string {
   if (file.files === undefined) return "";

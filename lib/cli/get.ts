@@ -22,6 +22,7 @@ import type { TrackerAddress } from "../discovery/tracker_client.ts";
 import { download, type DownloadResult } from "../download/download.ts";
 import {
   formatDuration,
+  formatSavedSize,
   formatSize,
   terminalSafe,
   toJsonLine,
@@ -238,15 +239,10 @@ function printSaved(
         peer.via && peer.via !== "direct" ? `, ${ROUTE_WORDS[peer.via]}` : ""
       })`
     ).join(", ");
-    const files = folderLayoutOf(meta)?.files.length;
     console.log(
       `Saved ${terminalSafe(path)} (${
-        files === undefined
-          ? ""
-          : `${files} ${files === 1 ? "file" : "files"}, `
-      }${formatSize(meta.size)}, SHA-256 verified) in ${
-        formatDuration(elapsedMs)
-      }.`,
+        formatSavedSize(meta)
+      }, SHA-256 verified) in ${formatDuration(elapsedMs)}.`,
     );
     if (from) {
       const count = sent.length;

@@ -2,12 +2,16 @@ import { assert, assertEquals } from "../assert.ts";
 import {
   formatDuration,
   formatFileTable,
+  formatSavedSize,
+  formatShared,
   formatSize,
   formatSpeed,
   shortId,
   terminalSafe,
   toJsonLine,
 } from "../../lib/cli/format.ts";
+import { folderLayoutOf } from "../../lib/protocol/folder_layout.ts";
+import { folderMeta } from "../_folder_meta.ts";
 
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
@@ -83,4 +87,26 @@ Deno.test("formatFileTable() shows whole copies and partial holders apart: 2 sha
     "cccccccccccccccc   5 B  0 sharers, 2 getting  f",
     "dddddddddddddddd   5 B  4 sharers             f",
   ]);
+});
+
+Deno.test("formatSavedSize and formatShared say a folder's file count; a file's just its size", () => {
+  const file = {
+    id: "ab".repeat(32),
+    name: "a.bin",
+    size: 1024 * 1024,
+    pieceSize: 262_144,
+    pieceHashes: new Uint8Array(4 * 32),
+  };
+  assertEquals(formatSavedSize(file), "1.0 MiB");
+  assertEquals(formatShared(file), "a.bin (1.0 MiB)");
+  const folder = folderMeta();
+  const files = folderLayoutOf(folder)!.files.length;
+  assertEquals(
+    formatSavedSize(folder),
+    `${files} files, ${formatSize(folder.size)}`,
+  );
+  assertEquals(
+    formatShared(folder),
+    `${folder.name}/ (${files} files, ${formatSize(folder.size)})`,
+  );
 });

@@ -17,6 +17,7 @@ import { folderLayoutOf } from "../../protocol/folder_layout.ts";
 import {
   formatDuration,
   formatFileTable,
+  formatSavedSize,
   formatShared,
   formatSize,
   shortId,
@@ -212,7 +213,7 @@ export function showEvent(event: SessionEvent, context: CommandContext): void {
       const count = result.peers.length;
       context.print(
         `Saved ${terminalSafe(result.path)} (${
-          formatSize(result.meta.size)
+          formatSavedSize(result.meta)
         }, SHA-256 verified) in ${
           formatDuration(result.elapsedMs)
         } from ${count} ${count === 1 ? "peer" : "peers"}.`,

@@ -159,3 +159,19 @@ export function lyingTracker(
     [Symbol.asyncDispose]: () => listener.close(),
   });
 }
+
+/**
+ * Registers tests that need something this machine may lack (a network
+ * lab, a router daemon): when `missing` says why it is absent, each test is
+ * ignored with that reason in its name.
+ */
+export function requiring(
+  missing: string | undefined,
+): (name: string, fn: () => Promise<void>) => void {
+  return (name, fn) =>
+    Deno.test({
+      name: missing ? `${name} (skipped: ${missing})` : name,
+      ignore: missing !== undefined,
+      fn,
+    });
+}

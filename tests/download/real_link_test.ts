@@ -9,7 +9,7 @@
 
 import { join } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
-import { randomFile, sha256File, tempDir } from "../fixtures.ts";
+import { randomFile, requiring, sha256File, tempDir } from "../fixtures.ts";
 import {
   type Child,
   READY_TIMEOUT_MS,
@@ -25,13 +25,7 @@ const MiB = 1024 * 1024;
 const unavailable = await netlabAvailable();
 
 /** A test that needs a network lab; ignored, saying why, where there is none. */
-function labTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name: unavailable ? `${name} (skipped: ${unavailable})` : name,
-    ignore: unavailable !== undefined,
-    fn,
-  });
-}
+const labTest = requiring(unavailable);
 
 /** A tracker in the lab's sharer namespace; resolves to its `host:port`. */
 async function startTracker(

@@ -33,7 +33,7 @@ import type { Message } from "../../lib/protocol/message_types.ts";
 import { readFullAsync } from "../../lib/util/read_full.ts";
 import { writeAllAsync } from "../../lib/util/write_all.ts";
 import { sleep } from "../../lib/util/sleep.ts";
-import { within } from "../fixtures.ts";
+import { requiring, within } from "../fixtures.ts";
 
 const MIB = 1024 * 1024;
 const LOCAL = "127.0.0.1";
@@ -415,13 +415,7 @@ Deno.test("punch() from a port a listener holds times out saying the port is in 
 const unavailable = await natlabAvailable();
 
 /** A test that needs a NAT lab; ignored, saying why, where there is none. */
-function natTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name: unavailable ? `${name} (skipped: ${unavailable})` : name,
-    ignore: unavailable !== undefined,
-    fn,
-  });
-}
+const natTest = requiring(unavailable);
 
 /** Both LAN hosts punch to the other's router at the same moment. */
 function punchAcross(lab: NatLab): Promise<[ProbeResult, ProbeResult]> {

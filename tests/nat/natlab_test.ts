@@ -9,6 +9,7 @@
  * @module
  */
 
+import { requiring } from "../fixtures.ts";
 import { fileURLToPath } from "node:url";
 import { assert, assertEquals } from "../assert.ts";
 import { type Child, completion } from "../../scripts/_child.ts";
@@ -31,13 +32,7 @@ const LOCAL_PORTS = [20001, 20002];
 const unavailable = await natlabAvailable();
 
 /** A test that needs a NAT lab; ignored, saying why, where there is none. */
-function natTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name: unavailable ? `${name} (skipped: ${unavailable})` : name,
-    ignore: unavailable !== undefined,
-    fn,
-  });
-}
+const natTest = requiring(unavailable);
 
 /** One public host "pub", NAT "a" keeping ports, NAT "b" picking random ones. */
 function createLab(): Promise<NatLab> {

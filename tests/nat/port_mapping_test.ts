@@ -10,6 +10,7 @@
  * @module
  */
 
+import { requiring } from "../fixtures.ts";
 import { fileURLToPath } from "node:url";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { type Child, completion } from "../../scripts/_child.ts";
@@ -43,13 +44,7 @@ const CLOSE_MS = 10_000;
 const unavailable = await natlabAvailable() ?? await miniupnpdAvailable();
 
 /** A test that needs a lab with miniupnpd; ignored, saying why, where there is none. */
-function upnpTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name: unavailable ? `${name} (skipped: ${unavailable})` : name,
-    ignore: unavailable !== undefined,
-    fn,
-  });
-}
+const upnpTest = requiring(unavailable);
 
 /** Public host "pub"; NAT "home" whose router maps ports, NAT "bare" whose router does not. */
 function createLab(): Promise<NatLab> {

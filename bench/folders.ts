@@ -39,6 +39,7 @@ import { writeTestFile } from "./baselines.ts";
 import { summarizeProfile } from "./profile.ts";
 import { settle } from "./settle.ts";
 import {
+  getToExit,
   PEER_PERMISSIONS,
   REPO_ROOT,
   runGet,
@@ -474,28 +475,10 @@ async function folderGet(
   workload: FolderWorkload,
   denoFlags: string[] = [],
 ): Promise<{ child: Child; report: GetReport; path: string }> {
-  const child = spawnDeno([
-    "run",
-    ...PEER_PERMISSIONS,
-    ...denoFlags,
-    `${REPO_ROOT}peer.ts`,
-    "get",
-    id,
-    "--tracker",
-    tracker,
-    "--out",
-    out,
-    "--json",
-  ]);
-  const status = await child.waitForExit(budget(workload));
-  if (!status.success) {
-    throw new Error(
-      `peer get exited with code ${status.code}: ${child.stderrTail}`,
-    );
-  }
-  const line = child.lines.find((text) => text.startsWith("{"));
-  if (!line) throw new Error("peer get printed no JSON result");
-  const report = JSON.parse(line) as GetReport;
+  const { child, report } = await getToExit<GetReport>(id, tracker, out, {
+    denoFlags,
+    timeoutMs: budget(workload),
+  });
   return { child, report, path: report.path };
 }
 

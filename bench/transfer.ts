@@ -173,18 +173,17 @@ export interface RunGetOptions {
 }
 
 /**
- * Runs `peer get ID --json` into `outDir` as a separate process, checks the
- * file it saved (its size; with `checkHash`, its SHA-256 against the ID),
- * and deletes it.
+ * Runs `peer get ID --json --out OUT_DIR` as a separate process to its exit
+ * (killed after `options.timeoutMs`); resolves to the process (for its
+ * peak RSS, CPU and wall time) and the JSON line it printed, and throws if
+ * it failed or printed none.
  */
-export async function runGet(
+export async function getToExit<Report>(
   id: string,
-  size: number,
   tracker: string,
   outDir: string,
-  options: RunGetOptions = {},
-): Promise<GetResult> {
-  const busyBefore = machineBusySeconds();
+  options: RunGetOptions & { timeoutMs: number },
+): Promise<{ child: Child; report: Report }> {
   const child = spawnDeno([
     "run",
     ...PEER_PERMISSIONS,
@@ -199,12 +198,7 @@ export async function runGet(
     "--json",
     ...(options.args ?? []),
   ], { cwd: options.cwd, env: options.env });
-  const status = await child.waitForExit(
-    options.timeoutMs ?? TIMEOUT_SLACK_MS + size / MIN_GET_BYTES_PER_MS,
-  );
-  const busyMs = (machineBusySeconds() - busyBefore) * 1000;
-  const peakRssBytes = child.peakRssBytes;
-  const cpuMs = child.lastCpuSeconds * 1000;
+  const status = await child.waitForExit(options.timeoutMs);
   if (!status.success) {
     throw new Error(
       `peer get exited with code ${status.code}: ${child.stderrTail}`,
@@ -212,12 +206,35 @@ export async function runGet(
   }
   const line = child.lines.find((text) => text.startsWith("{"));
   if (!line) throw new Error("peer get printed no JSON result");
-  const report = JSON.parse(line) as {
+  return { child, report: JSON.parse(line) as Report };
+}
+
+/**
+ * Runs `peer get ID --json` into `outDir` as a separate process, checks the
+ * file it saved (its size; with `checkHash`, its SHA-256 against the ID),
+ * and deletes it.
+ */
+export async function runGet(
+  id: string,
+  size: number,
+  tracker: string,
+  outDir: string,
+  options: RunGetOptions = {},
+): Promise<GetResult> {
+  const busyBefore = machineBusySeconds();
+  const { child, report } = await getToExit<{
     path: string;
     size: number;
     elapsedMs: number;
     peers: { address: string; bytes: number }[];
-  };
+  }>(id, tracker, outDir, {
+    ...options,
+    timeoutMs: options.timeoutMs ??
+      TIMEOUT_SLACK_MS + size / MIN_GET_BYTES_PER_MS,
+  });
+  const busyMs = (machineBusySeconds() - busyBefore) * 1000;
+  const peakRssBytes = child.peakRssBytes;
+  const cpuMs = child.lastCpuSeconds * 1000;
   try {
     const saved = await Deno.stat(report.path);
     if (saved.size !== size) {

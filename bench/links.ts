@@ -23,7 +23,7 @@ import {
   NetLab,
   netlabAvailable,
 } from "../scripts/netlab.ts";
-import { type Child, PERMISSIONS, ROOT } from "../scripts/_child.ts";
+import { type Child, getArgs, PERMISSIONS, ROOT } from "../scripts/_child.ts";
 import { megabytesPerSecond } from "./baselines.ts";
 
 /** One emulated link to measure. */
@@ -240,17 +240,12 @@ export async function get(
   out: string,
   options: LabProcessOptions = {},
 ): Promise<{ ms: number; dropped: string[] }> {
-  const result = await lab.runEntry("getter", "peer.ts", [
-    "get",
-    id,
-    "--json",
-    "--tracker",
-    tracker,
-    "--out",
-    out,
-    "--wait",
-    "0",
-  ], { timeoutMs: RUN_TIMEOUT_MS, env: options.env });
+  const result = await lab.runEntry(
+    "getter",
+    "peer.ts",
+    getArgs(id, tracker, out),
+    { timeoutMs: RUN_TIMEOUT_MS, env: options.env },
+  );
   if (result.code !== 0) {
     throw new Error(`peer get failed over the emulated link: ${result.stderr}`);
   }

@@ -246,6 +246,30 @@ export async function spawnTracker(): Promise<
 }
 
 /**
+ * `peer get --json` arguments fetching `id` from `tracker` into `out`,
+ * failing at once if nobody shares it (`--wait 0`); `extra` are more.
+ */
+export function getArgs(
+  id: string,
+  tracker: string,
+  out: string,
+  extra: string[] = [],
+): string[] {
+  return [
+    "get",
+    id,
+    "--json",
+    "--tracker",
+    tracker,
+    "--out",
+    out,
+    "--wait",
+    "0",
+    ...extra,
+  ];
+}
+
+/**
  * `peer share --json` arguments serving `file` on 127.0.0.1, a free port;
  * with `json: false`, its lines for people instead.
  */

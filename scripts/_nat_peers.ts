@@ -20,7 +20,12 @@
  */
 
 import type { LinkRoute } from "../lib/swarm/link_route.ts";
-import { type Child, READY_TIMEOUT_MS, type RunResult } from "./_child.ts";
+import {
+  type Child,
+  getArgs,
+  READY_TIMEOUT_MS,
+  type RunResult,
+} from "./_child.ts";
 import type { NatLab } from "./natlab.ts";
 
 /** The tracker's port in its namespace (the lab's own, so fixed is safe). */
@@ -152,18 +157,12 @@ export async function labGet(
   out: string,
   options: LabGetOptions = {},
 ): Promise<{ result: RunResult; report: LabGetReport }> {
-  const result = await lab.runEntry(host, "peer.ts", [
-    "get",
-    id,
-    "--json",
-    "--tracker",
-    tracker,
-    "--out",
-    out,
-    "--wait",
-    "0",
-    ...options.args ?? [],
-  ], { timeoutMs: options.timeoutMs ?? LAB_GET_TIMEOUT_MS });
+  const result = await lab.runEntry(
+    host,
+    "peer.ts",
+    getArgs(id, tracker, out, options.args),
+    { timeoutMs: options.timeoutMs ?? LAB_GET_TIMEOUT_MS },
+  );
   if (result.code !== 0) {
     throw new Error(
       `peer get on "${host}" failed (exit ${result.code}): ${result.stderr}`,

@@ -19,8 +19,8 @@ import {
   parseRate,
   parseSearchText,
   parseUploadSlots,
-  UsageError,
 } from "./lib/cli/args.ts";
+import { UsageError } from "./lib/app/usage_error.ts";
 import { explainError } from "./lib/cli/errors.ts";
 import {
   type GetFlags,
@@ -42,7 +42,8 @@ import { share } from "./lib/cli/share.ts";
 import { suggest } from "./lib/cli/suggest.ts";
 import { parseDuration } from "./lib/cli/duration.ts";
 import { enterUserFolder } from "./lib/cli/user_folder.ts";
-import { formatFileTable, terminalSafe, toJsonLine } from "./lib/cli/format.ts";
+import { formatFileTable, toJsonLine } from "./lib/cli/format.ts";
+import { terminalSafe } from "./lib/util/terminal_safe.ts";
 import {
   DEFAULT_PEER_PORT,
   LINK_ENV,

@@ -12,7 +12,8 @@
  */
 
 import { Option } from "commander";
-import { asUsage, parseHost, UsageError } from "./lib/cli/args.ts";
+import { asUsage, parseHost } from "./lib/cli/args.ts";
+import { UsageError } from "./lib/app/usage_error.ts";
 import {
   addOutputFlags,
   createProgram,
@@ -29,7 +30,7 @@ import {
 } from "./lib/protocol/limits.ts";
 import { startTracker, type TrackerServer } from "./lib/tracker/server.ts";
 import { DEFAULT_METRICS_HOST } from "./lib/tracker/metrics_server.ts";
-import { terminalSafe } from "./lib/cli/format.ts";
+import { terminalSafe } from "./lib/util/terminal_safe.ts";
 import { listenForStop } from "./lib/cli/stop_signal.ts";
 import { trackerTeamKey } from "./lib/cli/team_secret.ts";
 import {

@@ -13,13 +13,13 @@ import { isValidHost, parseAddress } from "../net/address.ts";
 import {
   DEFAULT_TRACKER,
   DEFAULT_TRACKER_PORT,
-  FULL_ID_CHARS,
   MAX_PIECE_SIZE,
-  MIN_ID_PREFIX,
   MIN_PIECE_SIZE,
   TRACKER_ENV,
 } from "../protocol/limits.ts";
-import { formatSize, terminalSafe } from "./format.ts";
+import { formatSize } from "./format.ts";
+import { terminalSafe } from "../util/terminal_safe.ts";
+import { UsageError } from "../app/usage_error.ts";
 import { MIN_BANDWIDTH_LIMIT } from "../util/bandwidth.ts";
 import { MAX_UPLOAD_SLOTS } from "../swarm/upload_slots.ts";
 import { checkSearchText } from "../discovery/tracker_client.ts";
@@ -27,16 +27,6 @@ import { checkSearchText } from "../discovery/tracker_client.ts";
 /** Exit code for a command line the program cannot use. */
 export const USAGE_EXIT_CODE = 2;
 
-/** A mistake in what the user typed; the message is for the user. */
-export class UsageError extends Error {
-  /** Creates an error with a message for the user. */
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
-
-const HEX = /^[0-9a-f]+$/;
 const SIZE = /^([0-9]+)\s*([kmg]i?b?|b)?$/i;
 const RATE = /^([0-9]+(?:\.[0-9]+)?)\s*([kmg]i?b?|b)?(?:\/s)?$/i;
 const MULTIPLIERS: Record<string, number> = {
@@ -46,31 +36,6 @@ const MULTIPLIERS: Record<string, number> = {
   m: 1024 ** 2,
   g: 1024 ** 3,
 };
-
-/**
- * Checks a file ID typed by the user and returns it in lower case: the full
- * 64-hex SHA-256 or a prefix of at least 16 hex characters.
- *
- * @example
- * ```ts
- * parseFileId("9F86D081884C7D65"); // "9f86d081884c7d65"
- * ```
- */
-export function parseFileId(text: string): string {
-  const id = text.trim().toLowerCase();
-  const shown = terminalSafe(text.length > 80 ? `${text.slice(0, 80)}…` : text);
-  if (!HEX.test(id)) {
-    throw new UsageError(
-      `"${shown}" is not a file ID: use the ${MIN_ID_PREFIX} to ${FULL_ID_CHARS} hex characters (0-9, a-f) that share printed.`,
-    );
-  }
-  if (id.length < MIN_ID_PREFIX || id.length > FULL_ID_CHARS) {
-    throw new UsageError(
-      `"${shown}" has ${id.length} hex characters; a file ID needs ${MIN_ID_PREFIX} to ${FULL_ID_CHARS}.`,
-    );
-  }
-  return id;
-}
 
 /**
  * Parses a piece size: bytes, or with a unit (`256K`, `1M`, `1MiB`), within

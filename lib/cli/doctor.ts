@@ -10,7 +10,8 @@
 import { type DoctorReport, runDoctor } from "../app/doctor.ts";
 import type { ServeFlags } from "./flags.ts";
 import { trackerOf } from "./flags.ts";
-import { terminalSafe, toJsonLine } from "./format.ts";
+import { toJsonLine } from "./format.ts";
+import { terminalSafe } from "../util/terminal_safe.ts";
 import { VERSION } from "../protocol/version.ts";
 import { TRACKER_ENV } from "../protocol/limits.ts";
 

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { UsageError } from "./args.ts";
+import { UsageError } from "../app/usage_error.ts";
 
 /** Longest duration accepted (a day): longer is surely a typo. */
 export const MAX_DURATION_MS = 24 * 60 * 60 * 1000;

@@ -11,7 +11,7 @@
 
 import { CommanderError } from "commander";
 import { parseHost, USAGE_EXIT_CODE } from "./args.ts";
-import { terminalSafe } from "./format.ts";
+import { terminalSafe } from "../util/terminal_safe.ts";
 import { ListenError } from "../net/listener.ts";
 import {
   HandshakeRefusedError,

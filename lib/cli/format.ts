@@ -8,13 +8,10 @@
 
 import type { FileMeta, FileSummary } from "../protocol/messages.ts";
 import { folderLayoutOf } from "../protocol/folder_layout.ts";
-import { MIN_ID_PREFIX } from "../protocol/limits.ts";
+import { terminalSafe } from "../util/terminal_safe.ts";
+import { shortId } from "../app/file_id.ts";
 
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-// C0 and C1 controls, DEL, and the invisible marks that reorder or hide text.
-const UNSAFE =
-  // deno-lint-ignore no-control-regex
-  /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
 
 /**
  * Formats a byte count with binary units: `512 B`, `1.5 KiB`, `20.0 MiB`.
@@ -53,29 +50,6 @@ export function formatDuration(ms: number): string {
   if (minutes < 60) return `${minutes}m ${pad2(seconds % 60)}s`;
   const hours = Math.floor(minutes / 60);
   return `${hours}h ${pad2(minutes % 60)}m`;
-}
-
-/**
- * Makes text safe to print: control characters, escape sequences and
- * invisible reordering marks become visible `\xNN` / `\uNNNN` escapes.
- *
- * @example
- * ```ts
- * terminalSafe("evil\u001b[2Jname"); // "evil\\x1b[2Jname"
- * ```
- */
-export function terminalSafe(text: string): string {
-  return text.replace(UNSAFE, (char) => {
-    const code = char.charCodeAt(0);
-    return code <= 0xff
-      ? `\\x${code.toString(16).padStart(2, "0")}`
-      : `\\u${code.toString(16).padStart(4, "0")}`;
-  });
-}
-
-/** The short form of a file ID: its first 16 hex characters. */
-export function shortId(id: string): string {
-  return id.slice(0, MIN_ID_PREFIX);
 }
 
 /**

@@ -24,19 +24,17 @@ import {
   formatDuration,
   formatSavedSize,
   formatSize,
-  terminalSafe,
   toJsonLine,
 } from "./format.ts";
+import { terminalSafe } from "../util/terminal_safe.ts";
 import { ShareError } from "../app/peer_node.ts";
 import { ProgressLine } from "./progress.ts";
 import { showServing } from "./serving_line.ts";
-import { resolveTracker, UsageError } from "./args.ts";
-import {
-  type GetTarget,
-  linkTracker,
-  readGetTarget,
-  STDIN_ARG,
-} from "./get_target.ts";
+import { resolveTracker } from "./args.ts";
+import { UsageError } from "../app/usage_error.ts";
+import { readGetTarget, STDIN_ARG } from "./get_target.ts";
+import { type GetTarget } from "../app/lookup.ts";
+import { linkTracker } from "../app/lookup.ts";
 import { LINK_ENV } from "../protocol/limits.ts";
 import { prepareOutDir } from "./out_dir.ts";
 import { VERSION } from "../protocol/version.ts";

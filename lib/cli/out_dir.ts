@@ -6,7 +6,7 @@
  * @module
  */
 
-import { UsageError } from "./args.ts";
+import { UsageError } from "../app/usage_error.ts";
 
 /** The download folder cannot be created or used; the message is for the user. */
 export class OutDirError extends Error {

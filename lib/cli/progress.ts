@@ -7,12 +7,8 @@
  * @module
  */
 
-import {
-  formatDuration,
-  formatSize,
-  formatSpeed,
-  terminalSafe,
-} from "./format.ts";
+import { formatDuration, formatSize, formatSpeed } from "./format.ts";
+import { terminalSafe } from "../util/terminal_safe.ts";
 
 /** Least time between two redraws on a terminal (10 per second). */
 export const TERMINAL_INTERVAL_MS = 100;

@@ -10,10 +10,12 @@
  */
 
 import { type Command, Option } from "commander";
-import { asUsage, parseRate, UsageError } from "./args.ts";
+import { asUsage, parseRate } from "./args.ts";
+import { UsageError } from "../app/usage_error.ts";
 import { parsePort } from "../net/address.ts";
 import { formatAddress } from "../net/connection.ts";
-import { formatSize, terminalSafe } from "./format.ts";
+import { formatSize } from "./format.ts";
+import { terminalSafe } from "../util/terminal_safe.ts";
 import {
   type Relay,
   SESSION_QUOTA,

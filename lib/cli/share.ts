@@ -7,7 +7,7 @@
  * @module
  */
 
-import { UsageError } from "./args.ts";
+import { UsageError } from "../app/usage_error.ts";
 import {
   type LostFile,
   type ShareFlags,
@@ -16,7 +16,9 @@ import {
   trackerOf,
 } from "./flags.ts";
 import { formatAddress } from "../net/connection.ts";
-import { formatShared, shortId, terminalSafe, toJsonLine } from "./format.ts";
+import { formatShared, toJsonLine } from "./format.ts";
+import { shortId } from "../app/file_id.ts";
+import { terminalSafe } from "../util/terminal_safe.ts";
 import { ShareError, type SkippedEntry } from "../app/peer_node.ts";
 import { folderLayoutOf } from "../protocol/folder_layout.ts";
 import type { FileMeta } from "../protocol/messages.ts";

@@ -8,8 +8,8 @@
  * @module
  */
 
-import { UsageError } from "./args.ts";
-import { terminalSafe } from "./format.ts";
+import { UsageError } from "../app/usage_error.ts";
+import { terminalSafe } from "../util/terminal_safe.ts";
 import { TEAM_SECRET_ENV } from "../protocol/limits.ts";
 import { deriveTeamPsk, generateTeamSecret } from "../secure/share_keys.ts";
 

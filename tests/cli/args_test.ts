@@ -1,11 +1,11 @@
 import { assert, assertEquals, assertThrows } from "../assert.ts";
 import {
-  parseFileId,
   parsePieceSize,
   parseRate,
   resolveTracker,
-  UsageError,
 } from "../../lib/cli/args.ts";
+import { parseFileId } from "../../lib/app/file_id.ts";
+import { UsageError } from "../../lib/app/usage_error.ts";
 
 Deno.test("parseFileId() lower-cases full IDs and 16+ hex prefixes", () => {
   assertEquals(parseFileId("ABCDEF0123456789"), "abcdef0123456789");

@@ -7,8 +7,8 @@ import {
   parseHost,
   parseSearchText,
   USAGE_EXIT_CODE,
-  UsageError,
 } from "../../lib/cli/args.ts";
+import { UsageError } from "../../lib/app/usage_error.ts";
 import { explainError, FAILURE_EXIT_CODE } from "../../lib/cli/errors.ts";
 import { OutDirError, prepareOutDir } from "../../lib/cli/out_dir.ts";
 import { formatAddress } from "../../lib/net/connection.ts";

@@ -6,10 +6,10 @@ import {
   formatShared,
   formatSize,
   formatSpeed,
-  shortId,
-  terminalSafe,
   toJsonLine,
 } from "../../lib/cli/format.ts";
+import { shortId } from "../../lib/app/file_id.ts";
+import { terminalSafe } from "../../lib/util/terminal_safe.ts";
 import { folderLayoutOf } from "../../lib/protocol/folder_layout.ts";
 import { folderMeta } from "../_folder_meta.ts";
 

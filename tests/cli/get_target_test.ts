@@ -4,13 +4,11 @@ import {
   assertRejects,
   assertThrows,
 } from "../assert.ts";
-import { UsageError } from "../../lib/cli/args.ts";
-import {
-  isLinkText,
-  linkTracker,
-  parseGetTarget,
-  readGetTarget,
-} from "../../lib/cli/get_target.ts";
+import { UsageError } from "../../lib/app/usage_error.ts";
+import { readGetTarget } from "../../lib/cli/get_target.ts";
+import { isLinkText } from "../../lib/app/lookup.ts";
+import { parseGetTarget } from "../../lib/app/lookup.ts";
+import { linkTracker } from "../../lib/app/lookup.ts";
 import { ShareLinkError } from "../../lib/protocol/share_link.ts";
 
 const ID = "ab".repeat(32);

@@ -9,7 +9,7 @@ import {
   shareArgs,
   spawnEntry,
 } from "../../scripts/_child.ts";
-import { UsageError } from "../../lib/cli/args.ts";
+import { UsageError } from "../../lib/app/usage_error.ts";
 import { peerTeamKey, trackerTeamKey } from "../../lib/cli/team_secret.ts";
 import { deriveTeamPsk } from "../../lib/secure/share_keys.ts";
 

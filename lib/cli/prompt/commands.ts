@@ -7,9 +7,10 @@
  * @module
  */
 
+import { describeTransfer } from "./transfer_lines.ts";
 import { formatAddress } from "../../net/connection.ts";
-import { UsageError } from "../args.ts";
-import { isLinkText } from "../get_target.ts";
+import { UsageError } from "../../app/usage_error.ts";
+import { isLinkText } from "../../app/lookup.ts";
 import { PRIVATE_NOTE } from "../share.ts";
 import { doctorLines } from "../doctor.ts";
 import { parseShareLink } from "../../protocol/share_link.ts";
@@ -20,15 +21,13 @@ import {
   formatSavedSize,
   formatShared,
   formatSize,
-  shortId,
-  terminalSafe,
 } from "../format.ts";
-import {
-  alreadyHere,
-  type Session,
-  type SessionEvent,
-  type SessionStatus,
-} from "./session.ts";
+import { shortId } from "../../app/file_id.ts";
+import { terminalSafe } from "../../util/terminal_safe.ts";
+import { alreadyHere } from "../../app/session.ts";
+import { type SessionStatus } from "../../app/session.ts";
+import { type SessionEvent } from "../../app/session.ts";
+import { type Session } from "../../app/session.ts";
 
 /** What a command asks the loop to do next. */
 export type Next = "continue" | "quit" | "confirm-quit";
@@ -335,7 +334,7 @@ export function statusLines(status: SessionStatus): string[] {
       : `Transfers (${running.length}):`,
   );
   for (const transfer of running) {
-    lines.push(`  ${transfer.describe()}`);
+    lines.push(`  ${describeTransfer(transfer)}`);
   }
   lines.push(
     `Totals: up ${formatSize(status.uploaded)}, down ${

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { terminalSafe } from "../format.ts";
+import { terminalSafe } from "../../util/terminal_safe.ts";
 
 /** The prompt's commands, in the order `help` lists them. */
 export const COMMANDS: readonly string[] = [

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { describeTransfer, transferBar } from "./transfer_lines.ts";
 import { addSignalListeners } from "../../util/signals.ts";
 import process from "node:process";
 import { createInterface, type Interface } from "node:readline";
@@ -19,7 +20,8 @@ import { BandwidthLimiter } from "../../util/bandwidth.ts";
 import { formatAddress } from "../../net/connection.ts";
 import type { TrackerAddress } from "../../discovery/tracker_client.ts";
 import { explainError, FAILURE_EXIT_CODE } from "../errors.ts";
-import { shortId, terminalSafe } from "../format.ts";
+import { shortId } from "../../app/file_id.ts";
+import { terminalSafe } from "../../util/terminal_safe.ts";
 import { DEFAULT_PEER_PORT } from "../../protocol/limits.ts";
 import { reachabilityLine } from "../flags.ts";
 import { PeerNode } from "../../app/peer_node.ts";
@@ -33,7 +35,7 @@ import {
 import { complete, type KnownFile } from "./completion.ts";
 import { dataDir, History, holdsSecret, MAX_HISTORY } from "./history.ts";
 import { PromptScreen } from "./screen.ts";
-import { Session } from "./session.ts";
+import { Session } from "../../app/session.ts";
 import { settleWithin } from "../../util/settle_within.ts";
 
 /** The text shown before each command. */
@@ -291,7 +293,9 @@ class PromptLoop {
     if (transfers.length === 0) this.#lastPlain = now;
     if (now - this.#lastPlain < PLAIN_INTERVAL_MS) return;
     this.#lastPlain = now;
-    for (const t of transfers) this.#screen.print(`progress: ${t.describe()}`);
+    for (const t of transfers) {
+      this.#screen.print(`progress: ${describeTransfer(t)}`);
+    }
   }
 
   #drawBars(): void {
@@ -299,7 +303,7 @@ class PromptLoop {
     const columns = process.stdout.columns || 80;
     const color = !Deno.noColor;
     this.#screen.setBars(
-      this.#session.transfers().map((t) => t.bar(columns, color)),
+      this.#session.transfers().map((t) => transferBar(t, columns, color)),
     );
   }
 

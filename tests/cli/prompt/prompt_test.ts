@@ -9,7 +9,7 @@ import {
   shareArgs,
   spawnEntry,
 } from "../../../scripts/_child.ts";
-import { UsageError } from "../../../lib/cli/args.ts";
+import { UsageError } from "../../../lib/app/usage_error.ts";
 import {
   type CommandContext,
   parseGetArgs,
@@ -17,7 +17,7 @@ import {
   runCommand,
   splitWords,
 } from "../../../lib/cli/prompt/commands.ts";
-import type { Session } from "../../../lib/cli/prompt/session.ts";
+import type { Session } from "../../../lib/app/session.ts";
 import {
   complete,
   type CompletionSource,
@@ -29,7 +29,11 @@ import {
   holdsSecret,
   MAX_HISTORY,
 } from "../../../lib/cli/prompt/history.ts";
-import { Transfers } from "../../../lib/cli/prompt/transfers.ts";
+import { Transfers } from "../../../lib/app/transfers.ts";
+import {
+  describeTransfer,
+  transferBar,
+} from "../../../lib/cli/prompt/transfer_lines.ts";
 
 const ID_A = "a1".repeat(32);
 const ID_B = "b2".repeat(32);
@@ -315,12 +319,15 @@ Deno.test("Transfers finds work by number, ID prefix or name and totals download
   const transfers = new Transfers(() => now);
   const hash = transfers.start({ kind: "hash", name: "a.bin" });
   const get = transfers.start({ kind: "get", name: ID_B, id: ID_B });
-  assert(hash.describe().includes("starting"), hash.describe());
+  assert(
+    describeTransfer(hash).includes("starting"),
+    describeTransfer(hash),
+  );
   now = 1000;
   get.update({ done: 512, total: 1024, peers: 2, name: "b.bin" });
   assertEquals(get.bytesPerSecond, 512);
   assertEquals(
-    get.describe(),
+    describeTransfer(get),
     "#2 getting b.bin  50.0%  512 B / 1.0 KiB  512 B/s  ETA 1s  2 peers",
   );
   assertEquals(transfers.find("#1"), [hash]);
@@ -334,7 +341,7 @@ Deno.test("Transfers finds work by number, ID prefix or name and totals download
   assertEquals(transfers.downloaded, 1024);
   hash.cancel();
   assert(hash.signal.aborted && hash.cancelled);
-  const line = hash.bar(60, false);
+  const line = transferBar(hash, 60, false);
   assert([...line].length < 60 && line.startsWith("[---"), line);
 });
 

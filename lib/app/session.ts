@@ -15,25 +15,26 @@
  */
 
 import { basename, resolve } from "node:path";
-import { selfAddresses } from "../../net/address.ts";
-import type { Address } from "../../net/connection.ts";
-import type { BandwidthLimiter } from "../../util/bandwidth.ts";
-import { download, type DownloadResult } from "../../download/download.ts";
-import type { PeerNode } from "../../app/peer_node.ts";
-import { type DoctorReport, runDoctor } from "../../app/doctor.ts";
+import { selfAddresses } from "../net/address.ts";
+import type { Address } from "../net/connection.ts";
+import type { BandwidthLimiter } from "../util/bandwidth.ts";
+import { download, type DownloadResult } from "../download/download.ts";
+import type { PeerNode } from "./peer_node.ts";
+import { type DoctorReport, runDoctor } from "./doctor.ts";
 import type {
   FileMeta,
   FileSummary,
   PeerAddress,
-} from "../../protocol/messages.ts";
+} from "../protocol/messages.ts";
 import {
   type TrackerAddress,
   TrackerClient,
-} from "../../discovery/tracker_client.ts";
-import type { ShareLink } from "../../protocol/share_link.ts";
-import { UsageError } from "../args.ts";
-import { shortId, terminalSafe } from "../format.ts";
-import { lookupOf } from "../get_target.ts";
+} from "../discovery/tracker_client.ts";
+import type { ShareLink } from "../protocol/share_link.ts";
+import { UsageError } from "./usage_error.ts";
+import { shortId } from "./file_id.ts";
+import { terminalSafe } from "../util/terminal_safe.ts";
+import { lookupOf } from "./lookup.ts";
 import { idFromRef, KnownFiles, pickOne } from "./_file_refs.ts";
 import { type Transfer, Transfers } from "./transfers.ts";
 

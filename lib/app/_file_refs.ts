@@ -7,7 +7,8 @@
  * @module
  */
 
-import { parseFileId, UsageError } from "../args.ts";
+import { parseFileId } from "./file_id.ts";
+import { UsageError } from "./usage_error.ts";
 
 /** A file as the user names it. */
 export interface NamedFile {

@@ -1,18 +1,12 @@
 /**
- * The prompt's running work: files being hashed for sharing and files
+ * A session's running work: files being hashed for sharing and files
  * being downloaded, each with a number, progress, speed and a way to
  * cancel it, plus the bytes downloaded this session.
  *
  * @module
  */
 
-import { terminalSafe } from "../format.ts";
-import {
-  BAR_WIDTH,
-  describe,
-  formatBarLine,
-  type ProgressState,
-} from "../progress.ts";
+import type { DownloadProgress } from "../download/download.ts";
 
 /** How far back a transfer's speed looks. */
 export const SPEED_WINDOW_MS = 3_000;
@@ -41,7 +35,7 @@ export interface TransferUpdate {
   /** Peers connected (downloads). */
   peers?: number;
   /** Of those, how many came other than straight, by way. */
-  routes?: ProgressState["routes"];
+  routes?: DownloadProgress["routes"];
   /** The file's name, when it becomes known. */
   name?: string;
   /** The file's ID, when it becomes known. */
@@ -67,7 +61,7 @@ export class Transfer {
   /** Peers connected, for downloads. */
   peers?: number;
   /** Of those, how many came other than straight, by way. */
-  routes?: ProgressState["routes"];
+  routes?: DownloadProgress["routes"];
   /** Whether any progress was reported yet (the size is known). */
   started = false;
   #controller = new AbortController();
@@ -120,39 +114,6 @@ export class Transfer {
       ? ((update.done - first.done) * 1000) / (at - first.at)
       : 0;
     this.bytesPerSecond = update.bytesPerSecond ?? measured;
-  }
-
-  /** One line for `status` and plain progress: name, percent, bytes, speed, ETA, peers. */
-  describe(): string {
-    const state = this.progress();
-    return this.started
-      ? describe(state, this.bytesPerSecond)
-      : `${terminalSafe(state.label)}  starting…`;
-  }
-
-  /** A live bar line fitted into `columns`. */
-  bar(columns: number, color: boolean): string {
-    if (this.started) return formatBarLine(this.progress(), { columns, color });
-    const label = terminalSafe(this.progress().label);
-    const room = Math.max(10, columns - BAR_WIDTH - 4);
-    const text = `${label}  starting…`;
-    const fitted = [...text].length <= room
-      ? text
-      : `${[...text].slice(0, room - 1).join("")}…`;
-    return `[${"-".repeat(BAR_WIDTH)}] ${fitted}`;
-  }
-
-  /** The transfer as a progress line's state. */
-  progress(): ProgressState {
-    const verb = this.kind === "hash" ? "hashing" : "getting";
-    return {
-      label: `#${this.number} ${verb} ${this.name}`,
-      done: this.done,
-      total: this.total,
-      bytesPerSecond: this.bytesPerSecond,
-      peers: this.kind === "get" ? this.peers ?? 0 : undefined,
-      routes: this.kind === "get" ? this.routes : undefined,
-    };
   }
 }
 

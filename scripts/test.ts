@@ -16,7 +16,7 @@
 import { addSignalListeners } from "../lib/util/signals.ts";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { dataDir } from "../lib/cli/prompt/history.ts";
+import { dataDir } from "../lib/app/data_dir.ts";
 
 /** Names the temporary folder of a run start with. */
 export const TEST_ROOT_PREFIX = "p2p-test-run-";

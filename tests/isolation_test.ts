@@ -6,7 +6,8 @@ import {
   TEST_ROOT_ENV,
   TEST_ROOT_PREFIX,
 } from "../scripts/test.ts";
-import { dataDir, History, HISTORY_FILE } from "../lib/cli/prompt/history.ts";
+import { History, HISTORY_FILE } from "../lib/cli/prompt/history.ts";
+import { dataDir } from "../lib/app/data_dir.ts";
 
 const FOLDERS = [
   "HOME",

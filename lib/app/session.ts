@@ -2,14 +2,8 @@
  * What the prompt does, apart from how it is typed and shown: share, get,
  * list, search, peers, unshare, cancel and status on one {@linkcode PeerNode}.
  * Operations return data and report what happens in the background as
- * {@linkcode SessionEvent}s; nothing here prints, so a web page can drive
+ * {@linkcode SessionEvent}s; nothing here prints, so the web page drives
  * the same session the prompt does.
- *
- * It sits in `cli/prompt/` rather than `app/` because it still leans on the
- * CLI: its running work is a {@linkcode Transfers} (whose lines and bars come
- * from `cli/progress.ts`), its mistakes are {@linkcode UsageError}s that
- * `cli/errors.ts` recognises, IDs are checked by `parseFileId` from
- * `cli/args.ts`, and a get not yet named shows `shortId` from `cli/format.ts`.
  *
  * @module
  */

@@ -1,8 +1,8 @@
 /**
  * The prompt's command history, kept between runs in a folder the caller
- * names: the prompt names the peer's data folder ({@linkcode dataDir}),
+ * names: the prompt names the peer's data folder (`dataDir` in `app/data_dir.ts`:
  * `$P2P_HOME`, else `$XDG_DATA_HOME/p2p`, else `~/.local/share/p2p`
- * (`%LOCALAPPDATA%\p2p` on Windows). One command a line, oldest first, at
+ * (`%LOCALAPPDATA%\p2p` on Windows)). One command a line, oldest first, at
  * most {@linkcode MAX_HISTORY} lines. A line that carries a private share
  * link (its secret) is never kept ({@linkcode holdsSecret}).
  *
@@ -18,40 +18,6 @@ export const MAX_HISTORY = 500;
 export const MAX_HISTORY_LINE = 4096;
 /** Name of the history file inside the data folder. */
 export const HISTORY_FILE = "history";
-/** Environment variable that overrides the data folder. */
-export const HOME_ENV = "P2P_HOME";
-
-/** Reads one environment variable, or undefined (also without permission). */
-export type EnvReader = (name: string) => string | undefined;
-
-/**
- * The peer's data folder, from the environment: `$P2P_HOME`, else
- * `$XDG_DATA_HOME/p2p`, else `$HOME/.local/share/p2p`, else
- * `%LOCALAPPDATA%\p2p`; undefined when none is set.
- *
- * @example
- * ```ts
- * dataDir((name) => ({ HOME: "/home/ann" })[name]); // "/home/ann/.local/share/p2p"
- * ```
- */
-export function dataDir(env: EnvReader = readEnv): string | undefined {
-  const home = env(HOME_ENV);
-  if (home) return home;
-  const xdg = env("XDG_DATA_HOME");
-  if (xdg) return join(xdg, "p2p");
-  const user = env("HOME");
-  if (user) return join(user, ".local", "share", "p2p");
-  const local = env("LOCALAPPDATA");
-  return local ? join(local, "p2p") : undefined;
-}
-
-function readEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
-}
 
 /** Commands typed at the prompt, remembered in a file between runs. */
 export class History {

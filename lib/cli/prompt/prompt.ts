@@ -33,7 +33,8 @@ import {
   showEvent,
 } from "./commands.ts";
 import { complete, type KnownFile } from "./completion.ts";
-import { dataDir, History, holdsSecret, MAX_HISTORY } from "./history.ts";
+import { History, holdsSecret, MAX_HISTORY } from "./history.ts";
+import { dataDir } from "../../app/data_dir.ts";
 import { PromptScreen } from "./screen.ts";
 import { Session } from "../../app/session.ts";
 import { settleWithin } from "../../util/settle_within.ts";

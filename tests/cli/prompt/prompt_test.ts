@@ -24,11 +24,11 @@ import {
   encode,
 } from "../../../lib/cli/prompt/completion.ts";
 import {
-  dataDir,
   History,
   holdsSecret,
   MAX_HISTORY,
 } from "../../../lib/cli/prompt/history.ts";
+import { dataDir } from "../../../lib/app/data_dir.ts";
 import { Transfers } from "../../../lib/app/transfers.ts";
 import {
   describeTransfer,

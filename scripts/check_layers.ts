@@ -29,8 +29,9 @@ export const LAYERS: Readonly<Record<string, number>> = {
   "nat": 3,
   "download": 4,
   "app": 5,
-  "cli": 6,
-  "cli/prompt": 6,
+  "web": 6,
+  "cli": 7,
+  "cli/prompt": 7,
 };
 
 /** One import that breaks the layering, or a folder the table lacks. */

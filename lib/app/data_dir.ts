@@ -41,3 +41,10 @@ function readEnv(name: string): string | undefined {
     return undefined;
   }
 }
+
+/** `path` with a leading `~` or `~/` meaning the user's home folder. */
+export function expandHome(path: string): string {
+  if (path !== "~" && !path.startsWith("~/")) return path;
+  const home = Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE");
+  return home ? home + path.slice(1) : path;
+}

@@ -9,11 +9,13 @@
  */
 
 import { basename, resolve } from "node:path";
+import { expandHome } from "./data_dir.ts";
 import { selfAddresses } from "../net/address.ts";
 import type { Address } from "../net/connection.ts";
 import type { BandwidthLimiter } from "../util/bandwidth.ts";
 import { download, type DownloadResult } from "../download/download.ts";
 import type { PeerNode } from "./peer_node.ts";
+import type { PeerReachability } from "./_reach.ts";
 import { type DoctorReport, runDoctor } from "./doctor.ts";
 import type {
   FileMeta,
@@ -117,8 +119,16 @@ export interface LocalFile {
 export interface SessionStatus {
   /** Where the peer server listens. */
   address: Address;
-  /** Files shared, each with the bytes uploaded of it and whether only its link finds it. */
-  shared: { meta: FileMeta; uploaded: number; private: boolean }[];
+  /**
+   * Files shared, each with the bytes uploaded of it, how many downloaders
+   * it is being sent to now, and whether only its link finds it.
+   */
+  shared: {
+    meta: FileMeta;
+    uploaded: number;
+    downloaders: number;
+    private: boolean;
+  }[];
   /** Running transfers, oldest first. */
   transfers: Transfer[];
   /** Piece bytes uploaded this session. */
@@ -155,6 +165,21 @@ export class Session {
   /** Where the peer server listens. */
   get address(): Address {
     return this.#node.address;
+  }
+
+  /** Whether others can reach this peer, once the tracker told (else undefined). */
+  get reachability(): PeerReachability | undefined {
+    return this.#node.reachability;
+  }
+
+  /** Whether the session's tracker answers a connection now. */
+  async trackerReachable(): Promise<boolean> {
+    try {
+      (await TrackerClient.connect(this.#options.tracker)).close();
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Files shared now. */
@@ -391,11 +416,13 @@ export class Session {
 
   /** Shared files, running transfers and the totals up and down. */
   status(): SessionStatus {
+    const downloaders = this.#node.downloaders();
     return {
       address: this.#node.address,
       shared: this.#node.shared().map((meta) => ({
         meta,
         uploaded: this.#node.uploadedFor(meta.id),
+        downloaders: downloaders.filter((d) => d.id === meta.id).length,
         private: this.#node.isPrivate(meta.id),
       })),
       transfers: this.#transfers.list(),
@@ -458,10 +485,4 @@ export function alreadyHere(file: LocalFile): string {
   return `${terminalSafe(file.meta.name)} (${
     shortId(file.meta.id)
   }) is already here: ${terminalSafe(file.path)}`;
-}
-
-function expandHome(path: string): string {
-  if (path !== "~" && !path.startsWith("~/")) return path;
-  const home = Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE");
-  return home ? home + path.slice(1) : path;
 }

@@ -17,6 +17,11 @@ import {
   HandshakeRefusedError,
   PlainPeerError,
 } from "../secure/secret_stream.ts";
+import {
+  handshakeFailure,
+  USAGE_ERRORS,
+  USER_ERRORS,
+} from "../app/user_errors.ts";
 
 /** Exit code for a command that ran but failed. */
 export const FAILURE_EXIT_CODE = 1;
@@ -45,25 +50,6 @@ export interface Explanation {
   unexpected: boolean;
 }
 
-/** Errors whose message is already a sentence for the user (exit 1 or 130). */
-const USER_ERRORS: ReadonlySet<string> = new Set([
-  "DownloadError",
-  "TrackerError",
-  "TrackerUnreachableError",
-  "ShareError",
-  "StoppedError",
-  "OutDirError",
-]);
-/**
- * Errors whose message is a sentence for the user about what they typed
- * (exit 2): a `TrackerRequestError` is a request over a protocol limit,
- * such as a search text too long; a `ShareLinkError` a damaged share link.
- */
-const USAGE_ERRORS: ReadonlySet<string> = new Set([
-  "UsageError",
-  "TrackerRequestError",
-  "ShareLinkError",
-]);
 const COMMANDER_QUIET = new Set([
   "commander.helpDisplayed",
   "commander.help",
@@ -114,26 +100,6 @@ export function explainError(error: unknown, program: string): Explanation {
     };
   }
   return unexpected(error instanceof Error ? error.message : String(error));
-}
-
-/**
- * An encrypted handshake that failed where nothing put it in words (the
- * tracker client and download links do): what it means, and what to do.
- */
-function handshakeFailure(
-  error: HandshakeRefusedError | PlainPeerError,
-): string {
-  if (error instanceof PlainPeerError) {
-    return "The other side runs an older p2p that does not encrypt connections: it needs to upgrade.";
-  }
-  switch (error.reason) {
-    case "key-required":
-      return "The other side accepts only connections that prove a secret: use its share link, or the team's secret (--secret-file).";
-    case "unknown-key":
-      return "The other side does not know the secret given: check the share link or the team's secret.";
-    default:
-      return "The other side speaks another version of p2p's encryption: one of you needs to upgrade.";
-  }
 }
 
 function unexpected(text: string): Explanation {

@@ -8,7 +8,7 @@
 
 import { join } from "node:path";
 import { MAX_NAME_BYTES } from "../protocol/limits.ts";
-import { MAX_NAME_ATTEMPTS } from "./part_file.ts";
+import { MAX_NAME_ATTEMPTS } from "./free_name.ts";
 import { truncateUtf8 } from "./safe_name.ts";
 
 /**

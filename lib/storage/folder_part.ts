@@ -31,11 +31,11 @@ import type { FileMeta } from "../protocol/message_types.ts";
 import { readFull } from "../util/read_full.ts";
 import { writeAll } from "../util/write_all.ts";
 import {
-  MAX_NAME_ATTEMPTS,
   MAX_PART_BASE_BYTES,
   PART_SUFFIX,
   RECORD_SUFFIX,
 } from "./part_file.ts";
+import { MAX_NAME_ATTEMPTS } from "./free_name.ts";
 import { safeFileName, truncateUtf8 } from "./safe_name.ts";
 import {
   claimRecord,

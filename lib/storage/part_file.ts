@@ -20,6 +20,7 @@ import { MAX_NAME_BYTES } from "../protocol/limits.ts";
 import { readFull } from "../util/read_full.ts";
 import { numberedName, truncateUtf8 } from "./safe_name.ts";
 import { writeAll } from "../util/write_all.ts";
+import { MAX_NAME_ATTEMPTS, moveToFreeFileName } from "./free_name.ts";
 
 /** Suffix of a file being downloaded. */
 export const PART_SUFFIX = ".part";
@@ -32,8 +33,6 @@ export const RECORD_SUFFIX = ".json";
  */
 export const MAX_PART_BASE_BYTES = MAX_NAME_BYTES -
   (PART_SUFFIX + RECORD_SUFFIX + ".").length - 36 - ".tmp".length;
-/** Most numbered alternatives tried for a name that is taken. */
-export const MAX_NAME_ATTEMPTS = 1000;
 /**
  * Bytes written between two background flushes to disk. Flushing as the
  * download goes leaves little for the final flush (1 GiB flushed at the end
@@ -197,7 +196,7 @@ export class PartFile {
     await this.#file.sync();
     const target = this.#force
       ? await this.#replace()
-      : await this.#linkFreeName();
+      : await moveToFreeFileName(this.partPath, this.dir, this.name);
     await Deno.remove(this.partPath + RECORD_SUFFIX).catch(() => {});
     this.close();
     await syncFolder(this.dir);
@@ -224,40 +223,6 @@ export class PartFile {
     const target = join(this.dir, this.name);
     await Deno.rename(this.partPath, target);
     return target;
-  }
-
-  async #linkFreeName(): Promise<string> {
-    let links = true;
-    for (let n = 0; n < MAX_NAME_ATTEMPTS; n++) {
-      const target = join(
-        this.dir,
-        n === 0 ? this.name : numberedName(this.name, n),
-      );
-      if (links) {
-        try {
-          // A hard link never replaces an existing file, unlike rename.
-          await Deno.link(this.partPath, target);
-          await Deno.remove(this.partPath);
-          return target;
-        } catch (error) {
-          if (error instanceof Deno.errors.AlreadyExists) continue;
-          if (!noHardLinks(error)) throw error;
-          links = false;
-        }
-      }
-      // No hard links on this file system (FAT, exFAT, some network and
-      // FUSE ones): claim the name with an exclusive create, which fails if
-      // anything is there, then move the download onto that claim.
-      try {
-        (await Deno.open(target, { write: true, createNew: true })).close();
-      } catch (error) {
-        if (error instanceof Deno.errors.AlreadyExists) continue;
-        throw error;
-      }
-      await Deno.rename(this.partPath, target);
-      return target;
-    }
-    throw new Error(`No free name for ${this.name} in ${this.dir}`);
   }
 }
 
@@ -364,10 +329,4 @@ async function syncFolder(dir: string): Promise<void> {
   } catch {
     // Some systems cannot open or flush a folder; the data is flushed.
   }
-}
-
-/** True for the error `link(2)` gives on a file system without hard links. */
-function noHardLinks(error: unknown): boolean {
-  return error instanceof Deno.errors.PermissionDenied ||
-    error instanceof Deno.errors.NotSupported;
 }

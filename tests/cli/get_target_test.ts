@@ -6,9 +6,11 @@ import {
 } from "../assert.ts";
 import { UsageError } from "../../lib/app/usage_error.ts";
 import { readGetTarget } from "../../lib/cli/get_target.ts";
-import { isLinkText } from "../../lib/app/lookup.ts";
-import { parseGetTarget } from "../../lib/app/lookup.ts";
-import { linkTracker } from "../../lib/app/lookup.ts";
+import {
+  isLinkText,
+  linkTracker,
+  parseGetTarget,
+} from "../../lib/app/lookup.ts";
 import { ShareLinkError } from "../../lib/protocol/share_link.ts";
 
 const ID = "ab".repeat(32);

@@ -24,10 +24,12 @@ import {
 } from "../format.ts";
 import { shortId } from "../../app/file_id.ts";
 import { terminalSafe } from "../../util/terminal_safe.ts";
-import { alreadyHere } from "../../app/session.ts";
-import { type SessionStatus } from "../../app/session.ts";
-import { type SessionEvent } from "../../app/session.ts";
-import { type Session } from "../../app/session.ts";
+import {
+  alreadyHere,
+  type Session,
+  type SessionEvent,
+  type SessionStatus,
+} from "../../app/session.ts";
 
 /** What a command asks the loop to do next. */
 export type Next = "continue" | "quit" | "confirm-quit";

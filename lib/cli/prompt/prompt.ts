@@ -16,15 +16,14 @@ import { describeTransfer, transferBar } from "./transfer_lines.ts";
 import { addSignalListeners } from "../../util/signals.ts";
 import process from "node:process";
 import { createInterface, type Interface } from "node:readline";
-import { BandwidthLimiter } from "../../util/bandwidth.ts";
 import { formatAddress } from "../../net/connection.ts";
 import type { TrackerAddress } from "../../discovery/tracker_client.ts";
 import { explainError, FAILURE_EXIT_CODE } from "../errors.ts";
 import { shortId } from "../../app/file_id.ts";
 import { terminalSafe } from "../../util/terminal_safe.ts";
-import { DEFAULT_PEER_PORT } from "../../protocol/limits.ts";
-import { reachabilityLine } from "../flags.ts";
-import { PeerNode } from "../../app/peer_node.ts";
+import { SHUTDOWN_TIMEOUT_MS } from "../flags.ts";
+import { startPeerSession } from "../peer_session.ts";
+import type { Session } from "../../app/session.ts";
 import { PLAIN_INTERVAL_MS } from "../progress.ts";
 import {
   type CommandContext,
@@ -36,15 +35,12 @@ import { complete, type KnownFile } from "./completion.ts";
 import { History, holdsSecret, MAX_HISTORY } from "./history.ts";
 import { dataDir } from "../../app/data_dir.ts";
 import { PromptScreen } from "./screen.ts";
-import { Session } from "../../app/session.ts";
 import { settleWithin } from "../../util/settle_within.ts";
 
 /** The text shown before each command. */
 export const PROMPT = "p2p> ";
 /** Least time between two redraws of the live bars. */
 export const BAR_INTERVAL_MS = 200;
-/** Longest wait for unregistering and closing when quitting. */
-export const SHUTDOWN_TIMEOUT_MS = 5_000;
 /** Longest wait for cancelled transfers to close their files when quitting. */
 export const TRANSFER_STOP_TIMEOUT_MS = 1_000;
 
@@ -84,44 +80,20 @@ export interface PromptOptions {
  * failed it is {@linkcode FAILURE_EXIT_CODE}; otherwise 0.
  */
 export async function runPrompt(options: PromptOptions): Promise<number> {
-  let prompt: PromptLoop | undefined;
-  // One limiter for every download of the session.
-  using downloadLimit = options.downloadLimit === undefined
-    ? undefined
-    : new BandwidthLimiter(options.downloadLimit);
-  const log = options.verbose
-    ? (line: string) => prompt?.note(line)
-    : undefined;
-  const node = await PeerNode.start({
-    tracker: options.tracker,
-    host: options.host,
-    port: options.port ?? DEFAULT_PEER_PORT,
-    log,
-    onDropped: (meta, reason) =>
-      prompt?.note(`Stopped sharing ${terminalSafe(meta.name)}: ${reason}.`),
-    uploadLimit: options.uploadLimit,
-    uploadSlots: options.uploadSlots,
-    portMapping: options.portMapping,
-    onReachability: (reachability) => {
-      const line = reachabilityLine(reachability);
-      if (line) prompt?.note(line);
-    },
+  // Notes from the node wait for the loop that prints them.
+  const started: { prompt?: PromptLoop } = {};
+  const note = (line: string) => started.prompt?.note(line);
+  await using peer = await startPeerSession({
+    ...options,
+    log: options.verbose ? note : undefined,
+    note,
   });
-  try {
-    const history = await History.load(
-      options.dataDir === undefined ? dataDir() : options.dataDir ?? undefined,
-    );
-    const session = new Session(node, {
-      tracker: options.tracker,
-      outDir: options.outDir,
-      downloadLimit,
-      log,
-    });
-    prompt = new PromptLoop(options, session, history);
-    await prompt.run();
-  } finally {
-    await settleWithin(node.close(), SHUTDOWN_TIMEOUT_MS);
-  }
+  const history = await History.load(
+    options.dataDir === undefined ? dataDir() : options.dataDir ?? undefined,
+  );
+  const prompt = new PromptLoop(options, peer.session, history);
+  started.prompt = prompt;
+  await prompt.run();
   return prompt.scriptFailed ? FAILURE_EXIT_CODE : 0;
 }
 

@@ -1,0 +1,97 @@
+/**
+ * Starting the peer node and the {@linkcode Session} on it that the prompt
+ * and `peer ui` both drive: one server for everything shared, one download
+ * limiter for every get, and the node's news (a file dropped, whether
+ * others can reach this peer) told through `note`.
+ *
+ * @module
+ */
+
+import { PeerNode } from "../app/peer_node.ts";
+import { Session } from "../app/session.ts";
+import type { TrackerAddress } from "../discovery/tracker_client.ts";
+import { DEFAULT_PEER_PORT } from "../protocol/limits.ts";
+import { BandwidthLimiter } from "../util/bandwidth.ts";
+import { settleWithin } from "../util/settle_within.ts";
+import { terminalSafe } from "../util/terminal_safe.ts";
+import { reachabilityLine, SHUTDOWN_TIMEOUT_MS } from "./flags.ts";
+
+/** Options for {@linkcode startPeerSession}. */
+export interface PeerSessionOptions {
+  /** Tracker to register with and ask (with its team key, if it needs one). */
+  tracker: TrackerAddress;
+  /** Address the peer server listens on. @default {"0.0.0.0"} */
+  host?: string;
+  /** Port the peer server listens on. @default {DEFAULT_PEER_PORT} */
+  port?: number;
+  /** Folder downloads are saved into. @default {"downloads"} */
+  outDir?: string;
+  /** Piece bytes a second uploaded, everything shared together. @default {no limit} */
+  uploadLimit?: number;
+  /** Piece bytes a second downloaded, every get together. @default {no limit} */
+  downloadLimit?: number;
+  /** Downloaders uploaded to at once. @default {UPLOAD_SLOTS} */
+  uploadSlots?: number;
+  /** Ask the router to forward the port when needed. @default {true} */
+  portMapping?: boolean;
+  /** Receives notable download events (`--verbose`). @default {none} */
+  log?: (line: string) => void;
+  /** Receives news about the node, one sentence each. */
+  note: (line: string) => void;
+}
+
+/** A session on its own node; closing it unregisters everything shared. */
+export interface PeerSession extends AsyncDisposable {
+  /** The session. */
+  readonly session: Session;
+}
+
+/**
+ * Starts a peer node and a session on it. Rejects if the peer server cannot
+ * start (e.g. the port is in use).
+ */
+export async function startPeerSession(
+  options: PeerSessionOptions,
+): Promise<PeerSession> {
+  const downloadLimit = options.downloadLimit === undefined
+    ? undefined
+    : new BandwidthLimiter(options.downloadLimit);
+  const { note } = options;
+  let node: PeerNode;
+  try {
+    node = await PeerNode.start({
+      tracker: options.tracker,
+      host: options.host,
+      port: options.port ?? DEFAULT_PEER_PORT,
+      log: options.log,
+      onDropped: (meta, reason) =>
+        note(`Stopped sharing ${terminalSafe(meta.name)}: ${reason}.`),
+      uploadLimit: options.uploadLimit,
+      uploadSlots: options.uploadSlots,
+      portMapping: options.portMapping,
+      onReachability: (reachability) => {
+        const line = reachabilityLine(reachability);
+        if (line) note(line);
+      },
+    });
+  } catch (error) {
+    downloadLimit?.[Symbol.dispose]();
+    throw error;
+  }
+  const session = new Session(node, {
+    tracker: options.tracker,
+    outDir: options.outDir,
+    downloadLimit,
+    log: options.log,
+  });
+  return {
+    session,
+    async [Symbol.asyncDispose]() {
+      try {
+        await settleWithin(node.close(), SHUTDOWN_TIMEOUT_MS);
+      } finally {
+        downloadLimit?.[Symbol.dispose]();
+      }
+    },
+  };
+}

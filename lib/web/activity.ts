@@ -1,0 +1,162 @@
+/**
+ * What the web page shows besides the session's own state: transfers that
+ * ended (saved, shared, cancelled, failed: the page offers Resume for a get
+ * that did not finish), files being received from the page, and notes to
+ * tell the user.
+ *
+ * @module
+ */
+
+import type { SessionEvent } from "../app/session.ts";
+import type { TransferKind } from "../app/transfers.ts";
+
+/** Ended transfers kept for the page; older ones are forgotten. */
+export const MAX_FINISHED = 50;
+
+/** How a transfer ended. */
+export type Outcome = "shared" | "saved" | "cancelled" | "failed";
+
+/** A transfer that ended, as the page lists it. */
+export interface Finished {
+  /** Its number while it ran. */
+  number: number;
+  /** What it did. */
+  kind: TransferKind;
+  /** File name (or short ID, for a get that never learned it). */
+  name: string;
+  /** File ID, when known. */
+  id?: string;
+  /** How it ended. */
+  outcome: Outcome;
+  /** Why it failed, for the user. */
+  message?: string;
+  /** Where a get saved the file, or the path a share serves. */
+  path?: string;
+  /** Whether a get can start again from where it stopped. */
+  resumable: boolean;
+}
+
+/** What a get was asked for, to start it again. */
+export interface GetRequest {
+  /** The ID or share link as typed. */
+  ref: string;
+  /** The folder it saves into. */
+  outDir?: string;
+}
+
+/** A file arriving from the page. */
+export interface Upload {
+  /** Its name as dropped. */
+  name: string;
+  /** Bytes received so far. */
+  done: number;
+  /** Bytes in all (0 when the browser did not say). */
+  total: number;
+}
+
+/** See the module documentation; {@linkcode record} is fed every session event. */
+export class Activity {
+  #finished: Finished[] = [];
+  #gets = new Map<number, GetRequest>();
+  #uploads = new Set<Upload>();
+
+  /** Ended transfers, newest first. */
+  finished(): readonly Finished[] {
+    return this.#finished;
+  }
+
+  /** Files being received now. */
+  uploads(): Upload[] {
+    return [...this.#uploads];
+  }
+
+  /** Notes what get `number` was asked for, so that it can be resumed. */
+  rememberGet(number: number, request: GetRequest): void {
+    this.#gets.set(number, request);
+  }
+
+  /** What ended get `number` was asked for, if it can be resumed. */
+  resumable(number: number): GetRequest | undefined {
+    const ended = this.#finished.find((f) => f.number === number);
+    return ended?.resumable ? this.#gets.get(number) : undefined;
+  }
+
+  /** Starts tracking a file received from the page; the caller updates and ends it. */
+  startUpload(name: string, total: number): Upload {
+    const upload = { name, done: 0, total };
+    this.#uploads.add(upload);
+    return upload;
+  }
+
+  /** Stops tracking `upload`. */
+  endUpload(upload: Upload): void {
+    this.#uploads.delete(upload);
+  }
+
+  /** Records how a transfer ended, from the session's event. */
+  record(event: SessionEvent): void {
+    const { transfer } = event;
+    const base = {
+      number: transfer.number,
+      kind: transfer.kind,
+      name: transfer.name,
+      id: transfer.id,
+    };
+    switch (event.type) {
+      case "shared":
+        this.#add({
+          ...base,
+          name: event.meta.name,
+          id: event.meta.id,
+          outcome: "shared",
+          resumable: false,
+        });
+        break;
+      case "share-cancelled":
+        this.#add({ ...base, outcome: "cancelled", resumable: false });
+        break;
+      case "saved":
+        this.#gets.delete(transfer.number);
+        this.#add({
+          ...base,
+          name: event.result.meta.name,
+          id: event.result.meta.id,
+          outcome: "saved",
+          path: event.result.path,
+          resumable: false,
+        });
+        break;
+      case "get-cancelled":
+        this.#add({ ...base, outcome: "cancelled", resumable: true });
+        break;
+    }
+  }
+
+  /** Records a transfer that failed with `message`. */
+  failed(
+    transfer: { number: number; kind: TransferKind; name: string; id?: string },
+    message: string,
+  ): void {
+    this.#add({
+      number: transfer.number,
+      kind: transfer.kind,
+      name: transfer.name,
+      id: transfer.id,
+      outcome: "failed",
+      message,
+      resumable: transfer.kind === "get",
+    });
+  }
+
+  #add(finished: Finished): void {
+    const all = [
+      finished,
+      ...this.#finished.filter((f) => f.number !== finished.number),
+    ];
+    this.#finished = all.slice(0, MAX_FINISHED);
+    // A get that falls off the list can no longer be resumed from the page.
+    for (const dropped of all.slice(MAX_FINISHED)) {
+      this.#gets.delete(dropped.number);
+    }
+  }
+}

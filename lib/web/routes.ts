@@ -1,0 +1,298 @@
+/**
+ * The page's API (docs/WEB_UI.md): each call checked, turned into a call on
+ * the {@linkcode Session}, and answered in JSON. Shares and gets run in the
+ * background: the call answers with the transfer's number, and the page
+ * follows it through the event stream.
+ *
+ * @module
+ */
+
+import { resolve } from "node:path";
+import type { Session } from "../app/session.ts";
+import type { Transfer } from "../app/transfers.ts";
+import { parseGetTarget } from "../app/lookup.ts";
+import { expandHome } from "../app/data_dir.ts";
+import { UsageError } from "../app/usage_error.ts";
+import { USAGE_ERRORS, userSentence } from "../app/user_errors.ts";
+import { receiveFile } from "../storage/received_file.ts";
+import type { Activity } from "./activity.ts";
+import { fileRows, type WebState } from "./state.ts";
+
+/** Largest JSON body an API call may carry. */
+export const MAX_JSON_BYTES = 64 * 1024;
+
+/** What the API works on. */
+export interface ApiContext {
+  /** The session the page drives. */
+  session: Session;
+  /** Ended transfers and files being received. */
+  activity: Activity;
+  /** Where files dropped on the page are stored; undefined when there is no data folder. */
+  dropDir?: string;
+  /** The state the page is sent now. */
+  state(): WebState;
+  /** Tells the pages that the state changed. */
+  changed(): void;
+  /** Tells the pages something, in one sentence. */
+  note(text: string): void;
+}
+
+type Handler = (request: Request, context: ApiContext) => Promise<Response>;
+
+const ROUTES: Readonly<Record<string, Handler>> = {
+  "GET /api/state": (_, context) => Promise.resolve(json(context.state())),
+  "GET /api/list": async (_, { session }) =>
+    json({ files: fileRows(await session.list()) }),
+  "GET /api/search": async (request, { session }) => {
+    const text = new URL(request.url).searchParams.get("q") ?? "";
+    return json({ files: fileRows(await session.search(text)) });
+  },
+  "POST /api/share": share,
+  "PUT /api/upload": upload,
+  "POST /api/get": get,
+  "POST /api/resume": resume,
+  "POST /api/cancel": async (request, { session, changed }) => {
+    session.cancel(`#${numberIn(await readJson(request))}`);
+    changed();
+    return json({});
+  },
+  "POST /api/unshare": async (request, { session, changed }) => {
+    const { id } = await readJson(request);
+    if (typeof id !== "string" || id === "") {
+      throw new UsageError("Say which file to stop sharing.");
+    }
+    await session.unshare(id);
+    changed();
+    return json({});
+  },
+};
+
+/** Answers one API call (the guard has passed it); never throws. */
+export async function handleApi(
+  request: Request,
+  context: ApiContext,
+): Promise<Response> {
+  const path = new URL(request.url).pathname;
+  const handler = ROUTES[`${request.method} ${path}`];
+  if (!handler) {
+    const known = Object.keys(ROUTES).some((r) => r.endsWith(` ${path}`));
+    return known
+      ? json({ error: "That method is not allowed here." }, 405)
+      : json({ error: "No such call." }, 404);
+  }
+  try {
+    return await handler(request, context);
+  } catch (error) {
+    return errorAnswer(error);
+  }
+}
+
+async function share(request: Request, context: ApiContext): Promise<Response> {
+  const body = await readJson(request);
+  if (typeof body.path !== "string" || body.path.trim() === "") {
+    throw new UsageError("Type the path of a file or folder to share.");
+  }
+  const path = resolve(expandHome(body.path.trim()));
+  const found = await Deno.stat(path).catch(() => undefined);
+  if (!found) throw new UsageError(`There is no file or folder at ${path}.`);
+  const number = await startTracked(
+    context,
+    () => context.session.share(path, { private: body.private === true }),
+  );
+  return json({ number }, 202);
+}
+
+async function upload(
+  request: Request,
+  context: ApiContext,
+): Promise<Response> {
+  const query = new URL(request.url).searchParams;
+  const name = query.get("name") ?? "";
+  if (name === "") throw new UsageError("A dropped file needs a name.");
+  if (!request.body) throw new UsageError(`${name} arrived empty.`);
+  if (context.dropDir === undefined) {
+    throw new UsageError(
+      "There is no data folder to keep dropped files in: set P2P_HOME, or type the file's path instead.",
+    );
+  }
+  const total = Number(request.headers.get("content-length") ?? 0) || 0;
+  const receiving = context.activity.startUpload(name, total);
+  context.changed();
+  let path: string;
+  try {
+    path = await receiveFile(request.body, context.dropDir, name, {
+      onProgress: (done) => {
+        receiving.done = done;
+        context.changed();
+      },
+    });
+  } finally {
+    context.activity.endUpload(receiving);
+    context.changed();
+  }
+  const number = await startTracked(
+    context,
+    () =>
+      context.session.share(path, { private: query.get("private") === "1" }),
+  );
+  return json({ number }, 202);
+}
+
+async function get(request: Request, context: ApiContext): Promise<Response> {
+  const body = await readJson(request);
+  if (typeof body.ref !== "string" || body.ref.trim() === "") {
+    throw new UsageError("Paste a share link or a file ID to get.");
+  }
+  if (body.outDir !== undefined && typeof body.outDir !== "string") {
+    throw new UsageError("The folder to save into is not a path.");
+  }
+  return json(
+    { number: await startGet(context, body.ref.trim(), body.outDir) },
+    202,
+  );
+}
+
+async function resume(
+  request: Request,
+  context: ApiContext,
+): Promise<Response> {
+  const number = numberIn(await readJson(request));
+  const asked = context.activity.resumable(number);
+  if (!asked) {
+    throw new UsageError(
+      `Transfer #${number} cannot be resumed: get it again.`,
+    );
+  }
+  return json(
+    { number: await startGet(context, asked.ref, asked.outDir) },
+    202,
+  );
+}
+
+/** Starts a get of `ref` (an ID or link) into `outDir`; resolves with its number. */
+async function startGet(
+  context: ApiContext,
+  ref: string,
+  outDir: string | undefined,
+): Promise<number> {
+  const target = parseGetTarget(ref);
+  const wanted = target.kind === "id"
+    ? context.session.resolveId(target.id)
+    : target.link;
+  const folder = outDir?.trim()
+    ? resolve(expandHome(outDir.trim()))
+    : undefined;
+  const number = await startTracked(
+    context,
+    () => context.session.get(wanted, { outDir: folder }),
+  );
+  context.activity.rememberGet(number, { ref, outDir: folder });
+  return number;
+}
+
+/**
+ * Runs `work` (a share or get) in the background and resolves with the
+ * number of the transfer it started. The session starts a transfer before
+ * its first await, so the transfer is known when `work` returns; work that
+ * fails before starting one rejects here instead. A later failure is
+ * recorded and told to the pages.
+ */
+async function startTracked(
+  context: ApiContext,
+  work: () => Promise<unknown>,
+): Promise<number> {
+  let transfer: Transfer | undefined;
+  const stop = context.session.listen((event) => {
+    if (event.type === "hashing" || event.type === "getting") {
+      transfer ??= event.transfer;
+    }
+  });
+  let running: Promise<unknown>;
+  try {
+    running = work();
+  } finally {
+    stop();
+  }
+  const started = transfer;
+  if (!started) {
+    await running;
+    throw new Error("Nothing was started.");
+  }
+  running.then(
+    () => context.changed(),
+    (error) => {
+      const message = sentenceFor(error);
+      context.activity.failed(started, message);
+      context.note(`#${started.number} ${started.name}: ${message}`);
+      context.changed();
+    },
+  );
+  context.changed();
+  return started.number;
+}
+
+/** The body of an API call as a JSON object, read up to {@linkcode MAX_JSON_BYTES}. */
+async function readJson(request: Request): Promise<Record<string, unknown>> {
+  if (!request.body) return {};
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body) {
+    size += chunk.byteLength;
+    if (size > MAX_JSON_BYTES) throw new TooLargeError();
+    chunks.push(chunk);
+  }
+  const text = new TextDecoder().decode(concat(chunks, size));
+  let value: unknown;
+  try {
+    value = text.trim() === "" ? {} : JSON.parse(text);
+  } catch {
+    throw new UsageError("The request was not understood (it is not JSON).");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new UsageError("The request was not understood.");
+  }
+  return value as Record<string, unknown>;
+}
+
+function numberIn(body: Record<string, unknown>): number {
+  const { number } = body;
+  if (typeof number !== "number" || !Number.isSafeInteger(number)) {
+    throw new UsageError("Say which transfer, by its number.");
+  }
+  return number;
+}
+
+class TooLargeError extends Error {}
+
+function errorAnswer(error: unknown): Response {
+  if (error instanceof TooLargeError) {
+    return json({ error: "The request is too large." }, 413);
+  }
+  const sentence = userSentence(error);
+  if (sentence === undefined) return json({ error: sentenceFor(error) }, 500);
+  const usage = error instanceof Error && USAGE_ERRORS.has(error.name);
+  return json({ error: sentence }, usage ? 400 : 502);
+}
+
+/** What to tell the user about `error`, in one sentence. */
+function sentenceFor(error: unknown): string {
+  return userSentence(error) ??
+    `Unexpected error: ${error instanceof Error ? error.message : error}`;
+}
+
+function json(value: unknown, status = 200): Response {
+  return Response.json(value, {
+    status,
+    headers: { "Cache-Control": "no-store" },
+  });
+}
+
+function concat(chunks: Uint8Array[], size: number): Uint8Array {
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return all;
+}

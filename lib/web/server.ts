@@ -1,0 +1,164 @@
+/**
+ * The web page's server: the page's files and its API on one port of
+ * 127.0.0.1 (or `--ui-host`), driving a {@linkcode Session} that the prompt
+ * may share. Every request passes the guard first (`guard.ts`); pages get
+ * the state through the event stream whenever it changes.
+ *
+ * @module
+ */
+
+import { resolve } from "node:path";
+import { formatAddress } from "../net/connection.ts";
+import type { Session } from "../app/session.ts";
+import type { TrackerAddress } from "../discovery/tracker_client.ts";
+import { Activity } from "./activity.ts";
+import { EventStreams } from "./events.ts";
+import {
+  checkRequest,
+  type GuardOptions,
+  newToken,
+  withSecurityHeaders,
+} from "./guard.ts";
+import { type ApiContext, handleApi } from "./routes.ts";
+import { webState } from "./state.ts";
+import { StaticPage } from "./static_files.ts";
+
+/** Address the page is served on unless told otherwise: loopback only. */
+export const DEFAULT_UI_HOST = "127.0.0.1";
+/** Least time between two state events. */
+export const STATE_EVENT_MS = 250;
+/** How often running transfers' progress is sent. */
+export const PROGRESS_EVENT_MS = 1_000;
+/** How often the tracker is checked for the status line. */
+export const TRACKER_CHECK_MS = 30_000;
+
+/** Options for {@linkcode startWebUi}. */
+export interface WebUiOptions {
+  /** Address to listen on. @default {DEFAULT_UI_HOST} */
+  host?: string;
+  /** Port to listen on; 0 picks a free one. @default {0} */
+  port?: number;
+  /** Names the page may be reached by besides loopback ones (with `host` beyond loopback). @default {none} */
+  hosts?: readonly string[];
+  /** The session's tracker, shown in the status line. */
+  tracker: TrackerAddress;
+  /** Where files dropped on the page are stored; without one, dropping is refused. */
+  dropDir?: string;
+  /** The token; tests give their own. @default {a new random one} */
+  token?: string;
+}
+
+/** A running web page server; see {@linkcode startWebUi}. */
+export interface WebUi {
+  /** The address to open, with the token after `#token=`. */
+  readonly url: string;
+  /** The port it listens on. */
+  readonly port: number;
+  /** This run's token. */
+  readonly token: string;
+  /** Tells every open page something, in one sentence. */
+  note(text: string): void;
+  /** Stops serving and ends every page's event stream. */
+  close(): Promise<void>;
+}
+
+/** Serves the page for `session` until {@linkcode WebUi.close}. */
+export async function startWebUi(
+  session: Session,
+  options: WebUiOptions,
+): Promise<WebUi> {
+  const page = await StaticPage.load();
+  const token = options.token ?? newToken();
+  const activity = new Activity();
+  const events = new EventStreams();
+  const host = options.host ?? DEFAULT_UI_HOST;
+  let trackerReachable: boolean | null = null;
+  let lastSent = 0;
+  let pending: ReturnType<typeof setTimeout> | undefined;
+
+  const state = () =>
+    webState({
+      session,
+      activity,
+      tracker: formatAddress(options.tracker),
+      trackerReachable,
+      outDir: resolve(session.outDir),
+    });
+  const changed = () => {
+    if (pending !== undefined || events.size === 0) return;
+    const wait = Math.max(0, lastSent + STATE_EVENT_MS - performance.now());
+    pending = setTimeout(() => {
+      pending = undefined;
+      lastSent = performance.now();
+      events.send("state", state());
+    }, wait);
+  };
+  const context: ApiContext = {
+    session,
+    activity,
+    dropDir: options.dropDir,
+    state,
+    changed,
+    note: (text) => events.send("note", { text }),
+  };
+  const stopListening = session.listen((event) => {
+    activity.record(event);
+    changed();
+  });
+  const progress = setInterval(() => {
+    if (session.transfers().length > 0 || activity.uploads().length > 0) {
+      changed();
+    }
+  }, PROGRESS_EVENT_MS);
+  const checkTracker = async () => {
+    const now = await session.trackerReachable();
+    if (now !== trackerReachable) {
+      trackerReachable = now;
+      changed();
+    }
+  };
+  const trackerTimer = setInterval(checkTracker, TRACKER_CHECK_MS);
+  checkTracker();
+
+  const guard: GuardOptions = { port: 0, hosts: options.hosts, token };
+  const server = Deno.serve({
+    hostname: host,
+    port: options.port ?? 0,
+    onListen: () => {},
+  }, async (request) => {
+    const refused = checkRequest(request, guard);
+    if (refused) return withSecurityHeaders(refused);
+    const path = new URL(request.url).pathname;
+    if (path === "/api/events" && request.method === "GET") {
+      return withSecurityHeaders(
+        events.open({ event: "state", data: state() }),
+      );
+    }
+    if (path.startsWith("/api/")) {
+      return withSecurityHeaders(await handleApi(request, context));
+    }
+    const answer = request.method === "GET" ? page.answer(path) : undefined;
+    return withSecurityHeaders(
+      answer ?? new Response("Not found.", { status: 404 }),
+    );
+  });
+  guard.port = server.addr.port;
+  const shown = host === "0.0.0.0" || host === "::" ? DEFAULT_UI_HOST : host;
+  const url = `http://${
+    formatAddress({ host: shown, port: server.addr.port })
+  }/#token=${token}`;
+  return {
+    url,
+    port: server.addr.port,
+    token,
+    note: context.note,
+    async close() {
+      stopListening();
+      clearInterval(progress);
+      clearInterval(trackerTimer);
+      clearTimeout(pending);
+      events.close();
+      await server.shutdown();
+    },
+  };
+}

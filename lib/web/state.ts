@@ -1,0 +1,205 @@
+/**
+ * The JSON the page is sent: the session's state (shared files, running
+ * transfers, totals, reachability) with what {@linkcode Activity} keeps, in
+ * the shape docs/WEB_UI.md gives. Names are sent as they are: the page
+ * shows them as text, never as markup.
+ *
+ * @module
+ */
+
+import { formatAddress } from "../net/connection.ts";
+import type { Session } from "../app/session.ts";
+import type { Transfer } from "../app/transfers.ts";
+import { folderLayoutOf } from "../protocol/folder_layout.ts";
+import type { FileMeta, FileSummary } from "../protocol/messages.ts";
+import type { Activity, Finished, Upload } from "./activity.ts";
+
+/** A shared file, as the page lists it. */
+export interface SharedView {
+  /** Full file ID. */
+  id: string;
+  /** File or folder name. */
+  name: string;
+  /** Bytes (of all its files, for a folder). */
+  size: number;
+  /** Files in a folder; null for a single file. */
+  files: number | null;
+  /** Whether only holders of its link can get it. */
+  private: boolean;
+  /** What to pass on; null once it is no longer shared. */
+  link: string | null;
+  /** Piece bytes sent of it this session. */
+  uploaded: number;
+  /** Downloaders being sent it now. */
+  downloaders: number;
+}
+
+/** A running transfer, as the page shows it. */
+export interface TransferView {
+  /** Its number (cancel takes it). */
+  number: number;
+  /** Hashing for a share, or a get. */
+  kind: Transfer["kind"];
+  /** File name. */
+  name: string;
+  /** File ID, once known. */
+  id: string | null;
+  /** Bytes done. */
+  done: number;
+  /** Bytes in all. */
+  total: number;
+  /** Recent speed. */
+  bytesPerSecond: number;
+  /** Peers connected (gets). */
+  peers: number | null;
+  /** Of those, how many came other than straight, by way (gets). */
+  routes: Transfer["routes"] | null;
+  /** Whether progress was reported yet (the size is known). */
+  started: boolean;
+}
+
+/** A file of a tracker's answer, as the page lists it. */
+export interface FileRow {
+  /** Full file ID. */
+  id: string;
+  /** File or folder name. */
+  name: string;
+  /** Bytes. */
+  size: number;
+  /** Files in a folder; null for a single file. */
+  files: number | null;
+  /** Peers holding it, whole or in part. */
+  peers: number;
+  /** Of those, how many are still getting it. */
+  partial: number;
+}
+
+/** Whether others can reach this peer, once known. */
+export interface ReachabilityView {
+  /** Whether peers elsewhere can connect to it. */
+  reachable: boolean;
+  /** The address the tracker sees it at. */
+  observed: string;
+  /** The port its router forwards, as `host:port`, when one does. */
+  mapped: string | null;
+}
+
+/** Everything the page shows; see docs/WEB_UI.md. */
+export interface WebState {
+  /** Where the peer serves. */
+  address: string;
+  /** Its tracker. */
+  tracker: string;
+  /** Whether the tracker answered the last check; null before the first. */
+  trackerReachable: boolean | null;
+  /** Own reachability, once the tracker told. */
+  reachability: ReachabilityView | null;
+  /** Where gets save unless told. */
+  outDir: string;
+  /** Files shared. */
+  shared: SharedView[];
+  /** Running transfers, oldest first. */
+  transfers: TransferView[];
+  /** Files being received from the page. */
+  uploads: Upload[];
+  /** Ended transfers, newest first. */
+  finished: readonly Finished[];
+  /** Piece bytes uploaded this session. */
+  uploaded: number;
+  /** Bytes downloaded this session. */
+  downloaded: number;
+}
+
+/** What the state is built from. */
+export interface StateSources {
+  /** The session the page drives. */
+  session: Session;
+  /** What the page keeps besides. */
+  activity: Activity;
+  /** Tracker address as shown. */
+  tracker: string;
+  /** Whether the tracker answered the last check; null before the first. */
+  trackerReachable: boolean | null;
+  /** Where gets save unless told, absolute. */
+  outDir: string;
+}
+
+/** The state the page is sent now. */
+export function webState(sources: StateSources): WebState {
+  const { session, activity } = sources;
+  const status = session.status();
+  return {
+    address: formatAddress(status.address),
+    tracker: sources.tracker,
+    trackerReachable: sources.trackerReachable,
+    reachability: reachabilityView(session),
+    outDir: sources.outDir,
+    shared: status.shared.map((entry) => ({
+      id: entry.meta.id,
+      name: entry.meta.name,
+      size: entry.meta.size,
+      files: filesIn(entry.meta),
+      private: entry.private,
+      link: linkOf(session, entry.meta.id),
+      uploaded: entry.uploaded,
+      downloaders: entry.downloaders,
+    })),
+    transfers: status.transfers.map(transferView),
+    uploads: activity.uploads(),
+    finished: activity.finished(),
+    uploaded: status.uploaded,
+    downloaded: status.downloaded,
+  };
+}
+
+/** A tracker's answer as page rows. */
+export function fileRows(files: readonly FileSummary[]): FileRow[] {
+  return files.map((file) => ({
+    id: file.id,
+    name: file.name,
+    size: file.size,
+    files: file.files ?? null,
+    peers: file.peers,
+    partial: Math.min(file.partial ?? 0, file.peers),
+  }));
+}
+
+function transferView(transfer: Transfer): TransferView {
+  const getting = transfer.kind === "get";
+  return {
+    number: transfer.number,
+    kind: transfer.kind,
+    name: transfer.name,
+    id: transfer.id ?? null,
+    done: transfer.done,
+    total: transfer.total,
+    bytesPerSecond: transfer.bytesPerSecond,
+    peers: getting ? transfer.peers ?? 0 : null,
+    routes: getting ? transfer.routes ?? null : null,
+    started: transfer.started,
+  };
+}
+
+function reachabilityView(session: Session): ReachabilityView | null {
+  const known = session.reachability;
+  if (!known) return null;
+  return {
+    reachable: known.reachable || known.mapping !== undefined,
+    observed: known.observed.host,
+    mapped: known.mapping
+      ? `${known.observed.host}:${known.mapping.external.port}`
+      : null,
+  };
+}
+
+function filesIn(meta: FileMeta): number | null {
+  return folderLayoutOf(meta)?.files.length ?? null;
+}
+
+function linkOf(session: Session, id: string): string | null {
+  try {
+    return session.link(id).link;
+  } catch {
+    return null;
+  }
+}

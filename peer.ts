@@ -29,6 +29,7 @@ import {
   type ShareFlags,
   type TrackerFlags,
   trackerOf,
+  type UiFlags,
 } from "./lib/cli/flags.ts";
 import { get } from "./lib/cli/get.ts";
 import { doctor } from "./lib/cli/doctor.ts";
@@ -52,6 +53,7 @@ import {
 } from "./lib/protocol/limits.ts";
 import type { FileSummary } from "./lib/protocol/messages.ts";
 import { runPrompt } from "./lib/cli/prompt/prompt.ts";
+import { runUi } from "./lib/cli/ui.ts";
 import { TrackerClient } from "./lib/discovery/tracker_client.ts";
 import { UPLOAD_SLOTS } from "./lib/swarm/upload_slots.ts";
 import { VERSION } from "./lib/protocol/version.ts";
@@ -103,6 +105,47 @@ function buildProgram(): Command {
         downloadLimit: flags.downloadLimit,
         uploadSlots: flags.uploadSlots,
         portMapping: flags.portMapping,
+      });
+    });
+  limits(serveOptions(
+    addCommand(
+      program,
+      "ui",
+      "Open the web page: share, get and follow transfers in your browser.",
+    )
+      .option("--tracker <host:port>", TRACKER_HELP)
+      .option("--secret-file <path>", SECRET_FILE_HELP),
+    DEFAULT_PEER_PORT,
+  ))
+    .option("--out <dir>", "folder for downloads", "downloads")
+    .addOption(
+      portOption(
+        "port to serve the page on (default: a free one)",
+        0,
+        "--ui-port <n>",
+      ),
+    )
+    .option(
+      "--ui-host <address>",
+      "address to serve the page on (default: 127.0.0.1, this machine only; another one is reachable from the network, without encryption)",
+      asUsage(parseHost),
+    )
+    .option("--no-open", "do not open the browser; only print the address")
+    .action(async (flags: UiFlags) => {
+      const global = withGlobals(flags);
+      promptExitCode = await runUi({
+        tracker: trackerOf(global),
+        host: flags.host,
+        port: flags.port,
+        outDir: flags.out,
+        uploadLimit: flags.uploadLimit,
+        downloadLimit: flags.downloadLimit,
+        uploadSlots: flags.uploadSlots,
+        portMapping: flags.portMapping,
+        uiHost: flags.uiHost,
+        uiPort: flags.uiPort,
+        open: flags.open,
+        print: (line) => console.log(line),
       });
     });
   limits(serveOptions(
@@ -190,13 +233,13 @@ function buildProgram(): Command {
   return program;
 }
 
-const COMMANDS = ["share", "get", "list", "search", "doctor"];
+const COMMANDS = ["share", "get", "list", "search", "doctor", "ui"];
 
 function unknownCommand(word: string): UsageError {
   const guess = suggest(word, COMMANDS);
   const hint = guess ? `Did you mean "peer ${guess}"? ` : "";
   return new UsageError(
-    `Unknown command "${word}": ${hint}Use share, get, list, search or doctor (see "peer --help").`,
+    `Unknown command "${word}": ${hint}Use share, get, list, search, doctor or ui (see "peer --help").`,
   );
 }
 

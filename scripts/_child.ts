@@ -23,6 +23,8 @@ export const PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
     "--allow-write",
     "--allow-env",
     "--allow-sys=networkInterfaces",
+    // Opening the web page in the browser (`peer ui`).
+    "--allow-run=xdg-open,open,rundll32",
     ...PEER_V8_FLAGS,
   ],
 };

@@ -65,9 +65,16 @@ export const TARGETS: readonly Target[] = [
       "--allow-write",
       "--allow-env",
       "--allow-sys=networkInterfaces",
+      // Opening the web page in the browser (`peer ui`).
+      "--allow-run=xdg-open,open,rundll32",
     ],
-    // The hashing Worker and what it imports, loaded at run time by URL.
-    include: ["lib/storage/hash_worker.ts", "lib/util/read_full.ts"],
+    // The hashing Worker and what it imports, and the web page's files, all
+    // loaded at run time by URL.
+    include: [
+      "lib/storage/hash_worker.ts",
+      "lib/util/read_full.ts",
+      "lib/web/static",
+    ],
     runtimeFlags: PEER_V8_FLAGS,
   },
 ];

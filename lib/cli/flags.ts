@@ -68,6 +68,15 @@ export interface GetFlags extends ServeFlags, LimitFlags {
 export interface PromptFlags extends ServeFlags, LimitFlags {
   out: string;
 }
+/** Flags of `peer ui`. */
+export interface UiFlags extends PromptFlags {
+  /** Port the page is served on. */
+  uiPort: number;
+  /** Address the page is served on. */
+  uiHost?: string;
+  /** False with `--no-open`. */
+  open: boolean;
+}
 
 /**
  * The tracker address from `--tracker`, else the environment, else the

@@ -65,9 +65,13 @@ export function addOutputFlags(command: Command): Command {
     .option("-v, --verbose", "print events, and stack traces on errors");
 }
 
-/** An option `--port N` (0 picks a free port). */
-export function portOption(description: string, defaultPort: number): Option {
-  return new Option("--port <n>", description)
+/** An option `--port N` (0 picks a free port), or `flag` spelled otherwise. */
+export function portOption(
+  description: string,
+  defaultPort: number,
+  flag = "--port <n>",
+): Option {
+  return new Option(flag, description)
     .default(defaultPort)
     .argParser(asUsage(parsePort));
 }

@@ -59,6 +59,7 @@ const HELP: readonly (readonly [string, ...string[]])[] = [
   ["peers ID", "who shares a file"],
   ["cancel ID", "stop a transfer (#N from status, ID or name)"],
   ["doctor", "check the tracker, NAT, reachability, relay"],
+  ["ui", "open the web page on this session (prints its address)"],
   ["help", "this list"],
   ["quit [--force]", "unregister everything and leave (also Ctrl-D)"],
 ];
@@ -91,6 +92,8 @@ export interface CommandContext {
   background(task: Promise<unknown>): void;
   /** Redraws the live bars, so a finished transfer's bar is gone before its answer. */
   drawBars(): void;
+  /** Serves the web page on this session (once) and resolves with its address. */
+  ui(): Promise<string>;
 }
 
 /**
@@ -137,6 +140,9 @@ export async function runCommand(
     case "search":
       need(args, "search TEXT");
       await list(context, args.join(" "));
+      return "continue";
+    case "ui":
+      context.print(`Web page: ${await context.ui()}`);
       return "continue";
     case "doctor":
       for (const text of doctorLines(await session.doctor())) {

@@ -21,6 +21,7 @@ export const COMMANDS: readonly string[] = [
   "peers",
   "cancel",
   "doctor",
+  "ui",
   "help",
   "quit",
 ];

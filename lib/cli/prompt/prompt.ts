@@ -23,6 +23,8 @@ import { shortId } from "../../app/file_id.ts";
 import { terminalSafe } from "../../util/terminal_safe.ts";
 import { SHUTDOWN_TIMEOUT_MS } from "../flags.ts";
 import { startPeerSession } from "../peer_session.ts";
+import { serveUi } from "../ui.ts";
+import type { WebUi } from "../../web/server.ts";
 import type { Session } from "../../app/session.ts";
 import { PLAIN_INTERVAL_MS } from "../progress.ts";
 import {
@@ -110,6 +112,7 @@ class PromptLoop {
   #failures = 0;
   #ticker?: ReturnType<typeof setInterval>;
   #lastPlain = performance.now();
+  #ui?: Promise<WebUi>;
 
   constructor(options: PromptOptions, session: Session, history: History) {
     this.#options = options;
@@ -137,6 +140,7 @@ class PromptLoop {
       note: (text) => this.#note(text),
       background: (task) => this.#background(task),
       drawBars: () => this.#drawBars(),
+      ui: () => this.#startUi(),
     };
     // Never removed: a transfer that stops after shutdown's wait still reports.
     session.listen((event) => showEvent(event, this.#context));
@@ -332,8 +336,22 @@ class PromptLoop {
     }
   }
 
+  /** Serves the web page on this session, once; resolves with its address. */
+  async #startUi(): Promise<string> {
+    this.#ui ??= serveUi(this.#session, this.#options.tracker, {
+      print: (line) => {
+        if (!line.startsWith("Web page: ")) this.#note(line);
+      },
+    }).catch((error) => {
+      this.#ui = undefined;
+      throw error;
+    });
+    return (await this.#ui).url;
+  }
+
   async #shutDown(): Promise<void> {
     clearInterval(this.#ticker);
+    await this.#ui?.then((ui) => ui.close(), () => {});
     this.#screen.close();
     this.#rl.close();
     for (const transfer of this.#session.transfers()) transfer.cancel();

@@ -283,6 +283,7 @@ Deno.test("help lines every description up in one column, at least two spaces af
     note: () => {},
     background: () => {},
     drawBars: () => {},
+    ui: () => Promise.resolve(""),
   };
   assertEquals(await runCommand("help", context), "continue");
   const [title, ...rows] = printed;
@@ -309,6 +310,7 @@ Deno.test("help lines every description up in one column, at least two spaces af
     "peers",
     "cancel",
     "doctor",
+    "ui",
     "help",
     "quit",
   ]);

@@ -1,0 +1,299 @@
+/**
+ * The page's server for real: a tracker, a peer session and the web server
+ * on 127.0.0.1, asked over HTTP (and a raw socket, where fetch would fix the
+ * Host header), with files compared byte for byte.
+ */
+
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { assert, assertEquals } from "../assert.ts";
+import {
+  pollUntil,
+  randomFile,
+  sha256File,
+  sha256sum,
+  sharer,
+  tempDir,
+  testTracker,
+  within,
+} from "../fixtures.ts";
+import { startPeerSession } from "../../lib/cli/peer_session.ts";
+import { startWebUi, type WebUi } from "../../lib/web/server.ts";
+import type { WebState } from "../../lib/web/state.ts";
+import { MAX_JSON_BYTES } from "../../lib/web/routes.ts";
+
+const TOKEN = "test-token-0123456789abcdef0123456789abcdef";
+
+/** A tracker, a session on a peer and the page's server on it, all closed on dispose. */
+async function webFixture() {
+  const dir = await tempDir();
+  const tracker = testTracker();
+  const trackerAddress = { host: "127.0.0.1", port: tracker.address.port };
+  const peer = await startPeerSession({
+    tracker: trackerAddress,
+    host: "127.0.0.1",
+    port: 0,
+    outDir: join(dir.path, "downloads"),
+    note: () => {},
+  });
+  const ui: WebUi = await startWebUi(peer.session, {
+    tracker: trackerAddress,
+    dropDir: join(dir.path, "dropped"),
+    token: TOKEN,
+  });
+  const base = `http://127.0.0.1:${ui.port}`;
+  const api = (path: string, init: RequestInit = {}) =>
+    fetch(`${base}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${TOKEN}`, ...init.headers },
+    });
+  const state = async (): Promise<WebState> =>
+    await (await api("/api/state")).json();
+  return {
+    dir: dir.path,
+    tracker,
+    trackerAddress,
+    session: peer.session,
+    ui,
+    base,
+    api,
+    state,
+    async [Symbol.asyncDispose]() {
+      await ui.close();
+      await peer[Symbol.asyncDispose]();
+      await tracker.close();
+      await dir[Symbol.asyncDispose]();
+    },
+  };
+}
+
+/** Sends `text` over a raw TCP connection and returns the status code of the answer. */
+async function rawStatus(port: number, text: string): Promise<number> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(new TextEncoder().encode(text));
+    const buffer = new Uint8Array(4096);
+    const n = await within(conn.read(buffer), 5_000, "the answer");
+    const head = new TextDecoder().decode(buffer.subarray(0, n ?? 0));
+    return Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]);
+  } finally {
+    conn.close();
+  }
+}
+
+function post(path: string, body: unknown): [string, RequestInit] {
+  return [path, {
+    method: "POST",
+    body: JSON.stringify(body),
+    headers: { "content-type": "application/json" },
+  }];
+}
+
+Deno.test("web: the page and every answer carry the CSP, no framing and nosniff; the page's files are served", async () => {
+  await using web = await webFixture();
+  for (const path of ["/", "/app.js", "/style.css"]) {
+    const response = await fetch(`${web.base}${path}`);
+    assertEquals(response.status, 200, path);
+    await response.body?.cancel();
+    assert(
+      response.headers.get("content-security-policy")!.includes(
+        "script-src 'self'",
+      ),
+    );
+    assertEquals(response.headers.get("x-frame-options"), "DENY");
+    assertEquals(response.headers.get("x-content-type-options"), "nosniff");
+  }
+  const missing = await fetch(`${web.base}/nothing`);
+  await missing.body?.cancel();
+  assertEquals(missing.status, 404);
+  assert(web.ui.url.startsWith(`http://127.0.0.1:${web.ui.port}/#token=`));
+});
+
+Deno.test("web: a request without the token, to a foreign Host (raw socket) or from a foreign Origin changes nothing", async () => {
+  await using web = await webFixture();
+  const file = await randomFile(web.dir, "secret.bin", 70_000);
+  const body = JSON.stringify({ path: file });
+  const share = (headers: string) =>
+    `POST /api/share HTTP/1.1\r\n${headers}Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
+  const port = web.ui.port;
+  // DNS rebinding: the attacker's name resolved to 127.0.0.1.
+  assertEquals(
+    await rawStatus(
+      port,
+      share(`Host: evil.example:${port}\r\nAuthorization: Bearer ${TOKEN}\r\n`),
+    ),
+    421,
+  );
+  assertEquals(await rawStatus(port, share(`Host: evil.example\r\n`)), 421);
+  assertEquals(
+    await rawStatus(port, share(`Host: 127.0.0.1:${port}\r\n`)),
+    401,
+  );
+  assertEquals(
+    await rawStatus(
+      port,
+      share(`Host: 127.0.0.1:${port}\r\nAuthorization: Bearer wrong\r\n`),
+    ),
+    401,
+  );
+  assertEquals(
+    await rawStatus(
+      port,
+      share(
+        `Host: 127.0.0.1:${port}\r\nAuthorization: Bearer ${TOKEN}\r\nOrigin: http://evil.example\r\n`,
+      ),
+    ),
+    403,
+  );
+  const noToken = await fetch(`${web.base}/api/share`, {
+    method: "POST",
+    body,
+  });
+  assertEquals(noToken.status, 401);
+  await noToken.body?.cancel();
+  const stateless = await fetch(`${web.base}/api/state`);
+  assertEquals(stateless.status, 401);
+  await stateless.body?.cancel();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const state = await web.state();
+  assertEquals(state.shared, []);
+  assertEquals(state.transfers, []);
+  assertEquals(web.session.shared(), []);
+  // The same call from the page itself works.
+  const ok = await web.api(...post("/api/share", { path: file }));
+  assertEquals(ok.status, 202);
+  await ok.body?.cancel();
+  await pollUntil(10_000, async () => (await web.state()).shared.length === 1);
+  assertEquals((await web.state()).shared[0].id, await sha256sum(file));
+});
+
+Deno.test("web: a dropped file is stored under a safe name inside the drop folder, shared, and its ID is sha256sum's", async () => {
+  await using web = await webFixture();
+  await using files = await tempDir();
+  const bytes = await Deno.readFile(
+    await randomFile(files.path, "x.bin", 300_000),
+  );
+  const upload = await web.api(
+    `/api/upload?name=${encodeURIComponent("../../escape.bin")}&private=0`,
+    { method: "PUT", body: bytes },
+  );
+  assertEquals(upload.status, 202, await upload.clone().text());
+  const { number } = await upload.json();
+  assert(Number.isInteger(number));
+  await pollUntil(10_000, async () => (await web.state()).shared.length === 1);
+  const dropped = [...Deno.readDirSync(join(web.dir, "dropped"))].map((e) =>
+    e.name
+  );
+  assertEquals(dropped, [".._.._escape.bin"]);
+  const stored = join(web.dir, "dropped", dropped[0]);
+  const state = await web.state();
+  assertEquals(state.shared[0].id, await sha256sum(stored));
+  assertEquals(state.shared[0].id, await sha256File(stored));
+  assertEquals(state.shared[0].name, ".._.._escape.bin");
+  assert(state.shared[0].link?.startsWith("p2p://"));
+  assertEquals(state.finished[0].outcome, "shared");
+  // Nothing was written beside the drop folder.
+  for (const entry of Deno.readDirSync(web.dir)) {
+    assert(["dropped", "downloads"].includes(entry.name), entry.name);
+  }
+  for (const outside of ["escape.bin", "../escape.bin", "../../escape.bin"]) {
+    assert(!existsSync(join(web.dir, "dropped", outside)), outside);
+  }
+});
+
+Deno.test("web: get by ID saves the verified file, its progress comes through the event stream, and a bad ref is one sentence", async () => {
+  await using web = await webFixture();
+  await using files = await tempDir();
+  const source = await randomFile(
+    files.path,
+    "movie.bin",
+    3 * 1024 * 1024 + 17,
+  );
+  await using other = await sharer(web.trackerAddress, [source]);
+  const id = other.shared()[0].id;
+  const events = await web.api("/api/events");
+  assertEquals(
+    events.headers.get("content-type"),
+    "text/event-stream; charset=utf-8",
+  );
+  const reader = events.body!.pipeThrough(new TextDecoderStream()).getReader();
+  const started = await web.api(...post("/api/get", { ref: id }));
+  assertEquals(started.status, 202);
+  const { number } = await started.json();
+  let seen = "";
+  await within(
+    (async () => {
+      while (!/"outcome":"saved"/.test(seen)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error("The event stream ended.");
+        seen += value;
+      }
+    })(),
+    20_000,
+    "the saved event",
+  );
+  await reader.cancel();
+  assert(seen.startsWith("event: state\ndata: {"), seen.slice(0, 40));
+  const state = await web.state();
+  const saved = state.finished.find((f) => f.number === number)!;
+  assertEquals(saved.outcome, "saved");
+  assertEquals(await sha256File(saved.path!), id);
+  assertEquals(state.shared.map((s) => s.id), [id]);
+
+  for (
+    const [ref, status] of [["zz-not-an-id", 400], ["p2p://broken", 400], [
+      "",
+      400,
+    ]] as const
+  ) {
+    const answer = await web.api(...post("/api/get", { ref }));
+    assertEquals(answer.status, status, ref);
+    const { error } = await answer.json();
+    assert(
+      typeof error === "string" && error.endsWith(".") && !error.includes("\n"),
+      error,
+    );
+  }
+});
+
+Deno.test("web: bad API calls are refused with a status and a sentence, and the server stays up", async () => {
+  await using web = await webFixture();
+  const cases: [string, RequestInit, number][] = [
+    ["/api/share", { method: "POST", body: "{not json" }, 400],
+    ["/api/share", { method: "POST", body: "[1,2]" }, 400],
+    ["/api/share", {
+      method: "POST",
+      body: JSON.stringify({ path: join(web.dir, "missing") }),
+    }, 400],
+    [
+      "/api/share",
+      { method: "POST", body: "x".repeat(MAX_JSON_BYTES + 1) },
+      413,
+    ],
+    [
+      "/api/cancel",
+      { method: "POST", body: JSON.stringify({ number: 99 }) },
+      400,
+    ],
+    [
+      "/api/cancel",
+      { method: "POST", body: JSON.stringify({ number: "1" }) },
+      400,
+    ],
+    [
+      "/api/resume",
+      { method: "POST", body: JSON.stringify({ number: 5 }) },
+      400,
+    ],
+    ["/api/upload?name=", { method: "PUT", body: "x" }, 400],
+    ["/api/state", { method: "POST" }, 405],
+    ["/api/nothing", {}, 404],
+  ];
+  for (const [path, init, status] of cases) {
+    const answer = await web.api(path, init);
+    assertEquals(answer.status, status, `${init.method ?? "GET"} ${path}`);
+    const { error } = await answer.json();
+    assert(typeof error === "string" && error.length > 0);
+  }
+  assertEquals((await web.api("/api/state")).status, 200);
+});

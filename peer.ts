@@ -120,7 +120,7 @@ function buildProgram(): Command {
     .option("--out <dir>", "folder for downloads", "downloads")
     .addOption(
       portOption(
-        "port to serve the page on (default: a free one)",
+        "port to serve the page on (0 picks a free one)",
         0,
         "--ui-port <n>",
       ),

@@ -23,8 +23,8 @@ export const PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
     "--allow-write",
     "--allow-env",
     "--allow-sys=networkInterfaces",
-    // Opening the web page in the browser (`peer ui`).
-    "--allow-run=xdg-open,open,rundll32",
+    // Opening the web page in the browser (`peer ui`), as in deno.json.
+    "--allow-run=/usr/bin/xdg-open,/usr/local/bin/xdg-open,/usr/bin/open",
     ...PEER_V8_FLAGS,
   ],
 };

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { openerPermission } from "../lib/cli/open_browser.ts";
 import { fileURLToPath } from "node:url";
 
 /** One binary to build. */
@@ -26,6 +27,8 @@ export interface Target {
   include?: string[];
   /** Runtime flags baked into the executable (as in its `deno task`). */
   runtimeFlags?: string[];
+  /** May run the target system's browser opener (`peer ui`). */
+  opensBrowser?: boolean;
 }
 
 /**
@@ -65,9 +68,8 @@ export const TARGETS: readonly Target[] = [
       "--allow-write",
       "--allow-env",
       "--allow-sys=networkInterfaces",
-      // Opening the web page in the browser (`peer ui`).
-      "--allow-run=xdg-open,open,rundll32",
     ],
+    opensBrowser: true,
     // The hashing Worker and what it imports, and the web page's files, all
     // loaded at run time by URL.
     include: [
@@ -223,6 +225,7 @@ export async function compileAll(target?: CompileTarget): Promise<string[]> {
         "--quiet",
         ...(target ? ["--target", target] : []),
         ...binary.permissions,
+        ...(binary.opensBrowser ? [openerPermission(osOf(target))] : []),
         ...(binary.runtimeFlags ?? []),
         ...(binary.include ?? []).flatMap((path) => [
           "--include",
@@ -264,6 +267,13 @@ export function explainCompileFailure(
     } (${why.trim()}); on a machine without internet access, set DENORT_BIN to a denort file for this Deno version.`;
   }
   return `deno compile failed for ${entry}: ${plain.trim()}`;
+}
+
+/** The operating system (as `Deno.build.os` names it) `target` runs on. */
+function osOf(target?: string): string {
+  const triple = target ?? Deno.build.target;
+  if (triple.includes("windows")) return "windows";
+  return triple.includes("apple") ? "darwin" : "linux";
 }
 
 function isWindows(target?: string): boolean {

@@ -10,16 +10,28 @@
 
 import { join } from "node:path";
 
-/** Commands that open a file in the desktop's browser, by operating system. */
+/**
+ * Programs that open a file in the desktop's browser, by operating system,
+ * by absolute path: `--allow-run` names them so (a bare name that is not
+ * installed makes Deno print a notice at every start), and each is run only
+ * if it was allowed.
+ */
 export const OPENERS: Readonly<Record<string, readonly string[]>> = {
-  linux: ["xdg-open"],
-  darwin: ["open"],
-  windows: ["rundll32", "url.dll,FileProtocolHandler"],
+  linux: ["/usr/bin/xdg-open", "/usr/local/bin/xdg-open"],
+  darwin: ["/usr/bin/open"],
+  windows: ["C:\\Windows\\System32\\rundll32.exe"],
+};
+/** Arguments before the file, by operating system. */
+const OPENER_ARGS: Readonly<Record<string, readonly string[]>> = {
+  windows: ["url.dll,FileProtocolHandler"],
 };
 /** How long the forwarding file stays for the browser to read it. */
 export const FORWARD_FILE_MS = 60_000;
-/** Names for `--allow-run`: every opener above. */
-export const OPENER_COMMANDS = ["xdg-open", "open", "rundll32"];
+
+/** `--allow-run` for the openers of `os` (see {@linkcode OPENERS}). */
+export function openerPermission(os: string): string {
+  return `--allow-run=${(OPENERS[os] ?? []).join(",")}`;
+}
 
 /**
  * Asks the desktop to open `url` in the browser; resolves to false when
@@ -27,15 +39,14 @@ export const OPENER_COMMANDS = ["xdg-open", "open", "rundll32"];
  * throws.
  */
 export async function openBrowser(url: string): Promise<boolean> {
-  const opener = OPENERS[Deno.build.os];
+  const opener = (OPENERS[Deno.build.os] ?? []).find(allowedAndThere);
   if (!opener || !hasDesktop()) return false;
   try {
     const dir = await Deno.makeTempDir({ prefix: "p2p-ui-" });
     const file = join(dir, "open.html");
     await Deno.writeTextFile(file, forwardingPage(url), { mode: 0o600 });
-    const [command, ...args] = opener;
-    const child = new Deno.Command(command, {
-      args: [...args, file],
+    const child = new Deno.Command(opener, {
+      args: [...(OPENER_ARGS[Deno.build.os] ?? []), file],
       stdin: "null",
       stdout: "null",
       stderr: "null",
@@ -64,6 +75,18 @@ function hasDesktop(): boolean {
     return Boolean(
       Deno.env.get("DISPLAY") || Deno.env.get("WAYLAND_DISPLAY"),
     );
+  } catch {
+    return false;
+  }
+}
+
+function allowedAndThere(path: string): boolean {
+  try {
+    const { state } = Deno.permissions.querySync({
+      name: "run",
+      command: path,
+    });
+    return state === "granted" && Deno.statSync(path).isFile;
   } catch {
     return false;
   }

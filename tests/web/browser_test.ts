@@ -208,7 +208,8 @@ browserTest(
     const source = await randomFile(files.path, "big.bin", 12 * 1024 * 1024);
     const sharer = await spawnSharer(source, web.tracker.address);
     try {
-      await web.page.type("#get-ref", sharer.id);
+      // By its share link this time.
+      await web.page.type("#get-ref", sharer.link);
       await web.page.click("#get-button");
       await until(
         web.page,
@@ -339,5 +340,63 @@ browserTest(
     assert(light !== dark, `${light} in both`);
     const [r, g, b] = dark.match(/\d+/g)!.map(Number);
     assert(r + g + b < 200, `dark background ${dark}`);
+  },
+);
+
+browserTest(
+  "web page: the status line says the tracker is reachable, and search and list show its files, each with a Get that fetches it",
+  async () => {
+    await using web = await pageFixture();
+    await using files = await tempDir();
+    const source = await randomFile(
+      files.path,
+      "Concert 2026.mkv",
+      2 * 1024 * 1024,
+    );
+    const other = await randomFile(files.path, "readme.txt", 1_000);
+    const sharer = await spawnSharer(source, web.tracker.address);
+    const second = await spawnSharer(other, web.tracker.address);
+    try {
+      const status = await until<string>(
+        web.page,
+        `(() => { const text = document.querySelector("#status").textContent; return text.includes("reachable") && text; })()`,
+        "the tracker's reachability",
+      );
+      assert(
+        status.includes(`tracker ${web.tracker.address} reachable`),
+        status,
+      );
+      await web.page.type("#search-text", "concert");
+      await web.page.keyboard.press("Enter");
+      const found = await until<string[]>(
+        web.page,
+        `(() => { const rows = [...document.querySelectorAll("#result-rows tr[data-id]")].map((r) => r.dataset.id); return rows.length > 0 && rows; })()`,
+        "the search results",
+      );
+      assertEquals(found, [sharer.id]);
+      await web.page.click("#list-button");
+      const listed = await until<string[]>(
+        web.page,
+        `(() => { const rows = [...document.querySelectorAll("#result-rows tr[data-id]")].map((r) => r.dataset.id); return rows.length === 2 && rows; })()`,
+        "the whole list",
+      );
+      assertEquals(listed.sort(), [sharer.id, second.id].sort());
+      await web.page.click(
+        `#result-rows tr[data-id="${sharer.id}"] button.get`,
+      );
+      await until(
+        web.page,
+        `document.querySelector('#finished [data-outcome="saved"]')`,
+        "the saved file",
+      );
+      assertEquals(
+        await sha256File(join(web.out, "Concert 2026.mkv")),
+        sharer.id,
+      );
+      assertEquals(web.errors, []);
+    } finally {
+      await sharer.child.stop();
+      await second.child.stop();
+    }
   },
 );

@@ -59,7 +59,7 @@ const HELP: readonly (readonly [string, ...string[]])[] = [
   ["peers ID", "who shares a file"],
   ["cancel ID", "stop a transfer (#N from status, ID or name)"],
   ["doctor", "check the tracker, NAT, reachability, relay"],
-  ["ui", "open the web page on this session (prints its address)"],
+  ["ui", "open the web page on this session"],
   ["help", "this list"],
   ["quit [--force]", "unregister everything and leave (also Ctrl-D)"],
 ];

@@ -83,6 +83,7 @@ Deno.test("complete() offers command names for the first word", async () => {
       "peers ",
       "cancel ",
       "doctor ",
+      "ui ",
       "help ",
       "quit ",
     ],
@@ -1031,4 +1032,49 @@ Deno.test({
     assertEquals(history, `get ${pub.link}\nstatus\nquit\n`);
     assert(!history.includes(secret), history);
   },
+});
+
+Deno.test("ui at the prompt serves the page on the prompt's own session: a file shared at the prompt is on the page, and quit closes both", async () => {
+  await using dir = await tempDir();
+  const file = await randomFile(dir.path, "shared.bin", 200_000);
+  await using tracker = await startTracker();
+  const env = { P2P_TRACKER: tracker.address, P2P_HOME: dir.path };
+  await using prompt = new PromptProcess(
+    ["--host", "127.0.0.1", "--port", "0"],
+    env,
+  );
+  await prompt.type("ui\n");
+  const line = await prompt.waitFor(
+    /Web page: http:\/\/127\.0\.0\.1:\d+\/#token=/,
+  );
+  const url = new URL(line.slice(line.indexOf("http")));
+  const headers = {
+    authorization: `Bearer ${url.hash.slice("#token=".length)}`,
+  };
+  const state = async () =>
+    await (await fetch(`${url.origin}/api/state`, { headers })).json();
+  await prompt.type(`share ${file}\n`);
+  const id = await sha256File(file);
+  const deadline = performance.now() + 15_000;
+  while ((await state()).shared.length === 0) {
+    assert(performance.now() < deadline, prompt.output);
+    await sleep(20);
+  }
+  assertEquals((await state()).shared[0].id, id);
+  // Asked again, it names the same page.
+  await prompt.type("ui\n");
+  await prompt.waitForOutput(/Web page: [^\n]*[\s\S]*Web page: /);
+  assertEquals(
+    prompt.lines.filter((l) => l.includes("Web page: ")).map((l) =>
+      l.slice(l.indexOf("http"))
+    ),
+    [url.href, url.href],
+  );
+  await prompt.type("quit\n");
+  assertEquals((await prompt.end()).code, 0, prompt.output);
+  const after = await fetch(url.origin).then(
+    (answer) => `answered ${answer.status}`,
+    () => "refused",
+  );
+  assertEquals(after, "refused");
 });

@@ -1,0 +1,52 @@
+import { assert, assertEquals } from "../assert.ts";
+import { tempDir } from "../fixtures.ts";
+import { runEntry, spawnTracker } from "../../scripts/_child.ts";
+import { spawnUiPeer } from "../../scripts/_browser.ts";
+
+Deno.test("peer ui serves its page on 127.0.0.1 only, answers it, and stops on SIGTERM with exit 0", async () => {
+  await using dir = await tempDir();
+  const tracker = await spawnTracker();
+  try {
+    await using ui = await spawnUiPeer(tracker.address, dir.path);
+    const url = new URL(ui.url);
+    assertEquals(url.hostname, "127.0.0.1");
+    assert(/^#token=[A-Za-z0-9_-]{43}$/.test(url.hash), url.hash);
+    assert(!ui.child.stdout.some((l) => l.startsWith("Warning")));
+    const page = await fetch(url.origin);
+    assertEquals(page.status, 200);
+    assert((await page.text()).includes("<title>p2p</title>"));
+    // Another loopback address of this machine: nothing listens there.
+    const elsewhere = await Deno.connect({
+      hostname: "127.0.0.2",
+      port: Number(url.port),
+    }).then((conn) => {
+      conn.close();
+      return "connected";
+    }, () => "refused");
+    assertEquals(elsewhere, "refused");
+    const status = await ui.child.stop("SIGTERM");
+    assertEquals(status.code, 0, ui.child.stderr.join("\n"));
+  } finally {
+    await tracker.child.stop();
+  }
+});
+
+Deno.test("peer ui refuses a bad --ui-port or --ui-host in one sentence with exit 2", async () => {
+  for (
+    const args of [
+      ["--ui-port", "70000"],
+      ["--ui-port", "web"],
+      ["--ui-host", "not a host!"],
+    ]
+  ) {
+    const { code, stderr } = await runEntry("peer.ts", [
+      "ui",
+      "--no-open",
+      ...args,
+    ]);
+    assertEquals(code, 2, `${args.join(" ")}: ${stderr}`);
+    const lines = stderr.trim().split("\n");
+    assertEquals(lines.length, 1, stderr);
+    assert(!/\bat\b.*:\d+:\d+/.test(stderr), stderr);
+  }
+});

@@ -10,6 +10,8 @@
 /** The files of the page, by the path they are served at. */
 export const STATIC_FILES: Readonly<Record<string, string>> = {
   "/": "index.html",
+  "/format.js": "format.js",
+  "/events.js": "events.js",
   "/app.js": "app.js",
   "/style.css": "style.css",
 };

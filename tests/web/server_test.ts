@@ -180,7 +180,10 @@ Deno.test("web: a dropped file is stored under a safe name inside the drop folde
   assertEquals(upload.status, 202, await upload.clone().text());
   const { number } = await upload.json();
   assert(Number.isInteger(number));
-  await pollUntil(10_000, async () => (await web.state()).shared.length === 1);
+  await pollUntil(
+    10_000,
+    async () => (await web.state()).finished.length === 1,
+  );
   const dropped = [...Deno.readDirSync(join(web.dir, "dropped"))].map((e) =>
     e.name
   );

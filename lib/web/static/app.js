@@ -1,15 +1,13 @@
 // The page of `peer ui`: drives the peer through the JSON API of
 // docs/WEB_UI.md. Every element is built with createElement and text nodes,
 // since names come from the network and must never be read as HTML.
-"use strict";
+import { formatDuration, formatSize, formatSpeed, plural } from "./format.js";
+import { readEvents } from "./events.js";
 
 const TOKEN_KEY = "p2p-token";
 const MAX_NOTES = 20;
-/** Longest line the event stream may send before the page gives up on it. */
-const MAX_EVENT_CHARS = 8 * 1024 * 1024;
 const RETRY_FIRST_MS = 1_000;
 const RETRY_MAX_MS = 10_000;
-const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
 const NO_TOKEN =
   "Open the address peer ui printed; it carries this page's key.";
 const KEY_REFUSED =
@@ -50,40 +48,6 @@ function readToken() {
   } catch {
     return "";
   }
-}
-
-/** Formats bytes as the terminal does: `512 B`, `1.5 KiB`, `20.0 MiB`. */
-function formatSize(bytes) {
-  if (!Number.isFinite(bytes) || bytes < 0) return "?";
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  if (unit === 0) return `${bytes} B`;
-  return `${value.toFixed(value >= 100 ? 0 : 1)} ${UNITS[unit]}`;
-}
-
-/** Formats a speed in bytes per second: `3.1 MiB/s`. */
-function formatSpeed(bytesPerSecond) {
-  return `${formatSize(Math.round(bytesPerSecond))}/s`;
-}
-
-/** Formats ms as the terminal does: `45s`, `1m 05s`, `2h 03m`; `—` unknown. */
-function formatDuration(ms) {
-  if (!Number.isFinite(ms) || ms < 0) return "—";
-  const seconds = Math.round(ms / 1000);
-  const pad = (n) => String(n).padStart(2, "0");
-  if (seconds < 60) return `${seconds}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes}m ${pad(seconds % 60)}s`;
-  return `${Math.floor(minutes / 60)}h ${pad(minutes % 60)}m`;
-}
-
-/** Returns `1 file`, `3 files`. */
-function plural(count, word) {
-  return `${count} ${word}${count === 1 ? "" : "s"}`;
 }
 
 /** A file's name as shown; a folder's is followed by `/ (N files)`. */
@@ -380,8 +344,11 @@ function upload(file) {
   act(() => api("PUT", `/api/upload?${query}`, file), `Sharing ${file.name}`);
 }
 
-/** Starts a get of `ref` into the Save-to folder; resolves to whether it did. */
-function startGet(ref, name = ref) {
+/**
+ * Starts a get of `ref` into the Save-to folder; resolves to whether it did.
+ * A private link is never shown back: its secret stays where it was typed.
+ */
+function startGet(ref, name = /\/priv\//i.test(ref) ? "a private link" : ref) {
   const outDir = $("get-out").value.trim();
   const body = outDir ? { ref, outDir } : { ref };
   return act(() => api("POST", "/api/get", body), `Getting ${name}`);
@@ -414,34 +381,6 @@ async function showResults(path) {
   $("result-rows").replaceChildren(...rows);
   $("results").hidden = rows.length === 0;
   $("results-empty").hidden = rows.length > 0;
-}
-
-/** Reads a `text/event-stream` body, calling `onEvent(type, data)`. */
-async function readEvents(body, onEvent) {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
-  let type = "";
-  let data = [];
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffer += decoder.decode(value, { stream: true });
-    const lines = buffer.split("\n");
-    buffer = lines.pop();
-    if (buffer.length > MAX_EVENT_CHARS) throw new RangeError("Event too long");
-    for (const line of lines.map((l) => l.replace(/\r$/, ""))) {
-      if (line === "" && data.length > 0) {
-        onEvent(type || "message", data.join("\n"));
-      }
-      if (line === "") [type, data] = ["", []];
-      if (line === "" || line.startsWith(":")) continue;
-      const colon = line.includes(":") ? line.indexOf(":") : line.length;
-      const text = line.slice(colon + 1).replace(/^ /, "");
-      if (line.slice(0, colon) === "event") type = text;
-      else if (line.slice(0, colon) === "data") data.push(text);
-    }
-  }
 }
 
 /** Handles one event of /api/events. */

@@ -1,0 +1,37 @@
+// Numbers as the terminal shows them (binary units, one decimal from KiB
+// up), for the page of `peer ui`. Imported by app.js.
+const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+
+/** Formats bytes as the terminal does: `512 B`, `1.5 KiB`, `20.0 MiB`. */
+export function formatSize(bytes) {
+  if (!Number.isFinite(bytes) || bytes < 0) return "?";
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  if (unit === 0) return `${bytes} B`;
+  return `${value.toFixed(value >= 100 ? 0 : 1)} ${UNITS[unit]}`;
+}
+
+/** Formats a speed in bytes per second: `3.1 MiB/s`. */
+export function formatSpeed(bytesPerSecond) {
+  return `${formatSize(Math.round(bytesPerSecond))}/s`;
+}
+
+/** Formats ms as the terminal does: `45s`, `1m 05s`, `2h 03m`; `—` unknown. */
+export function formatDuration(ms) {
+  if (!Number.isFinite(ms) || ms < 0) return "—";
+  const seconds = Math.round(ms / 1000);
+  const pad = (n) => String(n).padStart(2, "0");
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m ${pad(seconds % 60)}s`;
+  return `${Math.floor(minutes / 60)}h ${pad(minutes % 60)}m`;
+}
+
+/** Returns `1 file`, `3 files`. */
+export function plural(count, word) {
+  return `${count} ${word}${count === 1 ? "" : "s"}`;
+}

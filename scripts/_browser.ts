@@ -1,7 +1,7 @@
 /**
- * A real browser for the web page's tests and screenshots: Debian's
- * headless Chromium driven by puppeteer-core, with a fresh profile and no
- * network of its own (no background requests, no sandbox as root), and
+ * Real browsers for the web page's tests and screenshots: Debian's headless
+ * Chromium and Firefox ESR driven by puppeteer-core (CDP and WebDriver BiDi),
+ * each with a fresh profile and no network of its own, and
  * `peer ui` started as a child process with its own data folder.
  *
  * @module
@@ -10,15 +10,27 @@
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { type Child, READY_TIMEOUT_MS, spawnEntry } from "./_child.ts";
 
-/** Where a browser may be installed, first found wins; `P2P_BROWSER` first. */
-export const BROWSER_PATHS = [
-  "/usr/bin/chromium-headless-shell",
-  "/usr/bin/chromium",
-  "/usr/bin/google-chrome",
-];
+/** A browser the page is tested in. */
+export interface BrowserChoice {
+  /** `chromium` or `firefox`. */
+  name: "chromium" | "firefox";
+  /** Its executable. */
+  path: string;
+}
 
-/** Flags for a browser in a test: headless, offline, nothing remembered. */
-export const BROWSER_ARGS = [
+/** Where each browser may be installed, first found wins. */
+export const BROWSER_PATHS: Readonly<Record<BrowserChoice["name"], string[]>> =
+  {
+    chromium: [
+      "/usr/bin/chromium-headless-shell",
+      "/usr/bin/chromium",
+      "/usr/bin/google-chrome",
+    ],
+    firefox: ["/usr/bin/firefox-esr", "/usr/bin/firefox"],
+  };
+
+/** Chromium's flags in a test: headless, offline, nothing remembered. */
+export const CHROMIUM_ARGS = [
   "--no-sandbox",
   "--headless",
   "--disable-gpu",
@@ -29,12 +41,24 @@ export const BROWSER_ARGS = [
   "--disable-sync",
 ];
 
-/** The browser to drive, or undefined when none is installed. */
-export function findBrowser(): string | undefined {
-  const given = Deno.env.get("P2P_BROWSER");
-  for (const path of given ? [given, ...BROWSER_PATHS] : BROWSER_PATHS) {
+/** Firefox's preferences in a test: no connections of its own. */
+export const FIREFOX_PREFS: Readonly<Record<string, unknown>> = {
+  "network.captive-portal-service.enabled": false,
+  "network.connectivity-service.enabled": false,
+  "toolkit.telemetry.enabled": false,
+  "datareporting.policy.dataSubmissionEnabled": false,
+};
+/** Firefox's preference that makes pages see `prefers-color-scheme: dark`. */
+const FIREFOX_DARK = { "layout.css.prefers-color-scheme.content-override": 0 };
+
+/** The browser `name` if installed (`P2P_BROWSER` may name a Chromium). */
+export function findBrowser(
+  name: BrowserChoice["name"] = "chromium",
+): BrowserChoice | undefined {
+  const given = name === "chromium" ? Deno.env.get("P2P_BROWSER") : undefined;
+  for (const path of [...(given ? [given] : []), ...BROWSER_PATHS[name]]) {
     try {
-      if (Deno.statSync(path).isFile) return path;
+      if (Deno.statSync(path).isFile) return { name, path };
     } catch {
       // Not there.
     }
@@ -42,28 +66,53 @@ export function findBrowser(): string | undefined {
   return undefined;
 }
 
+/** Options for {@linkcode launchBrowser}. */
+export interface LaunchOptions {
+  /** Pages see a system in dark mode. @default {false} */
+  dark?: boolean;
+}
+
 /** A browser with a fresh profile, closed (and its profile removed) on dispose. */
 export interface TestBrowser extends AsyncDisposable {
   /** The browser. */
   browser: Browser;
-  /** A new tab, `width` × `height` CSS pixels. */
+  /** A new tab, `width` × `height` CSS pixels at `scale` device pixels each. */
   page(width?: number, height?: number, scale?: number): Promise<Page>;
 }
 
-/** Starts the browser at `path` (see {@linkcode findBrowser}). */
-export async function launchBrowser(path: string): Promise<TestBrowser> {
+/** Starts `choice` (see {@linkcode findBrowser}). */
+export async function launchBrowser(
+  choice: BrowserChoice,
+  options: LaunchOptions = {},
+): Promise<TestBrowser> {
   const profile = await Deno.makeTempDir({ prefix: "p2p-browser-" });
-  const browser = await puppeteer.launch({
-    executablePath: path,
-    args: BROWSER_ARGS,
-    userDataDir: profile,
-    headless: true,
-  });
+  const browser = choice.name === "firefox"
+    ? await puppeteer.launch({
+      browser: "firefox",
+      executablePath: choice.path,
+      userDataDir: profile,
+      headless: true,
+      extraPrefsFirefox: {
+        ...FIREFOX_PREFS,
+        ...(options.dark ? FIREFOX_DARK : {}),
+      },
+    })
+    : await puppeteer.launch({
+      executablePath: choice.path,
+      args: CHROMIUM_ARGS,
+      userDataDir: profile,
+      headless: true,
+    });
   return {
     browser,
     async page(width = 1200, height = 900, scale = 1) {
       const page = await browser.newPage();
       await page.setViewport({ width, height, deviceScaleFactor: scale });
+      if (options.dark && choice.name === "chromium") {
+        await page.emulateMediaFeatures([
+          { name: "prefers-color-scheme", value: "dark" },
+        ]);
+      }
       return page;
     },
     async [Symbol.asyncDispose]() {

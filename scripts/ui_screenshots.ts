@@ -29,8 +29,8 @@ async function randomBytesFile(path: string, size: number): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const browserPath = findBrowser();
-  if (!browserPath) {
+  const choice = findBrowser("chromium");
+  if (!choice) {
     console.error("No Chromium found: apt install chromium-headless-shell.");
     Deno.exit(1);
   }
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     "--download-limit",
     "6M",
   ]);
-  await using browser = await launchBrowser(browserPath);
+  await using browser = await launchBrowser(choice);
   try {
     await Deno.mkdir(SCREENSHOT_DIR, { recursive: true });
     const page = await browser.page(1280, 1000);

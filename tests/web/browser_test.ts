@@ -18,16 +18,18 @@ import {
 } from "../fixtures.ts";
 import { spawnSharer, spawnTracker } from "../../scripts/_child.ts";
 import {
+  type BrowserChoice,
   dropFile,
   findBrowser,
   launchBrowser,
   spawnUiPeer,
 } from "../../scripts/_browser.ts";
 
-const BROWSER = findBrowser();
-const browserTest = requiring(
-  BROWSER ? undefined : "no Chromium (apt install chromium-headless-shell)",
-);
+/** Each browser the page is tested in, and the package that brings it. */
+const BROWSERS = [
+  { name: "chromium", package: "chromium-headless-shell" },
+  { name: "firefox", package: "firefox-esr" },
+] as const;
 /** Longest wait for anything the page should show. */
 const SHOWN_MS = 30_000;
 
@@ -51,7 +53,7 @@ async function until<T>(
 }
 
 /** A tracker, `peer ui` with its own data folder, and the page open in the browser. */
-async function pageFixture(uiArgs: string[] = []) {
+async function pageFixture(choice: BrowserChoice, uiArgs: string[] = []) {
   const dir = await tempDir();
   const tracker = await spawnTracker();
   const out = join(dir.path, "downloads");
@@ -60,7 +62,7 @@ async function pageFixture(uiArgs: string[] = []) {
     out,
     ...uiArgs,
   ]);
-  const browser = await launchBrowser(BROWSER!);
+  const browser = await launchBrowser(choice);
   const page = await browser.page();
   const errors: string[] = [];
   page.on("pageerror", (error) => errors.push(String(error)));
@@ -90,313 +92,331 @@ async function pageFixture(uiArgs: string[] = []) {
   };
 }
 
-browserTest(
-  "web page: a dropped file is shared, and its ID on the page is sha256sum's",
-  async () => {
-    await using web = await pageFixture();
-    await using files = await tempDir();
-    const source = await randomFile(files.path, "holiday photo.jpg", 700_000);
-    await dropFile(
-      web.page,
-      "#drop",
-      "holiday photo.jpg",
-      await Deno.readFile(source),
+for (const { name, package: pkg } of BROWSERS) {
+  const choice = findBrowser(name);
+  if (choice) browserTests(choice);
+  else {
+    requiring(`no ${name} (apt install ${pkg})`)(
+      `web page in ${name}`,
+      () => Promise.resolve(),
     );
-    const id = await until<string>(
-      web.page,
-      `document.querySelector("#shared-rows tr[data-id]")?.dataset.id`,
-      "the shared row",
-    );
-    assertEquals(id, await sha256sum(source));
-    const row = await inPage<string>(
-      web.page,
-      `document.querySelector("#shared-rows tr").textContent`,
-    );
-    assert(row.includes("holiday photo.jpg"), row);
-    // The dropped copy lives in the data folder, byte for byte.
-    assertEquals(
-      await sha256File(join(web.dir, "home", "dropped", "holiday photo.jpg")),
-      id,
-    );
-    // The keyboard reaches the same: Enter on the drop zone opens the file
-    // chooser (the file input is clicked), and the file chosen is shared.
-    await inPage(
-      web.page,
-      `document.querySelector("#files").addEventListener("click", (event) => {
-        event.preventDefault();
-        document.body.dataset.chooserOpened = "yes";
-      }, { once: true })`,
-    );
-    await web.page.focus("#drop");
-    await web.page.keyboard.press("Enter");
-    await until(
-      web.page,
-      `document.body.dataset.chooserOpened === "yes"`,
-      "the file chooser",
-    );
-    const second = await randomFile(files.path, "notes.txt", 5_000);
-    const input = await web.page.$("#files");
-    await input!.uploadFile(second);
-    const secondId = await sha256sum(second);
-    await until(
-      web.page,
-      `document.querySelector('#shared-rows tr[data-id="${secondId}"]')`,
-      "the chosen file's row",
-    );
-    assertEquals(web.errors, []);
-  },
-);
+  }
+}
 
-browserTest(
-  "web page: a pasted ID is fetched with live progress rising to 100%, and the file on disk is right",
-  async () => {
-    await using web = await pageFixture(["--download-limit", "4M"]);
-    await using files = await tempDir();
-    const source = await randomFile(files.path, "movie.bin", 12 * 1024 * 1024);
-    const sharer = await spawnSharer(source, web.tracker.address);
-    try {
-      // Keyboard only: focus, type, Enter.
-      await web.page.focus("#get-ref");
-      await web.page.keyboard.type(sharer.id);
-      await web.page.keyboard.press("Enter");
-      const seen: number[] = [];
-      await within(
-        (async () => {
-          for (;;) {
-            const value = await inPage<number | null>(
-              web.page,
-              `(() => { const p = document.querySelector("#running [data-transfer] progress"); return p && p.max > 1 ? p.value / p.max : null; })()`,
-            );
-            if (value !== null) seen.push(value);
-            const saved = await inPage<boolean>(
-              web.page,
-              `Boolean(document.querySelector('#finished [data-outcome="saved"]'))`,
-            );
-            if (saved) return;
-            await new Promise((resolve) => setTimeout(resolve, 100));
-          }
-        })(),
-        SHOWN_MS,
-        "the saved file",
+/** Registers every test of the page in the browser `choice`. */
+function browserTests(choice: BrowserChoice): void {
+  const browserTest = requiring(undefined);
+  browserTest(
+    `web page: a dropped file is shared, and its ID on the page is sha256sum's (${choice.name})`,
+    async () => {
+      await using web = await pageFixture(choice);
+      await using files = await tempDir();
+      const source = await randomFile(files.path, "holiday photo.jpg", 700_000);
+      await dropFile(
+        web.page,
+        "#drop",
+        "holiday photo.jpg",
+        await Deno.readFile(source),
       );
-      const between = seen.filter((v) => v > 0.05 && v < 0.95);
-      assert(between.length >= 3, `progress seen: ${seen.join(", ")}`);
-      for (let i = 1; i < seen.length; i++) {
-        assert(
-          seen[i] >= seen[i - 1],
-          `progress went back: ${seen.join(", ")}`,
+      const id = await until<string>(
+        web.page,
+        `document.querySelector("#shared-rows tr[data-id]")?.dataset.id`,
+        "the shared row",
+      );
+      assertEquals(id, await sha256sum(source));
+      const row = await inPage<string>(
+        web.page,
+        `document.querySelector("#shared-rows tr").textContent`,
+      );
+      assert(row.includes("holiday photo.jpg"), row);
+      // The dropped copy lives in the data folder, byte for byte.
+      assertEquals(
+        await sha256File(join(web.dir, "home", "dropped", "holiday photo.jpg")),
+        id,
+      );
+      // The keyboard reaches the same: Enter on the drop zone opens the file
+      // chooser (the file input is clicked), and the file chosen is shared.
+      await inPage(
+        web.page,
+        `document.querySelector("#files").addEventListener("click", (event) => {
+          event.preventDefault();
+          document.body.dataset.chooserOpened = "yes";
+        }, { once: true })`,
+      );
+      await web.page.focus("#drop");
+      await web.page.keyboard.press("Enter");
+      await until(
+        web.page,
+        `document.body.dataset.chooserOpened === "yes"`,
+        "the file chooser",
+      );
+      const second = await randomFile(files.path, "notes.txt", 5_000);
+      const input = await web.page.$("#files");
+      await input!.uploadFile(second);
+      const secondId = await sha256sum(second);
+      await until(
+        web.page,
+        `document.querySelector('#shared-rows tr[data-id="${secondId}"]')`,
+        "the chosen file's row",
+      );
+      assertEquals(web.errors, []);
+    },
+  );
+
+  browserTest(
+    `web page: a pasted ID is fetched with live progress rising to 100%, and the file on disk is right (${choice.name})`,
+    async () => {
+      await using web = await pageFixture(choice, ["--download-limit", "4M"]);
+      await using files = await tempDir();
+      const source = await randomFile(
+        files.path,
+        "movie.bin",
+        12 * 1024 * 1024,
+      );
+      const sharer = await spawnSharer(source, web.tracker.address);
+      try {
+        // Keyboard only: focus, type, Enter.
+        await web.page.focus("#get-ref");
+        await web.page.keyboard.type(sharer.id);
+        await web.page.keyboard.press("Enter");
+        const seen: number[] = [];
+        await within(
+          (async () => {
+            for (;;) {
+              const value = await inPage<number | null>(
+                web.page,
+                `(() => { const p = document.querySelector("#running [data-transfer] progress"); return p && p.max > 1 ? p.value / p.max : null; })()`,
+              );
+              if (value !== null) seen.push(value);
+              const saved = await inPage<boolean>(
+                web.page,
+                `Boolean(document.querySelector('#finished [data-outcome="saved"]'))`,
+              );
+              if (saved) return;
+              await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+          })(),
+          SHOWN_MS,
+          "the saved file",
         );
-      }
-      const text = await inPage<string>(
-        web.page,
-        `document.querySelector('#finished [data-outcome="saved"]').textContent`,
-      );
-      assert(text.includes("movie.bin"), text);
-      assertEquals(await sha256File(join(web.out, "movie.bin")), sharer.id);
-      assertEquals(web.errors, []);
-    } finally {
-      await sharer.child.stop();
-    }
-  },
-);
-
-browserTest(
-  "web page: cancel stops a get, Resume finishes it from its partial file, and the bytes are right",
-  async () => {
-    await using web = await pageFixture(["--download-limit", "3M"]);
-    await using files = await tempDir();
-    const source = await randomFile(files.path, "big.bin", 12 * 1024 * 1024);
-    const sharer = await spawnSharer(source, web.tracker.address);
-    try {
-      // By its share link this time.
-      await web.page.type("#get-ref", sharer.link);
-      await web.page.click("#get-button");
-      await until(
-        web.page,
-        `(() => { const p = document.querySelector("#running [data-transfer] progress"); return p && p.max > 1 && p.value / p.max > 0.15; })()`,
-        "15% of the file",
-      );
-      await web.page.click("#running [data-transfer] button.cancel");
-      await until(
-        web.page,
-        `document.querySelector('#finished [data-outcome="cancelled"] button.resume')`,
-        "the cancelled get",
-      );
-      const parts = [...Deno.readDirSync(web.out)].map((e) => e.name);
-      assert(
-        parts.some((name) =>
-          name.startsWith("big.bin") && name.includes(".part")
-        ),
-        parts.join(", "),
-      );
-      await web.page.click(
-        '#finished [data-outcome="cancelled"] button.resume',
-      );
-      // It starts from what it had: the first progress shown is past where it stopped.
-      const first = await until<number>(
-        web.page,
-        `(() => { const p = document.querySelector("#running [data-transfer] progress"); return p && p.max > 1 && p.value / p.max; })()`,
-        "the resumed get's progress",
-      );
-      assert(first > 0.1, `resumed at ${first}`);
-      await until(
-        web.page,
-        `document.querySelector('#finished [data-outcome="saved"]')`,
-        "the saved file",
-      );
-      assertEquals(await sha256File(join(web.out, "big.bin")), sharer.id);
-      assertEquals(web.errors, []);
-    } finally {
-      await sharer.child.stop();
-    }
-  },
-);
-
-browserTest(
-  "web page: another site's page cannot make the peer do anything, even knowing the port",
-  async () => {
-    await using web = await pageFixture();
-    await using files = await tempDir();
-    const secret = await randomFile(files.path, "secret.txt", 1_000);
-    // An attacker's page on another origin (another port of 127.0.0.1).
-    const evil = Deno.serve(
-      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-      () =>
-        new Response("<!doctype html><title>evil</title>", {
-          headers: { "content-type": "text/html" },
-        }),
-    );
-    try {
-      const evilPage = await web.browser.page();
-      await evilPage.goto(`http://127.0.0.1:${evil.addr.port}/`);
-      const target = `${web.ui.origin}/api/share`;
-      const token = new URL(web.ui.url).hash.slice("#token=".length);
-      const outcomes = await inPage<string[]>(
-        evilPage,
-        `Promise.all([
-        fetch(${
-          JSON.stringify(target)
-        }, { method: "POST", mode: "no-cors", body: JSON.stringify({ path: ${
-          JSON.stringify(secret)
-        } }) }).then((r) => "sent " + r.type, (e) => "refused"),
-        fetch(${
-          JSON.stringify(target)
-        }, { method: "POST", headers: { authorization: "Bearer ${token}", "content-type": "application/json" }, body: JSON.stringify({ path: ${
-          JSON.stringify(secret)
-        } }) }).then((r) => "answered " + r.status, (e) => "refused"),
-      ])`,
-      );
-      assertEquals(outcomes[1], "refused"); // CORS: the preflight has no token and is refused
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      const state = await (await fetch(`${web.ui.origin}/api/state`, {
-        headers: { authorization: `Bearer ${token}` },
-      })).json();
-      assertEquals(state.shared, []);
-      assertEquals(state.transfers, []);
-      assertEquals(
-        await inPage<string>(
+        const between = seen.filter((v) => v > 0.05 && v < 0.95);
+        assert(between.length >= 3, `progress seen: ${seen.join(", ")}`);
+        for (let i = 1; i < seen.length; i++) {
+          assert(
+            seen[i] >= seen[i - 1],
+            `progress went back: ${seen.join(", ")}`,
+          );
+        }
+        const text = await inPage<string>(
           web.page,
-          `document.querySelector("#shared-empty").hidden ? "rows" : "empty"`,
-        ),
-        "empty",
-      );
-    } finally {
-      await evil.shutdown();
-    }
-  },
-);
+          `document.querySelector('#finished [data-outcome="saved"]').textContent`,
+        );
+        assert(text.includes("movie.bin"), text);
+        assertEquals(await sha256File(join(web.out, "movie.bin")), sharer.id);
+        assertEquals(web.errors, []);
+      } finally {
+        await sharer.child.stop();
+      }
+    },
+  );
 
-browserTest(
-  "web page: readable at 200% zoom (no sideways scrolling at 640 CSS px), and dark when the system is",
-  async () => {
-    await using web = await pageFixture();
-    const narrow = await web.browser.page(640, 900, 2);
-    await narrow.goto(
-      web.ui.url.replace(/#.*/, "") + new URL(web.ui.url).hash,
-      { waitUntil: "load" },
-    );
-    await until(
-      narrow,
-      `document.querySelector("#get-out").value !== ""`,
-      "the narrow page's state",
-    );
-    const overflow = await inPage<number>(
-      narrow,
-      `document.documentElement.scrollWidth - window.innerWidth`,
-    );
-    assert(overflow <= 0, `scrolls sideways by ${overflow} px`);
-    const light = await inPage<string>(
-      web.page,
-      `getComputedStyle(document.body).backgroundColor`,
-    );
-    await web.page.emulateMediaFeatures([{
-      name: "prefers-color-scheme",
-      value: "dark",
-    }]);
-    const dark = await inPage<string>(
-      web.page,
-      `getComputedStyle(document.body).backgroundColor`,
-    );
-    assert(light !== dark, `${light} in both`);
-    const [r, g, b] = dark.match(/\d+/g)!.map(Number);
-    assert(r + g + b < 200, `dark background ${dark}`);
-  },
-);
+  browserTest(
+    `web page: cancel stops a get, Resume finishes it from its partial file, and the bytes are right (${choice.name})`,
+    async () => {
+      await using web = await pageFixture(choice, ["--download-limit", "3M"]);
+      await using files = await tempDir();
+      const source = await randomFile(files.path, "big.bin", 12 * 1024 * 1024);
+      const sharer = await spawnSharer(source, web.tracker.address);
+      try {
+        // By its share link this time.
+        await web.page.type("#get-ref", sharer.link);
+        await web.page.click("#get-button");
+        await until(
+          web.page,
+          `(() => { const p = document.querySelector("#running [data-transfer] progress"); return p && p.max > 1 && p.value / p.max > 0.15; })()`,
+          "15% of the file",
+        );
+        await web.page.click("#running [data-transfer] button.cancel");
+        await until(
+          web.page,
+          `document.querySelector('#finished [data-outcome="cancelled"] button.resume')`,
+          "the cancelled get",
+        );
+        const parts = [...Deno.readDirSync(web.out)].map((e) => e.name);
+        assert(
+          parts.some((name) =>
+            name.startsWith("big.bin") && name.includes(".part")
+          ),
+          parts.join(", "),
+        );
+        await web.page.click(
+          '#finished [data-outcome="cancelled"] button.resume',
+        );
+        // It starts from what it had: the first progress shown is past where it stopped.
+        const first = await until<number>(
+          web.page,
+          `(() => { const p = document.querySelector("#running [data-transfer] progress"); return p && p.max > 1 && p.value / p.max; })()`,
+          "the resumed get's progress",
+        );
+        assert(first > 0.1, `resumed at ${first}`);
+        await until(
+          web.page,
+          `document.querySelector('#finished [data-outcome="saved"]')`,
+          "the saved file",
+        );
+        assertEquals(await sha256File(join(web.out, "big.bin")), sharer.id);
+        assertEquals(web.errors, []);
+      } finally {
+        await sharer.child.stop();
+      }
+    },
+  );
 
-browserTest(
-  "web page: the status line says the tracker is reachable, and search and list show its files, each with a Get that fetches it",
-  async () => {
-    await using web = await pageFixture();
-    await using files = await tempDir();
-    const source = await randomFile(
-      files.path,
-      "Concert 2026.mkv",
-      2 * 1024 * 1024,
-    );
-    const other = await randomFile(files.path, "readme.txt", 1_000);
-    const sharer = await spawnSharer(source, web.tracker.address);
-    const second = await spawnSharer(other, web.tracker.address);
-    try {
-      const status = await until<string>(
-        web.page,
-        `(() => { const text = document.querySelector("#status").textContent; return text.includes("reachable") && text; })()`,
-        "the tracker's reachability",
+  browserTest(
+    `web page: another site's page cannot make the peer do anything, even knowing the port (${choice.name})`,
+    async () => {
+      await using web = await pageFixture(choice);
+      await using files = await tempDir();
+      const secret = await randomFile(files.path, "secret.txt", 1_000);
+      // An attacker's page on another origin (another port of 127.0.0.1).
+      const evil = Deno.serve(
+        { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+        () =>
+          new Response("<!doctype html><title>evil</title>", {
+            headers: { "content-type": "text/html" },
+          }),
       );
-      assert(
-        status.includes(`tracker ${web.tracker.address} reachable`),
-        status,
-      );
-      await web.page.type("#search-text", "concert");
-      await web.page.keyboard.press("Enter");
-      const found = await until<string[]>(
-        web.page,
-        `(() => { const rows = [...document.querySelectorAll("#result-rows tr[data-id]")].map((r) => r.dataset.id); return rows.length > 0 && rows; })()`,
-        "the search results",
-      );
-      assertEquals(found, [sharer.id]);
-      await web.page.click("#list-button");
-      const listed = await until<string[]>(
-        web.page,
-        `(() => { const rows = [...document.querySelectorAll("#result-rows tr[data-id]")].map((r) => r.dataset.id); return rows.length === 2 && rows; })()`,
-        "the whole list",
-      );
-      assertEquals(listed.sort(), [sharer.id, second.id].sort());
-      await web.page.click(
-        `#result-rows tr[data-id="${sharer.id}"] button.get`,
+      try {
+        const evilPage = await web.browser.page();
+        await evilPage.goto(`http://127.0.0.1:${evil.addr.port}/`);
+        const target = `${web.ui.origin}/api/share`;
+        const token = new URL(web.ui.url).hash.slice("#token=".length);
+        const outcomes = await inPage<string[]>(
+          evilPage,
+          `Promise.all([
+          fetch(${
+            JSON.stringify(target)
+          }, { method: "POST", mode: "no-cors", body: JSON.stringify({ path: ${
+            JSON.stringify(secret)
+          } }) }).then((r) => "sent " + r.type, (e) => "refused"),
+          fetch(${
+            JSON.stringify(target)
+          }, { method: "POST", headers: { authorization: "Bearer ${token}", "content-type": "application/json" }, body: JSON.stringify({ path: ${
+            JSON.stringify(secret)
+          } }) }).then((r) => "answered " + r.status, (e) => "refused"),
+        ])`,
+        );
+        assertEquals(outcomes[1], "refused"); // CORS: the preflight has no token and is refused
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const state = await (await fetch(`${web.ui.origin}/api/state`, {
+          headers: { authorization: `Bearer ${token}` },
+        })).json();
+        assertEquals(state.shared, []);
+        assertEquals(state.transfers, []);
+        assertEquals(
+          await inPage<string>(
+            web.page,
+            `document.querySelector("#shared-empty").hidden ? "rows" : "empty"`,
+          ),
+          "empty",
+        );
+      } finally {
+        await evil.shutdown();
+      }
+    },
+  );
+
+  browserTest(
+    `web page: readable at 200% zoom (no sideways scrolling at 640 CSS px), and dark when the system is (${choice.name})`,
+    async () => {
+      await using web = await pageFixture(choice);
+      const narrow = await web.browser.page(640, 900, 2);
+      await narrow.goto(
+        web.ui.url.replace(/#.*/, "") + new URL(web.ui.url).hash,
+        { waitUntil: "load" },
       );
       await until(
+        narrow,
+        `document.querySelector("#get-out").value !== ""`,
+        "the narrow page's state",
+      );
+      const overflow = await inPage<number>(
+        narrow,
+        `document.documentElement.scrollWidth - window.innerWidth`,
+      );
+      assert(overflow <= 0, `scrolls sideways by ${overflow} px`);
+      const light = await inPage<string>(
         web.page,
-        `document.querySelector('#finished [data-outcome="saved"]')`,
-        "the saved file",
+        `getComputedStyle(document.body).backgroundColor`,
       );
-      assertEquals(
-        await sha256File(join(web.out, "Concert 2026.mkv")),
-        sharer.id,
+      await using darkBrowser = await launchBrowser(choice, { dark: true });
+      const darkPage = await darkBrowser.page();
+      await darkPage.goto(web.ui.url, { waitUntil: "load" });
+      const dark = await inPage<string>(
+        darkPage,
+        `getComputedStyle(document.body).backgroundColor`,
       );
-      assertEquals(web.errors, []);
-    } finally {
-      await sharer.child.stop();
-      await second.child.stop();
-    }
-  },
-);
+      assert(light !== dark, `${light} in both`);
+      const [r, g, b] = dark.match(/\d+/g)!.map(Number);
+      assert(r + g + b < 200, `dark background ${dark}`);
+    },
+  );
+
+  browserTest(
+    `web page: the status line says the tracker is reachable, and search and list show its files, each with a Get that fetches it (${choice.name})`,
+    async () => {
+      await using web = await pageFixture(choice);
+      await using files = await tempDir();
+      const source = await randomFile(
+        files.path,
+        "Concert 2026.mkv",
+        2 * 1024 * 1024,
+      );
+      const other = await randomFile(files.path, "readme.txt", 1_000);
+      const sharer = await spawnSharer(source, web.tracker.address);
+      const second = await spawnSharer(other, web.tracker.address);
+      try {
+        const status = await until<string>(
+          web.page,
+          `(() => { const text = document.querySelector("#status").textContent; return text.includes("reachable") && text; })()`,
+          "the tracker's reachability",
+        );
+        assert(
+          status.includes(`tracker ${web.tracker.address} reachable`),
+          status,
+        );
+        await web.page.type("#search-text", "concert");
+        await web.page.keyboard.press("Enter");
+        const found = await until<string[]>(
+          web.page,
+          `(() => { const rows = [...document.querySelectorAll("#result-rows tr[data-id]")].map((r) => r.dataset.id); return rows.length > 0 && rows; })()`,
+          "the search results",
+        );
+        assertEquals(found, [sharer.id]);
+        await web.page.click("#list-button");
+        const listed = await until<string[]>(
+          web.page,
+          `(() => { const rows = [...document.querySelectorAll("#result-rows tr[data-id]")].map((r) => r.dataset.id); return rows.length === 2 && rows; })()`,
+          "the whole list",
+        );
+        assertEquals(listed.sort(), [sharer.id, second.id].sort());
+        await web.page.click(
+          `#result-rows tr[data-id="${sharer.id}"] button.get`,
+        );
+        await until(
+          web.page,
+          `document.querySelector('#finished [data-outcome="saved"]')`,
+          "the saved file",
+        );
+        assertEquals(
+          await sha256File(join(web.out, "Concert 2026.mkv")),
+          sharer.id,
+        );
+        assertEquals(web.errors, []);
+      } finally {
+        await sharer.child.stop();
+        await second.child.stop();
+      }
+    },
+  );
+}

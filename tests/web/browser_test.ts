@@ -33,6 +33,11 @@ const BROWSERS = [
 /** Longest wait for anything the page should show. */
 const SHOWN_MS = 30_000;
 
+/** The token in a page address. */
+function tokenOf(url: string): string {
+  return new URL(url).hash.slice("#token=".length);
+}
+
 /** Evaluates `expression` in the page (in-page code stays a string: no DOM types here). */
 function inPage<T>(page: Page, expression: string): Promise<T> {
   return page.evaluate(expression) as Promise<T>;
@@ -159,6 +164,36 @@ function browserTests(choice: BrowserChoice): void {
         `document.querySelector('#shared-rows tr[data-id="${secondId}"]')`,
         "the chosen file's row",
       );
+      // A path typed on this machine is shared as well.
+      const third = await randomFile(files.path, "typed path.bin", 9_000);
+      await web.page.type("#share-path", third);
+      await web.page.keyboard.press("Enter");
+      const thirdId = await sha256sum(third);
+      await until(
+        web.page,
+        `document.querySelector('#shared-rows tr[data-id="${thirdId}"]')`,
+        "the typed path's row",
+      );
+      // Copy link gives the link the peer made (on the clipboard, or selected
+      // in a box to copy by hand where the clipboard is refused).
+      await web.page.click(`#shared-rows tr[data-id="${thirdId}"] .copy-link`);
+      const copied = await until<string>(
+        web.page,
+        `(async () => {
+          const box = document.querySelector("#copy-box");
+          if (!box.hidden) return document.querySelector("#copy-text").value;
+          const notes = document.querySelector("#notes").textContent;
+          if (!/cop/i.test(notes)) return false;
+          return await navigator.clipboard.readText().catch(() => "unreadable");
+        })()`,
+        "the copied link",
+      );
+      const state = await (await fetch(`${web.ui.origin}/api/state`, {
+        headers: { authorization: `Bearer ${tokenOf(web.ui.url)}` },
+      })).json();
+      const link = state.shared.find((f: { id: string }) => f.id === thirdId)
+        .link;
+      assertEquals(copied, link);
       assertEquals(web.errors, []);
     },
   );
@@ -290,7 +325,7 @@ function browserTests(choice: BrowserChoice): void {
         const evilPage = await web.browser.page();
         await evilPage.goto(`http://127.0.0.1:${evil.addr.port}/`);
         const target = `${web.ui.origin}/api/share`;
-        const token = new URL(web.ui.url).hash.slice("#token=".length);
+        const token = tokenOf(web.ui.url);
         const outcomes = await inPage<string[]>(
           evilPage,
           `Promise.all([

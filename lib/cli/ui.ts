@@ -66,7 +66,7 @@ export async function serveUi(
   const ui = await startWebUi(session, {
     host,
     port: options.uiPort ?? 0,
-    hosts: isLoopbackHost(host) ? [] : hostNames(host),
+    hosts: hostNames(host),
     tracker,
     dropDir: data === undefined ? undefined : join(data, DROPPED_FOLDER),
   });
@@ -82,7 +82,11 @@ export async function serveUi(
   return ui;
 }
 
-/** Names the page may be reached by when served on `host`. */
+/**
+ * Names the page may be reached by when served on `host`, besides the
+ * loopback ones: `host` itself, or every address of this machine for a
+ * wildcard.
+ */
 function hostNames(host: string): string[] {
   if (host !== "0.0.0.0" && host !== "::") return [host];
   try {

@@ -9,6 +9,7 @@
 
 import { resolve } from "node:path";
 import { formatAddress } from "../net/connection.ts";
+import { settleWithin } from "../util/settle_within.ts";
 import type { Session } from "../app/session.ts";
 import type { TrackerAddress } from "../discovery/tracker_client.ts";
 import { Activity } from "./activity.ts";
@@ -29,6 +30,8 @@ export const DEFAULT_UI_HOST = "127.0.0.1";
 export const STATE_EVENT_MS = 250;
 /** How often running transfers' progress is sent. */
 export const PROGRESS_EVENT_MS = 1_000;
+/** Longest wait for requests still running when the server closes. */
+export const SHUTDOWN_MS = 2_000;
 /** How often the tracker is checked for the status line. */
 export const TRACKER_CHECK_MS = 30_000;
 
@@ -158,7 +161,8 @@ export async function startWebUi(
       clearInterval(trackerTimer);
       clearTimeout(pending);
       events.close();
-      await server.shutdown();
+      // An upload still arriving must not hold the peer open.
+      await settleWithin(server.shutdown(), SHUTDOWN_MS);
     },
   };
 }

@@ -2,6 +2,7 @@ import { assert, assertEquals } from "../assert.ts";
 import { tempDir } from "../fixtures.ts";
 import { runEntry, spawnTracker } from "../../scripts/_child.ts";
 import { spawnUiPeer } from "../../scripts/_browser.ts";
+import { isLoopbackHost } from "../../lib/net/address.ts";
 
 Deno.test("peer ui serves its page on 127.0.0.1 only, answers it, and stops on SIGTERM with exit 0", async () => {
   await using dir = await tempDir();
@@ -28,6 +29,57 @@ Deno.test("peer ui serves its page on 127.0.0.1 only, answers it, and stops on S
     assertEquals(status.code, 0, ui.child.stderr.join("\n"));
   } finally {
     await tracker.child.stop();
+  }
+});
+
+Deno.test("peer ui --ui-host serves the page at that address, which its Host check accepts", async () => {
+  await using dir = await tempDir();
+  const tracker = await spawnTracker();
+  try {
+    await using ui = await spawnUiPeer(tracker.address, dir.path, [
+      "--ui-host",
+      "127.0.0.2",
+    ]);
+    const url = new URL(ui.url);
+    assertEquals(url.hostname, "127.0.0.2");
+    const token = url.hash.slice("#token=".length);
+    const state = await fetch(`${url.origin}/api/state`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assertEquals(state.status, 200);
+    assertEquals((await state.json()).shared, []);
+    // Loopback still: no warning about the network.
+    assert(!ui.child.stdout.some((l) => l.startsWith("Warning")));
+  } finally {
+    await tracker.child.stop();
+  }
+});
+
+Deno.test("isLoopbackHost() knows this machine's own names and nothing else", () => {
+  for (
+    const host of [
+      "127.0.0.1",
+      "127.1.2.3",
+      "localhost",
+      "::1",
+      "[::1]",
+      "::ffff:127.0.0.1",
+    ]
+  ) {
+    assert(isLoopbackHost(host), host);
+  }
+  for (
+    const host of [
+      "0.0.0.0",
+      "::",
+      "10.0.0.5",
+      "192.168.1.2",
+      "example.com",
+      "128.0.0.1",
+      "127.0.0.1.example.com",
+    ]
+  ) {
+    assert(!isLoopbackHost(host), host);
   }
 });
 

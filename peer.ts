@@ -28,7 +28,7 @@ import {
   type ServeFlags,
   type ShareFlags,
   type TrackerFlags,
-  trackerOf,
+  trackersFrom,
   type UiFlags,
 } from "./lib/cli/flags.ts";
 import { get } from "./lib/cli/get.ts";
@@ -51,15 +51,14 @@ import {
   TEAM_SECRET_ENV,
   TRACKER_ENV,
 } from "./lib/protocol/limits.ts";
-import type { FileSummary } from "./lib/protocol/messages.ts";
 import { runPrompt } from "./lib/cli/prompt/prompt.ts";
 import { runUi } from "./lib/cli/ui.ts";
-import { TrackerClient } from "./lib/discovery/tracker_client.ts";
+import { askEvery, mergeFileLists } from "./lib/discovery/tracker_group.ts";
 import { UPLOAD_SLOTS } from "./lib/swarm/upload_slots.ts";
 import { VERSION } from "./lib/protocol/version.ts";
 
 const TRACKER_HELP =
-  `tracker address HOST:PORT (default: $${TRACKER_ENV}, else 127.0.0.1:5000)`;
+  `tracker address HOST:PORT, or several separated by commas, all used at once (default: $${TRACKER_ENV}, else 127.0.0.1:5000)`;
 const SECRET_FILE_HELP =
   `file holding the team secret of a tracker started with --secret-file (default: $${TEAM_SECRET_ENV}, which holds the secret itself)`;
 const GET_HELP = `
@@ -94,8 +93,10 @@ function buildProgram(): Command {
     .allowExcessArguments(true)
     .action(async (flags: PromptFlags) => {
       if (program.args.length > 0) throw unknownCommand(program.args[0]);
+      const [tracker, ...moreTrackers] = trackersFrom(flags);
       promptExitCode = await runPrompt({
-        tracker: trackerOf(flags),
+        tracker,
+        moreTrackers,
         host: flags.host,
         port: flags.port,
         outDir: flags.out,
@@ -132,9 +133,10 @@ function buildProgram(): Command {
     )
     .option("--no-open", "do not open the browser; only print the address")
     .action(async (flags: UiFlags) => {
-      const global = withGlobals(flags);
+      const [tracker, ...moreTrackers] = trackersFrom(withGlobals(flags));
       promptExitCode = await runUi({
-        tracker: trackerOf(global),
+        tracker,
+        moreTrackers,
         host: flags.host,
         port: flags.port,
         outDir: flags.out,
@@ -287,16 +289,13 @@ function serveOptions(command: Command, defaultPort: number): Command {
 }
 
 async function listFiles(flags: TrackerFlags, text?: string): Promise<void> {
-  const tracker = trackerOf(flags);
-  const client = await TrackerClient.connect(tracker);
-  let files: FileSummary[];
-  try {
-    files = text === undefined
-      ? await client.list()
-      : await client.search(text);
-  } finally {
-    client.close();
-  }
+  // Every tracker at once; each file once, whichever lists it.
+  const files = mergeFileLists(
+    await askEvery(
+      trackersFrom(flags),
+      (client) => text === undefined ? client.list() : client.search(text),
+    ),
+  );
   if (flags.json) {
     console.log(toJsonLine({ files, version: VERSION }));
   } else {

@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { Announcer } from "../discovery/announcer.ts";
+import type { AnnouncerGroup } from "../discovery/announcer_group.ts";
 import type { Incoming, Reachability } from "../discovery/tracker_client.ts";
 import { openRelayed } from "../nat/relay_client.ts";
 import { choosePunchPort, punch } from "../nat/hole_punch.ts";
@@ -70,7 +70,7 @@ export class Reach {
   }
 
   /** Asks the tracker through `announcer`, once (again only if that failed). */
-  check(announcer: Announcer): void {
+  check(announcer: AnnouncerGroup): void {
     this.#checking ??= this.#find(announcer).then((reachability) => {
       this.#known = reachability;
       // A peer that already stopped (a get that finished) says nothing.
@@ -92,7 +92,7 @@ export class Reach {
   }
 
   /** The tracker's answer; behind a router, after asking it to forward the port. */
-  async #find(announcer: Announcer): Promise<PeerReachability> {
+  async #find(announcer: AnnouncerGroup): Promise<PeerReachability> {
     const first = await announcer.reach();
     if (
       first.reachable || this.#options.portMapping === false || this.#closed
@@ -123,7 +123,7 @@ export class Reach {
    * Meets the peer the tracker sent, punched or at the relay, and serves
    * it; `announcer` carries this peer's answer to a punch offer.
    */
-  incoming(incoming: Incoming, announcer: Announcer): void {
+  incoming(incoming: Incoming, announcer: AnnouncerGroup): void {
     const { log, server } = this.#options;
     if (this.#opening >= MAX_MEETINGS_OPENING) {
       log?.(`Too many meetings at once; not meeting ${incoming.host}.`);
@@ -141,7 +141,10 @@ export class Reach {
       .finally(() => this.#opening--);
   }
 
-  async #meet(incoming: Incoming, announcer: Announcer): Promise<Deno.Conn> {
+  async #meet(
+    incoming: Incoming,
+    announcer: AnnouncerGroup,
+  ): Promise<Deno.Conn> {
     if (incoming.punch !== undefined) {
       const canPunch = this.#known?.keepsPorts === true;
       const localPort = canPunch ? choosePunchPort() : undefined;

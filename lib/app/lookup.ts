@@ -57,27 +57,44 @@ export interface SessionLookup {
   secret?: Uint8Array;
   /** The tracker to ask (with the session's team key). */
   tracker: TrackerAddress;
+  /** More trackers to ask with it (a link's others, or the session's). */
+  moreTrackers: TrackerAddress[];
   /** True when the saved file is served: the link names the session's tracker. */
   serve: boolean;
 }
 
 /**
  * What a get of `wanted` looks up, and where: an ID at the session's
- * tracker `own`, or a link's file at the tracker it names (with the
- * session's team key). The file is served once saved only when that is the
+ * trackers (`own` and `ownMore`), or a link's file at the trackers it names
+ * (with the session's team key). The file is served once saved only when that is the
  * session's tracker, with which its node registers what it shares.
  */
 export function lookupOf(
   wanted: string | ShareLink,
   own: TrackerAddress,
+  ownMore: readonly TrackerAddress[] = [],
 ): SessionLookup {
   if (typeof wanted === "string") {
-    return { id: wanted, tracker: own, serve: true };
+    return {
+      id: wanted,
+      tracker: own,
+      moreTrackers: [...ownMore],
+      serve: true,
+    };
   }
-  const named = linkTracker(wanted);
-  const tracker: TrackerAddress = own.psk ? { ...named, psk: own.psk } : named;
-  const serve = formatAddress(named) === formatAddress(own);
+  const withKey = (address: Address): TrackerAddress =>
+    own.psk
+      ? { host: address.host, port: address.port, psk: own.psk }
+      : { host: address.host, port: address.port };
+  const [tracker, ...moreTrackers] = wanted.trackers.map(withKey);
+  const serve = formatAddress(tracker) === formatAddress(own);
   return wanted.kind === "public"
-    ? { id: wanted.id, tracker, serve }
-    : { id: wanted.shortId, secret: wanted.secret, tracker, serve };
+    ? { id: wanted.id, tracker, moreTrackers, serve }
+    : {
+      id: wanted.shortId,
+      secret: wanted.secret,
+      tracker,
+      moreTrackers,
+      serve,
+    };
 }

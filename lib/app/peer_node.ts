@@ -7,7 +7,8 @@
  */
 
 import { basename } from "node:path";
-import { Announcer } from "../discovery/announcer.ts";
+import { AnnouncerGroup } from "../discovery/announcer_group.ts";
+import { type Trackers, trackersOf } from "../discovery/tracker_group.ts";
 import type { Address } from "../net/connection.ts";
 import { hashFile } from "../storage/file_hash.ts";
 import { DEFAULT_PEER_PORT, MAX_NAME_BYTES } from "../protocol/limits.ts";
@@ -20,7 +21,6 @@ import {
 } from "../swarm/peer_server.ts";
 import type { PartialFile } from "../storage/partial_file.ts";
 import { SharedFile } from "../storage/shared_file.ts";
-import type { TrackerAddress } from "../discovery/tracker_client.ts";
 import type { PrivateAccess } from "../download/download.ts";
 import { formatShareLink } from "../protocol/share_link.ts";
 import { PrivateShares } from "./_private_shares.ts";
@@ -67,7 +67,7 @@ export class PeerNode {
   /** Where the peer server listens. */
   readonly address: Address;
   #server: PeerServer;
-  #announcer: Announcer;
+  #announcer: AnnouncerGroup;
   #reach: Reach;
   #files = new Map<string, SharedFile | PartialFile | FolderSource>();
   #folders: FolderShares;
@@ -75,7 +75,7 @@ export class PeerNode {
   #public = new Set<string>();
   /** Files registered privately, by ID. */
   #private = new PrivateShares();
-  #tracker: TrackerAddress;
+  #trackers: Trackers;
   #peerListeners = new Map<string, (address: Address) => void>();
   #unsharing = new Set<Promise<void>>();
   #log: (line: string) => void;
@@ -88,7 +88,7 @@ export class PeerNode {
     this.#log = options.log ?? (() => {});
     this.#onDropped = options.onDropped ?? (() => {});
     this.#checkMs = options.checkIntervalMs ?? FILE_CHECK_INTERVAL_MS;
-    this.#tracker = options.tracker;
+    this.#trackers = trackersOf(options.tracker, options.moreTrackers);
     this.#server = startPeerServer({
       host: options.host ?? DEFAULT_PEER_HOST,
       port: options.port ?? DEFAULT_PEER_PORT,
@@ -125,8 +125,7 @@ export class PeerNode {
       unshare: (id) => this.unshare(id),
       log: this.#log,
     });
-    this.#announcer = new Announcer({
-      tracker: options.tracker,
+    this.#announcer = new AnnouncerGroup(this.#trackers, {
       port: this.address.port,
       log: options.log,
       onIncoming: (incoming) => this.#reach.incoming(incoming, this.#announcer),
@@ -356,13 +355,13 @@ export class PeerNode {
   }
 
   /**
-   * The share link for a file this node shares: its tracker and ID, or for
-   * a private file its tracker and secret (whoever has it can download the
+   * The share link for a file this node shares: its trackers and ID, or for
+   * a private file its trackers and secret (whoever has it can download the
    * file). Undefined when the file is not shared.
    */
   shareLink(id: string): string | undefined {
     if (!this.#files.has(id)) return undefined;
-    const trackers = [{ host: this.#tracker.host, port: this.#tracker.port }];
+    const trackers = this.#trackers.map(({ host, port }) => ({ host, port }));
     const secret = this.#private.get(id)?.secret;
     return secret && !this.#public.has(id)
       ? formatShareLink({

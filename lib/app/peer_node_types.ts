@@ -14,8 +14,13 @@ import type { PeerReachability } from "./_reach.ts";
 
 /** Options for `PeerNode.start`. */
 export interface PeerNodeOptions {
-  /** The tracker to register files with (and its team key, if it needs one). */
+  /**
+   * The tracker to register files with (and its team key, if it needs one);
+   * it also meets this peer with those that cannot reach it directly.
+   */
   tracker: TrackerAddress;
+  /** More trackers to register every file with. @default {none} */
+  moreTrackers?: readonly TrackerAddress[];
   /** Interface the peer server listens on. @default {DEFAULT_PEER_HOST} */
   host?: string;
   /** Port the peer server listens on; 0 picks a free one. @default {DEFAULT_PEER_PORT} */

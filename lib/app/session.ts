@@ -12,25 +12,22 @@ import { basename, resolve } from "node:path";
 import { expandHome } from "./data_dir.ts";
 import { selfAddresses } from "../net/address.ts";
 import type { Address } from "../net/connection.ts";
-import type { BandwidthLimiter } from "../util/bandwidth.ts";
 import { download, type DownloadResult } from "../download/download.ts";
 import type { PeerNode } from "./peer_node.ts";
 import type { PeerReachability } from "./_reach.ts";
 import { type DoctorReport, runDoctor } from "./doctor.ts";
-import type {
-  FileMeta,
-  FileSummary,
-  PeerAddress,
-} from "../protocol/messages.ts";
-import {
-  type TrackerAddress,
-  TrackerClient,
-} from "../discovery/tracker_client.ts";
+import type { FileMeta, FileSummary } from "../protocol/messages.ts";
+import { TrackerClient } from "../discovery/tracker_client.ts";
 import type { ShareLink } from "../protocol/share_link.ts";
 import { UsageError } from "./usage_error.ts";
 import { shortId } from "./file_id.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
 import { lookupOf } from "./lookup.ts";
+import {
+  askEvery,
+  mergeFileLists,
+  trackersOf,
+} from "../discovery/tracker_group.ts";
 import { idFromRef, KnownFiles, pickOne } from "./_file_refs.ts";
 import { type Transfer, Transfers } from "./transfers.ts";
 
@@ -39,103 +36,26 @@ export const MAX_KNOWN_FILES = 1_000;
 /** Folder downloads are saved into when neither the session nor the get says. */
 export const DEFAULT_OUT_DIR = "downloads";
 
-/** Options for {@linkcode Session}. */
-export interface SessionOptions {
-  /** Tracker to register with and ask (with its team key, if it needs one). */
-  tracker: TrackerAddress;
-  /** Folder downloads are saved into. @default {DEFAULT_OUT_DIR} */
-  outDir?: string;
-  /** One limiter for every download of the session (its owner closes it). @default {no limit} */
-  downloadLimit?: BandwidthLimiter;
-  /** Receives one line per notable download event. @default {no logging} */
-  log?: (line: string) => void;
-}
-
-/** Options for {@linkcode Session.share}. */
-export interface ShareOptions {
-  /** Only holders of the link find and get it. @default {false} */
-  private?: boolean;
-}
-
-/** Options for {@linkcode Session.get}. */
-export interface GetOptions {
-  /** Folder to save into. @default {the session's outDir} */
-  outDir?: string;
-  /** Replace an existing file of the same name. @default {false} */
-  force?: boolean;
-}
-
-/** Something that happened in the session's background work. */
-export type SessionEvent =
-  /** A share started hashing `path` (as given). */
-  | { type: "hashing"; transfer: Transfer; path: string }
-  /**
-   * A share finished: the file is served and registered; `link` is what to
-   * pass on (with its secret when `private`).
-   */
-  | {
-    type: "shared";
-    transfer: Transfer;
-    meta: FileMeta;
-    link?: string;
-    private: boolean;
-    /** Of a folder: entries left out (links, devices, bad names). */
-    skipped?: number;
-  }
-  /** A share was cancelled before it finished; `path` is not shared. */
-  | { type: "share-cancelled"; transfer: Transfer; path: string }
-  /**
-   * A get started; `elsewhere` is the tracker its link names when that is
-   * not the session's (the file is then saved, not shared afterwards).
-   */
-  | { type: "getting"; transfer: Transfer; elsewhere?: Address }
-  /** A get saved and verified its file. */
-  | { type: "saved"; transfer: Transfer; result: DownloadResult }
-  /** A get was cancelled; its partial file stays in `outDir` to resume. */
-  | { type: "get-cancelled"; transfer: Transfer; outDir: string };
-
-/** Receives every {@linkcode SessionEvent}. */
-export type SessionListener = (event: SessionEvent) => void;
-
-/** Who shares a file, as {@linkcode Session.peers} answers. */
-export interface PeersAnswer {
-  /** The file. */
-  meta: FileMeta;
-  /** Peers the tracker says share it. */
-  peers: PeerAddress[];
-  /** The addresses this peer is known by, to tell it apart in `peers`. */
-  self: Address[];
-}
-
-/** A file this session shares, and where it is on disk. */
-export interface LocalFile {
-  /** The file. */
-  meta: FileMeta;
-  /** Where it is: the path it was shared from, or where a get saved it. */
-  path: string;
-}
-
-/** What {@linkcode Session.status} reports. */
-export interface SessionStatus {
-  /** Where the peer server listens. */
-  address: Address;
-  /**
-   * Files shared, each with the bytes uploaded of it, how many downloaders
-   * it is being sent to now, and whether only its link finds it.
-   */
-  shared: {
-    meta: FileMeta;
-    uploaded: number;
-    downloaders: number;
-    private: boolean;
-  }[];
-  /** Running transfers, oldest first. */
-  transfers: Transfer[];
-  /** Piece bytes uploaded this session. */
-  uploaded: number;
-  /** Bytes downloaded this session. */
-  downloaded: number;
-}
+export type {
+  GetOptions,
+  LocalFile,
+  PeersAnswer,
+  SessionEvent,
+  SessionListener,
+  SessionOptions,
+  SessionStatus,
+  ShareOptions,
+} from "./session_types.ts";
+import type {
+  GetOptions,
+  LocalFile,
+  PeersAnswer,
+  SessionEvent,
+  SessionListener,
+  SessionOptions,
+  SessionStatus,
+  ShareOptions,
+} from "./session_types.ts";
 
 /** One person's work on a {@linkcode PeerNode}; see the module documentation. */
 export class Session {
@@ -288,9 +208,10 @@ export class Session {
     wanted: string | ShareLink,
     options: GetOptions = {},
   ): Promise<DownloadResult | undefined> {
-    const { id, secret, tracker, serve } = lookupOf(
+    const { id, secret, tracker, moreTrackers, serve } = lookupOf(
       wanted,
       this.#options.tracker,
+      this.#options.moreTrackers,
     );
     const here = this.localCopy(id);
     if (here) throw new UsageError(alreadyHere(here));
@@ -306,6 +227,7 @@ export class Session {
       });
       const result = await download(id, {
         tracker,
+        moreTrackers,
         secret,
         outDir,
         force: options.force ?? false,
@@ -345,7 +267,7 @@ export class Session {
     }
   }
 
-  /** Every file the tracker knows (up to its answer cap). */
+  /** Every file the trackers know (up to each one's answer cap), each once. */
   list(): Promise<FileSummary[]> {
     return this.#lookup((client) => client.list());
   }
@@ -359,7 +281,7 @@ export class Session {
     });
   }
 
-  /** Files the tracker knows whose name contains `text`, ignoring case. */
+  /** Files the trackers know whose name contains `text`, ignoring case. */
   search(text: string): Promise<FileSummary[]> {
     return this.#lookup((client) => client.search(text));
   }
@@ -448,10 +370,15 @@ export class Session {
     for (const listener of this.#listeners) listener(event);
   }
 
+  /** Asks every tracker at once and merges their lists, each file once. */
   async #lookup(
     question: (client: TrackerClient) => Promise<FileSummary[]>,
   ): Promise<FileSummary[]> {
-    const files = await this.#ask(question);
+    const trackers = trackersOf(
+      this.#options.tracker,
+      this.#options.moreTrackers,
+    );
+    const files = mergeFileLists(await askEvery(trackers, question));
     this.#known.remember(files);
     return files;
   }

@@ -10,6 +10,7 @@
 
 import type { Address } from "../net/connection.ts";
 import { isValidHost, parseAddress } from "../net/address.ts";
+import { MAX_LINK_TRACKERS } from "../protocol/share_link.ts";
 import {
   DEFAULT_TRACKER,
   DEFAULT_TRACKER_PORT,
@@ -154,23 +155,47 @@ export interface TrackerSources {
 }
 
 /**
- * Picks the tracker address: `--tracker`, else the environment variable
- * `P2P_TRACKER`, else `127.0.0.1:5000`. A missing port means 5000.
+ * Picks the tracker addresses: `--tracker`, else the environment variable
+ * `P2P_TRACKER`, else `127.0.0.1:5000`. Several may be given, separated by
+ * commas (as a link names them), each once, at most `MAX_LINK_TRACKERS`;
+ * a missing port means 5000.
  */
-export function resolveTracker(sources: TrackerSources): Address {
+export function resolveTrackers(
+  sources: TrackerSources,
+): [Address, ...Address[]] {
   const env = sources.env?.trim() ? sources.env : undefined;
   const text = sources.flag ?? env ?? DEFAULT_TRACKER;
-  try {
-    return parseAddress(text, DEFAULT_TRACKER_PORT);
-  } catch (error) {
-    const from = sources.flag !== undefined
-      ? "--tracker"
-      : env !== undefined
-      ? TRACKER_ENV
-      : "the default tracker";
-    const message = (error as Error).message.replace(/\.$/, "");
-    throw new UsageError(`${message} (set by ${from}).`);
+  const from = sources.flag !== undefined
+    ? "--tracker"
+    : env !== undefined
+    ? TRACKER_ENV
+    : "the default tracker";
+  const words = text.split(",").map((word) => word.trim());
+  if (words.length > MAX_LINK_TRACKERS) {
+    throw new UsageError(
+      `${from} names ${words.length} trackers; at most ${MAX_LINK_TRACKERS} can be used together.`,
+    );
   }
+  const addresses: Address[] = [];
+  for (const word of words) {
+    let address: Address;
+    try {
+      address = parseAddress(word, DEFAULT_TRACKER_PORT);
+    } catch (error) {
+      const message = (error as Error).message.replace(/\.$/, "");
+      throw new UsageError(`${message} (set by ${from}).`);
+    }
+    const key = `${address.host}:${address.port}`;
+    if (!addresses.some((a) => `${a.host}:${a.port}` === key)) {
+      addresses.push(address);
+    }
+  }
+  return addresses as [Address, ...Address[]];
+}
+
+/** The first of {@linkcode resolveTrackers}: the tracker a command uses first. */
+export function resolveTracker(sources: TrackerSources): Address {
+  return resolveTrackers(sources)[0];
 }
 
 /** Turns a `TypeError` thrown by a value parser into a {@linkcode UsageError}. */

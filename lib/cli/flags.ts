@@ -5,7 +5,8 @@
  * @module
  */
 
-import { resolveTracker } from "./args.ts";
+import { resolveTrackers } from "./args.ts";
+import type { Trackers } from "../discovery/tracker_group.ts";
 import type { OutputFlags } from "./program.ts";
 import type { Address } from "../net/connection.ts";
 import type { TrackerAddress } from "../discovery/tracker_client.ts";
@@ -79,15 +80,21 @@ export interface UiFlags extends PromptFlags {
 }
 
 /**
- * The tracker address from `--tracker`, else the environment, else the
- * default; with the team key when a team secret is given.
+ * The tracker addresses from `--tracker`, else the environment, else the
+ * default (several, separated by commas: see `resolveTrackers`); each with
+ * the team key when a team secret is given.
  */
-export function trackerOf(flags: TrackerFlags): TrackerAddress {
-  const address = resolveTracker({
+export function trackersFrom(flags: TrackerFlags): Trackers {
+  const [first, ...more] = resolveTrackers({
     flag: flags.tracker,
     env: Deno.env.get(TRACKER_ENV),
-  });
-  return withTeamKey(address, flags);
+  }).map((address) => withTeamKey(address, flags));
+  return [first, ...more];
+}
+
+/** The first of {@linkcode trackersFrom}. */
+export function trackerOf(flags: TrackerFlags): TrackerAddress {
+  return trackersFrom(flags)[0];
 }
 
 /**
@@ -151,9 +158,10 @@ export interface LostFile {
  */
 export async function startServing(
   flags: ServeFlags & LimitFlags,
-  tracker: TrackerAddress,
+  trackers: Trackers,
   progress: ProgressLine,
 ): Promise<{ node: PeerNode; lost: ReadableStream<LostFile> }> {
+  const [tracker, ...moreTrackers] = trackers;
   let report: (file: LostFile) => void = () => {};
   const lost = new ReadableStream<LostFile>({
     start(controller) {
@@ -162,6 +170,7 @@ export async function startServing(
   });
   const node = await PeerNode.start({
     tracker,
+    moreTrackers,
     host: flags.host,
     port: flags.port,
     log: logger(flags, progress),

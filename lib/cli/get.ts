@@ -14,11 +14,11 @@ import {
   logger,
   SHUTDOWN_TIMEOUT_MS,
   startServing,
-  trackerOf,
+  trackersFrom,
   withTeamKey,
 } from "./flags.ts";
 import { formatAddress } from "../net/connection.ts";
-import type { TrackerAddress } from "../discovery/tracker_client.ts";
+import type { Trackers } from "../discovery/tracker_group.ts";
 import { download, type DownloadResult } from "../download/download.ts";
 import {
   formatDuration,
@@ -30,10 +30,10 @@ import { terminalSafe } from "../util/terminal_safe.ts";
 import { ShareError } from "../app/peer_node.ts";
 import { ProgressLine } from "./progress.ts";
 import { showServing } from "./serving_line.ts";
-import { resolveTracker } from "./args.ts";
+import { resolveTrackers } from "./args.ts";
 import { UsageError } from "../app/usage_error.ts";
 import { readGetTarget, STDIN_ARG } from "./get_target.ts";
-import { type GetTarget, linkTracker } from "../app/lookup.ts";
+import type { GetTarget } from "../app/lookup.ts";
 import { LINK_ENV } from "../protocol/limits.ts";
 import { prepareOutDir } from "./out_dir.ts";
 import { VERSION } from "../protocol/version.ts";
@@ -65,19 +65,21 @@ export async function get(
     env: arg === undefined ? Deno.env.get(LINK_ENV) : undefined,
     stdin: arg === STDIN_ARG ? Deno.stdin.readable : undefined,
   });
-  const tracker = trackerFor(wanted, flags);
+  const trackers = trackersFor(wanted, flags);
+  const [tracker, ...moreTrackers] = trackers;
   const { id, secret } = lookupOf(wanted);
   const target = saveTarget(flags);
   await prepareOutDir(target.outDir);
   using stop = listenForStop();
   const progress = new ProgressLine({ quiet: flags.quiet || flags.json });
   // Serves the pieces verified so far to other downloaders (swarming).
-  const { node, lost } = await startServing(flags, tracker, progress);
+  const { node, lost } = await startServing(flags, trackers, progress);
   try {
     let result;
     try {
       result = await download(id, {
         tracker,
+        moreTrackers,
         secret,
         ...target,
         force: flags.force ?? false,
@@ -136,29 +138,35 @@ export async function get(
 }
 
 /**
- * The tracker a get asks: the one the link names (a `--tracker` given too
+ * The trackers a get asks: those the link names (a `--tracker` given too
  * is ignored, and a note says so), else `--tracker` as for any command;
  * with the team key when a team secret is given.
  */
-function trackerFor(wanted: GetTarget, flags: GetFlags): TrackerAddress {
-  if (wanted.kind === "id") return trackerOf(flags);
-  const address = linkTracker(wanted.link);
+function trackersFor(wanted: GetTarget, flags: GetFlags): Trackers {
+  if (wanted.kind === "id") return trackersFrom(flags);
+  const [first, ...more] = wanted.link.trackers.map((t) =>
+    withTeamKey({ host: t.host, port: t.port }, flags)
+  );
   if (flags.tracker !== undefined && !flags.quiet && !flags.json) {
     let given: string | undefined;
     try {
-      given = formatAddress(resolveTracker({ flag: flags.tracker }));
+      given = resolveTrackers({ flag: flags.tracker }).map(formatAddress)
+        .join(",");
     } catch {
       // Malformed, and unused: the note below says so all the same.
     }
-    if (given !== formatAddress(address)) {
+    const named = [first, ...more].map(formatAddress).join(",");
+    if (given !== named) {
       console.error(
-        `Using the tracker the link names, ${
-          formatAddress(address)
-        }, not --tracker ${terminalSafe(flags.tracker)}.`,
+        `Using the tracker${
+          more.length > 0 ? "s" : ""
+        } the link names, ${named}, not --tracker ${
+          terminalSafe(flags.tracker)
+        }.`,
       );
     }
   }
-  return withTeamKey(address, flags);
+  return [first, ...more];
 }
 
 /**

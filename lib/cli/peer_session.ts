@@ -20,6 +20,8 @@ import { reachabilityLine, SHUTDOWN_TIMEOUT_MS } from "./flags.ts";
 export interface PeerSessionOptions {
   /** Tracker to register with and ask (with its team key, if it needs one). */
   tracker: TrackerAddress;
+  /** More trackers to register with and ask. @default {none} */
+  moreTrackers?: readonly TrackerAddress[];
   /** Address the peer server listens on. @default {"0.0.0.0"} */
   host?: string;
   /** Port the peer server listens on. @default {DEFAULT_PEER_PORT} */
@@ -61,6 +63,7 @@ export async function startPeerSession(
   try {
     node = await PeerNode.start({
       tracker: options.tracker,
+      moreTrackers: options.moreTrackers,
       host: options.host,
       port: options.port ?? DEFAULT_PEER_PORT,
       log: options.log,
@@ -80,6 +83,7 @@ export async function startPeerSession(
   }
   const session = new Session(node, {
     tracker: options.tracker,
+    moreTrackers: options.moreTrackers,
     outDir: options.outDir,
     downloadLimit,
     log: options.log,

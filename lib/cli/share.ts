@@ -13,7 +13,7 @@ import {
   type ShareFlags,
   SHUTDOWN_TIMEOUT_MS,
   startServing,
-  trackerOf,
+  trackersFrom,
 } from "./flags.ts";
 import { formatAddress } from "../net/connection.ts";
 import { formatShared, toJsonLine } from "./format.ts";
@@ -34,12 +34,12 @@ import { listenForStop } from "./stop_signal.ts";
  */
 export async function share(files: string[], flags: ShareFlags): Promise<void> {
   const started = performance.now();
-  const tracker = trackerOf(flags);
+  const trackers = trackersFrom(flags);
   for (const file of files) await checkShareable(file, flags.as !== undefined);
   using stop = listenForStop();
   const progress = new ProgressLine({ quiet: flags.quiet || flags.json });
   // `lost`: a shared file stopped being shareable (changed or vanished).
-  const { node, lost } = await startServing(flags, tracker, progress);
+  const { node, lost } = await startServing(flags, trackers, progress);
   const shared: FileMeta[] = [];
   try {
     for (const group of shareGroups(files, flags.as)) {
@@ -62,16 +62,16 @@ export async function share(files: string[], flags: ShareFlags): Promise<void> {
         link: node.shareLink(meta.id),
         private: node.isPrivate(meta.id),
         address: formatAddress(node.address),
-        tracker: formatAddress(tracker),
+        tracker: trackers.map(formatAddress).join(","),
         elapsedMs: Math.round(performance.now() - started),
         skipped,
       });
     }
     if (!flags.quiet && !flags.json) {
       console.log(
-        `Serving on ${formatAddress(node.address)} via tracker ${
-          formatAddress(tracker)
-        }. Press Ctrl-C to stop.`,
+        `Serving on ${formatAddress(node.address)} via tracker${
+          trackers.length > 1 ? "s" : ""
+        } ${trackers.map(formatAddress).join(", ")}. Press Ctrl-C to stop.`,
       );
     }
     using _serving = showServing(node, flags, progress);

@@ -36,6 +36,15 @@ interface Kept {
   options: RegisterOptions;
 }
 
+/** How {@linkcode Announcer.add} treats a tracker that cannot be reached. */
+export interface AddOptions {
+  /**
+   * Keep the registration (and reject all the same): the next renewal
+   * makes it once the tracker is back. @default {false}
+   */
+  keepWhenDown?: boolean;
+}
+
 /** Options for {@linkcode Announcer}. */
 export interface AnnouncerOptions {
   /** The tracker to register with. */
@@ -114,7 +123,11 @@ export class Announcer {
    * await announcer.add({ lookup: keys.lookupKey, blob }, { partial: true });
    * ```
    */
-  async add(entry: Registration, options: RegisterOptions = {}): Promise<void> {
+  async add(
+    entry: Registration,
+    options: RegisterOptions = {},
+    how: AddOptions = {},
+  ): Promise<void> {
     if (this.#closed) throw new Error("The announcer is closed.");
     const kept = {
       entry,
@@ -123,9 +136,20 @@ export class Announcer {
         ...(options.unlisted ? { unlisted: true } : {}),
       },
     };
-    await this.#withClient((client) => this.#register(client, kept));
+    try {
+      await this.#withClient((client) => this.#register(client, kept));
+    } catch (error) {
+      // Kept all the same: the next renewal registers it once the tracker is back.
+      const down = error instanceof TrackerUnreachableError;
+      if (down && how.keepWhenDown) this.#keep(kept);
+      throw error;
+    }
+    this.#keep(kept);
+  }
+
+  #keep(kept: Kept): void {
     if (this.#closed) return;
-    this.#files.set(keyOf(entry), kept);
+    this.#files.set(keyOf(kept.entry), kept);
     this.#timer ??= setInterval(() => this.#tick(), this.#intervalMs);
   }
 

@@ -20,6 +20,9 @@ import {
 } from "../discovery/tracker_client.ts";
 import { ManifestError } from "../protocol/manifest.ts";
 import { DownloadError } from "./_download_error.ts";
+import { TrackerPanel, type TrackerQuestion } from "./_tracker_panel.ts";
+import { trackersOf } from "../discovery/tracker_group.ts";
+import type { TrackerAddress } from "../discovery/tracker_types.ts";
 import { listed } from "./_peer_pool.ts";
 import { sleep } from "../util/sleep.ts";
 import {
@@ -69,8 +72,10 @@ export type Wanted = { id: string } | { secret: Uint8Array; shortId?: string };
 
 /** Options for {@linkcode tryEachVariant}. */
 export interface FindPeersOptions {
-  /** Tracker to ask for peers. */
-  tracker: Address;
+  /** Tracker to ask for peers (and the first to meet peers at). */
+  tracker: TrackerAddress;
+  /** More trackers to ask, all at once with `tracker`. @default {none} */
+  moreTrackers?: readonly TrackerAddress[];
   /** Cancels the lookup (the tracker connection closes) and the attempts. */
   signal?: AbortSignal;
   /** Receives one line each time the next variant is tried. */
@@ -102,58 +107,33 @@ export async function tryEachVariant<T>(
   const { signal } = options;
   const keys = "secret" in wanted ? deriveShareKeys(wanted.secret) : undefined;
   const shortId = "secret" in wanted ? wanted.shortId : undefined;
-  const ask = (client: TrackerClient, id: string, variant: number) =>
+  const id = "id" in wanted ? wanted.id : keys!.lookupKey;
+  const ask = (variant: number): TrackerQuestion<Found> => (client, tracker) =>
     keys
       ? lookUpPrivate(client, keys, shortId)
-      : lookUp(client, id, variant, options.tracker);
-  const id = "id" in wanted ? wanted.id : keys!.lookupKey;
-  let client = await untilAborted(
-    TrackerClient.connect(options.tracker),
-    signal,
-    (late) => late.close(),
+      : lookUp(client, id, variant, tracker);
+  const panel = new TrackerPanel(
+    trackersOf(options.tracker, options.moreTrackers),
   );
-  // Asking again for peers reconnects once if the tracker went away (it
-  // may have restarted); a failure is only logged by the caller.
-  const again = async <R>(question: (client: TrackerClient) => Promise<R>) => {
-    try {
-      return await question(client);
-    } catch (error) {
-      if (error instanceof DownloadError) throw error;
-      client.close();
-      signal?.throwIfAborted();
-      client = await TrackerClient.connect(options.tracker);
-      return await question(client);
-    }
-  };
-  // Asking again brings only the peers: the metadata is known.
-  const requery = (fullId: string, variant: number) =>
-    again((client) =>
-      keys
-        ? sealedPeersOf(client, keys.lookupKey, options.tracker)
-        : peersOf(client, fullId, variant, options.tracker)
-    );
-  const lookUpFile = keys
-    ? undefined
-    : (fullId: string, known?: boolean) =>
-      known
-        ? again((client) => peersOf(client, fullId, 0, options.tracker))
-        : again((client) => lookUp(client, fullId, 0, options.tracker));
-  // Cancelling while the tracker has not answered closes the connection.
-  const hangUp = () => client.close();
+  // Cancelling while no tracker has answered hangs up on them all.
+  const hangUp = () => panel.close();
   signal?.addEventListener("abort", hangUp, { once: true });
   try {
-    for (let variant = 0;; variant++) {
-      const found = await lookUpPatiently(
-        () => ask(client, id, variant),
-        options,
-      ).catch((error) => {
+    // Every tracker is asked for the file; the first to answer is asked
+    // about its other variants.
+    let from = await lookUpPatiently(
+      () => untilAborted(panel.first(ask(0)), signal, () => {}),
+      options,
+    )
+      .catch((error) => {
         signal?.throwIfAborted();
         throw error;
       });
+    for (let variant = 0;; variant++) {
+      const found = from.answer;
+      const tracker = from.tracker;
       options.log?.(
-        `Tracker ${
-          formatAddress(options.tracker)
-        } lists ${found.peers.length} ${
+        `Tracker ${formatAddress(tracker)} lists ${found.peers.length} ${
           found.peers.length === 1 ? "peer" : "peers"
         } for ${found.meta.name}${
           found.variants > 1
@@ -165,13 +145,32 @@ export async function tryEachVariant<T>(
             : ""
         }.`,
       );
+      const fullId = found.meta.id;
       try {
         return await attempt({
           ...found,
-          refresh: () => requery(found.meta.id, variant),
-          lookUpFile,
+          // Asking again brings only the peers (the metadata is known), from
+          // every tracker.
+          refresh: () =>
+            panel.peersEverywhere(
+              tracker,
+              (client, at) =>
+                keys
+                  ? sealedPeersOf(client, keys.lookupKey, at)
+                  : peersOf(client, fullId, variant, at),
+            ),
+          lookUpFile: keys
+            ? undefined
+            : (fileId: string, known?: boolean) =>
+              known
+                ? panel.peersEverywhere(
+                  tracker,
+                  (client, at) => peersOf(client, fileId, 0, at),
+                )
+                : panel.first((client, at) => lookUp(client, fileId, 0, at))
+                  .then((answered) => answered.answer),
           // Behind a NAT the tracker lists this peer at its router's address.
-          seenAs: found.observed ?? client.local.host,
+          seenAs: found.observed ?? from.localHost,
         });
       } catch (error) {
         const retry = error instanceof DownloadError && error.retryable &&
@@ -179,10 +178,14 @@ export async function tryEachVariant<T>(
         if (!retry) throw error;
         options.log?.(`${error.message} Trying the next variant.`);
       }
+      from = {
+        ...from,
+        answer: await panel.ask(tracker, ask(variant + 1)),
+      };
     }
   } finally {
     signal?.removeEventListener("abort", hangUp);
-    client.close();
+    panel.close();
   }
 }
 

@@ -58,8 +58,13 @@ export interface DownloadResult {
 
 /** Options for `download()`. */
 export interface DownloadOptions {
-  /** Tracker to ask for peers (with its team key, if it needs one). */
+  /**
+   * Tracker to ask for peers (with its team key, if it needs one); the one
+   * that meets this peer with those it cannot reach directly.
+   */
   tracker: TrackerAddress;
+  /** More trackers to ask, all at once with `tracker`. @default {none} */
+  moreTrackers?: readonly TrackerAddress[];
   /**
    * A private share link's secret: the file is looked up by the key derived
    * from it, and fetched only from sharers that prove they hold it; the ID

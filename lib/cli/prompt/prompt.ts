@@ -50,6 +50,8 @@ export const TRANSFER_STOP_TIMEOUT_MS = 1_000;
 export interface PromptOptions {
   /** Tracker to register with and ask (with its team key, if it needs one). */
   tracker: TrackerAddress;
+  /** More trackers to register with and ask. @default {none} */
+  moreTrackers?: readonly TrackerAddress[];
   /** Address the peer server listens on. @default {"0.0.0.0"} */
   host?: string;
   /** Port the peer server listens on. @default {DEFAULT_PEER_PORT} */

@@ -1,0 +1,101 @@
+/**
+ * A peer's registrations kept with every tracker it uses, one
+ * {@linkcode Announcer} each. Registering succeeds as soon as one tracker
+ * took it (the others go on in the background, and a tracker that is down
+ * gets it at a renewal once it is back), so one tracker down slows nothing.
+ * Reaching this peer and meeting others at a relay go through the first
+ * tracker only.
+ *
+ * @module
+ */
+
+import {
+  Announcer,
+  type AnnouncerOptions,
+  type Registration,
+} from "./announcer.ts";
+import type { Trackers } from "./tracker_group.ts";
+import type { Reachability, RegisterOptions } from "./tracker_types.ts";
+
+/** Options for {@linkcode AnnouncerGroup}: an announcer's, without its tracker. */
+export type AnnouncerGroupOptions = Omit<AnnouncerOptions, "tracker">;
+
+/** See the module documentation. */
+export class AnnouncerGroup {
+  #first: Announcer;
+  #all: Announcer[];
+  #log: (line: string) => void;
+
+  /** Announcers for `trackers`; only the first one hears of incoming peers. */
+  constructor(trackers: Trackers, options: AnnouncerGroupOptions) {
+    const [first, ...rest] = trackers;
+    this.#first = new Announcer({ ...options, tracker: first });
+    this.#all = [
+      this.#first,
+      ...rest.map((tracker) =>
+        new Announcer({ ...options, tracker, onIncoming: undefined })
+      ),
+    ];
+    this.#log = options.log ?? (() => {});
+  }
+
+  /** Opens every tracker connection ahead of the first {@linkcode add}. */
+  connectEarly(): void {
+    for (const announcer of this.#all) announcer.connectEarly();
+  }
+
+  /**
+   * Registers `entry` with every tracker and keeps it registered (see
+   * `Announcer.add`); resolves once one of them took it. Rejects with the
+   * first tracker's error, leaving nothing registered, when none did.
+   */
+  async add(entry: Registration, options: RegisterOptions = {}): Promise<void> {
+    if (this.#all.length === 1) return await this.#first.add(entry, options);
+    const attempts = this.#all.map((announcer) =>
+      announcer.add(entry, options, { keepWhenDown: true })
+    );
+    try {
+      await Promise.any(attempts);
+    } catch {
+      const key = "lookup" in entry ? entry.lookup : entry.id;
+      await Promise.allSettled(this.#all.map((a) => a.remove(key)));
+      return await attempts[0];
+    }
+    attempts.forEach((attempt, i) =>
+      attempt.catch((error) =>
+        this.#log(
+          `Tracker ${i + 1} of ${this.#all.length} did not take ${
+            "name" in entry ? entry.name : "a private file"
+          } yet: ${error instanceof Error ? error.message : error}`,
+        )
+      )
+    );
+  }
+
+  /** Stops renewing `id` everywhere and unregisters it. */
+  async remove(id: string): Promise<void> {
+    await Promise.all(this.#all.map((announcer) => announcer.remove(id)));
+  }
+
+  /** Asks the first tracker whether it can connect to this peer (`Announcer.reach`). */
+  reach(
+    options: { port?: number; mapped?: boolean } = {},
+  ): Promise<Reachability> {
+    return this.#first.reach(options);
+  }
+
+  /** Registers everything again at `port` with every tracker. */
+  async movePort(port: number): Promise<void> {
+    await Promise.all(this.#all.map((announcer) => announcer.movePort(port)));
+  }
+
+  /** Tells the first tracker the port this peer punches from for `token`. */
+  offerPunch(token: Uint8Array, port?: number): Promise<void> {
+    return this.#first.offerPunch(token, port);
+  }
+
+  /** Unregisters everything everywhere, each within its close timeout. */
+  async close(): Promise<void> {
+    await Promise.all(this.#all.map((announcer) => announcer.close()));
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The trackers one download asks: all of them at once for the file, the
+ * first answer taken (a tracker that is down or slow costs nothing but its
+ * own answer), and the peers the others list merged in. Later questions
+ * about the same variant go to the tracker that answered; asking for peers
+ * again asks them all.
+ *
+ * @module
+ */
+
+import { type Address, formatAddress } from "../net/connection.ts";
+import type { PeerAddress } from "../protocol/messages.ts";
+import { TrackerClient } from "../discovery/tracker_client.ts";
+import type { TrackerAddress } from "../discovery/tracker_types.ts";
+import type { Trackers } from "../discovery/tracker_group.ts";
+import { settleWithin } from "../util/settle_within.ts";
+import { DownloadError } from "./_download_error.ts";
+
+/** How long, after the first tracker's answer, the others' peers are waited for. */
+export const MERGE_GRACE_MS = 300;
+
+/** A question for one tracker, over its connection. */
+export type TrackerQuestion<T> = (
+  client: TrackerClient,
+  tracker: Address,
+) => Promise<T>;
+
+/** Which tracker gave an answer, and the answer. */
+export interface Answered<T> {
+  /** The answer, with the peers every tracker that answered in time listed. */
+  answer: T;
+  /** The tracker that answered first. */
+  tracker: TrackerAddress;
+  /** This host's address as that tracker's connection sees it. */
+  localHost: string;
+}
+
+/** See the module documentation; {@linkcode close} hangs up on every tracker. */
+export class TrackerPanel {
+  #trackers: Trackers;
+  #clients = new Map<TrackerAddress, Promise<TrackerClient>>();
+  #closed = false;
+
+  /** A panel of `trackers`; nothing is connected until asked. */
+  constructor(trackers: Trackers) {
+    this.#trackers = trackers;
+  }
+
+  /**
+   * Asks every tracker `question` at once; resolves with the first answer
+   * (its `peers` merged with those of the others that answer within
+   * {@linkcode MERGE_GRACE_MS}). When none answers it rejects with a "not
+   * known" {@linkcode DownloadError} if any tracker said so (the file may
+   * yet be shared), else with the first tracker's error.
+   */
+  async first<T extends { peers: PeerAddress[] }>(
+    question: TrackerQuestion<T>,
+  ): Promise<Answered<T>> {
+    const attempts = this.#trackers.map(async (tracker) => {
+      const client = await this.#client(tracker);
+      return {
+        answer: await question(client, tracker),
+        tracker,
+        localHost: client.local.host,
+      };
+    });
+    let first: Answered<T>;
+    try {
+      first = await Promise.any(attempts);
+    } catch (error) {
+      const errors = (error as AggregateError).errors;
+      throw errors.find((e) => e instanceof DownloadError && e.unknownId) ??
+        errors[0];
+    }
+    if (attempts.length > 1) {
+      const lists: PeerAddress[][] = [];
+      const collected = attempts.map((attempt) =>
+        attempt.then((found) => lists.push(found.answer.peers), () => {})
+      );
+      await settleWithin(Promise.all(collected), MERGE_GRACE_MS);
+      first.answer.peers = mergePeers(first.answer.peers, ...lists);
+    }
+    return first;
+  }
+
+  /**
+   * Asks `tracker` alone (reconnecting once if its connection broke: it may
+   * have restarted); a {@linkcode DownloadError} is its answer, not a break.
+   */
+  async ask<T>(
+    tracker: TrackerAddress,
+    question: TrackerQuestion<T>,
+  ): Promise<T> {
+    try {
+      return await question(await this.#client(tracker), tracker);
+    } catch (error) {
+      if (error instanceof DownloadError || this.#closed) throw error;
+      this.#drop(tracker);
+      return await question(await this.#client(tracker), tracker);
+    }
+  }
+
+  /**
+   * The peers `tracker` lists (see {@linkcode ask}) merged with those every
+   * other tracker lists, whichever of those answer; only `tracker`'s failure
+   * rejects.
+   */
+  async peersEverywhere(
+    tracker: TrackerAddress,
+    question: TrackerQuestion<{ peers: PeerAddress[] }>,
+  ): Promise<{ peers: PeerAddress[] }> {
+    const others = this.#trackers.filter((t) => t !== tracker).map((t) =>
+      this.ask(t, question).then((found) => found.peers, () => [])
+    );
+    const own = await this.ask(tracker, question);
+    return { peers: mergePeers(own.peers, ...await Promise.all(others)) };
+  }
+
+  /** Hangs up on every tracker, also those still connecting. */
+  close(): void {
+    this.#closed = true;
+    for (const tracker of [...this.#clients.keys()]) this.#drop(tracker);
+  }
+
+  #client(tracker: TrackerAddress): Promise<TrackerClient> {
+    if (this.#closed) throw new Error("The download stopped asking trackers.");
+    let client = this.#clients.get(tracker);
+    if (!client) {
+      client = TrackerClient.connect(tracker);
+      // A tracker that cannot be reached is tried afresh next time.
+      client.catch(() => {
+        if (this.#clients.get(tracker) === client) {
+          this.#clients.delete(tracker);
+        }
+      });
+      this.#clients.set(tracker, client);
+    }
+    return client;
+  }
+
+  #drop(tracker: TrackerAddress): void {
+    const client = this.#clients.get(tracker);
+    this.#clients.delete(tracker);
+    client?.then((c) => c.close(), () => {});
+  }
+}
+
+/** Peers from several lists, each address once, in the order first seen. */
+export function mergePeers(...lists: PeerAddress[][]): PeerAddress[] {
+  const seen = new Map<string, PeerAddress>();
+  for (const list of lists) {
+    for (const peer of list) {
+      const key = formatAddress(peer);
+      if (!seen.has(key)) seen.set(key, peer);
+    }
+  }
+  return [...seen.values()];
+}

@@ -36,16 +36,7 @@ export const MAX_KNOWN_FILES = 1_000;
 /** Folder downloads are saved into when neither the session nor the get says. */
 export const DEFAULT_OUT_DIR = "downloads";
 
-export type {
-  GetOptions,
-  LocalFile,
-  PeersAnswer,
-  SessionEvent,
-  SessionListener,
-  SessionOptions,
-  SessionStatus,
-  ShareOptions,
-} from "./session_types.ts";
+export type * from "./session_types.ts";
 import type {
   GetOptions,
   LocalFile,

@@ -57,6 +57,14 @@ export class PrivateShares {
     return share;
   }
 
+  /** The file ID of the share whose lookup key is `lookup`, if there is one. */
+  idOf(lookup: string): string | undefined {
+    for (const [id, { keys }] of this.#byId) {
+      if (keys.lookupKey === lookup) return id;
+    }
+    return undefined;
+  }
+
   /** Every share's handshake key, named by its lookup key. */
   *keys(): Iterable<NamedKey> {
     for (const { keys } of this.#byId.values()) {

@@ -98,6 +98,7 @@ export class PeerNode {
         this.#public.has(id)
           ? undefined
           : this.#private.get(id)?.keys.lookupKey,
+      metaFor: (id, key) => this.#metaFor(id, key),
       onFileBroken: (id, reason) => this.#drop(id, reason),
       onPeer: (id, address) => this.#peerListeners.get(id)?.(address),
       log: options.log,
@@ -436,6 +437,21 @@ export class PeerNode {
   /** Same as {@linkcode close}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  /**
+   * The metadata to give a `meta-request` for `id` over a connection that
+   * proved `key`: a private share's asked by its lookup key with that key,
+   * a public file's by its ID; nothing else (a private file is never named
+   * by its ID to anyone).
+   */
+  #metaFor(id: string, key: string | undefined): FileMeta | undefined {
+    const fileId = key !== undefined && key === id
+      ? this.#private.idOf(id)
+      : this.#public.has(id)
+      ? id
+      : undefined;
+    return fileId === undefined ? undefined : this.#files.get(fileId)?.meta;
   }
 
   #checkOpen(): void {

@@ -270,6 +270,14 @@ export type Message =
     agent?: string;
   }
   | { type: "welcome"; id: string; pieces: number; have?: Uint8Array }
+  /**
+   * Instead of `hello`: asks a peer for a file's metadata, by its full ID
+   * or (over a connection keyed for it) a private share's lookup key, when
+   * no tracker gave it (the peer was found on the LAN or in the DHT).
+   */
+  | { type: "meta-request"; id: string }
+  /** The answer to `meta-request`: the file's metadata, as `file` carries it. */
+  | { type: "meta"; meta: FileMeta }
   | { type: "request"; index: number }
   | { type: "piece"; index: number; data: Uint8Array }
   | { type: "have"; index: number }

@@ -130,6 +130,10 @@ export function toFrame(message: Message): Frame {
         header: { type: "piece", index: message.index },
         binary: message.data,
       };
+    case "meta": {
+      const { fields, binary } = metaParts(message.meta);
+      return { header: { type: "meta", ...fields }, binary };
+    }
     case "welcome": {
       const { have, ...header } = message;
       return { header: { ...header }, binary: have ?? empty };
@@ -298,6 +302,11 @@ export function fromFrame(frame: Frame): Message {
       };
     case "welcome":
       return welcome(frame);
+    case "meta-request":
+      noBinary(frame);
+      return { type, id: fullId(h.id) };
+    case "meta":
+      return { type, meta: fileMeta(frame) };
     case "request":
     case "have":
     case "cancel":

@@ -28,7 +28,7 @@ import {
   MAX_OUTSTANDING_REQUESTS,
   PROTOCOL_VERSION,
 } from "../protocol/limits.ts";
-import type { ErrorCode, Message } from "../protocol/messages.ts";
+import type { ErrorCode, FileMeta, Message } from "../protocol/messages.ts";
 import type { PieceSource } from "../storage/piece_source.ts";
 import { type UploadHost, UploadSession } from "./upload_session.ts";
 import { SLOT_TURN_MS, UPLOAD_SLOTS, UploadSlots } from "./upload_slots.ts";
@@ -66,6 +66,12 @@ export interface PeerServerOptions {
    * @default {every file is public}
    */
   keyFor?: (id: string) => string | undefined;
+  /**
+   * The metadata a `meta-request` for `id` is answered with, given the key
+   * the connection proved (a private file's lookup key), or undefined when
+   * that is not shared to it. @default {no metadata is given}
+   */
+  metaFor?: (id: string, key: string | undefined) => FileMeta | undefined;
   /**
    * Called when a downloader says it serves the file `id` too (its `hello`
    * names its port), so a downloader of the same file can connect back.
@@ -233,6 +239,9 @@ class Server implements PeerServer, UploadHost {
       return await this.failOnInput(conn, error);
     }
     if (first === null) return;
+    if (first.type === "meta-request") {
+      return await this.#giveMeta(conn, first.id);
+    }
     const file = await this.#handshake(conn, first);
     if (!file) return;
     const agent = first.type === "hello" ? first.agent : undefined;
@@ -257,6 +266,26 @@ class Server implements PeerServer, UploadHost {
         } s.`,
       );
     }
+  }
+
+  /**
+   * Answers a `meta-request` (a getter that found this peer without a
+   * tracker) with the file's metadata, or the `not-shared` a `hello` would
+   * get; the connection then ends.
+   */
+  async #giveMeta(conn: Connection, id: string): Promise<void> {
+    const meta = this.#options.metaFor?.(id, conn.key);
+    if (!meta) {
+      return await this.#refuse(
+        conn,
+        "not-shared",
+        `File ${id} is not shared here`,
+      );
+    }
+    this.log?.(
+      `Sent the metadata of ${meta.name} to ${formatAddress(conn.remote)}.`,
+    );
+    await sendBriefly(conn, { type: "meta", meta });
   }
 
   /** Answers `hello`; returns the file to serve, or undefined (and replies). */

@@ -28,6 +28,7 @@ import {
   type ServeFlags,
   type ShareFlags,
   type TrackerFlags,
+  lanFrom,
   trackersFrom,
   type UiFlags,
 } from "./lib/cli/flags.ts";
@@ -48,6 +49,7 @@ import { terminalSafe } from "./lib/util/terminal_safe.ts";
 import {
   DEFAULT_PEER_PORT,
   LINK_ENV,
+  NO_LAN_ENV,
   TEAM_SECRET_ENV,
   TRACKER_ENV,
 } from "./lib/protocol/limits.ts";
@@ -106,6 +108,7 @@ function buildProgram(): Command {
         downloadLimit: flags.downloadLimit,
         uploadSlots: flags.uploadSlots,
         portMapping: flags.portMapping,
+        lan: lanFrom(flags),
       });
     });
   limits(serveOptions(
@@ -144,6 +147,7 @@ function buildProgram(): Command {
         downloadLimit: flags.downloadLimit,
         uploadSlots: flags.uploadSlots,
         portMapping: flags.portMapping,
+        lan: lanFrom(flags),
         uiHost: flags.uiHost,
         uiPort: flags.uiPort,
         open: flags.open,
@@ -285,6 +289,10 @@ function serveOptions(command: Command, defaultPort: number): Command {
     .option(
       "--no-port-mapping",
       "do not ask the router to forward the port (UPnP, NAT-PMP, PCP) when peers cannot reach it",
+    )
+    .option(
+      "--no-lan",
+      `do not find or offer files on the local network by multicast (also: $${NO_LAN_ENV}=1)`,
     );
 }
 

@@ -51,6 +51,8 @@ export function testEnv(root: string, denoDir: string): Record<string, string> {
     XDG_CONFIG_HOME: join(home, ".config"),
     XDG_CACHE_HOME: join(home, ".cache"),
     P2P_HOME: join(home, ".local", "share", "p2p"),
+    // No test multicasts on a real network (the LAN tests make their own).
+    P2P_NO_LAN: "1",
     DENO_DIR: denoDir,
     [TEST_ROOT_ENV]: root,
   };

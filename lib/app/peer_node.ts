@@ -8,6 +8,9 @@
 
 import { basename } from "node:path";
 import { AnnouncerGroup } from "../discovery/announcer_group.ts";
+import { LanDiscovery } from "../discovery/lan.ts";
+import { Registrations } from "./_registrations.ts";
+import { linkOf } from "./_link_of.ts";
 import { type Trackers, trackersOf } from "../discovery/tracker_group.ts";
 import type { Address } from "../net/connection.ts";
 import { hashFile } from "../storage/file_hash.ts";
@@ -22,7 +25,6 @@ import {
 import type { PartialFile } from "../storage/partial_file.ts";
 import { SharedFile } from "../storage/shared_file.ts";
 import type { PrivateAccess } from "../download/download.ts";
-import { formatShareLink } from "../protocol/share_link.ts";
 import { PrivateShares } from "./_private_shares.ts";
 import { checkUnchanged, ShareError, shareError } from "./_share_error.ts";
 import {
@@ -42,7 +44,6 @@ export { ShareError } from "./_share_error.ts";
 import { type PeerReachability, Reach } from "./_reach.ts";
 
 export type { PeerReachability } from "./_reach.ts";
-import { MIN_ID_PREFIX } from "../protocol/limits.ts";
 
 /**
  * How often shared files are checked for changes even when nobody is
@@ -68,6 +69,8 @@ export class PeerNode {
   readonly address: Address;
   #server: PeerServer;
   #announcer: AnnouncerGroup;
+  #registrations: Registrations;
+  #lan?: LanDiscovery;
   #reach: Reach;
   #files = new Map<string, SharedFile | PartialFile | FolderSource>();
   #folders: FolderShares;
@@ -131,6 +134,7 @@ export class PeerNode {
       log: options.log,
       onIncoming: (incoming) => this.#reach.incoming(incoming, this.#announcer),
     });
+    this.#registrations = new Registrations(this.#announcer, () => this.#lan);
   }
 
   /**
@@ -145,14 +149,20 @@ export class PeerNode {
    * await node.close();
    * ```
    */
-  static start(options: PeerNodeOptions): Promise<PeerNode> {
+  static async start(options: PeerNodeOptions): Promise<PeerNode> {
     // A port in use or an address not on this machine throws a
     // ListenError (lib/net/listener.ts) that names the address.
-    try {
-      return Promise.resolve(new PeerNode(options));
-    } catch (error) {
-      return Promise.reject(error);
+    const node = new PeerNode(options);
+    if (options.lan) {
+      const { port } = node.address;
+      node.#lan = await LanDiscovery.start({ port, log: options.log });
     }
+    return node;
+  }
+
+  /** LAN discovery, when on and the network allows multicast. */
+  get lan(): LanDiscovery | undefined {
+    return this.#lan;
   }
 
   /** Piece bytes sent to downloaders since start. */
@@ -350,8 +360,8 @@ export class PeerNode {
     const wasPublic = this.#public.delete(id);
     const secret = this.#private.delete(id);
     await Promise.all([
-      wasPublic ? this.#announcer.remove(id) : undefined,
-      secret ? this.#announcer.remove(secret.keys.lookupKey) : undefined,
+      wasPublic ? this.#registrations.remove(id) : undefined,
+      secret ? this.#registrations.remove(secret.keys.lookupKey) : undefined,
     ]);
   }
 
@@ -362,17 +372,12 @@ export class PeerNode {
    */
   shareLink(id: string): string | undefined {
     if (!this.#files.has(id)) return undefined;
-    const trackers = this.#trackers.map(({ host, port }) => ({ host, port }));
     const secret = this.#private.get(id)?.secret;
-    return secret && !this.#public.has(id)
-      ? formatShareLink({
-        version: 1,
-        trackers,
-        kind: "private",
-        secret,
-        shortId: id.slice(0, MIN_ID_PREFIX),
-      })
-      : formatShareLink({ version: 1, trackers, kind: "public", id });
+    return linkOf(
+      this.#trackers,
+      id,
+      this.#public.has(id) ? undefined : secret,
+    );
   }
 
   /** True when `id` is shared only privately (not listed, served only with its key). */
@@ -391,11 +396,11 @@ export class PeerNode {
     unlisted = false,
   ): Promise<void> {
     if (!isPrivate) {
-      await this.#announcer.add(meta, { partial, unlisted });
+      await this.#registrations.add(meta, { partial, unlisted });
       this.#public.add(meta.id);
     } else {
       const share = this.#private.getOrCreate(meta);
-      await this.#announcer.add(
+      await this.#registrations.add(
         { lookup: share.keys.lookupKey, blob: share.blob },
         { partial },
       );
@@ -427,6 +432,7 @@ export class PeerNode {
     this.#closed = true;
     clearInterval(this.#checker);
     await Promise.allSettled([...this.#unsharing]);
+    await this.#lan?.close();
     await this.#announcer.close();
     await this.#reach.close();
     await this.#server.close();

@@ -21,6 +21,11 @@ export interface PeerNodeOptions {
   tracker: TrackerAddress;
   /** More trackers to register every file with. @default {none} */
   moreTrackers?: readonly TrackerAddress[];
+  /**
+   * Offer every file on the local network, and let downloads find peers
+   * there (multicast, `discovery/lan.ts`). @default {false}
+   */
+  lan?: boolean;
   /** Interface the peer server listens on. @default {DEFAULT_PEER_HOST} */
   host?: string;
   /** Port the peer server listens on; 0 picks a free one. @default {DEFAULT_PEER_PORT} */

@@ -219,6 +219,7 @@ export class Session {
       const result = await download(id, {
         tracker,
         moreTrackers,
+        lan: this.#node.lan,
         secret,
         outDir,
         force: options.force ?? false,

@@ -15,7 +15,11 @@ import type { PortMappingMethod } from "../nat/port_mapping.ts";
 import { formatAddress } from "../net/connection.ts";
 import { toJsonLine } from "./format.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
-import { TEAM_SECRET_ENV, TRACKER_ENV } from "../protocol/limits.ts";
+import {
+  NO_LAN_ENV,
+  TEAM_SECRET_ENV,
+  TRACKER_ENV,
+} from "../protocol/limits.ts";
 import { peerTeamKey } from "./team_secret.ts";
 import type { FileMeta } from "../protocol/messages.ts";
 import { PeerNode } from "../app/peer_node.ts";
@@ -37,6 +41,8 @@ export interface ServeFlags extends TrackerFlags {
   host: string;
   /** False with `--no-port-mapping`. */
   portMapping?: boolean;
+  /** False with `--no-lan`. */
+  lan?: boolean;
 }
 /** Bandwidth and fairness flags. */
 export interface LimitFlags {
@@ -90,6 +96,20 @@ export function trackersFrom(flags: TrackerFlags): Trackers {
     env: Deno.env.get(TRACKER_ENV),
   }).map((address) => withTeamKey(address, flags));
   return [first, ...more];
+}
+
+/**
+ * Whether LAN discovery is on: unless `--no-lan`, or {@linkcode NO_LAN_ENV}
+ * is set to anything but empty.
+ */
+export function lanFrom(flags: Pick<ServeFlags, "lan">): boolean {
+  let off: string | undefined;
+  try {
+    off = Deno.env.get(NO_LAN_ENV);
+  } catch {
+    // No permission to read the environment: the flag alone decides.
+  }
+  return flags.lan !== false && !off;
 }
 
 /** The first of {@linkcode trackersFrom}. */
@@ -178,6 +198,7 @@ export async function startServing(
     uploadLimit: flags.uploadLimit,
     uploadSlots: flags.uploadSlots,
     portMapping: flags.portMapping,
+    lan: lanFrom(flags),
     onReachability: (reachability) =>
       showReachability(reachability, flags, progress),
   });

@@ -80,6 +80,7 @@ export async function get(
       result = await download(id, {
         tracker,
         moreTrackers,
+        lan: node.lan,
         secret,
         ...target,
         force: flags.force ?? false,

@@ -36,6 +36,8 @@ export interface PeerSessionOptions {
   uploadSlots?: number;
   /** Ask the router to forward the port when needed. @default {true} */
   portMapping?: boolean;
+  /** Find and offer files on the local network. @default {false} */
+  lan?: boolean;
   /** Receives notable download events (`--verbose`). @default {none} */
   log?: (line: string) => void;
   /** Receives news about the node, one sentence each. */
@@ -72,6 +74,7 @@ export async function startPeerSession(
       uploadLimit: options.uploadLimit,
       uploadSlots: options.uploadSlots,
       portMapping: options.portMapping,
+      lan: options.lan,
       onReachability: (reachability) => {
         const line = reachabilityLine(reachability);
         if (line) note(line);

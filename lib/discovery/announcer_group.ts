@@ -10,6 +10,7 @@
  */
 
 import {
+  type AddOptions,
   Announcer,
   type AnnouncerOptions,
   type Registration,
@@ -47,18 +48,27 @@ export class AnnouncerGroup {
   /**
    * Registers `entry` with every tracker and keeps it registered (see
    * `Announcer.add`); resolves once one of them took it. Rejects with the
-   * first tracker's error, leaving nothing registered, when none did.
+   * first tracker's error when none did, leaving nothing registered unless
+   * `how.keepWhenDown` (then the renewals register it once one is back).
    */
-  async add(entry: Registration, options: RegisterOptions = {}): Promise<void> {
-    if (this.#all.length === 1) return await this.#first.add(entry, options);
+  async add(
+    entry: Registration,
+    options: RegisterOptions = {},
+    how: AddOptions = {},
+  ): Promise<void> {
+    if (this.#all.length === 1) {
+      return await this.#first.add(entry, options, how);
+    }
     const attempts = this.#all.map((announcer) =>
       announcer.add(entry, options, { keepWhenDown: true })
     );
     try {
       await Promise.any(attempts);
     } catch {
-      const key = "lookup" in entry ? entry.lookup : entry.id;
-      await Promise.allSettled(this.#all.map((a) => a.remove(key)));
+      if (!how.keepWhenDown) {
+        const key = "lookup" in entry ? entry.lookup : entry.id;
+        await Promise.allSettled(this.#all.map((a) => a.remove(key)));
+      }
       return await attempts[0];
     }
     attempts.forEach((attempt, i) =>

@@ -20,7 +20,13 @@ import {
 } from "../discovery/tracker_client.ts";
 import { ManifestError } from "../protocol/manifest.ts";
 import { DownloadError } from "./_download_error.ts";
-import { TrackerPanel, type TrackerQuestion } from "./_tracker_panel.ts";
+import {
+  mergePeers,
+  TrackerPanel,
+  type TrackerQuestion,
+} from "./_tracker_panel.ts";
+import { LanSource, type LocalPeers } from "./_lan_source.ts";
+import { FULL_ID_CHARS } from "../protocol/limits.ts";
 import { trackersOf } from "../discovery/tracker_group.ts";
 import type { TrackerAddress } from "../discovery/tracker_types.ts";
 import { listed } from "./_peer_pool.ts";
@@ -28,9 +34,10 @@ import { sleep } from "../util/sleep.ts";
 import {
   deriveShareKeys,
   openMetadata,
+  sealMetadata,
   type ShareKeys,
 } from "../secure/share_keys.ts";
-import { decodeSealedMeta } from "../protocol/sealed_meta.ts";
+import { decodeSealedMeta, encodeSealedMeta } from "../protocol/sealed_meta.ts";
 
 /** One metadata variant of a file, the peers that hold it, and how to ask for more. */
 export interface FoundPeers {
@@ -76,6 +83,8 @@ export interface FindPeersOptions {
   tracker: TrackerAddress;
   /** More trackers to ask, all at once with `tracker`. @default {none} */
   moreTrackers?: readonly TrackerAddress[];
+  /** Finds peers on the local network too (and the file with no tracker). @default {none} */
+  lan?: LocalPeers;
   /** Cancels the lookup (the tracker connection closes) and the attempts. */
   signal?: AbortSignal;
   /** Receives one line each time the next variant is tried. */
@@ -115,25 +124,60 @@ export async function tryEachVariant<T>(
   const panel = new TrackerPanel(
     trackersOf(options.tracker, options.moreTrackers),
   );
+  // The LAN needs the full ID (or a private share's lookup key).
+  const lanId = keys?.lookupKey ?? (id.length === FULL_ID_CHARS ? id : "");
+  const lan = options.lan && lanId
+    ? new LanSource(options.lan, {
+      id: lanId,
+      psk: keys?.psk,
+      idPrefix: shortId,
+      signal,
+      log: options.log,
+    })
+    : undefined;
   // Cancelling while no tracker has answered hangs up on them all.
   const hangUp = () => panel.close();
   signal?.addEventListener("abort", hangUp, { once: true });
   try {
-    // Every tracker is asked for the file; the first to answer is asked
-    // about its other variants.
-    let from = await lookUpPatiently(
+    // Every tracker is asked for the file, and the LAN listened to; the
+    // first to answer is asked about its other variants.
+    const fromTrackers: Promise<From> = lookUpPatiently(
       () => untilAborted(panel.first(ask(0)), signal, () => {}),
       options,
+    );
+    const fromLan: Promise<From> | undefined = lan?.found(options.waitMs ?? 0)
+      .then(({ meta, peers }) => ({
+        // A private share found on the LAN: sealed here as the sharer would
+        // (the swarm registers the download with it).
+        answer: {
+          meta,
+          peers,
+          variants: 1,
+          ...(keys
+            ? {
+              blob: sealMetadata(keys.metadataKey, encodeSealedMeta(meta)),
+            }
+            : {}),
+        },
+        localHost: "",
+      }));
+    fromTrackers.catch(() => {});
+    fromLan?.catch(() => {});
+    let from = await Promise.any(
+      fromLan ? [fromTrackers, fromLan] : [fromTrackers],
     )
-      .catch((error) => {
+      .catch((error: AggregateError) => {
         signal?.throwIfAborted();
-        throw error;
+        throw error.errors[0];
       });
     for (let variant = 0;; variant++) {
       const found = from.answer;
       const tracker = from.tracker;
+      found.peers = mergePeers(found.peers, lan?.peers() ?? []);
       options.log?.(
-        `Tracker ${formatAddress(tracker)} lists ${found.peers.length} ${
+        `${
+          tracker ? `Tracker ${formatAddress(tracker)}` : "The local network"
+        } lists ${found.peers.length} ${
           found.peers.length === 1 ? "peer" : "peers"
         } for ${found.meta.name}${
           found.variants > 1
@@ -146,20 +190,25 @@ export async function tryEachVariant<T>(
         }.`,
       );
       const fullId = found.meta.id;
+      // Asking again brings only the peers (the metadata is known), from
+      // every tracker and the LAN.
+      const trackerPeers = () =>
+        tracker
+          ? panel.peersEverywhere(
+            tracker,
+            (client, at) =>
+              keys
+                ? sealedPeersOf(client, keys.lookupKey, at)
+                : peersOf(client, fullId, variant, at),
+          )
+          : Promise.resolve({ peers: [] });
       try {
         return await attempt({
           ...found,
-          // Asking again brings only the peers (the metadata is known), from
-          // every tracker.
-          refresh: () =>
-            panel.peersEverywhere(
-              tracker,
-              (client, at) =>
-                keys
-                  ? sealedPeersOf(client, keys.lookupKey, at)
-                  : peersOf(client, fullId, variant, at),
-            ),
-          lookUpFile: keys
+          refresh: async () => ({
+            peers: mergePeers((await trackerPeers()).peers, lan?.peers() ?? []),
+          }),
+          lookUpFile: keys || !tracker
             ? undefined
             : (fileId: string, known?: boolean) =>
               known
@@ -174,18 +223,16 @@ export async function tryEachVariant<T>(
         });
       } catch (error) {
         const retry = error instanceof DownloadError && error.retryable &&
-          variant + 1 < found.variants;
+          variant + 1 < found.variants && tracker !== undefined;
         if (!retry) throw error;
         options.log?.(`${error.message} Trying the next variant.`);
+        from = { ...from, answer: await panel.ask(tracker, ask(variant + 1)) };
       }
-      from = {
-        ...from,
-        answer: await panel.ask(tracker, ask(variant + 1)),
-      };
     }
   } finally {
     signal?.removeEventListener("abort", hangUp);
     panel.close();
+    lan?.close();
   }
 }
 
@@ -239,12 +286,24 @@ async function lookUpPatiently<T>(
 export const NO_PRIVATE_SHARER =
   "This link's secret does not match any sharer.";
 
+/**
+ * Where the file was found: the answer, the tracker that gave it (none when
+ * the LAN did), and this host's address on that connection.
+ */
+interface From {
+  answer: Found;
+  tracker?: TrackerAddress;
+  localHost: string;
+}
+
 /** What a lookup found: the file, its peers, and this peer as the tracker sees it. */
 interface Found {
   meta: FileMeta;
   peers: PeerAddress[];
   variants: number;
   observed?: string;
+  /** A private share's sealed metadata. */
+  blob?: Uint8Array;
 }
 
 /**

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { LocalPeers } from "./_lan_source.ts";
 import type { BandwidthLimiter } from "../util/bandwidth.ts";
 import type { Address } from "../net/connection.ts";
 import type { TrackerAddress } from "../discovery/tracker_client.ts";
@@ -65,6 +66,11 @@ export interface DownloadOptions {
   tracker: TrackerAddress;
   /** More trackers to ask, all at once with `tracker`. @default {none} */
   moreTrackers?: readonly TrackerAddress[];
+  /**
+   * Finds peers on the local network too, and the file with no tracker at
+   * all (a peer node's `lan`). @default {none}
+   */
+  lan?: LocalPeers;
   /**
    * A private share link's secret: the file is looked up by the key derived
    * from it, and fetched only from sharers that prove they hold it; the ID

@@ -29,6 +29,12 @@ export const TRACKER_ENV = "P2P_TRACKER";
 export const TEAM_SECRET_ENV = "P2P_TEAM_SECRET";
 /** Environment variable a share link may be passed in, kept out of the process list. */
 export const LINK_ENV = "P2P_LINK";
+/**
+ * Environment variable that turns LAN discovery off when set to anything
+ * but empty (as `--no-lan` does); the test runner sets it, so no test
+ * multicasts on a real network unless it made the network itself.
+ */
+export const NO_LAN_ENV = "P2P_NO_LAN";
 
 /** Default piece size: 256 KiB. */
 export const DEFAULT_PIECE_SIZE = 256 * 1024;

@@ -72,6 +72,8 @@ export interface PromptOptions {
   uploadSlots?: number;
   /** Ask the router to forward the port when needed. @default {true} */
   portMapping?: boolean;
+  /** Find and offer files on the local network. @default {false} */
+  lan?: boolean;
 }
 
 /**

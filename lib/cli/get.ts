@@ -102,6 +102,7 @@ export async function get(
             bytesPerSecond: p.bytesPerSecond,
             peers: p.peers,
             routes: p.routes,
+            found: p.found,
           }),
       });
     } catch (error) {

@@ -55,7 +55,15 @@ export interface ProgressState {
   peers?: number;
   /** Of those, how many came other than straight, by way. */
   routes?: { mapped?: number; punched?: number; relayed?: number };
+  /** Of those, how many were found other than by a tracker, by where. */
+  found?: { lan?: number; dht?: number };
 }
+
+/** How peers found other than by a tracker are counted in a progress line. */
+const FOUND_WORDS: Readonly<Record<string, string>> = {
+  lan: "on the LAN",
+  dht: "from the DHT",
+};
 
 const encoder = new TextEncoder();
 
@@ -201,9 +209,14 @@ export function describe(state: ProgressState, bytesPerSecond: number): string {
     `ETA ${formatDuration(eta)}`,
   ];
   if (state.peers !== undefined) {
-    const ways = Object.entries(state.routes ?? {})
-      .filter(([, count]) => count > 0)
-      .map(([route, count]) => `${count} ${route}`);
+    const ways = [
+      ...Object.entries(state.routes ?? {})
+        .filter(([, count]) => count > 0)
+        .map(([route, count]) => `${count} ${route}`),
+      ...Object.entries(state.found ?? {})
+        .filter(([, count]) => count > 0)
+        .map(([where, count]) => `${count} ${FOUND_WORDS[where] ?? where}`),
+    ];
     parts.push(
       `${state.peers} ${state.peers === 1 ? "peer" : "peers"}${
         ways.length > 0 ? ` (${ways.join(", ")})` : ""

@@ -51,6 +51,8 @@ export interface FoundPeers {
   refresh: () => Promise<{ peers: PeerAddress[] }>;
   /** This host's address as the tracker sees it (it lists this peer so). */
   seenAs: string;
+  /** Where the peer at `host:port` was found, when not from a tracker. */
+  foundOn?: (address: string) => "lan" | undefined;
   /** A private share's sealed metadata, as the tracker holds it. */
   blob?: Uint8Array;
   /**
@@ -220,6 +222,10 @@ export async function tryEachVariant<T>(
                   .then((answered) => answered.answer),
           // Behind a NAT the tracker lists this peer at its router's address.
           seenAs: found.observed ?? from.localHost,
+          foundOn: (address) =>
+            lan?.peers().some((peer) => formatAddress(peer) === address)
+              ? "lan"
+              : undefined,
         });
       } catch (error) {
         const retry = error instanceof DownloadError && error.retryable &&

@@ -34,6 +34,8 @@ export interface PeerBytes {
   address: string;
   /** Piece bytes received from it. */
   bytes: number;
+  /** Where it was found. */
+  found?: PeerOrigin;
   /**
    * Why its last link ended early, e.g. "could not be reached (connecting
    * timed out): …", "refused the connection: …", "stopped sending";
@@ -59,7 +61,12 @@ export interface PeerPoolOptions {
   onLinkEnded: () => void;
   /** Receives one line per dropped peer or failed refresh. */
   log?: (line: string) => void;
+  /** Where the peer at `host:port` was found, when not from a tracker. */
+  foundOn?: (address: string) => PeerOrigin | undefined;
 }
+
+/** Where a peer was found: a tracker listed it, or it was heard on the LAN. */
+export type PeerOrigin = "tracker" | "lan" | "dht";
 
 /** The links of one download, and the rules for whom it links to. */
 export class PeerPool {
@@ -103,6 +110,19 @@ export class PeerPool {
       const route = link.route;
       if (!link.active || route === undefined || route === "direct") continue;
       counts[route] = (counts[route] ?? 0) + 1;
+    }
+    return counts;
+  }
+
+  /** Of the active links, how many go to peers found other than by a tracker. */
+  origins(): { lan?: number; dht?: number } {
+    const counts: { lan?: number; dht?: number } = {};
+    for (const link of this.#linked.values()) {
+      const origin = this.#options.foundOn?.(link.label);
+      if (!link.active || origin === undefined || origin === "tracker") {
+        continue;
+      }
+      counts[origin] = (counts[origin] ?? 0) + 1;
     }
     return counts;
   }
@@ -208,6 +228,7 @@ export class PeerPool {
       if (link.failure) peer.error = link.failure;
       else delete peer.error;
       if (link.route) peer.via = link.route;
+      peer.found = this.#options.foundOn?.(link.label) ?? "tracker";
       peers.set(link.label, peer);
     }
     return [...peers.values()];

@@ -33,7 +33,7 @@ import {
 } from "./_download_error.ts";
 import { tryEachVariant } from "./_find_peers.ts";
 import { type LinkBudget, linkShare, pieceTimeMs } from "./_link_budget.ts";
-import { type PeerBytes, PeerPool } from "./_peer_pool.ts";
+import { type PeerBytes, type PeerOrigin, PeerPool } from "./_peer_pool.ts";
 import { matches } from "./_piece_check.ts";
 import { savedName } from "./_save.ts";
 import type { DownloadTarget } from "./_target.ts";
@@ -49,6 +49,7 @@ export {
   MAX_LINKS_PER_PEER,
   MAX_PORTS_PER_HOST,
   type PeerBytes,
+  type PeerOrigin,
 } from "./_peer_pool.ts";
 export { RESUME_YIELD_PIECES } from "./_piece_check.ts";
 export type { SwarmHost } from "./_swarming.ts";
@@ -111,6 +112,7 @@ export async function download(
       refresh: found.refresh,
       lookUpFile: found.lookUpFile,
       seenAs: found.seenAs,
+      foundOn: found.foundOn,
       access: secret && found.blob ? { secret, blob: found.blob } : undefined,
     }, limiter);
     const { firstPieceAt, ...rest } = result;
@@ -134,6 +136,8 @@ interface VariantOptions extends DownloadOptions {
   seenAs?: string;
   /** A private share's secret and sealed metadata. */
   access?: PrivateAccess;
+  /** Where a peer was found, when not from a tracker. */
+  foundOn?: (address: string) => PeerOrigin | undefined;
 }
 
 async function downloadVariant(
@@ -263,6 +267,7 @@ class DownloadRun {
       },
       self,
       refresh: options.refresh,
+      foundOn: options.foundOn,
       onLinkEnded: () => this.#checkEnd(),
       log: options.log,
     });
@@ -473,6 +478,7 @@ class DownloadRun {
       bytesPerSecond: this.#speed(),
       peers: this.#peers.active,
       routes: this.#peers.routes(),
+      found: this.#peers.origins(),
       waiting: this.#waitingSince !== undefined,
       ...(this.#target.files ? { files: this.#target.files() } : {}),
     });

@@ -32,6 +32,8 @@ export interface DownloadProgress {
    * their router forwards, by a hole punch, through the relay.
    */
   routes?: { mapped?: number; punched?: number; relayed?: number };
+  /** Of those, how many were found other than by a tracker, by where. */
+  found?: { lan?: number; dht?: number };
   /** True while no peer is linked and the download waits for one. */
   waiting: boolean;
   /** A folder's files wholly in so far, and its files in all. */

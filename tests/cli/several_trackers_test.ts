@@ -123,6 +123,10 @@ Deno.test("several trackers: one that accepts but never answers slows neither a 
     assertEquals(got.code, 0, got.stderr);
     const result = JSON.parse(got.stdout.trim().split("\n").at(-1)!);
     assertEquals(await sha256File(join(out, "gamma.bin")), sharer.id);
+    assertEquals(
+      result.peers.map((p: { found: string }) => p.found),
+      ["tracker"],
+    );
     const listStarted = performance.now();
     const listed = await runEntry("peer.ts", [
       "list",

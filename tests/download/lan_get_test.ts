@@ -126,6 +126,11 @@ lanTest(
         result.peers.map((p: { address: string }) => p.address.split(":")[0]),
         ["10.79.0.1"],
       );
+      // --json says where it was found.
+      assertEquals(
+        result.peers.map((p: { found: string }) => p.found),
+        ["lan"],
+      );
       // With --no-lan the same get finds nobody: it needs the tracker.
       const off = await completion(
         spawnIn(

@@ -237,6 +237,7 @@ export class Session {
             bytesPerSecond: p.bytesPerSecond,
             peers: p.peers,
             routes: p.routes,
+            found: p.found,
             name: p.files
               ? `${p.name} (${p.files.done}/${p.files.total} files)`
               : p.name,

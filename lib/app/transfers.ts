@@ -36,6 +36,8 @@ export interface TransferUpdate {
   peers?: number;
   /** Of those, how many came other than straight, by way. */
   routes?: DownloadProgress["routes"];
+  /** Of those, how many were found other than by a tracker, by where. */
+  found?: DownloadProgress["found"];
   /** The file's name, when it becomes known. */
   name?: string;
   /** The file's ID, when it becomes known. */
@@ -62,6 +64,8 @@ export class Transfer {
   peers?: number;
   /** Of those, how many came other than straight, by way. */
   routes?: DownloadProgress["routes"];
+  /** Of those, how many were found other than by a tracker, by where. */
+  found?: DownloadProgress["found"];
   /** Whether any progress was reported yet (the size is known). */
   started = false;
   #controller = new AbortController();
@@ -100,6 +104,7 @@ export class Transfer {
     this.total = update.total;
     if (update.peers !== undefined) this.peers = update.peers;
     if (update.routes !== undefined) this.routes = update.routes;
+    if (update.found !== undefined) this.found = update.found;
     if (update.name !== undefined) this.name = update.name;
     if (update.id !== undefined) this.id = update.id;
     const at = this.#now();

@@ -54,6 +54,8 @@ export interface TransferView {
   peers: number | null;
   /** Of those, how many came other than straight, by way (gets). */
   routes: Transfer["routes"] | null;
+  /** Of those, how many were found other than by a tracker, by where (gets). */
+  found: Transfer["found"] | null;
   /** Whether progress was reported yet (the size is known). */
   started: boolean;
 }
@@ -176,6 +178,7 @@ function transferView(transfer: Transfer): TransferView {
     bytesPerSecond: transfer.bytesPerSecond,
     peers: getting ? transfer.peers ?? 0 : null,
     routes: getting ? transfer.routes ?? null : null,
+    found: getting ? transfer.found ?? null : null,
     started: transfer.started,
   };
 }

@@ -50,5 +50,6 @@ function transferProgress(transfer: Transfer): ProgressState {
     bytesPerSecond: transfer.bytesPerSecond,
     peers: getting ? transfer.peers ?? 0 : undefined,
     routes: getting ? transfer.routes : undefined,
+    found: getting ? transfer.found : undefined,
   };
 }

@@ -14,6 +14,7 @@ const KEY_REFUSED =
   "The peer refused this page's key. Open the address peer ui printed again.";
 const LOST = "Lost the connection to the peer; retrying…";
 const TRACKER_WORDS = { true: "reachable", false: "not reachable" };
+const FOUND_WORDS = { lan: "on the LAN", dht: "from the DHT" };
 const VERBS = { hash: "hashing", get: "getting", upload: "receiving" };
 const UNREACHABLE =
   "not reachable from outside: peers come by hole punching or the tracker's relay";
@@ -231,11 +232,16 @@ function updateRunning(item, work) {
   set("peers", typeof work.peers === "number" ? peersText(work) : "");
 }
 
-/** Returns `3 peers (1 relayed, 1 punched)`, as the terminal says it. */
+/** Returns `3 peers (1 relayed, 1 on the LAN)`, as the terminal says it. */
 function peersText(work) {
-  const ways = Object.entries(work.routes ?? {})
-    .filter(([, count]) => count > 0)
-    .map(([route, count]) => `${count} ${route}`);
+  const ways = [
+    ...Object.entries(work.routes ?? {}),
+    ...Object.entries(work.found ?? {}).map(([where, count]) => [
+      FOUND_WORDS[where] ?? where,
+      count,
+    ]),
+  ].filter(([, count]) => count > 0)
+    .map(([way, count]) => `${count} ${way}`);
   const peers = plural(work.peers, "peer");
   return ways.length > 0 ? `${peers} (${ways.join(", ")})` : peers;
 }

@@ -10,59 +10,15 @@
 import { join } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
 import { randomFile, requiring, sha256File, tempDir } from "../fixtures.ts";
-import {
-  deleteNamespaces,
-  entryArgv,
-  ip,
-  prerequisiteProblem,
-  removeStaleNamespaces,
-  spawnIn,
-} from "../../scripts/_namespaces.ts";
+import { entryArgv, spawnIn } from "../../scripts/_namespaces.ts";
+import { lanLab, lanLabAvailable } from "../../scripts/lanlab.ts";
 import { completion, READY_TIMEOUT_MS } from "../../scripts/_child.ts";
 import { LAN_GROUP, LAN_UDP_PORT } from "../../lib/discovery/lan.ts";
 
-const lanTest = requiring(
-  prerequisiteProblem("LAN tests", [{ name: "ip", pkg: "iproute2" }]),
-);
+const lanTest = requiring(lanLabAvailable());
 /** Where no tracker runs: on the lab's net, but no host has it. */
 const NO_TRACKER = "10.79.0.250:5000";
 const LAN_ON = { P2P_NO_LAN: "" };
-
-/** Two hosts, `a` (10.79.0.1) and `b` (10.79.0.2), on a bridge in a namespace of its own. */
-async function lanLab() {
-  await removeStaleNamespaces(/^p2plan-(\d+)-/);
-  const tag = `p2plan-${Deno.pid}-${crypto.randomUUID().slice(0, 6)}`;
-  const names = { br: `${tag}-br`, a: `${tag}-a`, b: `${tag}-b` };
-  const made: string[] = [];
-  try {
-    for (const ns of Object.values(names)) {
-      await ip(`netns add ${ns}`);
-      made.push(ns);
-    }
-    await ip(`-n ${names.br} link add br0 type bridge`);
-    await ip(`-n ${names.br} link set br0 up`);
-    for (const [side, address] of [["a", "10.79.0.1"], ["b", "10.79.0.2"]]) {
-      const ns = names[side as "a" | "b"];
-      await ip(
-        `link add ${side}0 netns ${ns} type veth peer name ${side}br netns ${names.br}`,
-      );
-      await ip(`-n ${names.br} link set ${side}br master br0 up`);
-      await ip(`-n ${ns} addr add ${address}/24 dev ${side}0`);
-      await ip(`-n ${ns} link set ${side}0 up`);
-      await ip(`-n ${ns} link set lo up`);
-      await ip(`-n ${ns} route add 224.0.0.0/4 dev ${side}0`);
-    }
-  } catch (error) {
-    await deleteNamespaces(made);
-    throw error;
-  }
-  return {
-    ...names,
-    async [Symbol.asyncDispose]() {
-      await deleteNamespaces(made);
-    },
-  };
-}
 
 /** Every multicast datagram on the LAN group heard in namespace `ns`, until stopped. */
 function captureLan(ns: string) {

@@ -25,7 +25,12 @@ import {
   TrackerPanel,
   type TrackerQuestion,
 } from "./_tracker_panel.ts";
-import { LanSource, type LocalPeers } from "./_lan_source.ts";
+import {
+  type Finder,
+  type FinderOrigin,
+  type LocalPeers,
+  PeerFinders,
+} from "./_peer_finders.ts";
 import { FULL_ID_CHARS } from "../protocol/limits.ts";
 import { trackersOf } from "../discovery/tracker_group.ts";
 import type { TrackerAddress } from "../discovery/tracker_types.ts";
@@ -52,7 +57,7 @@ export interface FoundPeers {
   /** This host's address as the tracker sees it (it lists this peer so). */
   seenAs: string;
   /** Where the peer at `host:port` was found, when not from a tracker. */
-  foundOn?: (address: string) => "lan" | undefined;
+  foundOn?: (address: string) => FinderOrigin | undefined;
   /** A private share's sealed metadata, as the tracker holds it. */
   blob?: Uint8Array;
   /**
@@ -87,6 +92,8 @@ export interface FindPeersOptions {
   moreTrackers?: readonly TrackerAddress[];
   /** Finds peers on the local network too (and the file with no tracker). @default {none} */
   lan?: LocalPeers;
+  /** Finds peers in the DHT too (and the file with no tracker). @default {none} */
+  dht?: LocalPeers;
   /** Cancels the lookup (the tracker connection closes) and the attempts. */
   signal?: AbortSignal;
   /** Receives one line each time the next variant is tried. */
@@ -126,11 +133,15 @@ export async function tryEachVariant<T>(
   const panel = new TrackerPanel(
     trackersOf(options.tracker, options.moreTrackers),
   );
-  // The LAN needs the full ID (or a private share's lookup key).
-  const lanId = keys?.lookupKey ?? (id.length === FULL_ID_CHARS ? id : "");
-  const lan = options.lan && lanId
-    ? new LanSource(options.lan, {
-      id: lanId,
+  // The LAN and the DHT need the full ID (or a private share's lookup key).
+  const findId = keys?.lookupKey ?? (id.length === FULL_ID_CHARS ? id : "");
+  const finders: Finder[] = [
+    ...(options.lan ? [{ origin: "lan" as const, peers: options.lan }] : []),
+    ...(options.dht ? [{ origin: "dht" as const, peers: options.dht }] : []),
+  ];
+  const lan = finders.length > 0 && findId
+    ? new PeerFinders(finders, {
+      id: findId,
       psk: keys?.psk,
       idPrefix: shortId,
       signal,
@@ -178,8 +189,10 @@ export async function tryEachVariant<T>(
       found.peers = mergePeers(found.peers, lan?.peers() ?? []);
       options.log?.(
         `${
-          tracker ? `Tracker ${formatAddress(tracker)}` : "The local network"
-        } lists ${found.peers.length} ${
+          tracker
+            ? `Tracker ${formatAddress(tracker)} lists`
+            : "Looking without a tracker finds"
+        } ${found.peers.length} ${
           found.peers.length === 1 ? "peer" : "peers"
         } for ${found.meta.name}${
           found.variants > 1
@@ -222,10 +235,7 @@ export async function tryEachVariant<T>(
                   .then((answered) => answered.answer),
           // Behind a NAT the tracker lists this peer at its router's address.
           seenAs: found.observed ?? from.localHost,
-          foundOn: (address) =>
-            lan?.peers().some((peer) => formatAddress(peer) === address)
-              ? "lan"
-              : undefined,
+          foundOn: (address) => lan?.originOf(address),
         });
       } catch (error) {
         const retry = error instanceof DownloadError && error.retryable &&

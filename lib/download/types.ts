@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { LocalPeers } from "./_lan_source.ts";
+import type { LocalPeers } from "./_peer_finders.ts";
 import type { BandwidthLimiter } from "../util/bandwidth.ts";
 import type { Address } from "../net/connection.ts";
 import type { TrackerAddress } from "../discovery/tracker_client.ts";
@@ -73,6 +73,11 @@ export interface DownloadOptions {
    * all (a peer node's `lan`). @default {none}
    */
   lan?: LocalPeers;
+  /**
+   * Finds peers in the DHT too, and the file with no tracker at all (a peer
+   * node's `dht`). @default {none}
+   */
+  dht?: LocalPeers;
   /**
    * A private share link's secret: the file is looked up by the key derived
    * from it, and fetched only from sharers that prove they hold it; the ID

@@ -1,9 +1,9 @@
 /**
- * Peers of a file heard on the local network, and its metadata from the
- * first of them that gives it (`meta-request`): a get that finds the file
- * with no tracker at all. The multicast carries only the file's discovery
- * key (from its ID, or for a private link from its lookup key), never the
- * ID.
+ * Peers of a file found without a tracker (heard on the local network, or
+ * looked up in the DHT), and its metadata from the first of them that gives
+ * it (`meta-request`): a get that finds the file with no tracker at all.
+ * Both carry only the file's discovery key (from its ID, or for a private
+ * link from its lookup key), never the ID.
  *
  * @module
  */
@@ -14,19 +14,30 @@ import { discoveryKey } from "../discovery/lan.ts";
 import { fetchMeta } from "../swarm/meta_fetch.ts";
 import { DownloadError } from "./_download_error.ts";
 
-/** What finds peers on the local network (`discovery/lan.ts`). */
+/** What finds peers by a key: the LAN (`discovery/lan.ts`), the DHT (`discovery/dht.ts`). */
 export interface LocalPeers {
   /** Calls `onPeer` for each peer heard offering `key`, until disposed. */
   find(key: string, onPeer: (address: Address) => void): Disposable;
 }
 
-/** Least time a get listens on the LAN before giving up on it. */
-export const LAN_FIND_MS = 3_000;
-/** Most peers of one file remembered from the LAN. */
-export const MAX_LAN_PEERS = 200;
+/** Where a finder looks. */
+export type FinderOrigin = "lan" | "dht";
 
-/** Options for {@linkcode LanSource}. */
-export interface LanSourceOptions {
+/** A finder, and where it looks. */
+export interface Finder {
+  /** Where it looks. */
+  origin: FinderOrigin;
+  /** The finder. */
+  peers: LocalPeers;
+}
+
+/** Least time a get looks for peers without a tracker before giving up. */
+export const FIND_MS = 3_000;
+/** Most peers of one file remembered from the finders. */
+export const MAX_FOUND_PEERS = 200;
+
+/** Options for {@linkcode PeerFinders}. */
+export interface PeerFindersOptions {
   /** A public file's full ID, or a private share's lookup key. */
   id: string;
   /** A private share's handshake key. */
@@ -39,28 +50,32 @@ export interface LanSourceOptions {
   log?: (line: string) => void;
 }
 
-/** See the module documentation; {@linkcode close} stops listening. */
-export class LanSource {
+/** See the module documentation; {@linkcode close} stops looking. */
+export class PeerFinders {
   #peers = new Map<string, PeerAddress>();
-  #finding: Disposable;
-  #options: LanSourceOptions;
+  #origins = new Map<string, FinderOrigin>();
+  #finding: Disposable[];
+  #options: PeerFindersOptions;
   #waiting: (() => void)[] = [];
 
-  /** Starts listening for peers offering the file on the LAN. */
-  constructor(lan: LocalPeers, options: LanSourceOptions) {
+  /** Starts looking for peers offering the file with every finder. */
+  constructor(finders: readonly Finder[], options: PeerFindersOptions) {
     this.#options = options;
     options.signal?.addEventListener("abort", () => this.#wake(), {
       once: true,
     });
-    this.#finding = lan.find(discoveryKey(options.id), (address) => {
-      const key = formatAddress(address);
-      if (this.#peers.has(key) || this.#peers.size >= MAX_LAN_PEERS) return;
-      this.#peers.set(key, { host: address.host, port: address.port });
-      this.#wake();
-    });
+    const key = discoveryKey(options.id);
+    this.#finding = finders.map(({ origin, peers }) =>
+      peers.find(key, (address) => this.#found(address, origin))
+    );
   }
 
-  /** The peers heard so far. */
+  /** Where the peer at `host:port` was found, if a finder found it. */
+  originOf(address: string): FinderOrigin | undefined {
+    return this.#origins.get(address);
+  }
+
+  /** The peers found so far. */
   peers(): PeerAddress[] {
     return [...this.#peers.values()];
   }
@@ -68,10 +83,10 @@ export class LanSource {
   /**
    * The file's metadata and the peers heard, once one peer gave the
    * metadata; rejects with a {@linkcode DownloadError} when none did within
-   * `ms` (at least {@linkcode LAN_FIND_MS}).
+   * `ms` (at least {@linkcode FIND_MS}).
    */
   async found(ms: number): Promise<{ meta: FileMeta; peers: PeerAddress[] }> {
-    const deadline = performance.now() + Math.max(ms, LAN_FIND_MS);
+    const deadline = performance.now() + Math.max(ms, FIND_MS);
     const tried = new Set<string>();
     for (;;) {
       this.#options.signal?.throwIfAborted();
@@ -95,7 +110,7 @@ export class LanSource {
       }
       const left = deadline - performance.now();
       if (left <= 0) {
-        throw new DownloadError("No peer on this network shares it.", {
+        throw new DownloadError("No peer found without a tracker shares it.", {
           unknownId: true,
         });
       }
@@ -109,9 +124,17 @@ export class LanSource {
     }
   }
 
-  /** Stops listening. */
+  /** Stops looking. */
   close(): void {
-    this.#finding[Symbol.dispose]();
+    for (const finding of this.#finding) finding[Symbol.dispose]();
+    this.#wake();
+  }
+
+  #found(address: Address, origin: FinderOrigin): void {
+    const key = formatAddress(address);
+    if (this.#peers.has(key) || this.#peers.size >= MAX_FOUND_PEERS) return;
+    this.#peers.set(key, { host: address.host, port: address.port });
+    this.#origins.set(key, origin);
     this.#wake();
   }
 

@@ -23,12 +23,13 @@ import {
 import { UsageError } from "./lib/app/usage_error.ts";
 import { explainError } from "./lib/cli/errors.ts";
 import {
+  dhtFrom,
   type GetFlags,
+  lanFrom,
   type PromptFlags,
   type ServeFlags,
   type ShareFlags,
   type TrackerFlags,
-  lanFrom,
   trackersFrom,
   type UiFlags,
 } from "./lib/cli/flags.ts";
@@ -49,6 +50,7 @@ import { terminalSafe } from "./lib/util/terminal_safe.ts";
 import {
   DEFAULT_PEER_PORT,
   LINK_ENV,
+  NO_DHT_ENV,
   NO_LAN_ENV,
   TEAM_SECRET_ENV,
   TRACKER_ENV,
@@ -109,6 +111,7 @@ function buildProgram(): Command {
         uploadSlots: flags.uploadSlots,
         portMapping: flags.portMapping,
         lan: lanFrom(flags),
+        dht: dhtFrom(flags),
       });
     });
   limits(serveOptions(
@@ -148,6 +151,7 @@ function buildProgram(): Command {
         uploadSlots: flags.uploadSlots,
         portMapping: flags.portMapping,
         lan: lanFrom(flags),
+        dht: dhtFrom(flags),
         uiHost: flags.uiHost,
         uiPort: flags.uiPort,
         open: flags.open,
@@ -293,6 +297,14 @@ function serveOptions(command: Command, defaultPort: number): Command {
     .option(
       "--no-lan",
       `do not find or offer files on the local network by multicast (also: $${NO_LAN_ENV}=1)`,
+    )
+    .option(
+      "--no-dht",
+      `do not find or offer files in the BitTorrent DHT (also: $${NO_DHT_ENV}=1)`,
+    )
+    .option(
+      "--dht-bootstrap <host:port,…>",
+      "DHT nodes to join through (default: the public BitTorrent routers, and the nodes known from the last run)",
     );
 }
 

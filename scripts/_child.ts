@@ -129,9 +129,9 @@ export function spawnEntry(
   const process = new Deno.Command(Deno.execPath(), {
     args: ["run", ...PERMISSIONS[entry], `${ROOT}${entry}`, ...args],
     cwd: options.cwd ?? ROOT,
-    // No LAN discovery unless asked: benches, the demo and tests stay off
-    // real networks.
-    env: { NO_COLOR: "1", P2P_NO_LAN: "1", ...options.env },
+    // No LAN discovery or DHT unless asked: benches, the demo and tests
+    // stay off real networks.
+    env: { NO_COLOR: "1", P2P_NO_LAN: "1", P2P_NO_DHT: "1", ...options.env },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

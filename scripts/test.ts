@@ -53,6 +53,8 @@ export function testEnv(root: string, denoDir: string): Record<string, string> {
     P2P_HOME: join(home, ".local", "share", "p2p"),
     // No test multicasts on a real network (the LAN tests make their own).
     P2P_NO_LAN: "1",
+    // Nor reaches the public DHT (the DHT tests make their own).
+    P2P_NO_DHT: "1",
     DENO_DIR: denoDir,
     [TEST_ROOT_ENV]: root,
   };

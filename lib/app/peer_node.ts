@@ -8,8 +8,9 @@
 
 import { basename } from "node:path";
 import { AnnouncerGroup } from "../discovery/announcer_group.ts";
-import { LanDiscovery } from "../discovery/lan.ts";
-import { Registrations } from "./_registrations.ts";
+import type { LanDiscovery } from "../discovery/lan.ts";
+import type { DhtDiscovery } from "../discovery/dht.ts";
+import { Registrations, startFinders } from "./_registrations.ts";
 import { linkOf } from "./_link_of.ts";
 import { type Trackers, trackersOf } from "../discovery/tracker_group.ts";
 import type { Address } from "../net/connection.ts";
@@ -71,6 +72,7 @@ export class PeerNode {
   #announcer: AnnouncerGroup;
   #registrations: Registrations;
   #lan?: LanDiscovery;
+  #dht?: DhtDiscovery;
   #reach: Reach;
   #files = new Map<string, SharedFile | PartialFile | FolderSource>();
   #folders: FolderShares;
@@ -134,7 +136,10 @@ export class PeerNode {
       log: options.log,
       onIncoming: (incoming) => this.#reach.incoming(incoming, this.#announcer),
     });
-    this.#registrations = new Registrations(this.#announcer, () => this.#lan);
+    this.#registrations = new Registrations(
+      this.#announcer,
+      () => [this.#lan, this.#dht].filter((place) => place !== undefined),
+    );
   }
 
   /**
@@ -153,16 +158,19 @@ export class PeerNode {
     // A port in use or an address not on this machine throws a
     // ListenError (lib/net/listener.ts) that names the address.
     const node = new PeerNode(options);
-    if (options.lan) {
-      const { port } = node.address;
-      node.#lan = await LanDiscovery.start({ port, log: options.log });
-    }
+    const found = await startFinders(options, node.address.port);
+    node.#lan = found.lan;
+    node.#dht = found.dht;
     return node;
   }
 
   /** LAN discovery, when on and the network allows multicast. */
   get lan(): LanDiscovery | undefined {
     return this.#lan;
+  }
+  /** The DHT, when on and its port could be bound. */
+  get dht(): DhtDiscovery | undefined {
+    return this.#dht;
   }
 
   /** Piece bytes sent to downloaders since start. */
@@ -432,7 +440,7 @@ export class PeerNode {
     this.#closed = true;
     clearInterval(this.#checker);
     await Promise.allSettled([...this.#unsharing]);
-    await this.#lan?.close();
+    await Promise.all([this.#lan?.close(), this.#dht?.close()]);
     await this.#announcer.close();
     await this.#reach.close();
     await this.#server.close();
@@ -446,10 +454,8 @@ export class PeerNode {
   }
 
   /**
-   * The metadata to give a `meta-request` for `id` over a connection that
-   * proved `key`: a private share's asked by its lookup key with that key,
-   * a public file's by its ID; nothing else (a private file is never named
-   * by its ID to anyone).
+   * What a `meta-request` for `id` over a connection that proved `key` gets:
+   * a private share by its lookup key with that key, a public file by its ID.
    */
   #metaFor(id: string, key: string | undefined): FileMeta | undefined {
     const fileId = key !== undefined && key === id

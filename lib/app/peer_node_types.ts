@@ -9,6 +9,7 @@ import type { Address } from "../net/connection.ts";
 import type { HashFileOptions } from "../storage/file_hash.ts";
 import type { FileMeta } from "../protocol/messages.ts";
 import type { TrackerAddress } from "../discovery/tracker_client.ts";
+import type { DhtOptions } from "../discovery/dht.ts";
 import type { PrivateAccess } from "../download/download.ts";
 import type { PeerReachability } from "./_reach.ts";
 
@@ -26,6 +27,11 @@ export interface PeerNodeOptions {
    * there (multicast, `discovery/lan.ts`). @default {false}
    */
   lan?: boolean;
+  /**
+   * Offer every file in the Mainline DHT, and let downloads find peers
+   * there (`discovery/dht.ts`); undefined keeps it off. @default {off}
+   */
+  dht?: Omit<DhtOptions, "port" | "log">;
   /** Interface the peer server listens on. @default {DEFAULT_PEER_HOST} */
   host?: string;
   /** Port the peer server listens on; 0 picks a free one. @default {DEFAULT_PEER_PORT} */

@@ -220,6 +220,7 @@ export class Session {
         tracker,
         moreTrackers,
         lan: this.#node.lan,
+        dht: this.#node.dht,
         secret,
         outDir,
         force: options.force ?? false,

@@ -15,7 +15,12 @@ import type { PortMappingMethod } from "../nat/port_mapping.ts";
 import { formatAddress } from "../net/connection.ts";
 import { toJsonLine } from "./format.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
+import { join } from "node:path";
+import { dataDir } from "../app/data_dir.ts";
+import type { PeerNodeOptions } from "../app/peer_node_types.ts";
 import {
+  DHT_NODES_FILE,
+  NO_DHT_ENV,
   NO_LAN_ENV,
   TEAM_SECRET_ENV,
   TRACKER_ENV,
@@ -43,6 +48,10 @@ export interface ServeFlags extends TrackerFlags {
   portMapping?: boolean;
   /** False with `--no-lan`. */
   lan?: boolean;
+  /** False with `--no-dht`. */
+  dht?: boolean;
+  /** `--dht-bootstrap`: nodes to join the DHT through, `host:port,…`. */
+  dhtBootstrap?: string;
 }
 /** Bandwidth and fairness flags. */
 export interface LimitFlags {
@@ -103,13 +112,38 @@ export function trackersFrom(flags: TrackerFlags): Trackers {
  * is set to anything but empty.
  */
 export function lanFrom(flags: Pick<ServeFlags, "lan">): boolean {
-  let off: string | undefined;
+  return flags.lan !== false && !readEnv(NO_LAN_ENV);
+}
+
+/** One environment variable, or undefined (also without permission). */
+function readEnv(name: string): string | undefined {
   try {
-    off = Deno.env.get(NO_LAN_ENV);
+    return Deno.env.get(name);
   } catch {
-    // No permission to read the environment: the flag alone decides.
+    return undefined;
   }
-  return flags.lan !== false && !off;
+}
+
+/**
+ * The DHT's options, or undefined when it is off (`--no-dht`, or
+ * {@linkcode NO_DHT_ENV} set): `--dht-bootstrap` nodes (else the public
+ * routers), `--host` when it names one address, and the routing table kept
+ * in the peer's data folder.
+ */
+export function dhtFrom(
+  flags: Pick<ServeFlags, "dht" | "dhtBootstrap" | "host">,
+): PeerNodeOptions["dht"] {
+  if (flags.dht === false || readEnv(NO_DHT_ENV)) return undefined;
+  const data = dataDir();
+  return {
+    // A peer told to serve on one address keeps its DHT node there too.
+    ...(flags.host && flags.host !== "0.0.0.0" ? { host: flags.host } : {}),
+    ...(flags.dhtBootstrap === undefined ? {} : {
+      bootstrap: flags.dhtBootstrap.split(",").map((node) => node.trim())
+        .filter(Boolean),
+    }),
+    ...(data === undefined ? {} : { nodesFile: join(data, DHT_NODES_FILE) }),
+  };
 }
 
 /** The first of {@linkcode trackersFrom}. */
@@ -199,6 +233,7 @@ export async function startServing(
     uploadSlots: flags.uploadSlots,
     portMapping: flags.portMapping,
     lan: lanFrom(flags),
+    dht: dhtFrom(flags),
     onReachability: (reachability) =>
       showReachability(reachability, flags, progress),
   });

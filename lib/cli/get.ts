@@ -81,6 +81,7 @@ export async function get(
         tracker,
         moreTrackers,
         lan: node.lan,
+        dht: node.dht,
         secret,
         ...target,
         force: flags.force ?? false,

@@ -8,6 +8,7 @@
  */
 
 import { PeerNode } from "../app/peer_node.ts";
+import type { PeerNodeOptions } from "../app/peer_node_types.ts";
 import { Session } from "../app/session.ts";
 import type { TrackerAddress } from "../discovery/tracker_client.ts";
 import { DEFAULT_PEER_PORT } from "../protocol/limits.ts";
@@ -38,6 +39,8 @@ export interface PeerSessionOptions {
   portMapping?: boolean;
   /** Find and offer files on the local network. @default {false} */
   lan?: boolean;
+  /** Find and offer files in the DHT, with these options. @default {off} */
+  dht?: PeerNodeOptions["dht"];
   /** Receives notable download events (`--verbose`). @default {none} */
   log?: (line: string) => void;
   /** Receives news about the node, one sentence each. */
@@ -75,6 +78,7 @@ export async function startPeerSession(
       uploadSlots: options.uploadSlots,
       portMapping: options.portMapping,
       lan: options.lan,
+      dht: options.dht,
       onReachability: (reachability) => {
         const line = reachabilityLine(reachability);
         if (line) note(line);

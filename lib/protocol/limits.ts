@@ -35,6 +35,14 @@ export const LINK_ENV = "P2P_LINK";
  * multicasts on a real network unless it made the network itself.
  */
 export const NO_LAN_ENV = "P2P_NO_LAN";
+/**
+ * Environment variable that turns the DHT off when set to anything but
+ * empty (as `--no-dht` does); the test runner sets it, so no test reaches
+ * the public DHT.
+ */
+export const NO_DHT_ENV = "P2P_NO_DHT";
+/** Name of the file in the peer's data folder the DHT's routing table is kept in. */
+export const DHT_NODES_FILE = "dht-nodes.json";
 
 /** Default piece size: 256 KiB. */
 export const DEFAULT_PIECE_SIZE = 256 * 1024;

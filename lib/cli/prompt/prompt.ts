@@ -23,6 +23,7 @@ import { shortId } from "../../app/file_id.ts";
 import { terminalSafe } from "../../util/terminal_safe.ts";
 import { SHUTDOWN_TIMEOUT_MS } from "../flags.ts";
 import { startPeerSession } from "../peer_session.ts";
+import type { PeerNodeOptions } from "../../app/peer_node_types.ts";
 import { serveUi } from "../ui.ts";
 import type { WebUi } from "../../web/server.ts";
 import type { Session } from "../../app/session.ts";
@@ -74,6 +75,8 @@ export interface PromptOptions {
   portMapping?: boolean;
   /** Find and offer files on the local network. @default {false} */
   lan?: boolean;
+  /** Find and offer files in the DHT, with these options. @default {off} */
+  dht?: PeerNodeOptions["dht"];
 }
 
 /**

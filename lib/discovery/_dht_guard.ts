@@ -12,6 +12,7 @@
 
 import { createSocket, type Socket } from "node:dgram";
 import { settleWithin } from "../util/settle_within.ts";
+import { PerSecondBudget } from "../util/per_second_budget.ts";
 
 /** Most ms to wait for the library to close its socket. */
 export const DHT_CLOSE_TIMEOUT_MS = 1_000;
@@ -118,14 +119,14 @@ export function bindUdp(port: number, host: string): Promise<Socket> {
 export class GuardedDht {
   #dht: DhtLibraryNode;
   #socket: Socket;
-  #budget: Budget;
+  #budget: PerSecondBudget;
   #counts: GuardCounts = { received: 0, dropped: 0, malformed: 0 };
   #closing?: Promise<void>;
 
   /** Starts a node on `socket` (bound), which it then owns. */
   constructor(library: DhtLibrary, socket: Socket, options: GuardedDhtOptions) {
     this.#socket = socket;
-    this.#budget = new Budget(options.maxReceivedPerSecond);
+    this.#budget = new PerSecondBudget(options.maxReceivedPerSecond);
     // The record cache behind `maxPeers` keeps up to twice its size (a
     // fresh and a stale generation, each one past it before turning over).
     const maxPeers = Math.max(1, Math.floor((options.maxStoredPeers - 2) / 2));
@@ -264,29 +265,6 @@ export class GuardedDht {
         }
       }
     });
-  }
-}
-
-/** Allows `limit` events in each window of a second. */
-class Budget {
-  #limit: number;
-  #start = -Infinity;
-  #used = 0;
-
-  constructor(limit: number) {
-    this.#limit = limit;
-  }
-
-  /** Counts one event; false if the window's budget is spent. */
-  take(): boolean {
-    const now = performance.now();
-    if (now - this.#start >= 1_000) {
-      this.#start = now;
-      this.#used = 0;
-    }
-    if (this.#used >= this.#limit) return false;
-    this.#used++;
-    return true;
   }
 }
 

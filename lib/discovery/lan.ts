@@ -26,6 +26,7 @@ import {
   MAX_KEYS_PER_MESSAGE,
   newCookie,
 } from "./_lan_wire.ts";
+import { PerSecondBudget } from "../util/per_second_budget.ts";
 
 /** The BEP 14 multicast group. */
 export const LAN_GROUP = "239.192.152.143";
@@ -118,8 +119,8 @@ export class LanDiscovery implements AsyncDisposable {
   #queue = new Set<string>();
   #flushTimer?: ReturnType<typeof setTimeout>;
   #announceTimer: ReturnType<typeof setInterval>;
-  #sendBudget = new Budget(MAX_SENT_PER_SECOND);
-  #receiveBudget = new Budget(MAX_RECEIVED_PER_SECOND);
+  #sendBudget = new PerSecondBudget(MAX_SENT_PER_SECOND);
+  #receiveBudget = new PerSecondBudget(MAX_RECEIVED_PER_SECOND);
   #counts = { received: 0, dropped: 0, malformed: 0, sent: 0 };
   #sendFailing = false;
   #closing?: Promise<void>;
@@ -406,34 +407,6 @@ export class LanDiscovery implements AsyncDisposable {
 export function discoveryKey(name: string): string {
   return createHash("sha256").update(`p2p discovery v1\n${name}`, "utf8")
     .digest("hex").slice(0, 40);
-}
-
-/** Allows `limit` events in each window of a second. */
-class Budget {
-  #limit: number;
-  #start = -Infinity;
-  #used = 0;
-
-  constructor(limit: number) {
-    this.#limit = limit;
-  }
-
-  /** Counts one event; false if the window's budget is spent. */
-  take(): boolean {
-    const now = performance.now();
-    if (now - this.#start >= 1_000) {
-      this.#start = now;
-      this.#used = 0;
-    }
-    if (this.#used >= this.#limit) return false;
-    this.#used++;
-    return true;
-  }
-
-  /** Ms until the next window. */
-  msToNext(): number {
-    return Math.max(0, Math.ceil(this.#start + 1_000 - performance.now()));
-  }
 }
 
 function checkOptions(options: LanDiscoveryOptions): void {

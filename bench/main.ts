@@ -48,6 +48,11 @@ import { folderTargets, formatFolders } from "./folders_report.ts";
 // --- crowd (#22) ---
 import { CROWD_SIZES, crowdBench } from "./crowd.ts";
 import { type CrowdPart, crowdTargets, formatCrowd } from "./crowd_report.ts";
+import {
+  discoveryBench,
+  type DiscoveryPart,
+  formatDiscovery,
+} from "./discovery.ts";
 // --- end crowd ---
 import { run, stopAll } from "./_process.ts";
 import { flushToDisk, SETTLE_MS } from "./settle.ts";
@@ -126,14 +131,21 @@ interface Flags {
   folders: boolean;
   /** Only the crowd rows (with other parts: after them). */
   crowd: boolean;
+  /** Only the time to find peers by each way (with other parts: after them). */
+  discovery: boolean;
 }
 
 /** A run's results, with the NAT and folder rows beside the report's own. */
-type Results = BenchResults & NatPart & FoldersPart & CrowdPart;
+type Results =
+  & BenchResults
+  & NatPart
+  & FoldersPart
+  & CrowdPart
+  & DiscoveryPart;
 
 const USAGE =
   `Usage: deno task bench [--quick] [--profile] [--links] [--crypto] [--nat]
-                        [--folders] [--crowd]
+                        [--folders] [--crowd] [--discovery]
 
   --quick    256 MiB file, 32 MiB swarm, no large file, 3 s tracker load,
              10,000 files, no NAT rows (under a minute)
@@ -153,7 +165,11 @@ const USAGE =
              simulated peers (--quick: 1,000 and 10,000), each on its own
              loopback address: RSS, CPU, latencies, a real get, a flood
              from 8 addresses (root for 100,000: prlimit --nofile; about
-             6 minutes, --quick 2); with other parts, after them`;
+             6 minutes, --quick 2); with other parts, after them
+  --discovery  only the time a get takes to find a file and its first
+             peer: by a tracker on 127.0.0.1, on the LAN (root: two
+             namespaces), in a local DHT of 20 and of 100 nodes (no tracker
+             for those); about a minute`;
 
 async function main(args: string[]): Promise<number> {
   const flags = parseFlags(args);
@@ -196,13 +212,13 @@ async function main(args: string[]): Promise<number> {
       ...formatNat(results.nat, results.natSkipped),
       ...formatFolders(results.folders),
       ...formatCrowd(results.crowd),
+      ...formatDiscovery(results.discovery),
     ].join("\n"),
   );
   const file = await writeResults(
     results,
-    (["crypto", "links", "nat", "folders", "crowd"] as const).filter((part) =>
-      flags[part]
-    ),
+    (["crypto", "links", "nat", "folders", "crowd", "discovery"] as const)
+      .filter((part) => flags[part]),
   );
   console.log(`\nResults written to ${file}`);
   return results.errors.length === 0 ? 0 : 1;
@@ -217,6 +233,7 @@ function parseFlags(args: string[]): Flags | undefined {
     "--nat",
     "--folders",
     "--crowd",
+    "--discovery",
   ]);
   if (args.some((arg) => !known.has(arg))) return undefined;
   return {
@@ -227,13 +244,14 @@ function parseFlags(args: string[]): Flags | undefined {
     nat: args.includes("--nat"),
     folders: args.includes("--folders"),
     crowd: args.includes("--crowd"),
+    discovery: args.includes("--discovery"),
   };
 }
 
 /** True for a run of the NAT rows and nothing else. */
 function natOnly(flags: Flags): boolean {
   return flags.nat && !flags.links && !flags.crypto && !flags.folders &&
-    !flags.crowd;
+    !flags.crowd && !flags.discovery;
 }
 
 async function runAll(
@@ -243,7 +261,8 @@ async function runAll(
   results: Results,
 ): Promise<void> {
   if (
-    flags.crypto || flags.links || flags.nat || flags.folders || flags.crowd
+    flags.crypto || flags.links || flags.nat || flags.folders ||
+    flags.crowd || flags.discovery
   ) {
     if (flags.crypto) await cryptoOnly(plan, flags, work, results);
     else if (flags.links) {
@@ -258,6 +277,15 @@ async function runAll(
     }
     if (flags.folders) await folders(plan, flags, work, results);
     if (flags.crowd) await crowd(flags, work, results);
+    if (flags.discovery) {
+      results.discovery = { rows: [] };
+      const rows = results.discovery.rows;
+      await section(
+        results,
+        "discovery",
+        () => discoveryBench(rows, { work, step }),
+      );
+    }
     return;
   }
   const small = smallFile(plan, work);

@@ -16,6 +16,8 @@ export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
   // Reading (and on first start writing) its --secret-file.
   "tracker.ts": ["--allow-net", "--allow-read", "--allow-write"],
+  // bittorrent-dht's `debug` reads the environment.
+  "scripts/dht_node.ts": ["--allow-net", "--allow-env"],
   // The network interfaces: to find the router to ask for a port mapping.
   "peer.ts": [
     "--allow-net",

@@ -223,6 +223,9 @@ function printSaved(
         private: isPrivate,
         path,
         elapsedMs: Math.round(elapsedMs),
+        ...(result.foundMs === undefined
+          ? {}
+          : { foundMs: Math.round(result.foundMs) }),
         ...(result.firstPieceMs === undefined
           ? {}
           : { firstPieceMs: Math.round(result.firstPieceMs) }),

@@ -107,6 +107,7 @@ export async function download(
   const { secret } = options;
   const wanted = secret ? { secret, shortId: id || undefined } : { id };
   return await tryEachVariant(wanted, async (found) => {
+    const foundMs = performance.now() - started;
     const result = await downloadVariant(found, {
       ...options,
       refresh: found.refresh,
@@ -119,6 +120,7 @@ export async function download(
     return {
       ...rest,
       elapsedMs: performance.now() - started,
+      foundMs,
       ...(firstPieceAt === undefined
         ? {}
         : { firstPieceMs: firstPieceAt - started }),

@@ -51,6 +51,11 @@ export interface DownloadResult {
   /** Ms from start to verified file. */
   elapsedMs: number;
   /**
+   * Ms from start until the file and its first peers were found (by a
+   * tracker, on the LAN or in the DHT), the last time it was looked up.
+   */
+  foundMs?: number;
+  /**
    * Ms from start to the first piece verified (the time to first byte, but
    * for one piece); absent when no piece was fetched.
    */

@@ -6,9 +6,13 @@
  * (`meta-request`) and fetches the file.
  */
 
+import { createSocket } from "node:dgram";
 import { join } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
-import { randomFile, sha256File, tempDir } from "../fixtures.ts";
+import { randomFile, requiring, sha256File, tempDir } from "../fixtures.ts";
+import { parseShareLink } from "../../lib/protocol/share_link.ts";
+import { deriveShareKeys } from "../../lib/secure/share_keys.ts";
+import { discoveryKey } from "../../lib/discovery/lan.ts";
 import {
   Child,
   completion,
@@ -108,3 +112,166 @@ Deno.test("DHT: with no tracker, peer get finds the sharer in a local DHT of 20 
     await Promise.all(nodes.map((child) => child.stop()));
   }
 });
+
+const captureTest = requiring(
+  Deno.uid() !== 0
+    ? "capturing traffic needs root"
+    : !exists("/usr/bin/tcpdump") && !exists("/usr/sbin/tcpdump")
+    ? "no tcpdump (apt install tcpdump)"
+    : undefined,
+);
+
+captureTest(
+  "DHT: a private share found through the DHT: every UDP datagram, captured, holds its discovery key but never its ID, lookup key or name",
+  async () => {
+    await using dir = await tempDir();
+    const capture = join(dir.path, "dht.pcap");
+    const tcpdump = new Deno.Command("tcpdump", {
+      // Immediate mode: every packet reaches the file as it is seen.
+      args: [
+        "--immediate-mode",
+        "-i",
+        "lo",
+        "-U",
+        "-s",
+        "0",
+        "-w",
+        capture,
+        "udp",
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const children: Child[] = [];
+    try {
+      await captureStarted(capture);
+      const nodes = spawnEntry("scripts/dht_node.ts", ["--count", "10"]);
+      children.push(nodes);
+      const first = (await nodes.waitForLine(/^node /, READY_TIMEOUT_MS))
+        .slice("node ".length);
+      const file = await randomFile(dir.path, "salaries-2026.xlsx", 300_000);
+      const dhtArgs = [
+        "--tracker",
+        NO_TRACKER,
+        "--host",
+        "127.0.0.1",
+        "--dht-bootstrap",
+        first,
+      ];
+      const sharer = spawnEntry("peer.ts", [
+        "share",
+        file,
+        "--private",
+        "--json",
+        "--port",
+        "0",
+        ...dhtArgs,
+      ], { env: { ...DHT_ON, P2P_HOME: join(dir.path, "sharer-home") } });
+      children.push(sharer);
+      const shared = JSON.parse(
+        await sharer.waitForLine(/^\{/, READY_TIMEOUT_MS),
+      );
+      const out = join(dir.path, "out");
+      const got = await completion(
+        spawnEntry("peer.ts", ["get", "--json", "--out", out, ...dhtArgs], {
+          env: {
+            ...DHT_ON,
+            P2P_HOME: join(dir.path, "getter-home"),
+            P2P_LINK: shared.link,
+          },
+        }),
+        30_000,
+      );
+      assertEquals(got.code, 0, got.stderr);
+      const id = await sha256File(join(out, "salaries-2026.xlsx"));
+      assertEquals(id, await sha256File(file));
+      await Promise.all(children.map((child) => child.stop()));
+      children.length = 0;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      tcpdump.kill("SIGINT");
+      await tcpdump.status;
+      const bytes = await Deno.readFile(capture);
+      const link = parseShareLink(shared.link);
+      assert(link.kind === "private");
+      const { lookupKey } = deriveShareKeys(link.secret);
+      const key = discoveryKey(lookupKey);
+      // The capture holds the DHT's traffic: the key looked up is in it.
+      assert(
+        includes(bytes, unhex(key)),
+        `the discovery key is not in the capture (${bytes.length} bytes)`,
+      );
+      const forbidden: [string, Uint8Array][] = [
+        ["the ID", unhex(id)],
+        ["the ID in hex", text(id)],
+        ["the short ID in hex", text(id.slice(0, 16))],
+        ["the lookup key", unhex(lookupKey)],
+        ["the lookup key in hex", text(lookupKey)],
+        ["the name", text("salaries")],
+      ];
+      for (const [what, needle] of forbidden) {
+        assert(!includes(bytes, needle), `${what} is in the DHT's traffic`);
+      }
+    } finally {
+      await Promise.all(children.map((child) => child.stop()));
+      try {
+        tcpdump.kill("SIGKILL");
+      } catch {
+        // Exited.
+      }
+      await tcpdump.status;
+    }
+  },
+);
+
+/**
+ * Resolves once tcpdump writes packets to `capture`: probe datagrams are
+ * sent to a port nothing listens on until one shows in the file.
+ */
+async function captureStarted(capture: string): Promise<void> {
+  const probe = createSocket("udp4");
+  try {
+    const deadline = performance.now() + 10_000;
+    for (;;) {
+      await new Promise((resolve) =>
+        probe.send("probe", 9, "127.0.0.1", resolve)
+      );
+      const size = await Deno.stat(capture).then((s) => s.size, () => 0);
+      if (size > PCAP_HEADER_BYTES) return;
+      if (performance.now() > deadline) {
+        throw new Error("tcpdump captured nothing");
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    probe.close();
+  }
+}
+
+/** Bytes of a pcap file's header, before its first packet. */
+const PCAP_HEADER_BYTES = 24;
+
+function text(value: string): Uint8Array {
+  return new TextEncoder().encode(value);
+}
+
+function unhex(value: string): Uint8Array {
+  return Uint8Array.from(value.match(/../g)!, (pair) => parseInt(pair, 16));
+}
+
+function includes(haystack: Uint8Array, needle: Uint8Array): boolean {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) {
+      if (haystack[i + j] !== needle[j]) continue outer;
+    }
+    return true;
+  }
+  return false;
+}
+
+function exists(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}

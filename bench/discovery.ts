@@ -165,7 +165,7 @@ async function dhtRow(
     const sharer = spawnEntry(
       "peer.ts",
       [...shareArgs(file, NO_TRACKER), ...dht],
-      on("dht-sharer"),
+      on(`dht${nodes}-sharer`),
     );
     children.push(sharer);
     const { id } = JSON.parse(
@@ -179,7 +179,7 @@ async function dhtRow(
           "peer.ts",
           [...getArgs(id, NO_TRACKER, out, "127.0.0.1", "30s"), ...dht],
           // A fresh data folder each run: no routing table saved before.
-          on(`dht-getter-${run}`),
+          on(`dht${nodes}-getter-${run}`),
         ),
         GET_TIMEOUT_MS,
       ));

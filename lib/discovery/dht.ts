@@ -37,6 +37,8 @@ export { DHT_BOOTSTRAP, DHT_UDP_PORT, type DhtOptions } from "./_dht_setup.ts";
 export const DHT_REANNOUNCE_MS = 15 * 60_000;
 /** Pauses between a search's lookups, after the first at once; the last repeats. */
 export const DHT_FIND_RETRY_MS: readonly number[] = [
+  // A node that just joined knows few others: its first lookup may miss.
+  1_000,
   5_000,
   15_000,
   30_000,

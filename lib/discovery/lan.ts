@@ -38,7 +38,7 @@ export const LAN_ANNOUNCE_INTERVAL_MS = 5 * 60_000;
 export const FIND_FIRST_RETRY_MS = 1_000;
 /** Longest pause between a search's announcements. */
 export const FIND_MAX_RETRY_MS = 60_000;
-/** Least ms between two answers for one offered key. */
+/** Least ms between two answers for one offered key to one asker. */
 export const ANSWER_INTERVAL_MS = 1_000;
 /** Most datagrams sent a second, whatever arrives. */
 export const MAX_SENT_PER_SECOND = 20;
@@ -114,6 +114,8 @@ export class LanDiscovery implements AsyncDisposable {
   #cookie = newCookie();
   /** Offered keys, each with when it was last answered (-Infinity: never). */
   #offered = new Map<string, number>();
+  /** Per offered key, the askers (`host:port`) answered since its time in `#offered`. */
+  #answered = new Map<string, Set<string>>();
   #searches = new Map<string, Search>();
   /** Keys to send in the next datagrams. */
   #queue = new Set<string>();
@@ -212,6 +214,7 @@ export class LanDiscovery implements AsyncDisposable {
   withdraw(key: string): void {
     key = checkKey(key);
     this.#offered.delete(key);
+    this.#answered.delete(key);
     if (!this.#searches.has(key)) this.#queue.delete(key);
   }
 
@@ -279,6 +282,7 @@ export class LanDiscovery implements AsyncDisposable {
     }
     this.#searches.clear();
     this.#offered.clear();
+    this.#answered.clear();
     this.#queue.clear();
     await leaveGroup(this.#socket, this.#where);
   }
@@ -309,10 +313,19 @@ export class LanDiscovery implements AsyncDisposable {
     for (const key of announced.keys) {
       this.#heard(key, { host, port: announced.port });
       const last = this.#offered.get(key);
-      if (last !== undefined && now - last >= ANSWER_INTERVAL_MS) {
+      if (last === undefined) continue;
+      if (now - last >= ANSWER_INTERVAL_MS) {
         this.#offered.set(key, now);
-        answers.push(key);
+        this.#answered.set(key, new Set());
       }
+      // Each asker is answered once an interval: a second getter that
+      // starts just after a first hears from us at once too, and a flood
+      // of askers is held by the send budget.
+      const askers = this.#answered.get(key)!;
+      const asker = `${host}:${announced.port}`;
+      if (askers.has(asker) || askers.size >= MAX_PEERS_PER_KEY) continue;
+      askers.add(asker);
+      answers.push(key);
     }
     // Only answers count against the interval: a getter that starts right
     // after our own announcement still hears from us at once. Two sharers

@@ -14,7 +14,9 @@ import { join } from "node:path";
 import {
   type Child,
   completion,
+  getArgs,
   READY_TIMEOUT_MS,
+  shareArgs,
   spawnEntry,
   spawnTracker,
 } from "../scripts/_child.ts";
@@ -125,7 +127,7 @@ async function lanRow(file: string, work: string): Promise<DiscoveryRow> {
   const on = { env: { P2P_NO_LAN: "" } };
   const sharer = spawnIn(
     lab.a,
-    entryArgv("peer.ts", shareArgs(file, NO_TRACKER, "10.79.0.1")),
+    entryArgv("peer.ts", shareArgs(file, NO_TRACKER, ["--host", "10.79.0.1"])),
     on,
   );
   try {
@@ -136,7 +138,10 @@ async function lanRow(file: string, work: string): Promise<DiscoveryRow> {
       completion(
         spawnIn(
           lab.b,
-          entryArgv("peer.ts", getArgs(id, NO_TRACKER, out, "10.79.0.2")),
+          entryArgv(
+            "peer.ts",
+            getArgs(id, NO_TRACKER, out, ["--host", "10.79.0.2"]),
+          ),
           on,
         ),
         GET_TIMEOUT_MS,
@@ -161,10 +166,10 @@ async function dhtRow(
     const on = (home: string) => ({
       env: { P2P_NO_DHT: "", P2P_HOME: join(work, home) },
     });
-    const dht = ["--dht-bootstrap", first];
+    const dht = ["--dht-bootstrap", first, "--host", "127.0.0.1"];
     const sharer = spawnEntry(
       "peer.ts",
-      [...shareArgs(file, NO_TRACKER), ...dht],
+      shareArgs(file, NO_TRACKER, dht),
       on(`dht${nodes}-sharer`),
     );
     children.push(sharer);
@@ -177,7 +182,7 @@ async function dhtRow(
       completion(
         spawnEntry(
           "peer.ts",
-          [...getArgs(id, NO_TRACKER, out, "127.0.0.1", "30s"), ...dht],
+          getArgs(id, NO_TRACKER, out, ["--wait", "30s", ...dht]),
           // A fresh data folder each run: no routing table saved before.
           on(`dht${nodes}-getter-${run}`),
         ),
@@ -215,46 +220,6 @@ async function measure(
     found.push(report.foundMs);
   }
   return { way, foundMs: median(found), getMs: median(whole) };
-}
-
-function shareArgs(
-  file: string,
-  tracker: string,
-  host = "127.0.0.1",
-): string[] {
-  return [
-    "share",
-    file,
-    "--json",
-    "--tracker",
-    tracker,
-    "--host",
-    host,
-    "--port",
-    "0",
-  ];
-}
-
-function getArgs(
-  id: string,
-  tracker: string,
-  out: string,
-  host = "127.0.0.1",
-  wait = "0",
-): string[] {
-  return [
-    "get",
-    id,
-    "--json",
-    "--tracker",
-    tracker,
-    "--out",
-    out,
-    "--host",
-    host,
-    "--wait",
-    wait,
-  ];
 }
 
 function spawnDhtNodes(count: number): Child {

@@ -566,6 +566,8 @@ function emulatorArgs(link: LinkOptions): string[] {
     String(Math.round(rate)),
     "-b",
     String(Math.round(queue)),
+    // Whole GSO super-packets where only a delay applies (see linkemu.c).
+    "-G",
   ];
 }
 

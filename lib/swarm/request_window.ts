@@ -10,7 +10,11 @@
  * (at most REQUESTS_IN_FLIGHT pieces): a link whose window is what limits
  * it receives a window a round trip, so its next window is twice that, and
  * it grows (like TCP's slow start) until the link itself is the limit; a
- * slow link keeps only one or two pieces asked for.
+ * slow link keeps only one or two pieces asked for. While the rate still
+ * rises (each sample RATE_RISING times the smoothed rate or more), the
+ * window is not cut below its start or its largest so far: the first
+ * samples of a new connection come from TCP's slow start and would make a
+ * window too small for the link it is about to be.
  *
  * All of it is reckoned in bytes and turned into requests by the mean
  * bytes of a piece (`pieceBytes`): a folder of small files has pieces far
@@ -41,6 +45,12 @@ export const MIN_REQUESTS_IN_FLIGHT = 2;
 export const RATE_SAMPLE_MS = 250;
 /** Weight of the newest sample in the smoothed rate. */
 export const RATE_SMOOTHING = 0.5;
+/**
+ * A sample this many times the smoothed rate or more means the link is
+ * still speeding up (TCP's slow start, or a window that was the limit):
+ * its window is not cut while that lasts.
+ */
+export const RATE_RISING = 1.5;
 
 /** Options for {@linkcode RequestWindow}. */
 export interface RequestWindowOptions {
@@ -68,6 +78,10 @@ export class RequestWindow {
   #rate = 0;
   #bytes = 0;
   #since: number;
+  /** Whether the rate is still rising (it is until measured). */
+  #rising = true;
+  /** While the rate rises, the largest window so far: it is kept. */
+  #floor = 0;
 
   /** A window of REQUESTS_IN_FLIGHT until something is measured. */
   constructor(options: RequestWindowOptions) {
@@ -97,6 +111,7 @@ export class RequestWindow {
     const piece = this.#pieceBytes;
     // REQUESTS_IN_FLIGHT full pieces' worth of bytes, in requests.
     const start = Math.ceil(REQUESTS_IN_FLIGHT * this.#pieceSize / piece);
+    const floor = this.#rising ? Math.max(start, this.#floor) : 0;
     if (this.#rate === 0) return Math.max(1, Math.min(start, most));
     const rtt = Number.isFinite(this.#rttMs) ? this.#rttMs : 0;
     const bdp = this.#rate * rtt / 1000 * WINDOW_ROUND_TRIPS;
@@ -108,7 +123,7 @@ export class RequestWindow {
       MIN_REQUESTS_IN_FLIGHT,
       margin + Math.ceil(bdp / piece),
     );
-    return Math.max(1, Math.min(wanted, most));
+    return Math.max(1, Math.min(Math.max(wanted, floor), most));
   }
 
   /** Records a round trip of `ms` (the smallest one counts). */
@@ -132,9 +147,12 @@ export class RequestWindow {
     const elapsed = now - this.#since;
     if (elapsed < RATE_SAMPLE_MS) return;
     const sample = this.#bytes * 1000 / elapsed;
+    const before = this.size;
+    this.#rising = this.#rate === 0 || sample >= this.#rate * RATE_RISING;
     this.#rate = this.#rate === 0
       ? sample
       : this.#rate + (sample - this.#rate) * RATE_SMOOTHING;
+    this.#floor = this.#rising ? Math.max(before, this.size) : 0;
     this.#bytes = 0;
     this.#since = now;
   }

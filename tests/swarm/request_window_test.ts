@@ -11,7 +11,10 @@ import {
 const KIB = 1024;
 const PIECE = 256 * KIB;
 
-/** A window on a clock of its own, fed `bytesPerSecond` for one sample. */
+/**
+ * A window on a clock of its own, fed `bytesPerSecond` for two samples (a
+ * steady rate: the first sample alone still counts as rising).
+ */
 function measured(
   bytesPerSecond: number,
   rttMs: number,
@@ -25,8 +28,10 @@ function measured(
   });
   window.roundTrip(rttMs);
   window.start();
-  now += RATE_SAMPLE_MS;
-  window.received(bytesPerSecond * RATE_SAMPLE_MS / 1000);
+  for (let sample = 0; sample < 2; sample++) {
+    now += RATE_SAMPLE_MS;
+    window.received(bytesPerSecond * RATE_SAMPLE_MS / 1000);
+  }
   return window;
 }
 
@@ -66,4 +71,30 @@ Deno.test("RequestWindow counts bytes, not pieces, when most pieces are short", 
   assertEquals(measured(10e6, 1, 4 * KIB).size, MAX_REQUESTS_IN_FLIGHT);
   assertEquals(measured(100_000, 1, 4 * KIB).size, 26);
   assert(measured(100_000, 1, 4 * KIB).size > measured(100_000, 1).size);
+});
+
+Deno.test("RequestWindow is not cut while the rate still rises (slow start), and follows it once steady", () => {
+  let now = 0;
+  const window = new RequestWindow({ pieceSize: PIECE, now: () => now });
+  window.roundTrip(100);
+  window.start();
+  const sample = (bytesPerSecond: number) => {
+    now += RATE_SAMPLE_MS;
+    window.received(bytesPerSecond * RATE_SAMPLE_MS / 1000);
+    return window.size;
+  };
+  // TCP's slow start: the first quarter second moves little. The window a
+  // rate of 400 KB/s makes (2 pieces) would hold the link back while its
+  // congestion window grows, so it keeps its start.
+  assertEquals(sample(400_000), REQUESTS_IN_FLIGHT);
+  // Rising fast: never below what it was, growing with the rate.
+  const sizes = [sample(4e6), sample(16e6), sample(30e6)];
+  assert(sizes.every((size) => size >= REQUESTS_IN_FLIGHT), `${sizes}`);
+  assert(sizes[2] > sizes[0], `${sizes}`);
+  // Steady at 30 MB/s over 100 ms: the window the rate makes.
+  for (let i = 0; i < 8; i++) sample(30e6);
+  assertEquals(window.size, measured(30e6, 100).size);
+  // A slow link whose rate stops rising is cut to what it sends.
+  const slow = measured(100_000, 100);
+  assertEquals(slow.size, 2);
 });

@@ -17,6 +17,7 @@ import {
   PeerLink,
   type PeerLinkOptions,
 } from "../swarm/peer_link.ts";
+import { STREAMS_PER_PEER, wantsSecondStream } from "./_parallel_streams.ts";
 
 /** Connections one download makes to one peer address, counting the first. */
 export const MAX_LINKS_PER_PEER = 3;
@@ -79,6 +80,8 @@ export class PeerPool {
   #attempts = new Map<string, number>();
   #portsByHost = new Map<string, Set<number>>();
   #banned = new Set<string>();
+  /** Second connections to a peer (`_parallel_streams.ts`). */
+  #extra = new WeakSet<PeerLink>();
   #self: Set<string>;
   #refreshing?: Promise<void>;
 
@@ -98,33 +101,45 @@ export class PeerPool {
     return this.#linked.size;
   }
 
-  /** Running links that are exchanging pieces (shown as connected peers). */
+  /** Running links that are exchanging pieces. */
   get active(): number {
     return [...this.#linked.values()].filter((link) => link.active).length;
   }
 
-  /** Of the active links, how many were reached each way other than straight. */
+  /** Peers that active links go to (shown as connected peers). */
+  get activePeers(): number {
+    return this.#activeByPeer().size;
+  }
+
+  /** Of the active peers, how many were reached each way other than straight. */
   routes(): { mapped?: number; punched?: number; relayed?: number } {
     const counts: { mapped?: number; punched?: number; relayed?: number } = {};
-    for (const link of this.#linked.values()) {
+    for (const link of this.#activeByPeer().values()) {
       const route = link.route;
-      if (!link.active || route === undefined || route === "direct") continue;
+      if (route === undefined || route === "direct") continue;
       counts[route] = (counts[route] ?? 0) + 1;
     }
     return counts;
   }
 
-  /** Of the active links, how many go to peers found other than by a tracker. */
+  /** Of the active peers, how many were found other than by a tracker. */
   origins(): { lan?: number; dht?: number } {
     const counts: { lan?: number; dht?: number } = {};
-    for (const link of this.#linked.values()) {
-      const origin = this.#options.foundOn?.(link.label);
-      if (!link.active || origin === undefined || origin === "tracker") {
-        continue;
-      }
+    for (const label of this.#activeByPeer().keys()) {
+      const origin = this.#options.foundOn?.(label);
+      if (origin === undefined || origin === "tracker") continue;
       counts[origin] = (counts[origin] ?? 0) + 1;
     }
     return counts;
+  }
+
+  /** One active link per peer address. */
+  #activeByPeer(): Map<string, PeerLink> {
+    const byPeer = new Map<string, PeerLink>();
+    for (const link of this.#linked.values()) {
+      if (link.active && !byPeer.has(link.label)) byPeer.set(link.label, link);
+    }
+    return byPeer;
   }
 
   /** True if a running link is waiting on a piece it asked for. */
@@ -165,10 +180,46 @@ export class PeerPool {
     ports.add(peer.port);
     this.#portsByHost.set(peer.host, ports);
     this.#attempts.set(key, attempts + 1);
-    const link = new PeerLink(
+    const link: PeerLink = new PeerLink(
       peer,
-      within ? { ...this.#options.link, within } : this.#options.link,
+      within ? { ...this.#options.link, within } : {
+        ...this.#options.link,
+        onReady: () => this.#addStreams(peer, key, link),
+      },
     );
+    this.#start(key, link);
+  }
+
+  /**
+   * Opens the second (up to STREAMS_PER_PEER) connections to the peer of
+   * `first` if they pay (see `_parallel_streams.ts`).
+   */
+  #addStreams(peer: PeerAddress, key: string, first: PeerLink): void {
+    const { scheduler, pieceSize, pieceBytes } = this.#options.link;
+    const missing = scheduler.count - scheduler.completed;
+    const budget = {
+      links: this.#linked.size,
+      missingBytes: missing * (pieceBytes ?? pieceSize),
+    };
+    if (scheduler.over || !wantsSecondStream(first, budget)) return;
+    for (let stream = 2; stream <= STREAMS_PER_PEER; stream++) {
+      const streamKey = `${key}#${stream}`;
+      if (this.#linked.has(streamKey)) continue;
+      const link = new PeerLink(peer, {
+        ...this.#options.link,
+        leaveWhenChoked: true,
+      });
+      this.#extra.add(link);
+      this.#options.log?.(
+        `Opening connection ${stream} to ${first.label} (round trip ${
+          Math.round(first.rttMs)
+        } ms): one TCP connection cannot fill a long link.`,
+      );
+      this.#start(streamKey, link);
+    }
+  }
+
+  #start(key: string, link: PeerLink): void {
     this.#links.push(link);
     this.#linked.set(key, link);
     const running = this.#runLink(key, link);
@@ -224,9 +275,10 @@ export class PeerPool {
     for (const link of this.#links) {
       const peer = peers.get(link.label) ?? { address: link.label, bytes: 0 };
       peer.bytes += link.bytes;
-      // The last link to a peer says how it ended.
-      if (link.failure) peer.error = link.failure;
-      else delete peer.error;
+      // The last link to a peer says how it ended; a second connection's
+      // failure does not (the first one says how the peer did).
+      if (!link.failure) delete peer.error;
+      else if (!this.#extra.has(link)) peer.error = link.failure;
       if (link.route) peer.via = link.route;
       peer.found = this.#options.foundOn?.(link.label) ?? "tracker";
       peers.set(link.label, peer);
@@ -255,7 +307,13 @@ export class PeerPool {
   async #runLink(key: string, link: PeerLink): Promise<void> {
     await link.run();
     this.#linked.delete(key);
-    if (link.lied) this.#banned.add(key);
+    if (link.lied) {
+      this.#banned.add(link.label);
+      // Its other connection goes too.
+      for (const other of this.#linked.values()) {
+        if (other.label === link.label) other.close();
+      }
+    }
     // Not tried again at once: it would time out again (forgetAttempts,
     // when the download starts waiting for peers, gives it another go).
     if (link.unreachable) this.#attempts.set(key, MAX_LINKS_PER_PEER);

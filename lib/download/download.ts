@@ -478,7 +478,7 @@ class DownloadRun {
       size: this.#meta.size,
       received: this.#received,
       bytesPerSecond: this.#speed(),
-      peers: this.#peers.active,
+      peers: this.#peers.activePeers,
       routes: this.#peers.routes(),
       found: this.#peers.origins(),
       waiting: this.#waitingSince !== undefined,

@@ -102,4 +102,12 @@ export interface PeerLinkOptions {
   meet?: MeetFunction;
   /** Receives one line per notable event (connected, choked). @default {no logging} */
   log?: (line: string) => void;
+  /** Called once the handshake is done and pieces may be asked for. */
+  onReady?: () => void;
+  /**
+   * End the link quietly (no failure) when the peer chokes it: a second
+   * connection to a peer must not hold an upload slot others wait for.
+   * @default {false: wait for the unchoke}
+   */
+  leaveWhenChoked?: boolean;
 }

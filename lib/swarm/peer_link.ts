@@ -111,6 +111,16 @@ export class PeerLink {
     return this.failure !== undefined && !this.#connected;
   }
 
+  /** The link's smallest round trip so far, in ms (Infinity before any). */
+  get rttMs(): number {
+    return this.#window.rttMs;
+  }
+
+  /** True while the peer makes this link wait for an upload slot. */
+  get choked(): boolean {
+    return this.#choked;
+  }
+
   /** Requests this link keeps in flight now. */
   get window(): number {
     return this.#options.inFlight ?? this.#window.size;
@@ -153,6 +163,7 @@ export class PeerLink {
         this.#onSchedule(completed)
       );
       watchdog = setInterval(() => this.#checkStall(), STALL_CHECK_MS);
+      this.#options.onReady?.();
       this.#fill();
       while (!scheduler.over && !this.#closed) {
         await this.#handle(await this.#receive(IDLE_TIMEOUT_MS));
@@ -346,6 +357,7 @@ export class PeerLink {
         }
         this.#choked = true;
         this.#logChoke(this.#releaseAll());
+        if (this.#options.leaveWhenChoked) this.close();
         return;
       case "unchoke":
         this.#choked = false;

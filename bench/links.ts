@@ -90,6 +90,8 @@ export interface LinkResult {
   lost: number;
   /** Packets to the getter dropped at the bottleneck's full queue. */
   queueDrops: number;
+  /** Why the row could not be measured (a get failed); the figures are 0. */
+  failed?: string;
 }
 
 /** Options for {@linkcode linkBench}. */
@@ -127,9 +129,35 @@ export async function linkBench(
     options.step(`emulated link: ${scenario.name}`);
     const path = scenario.lineRate ? slowFile : file;
     const bytes = scenario.lineRate ? options.slowBytes : options.bytes;
-    results.push(await measure(scenario, path, bytes, options));
+    // One row failing (a get that failed over the link) keeps the others.
+    results.push(
+      await measure(scenario, path, bytes, options).catch((error) =>
+        failedRow(scenario, bytes, error)
+      ),
+    );
   }
   return { results };
+}
+
+function failedRow(
+  scenario: LinkScenario,
+  bytes: number,
+  error: unknown,
+): LinkResult {
+  return {
+    name: scenario.name,
+    sharers: scenario.sharers,
+    bytes,
+    getMs: [],
+    streamMs: [],
+    getMbps: 0,
+    baselineMbps: 0,
+    ratio: 0,
+    dropped: [],
+    lost: 0,
+    queueDrops: 0,
+    failed: (error as Error).message ?? String(error),
+  };
 }
 
 async function measure(

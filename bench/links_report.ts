@@ -40,6 +40,14 @@ export function formatLinks(
     "|---|---:|---:|---:|---:|---|---:|",
   ];
   for (const r of links) {
+    if (r.failed) {
+      lines.push(
+        `| ${r.name}${r.sharers > 1 ? "" : ", 1 sharer"} | ${
+          mib(r.bytes)
+        } | failed: ${r.failed.replaceAll("|", "/")} | | | | |`,
+      );
+      continue;
+    }
     const baseline = r.streamMs.length === 0
       ? `${r.baselineMbps.toFixed(3)} (the line rate)`
       : `${r.baselineMbps.toFixed(1)} (${seconds(r.streamMs)})`;
@@ -70,7 +78,7 @@ export function linkTargets(links: LinkResult[] | undefined): LinkTarget[] {
       measured: `${r.ratio.toFixed(2)}×${
         lineRate ? `, ${r.dropped.length} dropped` : ""
       }`,
-      met: r.ratio >= goal && honest,
+      met: !r.failed && r.ratio >= goal && honest,
     });
   }
   return targets;

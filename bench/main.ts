@@ -428,6 +428,11 @@ async function links(
       results.linksSkipped = measured.skipped;
     } else {
       results.links = measured.results;
+      for (const row of measured.results) {
+        if (row.failed) {
+          results.errors.push(`emulated link ${row.name}: ${row.failed}`);
+        }
+      }
       await section(
         results,
         "encryption over an emulated link",

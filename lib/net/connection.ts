@@ -129,10 +129,14 @@ export class Connection {
     } catch {
       // A socket already reset: reads and writes will say so.
     }
+    // Encrypted: the socket's bytes count as they come (`raw`), not when a
+    // whole record has arrived and opened.
+    const raw = secure?.raw;
+    if (raw) raw.onBytes = (count) => this.#gotBytes(count);
     this.#reader = new FrameReader({
       read: async (into) => {
         const got = await this.#io.read(into);
-        if (got !== null) this.#gotBytes(got);
+        if (got !== null && !raw) this.#gotBytes(got);
         return got;
       },
     }, options);
@@ -152,7 +156,7 @@ export class Connection {
     return this.#inFrame;
   }
 
-  /** Bytes received on this connection so far (frames and all). */
+  /** Bytes received on this connection so far (frames and all; encrypted, as sent). */
   get bytesReceived(): number {
     return this.#bytesReceived;
   }

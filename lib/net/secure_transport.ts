@@ -36,6 +36,44 @@ export interface SecureTransport {
   stream: ByteStream;
   /** The name of the key the connecting side proved it holds (NNpsk0). */
   key?: string;
+  /**
+   * The socket's reads under the records, counted as they come: a record
+   * (up to a whole piece) may take many seconds to arrive on a slow link,
+   * and its bytes are progress long before it can be opened. Absent on a
+   * `compact` connection, which reads the socket itself.
+   */
+  raw?: CountedReads;
+}
+
+/** A socket whose reads are counted as they arrive. */
+export class CountedReads implements ByteStream {
+  #conn: ByteStream;
+  /** Bytes read so far. */
+  received = 0;
+  /** Called with the count of each read that brought bytes. */
+  onBytes?: (count: number) => void;
+
+  /** Counts the reads of `conn` from now on. */
+  constructor(conn: ByteStream) {
+    this.#conn = conn;
+  }
+
+  async read(into: Uint8Array): Promise<number | null> {
+    const got = await this.#conn.read(into);
+    if (got !== null && got > 0) {
+      this.received += got;
+      this.onBytes?.(got);
+    }
+    return got;
+  }
+
+  write(data: Uint8Array): Promise<number> {
+    return this.#conn.write(data);
+  }
+
+  close(): void {
+    this.#conn.close();
+  }
 }
 
 /** A pre-shared key an accepting side knows, by name. */
@@ -84,10 +122,11 @@ export function secureOpen(
   options: SecureOpenOptions = {},
 ): Promise<SecureTransport | undefined> {
   if (PLAINTEXT_FOR_BENCH) return Promise.resolve(undefined);
+  const raw = options.compact ? undefined : new CountedReads(conn);
   return withDeadline(
     conn,
     options.timeoutMs,
-    async () => ({ stream: await openSecretStream(conn, options) }),
+    async () => ({ stream: await openSecretStream(raw ?? conn, options), raw }),
   );
 }
 
@@ -118,10 +157,11 @@ export function secureAccept(
   options: SecureAcceptOptions = {},
 ): Promise<SecureTransport | undefined> {
   if (PLAINTEXT_FOR_BENCH) return Promise.resolve(undefined);
+  const raw = options.compact ? undefined : new CountedReads(conn);
   return withDeadline(conn, options.timeoutMs, async () => {
     try {
-      const accepted = await acceptSecretStream(conn, options);
-      return { stream: accepted.stream, key: accepted.key?.name };
+      const accepted = await acceptSecretStream(raw ?? conn, options);
+      return { stream: accepted.stream, key: accepted.key?.name, raw };
     } catch (error) {
       if (error instanceof PlainPeerError) {
         await tellToUpgrade(conn, options.role ?? "peer");

@@ -32,6 +32,13 @@ export type { LinkRoute, MeetFunction } from "./link_route.ts";
 export const STALL_CHECK_MS = 250;
 /** A piece under 1/SHORT_PIECE_FRACTION of the piece size is read into a buffer of its own. */
 export const SHORT_PIECE_FRACTION = 4;
+/**
+ * Bytes that must arrive (encrypted, as sent) for a link to count as moving
+ * within the stall time: more than the small messages a peer may send
+ * (choke, unchoke, have), so a peer toggling choke still stalls; at 5 s a
+ * link under about 3 KB/s counts as stopped.
+ */
+export const PROGRESS_BYTES = 16 * 1024;
 /** Requests a link sends at once, when that many are free. */
 export const REQUEST_BATCH = 4;
 
@@ -81,6 +88,9 @@ export class PeerLink {
   #counted = 0;
   /** True once connected: a failure after this is not a failure to connect. */
   #connected = false;
+  /** The connection's bytes when the link last counted as moving, and when. */
+  #progressMark = 0;
+  #progressAt = 0;
 
   /** How the link reached its peer, once connected. */
   route?: LinkRoute;
@@ -444,6 +454,10 @@ export class PeerLink {
     const total = this.#conn?.bytesReceived ?? 0;
     this.#window.received(total - this.#counted);
     this.#counted = total;
+    if (total - this.#progressMark >= PROGRESS_BYTES) {
+      this.#progressMark = total;
+      this.#progressAt = performance.now();
+    }
   }
 
   #checkStall(): void {
@@ -457,6 +471,9 @@ export class PeerLink {
     // keep coming (the connection ends it if they stop for stallMs). Small
     // messages, such as choke and unchoke, are not progress.
     if (this.#conn?.inFrame) return;
+    // Nor is a record still arriving: a whole piece may be one record, not
+    // opened (and its frame not begun) until its last byte is here.
+    if (performance.now() - this.#progressAt < stallMs) return;
     const waited = this.#waitedBefore + performance.now() - this.#waitStart;
     if (waited < stallMs) return;
     this.failure = `stopped sending (nothing for ${

@@ -1,0 +1,176 @@
+/**
+ * A piece sealed as one record that takes longer than the stall time to
+ * arrive: its bytes are progress long before the record can be opened (and
+ * its frame begins), so the link keeps it. Through a throttling TCP relay on
+ * 127.0.0.1, as a slow link would deliver it; and a relay that stops sending
+ * still ends the link as stopped.
+ *
+ * @module
+ */
+
+import { assert, assertEquals } from "../assert.ts";
+import { within } from "../fixtures.ts";
+import { randomBytes } from "../_hostile.ts";
+import { Connection } from "../../lib/net/connection.ts";
+import { secureAccept } from "../../lib/net/secure_transport.ts";
+import { PieceScheduler } from "../../lib/swarm/piece_scheduler.ts";
+import { PeerLink, PROGRESS_BYTES } from "../../lib/swarm/peer_link.ts";
+import type { Message } from "../../lib/protocol/messages.ts";
+import { HEADROOM_BYTES } from "../../lib/swarm/upload_session.ts";
+
+const PIECE = 256 * 1024;
+const PIECES = 2;
+const ID = "7c".repeat(32);
+const DATA = randomBytes(19, PIECES * PIECE);
+/** The link's stall time here: far shorter than one piece takes. */
+const STALL_MS = 400;
+
+/** A sharer of DATA that answers each request with one `piece` message. */
+function sharer(): { port: number; done: Promise<void> } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const done = (async () => {
+    const socket = await listener.accept();
+    listener.close();
+    const secure = await secureAccept(socket);
+    const conn = new Connection(socket, {}, secure);
+    try {
+      for (;;) {
+        const message: Message | null = await conn.receive({ idleMs: 30_000 })
+          .catch(() => null);
+        if (message === null) return;
+        if (message.type === "hello") {
+          await conn.send({ type: "welcome", id: ID, pieces: PIECES });
+        } else if (message.type === "request") {
+          // As a sharer sends it: the frame's head in room kept before the
+          // piece, so the whole frame is one write and one record.
+          const { index } = message;
+          const room = new Uint8Array(HEADROOM_BYTES + PIECE);
+          room.set(
+            DATA.subarray(index * PIECE, (index + 1) * PIECE),
+            HEADROOM_BYTES,
+          );
+          await conn.send({
+            type: "piece",
+            index,
+            data: room.subarray(HEADROOM_BYTES),
+          }, { headroom: true });
+        }
+      }
+    } finally {
+      conn.close();
+    }
+  })();
+  return { port: (listener.addr as Deno.NetAddr).port, done };
+}
+
+/**
+ * A relay to `port` that passes what the sharer sends in `chunk`-byte
+ * writes `gapMs` apart (after `stopAfter` bytes, nothing more).
+ */
+function slowRelay(
+  port: number,
+  options: { chunk: number; gapMs: number; stopAfter?: number },
+): { port: number; done: Promise<void> } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const done = (async () => {
+    const client = await listener.accept();
+    listener.close();
+    const server = await Deno.connect({ hostname: "127.0.0.1", port });
+    const up = client.readable.pipeTo(server.writable).catch(() => {});
+    let sent = 0;
+    const buffer = new Uint8Array(options.chunk);
+    try {
+      for (;;) {
+        const n = await server.read(buffer);
+        if (n === null) break;
+        if (options.stopAfter !== undefined && sent + n > options.stopAfter) {
+          // Silent until the downloader hangs up.
+          await up;
+          break;
+        }
+        await client.write(buffer.subarray(0, n));
+        sent += n;
+        await new Promise((resolve) => setTimeout(resolve, options.gapMs));
+      }
+    } catch {
+      // Either side closed.
+    } finally {
+      try {
+        client.close();
+      } catch { /* closed */ }
+      try {
+        server.close();
+      } catch { /* closed */ }
+    }
+    await up;
+  })();
+  return { port: (listener.addr as Deno.NetAddr).port, done };
+}
+
+function link(port: number, scheduler: PieceScheduler, got: number[]) {
+  return new PeerLink({ host: "127.0.0.1", port }, {
+    id: ID,
+    pieces: PIECES,
+    pieceSize: PIECE,
+    scheduler,
+    inFlight: 1,
+    stallMs: STALL_MS,
+    connectMs: 2_000,
+    onPiece: (index, data) => {
+      const want = DATA.subarray(index * PIECE, (index + 1) * PIECE);
+      if (data.length !== want.length || !data.every((b, i) => b === want[i])) {
+        return false;
+      }
+      got.push(index);
+      scheduler.complete(index);
+      return true;
+    },
+  });
+}
+
+Deno.test("a piece in one record that takes 4 times the stall time to arrive is received, not cut", async () => {
+  const peer = sharer();
+  // 8 KiB every 40 ms: about 1.3 s a piece, never 400 ms without a byte.
+  const relay = slowRelay(peer.port, { chunk: 8 * 1024, gapMs: 40 });
+  const scheduler = new PieceScheduler(PIECES);
+  const got: number[] = [];
+  const downloader = link(relay.port, scheduler, got);
+  const started = performance.now();
+  try {
+    await within(downloader.run(), 20_000, "PeerLink.run()");
+  } finally {
+    downloader.close();
+  }
+  assertEquals(downloader.failure, undefined);
+  assertEquals(got.toSorted(), [0, 1]);
+  assert(
+    performance.now() - started > 4 * STALL_MS,
+    "each piece took longer than the stall time",
+  );
+  await within(Promise.all([peer.done, relay.done]), 5_000, "sharer, relay");
+});
+
+Deno.test("a record whose bytes stop arriving ends the link as stopped sending", async () => {
+  const peer = sharer();
+  // The welcome and then a few chunks of the first piece's record, then
+  // nothing: more than PROGRESS_BYTES, less than the record.
+  const relay = slowRelay(peer.port, {
+    chunk: 8 * 1024,
+    gapMs: 20,
+    stopAfter: 2 * PROGRESS_BYTES,
+  });
+  const scheduler = new PieceScheduler(PIECES);
+  const got: number[] = [];
+  const downloader = link(relay.port, scheduler, got);
+  try {
+    await within(downloader.run(), 20_000, "PeerLink.run()");
+  } finally {
+    downloader.close();
+  }
+  assert(
+    downloader.failure?.startsWith("stopped sending"),
+    downloader.failure,
+  );
+  assertEquals(got, []);
+  await within(Promise.all([peer.done, relay.done]), 5_000, "sharer, relay");
+});

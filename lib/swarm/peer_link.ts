@@ -34,11 +34,20 @@ export const STALL_CHECK_MS = 250;
 export const SHORT_PIECE_FRACTION = 4;
 /**
  * Bytes that must arrive (encrypted, as sent) for a link to count as moving
- * within the stall time: more than the small messages a peer may send
- * (choke, unchoke, have), so a peer toggling choke still stalls; at 5 s a
- * link under about 3 KB/s counts as stopped.
+ * within the stall time: more than a few of the small messages a peer may
+ * send (choke, unchoke, have: about 45 bytes each), so a peer toggling
+ * choke still stalls, and little enough that a connection slowed down by a
+ * congested line (10 sharers on 1 Mbit/s) is kept.
  */
-export const PROGRESS_BYTES = 16 * 1024;
+export const PROGRESS_BYTES = 4 * 1024;
+/**
+ * A link that has been sending gets this many stall times without progress
+ * before it counts as stopped: on a congested line a connection can wait
+ * seconds for TCP to resend what the line dropped (its timer doubles each
+ * time), and dropping it wastes what it had sent of its piece. A peer that
+ * never sent is stopped at the stall time.
+ */
+export const MOVING_STALL_FACTOR = 3;
 /** Requests a link sends at once, when that many are free. */
 export const REQUEST_BATCH = 4;
 
@@ -466,7 +475,7 @@ export class PeerLink {
       this.#closed || this.#choked || this.#holding ||
       this.#outstanding.size === 0
     ) return;
-    const stallMs = this.#options.stallMs ?? PEER_STALL_TIMEOUT_MS;
+    const stallMs = this.#stallMs();
     // A piece still arriving on a slow link is no stall while its bytes
     // keep coming (the connection ends it if they stop for stallMs). Small
     // messages, such as choke and unchoke, are not progress.
@@ -496,11 +505,20 @@ export class PeerLink {
     this.#conn?.close();
   }
 
+  /**
+   * How long without progress means stopped: the stall time for a peer
+   * that has not sent yet, MOVING_STALL_FACTOR times it for one that has.
+   */
+  #stallMs(): number {
+    const stallMs = this.#options.stallMs ?? PEER_STALL_TIMEOUT_MS;
+    return this.#progressAt > 0 ? stallMs * MOVING_STALL_FACTOR : stallMs;
+  }
+
   async #receive(idleMs: number): Promise<Message> {
     // A piece may take any time on a slow link while its bytes keep coming.
     const message = await this.#conn!.receive({
       idleMs,
-      progressMs: this.#options.stallMs ?? PEER_STALL_TIMEOUT_MS,
+      progressMs: this.#stallMs(),
     });
     if (message === null) throw new Error("peer closed the connection");
     return message;

@@ -2,8 +2,9 @@
  * A piece sealed as one record that takes longer than the stall time to
  * arrive: its bytes are progress long before the record can be opened (and
  * its frame begins), so the link keeps it. Through a throttling TCP relay on
- * 127.0.0.1, as a slow link would deliver it; and a relay that stops sending
- * still ends the link as stopped.
+ * 127.0.0.1, as a slow link would deliver it. A peer that has been sending
+ * and pauses (TCP resending on a congested line) is kept for
+ * MOVING_STALL_FACTOR stall times; one that stops is still dropped.
  *
  * @module
  */
@@ -14,7 +15,11 @@ import { randomBytes } from "../_hostile.ts";
 import { Connection } from "../../lib/net/connection.ts";
 import { secureAccept } from "../../lib/net/secure_transport.ts";
 import { PieceScheduler } from "../../lib/swarm/piece_scheduler.ts";
-import { PeerLink, PROGRESS_BYTES } from "../../lib/swarm/peer_link.ts";
+import {
+  MOVING_STALL_FACTOR,
+  PeerLink,
+  PROGRESS_BYTES,
+} from "../../lib/swarm/peer_link.ts";
 import type { Message } from "../../lib/protocol/messages.ts";
 import { HEADROOM_BYTES } from "../../lib/swarm/upload_session.ts";
 
@@ -69,7 +74,12 @@ function sharer(): { port: number; done: Promise<void> } {
  */
 function slowRelay(
   port: number,
-  options: { chunk: number; gapMs: number; stopAfter?: number },
+  options: {
+    chunk: number;
+    gapMs: number;
+    stopAfter?: number;
+    pause?: { after: number; ms: number };
+  },
 ): { port: number; done: Promise<void> } {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const done = (async () => {
@@ -87,6 +97,10 @@ function slowRelay(
           // Silent until the downloader hangs up.
           await up;
           break;
+        }
+        const { pause } = options;
+        if (pause && sent < pause.after && sent + n >= pause.after) {
+          await new Promise((resolve) => setTimeout(resolve, pause.ms));
         }
         await client.write(buffer.subarray(0, n));
         sent += n;
@@ -172,5 +186,26 @@ Deno.test("a record whose bytes stop arriving ends the link as stopped sending",
     downloader.failure,
   );
   assertEquals(got, []);
+  await within(Promise.all([peer.done, relay.done]), 5_000, "sharer, relay");
+});
+
+Deno.test("a peer that has been sending and pauses for twice the stall time mid-piece is kept", async () => {
+  const peer = sharer();
+  const relay = slowRelay(peer.port, {
+    chunk: 16 * 1024,
+    gapMs: 10,
+    pause: { after: 100 * 1024, ms: 2 * STALL_MS },
+  });
+  assert(2 * STALL_MS < MOVING_STALL_FACTOR * STALL_MS);
+  const scheduler = new PieceScheduler(PIECES);
+  const got: number[] = [];
+  const downloader = link(relay.port, scheduler, got);
+  try {
+    await within(downloader.run(), 20_000, "PeerLink.run()");
+  } finally {
+    downloader.close();
+  }
+  assertEquals(downloader.failure, undefined);
+  assertEquals(got.toSorted(), [0, 1]);
   await within(Promise.all([peer.done, relay.done]), 5_000, "sharer, relay");
 });

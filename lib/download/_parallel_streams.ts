@@ -9,7 +9,9 @@
  * parallel ports); here only where it pays:
  *
  * - the round trip is at least PARALLEL_MIN_RTT_MS (on a LAN one connection
- *   fills the line, and a second only costs memory and CPU);
+ *   fills the line, and a second only costs memory and CPU), and the peer is
+ *   not on this machine (a busy machine can make even a loopback round trip
+ *   look long);
  * - the peer was reached straight (or through a port its router forwards):
  *   a second punch or relay session costs the tracker and the relay;
  * - at least PARALLEL_MIN_BYTES are still missing (a handshake and a slow
@@ -23,6 +25,7 @@
  * @module
  */
 
+import { isLoopbackHost } from "../net/address.ts";
 import type { LinkRoute } from "../swarm/peer_link.ts";
 
 /** Connections to one peer at most, counting the first. */
@@ -36,6 +39,8 @@ export const PARALLEL_MAX_LINKS = 8;
 
 /** The first link to a peer, as far as a second one depends on it. */
 export interface FirstStream {
+  /** The peer's address. */
+  address: { host: string };
   /** Its smallest round trip, in ms. */
   rttMs: number;
   /** How it reached the peer. */
@@ -58,6 +63,7 @@ export function wantsSecondStream(
   budget: StreamBudget,
 ): boolean {
   return first.rttMs >= PARALLEL_MIN_RTT_MS &&
+    !isLoopbackHost(first.address.host) &&
     (first.route === "direct" || first.route === "mapped") &&
     !first.choked &&
     budget.missingBytes >= PARALLEL_MIN_BYTES &&

@@ -116,7 +116,7 @@ export interface Downloader {
   address: Address;
   /** Full ID of the file it downloads. */
   id: string;
-  /** Piece bytes sent to it on this connection. */
+  /** Piece bytes sent to it (over all its connections for the file). */
   sent: number;
 }
 
@@ -128,7 +128,10 @@ export interface PeerServer {
   readonly uploaded: number;
   /** Piece bytes sent since start for the file with this ID. */
   uploadedFor(id: string): number;
-  /** Downloaders past the handshake right now (choked ones too), oldest first. */
+  /**
+   * Downloaders past the handshake right now (choked ones too), oldest
+   * first; the connections of one address to one file count as one.
+   */
   downloaders(): Downloader[];
   /** Connections open right now. */
   readonly connections: number;
@@ -216,11 +219,22 @@ class Server implements PeerServer, UploadHost {
   }
 
   downloaders(): Downloader[] {
-    return [...this.#sessions].map((session) => ({
-      address: session.remote,
-      id: session.meta.id,
-      sent: session.sent,
-    }));
+    // A downloader on a long link may use two connections for one file
+    // (`download/_parallel_streams.ts`): counted once, their bytes summed.
+    const byDownloader = new Map<string, Downloader>();
+    for (const session of this.#sessions) {
+      const key = `${session.remote.host} ${session.meta.id}`;
+      const seen = byDownloader.get(key);
+      if (seen) seen.sent += session.sent;
+      else {
+        byDownloader.set(key, {
+          address: session.remote,
+          id: session.meta.id,
+          sent: session.sent,
+        });
+      }
+    }
+    return [...byDownloader.values()];
   }
 
   async close(): Promise<void> {

@@ -56,6 +56,12 @@ const FLOOD_MS = 10_000;
 const PROBE_EVERY_MS = 50;
 /** Bytes of the file the real share and get move. */
 const GET_BYTES = 4 * 1024 * 1024;
+/**
+ * Ms between samples of the tracker's RSS over the window: the row's RSS is
+ * their median, not the figure at one instant (which swings by tens of MiB
+ * with the garbage collector's cycle, too much for a per-peer slope).
+ */
+const RSS_SAMPLE_MS = 1_000;
 /** Open files the tracker needs beyond one per connection. */
 const SPARE_FDS = 4_096;
 /** Longest the tracker may take to start. */
@@ -77,7 +83,7 @@ export interface CrowdRow {
   openMs: number;
   /** Ms of the measured window (one announce interval). */
   windowMs: number;
-  /** Tracker RSS at the window's end and its peak, bytes. */
+  /** Tracker RSS over the window (the median of a sample a second) and its peak, bytes. */
   trackerRssBytes: number;
   trackerPeakRssBytes: number;
   /** Cores the tracker used over the window (1 = one core). */
@@ -211,16 +217,22 @@ async function measureWindow(
   await crowd.resetCounts();
   const cpuBefore = tracker.cpuSeconds();
   const started = performance.now();
+  const rss: number[] = [];
+  const sampler = setInterval(
+    () => rss.push(tracker.currentRssBytes()),
+    RSS_SAMPLE_MS,
+  );
   const probe = runProbe(address, options.ms);
   const get = realGet(address, options.file, options.work);
   const [probeMs, got] = await Promise.all([probe, get]);
   const left = options.ms - (performance.now() - started);
   if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
+  clearInterval(sampler);
   const windowMs = performance.now() - started;
   const stats: CrowdStats = await crowd.stats();
   return {
     windowMs,
-    trackerRssBytes: tracker.currentRssBytes(),
+    trackerRssBytes: median(rss) ?? tracker.currentRssBytes(),
     trackerPeakRssBytes: tracker.peakRssBytes,
     trackerCpu: (tracker.cpuSeconds() - cpuBefore) / (windowMs / 1000),
     announcesPerSecond: stats.announces / (windowMs / 1000),
@@ -440,6 +452,12 @@ function skippedRow(peers: number, why: string): CrowdRow {
     errors: {},
     skipped: why,
   };
+}
+
+function median(values: number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
 }
 
 function summary(json: CrowdStats["queryMs"]): LatencySummary {

@@ -20,6 +20,47 @@ export const CROWD_TARGET_QUERY_P99_MS = 50;
 export const CROWD_TARGET_FLOOD_RATIO = 2;
 /** Crowd size the memory and CPU targets are set for. */
 const TARGET_PEERS = 100_000;
+/** Most tracker memory per peer (its connection and registrations) that fits the RSS target at 100,000. */
+export const CROWD_TARGET_BYTES_PER_PEER = 20 * 1024;
+
+/**
+ * The tracker's cost of one more peer, from the smallest and the largest
+ * crowd that ran (their difference: what a process costs anyway cancels
+ * out), and what that makes at 100,000 peers from the largest.
+ */
+export interface PerPeer {
+  /** The two crowd sizes compared. */
+  from: number;
+  to: number;
+  /** RSS per peer (connection, registrations, heap overhead), bytes. */
+  bytes: number;
+  /** Cores per peer. */
+  cpu: number;
+  /** RSS and cores at 100,000 peers, extrapolated from the largest row. */
+  rssAtTarget: number;
+  cpuAtTarget: number;
+}
+
+/** The per-peer slope of the rows that ran; undefined with fewer than two sizes. */
+export function perPeer(crowd: CrowdResults | undefined): PerPeer | undefined {
+  const rows = (crowd?.rows ?? []).filter((row) => !row.skipped && row.opened)
+    .sort((a, b) => a.opened - b.opened);
+  const small = rows[0];
+  const large = rows.at(-1);
+  if (!small || !large || large.opened <= small.opened) return undefined;
+  const peers = large.opened - small.opened;
+  const bytes = (large.trackerRssBytes - small.trackerRssBytes) / peers;
+  const cpu = (large.trackerCpu - small.trackerCpu) / peers;
+  const more = TARGET_PEERS - large.opened;
+  return {
+    from: small.opened,
+    to: large.opened,
+    bytes,
+    cpu,
+    rssAtTarget: large.trackerRssBytes + bytes * more,
+    cpuAtTarget: large.trackerCpu + cpu * more,
+  };
+}
 
 /** The crowd section of the results. */
 export interface CrowdPart {
@@ -32,13 +73,28 @@ export function formatCrowd(crowd: CrowdResults | undefined): string[] {
   if (!crowd || crowd.rows.length === 0) return [];
   const lines = [
     "",
-    "| Crowd (1-10 files each, announce every 20 s) | Opened (ms) | Registrations | Tracker RSS (peak) | Tracker CPU | Announces/s | Announce p50 / p99 | Crowd query p50 / p99 | Probe query p50 / p99 | Real get of 4 MiB | Probe, 8 addresses' idle + half-open connections | Probe, + their query flood (queries/s served, tracker CPU) |",
+    "| Crowd (1-10 files each, announce every 20 s) | Opened (ms) | Registrations | Tracker RSS, median (peak) | Tracker CPU | Announces/s | Announce p50 / p99 | Crowd query p50 / p99 | Probe query p50 / p99 | Real get of 4 MiB | Probe, 8 addresses' idle + half-open connections | Probe, + their query flood (queries/s served, tracker CPU) |",
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
   ];
   for (const row of crowd.rows) lines.push(crowdLine(row));
+  const slope = perPeer(crowd);
+  if (slope) {
+    lines.push(
+      "",
+      `Per peer (tracker RSS and CPU, ${slope.from.toLocaleString("en")} to ${
+        slope.to.toLocaleString("en")
+      } peers): ${(slope.bytes / 1024).toFixed(1)} KiB and ${
+        (slope.cpu * 1e6).toFixed(1)
+      } µ-cores; extrapolated to ${TARGET_PEERS.toLocaleString("en")} peers: ${
+        mib(slope.rssAtTarget)
+      } RSS (target ≤ ${mib(CROWD_TARGET_RSS_BYTES)}), ${
+        pct(slope.cpuAtTarget)
+      } of a core (target ≤ ${pct(CROWD_TARGET_CPU)}).`,
+    );
+  }
   lines.push(
     "",
-    "Each peer has its own encrypted connection from its own loopback address (127.1.0.1 up), as separate machines would; the crowd runs in child processes of up to 15,000 peers. Latencies of the crowd are measured by its own processes (their event loops included); the probe is one client from 127.0.0.1 querying 20 times a second. The flood: 8 addresses, each with 256 idle connections and 64 half-open ones (no handshake), the probe measured 10 s; then 4 connections from each querying (8,000/s tried in all, within the per-address rate limit), the probe measured 10 s more. The crowd and the flooders run at `nice 19` on the same cores as the tracker and the probe (they stand for other machines).",
+    "Each peer has its own encrypted connection from its own loopback address (127.1.0.1 up), as separate machines would; the crowd runs in child processes of up to 15,000 peers. Latencies of the crowd are measured by its own processes (their event loops included); the probe is one client from 127.0.0.1 querying 20 times a second. The flood: 8 addresses, each with 256 idle connections and 64 half-open ones (no handshake), the probe measured 10 s; then 4 connections from each querying (8,000/s tried in all, within the per-address rate limit), the probe measured 10 s more. The crowd and the flooders run at `nice 19` on the same cores as the tracker and the probe (they stand for other machines). The tracker's RSS is the median of a sample a second over the window; its cost per peer is the slope between the smallest and the largest crowd that ran.",
   );
   return lines;
 }
@@ -83,6 +139,28 @@ export function crowdTargets(crowd: CrowdResults | undefined): TargetCheck[] {
       goal: `≤ ${CROWD_TARGET_CPU} core`,
       measured: pct(big.trackerCpu),
       met: big.trackerCpu <= CROWD_TARGET_CPU,
+    });
+  }
+  const slope = perPeer(crowd);
+  if (!big && slope) {
+    const span = `from ${slope.from.toLocaleString("en")} to ${
+      slope.to.toLocaleString("en")
+    } peers`;
+    checks.push({
+      name: `Tracker RSS per peer (slope ${span})`,
+      goal: `≤ ${CROWD_TARGET_BYTES_PER_PEER / 1024} KiB`,
+      measured: `${(slope.bytes / 1024).toFixed(1)} KiB`,
+      met: slope.bytes <= CROWD_TARGET_BYTES_PER_PEER,
+    }, {
+      name: "Tracker RSS with 100,000 peers, extrapolated",
+      goal: `≤ ${mib(CROWD_TARGET_RSS_BYTES)}`,
+      measured: mib(slope.rssAtTarget),
+      met: slope.rssAtTarget <= CROWD_TARGET_RSS_BYTES,
+    }, {
+      name: "Tracker CPU with 100,000 peers, extrapolated",
+      goal: `≤ ${CROWD_TARGET_CPU} core`,
+      measured: pct(slope.cpuAtTarget),
+      met: slope.cpuAtTarget <= CROWD_TARGET_CPU,
     });
   }
   for (const row of rows) {

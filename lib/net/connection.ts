@@ -10,14 +10,17 @@
 
 import {
   encodeFrameHead,
+  type Frame,
   type FrameLimits,
   FrameReader,
 } from "../protocol/frame.ts";
 import { LazyTimeout } from "../util/lazy_timeout.ts";
+import { type Deadline, sharedDeadline } from "./_deadlines.ts";
+import { PushReader } from "./_push_reader.ts";
 import { fromFrame, type Message, toFrame } from "../protocol/messages.ts";
 import { writeAllAsync } from "../util/write_all.ts";
 import { closeQuietly } from "../util/close_quietly.ts";
-import type { ByteStream } from "../secure/secret_stream.ts";
+import { type ByteStream, SecretStream } from "../secure/secret_stream.ts";
 import { secureOpen, type SecureTransport } from "./secure_transport.ts";
 import {
   CONNECT_TIMEOUT_MS,
@@ -84,24 +87,24 @@ export function formatAddress(address: Address): string {
  */
 export const COALESCE_BYTES = 64 * 1024;
 
+const SETTLED: Promise<void> = Promise.resolve();
+
 /** Sends and receives protocol messages over one TCP connection. */
 export class Connection {
   #conn: Deno.Conn;
   /** What frames are read from and written to: the secret stream, or the socket. */
   #io: ByteStream;
   #key?: string;
-  #reader: FrameReader;
-  #writing: Promise<void> = Promise.resolve();
+  /** The pull reader, or (compact) the push reader. */
+  #reader: FrameReader | PushReader;
+  #writing: Promise<void> = SETTLED;
   #closed = false;
   #timedOut = false;
   #writeDeadlineMs: number;
   /** The idle timeout, then the frame deadline, of the frame being read. */
-  #readBy = new LazyTimeout(() => this.#timeout());
+  #readBy: Deadline;
   /** The deadline of the frame being written. */
-  #writeBy = new LazyTimeout(() => {
-    this.#writeLate = true;
-    this.close();
-  });
+  #writeBy: Deadline;
   #writeLate = false;
   /** The current receive's gap limit between bytes of a started frame. */
   #progressMs?: number;
@@ -113,7 +116,10 @@ export class Connection {
    * what frames may arrive (a peer server expects no binary parts at all)
    * and bound how long a send may take. With `secure`, frames go through
    * its stream (sealed records); without, in clear (a plaintext benchmark,
-   * or tests of the frame layer alone).
+   * or tests of the frame layer alone). A `compact` connection (one of a
+   * tracker's many) keeps one socket read pending and parses what it
+   * brings (`_push_reader.ts`), and its deadlines share one timer
+   * (`_deadlines.ts`).
    */
   constructor(
     conn: Deno.Conn,
@@ -129,17 +135,29 @@ export class Connection {
     } catch {
       // A socket already reset: reads and writes will say so.
     }
+    const compact = options.compact ?? false;
+    const secret = this.#io instanceof SecretStream ? this.#io : undefined;
     // Encrypted: the socket's bytes count as they come (`raw`), not when a
     // whole record has arrived and opened.
     const raw = secure?.raw;
     if (raw) raw.onBytes = (count) => this.#gotBytes(count);
-    this.#reader = new FrameReader({
-      read: async (into) => {
-        const got = await this.#io.read(into);
-        if (got !== null && !raw) this.#gotBytes(got);
-        return got;
-      },
-    }, options);
+    this.#reader = compact && (secret || this.#io === conn)
+      ? new PushReader(secret, options)
+      : new FrameReader({
+        read: async (into) => {
+          const got = await this.#io.read(into);
+          if (got !== null && !raw) this.#gotBytes(got);
+          return got;
+        },
+      }, options);
+    const deadline = compact
+      ? sharedDeadline
+      : (onExpire: () => void) => new LazyTimeout(onExpire);
+    this.#readBy = deadline(() => this.#timeout());
+    this.#writeBy = deadline(() => {
+      this.#writeLate = true;
+      this.close();
+    });
     this.#writeDeadlineMs = options.writeDeadlineMs ?? WRITE_DEADLINE_MS;
   }
 
@@ -158,7 +176,22 @@ export class Connection {
 
   /** Bytes received on this connection so far (frames and all; encrypted, as sent). */
   get bytesReceived(): number {
-    return this.#bytesReceived;
+    const reader = this.#reader;
+    return reader instanceof PushReader ? reader.bytes : this.#bytesReceived;
+  }
+
+  /**
+   * A frame began (its deadline starts), or (compact) grew while begun
+   * (with `progressMs`, the gap starts again).
+   */
+  #frameGrew(deadlineMs: number, progressMs: number | undefined): void {
+    if (this.#inFrame) {
+      if (progressMs !== undefined) this.#readBy.start(progressMs);
+      return;
+    }
+    this.#inFrame = true;
+    this.#progressMs = progressMs;
+    this.#readBy.start(deadlineMs);
   }
 
   #gotBytes(count: number): void {
@@ -194,13 +227,20 @@ export class Connection {
     const deadlineMs = progressMs ?? options.deadlineMs ?? FRAME_DEADLINE_MS;
     this.#readBy.start(idleMs);
     try {
-      const frame = await this.#reader.read({
-        onStart: () => {
-          this.#inFrame = true;
-          this.#progressMs = progressMs;
-          this.#readBy.start(deadlineMs);
-        },
-      });
+      let frame: Frame | null | undefined;
+      const reader = this.#reader;
+      if (reader instanceof PushReader) {
+        // The one await of an idle compact connection: its socket read. No
+        // closure is made for it: each would be held while it idles.
+        while ((frame = reader.next()) === undefined) {
+          if (reader.inFrame) this.#frameGrew(deadlineMs, progressMs);
+          reader.got(await this.#conn.read(reader.chunk));
+        }
+      } else {
+        frame = await reader.read({
+          onStart: () => this.#frameGrew(deadlineMs, progressMs),
+        });
+      }
       return frame === null ? null : fromFrame(frame);
     } catch (error) {
       if (this.#timedOut) throw new Deno.errors.TimedOut("Timed out");

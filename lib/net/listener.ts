@@ -205,6 +205,17 @@ export async function acceptEach(
   }
 }
 
+/** The remote address of an accepted socket; undefined (and closed) if it has none. */
+function remoteOf(raw: Deno.Conn): Address | undefined {
+  try {
+    const addr = raw.remoteAddr as Deno.NetAddr;
+    return { host: unmapIPv4(addr.hostname), port: addr.port };
+  } catch {
+    raw.close();
+    return undefined;
+  }
+}
+
 class CappedListener implements Listener {
   readonly address: Address;
   #listener: Deno.TcpListener;
@@ -214,7 +225,10 @@ class CappedListener implements Listener {
   /** Connections over a cap still being told why. */
   #refusing = 0;
   #admission: Admission;
-  #tasks = new Set<Promise<void>>();
+  /** Sockets being admitted or served, and who waits for them to end. */
+  #running = 0;
+  #drained?: () => void;
+  #whenDrained?: Promise<void>;
   #accepting: Promise<void>;
   #closing = new AbortController();
 
@@ -233,7 +247,7 @@ class CappedListener implements Listener {
     });
     this.#accepting = acceptEach(
       listener,
-      (conn) => this.#track(this.#admit(conn)),
+      (conn) => this.#admit(conn),
       { signal: this.#closing.signal, log: (line) => this.#log(line) },
     );
   }
@@ -251,7 +265,7 @@ class CappedListener implements Listener {
       closeQuietly(raw);
       return;
     }
-    this.#track(this.#admit(raw, remote));
+    this.#admit(raw, remote);
   }
 
   async close(): Promise<void> {
@@ -265,64 +279,64 @@ class CappedListener implements Listener {
       for (const conn of this.#open) closeQuietly(conn);
     }
     await this.#accepting;
-    await Promise.allSettled([...this.#tasks]);
+    if (this.#running > 0) {
+      this.#whenDrained ??= new Promise((resolve) => this.#drained = resolve);
+      await this.#whenDrained;
+    }
   }
 
-  #track(task: Promise<void>): void {
-    this.#tasks.add(task);
-    task.catch((error) =>
-      this.#log(`Connection failed: ${describeError(error)}`)
-    )
-      .finally(() => this.#tasks.delete(task));
-  }
-
+  /**
+   * Admits and serves one socket; never rejects. One async function, and no
+   * promise chained to it: each would be held as long as the connection.
+   */
   async #admit(raw: Deno.Conn, given?: Address): Promise<void> {
-    let remote: Address;
+    this.#running++;
     try {
-      const addr = raw.remoteAddr as Deno.NetAddr;
-      remote = given ?? { host: unmapIPv4(addr.hostname), port: addr.port };
-    } catch {
-      raw.close();
-      return;
-    }
-    const { host } = remote;
-    const who = formatAddress(remote);
-    // Counted from the start: a handshake in progress holds a place too.
-    let open: { close(): void } = raw;
-    const admitted = this.#admission.enter(host, () => {
-      this.#refused("evicted", host, who);
-      closeQuietly(open);
-    });
-    if (typeof admitted === "string") {
-      this.#refused(admitted, host, who);
-      return await this.#refuse(raw, who, admitted);
-    }
-    const ticket: Ticket = admitted;
-    let pending = true;
-    this.#open.add(open);
-    try {
-      const conn = await this.#secure(raw, who, host);
-      this.#admission.handshaken(ticket);
-      pending = false;
-      if (!conn || this.#closing.signal.aborted) return;
-      this.#open.delete(open);
-      this.#open.add(open = conn);
-      this.#options.log?.(
-        `Connection from ${who} accepted (${this.#open.size} open).`,
-      );
-      try {
-        await this.#options.serve(conn);
-      } catch (error) {
-        this.#options.log?.(`Closed ${who}: ${describeError(error)}`);
+      const remote = given ?? remoteOf(raw);
+      if (!remote) return;
+      const { host } = remote;
+      const who = formatAddress(remote);
+      // Counted from the start: a handshake in progress holds a place too.
+      let open: { close(): void } = raw;
+      const admitted = this.#admission.enter(host, () => {
+        this.#refused("evicted", host, who);
+        closeQuietly(open);
+      });
+      if (typeof admitted === "string") {
+        this.#refused(admitted, host, who);
+        return await this.#refuse(raw, who, admitted);
       }
-      this.#options.log?.(
-        `Connection from ${who} closed (${this.#open.size - 1} open).`,
-      );
+      const ticket: Ticket = admitted;
+      let pending = true;
+      this.#open.add(open);
+      try {
+        const conn = await this.#secure(raw, who, host);
+        this.#admission.handshaken(ticket);
+        pending = false;
+        if (!conn || this.#closing.signal.aborted) return;
+        this.#open.delete(open);
+        this.#open.add(open = conn);
+        this.#options.log?.(
+          `Connection from ${who} accepted (${this.#open.size} open).`,
+        );
+        try {
+          await this.#options.serve(conn);
+        } catch (error) {
+          this.#options.log?.(`Closed ${who}: ${describeError(error)}`);
+        }
+        this.#options.log?.(
+          `Connection from ${who} closed (${this.#open.size - 1} open).`,
+        );
+      } finally {
+        // The handshake may have closed the socket already.
+        closeQuietly(open);
+        this.#open.delete(open);
+        this.#admission.leave(ticket, pending);
+      }
+    } catch (error) {
+      this.#log(`Connection failed: ${describeError(error)}`);
     } finally {
-      // The handshake may have closed the socket already.
-      closeQuietly(open);
-      this.#open.delete(open);
-      this.#admission.leave(ticket, pending);
+      if (--this.#running === 0) this.#drained?.();
     }
   }
 

@@ -31,6 +31,7 @@ export interface ByteStream {
   close(): void;
 }
 
+const EMPTY = new Uint8Array(0);
 /** Bytes a record reader starts with; it grows up to one whole record. */
 const READ_BUFFER_BYTES = 16 * 1024;
 /**
@@ -95,6 +96,68 @@ export class RecordReader {
     const at = this.#start + RECORD_PREFIX_BYTES;
     this.#start = at + length;
     return this.#buffer.subarray(at, at + length);
+  }
+
+  /**
+   * Takes bytes its owner read from the socket itself (a push reader: one
+   * read pending per connection, no read of its own); {@linkcode next}
+   * then cuts records from them; call it after each push, so that a length
+   * out of bounds is refused before more is held. Do not mix with
+   * {@linkcode record}.
+   */
+  push(bytes: Uint8Array): void {
+    const kept = this.#end - this.#start;
+    if (kept === 0) this.#start = this.#end = 0;
+    if (this.#buffer.length - this.#end < bytes.length) {
+      const size = kept + bytes.length;
+      const next = this.#buffer.length >= size
+        ? this.#buffer
+        : new Uint8Array(Math.max(size, this.#buffer.length * 2));
+      if (next === this.#buffer) {
+        next.copyWithin(0, this.#start, this.#end);
+      } else {
+        next.set(this.#buffer.subarray(this.#start, this.#end));
+      }
+      this.#buffer = next;
+      this.#start = 0;
+      this.#end = kept;
+    }
+    this.#buffer.set(bytes, this.#end);
+    this.#end += bytes.length;
+  }
+
+  /**
+   * The next whole record among the bytes pushed (a view, valid until the
+   * next call), or undefined until more arrive. Throws on a length out of
+   * bounds as soon as its prefix is in.
+   */
+  next(): Uint8Array | undefined {
+    const held = this.#end - this.#start;
+    if (held < RECORD_PREFIX_BYTES) {
+      if (held === 0 && this.#compact) this.#release();
+      return undefined;
+    }
+    const length = this.#length(
+      this.#buffer.subarray(this.#start, this.#start + RECORD_PREFIX_BYTES),
+    );
+    if (length < TAG_BYTES || length > MAX_RECORD_BYTES) {
+      throw new RangeError(`A record of ${length} bytes is out of bounds`);
+    }
+    if (held < RECORD_PREFIX_BYTES + length) return undefined;
+    const at = this.#start + RECORD_PREFIX_BYTES;
+    this.#start = at + length;
+    return this.#buffer.subarray(at, at + length);
+  }
+
+  /** Bytes pushed and not yet cut into a record: one cut off, at the end. */
+  get holding(): number {
+    return this.#end - this.#start;
+  }
+
+  /** A compact push reader holds no buffer between records. */
+  #release(): void {
+    this.#buffer = EMPTY;
+    this.#start = this.#end = 0;
   }
 
   #length(prefix: Uint8Array): number {

@@ -342,6 +342,34 @@ export class SecretStream implements ByteStream {
   }
 
   /**
+   * Takes ciphertext its owner read from the socket itself: a push reader
+   * (one read pending per connection, no nested reads) instead of
+   * {@linkcode read}. Follow each push with {@linkcode openNext} until it
+   * returns undefined. Do not mix with {@linkcode read}.
+   */
+  push(bytes: Uint8Array): void {
+    this.#records.push(bytes);
+  }
+
+  /**
+   * The plaintext of the next whole record pushed (a new array), or
+   * undefined until more bytes arrive. Throws on a record out of bounds or
+   * one that fails to open.
+   */
+  openNext(): Uint8Array | undefined {
+    const record = this.#records.next();
+    if (record === undefined) return undefined;
+    const plain = new Uint8Array(record.length - TAG_BYTES);
+    this.#receive.decryptInto(EMPTY, record, plain);
+    return plain;
+  }
+
+  /** Bytes pushed that do not yet make a whole record. */
+  get holding(): number {
+    return this.#records.holding;
+  }
+
+  /**
    * Seals all of `data` in records and writes them; resolves to its length.
    * One write at a time (a `Connection` queues its frames): the record
    * buffer is reused.

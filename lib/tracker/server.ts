@@ -12,8 +12,13 @@
  * @module
  */
 
-import { type Address, Connection, formatAddress } from "../net/connection.ts";
-import { type Listener, startListener } from "../net/listener.ts";
+import {
+  type Address,
+  Connection,
+  formatAddress,
+  type ReceiveOptions,
+} from "../net/connection.ts";
+import { addressGroup, type Listener, startListener } from "../net/listener.ts";
 import { unmapIPv4 } from "../net/address.ts";
 import {
   DEFAULT_TRACKER_PORT,
@@ -31,6 +36,7 @@ import {
   type TrackerStats,
 } from "../protocol/messages.ts";
 import { RequestLimits } from "./_request_limits.ts";
+import { FairTurns } from "./_fair_turns.ts";
 import { trackerBinaryLimit } from "./_binary_limit.ts";
 import { Broker, type RelayDesk } from "./_broker.ts";
 import { LoadCounters, registryRefusal } from "./load_counters.ts";
@@ -146,11 +152,18 @@ class Tracker implements TrackerServer {
   #load = new LoadCounters();
   #metrics?: MetricsServer;
   #sweeper: ReturnType<typeof setInterval>;
+  #turns = new FairTurns();
+  /** How every connection receives: one object for all. */
+  #receive: ReceiveOptions;
   #closed = false;
 
   constructor(options: TrackerOptions) {
     this.#options = options;
     this.#log = options.log ?? (() => {});
+    this.#receive = {
+      idleMs: options.idleMs ?? IDLE_TIMEOUT_MS,
+      deadlineMs: options.frameDeadlineMs ?? FRAME_DEADLINE_MS,
+    };
     this.#service = new TrackerService({
       ...options.quotas,
       ttlMs: options.ttlMs ?? REGISTRATION_TTL_MS,
@@ -175,7 +188,7 @@ class Tracker implements TrackerServer {
     this.#listener = startListener({
       host: options.host ?? "0.0.0.0",
       port,
-      serve: (connection) => this.#admit(connection),
+      serve: (connection) => this.#serve(connection),
       refuse: async (connection) => {
         await sendOrClose(
           connection,
@@ -237,14 +250,53 @@ class Tracker implements TrackerServer {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#sweeper);
+    this.#turns.close();
     await Promise.all([this.#listener.close(), this.#metrics?.close()]);
   }
 
-  /** Serves one admitted connection with a session for what it registers. */
-  async #admit(connection: Connection): Promise<void> {
+  /**
+   * Answers one admitted connection's requests in order until the client
+   * leaves or misbehaves, with a session for what it registers. One async
+   * function per connection: each one held costs memory while it idles.
+   */
+  async #serve(connection: Connection): Promise<void> {
     const session = this.#service.openSession();
+    const host = unmapIPv4(connection.remote.host);
+    const group = addressGroup(host);
+    const receive = this.#receive;
     try {
-      await this.#serve(connection, unmapIPv4(connection.remote.host), session);
+      for (let seen = 0; !this.#closed; seen = connection.bytesReceived) {
+        let request: Message | null;
+        try {
+          request = await connection.receive(receive);
+        } catch (error) {
+          this.#load.received(connection.bytesReceived - seen);
+          if (!this.#closed) await this.#receiveFailed(connection, error);
+          return;
+        }
+        this.#load.received(connection.bytesReceived - seen);
+        if (request === null) return;
+        // Its turn among the address groups with requests waiting.
+        const turn = this.#turns.take(group);
+        if (turn) await turn;
+        let answer: Message | Promise<Message>;
+        try {
+          answer = this.#answer(request, connection, host, session);
+        } finally {
+          this.#turns.done();
+        }
+        const reply = await answer;
+        this.#load.answered(request.type);
+        if (!await sendOrClose(connection, reply)) return;
+        if (reply.type === "error" && reply.code === "bad-request") {
+          this.#log(
+            `Tracker closed ${
+              formatAddress(connection.remote)
+            }: ${reply.message}`,
+          );
+          return;
+        }
+      }
     } finally {
       // Whatever it registered goes with it, however it ended (a peer
       // killed without unregistering); unless renewed over a newer one.
@@ -253,44 +305,19 @@ class Tracker implements TrackerServer {
     }
   }
 
-  /** Answers requests in order until the client leaves or misbehaves. */
-  async #serve(
-    connection: Connection,
-    host: string,
-    session: Session,
-  ): Promise<void> {
-    const idleMs = this.#options.idleMs ?? IDLE_TIMEOUT_MS;
-    const deadlineMs = this.#options.frameDeadlineMs ?? FRAME_DEADLINE_MS;
+  /** Counts and logs why a receive failed; a bad request is told why. */
+  async #receiveFailed(connection: Connection, error: unknown): Promise<void> {
     const who = formatAddress(connection.remote);
-    for (let seen = 0; !this.#closed; seen = connection.bytesReceived) {
-      let request: Message | null;
-      try {
-        request = await connection.receive({ idleMs, deadlineMs });
-      } catch (error) {
-        this.#load.received(connection.bytesReceived - seen);
-        if (this.#closed) return;
-        if (isBadInput(error)) {
-          this.#load.refuse("bad-request");
-          this.#log(`Tracker closed ${who}: bad request: ${message(error)}`);
-          await sendOrClose(
-            connection,
-            errorReply("bad-request", `Bad request: ${message(error)}`),
-          );
-        } else if (error instanceof Deno.errors.TimedOut) {
-          this.#load.refuse("timeout");
-          this.#log(`Tracker closed ${who}: idle or too slow.`);
-        }
-        return;
-      }
-      this.#load.received(connection.bytesReceived - seen);
-      if (request === null) return;
-      const reply = await this.#answer(request, connection, host, session);
-      this.#load.answered(request.type);
-      if (!await sendOrClose(connection, reply)) return;
-      if (reply.type === "error" && reply.code === "bad-request") {
-        this.#log(`Tracker closed ${who}: ${reply.message}`);
-        return;
-      }
+    if (isBadInput(error)) {
+      this.#load.refuse("bad-request");
+      this.#log(`Tracker closed ${who}: bad request: ${message(error)}`);
+      await sendOrClose(
+        connection,
+        errorReply("bad-request", `Bad request: ${message(error)}`),
+      );
+    } else if (error instanceof Deno.errors.TimedOut) {
+      this.#load.refuse("timeout");
+      this.#log(`Tracker closed ${who}: idle or too slow.`);
     }
   }
 

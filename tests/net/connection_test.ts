@@ -21,13 +21,16 @@ function listen(): Deno.TcpListener & { address: Address } {
   });
 }
 
-/** A connected client and server pair, closed on dispose. */
-async function pair(): Promise<
+/**
+ * A connected client and server pair, closed on dispose; a `compact`
+ * server (a tracker's kind) reads through its push reader.
+ */
+async function pair(compact = false): Promise<
   { client: Connection; server: Connection } & Disposable
 > {
   using listener = listen();
   const accepted = listener.accept().then(async (raw) =>
-    new Connection(raw, {}, await secureAccept(raw))
+    new Connection(raw, { compact }, await secureAccept(raw, { compact }))
   );
   const client = await connect(listener.address);
   const server = await accepted;
@@ -45,7 +48,7 @@ async function pair(): Promise<
  * A raw socket to a listener, with the accepted side as a Connection
  * without encryption: for tests of the frame layer's own limits.
  */
-async function rawPair(): Promise<
+async function rawPair(compact = false): Promise<
   { raw: Deno.TcpConn; server: Connection } & Disposable
 > {
   using listener = listen();
@@ -54,7 +57,7 @@ async function rawPair(): Promise<
     hostname: "127.0.0.1",
     port: listener.address.port,
   });
-  const server = new Connection(await accepted);
+  const server = new Connection(await accepted, { compact });
   return {
     raw,
     server,
@@ -67,6 +70,11 @@ async function rawPair(): Promise<
       }
     },
   };
+}
+
+/** A test's name for the compact (push reader, shared deadlines) run. */
+function named(compact: boolean): string {
+  return compact ? " (compact)" : "";
 }
 
 function delay(ms: number): Promise<void> {
@@ -83,37 +91,43 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   }
 }
 
-Deno.test("connect() and Connection carry messages both ways", async () => {
-  using link = await pair();
-  const { client, server } = link;
-  assertEquals(client.remote.port, server.local.port);
-  assertEquals(server.remote.port, client.local.port);
+for (const compact of [false, true]) {
+  Deno.test(`connect() and Connection carry messages both ways${named(compact)}`, async () => {
+    using link = await pair(compact);
+    const { client, server } = link;
+    assertEquals(client.remote.port, server.local.port);
+    assertEquals(server.remote.port, client.local.port);
 
-  await client.send({ type: "hello", version: 1, id: ID });
-  assertEquals(await server.receive(), { type: "hello", version: 1, id: ID });
-  await server.send({ type: "welcome", id: ID, pieces: 2 });
-  assertEquals(await client.receive(), { type: "welcome", id: ID, pieces: 2 });
+    await client.send({ type: "hello", version: 1, id: ID });
+    assertEquals(await server.receive(), { type: "hello", version: 1, id: ID });
+    await server.send({ type: "welcome", id: ID, pieces: 2 });
+    assertEquals(await client.receive(), {
+      type: "welcome",
+      id: ID,
+      pieces: 2,
+    });
 
-  await client.send({ type: "request", index: 1 });
-  await client.send({ type: "request", index: 5 });
-  assertEquals(await server.receive(), { type: "request", index: 1 });
-  assertEquals(await server.receive(), { type: "request", index: 5 });
-  const data = pattern(1000, 1);
-  await server.send({ type: "piece", index: 1, data });
-  await server.send({
-    type: "error",
-    code: "bad-request",
-    message: "No piece 5",
-    index: 5,
+    await client.send({ type: "request", index: 1 });
+    await client.send({ type: "request", index: 5 });
+    assertEquals(await server.receive(), { type: "request", index: 1 });
+    assertEquals(await server.receive(), { type: "request", index: 5 });
+    const data = pattern(1000, 1);
+    await server.send({ type: "piece", index: 1, data });
+    await server.send({
+      type: "error",
+      code: "bad-request",
+      message: "No piece 5",
+      index: 5,
+    });
+    assertEquals(await client.receive(), { type: "piece", index: 1, data });
+    assertEquals(await client.receive(), {
+      type: "error",
+      code: "bad-request",
+      message: "No piece 5",
+      index: 5,
+    });
   });
-  assertEquals(await client.receive(), { type: "piece", index: 1, data });
-  assertEquals(await client.receive(), {
-    type: "error",
-    code: "bad-request",
-    message: "No piece 5",
-    index: 5,
-  });
-});
+}
 
 Deno.test("sendMany() puts several messages in one write, in order after earlier sends, and refuses binary parts", async () => {
   using link = await pair();
@@ -164,137 +178,156 @@ Deno.test("send() with headroom puts the head before the binary part and the fra
   }
 });
 
-Deno.test("receive() returns null once the other side closes cleanly", async () => {
-  using link = await pair();
-  await link.client.send({ type: "ok" });
-  link.client.close();
-  assert(link.client.closed);
-  assertEquals(await link.server.receive(), { type: "ok" });
-  assertEquals(await link.server.receive(), null);
-});
+for (const compact of [false, true]) {
+  Deno.test(`receive() returns null once the other side closes cleanly${named(compact)}`, async () => {
+    using link = await pair(compact);
+    await link.client.send({ type: "ok" });
+    link.client.close();
+    assert(link.client.closed);
+    assertEquals(await link.server.receive(), { type: "ok" });
+    assertEquals(await link.server.receive(), null);
+  });
+}
 
-Deno.test("many pipelined sends with large binary parts arrive whole, in order, both ways", async () => {
-  using link = await pair();
-  const count = 24;
-  const size = 700 * 1024 + 3;
-  const sendAll = (conn: Connection, seedBase: number) =>
-    Promise.all(
-      Array.from(
-        { length: count },
-        (_, index) =>
-          conn.send({
-            type: "piece",
-            index,
-            data: pattern(size, seedBase + index),
-          }),
-      ),
-    );
-  const receiveAll = async (conn: Connection, seedBase: number) => {
-    for (let index = 0; index < count; index++) {
-      const message = await conn.receive();
-      assert(message?.type === "piece", `got ${message?.type}`);
-      assertEquals(message.index, index);
-      const expected = pattern(size, seedBase + index);
-      assertEquals(message.data.length, size);
-      assert(
-        message.data.every((byte, i) => byte === expected[i]),
-        `piece ${index} was corrupted`,
+for (const compact of [false, true]) {
+  Deno.test(`many pipelined sends with large binary parts arrive whole, in order, both ways${named(compact)}`, async () => {
+    using link = await pair(compact);
+    const count = 24;
+    const size = 700 * 1024 + 3;
+    const sendAll = (conn: Connection, seedBase: number) =>
+      Promise.all(
+        Array.from(
+          { length: count },
+          (_, index) =>
+            conn.send({
+              type: "piece",
+              index,
+              data: pattern(size, seedBase + index),
+            }),
+        ),
       );
-    }
-  };
-  await Promise.all([
-    sendAll(link.client, 0),
-    sendAll(link.server, 100),
-    receiveAll(link.server, 0),
-    receiveAll(link.client, 100),
-  ]);
-});
-
-Deno.test("receive() throws TimedOut after the idle timeout and closes the connection", async () => {
-  using link = await pair();
-  const started = performance.now();
-  await assertRejects(
-    () => link.server.receive({ idleMs: 200 }),
-    Deno.errors.TimedOut,
-  );
-  const elapsed = performance.now() - started;
-  assert(elapsed >= 150 && elapsed < 2000, `timed out after ${elapsed} ms`);
-  assert(link.server.closed);
-  assertEquals(await link.client.receive({ idleMs: 2000 }), null);
-});
-
-Deno.test("a slow-loris sender times out on the frame deadline although bytes keep coming", async () => {
-  using link = await rawPair();
-  const frame = encodeFrame({ type: "search", text: "slow".repeat(10) });
-  let stop = false;
-  const trickle = (async () => {
-    for (const byte of frame) {
-      if (stop) return;
-      try {
-        await writeAll(link.raw, new Uint8Array([byte]));
-      } catch {
-        return; // The server closed on us: that is the point.
+    const receiveAll = async (conn: Connection, seedBase: number) => {
+      for (let index = 0; index < count; index++) {
+        const message = await conn.receive();
+        assert(message?.type === "piece", `got ${message?.type}`);
+        assertEquals(message.index, index);
+        const expected = pattern(size, seedBase + index);
+        assertEquals(message.data.length, size);
+        assert(
+          message.data.every((byte, i) => byte === expected[i]),
+          `piece ${index} was corrupted`,
+        );
       }
-      await delay(200);
-    }
-  })();
-  const started = performance.now();
-  try {
+    };
+    await Promise.all([
+      sendAll(link.client, 0),
+      sendAll(link.server, 100),
+      receiveAll(link.server, 0),
+      receiveAll(link.client, 100),
+    ]);
+  });
+}
+
+for (const compact of [false, true]) {
+  Deno.test(`receive() throws TimedOut after the idle timeout and closes the connection${named(compact)}`, async () => {
+    using link = await pair(compact);
+    const started = performance.now();
     await assertRejects(
-      () => link.server.receive({ idleMs: 1000, deadlineMs: 500 }),
+      () => link.server.receive({ idleMs: 200 }),
       Deno.errors.TimedOut,
     );
-  } finally {
-    stop = true;
-    await trickle;
-  }
-  const elapsed = performance.now() - started;
-  // The whole frame would take over 9 s; the deadline is counted from the
-  // first byte, not reset by each one.
-  assert(elapsed >= 450 && elapsed < 1500, `timed out after ${elapsed} ms`);
-  assert(link.server.closed);
-});
+    const elapsed = performance.now() - started;
+    assert(elapsed >= 150 && elapsed < 2000, `timed out after ${elapsed} ms`);
+    assert(link.server.closed);
+    assertEquals(await link.client.receive({ idleMs: 2000 }), null);
+  });
+}
 
-Deno.test("a frame that completes within the deadline is not cut off by the idle timer", async () => {
-  using link = await rawPair();
-  const frame = encodeFrame({ type: "search", text: "ab" });
-  const trickle = (async () => {
-    for (let i = 0; i < frame.length; i += 8) {
-      await writeAll(link.raw, frame.subarray(i, i + 8));
-      await delay(60);
+for (const compact of [false, true]) {
+  Deno.test(`a slow-loris sender times out on the frame deadline although bytes keep coming${named(compact)}`, async () => {
+    using link = await rawPair(compact);
+    const frame = encodeFrame({ type: "search", text: "slow".repeat(10) });
+    let stop = false;
+    const trickle = (async () => {
+      for (const byte of frame) {
+        if (stop) return;
+        try {
+          await writeAll(link.raw, new Uint8Array([byte]));
+        } catch {
+          return; // The server closed on us: that is the point.
+        }
+        await delay(200);
+      }
+    })();
+    const started = performance.now();
+    try {
+      await assertRejects(
+        () => link.server.receive({ idleMs: 1000, deadlineMs: 500 }),
+        Deno.errors.TimedOut,
+      );
+    } finally {
+      stop = true;
+      await trickle;
     }
-  })();
-  const message = await link.server.receive({ idleMs: 100, deadlineMs: 3000 });
-  await trickle;
-  assertEquals(message, { type: "search", text: "ab" });
-});
+    const elapsed = performance.now() - started;
+    // The whole frame would take over 9 s; the deadline is counted from the
+    // first byte, not reset by each one.
+    assert(elapsed >= 450 && elapsed < 1500, `timed out after ${elapsed} ms`);
+    assert(link.server.closed);
+  });
+}
 
-Deno.test("receive() throws the decode error for a bad message, and the next frame still arrives", async () => {
-  using link = await rawPair();
-  await writeAll(link.raw, encodeFrame({ type: "nope" }));
-  await writeAll(link.raw, encodeFrame({ type: "request", index: -1 }));
-  await writeAll(link.raw, encodeFrame({ type: "list" }));
-  await assertRejects(() => link.server.receive(), TypeError);
-  await assertRejects(() => link.server.receive(), RangeError);
-  assertEquals(await link.server.receive(), { type: "list" });
-});
+for (const compact of [false, true]) {
+  Deno.test(`a frame that completes within the deadline is not cut off by the idle timer${named(compact)}`, async () => {
+    using link = await rawPair(compact);
+    const frame = encodeFrame({ type: "search", text: "ab" });
+    const trickle = (async () => {
+      for (let i = 0; i < frame.length; i += 8) {
+        await writeAll(link.raw, frame.subarray(i, i + 8));
+        await delay(60);
+      }
+    })();
+    const message = await link.server.receive({
+      idleMs: 100,
+      deadlineMs: 3000,
+    });
+    await trickle;
+    assertEquals(message, { type: "search", text: "ab" });
+  });
+}
 
-Deno.test("receive() rejects a 0xFFFFFFFF length prefix from the prefix alone", async () => {
-  using link = await rawPair();
-  await writeAll(link.raw, new Uint8Array([0xff, 0xff, 0xff, 0xff]));
-  await assertRejects(
-    () => link.server.receive({ idleMs: 2000, deadlineMs: 2000 }),
-    RangeError,
-  );
-});
+for (const compact of [false, true]) {
+  Deno.test(`receive() throws the decode error for a bad message, and the next frame still arrives${named(compact)}`, async () => {
+    using link = await rawPair(compact);
+    await writeAll(link.raw, encodeFrame({ type: "nope" }));
+    await writeAll(link.raw, encodeFrame({ type: "request", index: -1 }));
+    await writeAll(link.raw, encodeFrame({ type: "list" }));
+    await assertRejects(() => link.server.receive(), TypeError);
+    await assertRejects(() => link.server.receive(), RangeError);
+    assertEquals(await link.server.receive(), { type: "list" });
+  });
+}
 
-Deno.test("receive() throws UnexpectedEof when the other side closes inside a frame", async () => {
-  using link = await rawPair();
-  const frame = encodeFrame({ type: "piece", index: 0 }, pattern(100, 0));
-  await writeAll(link.raw, frame.subarray(0, frame.length - 10));
-  link.raw.close();
-  await assertRejects(() => link.server.receive(), Deno.errors.UnexpectedEof);
-});
+for (const compact of [false, true]) {
+  Deno.test(`receive() rejects a 0xFFFFFFFF length prefix from the prefix alone${named(compact)}`, async () => {
+    using link = await rawPair(compact);
+    await writeAll(link.raw, new Uint8Array([0xff, 0xff, 0xff, 0xff]));
+    await assertRejects(
+      () => link.server.receive({ idleMs: 2000, deadlineMs: 2000 }),
+      RangeError,
+    );
+  });
+}
+
+for (const compact of [false, true]) {
+  Deno.test(`receive() throws UnexpectedEof when the other side closes inside a frame${named(compact)}`, async () => {
+    using link = await rawPair(compact);
+    const frame = encodeFrame({ type: "piece", index: 0 }, pattern(100, 0));
+    await writeAll(link.raw, frame.subarray(0, frame.length - 10));
+    link.raw.close();
+    await assertRejects(() => link.server.receive(), Deno.errors.UnexpectedEof);
+  });
+}
 
 Deno.test("send() rejects, rather than throws, a message too large for a frame", async () => {
   using link = await pair();

@@ -285,3 +285,80 @@ Deno.test("compact secret streams carry small and large records both ways, one a
     assertEquals(await readAll(x, data.length), data);
   }
 });
+
+/** The accepting side's stream and every record the other side writes, as bytes. */
+async function pushPair(): Promise<
+  { x: SecretStream; y: SecretStream; wire: () => Uint8Array }
+> {
+  const { a, b, ab } = connected();
+  const [x, y] = await open(a, b);
+  let sent: Uint8Array[] = [];
+  ab.filter = (bytes) => {
+    sent.push(bytes);
+    return undefined;
+  };
+  const wire = () => {
+    const out = new Uint8Array(sent.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const chunk of sent) {
+      out.set(chunk, (at += chunk.length) - chunk.length);
+    }
+    sent = [];
+    return out;
+  };
+  return { x, y, wire };
+}
+
+/** Pushes `bytes` in pieces of `step` and opens every record that completes. */
+function pushAll(
+  stream: SecretStream,
+  bytes: Uint8Array,
+  step: number,
+): number[] {
+  const plain: number[] = [];
+  for (let at = 0; at < bytes.length; at += step) {
+    stream.push(bytes.subarray(at, at + step));
+    for (let record; (record = stream.openNext()) !== undefined;) {
+      plain.push(...record);
+    }
+  }
+  return plain;
+}
+
+Deno.test("a pushed secret stream opens records pushed a byte at a time, several in one push, and holds nothing between", async () => {
+  for (const step of [1, 7, 1 << 20]) {
+    const { x, y, wire } = await pushPair();
+    await x.write(Uint8Array.of(1, 2, 3));
+    await x.write(Uint8Array.of(4));
+    await x.write(new Uint8Array(70_000).fill(9));
+    const plain = pushAll(y, wire(), step);
+    assertEquals(plain.length, 4 + 70_000);
+    assertEquals(plain.slice(0, 5), [1, 2, 3, 4, 9]);
+    assertEquals(y.holding, 0);
+    assertEquals(y.openNext(), undefined);
+  }
+});
+
+Deno.test("a pushed secret stream refuses a record length out of bounds from its prefix, and a tampered record", async () => {
+  const { y } = await pushPair();
+  y.push(Uint8Array.of(0x7f, 0, 0, 0));
+  let refused = false;
+  try {
+    y.openNext();
+  } catch (error) {
+    refused = error instanceof RangeError;
+  }
+  assert(refused, "an oversize record length was accepted");
+  const second = await pushPair();
+  await second.x.write(Uint8Array.of(1, 2, 3));
+  const bytes = second.wire();
+  bytes[6] ^= 1;
+  second.y.push(bytes);
+  let failed = false;
+  try {
+    second.y.openNext();
+  } catch {
+    failed = true;
+  }
+  assert(failed, "a tampered record was opened");
+});

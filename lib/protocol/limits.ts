@@ -164,6 +164,13 @@ export const MAX_REQUESTS_IN_FLIGHT = 48;
 export const MAX_DOWNLOAD_REQUEST_BYTES = 64 * 1024 * 1024;
 /** Requests a server accepts outstanding on one connection before closing it. */
 export const MAX_OUTSTANDING_REQUESTS = 64;
+/**
+ * Most pieces one `requests` or `pieces` message names (issue #23: a
+ * folder's small files asked for and sent many to a frame). Their JSON
+ * stays under a peer server's 1 KiB (`MAX_PEER_REQUEST_BYTES`), and a
+ * `pieces` carries at most one piece size of bytes in all.
+ */
+export const MAX_BATCH_PIECES = 64;
 /** Connections a server accepts at once, in total. */
 export const MAX_CONNECTIONS = 512;
 /** Connections a server accepts at once from one remote address. */

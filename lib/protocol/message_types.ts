@@ -268,8 +268,23 @@ export type Message =
     port?: number;
     /** The sender's program and version, e.g. `p2p/0.10.0`. */
     agent?: string;
+    /**
+     * The sender takes `pieces` answers of up to this many pieces (and may
+     * send `requests`); absent from older peers.
+     */
+    batch?: number;
   }
-  | { type: "welcome"; id: string; pieces: number; have?: Uint8Array }
+  | {
+    type: "welcome";
+    id: string;
+    pieces: number;
+    have?: Uint8Array;
+    /**
+     * Most pieces the sender takes in one `requests` and sends in one
+     * `pieces`; present only when the `hello` offered batches.
+     */
+    batch?: number;
+  }
   /**
    * Instead of `hello`: asks a peer for a file's metadata, by its full ID
    * or (over a connection keyed for it) a private share's lookup key, when
@@ -280,6 +295,13 @@ export type Message =
   | { type: "meta"; meta: FileMeta }
   | { type: "request"; index: number }
   | { type: "piece"; index: number; data: Uint8Array }
+  /** Several `request`s in one message (to a peer that offered `batch`). */
+  | { type: "requests"; indices: number[] }
+  /**
+   * Several pieces in one message, to a downloader that offered `batch`:
+   * piece `indices[i]` is the next `lengths[i]` bytes of `data`.
+   */
+  | { type: "pieces"; indices: number[]; lengths: number[]; data: Uint8Array }
   | { type: "have"; index: number }
   | { type: "cancel"; index: number }
   | { type: "choke" }

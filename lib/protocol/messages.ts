@@ -29,7 +29,7 @@ import {
   text,
   token,
 } from "./_fields.ts";
-import { bitfieldBytes } from "./bitfield.ts";
+import { hello, pieces, requests, welcome } from "./_peer_messages.ts";
 import { folderLayoutOf } from "./folder_layout.ts";
 import type { Frame } from "./frame.ts";
 import type {
@@ -40,7 +40,6 @@ import type {
 } from "./message_types.ts";
 import {
   HASH_BYTES,
-  MAX_AGENT_CHARS,
   MAX_FILES_PER_ANSWER,
   MAX_IDS_PER_ANNOUNCE,
   MAX_MANIFEST_ENTRIES,
@@ -137,6 +136,10 @@ export function toFrame(message: Message): Frame {
     case "welcome": {
       const { have, ...header } = message;
       return { header: { ...header }, binary: have ?? empty };
+    }
+    case "pieces": {
+      const { data, ...header } = message;
+      return { header: { ...header }, binary: data };
     }
     case "register-sealed":
     case "sealed": {
@@ -290,18 +293,13 @@ export function fromFrame(frame: Frame): Message {
       noBinary(frame);
       return { type, token: token(h), ...optionalPort(h, "port") };
     case "hello":
-      noBinary(frame);
-      return {
-        type,
-        version: int(h, "version", 0, 0xffff),
-        id: fullId(h.id),
-        ...(h.port === undefined ? {} : { port: port(h) }),
-        ...(h.agent === undefined
-          ? {}
-          : { agent: text(h, "agent", MAX_AGENT_CHARS) }),
-      };
+      return hello(frame);
     case "welcome":
       return welcome(frame);
+    case "requests":
+      return requests(frame);
+    case "pieces":
+      return pieces(frame);
     case "meta-request":
       noBinary(frame);
       return { type, id: fullId(h.id) };
@@ -394,25 +392,6 @@ function fileMeta(frame: Frame): FileMeta {
     pieceSize,
     pieceHashes: frame.binary,
   };
-}
-
-/**
- * A `welcome`: its binary part, when present, is the sender's bitfield and
- * must be exactly one bit per piece long; absent means it has every piece.
- */
-function welcome(frame: Frame): Message {
-  const h = frame.header;
-  const pieces = int(h, "pieces", 0, MAX_PIECES);
-  const message = { type: "welcome" as const, id: fullId(h.id), pieces };
-  if (frame.binary.length === 0) return message;
-  if (frame.binary.length !== bitfieldBytes(pieces)) {
-    throw new RangeError(
-      `Bitfield is ${frame.binary.length} bytes, expected ${
-        bitfieldBytes(pieces)
-      }`,
-    );
-  }
-  return { ...message, have: frame.binary };
 }
 
 /**

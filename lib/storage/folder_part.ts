@@ -179,8 +179,10 @@ export class FolderPart {
         `Write of ${data.length} bytes at ${offset} crosses the end of its piece`,
       );
     }
+    // A file opened now is at 0: a one-piece file needs no seek.
+    const fresh = !this.#open.has(file);
     const handle = this.#handle(file);
-    handle.seekSync(at, Deno.SeekMode.Start);
+    if (!fresh || at !== 0) handle.seekSync(at, Deno.SeekMode.Start);
     writeAll(handle, data);
     this.#written.add(file);
   }

@@ -17,39 +17,23 @@ import {
 } from "../net/connection.ts";
 import {
   IDLE_TIMEOUT_MS,
+  MAX_BATCH_PIECES,
   PEER_STALL_TIMEOUT_MS,
   PROTOCOL_VERSION,
 } from "../protocol/limits.ts";
 import type { Message, PeerAddress } from "../protocol/messages.ts";
 import { describeConnectFailure } from "./link_failure.ts";
 import { RequestWindow } from "./request_window.ts";
+import { STALL_CHECK_MS, StallClock } from "./stall_clock.ts";
 import { type LinkRoute, openRoute } from "./link_route.ts";
 import type { PeerLinkOptions } from "./link_options.ts";
+import * as batches from "./_piece_batches.ts";
 
 export type { LinkRoute, MeetFunction } from "./link_route.ts";
 
-/** How often a link checks whether its peer stalled. */
-export const STALL_CHECK_MS = 250;
 /** A piece under 1/SHORT_PIECE_FRACTION of the piece size is read into a buffer of its own. */
 export const SHORT_PIECE_FRACTION = 4;
-/**
- * Bytes that must arrive (encrypted, as sent) for a link to count as moving
- * within the stall time: more than a few of the small messages a peer may
- * send (choke, unchoke, have: about 45 bytes each), so a peer toggling
- * choke still stalls, and little enough that a connection slowed down by a
- * congested line (10 sharers on 1 Mbit/s) is kept.
- */
-export const PROGRESS_BYTES = 4 * 1024;
-/**
- * A link that has been sending gets this many stall times without progress
- * before it counts as stopped: on a congested line a connection can wait
- * seconds for TCP to resend what the line dropped (its timer doubles each
- * time), and dropping it wastes what it had sent of its piece. A peer that
- * never sent is stopped at the stall time.
- */
-export const MOVING_STALL_FACTOR = 3;
-/** Requests a link sends at once, when that many are free. */
-export const REQUEST_BATCH = 4;
+export { REQUEST_BATCH } from "./_piece_batches.ts";
 
 export type {
   LinkSpan,
@@ -80,13 +64,8 @@ export class PeerLink {
   #choked = false;
   #ready = false;
   #closed = false;
-  /** When the current wait for a piece began (asking, not choked). */
-  #waitStart = 0;
-  /**
-   * Ms waited in earlier spans that a choke ended, since the last piece: a
-   * peer toggling choke and unchoke without sending still stalls.
-   */
-  #waitedBefore = 0;
+  /** When the peer counts as stopped (`stall_clock.ts`). */
+  #stall: StallClock;
   /** True while this side holds back (download limit, hashing backlog): not a stall. */
   #holding = false;
   /** Aborts a connect or a wait for the download limit when the link closes. */
@@ -97,9 +76,8 @@ export class PeerLink {
   #counted = 0;
   /** True once connected: a failure after this is not a failure to connect. */
   #connected = false;
-  /** The connection's bytes when the link last counted as moving, and when. */
-  #progressMark = 0;
-  #progressAt = 0;
+  /** Pieces per `requests`: the peer's `batch` if pieces are small, else 0. */
+  #batch = 0;
 
   /** How the link reached its peer, once connected. */
   route?: LinkRoute;
@@ -108,6 +86,7 @@ export class PeerLink {
   constructor(address: Address | PeerAddress, options: PeerLinkOptions) {
     this.address = address;
     this.#options = options;
+    this.#stall = new StallClock(options.stallMs ?? PEER_STALL_TIMEOUT_MS);
     this.#window = new RequestWindow({
       pieceSize: options.pieceSize,
       pieceBytes: options.pieceBytes,
@@ -236,9 +215,9 @@ export class PeerLink {
   }
 
   #binaryLimit(header: Record<string, unknown>): number {
-    if (header.type === "piece") return this.#options.pieceSize;
     if (header.type === "welcome") return bitfieldBytes(this.#wirePieces);
-    return 0;
+    const pieces = header.type === "piece" || header.type === "pieces";
+    return pieces ? this.#options.pieceSize : 0;
   }
 
   async #handshake(): Promise<void> {
@@ -251,10 +230,9 @@ export class PeerLink {
       id: this.#wireId,
       ...(servePort === undefined ? {} : { port: servePort }),
       agent: USER_AGENT,
+      batch: MAX_BATCH_PIECES,
     });
-    const reply = await this.#receive(
-      this.#options.stallMs ?? PEER_STALL_TIMEOUT_MS,
-    );
+    const reply = await this.#receive(this.#stall.stallMs);
     this.#window.roundTrip(performance.now() - sent);
     this.#counted = conn.bytesReceived;
     this.#window.start();
@@ -269,6 +247,7 @@ export class PeerLink {
         `peer has ${reply.pieces} pieces, expected ${this.#wirePieces}`,
       );
     }
+    this.#batch = batches.linkBatch(reply.batch, this.#options);
     const have = reply.have && Bitfield.from(reply.have, reply.pieces);
     const span = this.#options.within;
     if (span) {
@@ -309,19 +288,19 @@ export class PeerLink {
     if (this.#closed || this.#choked || !this.#ready) return;
     const { scheduler } = this.#options;
     const inFlight = this.window;
-    const batch = Math.min(REQUEST_BATCH, inFlight);
+    const batch = batches.sendAtOnce(inFlight, this.#batch);
     if (this.#outstanding.size > inFlight - batch) return;
-    const requests: Message[] = [];
+    const requests: number[] = [];
     const { log } = this.#options;
     let doubled: number[] | undefined;
     const patience = this.#options.patienceMs?.() ?? 0;
     while (this.#outstanding.size < inFlight) {
       const index = scheduler.next(this.#have, this.#outstanding, patience);
       if (index === undefined) break;
-      if (this.#outstanding.size === 0) this.#waitStart = performance.now();
+      if (this.#outstanding.size === 0) this.#stall.waitFromNow();
       // A cancelled copy of it may still come too: both are accepted.
       this.#outstanding.add(index);
-      requests.push({ type: "request", index: this.#toWire(index) });
+      requests.push(this.#toWire(index));
       if (log && scheduler.requesters(index) > 1) (doubled ??= []).push(index);
     }
     if (requests.length === 0) return;
@@ -332,7 +311,8 @@ export class PeerLink {
         } ${doubled.join(", ")}, still awaited from a slower peer.`,
       );
     }
-    this.#conn?.sendMany(requests).catch(() => this.#sendFailed());
+    this.#conn?.sendMany(batches.requestMessages(requests, this.#batch))
+      .catch(() => this.#sendFailed());
   }
 
   #onSchedule(completed?: number): void {
@@ -359,6 +339,11 @@ export class PeerLink {
           this.#fromWire(message.index),
           message.data,
         );
+      case "pieces":
+        for (const piece of batches.splitPieces(message)) {
+          await this.#onPiece(this.#fromWire(piece.index), piece.data);
+        }
+        return;
       case "have": {
         if (message.index >= this.#wirePieces) {
           throw new Error(
@@ -371,16 +356,14 @@ export class PeerLink {
       }
       case "choke":
         // The peer serves others for a while and dropped our requests.
-        if (!this.#choked && this.#outstanding.size > 0) {
-          this.#waitedBefore += performance.now() - this.#waitStart;
-        }
+        if (!this.#choked && this.#outstanding.size > 0) this.#stall.pause();
         this.#choked = true;
         this.#logChoke(this.#releaseAll());
         if (this.#options.leaveWhenChoked) this.close();
         return;
       case "unchoke":
         this.#choked = false;
-        this.#waitStart = performance.now();
+        this.#stall.waitFromNow();
         this.#options.log?.(`Unchoked by ${this.label}.`);
         return;
       case "error":
@@ -399,8 +382,7 @@ export class PeerLink {
       await this.#deliver(index, data);
     } finally {
       this.#holding = false;
-      this.#waitedBefore = 0;
-      this.#waitStart = performance.now();
+      this.#stall.pieceArrived();
     }
   }
 
@@ -463,10 +445,7 @@ export class PeerLink {
     const total = this.#conn?.bytesReceived ?? 0;
     this.#window.received(total - this.#counted);
     this.#counted = total;
-    if (total - this.#progressMark >= PROGRESS_BYTES) {
-      this.#progressMark = total;
-      this.#progressAt = performance.now();
-    }
+    this.#stall.received(total);
   }
 
   #checkStall(): void {
@@ -475,16 +454,11 @@ export class PeerLink {
       this.#closed || this.#choked || this.#holding ||
       this.#outstanding.size === 0
     ) return;
-    const stallMs = this.#stallMs();
     // A piece still arriving on a slow link is no stall while its bytes
-    // keep coming (the connection ends it if they stop for stallMs). Small
-    // messages, such as choke and unchoke, are not progress.
+    // keep coming (the connection ends it if they stop for the stall time).
     if (this.#conn?.inFrame) return;
-    // Nor is a record still arriving: a whole piece may be one record, not
-    // opened (and its frame not begun) until its last byte is here.
-    if (performance.now() - this.#progressAt < stallMs) return;
-    const waited = this.#waitedBefore + performance.now() - this.#waitStart;
-    if (waited < stallMs) return;
+    const waited = this.#stall.stalled();
+    if (waited === undefined) return;
     this.failure = `stopped sending (nothing for ${
       Math.round(waited / 1000)
     } s with pieces asked for)`;
@@ -505,20 +479,11 @@ export class PeerLink {
     this.#conn?.close();
   }
 
-  /**
-   * How long without progress means stopped: the stall time for a peer
-   * that has not sent yet, MOVING_STALL_FACTOR times it for one that has.
-   */
-  #stallMs(): number {
-    const stallMs = this.#options.stallMs ?? PEER_STALL_TIMEOUT_MS;
-    return this.#progressAt > 0 ? stallMs * MOVING_STALL_FACTOR : stallMs;
-  }
-
   async #receive(idleMs: number): Promise<Message> {
     // A piece may take any time on a slow link while its bytes keep coming.
     const message = await this.#conn!.receive({
       idleMs,
-      progressMs: this.#stallMs(),
+      progressMs: this.#stall.stallMs,
     });
     if (message === null) throw new Error("peer closed the connection");
     return message;

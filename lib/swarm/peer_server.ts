@@ -258,8 +258,8 @@ class Server implements PeerServer, UploadHost {
     }
     const file = await this.#handshake(conn, first);
     if (!file) return;
-    const agent = first.type === "hello" ? first.agent : undefined;
-    await this.#upload(new UploadSession(this, conn, file), agent);
+    const { agent, batch } = first.type === "hello" ? first : {};
+    await this.#upload(new UploadSession(this, conn, file, { batch }), agent);
   }
 
   /** Runs one downloader's session, counted among the downloaders meanwhile. */

@@ -14,15 +14,22 @@ import {
 } from "../net/connection.ts";
 import { describeError } from "../net/describe_error.ts";
 import { LazyTimeout } from "../util/lazy_timeout.ts";
-import type { ErrorCode, FileMeta, Message } from "../protocol/messages.ts";
+import {
+  type ErrorCode,
+  type FileMeta,
+  type Message,
+  pieceLength,
+} from "../protocol/messages.ts";
+import { MAX_BATCH_PIECES } from "../protocol/limits.ts";
 import type { PieceSource } from "../storage/piece_source.ts";
 import { SLOT_IDLE_MS, type UploadSlots } from "./upload_slots.ts";
 
 /**
  * Bytes kept free before each piece read for its frame's head (about 45
- * bytes of JSON and length), so a piece goes out in one write.
+ * bytes of JSON and length; a `pieces` of MAX_BATCH_PIECES small pieces
+ * about 1,200), so a piece or a batch goes out in one write.
  */
-export const HEADROOM_BYTES = 128;
+export const HEADROOM_BYTES = 1536;
 
 /**
  * What an {@linkcode UploadSession} needs from the server running it: what
@@ -53,6 +60,16 @@ export interface UploadHost {
   broken(file: PieceSource, reason: string): void;
   /** Receives one line per notable event; undefined when not logging. */
   readonly log?: (line: string) => void;
+}
+
+/** Options for an {@linkcode UploadSession}. */
+export interface UploadSessionOptions {
+  /**
+   * Most pieces the downloader takes in one `pieces` (its `hello`'s
+   * `batch`): answered with batches of small pieces, and told in `welcome`
+   * that it may send `requests`. @default {none: one `piece` per request}
+   */
+  batch?: number;
 }
 
 /**
@@ -88,12 +105,20 @@ export class UploadSession {
   });
   #stopHaves?: () => void;
   #sent = 0;
+  /** Most pieces per answer: 1 unless the downloader offered batches. */
+  #batch: number;
 
   /** A session serving `file` to the downloader on `conn`, whose `hello` asked for it. */
-  constructor(server: UploadHost, conn: Connection, file: PieceSource) {
+  constructor(
+    server: UploadHost,
+    conn: Connection,
+    file: PieceSource,
+    options: UploadSessionOptions = {},
+  ) {
     this.#server = server;
     this.#conn = conn;
     this.#file = file;
+    this.#batch = Math.min(options.batch ?? 1, MAX_BATCH_PIECES);
   }
 
   /** The downloader's address (its connection's port, not its serving port). */
@@ -124,6 +149,7 @@ export class UploadSession {
       id: this.#file.meta.id,
       pieces: this.#file.pieces,
       ...(have && !have.complete ? { have: have.toBytes() } : {}),
+      ...(this.#batch > 1 ? { batch: MAX_BATCH_PIECES } : {}),
     });
     const writing = this.#writeLoop();
     try {
@@ -153,7 +179,7 @@ export class UploadSession {
         if (at !== -1) this.#queue.splice(at, 1);
         continue;
       }
-      if (message.type !== "request") {
+      if (message.type !== "request" && message.type !== "requests") {
         this.#end();
         return await this.#server.fail(
           this.#conn,
@@ -163,7 +189,10 @@ export class UploadSession {
       }
       // Dropped while choked: the downloader gave it back when told.
       if (this.#choked) continue;
-      if (this.#queue.length >= this.#server.maxOutstanding) {
+      const indices = message.type === "request"
+        ? [message.index]
+        : message.indices;
+      if (this.#queue.length + indices.length > this.#server.maxOutstanding) {
         this.#server.log?.(
           `Closed ${
             formatAddress(this.#conn.remote)
@@ -173,7 +202,7 @@ export class UploadSession {
         this.#conn.close();
         return;
       }
-      this.#queue.push(message.index);
+      this.#queue.push(...indices);
       if (!this.#holding) this.#claimSlot();
       this.#wake?.();
     }
@@ -237,16 +266,16 @@ export class UploadSession {
         if (index === undefined) break;
         const reply = await this.#answer(index);
         if (reply === undefined) break;
-        if (reply.type === "piece") {
-          await this.#server.limiter?.take(
-            reply.data.length,
-            this.#stop.signal,
-          );
+        const bytes = reply.type === "piece" || reply.type === "pieces"
+          ? reply.data.length
+          : 0;
+        if (bytes > 0) {
+          await this.#server.limiter?.take(bytes, this.#stop.signal);
         }
         const sent = this.#conn.send(reply, { headroom: true }).then(() => {
-          if (reply.type === "piece") {
-            this.#server.count(this.#file.meta.id, reply.data.length);
-            this.#sent += reply.data.length;
+          if (reply.type === "piece" || reply.type === "pieces") {
+            this.#server.count(this.#file.meta.id, bytes);
+            this.#sent += bytes;
             // Sent: the buffer is free for the piece after next (unless
             // it was made for a short last piece).
             const buffer = new Uint8Array(reply.data.buffer);
@@ -299,7 +328,7 @@ export class UploadSession {
         index,
       };
     }
-    if (this.#file.have?.()?.has(index) === false) {
+    if (!this.#announced(index)) {
       this.#end();
       await this.#server.fail(
         this.#conn,
@@ -316,6 +345,13 @@ export class UploadSession {
         index,
         buffer.subarray(HEADROOM_BYTES),
       );
+      if (
+        this.#batch > 1 && this.#queue.length > 0 &&
+        data.length < this.#file.meta.pieceSize &&
+        data.buffer === buffer.buffer && data.byteOffset === HEADROOM_BYTES
+      ) {
+        return await this.#batchAfter(index, data);
+      }
       return { type: "piece", index, data };
     } catch (error) {
       const reason = describeError(error);
@@ -324,6 +360,53 @@ export class UploadSession {
       await this.#server.fail(this.#conn, "not-shared", reason);
       return undefined;
     }
+  }
+
+  /**
+   * `first` (read at HEADROOM_BYTES into its buffer) and the requests
+   * queued after it that fit beside it in the buffer, up to `#batch`
+   * pieces: one `pieces`, or `first`'s `piece` when none fits.
+   */
+  async #batchAfter(first: number, data: Uint8Array): Promise<Message> {
+    const buffer = new Uint8Array(data.buffer);
+    const indices = [first];
+    const lengths = [data.length];
+    let end = HEADROOM_BYTES + data.length;
+    while (indices.length < this.#batch && this.#queue.length > 0) {
+      const index = this.#queue[0];
+      // Anything to refuse is answered on its own, after this batch.
+      if (index >= this.#file.pieces || !this.#announced(index)) break;
+      const length = pieceLength(this.#file.meta, index);
+      if (end + length > buffer.length) break;
+      this.#queue.shift();
+      const piece = await this.#file.readPiece(
+        index,
+        buffer.subarray(end, end + length),
+      );
+      if (piece.length !== length) {
+        // Answered on its own, as it would have been without batches.
+        this.#queue.unshift(index);
+        break;
+      }
+      if (piece.buffer !== buffer.buffer || piece.byteOffset !== end) {
+        buffer.set(piece.subarray(0, length), end);
+      }
+      indices.push(index);
+      lengths.push(length);
+      end += length;
+    }
+    if (indices.length === 1) return { type: "piece", index: first, data };
+    return {
+      type: "pieces",
+      indices,
+      lengths,
+      data: buffer.subarray(HEADROOM_BYTES, end),
+    };
+  }
+
+  /** False for a piece a partial file does not hold (never announced). */
+  #announced(index: number): boolean {
+    return this.#file.have?.()?.has(index) !== false;
   }
 
   #send(message: Message): void {

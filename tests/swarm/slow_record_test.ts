@@ -15,11 +15,11 @@ import { randomBytes } from "../_hostile.ts";
 import { Connection } from "../../lib/net/connection.ts";
 import { secureAccept } from "../../lib/net/secure_transport.ts";
 import { PieceScheduler } from "../../lib/swarm/piece_scheduler.ts";
+import { PeerLink } from "../../lib/swarm/peer_link.ts";
 import {
   MOVING_STALL_FACTOR,
-  PeerLink,
   PROGRESS_BYTES,
-} from "../../lib/swarm/peer_link.ts";
+} from "../../lib/swarm/stall_clock.ts";
 import type { Message } from "../../lib/protocol/messages.ts";
 import { HEADROOM_BYTES } from "../../lib/swarm/upload_session.ts";
 

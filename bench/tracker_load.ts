@@ -9,6 +9,12 @@
  * allows at most {@linkcode MAX_REGISTRATIONS_PER_HOST} registrations per
  * address. Registrations are pipelined in batches on each connection.
  *
+ * Both run the tracker with the plaintext bench switch
+ * (`P2P_BENCH_PLAINTEXT=1`) and speak plain frames to it: the load clients
+ * share the tracker's two cores, and encrypting 50,000 queries a second on
+ * their side would measure them, not the tracker (what a handshake and a
+ * record cost the tracker is in `bench --crowd`, which runs encrypted).
+ *
  * @module
  */
 
@@ -20,7 +26,7 @@ import {
   type Message,
   toFrame,
 } from "../lib/protocol/messages.ts";
-import { TrackerClient } from "../lib/discovery/tracker_client.ts";
+import { BENCH_PLAINTEXT_ENV } from "../lib/net/secure_transport.ts";
 import { MAX_REGISTRATIONS_PER_HOST } from "../lib/tracker/service.ts";
 import {
   ANNOUNCE_INTERVAL_MS,
@@ -90,22 +96,26 @@ export async function trackerQps(
   if (clients > MAX_HOSTS) {
     throw new RangeError(`At most ${MAX_HOSTS} clients, one per address`);
   }
-  const tracker = await startTrackerProcess(
+  const tracker = await startPlaintextTracker(
     options.unlimited
       ? new URL("./tracker_unlimited.ts", import.meta.url).pathname
       : undefined,
   );
   const sockets: FrameSocket[] = [];
-  let client: TrackerClient | undefined;
   try {
     const meta = fakeMeta(0);
     // Kept open while queried: the tracker drops a registration when the
     // connection that made it closes, as a real sharer's does.
-    client = await TrackerClient.connect({
-      host: "127.0.0.1",
-      port: tracker.port,
-    });
-    await client.register(meta, FILL_PEER_PORT);
+    const sharer = new FrameSocket(tracker.port, "127.0.0.1");
+    sockets.push(sharer);
+    await sharer.connected;
+    sharer.write(new FrameCache().get(0, 1));
+    const [registered] = await sharer.replies(1, BATCH_TIMEOUT_MS);
+    if (registered.type !== "ok") {
+      throw new Error(
+        `The tracker refused the bench's file: ${registered.type}`,
+      );
+    }
     for (let i = 0; i < clients; i++) {
       sockets.push(new FrameSocket(tracker.port, `127.0.0.${FIRST_HOST + i}`));
     }
@@ -140,7 +150,6 @@ export async function trackerQps(
     };
   } finally {
     for (const socket of sockets) socket.close();
-    client?.close();
     await tracker.child.stop();
   }
 }
@@ -154,9 +163,9 @@ async function queryLoop(
   let served = 0;
   while (performance.now() < deadline) {
     socket.write(request);
-    const [type] = await socket.replies(1, BATCH_TIMEOUT_MS);
+    const [reply] = await socket.replies(1, BATCH_TIMEOUT_MS);
     answers++;
-    if (type === "file") served++;
+    if (reply.type === "file") served++;
   }
   return { answers, served };
 }
@@ -203,7 +212,7 @@ export async function trackerMemory(
       `Filling ${registrations} registrations needs ${hosts} source addresses; at most ${MAX_HOSTS} are used`,
     );
   }
-  const tracker = await startTrackerProcess();
+  const tracker = await startPlaintextTracker();
   // The fill connections stay open until measured, as sharers' do: the
   // tracker drops registrations whose connection closed.
   const sockets: FrameSocket[] = [];
@@ -230,16 +239,13 @@ export async function trackerMemory(
     const fillMs = performance.now() - started;
     const refused = results.reduce((sum, n) => sum + n, 0);
     await delay(SETTLE_MS);
-    const client = await TrackerClient.connect({
-      host: "127.0.0.1",
-      port: tracker.port,
-    });
-    let held = 0;
-    try {
-      held = (await client.stats()).registrations;
-    } finally {
-      client.close();
-    }
+    const asker = new FrameSocket(tracker.port, "127.0.0.1");
+    sockets.push(asker);
+    await asker.connected;
+    asker.write(frameBytes({ type: "stats" }));
+    const [stats] = await asker.replies(1, BATCH_TIMEOUT_MS);
+    // A `stats-reply` carries its counters in its header.
+    const held = Number(stats.registrations ?? NaN);
     const rssBytes = tracker.child.currentRssBytes();
     return {
       files,
@@ -328,8 +334,16 @@ async function announceAll(
   );
 }
 
-function countNot(types: string[], expected: string): number {
-  return types.filter((type) => type !== expected).length;
+function countNot(replies: Reply[], expected: string): number {
+  return replies.filter((reply) => reply.type !== expected).length;
+}
+
+/** A tracker process speaking plain frames (see the module's header). */
+function startPlaintextTracker(entry?: string) {
+  return startTrackerProcess(entry, {
+    env: { [BENCH_PLAINTEXT_ENV]: "1" },
+    denoFlags: [`--allow-env=${BENCH_PLAINTEXT_ENV}`],
+  });
 }
 
 /**
@@ -393,15 +407,18 @@ function concat(parts: Uint8Array[]): Uint8Array {
 /** Frame length prefix bytes. */
 const PREFIX_BYTES = 4;
 
+/** A reply's JSON header (binary parts are skipped). */
+type Reply = Record<string, unknown> & { type: string };
+
 /**
  * A `node:net` socket bound to a chosen local address, reading reply frames
- * and keeping their types (binary parts are skipped).
+ * and keeping their headers (binary parts are skipped).
  */
 class FrameSocket {
   readonly connected: Promise<void>;
   #socket: net.Socket;
   #pending: Buffer = Buffer.alloc(0);
-  #types: string[] = [];
+  #replies: Reply[] = [];
   #wake?: () => void;
   #error?: Error;
 
@@ -427,10 +444,10 @@ class FrameSocket {
     this.#socket.write(bytes);
   }
 
-  /** Waits for `count` replies; returns their types. */
-  async replies(count: number, timeoutMs: number): Promise<string[]> {
+  /** Waits for `count` replies; returns their headers. */
+  async replies(count: number, timeoutMs: number): Promise<Reply[]> {
     const deadline = performance.now() + timeoutMs;
-    while (this.#types.length < count) {
+    while (this.#replies.length < count) {
       if (this.#error) throw this.#error;
       const left = deadline - performance.now();
       if (left <= 0) throw new Error("Tracker did not answer in time");
@@ -442,7 +459,7 @@ class FrameSocket {
         };
       });
     }
-    return this.#types.splice(0, count);
+    return this.#replies.splice(0, count);
   }
 
   close(): void {
@@ -460,7 +477,7 @@ class FrameSocket {
       const header = JSON.parse(json);
       const frameEnd = PREFIX_BYTES + length + (Number(header.binary) || 0);
       if (buffer.length < frameEnd) break;
-      this.#types.push(String(header.type));
+      this.#replies.push({ ...header, type: String(header.type) });
       buffer = buffer.subarray(frameEnd);
     }
     this.#pending = buffer;

@@ -68,6 +68,14 @@ async function labSharer(
   };
 }
 
+/** `peer get --verbose` of `id` in the lab's getter side, into `out`. */
+function labGet(lab: NetLab, id: string, tracker: string, out: string) {
+  return lab.runEntry("getter", "peer.ts", [
+    ...getArgs(id, tracker, out),
+    "--verbose",
+  ], { timeoutMs: 60_000 });
+}
+
 /** Bytes each finished connection of `sharer` sent, from its `--verbose` lines. */
 function sentPerConnection(sharer: Child): number[] {
   return sharer.stderr.flatMap((line) => {
@@ -83,10 +91,7 @@ labTest(
     const file = await randomFile(dir.path, "long.bin", FILE_BYTES);
     await using lab = await NetLab.create({ link: { rttMs: 40 } });
     const { tracker, sharer, id, address } = await labSharer(lab, file);
-    const result = await lab.runEntry("getter", "peer.ts", [
-      ...getArgs(id, tracker, join(dir.path, "out")),
-      "--verbose",
-    ], { timeoutMs: 60_000 });
+    const result = await labGet(lab, id, tracker, join(dir.path, "out"));
     assertEquals(result.code, 0, result.stderr);
     assert(
       result.stderr.includes(`Opening connection 2 to ${address}`),
@@ -125,10 +130,7 @@ labTest(
       "--upload-slots",
       "1",
     ]);
-    const result = await lab.runEntry("getter", "peer.ts", [
-      ...getArgs(id, tracker, join(dir.path, "out")),
-      "--verbose",
-    ], { timeoutMs: 60_000 });
+    const result = await labGet(lab, id, tracker, join(dir.path, "out"));
     assertEquals(result.code, 0, result.stderr);
     assert(
       result.stderr.includes(`Opening connection 2 to ${address}`),
@@ -159,10 +161,7 @@ labTest(
     const file = await randomFile(dir.path, "lan.bin", FILE_BYTES);
     await using lab = await NetLab.create({ link: { rttMs: 0 } });
     const { tracker, id } = await labSharer(lab, file);
-    const result = await lab.runEntry("getter", "peer.ts", [
-      ...getArgs(id, tracker, join(dir.path, "out")),
-      "--verbose",
-    ], { timeoutMs: 60_000 });
+    const result = await labGet(lab, id, tracker, join(dir.path, "out"));
     assertEquals(result.code, 0, result.stderr);
     assert(!result.stderr.includes("Opening connection 2"), result.stderr);
     const got = JSON.parse(result.stdout.trim().split("\n").at(-1)!);

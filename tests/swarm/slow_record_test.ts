@@ -121,8 +121,16 @@ function slowRelay(
   return { port: (listener.addr as Deno.NetAddr).port, done };
 }
 
-function link(port: number, scheduler: PieceScheduler, got: number[]) {
-  return new PeerLink({ host: "127.0.0.1", port }, {
+/**
+ * A link of stall time STALL_MS to the sharer through `relay` (one piece
+ * asked at a time), run to its end; the pieces it got and why it ended.
+ */
+async function fetchThrough(
+  relay: { port: number },
+): Promise<{ got: number[]; failure?: string }> {
+  const scheduler = new PieceScheduler(PIECES);
+  const got: number[] = [];
+  const downloader = new PeerLink({ host: "127.0.0.1", port: relay.port }, {
     id: ID,
     pieces: PIECES,
     pieceSize: PIECE,
@@ -140,22 +148,21 @@ function link(port: number, scheduler: PieceScheduler, got: number[]) {
       return true;
     },
   });
+  try {
+    await within(downloader.run(), 20_000, "PeerLink.run()");
+  } finally {
+    downloader.close();
+  }
+  return { got, failure: downloader.failure };
 }
 
 Deno.test("a piece in one record that takes 4 times the stall time to arrive is received, not cut", async () => {
   const peer = sharer();
   // 8 KiB every 40 ms: about 1.3 s a piece, never 400 ms without a byte.
   const relay = slowRelay(peer.port, { chunk: 8 * 1024, gapMs: 40 });
-  const scheduler = new PieceScheduler(PIECES);
-  const got: number[] = [];
-  const downloader = link(relay.port, scheduler, got);
   const started = performance.now();
-  try {
-    await within(downloader.run(), 20_000, "PeerLink.run()");
-  } finally {
-    downloader.close();
-  }
-  assertEquals(downloader.failure, undefined);
+  const { got, failure } = await fetchThrough(relay);
+  assertEquals(failure, undefined);
   assertEquals(got.toSorted(), [0, 1]);
   assert(
     performance.now() - started > 4 * STALL_MS,
@@ -173,18 +180,8 @@ Deno.test("a record whose bytes stop arriving ends the link as stopped sending",
     gapMs: 20,
     stopAfter: 2 * PROGRESS_BYTES,
   });
-  const scheduler = new PieceScheduler(PIECES);
-  const got: number[] = [];
-  const downloader = link(relay.port, scheduler, got);
-  try {
-    await within(downloader.run(), 20_000, "PeerLink.run()");
-  } finally {
-    downloader.close();
-  }
-  assert(
-    downloader.failure?.startsWith("stopped sending"),
-    downloader.failure,
-  );
+  const { got, failure } = await fetchThrough(relay);
+  assert(failure?.startsWith("stopped sending"), failure);
   assertEquals(got, []);
   await within(Promise.all([peer.done, relay.done]), 5_000, "sharer, relay");
 });
@@ -197,15 +194,8 @@ Deno.test("a peer that has been sending and pauses for twice the stall time mid-
     pause: { after: 100 * 1024, ms: 2 * STALL_MS },
   });
   assert(2 * STALL_MS < MOVING_STALL_FACTOR * STALL_MS);
-  const scheduler = new PieceScheduler(PIECES);
-  const got: number[] = [];
-  const downloader = link(relay.port, scheduler, got);
-  try {
-    await within(downloader.run(), 20_000, "PeerLink.run()");
-  } finally {
-    downloader.close();
-  }
-  assertEquals(downloader.failure, undefined);
+  const { got, failure } = await fetchThrough(relay);
+  assertEquals(failure, undefined);
   assertEquals(got.toSorted(), [0, 1]);
   await within(Promise.all([peer.done, relay.done]), 5_000, "sharer, relay");
 });

@@ -9,6 +9,7 @@
 import { assert, assertEquals, assertThrows } from "../assert.ts";
 import { encodeFrame, type Frame } from "../../lib/protocol/frame.ts";
 import { FrameParser } from "../../lib/protocol/frame_parser.ts";
+import { concat } from "../_hostile.ts";
 
 /** Pushes `bytes` in pieces of `step`, collecting every whole frame. */
 function parseAll(parser: FrameParser, bytes: Uint8Array, step: number) {
@@ -18,16 +19,6 @@ function parseAll(parser: FrameParser, bytes: Uint8Array, step: number) {
     for (let frame; (frame = parser.next()) !== undefined;) frames.push(frame);
   }
   return frames;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 Deno.test("FrameParser cuts frames pushed a byte at a time or several at once, binary parts included, and holds nothing between", () => {

@@ -1,5 +1,5 @@
 /**
- * Framing in memory: a {@linkcode ByteReader} made from arrays of chunks,
+ * Framing in memory: a byte reader made from arrays of chunks (`tests/_chunk_reader.ts`),
  * no sockets. Each chunk is handed out by exactly one read, so the chunk
  * boundaries are the read boundaries.
  *
@@ -13,7 +13,6 @@ import {
   assertThrows,
 } from "../assert.ts";
 import {
-  type ByteReader,
   COMPACT_BUFFER_BYTES,
   encodeFrame,
   encodeFrameHead,
@@ -23,36 +22,12 @@ import {
 } from "../../lib/protocol/frame.ts";
 import { MAX_BINARY_BYTES, MAX_JSON_BYTES } from "../../lib/protocol/limits.ts";
 import { concat } from "../_hostile.ts";
+import { ChunkReader } from "../_chunk_reader.ts";
 
 /** Largest buffer the reader may ask for while rejecting a frame. */
 const SMALL = 64 * 1024;
 
 const encoder = new TextEncoder();
-
-/** A reader over `chunks` that records the largest buffer it was given. */
-class ChunkReader implements ByteReader {
-  #chunks: Uint8Array[];
-  /** Largest `p.length` any read was called with. */
-  largestRequest = 0;
-  /** Number of read calls. */
-  reads = 0;
-
-  constructor(chunks: Uint8Array[]) {
-    this.#chunks = chunks.filter((chunk) => chunk.length > 0);
-  }
-
-  read(p: Uint8Array): Promise<number | null> {
-    this.reads++;
-    this.largestRequest = Math.max(this.largestRequest, p.length);
-    const chunk = this.#chunks[0];
-    if (chunk === undefined) return Promise.resolve(null);
-    const n = Math.min(p.length, chunk.length);
-    p.set(chunk.subarray(0, n));
-    if (n === chunk.length) this.#chunks.shift();
-    else this.#chunks[0] = chunk.subarray(n);
-    return Promise.resolve(n);
-  }
-}
 
 /** Splits `bytes` into chunks of the given sizes, the rest in a last chunk. */
 function split(bytes: Uint8Array, ...sizes: number[]): Uint8Array[] {

@@ -10,7 +10,6 @@
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { concat } from "../_hostile.ts";
 import {
-  type ByteReader,
   encodeFrame,
   type Frame,
   FrameReader,
@@ -27,28 +26,10 @@ import {
   MAX_PIECES,
 } from "../../lib/protocol/limits.ts";
 import { MAX_PEER_REQUEST_BYTES } from "../../lib/swarm/peer_server.ts";
+import { ChunkReader } from "../_chunk_reader.ts";
 
 const ID = "0123456789abcdef".repeat(4);
 const encoder = new TextEncoder();
-
-/** A reader handing out `chunks`, one per read (more if `p` is short). */
-class ChunkReader implements ByteReader {
-  #chunks: Uint8Array[];
-
-  constructor(chunks: Uint8Array[]) {
-    this.#chunks = chunks.filter((chunk) => chunk.length > 0);
-  }
-
-  read(p: Uint8Array): Promise<number | null> {
-    const chunk = this.#chunks[0];
-    if (chunk === undefined) return Promise.resolve(null);
-    const n = Math.min(p.length, chunk.length);
-    p.set(chunk.subarray(0, n));
-    if (n === chunk.length) this.#chunks.shift();
-    else this.#chunks[0] = chunk.subarray(n);
-    return Promise.resolve(n);
-  }
-}
 
 /** A `pieces` of `count` pieces of `length` bytes, each filled with its index. */
 function batchOf(count: number, length: number, first = 0): Message {

@@ -25,8 +25,10 @@ export const PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
     "--allow-write",
     "--allow-env",
     "--allow-sys=networkInterfaces",
-    // Opening the web page in the browser (`peer ui`), as in deno.json.
-    "--allow-run=/usr/bin/xdg-open,/usr/local/bin/xdg-open,/usr/bin/open",
+    // Opening the web page in the browser (`peer ui`) and flushing a
+    // folder download of many files (`lib/cli/run_permission.ts`), as in
+    // deno.json.
+    "--allow-run=/usr/bin/xdg-open,/usr/local/bin/xdg-open,/usr/bin/open,/usr/bin/sync,/bin/sync",
     ...PEER_V8_FLAGS,
   ],
 };

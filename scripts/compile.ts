@@ -12,7 +12,7 @@
  * @module
  */
 
-import { openerPermission } from "../lib/cli/open_browser.ts";
+import { runPermission } from "../lib/cli/run_permission.ts";
 import { fileURLToPath } from "node:url";
 
 /** One binary to build. */
@@ -27,8 +27,11 @@ export interface Target {
   include?: string[];
   /** Runtime flags baked into the executable (as in its `deno task`). */
   runtimeFlags?: string[];
-  /** May run the target system's browser opener (`peer ui`). */
-  opensBrowser?: boolean;
+  /**
+   * May run the target system's browser opener (`peer ui`) and file-system
+   * flush (`lib/cli/run_permission.ts`).
+   */
+  runsPrograms?: boolean;
 }
 
 /**
@@ -69,7 +72,7 @@ export const TARGETS: readonly Target[] = [
       "--allow-env",
       "--allow-sys=networkInterfaces",
     ],
-    opensBrowser: true,
+    runsPrograms: true,
     // The hashing Worker and what it imports, and the web page's files, all
     // loaded at run time by URL.
     include: [
@@ -225,7 +228,7 @@ export async function compileAll(target?: CompileTarget): Promise<string[]> {
         "--quiet",
         ...(target ? ["--target", target] : []),
         ...binary.permissions,
-        ...(binary.opensBrowser ? [openerPermission(osOf(target))] : []),
+        ...(binary.runsPrograms ? [runPermission(osOf(target))] : []),
         ...(binary.runtimeFlags ?? []),
         ...(binary.include ?? []).flatMap((path) => [
           "--include",

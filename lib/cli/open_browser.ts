@@ -28,11 +28,6 @@ const OPENER_ARGS: Readonly<Record<string, readonly string[]>> = {
 /** How long the forwarding file stays for the browser to read it. */
 export const FORWARD_FILE_MS = 60_000;
 
-/** `--allow-run` for the openers of `os` (see {@linkcode OPENERS}). */
-export function openerPermission(os: string): string {
-  return `--allow-run=${(OPENERS[os] ?? []).join(",")}`;
-}
-
 /**
  * Asks the desktop to open `url` in the browser; resolves to false when
  * there is no desktop (no display on Linux) or no opener could run. Never

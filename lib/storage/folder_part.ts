@@ -8,9 +8,14 @@
  * name never does), and is locked while the download runs.
  *
  * Folders and empty files are made when it opens, every other file when
- * its first piece is written; each file is flushed to disk in the
- * background once complete ({@linkcode FolderPart.fileDone}), so the
- * commit has only the last few flushes to wait for.
+ * its first piece is written. A file larger than DEFERRED_FLUSH_MAX_BYTES
+ * is flushed to disk in the background once complete
+ * ({@linkcode FolderPart.fileDone}), so the commit has only the last few of
+ * those to wait for; smaller ones are only closed then, and the commit
+ * flushes them all with one flush of the file system
+ * (`file_system_sync.ts`) when there are FS_SYNC_MIN_FILES or more and it
+ * can, else one by one: thousands of small files would otherwise wait for
+ * one synchronous disk write each.
  *
  * Safety: nothing is written outside `NAME.part/`. Files are made with
  * `O_CREAT|O_EXCL` (never through a link), each folder is checked once and
@@ -44,7 +49,8 @@ import {
   writeRecord,
 } from "./_folder_part_record.ts";
 import { PartTree } from "./_folder_part_tree.ts";
-import { FileSyncs } from "./_folder_part_sync.ts";
+import { FileSyncs, SYNC_FILES_AT_ONCE } from "./_folder_part_sync.ts";
+import { syncFileSystem } from "./file_system_sync.ts";
 import {
   moveToFreeName,
   numberedFolderName,
@@ -65,6 +71,19 @@ export const MAX_OPEN_FOLDER_WRITE_FILES = 64;
  * waits ({@linkcode FolderPart.caughtUp}). Each holds its file open.
  */
 export const MAX_SYNC_BACKLOG = 256;
+/**
+ * Files of at most this many bytes are not flushed when complete but at
+ * the commit, together (see the module's notes): their flushes cost more
+ * than their bytes, and the kernel writes a large file's pages back on its
+ * own while the download goes on, which a flush at the end would wait for.
+ */
+export const DEFERRED_FLUSH_MAX_BYTES = 1024 * 1024;
+/**
+ * Files left to flush at the commit from which one flush of the whole file
+ * system is used instead of one per file: it also waits for whatever else
+ * is being written to that file system, worth it only for many files.
+ */
+export const FS_SYNC_MIN_FILES = 32;
 export { EXECUTABLE_MODE, FILE_MODE } from "./_folder_part_tree.ts";
 export { SYNC_FILES_AT_ONCE } from "./_folder_part_sync.ts";
 
@@ -81,6 +100,11 @@ export interface FolderPartOptions {
   name?: string;
   /** Replace an existing file or folder of the final name. @default {false} */
   force?: boolean;
+  /**
+   * Flushes the whole file system holding a path; false if it could not.
+   * @default {syncFileSystem}
+   */
+  flushFileSystem?: (path: string) => Promise<boolean>;
 }
 
 /** A folder download in progress on disk. */
@@ -92,6 +116,9 @@ export class FolderPart {
   /** Files written to and not handed to {@linkcode FileSyncs} yet. */
   #written = new Set<number>();
   #syncs = new FileSyncs();
+  /** Small files complete and closed, flushed only at the commit. */
+  #deferred = new Set<number>();
+  #flushFileSystem: (path: string) => Promise<boolean>;
   #force: boolean;
   #closed = false;
   /** Download folder. */
@@ -113,11 +140,17 @@ export class FolderPart {
         FolderPart,
         "dir" | "name" | "partPath" | "resumed" | "id" | "layout"
       >
-      & { record: Deno.FsFile; tree: PartTree; force: boolean },
+      & {
+        record: Deno.FsFile;
+        tree: PartTree;
+        force: boolean;
+        flushFileSystem: (path: string) => Promise<boolean>;
+      },
   ) {
     this.#record = init.record;
     this.#tree = init.tree;
     this.#force = init.force;
+    this.#flushFileSystem = init.flushFileSystem;
     this.dir = init.dir;
     this.name = init.name;
     this.partPath = init.partPath;
@@ -154,6 +187,7 @@ export class FolderPart {
           ...opened,
           tree,
           force: options.force ?? false,
+          flushFileSystem: options.flushFileSystem ?? syncFileSystem,
           dir: options.dir,
           name,
           partPath,
@@ -205,7 +239,8 @@ export class FolderPart {
 
   /**
    * File `index` (in `layout.files`) is complete: if written to, it is
-   * flushed to disk in the background and closed.
+   * closed, and flushed to disk in the background unless it is small
+   * enough to wait for the commit's flush (DEFERRED_FLUSH_MAX_BYTES).
    */
   fileDone(index: number): void {
     if (this.#closed || !this.#written.has(index)) return;
@@ -255,6 +290,7 @@ export class FolderPart {
     await this.#syncs.drain();
     this.#closeFiles();
     this.#tree.setModes();
+    await this.#flushDeferred();
     const target = this.#force
       ? await replaceWith(this.partPath, join(this.dir, this.name))
       : await moveToFreeName(this.partPath, this.dir, this.name);
@@ -314,12 +350,40 @@ export class FolderPart {
     return file;
   }
 
-  /** Hands written file `index` over to be flushed (and closed). */
+  /**
+   * Hands written file `index` over to be flushed (and closed), or closes
+   * it to be flushed at the commit if it is small.
+   */
   #flush(index: number): void {
+    this.#written.delete(index);
+    if (this.layout.files[index].size <= DEFERRED_FLUSH_MAX_BYTES) {
+      this.#open.get(index)?.close();
+      this.#open.delete(index);
+      this.#deferred.add(index);
+      return;
+    }
     const handle = this.#open.get(index) ?? this.#tree.open(index);
     this.#open.delete(index);
-    this.#written.delete(index);
     this.#syncs.add(handle);
+  }
+
+  /**
+   * Flushes the small files closed unflushed: with one flush of the file
+   * system when there are many and it can, else each one opened again
+   * (checked as any open is) and flushed, a few at once.
+   */
+  async #flushDeferred(): Promise<void> {
+    const files = [...this.#deferred];
+    this.#deferred.clear();
+    if (
+      files.length >= FS_SYNC_MIN_FILES &&
+      await this.#flushFileSystem(this.partPath)
+    ) return;
+    for (const index of files) {
+      await this.#syncs.whenBelow(SYNC_FILES_AT_ONCE);
+      this.#syncs.add(this.#tree.open(index));
+    }
+    await this.#syncs.drain();
   }
 
   #closeFiles(): void {

@@ -1,6 +1,12 @@
 import { assert, assertEquals } from "../assert.ts";
 import { assertOneLine, freePort } from "./_cli.ts";
-import { runEntry, spawnEntry, spawnTracker } from "../../scripts/_child.ts";
+import {
+  PERMISSIONS,
+  runEntry,
+  spawnEntry,
+  spawnTracker,
+} from "../../scripts/_child.ts";
+import { runPermission } from "../../lib/cli/run_permission.ts";
 import {
   checkPeerBinary,
   compileAll,
@@ -149,6 +155,23 @@ Deno.test("deno task peer runs with the V8 flags the compiled peer bakes in", as
   const task: string = config.tasks.peer;
   for (const flag of PEER_V8_FLAGS) {
     assert(task.split(" ").includes(flag), `${flag} missing from: ${task}`);
+  }
+});
+
+Deno.test("deno task peer and the tests' peer may run every program the compiled peer may", async () => {
+  const config = JSON.parse(
+    await Deno.readTextFile(new URL("../../deno.json", import.meta.url)),
+  );
+  const allowed = (flags: string[]) =>
+    flags.find((flag) => flag.startsWith("--allow-run="))!
+      .slice("--allow-run=".length).split(",");
+  const wanted = allowed([runPermission("linux")]);
+  assert(wanted.includes("/usr/bin/sync"), wanted.join(","));
+  for (const flags of [config.tasks.peer.split(" "), PERMISSIONS["peer.ts"]]) {
+    const have = allowed(flags);
+    for (const program of wanted) {
+      assert(have.includes(program), `${program} missing from: ${have}`);
+    }
   }
 });
 

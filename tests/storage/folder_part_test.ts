@@ -14,6 +14,7 @@ import {
 } from "../../lib/protocol/manifest.ts";
 import {
   FolderPart,
+  FS_SYNC_MIN_FILES,
   MAX_OPEN_FOLDER_WRITE_FILES,
   numberedFolderName,
   PartBusyError,
@@ -320,9 +321,8 @@ Deno.test("FolderPart replaces a link planted at NAME.part itself when the recor
   assertEquals([...Deno.readDirSync(outside)], []);
 });
 
-Deno.test("FolderPart flushes each file once done, more files than it holds open, and commits the lot", async () => {
-  await using dir = await tempDir();
-  const count = MAX_OPEN_FOLDER_WRITE_FILES * 3;
+/** A folder "many" of `count` small files, `data[i]` in `many/f{i}`. */
+function manyFiles(count: number) {
   const entries: ManifestEntry[] = [
     { path: ["many"], type: "folder", size: 0, executable: false },
   ];
@@ -347,25 +347,71 @@ Deno.test("FolderPart flushes each file once done, more files than it holds open
     pieceHashes: new Uint8Array(layout.pieces * 32),
     manifest,
   };
-  const part = await FolderPart.open({ dir: dir.path, meta });
-  // Every file written before any is done: most handles are closed and
-  // opened again (checked) to be flushed.
-  layout.files.forEach((file, f) => {
-    const i = Number(file.path[1].slice(1));
-    part.write(file.firstPiece * PIECE, data[i]);
-    if (f % 2 === 0) part.fileDone(f);
-  });
-  layout.files.forEach((_, f) => part.fileDone(f));
-  assert(!part.behind);
-  await part.caughtUp();
-  const path = await part.commit();
-  for (let i = 0; i < count; i++) {
+  /** Writes file `f` (layout order) whole into `part`. */
+  const write = (part: FolderPart, f: number) => {
+    const file = layout.files[f];
+    part.write(file.firstPiece * PIECE, data[Number(file.path[1].slice(1))]);
+  };
+  return { meta, layout, data, write };
+}
+
+/** Checks every file of `manyFiles(count)` committed at `path`, with its mode. */
+async function checkMany(path: string, data: Uint8Array[]): Promise<void> {
+  for (let i = 0; i < data.length; i++) {
     const file = join(path, "many", `f${i}`);
     assertEquals(await Deno.readFile(file), data[i]);
     if (Deno.build.os !== "windows") {
       const mode = (await Deno.stat(file)).mode! & 0o777;
       assertEquals(mode, i % 10 === 0 ? 0o755 : 0o644, file);
     }
+  }
+}
+
+Deno.test("FolderPart flushes each file once done, more files than it holds open, and commits the lot", async () => {
+  await using dir = await tempDir();
+  const { meta, layout, data, write } = manyFiles(
+    MAX_OPEN_FOLDER_WRITE_FILES * 3,
+  );
+  const part = await FolderPart.open({ dir: dir.path, meta });
+  // Every file written before any is done: most handles are closed and
+  // opened again (checked) to be flushed.
+  layout.files.forEach((_, f) => {
+    write(part, f);
+    if (f % 2 === 0) part.fileDone(f);
+  });
+  layout.files.forEach((_, f) => part.fileDone(f));
+  assert(!part.behind);
+  await part.caughtUp();
+  await checkMany(await part.commit(), data);
+});
+
+Deno.test("FolderPart flushes many small files with one flush of their file system at the commit, else one by one", async () => {
+  for (
+    const [count, works, calls] of [[FS_SYNC_MIN_FILES, true, 1], [
+      FS_SYNC_MIN_FILES,
+      false,
+      1,
+    ], [FS_SYNC_MIN_FILES - 1, true, 0]] as const
+  ) {
+    await using dir = await tempDir();
+    const { meta, layout, data, write } = manyFiles(count);
+    const flushed: string[] = [];
+    const part = await FolderPart.open({
+      dir: dir.path,
+      meta,
+      flushFileSystem: (path) => {
+        flushed.push(path);
+        return Promise.resolve(works);
+      },
+    });
+    layout.files.forEach((_, f) => {
+      write(part, f);
+      part.fileDone(f);
+    });
+    assertEquals(part.behind, false, "small files wait for the commit");
+    const partPath = part.partPath;
+    await checkMany(await part.commit(), data);
+    assertEquals(flushed, calls ? [partPath] : [], `${count} files`);
   }
 });
 

@@ -276,13 +276,40 @@ Deno.test({
   },
 });
 
+/**
+ * A free port on 127.0.0.1 below the ephemeral range, as a tracker's fixed
+ * port would be. With a port from that range, one of the 500 peers
+ * reconnecting to the killed tracker may be given the same port as its own
+ * and connect to itself (TCP simultaneous open), holding the port until it
+ * gives up: CI saw "it is in use" for longer than RESTART_RETRY_MS.
+ */
+function portBelowEphemeral(): number {
+  let first = 32_768;
+  try {
+    const range = "/proc/sys/net/ipv4/ip_local_port_range";
+    first = Number(Deno.readTextFileSync(range).trim().split(/\s+/)[0]);
+  } catch {
+    // Not Linux: its usual range starts higher still.
+  }
+  const below = Math.min(first, 32_768);
+  for (let tries = 0; tries < 100; tries++) {
+    const port = 10_000 + Math.floor(Math.random() * (below - 10_000));
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch {
+      // Taken: another.
+    }
+  }
+  throw new Error("no free port below the ephemeral range");
+}
+
 /** `tracker.ts` on 127.0.0.1 at `port` (0: any), once it listens. */
 async function trackerAt(
   port: number,
 ): Promise<{ child: Child; port: number }> {
-  // The old tracker's port was one the system picked from the ephemeral
-  // range: an outgoing connection elsewhere in the suite may hold it for a
-  // moment (as an operator's restart script would, try again).
+  // Something else may hold the port for a moment (as an operator's
+  // restart script would, try again).
   const deadline = performance.now() + RESTART_RETRY_MS;
   for (;;) {
     const child = spawnEntry("tracker.ts", [
@@ -316,7 +343,7 @@ Deno.test({
     "a tracker killed under load and started again on its port is refilled within one announce interval",
   ...needsFds(2 * 500),
   fn: async () => {
-    let tracker = await trackerAt(0);
+    let tracker = await trackerAt(portBelowEphemeral());
     const address = { host: "127.0.0.1", port: tracker.port };
     const announcers: Announcer[] = [];
     try {

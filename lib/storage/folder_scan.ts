@@ -34,7 +34,13 @@ import {
   MIN_PIECE_SIZE,
 } from "../protocol/limits.ts";
 import { pieceCount } from "../protocol/messages.ts";
-import { fileIdentity, hashFile } from "./file_hash.ts";
+import {
+  type FileHash,
+  fileIdentity,
+  hashFile,
+  sameFile,
+  SmallFileHasher,
+} from "./file_hash.ts";
 import { THREAD_MIN_PIECES } from "./hash_thread.ts";
 import {
   type FoundFile,
@@ -49,12 +55,6 @@ import {
   type ScannedFile,
   type ScannedFolder,
 } from "./_folder_manifest.ts";
-
-/**
- * Small files hashed at once while scanning: enough to keep the file
- * system busy rather than waiting on one round trip at a time.
- */
-export const SCAN_FILES_AT_ONCE = 16;
 
 export type { SkippedEntry } from "./_folder_walk.ts";
 export type { ScannedFile, ScannedFolder } from "./_folder_manifest.ts";
@@ -230,11 +230,11 @@ function topName(name: string, what: string): string {
 }
 
 /**
- * Hashes every file found: small ones (under THREAD_MIN_PIECES pieces)
- * SCAN_FILES_AT_ONCE at a time, so a folder of many small files is not a
- * long chain of one file-system round trip after another; large ones one
- * at a time on the hashing thread, alongside. Results keep `found`'s order.
- * A file that vanished or cannot be read is skipped with the reason.
+ * Hashes every file found: small ones (under THREAD_MIN_PIECES pieces) one
+ * after another with synchronous file-system calls (`SmallFileHasher`),
+ * large ones one at a time on the hashing thread, alongside. Results keep
+ * `found`'s order. A file that vanished or cannot be read is skipped with
+ * the reason.
  */
 async function hashAll(
   found: FoundFile[],
@@ -246,20 +246,25 @@ async function hashAll(
   let hashed = 0;
   let current = 0;
   const report = () => options.onProgress?.(hashed + current, total);
+  const small = new SmallFileHasher({ pieceSize, signal });
+  const onProgress = options.onProgress && ((done: number) => {
+    current = done;
+    report();
+  });
+  const hashLarge = async (file: FoundFile): Promise<FileHash> => {
+    const hash = await hashFile(file.path, { pieceSize, signal, onProgress });
+    await checkUnchanged(file);
+    return hash;
+  };
   const hashOne = async (index: number, large: boolean) => {
     signal?.throwIfAborted();
     const file = found[index];
-    const onProgress = large && options.onProgress
-      ? (done: number) => {
-        current = done;
-        report();
-      }
-      : undefined;
     try {
-      const hash = await hashFile(file.path, { pieceSize, signal, onProgress });
-      await checkUnchanged(file);
+      const meta = large
+        ? await hashLarge(file)
+        : await small.hash(file.path, file.identity);
       const name = file.entryPath[file.entryPath.length - 1];
-      results[index] = { ...file, meta: { ...hash, name } };
+      results[index] = { ...file, meta: { ...meta, name } };
     } catch (error) {
       if (
         signal?.aborted ||
@@ -277,19 +282,12 @@ async function hashAll(
   };
   const isLarge = (file: FoundFile) =>
     pieceCount(file.identity.size, pieceSize) >= THREAD_MIN_PIECES;
-  const small = found.flatMap((file, i) => isLarge(file) ? [] : [i]);
-  const large = found.flatMap((file, i) => isLarge(file) ? [i] : []);
-  let next = 0;
-  const worker = async () => {
-    while (next < small.length) await hashOne(small[next++], false);
+  const hashEach = async (large: boolean) => {
+    for (let i = 0; i < found.length; i++) {
+      if (isLarge(found[i]) === large) await hashOne(i, large);
+    }
   };
-  const largeOnes = async () => {
-    for (const index of large) await hashOne(index, true);
-  };
-  await Promise.all([
-    largeOnes(),
-    ...Array.from({ length: SCAN_FILES_AT_ONCE }, worker),
-  ]);
+  await Promise.all([hashEach(true), hashEach(false)]);
   options.onProgress?.(total, total);
   const files: ScannedFile[] = [];
   const skipped: SkippedEntry[] = [];
@@ -302,12 +300,7 @@ async function hashAll(
 
 /** Throws unless `file` on disk is still as it was when found. */
 async function checkUnchanged(file: FoundFile): Promise<void> {
-  const now = fileIdentity(await Deno.lstat(file.path));
-  const then = file.identity;
-  if (
-    now.dev !== then.dev || now.ino !== then.ino || now.size !== then.size ||
-    now.mtime !== then.mtime
-  ) {
+  if (!sameFile(await Deno.lstat(file.path), file.identity)) {
     throw new Error(
       `"${file.path}" changed while it was being hashed; try again`,
     );

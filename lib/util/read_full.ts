@@ -6,7 +6,10 @@
  */
 
 /** Reads until `buffer` is full or the file ends; returns bytes read. */
-export function readFull(file: Deno.FsFile, buffer: Uint8Array): number {
+export function readFull(
+  file: Pick<Deno.FsFile, "readSync">,
+  buffer: Uint8Array,
+): number {
   let filled = 0;
   while (filled < buffer.length) {
     const got = file.readSync(buffer.subarray(filled));

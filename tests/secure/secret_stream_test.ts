@@ -339,6 +339,31 @@ Deno.test("a pushed secret stream opens records pushed a byte at a time, several
   }
 });
 
+Deno.test("a pushed secret stream keeps a record begun when the pusher reuses its read buffer, as a socket reader does", async () => {
+  for (const step of [1, 7, 100, 512]) {
+    const { x, y, wire } = await pushPair();
+    const sent = [Uint8Array.of(1, 2, 3), new Uint8Array(700).fill(5), [9]]
+      .map((bytes) => Uint8Array.from(bytes));
+    for (const bytes of sent) await x.write(bytes);
+    const bytes = wire();
+    // One buffer, read into again once the stream has opened what it could
+    // (and scribbled over in between): what it lent must have been copied.
+    const chunk = new Uint8Array(step);
+    const plain: number[] = [];
+    for (let at = 0; at < bytes.length; at += step) {
+      const part = bytes.subarray(at, at + step);
+      chunk.set(part);
+      y.push(chunk.subarray(0, part.length));
+      for (let record; (record = y.openNext()) !== undefined;) {
+        plain.push(...record);
+      }
+      chunk.fill(0xee);
+    }
+    assertEquals(plain, sent.flatMap((bytes) => [...bytes]), `step ${step}`);
+    assertEquals(y.holding, 0);
+  }
+});
+
 Deno.test("a pushed secret stream refuses a record length out of bounds from its prefix, and a tampered record", async () => {
   const { y } = await pushPair();
   y.push(Uint8Array.of(0x7f, 0, 0, 0));

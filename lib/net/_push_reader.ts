@@ -52,9 +52,12 @@ export class PushReader {
     this.#frames = new FrameParser(limits);
   }
 
-  /** True while a frame has begun and is not yet whole. */
+  /**
+   * True while a frame, or the record carrying it, has begun and is not
+   * yet whole: the owner's frame deadline then runs.
+   */
   get inFrame(): boolean {
-    return this.#frames.holding > 0;
+    return this.#frames.holding > 0 || (this.#secret?.holding ?? 0) > 0;
   }
 
   /** Takes `count` bytes read into {@linkcode chunk}; null: the socket ended. */

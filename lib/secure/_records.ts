@@ -40,9 +40,9 @@ const READ_BUFFER_BYTES = 16 * 1024;
  */
 export const COMPACT_READ_BUFFER_BYTES = 512;
 /**
- * Most bytes a push reader sets aside for a record of which only the
- * beginning arrived: room for an announce, while a record announced larger
- * (up to MAX_RECORD_BYTES) gets its buffer only as its bytes come.
+ * Largest record a push reader sets aside room for once its beginning
+ * arrived: an announce's; a record announced larger (up to
+ * MAX_RECORD_BYTES) gets its buffer only as its bytes come.
  */
 export const KEEP_AHEAD_BYTES = 4096;
 
@@ -176,15 +176,16 @@ export class RecordReader {
 
   /**
    * Copies what is held out of the pusher's bytes, if it is there, into a
-   * buffer with room for the rest of the record (`whole` bytes with its
-   * prefix, when known, up to KEEP_AHEAD_BYTES): its next pushes then need
-   * no larger one.
+   * buffer with room for the rest of the record when it is
+   * KEEP_AHEAD_BYTES or less (`whole` bytes with its prefix): its next
+   * pushes then need no larger one. A larger record gets room only as its
+   * bytes come, so that a length prefix alone costs no more than itself.
    */
   #keep(whole = 0): void {
     if (!this.#borrowed) return;
     const held = this.#end - this.#start;
     const kept = new Uint8Array(
-      Math.max(held, Math.min(whole, KEEP_AHEAD_BYTES)),
+      whole <= KEEP_AHEAD_BYTES ? Math.max(held, whole) : held,
     );
     kept.set(this.#buffer.subarray(this.#start, this.#end));
     this.#buffer = kept;

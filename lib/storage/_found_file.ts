@@ -41,7 +41,9 @@ const NO_WAIT_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) |
  * Opens the file at `path` for reading without following a symbolic link
  * or waiting on a FIFO. Throws `Deno.errors.NotFound` if it is gone,
  * `Deno.errors.PermissionDenied` if it may not be read, and an `Error`
- * with the code `"ELOOP"` if a symbolic link is there now.
+ * with a `code`: `"ELOOP"` if a symbolic link is there now, `"ENXIO"` for
+ * a socket, `"EAGAIN"` (or `"EWOULDBLOCK"`) if another program holds a
+ * lease on it (then {@linkcode openFoundWaiting} waits for it).
  */
 export function openFound(path: string): FoundFile {
   if (Deno.build.os === "windows") return denoFile(Deno.openSync(path));
@@ -71,11 +73,21 @@ export function openFound(path: string): FoundFile {
         dev: info.dev,
         ino: info.ino,
         size: info.size,
-        mtime: info.mtime.getTime(),
+        // Not `info.mtime`: before 1970 its Date is 1 ms off Deno's.
+        mtime: info.mtimeMs,
       };
     },
     [Symbol.dispose]: () => closeSync(fd),
   };
+}
+
+/**
+ * Opens the file at `path` with `Deno.open`, waiting (on the blocking
+ * thread pool, not this thread) for whatever holds it: for a file whose
+ * no-wait open said another program holds a lease on it.
+ */
+export async function openFoundWaiting(path: string): Promise<FoundFile> {
+  return denoFile(await Deno.open(path));
 }
 
 function denoFile(file: Deno.FsFile): FoundFile {

@@ -39,8 +39,8 @@ import {
   fileIdentity,
   hashFile,
   sameFile,
-  SmallFileHasher,
 } from "./file_hash.ts";
+import { SmallFileHasher } from "./small_file_hasher.ts";
 import { THREAD_MIN_PIECES } from "./hash_thread.ts";
 import {
   type FoundFile,

@@ -8,7 +8,7 @@
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { type Address, connect, Connection } from "../../lib/net/connection.ts";
 import { encodeFrame } from "../../lib/protocol/frame.ts";
-import { secureAccept } from "../../lib/net/secure_transport.ts";
+import { secureAccept, secureOpen } from "../../lib/net/secure_transport.ts";
 import type { Message } from "../../lib/protocol/messages.ts";
 
 const ID = "0123456789abcdef".repeat(4);
@@ -274,6 +274,38 @@ for (const compact of [false, true]) {
     // first byte, not reset by each one.
     assert(elapsed >= 450 && elapsed < 1500, `timed out after ${elapsed} ms`);
     assert(link.server.closed);
+  });
+}
+
+// A compact connection's (a tracker's): a peer link's pull reader lets a
+// slow record keep coming while it moves (the stall clock watches it).
+{
+  const compact = true;
+  Deno.test(`a record begun and left unfinished after the handshake times out on the frame deadline, not the idle timeout${named(compact)}`, async () => {
+    using listener = listen();
+    const accepted = listener.accept().then(async (raw) =>
+      new Connection(raw, { compact }, await secureAccept(raw, { compact }))
+    );
+    const raw = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: listener.address.port,
+    });
+    try {
+      await secureOpen(raw);
+      const server = await accepted;
+      // A length prefix promising a 1,000-byte record, and nothing more.
+      await writeAll(raw, Uint8Array.of(0, 0, 0x03, 0xe8));
+      const started = performance.now();
+      await assertRejects(
+        () => server.receive({ idleMs: 10_000, deadlineMs: 300 }),
+        Deno.errors.TimedOut,
+      );
+      const elapsed = performance.now() - started;
+      assert(elapsed < 5_000, `timed out after ${elapsed} ms`);
+      assert(server.closed);
+    } finally {
+      raw.close();
+    }
   });
 }
 

@@ -1,6 +1,7 @@
 /**
- * Opening, synchronously, a file a folder walk found, so that whatever was
- * put in its place since cannot stall the thread: on Linux and macOS the
+ * Opening, synchronously, a file a folder walk found (to hash it, or later
+ * to serve it), so that whatever was put in its place since cannot stall
+ * the thread: on Linux and macOS the
  * open neither follows a symbolic link (`O_NOFOLLOW`) nor waits for a
  * writer (`O_NONBLOCK`, so a FIFO opens at once and reads nothing). A
  * blocking open of a FIFO would hang the whole peer, not one request, when
@@ -22,7 +23,16 @@ import {
   read,
   readSync,
 } from "node:fs";
+import { readFull } from "../util/read_full.ts";
 import type { FileIdentity } from "./hash_worker.ts";
+
+/** What an open file is now. */
+export interface FoundInfo extends FileIdentity {
+  /** Whether it is a regular file. */
+  isFile: boolean;
+  /** Its links: 0 once it was deleted. */
+  nlink: number;
+}
 
 /** A file open for reading; closed when disposed. */
 export interface FoundFile extends Disposable {
@@ -30,8 +40,13 @@ export interface FoundFile extends Disposable {
   readSync(buffer: Uint8Array): number;
   /** {@linkcode readSync}, waiting on the blocking thread pool. */
   read(buffer: Uint8Array): Promise<number>;
+  /**
+   * Reads from byte `position` until `buffer` is full or the file ends;
+   * the bytes read. Moves no file position another read depends on.
+   */
+  readAt(buffer: Uint8Array, position: number): number;
   /** What the open file is now: its identity, and whether a regular file. */
-  identity(): FileIdentity & { isFile: boolean };
+  identity(): FoundInfo;
 }
 
 const NO_WAIT_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) |
@@ -55,6 +70,21 @@ export function openFound(path: string): FoundFile {
   }
   return {
     readSync: (buffer) => readSync(fd, buffer, 0, buffer.length, null),
+    readAt: (buffer, position) => {
+      let filled = 0;
+      while (filled < buffer.length) {
+        const got = readSync(
+          fd,
+          buffer,
+          filled,
+          buffer.length - filled,
+          position + filled,
+        );
+        if (got === 0) break;
+        filled += got;
+      }
+      return filled;
+    },
     read: (buffer) =>
       new Promise((resolve, reject) =>
         read(
@@ -70,6 +100,7 @@ export function openFound(path: string): FoundFile {
       const info = fstatSync(fd);
       return {
         isFile: info.isFile(),
+        nlink: info.nlink,
         dev: info.dev,
         ino: info.ino,
         size: info.size,
@@ -94,10 +125,15 @@ function denoFile(file: Deno.FsFile): FoundFile {
   return {
     readSync: (buffer) => file.readSync(buffer) ?? 0,
     read: async (buffer) => await file.read(buffer) ?? 0,
+    readAt: (buffer, position) => {
+      file.seekSync(position, Deno.SeekMode.Start);
+      return readFull(file, buffer);
+    },
     identity: () => {
       const info = file.statSync();
       return {
         isFile: info.isFile,
+        nlink: info.nlink ?? 1,
         dev: info.dev,
         ino: info.ino,
         size: info.size,

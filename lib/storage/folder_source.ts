@@ -22,11 +22,11 @@ import {
   type FolderLayout,
   folderLayoutOf,
 } from "../protocol/folder_layout.ts";
-import { readFull } from "../util/read_full.ts";
 import type { ScannedFile, ScannedFolder } from "./folder_scan.ts";
 import type { FileIdentity } from "./hash_worker.ts";
 import type { PieceSource } from "./piece_source.ts";
 import { PATH_CHECK_INTERVAL_MS } from "./shared_file.ts";
+import { type FoundFile, type FoundInfo, openFound } from "./_found_file.ts";
 
 /** Most files of one shared folder kept open at once (least recently read closed first). */
 export const MAX_OPEN_FOLDER_FILES = 64;
@@ -39,7 +39,7 @@ export interface FolderSourceOptions {
 
 /** An open file of the folder. */
 interface Handle {
-  file: Deno.FsFile;
+  file: FoundFile;
   /** When the path was last checked to still name this file. */
   pathCheckedAt: number;
 }
@@ -134,7 +134,7 @@ export class FolderSource implements PieceSource {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const { file } of this.#open.values()) file.close();
+    for (const { file } of this.#open.values()) file[Symbol.dispose]();
     this.#open.clear();
   }
 
@@ -164,8 +164,7 @@ export class FolderSource implements PieceSource {
       ? into.subarray(0, length)
       : new Uint8Array(length);
     const local = index - this.#layout.files[f].firstPiece;
-    file.seekSync(local * this.meta.pieceSize, Deno.SeekMode.Start);
-    if (readFull(file, out) < out.length) {
+    if (file.readAt(out, local * this.meta.pieceSize) < out.length) {
       this.#forget(f);
       throw new Error(`"${path}" is shorter than when it was shared`);
     }
@@ -182,7 +181,7 @@ export class FolderSource implements PieceSource {
     if (known) {
       this.#open.delete(f);
       this.#open.set(f, known);
-      let change = describeChange(identity, known.file.statSync(), false);
+      let change = describeChange(identity, known.file.identity(), false);
       if (
         !change &&
         performance.now() - known.pathCheckedAt >= PATH_CHECK_INTERVAL_MS
@@ -197,14 +196,14 @@ export class FolderSource implements PieceSource {
       return known;
     }
     const file = openFile(path);
-    const change = describeChange(identity, file.statSync(), true);
+    const change = describeChange(identity, file.identity(), true);
     if (change) {
-      file.close();
+      file[Symbol.dispose]();
       throw changedError(path, change);
     }
     for (const [oldest, handle] of this.#open) {
       if (this.#open.size < this.#maxOpen) break;
-      handle.file.close();
+      handle.file[Symbol.dispose]();
       this.#open.delete(oldest);
     }
     const handle = { file, pathCheckedAt: performance.now() };
@@ -214,17 +213,26 @@ export class FolderSource implements PieceSource {
 
   /** Closes file `f` if open. */
   #forget(f: number): void {
-    this.#open.get(f)?.file.close();
+    this.#open.get(f)?.file[Symbol.dispose]();
     this.#open.delete(f);
   }
 }
 
-function openFile(path: string): Deno.FsFile {
+/**
+ * Opens file `path` of the folder to serve it: a link, FIFO or socket put
+ * in its place since the scan is a change, never followed or waited on
+ * (`_found_file.ts`).
+ */
+function openFile(path: string): FoundFile {
   try {
-    return Deno.openSync(path, { read: true });
+    return openFound(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       throw changedError(path, "was deleted");
+    }
+    const code = (error as { code?: string }).code;
+    if (code === "ELOOP" || code === "ENXIO") {
+      throw changedError(path, "was replaced by another file");
     }
     throw new Error(
       `Cannot read "${path}": ${
@@ -246,17 +254,20 @@ function changedError(path: string, change: string): Error {
  */
 function describeChange(
   identity: FileIdentity,
-  info: Deno.FileInfo,
+  info: FoundInfo,
   sameFile: boolean,
 ): string | undefined {
   if (info.nlink === 0) return "was deleted";
-  if (sameFile && (info.dev !== identity.dev || info.ino !== identity.ino)) {
+  if (
+    sameFile &&
+    (!info.isFile || info.dev !== identity.dev || info.ino !== identity.ino)
+  ) {
     return "was replaced by another file";
   }
   if (info.size !== identity.size) {
     return `changed size (${identity.size} to ${info.size} bytes)`;
   }
-  if ((info.mtime?.getTime() ?? null) !== identity.mtime) return "was modified";
+  if (info.mtime !== identity.mtime) return "was modified";
   return undefined;
 }
 

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { createServer } from "node:net";
 import { scanFolder } from "../../lib/storage/folder_scan.ts";
 import {
   FolderSource,
@@ -92,6 +93,49 @@ Deno.test("FolderSource refuses to read a file changed or deleted after the scan
   await assertRejects(() => source.readPiece(2), Error, "was modified");
   await Deno.remove(c);
   await assertRejects(() => source.readPiece(4), Error, "was deleted");
+});
+
+Deno.test({
+  name:
+    "FolderSource refuses a link, FIFO or socket put in a file's place after the scan, and never waits on the FIFO",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    await using dir = await tempDir();
+    const root = join(dir.path, "tree");
+    await Deno.mkdir(root);
+    const paths = [];
+    for (const name of ["a.bin", "b.bin", "c.bin"]) {
+      paths.push(await randomFile(root, name, 2 * PIECE));
+    }
+    const outside = await randomFile(dir.path, "outside.bin", 2 * PIECE);
+    const scanned = await within(
+      scanFolder(root, { pieceSize: PIECE }),
+      LIMIT_MS,
+      "scan",
+    );
+    using source = FolderSource.open(scanned);
+    const [a, b, c] = paths;
+    await Deno.remove(a);
+    await Deno.symlink(outside, a);
+    await Deno.remove(b);
+    const fifo = await new Deno.Command("mkfifo", { args: [b] }).output();
+    assert(fifo.success, "mkfifo failed");
+    await Deno.remove(c);
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(c, resolve));
+    try {
+      // A blocking open of the FIFO would hang this thread, timers and all.
+      for (const piece of [0, 2, 4]) {
+        await assertRejects(
+          () => source.readPiece(piece),
+          Error,
+          "was replaced by another file",
+        );
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  },
 });
 
 Deno.test("FolderSource keeps at most MAX_OPEN_FOLDER_FILES files open, however many the folder holds", async () => {

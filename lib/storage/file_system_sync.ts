@@ -8,8 +8,20 @@
  * the system's `sync`, by absolute path, allowed by `--allow-run`; where it
  * is missing, not allowed or fails, the caller flushes file by file.
  *
+ * Only on a file system kept on a block device (its device number has a
+ * major number): `syncfs` then writes every file's data to that device. On
+ * FUSE and network file systems (anonymous devices, major 0) it need not
+ * reach the storage where `fsync` does, so files there are flushed one by
+ * one, as on tmpfs, overlayfs, btrfs and ZFS, whose devices are anonymous
+ * too (slower, never less safe). `/proc/self/mountinfo` would name the
+ * type, but Deno lets only `--allow-all` read it. Not handled: kernels
+ * before 5.8, whose `syncfs` does not report a failed write-back that an
+ * `fdatasync` would.
+ *
  * @module
  */
+
+import { resolve } from "node:path";
 
 /**
  * Programs that flush the file system holding a path (`sync -f PATH`), by
@@ -23,14 +35,17 @@ export const FS_SYNC_COMMANDS: Readonly<Record<string, readonly string[]>> = {
 /**
  * Flushes every file of the file system that holds `path` to disk; resolves
  * to true once done, false if it could not be done here (no such program,
- * not allowed to run it, or it failed). Never throws.
+ * not allowed to run it, not on a block device, or it failed). Never
+ * throws.
  */
 export async function syncFileSystem(path: string): Promise<boolean> {
   const command = (FS_SYNC_COMMANDS[Deno.build.os] ?? []).find(usable);
   if (!command) return false;
   try {
+    if (deviceMajor(Deno.statSync(path).dev) === 0) return false;
     const { success } = await new Deno.Command(command, {
-      args: ["-f", path],
+      // Absolute, and after `--`: a path starting with `-` is no option.
+      args: ["-f", "--", resolve(path)],
       stdin: "null",
       stdout: "null",
       stderr: "null",
@@ -50,4 +65,13 @@ function usable(command: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The major number of the device number `dev` (as `stat` gives it, glibc's
+ * encoding): 0 for an anonymous device (FUSE, NFS, tmpfs, ...).
+ */
+export function deviceMajor(dev: number): number {
+  const high = Math.floor(dev / 2 ** 32);
+  return (((dev >>> 8) & 0xfff) | (high & 0xfffff000)) >>> 0;
 }

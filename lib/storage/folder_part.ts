@@ -290,6 +290,13 @@ export class FolderPart {
     await this.#syncs.drain();
     this.#closeFiles();
     this.#tree.setModes();
+    if (this.resumed) {
+      // An earlier run may have closed small files unflushed, or stopped
+      // before a large one's flush: every file there is flushed now.
+      this.layout.files.forEach((file, index) => {
+        if (file.size > 0 && this.#tree.has(index)) this.#deferred.add(index);
+      });
+    }
     await this.#flushDeferred();
     const target = this.#force
       ? await replaceWith(this.partPath, join(this.dir, this.name))
@@ -355,14 +362,16 @@ export class FolderPart {
    * it to be flushed at the commit if it is small.
    */
   #flush(index: number): void {
-    this.#written.delete(index);
     if (this.layout.files[index].size <= DEFERRED_FLUSH_MAX_BYTES) {
+      this.#written.delete(index);
       this.#open.get(index)?.close();
       this.#open.delete(index);
       this.#deferred.add(index);
       return;
     }
+    // Still written, to be met again at the commit, if this open fails.
     const handle = this.#open.get(index) ?? this.#tree.open(index);
+    this.#written.delete(index);
     this.#open.delete(index);
     this.#syncs.add(handle);
   }

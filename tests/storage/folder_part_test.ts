@@ -415,6 +415,39 @@ Deno.test("FolderPart flushes many small files with one flush of their file syst
   }
 });
 
+Deno.test("FolderPart resumed flushes at the commit the small files an earlier run closed unflushed", async () => {
+  await using dir = await tempDir();
+  const { meta, layout, data, write } = manyFiles(FS_SYNC_MIN_FILES);
+  const last = layout.files.length - 2;
+  const first = await FolderPart.open({ dir: dir.path, meta });
+  // All but two files written and done (closed, their flush deferred),
+  // then the run stops.
+  for (let f = 0; f < last; f++) {
+    write(first, f);
+    first.fileDone(f);
+  }
+  first.close();
+  const flushed: string[] = [];
+  const again = await FolderPart.open({
+    dir: dir.path,
+    meta,
+    flushFileSystem: (path) => {
+      flushed.push(path);
+      return Promise.resolve(true);
+    },
+  });
+  assert(again.resumed);
+  for (let f = last; f < layout.files.length; f++) {
+    write(again, f);
+    again.fileDone(f);
+  }
+  const partPath = again.partPath;
+  await checkMany(await again.commit(), data);
+  // Two files written in this run alone would be flushed one by one; the
+  // earlier run's count too, so the whole file system is flushed.
+  assertEquals(flushed, [partPath]);
+});
+
 Deno.test("FolderPart makes no file through a folder swapped for a link after it opened", async () => {
   await using dir = await tempDir();
   const source = await sourceFolder(dir.path);

@@ -72,10 +72,13 @@ export function requestMessages(indices: number[], batch: number): Message[] {
 /**
  * The pieces of a `pieces` (lengths already checked to add up), each
  * copied out: a piece buffer goes to the store, which keeps it or hands
- * it back to a pool on its own, so no two pieces may share one.
+ * it back to a pool on its own, so no two pieces may share one. The
+ * frame's own buffer is then given to `recycle` (the pool's, if it was
+ * long enough to come from there).
  */
 export function splitPieces(
   message: Extract<Message, { type: "pieces" }>,
+  recycle?: (data: Uint8Array) => void,
 ): BatchedPiece[] {
   const pieces: BatchedPiece[] = [];
   let at = 0;
@@ -87,5 +90,6 @@ export function splitPieces(
     });
     at += length;
   }
+  recycle?.(message.data);
   return pieces;
 }

@@ -339,11 +339,13 @@ export class PeerLink {
           this.#fromWire(message.index),
           message.data,
         );
-      case "pieces":
-        for (const piece of batches.splitPieces(message)) {
+      case "pieces": {
+        const { recycle } = this.#options;
+        for (const piece of batches.splitPieces(message, recycle)) {
           await this.#onPiece(this.#fromWire(piece.index), piece.data);
         }
         return;
+      }
       case "have": {
         if (message.index >= this.#wirePieces) {
           throw new Error(
@@ -426,10 +428,7 @@ export class PeerLink {
     );
   }
 
-  /**
-   * Gives back every outstanding piece (a late copy is still accepted);
-   * returns how many.
-   */
+  /** Gives back every outstanding piece (a late copy still counts); how many. */
   #releaseAll(): number {
     const outstanding = [...this.#outstanding];
     this.#outstanding.clear();

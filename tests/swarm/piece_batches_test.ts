@@ -38,6 +38,7 @@ import {
 } from "../../lib/protocol/messages.ts";
 import { Bitfield } from "../../lib/protocol/bitfield.ts";
 import { scanFolder } from "../../lib/storage/folder_scan.ts";
+import { splitPieces } from "../../lib/swarm/_piece_batches.ts";
 import { FolderSource } from "../../lib/storage/folder_source.ts";
 import { startPeerServer } from "../../lib/swarm/peer_server.ts";
 import { PeerLink } from "../../lib/swarm/peer_link.ts";
@@ -385,3 +386,16 @@ for (
     assertEquals(scheduler.next(undefined, new Set(got)) !== undefined, true);
   });
 }
+
+Deno.test("splitPieces copies each piece out and gives the frame's buffer back", () => {
+  const data = Uint8Array.of(1, 2, 3, 4, 5, 6);
+  const given: Uint8Array[] = [];
+  const pieces = splitPieces(
+    { type: "pieces", indices: [7, 9], lengths: [2, 4], data },
+    (bytes) => given.push(bytes),
+  );
+  assertEquals(given, [data]);
+  data.fill(0);
+  assertEquals(pieces.map((piece) => piece.index), [7, 9]);
+  assertEquals(pieces.map((piece) => [...piece.data]), [[1, 2], [3, 4, 5, 6]]);
+});

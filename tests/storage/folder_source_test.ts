@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { createServer } from "node:net";
 import { scanFolder } from "../../lib/storage/folder_scan.ts";
 import {
   FolderSource,
@@ -9,6 +8,7 @@ import {
 import { HASH_BYTES, MIN_PIECE_SIZE } from "../../lib/protocol/limits.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { randomFile, tempDir, within } from "../fixtures.ts";
+import { NOT_FILES } from "./_not_files.ts";
 
 const LIMIT_MS = 20_000;
 const PIECE = MIN_PIECE_SIZE;
@@ -114,15 +114,14 @@ Deno.test({
       "scan",
     );
     using source = FolderSource.open(scanned);
-    const [a, b, c] = paths;
+    const [a, ...others] = paths;
     await Deno.remove(a);
     await Deno.symlink(outside, a);
-    await Deno.remove(b);
-    const fifo = await new Deno.Command("mkfifo", { args: [b] }).output();
-    assert(fifo.success, "mkfifo failed");
-    await Deno.remove(c);
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(c, resolve));
+    const removes = [];
+    for (const [i, [, make]] of NOT_FILES.entries()) {
+      await Deno.remove(others[i]);
+      removes.push(await make(others[i]));
+    }
     try {
       // A blocking open of the FIFO would hang this thread, timers and all.
       for (const piece of [0, 2, 4]) {
@@ -133,7 +132,7 @@ Deno.test({
         );
       }
     } finally {
-      await new Promise((resolve) => server.close(resolve));
+      for (const remove of removes) await remove();
     }
   },
 });

@@ -1,5 +1,4 @@
 import { join } from "node:path";
-import { createServer } from "node:net";
 import {
   fileIdentity,
   HASH_READ_BYTES,
@@ -12,6 +11,7 @@ import { THREAD_MIN_PIECES } from "../../lib/storage/hash_thread.ts";
 import { MIN_PIECE_SIZE } from "../../lib/protocol/limits.ts";
 import { randomFile, sha256sum, tempDir } from "../fixtures.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
+import { NOT_FILES } from "./_not_files.ts";
 
 async function withTempDir(use: (dir: string) => Promise<void>): Promise<void> {
   await using dir = await tempDir();
@@ -126,29 +126,6 @@ Deno.test("SmallFileHasher never hashes what a symbolic link put in place of a f
   });
 });
 
-Deno.test({
-  name:
-    "SmallFileHasher does not wait for a writer when a FIFO took a file's place after the walk",
-  ignore: Deno.build.os === "windows",
-  fn: async () => {
-    await withTempDir(async (dir) => {
-      const path = join(dir, "file.txt");
-      await Deno.writeTextFile(path, "mine");
-      const walked = await found(path);
-      await Deno.remove(path);
-      const made = await new Deno.Command("mkfifo", { args: [path] }).output();
-      assert(made.success, "mkfifo failed");
-      // A blocking open would hang this thread for good, timers and all:
-      // the test would never end rather than fail.
-      await assertRejects(
-        () => new SmallFileHasher().hash(path, walked),
-        Error,
-        "changed while it was being hashed",
-      );
-    });
-  },
-});
-
 Deno.test("SmallFileHasher rejects with NotFound for a file gone since the walk, and with the abort reason", async () => {
   await withTempDir(async (dir) => {
     const path = join(dir, "file.txt");
@@ -189,27 +166,30 @@ Deno.test("SmallFileHasher lets timers run while it hashes file after file", asy
   });
 });
 
-Deno.test({
-  name:
-    "SmallFileHasher calls a socket in a file's place after the walk a change",
-  ignore: Deno.build.os === "windows",
-  fn: async () => {
-    await withTempDir(async (dir) => {
-      const path = join(dir, "file.txt");
-      await Deno.writeTextFile(path, "mine");
-      const walked = await found(path);
-      await Deno.remove(path);
-      const server = createServer();
-      await new Promise<void>((resolve) => server.listen(path, resolve));
-      try {
-        await assertRejects(
-          () => new SmallFileHasher().hash(path, walked),
-          Error,
-          "changed while it was being hashed",
-        );
-      } finally {
-        await new Promise((resolve) => server.close(resolve));
-      }
-    });
-  },
-});
+for (const [what, make] of NOT_FILES) {
+  Deno.test({
+    name:
+      `SmallFileHasher calls ${what} in a file's place after the walk a change, and waits on nothing`,
+    ignore: Deno.build.os === "windows",
+    fn: async () => {
+      await withTempDir(async (dir) => {
+        const path = join(dir, "file.txt");
+        await Deno.writeTextFile(path, "mine");
+        const walked = await found(path);
+        await Deno.remove(path);
+        const remove = await make(path);
+        try {
+          // A blocking open of a FIFO would hang this thread, timers and
+          // all: the test would never end rather than fail.
+          await assertRejects(
+            () => new SmallFileHasher().hash(path, walked),
+            Error,
+            "changed while it was being hashed",
+          );
+        } finally {
+          await remove();
+        }
+      });
+    },
+  });
+}

@@ -1,12 +1,11 @@
 /**
  * Opening, synchronously, a file a folder walk found (to hash it, or later
  * to serve it), so that whatever was put in its place since cannot stall
- * the thread: on Linux and macOS the
- * open neither follows a symbolic link (`O_NOFOLLOW`) nor waits for a
- * writer (`O_NONBLOCK`, so a FIFO opens at once and reads nothing). A
- * blocking open of a FIFO would hang the whole peer, not one request, when
- * it runs on the main thread. Windows has no FIFOs among files and opens
- * with `Deno.openSync`.
+ * the thread: on Linux and macOS the open neither follows a symbolic link
+ * (`O_NOFOLLOW`) nor waits for a writer (`O_NONBLOCK`, so a FIFO opens at
+ * once and reads nothing). A blocking open of a FIFO would hang the whole
+ * peer, not one request, when it runs on the main thread. Windows has no
+ * FIFOs among files and opens with `Deno.openSync`.
  *
  * Opening through `node:fs` costs ~10 µs more per file than `Deno.openSync`
  * (measured, 4 KiB files in page cache: 21 against 11 µs for open, read,
@@ -27,7 +26,7 @@ import { readFull } from "../util/read_full.ts";
 import type { FileIdentity } from "./hash_worker.ts";
 
 /** What an open file is now. */
-export interface FoundInfo extends FileIdentity {
+export interface OpenedInfo extends FileIdentity {
   /** Whether it is a regular file. */
   isFile: boolean;
   /** Its links: 0 once it was deleted. */
@@ -35,7 +34,7 @@ export interface FoundInfo extends FileIdentity {
 }
 
 /** A file open for reading; closed when disposed. */
-export interface FoundFile extends Disposable {
+export interface OpenedFile extends Disposable {
   /** Reads into `buffer`; the bytes read, 0 at the end (or from a FIFO). */
   readSync(buffer: Uint8Array): number;
   /** {@linkcode readSync}, waiting on the blocking thread pool. */
@@ -46,7 +45,7 @@ export interface FoundFile extends Disposable {
    */
   readAt(buffer: Uint8Array, position: number): number;
   /** What the open file is now: its identity, and whether a regular file. */
-  identity(): FoundInfo;
+  identity(): OpenedInfo;
 }
 
 const NO_WAIT_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) |
@@ -60,7 +59,7 @@ const NO_WAIT_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) |
  * a socket, `"EAGAIN"` (or `"EWOULDBLOCK"`) if another program holds a
  * lease on it (then {@linkcode openFoundWaiting} waits for it).
  */
-export function openFound(path: string): FoundFile {
+export function openFound(path: string): OpenedFile {
   if (Deno.build.os === "windows") return denoFile(Deno.openSync(path));
   let fd: number;
   try {
@@ -117,11 +116,11 @@ export function openFound(path: string): FoundFile {
  * thread pool, not this thread) for whatever holds it: for a file whose
  * no-wait open said another program holds a lease on it.
  */
-export async function openFoundWaiting(path: string): Promise<FoundFile> {
+export async function openFoundWaiting(path: string): Promise<OpenedFile> {
   return denoFile(await Deno.open(path));
 }
 
-function denoFile(file: Deno.FsFile): FoundFile {
+function denoFile(file: Deno.FsFile): OpenedFile {
   return {
     readSync: (buffer) => file.readSync(buffer) ?? 0,
     read: async (buffer) => await file.read(buffer) ?? 0,

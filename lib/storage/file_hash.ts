@@ -330,11 +330,9 @@ function pacer(
   let lastProgress = performance.now();
   const yieldDue = yieldClock();
   return (done) => {
-    if (
-      options.onProgress &&
-      performance.now() - lastProgress >= HASH_PROGRESS_INTERVAL_MS
-    ) {
-      lastProgress = performance.now();
+    const now = performance.now();
+    if (options.onProgress && now - lastProgress >= HASH_PROGRESS_INTERVAL_MS) {
+      lastProgress = now;
       options.onProgress(done, total);
     }
     return yieldDue();

@@ -26,7 +26,7 @@ import type { ScannedFile, ScannedFolder } from "./folder_scan.ts";
 import type { FileIdentity } from "./hash_worker.ts";
 import type { PieceSource } from "./piece_source.ts";
 import { PATH_CHECK_INTERVAL_MS } from "./shared_file.ts";
-import { type FoundFile, type FoundInfo, openFound } from "./_found_file.ts";
+import { type OpenedFile, type OpenedInfo, openFound } from "./_found_file.ts";
 
 /** Most files of one shared folder kept open at once (least recently read closed first). */
 export const MAX_OPEN_FOLDER_FILES = 64;
@@ -39,7 +39,7 @@ export interface FolderSourceOptions {
 
 /** An open file of the folder. */
 interface Handle {
-  file: FoundFile;
+  file: OpenedFile;
   /** When the path was last checked to still name this file. */
   pathCheckedAt: number;
 }
@@ -223,7 +223,7 @@ export class FolderSource implements PieceSource {
  * in its place since the scan is a change, never followed or waited on
  * (`_found_file.ts`).
  */
-function openFile(path: string): FoundFile {
+function openFile(path: string): OpenedFile {
   try {
     return openFound(path);
   } catch (error) {
@@ -254,7 +254,7 @@ function changedError(path: string, change: string): Error {
  */
 function describeChange(
   identity: FileIdentity,
-  info: FoundInfo,
+  info: OpenedInfo,
   sameFile: boolean,
 ): string | undefined {
   if (info.nlink === 0) return "was deleted";

@@ -22,7 +22,7 @@ import {
   yieldClock,
 } from "./file_hash.ts";
 import type { FileIdentity } from "./hash_worker.ts";
-import { type FoundFile, openFound, openFoundWaiting } from "./_found_file.ts";
+import { type OpenedFile, openFound, openFoundWaiting } from "./_found_file.ts";
 
 /** Options for {@linkcode SmallFileHasher}. */
 export interface SmallFileHasherOptions {
@@ -109,7 +109,7 @@ export class SmallFileHasher {
    * hashes; null if the file ends before.
    */
   async #hashContents(
-    file: FoundFile,
+    file: OpenedFile,
     size: number,
   ): Promise<Omit<FileHash, "size" | "pieceSize"> | null> {
     const pieceSize = this.#pieceSize;
@@ -164,7 +164,7 @@ export class SmallFileHasher {
  * symbolic link or socket in its place is a change since the walk, and a
  * file another program holds a lease on is waited for.
  */
-async function openHashed(path: string): Promise<FoundFile> {
+async function openHashed(path: string): Promise<OpenedFile> {
   try {
     return openFound(path);
   } catch (error) {

@@ -27,7 +27,7 @@ import {
 import { crowdHost, halfOpen, randomMeta } from "../scripts/_crowd.ts";
 import type { CrowdStats } from "../scripts/_crowd.ts";
 import { Latencies, type LatencySummary } from "../scripts/_latency.ts";
-import { runEntry, spawnSharer } from "../scripts/_child.ts";
+import { PERMISSIONS, runEntry, spawnSharer } from "../scripts/_child.ts";
 import { TrackerClient } from "../lib/discovery/tracker_client.ts";
 import { ANNOUNCE_INTERVAL_MS } from "../lib/protocol/limits.ts";
 import { type Child, spawn } from "./_process.ts";
@@ -405,9 +405,7 @@ async function startTracker(
 ): Promise<{ child: Child; port: number } | string> {
   const run = withOpenFiles(fds, [
     "run",
-    "--allow-net",
-    "--allow-read",
-    "--allow-write",
+    ...PERMISSIONS["tracker.ts"],
     `${REPO_ROOT}tracker.ts`,
     "--host",
     "127.0.0.1",

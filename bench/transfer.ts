@@ -8,6 +8,7 @@
  */
 
 import { PERMISSIONS, shareArgs } from "../scripts/_child.ts";
+import { TRACKER_V8_FLAGS } from "../scripts/compile.ts";
 import { type Child, machineBusySeconds, spawnDeno } from "./_process.ts";
 import { megabytesPerSecond, sha256File } from "./baselines.ts";
 
@@ -50,7 +51,12 @@ export async function startTrackerProcess(
   entry?: string,
   options: StartTrackerOptions = {},
 ): Promise<TrackerProcess> {
-  const flags = ["run", "--allow-net", ...(options.denoFlags ?? [])];
+  const flags = [
+    "run",
+    "--allow-net",
+    ...TRACKER_V8_FLAGS,
+    ...(options.denoFlags ?? []),
+  ];
   const child = spawnDeno(
     entry ? [...flags, entry] : [
       ...flags,

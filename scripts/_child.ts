@@ -7,7 +7,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { PEER_V8_FLAGS } from "./compile.ts";
+import { PEER_V8_FLAGS, TRACKER_V8_FLAGS } from "./compile.ts";
 
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -15,7 +15,12 @@ export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 /** Permissions and runtime flags each entry file runs with, as in the `deno task`s. */
 export const PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
   // Reading (and on first start writing) its --secret-file.
-  "tracker.ts": ["--allow-net", "--allow-read", "--allow-write"],
+  "tracker.ts": [
+    "--allow-net",
+    "--allow-read",
+    "--allow-write",
+    ...TRACKER_V8_FLAGS,
+  ],
   // bittorrent-dht's `debug` reads the environment.
   "scripts/dht_node.ts": ["--allow-net", "--allow-env"],
   // The network interfaces: to find the router to ask for a port mapping.

@@ -18,7 +18,7 @@ import {
 
 /**
  * Writes a second one address may make on average: a thousand peers
- * behind one address renewing every 20 s make 50, and registering 10 files
+ * behind one address renewing every 60 s make 17, and registering 10 files
  * each after a restart, 10,000 at once (WRITE_BURST_PER_ADDRESS).
  */
 export const WRITES_PER_SECOND_PER_ADDRESS = 1_000;

@@ -12,6 +12,8 @@ import {
   compileAll,
   compileReadiness,
   PEER_V8_FLAGS,
+  TARGETS,
+  TRACKER_V8_FLAGS,
 } from "../../scripts/compile.ts";
 import { VERSION } from "../../lib/protocol/version.ts";
 
@@ -148,13 +150,23 @@ Deno.test("tracker --port in use fails with one line", async () => {
   assert(assertOneLine(result.stderr).includes("--port"), result.stderr);
 });
 
-Deno.test("deno task peer runs with the V8 flags the compiled peer bakes in", async () => {
+Deno.test("deno task peer and tracker run with the V8 flags the compiled binaries and the tests bake in", async () => {
   const config = JSON.parse(
     await Deno.readTextFile(new URL("../../deno.json", import.meta.url)),
   );
-  const task: string = config.tasks.peer;
-  for (const flag of PEER_V8_FLAGS) {
-    assert(task.split(" ").includes(flag), `${flag} missing from: ${task}`);
+  for (
+    const [name, flags] of [
+      ["peer", PEER_V8_FLAGS],
+      ["tracker", TRACKER_V8_FLAGS],
+    ] as const
+  ) {
+    const task: string = config.tasks[name];
+    for (const flag of flags) {
+      assert(task.split(" ").includes(flag), `${flag} missing from: ${task}`);
+      assert(PERMISSIONS[`${name}.ts`].includes(flag), `${flag}: ${name}.ts`);
+      const target = TARGETS.find((t) => t.name === name)!;
+      assert(target.runtimeFlags?.includes(flag), `${flag}: compiled ${name}`);
+    }
   }
 });
 

@@ -9,6 +9,7 @@
 import type { LatencySummary } from "../scripts/_latency.ts";
 import type { CrowdResults, CrowdRow } from "./crowd.ts";
 import type { TargetCheck } from "./report.ts";
+import { ANNOUNCE_INTERVAL_MS } from "../lib/protocol/limits.ts";
 
 /** Most tracker RSS with 100,000 peers. */
 export const CROWD_TARGET_RSS_BYTES = 2 * 1024 ** 3;
@@ -73,7 +74,9 @@ export function formatCrowd(crowd: CrowdResults | undefined): string[] {
   if (!crowd || crowd.rows.length === 0) return [];
   const lines = [
     "",
-    "| Crowd (1-10 files each, announce every 20 s) | Opened (ms) | Registrations | Tracker RSS, median (peak) | Tracker CPU | Announces/s | Announce p50 / p99 | Crowd query p50 / p99 | Probe query p50 / p99 | Real get of 4 MiB | Probe, 8 addresses' idle + half-open connections | Probe, + their query flood (queries/s served, tracker CPU) |",
+    `| Crowd (1-10 files each, announce every ${
+      ANNOUNCE_INTERVAL_MS / 1000
+    } s) | Opened (ms) | Registrations | Tracker RSS, median (peak) | Tracker CPU | Announces/s | Announce p50 / p99 | Crowd query p50 / p99 | Probe query p50 / p99 | Real get of 4 MiB | Probe, 8 addresses' idle + half-open connections | Probe, + their query flood (queries/s served, tracker CPU) |`,
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
   ];
   for (const row of crowd.rows) lines.push(crowdLine(row));
@@ -94,7 +97,7 @@ export function formatCrowd(crowd: CrowdResults | undefined): string[] {
   }
   lines.push(
     "",
-    "Each peer has its own encrypted connection from its own loopback address (127.1.0.1 up), as separate machines would; the crowd runs in child processes of up to 15,000 peers. Latencies of the crowd are measured by its own processes (their event loops included); the probe is one client from 127.0.0.1 querying 20 times a second. The flood: 8 addresses, each with 256 idle connections and 64 half-open ones (no handshake), the probe measured 10 s; then 4 connections from each querying (8,000/s tried in all, within the per-address rate limit), the probe measured 10 s more. The crowd and the flooders run at `nice 19` on the same cores as the tracker and the probe (they stand for other machines). The tracker's RSS is the median of a sample a second over the window; its cost per peer is the slope between the smallest and the largest crowd that ran.",
+    "Each peer has its own encrypted connection from its own loopback address (127.1.0.1 up), as separate machines would; the crowd runs in child processes of up to 15,000 peers. Latencies of the crowd are measured by its own processes (their event loops included); the probe is one client from 127.0.0.1 querying 20 times a second. The flood: 8 addresses, each with 256 idle connections and 64 half-open ones (no handshake), the probe measured 10 s; then 4 connections from each querying (8,000/s tried in all, 1,000/s from each address: 4 times its rate limit, so past its burst each address is held to 250/s), the probe measured 10 s more. The crowd and the flooders run at `nice 19` on the same cores as the tracker and the probe (they stand for other machines). The tracker's RSS is the median of a sample a second over the window; its cost per peer is the slope between the smallest and the largest crowd that ran.",
   );
   return lines;
 }

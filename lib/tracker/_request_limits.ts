@@ -71,16 +71,23 @@ export class RequestLimits {
   }
 
   /**
-   * True if `host` may make a request of `type` now (and counts it); other
-   * requests (a `reach`, a `connect`) have limits of their own.
+   * Counts a request of `type` from `host` against its bucket: the ms it
+   * should wait for its turn (0: none), or undefined when that would be
+   * more than `maxWaitMs` (refuse it: nothing is counted). Other requests
+   * (a `reach`, a `connect`) have limits of their own: 0.
    */
-  take(type: string, host: string): boolean {
+  reserve(type: string, host: string, maxWaitMs: number): number | undefined {
     const limiter = READS.has(type)
       ? this.#reads
       : WRITES.has(type)
       ? this.#writes
       : undefined;
-    return limiter?.take(addressGroup(host)) ?? true;
+    return limiter ? limiter.reserve(addressGroup(host), maxWaitMs) : 0;
+  }
+
+  /** True if `host` may make a request of `type` now (and counts it). */
+  take(type: string, host: string): boolean {
+    return this.reserve(type, host, 0) === 0;
   }
 
   /** Forgets buckets that are full again. */

@@ -24,18 +24,20 @@ import {
   DEFAULT_TRACKER_PORT,
   FRAME_DEADLINE_MS,
   IDLE_TIMEOUT_MS,
-  MAX_JSON_BYTES,
   REGISTRATION_TTL_MS,
   TRACKER_MAX_CONNECTIONS,
   TRACKER_MAX_CONNECTIONS_PER_ADDRESS,
 } from "../protocol/limits.ts";
-import {
-  type ErrorCode,
-  type FileSummary,
-  type Message,
-  type TrackerStats,
-} from "../protocol/messages.ts";
+import type { Message, TrackerStats } from "../protocol/messages.ts";
 import { RequestLimits } from "./_request_limits.ts";
+import {
+  busyReply,
+  errorReply,
+  fitFrame,
+  isBadInput,
+  message,
+  sendOrClose,
+} from "./_replies.ts";
 import { FairTurns } from "./_fair_turns.ts";
 import { trackerBinaryLimit } from "./_binary_limit.ts";
 import { Broker, type RelayDesk } from "./_broker.ts";
@@ -52,6 +54,17 @@ export type { RelayDesk } from "./_broker.ts";
 
 /** How often the tracker forgets expired registrations. */
 export const SWEEP_INTERVAL_MS = 5_000;
+/**
+ * Longest a request over its address's rate waits for its token before it
+ * is answered `busy` instead. A connection reads nothing while its request
+ * waits, so one that keeps asking is held to the rate by TCP itself, at
+ * the cost of one timer, where answering `busy` costs as much as answering
+ * (#22: a flood from 8 addresses at 1,000 queries a second each, refused
+ * past 250, still took 55% of a core). 10 s lets every connection an
+ * address may have (TRACKER_MAX_CONNECTIONS_PER_ADDRESS) wait at 250 a
+ * second; a client a little over its rate is only slowed down.
+ */
+export const RATE_WAIT_MS = 10_000;
 
 /** Requests that register the sender at a port: the broker notes the connection. */
 const REGISTERS: ReadonlySet<string> = new Set([
@@ -59,9 +72,6 @@ const REGISTERS: ReadonlySet<string> = new Set([
   "register-sealed",
   "announce",
 ]);
-/** Bytes of a `files` answer besides its entries, with room to spare. */
-const FILES_FRAME_OVERHEAD = 64;
-const encoder = new TextEncoder();
 
 /** Options for {@linkcode startTracker}. */
 export interface TrackerOptions {
@@ -87,6 +97,8 @@ export interface TrackerOptions {
   queriesPerSecond?: number;
   /** Reads one address may make at once. @default {QUERY_BURST_PER_ADDRESS} */
   queryBurst?: number;
+  /** Most ms a request over its rate waits before `busy`. @default {RATE_WAIT_MS} */
+  rateWaitMs?: number;
   /** Registry quotas (per host, in total, variants). @default {tracker_service.ts} */
   quotas?: Omit<TrackerServiceOptions, "ttlMs" | "now">;
   /** Receives one line per notable event (bad client, refused connection). */
@@ -156,6 +168,8 @@ class Tracker implements TrackerServer {
   /** How every connection receives: one object for all. */
   #receive: ReceiveOptions;
   #closed = false;
+  /** Ends the waits of requests over their rate (when closing). */
+  #rateWaits = new Set<() => void>();
 
   constructor(options: TrackerOptions) {
     this.#options = options;
@@ -249,6 +263,7 @@ class Tracker implements TrackerServer {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const end of this.#rateWaits) end();
     clearInterval(this.#sweeper);
     this.#turns.close();
     await Promise.all([this.#listener.close(), this.#metrics?.close()]);
@@ -264,6 +279,7 @@ class Tracker implements TrackerServer {
     const host = unmapIPv4(connection.remote.host);
     const group = addressGroup(host);
     const receive = this.#receive;
+    const rateWaitMs = this.#options.rateWaitMs ?? RATE_WAIT_MS;
     try {
       for (let seen = 0; !this.#closed; seen = connection.bytesReceived) {
         let request: Message | null;
@@ -276,6 +292,19 @@ class Tracker implements TrackerServer {
         }
         this.#load.received(connection.bytesReceived - seen);
         if (request === null) return;
+        // Within its address's rate: at once, after a wait for its token
+        // (this connection reads nothing meanwhile), or refused.
+        const waitMs = this.#limits.reserve(request.type, host, rateWaitMs);
+        if (waitMs === undefined) {
+          this.#load.refuse("rate-limit");
+          this.#load.answered(request.type);
+          if (!await sendOrClose(connection, busyReply(host))) return;
+          continue;
+        }
+        if (waitMs > 0) {
+          await this.#rateWait(waitMs);
+          if (this.#closed) return;
+        }
         // Its turn among the address groups with requests waiting.
         const turn = this.#turns.take(group);
         if (turn) await turn;
@@ -303,6 +332,19 @@ class Tracker implements TrackerServer {
       this.#service.closeSession(session);
       this.#broker.forget(connection);
     }
+  }
+
+  /** Waits `ms` for a rate-limited request's token, or until closing. */
+  #rateWait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const end = () => {
+        clearTimeout(timer);
+        this.#rateWaits.delete(end);
+        resolve();
+      };
+      const timer = setTimeout(end, ms);
+      this.#rateWaits.add(end);
+    });
   }
 
   /** Counts and logs why a receive failed; a bad request is told why. */
@@ -335,13 +377,6 @@ class Tracker implements TrackerServer {
       REGISTERS.has(request.type)
     ) {
       broker.seen(connection, { host, port: request.port });
-    }
-    if (!this.#limits.take(request.type, host)) {
-      this.#load.refuse("rate-limit");
-      return errorReply(
-        "busy",
-        `Too many requests from ${host}; slow down and try again.`,
-      );
     }
     try {
       switch (request.type) {
@@ -440,44 +475,4 @@ class Tracker implements TrackerServer {
       throw error;
     }
   }
-}
-
-/**
- * The longest head of `files` whose answer fits in one frame's JSON part:
- * 500 summaries with long names would not.
- */
-function fitFrame(files: FileSummary[]): FileSummary[] {
-  let bytes = FILES_FRAME_OVERHEAD;
-  for (let i = 0; i < files.length; i++) {
-    bytes += encoder.encode(JSON.stringify(files[i])).length + 1;
-    if (bytes > MAX_JSON_BYTES) return files.slice(0, i);
-  }
-  return files;
-}
-
-function errorReply(code: ErrorCode, text: string): Message {
-  return { type: "error", code, message: text.slice(0, 1000) };
-}
-
-/**
- * Sends `reply`; false (and the connection closed) if it failed or the
- * client did not take it within the connection's write deadline.
- */
-async function sendOrClose(
-  connection: Connection,
-  reply: Message,
-): Promise<boolean> {
-  const ok = await connection.send(reply).then(() => true, () => false);
-  if (!ok) connection.close();
-  return ok;
-}
-
-/** Errors that mean the client sent something malformed, not that the socket failed. */
-function isBadInput(error: unknown): boolean {
-  return error instanceof TypeError || error instanceof RangeError ||
-    error instanceof SyntaxError;
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,5 +1,6 @@
 import { assert, assertEquals } from "../assert.ts";
 import { RequestLimits } from "../../lib/tracker/_request_limits.ts";
+import { RateLimiter } from "../../lib/tracker/rate_limit.ts";
 
 /** How many of `n` requests of `type` from `host` are allowed at once. */
 function allowed(
@@ -30,4 +31,27 @@ Deno.test("reads and writes have buckets of their own, per IPv4 address or IPv6 
   assertEquals(allowed(limits, "register", "2001:db8:0:2::1", 4), 4);
   // Other requests (reach, connect) have limits of their own elsewhere.
   assert(limits.take("reach", "10.0.0.1"));
+});
+
+Deno.test("a reservation waits for a token not yet earned, one after another, up to the most wait allowed", () => {
+  let now = 0;
+  const limiter = new RateLimiter({ rate: 10, burst: 2, now: () => now });
+  // The burst at once, then each 100 ms after the last.
+  assertEquals(limiter.reserve("a", 250), 0);
+  assertEquals(limiter.reserve("a", 250), 0);
+  assertEquals(limiter.reserve("a", 250), 100);
+  assertEquals(limiter.reserve("a", 250), 200);
+  // A third would wait 300 ms: refused, and nothing taken.
+  assertEquals(limiter.reserve("a", 250), undefined);
+  assertEquals(limiter.take("a"), false);
+  // Another address has its own bucket.
+  assertEquals(limiter.reserve("b", 0), 0);
+  // 50 ms on, the next would wait 250 ms: just allowed.
+  now = 50;
+  assertEquals(limiter.reserve("a", 250), 250);
+  // Once the debt is earned back and more, tokens are there again.
+  now = 1_000;
+  assertEquals(limiter.reserve("a", 0), 0);
+  assert(limiter.take("a"));
+  assertEquals(limiter.take("a"), false);
 });

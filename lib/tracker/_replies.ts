@@ -1,0 +1,64 @@
+/**
+ * The tracker server's replies: what an error, a refusal for going over
+ * the rate, and a list that must fit one frame look like, and sending one.
+ *
+ * @module
+ */
+
+import type { Connection } from "../net/connection.ts";
+import { MAX_JSON_BYTES } from "../protocol/limits.ts";
+import type { ErrorCode, FileSummary, Message } from "../protocol/messages.ts";
+
+/** Bytes of a `files` answer besides its entries, with room to spare. */
+const FILES_FRAME_OVERHEAD = 64;
+const encoder = new TextEncoder();
+
+/**
+ * The longest head of `files` whose answer fits in one frame's JSON part:
+ * 500 summaries with long names would not.
+ */
+export function fitFrame(files: FileSummary[]): FileSummary[] {
+  let bytes = FILES_FRAME_OVERHEAD;
+  for (let i = 0; i < files.length; i++) {
+    bytes += encoder.encode(JSON.stringify(files[i])).length + 1;
+    if (bytes > MAX_JSON_BYTES) return files.slice(0, i);
+  }
+  return files;
+}
+
+/** `busy`: `host` is over its rate. */
+export function busyReply(host: string): Message {
+  return errorReply(
+    "busy",
+    `Too many requests from ${host}; slow down and try again.`,
+  );
+}
+
+/** An `error` reply with `code` and (at most 1,000 characters of) `text`. */
+export function errorReply(code: ErrorCode, text: string): Message {
+  return { type: "error", code, message: text.slice(0, 1000) };
+}
+
+/**
+ * Sends `reply`; false (and the connection closed) if it failed or the
+ * client did not take it within the connection's write deadline.
+ */
+export async function sendOrClose(
+  connection: Connection,
+  reply: Message,
+): Promise<boolean> {
+  const ok = await connection.send(reply).then(() => true, () => false);
+  if (!ok) connection.close();
+  return ok;
+}
+
+/** Errors that mean the client sent something malformed, not that the socket failed. */
+export function isBadInput(error: unknown): boolean {
+  return error instanceof TypeError || error instanceof RangeError ||
+    error instanceof SyntaxError;
+}
+
+/** What `error` says. */
+export function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

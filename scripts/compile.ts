@@ -52,14 +52,14 @@ export const PEER_V8_FLAGS = [
 ];
 
 /**
- * V8 flags the tracker runs with: the old generation grows by at most 30%
+ * V8 flags the tracker runs with: the old generation grows by at most 15%
  * before a full collection, instead of up to 4 times what it held. A
  * tracker's heap is mostly its connections and registrations, long-lived
  * and growing slowly, so the default let it sit at twice its live size: at
- * 13,000 simulated peers 372-380 MiB against 324-332 MiB with the flag
- * (21.2 against 17.5-18.6 KiB a peer), for 0-2 points more of a core (#22).
+ * 13,000 simulated peers 372-380 MiB, against 324-332 MiB at 30% and 304
+ * MiB at 15%, for about 1.5 points more of a core than without (#22).
  */
-export const TRACKER_V8_FLAGS = ["--v8-flags=--heap-growing-percent=30"];
+export const TRACKER_V8_FLAGS = ["--v8-flags=--heap-growing-percent=15"];
 
 /**
  * What we build: the tracker talks TCP and reads (on first start writes)

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { assertEquals } from "../assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import { tempDir } from "../fixtures.ts";
 import {
   deviceMajor,
@@ -65,4 +65,24 @@ Deno.test("deviceMajor reads the major number of a device number as glibc encode
   // 259:70000 (a large minor: its high bits sit above bit 20).
   const dev = (70000 & 0xff) + 259 * 256 + (70000 >>> 8) * 2 ** 20;
   assertEquals(deviceMajor(dev), 259);
+});
+
+Deno.test("syncFileSystem stops a sync that takes longer than its timeout and says false", async () => {
+  await using dir = await tempDir();
+  if (deviceMajor(Deno.statSync(dir.path).dev) === 0) {
+    console.log("SKIPPED: the temp folder is on no block device here");
+    return;
+  }
+  // A sync that hangs (behind another program's gigabytes, say).
+  const hang = join(dir.path, "slow-sync");
+  await Deno.writeTextFile(hang, "#!/bin/sh\nexec sleep 30\n");
+  await Deno.chmod(hang, 0o755);
+  const started = performance.now();
+  assertEquals(
+    await syncFileSystem(dir.path, { commands: [hang], timeoutMs: 200 }),
+    false,
+  );
+  // Stopped at its timeout, not waited out (30 s).
+  const elapsed = performance.now() - started;
+  assert(elapsed < 10_000, `${elapsed} ms`);
 });

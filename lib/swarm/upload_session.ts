@@ -93,6 +93,8 @@ export class UploadSession {
   #ended = false;
   /** Aborts a wait for the upload limit or a slot when the session ends. */
   #stop = new AbortController();
+  /** An error being sent as the session ends (see {@linkcode #endWith}). */
+  #lastWord?: Promise<void>;
   #holding = false;
   #choked = false;
   #turnStart = 0;
@@ -170,8 +172,7 @@ export class UploadSession {
         });
       } catch (error) {
         if (this.#ended) return;
-        this.#end();
-        return await this.#server.failOnInput(this.#conn, error);
+        return await this.#endWith(this.#server.failOnInput(this.#conn, error));
       }
       if (message === null || this.#ended) return;
       if (message.type === "cancel") {
@@ -180,12 +181,11 @@ export class UploadSession {
         continue;
       }
       if (message.type !== "request" && message.type !== "requests") {
-        this.#end();
-        return await this.#server.fail(
+        return await this.#endWith(this.#server.fail(
           this.#conn,
           "bad-request",
           `Expected "request" or "cancel", got "${message.type}"`,
-        );
+        ));
       }
       // Dropped while choked: the downloader gave it back when told.
       if (this.#choked) continue;
@@ -296,8 +296,21 @@ export class UploadSession {
       // The connection failed mid-send; the reader sees it closed.
     } finally {
       this.#end();
+      // The reader's last word (an error) goes out before the close.
+      await this.#lastWord;
       this.#conn.close();
     }
+  }
+
+  /**
+   * Ends the session with `last` (an error reply, already queued: sends
+   * go out in order) as the last thing sent: the writer closes the
+   * connection once it is out.
+   */
+  async #endWith(last: Promise<void>): Promise<void> {
+    this.#lastWord = last;
+    this.#end();
+    await last;
   }
 
   /** The next request to answer, or undefined when the session ended. */

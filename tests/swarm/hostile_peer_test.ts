@@ -227,6 +227,26 @@ Deno.test('piece indexes -1, 1.5, "7", 1e400, 2^53+1 and null get bad-request an
   }
 });
 
+Deno.test("a request over the peer's JSON limit after the hello gets bad-request and a close", async () => {
+  await using f = await fixture();
+  const hello = encodeFrame(JSON.parse(helloJson(idOf(f))));
+  const request = rawFrame(
+    `{"type":"request","index":0,"pad":"${"x".repeat(2000)}"}`,
+  );
+  const all = new Uint8Array(hello.length + request.length);
+  all.set(hello);
+  all.set(request, hello.length);
+  const { replies, closedAfterMs } = await exchange(
+    f.server.address.port,
+    all,
+  );
+  assertEquals(
+    replies.map((m) => m.type === "error" ? m.code : m.type),
+    ["welcome", "bad-request"],
+  );
+  assert(closedAfterMs < PROMPT_MS, `took ${closedAfterMs} ms`);
+});
+
 Deno.test("a piece index past the end gets bad-request naming it, and the connection goes on", async () => {
   await using f = await fixture();
   using conn = await honest(f);

@@ -115,6 +115,11 @@ export interface TrackerStats {
    * `quota`, `bad-request`, `full`, …); reasons never seen may be absent.
    */
   refused?: Record<string, number>;
+  /**
+   * Requests since start that came over their address's rate and waited
+   * for their token before being answered (not refused).
+   */
+  rateWaits?: number;
   /** Frame bytes received from clients since start. */
   bytesReceived?: number;
 }

@@ -447,6 +447,7 @@ const OPTIONAL_STATS: Readonly<
   announcesPerSecond: rate,
   queriesPerSecond: rate,
   refused: reasonCounts,
+  rateWaits: count,
   bytesReceived: count,
 };
 

@@ -80,6 +80,8 @@ export interface LoadReport {
   queriesPerSecond: number;
   /** Refusals since start, by reason; reasons never seen are left out. */
   refused: Record<string, number>;
+  /** Requests since start that waited for their rate's token. */
+  rateWaits: number;
   /** Frame bytes received from clients since start (after decryption). */
   bytesReceived: number;
 }
@@ -111,6 +113,7 @@ export class LoadCounters {
   #announces: WindowedCount;
   #queries: WindowedCount;
   #refused = new Map<string, number>();
+  #rateWaits = 0;
 
   /** Counters from zero, starting the clock. */
   constructor(options: LoadCountersOptions = {}) {
@@ -134,6 +137,11 @@ export class LoadCounters {
     this.#refused.set(reason, (this.#refused.get(reason) ?? 0) + 1);
   }
 
+  /** Counts one request that waits for its rate's token. */
+  rateWaited(): void {
+    this.#rateWaits++;
+  }
+
   /** Counts `count` bytes received from a client. */
   received(count: number): void {
     this.#bytes += count;
@@ -150,6 +158,7 @@ export class LoadCounters {
       announcesPerSecond: this.#announces.perSecond(now),
       queriesPerSecond: this.#queries.perSecond(now),
       refused: Object.fromEntries(this.#refused),
+      rateWaits: this.#rateWaits,
       bytesReceived: this.#bytes,
     };
   }

@@ -186,6 +186,11 @@ function metricsOf(s: TrackerStats): Metric[] {
       s.queries,
     ),
     counter(
+      "rate_waits_total",
+      "Requests over their address's rate that waited for their token.",
+      s.rateWaits,
+    ),
+    counter(
       "received_bytes_total",
       "Frame bytes received from clients since start.",
       s.bytesReceived,

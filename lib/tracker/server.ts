@@ -302,6 +302,7 @@ class Tracker implements TrackerServer {
           continue;
         }
         if (waitMs > 0) {
+          this.#load.rateWaited();
           await this.#rateWait(waitMs);
           if (this.#closed) return;
         }

@@ -430,6 +430,10 @@ Deno.test("a query flood from one address is held to its rate while another addr
   assertEquals(codes, { file: count });
   const leastMs = (count - burst) / rate * 1000;
   assert(elapsed >= leastMs * 0.9, `${elapsed} ms for ${count} queries`);
+  // Counted for the operator as waits, not refusals.
+  const stats = server.stats();
+  assert(stats.rateWaits! >= count - burst - 2, JSON.stringify(stats));
+  assertEquals(stats.refused?.["rate-limit"], undefined);
 });
 
 Deno.test("requests from one address more than rateWaitMs over its rate are answered busy", async () => {

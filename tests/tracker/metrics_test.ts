@@ -131,6 +131,7 @@ Deno.test("/metrics and the stats answer report the peers, files, registrations 
   assert(m.get("p2p_tracker_queries_per_second")! > 0);
   assert(m.get("p2p_tracker_received_bytes_total")! > 0);
   assertEquals(m.get('p2p_tracker_refused_total{reason="rate-limit"}'), 0);
+  assertEquals(m.get("p2p_tracker_rate_waits_total"), 0);
 
   const stats = await a.stats();
   assertEquals(stats.peers, m.get("p2p_tracker_peers"));
@@ -330,6 +331,7 @@ Deno.test("a stats-reply carries the load fields, and refuses malformed ones", (
     announcesPerSecond: 0.8,
     queriesPerSecond: 12.25,
     refused: { "rate-limit": 3, "handshake-failed": 1 },
+    rateWaits: 2,
     bytesReceived: 1024,
   };
   assertEquals(overTheWire({ ...full }), full);

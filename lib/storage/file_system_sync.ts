@@ -67,16 +67,35 @@ export async function syncFileSystem(
   if (!command) return false;
   try {
     if (deviceMajor(Deno.statSync(path).dev) === 0) return false;
-    const { success } = await new Deno.Command(command, {
+    const child = new Deno.Command(command, {
       // Absolute, and after `--`: a path starting with `-` is no option.
       args: ["-f", "--", resolve(path)],
       stdin: "null",
       stdout: "null",
       stderr: "null",
-      // Stops (kills) it: then it reports no success.
-      signal: AbortSignal.timeout(options.timeoutMs ?? FS_SYNC_TIMEOUT_MS),
-    }).output();
-    return success;
+    }).spawn();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((done) => {
+      timer = setTimeout(
+        () => done("late"),
+        options.timeoutMs ?? FS_SYNC_TIMEOUT_MS,
+      );
+    });
+    try {
+      const status = await Promise.race([child.status, late]);
+      if (status !== "late") return status.success;
+    } finally {
+      clearTimeout(timer);
+    }
+    // Killed, but not waited for: a `syncfs` waiting on the disk takes a
+    // signal only once it returns.
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Gone meanwhile.
+    }
+    child.unref();
+    return false;
   } catch {
     return false;
   }

@@ -85,6 +85,8 @@ export class RateLimiter {
    * another wait one after another, each 1/rate s after the last.
    */
   reserve(key: string, maxWaitMs: number): number | undefined {
+    // No limit (and no 0 × Infinity refill to make a NaN of the bucket).
+    if (this.#rate === Infinity) return 0;
     const bucket = this.#bucket(key);
     if (!bucket) return undefined;
     const left = bucket.tokens - 1;

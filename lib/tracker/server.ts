@@ -60,11 +60,12 @@ export const SWEEP_INTERVAL_MS = 5_000;
  * waits, so one that keeps asking is held to the rate by TCP itself, at
  * the cost of one timer, where answering `busy` costs as much as answering
  * (#22: a flood from 8 addresses at 1,000 queries a second each, refused
- * past 250, still took 55% of a core). 10 s lets every connection an
- * address may have (TRACKER_MAX_CONNECTIONS_PER_ADDRESS) wait at 250 a
- * second; a client a little over its rate is only slowed down.
+ * past 250, still took 55% of a core). Half a client's wait for a reply
+ * (TRACKER_REPLY_TIMEOUT_MS, 10 s), so that the answer, `busy` or not,
+ * comes before the client gives up on the connection: at 250 a second,
+ * 1,250 connections of one address may wait at once.
  */
-export const RATE_WAIT_MS = 10_000;
+export const RATE_WAIT_MS = 5_000;
 
 /** Requests that register the sender at a port: the broker notes the connection. */
 const REGISTERS: ReadonlySet<string> = new Set([
@@ -337,6 +338,7 @@ class Tracker implements TrackerServer {
 
   /** Waits `ms` for a rate-limited request's token, or until closing. */
   #rateWait(ms: number): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     return new Promise((resolve) => {
       const end = () => {
         clearTimeout(timer);

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
-import { tempDir } from "../fixtures.ts";
+import { pollUntil, tempDir } from "../fixtures.ts";
 import {
   deviceMajor,
   FS_SYNC_COMMANDS,
@@ -67,22 +67,40 @@ Deno.test("deviceMajor reads the major number of a device number as glibc encode
   assertEquals(deviceMajor(dev), 259);
 });
 
-Deno.test("syncFileSystem stops a sync that takes longer than its timeout and says false", async () => {
+Deno.test("syncFileSystem gives up on a sync that takes longer than its timeout, even one that ignores being stopped, and says false", async () => {
   await using dir = await tempDir();
   if (deviceMajor(Deno.statSync(dir.path).dev) === 0) {
     console.log("SKIPPED: the temp folder is on no block device here");
     return;
   }
-  // A sync that hangs (behind another program's gigabytes, say).
+  // A sync that hangs (behind another program's gigabytes, say) and, as a
+  // syncfs waiting on the disk, does not stop when asked to.
   const hang = join(dir.path, "slow-sync");
-  await Deno.writeTextFile(hang, "#!/bin/sh\nexec sleep 30\n");
+  const pidFile = join(dir.path, "pid");
+  await Deno.writeTextFile(
+    hang,
+    `#!/bin/sh\ntrap '' TERM INT\necho $$ > '${pidFile}'\nexec sleep 30\n`,
+  );
   await Deno.chmod(hang, 0o755);
   const started = performance.now();
   assertEquals(
     await syncFileSystem(dir.path, { commands: [hang], timeoutMs: 200 }),
     false,
   );
-  // Stopped at its timeout, not waited out (30 s).
+  // Given up on at its timeout, not waited out (30 s).
   const elapsed = performance.now() - started;
   assert(elapsed < 10_000, `${elapsed} ms`);
+  // And killed: it is gone soon after (SIGKILL cannot be ignored).
+  const pid = Number(await Deno.readTextFile(pidFile));
+  await pollUntil(5_000, () => Promise.resolve(!alive(pid)));
 });
+
+/** True while process `pid` exists and is not a zombie. */
+function alive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}

@@ -417,7 +417,7 @@ Deno.test("a query flood from one address is held to its rate while another addr
     server.address.port,
     Array.from({ length: count }, () => query),
   );
-  // The other address, during the flood: answered, not made to wait.
+  // The other address, during the flood: answered (its own bucket).
   using other = await client(server.address, "::1");
   for (let i = 0; i < 10; i++) {
     assertEquals((await other.query(file.id)).peers.length, 1);

@@ -54,4 +54,7 @@ Deno.test("a reservation waits for a token not yet earned, one after another, up
   assertEquals(limiter.reserve("a", 0), 0);
   assert(limiter.take("a"));
   assertEquals(limiter.take("a"), false);
+  // An infinite rate is no limit, even with the clock standing still.
+  const open = new RateLimiter({ rate: Infinity, burst: 1, now: () => 0 });
+  for (let i = 0; i < 5; i++) assertEquals(open.reserve("a", 0), 0);
 });

@@ -48,6 +48,14 @@ export class TrackerConnection {
   #reading = false;
   #failure?: Error;
   #onIncoming?: (message: IncomingMessage) => void;
+  #markClosed!: () => void;
+  /**
+   * Resolves once the connection has failed or been closed (while it is
+   * read: listening, or a request waiting; else at the next request).
+   */
+  readonly closed: Promise<void> = new Promise((resolve) => {
+    this.#markClosed = resolve;
+  });
 
   /** Requests over `conn` to the tracker at `address`, each answered within `replyMs`. */
   constructor(address: Address, conn: Connection, replyMs: number) {
@@ -183,6 +191,7 @@ export class TrackerConnection {
   #fail(error: Error): void {
     if (!this.#failure) this.#failure = error;
     this.#conn.close();
+    this.#markClosed();
     // While a read is running, it rejects them once it has ended.
     if (!this.#reading) this.#rejectAll();
   }

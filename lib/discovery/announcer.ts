@@ -26,6 +26,13 @@ import {
 
 /** Most time {@linkcode Announcer.close} spends unregistering. */
 export const ANNOUNCER_CLOSE_TIMEOUT_MS = 3_000;
+/**
+ * Least ms before registering again once the tracker connection closed (a
+ * tracker restarting is not back at once). The renewal comes at a random
+ * moment from then to half the interval, so that the peers of a restarted
+ * tracker do not all come back in the same second.
+ */
+export const RECONNECT_AFTER_MS = 1_000;
 
 /** What an announcer keeps registered: a file, or a private file. */
 export type Registration = FileMeta | SealedFile;
@@ -84,6 +91,8 @@ export class Announcer {
   #files = new Map<string, Kept>();
   #client?: Promise<TrackerClient>;
   #timer?: ReturnType<typeof setInterval>;
+  /** The early renewal after the connection closed, when one is due. */
+  #soon?: ReturnType<typeof setTimeout>;
   #ticking?: Promise<void>;
   #trackerDown = false;
   /** The port registrations name: the server's, or one the router forwards. */
@@ -225,6 +234,7 @@ export class Announcer {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    clearTimeout(this.#soon);
     const deadline = setTimeout(
       () => this.#abandon(),
       this.#options.closeTimeoutMs ?? ANNOUNCER_CLOSE_TIMEOUT_MS,
@@ -351,8 +361,11 @@ export class Announcer {
     ).then((client) => {
       // Closed while connecting: do not keep a connection open past close().
       if (this.#abandoned) client.close();
-      else if (this.#options.onIncoming) {
-        client.listen(this.#options.onIncoming);
+      else {
+        // Read at all times: so a close (the tracker restarted) is seen at
+        // once, and the tracker's pushes handed over.
+        client.listen(this.#options.onIncoming ?? (() => {}));
+        client.closed.then(() => this.#lost(pending));
       }
       return client;
     }, (error) => {
@@ -361,6 +374,30 @@ export class Announcer {
     });
     this.#client = pending;
     return pending;
+  }
+
+  /**
+   * The connection `pending` closed by itself (the tracker restarted, or
+   * the network broke): forgotten, and a renewal comes before the next
+   * interval, which registers again whatever the tracker lost.
+   */
+  #lost(pending: Promise<TrackerClient>): void {
+    // Closed on purpose (close(), or a failed request that reconnects).
+    if (this.#client !== pending || this.#abandoned || this.#closed) return;
+    this.#client = undefined;
+    if (this.#soon || this.#files.size === 0) return;
+    const spread = Math.max(0, this.#intervalMs / 2 - RECONNECT_AFTER_MS);
+    const wait = Math.min(RECONNECT_AFTER_MS, this.#intervalMs / 2) +
+      Math.random() * spread;
+    this.#options.log?.(
+      `Lost the connection to tracker ${this.#label()}; renewing in ${
+        (wait / 1000).toFixed(1)
+      } s.`,
+    );
+    this.#soon = setTimeout(() => {
+      this.#soon = undefined;
+      this.#tick();
+    }, wait);
   }
 
   /** Closes `client` and forgets it if it is still the shared one. */

@@ -395,6 +395,14 @@ export class TrackerClient {
     this.#conn.listen((message) => handler(this.#incoming(message)));
   }
 
+  /**
+   * Resolves once the connection has closed, by either side (noticed at
+   * once while {@linkcode listen}ing, else at the next request).
+   */
+  get closed(): Promise<void> {
+    return this.#conn.closed;
+  }
+
   /** The tracker's counters. */
   async stats(): Promise<TrackerStats> {
     const reply = await this.#conn.request({ type: "stats" }, "stats-reply");

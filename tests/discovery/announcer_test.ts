@@ -181,3 +181,36 @@ Deno.test("Announcer.add() of a private file the tracker refuses rejects, and ke
     await announcer.close();
   }
 });
+
+Deno.test("Announcer registers again within half an interval once the tracker's connection closes, not at the next interval", async () => {
+  const intervalMs = 6_000;
+  const lines: string[] = [];
+  const first = tracker();
+  const address = first.address;
+  const announcer = new Announcer({
+    tracker: address,
+    port: 6000,
+    intervalMs,
+    log: (line) => lines.push(line),
+  });
+  try {
+    await announcer.add(meta("cc", "soon.bin"));
+    // The tracker restarts (on the same port) just after the add: the next
+    // interval is ~6 s away.
+    await first.close();
+    const restarted = performance.now();
+    await using _second = tracker({ port: address.port });
+    using c = await client(address);
+    await eventually(async () => (await c.list()).length === 1, intervalMs);
+    const took = performance.now() - restarted;
+    // From RECONNECT_AFTER_MS to half the interval, plus the round trips.
+    assert(took < intervalMs / 2 + 1_000, `registered again after ${took} ms`);
+    assert(
+      lines.some((line) => line.startsWith("Lost the connection to tracker")),
+      lines.join("\n"),
+    );
+  } finally {
+    await announcer.close();
+    await first.close();
+  }
+});

@@ -66,6 +66,21 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** An announcer for port 6000 of `address` renewing every `intervalMs`, and its log. */
+function logged(
+  address: Address,
+  intervalMs: number,
+): { announcer: Announcer; lines: string[] } {
+  const lines: string[] = [];
+  const announcer = new Announcer({
+    tracker: address,
+    port: 6000,
+    intervalMs,
+    log: (line) => lines.push(line),
+  });
+  return { announcer, lines };
+}
+
 /** Polls `check` until it returns true; fails after `ms`. */
 async function eventually(
   check: () => Promise<boolean>,
@@ -120,15 +135,9 @@ Deno.test("Announcer keeps private and public files registered past the TTL, and
 
 Deno.test("Announcer registers a private file again by itself after the tracker restarts, with the same blob and still partial", async () => {
   const file = sealed(3);
-  const lines: string[] = [];
   const first = tracker();
   const address = first.address;
-  const announcer = new Announcer({
-    tracker: address,
-    port: 6000,
-    intervalMs: 50,
-    log: (line) => lines.push(line),
-  });
+  const { announcer, lines } = logged(address, 50);
   try {
     await announcer.add(file, { partial: true });
     await announcer.add(meta("bb", "public.bin"));
@@ -184,15 +193,9 @@ Deno.test("Announcer.add() of a private file the tracker refuses rejects, and ke
 
 Deno.test("Announcer registers again within half an interval once the tracker's connection closes, not at the next interval", async () => {
   const intervalMs = 6_000;
-  const lines: string[] = [];
   const first = tracker();
   const address = first.address;
-  const announcer = new Announcer({
-    tracker: address,
-    port: 6000,
-    intervalMs,
-    log: (line) => lines.push(line),
-  });
+  const { announcer, lines } = logged(address, intervalMs);
   try {
     await announcer.add(meta("cc", "soon.bin"));
     // The tracker restarts (on the same port) just after the add: the next

@@ -27,6 +27,7 @@
  */
 
 import { resolve } from "node:path";
+import { settleWithin } from "../util/settle_within.ts";
 
 /**
  * Programs that flush the file system holding a path (`sync -f PATH`), by
@@ -74,19 +75,12 @@ export async function syncFileSystem(
       stdout: "null",
       stderr: "null",
     }).spawn();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<"late">((done) => {
-      timer = setTimeout(
-        () => done("late"),
-        options.timeoutMs ?? FS_SYNC_TIMEOUT_MS,
-      );
-    });
-    try {
-      const status = await Promise.race([child.status, late]);
-      if (status !== "late") return status.success;
-    } finally {
-      clearTimeout(timer);
-    }
+    let status: Deno.CommandStatus | undefined;
+    await settleWithin(
+      child.status.then((done) => status = done),
+      options.timeoutMs ?? FS_SYNC_TIMEOUT_MS,
+    );
+    if (status) return status.success;
     // Killed, but not waited for: a `syncfs` waiting on the disk takes a
     // signal only once it returns.
     try {

@@ -85,11 +85,6 @@ export class RequestLimits {
     return limiter ? limiter.reserve(addressGroup(host), maxWaitMs) : 0;
   }
 
-  /** True if `host` may make a request of `type` now (and counts it). */
-  take(type: string, host: string): boolean {
-    return this.reserve(type, host, 0) === 0;
-  }
-
   /** Forgets buckets that are full again. */
   sweep(): void {
     this.#reads.sweep();

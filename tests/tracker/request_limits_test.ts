@@ -10,7 +10,7 @@ function allowed(
   n: number,
 ): number {
   let ok = 0;
-  for (let i = 0; i < n; i++) if (limits.take(type, host)) ok++;
+  for (let i = 0; i < n; i++) if (limits.reserve(type, host, 0) === 0) ok++;
   return ok;
 }
 
@@ -30,7 +30,7 @@ Deno.test("reads and writes have buckets of their own, per IPv4 address or IPv6 
   assertEquals(allowed(limits, "unregister", "2001:db8:0:1:ffff::2", 4), 1);
   assertEquals(allowed(limits, "register", "2001:db8:0:2::1", 4), 4);
   // Other requests (reach, connect) have limits of their own elsewhere.
-  assert(limits.take("reach", "10.0.0.1"));
+  assert(limits.reserve("reach", "10.0.0.1", 0) === 0);
 });
 
 Deno.test("a reservation waits for a token not yet earned, one after another, up to the most wait allowed", () => {

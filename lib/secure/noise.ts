@@ -198,8 +198,9 @@ export class CipherState {
 
   /**
    * Opens `ciphertext` (ciphertext, then tag) with `ad` under the next
-   * nonce into the start of `out`; returns the bytes written. Throws if it
-   * was altered, and then what `out` holds must not be used.
+   * nonce into the start of `out`, which may be `ciphertext` itself (opened
+   * in place); returns the bytes written. Throws if it was altered, and
+   * then what `out` holds must not be used.
    */
   decryptInto(ad: Uint8Array, ciphertext: Uint8Array, out: Uint8Array): number {
     if (!this.#key) throw new Error("The cipher has no key yet");
@@ -264,7 +265,9 @@ function openSealed(
 /**
  * Runs `input` through `step` CIPHER_CHUNK_BYTES at a time, copying each
  * output into `out` from `at` and freeing it at once (see
- * CIPHER_CHUNK_BYTES): a stream of records makes no garbage.
+ * CIPHER_CHUNK_BYTES): a stream of records makes no garbage. `out` may be
+ * `input` at the same place: a chunk is read whole before its output is
+ * copied over it.
  */
 function pour(
   input: Uint8Array,

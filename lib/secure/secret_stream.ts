@@ -297,14 +297,16 @@ export class SecretStream implements ByteStream {
   #records: RecordReader;
   #send: CipherState;
   #receive: CipherState;
-  /** What is left to read of the last record opened (a view of #opened). */
+  /**
+   * What is left to read of the last record opened: a view of the record
+   * reader's buffer, where the record was opened in place; the reader keeps
+   * it as it is until the next record is asked for, once this is all read.
+   */
   #plain: Uint8Array = EMPTY;
-  /** Records are opened into this: reused, grown to the largest one read. */
-  #opened: Uint8Array = EMPTY;
   /** The record being written: reused, grown to the largest one sent. */
   #out: Uint8Array = EMPTY;
   #writing = false;
-  /** Drop `#opened` and `#out` once used, rather than keep them. */
+  /** Drop `#out` once used, rather than keep it. */
   #compact: boolean;
 
   /**
@@ -329,15 +331,13 @@ export class SecretStream implements ByteStream {
     while (this.#plain.length === 0) {
       const record = await this.#records.record();
       if (record === null) return null;
-      const length = record.length - TAG_BYTES;
-      if (this.#opened.length < length) this.#opened = new Uint8Array(length);
-      this.#receive.decryptInto(EMPTY, record, this.#opened);
-      this.#plain = this.#opened.subarray(0, length);
+      // In place: no second buffer of a record's size per connection.
+      const length = this.#receive.decryptInto(EMPTY, record, record);
+      this.#plain = record.subarray(0, length);
     }
     const n = Math.min(into.length, this.#plain.length);
     into.set(this.#plain.subarray(0, n));
     this.#plain = this.#plain.subarray(n);
-    if (this.#compact && this.#plain.length === 0) this.#opened = EMPTY;
     return n;
   }
 

@@ -95,15 +95,17 @@ const DIGEST_BYTES = 32;
 export const READ_BACK_PIECES_PER_ANSWER = 64;
 /**
  * Pieces ahead of the whole-file hash that the thread keeps, unwritten
- * (6 MiB of 256 KiB pieces), rather than write them alone and read them
+ * (4 MiB of 256 KiB pieces), rather than write them alone and read them
  * back later. Pieces are picked near file order but arrive a little out of
  * it: of a 1 GiB get, 3,845 of 4,096 pieces were read back when none was
  * kept. From 4 sharers, keeping 12 read back 350-500 pieces of a 1 GiB get,
- * 24 read back 250 (fewer than 100 of a 4 GiB get), 32 fewer than 50. 24 was
- * 5-10% faster than 12 in alternated gets and peaked at 93 MiB for 4 GiB
- * from 4 sharers (32: 96 MiB).
+ * 24 read back 250 (fewer than 100 of a 4 GiB get), 32 fewer than 50.
+ * 24 was 5-10% faster than 12 in alternated plaintext gets, but an
+ * encrypted get from 4 sharers held them all and peaked at 99-101 MiB,
+ * over the 100 MiB bound; with 16 it peaked at 97-99 MiB in the same
+ * alternated runs, in the same time within their spread (4 of each).
  */
-export const MAX_HELD_PIECES = 24;
+export const MAX_HELD_PIECES = 16;
 
 /**
  * Consecutive pieces written at once, at most (1 MiB of 256 KiB pieces):

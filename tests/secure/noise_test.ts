@@ -191,3 +191,20 @@ Deno.test("a handshake refuses messages out of turn, too short, and NNpsk0 witho
     "no psk",
   );
 });
+
+Deno.test("a record opens in place, over more than one cipher chunk, and a tampered one still fails", () => {
+  const { initiator, responder } = pair({});
+  responder.readMessage(initiator.writeMessage());
+  initiator.readMessage(responder.writeMessage());
+  const send = initiator.session().send;
+  const receive = responder.session().receive;
+  const ad = new Uint8Array(0);
+  // Over CIPHER_CHUNK_BYTES (64 KiB), and not a whole number of chunks.
+  const plain = Uint8Array.from({ length: 200_001 }, (_, i) => (i * 7) & 0xff);
+  const record = send.encrypt(ad, plain);
+  const tampered = send.encrypt(ad, plain);
+  tampered[150_000] ^= 1;
+  assertEquals(receive.decryptInto(ad, record, record), plain.length);
+  assertEquals(toHex(record.subarray(0, plain.length)), toHex(plain));
+  assert(fails(() => receive.decryptInto(ad, tampered, tampered)), "tampered");
+});

@@ -66,6 +66,24 @@ export function findBrowser(
   return undefined;
 }
 
+/**
+ * The major version `choice` reports (`--version`, e.g. "Mozilla Firefox
+ * 140.12.0esr"), or undefined if it says none.
+ */
+export function browserVersion(choice: BrowserChoice): number | undefined {
+  try {
+    const { stdout } = new Deno.Command(choice.path, {
+      args: ["--version"],
+      stdout: "piped",
+      stderr: "null",
+    }).outputSync();
+    const match = new TextDecoder().decode(stdout).match(/ (\d+)\./);
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Options for {@linkcode launchBrowser}. */
 export interface LaunchOptions {
   /** Pages see a system in dark mode. @default {false} */

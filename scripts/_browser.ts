@@ -9,6 +9,10 @@
 
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { type Child, READY_TIMEOUT_MS, spawnEntry } from "./_child.ts";
+import { settleWithin } from "../lib/util/settle_within.ts";
+
+/** Ms a browser gets to close before its process is killed. */
+const BROWSER_CLOSE_MS = 5_000;
 
 /** A browser the page is tested in. */
 export interface BrowserChoice {
@@ -134,7 +138,15 @@ export async function launchBrowser(
       return page;
     },
     async [Symbol.asyncDispose]() {
-      await browser.close().catch(() => {});
+      const process = browser.process();
+      await settleWithin(browser.close(), BROWSER_CLOSE_MS);
+      // Closed or not in that time, its process is ended: a test's clean-up
+      // must neither hang nor leave a browser running.
+      try {
+        process?.kill("SIGKILL");
+      } catch {
+        // Already gone.
+      }
       await Deno.remove(profile, { recursive: true }).catch(() => {});
     },
   };

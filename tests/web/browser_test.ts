@@ -82,44 +82,57 @@ async function until<T>(
   }
 }
 
-/** A tracker, `peer ui` with its own data folder, and the page open in the browser. */
+/**
+ * A tracker, `peer ui` with its own data folder, and the page open in the
+ * browser. What it started is stopped again if a later step fails.
+ */
 async function pageFixture(choice: BrowserChoice, uiArgs: string[] = []) {
-  const dir = await tempDir();
-  const tracker = await spawnTracker();
-  const out = join(dir.path, "downloads");
-  const ui = await spawnUiPeer(tracker.address, join(dir.path, "home"), [
-    "--out",
-    out,
-    ...uiArgs,
-  ]);
-  const browser = await launchBrowser(choice);
-  const page = await browser.page();
-  const errors: string[] = [];
-  page.on("pageerror", (error) => errors.push(String(error)));
-  page.on("console", (message) => {
-    if (message.type() === "error") errors.push(message.text());
-  });
-  await page.goto(ui.url, { waitUntil: "load" });
-  await until(
-    page,
-    `document.querySelector("#get-out").value !== ""`,
-    "the first state",
-  );
-  return {
-    dir: dir.path,
-    out,
-    tracker,
-    ui,
-    page,
-    browser,
-    errors,
-    async [Symbol.asyncDispose]() {
-      await browser[Symbol.asyncDispose]();
-      await ui[Symbol.asyncDispose]();
-      await tracker.child.stop();
-      await dir[Symbol.asyncDispose]();
-    },
+  const started: AsyncDisposable[] = [];
+  const dispose = async () => {
+    for (const part of started.toReversed()) await part[Symbol.asyncDispose]();
   };
+  try {
+    const dir = await tempDir();
+    started.push(dir);
+    const tracker = await spawnTracker();
+    started.push({
+      [Symbol.asyncDispose]: async () => void await tracker.child.stop(),
+    });
+    const out = join(dir.path, "downloads");
+    const ui = await spawnUiPeer(tracker.address, join(dir.path, "home"), [
+      "--out",
+      out,
+      ...uiArgs,
+    ]);
+    started.push(ui);
+    const browser = await launchBrowser(choice);
+    started.push(browser);
+    const page = await browser.page();
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(String(error)));
+    page.on("console", (message) => {
+      if (message.type() === "error") errors.push(message.text());
+    });
+    await page.goto(ui.url, { waitUntil: "load" });
+    await until(
+      page,
+      `document.querySelector("#get-out").value !== ""`,
+      "the first state",
+    );
+    return {
+      dir: dir.path,
+      out,
+      tracker,
+      ui,
+      page,
+      browser,
+      errors,
+      [Symbol.asyncDispose]: dispose,
+    };
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
 }
 
 for (const { name, package: pkg, oldest } of BROWSERS) {

@@ -70,24 +70,6 @@ export function findBrowser(
   return undefined;
 }
 
-/**
- * The major version `choice` reports (`--version`, e.g. "Mozilla Firefox
- * 140.12.0esr"), or undefined if it says none.
- */
-export function browserVersion(choice: BrowserChoice): number | undefined {
-  try {
-    const { stdout } = new Deno.Command(choice.path, {
-      args: ["--version"],
-      stdout: "piped",
-      stderr: "null",
-    }).outputSync();
-    const match = new TextDecoder().decode(stdout).match(/ (\d+)\./);
-    return match ? Number(match[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Options for {@linkcode launchBrowser}. */
 export interface LaunchOptions {
   /** Pages see a system in dark mode. @default {false} */
@@ -129,7 +111,7 @@ export async function launchBrowser(
     browser,
     async page(width = 1200, height = 900, scale = 1) {
       const page = await browser.newPage();
-      await page.setViewport({ width, height, deviceScaleFactor: scale });
+      await setViewport(page, { width, height, deviceScaleFactor: scale });
       if (options.dark && choice.name === "chromium") {
         await page.emulateMediaFeatures([
           { name: "prefers-color-scheme", value: "dark" },
@@ -150,6 +132,59 @@ export async function launchBrowser(
       await Deno.remove(profile, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/** Times the page's size is read after a BiDi resize, VIEWPORT_TRY_MS apart. */
+const VIEWPORT_TRIES = 20;
+const VIEWPORT_TRY_MS = 100;
+
+/**
+ * `page.setViewport`, or where the browser refuses one of the commands it
+ * sends (puppeteer 25 also sets the screen's orientation over WebDriver
+ * BiDi, and Firefox ESR 140 answers that with "unknown command"), BiDi's
+ * own `browsingContext.setViewport`, which every BiDi browser has; then
+ * checked in the page.
+ */
+async function setViewport(
+  page: Page,
+  viewport: { width: number; height: number; deviceScaleFactor: number },
+): Promise<void> {
+  try {
+    await page.setViewport(viewport);
+    return;
+  } catch (error) {
+    const context = (page.mainFrame() as unknown as {
+      browsingContext?: BidiContext;
+    }).browsingContext;
+    if (!String(error).includes("unknown command") || !context) throw error;
+    await context.setViewport({
+      viewport: { width: viewport.width, height: viewport.height },
+      devicePixelRatio: viewport.deviceScaleFactor,
+    });
+  }
+  const wanted = [viewport.width, viewport.height, viewport.deviceScaleFactor];
+  // The window may take a moment to take the new size.
+  let seen: number[] = [];
+  for (let tries = 0; tries < VIEWPORT_TRIES; tries++) {
+    seen = await page.evaluate(
+      "[innerWidth, innerHeight, devicePixelRatio]",
+    ) as number[];
+    if (seen.every((value, i) => value === wanted[i])) return;
+    await new Promise((resolve) => setTimeout(resolve, VIEWPORT_TRY_MS));
+  }
+  throw new Error(
+    `The browser shows the page at ${seen.join(" × ")}, not ${
+      wanted.join(" × ")
+    }`,
+  );
+}
+
+/** The one command of a WebDriver BiDi browsing context used above. */
+interface BidiContext {
+  setViewport(options: {
+    viewport: { width: number; height: number };
+    devicePixelRatio: number;
+  }): Promise<void>;
 }
 
 /** A `peer ui` child and the page address it printed. */

@@ -19,25 +19,16 @@ import {
 import { spawnSharer, spawnTracker } from "../../scripts/_child.ts";
 import {
   type BrowserChoice,
-  browserVersion,
   dropFile,
   findBrowser,
   launchBrowser,
   spawnUiPeer,
 } from "../../scripts/_browser.ts";
 
-/**
- * Each browser the page is tested in, the package that brings it, and the
- * oldest major version the cases pass in with puppeteer-core 25. Firefox:
- * they were written in Firefox ESR 153; Debian 12's ESR 140 lacks a BiDi
- * command puppeteer sends with every page size
- * (`emulation.setScreenOrientationOverride`), and with that worked around,
- * 4 of the 6 cases still time out there (a click on a row the page redraws,
- * a second tab, a file chosen with `uploadFile`), not traced further.
- */
+/** Each browser the page is tested in, and the package that brings it. */
 const BROWSERS = [
-  { name: "chromium", package: "chromium-headless-shell", oldest: 0 },
-  { name: "firefox", package: "firefox-esr", oldest: 153 },
+  { name: "chromium", package: "chromium-headless-shell" },
+  { name: "firefox", package: "firefox-esr" },
 ] as const;
 /** Longest wait for anything the page should show. */
 const SHOWN_MS = 30_000;
@@ -55,10 +46,11 @@ function inPage<T>(page: Page, expression: string): Promise<T> {
 }
 
 /**
- * Waits until `expression` is truthy in the page; resolves with its value.
- * Asked from here every POLL_MS, not by `waitForFunction`: over WebDriver
- * BiDi its poller runs through `Function()` in the page, and Firefox ESR
- * 140 blocks that under the page's Content-Security-Policy.
+ * Waits until `expression` is truthy in the page; resolves with its value
+ * (an element as `true`). Asked from here every POLL_MS, not by
+ * `waitForFunction`: over WebDriver BiDi its poller runs through
+ * `Function()` in the page, and Firefox ESR 140 blocks that under the
+ * page's Content-Security-Policy.
  */
 async function until<T>(
   page: Page,
@@ -67,7 +59,16 @@ async function until<T>(
 ): Promise<T> {
   const deadline = performance.now() + SHOWN_MS;
   for (;;) {
-    const value = await within(inPage<T>(page, expression), SHOWN_MS, what);
+    // An element found comes back as `true`: BiDi hands back no element.
+    const value = await within(
+      inPage<T>(
+        page,
+        `(() => { const value = (${expression});
+        return value instanceof Node ? true : value; })()`,
+      ),
+      SHOWN_MS,
+      what,
+    );
     if (value) return value;
     if (performance.now() > deadline) {
       const shown = await inPage<string>(page, "document.body.innerText")
@@ -135,17 +136,14 @@ async function pageFixture(choice: BrowserChoice, uiArgs: string[] = []) {
   }
 }
 
-for (const { name, package: pkg, oldest } of BROWSERS) {
+for (const { name, package: pkg } of BROWSERS) {
   const choice = findBrowser(name);
-  const version = choice ? browserVersion(choice) : undefined;
-  const tooOld = version !== undefined && version < oldest;
-  if (choice && !tooOld) browserTests(choice);
+  if (choice) browserTests(choice);
   else {
-    requiring(
-      tooOld
-        ? `${name} ${version} is older than ${oldest}, the oldest these cases pass in`
-        : `no ${name} (apt install ${pkg})`,
-    )(`web page in ${name}`, () => Promise.resolve());
+    requiring(`no ${name} (apt install ${pkg})`)(
+      `web page in ${name}`,
+      () => Promise.resolve(),
+    );
   }
 }
 

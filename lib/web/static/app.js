@@ -417,7 +417,10 @@ async function listen() {
   while (!keyRefused) {
     try {
       const headers = { Authorization: `Bearer ${token}` };
-      const response = await fetch("/api/events", { headers });
+      const response = await fetch("/api/events", {
+        headers,
+        cache: "no-store",
+      });
       keyRefused = response.status === 401;
       if (response.ok && response.body) {
         connected = true;

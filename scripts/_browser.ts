@@ -8,7 +8,7 @@
  */
 
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
-import { type Child, READY_TIMEOUT_MS, spawnEntry } from "./_child.ts";
+import { type Child, readyLine, spawnEntry } from "./_child.ts";
 import { settleWithin } from "../lib/util/settle_within.ts";
 
 /** Ms a browser gets to close before its process is killed. */
@@ -84,14 +84,14 @@ export interface TestBrowser extends AsyncDisposable {
   page(width?: number, height?: number, scale?: number): Promise<Page>;
 }
 
-/** Starts `choice` (see {@linkcode findBrowser}). */
-export async function launchBrowser(
+/** Launches `choice` with its profile in `profile`. */
+function startBrowser(
   choice: BrowserChoice,
-  options: LaunchOptions = {},
-): Promise<TestBrowser> {
-  const profile = await Deno.makeTempDir({ prefix: "p2p-browser-" });
-  const browser = choice.name === "firefox"
-    ? await puppeteer.launch({
+  profile: string,
+  options: LaunchOptions,
+): Promise<Browser> {
+  return choice.name === "firefox"
+    ? puppeteer.launch({
       browser: "firefox",
       executablePath: choice.path,
       userDataDir: profile,
@@ -101,12 +101,26 @@ export async function launchBrowser(
         ...(options.dark ? FIREFOX_DARK : {}),
       },
     })
-    : await puppeteer.launch({
+    : puppeteer.launch({
       executablePath: choice.path,
       args: CHROMIUM_ARGS,
       userDataDir: profile,
       headless: true,
     });
+}
+
+/** Starts `choice` (see {@linkcode findBrowser}). */
+export async function launchBrowser(
+  choice: BrowserChoice,
+  options: LaunchOptions = {},
+): Promise<TestBrowser> {
+  const profile = await Deno.makeTempDir({ prefix: "p2p-browser-" });
+  const browser = await startBrowser(choice, profile, options).catch(
+    async (error) => {
+      await Deno.remove(profile, { recursive: true }).catch(() => {});
+      throw error;
+    },
+  );
   return {
     browser,
     async page(width = 1200, height = 900, scale = 1) {
@@ -218,7 +232,7 @@ export async function spawnUiPeer(
     "0",
     ...extra,
   ], { env: { P2P_HOME: home } });
-  const line = await child.waitForLine(/^Web page: /, READY_TIMEOUT_MS);
+  const line = await readyLine(child, /^Web page: /);
   const url = line.slice("Web page: ".length).trim();
   return {
     child,

@@ -244,6 +244,23 @@ class LineCollector {
 /** Time a tracker or sharer child gets to say it is ready. */
 export const READY_TIMEOUT_MS = 30_000;
 
+/**
+ * `child`'s first stdout line matching `pattern` within READY_TIMEOUT_MS;
+ * if none comes, the child is stopped before the error is thrown, so a
+ * failed start leaves nothing running.
+ */
+export async function readyLine(
+  child: Child,
+  pattern: RegExp,
+): Promise<string> {
+  try {
+    return await child.waitForLine(pattern, READY_TIMEOUT_MS);
+  } catch (error) {
+    await child.stop("SIGKILL");
+    throw error;
+  }
+}
+
 /** A tracker child on 127.0.0.1 port 0, once it listens. */
 export async function spawnTracker(): Promise<
   { child: Child; address: string }
@@ -254,7 +271,7 @@ export async function spawnTracker(): Promise<
     "--port",
     "0",
   ]);
-  const line = await child.waitForLine(/listening on/, READY_TIMEOUT_MS);
+  const line = await readyLine(child, /listening on/);
   return { child, address: line.slice(line.lastIndexOf(" ") + 1) };
 }
 
@@ -319,7 +336,7 @@ export async function spawnSharer(
   { child: Child; id: string; address: string; link: string; private: boolean }
 > {
   const child = spawnEntry("peer.ts", shareArgs(file, tracker, extra));
-  const ready = JSON.parse(await child.waitForLine(/^\{/, READY_TIMEOUT_MS));
+  const ready = JSON.parse(await readyLine(child, /^\{/));
   return {
     child,
     id: ready.id,

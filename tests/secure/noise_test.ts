@@ -204,10 +204,25 @@ Deno.test("a record opens in place, over more than one cipher chunk, and a tampe
   const ad = new Uint8Array(0);
   // Over CIPHER_CHUNK_BYTES (64 KiB), and not a whole number of chunks.
   const plain = Uint8Array.from({ length: 200_001 }, (_, i) => (i * 7) & 0xff);
-  const record = send.encrypt(ad, plain);
+  const sealed = send.encrypt(ad, plain);
   const tampered = send.encrypt(ad, plain);
   tampered[150_000] ^= 1;
+  // As a record reader holds it: after a 4-byte length, with the next
+  // record's bytes behind it, which opening must leave as they are.
+  const held = new Uint8Array(4 + sealed.length + 100).fill(0xee);
+  held.set(sealed, 4);
+  const record = held.subarray(4, 4 + sealed.length);
   assertEquals(receive.decryptInto(ad, record, record), plain.length);
   assertEquals(toHex(record.subarray(0, plain.length)), toHex(plain));
+  assertEquals(
+    toHex(record.subarray(plain.length)),
+    toHex(sealed.subarray(plain.length)),
+    "the tag",
+  );
+  assert(held.subarray(0, 4).every((b) => b === 0xee), "the length before");
+  assert(
+    held.subarray(4 + sealed.length).every((b) => b === 0xee),
+    "the next record",
+  );
   assert(fails(() => receive.decryptInto(ad, tampered, tampered)), "tampered");
 });

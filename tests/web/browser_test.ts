@@ -89,8 +89,18 @@ async function until<T>(
  */
 async function pageFixture(choice: BrowserChoice, uiArgs: string[] = []) {
   const started: AsyncDisposable[] = [];
+  // Every part is stopped even if one's clean-up fails; the first failure
+  // is thrown after.
   const dispose = async () => {
-    for (const part of started.toReversed()) await part[Symbol.asyncDispose]();
+    const failures: unknown[] = [];
+    for (const part of started.toReversed()) {
+      try {
+        await part[Symbol.asyncDispose]();
+      } catch (error) {
+        failures.push(error);
+      }
+    }
+    if (failures.length > 0) throw failures[0];
   };
   try {
     const dir = await tempDir();
@@ -131,7 +141,8 @@ async function pageFixture(choice: BrowserChoice, uiArgs: string[] = []) {
       [Symbol.asyncDispose]: dispose,
     };
   } catch (error) {
-    await dispose();
+    // The error that stopped the start, not one from cleaning up after it.
+    await dispose().catch(() => {});
     throw error;
   }
 }

@@ -88,36 +88,21 @@ async function until<T>(
  * browser. What it started is stopped again if a later step fails.
  */
 async function pageFixture(choice: BrowserChoice, uiArgs: string[] = []) {
-  const started: AsyncDisposable[] = [];
-  // Every part is stopped even if one's clean-up fails; the first failure
-  // is thrown after.
-  const dispose = async () => {
-    const failures: unknown[] = [];
-    for (const part of started.toReversed()) {
-      try {
-        await part[Symbol.asyncDispose]();
-      } catch (error) {
-        failures.push(error);
-      }
-    }
-    if (failures.length > 0) throw failures[0];
-  };
+  // Every part is stopped even if one's clean-up fails.
+  const started = new AsyncDisposableStack();
   try {
-    const dir = await tempDir();
-    started.push(dir);
+    const dir = started.use(await tempDir());
     const tracker = await spawnTracker();
-    started.push({
-      [Symbol.asyncDispose]: async () => void await tracker.child.stop(),
-    });
+    started.defer(async () => void await tracker.child.stop());
     const out = join(dir.path, "downloads");
-    const ui = await spawnUiPeer(tracker.address, join(dir.path, "home"), [
-      "--out",
-      out,
-      ...uiArgs,
-    ]);
-    started.push(ui);
-    const browser = await launchBrowser(choice);
-    started.push(browser);
+    const ui = started.use(
+      await spawnUiPeer(tracker.address, join(dir.path, "home"), [
+        "--out",
+        out,
+        ...uiArgs,
+      ]),
+    );
+    const browser = started.use(await launchBrowser(choice));
     const page = await browser.page();
     const errors: string[] = [];
     page.on("pageerror", (error) => errors.push(String(error)));
@@ -130,6 +115,7 @@ async function pageFixture(choice: BrowserChoice, uiArgs: string[] = []) {
       `document.querySelector("#get-out").value !== ""`,
       "the first state",
     );
+    const parts = started.move();
     return {
       dir: dir.path,
       out,
@@ -138,11 +124,11 @@ async function pageFixture(choice: BrowserChoice, uiArgs: string[] = []) {
       page,
       browser,
       errors,
-      [Symbol.asyncDispose]: dispose,
+      [Symbol.asyncDispose]: () => parts.disposeAsync(),
     };
   } catch (error) {
     // The error that stopped the start, not one from cleaning up after it.
-    await dispose().catch(() => {});
+    await started.disposeAsync().catch(() => {});
     throw error;
   }
 }

@@ -95,14 +95,14 @@ async function main(args: string[]): Promise<number> {
 }
 
 async function serve(flags: TrackerFlags): Promise<void> {
-  const log = flags.verbose
-    ? (line: string) => console.error(terminalSafe(line))
-    : undefined;
+  const toStderr = (line: string) => console.error(terminalSafe(line));
+  const log = flags.verbose ? toStderr : undefined;
   const teamPsk = teamKey(flags.secretFile);
   const relay = startTrackerRelay(flags, log);
   let tracker: TrackerServer;
   try {
-    tracker = listen(flags, { log, teamPsk, relay });
+    // Running out of file descriptors is told at any verbosity.
+    tracker = listen(flags, { log, warn: toStderr, teamPsk, relay });
   } catch (error) {
     await relay?.close();
     throw error;
@@ -139,6 +139,7 @@ function listen(
   flags: TrackerFlags,
   options: {
     log?: (line: string) => void;
+    warn?: (line: string) => void;
     teamPsk?: Uint8Array;
     relay?: Relay;
   },

@@ -44,6 +44,12 @@ export interface SpawnOptions {
   env?: Record<string, string>;
   /** Working folder. @default {ROOT} */
   cwd?: string;
+  /**
+   * Runs it with its open-file limit, soft and hard, lowered to this
+   * (through `prlimit`, Linux; lowering needs no privilege).
+   * @default {this process's limit}
+   */
+  openFiles?: number;
 }
 
 /** A running entry file whose stdout and stderr are collected. */
@@ -76,9 +82,14 @@ export class Child implements AsyncDisposable {
     return this.#stderr.lines;
   }
 
-  /** Waits up to `timeoutMs` for a stdout line matching `pattern`. */
-  async waitForLine(pattern: RegExp, timeoutMs: number): Promise<string> {
-    const line = await this.#stdout.waitFor(pattern, timeoutMs, this.#status);
+  /** Waits up to `timeoutMs` for a line matching `pattern` (on stdout unless told). */
+  async waitForLine(
+    pattern: RegExp,
+    timeoutMs: number,
+    from: "stdout" | "stderr" = "stdout",
+  ): Promise<string> {
+    const lines = from === "stdout" ? this.#stdout : this.#stderr;
+    const line = await lines.waitFor(pattern, timeoutMs, this.#status);
     if (line === undefined) {
       throw new Error(
         `No line matching ${pattern} within ${timeoutMs} ms. stdout: ${
@@ -135,8 +146,15 @@ export function spawnEntry(
   args: string[],
   options: SpawnOptions = {},
 ): Child {
-  const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...PERMISSIONS[entry], `${ROOT}${entry}`, ...args],
+  const run = ["run", ...PERMISSIONS[entry], `${ROOT}${entry}`, ...args];
+  const { openFiles } = options;
+  const limited = openFiles === undefined ? undefined : [
+    `--nofile=${openFiles}:${openFiles}`,
+    Deno.execPath(),
+    ...run,
+  ];
+  const process = new Deno.Command(limited ? "prlimit" : Deno.execPath(), {
+    args: limited ?? run,
     cwd: options.cwd ?? ROOT,
     // No LAN discovery or DHT unless asked: benches, the demo and tests
     // stay off real networks.

@@ -89,6 +89,13 @@ export interface ListenerOptions {
    * failed handshake), with why and the remote host. @default {nothing}
    */
   onRefused?: (reason: RefusalReason, host: string) => void;
+  /**
+   * Called each time `accept()` fails for want of file descriptors (the
+   * process's open-file limit, or the system's), with the connections held
+   * then. Accepting is tried again after ACCEPT_RETRY_MS; meanwhile new
+   * connections wait in the system's queue. @default {nothing}
+   */
+  onOutOfFiles?: (connections: number) => void;
   /** Receives one line per notable event. @default {no logging} */
   log?: (line: string) => void;
 }
@@ -177,13 +184,17 @@ export function listenOn(address: Address): Deno.TcpListener {
 /**
  * Accepts connections on `listener` and hands each to `handle` until
  * `signal` aborts or the listener closes. A failed `accept()` (out of file
- * descriptors, say) is logged and tried again after ACCEPT_RETRY_MS; a
- * connection accepted as it closes is closed.
+ * descriptors, say: `onOutOfFiles` is told) is logged and tried again after
+ * ACCEPT_RETRY_MS; a connection accepted as it closes is closed.
  */
 export async function acceptEach(
   listener: Deno.TcpListener,
   handle: (conn: Deno.TcpConn) => void,
-  options: { signal: AbortSignal; log?: (line: string) => void },
+  options: {
+    signal: AbortSignal;
+    log?: (line: string) => void;
+    onOutOfFiles?: () => void;
+  },
 ): Promise<void> {
   const { signal } = options;
   for (;;) {
@@ -193,6 +204,7 @@ export async function acceptEach(
     } catch (error) {
       if (signal.aborted || error instanceof Deno.errors.BadResource) return;
       options.log?.(`Accept failed: ${describeError(error)}`);
+      if (isOutOfFiles(error)) options.onOutOfFiles?.();
       // Give the file descriptors time to come back.
       await sleep(ACCEPT_RETRY_MS, signal).catch(() => {});
       continue;
@@ -203,6 +215,15 @@ export async function acceptEach(
     }
     handle(conn);
   }
+}
+
+/**
+ * True for the errors of a process (EMFILE) or a system (ENFILE) that has
+ * no file descriptor left.
+ */
+function isOutOfFiles(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "EMFILE" || code === "ENFILE";
 }
 
 /** The remote address of an accepted socket; undefined (and closed) if it has none. */
@@ -248,7 +269,11 @@ class CappedListener implements Listener {
     this.#accepting = acceptEach(
       listener,
       (conn) => this.#admit(conn),
-      { signal: this.#closing.signal, log: (line) => this.#log(line) },
+      {
+        signal: this.#closing.signal,
+        log: (line) => this.#log(line),
+        onOutOfFiles: () => options.onOutOfFiles?.(this.#open.size),
+      },
     );
   }
 

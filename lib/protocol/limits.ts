@@ -188,8 +188,10 @@ export const MAX_CONNECTIONS = 512;
 export const MAX_CONNECTIONS_PER_ADDRESS = 64;
 /**
  * Connections a tracker holds at once: every sharer (and every getter while
- * it serves) keeps one open. Bounded in practice by the open-file limit
- * (`ulimit -n`); an idle one costs about 30 KB.
+ * it serves) keeps one open. Bounded in practice by the open-file limit:
+ * Deno raises the soft limit to the hard one as it starts, so the hard limit
+ * (`ulimit -Hn`, systemd's `LimitNOFILE=`) counts, and a tracker that runs
+ * out says so (`tracker/_out_of_files.ts`). An idle one costs about 30 KB.
  */
 export const TRACKER_MAX_CONNECTIONS = 150_000;
 /**

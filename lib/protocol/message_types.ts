@@ -120,6 +120,11 @@ export interface TrackerStats {
    * for their token before being answered (not refused).
    */
   rateWaits?: number;
+  /**
+   * Accepts that failed for want of file descriptors since start: the
+   * tracker was at its open-file limit (one every 100 ms while it lasts).
+   */
+  outOfFiles?: number;
   /** Frame bytes received from clients since start. */
   bytesReceived?: number;
 }

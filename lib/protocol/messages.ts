@@ -448,6 +448,7 @@ const OPTIONAL_STATS: Readonly<
   queriesPerSecond: rate,
   refused: reasonCounts,
   rateWaits: count,
+  outOfFiles: count,
   bytesReceived: count,
 };
 

@@ -82,6 +82,11 @@ export interface LoadReport {
   refused: Record<string, number>;
   /** Requests since start that waited for their rate's token. */
   rateWaits: number;
+  /**
+   * Accepts since start that failed for want of file descriptors (one
+   * every `ACCEPT_RETRY_MS` while the tracker is out of them).
+   */
+  outOfFiles: number;
   /** Frame bytes received from clients since start (after decryption). */
   bytesReceived: number;
 }
@@ -114,6 +119,7 @@ export class LoadCounters {
   #queries: WindowedCount;
   #refused = new Map<string, number>();
   #rateWaits = 0;
+  #outOfFiles = 0;
 
   /** Counters from zero, starting the clock. */
   constructor(options: LoadCountersOptions = {}) {
@@ -142,6 +148,11 @@ export class LoadCounters {
     this.#rateWaits++;
   }
 
+  /** Counts one accept that failed for want of file descriptors. */
+  outOfFiles(): void {
+    this.#outOfFiles++;
+  }
+
   /** Counts `count` bytes received from a client. */
   received(count: number): void {
     this.#bytes += count;
@@ -159,6 +170,7 @@ export class LoadCounters {
       queriesPerSecond: this.#queries.perSecond(now),
       refused: Object.fromEntries(this.#refused),
       rateWaits: this.#rateWaits,
+      outOfFiles: this.#outOfFiles,
       bytesReceived: this.#bytes,
     };
   }

@@ -191,6 +191,11 @@ function metricsOf(s: TrackerStats): Metric[] {
       s.rateWaits,
     ),
     counter(
+      "out_of_files_total",
+      "Accepts that failed for want of file descriptors (the open-file limit), one every 100 ms while it lasts.",
+      s.outOfFiles,
+    ),
+    counter(
       "received_bytes_total",
       "Frame bytes received from clients since start.",
       s.bytesReceived,

@@ -41,6 +41,7 @@ import {
 import { FairTurns } from "./_fair_turns.ts";
 import { trackerBinaryLimit } from "./_binary_limit.ts";
 import { Broker, type RelayDesk } from "./_broker.ts";
+import { OutOfFilesWarning } from "./_out_of_files.ts";
 import { LoadCounters, registryRefusal } from "./load_counters.ts";
 import { type MetricsServer, startMetricsServer } from "./metrics_server.ts";
 import {
@@ -105,6 +106,12 @@ export interface TrackerOptions {
   /** Receives one line per notable event (bad client, refused connection). */
   log?: (line: string) => void;
   /**
+   * Receives what an operator should see at any verbosity: that the
+   * tracker ran out of file descriptors (at most once a minute,
+   * `_out_of_files.ts`). @default {log}
+   */
+  warn?: (line: string) => void;
+  /**
    * A team's pre-shared key (from `--secret-file`): only clients that
    * prove they hold it, in the handshake, get an answer. @default {open to all}
    */
@@ -166,6 +173,7 @@ class Tracker implements TrackerServer {
   #metrics?: MetricsServer;
   #sweeper: ReturnType<typeof setInterval>;
   #turns = new FairTurns();
+  #outOfFiles: OutOfFilesWarning;
   /** How every connection receives: one object for all. */
   #receive: ReceiveOptions;
   #closed = false;
@@ -175,6 +183,9 @@ class Tracker implements TrackerServer {
   constructor(options: TrackerOptions) {
     this.#options = options;
     this.#log = options.log ?? (() => {});
+    this.#outOfFiles = new OutOfFilesWarning({
+      warn: options.warn ?? this.#log,
+    });
     this.#receive = {
       idleMs: options.idleMs ?? IDLE_TIMEOUT_MS,
       deadlineMs: options.frameDeadlineMs ?? FRAME_DEADLINE_MS,
@@ -226,6 +237,10 @@ class Tracker implements TrackerServer {
       maxConnectionsPerAddress: options.maxConnectionsPerAddress ??
         TRACKER_MAX_CONNECTIONS_PER_ADDRESS,
       onRefused: (reason) => this.#load.refuse(reason),
+      onOutOfFiles: (connections) => {
+        this.#load.outOfFiles();
+        this.#outOfFiles.note(connections);
+      },
       log: (line) => this.#log(`Tracker: ${line}`),
     });
     this.address = this.#listener.address;

@@ -132,6 +132,7 @@ Deno.test("/metrics and the stats answer report the peers, files, registrations 
   assert(m.get("p2p_tracker_received_bytes_total")! > 0);
   assertEquals(m.get('p2p_tracker_refused_total{reason="rate-limit"}'), 0);
   assertEquals(m.get("p2p_tracker_rate_waits_total"), 0);
+  assertEquals(m.get("p2p_tracker_out_of_files_total"), 0);
 
   const stats = await a.stats();
   assertEquals(stats.peers, m.get("p2p_tracker_peers"));
@@ -332,6 +333,7 @@ Deno.test("a stats-reply carries the load fields, and refuses malformed ones", (
     queriesPerSecond: 12.25,
     refused: { "rate-limit": 3, "handshake-failed": 1 },
     rateWaits: 2,
+    outOfFiles: 10,
     bytesReceived: 1024,
   };
   assertEquals(overTheWire({ ...full }), full);

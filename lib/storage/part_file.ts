@@ -7,10 +7,16 @@
  * name never does.
  *
  * Safety: a new `.part` is created with O_EXCL (which also refuses a
- * symbolic link planted at that name); an existing one is opened and then
- * checked to be the same regular file `lstat` saw; the `.part` is locked
- * while in use so two downloads never share it; an existing file is never
- * overwritten unless asked (`name (1).ext` otherwise).
+ * symbolic link planted at that name); an existing one is resumed only if
+ * a resume record of this file is beside it, or a damaged one (not JSON:
+ * what a crash can leave; its pieces are checked anyway). Without one it
+ * may be the user's own `NAME.part`: it is left as it is, and
+ * `NAME (1).part` used. A resumed `.part` is opened and then checked to be
+ * the same regular file `lstat` saw; a file at the record's name that is
+ * not a record (nor a damaged one beside its `.part`) is never replaced; the
+ * `.part` is locked while in use so two downloads never share it; an
+ * existing file is never overwritten unless asked (`name (1).ext`
+ * otherwise).
  *
  * @module
  */
@@ -233,18 +239,33 @@ async function tryPart(
 ): Promise<PartFile | undefined> {
   const path = join(options.dir, partName + PART_SUFFIX);
   const recordPath = path + RECORD_SUFFIX;
+  let created: Deno.FsFile | undefined;
   try {
-    const file = await Deno.open(path, {
+    created = await Deno.open(path, {
       read: true,
       write: true,
       createNew: true,
     });
-    return await prepare(file, options, partName, false);
   } catch (error) {
     if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
   }
   const record = await readRecord(recordPath);
-  if (record && !sameIdentity(record, options.identity)) return undefined;
+  if (created) {
+    if (record === "foreign" || record === "damaged") {
+      // Someone's own file at the record's name: this name is not ours.
+      created.close();
+      await Deno.remove(path).catch(() => {});
+      return undefined;
+    }
+    // No record, or a stale one of ours whose `.part` was deleted.
+    return await prepare(created, options, partName, false);
+  }
+  // Resumed only with this file's own record beside it (or a damaged one):
+  // a `.part` without one may be the user's own file.
+  if (
+    record === "foreign" ||
+    (record !== "damaged" && !sameIdentity(record, options.identity))
+  ) return undefined;
   const file = await openExisting(path);
   if (!file) return undefined;
   return await prepare(file, options, partName, true);
@@ -291,16 +312,41 @@ export async function openExisting(
   return file;
 }
 
-async function readRecord(path: string): Promise<PartIdentity | undefined> {
+/**
+ * The resume record at `path`: what it says; `undefined` if there is none;
+ * `"damaged"` for a small file that is not JSON (empty, or garbage: what a
+ * crash can leave of a record); `"foreign"` if something else is there (a
+ * folder, a link, JSON that is not a record of ours: never replaced, never
+ * trusted).
+ */
+async function readRecord(
+  path: string,
+): Promise<PartIdentity | "damaged" | "foreign" | undefined> {
+  let info: Deno.FileInfo;
   try {
-    const info = await Deno.lstat(path);
-    if (!info.isFile || info.size > MAX_RECORD_BYTES) return undefined;
-    const value = JSON.parse(await Deno.readTextFile(path));
-    return typeof value === "object" && value !== null ? value : undefined;
-  } catch {
-    // Missing or damaged: the pieces themselves will be checked.
-    return undefined;
+    info = await Deno.lstat(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    return "foreign";
   }
+  if (!info.isFile || info.size > MAX_RECORD_BYTES) return "foreign";
+  let value: unknown;
+  try {
+    value = JSON.parse(await Deno.readTextFile(path));
+  } catch {
+    return "damaged";
+  }
+  return isRecord(value) ? value : "foreign";
+}
+
+/** True for what {@linkcode writeRecord} writes. */
+function isRecord(value: unknown): value is PartIdentity {
+  const record = value as Record<string, unknown> | null;
+  return typeof record === "object" && record !== null &&
+    record.version === 1 && typeof record.id === "string" &&
+    Number.isSafeInteger(record.size) &&
+    Number.isSafeInteger(record.pieceSize) &&
+    typeof record.hashesDigest === "string";
 }
 
 async function writeRecord(
@@ -317,8 +363,9 @@ async function writeRecord(
   await Deno.rename(temp, path);
 }
 
-function sameIdentity(a: PartIdentity, b: PartIdentity): boolean {
-  return a.id === b.id && a.size === b.size && a.pieceSize === b.pieceSize &&
+function sameIdentity(a: PartIdentity | undefined, b: PartIdentity): boolean {
+  return a !== undefined && a.id === b.id && a.size === b.size &&
+    a.pieceSize === b.pieceSize &&
     a.hashesDigest === b.hashesDigest;
 }
 

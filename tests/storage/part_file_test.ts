@@ -115,26 +115,68 @@ Deno.test("PartFile reopens its own .part to resume and leaves another file's al
   other.close();
 });
 
-Deno.test("PartFile adopts a .part whose resume record is damaged (its pieces get checked)", async () => {
+Deno.test("PartFile leaves a .part without its own record alone: it may be the user's file", async () => {
   await using dir = await tempDir();
-  const first = await PartFile.open({
+  const mine = new Uint8Array(5000).fill(7);
+  await Deno.writeFile(join(dir.path, "c.part"), mine);
+  const part = await PartFile.open({
     dir: dir.path,
     name: "c",
     identity: identity(3),
   });
-  first.close();
-  await Deno.writeTextFile(join(dir.path, "c.part.json"), "{not json");
+  assert(!part.resumed);
+  assertEquals(part.partPath, join(dir.path, "c (1).part"));
+  part.write(0, new Uint8Array([1, 2, 3]));
+  assertEquals(await part.commit(), join(dir.path, "c"));
+  assertEquals(await Deno.readFile(join(dir.path, "c.part")), mine);
+
+  // JSON that is not a record of ours does not make the .part ours either,
+  // and is not replaced. (A record that is not JSON at all is what a crash
+  // can leave: that .part is resumed, its pieces checked, as resume_test
+  // shows.)
+  await Deno.writeTextFile(join(dir.path, "d.part"), "my notes");
+  await Deno.writeTextFile(join(dir.path, "d.part.json"), '{"notes":1}');
+  const other = await PartFile.open({
+    dir: dir.path,
+    name: "d",
+    identity: identity(3),
+  });
+  assertEquals(other.partPath, join(dir.path, "d (1).part"));
+  other.close();
+  assertEquals(await Deno.readTextFile(join(dir.path, "d.part")), "my notes");
+  assertEquals(
+    await Deno.readTextFile(join(dir.path, "d.part.json")),
+    '{"notes":1}',
+  );
+});
+
+Deno.test("PartFile never replaces a file at its record's name that is not a record", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(join(dir.path, "e.part.json"), '{"mine":true}');
+  const part = await PartFile.open({
+    dir: dir.path,
+    name: "e",
+    identity: identity(2),
+  });
+  assertEquals(part.partPath, join(dir.path, "e (1).part"));
+  part.close();
+  assertEquals(
+    await Deno.readTextFile(join(dir.path, "e.part.json")),
+    '{"mine":true}',
+  );
+  // Our .part it made and gave up is gone again; the resume works as usual.
+  await assertRejects(
+    () => Deno.stat(join(dir.path, "e.part")),
+    Deno.errors.NotFound,
+  );
   const again = await PartFile.open({
     dir: dir.path,
-    name: "c",
-    identity: identity(3),
+    name: "e",
+    identity: identity(2),
   });
   assert(again.resumed);
+  assertEquals(again.partPath, join(dir.path, "e (1).part"));
   again.close();
-  const record = JSON.parse(
-    await Deno.readTextFile(join(dir.path, "c.part.json")),
-  );
-  assertEquals(record.id, "a".repeat(64));
 });
 
 Deno.test("PartFile refuses a .part another download holds", async () => {

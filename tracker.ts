@@ -98,7 +98,7 @@ async function serve(flags: TrackerFlags): Promise<void> {
   const toStderr = (line: string) => console.error(terminalSafe(line));
   const log = flags.verbose ? toStderr : undefined;
   const teamPsk = teamKey(flags.secretFile);
-  const relay = startTrackerRelay(flags, log);
+  const relay = startRelay(flags, log);
   let tracker: TrackerServer;
   try {
     // Running out of file descriptors is told at any verbosity.
@@ -173,6 +173,32 @@ function listen(
  */
 class MetricsListenError extends ListenError {}
 
+/**
+ * Listening on the relay's port (`--relay-port`, else the tracker's port
+ * + 1) failed: explained with the relay's flags.
+ */
+class RelayListenError extends ListenError {
+  /** True if the port came from `--relay-port`, not the tracker's + 1. */
+  chosen = false;
+}
+
+/** The relay beside the tracker; a port it cannot have is the relay's to explain. */
+function startRelay(
+  flags: TrackerFlags,
+  log?: (line: string) => void,
+): Relay | undefined {
+  try {
+    return startTrackerRelay(flags, log);
+  } catch (error) {
+    if (error instanceof ListenError && error.address.port !== flags.port) {
+      const relayError = new RelayListenError(error.address, error.cause);
+      relayError.chosen = flags.relayPort !== undefined;
+      throw relayError;
+    }
+    throw error;
+  }
+}
+
 /** Where to serve `/metrics`, from `--metrics-port` and `--metrics-host`. */
 function metricsOption(
   flags: TrackerFlags,
@@ -207,6 +233,13 @@ function report(error: unknown, verbose: boolean): number {
   if (error instanceof MetricsListenError) {
     message = message?.replaceAll("--port", "--metrics-port")
       .replaceAll("--host", "--metrics-host");
+  }
+  if (error instanceof RelayListenError) {
+    const which = error.chosen ? "" : " (the tracker's port + 1)";
+    message = message?.replace(
+      /^Cannot listen on port (\d+):(.*) with --port (.*)\.$/,
+      `Cannot listen on port $1 for the relay${which}:$2 with --relay-port $3, or turn the relay off with --no-relay.`,
+    );
   }
   if (message) console.error(message);
   if (verbose && error instanceof Error && error.stack) {

@@ -274,6 +274,35 @@ Deno.test("tracker --host with an address not on this machine fails with one sen
   assertEquals(assertOneLine(result.stderr), NOT_HERE_SENTENCE);
 });
 
+Deno.test("tracker whose relay port (its port + 1, or --relay-port) is in use names the relay, --relay-port and --no-relay (exit 1)", async () => {
+  using busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const taken = busy.addr.port;
+  const beside = await runEntry("tracker.ts", [
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(taken - 1),
+  ]);
+  assertEquals(beside.code, 1, beside.stderr);
+  assertEquals(
+    assertOneLine(beside.stderr),
+    `Cannot listen on port ${taken} for the relay (the tracker's port + 1): it is in use; choose another with --relay-port (0 picks a free one), or turn the relay off with --no-relay.`,
+  );
+  const chosen = await runEntry("tracker.ts", [
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--relay-port",
+    String(taken),
+  ]);
+  assertEquals(chosen.code, 1, chosen.stderr);
+  assertEquals(
+    assertOneLine(chosen.stderr),
+    `Cannot listen on port ${taken} for the relay: it is in use; choose another with --relay-port (0 picks a free one), or turn the relay off with --no-relay.`,
+  );
+});
+
 Deno.test("peer share --host with a name that does not resolve fails with one sentence naming --host (exit 1)", async () => {
   const result = await shareOn(NO_SUCH_NAME);
   assertEquals(result.code, 1, result.stderr);

@@ -353,9 +353,11 @@ function decodeSecret(text: string): Uint8Array {
       `This share link's secret is damaged (it should be ${SECRET_CHARS} letters, digits, "-" or "_").`,
     );
   }
-  const damaged =
-    `This share link's secret is damaged (it should be ${SECRET_CHARS} characters).`;
-  if (text.length !== SECRET_CHARS) fail(damaged);
+  if (text.length !== SECRET_CHARS) {
+    fail(
+      `This share link's secret is damaged (it should be ${SECRET_CHARS} characters, not ${text.length}).`,
+    );
+  }
   try {
     // Strict: the unused low bits of the last character must be zero, so
     // each secret has exactly one spelling.
@@ -365,7 +367,11 @@ function decodeSecret(text: string): Uint8Array {
       lastChunkHandling: "strict",
     });
   } catch {
-    fail(damaged);
+    // Only its last character can be wrong here: a secret that was never
+    // made, most likely mistyped or altered.
+    fail(
+      "This share link's secret is damaged (its last character is not one a secret can end with); copy the link again.",
+    );
   }
 }
 

@@ -187,17 +187,24 @@ Deno.test("a link from a newer version asks for an upgrade", () => {
   }
 });
 
-Deno.test("a damaged secret says how long it should be", () => {
+Deno.test("a damaged secret says how long it should be, or that its last character is wrong", () => {
   const short = PRIV.replace(SECRET_TEXT, SECRET_TEXT.slice(0, 21));
   assertEquals(
     refused(short),
-    "This share link's secret is damaged (it should be 22 characters).",
+    "This share link's secret is damaged (it should be 22 characters, not 21).",
   );
-  refused(PRIV.replace(SECRET_TEXT, SECRET_TEXT + "A"));
+  assertEquals(
+    refused(PRIV.replace(SECRET_TEXT, SECRET_TEXT + "A")),
+    "This share link's secret is damaged (it should be 22 characters, not 23).",
+  );
   refused(PRIV.replace(SECRET_TEXT, SECRET_TEXT.slice(0, 21) + "="));
   refused(PRIV.replace(SECRET_TEXT, SECRET_TEXT.slice(0, 21) + "+"));
   // The last character's unused bits must be zero: one spelling per secret.
-  refused(PRIV.replace(SECRET_TEXT, SECRET_TEXT.slice(0, 21) + "x"));
+  // Right length, so the sentence does not claim it is the wrong one.
+  assertEquals(
+    refused(PRIV.replace(SECRET_TEXT, SECRET_TEXT.slice(0, 21) + "x")),
+    "This share link's secret is damaged (its last character is not one a secret can end with); copy the link again.",
+  );
 });
 
 Deno.test("a damaged file ID is refused", () => {

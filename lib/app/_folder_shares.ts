@@ -14,12 +14,14 @@ import {
   scanFolder,
   type ScannedFile,
   type ScannedFolder,
+  ShareRefusedError,
   type SkippedEntry,
 } from "../storage/folder_scan.ts";
 import { FolderSource } from "../storage/folder_source.ts";
 import type { PieceSource } from "../storage/piece_source.ts";
 import { SharedFile } from "../storage/shared_file.ts";
 import { ShareError } from "./_share_error.ts";
+import { UsageError } from "./usage_error.ts";
 
 export type { SkippedEntry } from "../storage/folder_scan.ts";
 
@@ -204,6 +206,10 @@ async function scan(
       : await scanFiles(paths, { ...scanOptions, name: options.as });
   } catch (error) {
     if (options.signal?.aborted) throw error;
+    // Already one sentence saying what to change in the command.
+    if (error instanceof ShareRefusedError) {
+      throw new UsageError(`${error.message}.`);
+    }
     const what = options.as === undefined ? `"${paths[0]}"` : `"${options.as}"`;
     const reason = `${(error as Error).message ?? error}`.replace(
       /[.\s]+$/,

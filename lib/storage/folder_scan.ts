@@ -56,6 +56,20 @@ import {
   type ScannedFolder,
 } from "./_folder_manifest.ts";
 
+/**
+ * What was asked cannot be shared as asked: two files of one name given
+ * together, a name a folder's manifest refuses (its own, or `--as`'s). The
+ * message is one sentence, without its final period; the user fixes the
+ * command or renames a file.
+ */
+export class ShareRefusedError extends Error {
+  /** Creates the error; `message` says what to change. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ShareRefusedError";
+  }
+}
+
 export type { SkippedEntry } from "./_folder_walk.ts";
 export type { ScannedFile, ScannedFolder } from "./_folder_manifest.ts";
 
@@ -164,7 +178,7 @@ async function givenFile(
   const name = basename(absolute).normalize("NFC");
   const refusal = nameRefusal(name);
   if (refusal) {
-    throw new Error(
+    throw new ShareRefusedError(
       `Cannot share "${absolute}" under its name: ${refusal}; rename it`,
     );
   }
@@ -174,7 +188,7 @@ async function givenFile(
     const how = basename(other).normalize("NFC") === name
       ? "they have the same name"
       : "their names differ only in letter case or invisible characters";
-    throw new Error(
+    throw new ShareRefusedError(
       `Cannot share "${other}" and "${absolute}" together: ${how}; rename one`,
     );
   }
@@ -220,7 +234,7 @@ function topName(name: string, what: string): string {
   const nfc = name.normalize("NFC");
   const refusal = nameRefusal(nfc);
   if (refusal) {
-    throw new Error(
+    throw new ShareRefusedError(
       `Cannot share ${what} under the name ${
         JSON.stringify(name)
       }: ${refusal}; rename it or give the share another name`,

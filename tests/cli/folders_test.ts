@@ -359,3 +359,41 @@ Deno.test("peer share of a missing path, or of a folder with --as, fails with on
     `Cannot share "${folder}" with --as: it is a folder. Give files with --as, or share the folder alone.`,
   );
 });
+
+Deno.test("peer share --as of two files of one name, or under a name with a '/', is a usage error: one sentence, exit 2", async () => {
+  await using dir = await tempDir();
+  for (const sub of ["a", "b"]) {
+    await Deno.mkdir(join(dir.path, sub));
+    await Deno.writeTextFile(join(dir.path, sub, "x.txt"), sub);
+  }
+  const a = join(dir.path, "a", "x.txt");
+  const b = join(dir.path, "b", "x.txt");
+  const twins = await runEntry("peer.ts", [
+    "share",
+    a,
+    b,
+    "--as",
+    "both",
+    "--tracker",
+    "192.0.2.1:5000",
+  ], { timeoutMs: 15_000 });
+  assertEquals(twins.code, 2, twins.stderr);
+  assertEquals(
+    assertOneLine(twins.stderr),
+    `Cannot share "${a}" and "${b}" together: they have the same name; rename one.`,
+  );
+  const escaping = await runEntry("peer.ts", [
+    "share",
+    a,
+    "--as",
+    "../evil",
+    "--tracker",
+    "192.0.2.1:5000",
+  ], { timeoutMs: 15_000 });
+  assertEquals(escaping.code, 2, escaping.stderr);
+  const line = assertOneLine(escaping.stderr);
+  assert(
+    line.startsWith('Cannot share the files under the name "../evil"'),
+    line,
+  );
+});

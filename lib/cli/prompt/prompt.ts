@@ -1,7 +1,9 @@
 /**
  * The interactive prompt `peer` opens with no command. One peer server
- * serves everything the session shares; hashing and downloads run in the
- * background with live progress bars above the prompt while the user types.
+ * serves everything the session shares; on a terminal, hashing and
+ * downloads run in the background with live progress bars above the prompt
+ * while the user types. Commands piped in are a script: each one, its
+ * hashing or download included, ends before the next line is read.
  * Line editing and Tab completion come from `node:readline`, history is
  * kept between runs ({@linkcode History}).
  *
@@ -86,7 +88,9 @@ export interface PromptOptions {
  *
  * Resolves to the exit code: commands piped in (stdin not a terminal) are a
  * script, whose caller can only check the exit status, so when any of them
- * failed it is {@linkcode FAILURE_EXIT_CODE}; otherwise 0.
+ * failed it is {@linkcode FAILURE_EXIT_CODE}; otherwise 0. A script runs
+ * one command at a time (a `share` or `get` ends before the next line is
+ * read) and never asks: `quit` and the end of input both quit.
  */
 export async function runPrompt(options: PromptOptions): Promise<number> {
   // Notes from the node wait for the loop that prints them.
@@ -117,6 +121,10 @@ class PromptLoop {
   #interactive: boolean;
   #confirming = false;
   #failures = 0;
+  /** Set by SIGTERM: leave at once, running no more lines. */
+  #terminated = false;
+  #terminate: () => void = () => {};
+  #terminating = new Promise<void>((resolve) => this.#terminate = resolve);
   #ticker?: ReturnType<typeof setInterval>;
   #lastPlain = performance.now();
   #ui?: Promise<WebUi>;
@@ -159,7 +167,11 @@ class PromptLoop {
   }
 
   async run(): Promise<void> {
-    const onTerm = () => this.#rl.close();
+    const onTerm = () => {
+      this.#terminated = true;
+      this.#terminate();
+      this.#rl.close();
+    };
     const onInt = () => this.#hintQuit();
     const signals = addSignalListeners({ SIGTERM: onTerm, SIGINT: onInt });
     const lines = new LineQueue();
@@ -179,10 +191,9 @@ class PromptLoop {
       this.#greet();
       this.#screen.prompt();
       for (let line; (line = await lines.next()) !== undefined;) {
-        if (await this.#handle(line) === "quit") break;
+        if (await this.#handle(line) === "quit" || this.#terminated) break;
         this.#screen.prompt();
       }
-      await this.#finishOnEnd();
     } finally {
       // Listening until the end keeps a late SIGTERM from killing the
       // process halfway through unregistering.
@@ -212,6 +223,7 @@ class PromptLoop {
       return "continue";
     }
     const next = await this.#dispatch(line);
+    if (!this.#interactive) return await this.#scripted(next);
     if (next !== "confirm-quit") return next;
     const count = this.#session.transfers().length;
     this.#confirming = true;
@@ -221,6 +233,20 @@ class PromptLoop {
       } running; quit and stop ${count === 1 ? "it" : "them"}? [y/N] `,
     );
     return "continue";
+  }
+
+  /**
+   * A script's command ends before the next line is read: the shares and
+   * gets it started finish (or fail) first, so a later line can use them,
+   * and no line is ever taken as an answer: `quit` quits without asking
+   * (what the script started has ended by then).
+   */
+  async #scripted(next: Next): Promise<Next> {
+    await Promise.race([
+      Promise.allSettled([...this.#tasks]),
+      this.#terminating,
+    ]);
+    return next === "continue" ? "continue" : "quit";
   }
 
   /** Runs one command line; a failed command is reported, not fatal. */
@@ -323,24 +349,6 @@ class PromptLoop {
 
   #hintQuit(): void {
     this.#screen.print('Type "quit" (or press Ctrl-D) to leave.');
-  }
-
-  /** End of piped input waits for transfers; Ctrl-D on a terminal does not. */
-  async #finishOnEnd(): Promise<void> {
-    if (this.#interactive || this.#tasks.size === 0) return;
-    this.#note(
-      `End of input: waiting for ${this.#tasks.size} running ${
-        this.#tasks.size === 1 ? "transfer" : "transfers"
-      } to finish (SIGTERM stops them).`,
-    );
-    let stop: () => void = () => {};
-    const stopped = new Promise<void>((resolve) => stop = resolve);
-    const signals = addSignalListeners({ SIGTERM: () => stop() });
-    try {
-      await Promise.race([Promise.allSettled([...this.#tasks]), stopped]);
-    } finally {
-      signals[Symbol.dispose]();
-    }
   }
 
   /** Serves the web page on this session, once; resolves with its address. */

@@ -2,13 +2,11 @@ import { join } from "node:path";
 import { assert, assertEquals, assertThrows } from "../../assert.ts";
 import { randomFile, sha256File, tempDir } from "../../fixtures.ts";
 import {
-  type Child,
-  PERMISSIONS,
   READY_TIMEOUT_MS,
-  ROOT,
   shareArgs,
   spawnEntry,
 } from "../../../scripts/_child.ts";
+import { ask, PromptProcess, sleep, startTracker } from "./_prompt_process.ts";
 import { UsageError } from "../../../lib/app/usage_error.ts";
 import {
   type CommandContext,
@@ -388,200 +386,9 @@ Deno.test("parseGetArgs() reads --out and --force and rejects mistakes in one se
 // ---------------------------------------------------------------------------
 // Real processes: a tracker, prompts on piped stdin, prompts on a terminal.
 
-const encoder = new TextEncoder();
-
-/** A prompt process with piped stdin (or a pseudo-terminal via `script`). */
-class PromptProcess implements AsyncDisposable {
-  /** Everything written on stdout so far, raw. */
-  output = "";
-  /** Everything on stderr, once the process ended. */
-  stderr = "";
-  #process: Deno.ChildProcess;
-  #stdin: WritableStreamDefaultWriter<Uint8Array>;
-  #reading: Promise<unknown>;
-  #stderr: Promise<string>;
-
-  constructor(args: string[], env: Record<string, string>, pty = false) {
-    const deno = [
-      Deno.execPath(),
-      "run",
-      ...PERMISSIONS["peer.ts"],
-      `${ROOT}peer.ts`,
-      ...args,
-    ];
-    const command = pty
-      ? new Deno.Command("script", {
-        args: [
-          "-qfec",
-          `stty cols 100 rows 40; exec ${deno.map(shellQuote).join(" ")}`,
-          "/dev/null",
-        ],
-        cwd: ROOT,
-        env: { NO_COLOR: "1", TERM: "xterm", ...env },
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
-      })
-      : new Deno.Command(deno[0], {
-        args: deno.slice(1),
-        cwd: ROOT,
-        env: { NO_COLOR: "1", ...env },
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
-      });
-    const child = command.spawn();
-    this.#process = child;
-    this.#stdin = child.stdin.getWriter();
-    this.#reading = (async () => {
-      const text = child.stdout.pipeThrough(new TextDecoderStream());
-      for await (const chunk of text) this.output += chunk;
-    })();
-    this.#stderr = new Response(child.stderr).text();
-  }
-
-  get pid(): number {
-    return this.#process.pid;
-  }
-
-  /** Output lines so far, the unfinished last one included. */
-  get lines(): string[] {
-    return this.output.split("\n").map((line) => line.replace(/\r$/, ""));
-  }
-
-  async type(text: string): Promise<void> {
-    await this.#stdin.write(encoder.encode(text));
-  }
-
-  /** Waits for a line matching `pattern`; resolves to it. */
-  async waitFor(pattern: RegExp, timeoutMs = 15_000): Promise<string> {
-    let found: string | undefined;
-    await this.#until(
-      () => {
-        found = this.lines.find((line) => pattern.test(line));
-        return found !== undefined;
-      },
-      `a line matching ${pattern}`,
-      timeoutMs,
-    );
-    return found!;
-  }
-
-  /** Waits until the whole output matches `pattern`. */
-  waitForOutput(pattern: RegExp, timeoutMs = 15_000): Promise<void> {
-    return this.#until(
-      () => pattern.test(this.output),
-      `output matching ${pattern}`,
-      timeoutMs,
-    );
-  }
-
-  async #until(
-    test: () => boolean,
-    what: string,
-    timeoutMs: number,
-  ): Promise<void> {
-    const deadline = performance.now() + timeoutMs;
-    while (!test()) {
-      if (performance.now() > deadline) {
-        throw new Error(
-          `No ${what} within ${timeoutMs} ms: ${JSON.stringify(this.output)}`,
-        );
-      }
-      await sleep(10);
-    }
-  }
-
-  /** Closes stdin and waits (bounded) for the exit. */
-  async end(timeoutMs = 15_000): Promise<Deno.CommandStatus> {
-    await this.#stdin.close().catch(() => {});
-    return await this.exited(timeoutMs);
-  }
-
-  /** Waits (bounded) for the exit; stdin stays open meanwhile. */
-  async exited(timeoutMs = 15_000): Promise<Deno.CommandStatus> {
-    const timer = setTimeout(() => this.#kill("SIGKILL"), timeoutMs);
-    try {
-      const status = await this.#process.status;
-      await this.#reading;
-      const stderr = this.stderr = await this.#stderr;
-      assert(!/^\s+at /m.test(stderr), `stack trace on stderr: ${stderr}`);
-      return status;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  #kill(name: Deno.Signal): void {
-    try {
-      this.#process.kill(name);
-    } catch {
-      // Exited meanwhile.
-    }
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.#kill("SIGTERM");
-    const timer = setTimeout(() => this.#kill("SIGKILL"), 5_000);
-    await this.#stdin.close().catch(() => {});
-    await this.#process.status;
-    clearTimeout(timer);
-    await this.#reading.catch(() => {});
-    await this.#stderr.catch(() => {});
-  }
-}
-
-/** Sends `command` and resolves to the lines up to its `Totals:` line. */
-async function ask(
-  prompt: PromptProcess,
-  command: string,
-  timeoutMs = 10_000,
-): Promise<string[]> {
-  const before = prompt.lines.length - 1;
-  await prompt.type(`${command}\n`);
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const lines = prompt.lines.slice(before);
-    if (lines.some((line) => line.startsWith("Totals: "))) return lines;
-    if (performance.now() > deadline) {
-      throw new Error(`No answer to ${command}: ${lines.join(" | ")}`);
-    }
-    await sleep(5);
-  }
-}
-
-function shellQuote(word: string): string {
-  return `'${word.replaceAll("'", `'\\''`)}'`;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function startTracker(): Promise<Child & { address: string }> {
-  const tracker = spawnEntry("tracker.ts", [
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-  ]);
-  const line = await tracker.waitForLine(/listening on/, 20_000);
-  return Object.assign(tracker, {
-    address: line.slice(line.lastIndexOf(" ") + 1),
-  });
-}
-
-function signal(pid: number, name: Deno.Signal): void {
-  try {
-    Deno.kill(pid, name);
-  } catch {
-    // Exited meanwhile.
-  }
-}
-
-Deno.test("prompts on piped stdin share a file, get it with status answered mid-transfer, list and quit with exit 0", async () => {
+Deno.test("prompts on piped stdin share a file, get it before the next line runs, get it again, unshare it and quit with exit 0", async () => {
   await using dir = await tempDir();
-  const size = 64 * 1024 * 1024;
+  const size = 3 * 1024 * 1024;
   const source = await randomFile(dir.path, "big file.bin", size);
   const id = await sha256File(source);
   await using tracker = await startTracker();
@@ -595,31 +402,28 @@ Deno.test("prompts on piped stdin share a file, get it with status answered mid-
   await using getter = new PromptProcess([...common, "--out", out], env);
   await getter.type("list\n");
   await getter.waitFor(/big file\.bin/);
-  // Freeze the sharer between short slices of work, so the download is
-  // certainly unfinished while the getter answers status.
-  signal(sharer.pid, "SIGSTOP");
-  let midway: string | undefined;
-  try {
-    await getter.type(`get ${id.slice(0, 16)}\n`);
-    // Registered before any network traffic: status always shows it.
-    const first = await ask(getter, "status");
-    assert(first.includes("Transfers (1):"), first.join("\n"));
-    for (let slice = 0; slice < 300 && !midway; slice++) {
-      signal(sharer.pid, "SIGCONT");
-      await sleep(10);
-      signal(sharer.pid, "SIGSTOP");
-      const answer = await ask(getter, "status");
-      midway = answer.find((line) =>
-        /#1 getting big file\.bin\s+[1-9]\d?\.\d%.* peers?$/.test(line)
-      );
-      if (getter.lines.some((line) => line.startsWith("Saved"))) break;
-    }
-  } finally {
-    signal(sharer.pid, "SIGCONT");
-  }
-  assert(midway, `no status line caught mid-transfer: ${getter.output}`);
-  await getter.waitFor(/^Saved .*SHA-256 verified/, 20_000);
+  // A script reads its next line once the get has saved the file.
+  const answer = await ask(getter, `get ${id.slice(0, 16)}\nstatus`, 20_000);
+  const saved = answer.findIndex((line) =>
+    /^Saved .*big file\.bin .*SHA-256 verified/.test(line)
+  );
+  assert(
+    saved >= 0 && saved < answer.indexOf("Transfers: none."),
+    answer.join("\n"),
+  );
+  assertEquals(
+    answer.find((line) => line.startsWith("Totals: ")),
+    "Totals: up 0 B, down 3.0 MiB.",
+  );
   assertEquals(await sha256File(join(out, "big file.bin")), id);
+  // A finished download stays shared until unshare.
+  assert(
+    answer.some((line) => /^Shared \(1\), serving on /.test(line)) &&
+      answer.some((line) =>
+        new RegExp(`${id.slice(0, 16)} .*big file\\.bin$`).test(line)
+      ),
+    answer.join("\n"),
+  );
   // Getting it again finds it here, where it was saved.
   await getter.type(`get ${id.slice(0, 16)}\n`);
   assertEquals(
@@ -628,16 +432,11 @@ Deno.test("prompts on piped stdin share a file, get it with status answered mid-
       join(out, "big file.bin")
     }`,
   );
-  await getter.type("status\n");
-  await getter.waitFor(/Totals: up 0 B, down 64\.0 MiB\./);
-  // A finished download stays shared until unshare.
-  await getter.waitFor(/^Shared \(1\), serving on /);
-  await getter.waitFor(new RegExp(`${id.slice(0, 16)} .*big file\\.bin$`));
   await getter.type(`unshare ${id.slice(0, 16)}\n`);
   const after = await ask(getter, "status");
   assert(after.includes("Shared: nothing."), after.join("\n"));
   await sharer.type("status\n");
-  await sharer.waitFor(/Totals: up 6\d\.\d MiB, down 0 B\./);
+  await sharer.waitFor(/Totals: up 3\.\d MiB, down 0 B\./);
 
   await getter.type("quit\n");
   assertEquals((await getter.end()).code, 0, getter.output);
@@ -790,6 +589,71 @@ const HAS_SCRIPT = (() => {
     return false;
   }
 })();
+
+/** Types `status` on a terminal; resolves to the screen rows of its answer. */
+async function statusOnScreen(
+  prompt: PromptProcess,
+  timeoutMs = 10_000,
+): Promise<string[]> {
+  const typed = (screen: string[]) =>
+    screen.flatMap((row, i) => /^(p2p> )?status$/.test(row) ? [i] : []);
+  await waitForScreen(prompt, "p2p>");
+  const before = typed(screenOf(prompt.output)).length;
+  await prompt.type("status\r");
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const screen = screenOf(prompt.output);
+    const at = typed(screen)[before];
+    const rows = at === undefined ? [] : screen.slice(at + 1);
+    const end = rows.findIndex((row) => row.startsWith("Totals: "));
+    if (end >= 0) return rows.slice(0, end + 1);
+    if (performance.now() > deadline) {
+      throw new Error(`No answer to status: ${screen.join("\n")}`);
+    }
+    await sleep(20);
+  }
+}
+
+Deno.test({
+  name:
+    "on a terminal, status answers while a get runs in the background, showing its percent and peers",
+  ignore: !HAS_SCRIPT,
+  fn: async () => {
+    await using dir = await tempDir();
+    const file = await randomFile(dir.path, "slow.bin", 2 * 1024 * 1024);
+    const id = await sha256File(file);
+    await using tracker = await startTracker();
+    const env = { P2P_TRACKER: tracker.address, P2P_HOME: dir.path };
+    const common = ["--host", "127.0.0.1", "--port", "0"];
+    await using sharer = new PromptProcess(common, env);
+    await sharer.type(`share ${file}\n`);
+    await sharer.waitFor(new RegExp(`full ID ${id}`), 20_000);
+    const out = join(dir.path, "out");
+    // The limit stretches the get over seconds, so status comes mid-way.
+    await using prompt = new PromptProcess(
+      [...common, "--out", out, "--download-limit", "256K"],
+      env,
+      true,
+    );
+    await prompt.waitFor(/Serving on/);
+    await prompt.type(`get ${id}\r`);
+    await prompt.waitForOutput(/#1 getting/);
+    let midway: string | undefined;
+    for (let asked = 0; asked < 100 && !midway; asked++) {
+      const rows = await statusOnScreen(prompt);
+      midway = rows.find((row) =>
+        /^ {2}#1 getting slow\.bin\s+[1-9]\d?\.\d%.* peers?$/.test(row)
+      );
+      if (/Saved /.test(prompt.output)) break;
+      await sleep(100);
+    }
+    assert(midway, `no status line caught mid-transfer: ${prompt.output}`);
+    await prompt.waitForOutput(/Saved [^\n]*SHA-256 verified/, 30_000);
+    assertEquals(await sha256File(join(out, "slow.bin")), id);
+    await prompt.type("quit\r");
+    assertEquals((await prompt.end()).code, 0, prompt.output);
+  },
+});
 
 Deno.test({
   name:

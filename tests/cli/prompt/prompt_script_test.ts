@@ -1,0 +1,77 @@
+import { join } from "node:path";
+import { assert, assertEquals } from "../../assert.ts";
+import { randomFile, sha256File, tempDir } from "../../fixtures.ts";
+import { isolatedEnv, PromptProcess, startTracker } from "./_prompt_process.ts";
+
+/** Flags of every prompt here: its own port, on loopback only. */
+const LOOPBACK = ["--host", "127.0.0.1", "--port", "0"];
+
+Deno.test("a script's share is hashed and registered before its next line: link and unshare by name find it, and quit exits 0", async () => {
+  await using dir = await tempDir();
+  const file = await randomFile(dir.path, "pf one.txt", 300_000);
+  const id = await sha256File(file);
+  await using tracker = await startTracker();
+  const env = await isolatedEnv(dir.path, tracker.address);
+  const link = `p2p://${tracker.address}/v1/pub/${id}`;
+
+  await using linked = new PromptProcess(LOOPBACK, env);
+  await linked.type(`share "${file}"\nlink "pf one.txt"\nquit\n`);
+  assertEquals((await linked.end()).code, 0, linked.output);
+  assert(
+    linked.lines.includes(`pf one.txt (${id.slice(0, 16)}): ${link}`),
+    linked.output,
+  );
+  assert(linked.output.includes("Unregistered 1 file. Bye."), linked.output);
+
+  // The end of input quits just as quietly.
+  await using unshared = new PromptProcess(LOOPBACK, env);
+  await unshared.type(`share "${file}"\nunshare "pf one.txt"\nstatus\n`);
+  assertEquals((await unshared.end()).code, 0, unshared.output);
+  const stopped = unshared.lines.indexOf(
+    `Stopped sharing pf one.txt (${id.slice(0, 16)}).`,
+  );
+  assert(
+    stopped >= 0 && unshared.lines[stopped + 1] === "Shared: nothing.",
+    unshared.output,
+  );
+  assertEquals(unshared.lines.at(-2), "Bye.", unshared.output);
+});
+
+Deno.test("a script's get saves the file before its next line, and quit then neither asks nor takes a later line as its answer", async () => {
+  await using dir = await tempDir();
+  const file = await randomFile(dir.path, "pf two.bin", 300_000);
+  const id = await sha256File(file);
+  await using tracker = await startTracker();
+  const sharerHome = join(dir.path, "sharer");
+  const getterHome = join(dir.path, "getter");
+  await Deno.mkdir(sharerHome);
+  await Deno.mkdir(getterHome);
+  // A script's share keeps serving after its line.
+  await using sharer = new PromptProcess(
+    LOOPBACK,
+    await isolatedEnv(sharerHome, tracker.address),
+  );
+  await sharer.type(`share "${file}"\n`);
+  await sharer.waitFor(new RegExp(`full ID ${id}$`), 20_000);
+
+  const out = join(dir.path, "dl2");
+  await using getter = new PromptProcess(
+    LOOPBACK,
+    await isolatedEnv(getterHome, tracker.address),
+  );
+  await getter.type(`get ${id.slice(0, 16)} --out ${out}\nquit\nstatus\n`);
+  assertEquals((await getter.end(30_000)).code, 0, getter.output);
+  assertEquals(await sha256File(join(out, "pf two.bin")), id);
+  assert(
+    /^Saved .*pf two\.bin .*SHA-256 verified/m.test(getter.output),
+    getter.output,
+  );
+  // Nothing asked, nothing answered, nothing after quit run.
+  assert(!/\[y\/N\]|Not quitting/.test(getter.output), getter.output);
+  assert(!getter.output.includes("Totals:"), getter.output);
+  // The saved file was shared until quit unregistered it.
+  assertEquals(getter.lines.at(-2), "Unregistered 1 file. Bye.");
+
+  await sharer.type("quit\n");
+  assertEquals((await sharer.end()).code, 0, sharer.output);
+});

@@ -35,7 +35,10 @@ import { UsageError } from "../app/usage_error.ts";
 import { readGetTarget, STDIN_ARG } from "./get_target.ts";
 import type { GetTarget } from "../app/lookup.ts";
 import { LINK_ENV } from "../protocol/limits.ts";
-import { prepareOutDir } from "./out_dir.ts";
+import { prepareOutDir, removeEmptyFolders } from "./out_dir.ts";
+import { DEFAULT_OUT_DIR } from "../app/session.ts";
+import { PART_SUFFIX } from "../storage/part_file.ts";
+import { isAbsolute, join, resolve } from "node:path";
 import { VERSION } from "../protocol/version.ts";
 import { folderLayoutOf } from "../protocol/folder_layout.ts";
 import type { FileMeta } from "../protocol/messages.ts";
@@ -66,14 +69,35 @@ export async function get(
     stdin: arg === STDIN_ARG ? Deno.stdin.readable : undefined,
   });
   const trackers = trackersFor(wanted, flags);
-  const [tracker, ...moreTrackers] = trackers;
   const { id, secret } = lookupOf(wanted);
   const target = saveTarget(flags);
-  await prepareOutDir(target.outDir);
+  await refuseFolderOutput(target, flags.output);
+  const created = await prepareOutDir(target.outDir);
+  try {
+    await downloadInto(target, id, secret, trackers, flags);
+  } catch (error) {
+    // A folder this get made and saved nothing in is taken away again.
+    await removeEmptyFolders(created);
+    throw error;
+  }
+}
+
+/** Downloads into `target`, prints the result and, with `--seed`, seeds. */
+async function downloadInto(
+  target: SaveTarget,
+  id: string,
+  secret: Uint8Array | undefined,
+  trackers: Trackers,
+  flags: GetFlags,
+): Promise<void> {
+  const [tracker, ...moreTrackers] = trackers;
   using stop = listenForStop();
   const progress = new ProgressLine({ quiet: flags.quiet || flags.json });
   // Serves the pieces verified so far to other downloaders (swarming).
   const { node, lost } = await startServing(flags, trackers, progress);
+  /** The name it is saved under, once a piece or a wait reports it. */
+  let savingAs: string | undefined;
+  const partsBefore = await partsIn(target.outDir);
   try {
     let result;
     try {
@@ -91,7 +115,9 @@ export async function get(
         waitMs: flags.wait ?? DEFAULT_WAIT_MS,
         signal: stop.signal,
         log: logger(flags, progress),
-        onProgress: (p) =>
+        onProgress: (p) => {
+          // Before the file is found, the name is a stand-in for its ID.
+          if (!p.waiting || p.size > 0) savingAs = p.name;
           progress.update({
             label: p.waiting
               ? `${p.name}: waiting for peers`
@@ -104,12 +130,13 @@ export async function get(
             peers: p.peers,
             routes: p.routes,
             found: p.found,
-          }),
+          });
+        },
       });
     } catch (error) {
       if (stop.signal.aborted) {
         throw new StoppedError(
-          `Download stopped; the partial file is kept in ${target.outDir}. Run the same get again to retry.`,
+          await stoppedMessage(target.outDir, savingAs, partsBefore),
           stoppedExitCode(stop.by),
         );
       }
@@ -184,28 +211,102 @@ function lookupOf(wanted: GetTarget): { id: string; secret?: Uint8Array } {
     : { id: link.shortId, secret: link.secret };
 }
 
+/** Where a get saves: the folder, and the name `--output` gives, if any. */
+export interface SaveTarget {
+  /** The folder to save into. */
+  outDir: string;
+  /** The name to save under. @default {the file's own name} */
+  saveAs?: string;
+}
+
 /**
- * The folder and file name `--out` and `--output` ask for: `--output` names
- * the saved file, and a folder in it wins over `--out`.
+ * The folder and file name `--out` and `--output` ask for. A relative
+ * `--output` is inside `--out` when `--out` is given, else inside the current
+ * folder, like any command's relative path; an absolute one is where it says.
+ * (`--out` at its default, `downloads`, counts as not given.)
  */
 export function saveTarget(
-  flags: Pick<GetFlags, "out" | "output">,
-): { outDir: string; saveAs?: string } {
-  const output = flags.output;
-  if (output === undefined) return { outDir: flags.out };
+  flags: Pick<GetFlags, "output"> & { out?: string },
+): SaveTarget {
+  const { out, output } = flags;
+  const outDir = out ?? DEFAULT_OUT_DIR;
+  if (output === undefined) return { outDir };
   if (
     output === "" || /[\\/]$/.test(output) || /(^|[\\/])\.{1,2}$/.test(output)
   ) {
-    throw new UsageError(
-      `--output names the file to save, not a folder ("${output}"); use --out DIR for the folder.`,
-    );
+    throw notAFileError(output);
   }
+  const base = out === undefined || out === DEFAULT_OUT_DIR ? "." : out;
   const slash = Math.max(output.lastIndexOf("/"), output.lastIndexOf("\\"));
-  if (slash < 0) return { outDir: flags.out, saveAs: output };
-  return {
-    outDir: output.slice(0, slash) || "/",
-    saveAs: output.slice(slash + 1),
-  };
+  const saveAs = output.slice(slash + 1);
+  if (slash < 0) return { outDir: base, saveAs };
+  const folder = output.slice(0, slash) || "/";
+  return { outDir: isAbsolute(folder) ? folder : join(base, folder), saveAs };
+}
+
+/**
+ * Refuses, before anything is looked up, an `--output` that names a folder
+ * already there: the file cannot be saved as a folder.
+ */
+async function refuseFolderOutput(
+  target: SaveTarget,
+  output: string | undefined,
+): Promise<void> {
+  if (output === undefined || target.saveAs === undefined) return;
+  const info = await Deno.stat(join(target.outDir, target.saveAs)).catch(
+    () => undefined,
+  );
+  if (info?.isDirectory) throw notAFileError(output);
+}
+
+/** The error for an `--output` that names a folder. */
+function notAFileError(output: string): UsageError {
+  return new UsageError(
+    `--output names the file to save, not a folder ("${output}"); use --out DIR for the folder.`,
+  );
+}
+
+/**
+ * What a get stopped by Ctrl-C or SIGTERM says: where the partial download
+ * (`NAME.part`, a file or a folder) is kept for the next run to resume.
+ * `name` is the name it is saved under, if known by then; otherwise a
+ * `.part` that was not in `outDir` before (`partsBefore`) is this get's.
+ */
+async function stoppedMessage(
+  outDir: string,
+  name: string | undefined,
+  partsBefore: ReadonlySet<string>,
+): Promise<string> {
+  const fresh = [...await partsIn(outDir)].filter((part) =>
+    !partsBefore.has(part)
+  );
+  const candidates = name === undefined
+    ? fresh
+    : [name + PART_SUFFIX, ...fresh];
+  for (const candidate of candidates) {
+    const part = resolve(outDir, candidate);
+    const info = await Deno.stat(part).catch(() => undefined);
+    if (!info) continue;
+    const what = info.isDirectory ? "folder" : "file";
+    return `Download stopped; the partial ${what} is kept in ${part}: run the same get again to resume.`;
+  }
+  if (name === undefined) return "Download stopped before anything arrived.";
+  return `Download stopped; the partial download is kept in ${
+    resolve(outDir)
+  }: run the same get again to resume.`;
+}
+
+/** The names of the `.part` files and folders in `dir` (none if unreadable). */
+async function partsIn(dir: string): Promise<Set<string>> {
+  const parts = new Set<string>();
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.name.endsWith(PART_SUFFIX)) parts.add(entry.name);
+    }
+  } catch {
+    // Gone or unreadable: no .part to name.
+  }
+  return parts;
 }
 
 function printSaved(

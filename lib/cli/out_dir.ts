@@ -6,6 +6,7 @@
  * @module
  */
 
+import { dirname, resolve } from "node:path";
 import { UsageError } from "../app/usage_error.ts";
 
 /** The download folder cannot be created or used; the message is for the user. */
@@ -19,17 +20,19 @@ export class OutDirError extends Error {
 
 /**
  * Makes sure `out` is a folder to save downloads into, creating it (and the
- * folders above it) when missing. Throws a {@linkcode UsageError} when `out`
- * names something that is not a folder (a file), and an
- * {@linkcode OutDirError} naming the folder and the reason when it cannot be
- * created or used.
+ * folders above it) when missing; resolves to the folders it created,
+ * deepest first (none when `out` was there), for
+ * {@linkcode removeEmptyFolders} to take away again if nothing is saved.
+ * Throws a {@linkcode UsageError} when `out` names something that is not a
+ * folder (a file), and an {@linkcode OutDirError} naming the folder and the
+ * reason when it cannot be created or used.
  *
  * @example
  * ```ts
- * await prepareOutDir("downloads"); // creates ./downloads if missing
+ * const created = await prepareOutDir("downloads"); // ./downloads if missing
  * ```
  */
-export async function prepareOutDir(out: string): Promise<void> {
+export async function prepareOutDir(out: string): Promise<string[]> {
   if (out.trim() === "") {
     throw new UsageError(
       "The value of --out is empty: give the folder to save into.",
@@ -38,7 +41,7 @@ export async function prepareOutDir(out: string): Promise<void> {
   // A stat that fails (nothing there, or not allowed to look, as in /proc)
   // leaves it to mkdir, whose error says why the folder cannot be made.
   const info = await Deno.stat(out).catch(() => undefined);
-  if (info?.isDirectory) return;
+  if (info?.isDirectory) return [];
   if (info) {
     throw new UsageError(
       `Cannot save into "${out}": ${
@@ -46,15 +49,55 @@ export async function prepareOutDir(out: string): Promise<void> {
       }; give --out a folder (a missing one is created).`,
     );
   }
+  const created = await missingFolders(out);
   try {
     await Deno.mkdir(out, { recursive: true });
+    return created;
   } catch (error) {
+    await removeEmptyFolders(created);
     throw new OutDirError(
       `Cannot create the folder "${out}" to save into: ${
         reason(error)
       }; choose another --out.`,
       { cause: error },
     );
+  }
+}
+
+/**
+ * Removes `folders` (deepest first, as {@linkcode prepareOutDir} gives them)
+ * while they are empty: a folder with anything in it stays, and so do the
+ * folders above it. Never throws.
+ */
+export async function removeEmptyFolders(
+  folders: readonly string[],
+): Promise<void> {
+  for (const folder of folders) {
+    try {
+      // Not recursive: fails, and removes nothing, unless the folder is empty.
+      await Deno.remove(folder);
+    } catch {
+      return;
+    }
+  }
+}
+
+/**
+ * The folders `out` and those above it that are not there yet, deepest
+ * first: what a recursive mkdir of `out` creates.
+ */
+async function missingFolders(out: string): Promise<string[]> {
+  const missing: string[] = [];
+  for (let path = resolve(out);; path = dirname(path)) {
+    try {
+      // lstat: even a broken symbolic link is something that was there.
+      await Deno.lstat(path);
+      return missing;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) return missing;
+    }
+    missing.push(path);
+    if (dirname(path) === path) return missing;
   }
 }
 

@@ -209,7 +209,9 @@ export class Session {
     const outDir = options.outDir ?? this.outDir;
     const name = this.#known.nameOf(id) ?? shortId(id);
     const transfer = this.#transfers.start({ kind: "get", name, id });
-    let size = 0;
+    /** Bytes received from peers, for the session's total. */
+    let fetched = () => Math.max(0, transfer.done - transfer.resumed);
+    let reported = false;
     try {
       this.#emit({
         type: "getting",
@@ -231,7 +233,13 @@ export class Session {
         seed: serve,
         signal: transfer.signal,
         log: this.#options.log,
-        onProgress: (p) =>
+        onProgress: (p) => {
+          // A resumed .part's pieces are reported first, before any peer
+          // is linked: those bytes were saved by an earlier run.
+          if (!reported && !p.waiting) {
+            reported = true;
+            if (p.peers === 0) transfer.resumed = p.received;
+          }
           transfer.update({
             done: p.received,
             total: p.size,
@@ -242,12 +250,14 @@ export class Session {
             name: p.files
               ? `${p.name} (${p.files.done}/${p.files.total} files)`
               : p.name,
-          }),
+          });
+        },
       });
-      size = result.meta.size;
+      const received = result.peers.reduce((sum, peer) => sum + peer.bytes, 0);
+      fetched = () => received;
       if (!secret) this.#known.remember([result.meta]);
       if (serve) this.#sharedFrom(result.meta.id, resolve(result.path));
-      this.#transfers.finish(transfer, size);
+      this.#transfers.finish(transfer, fetched());
       this.#emit({ type: "saved", transfer, result });
       return result;
     } catch (error) {
@@ -257,7 +267,7 @@ export class Session {
       }
       throw error;
     } finally {
-      this.#transfers.finish(transfer, size);
+      this.#transfers.finish(transfer, fetched());
     }
   }
 

@@ -68,6 +68,11 @@ export class Transfer {
   found?: DownloadProgress["found"];
   /** Whether any progress was reported yet (the size is known). */
   started = false;
+  /**
+   * Of {@linkcode done}, the bytes an earlier run had already saved (a
+   * resumed download): not downloaded now, so not in the session's total.
+   */
+  resumed = 0;
   #controller = new AbortController();
   #samples: { at: number; done: number }[] = [];
   #now: () => number;
@@ -141,7 +146,10 @@ export class Transfers {
     return transfer;
   }
 
-  /** Forgets finished work; a download adds its bytes to the total. */
+  /**
+   * Forgets finished work; a download adds the bytes it received from
+   * peers to the total.
+   */
   finish(transfer: Transfer, downloaded = 0): void {
     if (this.#running.get(transfer.number) !== transfer) return;
     this.#running.delete(transfer.number);
@@ -158,11 +166,16 @@ export class Transfers {
     return this.#running.size;
   }
 
-  /** Bytes of files downloaded completely this session, plus running downloads so far. */
+  /**
+   * Bytes received from peers this session: by finished downloads (what
+   * {@linkcode finish} was given), and by running ones so far.
+   */
   get downloaded(): number {
     let running = 0;
     for (const transfer of this.#running.values()) {
-      if (transfer.kind === "get") running += transfer.done;
+      if (transfer.kind === "get") {
+        running += Math.max(0, transfer.done - transfer.resumed);
+      }
     }
     return this.#downloaded + running;
   }

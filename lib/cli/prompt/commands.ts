@@ -7,6 +7,7 @@
  * @module
  */
 
+import { resolve } from "node:path";
 import { describeTransfer } from "./transfer_lines.ts";
 import { formatAddress } from "../../net/connection.ts";
 import { UsageError } from "../../app/usage_error.ts";
@@ -231,8 +232,8 @@ export function showEvent(event: SessionEvent, context: CommandContext): void {
       context.print(
         `Cancelled #${transfer.number} ${
           terminalSafe(transfer.name)
-        }; the partial file is kept in ${
-          terminalSafe(event.outDir)
+        }; the partial download is kept in ${
+          terminalSafe(resolve(event.outDir))
         }: get it again to resume.`,
       );
       return;
@@ -403,7 +404,14 @@ export function parseGetArgs(args: string[], defaultOut: string): GetArgs {
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === "--force" || arg === "-f") force = true;
-    else if (arg === "--out" || arg === "-o") {
+    else if (
+      arg === "-o" || arg === "--output" || arg.startsWith("--output=")
+    ) {
+      // `peer get -o FILE` names the file; here it would name the folder.
+      throw new UsageError(
+        `"${arg}" is not taken here: the file keeps its name; ${usage}.`,
+      );
+    } else if (arg === "--out") {
       if (i + 1 >= args.length) {
         throw new UsageError(`--out needs a folder: ${usage}.`);
       }

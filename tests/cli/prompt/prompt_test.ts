@@ -381,6 +381,12 @@ Deno.test("parseGetArgs() reads --out and --force and rejects mistakes in one se
     const error = assertThrows(() => parseGetArgs(args, "x"), UsageError);
     assert(/^[A-Z"-].*\.$/.test(error.message), error.message);
   }
+  // `peer get -o FILE` names the saved file: here -o is refused, not taken
+  // as the folder.
+  for (const args of [["a", "-o", "b.bin"], ["a", "--output=b.bin"]]) {
+    const error = assertThrows(() => parseGetArgs(args, "x"), UsageError);
+    assert(error.message.includes("the file keeps its name"), error.message);
+  }
 });
 
 // ---------------------------------------------------------------------------

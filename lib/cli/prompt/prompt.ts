@@ -211,6 +211,15 @@ class PromptLoop {
         formatAddress(this.#options.tracker)
       }. Type "help" for commands, ${leave} to leave.`,
     );
+    // Said once, as soon as known: every share and lookup needs it.
+    this.#session.trackerReachable().then((reachable) => {
+      if (reachable) return;
+      this.#note(
+        `The tracker ${
+          formatAddress(this.#options.tracker)
+        } does not answer: sharing and lookups through it fail until it does (start it, or restart this prompt with --tracker HOST:PORT).`,
+      );
+    });
   }
 
   /** Runs one entered line; answers the quit question when one is open. */

@@ -75,3 +75,24 @@ Deno.test("a script's get saves the file before its next line, and quit then nei
   await sharer.type("quit\n");
   assertEquals((await sharer.end()).code, 0, sharer.output);
 });
+
+Deno.test("a prompt whose tracker does not answer says so once at start, with how to change it", async () => {
+  await using dir = await tempDir();
+  // A port nothing listens on: connections to it are refused at once.
+  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const nobody = `127.0.0.1:${closed.addr.port}`;
+  closed.close();
+  const env = await isolatedEnv(dir.path, nobody);
+  await using prompt = new PromptProcess(LOOPBACK, env);
+  const line = await prompt.waitFor(/does not answer/, 15_000);
+  assertEquals(
+    line,
+    `The tracker ${nobody} does not answer: sharing and lookups through it fail until it does (start it, or restart this prompt with --tracker HOST:PORT).`,
+  );
+  await prompt.type("quit\n");
+  assertEquals((await prompt.end()).code, 0, prompt.output);
+  assertEquals(
+    prompt.lines.filter((text) => text.includes("does not answer")).length,
+    1,
+  );
+});

@@ -6,10 +6,9 @@ import {
   assertThrows,
 } from "../assert.ts";
 import { randomFile, sha256File, tempDir, testTracker } from "../fixtures.ts";
+import { PromptProcess } from "../_prompt_process.ts";
 import {
   type Child,
-  PERMISSIONS,
-  ROOT,
   runEntry,
   spawnEntry,
   spawnSharer,
@@ -333,86 +332,12 @@ Deno.test("peer share, get and the prompt offer the limits in --help", async () 
 
 // Real processes: the flags reach the limiters.
 
-/**
- * A prompt process reading commands from a pipe (a script: one command at a
- * time), or with `pty` from a terminal made by `script` (where gets run in
- * the background, side by side).
- */
-class PromptChild implements AsyncDisposable {
-  output = "";
-  #process: Deno.ChildProcess;
-  #stdin: WritableStreamDefaultWriter<Uint8Array>;
-  #reading: Promise<void>;
-  #stderr: Promise<string>;
-
-  constructor(args: string[], env: Record<string, string>, pty = false) {
-    const deno = [
-      Deno.execPath(),
-      "run",
-      ...PERMISSIONS["peer.ts"],
-      `${ROOT}peer.ts`,
-      ...args,
-    ];
-    const quoted = deno.map((word) => `'${word.replaceAll("'", `'\\''`)}'`);
-    const child = new Deno.Command(pty ? "script" : deno[0], {
-      args: pty
-        ? [
-          "-qfec",
-          `stty cols 100 rows 40; exec ${quoted.join(" ")}`,
-          "/dev/null",
-        ]
-        : deno.slice(1),
-      cwd: ROOT,
-      env: { NO_COLOR: "1", TERM: "xterm", ...env },
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.#process = child;
-    this.#stdin = child.stdin.getWriter();
-    this.#reading = (async () => {
-      const stdout = child.stdout.pipeThrough(new TextDecoderStream());
-      for await (const text of stdout) this.output += text;
-    })();
-    this.#stderr = new Response(child.stderr).text();
-  }
-
-  async write(text: string): Promise<void> {
-    await this.#stdin.write(new TextEncoder().encode(text));
-  }
-
-  /** Waits for an output line matching `pattern`. */
-  async waitForLine(pattern: RegExp, timeoutMs: number): Promise<string> {
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      const found = this.output.split("\n").find((line) => pattern.test(line));
-      if (found !== undefined) return found;
-      if (performance.now() > deadline) {
-        throw new Error(`No line matching ${pattern}: ${this.output}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.#stdin.close().catch(() => {});
-    try {
-      this.#process.kill("SIGTERM");
-    } catch {
-      // Exited already.
-    }
-    await this.#process.status;
-    await this.#reading.catch(() => {});
-    await this.#stderr.catch(() => "");
-  }
-}
-
 function spawnPrompt(
   args: string[],
   env: Record<string, string>,
   pty = false,
-): PromptChild {
-  return new PromptChild(
+): PromptProcess {
+  return new PromptProcess(
     ["--host", "127.0.0.1", "--port", "0", ...args],
     env,
     pty,
@@ -508,8 +433,8 @@ Deno.test("the prompt's --upload-limit caps what it serves", async () => {
   await using tracker = await startTracker();
   const env = { P2P_TRACKER: tracker.address, P2P_HOME: dir.path };
   await using sharer = spawnPrompt(["--upload-limit", "4M"], env);
-  await sharer.write(`share "${source}"\n`);
-  await sharer.waitForLine(new RegExp(`full ID ${id}`), 20_000);
+  await sharer.type(`share "${source}"\n`);
+  await sharer.waitFor(new RegExp(`full ID ${id}`), 20_000);
   const got = await cliGet(id, join(dir.path, "out"), env);
   assertEquals(await sha256File(got.path), id);
   assertRate(8 * MIB, got.elapsedMs, limitOf(4 * MIB));
@@ -527,9 +452,9 @@ Deno.test({
     await using tracker = await startTracker();
     const env = { P2P_TRACKER: tracker.address, P2P_HOME: dir.path };
     await using sharer = spawnPrompt([], env);
-    await sharer.write(`share "${first}" "${second}"\n`);
+    await sharer.type(`share "${first}" "${second}"\n`);
     for (const id of ids) {
-      await sharer.waitForLine(new RegExp(`full ID ${id}`), 20_000);
+      await sharer.waitFor(new RegExp(`full ID ${id}`), 20_000);
     }
     const out = join(dir.path, "out");
     await using getter = spawnPrompt(
@@ -537,11 +462,11 @@ Deno.test({
       env,
       true,
     );
-    await getter.waitForLine(/Serving on/, 20_000);
+    await getter.waitFor(/Serving on/, 20_000);
     const start = performance.now();
-    await getter.write(`get ${ids[0]}\rget ${ids[1]}\r`);
-    await getter.waitForLine(/Saved .*one\.bin/, 20_000);
-    await getter.waitForLine(/Saved .*two\.bin/, 20_000);
+    await getter.type(`get ${ids[0]}\rget ${ids[1]}\r`);
+    await getter.waitFor(/Saved .*one\.bin/, 20_000);
+    await getter.waitFor(/Saved .*two\.bin/, 20_000);
     const ms = performance.now() - start;
     assertEquals(await sha256File(join(out, "one.bin")), ids[0]);
     assertEquals(await sha256File(join(out, "two.bin")), ids[1]);

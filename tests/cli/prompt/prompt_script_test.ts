@@ -1,7 +1,11 @@
 import { join } from "node:path";
 import { assert, assertEquals } from "../../assert.ts";
 import { randomFile, sha256File, tempDir } from "../../fixtures.ts";
-import { isolatedEnv, PromptProcess, startTracker } from "./_prompt_process.ts";
+import {
+  isolatedEnv,
+  PromptProcess,
+  startTracker,
+} from "../../_prompt_process.ts";
 
 /** Flags of every prompt here: its own port, on loopback only. */
 const LOOPBACK = ["--host", "127.0.0.1", "--port", "0"];

@@ -6,7 +6,12 @@ import {
   shareArgs,
   spawnEntry,
 } from "../../../scripts/_child.ts";
-import { ask, PromptProcess, sleep, startTracker } from "./_prompt_process.ts";
+import {
+  ask,
+  PromptProcess,
+  sleep,
+  startTracker,
+} from "../../_prompt_process.ts";
 import { UsageError } from "../../../lib/app/usage_error.ts";
 import {
   type CommandContext,

@@ -6,13 +6,13 @@
  * @module
  */
 
-import { assert } from "../../assert.ts";
+import { assert } from "./assert.ts";
 import {
   type Child,
   PERMISSIONS,
   ROOT,
   spawnEntry,
-} from "../../../scripts/_child.ts";
+} from "../scripts/_child.ts";
 
 const encoder = new TextEncoder();
 

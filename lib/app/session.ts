@@ -85,11 +85,20 @@ export class Session {
 
   /** Whether the session's tracker answers a connection now. */
   async trackerReachable(): Promise<boolean> {
+    return (await this.trackerProblem()) === undefined;
+  }
+
+  /**
+   * Why the session's tracker cannot be used now (the connect's failure,
+   * whose `cause` is the network's or the handshake's), or undefined when
+   * it answers.
+   */
+  async trackerProblem(): Promise<unknown> {
     try {
       (await TrackerClient.connect(this.#options.tracker)).close();
-      return true;
-    } catch {
-      return false;
+      return undefined;
+    } catch (error) {
+      return error;
     }
   }
 

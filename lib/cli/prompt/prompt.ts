@@ -41,6 +41,8 @@ import { History, holdsSecret, MAX_HISTORY } from "./history.ts";
 import { dataDir } from "../../app/data_dir.ts";
 import { PromptScreen } from "./screen.ts";
 import { settleWithin } from "../../util/settle_within.ts";
+import { connectFailure } from "../../discovery/tracker_errors.ts";
+import { CONNECT_TIMEOUT_MS } from "../../protocol/limits.ts";
 
 /** The text shown before each command. */
 export const PROMPT = "p2p> ";
@@ -212,12 +214,16 @@ class PromptLoop {
       }. Type "help" for commands, ${leave} to leave.`,
     );
     // Said once, as soon as known: every share and lookup needs it.
-    this.#session.trackerReachable().then((reachable) => {
-      if (reachable) return;
+    this.#session.trackerProblem().then((problem) => {
+      if (problem === undefined) return;
+      const why = connectFailure(
+        (problem as Error).cause ?? problem,
+        CONNECT_TIMEOUT_MS,
+      );
       this.#note(
         `The tracker ${
           formatAddress(this.#options.tracker)
-        } does not answer: sharing and lookups through it fail until it does (start it, or restart this prompt with --tracker HOST:PORT).`,
+        } cannot be used (${why}): sharing and lookups through it fail until it can; or restart this prompt with --tracker HOST:PORT.`,
       );
     });
   }

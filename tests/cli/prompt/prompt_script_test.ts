@@ -6,6 +6,7 @@ import {
   PromptProcess,
   startTracker,
 } from "../../_prompt_process.ts";
+import { readyLine, spawnEntry } from "../../../scripts/_child.ts";
 
 /** Flags of every prompt here: its own port, on loopback only. */
 const LOOPBACK = ["--host", "127.0.0.1", "--port", "0"];
@@ -80,23 +81,50 @@ Deno.test("a script's get saves the file before its next line, and quit then nei
   assertEquals((await sharer.end()).code, 0, sharer.output);
 });
 
-Deno.test("a prompt whose tracker does not answer says so once at start, with how to change it", async () => {
+Deno.test("a prompt whose tracker cannot be used says why once at start: down, or a team tracker without its secret", async () => {
   await using dir = await tempDir();
   // A port nothing listens on: connections to it are refused at once.
   const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const nobody = `127.0.0.1:${closed.addr.port}`;
   closed.close();
-  const env = await isolatedEnv(dir.path, nobody);
-  await using prompt = new PromptProcess(LOOPBACK, env);
-  const line = await prompt.waitFor(/does not answer/, 15_000);
-  assertEquals(
-    line,
-    `The tracker ${nobody} does not answer: sharing and lookups through it fail until it does (start it, or restart this prompt with --tracker HOST:PORT).`,
+  await using down = new PromptProcess(
+    LOOPBACK,
+    await isolatedEnv(dir.path, nobody),
   );
-  await prompt.type("quit\n");
-  assertEquals((await prompt.end()).code, 0, prompt.output);
   assertEquals(
-    prompt.lines.filter((text) => text.includes("does not answer")).length,
+    await down.waitFor(/cannot be used/, 15_000),
+    `The tracker ${nobody} cannot be used (connection refused): sharing and lookups through it fail until it can; or restart this prompt with --tracker HOST:PORT.`,
+  );
+  await down.type("quit\n");
+  assertEquals((await down.end()).code, 0, down.output);
+  assertEquals(
+    down.lines.filter((text) => text.includes("cannot be used")).length,
     1,
   );
+
+  // A team tracker is up: it wants its secret, it is not "down".
+  const secret = join(dir.path, "team.secret");
+  await Deno.writeTextFile(secret, "a team secret long enough to be one\n");
+  await using team = spawnEntry("tracker.ts", [
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--no-relay",
+    "--secret-file",
+    secret,
+  ]);
+  const ready = await readyLine(team, /listening on/);
+  const teamAddress = ready.slice(ready.lastIndexOf(" ") + 1);
+  await using outsider = new PromptProcess(
+    LOOPBACK,
+    await isolatedEnv(dir.path, teamAddress),
+  );
+  const line = await outsider.waitFor(/cannot be used/, 15_000);
+  assert(
+    line.includes("it is a team tracker and needs the team's secret"),
+    line,
+  );
+  await outsider.type("quit\n");
+  assertEquals((await outsider.end()).code, 0, outsider.output);
 });

@@ -182,14 +182,40 @@ class RelayListenError extends ListenError {
   chosen = false;
 }
 
+/** The error listening on `host`:`port` meets now, if it is in use. */
+function portInUse(host: string, port: number): Error | undefined {
+  if (port === 0) return undefined;
+  try {
+    Deno.listen({ hostname: host, port }).close();
+    return undefined;
+  } catch (error) {
+    return error instanceof Deno.errors.AddrInUse ? error : undefined;
+  }
+}
+
 /** The relay beside the tracker; a port it cannot have is the relay's to explain. */
 function startRelay(
   flags: TrackerFlags,
   log?: (line: string) => void,
 ): Relay | undefined {
+  const { relayPort, port } = flags;
+  if (
+    flags.relay && relayPort !== undefined && relayPort !== 0 &&
+    relayPort === port
+  ) {
+    throw new UsageError(
+      `Cannot use port ${relayPort} for --relay-port: the tracker listens there; choose another.`,
+    );
+  }
   try {
     return startTrackerRelay(flags, log);
   } catch (error) {
+    // The relay starts first; its port + 1 may be busy only because the
+    // tracker's own port is (another tracker with its relay): say that.
+    if (error instanceof ListenError && relayPort === undefined) {
+      const busy = portInUse(flags.host, port);
+      if (busy) throw new ListenError({ host: flags.host, port }, busy);
+    }
     if (error instanceof ListenError && error.address.port !== flags.port) {
       const relayError = new RelayListenError(error.address, error.cause);
       relayError.chosen = flags.relayPort !== undefined;

@@ -303,6 +303,51 @@ Deno.test("tracker whose relay port (its port + 1, or --relay-port) is in use na
   );
 });
 
+Deno.test("tracker on a port in use by another tracker (its relay beside it) names the tracker's port and --port; --relay-port equal to --port is a usage error", async () => {
+  // Two ports side by side, both taken: what another tracker and its relay hold.
+  let held: Deno.TcpListener[] = [];
+  for (let tries = 0; tries < 20 && held.length < 2; tries++) {
+    const first = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    try {
+      const next = Deno.listen({
+        hostname: "127.0.0.1",
+        port: first.addr.port + 1,
+      });
+      held = [first, next];
+    } catch {
+      first.close();
+    }
+  }
+  assertEquals(held.length, 2, "two free ports side by side");
+  const port = held[0].addr.port;
+  try {
+    const result = await runEntry("tracker.ts", [
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+    ]);
+    assertEquals(result.code, 1, result.stderr);
+    assertEquals(
+      assertOneLine(result.stderr),
+      `Cannot listen on port ${port}: it is in use; choose another with --port (0 picks a free one).`,
+    );
+  } finally {
+    for (const listener of held) listener.close();
+  }
+  const same = await runEntry("tracker.ts", [
+    "--port",
+    "16500",
+    "--relay-port",
+    "16500",
+  ]);
+  assertEquals(same.code, 2, same.stderr);
+  assertEquals(
+    assertOneLine(same.stderr),
+    "Cannot use port 16500 for --relay-port: the tracker listens there; choose another.",
+  );
+});
+
 Deno.test("peer share --host with a name that does not resolve fails with one sentence naming --host (exit 1)", async () => {
   const result = await shareOn(NO_SUCH_NAME);
   assertEquals(result.code, 1, result.stderr);

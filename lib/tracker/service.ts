@@ -155,9 +155,9 @@ export class TrackerService {
     if (mine !== NONE && mine !== variant) {
       throw new RegistryError(
         "conflict",
-        `${peer.host} already shares file ${
+        `Another peer at ${peer.host} already shares file ${
           meta.id.slice(0, 16)
-        } with different metadata; share it with the same piece size on every port.`,
+        } cut into pieces of another size; every peer at one address must use the same --piece-size for it (or none).`,
       );
     }
     const ports = mine === NONE ? 0 : this.#peers.portsOf(mine, host);

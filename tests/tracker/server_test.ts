@@ -180,7 +180,7 @@ Deno.test("TrackerClient throws TrackerError for refusals and the connection sta
   const conflict = await assertRejects(
     () => c.register(wrong, 6001),
     TrackerError,
-    "different metadata",
+    "cut into pieces of another size",
   );
   assertEquals((conflict as TrackerError).code, "conflict");
   assertEquals(await errorCode(c.query("0123456789abcdef")), "ambiguous");

@@ -376,16 +376,14 @@ export class PeerNode {
   /**
    * The share link for a file this node shares: its trackers and ID, or for
    * a private file its trackers and secret (whoever has it can download the
-   * file). Undefined when the file is not shared.
+   * file). Undefined when the file is not shared. A file shared both ways
+   * gets its public link unless `preferPrivate`.
    */
-  shareLink(id: string): string | undefined {
+  shareLink(id: string, preferPrivate = false): string | undefined {
     if (!this.#files.has(id)) return undefined;
     const secret = this.#private.get(id)?.secret;
-    return linkOf(
-      this.#trackers,
-      id,
-      this.#public.has(id) ? undefined : secret,
-    );
+    const asPublic = this.#public.has(id) && !(preferPrivate && secret);
+    return linkOf(this.#trackers, id, asPublic ? undefined : secret);
   }
 
   /** True when `id` is shared only privately (not listed, served only with its key). */

@@ -148,6 +148,8 @@ export class Session {
         ? await this.#node.shareFolder([full], shareOptions)
         : { meta: await this.#node.share(full, shareOptions), skipped: [] };
       const isPrivate = this.#node.isPrivate(meta.id);
+      // Asked for privately, but shared publicly before: said so.
+      const alsoPublic = (options.private ?? false) && !isPrivate;
       // A private file is never looked up by its ID: no name to get it by.
       if (!isPrivate) this.#known.remember([meta]);
       this.#sharedFrom(meta.id, full);
@@ -156,8 +158,9 @@ export class Session {
         type: "shared",
         transfer,
         meta,
-        link: this.#node.shareLink(meta.id),
+        link: this.#node.shareLink(meta.id, alsoPublic),
         private: isPrivate,
+        ...(alsoPublic ? { alsoPublic } : {}),
         skipped: skipped.length,
       });
       return meta;

@@ -54,6 +54,11 @@ export type SessionEvent =
     meta: FileMeta;
     link?: string;
     private: boolean;
+    /**
+     * Asked to share it privately, but it was already shared publicly:
+     * `link` is the private one, and anyone with its ID can get it anyway.
+     */
+    alsoPublic?: boolean;
     /** Of a folder: entries left out (links, devices, bad names). */
     skipped?: number;
   }

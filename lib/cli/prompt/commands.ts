@@ -194,6 +194,11 @@ export function showEvent(event: SessionEvent, context: CommandContext): void {
       }
       if (event.link) context.print(`  Share this link: ${event.link}`);
       if (event.private) context.print(`  ${PRIVATE_NOTE}`);
+      if (event.alsoPublic) {
+        context.print(
+          "  It was already shared publicly, so anyone with its ID can get it too: to keep it private, unshare it and share it again with --private.",
+        );
+      }
       return;
     }
     case "share-cancelled":

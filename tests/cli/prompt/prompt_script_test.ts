@@ -128,3 +128,23 @@ Deno.test("a prompt whose tracker cannot be used says why once at start: down, o
   await outsider.type("quit\n");
   assertEquals((await outsider.end()).code, 0, outsider.output);
 });
+
+Deno.test("share --private of a file already shared publicly prints a private link and says it is public too", async () => {
+  await using dir = await tempDir();
+  const file = await randomFile(dir.path, "both.bin", 100_000);
+  await using tracker = await startTracker();
+  const env = await isolatedEnv(dir.path, tracker.address);
+  await using prompt = new PromptProcess(LOOPBACK, env);
+  await prompt.type(`share "${file}"\nshare --private "${file}"\nquit\n`);
+  assertEquals((await prompt.end()).code, 0, prompt.output);
+  const links = prompt.lines.filter((line) =>
+    line.startsWith("  Share this link: ")
+  );
+  assertEquals(links.length, 2, prompt.output);
+  assert(links[0].includes("/v1/pub/"), links[0]);
+  assert(links[1].includes("/v1/priv/"), links[1]);
+  assert(
+    prompt.output.includes("It was already shared publicly"),
+    prompt.output,
+  );
+});

@@ -317,9 +317,12 @@ async function listFiles(flags: TrackerFlags, text?: string): Promise<void> {
     ),
   );
   if (flags.json) {
-    console.log(toJsonLine({ files, version: VERSION }));
+    // `more` (only when over 0): how many files the trackers left out.
+    const more = files.more ? { more: files.more } : {};
+    console.log(toJsonLine({ files, ...more, version: VERSION }));
   } else {
-    for (const line of formatFileTable(files)) console.log(line);
+    const table = formatFileTable(files, { search: text !== undefined });
+    for (const line of table) console.log(line);
   }
 }
 

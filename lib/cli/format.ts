@@ -52,11 +52,23 @@ export function formatDuration(ms: number): string {
   return `${hours}h ${pad2(minutes % 60)}m`;
 }
 
+/** How {@linkcode formatFileTable} words its line about files left out. */
+export interface FileTableOptions {
+  /** The files answer a search: the line says to narrow the search. */
+  search?: boolean;
+  /** How a search is typed where the table is shown. @default {"peer search"} */
+  searchCommand?: string;
+}
+
+/** How a search is typed on the command line, for the line after a list. */
+const SEARCH_COMMAND = "peer search";
+
 /**
  * Formats files as an aligned table with a header: short ID, size, who
  * holds it (`2 sharers, 3 getting`), name (escaped; a folder's followed by
  * `/ (N files)`). Returns one string per
- * line; no files gives one line saying so.
+ * line; no files gives one line saying so. When the trackers left files
+ * out (`files.more`), a last line says how many ({@linkcode leftOutNote}).
  *
  * @example
  * ```ts
@@ -65,8 +77,12 @@ export function formatDuration(ms: number): string {
  * //  "0123456789abcdef   5 B  2 sharers, 3 getting  a.bin"]
  * ```
  */
-export function formatFileTable(files: readonly FileSummary[]): string[] {
-  if (files.length === 0) return ["No files."];
+export function formatFileTable(
+  files: readonly FileSummary[] & { more?: number },
+  options: FileTableOptions = {},
+): string[] {
+  const note = leftOutNote(files.more ?? 0, options);
+  if (files.length === 0) return note ? ["No files.", note] : ["No files."];
   const rows = files.map((file) => [
     shortId(file.id),
     formatSize(file.size),
@@ -77,7 +93,7 @@ export function formatFileTable(files: readonly FileSummary[]): string[] {
   const widths = header.map((title, column) =>
     Math.max(title.length, ...rows.map((row) => row[column].length))
   );
-  return [header, ...rows].map((row) =>
+  const lines = [header, ...rows].map((row) =>
     [
       row[0].padEnd(widths[0]),
       row[1].padStart(widths[1]),
@@ -85,6 +101,31 @@ export function formatFileTable(files: readonly FileSummary[]): string[] {
       row[3],
     ].join("  ")
   );
+  return note ? [...lines, note] : lines;
+}
+
+/**
+ * The line saying that `more` files were left out of a list or search
+ * (the tracker's answer must fit one frame), and how to see them; none
+ * when `more` is 0.
+ *
+ * @example
+ * ```ts
+ * leftOutNote(98); // "… and 98 more files; narrow it with peer search TEXT."
+ * leftOutNote(1, { search: true }); // "… and 1 more file; narrow the search."
+ * ```
+ */
+export function leftOutNote(
+  more: number,
+  options: FileTableOptions = {},
+): string | undefined {
+  if (more <= 0) return undefined;
+  const what = `… and ${more} more ${more === 1 ? "file" : "files"}`;
+  return options.search
+    ? `${what}; narrow the search.`
+    : `${what}; narrow it with ${
+      options.searchCommand ?? SEARCH_COMMAND
+    } TEXT.`;
 }
 
 /**

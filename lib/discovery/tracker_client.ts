@@ -25,6 +25,7 @@ import {
   TRACKER_REPLY_TIMEOUT_MS,
 } from "../protocol/limits.ts";
 import type {
+  FileList,
   FileMeta,
   FileSummary,
   Message,
@@ -312,20 +313,24 @@ export class TrackerClient {
     };
   }
 
-  /** Every file the tracker knows (up to its answer cap). */
-  async list(): Promise<FileSummary[]> {
+  /**
+   * Every file the tracker knows (up to its answer cap), with `more`: how
+   * many it left out, if it says.
+   */
+  async list(): Promise<FileList> {
     const reply = await this.#conn.request({ type: "list" }, "files");
-    return reply.files;
+    return withMore(reply.files, reply.more);
   }
 
   /**
    * Files whose name contains `text`, ignoring case. A text over
-   * MAX_SEARCH_CHARS is refused before anything is sent.
+   * MAX_SEARCH_CHARS is refused before anything is sent. With `more`, as
+   * {@linkcode list}.
    */
-  async search(text: string): Promise<FileSummary[]> {
+  async search(text: string): Promise<FileList> {
     checkSearchText(text);
     const reply = await this.#conn.request({ type: "search", text }, "files");
-    return reply.files;
+    return withMore(reply.files, reply.more);
   }
 
   /**
@@ -433,4 +438,11 @@ export class TrackerClient {
 /** The bytes of a token the protocol checked to be hex. */
 function tokenBytes(hex: string): Uint8Array {
   return Uint8Array.fromHex(hex);
+}
+
+/** `files` as a {@linkcode FileList}, carrying `more` when it is over 0. */
+function withMore(files: FileSummary[], more = 0): FileList {
+  const list: FileList = files;
+  if (more > 0) list.more = more;
+  return list;
 }

@@ -9,7 +9,7 @@
  */
 
 import { formatAddress } from "../net/connection.ts";
-import type { FileSummary } from "../protocol/messages.ts";
+import type { FileList, FileSummary } from "../protocol/messages.ts";
 import { TrackerClient } from "./tracker_client.ts";
 import { settleWithin } from "../util/settle_within.ts";
 import type { TrackerAddress } from "./tracker_types.ts";
@@ -75,11 +75,14 @@ export async function askEvery<T>(
 /**
  * Lists from several trackers as one, each file once (in the order first
  * seen): where several list a file, with the most peers (and partial
- * holders) any of them counts, as they may count the same peers.
+ * holders) any of them counts, as they may count the same peers. Its
+ * `more` is the most any one tracker left out (at least that many files
+ * are missing; the trackers may have left out the same ones), absent if
+ * none did.
  */
 export function mergeFileLists(
-  lists: readonly (readonly FileSummary[])[],
-): FileSummary[] {
+  lists: readonly (readonly FileSummary[] & { more?: number })[],
+): FileList {
   const merged = new Map<string, FileSummary>();
   for (const list of lists) {
     for (const file of list) {
@@ -93,5 +96,8 @@ export function mergeFileLists(
       if (partial > 0) known.partial = partial;
     }
   }
-  return [...merged.values()];
+  const files: FileList = [...merged.values()];
+  const more = Math.max(0, ...lists.map((list) => list.more ?? 0));
+  if (more > 0) files.more = more;
+  return files;
 }

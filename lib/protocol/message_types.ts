@@ -80,6 +80,14 @@ export interface FileSummary {
   files?: number;
 }
 
+/**
+ * The files of a list or search answer, with `more`: how many matching
+ * files the tracker (or, merged, any one of the trackers) left out because
+ * the answer had to fit one frame. Absent (read it as 0) when none were
+ * left out or the tracker is too old to say.
+ */
+export type FileList = FileSummary[] & { more?: number };
+
 /** Tracker counters reported by `stats`. */
 export interface TrackerStats {
   /** Distinct files registered. */
@@ -213,7 +221,15 @@ export type Message =
   }
   | { type: "list" }
   | { type: "search"; text: string }
-  | { type: "files"; files: FileSummary[] }
+  | {
+    type: "files";
+    files: FileSummary[];
+    /**
+     * How many more files matched than `files` holds (left out to fit one
+     * frame). Optional: absent when none were, and from older trackers.
+     */
+    more?: number;
+  }
   | { type: "stats" }
   | {
     /** Asks the tracker to try connecting to this host's `port`. */

@@ -55,6 +55,7 @@ import {
 
 export type {
   ErrorCode,
+  FileList,
   FileMeta,
   FileSummary,
   Message,
@@ -243,7 +244,11 @@ export function fromFrame(frame: Frame): Message {
       return { type, text: text(h, "text", MAX_SEARCH_CHARS, true) };
     case "files":
       noBinary(frame);
-      return { type, files: fileList(h.files) };
+      return {
+        type,
+        files: fileList(h.files),
+        ...(h.more === undefined ? {} : { more: count(h, "more") }),
+      };
     case "stats-reply":
       noBinary(frame);
       return { type, stats: stats(h) };

@@ -9,7 +9,10 @@ import type { Connection } from "../net/connection.ts";
 import { MAX_JSON_BYTES } from "../protocol/limits.ts";
 import type { ErrorCode, FileSummary, Message } from "../protocol/messages.ts";
 
-/** Bytes of a `files` answer besides its entries, with room to spare. */
+/**
+ * Bytes of a `files` answer besides its entries (its type, the brackets
+ * and the `more` count), with room to spare.
+ */
 const FILES_FRAME_OVERHEAD = 64;
 const encoder = new TextEncoder();
 
@@ -24,6 +27,19 @@ export function fitFrame(files: FileSummary[]): FileSummary[] {
     if (bytes > MAX_JSON_BYTES) return files.slice(0, i);
   }
   return files;
+}
+
+/**
+ * The `files` answer to a `list` or `search` that matched `files`: the
+ * head of them that fits one frame ({@linkcode fitFrame}) and, if any were
+ * left out, `more`, how many.
+ */
+export function filesReply(files: FileSummary[]): Message {
+  const shown = fitFrame(files);
+  const more = files.length - shown.length;
+  return more > 0
+    ? { type: "files", files: shown, more }
+    : { type: "files", files: shown };
 }
 
 /** `busy`: `host` is over its rate. */

@@ -33,7 +33,7 @@ import { RequestLimits } from "./_request_limits.ts";
 import {
   busyReply,
   errorReply,
-  fitFrame,
+  filesReply,
   isBadInput,
   message,
   sendOrClose,
@@ -470,12 +470,9 @@ class Tracker implements TrackerServer {
         case "punch":
           return broker.offer(host, request.token, request.port);
         case "list":
-          return { type: "files", files: fitFrame(service.list()) };
+          return filesReply(service.list());
         case "search":
-          return {
-            type: "files",
-            files: fitFrame(service.search(request.text)),
-          };
+          return filesReply(service.search(request.text));
         case "stats":
           return { type: "stats-reply", stats: this.stats() };
         default:

@@ -292,7 +292,10 @@ async function list(context: CommandContext, text?: string): Promise<void> {
   const files = text === undefined
     ? await session.list()
     : await session.search(text);
-  formatFileTable(files).forEach((row) => context.print(row));
+  formatFileTable(files, {
+    search: text !== undefined,
+    searchCommand: "search",
+  }).forEach((row) => context.print(row));
 }
 
 async function peers(ref: string, context: CommandContext): Promise<void> {

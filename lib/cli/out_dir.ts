@@ -1,127 +1,36 @@
 /**
  * The folder `peer get --out` saves into, checked (and created) before the
- * tracker is asked or a byte downloaded, so a wrong `--out` fails at once
- * with one sentence rather than after the download has begun.
+ * tracker is asked or a byte downloaded: {@linkcode prepareOutDir} of
+ * lib/app/out_dir.ts, with advice that names `--out`.
  *
  * @module
  */
 
-import { dirname, resolve } from "node:path";
-import { UsageError } from "../app/usage_error.ts";
+import {
+  type OutDirAdvice,
+  prepareOutDir as prepareFolder,
+} from "../app/out_dir.ts";
 
-/** The download folder cannot be created or used; the message is for the user. */
-export class OutDirError extends Error {
-  /** Creates an error with a message for the user. */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "OutDirError";
-  }
-}
+export { OutDirError, removeEmptyFolders } from "../app/out_dir.ts";
+
+/** What to do about a bad `--out`, as the command line says it. */
+const CLI_ADVICE: OutDirAdvice = {
+  empty: "The value of --out is empty: give the folder to save into.",
+  notAFolder: "give --out a folder (a missing one is created).",
+  cannotCreate: "choose another --out.",
+};
 
 /**
- * Makes sure `out` is a folder to save downloads into, creating it (and the
- * folders above it) when missing; resolves to the folders it created,
- * deepest first (none when `out` was there), for
- * {@linkcode removeEmptyFolders} to take away again if nothing is saved.
- * Throws a {@linkcode UsageError} when `out` names something that is not a
- * folder (a file), and an {@linkcode OutDirError} naming the folder and the
- * reason when it cannot be created or used.
+ * Makes sure `out` (the value of `--out`) is a folder to save downloads
+ * into, creating it when missing; resolves to the folders it created,
+ * deepest first. Throws a `UsageError` (exit 2) when `out` is empty or a
+ * file, and an `OutDirError` (exit 1) when it cannot be created.
  *
  * @example
  * ```ts
  * const created = await prepareOutDir("downloads"); // ./downloads if missing
  * ```
  */
-export async function prepareOutDir(out: string): Promise<string[]> {
-  if (out.trim() === "") {
-    throw new UsageError(
-      "The value of --out is empty: give the folder to save into.",
-    );
-  }
-  // A stat that fails (nothing there, or not allowed to look, as in /proc)
-  // leaves it to mkdir, whose error says why the folder cannot be made.
-  const info = await Deno.stat(out).catch(() => undefined);
-  if (info?.isDirectory) return [];
-  if (info) {
-    throw new UsageError(
-      `Cannot save into "${out}": ${
-        info.isFile ? "it is a file, not a folder" : "it is not a folder"
-      }; give --out a folder (a missing one is created).`,
-    );
-  }
-  const created = await missingFolders(out);
-  try {
-    await Deno.mkdir(out, { recursive: true });
-    return created;
-  } catch (error) {
-    await removeEmptyFolders(created);
-    throw new OutDirError(
-      `Cannot create the folder "${out}" to save into: ${
-        reason(error)
-      }; choose another --out.`,
-      { cause: error },
-    );
-  }
-}
-
-/**
- * Removes `folders` (deepest first, as {@linkcode prepareOutDir} gives them)
- * while they are empty: a folder with anything in it stays, and so do the
- * folders above it. Never throws.
- */
-export async function removeEmptyFolders(
-  folders: readonly string[],
-): Promise<void> {
-  for (const folder of folders) {
-    try {
-      // Not recursive: fails, and removes nothing, unless the folder is empty.
-      await Deno.remove(folder);
-    } catch {
-      return;
-    }
-  }
-}
-
-/**
- * The folders `out` and those above it that are not there yet, deepest
- * first: what a recursive mkdir of `out` creates.
- */
-async function missingFolders(out: string): Promise<string[]> {
-  const missing: string[] = [];
-  for (let path = resolve(out);; path = dirname(path)) {
-    try {
-      // lstat: even a broken symbolic link is something that was there.
-      await Deno.lstat(path);
-      return missing;
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) return missing;
-    }
-    missing.push(path);
-    if (dirname(path) === path) return missing;
-  }
-}
-
-/** Why a folder could not be made or used, in plain words. */
-function reason(error: unknown): string {
-  if (error instanceof Deno.errors.NotCapable) {
-    // Deno's own rule: system folders (/proc, /dev, /sys) need --allow-all.
-    return "this program is not allowed to write there";
-  }
-  if (error instanceof Deno.errors.PermissionDenied) {
-    return "you do not have permission to write there";
-  }
-  if (error instanceof Deno.errors.NotFound) {
-    // Only a special file system (such as /proc) refuses a recursive mkdir so.
-    return "the system does not allow new folders there";
-  }
-  if (error instanceof Deno.errors.NotADirectory) {
-    return "part of that path is a file, not a folder";
-  }
-  if (error instanceof Deno.errors.AlreadyExists) {
-    return "something that is not a folder is in the way";
-  }
-  const text = error instanceof Error ? error.message : String(error);
-  // "Read-only file system (os error 30): mkdir 'x'" → "read-only file system"
-  const plain = text.replace(/\s*\(os error \d+\).*$/s, "").trim();
-  return plain.charAt(0).toLowerCase() + plain.slice(1);
+export function prepareOutDir(out: string): Promise<string[]> {
+  return prepareFolder(out, CLI_ADVICE);
 }

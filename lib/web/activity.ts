@@ -32,7 +32,10 @@ export interface Finished {
   message?: string;
   /** Where a get saved the file, or the path a share serves. */
   path?: string;
-  /** Whether a get can start again from where it stopped. */
+  /**
+   * Whether a get can start again from where it stopped: only one that
+   * saved some bytes (a get that downloaded nothing has nothing to resume).
+   */
   resumable: boolean;
 }
 
@@ -127,14 +130,24 @@ export class Activity {
         });
         break;
       case "get-cancelled":
-        this.#add({ ...base, outcome: "cancelled", resumable: true });
+        this.#add({
+          ...base,
+          outcome: "cancelled",
+          resumable: downloadedSome(transfer),
+        });
         break;
     }
   }
 
   /** Records a transfer that failed with `message`. */
   failed(
-    transfer: { number: number; kind: TransferKind; name: string; id?: string },
+    transfer: {
+      number: number;
+      kind: TransferKind;
+      name: string;
+      id?: string;
+      done?: number;
+    },
     message: string,
   ): void {
     this.#add({
@@ -144,7 +157,7 @@ export class Activity {
       id: transfer.id,
       outcome: "failed",
       message,
-      resumable: transfer.kind === "get",
+      resumable: transfer.kind === "get" && downloadedSome(transfer),
     });
   }
 
@@ -159,4 +172,9 @@ export class Activity {
       this.#gets.delete(dropped.number);
     }
   }
+}
+
+/** Whether a transfer has saved any bytes (so that Resume has a start). */
+function downloadedSome(transfer: { done?: number }): boolean {
+  return (transfer.done ?? 0) > 0;
 }

@@ -14,7 +14,9 @@ import { parseGetTarget } from "../app/lookup.ts";
 import { expandHome } from "../app/data_dir.ts";
 import { UsageError } from "../app/usage_error.ts";
 import { USAGE_ERRORS, userSentence } from "../app/user_errors.ts";
+import { OutDirError, prepareOutDir } from "../app/out_dir.ts";
 import { receiveFile } from "../storage/received_file.ts";
+import { terminalSafe } from "../util/terminal_safe.ts";
 import type { Activity } from "./activity.ts";
 import { fileRows, type WebState } from "./state.ts";
 
@@ -182,12 +184,29 @@ async function startGet(
   const folder = outDir?.trim()
     ? resolve(expandHome(outDir.trim()))
     : undefined;
+  await checkOutDir(folder ?? resolve(context.session.outDir));
   const number = await startTracked(
     context,
     () => context.session.get(wanted, { outDir: folder }),
   );
   context.activity.rememberGet(number, { ref, outDir: folder });
   return number;
+}
+
+/**
+ * Makes sure `folder` is a folder to save into (creating it when missing)
+ * before a get starts, so that a file or a forbidden place in its way is
+ * one plain sentence (400) and no transfer, rather than a failed get with
+ * the system's words and a Resume that has nothing to resume.
+ */
+async function checkOutDir(folder: string): Promise<void> {
+  try {
+    await prepareOutDir(folder);
+  } catch (error) {
+    if (!(error instanceof OutDirError)) throw error;
+    // What was typed cannot be used: the user's to change, so a 400.
+    throw new UsageError(error.message);
+  }
 }
 
 /**
@@ -269,9 +288,12 @@ function errorAnswer(error: unknown): Response {
     return json({ error: "The request is too large." }, 413);
   }
   const sentence = userSentence(error);
-  if (sentence === undefined) return json({ error: sentenceFor(error) }, 500);
+  if (sentence === undefined) {
+    return json({ error: terminalSafe(sentenceFor(error)) }, 500);
+  }
   const usage = error instanceof Error && USAGE_ERRORS.has(error.name);
-  return json({ error: sentence }, usage ? 400 : 502);
+  // Names and paths in the sentence are shown escaped, as everywhere.
+  return json({ error: terminalSafe(sentence) }, usage ? 400 : 502);
 }
 
 /** What to tell the user about `error`, in one sentence. */

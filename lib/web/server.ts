@@ -10,6 +10,7 @@
 import { resolve } from "node:path";
 import { formatAddress } from "../net/connection.ts";
 import { settleWithin } from "../util/settle_within.ts";
+import { terminalSafe } from "../util/terminal_safe.ts";
 import type { Session } from "../app/session.ts";
 import type { TrackerAddress } from "../discovery/tracker_client.ts";
 import { Activity } from "./activity.ts";
@@ -102,7 +103,8 @@ export async function startWebUi(
     dropDir: options.dropDir,
     state,
     changed,
-    note: (text) => events.send("note", { text }),
+    // Notes carry names and paths: shown escaped, as in the state.
+    note: (text) => events.send("note", { text: terminalSafe(text) }),
   };
   const stopListening = session.listen((event) => {
     activity.record(event);

@@ -1,8 +1,12 @@
 /**
  * The JSON the page is sent: the session's state (shared files, running
  * transfers, totals, reachability) with what {@linkcode Activity} keeps, in
- * the shape docs/WEB_UI.md gives. Names are sent as they are: the page
- * shows them as text, never as markup.
+ * the shape docs/WEB_UI.md gives. The page shows names as text, never as
+ * markup; and every name, path and text from a peer or the tracker is sent
+ * made safe with {@linkcode terminalSafe}, as the command line prints it,
+ * so that a bidi control (U+202E) cannot make "\u202etxt.exe" look like
+ * "exe.txt". Values used as identifiers stay raw: IDs, share links, and
+ * `outDir` (the page sends it back as the folder to save into).
  *
  * @module
  */
@@ -12,6 +16,7 @@ import type { Session } from "../app/session.ts";
 import type { Transfer } from "../app/transfers.ts";
 import { folderLayoutOf } from "../protocol/folder_layout.ts";
 import type { FileMeta, FileSummary } from "../protocol/messages.ts";
+import { terminalSafe } from "../util/terminal_safe.ts";
 import type { Activity, Finished, Upload } from "./activity.ts";
 
 /** A shared file, as the page lists it. */
@@ -131,14 +136,14 @@ export function webState(sources: StateSources): WebState {
   const { session, activity } = sources;
   const status = session.status();
   return {
-    address: formatAddress(status.address),
-    tracker: sources.tracker,
+    address: terminalSafe(formatAddress(status.address)),
+    tracker: terminalSafe(sources.tracker),
     trackerReachable: sources.trackerReachable,
     reachability: reachabilityView(session),
     outDir: sources.outDir,
     shared: status.shared.map((entry) => ({
       id: entry.meta.id,
-      name: entry.meta.name,
+      name: terminalSafe(entry.meta.name),
       size: entry.meta.size,
       files: filesIn(entry.meta),
       private: entry.private,
@@ -147,8 +152,11 @@ export function webState(sources: StateSources): WebState {
       downloaders: entry.downloaders,
     })),
     transfers: status.transfers.map(transferView),
-    uploads: activity.uploads(),
-    finished: activity.finished(),
+    uploads: activity.uploads().map((upload) => ({
+      ...upload,
+      name: terminalSafe(upload.name),
+    })),
+    finished: activity.finished().map(finishedView),
     uploaded: status.uploaded,
     downloaded: status.downloaded,
   };
@@ -158,7 +166,7 @@ export function webState(sources: StateSources): WebState {
 export function fileRows(files: readonly FileSummary[]): FileRow[] {
   return files.map((file) => ({
     id: file.id,
-    name: file.name,
+    name: terminalSafe(file.name),
     size: file.size,
     files: file.files ?? null,
     peers: file.peers,
@@ -171,7 +179,7 @@ function transferView(transfer: Transfer): TransferView {
   return {
     number: transfer.number,
     kind: transfer.kind,
-    name: transfer.name,
+    name: terminalSafe(transfer.name),
     id: transfer.id ?? null,
     done: transfer.done,
     total: transfer.total,
@@ -183,14 +191,28 @@ function transferView(transfer: Transfer): TransferView {
   };
 }
 
+/** An ended transfer with its name, path and message made safe to show. */
+function finishedView(finished: Finished): Finished {
+  return {
+    ...finished,
+    name: terminalSafe(finished.name),
+    message: shownOrUndefined(finished.message),
+    path: shownOrUndefined(finished.path),
+  };
+}
+
+function shownOrUndefined(text: string | undefined): string | undefined {
+  return text === undefined ? undefined : terminalSafe(text);
+}
+
 function reachabilityView(session: Session): ReachabilityView | null {
   const known = session.reachability;
   if (!known) return null;
   return {
     reachable: known.reachable || known.mapping !== undefined,
-    observed: known.observed.host,
+    observed: terminalSafe(known.observed.host),
     mapped: known.mapping
-      ? `${known.observed.host}:${known.mapping.external.port}`
+      ? terminalSafe(`${known.observed.host}:${known.mapping.external.port}`)
       : null,
   };
 }

@@ -300,3 +300,92 @@ Deno.test("web: bad API calls are refused with a status and a sentence, and the 
   }
   assertEquals((await web.api("/api/state")).status, 200);
 });
+
+Deno.test("web: names from peers and the tracker come escaped as the terminal shows them (U+202E cannot turn .exe into .txt); ordinary Unicode stays", async () => {
+  await using web = await webFixture();
+  await using files = await tempDir();
+  const spoof = "\u202etxt.exe";
+  const plain = "café 日本 🎉 👩‍💻.bin";
+  const source = await randomFile(files.path, spoof, 200_000);
+  await randomFile(files.path, plain, 1_000);
+  await using other = await sharer(web.trackerAddress, [
+    source,
+    join(files.path, plain),
+  ]);
+  const id = other.shared().find((meta) => meta.name === spoof)!.id;
+  const listed = await (await web.api("/api/list")).json();
+  const names = listed.files.map((f: { name: string }) => f.name).sort();
+  assertEquals(names, ["\\u202etxt.exe", plain].sort());
+  const found = await (await web.api(
+    `/api/search?q=${encodeURIComponent("txt")}`,
+  )).json();
+  assertEquals(found.files[0].name, "\\u202etxt.exe");
+  // The ID the page gets by is sent as it is, and works.
+  assertEquals(found.files[0].id, id);
+  const started = await web.api(...post("/api/get", { ref: id }));
+  assertEquals(started.status, 202);
+  const { number } = await started.json();
+  await pollUntil(
+    20_000,
+    async () => (await web.state()).finished.some((f) => f.number === number),
+  );
+  const text = await (await web.api("/api/state")).text();
+  assert(!text.includes("\u202e"), "a raw U+202E in the state");
+  const state: WebState = JSON.parse(text);
+  const saved = state.finished.find((f) => f.number === number)!;
+  assertEquals(saved.outcome, "saved");
+  assertEquals(saved.name, "\\u202etxt.exe");
+  // (The file is saved without the control: the path needs no escape.)
+  assertEquals(await sha256File(saved.path!), id);
+  assertEquals(state.shared.map((s) => s.name), ["\\u202etxt.exe"]);
+  // The event stream sends the same.
+  const events = await web.api("/api/events");
+  const reader = events.body!.pipeThrough(new TextDecoderStream()).getReader();
+  const first = (await reader.read()).value ?? "";
+  await reader.cancel();
+  assert(first.includes("\\\\u202etxt.exe") && !first.includes("\u202e"));
+});
+
+Deno.test("web: a get into a file or a forbidden folder is refused at once with one plain sentence, and nothing is left to resume", async () => {
+  await using web = await webFixture();
+  const file = join(web.dir, "u.bin");
+  await Deno.writeTextFile(file, "keep me");
+  const id = "ab".repeat(32);
+  const outs: [string, RegExp][] = [
+    [file, /it is a file, not a folder/],
+    [join(file, "sub"), /part of that path is a file, not a folder/],
+  ];
+  if (Deno.build.os === "linux") {
+    // Deno's own refusal when not run with --allow-all, else the system's.
+    outs.push(["/proc/nope", /not allowed to write|does not allow new/]);
+  }
+  for (const [outDir, words] of outs) {
+    const answer = await web.api(...post("/api/get", { ref: id, outDir }));
+    assertEquals(answer.status, 400, outDir);
+    const { error } = await answer.json();
+    assert(words.test(error), error);
+    assert(error.includes(`"${outDir}"`), error);
+    assert(error.endsWith(".") && !error.includes("\n"), error);
+    // Neither command-line flags nor the system's or Deno's words.
+    assert(!/--|os error|mkdir|allow-all|run again/i.test(error), error);
+  }
+  assertEquals(await Deno.readTextFile(file), "keep me");
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const state = await web.state();
+  assertEquals(state.transfers, []);
+  assertEquals(state.finished, []);
+  // A get that ends before a byte arrived has nothing to resume either.
+  const started = await web.api(...post("/api/get", { ref: id }));
+  assertEquals(started.status, 202);
+  const { number } = await started.json();
+  await web.api(...post("/api/cancel", { number })).then((r) => r.text());
+  await pollUntil(
+    10_000,
+    async () => (await web.state()).finished.some((f) => f.number === number),
+  );
+  const ended = (await web.state()).finished.find((f) => f.number === number)!;
+  assertEquals(ended.resumable, false, ended.outcome);
+  const resumed = await web.api(...post("/api/resume", { number }));
+  assertEquals(resumed.status, 400);
+  await resumed.body?.cancel();
+});

@@ -1,7 +1,13 @@
 // The page of `peer ui`: drives the peer through the JSON API of
 // docs/WEB_UI.md. Every element is built with createElement and text nodes,
 // since names come from the network and must never be read as HTML.
-import { formatDuration, formatSize, formatSpeed, plural } from "./format.js";
+import {
+  formatDuration,
+  formatSize,
+  formatSpeed,
+  plural,
+  safeText,
+} from "./format.js";
 import { readEvents } from "./events.js";
 
 const TOKEN_KEY = "p2p-token";
@@ -346,8 +352,9 @@ function upload(file) {
   const query = `name=${encodeURIComponent(file.name)}&private=${
     $("share-private").checked ? 1 : 0
   }`;
-  addNote(`Sending ${file.name} (${formatSize(file.size)}) to the peer…`);
-  act(() => api("PUT", `/api/upload?${query}`, file), `Sharing ${file.name}`);
+  const name = safeText(file.name);
+  addNote(`Sending ${name} (${formatSize(file.size)}) to the peer…`);
+  act(() => api("PUT", `/api/upload?${query}`, file), `Sharing ${name}`);
 }
 
 /**
@@ -357,7 +364,7 @@ function upload(file) {
 function startGet(ref, name = /\/priv\//i.test(ref) ? "a private link" : ref) {
   const outDir = $("get-out").value.trim();
   const body = outDir ? { ref, outDir } : { ref };
-  return act(() => api("POST", "/api/get", body), `Getting ${name}`);
+  return act(() => api("POST", "/api/get", body), `Getting ${safeText(name)}`);
 }
 
 /** Lists the files of a tracker's answer (from /api/list or /api/search). */
@@ -489,7 +496,8 @@ function setUp() {
     }
     const body = { path, private: $("share-private").checked };
     const call = () => api("POST", "/api/share", body);
-    if (await act(call, `Sharing ${path}`)) $("share-path").value = "";
+    const shown = safeText(path);
+    if (await act(call, `Sharing ${shown}`)) $("share-path").value = "";
   });
   $("get-out").addEventListener("input", () => outEdited = true);
   onSubmit("get-form", async () => {

@@ -1,6 +1,26 @@
 // Numbers as the terminal shows them (binary units, one decimal from KiB
 // up), for the page of `peer ui`. Imported by app.js.
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+// The characters lib/util/terminal_safe.ts escapes (the peer sends names
+// escaped already; this is for names that never went through it, such as
+// a dropped file's): controls, separators, format characters (bidi
+// controls, zero-width and invisible ones), but a joiner after an emoji.
+const UNSAFE =
+  /[\p{Cc}\p{Zl}\p{Zp}]|(?<!\p{Extended_Pictographic}[\u{fe0f}\u{1f3fb}-\u{1f3ff}]?)\u200d|(?!\u200d)\p{Cf}/gu;
+const MAX_BYTE_ESCAPE = 0xff;
+const MAX_SHORT_ESCAPE = 0xffff;
+
+/** Shows `\u202e` and the like as escapes, as the terminal does. */
+export function safeText(text) {
+  return String(text).replace(UNSAFE, (char) => {
+    const code = char.codePointAt(0);
+    const hex = code.toString(16);
+    if (code <= MAX_BYTE_ESCAPE) return `\\x${hex.padStart(2, "0")}`;
+    return code <= MAX_SHORT_ESCAPE
+      ? `\\u${hex.padStart(4, "0")}`
+      : `\\u{${hex}}`;
+  });
+}
 
 /** Formats bytes as the terminal does: `512 B`, `1.5 KiB`, `20.0 MiB`. */
 export function formatSize(bytes) {

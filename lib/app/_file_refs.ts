@@ -60,7 +60,7 @@ export class KnownFiles {
 export function idFromRef(ref: string, files: readonly NamedFile[]): string {
   if (/^[0-9a-f]+$/i.test(ref)) return parseFileId(ref);
   const matches = new Set(
-    files.filter((file) => file.name === ref).map((file) => file.id),
+    files.filter((file) => sameName(file.name, ref)).map((file) => file.id),
   );
   if (matches.size === 1) return [...matches][0];
   throw new UsageError(
@@ -83,7 +83,8 @@ export function pickOne<T extends NamedFile>(
 ): T {
   const lower = ref.toLowerCase();
   const hits = items.filter((item) =>
-    (lower.length >= 4 && item.id.startsWith(lower)) || item.name === ref
+    (lower.length >= 4 && item.id.startsWith(lower)) ||
+    sameName(item.name, ref)
   );
   if (hits.length === 1) return hits[0];
   throw new UsageError(
@@ -91,4 +92,13 @@ export function pickOne<T extends NamedFile>(
       ? `No ${what} matches "${ref}": type "${hint}" to see them.`
       : `"${ref}" matches ${hits.length} of them: give more of the ID.`,
   );
+}
+
+/**
+ * Whether a name typed matches a file's name: the same once both are in
+ * Unicode NFC, so "é" typed as one character finds a name a Mac wrote as
+ * "e" and an accent (NFD), and the other way round.
+ */
+function sameName(name: string, typed: string): boolean {
+  return name === typed || name.normalize("NFC") === typed.normalize("NFC");
 }

@@ -277,8 +277,12 @@ export class TrackerService {
         `Search text must be at most ${MAX_SEARCH_CHARS} characters.`,
       );
     }
-    const needle = text.toLowerCase();
-    return this.#summaries((name) => name.toLowerCase().includes(needle));
+    // In NFC both: an accent typed as one character finds a name written
+    // as a letter and a combining accent (NFD, as macOS writes), and back.
+    const needle = text.normalize("NFC").toLowerCase();
+    return this.#summaries((name) =>
+      name.normalize("NFC").toLowerCase().includes(needle)
+    );
   }
 
   /** Counts of live public files, peer addresses and registrations. */

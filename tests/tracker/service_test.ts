@@ -225,6 +225,18 @@ Deno.test("TrackerService unregister() removes one peer and then the file", () =
   assertEquals(code(() => service.query(file.id)), "not-found");
 });
 
+Deno.test("TrackerService search() matches names in any Unicode normalization (NFC typed, NFD shared, and back)", () => {
+  const { service } = registry();
+  const nfd = "e\u0301te\u0301-nfd.txt";
+  service.register(meta("aa", nfd), ALICE);
+  service.register(meta("bb", "\u00e9t\u00e9-nfc.txt"), ALICE);
+  const names = (text: string) =>
+    service.search(text).map((file) => file.name).sort();
+  assertEquals(names("\u00e9t\u00e9"), [nfd, "\u00e9t\u00e9-nfc.txt"].sort());
+  assertEquals(names("e\u0301te\u0301"), [nfd, "\u00e9t\u00e9-nfc.txt"].sort());
+  assertEquals(names("\u00e9t\u00e9-nfd"), [nfd]);
+});
+
 Deno.test("TrackerService search() matches names case-insensitively", () => {
   const { service } = registry();
   service.register(meta("aa", "Holiday Photos.zip"), ALICE);

@@ -147,8 +147,11 @@ async function downloadInto(
     printSaved(result, flags, secret !== undefined);
     if (flags.seed && node.shared().length > 0) {
       if (!flags.quiet && !flags.json) {
+        const link = node.shareLink(result.meta.id, secret !== undefined);
         console.error(
-          `Seeding on ${formatAddress(node.address)}. Press Ctrl-C to stop.`,
+          `Seeding on ${formatAddress(node.address)}${
+            link ? ` (share this link: ${link})` : ""
+          }. Press Ctrl-C to stop.`,
         );
       }
       using _serving = showServing(node, flags, progress);

@@ -133,6 +133,34 @@ Deno.test("peer get --seed keeps sharing the saved file: another get succeeds af
   assertEquals(await peersListed(tracker.address, id), 0);
 });
 
+Deno.test("peer get --seed says where it seeds and the link to pass on", async () => {
+  await using dir = await tempDir();
+  const source = await randomFile(dir.path, "linked.bin", 100_000);
+  await using tracker = await startTracker();
+  const sharer = await spawnSharer(source, tracker.address);
+  await using _sharer = sharer.child;
+  await using seeder = spawnEntry("peer.ts", [
+    "get",
+    sharer.id,
+    "--tracker",
+    tracker.address,
+    "--out",
+    join(dir.path, "seed"),
+    "--seed",
+  ]);
+  const line = await seeder.waitForLine(
+    /^Seeding on /,
+    READY_TIMEOUT_MS,
+    "stderr",
+  );
+  assert(
+    line.includes(
+      `(share this link: p2p://${tracker.address}/v1/pub/${sharer.id})`,
+    ),
+    line,
+  );
+});
+
 Deno.test("a download finds a sharer that registered with a restarted tracker (it reconnects to ask again)", async () => {
   await using dir = await tempDir();
   const source = await randomFile(dir.path, "restart.bin", 8 * MIB);

@@ -221,8 +221,8 @@ export class Session {
     const outDir = options.outDir ?? this.outDir;
     const name = this.#known.nameOf(id) ?? shortId(id);
     const transfer = this.#transfers.start({ kind: "get", name, id });
-    /** Bytes received from peers, for the session's total. */
-    let fetched = () => Math.max(0, transfer.done - transfer.resumed);
+    /** Bytes received from peers, once the download says (else progress). */
+    let received: number | undefined;
     let reported = false;
     try {
       this.#emit({
@@ -265,11 +265,10 @@ export class Session {
           });
         },
       });
-      const received = result.peers.reduce((sum, peer) => sum + peer.bytes, 0);
-      fetched = () => received;
+      received = result.peers.reduce((sum, peer) => sum + peer.bytes, 0);
       if (!secret) this.#known.remember([result.meta]);
       if (serve) this.#sharedFrom(result.meta.id, resolve(result.path));
-      this.#transfers.finish(transfer, fetched());
+      this.#transfers.finish(transfer, received);
       this.#emit({ type: "saved", transfer, result });
       return result;
     } catch (error) {
@@ -279,7 +278,7 @@ export class Session {
       }
       throw error;
     } finally {
-      this.#transfers.finish(transfer, fetched());
+      this.#transfers.finish(transfer, received ?? transfer.fetched);
     }
   }
 

@@ -87,6 +87,11 @@ export class Transfer {
     this.#samples.push({ at: now(), done: 0 });
   }
 
+  /** Bytes received from peers so far: {@linkcode done} less {@linkcode resumed}. */
+  get fetched(): number {
+    return Math.max(0, this.done - this.resumed);
+  }
+
   /** Aborted by {@linkcode cancel}. */
   get signal(): AbortSignal {
     return this.#controller.signal;
@@ -173,9 +178,7 @@ export class Transfers {
   get downloaded(): number {
     let running = 0;
     for (const transfer of this.#running.values()) {
-      if (transfer.kind === "get") {
-        running += Math.max(0, transfer.done - transfer.resumed);
-      }
+      if (transfer.kind === "get") running += transfer.fetched;
     }
     return this.#downloaded + running;
   }

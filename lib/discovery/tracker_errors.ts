@@ -83,10 +83,16 @@ export function isPeerRefusal(
 /** Why a connect failed, in a few words. */
 export function connectFailure(error: unknown, timeoutMs: number): string {
   if (error instanceof HandshakeRefusedError) {
+    // "no-key-expected" is never retried without the key: anyone on the
+    // path can send it, so a retry would let someone posing as the team's
+    // tracker have the client talk to it with no key proved (a downgrade).
+    // Only the user leaves the key out.
     return error.reason === "key-required"
       ? `it is a team tracker and needs the team's secret (--secret-file or ${TEAM_SECRET_ENV})`
       : error.reason === "unknown-key"
       ? "the team secret given does not match this tracker's"
+      : error.reason === "no-key-expected"
+      ? `it is an open tracker and takes no team secret: leave out --secret-file (or unset ${TEAM_SECRET_ENV}) for it`
       : "it speaks another version of p2p's encryption; one of you needs to upgrade";
   }
   if (error instanceof PlainPeerError) {

@@ -136,6 +136,12 @@ export interface SecureAcceptOptions {
   keys?: () => Iterable<NamedKey>;
   /** Only a connecting side with one of `keys` gets in. */
   requireKey?: boolean;
+  /**
+   * This side takes no key at all (an open tracker): a connecting side
+   * with one is told `no-key-expected`, not `unknown-key`. Never for a
+   * peer, whose private shares must not show. @default {false}
+   */
+  noKeyExpected?: boolean;
   /** Ms the handshake may take. @default {SECURE_HANDSHAKE_TIMEOUT_MS} */
   timeoutMs?: number;
   /** What this side is, in the upgrade sentence for a plain peer. @default {"peer"} */

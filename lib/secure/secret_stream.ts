@@ -56,17 +56,25 @@ const PROLOGUE_LABEL = new TextEncoder().encode("p2p secure stream");
 const EMPTY: Uint8Array = new Uint8Array(0);
 
 /** Why the accepting side refused a handshake (the preamble's status). */
-export type Refusal = "unknown-key" | "key-required" | "version";
+export type Refusal =
+  | "unknown-key"
+  | "key-required"
+  | "version"
+  | "no-key-expected";
 
 const REFUSAL_CODES: Record<Refusal, number> = {
   "unknown-key": 1,
   "key-required": 2,
   "version": 3,
+  "no-key-expected": 4,
 };
 
 /** The accepting side refused the handshake; `reason` says why. */
 export class HandshakeRefusedError extends Error {
-  /** Why: no key of ours matched, a key is required, or the version. */
+  /**
+   * Why: no key of ours matched, a key is required, the version, or the
+   * other side takes no key at all.
+   */
   readonly reason: Refusal;
 
   /** Creates the error for `reason`. */
@@ -76,6 +84,8 @@ export class HandshakeRefusedError extends Error {
         ? "The other side knows no matching key"
         : reason === "key-required"
         ? "The other side requires a key"
+        : reason === "no-key-expected"
+        ? "The other side takes no key"
         : "The other side speaks another version of the secure protocol",
     );
     this.name = "HandshakeRefusedError";
@@ -162,6 +172,14 @@ export interface AcceptSecretStreamOptions<K extends AcceptableKey> {
   keys?: () => Iterable<K>;
   /** Refuse `NN`: only a connecting side with one of `keys` gets in. */
   requireKey?: boolean;
+  /**
+   * This side takes no key, ever (an open tracker): refuse `NNpsk0` with
+   * `no-key-expected` before reading more, so the other side can say so
+   * rather than call its key wrong. Not for a side whose keys may be
+   * secret (a peer's private shares): that one answers `unknown-key`
+   * whether or not it holds any. @default {false}
+   */
+  noKeyExpected?: boolean;
   /** As in {@linkcode OpenSecretStreamOptions}. @default {false} */
   compact?: boolean;
 }
@@ -178,8 +196,9 @@ export interface AcceptedSecretStream<K> {
  * Accepts: runs the responder's side of the handshake over `raw`. Refuses
  * (telling the other side why, then throwing
  * {@linkcode HandshakeRefusedError}) a key it does not know, `NN` when
- * `requireKey`, or another version; throws {@linkcode PlainPeerError} for a
- * plain-protocol peer, having read only the first bytes of its frame.
+ * `requireKey`, `NNpsk0` when `noKeyExpected`, or another version; throws
+ * {@linkcode PlainPeerError} for a plain-protocol peer, having read only
+ * the first bytes of its frame.
  */
 export async function acceptSecretStream<K extends AcceptableKey>(
   raw: ByteStream,
@@ -193,6 +212,9 @@ export async function acceptSecretStream<K extends AcceptableKey>(
   if (preamble[4] !== SECURE_VERSION) return refuse(raw, "version");
   if (mode > 1) throw new TypeError(`Unknown handshake mode ${mode}`);
   if (mode === 0 && options.requireKey) return refuse(raw, "key-required");
+  if (mode === 1 && options.noKeyExpected) {
+    return refuse(raw, "no-key-expected");
+  }
   const first = await records.handshakeMessage();
   const prologue = prologueOf(preamble);
   const ephemeral = x25519KeyPair();

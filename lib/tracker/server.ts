@@ -231,6 +231,8 @@ class Tracker implements TrackerServer {
         compact: true,
         role: "tracker",
         requireKey: team !== undefined,
+        // An open tracker says so to a peer that brings a team secret.
+        noKeyExpected: team === undefined,
         keys: () => team ? [{ psk: team, name: "team" }] : [],
       },
       maxConnections: options.maxConnections ?? TRACKER_MAX_CONNECTIONS,

@@ -126,6 +126,60 @@ Deno.test("tracker --secret-file creates the file and says peers need it; peers 
   assert(assertOneLine(short.stderr).includes("too short"), short.stderr);
 });
 
+/** Where this Deno keeps its cache, so a child with another HOME finds it. */
+async function denoDir(): Promise<string> {
+  const set = Deno.env.get("DENO_DIR");
+  if (set) return set;
+  const { stdout } = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json"],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return JSON.parse(new TextDecoder().decode(stdout)).denoDir;
+}
+
+Deno.test("a peer with a team secret (--secret-file or P2P_TEAM_SECRET) is told an open tracker takes none, exits 1, and lists without it", async () => {
+  await using dir = await tempDir();
+  const home = {
+    HOME: dir.path,
+    P2P_HOME: dir.path,
+    XDG_DATA_HOME: dir.path,
+    XDG_CONFIG_HOME: dir.path,
+    DENO_DIR: await denoDir(),
+  };
+  const path = join(dir.path, "team.secret");
+  await Deno.writeTextFile(path, `${SECRET}\n`);
+  await using tracker = spawnEntry("tracker.ts", [
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+  ], { env: home });
+  const line = await tracker.waitForLine(/listening on/, READY_TIMEOUT_MS);
+  const address = line.slice(line.lastIndexOf(" ") + 1);
+  const list = ["list", "--tracker", address];
+  for (
+    const [args, env] of [
+      [[...list, "--secret-file", path], { P2P_TEAM_SECRET: "" }],
+      [list, { P2P_TEAM_SECRET: SECRET }],
+    ] as const
+  ) {
+    const run = await runEntry("peer.ts", [...args], {
+      env: { ...home, ...env },
+    });
+    assertEquals(run.code, 1, run.stderr);
+    assertEquals(
+      assertOneLine(run.stderr),
+      `Cannot reach tracker at ${address}: it is an open tracker and takes no team secret: leave out --secret-file (or unset P2P_TEAM_SECRET) for it.`,
+    );
+  }
+  const open = await runEntry("peer.ts", list, {
+    env: { ...home, P2P_TEAM_SECRET: "" },
+  });
+  assertEquals(open.code, 0, open.stderr);
+  assertEquals(open.stdout.trim(), "No files.");
+});
+
 Deno.test("a restarted team tracker keeps its secret file, and says nothing about creating it", async () => {
   await using dir = await tempDir();
   const path = join(dir.path, "team.secret");

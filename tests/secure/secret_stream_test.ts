@@ -6,7 +6,10 @@ import {
   MAX_RECORD_PLAINTEXT,
   openSecretStream,
   PlainPeerError,
+  PREAMBLE_BYTES,
   type SecretStream,
+  SECURE_MAGIC,
+  SECURE_VERSION,
 } from "../../lib/secure/secret_stream.ts";
 
 /** One direction of an in-memory pipe; `chunk` caps the bytes per read. */
@@ -203,6 +206,43 @@ Deno.test("a side that requires a key refuses NN, and tells the other side why",
   ]);
   assertRefused(opened, "key-required");
   assertRefused(accepted, "key-required");
+});
+
+Deno.test("a side that takes no key answers NNpsk0 with status 4 (no-key-expected) before reading its message, and still accepts NN; a side without that option and no keys answers unknown-key", async () => {
+  const { a, b, ab, ba } = connected();
+  // Only the preamble crosses: the answer must not wait for the message.
+  ab.filter = (bytes) => bytes.subarray(0, PREAMBLE_BYTES);
+  const answers: Uint8Array[] = [];
+  ba.filter = (bytes) => (answers.push(bytes), bytes);
+  const psk = crypto.getRandomValues(new Uint8Array(32));
+  const [opened, accepted] = await Promise.allSettled([
+    openSecretStream(a, { psk }),
+    acceptSecretStream(b, { noKeyExpected: true }),
+  ]);
+  assertRefused(opened, "no-key-expected");
+  assertRefused(accepted, "no-key-expected");
+  assertEquals([...answers[0]], [...SECURE_MAGIC, SECURE_VERSION, 4]);
+
+  const plain = connected();
+  const [x, y] = await Promise.all([
+    openSecretStream(plain.a),
+    acceptSecretStream(plain.b, { noKeyExpected: true }),
+  ]);
+  assertEquals(y.key, undefined);
+  await x.write(Uint8Array.of(7));
+  assertEquals([...await readAll(y.stream, 1)], [7]);
+
+  // A peer's server: it holds no key now, but a private share may need
+  // one, so a getter must not learn which (unknown-key, as for a wrong key).
+  for (const options of [{}, { keys: () => [] }]) {
+    const peer = connected();
+    const [keyed, served] = await Promise.allSettled([
+      openSecretStream(peer.a, { psk }),
+      acceptSecretStream(peer.b, options),
+    ]);
+    assertRefused(keyed, "unknown-key");
+    assertRefused(served, "unknown-key");
+  }
 });
 
 Deno.test("a plain-protocol peer is recognised on either side", async () => {

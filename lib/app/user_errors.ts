@@ -47,6 +47,8 @@ export function handshakeFailure(
       return "The other side accepts only connections that prove a secret: use its share link, or the team's secret (--secret-file).";
     case "unknown-key":
       return "The other side does not know the secret given: check the share link or the team's secret.";
+    case "no-key-expected":
+      return "The other side takes no secret: leave out the team's secret (--secret-file) for it.";
     default:
       return "The other side speaks another version of p2p's encryption: one of you needs to upgrade.";
   }

@@ -64,6 +64,8 @@ export function describeConnectFailure(error: unknown): string {
       ? "does not share a file with this link's secret"
       : error.reason === "key-required"
       ? "accepts only connections with a secret"
+      : error.reason === "no-key-expected"
+      ? "takes no secret, but this link carries one"
       : "speaks another version of p2p's encryption: one of you needs to upgrade";
   }
   if (error instanceof PlainPeerError) {

@@ -463,6 +463,7 @@ Deno.test("explainError words a refused or unencrypted handshake in one sentence
     const error of [
       new HandshakeRefusedError("key-required"),
       new HandshakeRefusedError("unknown-key"),
+      new HandshakeRefusedError("no-key-expected"),
       new HandshakeRefusedError("version"),
       new PlainPeerError(),
     ]
@@ -471,5 +472,9 @@ Deno.test("explainError words a refused or unencrypted handshake in one sentence
     assertEquals(exitCode, FAILURE_EXIT_CODE);
     assertEquals(unexpected, false);
     assert(message && /^The other side [^\n]*\.$/.test(message), message);
+    // Each refusal in its own words: none is taken for another version.
+    if (error instanceof HandshakeRefusedError && error.reason !== "version") {
+      assert(!message.includes("version"), message);
+    }
   }
 });

@@ -1,11 +1,12 @@
 /**
  * `peer doctor`: what stands between this machine and other peers, checked
- * one step at a time against the tracker. Can the tracker be reached? At
- * what address does it see this machine? Is there a NAT router in between,
- * and does it keep ports (hole punching needs that)? Can the tracker connect
- * back to this peer's port? Does the tracker offer a relay, and can it be
- * reached? Each answer is data; `cli/doctor.ts` turns them into one line
- * each with what to do.
+ * one step at a time. Can each tracker be reached? Then, asking the first
+ * one that answers: at what address does it see this machine? Is there a
+ * NAT router in between, and does it keep ports (hole punching needs
+ * that)? Is the port free, and can the tracker connect back to it? Does
+ * the tracker offer a relay, and can it be reached (only the first
+ * tracker's relay is ever used, so only its relay is checked)? Each answer
+ * is data; `cli/doctor.ts` turns them into one line each with what to do.
  *
  * @module
  */
@@ -15,11 +16,15 @@ import {
   type TrackerAddress,
   TrackerClient,
 } from "../discovery/tracker_client.ts";
+import { trackersOf } from "../discovery/tracker_group.ts";
 import { type Address, dial, formatAddress } from "../net/connection.ts";
-import { type Listener, startListener } from "../net/listener.ts";
 import { closeQuietly } from "../util/close_quietly.ts";
 import { CONNECT_TIMEOUT_MS } from "../protocol/limits.ts";
 import { mapPort, type PortMappingMethod } from "../nat/port_mapping.ts";
+import { checkTrackers, type TrackerCheck } from "./_doctor_trackers.ts";
+import { listenForCheck } from "./_doctor_port.ts";
+
+export type { TrackerCheck } from "./_doctor_trackers.ts";
 
 /** What lies between this machine and the tracker. */
 export type NatKind =
@@ -32,11 +37,19 @@ export type NatKind =
 
 /** Everything `doctor` found; a step not reached is undefined. */
 export interface DoctorReport {
-  /** The tracker asked. */
+  /**
+   * The tracker the checks were made with: the first one that answered
+   * (the first one given when none did).
+   */
   tracker: string;
-  /** Ms to connect to it and finish the encryption handshake. */
+  /** Every tracker given, in order, each reached or not. */
+  trackers: TrackerCheck[];
+  /** Ms to connect to `tracker` and finish the encryption handshake. */
   trackerMs?: number;
-  /** Why it could not be reached (a sentence), if it could not. */
+  /**
+   * Why `tracker` could not be reached or stopped answering (a sentence);
+   * when no tracker was reached, the first one's.
+   */
   trackerError?: string;
   /** This machine's address on the way to the tracker. */
   local?: string;
@@ -46,6 +59,11 @@ export interface DoctorReport {
   nat?: NatKind;
   /** The port checked for reaching this peer from outside. */
   port: number;
+  /**
+   * True if another program on this machine (not a p2p peer) holds the
+   * port: then whether it can be reached and forwarded is not checked.
+   */
+  portInUse?: boolean;
   /** True if the tracker could connect to that port. */
   reachable?: boolean;
   /**
@@ -58,7 +76,7 @@ export interface DoctorReport {
     external: string;
     reachable: boolean;
   } | null;
-  /** The tracker's relay, if it offers one. */
+  /** The tracker's relay, if it offers one (checked on the first tracker only). */
   relay?: string;
   /** True if the relay accepted a connection; undefined if there is none. */
   relayOk?: boolean;
@@ -66,8 +84,13 @@ export interface DoctorReport {
 
 /** Options for {@linkcode runDoctor}. */
 export interface DoctorOptions {
-  /** The tracker to check against. */
+  /**
+   * The first tracker: the one that puts peers behind routers in touch and
+   * runs the relay.
+   */
   tracker: TrackerAddress;
+  /** More trackers, each checked for whether it answers. @default {none} */
+  moreTrackers?: readonly TrackerAddress[];
   /** The port other peers would reach this one on. */
   port: number;
   /** The interface a check listener binds to. @default {"0.0.0.0"} */
@@ -86,39 +109,58 @@ export interface DoctorOptions {
  * network failure (that is a finding).
  */
 export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
+  const trackers = trackersOf(options.tracker, options.moreTrackers);
+  const { checks, client, index, error } = await checkTrackers(trackers);
   const report: DoctorReport = {
-    tracker: formatAddress(options.tracker),
+    tracker: formatAddress(trackers[index]),
+    trackers: checks,
     port: options.port,
   };
-  const started = performance.now();
-  let client: TrackerClient;
-  try {
-    client = await TrackerClient.connect(options.tracker);
-  } catch (error) {
-    report.trackerError = message(error);
+  if (!client) {
+    report.trackerError = error;
     return report;
   }
-  report.trackerMs = Math.round(performance.now() - started);
-  const listener = options.serving ? undefined : listenQuietly(options);
-  // Port 0: the one the check listener got.
-  report.port = listener?.address.port ?? options.port;
+  report.trackerMs = checks[index].ms;
+  const check = options.serving ? {} : await listenForCheck(options);
+  if (check.inUse) report.portInUse = true;
+  // Port 0: the one the check listener got (unless it stands in for a port
+  // in use).
+  else report.port = check.listener?.address.port ?? options.port;
   try {
-    const reach = await client.reach(report.port);
-    describeReach(report, reach, client.local);
-    if (!reach.reachable && options.portMapping !== false) {
-      report.mapping = await tryMapping(client, report.port);
-    }
-    if (reach.relay) {
-      report.relay = formatAddress(reach.relay);
-      report.relayOk = await answers(reach.relay);
-    }
+    await askTracker(report, client, {
+      probePort: check.listener?.address.port ?? report.port,
+      mapping: options.portMapping !== false,
+      relay: index === 0,
+    });
   } catch (error) {
     report.trackerError = message(error);
   } finally {
     client.close();
-    await listener?.close();
+    await check.listener?.close();
   }
   return report;
+}
+
+/**
+ * The checks that ask the tracker `client` talks to: the address it sees
+ * this machine at, whether it can connect back to `probePort` (the port
+ * checked, or a stand-in when that one is in use: for the address alone),
+ * the router's port mapping when not, and the relay when `relay`.
+ */
+async function askTracker(
+  report: DoctorReport,
+  client: TrackerClient,
+  options: { probePort: number; mapping: boolean; relay: boolean },
+): Promise<void> {
+  const reach = await client.reach(options.probePort);
+  describeReach(report, reach, client.local);
+  if (!report.portInUse && !reach.reachable && options.mapping) {
+    report.mapping = await tryMapping(client, report.port);
+  }
+  if (options.relay && reach.relay) {
+    report.relay = formatAddress(reach.relay);
+    report.relayOk = await answers(reach.relay);
+  }
 }
 
 function describeReach(
@@ -128,29 +170,13 @@ function describeReach(
 ): void {
   report.local = local.host;
   report.observed = reach.observed.host;
-  report.reachable = reach.reachable;
+  // A stand-in's answer says nothing about the port in use.
+  if (!report.portInUse) report.reachable = reach.reachable;
   report.nat = reach.observed.host === local.host
     ? "none"
     : reach.observed.port === local.port
     ? "port-preserving"
     : "port-changing";
-}
-
-/**
- * A listener on the port being checked, so the tracker finds something to
- * connect to; none if the port is taken (a peer of this machine already
- * serves it, and answers the tracker itself).
- */
-function listenQuietly(options: DoctorOptions): Listener | undefined {
-  try {
-    return startListener({
-      host: options.host ?? "0.0.0.0",
-      port: options.port,
-      serve: async () => {},
-    });
-  } catch {
-    return undefined;
-  }
 }
 
 /**

@@ -1,15 +1,15 @@
 /**
  * `peer doctor` (and `doctor` at the prompt): one line per check of what
  * stands between this machine and other peers, each saying what to do when
- * it is not fine. Exits 1 only when the tracker cannot be reached (nothing
- * else can be checked then).
+ * it is not fine; with several trackers, one line for each. Exits 1 only
+ * when no tracker can be reached (nothing else can be checked then).
  *
  * @module
  */
 
 import { type DoctorReport, runDoctor } from "../app/doctor.ts";
 import type { ServeFlags } from "./flags.ts";
-import { trackerOf } from "./flags.ts";
+import { trackersFrom } from "./flags.ts";
 import { toJsonLine } from "./format.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
 import { VERSION } from "../protocol/version.ts";
@@ -17,8 +17,10 @@ import { TRACKER_ENV } from "../protocol/limits.ts";
 
 /** Runs `peer doctor`; resolves to the exit code. */
 export async function doctor(flags: ServeFlags): Promise<number> {
+  const [tracker, ...moreTrackers] = trackersFrom(flags);
   const report = await runDoctor({
-    tracker: trackerOf(flags),
+    tracker,
+    moreTrackers,
     port: flags.port,
     host: flags.host,
     portMapping: flags.portMapping,
@@ -26,8 +28,8 @@ export async function doctor(flags: ServeFlags): Promise<number> {
   if (flags.json) {
     console.log(toJsonLine({ ...report, version: VERSION }));
   } else if (report.trackerMs === undefined) {
-    // Nothing else could be checked: the one line is the error.
-    console.error(doctorLines(report)[0]);
+    // Nothing else could be checked: the lines are the error.
+    for (const line of doctorLines(report)) console.error(line);
   } else {
     for (const line of doctorLines(report)) console.log(line);
   }
@@ -35,27 +37,44 @@ export async function doctor(flags: ServeFlags): Promise<number> {
 }
 
 /**
- * The lines of a report, one per check.
+ * The lines of a report, one per check (and one per tracker).
  *
  * @example
  * ```ts
- * doctorLines({ tracker: "10.0.0.5:5000", port: 6000, trackerMs: 12, … });
+ * doctorLines({
+ *   tracker: "10.0.0.5:5000",
+ *   trackers: [{ tracker: "10.0.0.5:5000", ms: 12 }],
+ *   trackerMs: 12,
+ *   port: 6000,
+ *   …
+ * });
  * // ["Tracker 10.0.0.5:5000: reachable, encrypted (connected in 12 ms).", …]
  * ```
  */
 export function doctorLines(report: DoctorReport): string[] {
   const tracker = terminalSafe(report.tracker);
+  const several = report.trackers.length > 1;
   if (report.trackerMs === undefined) {
+    const error = terminalSafe(
+      report.trackerError ??
+        `Cannot reach tracker at ${tracker}: set --tracker or ${TRACKER_ENV}.`,
+    );
+    if (!several) return [error];
     return [
-      terminalSafe(
-        report.trackerError ??
-          `Cannot reach tracker at ${tracker}: set --tracker or ${TRACKER_ENV}.`,
-      ),
+      ...trackerLines(report),
+      `No tracker could be reached: is one of them running? Set --tracker or ${TRACKER_ENV}.`,
     ];
   }
-  const lines = [
-    `Tracker ${tracker}: reachable, encrypted (connected in ${report.trackerMs} ms).`,
-  ];
+  const lines = trackerLines(report);
+  const [first] = report.trackers;
+  const firstDown = several && first.ms === undefined;
+  if (firstDown) {
+    lines.push(
+      `Hole punching and the relay will not work while the first tracker, ${
+        terminalSafe(first.tracker)
+      }, is down: they go through it. Until it is back, peers connect to each other only directly. The checks below ask ${tracker} instead.`,
+    );
+  }
   if (report.observed === undefined) {
     lines.push(
       `It did not answer the reachability check: ${
@@ -67,8 +86,21 @@ export function doctorLines(report: DoctorReport): string[] {
   const observed = terminalSafe(report.observed);
   lines.push(natLine(report, observed), reachLine(report));
   if (report.mapping !== undefined) lines.push(mappingLine(report));
-  lines.push(relayLine(report));
+  // Only the first tracker's relay is used, and only it was checked.
+  if (!firstDown) lines.push(relayLine(report));
   return lines;
+}
+
+/** One line per tracker: reached and how fast, or why not. */
+function trackerLines(report: DoctorReport): string[] {
+  return report.trackers.map((check) => {
+    const tracker = terminalSafe(check.tracker);
+    return check.ms === undefined
+      ? `Tracker ${tracker}: could not be reached: ${
+        terminalSafe(check.error ?? "no answer")
+      }.`
+      : `Tracker ${tracker}: reachable, encrypted (connected in ${check.ms} ms).`;
+  });
 }
 
 function natLine(report: DoctorReport, observed: string): string {
@@ -87,6 +119,9 @@ function natLine(report: DoctorReport, observed: string): string {
 }
 
 function reachLine(report: DoctorReport): string {
+  if (report.portInUse) {
+    return `Port ${report.port} is in use by another program on this machine: choose another with --port, or stop that program.`;
+  }
   return report.reachable
     ? `Reachable from outside on port ${report.port}: yes, peers can connect to you.`
     : `Reachable from outside on port ${report.port}: no. Peers will reach you by hole punching or through the tracker's relay; to let them connect directly, forward TCP port ${report.port} on your router to this machine.`;

@@ -47,6 +47,7 @@ import { parseDuration } from "./lib/cli/duration.ts";
 import { enterUserFolder } from "./lib/cli/user_folder.ts";
 import { formatFileTable, toJsonLine } from "./lib/cli/format.ts";
 import { terminalSafe } from "./lib/util/terminal_safe.ts";
+import { formatAddress } from "./lib/net/connection.ts";
 import {
   DEFAULT_PEER_PORT,
   LINK_ENV,
@@ -58,6 +59,11 @@ import {
 import { runPrompt } from "./lib/cli/prompt/prompt.ts";
 import { runUi } from "./lib/cli/ui.ts";
 import { askEvery, mergeFileLists } from "./lib/discovery/tracker_group.ts";
+import {
+  type TrackerTrouble,
+  troubleNote,
+  troubleReason,
+} from "./lib/discovery/tracker_trouble.ts";
 import { UPLOAD_SLOTS } from "./lib/swarm/upload_slots.ts";
 import { VERSION } from "./lib/protocol/version.ts";
 
@@ -309,20 +315,40 @@ function serveOptions(command: Command, defaultPort: number): Command {
 }
 
 async function listFiles(flags: TrackerFlags, text?: string): Promise<void> {
+  const troubles: TrackerTrouble[] = [];
   // Every tracker at once; each file once, whichever lists it.
   const files = mergeFileLists(
     await askEvery(
       trackersFrom(flags),
       (client) => text === undefined ? client.list() : client.search(text),
+      { onTrouble: (trouble) => troubles.push(trouble) },
     ),
   );
   if (flags.json) {
-    // `more` (only when over 0): how many files the trackers left out.
+    // `more` (only when over 0): how many files the trackers left out;
+    // `unanswered` (only when some did not answer): which, and why.
     const more = files.more ? { more: files.more } : {};
-    console.log(toJsonLine({ files, ...more, version: VERSION }));
+    const unanswered = troubles.length > 0
+      ? {
+        unanswered: troubles.map((trouble) => ({
+          tracker: formatAddress(trouble.tracker),
+          reason: troubleReason(trouble.error),
+        })),
+      }
+      : {};
+    console.log(
+      toJsonLine({ files, ...more, ...unanswered, version: VERSION }),
+    );
   } else {
     const table = formatFileTable(files, { search: text !== undefined });
     for (const line of table) console.log(line);
+    for (const trouble of troubles) {
+      console.error(
+        terminalSafe(
+          troubleNote(trouble, ": files only it knows are not listed."),
+        ),
+      );
+    }
   }
 }
 

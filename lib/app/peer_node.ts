@@ -134,6 +134,7 @@ export class PeerNode {
     this.#announcer = new AnnouncerGroup(this.#trackers, {
       port: this.address.port,
       log: options.log,
+      onTrouble: options.onTrackerTrouble,
       onIncoming: (incoming) => this.#reach.incoming(incoming, this.#announcer),
     });
     this.#registrations = new Registrations(

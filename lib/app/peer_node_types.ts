@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { TrackerTrouble } from "../discovery/tracker_trouble.ts";
 import type { Address } from "../net/connection.ts";
 import type { HashFileOptions } from "../storage/file_hash.ts";
 import type { FileMeta } from "../protocol/messages.ts";
@@ -43,6 +44,12 @@ export interface PeerNodeOptions {
    * vanished: worth telling the user even when not logging.
    */
   onDropped?: (meta: FileMeta, reason: string) => void;
+  /**
+   * Called once for each of several trackers that did not take a
+   * registration the others took: worth telling the user even when not
+   * logging. @default {nothing}
+   */
+  onTrackerTrouble?: (trouble: TrackerTrouble) => void;
   /** Ms between checks of idle shared files. @default {FILE_CHECK_INTERVAL_MS} */
   checkIntervalMs?: number;
   /** Piece bytes a second uploaded, all files and downloaders together. @default {no limit} */

@@ -26,6 +26,7 @@ import { lookupOf } from "./lookup.ts";
 import {
   askEvery,
   mergeFileLists,
+  type Trackers,
   trackersOf,
 } from "../discovery/tracker_group.ts";
 import { idFromRef, KnownFiles, pickOne } from "./_file_refs.ts";
@@ -96,6 +97,22 @@ export class Session {
   async trackerProblem(): Promise<unknown> {
     try {
       (await TrackerClient.connect(this.#options.tracker)).close();
+      return undefined;
+    } catch (error) {
+      return error;
+    }
+  }
+
+  /**
+   * Connects to every tracker at once: one that cannot be used while
+   * another can goes to `onTrackerTrouble`; resolves with the error naming
+   * each when none can, else undefined.
+   */
+  async checkTrackers(): Promise<unknown> {
+    try {
+      await askEvery(this.#trackers(), () => Promise.resolve(), {
+        onTrouble: this.#options.onTrackerTrouble,
+      });
       return undefined;
     } catch (error) {
       return error;
@@ -245,6 +262,7 @@ export class Session {
         seed: serve,
         signal: transfer.signal,
         log: this.#options.log,
+        onTrackerTrouble: this.#options.onTrackerTrouble,
         onProgress: (p) => {
           // A resumed .part's pieces are reported first, before any peer
           // is linked: those bytes were saved by an earlier run.
@@ -291,6 +309,7 @@ export class Session {
   doctor(): Promise<DoctorReport> {
     return runDoctor({
       tracker: this.#options.tracker,
+      moreTrackers: this.#options.moreTrackers,
       port: this.#node.address.port,
       serving: true,
     });
@@ -389,13 +408,18 @@ export class Session {
   async #lookup(
     question: (client: TrackerClient) => Promise<FileSummary[]>,
   ): Promise<FileSummary[]> {
-    const trackers = trackersOf(
-      this.#options.tracker,
-      this.#options.moreTrackers,
+    const files = mergeFileLists(
+      await askEvery(this.#trackers(), question, {
+        onTrouble: this.#options.onTrackerTrouble,
+      }),
     );
-    const files = mergeFileLists(await askEvery(trackers, question));
     this.#known.remember(files);
     return files;
+  }
+
+  /** Every tracker of the session, the first first. */
+  #trackers(): Trackers {
+    return trackersOf(this.#options.tracker, this.#options.moreTrackers);
   }
 
   async #ask<T>(question: (client: TrackerClient) => Promise<T>): Promise<T> {

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { TrackerTrouble } from "../discovery/tracker_trouble.ts";
 import type { Address } from "../net/connection.ts";
 import type { BandwidthLimiter } from "../util/bandwidth.ts";
 import type { DownloadResult } from "../download/download.ts";
@@ -24,6 +25,11 @@ export interface SessionOptions {
   downloadLimit?: BandwidthLimiter;
   /** Receives one line per notable download event. @default {no logging} */
   log?: (line: string) => void;
+  /**
+   * Called when one of several trackers could not be used while another
+   * answered (a get, a list, a search). @default {nothing}
+   */
+  onTrackerTrouble?: (trouble: TrackerTrouble) => void;
 }
 
 /** Options for `Session.share`. */

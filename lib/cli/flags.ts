@@ -29,6 +29,10 @@ import { peerTeamKey } from "./team_secret.ts";
 import type { FileMeta } from "../protocol/messages.ts";
 import { PeerNode } from "../app/peer_node.ts";
 import type { ProgressLine } from "./progress.ts";
+import {
+  type TrackerTrouble,
+  troubleNote,
+} from "../discovery/tracker_trouble.ts";
 
 /** Longest wait for unregistering and closing after Ctrl-C. */
 export const SHUTDOWN_TIMEOUT_MS = 5_000;
@@ -205,17 +209,40 @@ export interface LostFile {
   reason: string;
 }
 
+/** What {@linkcode startServing} started, and how to tell of a tracker. */
+export interface Serving {
+  /** The peer node. */
+  node: PeerNode;
+  /** Yields each shared file that stops being shareable. */
+  lost: ReadableStream<LostFile>;
+  /**
+   * Tells the user (on stderr, unless `--quiet` or `--json`) that a tracker
+   * could not be used, once per tracker whatever asked it: the node's
+   * registrations or a download. `then` ends the sentence (see
+   * `troubleNote`).
+   */
+  tellTrouble: (trouble: TrackerTrouble, then: string) => void;
+}
+
 /**
  * Starts the peer node `share` and `get` serve from, as the flags say;
  * `lost` yields each shared file that stops being shareable (it changed or
- * vanished).
+ * vanished), and a tracker that does not take its registrations while
+ * another does is told of.
  */
 export async function startServing(
   flags: ServeFlags & LimitFlags,
   trackers: Trackers,
   progress: ProgressLine,
-): Promise<{ node: PeerNode; lost: ReadableStream<LostFile> }> {
+): Promise<Serving> {
   const [tracker, ...moreTrackers] = trackers;
+  const told = new Set<TrackerAddress>();
+  const tellTrouble = (trouble: TrackerTrouble, then: string) => {
+    if (flags.quiet || flags.json || told.has(trouble.tracker)) return;
+    told.add(trouble.tracker);
+    progress.clear();
+    console.error(terminalSafe(troubleNote(trouble, then)));
+  };
   let report: (file: LostFile) => void = () => {};
   const lost = new ReadableStream<LostFile>({
     start(controller) {
@@ -229,6 +256,8 @@ export async function startServing(
     port: flags.port,
     log: logger(flags, progress),
     onDropped: (meta, reason) => report({ meta, reason }),
+    onTrackerTrouble: (trouble) =>
+      tellTrouble(trouble, notRegisteredEnd(trouble.tracker === tracker)),
     uploadLimit: flags.uploadLimit,
     uploadSlots: flags.uploadSlots,
     portMapping: flags.portMapping,
@@ -237,7 +266,18 @@ export async function startServing(
     onReachability: (reachability) =>
       showReachability(reachability, flags, progress),
   });
-  return { node, lost };
+  return { node, lost, tellTrouble };
+}
+
+/**
+ * How a sentence on a tracker that did not take registrations ends (see
+ * `troubleNote`); for the `first` tracker, the one that meets peers behind
+ * NATs, it says that too.
+ */
+export function notRegisteredEnd(first: boolean): string {
+  return `: the others have this peer's files, and it gets them once it is back.${
+    first ? " Until then, peers behind a NAT are not met through it." : ""
+  }`;
 }
 
 /**

@@ -94,10 +94,17 @@ async function downloadInto(
   using stop = listenForStop();
   const progress = new ProgressLine({ quiet: flags.quiet || flags.json });
   // Serves the pieces verified so far to other downloaders (swarming).
-  const { node, lost } = await startServing(flags, trackers, progress);
+  const { node, lost, tellTrouble } = await startServing(
+    flags,
+    trackers,
+    progress,
+  );
   /** The name it is saved under, once a piece or a wait reports it. */
   let savingAs: string | undefined;
   const partsBefore = await partsIn(target.outDir);
+  const waitMs = flags.wait ?? DEFAULT_WAIT_MS;
+  const waitingUntil = performance.now() + waitMs;
+  let toldWaiting = false;
   try {
     let result;
     try {
@@ -112,10 +119,30 @@ async function downloadInto(
         downloadLimit: flags.downloadLimit,
         swarm: node,
         seed: flags.seed ?? false,
-        waitMs: flags.wait ?? DEFAULT_WAIT_MS,
+        waitMs,
         signal: stop.signal,
         log: logger(flags, progress),
+        onTrackerTrouble: (trouble) =>
+          tellTrouble(
+            trouble,
+            trouble.tracker === tracker
+              ? ": the others were asked, but sharers behind a NAT are met only through it."
+              : ": the others were asked.",
+          ),
         onProgress: (p) => {
+          if (p.waiting && p.size === 0) {
+            // Nothing is known of the file yet, not even its size. In a
+            // log (not a terminal) this is said once, not at every ask.
+            if (toldWaiting && !progress.live) return;
+            toldWaiting = true;
+            const left = Math.max(0, waitingUntil - performance.now());
+            progress.show(
+              `${p.name} is not shared yet: waiting for a sharer (${
+                formatDuration(left)
+              } left, --wait to change).`,
+            );
+            return;
+          }
           // Before the file is found, the name is a stand-in for its ID.
           if (!p.waiting || p.size > 0) savingAs = p.name;
           progress.update({

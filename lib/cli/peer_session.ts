@@ -15,7 +15,15 @@ import { DEFAULT_PEER_PORT } from "../protocol/limits.ts";
 import { BandwidthLimiter } from "../util/bandwidth.ts";
 import { settleWithin } from "../util/settle_within.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
-import { reachabilityLine, SHUTDOWN_TIMEOUT_MS } from "./flags.ts";
+import {
+  notRegisteredEnd,
+  reachabilityLine,
+  SHUTDOWN_TIMEOUT_MS,
+} from "./flags.ts";
+import {
+  type TrackerTrouble,
+  troubleNote,
+} from "../discovery/tracker_trouble.ts";
 
 /** Options for {@linkcode startPeerSession}. */
 export interface PeerSessionOptions {
@@ -64,6 +72,13 @@ export async function startPeerSession(
     ? undefined
     : new BandwidthLimiter(options.downloadLimit);
   const { note } = options;
+  // Each tracker's trouble is told once, whatever met it first.
+  const told = new Set<TrackerAddress>();
+  const tell = (trouble: TrackerTrouble, then: string) => {
+    if (told.has(trouble.tracker)) return;
+    told.add(trouble.tracker);
+    note(terminalSafe(troubleNote(trouble, then)));
+  };
   let node: PeerNode;
   try {
     node = await PeerNode.start({
@@ -74,6 +89,8 @@ export async function startPeerSession(
       log: options.log,
       onDropped: (meta, reason) =>
         note(`Stopped sharing ${terminalSafe(meta.name)}: ${reason}.`),
+      onTrackerTrouble: (trouble) =>
+        tell(trouble, notRegisteredEnd(trouble.tracker === options.tracker)),
       uploadLimit: options.uploadLimit,
       uploadSlots: options.uploadSlots,
       portMapping: options.portMapping,
@@ -94,6 +111,8 @@ export async function startPeerSession(
     outDir: options.outDir,
     downloadLimit,
     log: options.log,
+    onTrackerTrouble: (trouble) =>
+      tell(trouble, ": what only it knows is missing until it is back."),
   });
   return {
     session,

@@ -17,15 +17,28 @@ import {
 } from "./announcer.ts";
 import type { Trackers } from "./tracker_group.ts";
 import type { Reachability, RegisterOptions } from "./tracker_types.ts";
+import type { TrackerTrouble } from "./tracker_trouble.ts";
 
 /** Options for {@linkcode AnnouncerGroup}: an announcer's, without its tracker. */
-export type AnnouncerGroupOptions = Omit<AnnouncerOptions, "tracker">;
+export interface AnnouncerGroupOptions
+  extends Omit<AnnouncerOptions, "tracker"> {
+  /**
+   * Called once for each tracker that did not take a registration the
+   * others took (it gets it at a renewal once it is back).
+   * @default {nothing}
+   */
+  onTrouble?: (trouble: TrackerTrouble) => void;
+}
 
 /** See the module documentation. */
 export class AnnouncerGroup {
   #first: Announcer;
   #all: Announcer[];
+  #trackers: Trackers;
   #log: (line: string) => void;
+  #onTrouble: (trouble: TrackerTrouble) => void;
+  /** Trackers whose trouble was told of already. */
+  #told = new Set<number>();
 
   /** Announcers for `trackers`; only the first one hears of incoming peers. */
   constructor(trackers: Trackers, options: AnnouncerGroupOptions) {
@@ -37,7 +50,9 @@ export class AnnouncerGroup {
         new Announcer({ ...options, tracker, onIncoming: undefined })
       ),
     ];
+    this.#trackers = trackers;
     this.#log = options.log ?? (() => {});
+    this.#onTrouble = options.onTrouble ?? (() => {});
   }
 
   /** Opens every tracker connection ahead of the first {@linkcode add}. */
@@ -72,13 +87,16 @@ export class AnnouncerGroup {
       return await attempts[0];
     }
     attempts.forEach((attempt, i) =>
-      attempt.catch((error) =>
+      attempt.catch((error) => {
         this.#log(
           `Tracker ${i + 1} of ${this.#all.length} did not take ${
             "name" in entry ? entry.name : "a private file"
           } yet: ${error instanceof Error ? error.message : error}`,
-        )
-      )
+        );
+        if (this.#told.has(i)) return;
+        this.#told.add(i);
+        this.#onTrouble({ tracker: this.#trackers[i], error });
+      })
     );
   }
 

@@ -11,8 +11,10 @@
 import { formatAddress } from "../net/connection.ts";
 import type { FileList, FileSummary } from "../protocol/messages.ts";
 import { TrackerClient } from "./tracker_client.ts";
+import { TrackerUnreachableError } from "./tracker_errors.ts";
 import { settleWithin } from "../util/settle_within.ts";
 import type { TrackerAddress } from "./tracker_types.ts";
+import { noTrackerAnswered, type TrackerTrouble } from "./tracker_trouble.ts";
 
 /**
  * Every tracker in use, the first one first: it is the one that also meets
@@ -41,35 +43,89 @@ export function trackersOf(
  */
 export const ASK_GRACE_MS = 1_000;
 
+/** Options for {@linkcode askEvery}. */
+export interface AskEveryOptions {
+  /**
+   * Called for each tracker that failed while another answered (its
+   * answer is missing from the result), as soon as it failed.
+   */
+  onTrouble?: (trouble: TrackerTrouble) => void;
+}
+
 /**
  * Asks every tracker `question` over a connection of its own, all at once;
  * resolves with the answers of those that gave one, in the order they came,
- * once all did or {@linkcode ASK_GRACE_MS} after the first. Rejects with the
- * first tracker's error only when none answered.
+ * once all did or {@linkcode ASK_GRACE_MS} after the first. A tracker that
+ * failed while another answered goes to `options.onTrouble`. When none
+ * answered it rejects with {@linkcode noTrackerAnswered}: one tracker's own
+ * error, or one naming each.
  */
 export async function askEvery<T>(
   trackers: Trackers,
   question: (client: TrackerClient) => Promise<T>,
+  options: AskEveryOptions = {},
 ): Promise<T[]> {
   const answers: T[] = [];
+  const troubles: TrackerTrouble[] = [];
+  const done = new Set<TrackerAddress>();
+  /** Once an answer came: a failure is told of at once. */
+  let telling = false;
   const { promise: firstAnswer, resolve: answered } = Promise
     .withResolvers<void>();
   const attempts = trackers.map(async (tracker) => {
-    const client = await TrackerClient.connect(tracker);
     try {
-      answers.push(await question(client));
-      answered();
-    } finally {
-      client.close();
+      const client = await TrackerClient.connect(tracker);
+      try {
+        answers.push(await question(client));
+        done.add(tracker);
+        answered();
+      } finally {
+        client.close();
+      }
+    } catch (error) {
+      troubles.push({ tracker, error });
+      done.add(tracker);
+      if (telling) options.onTrouble?.({ tracker, error });
     }
   });
-  const all = Promise.allSettled(attempts);
+  const all = Promise.all(attempts);
   await Promise.race([all, firstAnswer]);
   if (answers.length > 0) {
+    // Those that failed before the first answer are told of now.
+    telling = true;
+    for (const trouble of troubles) options.onTrouble?.(trouble);
     await settleWithin(all, ASK_GRACE_MS);
+    telling = false;
+    for (const tracker of trackers.filter((t) => !done.has(t))) {
+      options.onTrouble?.({ tracker, error: tooSlow(tracker) });
+    }
     return [...answers];
   }
-  throw ((await all)[0] as PromiseRejectedResult).reason;
+  throw noTrackerAnswered(inTrackerOrder(trackers, troubles));
+}
+
+/** Why a tracker still asked when the others' answers were taken is left out. */
+function tooSlow(tracker: TrackerAddress): TrackerUnreachableError {
+  return new TrackerUnreachableError(
+    tracker,
+    `Tracker at ${
+      formatAddress(tracker)
+    } stopped responding: it did not answer within ${
+      ASK_GRACE_MS / 1000
+    } s of the others.`,
+  );
+}
+
+/** `troubles` in the order their trackers are listed in `trackers`. */
+function inTrackerOrder(
+  trackers: Trackers,
+  troubles: readonly TrackerTrouble[],
+): [TrackerTrouble, ...TrackerTrouble[]] {
+  const order = (trouble: TrackerTrouble) => trackers.indexOf(trouble.tracker);
+  return [...troubles].sort((a, b) => order(a) - order(b)) as [
+    TrackerTrouble,
+    ...TrackerTrouble[],
+  ];
 }
 
 /**

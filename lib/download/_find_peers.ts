@@ -26,6 +26,10 @@ import {
   type TrackerQuestion,
 } from "./_tracker_panel.ts";
 import {
+  type TrackerTrouble,
+  troubleNote,
+} from "../discovery/tracker_trouble.ts";
+import {
   type Finder,
   type FinderOrigin,
   type LocalPeers,
@@ -105,6 +109,11 @@ export interface FindPeersOptions {
   waitMs?: number;
   /** Called each time the tracker is asked again while waiting. */
   onWaiting?: () => void;
+  /**
+   * Called once for each tracker that could not be used while another
+   * answered. @default {nothing}
+   */
+  onTrackerTrouble?: (trouble: TrackerTrouble) => void;
 }
 
 /** How often a download waiting for a file to be shared asks the tracker. */
@@ -132,6 +141,10 @@ export async function tryEachVariant<T>(
       : lookUp(client, id, variant, tracker);
   const panel = new TrackerPanel(
     trackersOf(options.tracker, options.moreTrackers),
+    {
+      notKnown: (by, troubles) => notKnown(keys ? undefined : id, by, troubles),
+      onTrouble: options.onTrackerTrouble,
+    },
   );
   // The LAN and the DHT need the full ID (or a private share's lookup key).
   const findId = keys?.lookupKey ?? (id.length === FULL_ID_CHARS ? id : "");
@@ -301,6 +314,33 @@ async function lookUpPatiently<T>(
 /** The sentence for a private link nobody (with its secret) shares now. */
 export const NO_PRIVATE_SHARER =
   "This link's secret does not match any sharer.";
+
+/**
+ * The error for a file that several trackers were asked for and none of
+ * those that answered (`by`) knows, naming those that could not be used:
+ * a public file by its `id`, a private share (no `id`) by its link.
+ */
+function notKnown(
+  id: string | undefined,
+  by: readonly TrackerAddress[],
+  troubles: readonly TrackerTrouble[],
+): DownloadError {
+  const trackers = by.map(formatAddress);
+  const which = trackers.length === 1
+    ? `the tracker at ${trackers[0]}`
+    : `the trackers at ${listed(trackers)}`;
+  const unused = troubles.map((trouble) => troubleNote(trouble, ""))
+    .map((note) => note.replace(/^The/, "the"));
+  const also = unused.length > 0 ? `, and ${listed(unused)}` : "";
+  return new DownloadError(
+    id === undefined
+      ? (unused.length === 0
+        ? NO_PRIVATE_SHARER
+        : `This link's secret does not match any sharer ${which} knows${also}.`)
+      : `No file with ID ${id} is known to ${which}${also}.`,
+    { unknownId: true },
+  );
+}
 
 /**
  * Where the file was found: the answer, the tracker that gave it (none when

@@ -15,6 +15,10 @@ import type { TrackerAddress } from "../discovery/tracker_types.ts";
 import type { Trackers } from "../discovery/tracker_group.ts";
 import { settleWithin } from "../util/settle_within.ts";
 import { DownloadError } from "./_download_error.ts";
+import {
+  noTrackerAnswered,
+  type TrackerTrouble,
+} from "../discovery/tracker_trouble.ts";
 
 /** How long, after the first tracker's answer, the others' peers are waited for. */
 export const MERGE_GRACE_MS = 300;
@@ -35,23 +39,46 @@ export interface Answered<T> {
   localHost: string;
 }
 
+/** Options for {@linkcode TrackerPanel}. */
+export interface TrackerPanelOptions {
+  /**
+   * The error for a file none of the trackers that answered knows:
+   * `knownBy` lists those, `troubles` the trackers that failed.
+   */
+  notKnown: (
+    notKnownBy: readonly TrackerAddress[],
+    troubles: readonly TrackerTrouble[],
+  ) => DownloadError;
+  /**
+   * Called once for each tracker that could not be used while another
+   * answered (its peers are missing). @default {nothing}
+   */
+  onTrouble?: (trouble: TrackerTrouble) => void;
+}
+
 /** See the module documentation; {@linkcode close} hangs up on every tracker. */
 export class TrackerPanel {
   #trackers: Trackers;
+  #options: TrackerPanelOptions;
   #clients = new Map<TrackerAddress, Promise<TrackerClient>>();
+  /** Trackers whose trouble was told of already. */
+  #told = new Set<TrackerAddress>();
   #closed = false;
 
   /** A panel of `trackers`; nothing is connected until asked. */
-  constructor(trackers: Trackers) {
+  constructor(trackers: Trackers, options: TrackerPanelOptions) {
     this.#trackers = trackers;
+    this.#options = options;
   }
 
   /**
    * Asks every tracker `question` at once; resolves with the first answer
    * (its `peers` merged with those of the others that answer within
-   * {@linkcode MERGE_GRACE_MS}). When none answers it rejects with a "not
-   * known" {@linkcode DownloadError} if any tracker said so (the file may
-   * yet be shared), else with the first tracker's error.
+   * {@linkcode MERGE_GRACE_MS}); a tracker that failed meanwhile goes to
+   * `onTrouble`. When none answers it rejects with the {@linkcode
+   * DownloadError} one of them answered (`notKnown`'s when any said it
+   * knows no such file: it may yet be shared), else with
+   * {@linkcode noTrackerAnswered}'s error naming each.
    */
   async first<T extends { peers: PeerAddress[] }>(
     question: TrackerQuestion<T>,
@@ -68,10 +95,11 @@ export class TrackerPanel {
     try {
       first = await Promise.any(attempts);
     } catch (error) {
-      const errors = (error as AggregateError).errors;
-      throw errors.find((e) => e instanceof DownloadError && e.unknownId) ??
-        errors[0];
+      throw this.#noAnswer((error as AggregateError).errors);
     }
+    attempts.forEach((attempt, i) =>
+      attempt.catch((error) => this.#trouble(this.#trackers[i], error))
+    );
     if (attempts.length > 1) {
       const lists: PeerAddress[][] = [];
       const collected = attempts.map((attempt) =>
@@ -110,7 +138,10 @@ export class TrackerPanel {
     question: TrackerQuestion<{ peers: PeerAddress[] }>,
   ): Promise<{ peers: PeerAddress[] }> {
     const others = this.#trackers.filter((t) => t !== tracker).map((t) =>
-      this.ask(t, question).then((found) => found.peers, () => [])
+      this.ask(t, question).then((found) => found.peers, (error) => {
+        this.#trouble(t, error);
+        return [];
+      })
     );
     const own = await this.ask(tracker, question);
     return { peers: mergePeers(own.peers, ...await Promise.all(others)) };
@@ -120,6 +151,42 @@ export class TrackerPanel {
   close(): void {
     this.#closed = true;
     for (const tracker of [...this.#clients.keys()]) this.#drop(tracker);
+  }
+
+  /** The error for a question no tracker answered: see {@linkcode first}. */
+  #noAnswer(errors: unknown[]): unknown {
+    const troubles = this.#trackers.map((tracker, i) => ({
+      tracker,
+      error: errors[i],
+    }));
+    const notKnownBy = troubles.filter(({ error }) =>
+      error instanceof DownloadError && error.unknownId
+    );
+    if (notKnownBy.length > 0) {
+      if (this.#trackers.length === 1) return notKnownBy[0].error;
+      return this.#options.notKnown(
+        notKnownBy.map(({ tracker }) => tracker),
+        troubles.filter(({ error }) => !(error instanceof DownloadError)),
+      );
+    }
+    const answered = errors.find((error) => error instanceof DownloadError);
+    return answered ?? noTrackerAnswered(
+      troubles as [
+        TrackerTrouble,
+        ...TrackerTrouble[],
+      ],
+    );
+  }
+
+  /**
+   * Tells `onTrouble` of `tracker`'s failure, once: a tracker that said it
+   * knows no such file is not in trouble, nor is one asked after closing.
+   */
+  #trouble(tracker: TrackerAddress, error: unknown): void {
+    if (error instanceof DownloadError || this.#closed) return;
+    if (this.#told.has(tracker)) return;
+    this.#told.add(tracker);
+    this.#options.onTrouble?.({ tracker, error });
   }
 
   #client(tracker: TrackerAddress): Promise<TrackerClient> {

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { TrackerTrouble } from "../discovery/tracker_trouble.ts";
 import type { LocalPeers } from "./_peer_finders.ts";
 import type { BandwidthLimiter } from "../util/bandwidth.ts";
 import type { Address } from "../net/connection.ts";
@@ -98,6 +99,11 @@ export interface DownloadOptions {
   signal?: AbortSignal;
   /** Receives one line per notable event (peer dropped, bad piece). */
   log?: (line: string) => void;
+  /**
+   * Called once for each tracker that could not be used while another
+   * answered: the file may have sharers only it knows. @default {nothing}
+   */
+  onTrackerTrouble?: (trouble: TrackerTrouble) => void;
   /** Replace an existing file of the same name. @default {false} */
   force?: boolean;
   /** This process's own listening addresses, never connected to. */

@@ -10,10 +10,17 @@ import { randomFile, sha256File, tempDir } from "../fixtures.ts";
 import {
   getArgs,
   runEntry,
+  shareArgs,
+  spawnEntry,
   spawnSharer,
   spawnTracker,
 } from "../../scripts/_child.ts";
-import { parseShareLink } from "../../lib/protocol/share_link.ts";
+import { PromptProcess } from "../_prompt_process.ts";
+import {
+  formatShareLink,
+  generateShareSecret,
+  parseShareLink,
+} from "../../lib/protocol/share_link.ts";
 import { CONNECT_TIMEOUT_MS } from "../../lib/protocol/limits.ts";
 
 /** A TCP port that accepts connections and never says a word: a tracker that hangs. */
@@ -149,6 +156,203 @@ Deno.test("several trackers: one that accepts but never answers slows neither a 
     assert(listMs < CONNECT_TIMEOUT_MS, `list took ${listMs} ms`);
   } finally {
     await sharer.child.stop();
+    await tracker.child.stop();
+  }
+});
+
+/** A port nothing listens on (taken and given back). */
+function deadAddress(): string {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  return `127.0.0.1:${port}`;
+}
+
+Deno.test("several trackers: one that is down is named: a get and a list say so and go on, an unknown ID names each tracker, and none up names each", async () => {
+  await using dir = await tempDir();
+  const tracker = await spawnTracker();
+  const dead = deadAddress();
+  const deadFirst = `${dead},${tracker.address}`;
+  const file = await randomFile(dir.path, "delta.bin", 300_000);
+  const sharer = await spawnSharer(file, tracker.address);
+  try {
+    const out = join(dir.path, "out");
+    const got = await runEntry("peer.ts", [
+      "get",
+      sharer.id,
+      "--tracker",
+      deadFirst,
+      "--out",
+      out,
+    ]);
+    assertEquals(got.code, 0, got.stderr);
+    assertEquals(await sha256File(join(out, "delta.bin")), sharer.id);
+    assert(
+      got.stderr.includes(
+        `The tracker at ${dead} could not be used (connection refused): the others were asked, but sharers behind a NAT are met only through it.`,
+      ),
+      got.stderr,
+    );
+    const listed = await runEntry("peer.ts", ["list", "--tracker", deadFirst]);
+    assertEquals(listed.code, 0, listed.stderr);
+    assert(listed.stdout.includes("delta.bin"), listed.stdout);
+    assertEquals(
+      listed.stderr.trim(),
+      `The tracker at ${dead} could not be used (connection refused): files only it knows are not listed.`,
+    );
+    const json = await runEntry("peer.ts", [
+      "search",
+      "delta",
+      "--json",
+      "--tracker",
+      deadFirst,
+    ]);
+    assertEquals(JSON.parse(json.stdout).unanswered, [
+      { tracker: dead, reason: "connection refused" },
+    ]);
+    const unknown = "0123456789abcdef".repeat(4);
+    const missing = await runEntry("peer.ts", [
+      "get",
+      unknown,
+      "--wait",
+      "0",
+      "--tracker",
+      `${tracker.address},${dead}`,
+      "--out",
+      out,
+    ]);
+    assertEquals(missing.code, 1);
+    assertEquals(
+      missing.stderr.trim(),
+      `No file with ID ${unknown} is known to the tracker at ${tracker.address}, and the tracker at ${dead} could not be used (connection refused).`,
+    );
+    // A private link: what the tracker that answered does not know, and
+    // the one that could not be asked.
+    const [host, port] = tracker.address.split(":");
+    const [deadHost, deadPort] = dead.split(":");
+    const link = formatShareLink({
+      version: 1,
+      trackers: [
+        { host, port: Number(port) },
+        { host: deadHost, port: Number(deadPort) },
+      ],
+      kind: "private",
+      secret: generateShareSecret(),
+      shortId: unknown.slice(0, 16),
+    });
+    const secretMissing = await runEntry("peer.ts", [
+      "get",
+      link,
+      "--wait",
+      "0",
+      "--out",
+      out,
+    ]);
+    assertEquals(secretMissing.code, 1);
+    assertEquals(
+      secretMissing.stderr.trim(),
+      `This link's secret does not match any sharer the tracker at ${tracker.address} knows, and the tracker at ${dead} could not be used (connection refused).`,
+    );
+    const dead2 = deadAddress();
+    const none = await runEntry("peer.ts", [
+      "get",
+      unknown,
+      "--tracker",
+      `${dead},${dead2}`,
+      "--out",
+      out,
+    ]);
+    assertEquals(none.code, 1);
+    assertEquals(
+      none.stderr.trim(),
+      `Cannot reach any of the 2 trackers: ${dead} (connection refused), ${dead2} (connection refused). Are they running? Set --tracker or P2P_TRACKER.`,
+    );
+  } finally {
+    await sharer.child.stop();
+    await tracker.child.stop();
+  }
+});
+
+Deno.test("several trackers: a share and a prompt say once which tracker could not be used, and a prompt with none names each", async () => {
+  await using dir = await tempDir();
+  const tracker = await spawnTracker();
+  const dead = deadAddress();
+  const file = await randomFile(dir.path, "epsilon.bin", 100_000);
+  const sharer = spawnEntry(
+    "peer.ts",
+    shareArgs(file, `${dead},${tracker.address}`, [], { json: false }),
+  );
+  try {
+    await sharer.waitForLine(/^Serving on /, 15_000);
+    assertEquals(
+      await sharer.waitForLine(/could not be used/, 15_000, "stderr"),
+      `The tracker at ${dead} could not be used (connection refused): the others have this peer's files, and it gets them once it is back. Until then, peers behind a NAT are not met through it.`,
+    );
+  } finally {
+    await sharer.stop();
+    await tracker.child.stop();
+  }
+  const env = { P2P_HOME: join(dir.path, "home") };
+  const common = ["--host", "127.0.0.1", "--port", "0"];
+  const up = await spawnTracker();
+  try {
+    await using prompt = new PromptProcess([
+      ...common,
+      "--tracker",
+      `${up.address},${dead}`,
+    ], env);
+    await prompt.waitFor(/could not be used/);
+    await prompt.type("list\n");
+    await prompt.waitFor(/^No files\./);
+    await prompt.type("quit\n");
+    assertEquals((await prompt.end()).code, 0, prompt.output);
+    const notes = prompt.lines.filter((line) => line.startsWith("The tracker"));
+    assertEquals(notes, [
+      `The tracker at ${dead} could not be used (connection refused): what only it knows is missing until it is back.`,
+    ]);
+    assert(
+      prompt.lines[0].includes(`via trackers ${up.address}, ${dead}.`),
+      prompt.lines[0],
+    );
+  } finally {
+    await up.child.stop();
+  }
+  const dead2 = deadAddress();
+  await using alone = new PromptProcess([
+    ...common,
+    "--tracker",
+    `${dead},${dead2}`,
+  ], env);
+  assertEquals(
+    await alone.waitFor(/^Cannot reach any/),
+    `Cannot reach any of the 2 trackers: ${dead} (connection refused), ${dead2} (connection refused). Are they running? Set --tracker or P2P_TRACKER. Sharing and lookups fail until one can be used.`,
+  );
+  await alone.type("quit\n");
+  assertEquals((await alone.end()).code, 0, alone.output);
+});
+
+Deno.test("get of an ID nobody shares yet says so while it waits, without a size or percent, once in a log", async () => {
+  await using dir = await tempDir();
+  const tracker = await spawnTracker();
+  try {
+    const unknown = "fedcba9876543210".repeat(4);
+    const waited = await runEntry("peer.ts", [
+      "get",
+      unknown,
+      "--wait",
+      "3s",
+      "--tracker",
+      tracker.address,
+      "--out",
+      join(dir.path, "out"),
+    ]);
+    assertEquals(waited.code, 1);
+    const lines = waited.stderr.trim().split("\n");
+    assertEquals(lines, [
+      "ID fedcba9876543210 is not shared yet: waiting for a sharer (3s left, --wait to change).",
+      `No file with ID ${unknown} is known to the tracker at ${tracker.address}.`,
+    ]);
+  } finally {
     await tracker.child.stop();
   }
 });

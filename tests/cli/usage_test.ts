@@ -188,7 +188,7 @@ for (const [signal, code] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
       "1m",
     ]);
     const deadline = performance.now() + 20_000;
-    while (!get.stderr.some((line) => line.includes("waiting for peers"))) {
+    while (!get.stderr.some((line) => line.includes("waiting for a sharer"))) {
       assert(performance.now() < deadline, get.stderr.join("\n"));
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

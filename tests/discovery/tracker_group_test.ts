@@ -1,10 +1,16 @@
 import { assert, assertEquals } from "../assert.ts";
 import { testTracker } from "../fixtures.ts";
 import {
+  ASK_GRACE_MS,
   askEvery,
   mergeFileLists,
   trackersOf,
 } from "../../lib/discovery/tracker_group.ts";
+import {
+  type TrackerTrouble,
+  troubleNote,
+  troubleReason,
+} from "../../lib/discovery/tracker_trouble.ts";
 import { AnnouncerGroup } from "../../lib/discovery/announcer_group.ts";
 import { TrackerUnreachableError } from "../../lib/discovery/tracker_client.ts";
 import { mergePeers } from "../../lib/download/_tracker_panel.ts";
@@ -52,18 +58,65 @@ Deno.test("trackersOf() and resolveTrackers() keep each tracker once, the first 
   ]);
 });
 
-Deno.test("askEvery() answers with the trackers that are up and fails with the first one's error when none is", async () => {
+Deno.test("askEvery() answers with the trackers that are up, tells of the one that is down, and with none up names each", async () => {
   await using one = testTracker();
   const dead = deadAddress();
   const up = { host: "127.0.0.1", port: one.address.port };
-  const lists = await askEvery([dead, up], (client) => client.list());
+  const troubles: TrackerTrouble[] = [];
+  const lists = await askEvery([dead, up], (client) => client.list(), {
+    onTrouble: (trouble) => troubles.push(trouble),
+  });
   assertEquals(lists, [[]]);
+  assertEquals(troubles.map((t) => t.tracker), [dead]);
+  assertEquals(troubleReason(troubles[0].error), "connection refused");
+  assertEquals(
+    troubleNote(troubles[0], "."),
+    `The tracker at 127.0.0.1:${dead.port} could not be used (connection refused).`,
+  );
   let failed: unknown;
-  await askEvery([dead, deadAddress()], (client) => client.list()).catch((e) =>
+  const dead2 = deadAddress();
+  await askEvery([dead, dead2], (client) => client.list()).catch((e) =>
     failed = e
   );
   assert(failed instanceof TrackerUnreachableError, String(failed));
   assertEquals((failed as TrackerUnreachableError).address.port, dead.port);
+  assertEquals(
+    (failed as Error).message,
+    `Cannot reach any of the 2 trackers: 127.0.0.1:${dead.port} (connection refused), 127.0.0.1:${dead2.port} (connection refused). Are they running? Set --tracker or P2P_TRACKER.`,
+  );
+  // With one tracker its own error, as before.
+  await askEvery([dead], (client) => client.list()).catch((e) => failed = e);
+  assertEquals(
+    (failed as Error).message,
+    `Cannot reach tracker at 127.0.0.1:${dead.port}: connection refused. Is it running? Set --tracker or P2P_TRACKER.`,
+  );
+});
+
+Deno.test("askEvery() tells of a tracker that has not answered when the others' answers are taken", async () => {
+  await using one = testTracker();
+  const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of silent) held.push(conn);
+  })().catch(() => {});
+  try {
+    const hang = { host: "127.0.0.1", port: silent.addr.port };
+    const up = { host: "127.0.0.1", port: one.address.port };
+    const troubles: TrackerTrouble[] = [];
+    const lists = await askEvery([hang, up], (client) => client.list(), {
+      onTrouble: (trouble) => troubles.push(trouble),
+    });
+    assertEquals(lists, [[]]);
+    assertEquals(troubles.map((t) => t.tracker), [hang]);
+    assertEquals(
+      troubleReason(troubles[0].error),
+      `it did not answer within ${ASK_GRACE_MS / 1000} s of the others`,
+    );
+  } finally {
+    for (const conn of held) conn.close();
+    silent.close();
+    await accepting;
+  }
 });
 
 Deno.test("AnnouncerGroup registers with the trackers that are up, and with none up rejects leaving nothing kept", async () => {

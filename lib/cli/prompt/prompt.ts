@@ -42,6 +42,7 @@ import { dataDir } from "../../app/data_dir.ts";
 import { PromptScreen } from "./screen.ts";
 import { settleWithin } from "../../util/settle_within.ts";
 import { connectFailure } from "../../discovery/tracker_errors.ts";
+import { trackersOf } from "../../discovery/tracker_group.ts";
 import { CONNECT_TIMEOUT_MS } from "../../protocol/limits.ts";
 
 /** The text shown before each command. */
@@ -208,12 +209,30 @@ class PromptLoop {
     if (this.#options.quiet) return;
     // Ctrl-D means something only on a terminal.
     const leave = this.#interactive ? '"quit" or Ctrl-D' : '"quit"';
+    const trackers = trackersOf(
+      this.#options.tracker,
+      this.#options.moreTrackers,
+    );
     this.#screen.print(
-      `Serving on ${formatAddress(this.#session.address)} via tracker ${
-        formatAddress(this.#options.tracker)
+      `Serving on ${formatAddress(this.#session.address)} via tracker${
+        trackers.length > 1 ? "s" : ""
+      } ${
+        trackers.map(formatAddress).join(", ")
       }. Type "help" for commands, ${leave} to leave.`,
     );
     // Said once, as soon as known: every share and lookup needs it.
+    if (trackers.length > 1) {
+      // One that cannot be used is told of by the session; none, here.
+      this.#session.checkTrackers().then((none) => {
+        if (none === undefined) return;
+        this.#note(
+          `${
+            (none as Error).message
+          } Sharing and lookups fail until one can be used.`,
+        );
+      });
+      return;
+    }
     this.#session.trackerProblem().then((problem) => {
       if (problem === undefined) return;
       const why = connectFailure(

@@ -38,11 +38,17 @@ export type UiOptions = Omit<PeerSessionOptions, "note"> & UiServeOptions;
 /** Runs `peer ui` until Ctrl-C or SIGTERM; resolves with the exit code. */
 export async function runUi(options: UiOptions): Promise<number> {
   using stop = listenForStop();
+  // The node's news goes to the terminal and, once it serves, the page.
+  const page: { ui?: WebUi } = {};
   await using peer = await startPeerSession({
     ...options,
-    note: options.print,
+    note: (line) => {
+      options.print(line);
+      page.ui?.note(line);
+    },
   });
   const ui = await serveUi(peer.session, options.tracker, options);
+  page.ui = ui;
   try {
     options.print("Press Ctrl-C to stop sharing and close the page.");
     await stop.stopped;

@@ -55,6 +55,46 @@ Deno.test("peer ui --ui-host serves the page at that address, which its Host che
   }
 });
 
+Deno.test("peer ui tells the page, as well as the terminal, of a tracker that could not be used", async () => {
+  await using dir = await tempDir();
+  const tracker = await spawnTracker();
+  const gone = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const dead = `127.0.0.1:${gone.addr.port}`;
+  gone.close();
+  try {
+    await using ui = await spawnUiPeer(`${tracker.address},${dead}`, dir.path);
+    const url = new URL(ui.url);
+    const headers = {
+      authorization: `Bearer ${url.hash.slice("#token=".length)}`,
+    };
+    const events = await fetch(`${url.origin}/api/events`, { headers });
+    const reader = events.body!.pipeThrough(new TextDecoderStream())
+      .getReader();
+    const listed = await fetch(`${url.origin}/api/list`, { headers });
+    assertEquals(listed.status, 200);
+    await listed.body?.cancel();
+    const expected =
+      `The tracker at ${dead} could not be used (connection refused): what only it knows is missing until it is back.`;
+    let seen = "";
+    const deadline = setTimeout(() => reader.cancel(), 10_000);
+    try {
+      while (!seen.includes(JSON.stringify({ text: expected }))) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        seen += value;
+      }
+    } finally {
+      clearTimeout(deadline);
+      await reader.cancel();
+    }
+    assert(seen.includes(`event: note`), seen);
+    assert(seen.includes(JSON.stringify({ text: expected })), seen);
+    await ui.child.waitForLine(/could not be used/, 5_000);
+  } finally {
+    await tracker.child.stop();
+  }
+});
+
 Deno.test("isLoopbackHost() knows this machine's own names and nothing else", () => {
   for (
     const host of [

@@ -82,6 +82,14 @@ export class PeerPool {
   #banned = new Set<string>();
   /** Second connections to a peer (`_parallel_streams.ts`). */
   #extra = new WeakSet<PeerLink>();
+  /**
+   * Addresses found to be another way to a sharer already linked (its
+   * `welcome` tag matched), and that link's address: not linked again
+   * while that link runs.
+   */
+  #sameAs = new Map<string, string>();
+  /** Links closed for reaching a sharer already linked. */
+  #doubles = new WeakSet<PeerLink>();
   #self: Set<string>;
   #refreshing?: Promise<void>;
 
@@ -169,7 +177,7 @@ export class PeerPool {
     const key = formatAddress(peer);
     if (
       scheduler.over || !this.#foreign(peer, key) ||
-      this.#banned.has(key) || this.#linked.has(key)
+      this.#banned.has(key) || this.#linked.has(key) || this.#sameAs.has(key)
     ) return;
     const attempts = this.#attempts.get(key) ?? 0;
     if (attempts >= MAX_LINKS_PER_PEER || this.#linked.size >= MAX_LINKS) {
@@ -180,14 +188,38 @@ export class PeerPool {
     ports.add(peer.port);
     this.#portsByHost.set(peer.host, ports);
     this.#attempts.set(key, attempts + 1);
-    const link: PeerLink = new PeerLink(
-      peer,
-      within ? { ...this.#options.link, within } : {
-        ...this.#options.link,
-        onReady: () => this.#addStreams(peer, key, link),
+    const link: PeerLink = new PeerLink(peer, {
+      ...this.#options.link,
+      ...(within ? { within } : {}),
+      onReady: () => {
+        if (this.#linkedElsewhere(key, link) || within) return;
+        this.#addStreams(peer, key, link);
       },
-    );
+    });
     this.#start(key, link);
+  }
+
+  /**
+   * True (and `link` closed, quietly) if its sharer is linked already at
+   * another address: its `welcome` tag is that link's. A sharer found on
+   * the LAN and through the tracker (at its router's address) is one peer.
+   */
+  #linkedElsewhere(key: string, link: PeerLink): boolean {
+    if (link.node === undefined) return false;
+    for (const other of this.#linked.values()) {
+      if (
+        other === link || other.node !== link.node ||
+        other.label === link.label || !other.active
+      ) continue;
+      this.#sameAs.set(key, other.label);
+      this.#doubles.add(link);
+      this.#options.log?.(
+        `${link.label} is ${other.label} again, at another address: keeping one connection to it.`,
+      );
+      link.close();
+      return true;
+    }
+    return false;
   }
 
   /**
@@ -273,6 +305,7 @@ export class PeerPool {
   received(): PeerBytes[] {
     const peers = new Map<string, PeerBytes>();
     for (const link of this.#links) {
+      if (this.#doubles.has(link) && link.bytes === 0) continue;
       const peer = peers.get(link.label) ?? { address: link.label, bytes: 0 };
       peer.bytes += link.bytes;
       // The last link to a peer says how it ended; a second connection's
@@ -307,6 +340,12 @@ export class PeerPool {
   async #runLink(key: string, link: PeerLink): Promise<void> {
     await link.run();
     this.#linked.delete(key);
+    // Its sharer's other addresses may be tried once it is gone.
+    if (!this.#extra.has(link)) {
+      for (const [other, label] of this.#sameAs) {
+        if (label === link.label) this.#sameAs.delete(other);
+      }
+    }
     if (link.lied) {
       this.#banned.add(link.label);
       // Its other connection goes too.

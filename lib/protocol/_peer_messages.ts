@@ -18,6 +18,7 @@ import {
   MAX_BATCH_PIECES,
   MAX_PIECE_SIZE,
   MAX_PIECES,
+  NODE_TAG_CHARS,
 } from "./limits.ts";
 
 /** A `hello`: the optional `port`, `agent` and `batch` checked if there. */
@@ -48,6 +49,7 @@ export function welcome(frame: Frame): Message {
     id: fullId(h.id),
     pieces,
     ...optionalBatch(h),
+    ...(h.node === undefined ? {} : { node: nodeTag(h.node) }),
   };
   if (frame.binary.length === 0) return message;
   if (frame.binary.length !== bitfieldBytes(pieces)) {
@@ -58,6 +60,18 @@ export function welcome(frame: Frame): Message {
     );
   }
   return { ...message, have: frame.binary };
+}
+
+const NODE_TAG = new RegExp(`^[0-9a-f]{${NODE_TAG_CHARS}}$`);
+
+/** A `welcome`'s `node`: NODE_TAG_CHARS lowercase hex characters. */
+function nodeTag(value: unknown): string {
+  if (typeof value !== "string" || !NODE_TAG.test(value)) {
+    throw new RangeError(
+      `Field "node" must be ${NODE_TAG_CHARS} lowercase hex characters`,
+    );
+  }
+  return value;
 }
 
 /** A `requests`: 1..MAX_BATCH_PIECES piece indices, no binary part. */

@@ -103,6 +103,11 @@ export const MAX_NAME_BYTES = 255;
 export const MAX_SEARCH_CHARS = 256;
 /** Longest user agent a peer names in its `hello` (e.g. `p2p/0.10.0`). */
 export const MAX_AGENT_CHARS = 64;
+/**
+ * Hex characters of a `welcome`'s `node` tag (64 bits): enough that two
+ * sharers of one file never share a tag by chance.
+ */
+export const NODE_TAG_CHARS = 16;
 /** Shortest ID prefix accepted by `get` and the tracker (hex chars). */
 export const MIN_ID_PREFIX = 16;
 /** Hex chars in a full file ID. */

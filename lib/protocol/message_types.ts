@@ -306,6 +306,11 @@ export type Message =
     pieces: number;
     have?: Uint8Array;
     /**
+     * The sharer's tag for this file, the same at every address it is
+     * reached at (NODE_TAG_CHARS lowercase hex); absent from older peers.
+     */
+    node?: string;
+    /**
      * Most pieces the sender takes in one `requests` and sends in one
      * `pieces`; present only when the `hello` offered batches.
      */

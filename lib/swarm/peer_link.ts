@@ -30,16 +30,15 @@ import type { PeerLinkOptions } from "./link_options.ts";
 import * as batches from "./_piece_batches.ts";
 
 export type { LinkRoute, MeetFunction } from "./link_route.ts";
-
-/** A piece under 1/SHORT_PIECE_FRACTION of the piece size is read into a buffer of its own. */
-export const SHORT_PIECE_FRACTION = 4;
 export { REQUEST_BATCH } from "./_piece_batches.ts";
-
 export type {
   LinkSpan,
   PeerLinkOptions,
   PieceHandler,
 } from "./link_options.ts";
+
+/** A piece under 1/SHORT_PIECE_FRACTION of the piece size is read into a buffer of its own. */
+export const SHORT_PIECE_FRACTION = 4;
 
 /** A download's connection to one peer. */
 export class PeerLink {
@@ -81,6 +80,8 @@ export class PeerLink {
 
   /** How the link reached its peer, once connected. */
   route?: LinkRoute;
+  /** The sharer's tag for the file, the same at each of its addresses (`welcome`). */
+  node?: string;
 
   /** A link to `address`; nothing happens until {@linkcode run}. */
   constructor(address: Address | PeerAddress, options: PeerLinkOptions) {
@@ -248,6 +249,7 @@ export class PeerLink {
       );
     }
     this.#batch = batches.linkBatch(reply.batch, this.#options);
+    this.node = reply.node;
     const have = reply.have && Bitfield.from(reply.have, reply.pieces);
     const span = this.#options.within;
     if (span) {

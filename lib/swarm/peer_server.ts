@@ -31,6 +31,7 @@ import {
 import type { ErrorCode, FileMeta, Message } from "../protocol/messages.ts";
 import type { PieceSource } from "../storage/piece_source.ts";
 import { type UploadHost, UploadSession } from "./upload_session.ts";
+import { NodeTags } from "./node_tags.ts";
 import { SLOT_TURN_MS, UPLOAD_SLOTS, UploadSlots } from "./upload_slots.ts";
 
 export { HEADROOM_BYTES } from "./upload_session.ts";
@@ -176,6 +177,8 @@ class Server implements PeerServer, UploadHost {
   readonly limiter?: BandwidthLimiter;
   /** Upload slots shared by every connection. */
   readonly slots: UploadSlots;
+  /** This server's tag for each file, in `welcome`. */
+  readonly tags = new NodeTags();
 
   constructor(
     options: PeerServerOptions,

@@ -23,6 +23,7 @@ import {
 import { MAX_BATCH_PIECES } from "../protocol/limits.ts";
 import type { PieceSource } from "../storage/piece_source.ts";
 import { SLOT_IDLE_MS, type UploadSlots } from "./upload_slots.ts";
+import type { NodeTags } from "./node_tags.ts";
 
 /**
  * Bytes kept free before each piece read for its frame's head (about 45
@@ -40,6 +41,8 @@ export const HEADROOM_BYTES = 1536;
 export interface UploadHost {
   /** Upload slots shared by every session. */
   readonly slots: UploadSlots;
+  /** The server's tag for each file, sent in `welcome`. */
+  readonly tags: NodeTags;
   /** Shared by every session, so the limit holds for the process. */
   readonly limiter?: BandwidthLimiter;
   /** Unanswered requests allowed on one connection. */
@@ -150,6 +153,7 @@ export class UploadSession {
       type: "welcome",
       id: this.#file.meta.id,
       pieces: this.#file.pieces,
+      node: this.#server.tags.of(this.#file.meta.id),
       ...(have && !have.complete ? { have: have.toBytes() } : {}),
       ...(this.#batch > 1 ? { batch: MAX_BATCH_PIECES } : {}),
     });

@@ -17,6 +17,7 @@ import { hashFile } from "../../lib/storage/file_hash.ts";
 import { BandwidthLimiter } from "../../lib/util/bandwidth.ts";
 import { PeerLink } from "../../lib/swarm/peer_link.ts";
 import { PieceScheduler } from "../../lib/swarm/piece_scheduler.ts";
+import { recordingRelay } from "../_wiretap.ts";
 
 const SIZES: [string, number][] = [
   ["empty", 0],
@@ -409,3 +410,35 @@ async function twoPiecePeer(
     },
   };
 }
+
+Deno.test("download() keeps one connection to a sharer found at two addresses, and counts it once", async () => {
+  await using dir = await tempDir();
+  await using tracker = testTracker();
+  const source = await randomFile(dir.path, "twice.bin", 3 * 1024 * 1024);
+  await using node = await sharer(tracker.address, [source]);
+  const [meta] = node.shared();
+  // The same sharer at a second address, as the LAN would find it.
+  await using relay = recordingRelay(node.address);
+  const lan = {
+    find: (_key: string, onPeer: (address: Address) => void) => {
+      onPeer(relay.address);
+      return { [Symbol.dispose]() {} };
+    },
+  };
+  const lines: string[] = [];
+  const result = await download(meta.id, {
+    tracker: tracker.address,
+    outDir: join(dir.path, "out"),
+    lan,
+    log: (line) => lines.push(line),
+  });
+  assertEquals(await sha256File(result.path), meta.id);
+  assertEquals(result.peers.length, 1, JSON.stringify(result.peers));
+  assertEquals(result.peers[0].bytes, meta.size);
+  assert(
+    lines.some((line) =>
+      / at another address: keeping one connection/.test(line)
+    ),
+    lines.join("\n"),
+  );
+});

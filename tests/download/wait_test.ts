@@ -11,6 +11,7 @@ import { hashFile } from "../../lib/storage/file_hash.ts";
 import type { Address } from "../../lib/net/connection.ts";
 import { runEntry } from "../../scripts/_child.ts";
 import { TrackerClient } from "../../lib/discovery/tracker_client.ts";
+import type { FileSummary } from "../../lib/protocol/messages.ts";
 
 /** Resolves once `check` holds, polling every 20 ms for at most `ms`. */
 async function until(check: () => boolean, ms = 20_000): Promise<void> {
@@ -202,7 +203,16 @@ Deno.test("a get in progress is listed as getting, and as a sharer once it seeds
     await until(() => seen.some((p) => p.received > 0));
     const client = await TrackerClient.connect(tracker.address);
     try {
-      const during = (await client.list()).find((f) => f.id === meta.id);
+      // The getter registers once its first piece verified, a moment after
+      // it arrived: asked until it shows (or the get ends).
+      let during: FileSummary | undefined;
+      let done = false;
+      getting.then(() => done = true, () => done = true);
+      for (const deadline = performance.now() + 10_000;;) {
+        during = (await client.list()).find((f) => f.id === meta.id);
+        if (during?.partial || done || performance.now() > deadline) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       assertEquals([during?.peers, during?.partial], [2, 1]);
       await getting;
       const after = (await client.list()).find((f) => f.id === meta.id);

@@ -205,6 +205,7 @@ const SAMPLES: Message[] = [
   { type: "welcome", id: ID, pieces: 3 },
   { type: "welcome", id: ID, pieces: MAX_PIECES },
   { type: "welcome", id: ID, pieces: 10, have: Uint8Array.from([0x80, 0x40]) },
+  { type: "welcome", id: ID, pieces: 3, node: "0123456789abcdef" },
   { type: "request", index: 0 },
   { type: "request", index: MAX_PIECES - 1 },
   { type: "have", index: 7 },
@@ -241,6 +242,7 @@ const OPTIONAL: Record<string, string[]> = {
   "register-sealed": ["partial"],
   sealed: ["partial", "observed"],
   "stats-reply": ["privateFiles"],
+  welcome: ["node"],
 };
 
 /** Fields that are true or false, by message type. */
@@ -705,6 +707,24 @@ Deno.test("fromFrame refuses a welcome whose bitfield is not one bit per piece",
     assertRefused(
       { header, binary: new Uint8Array(length) },
       `welcome of 10 pieces with a ${length}-byte bitfield`,
+    );
+  }
+});
+
+Deno.test("fromFrame refuses a welcome whose node tag is not 16 lowercase hex characters", () => {
+  for (
+    const node of [
+      "",
+      "0123456789abcde",
+      "0123456789abcdef0",
+      "0123456789ABCDEF",
+      "g123456789abcdef",
+      7,
+    ]
+  ) {
+    assertRefused(
+      frameOf("welcome", { node }),
+      `welcome with node ${JSON.stringify(node)}`,
     );
   }
 });

@@ -76,11 +76,15 @@ async function handshake(f: Fixture): Promise<Connection> {
     version: PROTOCOL_VERSION,
     id: f.file.meta.id,
   });
-  assertEquals(await receive(conn), {
+  const { node, ...welcome } = await receive(conn) as Message & {
+    node?: string;
+  };
+  assertEquals(welcome, {
     type: "welcome",
     id: f.file.meta.id,
     pieces: f.file.pieces,
   });
+  assert(node && /^[0-9a-f]{16}$/.test(node), `node ${node}`);
   return conn;
 }
 

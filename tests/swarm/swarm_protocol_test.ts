@@ -263,6 +263,23 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** Waits up to `ms` for `condition` to hold; `what` names it on failure. */
+/** A `welcome`'s server tag (checked to be one), or undefined. */
+function nodeOf(message: Message): string | undefined {
+  const node = (message as { node?: string }).node;
+  assert(
+    node === undefined || /^[0-9a-f]{16}$/.test(node),
+    `node ${node}`,
+  );
+  return node;
+}
+
+/** `message` without a `welcome`'s tag, which is random per server. */
+function withoutNode(message: Message): Message {
+  assert(nodeOf(message) !== undefined || message.type !== "welcome");
+  const { node: _, ...rest } = message as Message & { node?: string };
+  return rest as Message;
+}
+
 async function until(
   condition: () => boolean,
   what: string | (() => string),
@@ -282,7 +299,7 @@ Deno.test("a partial file's welcome carries its bitfield MSB first, and pieces v
   await using f = await offer(10);
   f.verify(0, 2, 9);
   using conn = await helloTo(f);
-  assertEquals(await next(conn), {
+  assertEquals(withoutNode(await next(conn)), {
     type: "welcome",
     id: f.meta.id,
     pieces: 10,
@@ -300,7 +317,8 @@ Deno.test("a partial file's welcome carries its bitfield MSB first, and pieces v
 Deno.test("a partial file with no piece sends an all-zero bitfield, and once complete a welcome sends none", async () => {
   await using f = await offer(10);
   using early = await helloTo(f);
-  assertEquals(await next(early), {
+  const earlyWelcome = await next(early);
+  assertEquals(withoutNode(earlyWelcome), {
     type: "welcome",
     id: f.meta.id,
     pieces: 10,
@@ -312,11 +330,14 @@ Deno.test("a partial file with no piece sends an all-zero bitfield, and once com
   }
   using late = await helloTo(f);
   // No binary part: the server holds every piece.
-  assertEquals(await next(late), {
+  const lateWelcome = await next(late);
+  assertEquals(withoutNode(lateWelcome), {
     type: "welcome",
     id: f.meta.id,
     pieces: 10,
   });
+  // One server, one file: the same tag on every connection.
+  assertEquals(nodeOf(lateWelcome), nodeOf(earlyWelcome));
   await fetchPiece(f, late, 3);
 });
 

@@ -7,7 +7,12 @@
 
 import type { Connection } from "../net/connection.ts";
 import { MAX_JSON_BYTES } from "../protocol/limits.ts";
-import type { ErrorCode, FileSummary, Message } from "../protocol/messages.ts";
+import type {
+  ErrorCode,
+  FileList,
+  FileSummary,
+  Message,
+} from "../protocol/messages.ts";
 
 /**
  * Bytes of a `files` answer besides its entries (its type, the brackets
@@ -32,11 +37,12 @@ export function fitFrame(files: FileSummary[]): FileSummary[] {
 /**
  * The `files` answer to a `list` or `search` that matched `files`: the
  * head of them that fits one frame ({@linkcode fitFrame}) and, if any were
- * left out, `more`, how many.
+ * left out, `more`, how many: those cut to fit and those past the
+ * registry's cap (`files.more`).
  */
-export function filesReply(files: FileSummary[]): Message {
+export function filesReply(files: FileList): Message {
   const shown = fitFrame(files);
-  const more = files.length - shown.length;
+  const more = files.length - shown.length + (files.more ?? 0);
   return more > 0
     ? { type: "files", files: shown, more }
     : { type: "files", files: shown };

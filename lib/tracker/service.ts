@@ -20,20 +20,20 @@
  */
 
 import {
-  MAX_FILES_PER_ANSWER,
   MAX_PEERS_PER_ANSWER,
   MAX_SEARCH_CHARS,
   MAX_VARIANTS_PER_FILE,
   REGISTRATION_TTL_MS,
 } from "../protocol/limits.ts";
 import {
+  type FileList,
   type FileMeta,
-  type FileSummary,
   isFullId,
   isIdPrefix,
   type PeerAddress,
   type SealedFile,
 } from "../protocol/messages.ts";
+import { fileList, rankVariants, type Support } from "./_answers.ts";
 import { HostTable } from "./hosts.ts";
 import { FileTable, folderFiles } from "./_file_table.ts";
 import { PeerTable } from "./_peer_table.ts";
@@ -60,17 +60,6 @@ import {
   type SealedQueryResult,
   type TrackerServiceOptions,
 } from "./registry_types.ts";
-
-/** Liveness of one variant, for ranking. */
-interface Support {
-  variant: number;
-  hosts: number;
-  peers: number;
-  /** Of `peers`, partial holders (not used for ranking). */
-  partial: number;
-  /** Of `peers`, those that let the file show in `list` and `search`. */
-  listed: number;
-}
 
 /**
  * Files and the peers sharing them, with expiry: the policy (quotas, which
@@ -261,16 +250,20 @@ export class TrackerService {
     };
   }
 
-  /** Files with live peers, at most {@linkcode MAX_FILES_PER_ANSWER}. */
-  list(): FileSummary[] {
+  /**
+   * Files with live peers, at most {@linkcode MAX_FILES_PER_ANSWER}, with
+   * `more`: how many others there are (absent when none).
+   */
+  list(): FileList {
     return this.#summaries(() => true);
   }
 
   /**
    * Files whose name contains `text`, ignoring case, at most
-   * {@linkcode MAX_FILES_PER_ANSWER}. Empty text matches every file.
+   * {@linkcode MAX_FILES_PER_ANSWER}, with `more` as {@linkcode list}'s.
+   * Empty text matches every file.
    */
-  search(text: string): FileSummary[] {
+  search(text: string): FileList {
     if (text.length > MAX_SEARCH_CHARS) {
       throw new RegistryError(
         "bad-request",
@@ -391,36 +384,9 @@ export class TrackerService {
 
   // --- Answers ---------------------------------------------------------
 
-  /** The live variants of `file`, best supported first; dead ones are dropped. */
+  /** The live variants of `file`, best supported first: {@linkcode rankVariants}. */
   #ranked(file: number, now: number): Support[] {
-    const files = this.#files;
-    const regs = this.#peers;
-    const out: Support[] = [];
-    for (let variant = files.fileFirst[file]; variant !== NONE;) {
-      const next = files.variantNext[variant];
-      let hosts = 0;
-      let peers = 0;
-      let partial = 0;
-      let listed = 0;
-      let lastHost = NONE;
-      let reg = regs.variantHead[variant];
-      for (; reg !== NONE; reg = regs.regNext[reg]) {
-        if (regs.regExpires[reg] <= now) continue;
-        peers++;
-        partial += regs.regPartial[reg];
-        listed += 1 - regs.regUnlisted[reg];
-        // One host's registrations are adjacent: a new host starts a run.
-        if (regs.regHost[reg] !== lastHost) hosts++;
-        lastHost = regs.regHost[reg];
-      }
-      if (peers === 0) regs.dropVariant(variant);
-      else out.push({ variant, hosts, peers, partial, listed });
-      variant = next;
-    }
-    return out.sort((a, b) =>
-      b.hosts - a.hosts || b.peers - a.peers ||
-      files.variantCreated[a.variant] - files.variantCreated[b.variant]
-    );
+    return rankVariants({ files: this.#files, peers: this.#peers }, file, now);
   }
 
   /** Live peers of `variant`, freshest first, at most MAX_PEERS_PER_ANSWER. */
@@ -440,44 +406,10 @@ export class TrackerService {
     }));
   }
 
-  /** Summaries of each matching file's best supported variant, oldest ID first. */
-  #summaries(match: (name: string) => boolean): FileSummary[] {
-    const now = this.#now();
-    const out: FileSummary[] = [];
-    for (const first of this.#files.byKey.values()) {
-      for (let file = first; file !== NONE;) {
-        if (out.length >= MAX_FILES_PER_ANSWER) return out;
-        const next = this.#files.fileNext[file];
-        const summary = this.#summary(file, match, now);
-        if (summary) out.push(summary);
-        file = next;
-      }
-    }
-    return out;
-  }
-
-  #summary(
-    file: number,
-    match: (name: string) => boolean,
-    now: number,
-  ): FileSummary | undefined {
-    let variant = this.#files.fileFirst[file];
-    while (variant !== NONE && !match(this.#files.variantName[variant])) {
-      variant = this.#files.variantNext[variant];
-    }
-    if (variant === NONE) return undefined;
-    const top = this.#ranked(file, now)[0];
-    if (!top || !top.listed || !match(this.#files.variantName[top.variant])) {
-      return undefined;
-    }
-    return {
-      id: this.#files.idOf(file),
-      name: this.#files.variantName[top.variant],
-      size: this.#files.variantSize[top.variant],
-      peers: top.peers,
-      partial: top.partial,
-      ...this.#files.filesOf(top.variant),
-    };
+  /** The files a list or search shows: {@linkcode fileList}. */
+  #summaries(match: (name: string) => boolean): FileList {
+    const tables = { files: this.#files, peers: this.#peers };
+    return fileList(tables, match, this.#now());
   }
 
   // --- Changes ---------------------------------------------------------

@@ -1,11 +1,16 @@
 /**
- * A `list` or `search` answer that does not fit one frame: the tracker
- * says in `more` how many files it left out, and a client asking several
- * trackers keeps the most any of them left out.
+ * A `list` or `search` answer that does not fit one frame, or that would
+ * pass MAX_FILES_PER_ANSWER: the tracker says in `more` how many files it
+ * left out, and a client asking several trackers keeps the most any of
+ * them left out.
  */
 
 import { assert, assertEquals } from "../assert.ts";
-import { HASH_BYTES, MIN_PIECE_SIZE } from "../../lib/protocol/limits.ts";
+import {
+  HASH_BYTES,
+  MAX_FILES_PER_ANSWER,
+  MIN_PIECE_SIZE,
+} from "../../lib/protocol/limits.ts";
 import type { FileMeta, FileSummary } from "../../lib/protocol/messages.ts";
 import { TrackerClient } from "../../lib/discovery/tracker_client.ts";
 import { mergeFileLists } from "../../lib/discovery/tracker_group.ts";
@@ -50,6 +55,41 @@ Deno.test("a list or search that does not fit one frame says in more how many fi
     const seven = await c.search("x-7");
     assert(seven.length > 0 && seven.length < 20, `${seven.length}`);
     assertEquals(seven.more, undefined);
+  } finally {
+    c.close();
+    await server.close();
+  }
+});
+
+Deno.test("a list or search matching more than MAX_FILES_PER_ANSWER files says in more how many are past the cap", async () => {
+  const server = startTracker({
+    host: LOCAL,
+    port: 0,
+    queriesPerSecond: Infinity,
+  });
+  const c = await TrackerClient.connect(server.address);
+  const past = 30;
+  const short = (i: number): FileMeta => ({
+    ...meta(i),
+    name: `${i % 3 === 0 ? "three-" : ""}file-${i}`,
+  });
+  try {
+    await Promise.all(
+      Array.from(
+        { length: MAX_FILES_PER_ANSWER + past },
+        (_, i) => c.register(short(i), 6000),
+      ),
+    );
+    const listed = await c.list();
+    assertEquals(listed.length, MAX_FILES_PER_ANSWER);
+    assertEquals(listed.more, past);
+    const found = await c.search("FILE");
+    assertEquals(found.length, MAX_FILES_PER_ANSWER);
+    assertEquals(found.more, past);
+    // A third of the files match, under the cap: nothing more.
+    const threes = await c.search("three");
+    assertEquals(threes.length, Math.ceil((MAX_FILES_PER_ANSWER + past) / 3));
+    assertEquals(threes.more, undefined);
   } finally {
     c.close();
     await server.close();

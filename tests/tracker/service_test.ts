@@ -274,6 +274,33 @@ Deno.test("TrackerService caps peers and files in one answer", () => {
   assertEquals(service.search("f").length, MAX_FILES_PER_ANSWER);
 });
 
+Deno.test("TrackerService counts in more the files past the answer cap that it would have shown, and no others", () => {
+  const { service, clock } = registry({ maxRegistrationsPerHost: 1_000_000 });
+  for (let i = 0; i < MAX_FILES_PER_ANSWER; i++) {
+    service.register(meta(i.toString(16).padStart(8, "0"), `f${i}`), ALICE);
+  }
+  assertEquals(service.list().more, undefined);
+  clock.now = TTL / 2;
+  const past = (i: number) => meta(`ff${i.toString(16).padStart(6, "0")}`);
+  service.register({ ...past(1), name: "f-shown" }, BOB);
+  service.register({ ...past(2), name: "f-unlisted" }, BOB, { unlisted: true });
+  service.register({ ...past(3), name: "g-other-name" }, BOB);
+  // Several variants: the best supported one is listed, so it counts.
+  const varied = { ...past(4), name: "f-varied" };
+  service.register(varied, BOB);
+  service.register({ ...varied, pieceHashes: new Uint8Array(64) }, CAROL);
+  service.register({ ...varied, pieceHashes: new Uint8Array(64) }, DAVE);
+  assertEquals(service.list().length, MAX_FILES_PER_ANSWER);
+  assertEquals(service.list().more, 3);
+  assertEquals(service.search("f").more, 2);
+  assertEquals(service.search("F-SHOWN").more, undefined);
+  assertEquals(service.search("f-shown").length, 1);
+  // Once the first 500 expire, the rest are the answer, with nothing more.
+  clock.now = TTL + 1;
+  assertEquals(service.list().length, 3);
+  assertEquals(service.list().more, undefined);
+});
+
 Deno.test("TrackerService answers with the freshest peers first", () => {
   const { service, clock } = registry();
   const file = meta("aa");

@@ -6,8 +6,10 @@
  * @module
  */
 
-import { Command, Option } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { asUsage } from "./args.ts";
+import { UsageError } from "../app/usage_error.ts";
+import { terminalSafe } from "../util/terminal_safe.ts";
 import { parsePort } from "../net/address.ts";
 import { VERSION } from "../protocol/version.ts";
 
@@ -30,15 +32,39 @@ export interface ProgramOptions {
 /**
  * A commander program named `name` that throws `CommanderError` rather than
  * exiting and prints no errors of its own; help still goes to stdout.
+ * `--version` prints the version only when nothing else was given: a word
+ * beside it is a usage error, not dropped.
  */
 export function createProgram(name: string, options: ProgramOptions): Command {
   const program = new Command(name)
     .description(options.description)
-    .version(VERSION, "-V, --version", "print the version and exit")
-    .helpCommand(false);
+    // Not commander's .version(): that prints and exits as soon as it reads
+    // the flag, before it knows what else was given.
+    .option("-V, --version", "print the version and exit")
+    .helpCommand(false)
+    .hook("preAction", (_, action) => versionAsked(program, action));
   configure(program);
   if (options.epilog) program.addHelpText("after", `\n${options.epilog}`);
   return program;
+}
+
+/**
+ * Before any action: if `program` was given `--version`, prints it and
+ * ends quietly (exit 0), or throws a {@linkcode UsageError} when a command
+ * or another word came with it.
+ */
+function versionAsked(program: Command, action: Command): void {
+  if (!program.opts().version) return;
+  const extra = action === program ? program.args : [action.name()];
+  if (extra.length > 0) {
+    throw new UsageError(
+      `--version takes no arguments; remove "${
+        terminalSafe(extra.join(" "))
+      }".`,
+    );
+  }
+  program.configureOutput().writeOut?.(`${VERSION}\n`);
+  throw new CommanderError(0, "commander.version", VERSION);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../assert.ts";
-import { freePort } from "./_cli.ts";
+import { assertOneLine, freePort } from "./_cli.ts";
 import { randomFile, sha256File, tempDir } from "../fixtures.ts";
 import {
   Child,
@@ -45,6 +45,8 @@ Deno.test("a mistyped command gets a suggestion", async () => {
 for (
   const args of [
     ["list", "extra"],
+    ["doctor", "extra"],
+    ["ui", "extra"],
     ["get", FULL_ID, "another"],
     ["search", "--tracker", "127.0.0.1:1"],
   ]
@@ -65,6 +67,31 @@ Deno.test("peer --version and tracker --version print the one version", async ()
     }
   }
   assert(/^\d+\.\d+\.\d+$/.test(VERSION), VERSION);
+});
+
+Deno.test("peer --version and tracker --version with a word beside them fail with exit 2 and one line, printing no version", async () => {
+  const cases: [string, string[]][] = [
+    ["peer.ts", ["--version", "extra"]],
+    ["peer.ts", ["extra", "--version"]],
+    ["peer.ts", ["-V", "list"]],
+    ["tracker.ts", ["--version", "extra"]],
+  ];
+  for (const [entry, args] of cases) {
+    const result = await runEntry(entry, args);
+    assertEquals(
+      result.code,
+      2,
+      `${entry} ${args.join(" ")}: ${result.stdout}`,
+    );
+    assertEquals(result.stdout, "");
+    const line = assertOneLine(result.stderr);
+    assert(line.includes("extra") || line.includes("list"), line);
+  }
+  const peer = await runEntry("peer.ts", ["--version", "extra"]);
+  assertEquals(
+    peer.stderr.trim(),
+    '--version takes no arguments; remove "extra".',
+  );
 });
 
 Deno.test("peer share A B serves both from one node, one ID line each, and get --json carries the version", async () => {

@@ -8,7 +8,7 @@
  */
 
 import { LINK_ENV } from "../protocol/limits.ts";
-import { MAX_LINK_CHARS } from "../protocol/share_link.ts";
+import { MAX_LINK_CHARS, ShareLinkError } from "../protocol/share_link.ts";
 import { type GetTarget, parseGetTarget } from "../app/lookup.ts";
 import { UsageError } from "../app/usage_error.ts";
 
@@ -47,7 +47,47 @@ export async function readGetTarget(
       `Missing the link or file ID: give it after "get", "-" to read it from standard input, or set ${LINK_ENV}.`,
     );
   }
-  return parseGetTarget(env);
+  return fromEnv(env);
+}
+
+/**
+ * The target in {@linkcode LINK_ENV}: as {@linkcode parseGetTarget}, but a
+ * bad value is said to come from there, since nothing on the command line
+ * shows it (`The link in P2P_LINK is not a valid p2p link: its file ID is
+ * damaged …`).
+ */
+function fromEnv(text: string): GetTarget {
+  try {
+    return parseGetTarget(text);
+  } catch (error) {
+    if (error instanceof ShareLinkError) {
+      throw new ShareLinkError(
+        `The link in ${LINK_ENV} is not a valid p2p link: ${
+          asClause(error.message)
+        }`,
+      );
+    }
+    if (error instanceof UsageError) {
+      throw new UsageError(
+        `${LINK_ENV} holds no valid share link or file ID: ${
+          asClause(error.message)
+        }`,
+      );
+    }
+    throw error;
+  }
+}
+
+/**
+ * A link or ID error's sentence, to follow a colon: "This share link's file
+ * ID is damaged …" becomes "its file ID is damaged …".
+ */
+function asClause(sentence: string): string {
+  const clause = sentence
+    .replace(/^This is not a share link: /, "")
+    .replace(/^Th(?:is|e) share link's /, "its ")
+    .replace(/^Th(?:is|e) share link /, "it ");
+  return clause.charAt(0).toLowerCase() + clause.slice(1);
 }
 
 /**

@@ -12,6 +12,8 @@ import {
   parseGetTarget,
 } from "../../lib/app/lookup.ts";
 import { ShareLinkError } from "../../lib/protocol/share_link.ts";
+import { runEntry } from "../../scripts/_child.ts";
+import { assertOneLine } from "./_cli.ts";
 
 const ID = "ab".repeat(32);
 const PUBLIC = `p2p://10.0.0.5:5000,10.0.0.6:5000/v1/pub/${ID}`;
@@ -82,4 +84,47 @@ Deno.test("readGetTarget() takes P2P_LINK with no argument, and an argument over
     );
     assert(error.message.includes("P2P_LINK"), error.message);
   }
+});
+
+Deno.test("readGetTarget() says a bad link or ID came from P2P_LINK, and not on the command line", async () => {
+  const cases: [string, string][] = [
+    [
+      "p2p://10.0.0.5:5000/v1/pub/abc",
+      "The link in P2P_LINK is not a valid p2p link: its file ID is damaged (it should be 64 characters of 0-9 and a-f).",
+    ],
+    [
+      "p2p://10.0.0.5:5000",
+      "The link in P2P_LINK is not a valid p2p link: it is cut short: it ends after the tracker address.",
+    ],
+    [
+      "P2P:/x",
+      'The link in P2P_LINK is not a valid p2p link: a share link starts with "p2p://".',
+    ],
+    [
+      "abcd",
+      'P2P_LINK holds no valid share link or file ID: "abcd" has 4 hex characters; a file ID needs 16 to 64.',
+    ],
+  ];
+  for (const [env, said] of cases) {
+    const error = await assertRejects(() => readGetTarget(undefined, { env }));
+    assertEquals((error as Error).message, said);
+    // Typed, the same text is not said to come from P2P_LINK.
+    const typed = await assertRejects(() => readGetTarget(env, { env }));
+    assert(!(typed as Error).message.includes("P2P_LINK"), env);
+  }
+  await assertRejects(
+    () => readGetTarget(undefined, { env: "p2p://h:1/v1/pub/ab" }),
+    ShareLinkError,
+  );
+});
+
+Deno.test("peer get with a bad link in P2P_LINK fails with exit 2 and one sentence naming P2P_LINK", async () => {
+  const result = await runEntry("peer.ts", ["get"], {
+    env: { P2P_LINK: "p2p://127.0.0.1:1/v1/pub/abc" },
+  });
+  assertEquals(result.code, 2, result.stderr);
+  assertEquals(
+    assertOneLine(result.stderr),
+    "The link in P2P_LINK is not a valid p2p link: its file ID is damaged (it should be 64 characters of 0-9 and a-f).",
+  );
 });

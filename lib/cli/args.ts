@@ -100,17 +100,35 @@ export function parseUploadSlots(text: string): number {
   return slots;
 }
 
+/** Options for {@linkcode parseSearchText}. */
+export interface SearchTextOptions {
+  /** The command that lists every file, named when the text is empty. @default {"peer list"} */
+  listCommand?: string;
+}
+
 /**
- * Checks the text of a search before the tracker is contacted: at most
- * MAX_SEARCH_CHARS characters, the most a tracker accepts. Throws a
- * {@linkcode UsageError}.
+ * Checks the text of a search before the tracker is contacted: something
+ * besides spaces (an empty search would list every file: that is what
+ * `listCommand` is for), and at most MAX_SEARCH_CHARS characters, the most
+ * a tracker accepts. Throws a {@linkcode UsageError}.
  *
  * @example
  * ```ts
  * parseSearchText("holiday photos"); // "holiday photos"
+ * parseSearchText("  "); // throws UsageError: "Give some text to search for, …"
  * ```
  */
-export function parseSearchText(text: string): string {
+export function parseSearchText(
+  text: string,
+  options: SearchTextOptions = {},
+): string {
+  if (text.trim() === "") {
+    throw new UsageError(
+      `Give some text to search for, or use '${
+        options.listCommand ?? "peer list"
+      }' to see every file.`,
+    );
+  }
   try {
     checkSearchText(text);
   } catch (error) {

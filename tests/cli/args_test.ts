@@ -2,6 +2,7 @@ import { assert, assertEquals, assertThrows } from "../assert.ts";
 import {
   parsePieceSize,
   parseRate,
+  parseSearchText,
   resolveTracker,
 } from "../../lib/cli/args.ts";
 import { parseFileId } from "../../lib/app/file_id.ts";
@@ -74,4 +75,25 @@ Deno.test("parseRate() refuses zero, tiny, negative and malformed rates in one s
     assert(error.message.includes("--upload-limit"), error.message);
     assert(!error.message.includes("\n"), error.message);
   }
+});
+
+Deno.test("parseSearchText() refuses empty and blank text in one sentence pointing to list, and keeps any other text as typed", () => {
+  for (const text of ["", " ", "  \t "]) {
+    const error = assertThrows(() => parseSearchText(text), UsageError);
+    assertEquals(
+      error.message,
+      "Give some text to search for, or use 'peer list' to see every file.",
+    );
+  }
+  assertEquals(
+    assertThrows(() => parseSearchText(" ", { listCommand: "list" }))
+      .message,
+    "Give some text to search for, or use 'list' to see every file.",
+  );
+  assertEquals(parseSearchText(" holiday "), " holiday ");
+  assert(
+    /over the limit of 256/.test(
+      assertThrows(() => parseSearchText("x".repeat(257)), UsageError).message,
+    ),
+  );
 });

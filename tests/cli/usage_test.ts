@@ -94,6 +94,23 @@ Deno.test("peer --version and tracker --version with a word beside them fail wit
   );
 });
 
+Deno.test("peer search with empty or blank text fails with exit 2 and one sentence pointing to peer list, before asking any tracker", async () => {
+  for (const words of [[""], ["  "], [" ", ""]]) {
+    const result = await runEntry("peer.ts", [
+      "search",
+      ...words,
+      "--tracker",
+      `127.0.0.1:${freePort()}`,
+    ]);
+    assertEquals(result.code, 2, JSON.stringify(words));
+    assertEquals(
+      assertOneLine(result.stderr),
+      "Give some text to search for, or use 'peer list' to see every file.",
+    );
+    assertEquals(result.stdout, "");
+  }
+});
+
 Deno.test("peer share A B serves both from one node, one ID line each, and get --json carries the version", async () => {
   await using dir = await tempDir();
   const a = await randomFile(dir.path, "a.bin", 70_000);

@@ -13,6 +13,7 @@ import { formatAddress } from "../../net/connection.ts";
 import { UsageError } from "../../app/usage_error.ts";
 import { isLinkText } from "../../app/lookup.ts";
 import { PRIVATE_NOTE } from "../share.ts";
+import { parseSearchText } from "../args.ts";
 import { doctorLines } from "../doctor.ts";
 import { parseShareLink } from "../../protocol/share_link.ts";
 import { folderLayoutOf } from "../../protocol/folder_layout.ts";
@@ -139,8 +140,10 @@ export async function runCommand(
       await list(context);
       return "continue";
     case "search":
-      need(args, "search TEXT");
-      await list(context, args.join(" "));
+      await list(
+        context,
+        parseSearchText(args.join(" "), { listCommand: "list" }),
+      );
       return "continue";
     case "ui":
       context.print(`Web page: ${await context.ui()}`);

@@ -148,3 +148,22 @@ Deno.test("share --private of a file already shared publicly prints a private li
     prompt.output,
   );
 });
+
+Deno.test("search at the prompt with no text, empty quotes or only spaces says to use list, and the prompt goes on", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  await using prompt = new PromptProcess(
+    LOOPBACK,
+    await isolatedEnv(dir.path, tracker.address),
+  );
+  await prompt.type('search ""\nsearch "   "\nsearch\nlist\nquit\n');
+  // A piped prompt exits 1 when a command failed.
+  assertEquals((await prompt.end()).code, 1, prompt.output);
+  const said = "Give some text to search for, or use 'list' to see every file.";
+  const lines = prompt.lines.map((line) => line.trim());
+  assertEquals(lines.filter((line) => line.endsWith(said)).length, 3);
+  assert(
+    prompt.output.lastIndexOf("No files.") > prompt.output.lastIndexOf(said),
+    prompt.output,
+  );
+});

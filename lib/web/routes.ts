@@ -16,8 +16,9 @@ import { UsageError } from "../app/usage_error.ts";
 import { USAGE_ERRORS, userSentence } from "../app/user_errors.ts";
 import { OutDirError, prepareOutDir } from "../app/out_dir.ts";
 import { receiveFile } from "../storage/received_file.ts";
+import type { FileList } from "../protocol/messages.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
-import type { Activity } from "./activity.ts";
+import type { Activity, Finished } from "./activity.ts";
 import { fileRows, type WebState } from "./state.ts";
 
 /** Largest JSON body an API call may carry. */
@@ -41,23 +42,24 @@ export interface ApiContext {
 
 type Handler = (request: Request, context: ApiContext) => Promise<Response>;
 
+/** The answer to a search for nothing, in the page's words (`peer search` has its own). */
+const EMPTY_SEARCH =
+  "Give some text to search for, or use List all to see every file.";
+
 const ROUTES: Readonly<Record<string, Handler>> = {
   "GET /api/state": (_, context) => Promise.resolve(json(context.state())),
-  "GET /api/list": async (_, { session }) =>
-    json({ files: fileRows(await session.list()) }),
+  "GET /api/list": async (_, { session }) => filesAnswer(await session.list()),
   "GET /api/search": async (request, { session }) => {
     const text = new URL(request.url).searchParams.get("q") ?? "";
-    return json({ files: fileRows(await session.search(text)) });
+    // Empty text would match every file: that is List all, on the page.
+    if (text.trim() === "") throw new UsageError(EMPTY_SEARCH);
+    return filesAnswer(await session.search(text));
   },
   "POST /api/share": share,
   "PUT /api/upload": upload,
   "POST /api/get": get,
   "POST /api/resume": resume,
-  "POST /api/cancel": async (request, { session, changed }) => {
-    session.cancel(`#${numberIn(await readJson(request))}`);
-    changed();
-    return json({});
-  },
+  "POST /api/cancel": cancel,
   "POST /api/unshare": async (request, { session, changed }) => {
     const { id } = await readJson(request);
     if (typeof id !== "string" || id === "") {
@@ -138,6 +140,44 @@ async function upload(
       context.session.share(path, { private: query.get("private") === "1" }),
   );
   return json({ number }, 202);
+}
+
+/**
+ * Cancels a running transfer by its number. One that already ended (the
+ * page showed it a moment before) is told in the page's words, not the
+ * prompt's ("type status"); one already cancelled is no mistake: `200`.
+ */
+async function cancel(
+  request: Request,
+  context: ApiContext,
+): Promise<Response> {
+  const number = numberIn(await readJson(request));
+  try {
+    context.session.cancel(`#${number}`);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    const ended = context.activity.finished().find((f) => f.number === number);
+    if (ended?.outcome !== "cancelled") {
+      throw new UsageError(notRunning(number, ended));
+    }
+  }
+  context.changed();
+  return json({});
+}
+
+/** Why transfer `number` cannot be cancelled: it `ended` so, or never ran. */
+function notRunning(number: number, ended?: Finished): string {
+  const what = ended ? `#${number} ${ended.name}` : "";
+  switch (ended?.outcome) {
+    case "saved":
+      return `${what} is already saved: there is nothing to cancel.`;
+    case "shared":
+      return `${what} is already shared: use Stop sharing to stop sharing it.`;
+    case "failed":
+      return `${what} already failed: there is nothing to cancel.`;
+    default:
+      return `No transfer #${number} is running: there is nothing to cancel.`;
+  }
 }
 
 async function get(request: Request, context: ApiContext): Promise<Response> {
@@ -248,6 +288,16 @@ async function startTracked(
   );
   context.changed();
   return started.number;
+}
+
+/**
+ * The answer to a list or search: the rows, and `more` (only when over 0)
+ * when the trackers said they left files out (`FileList` in
+ * lib/protocol/message_types.ts).
+ */
+function filesAnswer(files: FileList): Response {
+  const more = files.more ? { more: files.more } : {};
+  return json({ files: fileRows(files), ...more });
 }
 
 /** The body of an API call as a JSON object, read up to {@linkcode MAX_JSON_BYTES}. */

@@ -456,6 +456,21 @@ function browserTests(choice: BrowserChoice): void {
           status.includes(`tracker ${web.tracker.address} reachable`),
           status,
         );
+        // Searching for nothing asks nothing: the page says to List all.
+        await web.page.type("#search-text", "   ");
+        await web.page.click("#search-button");
+        await until(
+          web.page,
+          `[...document.querySelectorAll("#notes li.error")].some((li) => li.textContent.includes("Give some text to search for, or use List all to see every file."))`,
+          "the note for an empty search",
+        );
+        assertEquals(
+          await inPage<boolean>(
+            web.page,
+            `document.querySelector("#results").hidden && document.querySelector("#results-empty").hidden`,
+          ),
+          true,
+        );
         await web.page.type("#search-text", "concert");
         await web.page.keyboard.press("Enter");
         const found = await until<string[]>(

@@ -267,13 +267,21 @@ function createFinished(done) {
   return item;
 }
 
-/** Fills a finished item: `Saved to PATH`, `Failed: MESSAGE`, … */
+/**
+ * Fills a finished item: `Saved to PATH`, `Failed: MESSAGE`, … A cancelled
+ * get says what the command line says of one: whether its partial
+ * download is kept to resume.
+ */
 function updateFinished(item, done) {
   item.dataset.outcome = done.outcome;
   const texts = {
     saved: done.path ? `Saved to ${done.path}` : "Saved",
     shared: "Shared",
-    cancelled: "Cancelled",
+    cancelled: done.kind !== "get"
+      ? "Cancelled: not shared"
+      : done.resumable
+      ? "Cancelled; the partial download is kept: Resume goes on from it"
+      : "Cancelled before anything arrived",
   };
   item.querySelector(".outcome").textContent = texts[done.outcome] ??
     `Failed: ${done.message ?? "no reason given"}`;
@@ -332,7 +340,8 @@ async function copy(text, done) {
 
 /** Cancels a running transfer. */
 function cancel(work) {
-  act(() => api("POST", "/api/cancel", { number: work.number }));
+  const call = () => api("POST", "/api/cancel", { number: work.number });
+  act(call, `Cancelling ${work.name}`);
 }
 
 /** Resumes a finished get that was cancelled or failed. */
@@ -367,11 +376,17 @@ function startGet(ref, name = /\/priv\//i.test(ref) ? "a private link" : ref) {
   return act(() => api("POST", "/api/get", body), `Getting ${safeText(name)}`);
 }
 
-/** Lists the files of a tracker's answer (from /api/list or /api/search). */
+/**
+ * Lists the files of a tracker's answer (from /api/list or /api/search),
+ * and says how many more it left out, as the command line does.
+ */
 async function showResults(path) {
   let files;
+  let more;
   try {
-    files = (await api("GET", path)).files ?? [];
+    const answer = await api("GET", path);
+    files = answer.files ?? [];
+    more = Number(answer.more) || 0;
   } catch (error) {
     return addNote(messageOf(error), true);
   }
@@ -394,6 +409,13 @@ async function showResults(path) {
   $("result-rows").replaceChildren(...rows);
   $("results").hidden = rows.length === 0;
   $("results-empty").hidden = rows.length > 0;
+  const narrow = path.startsWith("/api/search")
+    ? "narrow the search"
+    : "search to narrow it";
+  $("results-more").textContent = more > 0
+    ? `… and ${more} more ${more === 1 ? "file" : "files"}; ${narrow}.`
+    : "";
+  $("results-more").hidden = more === 0;
 }
 
 /** Handles one event of /api/events. */
@@ -507,8 +529,13 @@ function setUp() {
   });
   onSubmit("search-form", () => {
     const text = $("search-text").value.trim();
-    const query = `/api/search?q=${encodeURIComponent(text)}`;
-    showResults(text ? query : "/api/list");
+    if (!text) {
+      return addNote(
+        "Give some text to search for, or use List all to see every file.",
+        true,
+      );
+    }
+    showResults(`/api/search?q=${encodeURIComponent(text)}`);
   });
   $("list-button").addEventListener("click", () => showResults("/api/list"));
   renderStatus();

@@ -107,15 +107,15 @@ export class TrackerClient {
         new TrackerConnection(address, conn, replyMs),
       );
     } catch (error) {
+      // A refused handshake reached the tracker: it cannot be used as asked.
+      const reached = error instanceof HandshakeRefusedError ||
+        error instanceof PlainPeerError;
       throw new TrackerUnreachableError(
         address,
-        `Cannot reach tracker at ${formatAddress(address)}: ${
-          connectFailure(error, timeoutMs)
-        }.${
-          error instanceof HandshakeRefusedError ||
-            error instanceof PlainPeerError
-            ? ""
-            : ` Is it running? Set --tracker or ${TRACKER_ENV}.`
+        `Cannot ${reached ? "use" : "reach"} tracker at ${
+          formatAddress(address)
+        }: ${connectFailure(error, timeoutMs)}.${
+          reached ? "" : ` Is it running? Set --tracker or ${TRACKER_ENV}.`
         }`,
         { cause: error },
       );

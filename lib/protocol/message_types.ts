@@ -82,9 +82,9 @@ export interface FileSummary {
 
 /**
  * The files of a list or search answer, with `more`: how many matching
- * files the tracker (or, merged, any one of the trackers) left out because
- * the answer had to fit one frame. Absent (read it as 0) when none were
- * left out or the tracker is too old to say.
+ * files the tracker (or, merged, any one of the trackers) left out, for the
+ * answer to fit one frame or stay within MAX_FILES_PER_ANSWER. Absent (read
+ * it as 0) when none were left out or the tracker is too old to say.
  */
 export type FileList = FileSummary[] & { more?: number };
 
@@ -226,7 +226,8 @@ export type Message =
     files: FileSummary[];
     /**
      * How many more files matched than `files` holds (left out to fit one
-     * frame). Optional: absent when none were, and from older trackers.
+     * frame or MAX_FILES_PER_ANSWER). Optional: absent when none were, and
+     * from older trackers.
      */
     more?: number;
   }

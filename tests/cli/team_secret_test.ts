@@ -105,7 +105,7 @@ Deno.test("tracker --secret-file creates the file and says peers need it; peers 
   assertEquals(without.code, 1, without.stderr);
   assertEquals(
     assertOneLine(without.stderr),
-    `Cannot reach tracker at ${tracker.address}: it is a team tracker and needs the team's secret (--secret-file or P2P_TEAM_SECRET).`,
+    `Cannot use tracker at ${tracker.address}: it is a team tracker and needs the team's secret (--secret-file or P2P_TEAM_SECRET).`,
   );
   const wrong = await runEntry("peer.ts", [
     "list",
@@ -115,7 +115,7 @@ Deno.test("tracker --secret-file creates the file and says peers need it; peers 
   assertEquals(wrong.code, 1, wrong.stderr);
   assertEquals(
     assertOneLine(wrong.stderr),
-    `Cannot reach tracker at ${tracker.address}: the team secret given does not match this tracker's.`,
+    `Cannot use tracker at ${tracker.address}: the team secret given does not match this tracker's.`,
   );
   const short = await runEntry("peer.ts", [
     "list",
@@ -170,7 +170,7 @@ Deno.test("a peer with a team secret (--secret-file or P2P_TEAM_SECRET) is told 
     assertEquals(run.code, 1, run.stderr);
     assertEquals(
       assertOneLine(run.stderr),
-      `Cannot reach tracker at ${address}: it is an open tracker and takes no team secret: leave out --secret-file (or unset P2P_TEAM_SECRET) for it.`,
+      `Cannot use tracker at ${address}: it is an open tracker and takes no team secret: leave out --secret-file (or unset P2P_TEAM_SECRET) for it.`,
     );
   }
   const open = await runEntry("peer.ts", list, {

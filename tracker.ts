@@ -11,6 +11,7 @@
  * @module
  */
 
+import { enterUserFolder } from "./lib/cli/user_folder.ts";
 import { Option } from "commander";
 import { asUsage, parseHost } from "./lib/cli/args.ts";
 import { UsageError } from "./lib/app/usage_error.ts";
@@ -87,6 +88,8 @@ async function main(args: string[]): Promise<number> {
   ));
   program.action(async (flags: TrackerFlags) => await serve(flags));
   try {
+    // A relative --secret-file means the folder the command was typed in.
+    enterUserFolder();
     await program.parseAsync(args, { from: "user" });
     return 0;
   } catch (error) {

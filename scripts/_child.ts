@@ -14,11 +14,13 @@ export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 /** Permissions and runtime flags each entry file runs with, as in the `deno task`s. */
 export const PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
-  // Reading (and on first start writing) its --secret-file.
+  // Reading (and on first start writing) its --secret-file, relative to
+  // the folder the command was typed in (INIT_CWD).
   "tracker.ts": [
     "--allow-net",
     "--allow-read",
     "--allow-write",
+    "--allow-env=INIT_CWD",
     ...TRACKER_V8_FLAGS,
   ],
   // bittorrent-dht's `debug` reads the environment.

@@ -72,14 +72,19 @@ export const TRACKER_V8_FLAGS = [
 
 /**
  * What we build: the tracker talks TCP and reads (on first start writes)
- * its --secret-file; the peer also reads and writes files and reads
+ * its --secret-file (relative to INIT_CWD when set); the peer also reads and writes files and reads
  * P2P_TRACKER, P2P_LINK and P2P_TEAM_SECRET.
  */
 export const TARGETS: readonly Target[] = [
   {
     name: "tracker",
     entry: "tracker.ts",
-    permissions: ["--allow-net", "--allow-read", "--allow-write"],
+    permissions: [
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env=INIT_CWD",
+    ],
     runtimeFlags: TRACKER_V8_FLAGS,
   },
   {

@@ -70,9 +70,13 @@ Deno.test("peerTeamKey() takes --secret-file before P2P_TEAM_SECRET, trims the s
   assertEquals(peerTeamKey({ env: "  " }), undefined);
 });
 
-/** A tracker child with `--secret-file path`, once it listens. */
+/**
+ * A tracker child with `--secret-file path`, once it listens; with
+ * `typedIn`, started as `deno task` starts it from that folder (INIT_CWD).
+ */
 async function teamTracker(
   path: string,
+  typedIn?: string,
 ): Promise<{ child: Child; address: string }> {
   const child = spawnEntry("tracker.ts", [
     "--host",
@@ -81,7 +85,7 @@ async function teamTracker(
     "0",
     "--secret-file",
     path,
-  ]);
+  ], typedIn === undefined ? {} : { env: { INIT_CWD: typedIn } });
   const line = await child.waitForLine(/listening on/, READY_TIMEOUT_MS);
   return { child, address: line.slice(line.lastIndexOf(" ") + 1) };
 }
@@ -261,4 +265,27 @@ Deno.test("with --secret-file or P2P_TEAM_SECRET, peers share and get through a 
     assertOneLine(outsider.stderr).includes("needs the team's secret"),
     outsider.stderr,
   );
+});
+
+Deno.test("tracker --secret-file with a relative path means the folder the command was typed in (INIT_CWD), as for peer", async () => {
+  await using dir = await tempDir();
+  const secret = "kept-team-secret-0123456789abcdef";
+  await Deno.writeTextFile(join(dir.path, "team.secret"), `${secret}\n`);
+  const tracker = await teamTracker("team.secret", dir.path);
+  await using _tracker = tracker.child;
+  // The user's file was read, not a new one made beside the program.
+  assert(
+    !tracker.child.stdout.some((line) => line.startsWith("Created")),
+    tracker.child.stdout.join("\n"),
+  );
+  assertEquals(
+    await Deno.readTextFile(join(dir.path, "team.secret")),
+    `${secret}\n`,
+  );
+  const listed = await runEntry("peer.ts", [
+    "list",
+    "--tracker",
+    tracker.address,
+  ], { env: { P2P_TEAM_SECRET: secret } });
+  assertEquals(listed.code, 0, listed.stderr);
 });

@@ -15,6 +15,7 @@ import { linkOf } from "./_link_of.ts";
 import { type Trackers, trackersOf } from "../discovery/tracker_group.ts";
 import type { Address } from "../net/connection.ts";
 import { hashFile } from "../storage/file_hash.ts";
+import { ChangedFiles } from "./_changed_files.ts";
 import { DEFAULT_PEER_PORT, MAX_NAME_BYTES } from "../protocol/limits.ts";
 import type { FileMeta } from "../protocol/messages.ts";
 import {
@@ -82,7 +83,7 @@ export class PeerNode {
   #private = new PrivateShares();
   #trackers: Trackers;
   #peerListeners = new Map<string, (address: Address) => void>();
-  #unsharing = new Set<Promise<void>>();
+  #changed: ChangedFiles;
   #log: (line: string) => void;
   #onDropped: (meta: FileMeta, reason: string) => void;
   #checkMs: number;
@@ -93,6 +94,13 @@ export class PeerNode {
     this.#log = options.log ?? (() => {});
     this.#onDropped = options.onDropped ?? (() => {});
     this.#checkMs = options.checkIntervalMs ?? FILE_CHECK_INTERVAL_MS;
+    this.#changed = new ChangedFiles({
+      files: this.#files,
+      closed: () => this.#closed,
+      unshare: (id) => this.unshare(id),
+      onDropped: this.#onDropped,
+      log: this.#log,
+    });
     this.#trackers = trackersOf(options.tracker, options.moreTrackers);
     this.#server = startPeerServer({
       host: options.host ?? DEFAULT_PEER_HOST,
@@ -104,7 +112,7 @@ export class PeerNode {
           ? undefined
           : this.#private.get(id)?.keys.lookupKey,
       metaFor: (id, key) => this.#metaFor(id, key),
-      onFileBroken: (id, reason) => this.#drop(id, reason),
+      onFileBroken: (id, reason) => this.#changed.drop(id, reason),
       onPeer: (id, address) => this.#peerListeners.get(id)?.(address),
       log: options.log,
       uploadLimit: options.uploadLimit,
@@ -251,7 +259,7 @@ export class PeerNode {
       file.close();
       throw error;
     }
-    this.#checker ??= setInterval(() => this.#checkFiles(), this.#checkMs);
+    this.#checker ??= setInterval(() => this.#changed.check(), this.#checkMs);
     this.#log(`Sharing ${meta.name} as ${meta.id}`);
     return meta;
   }
@@ -353,7 +361,7 @@ export class PeerNode {
         throw error;
       }
     }
-    this.#checker ??= setInterval(() => this.#checkFiles(), this.#checkMs);
+    this.#checker ??= setInterval(() => this.#changed.check(), this.#checkMs);
   }
 
   /** Stops serving `id` and unregisters it; does nothing if not shared. */
@@ -438,7 +446,7 @@ export class PeerNode {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#checker);
-    await Promise.allSettled([...this.#unsharing]);
+    await this.#changed.settled();
     await Promise.all([this.#lan?.close(), this.#dht?.close()]);
     await this.#announcer.close();
     await this.#reach.close();
@@ -467,32 +475,5 @@ export class PeerNode {
 
   #checkOpen(): void {
     if (this.#closed) throw new Error("The peer node is closed.");
-  }
-
-  /** Drops files that changed since they were shared. */
-  #checkFiles(): void {
-    for (const file of this.#files.values()) {
-      if (!(file instanceof SharedFile)) continue;
-      try {
-        file.check();
-      } catch (error) {
-        this.#log(
-          `Stopped sharing ${file.meta.name}: ${(error as Error).message}`,
-        );
-        this.#drop(file.meta.id, (error as Error).message);
-      }
-    }
-  }
-
-  /** Unshares `id` in the background (it changed or became unreadable). */
-  #drop(id: string, reason: string): void {
-    if (this.#closed) return;
-    const file = this.#files.get(id);
-    if (file) this.#onDropped(file.meta, reason);
-    const task = this.unshare(id).catch((error) =>
-      this.#log(`Could not unshare ${id.slice(0, 16)}: ${error}`)
-    );
-    this.#unsharing.add(task);
-    task.finally(() => this.#unsharing.delete(task));
   }
 }

@@ -173,13 +173,22 @@ async function serveUntilStopped(
     ]);
     if (next === undefined || next.done) return;
     const { meta, reason } = next.value;
-    const message = `Stopped sharing ${
-      terminalSafe(meta.name)
-    }: ${reason}. Share it again once it stops changing.`;
+    const message = stoppedSharing(meta.name, reason);
     if (--left === 0) throw new ShareError(message);
     progress.clear();
     console.error(message);
   }
+}
+
+/**
+ * "Stopped sharing NAME: why." and, for a file that changed, what to do;
+ * not for one deleted, nor a folder's (its reason says to share it again).
+ */
+export function stoppedSharing(name: string, reason: string): string {
+  const advice = /was deleted|share the folder again/.test(reason)
+    ? ""
+    : " Share it again once it stops changing.";
+  return `Stopped sharing ${terminalSafe(name)}: ${reason}.${advice}`;
 }
 
 function baseName(path: string): string {

@@ -113,6 +113,24 @@ export class SharedFile {
     this.#pathCheckedAt = performance.now();
   }
 
+  /**
+   * True when the only change is the modification time: the path still
+   * names the open file, of the same size (a `touch`, or a program that
+   * rewrote the same bytes in place). Only hashing it again tells whether
+   * its bytes are the same.
+   */
+  touchedOnly(): boolean {
+    if (this.#closed) return false;
+    try {
+      const info = this.#file.statSync();
+      return info.nlink !== 0 && info.size === this.#print.size &&
+        info.mtime?.getTime() !== this.#print.mtimeMs &&
+        this.#pathChange() === undefined;
+    } catch {
+      return false;
+    }
+  }
+
   /** Closes the file; later reads throw. Safe to call more than once. */
   close(): void {
     if (this.#closed) return;

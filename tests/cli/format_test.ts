@@ -11,6 +11,7 @@ import {
 import { shortId } from "../../lib/app/file_id.ts";
 import { terminalSafe } from "../../lib/util/terminal_safe.ts";
 import { folderLayoutOf } from "../../lib/protocol/folder_layout.ts";
+import { stoppedSharing } from "../../lib/cli/share.ts";
 import { folderMeta } from "../_folder_meta.ts";
 
 // deno-lint-ignore no-control-regex
@@ -108,5 +109,23 @@ Deno.test("formatSavedSize and formatShared say a folder's file count; a file's 
   assertEquals(
     formatShared(folder),
     `${folder.name}/ (${files} files, ${formatSize(folder.size)})`,
+  );
+});
+
+Deno.test("stoppedSharing() says what to do only for a file that changed", () => {
+  assertEquals(
+    stoppedSharing("m.bin", '"/d/m.bin" was modified since it was shared'),
+    'Stopped sharing m.bin: "/d/m.bin" was modified since it was shared. Share it again once it stops changing.',
+  );
+  assertEquals(
+    stoppedSharing("m.bin", '"/d/m.bin" was deleted since it was shared'),
+    'Stopped sharing m.bin: "/d/m.bin" was deleted since it was shared.',
+  );
+  assertEquals(
+    stoppedSharing(
+      "tree",
+      '"/d/tree/a" was modified since it was shared; share the folder again',
+    ),
+    'Stopped sharing tree: "/d/tree/a" was modified since it was shared; share the folder again.',
   );
 });

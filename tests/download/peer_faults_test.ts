@@ -84,6 +84,50 @@ Deno.test("peer share then peer get moves the file between processes and share e
   }
 });
 
+Deno.test("peer share goes on sharing a file only touched (new time, same bytes), and a get of it succeeds", async () => {
+  await using dir = await tempDir();
+  const file = await randomFile(dir.path, "touched.bin", 1024 * 1024);
+  const tracker = await spawnTracker();
+  try {
+    const sharer = await spawnSharer(file, tracker.address);
+    const later = new Date(Date.now() + 60_000);
+    await Deno.utime(file, later, later);
+    const out = join(dir.path, "out");
+    const get = await runEntry("peer.ts", [
+      "get",
+      sharer.id,
+      "--tracker",
+      tracker.address,
+      "--out",
+      out,
+      "--wait",
+      "20s",
+    ], { timeoutMs: 60_000 });
+    assertEquals(get.code, 0, get.stderr);
+    assertEquals(
+      await Deno.readFile(join(out, "touched.bin")),
+      await Deno.readFile(file),
+    );
+    // Still shared: a second get is served too.
+    const again = await runEntry("peer.ts", [
+      "get",
+      sharer.id,
+      "--tracker",
+      tracker.address,
+      "--out",
+      join(dir.path, "again"),
+      "--wait",
+      "0",
+    ]);
+    assertEquals(again.code, 0, again.stderr);
+    assertEquals((await sharer.child.stop("SIGTERM")).code, 0);
+    const stderr = sharer.child.stderr.join("\n");
+    assert(!stderr.includes("Stopped sharing"), stderr);
+  } finally {
+    await tracker.child.stop();
+  }
+});
+
 Deno.test("peer share says so and exits 1 when its file is changed while shared", async () => {
   await using dir = await tempDir();
   const file = await randomFile(dir.path, "changing.bin", 1024 * 1024);

@@ -1,0 +1,98 @@
+/**
+ * What a peer node does about shared files that change: checks its idle
+ * single files now and then (a read checks them too), and gives up one
+ * that changed, telling its owner, in the background. A file only touched
+ * (`_touched_file.ts`) is hashed again first and shared on if its bytes are
+ * the same.
+ *
+ * @module
+ */
+
+import type { FileMeta } from "../protocol/messages.ts";
+import type { FolderSource } from "../storage/folder_source.ts";
+import type { PartialFile } from "../storage/partial_file.ts";
+import { SharedFile } from "../storage/shared_file.ts";
+import { reopenIfUnchanged } from "./_touched_file.ts";
+
+/** What {@linkcode ChangedFiles} works on: the node's files and its ways. */
+export interface ChangedFilesHost {
+  /** The node's files being served, by ID. */
+  readonly files: Map<string, SharedFile | PartialFile | FolderSource>;
+  /** True once the node is closing. */
+  closed(): boolean;
+  /** Stops serving and unregisters `id`. */
+  unshare(id: string): Promise<unknown>;
+  /** Tells the node's owner a file is no longer shared, and why. */
+  onDropped(meta: FileMeta, reason: string): void;
+  /** Receives one line per notable event. */
+  log(line: string): void;
+}
+
+/** See the module documentation. */
+export class ChangedFiles {
+  #host: ChangedFilesHost;
+  /** Files touched, being hashed again. */
+  #rechecking = new Set<string>();
+  #tasks = new Set<Promise<void>>();
+
+  /** Watches the files of `host`. */
+  constructor(host: ChangedFilesHost) {
+    this.#host = host;
+  }
+
+  /** Checks every shared single file now; gives up those that changed. */
+  check(): void {
+    for (const file of this.#host.files.values()) {
+      if (!(file instanceof SharedFile)) continue;
+      try {
+        file.check();
+      } catch (error) {
+        this.drop(file.meta.id, (error as Error).message);
+      }
+    }
+  }
+
+  /** Gives up `id` in the background: it changed or became unreadable. */
+  drop(id: string, reason: string): void {
+    if (this.#host.closed() || this.#rechecking.has(id)) return;
+    const file = this.#host.files.get(id);
+    const task = file instanceof SharedFile && file.touchedOnly()
+      ? this.#recheck(file, reason)
+      : this.#unshare(id, reason);
+    this.#tasks.add(task);
+    task.finally(() => this.#tasks.delete(task));
+  }
+
+  /** Resolves once every file being given up (or hashed again) is done. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.#tasks]);
+  }
+
+  async #recheck(file: SharedFile, reason: string): Promise<void> {
+    const { id, name } = file.meta;
+    this.#rechecking.add(id);
+    const fresh = await reopenIfUnchanged(file).finally(() =>
+      this.#rechecking.delete(id)
+    );
+    const { files } = this.#host;
+    if (fresh && !this.#host.closed() && files.get(id) === file) {
+      files.set(id, fresh);
+      file.close();
+      this.#host.log(`${name} was touched, its bytes unchanged: shared on.`);
+      return;
+    }
+    fresh?.close();
+    if (files.get(id) === file) await this.#unshare(id, reason);
+  }
+
+  async #unshare(id: string, reason: string): Promise<void> {
+    const file = this.#host.files.get(id);
+    if (file) {
+      this.#host.log(`Stopped sharing ${file.meta.name}: ${reason}`);
+      this.#host.onDropped(file.meta, reason);
+    }
+    await this.#host.unshare(id).catch((error) =>
+      this.#host.log(`Could not unshare ${id.slice(0, 16)}: ${error}`)
+    );
+  }
+}

@@ -19,6 +19,7 @@ import {
   parseRate,
   parseSearchText,
   parseUploadSlots,
+  USAGE_EXIT_CODE,
 } from "./lib/cli/args.ts";
 import { UsageError } from "./lib/app/usage_error.ts";
 import { explainError } from "./lib/cli/errors.ts";
@@ -360,7 +361,9 @@ async function main(args: string[]): Promise<number> {
   } catch (error) {
     const { message, exitCode } = explainError(error, commandName(args));
     if (message) console.error(message);
-    if (args.includes("--verbose") || args.includes("-v")) {
+    // A mistake in what was typed is its sentence alone, even with --verbose.
+    const verbose = args.includes("--verbose") || args.includes("-v");
+    if (verbose && exitCode !== USAGE_EXIT_CODE) {
       if (error instanceof Error && error.stack) {
         for (const line of error.stack.split("\n")) {
           console.error(terminalSafe(line));

@@ -13,7 +13,7 @@
 
 import { enterUserFolder } from "./lib/cli/user_folder.ts";
 import { Option } from "commander";
-import { asUsage, parseHost } from "./lib/cli/args.ts";
+import { asUsage, parseHost, USAGE_EXIT_CODE } from "./lib/cli/args.ts";
 import { UsageError } from "./lib/app/usage_error.ts";
 import {
   addOutputFlags,
@@ -39,6 +39,7 @@ import {
   relayDesk,
   type RelayFlags,
   relayLine,
+  relayPortOf,
   startTrackerRelay,
 } from "./lib/cli/relay.ts";
 import type { Relay } from "./lib/nat/relay_server.ts";
@@ -77,7 +78,7 @@ async function main(args: string[]): Promise<number> {
         new Option(
           "--metrics-port <n>",
           "also serve the load as Prometheus text on http://HOST:PORT/metrics (0 picks a free port)",
-        ).argParser(asUsage(parsePort)),
+        ).argParser(asUsage((text) => parsePort(text, "--metrics-port"))),
       )
       .addOption(
         new Option(
@@ -202,10 +203,12 @@ function startRelay(
   log?: (line: string) => void,
 ): Relay | undefined {
   const { relayPort, port } = flags;
-  if (
-    flags.relay && relayPort !== undefined && relayPort !== 0 &&
-    relayPort === port
-  ) {
+  if (!flags.relay && relayPort !== undefined) {
+    throw new UsageError(
+      "--relay-port and --no-relay do not go together: leave out one of them.",
+    );
+  }
+  if (relayPort !== undefined && relayPort !== 0 && relayPort === port) {
     throw new UsageError(
       `Cannot use port ${relayPort} for --relay-port: the tracker listens there; choose another.`,
     );
@@ -244,6 +247,11 @@ function metricsOption(
       `Cannot use port ${port} for --metrics-port: the tracker listens there; choose another.`,
     );
   }
+  if (port !== 0 && flags.relay && port === relayPortOf(flags)) {
+    throw new UsageError(
+      `Cannot use port ${port} for --metrics-port: the relay listens there (--relay-port, else the tracker's port + 1); choose another.`,
+    );
+  }
   return { host: metricsHost ?? DEFAULT_METRICS_HOST, port };
 }
 
@@ -271,7 +279,11 @@ function report(error: unknown, verbose: boolean): number {
     );
   }
   if (message) console.error(message);
-  if (verbose && error instanceof Error && error.stack) {
+  // A mistake in what was typed is its sentence alone, even with --verbose.
+  if (
+    verbose && exitCode !== USAGE_EXIT_CODE && error instanceof Error &&
+    error.stack
+  ) {
     console.error(error.stack);
   }
   return exitCode;

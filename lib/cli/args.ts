@@ -21,7 +21,7 @@ import {
 import { formatSize } from "./format.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
 import { UsageError } from "../app/usage_error.ts";
-import { MIN_BANDWIDTH_LIMIT } from "../util/bandwidth.ts";
+import { MAX_BANDWIDTH_LIMIT, MIN_BANDWIDTH_LIMIT } from "../util/bandwidth.ts";
 import { MAX_UPLOAD_SLOTS } from "../swarm/upload_slots.ts";
 import { checkSearchText } from "../discovery/tracker_client.ts";
 
@@ -72,7 +72,14 @@ export function parseRate(text: string, flag = "a bandwidth limit"): number {
   const match = RATE.exec(text.trim());
   const unit = match?.[2]?.[0]?.toLowerCase() ?? "";
   const rate = match ? Math.round(Number(match[1]) * MULTIPLIERS[unit]) : NaN;
-  if (!(rate >= MIN_BANDWIDTH_LIMIT && rate <= Number.MAX_SAFE_INTEGER)) {
+  if (rate > MAX_BANDWIDTH_LIMIT) {
+    throw new UsageError(
+      `Cannot use "${terminalSafe(text)}" for ${flag}: the most it takes is ${
+        MAX_BANDWIDTH_LIMIT / 1024 ** 3
+      }G; leave the flag out for no limit.`,
+    );
+  }
+  if (!(rate >= MIN_BANDWIDTH_LIMIT)) {
     throw new UsageError(
       `Cannot use "${
         terminalSafe(text)

@@ -97,9 +97,10 @@ export function portOption(
   defaultPort: number,
   flag = "--port <n>",
 ): Option {
+  const name = flag.split(" ")[0];
   return new Option(flag, description)
     .default(defaultPort)
-    .argParser(asUsage(parsePort));
+    .argParser(asUsage((text) => parsePort(text, name)));
 }
 
 function configure(command: Command): void {

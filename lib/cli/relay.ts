@@ -43,7 +43,7 @@ export function addRelayFlags(command: Command): Command {
       new Option(
         "--relay-port <n>",
         "port of the relay for peers behind routers (default: the tracker's port + 1)",
-      ).argParser(asUsage(parsePort)),
+      ).argParser(asUsage((text) => parsePort(text, "--relay-port"))),
     )
     .addOption(
       new Option(
@@ -67,6 +67,13 @@ export function addRelayFlags(command: Command): Command {
     );
 }
 
+/** The relay's port as asked: `--relay-port`, else the tracker's + 1 (0: any). */
+export function relayPortOf(
+  flags: Pick<RelayFlags, "relayPort"> & { port: number },
+): number {
+  return flags.relayPort ?? (flags.port === 0 ? 0 : flags.port + 1);
+}
+
 /**
  * Starts the relay on `host` (or nothing with `--no-relay`); throws a
  * `ListenError` naming the address if it cannot listen.
@@ -76,10 +83,9 @@ export function startTrackerRelay(
   log?: (line: string) => void,
 ): Relay | undefined {
   if (!flags.relay) return undefined;
-  const port = flags.relayPort ?? (flags.port === 0 ? 0 : flags.port + 1);
   return startRelay({
     host: flags.host,
-    port,
+    port: relayPortOf(flags),
     sessionRate: flags.relayLimit,
     sessionQuota: flags.relayQuota,
     log: log && ((line) => log(`Relay: ${line}`)),

@@ -41,10 +41,11 @@ export function parseAddress(text: string, defaultPort: number): Address {
 
 /**
  * Parses a TCP port number (0 to 65535; 0 asks for a free port). Throws a
- * `TypeError` whose message is a sentence for the user.
+ * `TypeError` whose message is a sentence for the user, naming the port as
+ * `what` (the flag it came from, say).
  */
-export function parsePort(text: string): number {
-  return portOf(text.trim(), "the port");
+export function parsePort(text: string, what = "the port"): number {
+  return portOf(text.trim(), what);
 }
 
 function splitHostPort(text: string): { host: string; port?: string } {

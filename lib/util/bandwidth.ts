@@ -15,6 +15,8 @@
 export const BURST_SECONDS = 0.1;
 /** Smallest rate a limiter accepts, in bytes a second. */
 export const MIN_BANDWIDTH_LIMIT = 1024;
+/** Highest bandwidth limit taken, bytes a second (1024G): more is no limit. */
+export const MAX_BANDWIDTH_LIMIT = 1024 ** 4;
 
 /** Options for {@linkcode BandwidthLimiter}. */
 export interface BandwidthLimiterOptions {

@@ -77,6 +77,20 @@ Deno.test("parseRate() refuses zero, tiny, negative and malformed rates in one s
   }
 });
 
+Deno.test("parseRate() refuses a rate over 1024G as too large, not too small", () => {
+  assertEquals(parseRate("1024G"), 1024 ** 4);
+  for (const text of ["1025G", "99999999999G"]) {
+    const error = assertThrows(
+      () => parseRate(text, "--download-limit"),
+      UsageError,
+    );
+    assertEquals(
+      error.message,
+      `Cannot use "${text}" for --download-limit: the most it takes is 1024G; leave the flag out for no limit.`,
+    );
+  }
+});
+
 Deno.test("parseSearchText() refuses empty and blank text in one sentence pointing to list, and keeps any other text as typed", () => {
   for (const text of ["", " ", "  \t "]) {
     const error = assertThrows(() => parseSearchText(text), UsageError);

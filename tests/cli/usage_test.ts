@@ -258,3 +258,52 @@ Deno.test("peer share that never registered does not claim to unregister", async
   assert(result.stderr.includes("Cannot reach tracker"), result.stderr);
   assert(!result.stderr.includes("unregistering"), result.stderr);
 });
+
+Deno.test("a bad port names its flag, and the tracker refuses --relay-port with --no-relay and --metrics-port on the relay's port", async () => {
+  const cases: [string, string[], string][] = [
+    [
+      "tracker.ts",
+      ["--metrics-port", "-5"],
+      'Cannot use --metrics-port: "-5" is not a port number from 0 to 65535.',
+    ],
+    [
+      "tracker.ts",
+      ["--relay-port", "70000"],
+      'Cannot use --relay-port: "70000" is not a port number from 0 to 65535.',
+    ],
+    [
+      "peer.ts",
+      ["ui", "--port", "x1"],
+      'Cannot use --port: "x1" is not a port number from 0 to 65535.',
+    ],
+    [
+      "tracker.ts",
+      ["--port", "7711", "--no-relay", "--relay-port", "7712"],
+      "--relay-port and --no-relay do not go together: leave out one of them.",
+    ],
+    [
+      "tracker.ts",
+      ["--port", "7711", "--metrics-port", "7712"],
+      "Cannot use port 7712 for --metrics-port: the relay listens there (--relay-port, else the tracker's port + 1); choose another.",
+    ],
+  ];
+  for (const [entry, args, sentence] of cases) {
+    const result = await runEntry(entry, args);
+    assertEquals(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
+    assertEquals(assertOneLine(result.stderr), sentence);
+  }
+});
+
+Deno.test("a usage error is its one sentence even with --verbose: no stack trace", async () => {
+  for (
+    const [entry, args] of [
+      ["peer.ts", ["list", "-q", "-v", "--tracker", "bad host!"]],
+      ["peer.ts", ["search", "", "--verbose"]],
+      ["tracker.ts", ["--port", "x", "--verbose"]],
+    ] as const
+  ) {
+    const result = await runEntry(entry, [...args]);
+    assertEquals(result.code, 2, result.stderr);
+    assertOneLine(result.stderr);
+  }
+});

@@ -61,7 +61,12 @@ export function numberedName(
   n: number,
   maxBytes = MAX_NAME_BYTES,
 ): string {
-  const dot = name.lastIndexOf(".");
+  let dot = name.lastIndexOf(".");
+  // "x.tar.gz" is "x (1).tar.gz", as browsers number it, not "x.tar (1).gz".
+  const inner = name.lastIndexOf(".", dot - 1);
+  if (inner > 0 && name.slice(inner, dot).toLowerCase() === ".tar") {
+    dot = inner;
+  }
   const hasExt = dot > 0;
   const stem = hasExt ? name.slice(0, dot) : name;
   const ext = hasExt ? name.slice(dot) : "";

@@ -53,6 +53,10 @@ Deno.test("safeFileName() cuts names over 255 bytes and keeps the extension", ()
 
 Deno.test("numberedName() adds a number before the extension", () => {
   assertEquals(numberedName("movie.mp4", 1), "movie (1).mp4");
+  assertEquals(numberedName("x.tar.gz", 1), "x (1).tar.gz");
+  assertEquals(numberedName("X.TAR.XZ", 2), "X (2).TAR.XZ");
+  assertEquals(numberedName(".tar.gz", 1), ".tar (1).gz");
+  assertEquals(numberedName("a.b.gz", 1), "a.b (1).gz");
   assertEquals(numberedName("README", 2), "README (2)");
   assertEquals(numberedName(".bashrc", 3), ".bashrc (3)");
 });

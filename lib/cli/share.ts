@@ -7,6 +7,7 @@
  * @module
  */
 
+import { resolve } from "node:path";
 import { UsageError } from "../app/usage_error.ts";
 import {
   type LostFile,
@@ -36,6 +37,7 @@ export async function share(files: string[], flags: ShareFlags): Promise<void> {
   const started = performance.now();
   const trackers = trackersFrom(flags);
   for (const file of files) await checkShareable(file, flags.as !== undefined);
+  files = await withoutRepeats(files);
   using stop = listenForStop();
   const progress = new ProgressLine({ quiet: flags.quiet || flags.json });
   // `lost`: a shared file stopped being shareable (changed or vanished).
@@ -189,6 +191,22 @@ export function stoppedSharing(name: string, reason: string): string {
     ? ""
     : " Share it again once it stops changing.";
   return `Stopped sharing ${terminalSafe(name)}: ${reason}.${advice}`;
+}
+
+/**
+ * `files` with each file or folder once, the first time it is named: the
+ * same one given twice (`tree tree`, `./a a`) is shared, and listed, once.
+ */
+async function withoutRepeats(files: string[]): Promise<string[]> {
+  const seen = new Set<string>();
+  const once: string[] = [];
+  for (const file of files) {
+    const key = await Deno.realPath(file).catch(() => resolve(file));
+    if (seen.has(key)) continue;
+    seen.add(key);
+    once.push(file);
+  }
+  return once;
 }
 
 function baseName(path: string): string {

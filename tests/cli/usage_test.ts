@@ -111,16 +111,19 @@ Deno.test("peer search with empty or blank text fails with exit 2 and one senten
   }
 });
 
-Deno.test("peer share A B serves both from one node, one ID line each, and get --json carries the version", async () => {
+Deno.test("peer share A B serves both from one node, one ID line each (A named again counts once), and get --json carries the version", async () => {
   await using dir = await tempDir();
   const a = await randomFile(dir.path, "a.bin", 70_000);
   const b = await randomFile(dir.path, "b.bin", 90_000);
   const tracker = await spawnTracker();
   await using _tracker = tracker.child;
+  // The same file named twice (once as ./a.bin) is shared once.
   await using sharer = spawnEntry("peer.ts", [
     "share",
     a,
+    `${dir.path}/./a.bin`,
     b,
+    a,
     "--json",
     "--tracker",
     tracker.address,

@@ -2,7 +2,9 @@
  * A folder download's target: `OUT/NAME.part/` with every file and folder
  * of the manifest, each verified piece written into its file, each file
  * hashed whole as its pieces arrive, and the folder renamed to `OUT/NAME`
- * only when every file matches its own ID.
+ * only when every file matches its own ID. With `--force` an existing
+ * folder `OUT/NAME` is replaced only if it holds nothing the share does
+ * not have: refused before anything is fetched, and again at the end.
  *
  * @module
  */
@@ -11,7 +13,7 @@ import type { FileMeta } from "../protocol/messages.ts";
 import { folderLayoutOf } from "../protocol/folder_layout.ts";
 import type { BufferPool } from "../util/buffer_pool.ts";
 import { PartBusyError } from "../storage/part_file.ts";
-import { FolderPart } from "../storage/folder_part.ts";
+import { FolderPart, ForeignEntriesError } from "../storage/folder_part.ts";
 import {
   checkExistingFolderPieces,
   FolderStore,
@@ -37,8 +39,31 @@ export async function openFolderTarget(
     return new FolderTarget(meta, part);
   } catch (error) {
     if (error instanceof PartBusyError) throw new DownloadError(error.message);
+    if (error instanceof ForeignEntriesError) throw notReplaceable(error);
     throw diskError(options.outDir, error);
   }
+}
+
+/**
+ * The sentence for a `--force` that would delete what the user has in
+ * the folder it replaces; `keptIn` is the `.part` folder the download is
+ * kept in when it was refused only at the end.
+ */
+function notReplaceable(
+  error: ForeignEntriesError,
+  keptIn?: string,
+): DownloadError {
+  const { count, shown } = error;
+  const [entries, them] = count === 1 ? ["entry", "it"] : ["entries", "them"];
+  const list = shown.join(", ") + (count > shown.length ? ", …" : "");
+  const found = `Cannot replace the folder ${error.path}: it ${
+    keptIn ? "now holds" : "holds"
+  } ${count} ${entries} the share does not have (${list}); --force would delete ${them}.`;
+  return new DownloadError(
+    keptIn
+      ? `${found} The download is kept in ${keptIn}: move ${them} away and run the same get again, or leave out --force to save under a free name.`
+      : `${found} Move ${them} away, or leave out --force to save under a free name.`,
+  );
 }
 
 /**
@@ -126,6 +151,9 @@ class FolderTarget implements DownloadTarget {
     try {
       path = await this.#part.commit();
     } catch (error) {
+      if (error instanceof ForeignEntriesError) {
+        throw notReplaceable(error, this.#part.partPath);
+      }
       throw diskError(this.#part.dir, error);
     }
     if (hooks.adopt) {

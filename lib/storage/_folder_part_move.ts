@@ -1,13 +1,16 @@
 /**
  * Giving a finished `.part` folder its final name: the first free one among
  * `NAME`, `NAME (1)`, …, or `NAME` itself in place of what is there when
- * the user asked to replace it.
+ * the user asked to replace it (a copy of the share holding nothing else,
+ * `_folder_foreign.ts`; a file; a link).
  *
  * @module
  */
 
 import { join } from "node:path";
+import type { FolderLayout } from "../protocol/folder_layout.ts";
 import { MAX_NAME_BYTES } from "../protocol/limits.ts";
+import { removeShareCopy } from "./_folder_foreign.ts";
 import { MAX_NAME_ATTEMPTS } from "./free_name.ts";
 import { truncateUtf8 } from "./safe_name.ts";
 
@@ -57,17 +60,21 @@ export async function moveToFreeName(
 }
 
 /**
- * Renames the folder `from` to `target`, first removing the file, link or
- * folder there (a link itself, never what it points to). Resolves to
- * `target`.
+ * Renames the folder `from` to `target`, first removing what is there: a
+ * file or link (the link itself, never what it points to), or a folder
+ * that holds only the share's own files and folders (`layout`'s). A folder
+ * holding anything else is left as it is: that throws
+ * `ForeignEntriesError`. Resolves to `target`.
  */
 export async function replaceWith(
   from: string,
   target: string,
+  layout: FolderLayout,
 ): Promise<string> {
   try {
     const info = await Deno.lstat(target);
-    await Deno.remove(target, { recursive: info.isDirectory });
+    if (info.isDirectory) await removeShareCopy(target, layout);
+    else await Deno.remove(target);
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }

@@ -22,7 +22,10 @@
  * remembered, anything out of place in a resumed one is removed (a link
  * itself) and made afresh, and each open checks that the path leads to the
  * very file made (`_folder_part_tree.ts`). An existing `NAME` is never
- * replaced unless asked (`NAME (1)` otherwise).
+ * replaced unless asked (`NAME (1)` otherwise), and a folder `NAME` not
+ * even then if it holds anything the share does not have: that is checked
+ * when the download opens, before anything is fetched, and again at the
+ * commit, which deletes only the share's own paths (`_folder_foreign.ts`).
  *
  * @module
  */
@@ -56,8 +59,13 @@ import {
   numberedFolderName,
   replaceWith,
 } from "./_folder_part_move.ts";
+import { refuseForeign } from "./_folder_foreign.ts";
 
 export { PartBusyError } from "./part_file.ts";
+export {
+  ForeignEntriesError,
+  SHOWN_FOREIGN_ENTRIES,
+} from "./_folder_foreign.ts";
 export { numberedFolderName } from "./_folder_part_move.ts";
 
 /**
@@ -98,7 +106,11 @@ export interface FolderPartOptions {
    * @default {meta.name}
    */
   name?: string;
-  /** Replace an existing file or folder of the final name. @default {false} */
+  /**
+   * Replace an existing file, link or folder of the final name; a folder
+   * only if it holds nothing the share does not have (else the open, and
+   * the commit, throw `ForeignEntriesError`). @default {false}
+   */
   force?: boolean;
   /**
    * Flushes the whole file system holding a path; false if it could not.
@@ -163,7 +175,9 @@ export class FolderPart {
    * Opens the `.part` folder `meta` is downloaded into: the earlier run's
    * if one is there for the same folder, else a new one (`NAME (1).part`,
    * … when the name is taken by something else). Throws
-   * {@linkcode PartBusyError} if another download holds it.
+   * {@linkcode PartBusyError} if another download holds it, and
+   * `ForeignEntriesError`, before making anything, if forced to replace a
+   * folder holding what the share does not have.
    */
   static async open(options: FolderPartOptions): Promise<FolderPart> {
     const layout = folderLayoutOf(options.meta);
@@ -174,6 +188,7 @@ export class FolderPart {
     await Deno.mkdir(options.dir, { recursive: true });
     const base = truncateUtf8(name, MAX_PART_BASE_BYTES);
     const identity = folderIdentity(options.meta);
+    if (options.force) await refuseForeign(join(options.dir, name), layout);
     for (let n = 0; n < MAX_NAME_ATTEMPTS; n++) {
       const partName = n === 0
         ? base
@@ -282,8 +297,9 @@ export class FolderPart {
    * Makes the download durable and visible: flush every file written
    * (those complete are already on their way), give each file its mode,
    * rename `NAME.part` to the first free name among `NAME`, `NAME (1)`, …
-   * (or replace `NAME` when forced), remove the record. Resolves to the
-   * final path.
+   * (or replace `NAME` when forced: throws `ForeignEntriesError`, keeping
+   * the `.part` to resume, if `NAME` is a folder that now holds what the
+   * share does not have), remove the record. Resolves to the final path.
    */
   async commit(): Promise<string> {
     for (const index of [...this.#written]) this.#flush(index);
@@ -299,7 +315,7 @@ export class FolderPart {
     }
     await this.#flushDeferred();
     const target = this.#force
-      ? await replaceWith(this.partPath, join(this.dir, this.name))
+      ? await replaceWith(this.partPath, join(this.dir, this.name), this.layout)
       : await moveToFreeName(this.partPath, this.dir, this.name);
     await Deno.remove(this.partPath + RECORD_SUFFIX).catch(() => {});
     this.close();

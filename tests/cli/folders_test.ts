@@ -12,6 +12,7 @@ import {
 import {
   assertSameTree,
   exists,
+  getArgs,
   getFolder,
   interruptedGet,
   received,
@@ -163,7 +164,7 @@ Deno.test("peer share a.bin b.bin c.txt --as bundle: get saves OUT/bundle with e
   );
 });
 
-Deno.test("a second get of a folder into the same --out saves NAME (1) leaving NAME untouched; with --force it replaces NAME", async () => {
+Deno.test("a second get of a folder into the same --out saves NAME (1) leaving NAME untouched; --force refuses, changing nothing, while NAME holds a file of the user's, and replaces NAME once it holds only the share's files", async () => {
   await using dir = await tempDir();
   const root = join(dir.path, "photos");
   await Deno.mkdir(join(root, "2024"), { recursive: true });
@@ -175,9 +176,10 @@ Deno.test("a second get of a folder into the same --out saves NAME (1) leaving N
 
   const first = await getFolder(shared.id, swarm.tracker, out);
   assertEquals(first.path, join(out, "photos"));
-  // Marks the first copy: it must survive the second get, not the forced one.
+  // Marks the first copy: it must survive the second get and the forced one.
   const mark = join(first.path, "my note.txt");
   await Deno.writeTextFile(mark, "mine");
+  await Deno.writeTextFile(join(first.path, "one.jpg"), "edited");
   const before = await walk(first.path);
 
   const second = await getFolder(shared.id, swarm.tracker, out);
@@ -187,10 +189,22 @@ Deno.test("a second get of a folder into the same --out saves NAME (1) leaving N
   assertEquals(await walk(first.path), before);
   assertEquals(await Deno.readTextFile(mark), "mine");
 
+  const refused = await runEntry(
+    "peer.ts",
+    getArgs(shared.id, swarm.tracker, out, ["--force"]),
+  );
+  assertEquals(refused.code, 1, refused.stderr);
+  assertEquals(
+    assertOneLine(refused.stderr),
+    `Cannot replace the folder ${first.path}: it holds 1 entry the share does not have (my note.txt); --force would delete it. Move it away, or leave out --force to save under a free name.`,
+  );
+  assertEquals(await walk(first.path), before);
+  assertEquals(await Deno.readTextFile(mark), "mine");
+
+  await Deno.remove(mark);
   const forced = await getFolder(shared.id, swarm.tracker, out, ["--force"]);
   assertEquals(forced.path, join(out, "photos"));
   await assertSameTree(root, forced.path);
-  assert(!await exists(mark), "the forced get replaced the folder");
   assertEquals(
     (await Array.fromAsync(Deno.readDir(out))).map((e) => e.name).sort(),
     ["photos", "photos (1)"],

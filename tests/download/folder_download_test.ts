@@ -9,10 +9,11 @@
 
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { assert, assertEquals } from "../assert.ts";
+import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { pollUntil, tempDir, testTracker, within } from "../fixtures.ts";
 import {
   download,
+  DownloadError,
   type DownloadProgress,
 } from "../../lib/download/download.ts";
 import { PeerNode } from "../../lib/app/peer_node.ts";
@@ -175,6 +176,70 @@ Deno.test("getting a folder already in the download folder fetches nothing; one 
   const third = await get();
   assertEquals(third.alreadyHere, false);
   assertEquals(third.path, join(out, "holiday (1)"));
+});
+
+Deno.test("a forced get of a folder into a copy holding the user's own file and folder is refused in one sentence before any piece is fetched, and changes nothing", async () => {
+  await using dir = await tempDir();
+  await using tracker = testTracker();
+  const source = join(dir.path, "holiday");
+  const tree = mixedTree();
+  await writeTree(source, tree.files, tree.folders);
+  await using node = await localNode(tracker.address);
+  const { meta } = await node.shareFolder([source], {
+    pieceSize: MIN_PIECE_SIZE,
+  });
+  const out = join(dir.path, "out");
+  const copy = join(out, "holiday");
+  const get = (force: boolean) =>
+    within(
+      download(meta.id, { tracker: tracker.address, outDir: out, force }),
+      DOWNLOAD_MS,
+      "the download",
+    );
+  await get(false);
+  await Deno.writeTextFile(join(copy, "MY-NOTES.txt"), "mine");
+  await Deno.mkdir(join(copy, "my-photos"));
+  await Deno.writeFile(join(copy, "my-photos", "1.jpg"), bytesOf(900, 7));
+  await Deno.writeTextFile(join(copy, BIG), "edited by me");
+  const before = await treeOf(copy);
+  const sent = node.uploaded;
+
+  const error = await assertRejects(() => get(true), DownloadError);
+  assertEquals(
+    error.message,
+    `Cannot replace the folder ${copy}: it holds 2 entries the share does not have (MY-NOTES.txt, my-photos/); --force would delete them. Move them away, or leave out --force to save under a free name.`,
+  );
+  assertEquals(await treeOf(copy), before);
+  // Nothing fetched, no `holiday.part` or record left beside it.
+  assertEquals(node.uploaded, sent);
+  assertEquals(await namesIn(out), ["holiday"]);
+});
+
+Deno.test("a forced get of a folder into a copy holding only the share's files, one edited and one gone, replaces it with the verified content", async () => {
+  await using dir = await tempDir();
+  await using tracker = testTracker();
+  const source = join(dir.path, "holiday");
+  const tree = mixedTree();
+  await writeTree(source, tree.files, tree.folders);
+  await using node = await localNode(tracker.address);
+  const { meta } = await node.shareFolder([source], {
+    pieceSize: MIN_PIECE_SIZE,
+  });
+  const out = join(dir.path, "out");
+  const get = (force: boolean) =>
+    within(
+      download(meta.id, { tracker: tracker.address, outDir: out, force }),
+      DOWNLOAD_MS,
+      "the download",
+    );
+  const first = await get(false);
+  await Deno.writeTextFile(join(first.path, BIG), "edited by me");
+  await Deno.remove(join(first.path, "run.sh"));
+  const forced = await get(true);
+  assertEquals(forced.alreadyHere, false);
+  assertEquals(forced.path, join(out, "holiday"));
+  assertEquals(await treeOf(forced.path), await treeOf(source));
+  assertEquals(await namesIn(out), ["holiday"]);
 });
 
 Deno.test("a folder shared by two peers at once comes from both", async () => {

@@ -135,7 +135,7 @@ Deno.test("FolderPart never replaces an existing folder: the next one is 'NAME (
   assertEquals(numberedFolderName("v1.2", 3), "v1.2 (3)");
 });
 
-Deno.test("FolderPart with force replaces an existing folder or file of the name, nothing else", async () => {
+Deno.test("FolderPart with force replaces an existing copy holding only the share's paths (one file edited, one gone), a file or a link of the name, nothing else", async () => {
   await using dir = await tempDir();
   const source = await sourceFolder(dir.path);
   const out = join(dir.path, "out");
@@ -146,8 +146,11 @@ Deno.test("FolderPart with force replaces an existing folder or file of the name
     const target = join(out, TOP);
     await Deno.mkdir(out, { recursive: true });
     if (old === "folder") {
-      await Deno.mkdir(join(target, "old stuff"), { recursive: true });
-      await Deno.writeTextFile(join(target, "old stuff", "x"), "old");
+      const copy = await FolderPart.open({ dir: out, meta: source.meta });
+      writeAll(copy, source);
+      assertEquals(await copy.commit(), target);
+      await Deno.writeTextFile(join(target, "a.txt"), "edited");
+      await Deno.remove(join(target, "sub dir", "deep", "run.sh"));
     } else if (old === "file") {
       await Deno.writeTextFile(target, "old");
     } else {

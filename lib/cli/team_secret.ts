@@ -13,6 +13,8 @@ import { terminalSafe } from "../util/terminal_safe.ts";
 import { TEAM_SECRET_ENV } from "../protocol/limits.ts";
 import { deriveTeamPsk, generateTeamSecret } from "../secure/share_keys.ts";
 
+/** Mode bits that let the file's group or anyone else read it. */
+const OTHERS_MAY_READ = 0o044;
 /** Most bytes read from a secret file: a secret is a line, not a document. */
 export const MAX_SECRET_FILE_BYTES = 4096;
 
@@ -58,6 +60,7 @@ export function peerTeamKey(
  * {@linkcode UsageError}.
  */
 export function trackerTeamKey(path: string): TrackerSecret {
+  checkPathGiven(path);
   let created = false;
   try {
     Deno.writeTextFileSync(path, `${generateTeamSecret()}\n`, {
@@ -86,12 +89,14 @@ export function trackerTeamKey(path: string): TrackerSecret {
 
 /** The file's bytes; `hint` says what to do when it cannot be read. */
 function readSecretFile(path: string, hint: string): Uint8Array {
+  checkPathGiven(path);
   let bytes: Uint8Array;
   try {
     using file = Deno.openSync(path);
     const info = file.statSync();
     if (info.isDirectory) throw new Deno.errors.IsADirectory();
     if (!info.isFile) throw new TypeError("it is not a regular file");
+    warnIfOthersMayRead(path, info);
     bytes = new Uint8Array(MAX_SECRET_FILE_BYTES + 1);
     let length = 0;
     while (length < bytes.length) {
@@ -115,6 +120,33 @@ function readSecretFile(path: string, hint: string): Uint8Array {
     );
   }
   return bytes;
+}
+
+/** Refuses an empty `--secret-file` in one sentence. */
+function checkPathGiven(path: string): void {
+  if (path.trim() === "") {
+    throw new UsageError(
+      "--secret-file needs a path: give the file that holds the team's secret.",
+    );
+  }
+}
+
+/** Secret files already warned about, so a warning is said once. */
+const warned = new Set<string>();
+
+/**
+ * Says on stderr (once per file) that other users of this machine may read
+ * the secret file, and how to stop them, as ssh does for a key: the secret
+ * is all it takes to use the team's tracker.
+ */
+function warnIfOthersMayRead(path: string, info: Deno.FileInfo): void {
+  if (info.mode === null || (info.mode & OTHERS_MAY_READ) === 0) return;
+  if (warned.has(path)) return;
+  warned.add(path);
+  const shown = terminalSafe(path);
+  console.error(
+    `Warning: other users of this machine may read the team secret file "${shown}"; make it private with: chmod 600 "${shown}"`,
+  );
 }
 
 /** Derives the key, naming where a secret too short came from. */

@@ -14,6 +14,8 @@ import { peerTeamKey, trackerTeamKey } from "../../lib/cli/team_secret.ts";
 import { deriveTeamPsk } from "../../lib/secure/share_keys.ts";
 
 const SECRET = "correct horse battery staple";
+/** How a secret file should be written: readable by its owner alone. */
+const PRIVATE = { mode: 0o600 };
 
 Deno.test("trackerTeamKey() writes a new secret (mode 600) when the file is missing and never overwrites one", async () => {
   await using dir = await tempDir();
@@ -35,7 +37,7 @@ Deno.test("trackerTeamKey() writes a new secret (mode 600) when the file is miss
 Deno.test("trackerTeamKey() and peerTeamKey() refuse a short secret, a folder and a missing folder in one sentence", async () => {
   await using dir = await tempDir();
   const short = join(dir.path, "short");
-  await Deno.writeTextFile(short, "  too short  \n");
+  await Deno.writeTextFile(short, "  too short  \n", PRIVATE);
   for (
     const [run, pattern] of [
       [() => trackerTeamKey(short), /too short.*--secret-file/],
@@ -62,7 +64,7 @@ Deno.test("trackerTeamKey() and peerTeamKey() refuse a short secret, a folder an
 Deno.test("peerTeamKey() takes --secret-file before P2P_TEAM_SECRET, trims the secret, and gives none without either", async () => {
   await using dir = await tempDir();
   const file = join(dir.path, "team.secret");
-  await Deno.writeTextFile(file, `${SECRET}\n`);
+  await Deno.writeTextFile(file, `${SECRET}\n`, PRIVATE);
   const key = deriveTeamPsk(SECRET);
   assertEquals(peerTeamKey({ file, env: "another secret, long enough" }), key);
   assertEquals(peerTeamKey({ env: `  ${SECRET}\n` }), key);
@@ -152,7 +154,7 @@ Deno.test("a peer with a team secret (--secret-file or P2P_TEAM_SECRET) is told 
     DENO_DIR: await denoDir(),
   };
   const path = join(dir.path, "team.secret");
-  await Deno.writeTextFile(path, `${SECRET}\n`);
+  await Deno.writeTextFile(path, `${SECRET}\n`, PRIVATE);
   await using tracker = spawnEntry("tracker.ts", [
     "--host",
     "127.0.0.1",
@@ -187,7 +189,7 @@ Deno.test("a peer with a team secret (--secret-file or P2P_TEAM_SECRET) is told 
 Deno.test("a restarted team tracker keeps its secret file, and says nothing about creating it", async () => {
   await using dir = await tempDir();
   const path = join(dir.path, "team.secret");
-  await Deno.writeTextFile(path, `${SECRET}\n`);
+  await Deno.writeTextFile(path, `${SECRET}\n`, PRIVATE);
   const tracker = await teamTracker(path);
   await using _tracker = tracker.child;
   assert(
@@ -270,7 +272,11 @@ Deno.test("with --secret-file or P2P_TEAM_SECRET, peers share and get through a 
 Deno.test("tracker --secret-file with a relative path means the folder the command was typed in (INIT_CWD), as for peer", async () => {
   await using dir = await tempDir();
   const secret = "kept-team-secret-0123456789abcdef";
-  await Deno.writeTextFile(join(dir.path, "team.secret"), `${secret}\n`);
+  await Deno.writeTextFile(
+    join(dir.path, "team.secret"),
+    `${secret}\n`,
+    PRIVATE,
+  );
   const tracker = await teamTracker("team.secret", dir.path);
   await using _tracker = tracker.child;
   // The user's file was read, not a new one made beside the program.
@@ -288,4 +294,37 @@ Deno.test("tracker --secret-file with a relative path means the folder the comma
     tracker.address,
   ], { env: { P2P_TEAM_SECRET: secret } });
   assertEquals(listed.code, 0, listed.stderr);
+});
+
+Deno.test("a team secret file others may read gets a warning once, and an empty --secret-file one sentence", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "open.secret");
+  await Deno.writeTextFile(path, `${SECRET}\n`);
+  await Deno.chmod(path, 0o644);
+  const tracker = await teamTracker(path);
+  await using _tracker = tracker.child;
+  const warning =
+    `Warning: other users of this machine may read the team secret file "${path}"; make it private with: chmod 600 "${path}"`;
+  assertEquals(tracker.child.stderr, [warning]);
+  const list = await runEntry("peer.ts", [
+    "list",
+    "--secret-file",
+    path,
+    "--tracker",
+    tracker.address,
+  ]);
+  assertEquals(list.code, 0, list.stderr);
+  assertEquals(list.stderr.trim(), warning);
+  for (const entry of ["peer.ts", "tracker.ts"]) {
+    const empty = await runEntry(entry, [
+      ...(entry === "peer.ts" ? ["list"] : []),
+      "--secret-file",
+      "",
+    ]);
+    assertEquals(empty.code, 2, empty.stderr);
+    assertEquals(
+      assertOneLine(empty.stderr),
+      "--secret-file needs a path: give the file that holds the team's secret.",
+    );
+  }
 });

@@ -104,7 +104,9 @@ Deno.test("a prompt whose tracker cannot be used says why once at start: down, o
 
   // A team tracker is up: it wants its secret, it is not "down".
   const secret = join(dir.path, "team.secret");
-  await Deno.writeTextFile(secret, "a team secret long enough to be one\n");
+  await Deno.writeTextFile(secret, "a team secret long enough to be one\n", {
+    mode: 0o600,
+  });
   await using team = spawnEntry("tracker.ts", [
     "--host",
     "127.0.0.1",

@@ -209,7 +209,7 @@ function buildProgram(): Command {
     )
     .option(
       "--force",
-      'replace an existing file of the same name (default: save as "name (1).ext")',
+      `replace an existing file of the same name, or a folder holding only the share's files (default: save as "name (1).ext")`,
     )
     .option("--seed", "keep sharing the file once it is saved, until Ctrl-C")
     .option(

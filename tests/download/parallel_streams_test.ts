@@ -25,7 +25,10 @@ import {
   spawnTracker,
 } from "../../scripts/_child.ts";
 import { NetLab, netlabAvailable } from "../../scripts/netlab.ts";
-import { PARALLEL_MIN_BYTES } from "../../lib/download/_parallel_streams.ts";
+import {
+  PARALLEL_MIN_BYTES,
+  PARALLEL_MIN_RTT_MS,
+} from "../../lib/download/_parallel_streams.ts";
 
 const MiB = 1024 * 1024;
 /** Enough missing bytes for a second connection to pay. */
@@ -163,7 +166,15 @@ labTest(
     const { tracker, id } = await labSharer(lab, file);
     const result = await labGet(lab, id, tracker, join(dir.path, "out"));
     assertEquals(result.code, 0, result.stderr);
-    assert(!result.stderr.includes("Opening connection 2"), result.stderr);
+    // A machine busy with other work can stretch even this link's round
+    // trip past the threshold (11 ms once); the rule is what is checked.
+    const opened = /Opening connection 2 .*\(round trip (\d+) ms\)/.exec(
+      result.stderr,
+    );
+    assert(
+      opened === null || Number(opened[1]) >= PARALLEL_MIN_RTT_MS,
+      result.stderr,
+    );
     const got = JSON.parse(result.stdout.trim().split("\n").at(-1)!);
     assertEquals(await sha256File(got.path), id);
   },

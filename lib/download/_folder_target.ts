@@ -13,7 +13,11 @@ import type { FileMeta } from "../protocol/messages.ts";
 import { folderLayoutOf } from "../protocol/folder_layout.ts";
 import type { BufferPool } from "../util/buffer_pool.ts";
 import { PartBusyError } from "../storage/part_file.ts";
-import { FolderPart, ForeignEntriesError } from "../storage/folder_part.ts";
+import {
+  FolderPart,
+  ForeignEntriesError,
+  StrayEntriesError,
+} from "../storage/folder_part.ts";
 import {
   checkExistingFolderPieces,
   FolderStore,
@@ -63,6 +67,19 @@ function notReplaceable(
     keptIn
       ? `${found} The download is kept in ${keptIn}: move ${them} away and run the same get again, or leave out --force to save under a free name.`
       : `${found} Move ${them} away, or leave out --force to save under a free name.`,
+  );
+}
+
+/**
+ * The sentence for a `NAME.part/` that someone put entries in while the
+ * download ran: its verified files are kept there to resume.
+ */
+function strayEntries(error: StrayEntriesError): DownloadError {
+  const { count, shown } = error;
+  const [entries, them] = count === 1 ? ["entry", "it"] : ["entries", "them"];
+  const list = shown.join(", ") + (count > shown.length ? ", …" : "");
+  return new DownloadError(
+    `Not saved: ${error.path} holds ${count} ${entries} the share does not have (${list}), put there while it downloaded. Move ${them} out and run the same get again: it resumes from the verified files kept there.`,
   );
 }
 
@@ -151,6 +168,7 @@ class FolderTarget implements DownloadTarget {
     try {
       path = await this.#part.commit();
     } catch (error) {
+      if (error instanceof StrayEntriesError) throw strayEntries(error);
       if (error instanceof ForeignEntriesError) {
         throw notReplaceable(error, this.#part.partPath);
       }

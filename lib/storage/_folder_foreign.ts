@@ -47,6 +47,19 @@ export class ForeignEntriesError extends Error {
   }
 }
 
+/**
+ * A download's own `NAME.part/` that holds entries the share does not have
+ * (put there by someone else while it ran): not verified, so the folder is
+ * not saved with them.
+ */
+export class StrayEntriesError extends ForeignEntriesError {
+  /** Creates the error for the `.part` folder `path`. */
+  constructor(path: string, found: ForeignEntries) {
+    super(path, found);
+    this.name = "StrayEntriesError";
+  }
+}
+
 /** What {@linkcode foreignEntries} found. */
 export interface ForeignEntries {
   /** Entries the share does not have, in all (a foreign folder counts once). */
@@ -139,6 +152,18 @@ export async function foreignEntries(
     },
   });
   return found;
+}
+
+/**
+ * Throws {@linkcode StrayEntriesError} if the download's own `NAME.part`
+ * folder at `part` holds anything the share does not.
+ */
+export async function refuseStray(
+  part: string,
+  layout: FolderLayout,
+): Promise<void> {
+  const found = await foreignEntries(part, layout);
+  if (found.count > 0) throw new StrayEntriesError(part, found);
 }
 
 /** Throws {@linkcode ForeignEntriesError} if `root` holds anything the share does not. */

@@ -59,12 +59,13 @@ import {
   numberedFolderName,
   replaceWith,
 } from "./_folder_part_move.ts";
-import { refuseForeign } from "./_folder_foreign.ts";
+import { refuseForeign, refuseStray } from "./_folder_foreign.ts";
 
 export { PartBusyError } from "./part_file.ts";
 export {
   ForeignEntriesError,
   SHOWN_FOREIGN_ENTRIES,
+  StrayEntriesError,
 } from "./_folder_foreign.ts";
 export { numberedFolderName } from "./_folder_part_move.ts";
 
@@ -314,6 +315,8 @@ export class FolderPart {
       });
     }
     await this.#flushDeferred();
+    // Only what was downloaded and verified is saved under the name.
+    await refuseStray(this.partPath, this.layout);
     const target = this.#force
       ? await replaceWith(this.partPath, join(this.dir, this.name), this.layout)
       : await moveToFreeName(this.partPath, this.dir, this.name);

@@ -5,6 +5,7 @@ import {
   FolderPart,
   ForeignEntriesError,
   SHOWN_FOREIGN_ENTRIES,
+  StrayEntriesError,
 } from "../../lib/storage/folder_part.ts";
 import {
   PIECE,
@@ -127,4 +128,27 @@ Deno.test("FolderPart with force refuses at the commit what was added meanwhile,
   assertEquals(await again.commit(), target);
   assertEquals(await sameTree(source, target), []);
   assertEquals([...Deno.readDirSync(out)].map((entry) => entry.name), [TOP]);
+});
+
+Deno.test("FolderPart does not save entries someone put in NAME.part while it downloaded: the commit is refused and the verified files kept to resume", async () => {
+  await using dir = await tempDir();
+  const source = await sourceFolder(dir.path);
+  const out = join(dir.path, "out");
+  const part = await FolderPart.open({ dir: out, meta: source.meta });
+  writeAll(part, source);
+  await Deno.writeTextFile(join(part.partPath, "planted.sh"), "not shared");
+  const error = await assertRejects(() => part.commit(), StrayEntriesError);
+  assertEquals((error as StrayEntriesError).shown, ["planted.sh"]);
+  part.close();
+  // Nothing saved under the name; the .part and its record kept.
+  assertEquals(
+    await Deno.lstat(join(out, TOP)).catch(() => undefined),
+    undefined,
+  );
+  await Deno.remove(join(join(out, `${TOP}.part`), "planted.sh"));
+  const resumed = await FolderPart.open({ dir: out, meta: source.meta });
+  assert(resumed.resumed);
+  writeAll(resumed, source);
+  const saved = await resumed.commit();
+  assertEquals(await sameTree(source, saved), []);
 });

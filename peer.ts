@@ -361,6 +361,10 @@ async function main(args: string[]): Promise<number> {
   } catch (error) {
     const { message, exitCode } = explainError(error, commandName(args));
     if (message) console.error(message);
+    // With --json, a script reading stdout learns of the failure there too.
+    if (message && exitCode !== 0 && args.includes("--json")) {
+      console.log(toJsonLine({ error: message, exitCode, version: VERSION }));
+    }
     // A mistake in what was typed is its sentence alone, even with --verbose.
     const verbose = args.includes("--verbose") || args.includes("-v");
     if (verbose && exitCode !== USAGE_EXIT_CODE) {

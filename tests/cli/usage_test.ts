@@ -310,3 +310,30 @@ Deno.test("a usage error is its one sentence even with --verbose: no stack trace
     assertOneLine(result.stderr);
   }
 });
+
+Deno.test("with --json a failure ends stdout with its sentence and exit code as JSON", async () => {
+  const tracker = await spawnTracker();
+  await using _tracker = tracker.child;
+  await using dir = await tempDir();
+  const result = await runEntry("peer.ts", [
+    "get",
+    FULL_ID,
+    "--json",
+    "--wait",
+    "0",
+    "--tracker",
+    tracker.address,
+    "--out",
+    dir.path,
+  ]);
+  assertEquals(result.code, 1, result.stderr);
+  const sentence = assertOneLine(result.stderr);
+  assertEquals(JSON.parse(result.stdout.trim().split("\n").at(-1)!), {
+    error: sentence,
+    exitCode: 1,
+    version: VERSION,
+  });
+  const usage = await runEntry("peer.ts", ["list", "--json", "extra"]);
+  assertEquals(usage.code, 2);
+  assertEquals(JSON.parse(usage.stdout).exitCode, 2);
+});

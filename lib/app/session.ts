@@ -140,30 +140,45 @@ export class Session {
   /**
    * Hashes, serves and registers the file at `path` (`~/` means home),
    * privately if asked; resolves with its metadata, or undefined if it was
-   * cancelled.
+   * cancelled. Throws a {@linkcode UsageError} at once, before opening it,
+   * for what is neither a file nor a folder (a FIFO, a socket, a device):
+   * opening a FIFO would wait for a writer, forever.
    */
   async share(
     path: string,
     options: ShareOptions = {},
   ): Promise<FileMeta | undefined> {
+    const full = resolve(expandHome(path));
+    // No await before the transfer starts: the web page counts on it.
+    let info: Deno.FileInfo | undefined;
+    try {
+      info = Deno.statSync(full);
+    } catch { /* missing or unreadable: the share says why */ }
+    if (info && !info.isFile && !info.isDirectory) {
+      throw new UsageError(
+        `Cannot share "${path}": it is not a regular file or a folder.`,
+      );
+    }
     const transfer = this.#transfers.start({
       kind: "hash",
       name: basename(path),
     });
     try {
       this.#emit({ type: "hashing", transfer, path });
-      const full = resolve(expandHome(path));
       const shareOptions = {
         private: options.private ?? false,
         signal: transfer.signal,
         onProgress: (done: number, total: number) =>
           transfer.update({ done, total }),
       };
-      const isFolder = (await Deno.stat(full).catch(() => undefined))
-        ?.isDirectory;
-      const { meta, skipped } = isFolder
-        ? await this.#node.shareFolder([full], shareOptions)
-        : { meta: await this.#node.share(full, shareOptions), skipped: [] };
+      const { meta, skipped } = await untilCancelled(
+        info?.isDirectory
+          ? this.#node.shareFolder([full], shareOptions)
+          : this.#node.share(full, shareOptions)
+            .then((meta) => ({ meta, skipped: [] })),
+        transfer.signal,
+        (late) => this.#dropLate(late.meta.id),
+      );
       const isPrivate = this.#node.isPrivate(meta.id);
       // Asked for privately, but shared publicly before: said so.
       const alsoPublic = (options.private ?? false) && !isPrivate;
@@ -277,9 +292,8 @@ export class Session {
             peers: p.peers,
             routes: p.routes,
             found: p.found,
-            name: p.files
-              ? `${p.name} (${p.files.done}/${p.files.total} files)`
-              : p.name,
+            name: p.name,
+            files: p.files,
           });
         },
       });
@@ -436,6 +450,18 @@ export class Session {
     return selfAddresses(this.#node.address);
   }
 
+  /**
+   * Stops sharing `id`, which a cancelled share registered after all (its
+   * hashing or registering had not looked at the signal yet), unless this
+   * session shares it anyway.
+   */
+  #dropLate(id: string): void {
+    if (this.#paths.has(id)) return;
+    this.#node.unshare(id).catch((error) =>
+      this.#options.log?.(`Could not unshare ${shortId(id)}: ${error}`)
+    );
+  }
+
   /** Notes where `id` is served from, unless it already was from elsewhere. */
   #sharedFrom(id: string, path: string): void {
     // Sharing a file already shared keeps serving the first copy.
@@ -451,4 +477,23 @@ export function alreadyHere(file: LocalFile): string {
   return `${terminalSafe(file.meta.name)} (${
     shortId(file.meta.id)
   }) is already here: ${terminalSafe(file.path)}`;
+}
+
+/**
+ * `work`, or a rejection with the signal's reason as soon as it aborts: a
+ * read stuck on a slow disk looks at the signal only once it returns. What
+ * `work` still resolves with after that goes to `late`.
+ */
+function untilCancelled<T>(
+  work: Promise<T>,
+  signal: AbortSignal,
+  late: (value: T) => void,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const stop = () => reject(signal.reason);
+    if (signal.aborted) stop();
+    else signal.addEventListener("abort", stop, { once: true });
+    work.then((value) => signal.aborted ? late(value) : resolve(value), reject)
+      .finally(() => signal.removeEventListener("abort", stop));
+  });
 }

@@ -40,6 +40,8 @@ export interface TransferUpdate {
   found?: DownloadProgress["found"];
   /** The file's name, when it becomes known. */
   name?: string;
+  /** A folder's files saved so far and in all (shown after its name). */
+  files?: { done: number; total: number };
   /** The file's ID, when it becomes known. */
   id?: string;
 }
@@ -50,8 +52,13 @@ export class Transfer {
   readonly number: number;
   /** What it does. */
   readonly kind: TransferKind;
-  /** File name. */
+  /**
+   * What `status` shows: the file's name, and for a folder being got the
+   * files saved so far, e.g. `photos (2/5 files)`.
+   */
   name: string;
+  /** The file's or folder's own name (no count): what `cancel` takes. */
+  fileName: string;
   /** File ID, once known. */
   id?: string;
   /** Bytes done. */
@@ -82,6 +89,7 @@ export class Transfer {
     this.number = number;
     this.kind = start.kind;
     this.name = start.name;
+    this.fileName = start.name;
     this.id = start.id;
     this.#now = now;
     this.#samples.push({ at: now(), done: 0 });
@@ -115,7 +123,13 @@ export class Transfer {
     if (update.peers !== undefined) this.peers = update.peers;
     if (update.routes !== undefined) this.routes = update.routes;
     if (update.found !== undefined) this.found = update.found;
-    if (update.name !== undefined) this.name = update.name;
+    if (update.name !== undefined) this.fileName = update.name;
+    if (update.name !== undefined || update.files !== undefined) {
+      const { files } = update;
+      this.name = files
+        ? `${this.fileName} (${files.done}/${files.total} files)`
+        : this.fileName;
+    }
     if (update.id !== undefined) this.id = update.id;
     const at = this.#now();
     this.#samples.push({ at, done: update.done });
@@ -185,7 +199,8 @@ export class Transfers {
 
   /**
    * Finds transfers by `#N` or `N`, by a prefix of the file ID, or by the
-   * exact file name.
+   * exact file or folder name (a folder's with or without a trailing `/`,
+   * never with the count of files `status` shows after it).
    */
   find(ref: string): Transfer[] {
     const number = /^#?(\d+)$/.exec(ref);
@@ -194,9 +209,11 @@ export class Transfers {
       if (found) return [found];
     }
     const lower = ref.toLowerCase();
+    // `photos/`, as a folder is typed when completing its path.
+    const bare = ref.length > 1 ? ref.replace(/\/+$/, "") : ref;
     return this.list().filter((transfer) =>
       (lower.length >= 4 && transfer.id?.startsWith(lower)) ||
-      transfer.name === ref
+      transfer.fileName === ref || transfer.fileName === bare
     );
   }
 }

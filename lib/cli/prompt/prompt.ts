@@ -306,9 +306,10 @@ class PromptLoop {
       known: () => [...known, ...shared],
       shared: () => shared,
       transfers: () =>
+        // A folder's own name: what `status` adds after it changes.
         this.#session.transfers().map((t) => ({
           id: `#${t.number}`,
-          name: t.name,
+          name: t.fileName,
         })),
     }).then(
       (result) => {

@@ -1,0 +1,37 @@
+/**
+ * A folder being got shows its count of files saved after its name, and is
+ * still found by its own name (with or without a trailing slash) as that
+ * count changes.
+ *
+ * @module
+ */
+
+import { assertEquals } from "../assert.ts";
+import { Transfers } from "../../lib/app/transfers.ts";
+
+const ID = "c3".repeat(32);
+
+Deno.test("Transfers finds a folder being got by its own name, with or without a slash, whatever count of files status shows", () => {
+  const transfers = new Transfers(() => 0);
+  const folder = transfers.start({ kind: "get", name: ID, id: ID });
+  const files = (done: number) => ({ done, total: 5 });
+  folder.update({ done: 0, total: 1000, name: "multi", files: files(0) });
+  assertEquals(folder.name, "multi (0/5 files)");
+  assertEquals(folder.fileName, "multi");
+  for (const ref of ["multi", "multi/", "multi//"]) {
+    assertEquals(transfers.find(ref), [folder], ref);
+  }
+  folder.update({ done: 400, total: 1000, files: files(2) });
+  assertEquals(folder.name, "multi (2/5 files)");
+  assertEquals(transfers.find("multi/"), [folder]);
+  // Not by the line status shows, which stops matching as files arrive.
+  assertEquals(transfers.find("multi (0/5 files)"), []);
+  assertEquals(transfers.find("mult"), []);
+
+  // A file keeps its plain name; "/" alone names nothing.
+  const file = transfers.start({ kind: "hash", name: "a.bin" });
+  file.update({ done: 1, total: 2 });
+  assertEquals(file.name, "a.bin");
+  assertEquals(transfers.find("a.bin"), [file]);
+  assertEquals(transfers.find("/"), []);
+});

@@ -9,12 +9,13 @@
 
 import { PeerNode } from "../app/peer_node.ts";
 import type { PeerNodeOptions } from "../app/peer_node_types.ts";
-import { Session } from "../app/session.ts";
+import { DEFAULT_OUT_DIR, Session } from "../app/session.ts";
 import type { TrackerAddress } from "../discovery/tracker_client.ts";
 import { DEFAULT_PEER_PORT } from "../protocol/limits.ts";
 import { BandwidthLimiter } from "../util/bandwidth.ts";
 import { settleWithin } from "../util/settle_within.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
+import { prepareOutDir } from "./out_dir.ts";
 import {
   notRegisteredEnd,
   reachabilityLine,
@@ -63,11 +64,13 @@ export interface PeerSession extends AsyncDisposable {
 
 /**
  * Starts a peer node and a session on it. Rejects if the peer server cannot
- * start (e.g. the port is in use).
+ * start (e.g. the port is in use), and with a `UsageError` when `outDir`
+ * is blank or not a folder (a file): every get would fail to save there.
  */
 export async function startPeerSession(
   options: PeerSessionOptions,
 ): Promise<PeerSession> {
+  await refuseOutDir(options.outDir ?? DEFAULT_OUT_DIR);
   const downloadLimit = options.downloadLimit === undefined
     ? undefined
     : new BandwidthLimiter(options.downloadLimit);
@@ -124,4 +127,17 @@ export async function startPeerSession(
       }
     },
   };
+}
+
+/**
+ * Throws the `UsageError` `peer get --out` throws for a blank `out` or one
+ * that is a file. A missing folder is left for the get to create: a
+ * session that only shares never makes it.
+ */
+export async function refuseOutDir(out: string): Promise<void> {
+  const info = await Deno.stat(out).catch(() => undefined);
+  // For these, prepareOutDir throws its UsageError before it creates anything.
+  if (out.trim() === "" || (info && !info.isDirectory)) {
+    await prepareOutDir(out);
+  }
 }

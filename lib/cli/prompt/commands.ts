@@ -1,8 +1,8 @@
 /**
- * The prompt's command table: splitting a typed line into words, running
- * the command it names on the {@linkcode Session}, and printing the answer,
- * including the answers of shares and gets that finish in the background
- * ({@linkcode showEvent}).
+ * The prompt's command table: running the command a typed line names on
+ * the {@linkcode Session} (its words split as `completion.ts` quotes them)
+ * and printing the answer, including the answers of shares and gets that
+ * finish in the background ({@linkcode showEvent}).
  *
  * @module
  */
@@ -15,6 +15,9 @@ import { isLinkText } from "../../app/lookup.ts";
 import { PRIVATE_NOTE } from "../share.ts";
 import { parseSearchText } from "../args.ts";
 import { doctorLines } from "../doctor.ts";
+import { refuseOutDir } from "../peer_session.ts";
+import { suggest } from "../suggest.ts";
+import { COMMANDS, splitWords } from "./completion.ts";
 import { parseShareLink } from "../../protocol/share_link.ts";
 import { folderLayoutOf } from "../../protocol/folder_layout.ts";
 import {
@@ -134,7 +137,7 @@ export async function runCommand(
       await unshare(args[0], context);
       return "continue";
     case "get":
-      startGet(args, context);
+      await startGet(args, context);
       return "continue";
     case "list":
       await list(context);
@@ -165,10 +168,17 @@ export async function runCommand(
       cancel(args[0], context);
       return "continue";
     default:
-      throw new UsageError(
-        `Unknown command "${word}": type "help" for the list.`,
-      );
+      throw unknownCommand(word);
   }
+}
+
+/** The error for a command the prompt does not know, with a guess if one is close. */
+function unknownCommand(word: string): UsageError {
+  const guess = suggest(word, COMMANDS);
+  const hint = guess ? `Did you mean "${guess}"? Type` : "type";
+  return new UsageError(
+    `Unknown command "${word}": ${hint} "help" for the list.`,
+  );
 }
 
 /** Prints what a share or get running in the background has to say. */
@@ -226,6 +236,15 @@ export function showEvent(event: SessionEvent, context: CommandContext): void {
     case "saved": {
       const { result } = event;
       context.drawBars();
+      if (result.alreadyHere) {
+        // In the download folder already (`peer get` says the same).
+        context.print(
+          `Already have ${terminalSafe(result.path)} (${
+            formatSize(result.meta.size)
+          }, SHA-256 verified); nothing to download.`,
+        );
+        return;
+      }
       const count = result.peers.length;
       context.print(
         `Saved ${terminalSafe(result.path)} (${
@@ -266,7 +285,10 @@ async function unshare(ref: string, context: CommandContext): Promise<void> {
   );
 }
 
-function startGet(args: string[], context: CommandContext): void {
+async function startGet(
+  args: string[],
+  context: CommandContext,
+): Promise<void> {
   const { session } = context;
   const { ref, outDir, force } = parseGetArgs(args, session.outDir);
   const wanted = isLinkText(ref) ? parseShareLink(ref) : session.resolveId(ref);
@@ -277,8 +299,12 @@ function startGet(args: string[], context: CommandContext): void {
     : wanted.shortId;
   // Not a failure: what the get was for is done.
   const here = session.localCopy(id);
-  if (here) context.print(alreadyHere(here));
-  else context.background(session.get(wanted, { outDir, force }));
+  if (here) {
+    context.print(alreadyHere(here));
+    return;
+  }
+  await refuseOutDir(outDir);
+  context.background(session.get(wanted, { outDir, force }));
 }
 
 function showLink(ref: string, context: CommandContext): void {
@@ -445,42 +471,4 @@ function need(args: string[], usage: string): void {
   if (args.length === 0) {
     throw new UsageError(`Missing argument: use "${usage}".`);
   }
-}
-
-/**
- * Splits a command line into words; double or single quotes keep spaces,
- * a backslash escapes the next character.
- *
- * @example
- * ```ts
- * splitWords('share "my file.txt"'); // ["share", "my file.txt"]
- * ```
- */
-export function splitWords(line: string): string[] {
-  const words: string[] = [];
-  let word = "";
-  let quote = "";
-  let started = false;
-  for (let i = 0; i < line.length; i++) {
-    const char = line[i];
-    if (char === "\\" && i + 1 < line.length && quote !== "'") {
-      word += line[++i];
-      started = true;
-    } else if (quote) {
-      if (char === quote) quote = "";
-      else word += char;
-    } else if (char === '"' || char === "'") {
-      quote = char;
-      started = true;
-    } else if (/\s/.test(char)) {
-      if (started) words.push(word);
-      word = "";
-      started = false;
-    } else {
-      word += char;
-      started = true;
-    }
-  }
-  if (started) words.push(word);
-  return words;
 }

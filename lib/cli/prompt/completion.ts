@@ -1,8 +1,9 @@
 /**
  * Tab completion for the prompt: command names, file paths after `share`
  * (and `--out`), and known file IDs and names after `get`, `peers`,
- * `unshare`, `link` and `cancel`. Pure apart from the folder listing it is given,
- * so it is tested without a terminal.
+ * `unshare`, `link` and `cancel`, quoted as {@linkcode splitWords} reads
+ * a line back. Pure apart from the folder listing it is given, so it is
+ * tested without a terminal.
  *
  * @module
  */
@@ -199,6 +200,44 @@ export function encode(text: string, quote: string, finished: boolean): string {
   }
   const escaped = text.replace(/([\s"'\\])/g, "\\$1");
   return finished ? `${escaped} ` : escaped;
+}
+
+/**
+ * Splits a command line into words; double or single quotes keep spaces,
+ * a backslash escapes the next character.
+ *
+ * @example
+ * ```ts
+ * splitWords('share "my file.txt"'); // ["share", "my file.txt"]
+ * ```
+ */
+export function splitWords(line: string): string[] {
+  const words: string[] = [];
+  let word = "";
+  let quote = "";
+  let started = false;
+  for (let i = 0; i < line.length; i++) {
+    const char = line[i];
+    if (char === "\\" && i + 1 < line.length && quote !== "'") {
+      word += line[++i];
+      started = true;
+    } else if (quote) {
+      if (char === quote) quote = "";
+      else word += char;
+    } else if (char === '"' || char === "'") {
+      quote = char;
+      started = true;
+    } else if (/\s/.test(char)) {
+      if (started) words.push(word);
+      word = "";
+      started = false;
+    } else {
+      word += char;
+      started = true;
+    }
+  }
+  if (started) words.push(word);
+  return words;
 }
 
 /** Splits `line` into finished words and the one being typed. */

@@ -5,6 +5,7 @@ import {
   READY_TIMEOUT_MS,
   shareArgs,
   spawnEntry,
+  spawnSharer,
 } from "../../../scripts/_child.ts";
 import {
   ask,
@@ -18,13 +19,13 @@ import {
   parseGetArgs,
   parseShareArgs,
   runCommand,
-  splitWords,
 } from "../../../lib/cli/prompt/commands.ts";
 import type { Session } from "../../../lib/app/session.ts";
 import {
   complete,
   type CompletionSource,
   encode,
+  splitWords,
 } from "../../../lib/cli/prompt/completion.ts";
 import {
   History,
@@ -808,6 +809,50 @@ Deno.test({
       await accepting.catch(() => {});
       for (const conn of held) conn.close();
     }
+  },
+});
+
+Deno.test({
+  name:
+    "on a terminal, cancel takes a folder being got by its own name, which Tab completes without the count of files status shows",
+  ignore: !HAS_SCRIPT,
+  fn: async () => {
+    await using dir = await tempDir();
+    const folder = join(dir.path, "multi");
+    await Deno.mkdir(folder);
+    for (let i = 1; i <= 5; i++) {
+      await randomFile(folder, `part${i}.bin`, 256 * 1024);
+    }
+    await using tracker = await startTracker();
+    const sharer = await spawnSharer(folder, tracker.address);
+    await using _sharer = sharer.child;
+    const env = { P2P_TRACKER: tracker.address, P2P_HOME: dir.path };
+    // The limit keeps the get running for seconds after its first file.
+    await using prompt = new PromptProcess(
+      [
+        "--port",
+        "0",
+        "--out",
+        join(dir.path, "out"),
+        "--download-limit",
+        "64K",
+      ],
+      env,
+      true,
+    );
+    await prompt.waitFor(/Serving on/);
+    await prompt.type(`get ${sharer.id}\r`);
+    await prompt.waitForOutput(/#1 getting multi \(\d\/5 files\)/, 20_000);
+    await prompt.type("cancel mul\t");
+    await waitForScreen(prompt, "p2p> cancel multi");
+    await prompt.type("\r");
+    await prompt.waitForOutput(/Cancelling #1 multi/);
+    await prompt.waitForOutput(/Cancelled #1 multi/);
+    const rows = await statusOnScreen(prompt);
+    assert(rows.includes("Transfers: none."), rows.join("\n"));
+    await prompt.type("quit\r");
+    assertEquals((await prompt.end()).code, 0, prompt.output);
+    assert(!/\[y\/N\]/.test(prompt.output), prompt.output);
   },
 });
 

@@ -25,7 +25,7 @@ export interface OutDirAdvice {
   empty: string;
   /** Ends the sentence after "it is a file, not a folder". */
   notAFolder: string;
-  /** Ends the sentence after why the folder cannot be created. */
+  /** Ends the sentence after why the folder cannot be created or used. */
   cannotCreate: string;
 }
 
@@ -43,7 +43,8 @@ export const PLAIN_OUT_DIR_ADVICE: OutDirAdvice = {
  * {@linkcode removeEmptyFolders} to take away again if nothing is saved.
  * Throws a {@linkcode UsageError} when `out` is blank or names something
  * that is not a folder (a file), and an {@linkcode OutDirError} naming the
- * folder and the reason when it cannot be created or used; each message
+ * folder and the reason when it cannot be created, or looked at (then it
+ * cannot be written either, as `/proc/sys`); each message
  * ends with the matching part of `advice`.
  *
  * @example
@@ -56,9 +57,20 @@ export async function prepareOutDir(
   advice: OutDirAdvice = PLAIN_OUT_DIR_ADVICE,
 ): Promise<string[]> {
   if (out.trim() === "") throw new UsageError(advice.empty);
-  // A stat that fails (nothing there, or not allowed to look, as in /proc)
-  // leaves it to mkdir, whose error says why the folder cannot be made.
-  const info = await Deno.stat(out).catch(() => undefined);
+  let info: Deno.FileInfo | undefined;
+  try {
+    info = await Deno.stat(out);
+  } catch (error) {
+    // Not allowed to look (as in /proc, /sys): it may well be there, and
+    // cannot be written either. Any other failure is left to mkdir, whose
+    // error says why the folder cannot be made.
+    if (cannotLook(error)) {
+      throw new OutDirError(
+        `Cannot save into "${out}": ${reason(error)}; ${advice.cannotCreate}`,
+        { cause: error },
+      );
+    }
+  }
   if (info?.isDirectory) return [];
   if (info) {
     throw new UsageError(
@@ -117,6 +129,12 @@ async function missingFolders(out: string): Promise<string[]> {
     missing.push(path);
     if (dirname(path) === path) return missing;
   }
+}
+
+/** True for an error that says the folder may not be looked at. */
+function cannotLook(error: unknown): boolean {
+  return error instanceof Deno.errors.NotCapable ||
+    error instanceof Deno.errors.PermissionDenied;
 }
 
 /** Why a folder could not be made or used, in plain words. */

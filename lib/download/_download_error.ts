@@ -25,18 +25,125 @@ export class DownloadError extends Error {
   }
 }
 
-/** A write or open failure in the download folder, as one sentence. */
-export function diskError(dir: string, error: unknown): DownloadError {
-  const reason = (error as { code?: string }).code === "ENOSPC" ||
-      /no space left/i.test(String(error))
-    ? "the disk is full"
-    : error instanceof Deno.errors.PermissionDenied ||
-        /permission denied/i.test(String(error))
-    ? "permission denied"
-    : (error as Error).message ?? String(error);
-  return new DownloadError(
-    `Cannot write to ${dir}: ${reason}. The partial download is kept; free some space or pick another --out, then run the same get again to resume.`,
-  );
+/**
+ * Where a download's `.part` (file or folder) is, as far as known, for the
+ * words of a disk error: only a `.part` that is there is said to be kept.
+ */
+export interface PartPlace {
+  /** The `.part`'s path; unknown when nothing names it. */
+  path?: string;
+  /** True if it is there now. @default {false} */
+  kept?: boolean;
+  /** True while the `.part` is opened (nothing was downloaded yet). @default {false} */
+  opening?: boolean;
+}
+
+/** A failure to write a download's `.part`, with where that `.part` is. */
+export class PartFailure extends Error {
+  /** Where the `.part` is. */
+  readonly place: PartPlace;
+  /** Wraps `cause`, the system's error. */
+  constructor(cause: unknown, place: PartPlace) {
+    super((cause as Error)?.message ?? String(cause), { cause });
+    this.name = "PartFailure";
+    this.place = place;
+  }
+}
+
+/** A {@linkcode DownloadError} for a disk failure; `cause` is the system's error. */
+export class DiskError extends DownloadError {
+  /** The download folder. */
+  readonly dir: string;
+  /** Creates the error for `dir` with the sentence `message`. */
+  constructor(dir: string, message: string, cause: unknown) {
+    super(message, { cause });
+    this.dir = dir;
+  }
+}
+
+/**
+ * A write or open failure in the download folder `dir`, as a sentence that
+ * says why and what to do: a full disk, a read-only file system, a folder
+ * the user may not write to, a `.part` removed while downloading. It says
+ * the partial download is kept only when `place` (or a
+ * {@linkcode PartFailure}'s) says that it is there.
+ */
+export function diskError(
+  dir: string,
+  error: unknown,
+  place?: PartPlace,
+): DiskError {
+  if (error instanceof DiskError) error = error.cause;
+  if (error instanceof PartFailure) {
+    place ??= error.place;
+    error = error.cause;
+  }
+  return new DiskError(dir, sentence(dir, error, place ?? {}), error);
+}
+
+/** What {@linkcode diskError} says. */
+function sentence(dir: string, error: unknown, place: PartPlace): string {
+  const { path, kept } = place;
+  const where = `Cannot write to ${dir}`;
+  const keptThere = kept ? ` The partial download ${path} is kept.` : "";
+  switch (causeOf(error)) {
+    case "full":
+      return kept
+        ? `${where}: the disk is full. Free some space and run the same get again to resume from the partial download ${path}, or pick another --out.`
+        : `${where}: the disk is full. Free some space or pick another --out, then run the same get again.`;
+    case "read-only":
+      return `${where}: it is on a read-only file system; pick another --out.${keptThere}`;
+    case "denied":
+      return `${where}: you may not write there; pick another --out.${keptThere}`;
+    case "missing":
+      if (place.opening) {
+        // Only a special file system (such as /proc) refuses a new file so.
+        return `${where}: the system does not allow new files there; pick another --out.`;
+      }
+      if (kept) {
+        return `Part of the partial download ${path} was removed while downloading; nothing was saved. Run the same get again to download what is missing.`;
+      }
+      return `The partial download ${
+        path ?? `in ${dir}`
+      } was removed while downloading; nothing was saved. Run the same get again to start over.`;
+  }
+  const reason = plainReason(error);
+  return kept
+    ? `${where}: ${reason}. The partial download ${path} is kept: run the same get again to resume, or pick another --out.`
+    : `${where}: ${reason}. Run the same get again, or pick another --out.`;
+}
+
+/** The kind of disk failure `error` is, from its code or else its text. */
+function causeOf(
+  error: unknown,
+): "full" | "read-only" | "denied" | "missing" | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  const text = String((error as Error)?.message ?? error);
+  if (code === "ENOSPC" || /no space left/i.test(text)) return "full";
+  if (code === "EROFS" || /read-only file system/i.test(text)) {
+    return "read-only";
+  }
+  if (
+    error instanceof Deno.errors.PermissionDenied ||
+    error instanceof Deno.errors.NotCapable ||
+    /permission denied|operation not permitted/i.test(text)
+  ) return "denied";
+  if (
+    error instanceof Deno.errors.NotFound ||
+    /no such file or directory/i.test(text)
+  ) return "missing";
+  return undefined;
+}
+
+/**
+ * The system's reason in plain words: "Input/output error (os error 5):
+ * write" → "input/output error".
+ */
+function plainReason(error: unknown): string {
+  const text = String((error as Error)?.message ?? error);
+  const plain = text.replace(/\s*\(os error \d+\).*$/s, "").trim() ||
+    "the system refused";
+  return plain.charAt(0).toLowerCase() + plain.slice(1).replace(/\.$/, "");
 }
 
 /** What {@linkcode incompleteError} says about a download that stopped short. */

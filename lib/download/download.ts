@@ -7,7 +7,7 @@
  * The public face and the run loop; the parts it drives are private to this
  * folder: where peers come from (`_find_peers.ts`), whom to link to
  * (`_peer_pool.ts`), piece hashes (`_piece_check.ts`), serving while
- * downloading (`_swarming.ts`), the `.part` file as a whole (`_save.ts`).
+ * downloading (`_swarming.ts`), the `.part` (`_watched_target.ts`).
  *
  * @module
  */
@@ -37,7 +37,7 @@ import { type PeerBytes, type PeerOrigin, PeerPool } from "./_peer_pool.ts";
 import { matches } from "./_piece_check.ts";
 import { savedName } from "./_save.ts";
 import type { DownloadTarget } from "./_target.ts";
-import { openTarget } from "./_file_target.ts";
+import { openTarget } from "./_watched_target.ts";
 import { alreadyHere } from "./_already_here.ts";
 import { Swarming } from "./_swarming.ts";
 import { FileSpans, type FileSpansOptions } from "./_file_spans.ts";

@@ -11,12 +11,18 @@
  * a resume record of this file is beside it, or a damaged one (not JSON:
  * what a crash can leave; its pieces are checked anyway). Without one it
  * may be the user's own `NAME.part`: it is left as it is, and
- * `NAME (1).part` used. A resumed `.part` is opened and then checked to be
- * the same regular file `lstat` saw; a file at the record's name that is
- * not a record (nor a damaged one beside its `.part`) is never replaced; the
- * `.part` is locked while in use so two downloads never share it; an
- * existing file is never overwritten unless asked (`name (1).ext`
- * otherwise).
+ * `NAME (1).part` used, unless it is provably an earlier run's left
+ * empty without its record by a full disk (`_part_leftovers.ts`). A
+ * resumed `.part` is opened and then checked to be the same regular file
+ * `lstat` saw; a file at the record's name that is not a record (nor a
+ * damaged one beside its `.part`) is never replaced; the `.part` is locked
+ * while in use so two downloads never share it; an existing file is never
+ * overwritten unless asked (`name (1).ext` otherwise).
+ *
+ * Nothing is left without its record: a `.part` this run made whose record
+ * cannot be written is removed again, and so is the record's temporary
+ * file; a run that holds a `.part` removes the temporary files of its
+ * record an earlier run left.
  *
  * @module
  */
@@ -25,8 +31,13 @@ import { join } from "node:path";
 import { MAX_NAME_BYTES } from "../protocol/limits.ts";
 import { readFull } from "../util/read_full.ts";
 import { numberedName, truncateUtf8 } from "./safe_name.ts";
-import { writeAll } from "../util/write_all.ts";
+import { writeAll, writeAllAsync } from "../util/write_all.ts";
 import { MAX_NAME_ATTEMPTS, moveToFreeFileName } from "./free_name.ts";
+import {
+  leftWithoutRecord,
+  recordTempPath,
+  removeRecordTemps,
+} from "./_part_leftovers.ts";
 
 /** Suffix of a file being downloaded. */
 export const PART_SUFFIX = ".part";
@@ -258,7 +269,14 @@ async function tryPart(
       return undefined;
     }
     // No record, or a stale one of ours whose `.part` was deleted.
-    return await prepare(created, options, partName, false);
+    return await prepareOwn(created, options, partName);
+  }
+  if (
+    record === undefined &&
+    await leftWithoutRecord(path, recordPath, MAX_RECORD_BYTES)
+  ) {
+    const file = await openExisting(path);
+    return file && await prepareOwn(file, options, partName);
   }
   // Resumed only with this file's own record beside it (or a damaged one):
   // a `.part` without one may be the user's own file.
@@ -271,6 +289,36 @@ async function tryPart(
   return await prepare(file, options, partName, true);
 }
 
+/**
+ * Prepares a `.part` that holds nothing of anyone's (this run made it, or
+ * took it over empty); if that fails, the `.part` is removed again (unless
+ * another download holds it), so that none is left without its record.
+ */
+async function prepareOwn(
+  file: Deno.FsFile,
+  options: PartFileOptions,
+  partName: string,
+): Promise<PartFile> {
+  const path = join(options.dir, partName + PART_SUFFIX);
+  let made: Deno.FileInfo | undefined;
+  try {
+    made = await file.stat();
+  } catch {
+    // Not removed on failure, then: it cannot be told from another file.
+  }
+  try {
+    return await prepare(file, options, partName, false);
+  } catch (error) {
+    if (made && !(error instanceof PartBusyError)) {
+      const now = await Deno.lstat(path).catch(() => undefined);
+      if (now?.isFile && now.ino === made.ino && now.dev === made.dev) {
+        await Deno.remove(path).catch(() => {});
+      }
+    }
+    throw error;
+  }
+}
+
 /** Locks, sizes and records a `.part`; closes it on failure. */
 async function prepare(
   file: Deno.FsFile,
@@ -281,6 +329,7 @@ async function prepare(
   try {
     const path = join(options.dir, partName + PART_SUFFIX);
     if (!await file.tryLock(true)) throw new PartBusyError(path);
+    await removeRecordTemps(path + RECORD_SUFFIX, MAX_RECORD_BYTES);
     const info = await file.stat();
     if (info.size !== options.identity.size) {
       await file.truncate(options.identity.size);
@@ -353,14 +402,28 @@ async function writeRecord(
   path: string,
   identity: PartIdentity,
 ): Promise<void> {
-  const temp = `${path}.${crypto.randomUUID()}.tmp`;
+  const temp = recordTempPath(path);
   const { id, size, pieceSize, hashesDigest } = identity;
-  await Deno.writeTextFile(
-    temp,
-    JSON.stringify({ version: 1, id, size, pieceSize, hashesDigest }),
-    { createNew: true },
-  );
-  await Deno.rename(temp, path);
+  const text = JSON.stringify({
+    version: 1,
+    id,
+    size,
+    pieceSize,
+    hashesDigest,
+  });
+  let made = false;
+  try {
+    {
+      using file = await Deno.open(temp, { write: true, createNew: true });
+      made = true;
+      await writeAllAsync(file, new TextEncoder().encode(text));
+    }
+    await Deno.rename(temp, path);
+  } catch (error) {
+    // A full disk: no empty temporary file is left behind.
+    if (made) await Deno.remove(temp).catch(() => {});
+    throw error;
+  }
 }
 
 function sameIdentity(a: PartIdentity | undefined, b: PartIdentity): boolean {

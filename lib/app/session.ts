@@ -19,7 +19,7 @@ import { type DoctorReport, runDoctor } from "./doctor.ts";
 import type { FileMeta, FileSummary } from "../protocol/messages.ts";
 import { TrackerClient } from "../discovery/tracker_client.ts";
 import type { ShareLink } from "../protocol/share_link.ts";
-import { UsageError } from "./usage_error.ts";
+import { notFileOrFolder, UsageError } from "./usage_error.ts";
 import { shortId } from "./file_id.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
 import { lookupOf } from "./lookup.ts";
@@ -154,11 +154,7 @@ export class Session {
     try {
       info = Deno.statSync(full);
     } catch { /* missing or unreadable: the share says why */ }
-    if (info && !info.isFile && !info.isDirectory) {
-      throw new UsageError(
-        `Cannot share "${path}": it is not a regular file or a folder.`,
-      );
-    }
+    if (info && !info.isFile && !info.isDirectory) throw notFileOrFolder(path);
     const transfer = this.#transfers.start({
       kind: "hash",
       name: basename(path),

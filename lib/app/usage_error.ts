@@ -14,3 +14,13 @@ export class UsageError extends Error {
     this.name = "UsageError";
   }
 }
+
+/**
+ * The error for sharing what is neither a regular file nor a folder (a
+ * FIFO, socket or device): the command line and the prompt word it alike.
+ */
+export function notFileOrFolder(path: string): UsageError {
+  return new UsageError(
+    `Cannot share "${path}": it is not a regular file or a folder.`,
+  );
+}

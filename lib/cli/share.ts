@@ -8,7 +8,7 @@
  */
 
 import { resolve } from "node:path";
-import { UsageError } from "../app/usage_error.ts";
+import { notFileOrFolder, UsageError } from "../app/usage_error.ts";
 import {
   type LostFile,
   type ShareFlags,
@@ -258,9 +258,5 @@ async function checkShareable(file: string, asOne: boolean): Promise<void> {
       `Cannot share "${file}" with --as: it is a folder. Give files with --as, or share the folder alone.`,
     );
   }
-  if (!info.isFile && !info.isDirectory) {
-    throw new UsageError(
-      `Cannot share "${file}": it is not a regular file or a folder.`,
-    );
-  }
+  if (!info.isFile && !info.isDirectory) throw notFileOrFolder(file);
 }

@@ -435,6 +435,7 @@ class DownloadRun {
     }
     this.#peers.refresh();
     this.#spans?.refresh();
+    this.#report(); // With no piece arriving too: the speed shown falls.
   }
 
   #onPiece(index: number, data: Uint8Array): boolean | Promise<boolean> {
@@ -467,9 +468,7 @@ class DownloadRun {
   }
 
   /** Verified bytes a second over the last SPEED_WINDOW_MS. */
-  #speed(): number {
-    return this.#meter.speed(this.#received);
-  }
+  #speed = (): number => this.#meter.speed(this.#received);
 
   #report(): void {
     if (!this.#options.onProgress) return;

@@ -225,3 +225,27 @@ Deno.test("a get in progress is listed as getting, and as a sharer once it seeds
     await node.close();
   }
 });
+
+Deno.test("a download reports progress while no piece arrives, so the speed shown falls", async () => {
+  await using dir = await tempDir();
+  await using tracker = testTracker();
+  const source = await randomFile(dir.path, "trickle.bin", 512 * 1024);
+  // About 2.6 s a piece: several ticks fall between two pieces.
+  const node = await startSharer(tracker.address, 100 * 1024);
+  try {
+    const meta = await node.share(source);
+    const seen: DownloadProgress[] = [];
+    await download(meta.id, {
+      tracker: tracker.address,
+      outDir: join(dir.path, "out"),
+      onProgress: (p) => seen.push(p),
+    });
+    const between = seen.filter((p, i) =>
+      i > 0 && !p.waiting && p.received > 0 && p.received < p.size &&
+      p.received === seen[i - 1].received
+    );
+    assert(between.length > 0, JSON.stringify(seen.map((p) => p.received)));
+  } finally {
+    await node.close();
+  }
+});

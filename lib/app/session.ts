@@ -36,6 +36,12 @@ import { type Transfer, Transfers } from "./transfers.ts";
 export const MAX_KNOWN_FILES = 1_000;
 /** Folder downloads are saved into when neither the session nor the get says. */
 export const DEFAULT_OUT_DIR = "downloads";
+/**
+ * How long a get waits for a sharer (nobody shares the file yet, or every
+ * peer left) unless told: 5 minutes, at the prompt, on the page and on the
+ * command line alike.
+ */
+export const DEFAULT_WAIT_MS = 5 * 60_000;
 
 export type * from "./session_types.ts";
 import type {
@@ -231,9 +237,11 @@ export class Session {
    * share link names, serving its pieces meanwhile and the file once saved
    * (unless the link names another tracker than the session's: the node
    * registers with its own); resolves with where it was saved, or undefined
-   * if it was cancelled. Throws a {@linkcode UsageError} for a file this
-   * session shares ({@linkcode localCopy}): no other peer is needed for it,
-   * and this one cannot download from itself.
+   * if it was cancelled. While nobody shares it (yet, or any more) it waits
+   * for a sharer, up to `waitMs`, its transfer saying so (`waiting`); then
+   * it fails with the download's sentence. Throws a {@linkcode UsageError}
+   * for a file this session shares ({@linkcode localCopy}): no other peer
+   * is needed for it, and this one cannot download from itself.
    */
   async get(
     wanted: string | ShareLink,
@@ -248,10 +256,10 @@ export class Session {
     if (here) throw new UsageError(alreadyHere(here));
     const outDir = options.outDir ?? this.outDir;
     const name = this.#known.nameOf(id) ?? shortId(id);
-    const transfer = this.#transfers.start({ kind: "get", name, id });
+    const waitMs = options.waitMs ?? DEFAULT_WAIT_MS;
+    const transfer = this.#transfers.start({ kind: "get", name, id, waitMs });
     /** Bytes received from peers, once the download says (else progress). */
     let received: number | undefined;
-    let reported = false;
     try {
       this.#emit({
         type: "getting",
@@ -271,27 +279,12 @@ export class Session {
         // Serves pieces while downloading, and the file once saved.
         swarm: serve ? this.#node : undefined,
         seed: serve,
+        // Waits for a sharer as `peer get` does; cancel ends it at once.
+        waitMs,
         signal: transfer.signal,
         log: this.#options.log,
         onTrackerTrouble: this.#options.onTrackerTrouble,
-        onProgress: (p) => {
-          // A resumed .part's pieces are reported first, before any peer
-          // is linked: those bytes were saved by an earlier run.
-          if (!reported && !p.waiting) {
-            reported = true;
-            if (p.peers === 0) transfer.resumed = p.received;
-          }
-          transfer.update({
-            done: p.received,
-            total: p.size,
-            bytesPerSecond: p.bytesPerSecond,
-            peers: p.peers,
-            routes: p.routes,
-            found: p.found,
-            name: p.name,
-            files: p.files,
-          });
-        },
+        onProgress: (progress) => transfer.updateFromDownload(progress),
       });
       received = result.peers.reduce((sum, peer) => sum + peer.bytes, 0);
       if (!secret) this.#known.remember([result.meta]);

@@ -44,6 +44,11 @@ export interface GetOptions {
   outDir?: string;
   /** Replace an existing file of the same name. @default {false} */
   force?: boolean;
+  /**
+   * Ms to wait for a sharer when nobody shares the file yet, or every peer
+   * left; 0 fails at once. @default {DEFAULT_WAIT_MS}
+   */
+  waitMs?: number;
 }
 
 /** Something that happened in the session's background work. */

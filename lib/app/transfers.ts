@@ -1,7 +1,8 @@
 /**
  * A session's running work: files being hashed for sharing and files
- * being downloaded, each with a number, progress, speed and a way to
- * cancel it, plus the bytes downloaded this session.
+ * being downloaded, each with a number, progress, speed, whether it waits
+ * for a sharer, and a way to cancel it, plus the bytes downloaded this
+ * session.
  *
  * @module
  */
@@ -22,6 +23,8 @@ export interface TransferStart {
   name: string;
   /** File ID, when known (downloads). */
   id?: string;
+  /** Ms a download waits for a sharer before it gives up. @default {unknown} */
+  waitMs?: number;
 }
 
 /** One progress report. */
@@ -44,6 +47,11 @@ export interface TransferUpdate {
   files?: { done: number; total: number };
   /** The file's ID, when it becomes known. */
   id?: string;
+  /**
+   * Whether it waits for a sharer: nobody shares the file yet (its size is
+   * then unknown: `total` 0 says nothing), or every peer left. @default {false}
+   */
+  waiting?: boolean;
 }
 
 /** A piece of running work; `signal` aborts when it is cancelled. */
@@ -76,6 +84,13 @@ export class Transfer {
   /** Whether any progress was reported yet (the size is known). */
   started = false;
   /**
+   * Whether a download waits for a sharer: nobody shares the file yet
+   * (then not {@linkcode started}: its size is unknown), or every peer left.
+   */
+  waiting = false;
+  /** Ms a download waits for a sharer before it gives up, when known. */
+  readonly waitMs?: number;
+  /**
    * Of {@linkcode done}, the bytes an earlier run had already saved (a
    * resumed download): not downloaded now, so not in the session's total.
    */
@@ -83,6 +98,11 @@ export class Transfer {
   #controller = new AbortController();
   #samples: { at: number; done: number }[] = [];
   #now: () => number;
+  #startedAt: number;
+  /** Since when it waits, while {@linkcode waiting}. */
+  #waitingSince = 0;
+  /** Whether a download reported progress other than waiting. */
+  #reported = false;
 
   /** Creates a transfer; {@linkcode Transfers.start} is the usual way. */
   constructor(number: number, start: TransferStart, now: () => number) {
@@ -91,8 +111,19 @@ export class Transfer {
     this.name = start.name;
     this.fileName = start.name;
     this.id = start.id;
+    this.waitMs = start.waitMs;
     this.#now = now;
-    this.#samples.push({ at: now(), done: 0 });
+    this.#startedAt = now();
+    this.#samples.push({ at: this.#startedAt, done: 0 });
+  }
+
+  /**
+   * While {@linkcode waiting}, the ms left before the download gives up
+   * (when {@linkcode waitMs} is known); undefined otherwise.
+   */
+  get waitLeftMs(): number | undefined {
+    if (!this.waiting || this.waitMs === undefined) return undefined;
+    return Math.max(0, this.waitMs - (this.#now() - this.#waitingSince));
   }
 
   /** Bytes received from peers so far: {@linkcode done} less {@linkcode resumed}. */
@@ -115,8 +146,40 @@ export class Transfer {
     this.#controller.abort(new DOMException("Cancelled.", "AbortError"));
   }
 
+  /**
+   * Records a download's progress report. The first one that is not a
+   * wait, before any peer is linked, holds what a resumed `.part` had:
+   * bytes an earlier run saved ({@linkcode resumed}).
+   */
+  updateFromDownload(progress: DownloadProgress): void {
+    if (!this.#reported && !progress.waiting) {
+      this.#reported = true;
+      if (progress.peers === 0) this.resumed = progress.received;
+    }
+    this.update({
+      done: progress.received,
+      total: progress.size,
+      bytesPerSecond: progress.bytesPerSecond,
+      peers: progress.peers,
+      routes: progress.routes,
+      found: progress.found,
+      name: progress.name,
+      files: progress.files,
+      waiting: progress.waiting,
+    });
+  }
+
   /** Records progress. */
   update(update: TransferUpdate): void {
+    const waiting = update.waiting ?? false;
+    if (waiting && !this.waiting) {
+      // Before the file is found, it has waited since the get started.
+      this.#waitingSince = this.started ? this.#now() : this.#startedAt;
+    }
+    this.waiting = waiting;
+    // Nobody shares it yet: nothing is known of it, not even its size
+    // (the name reported is a stand-in for the ID this transfer has).
+    if (waiting && !this.started && update.total === 0) return;
     this.started = true;
     this.done = update.done;
     this.total = update.total;

@@ -71,8 +71,8 @@ export interface ShareFlags extends ServeFlags, LimitFlags {
   /** Share the files given as one folder of this name. */
   as?: string;
 }
-/** How long `peer get` waits for a peer by default: 5 minutes. */
-export const DEFAULT_WAIT_MS = 5 * 60_000;
+/** How long `peer get` waits for a peer by default: the session's default. */
+export { DEFAULT_WAIT_MS } from "../app/session.ts";
 
 /** Flags of `peer get`. */
 export interface GetFlags extends ServeFlags, LimitFlags {

@@ -63,6 +63,13 @@ export interface TransferView {
   found: Transfer["found"] | null;
   /** Whether progress was reported yet (the size is known). */
   started: boolean;
+  /**
+   * Whether a get waits for a sharer: nobody shares the file yet (then not
+   * `started`: its size is unknown), or every peer left.
+   */
+  waiting: boolean;
+  /** While `waiting`, the ms left before the get gives up; else null. */
+  waitLeftMs: number | null;
 }
 
 /** A file of a tracker's answer, as the page lists it. */
@@ -188,6 +195,8 @@ function transferView(transfer: Transfer): TransferView {
     routes: getting ? transfer.routes ?? null : null,
     found: getting ? transfer.found ?? null : null,
     started: transfer.started,
+    waiting: transfer.waiting,
+    waitLeftMs: transfer.waitLeftMs ?? null,
   };
 }
 

@@ -344,6 +344,37 @@ function browserTests(choice: BrowserChoice): void {
   );
 
   browserTest(
+    `web page: a pasted ID nobody shares yet shows Waiting for a sharer, not a bar at 100%, and Cancel ends the wait (${choice.name})`,
+    async () => {
+      await using web = await pageFixture(choice);
+      await web.page.type("#get-ref", "ce".repeat(32));
+      await web.page.click("#get-button");
+      const shown = await until<string>(
+        web.page,
+        `(() => { const item = document.querySelector("#running [data-transfer].waiting"); return item && item.querySelector(".numbers").textContent; })()`,
+        "the waiting get",
+      );
+      assert(
+        /^Waiting for a sharer… \((4m \d\d|5m 00)s left\)$/.test(shown),
+        shown,
+      );
+      const bar = await inPage<boolean>(
+        web.page,
+        `document.querySelector("#running [data-transfer] progress").hasAttribute("value")`,
+      );
+      assertEquals(bar, false, "an empty bar, not a full one");
+      await web.page.click("#running [data-transfer] button.cancel");
+      const outcome = await until<string>(
+        web.page,
+        `document.querySelector('#finished [data-outcome="cancelled"] .outcome')?.textContent`,
+        "the cancelled get",
+      );
+      assertEquals(outcome, "Cancelled before anything arrived");
+      assertEquals(web.errors, []);
+    },
+  );
+
+  browserTest(
     `web page: another site's page cannot make the peer do anything, even knowing the port (${choice.name})`,
     async () => {
       await using web = await pageFixture(choice);

@@ -389,3 +389,67 @@ Deno.test("web: a get into a file or a forbidden folder is refused at once with 
   assertEquals(resumed.status, 400);
   await resumed.body?.cancel();
 });
+
+Deno.test("web: a get of an ID nobody shares yet waits for a sharer (waiting in the event stream's state, not 100% of 0 B), and Cancel ends the wait at once", async () => {
+  await using web = await webFixture();
+  const id = "c9".repeat(32);
+  const events = await web.api("/api/events");
+  const reader = events.body!.pipeThrough(new TextDecoderStream()).getReader();
+  /** Reads states from the stream until one passes `test`; resolves to it. */
+  let buffered = "";
+  const nextState = async (test: (state: WebState) => boolean) => {
+    for (;;) {
+      const end = buffered.indexOf("\n\n");
+      if (end >= 0) {
+        const event = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        const data = /^event: state\ndata: (.*)$/s.exec(event)?.[1];
+        const state = data === undefined ? undefined : JSON.parse(data);
+        if (state && test(state)) return state as WebState;
+        continue;
+      }
+      const { value, done } = await reader.read();
+      if (done) throw new Error("The event stream ended.");
+      buffered += value;
+    }
+  };
+  try {
+    const started = await web.api(...post("/api/get", { ref: id }));
+    assertEquals(started.status, 202);
+    const { number } = await started.json();
+    const state = await within(
+      nextState((s) => s.transfers.some((t) => t.waiting)),
+      10_000,
+      "a waiting transfer",
+    );
+    const [waiting] = state.transfers;
+    assertEquals(waiting.number, number);
+    assertEquals(waiting.id, id);
+    assertEquals([waiting.started, waiting.done, waiting.total], [
+      false,
+      0,
+      0,
+    ]);
+    assert(
+      waiting.waitLeftMs !== null && waiting.waitLeftMs > 4 * 60_000,
+      `${waiting.waitLeftMs} ms left`,
+    );
+
+    const cancelled = performance.now();
+    const answer = await web.api(...post("/api/cancel", { number }));
+    assertEquals(answer.status, 200);
+    await answer.body?.cancel();
+    const ended = await within(
+      nextState((s) => s.finished.some((f) => f.number === number)),
+      2_000,
+      "the cancelled get",
+    );
+    const took = performance.now() - cancelled;
+    assert(took < 2_000, `the wait ended ${took} ms after Cancel`);
+    assertEquals(ended.transfers, []);
+    const finished = ended.finished.find((f) => f.number === number)!;
+    assertEquals([finished.outcome, finished.resumable], ["cancelled", false]);
+  } finally {
+    await reader.cancel();
+  }
+});

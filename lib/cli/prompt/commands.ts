@@ -14,6 +14,7 @@ import { UsageError } from "../../app/usage_error.ts";
 import { isLinkText } from "../../app/lookup.ts";
 import { PRIVATE_NOTE } from "../share.ts";
 import { parseSearchText } from "../args.ts";
+import { parseDuration } from "../duration.ts";
 import { doctorLines } from "../doctor.ts";
 import { refuseOutDir } from "../peer_session.ts";
 import { suggest } from "../suggest.ts";
@@ -31,6 +32,7 @@ import { shortId } from "../../app/file_id.ts";
 import { terminalSafe } from "../../util/terminal_safe.ts";
 import {
   alreadyHere,
+  DEFAULT_WAIT_MS,
   type Session,
   type SessionEvent,
   type SessionStatus,
@@ -56,7 +58,8 @@ const HELP: readonly (readonly [string, ...string[]])[] = [
     "get LINK [--out DIR] [--force]",
     "download a file by its link, its ID (16+ hex",
     "chars) or a name seen in list; shared once",
-    "saved, until unshare",
+    "saved, until unshare; waits for a sharer",
+    `up to ${formatDuration(DEFAULT_WAIT_MS)} (--wait 30s; 0 fails at once)`,
   ],
   ["list", "files the tracker knows"],
   ["search TEXT", "files whose name contains TEXT"],
@@ -290,7 +293,7 @@ async function startGet(
   context: CommandContext,
 ): Promise<void> {
   const { session } = context;
-  const { ref, outDir, force } = parseGetArgs(args, session.outDir);
+  const { ref, outDir, force, waitMs } = parseGetArgs(args, session.outDir);
   const wanted = isLinkText(ref) ? parseShareLink(ref) : session.resolveId(ref);
   const id = typeof wanted === "string"
     ? wanted
@@ -304,7 +307,7 @@ async function startGet(
     return;
   }
   await refuseOutDir(outDir);
-  context.background(session.get(wanted, { outDir, force }));
+  context.background(session.get(wanted, { outDir, force, waitMs }));
 }
 
 function showLink(ref: string, context: CommandContext): void {
@@ -422,7 +425,7 @@ export function parseShareArgs(args: string[]): ShareArgs {
   return { paths, private: isPrivate };
 }
 
-/** What `get LINK|ID [--out DIR] [--force]` asked for. */
+/** What `get LINK|ID [--out DIR] [--force] [--wait TIME]` asked for. */
 export interface GetArgs {
   /** The share link, ID or name. */
   ref: string;
@@ -430,18 +433,28 @@ export interface GetArgs {
   outDir: string;
   /** Replace an existing file of the same name. */
   force: boolean;
+  /** Ms to wait for a sharer, when given. @default {the session's} */
+  waitMs?: number;
 }
 
 /** Parses the words after `get`; throws a {@linkcode UsageError} on a mistake. */
 export function parseGetArgs(args: string[], defaultOut: string): GetArgs {
-  const usage = 'use "get LINK [--out DIR] [--force]"';
+  const usage = 'use "get LINK [--out DIR] [--force] [--wait TIME]"';
   let ref: string | undefined;
   let outDir = defaultOut;
   let force = false;
+  let waitMs: number | undefined;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === "--force" || arg === "-f") force = true;
-    else if (
+    else if (arg === "--wait") {
+      if (i + 1 >= args.length) {
+        throw new UsageError(`--wait needs a duration such as 30s: ${usage}.`);
+      }
+      waitMs = parseDuration(args[++i], "--wait");
+    } else if (arg.startsWith("--wait=")) {
+      waitMs = parseDuration(arg.slice(7), "--wait");
+    } else if (
       arg === "-o" || arg === "--output" || arg.startsWith("--output=")
     ) {
       // `peer get -o FILE` names the file; here it would name the folder.
@@ -464,7 +477,7 @@ export function parseGetArgs(args: string[], defaultOut: string): GetArgs {
   if (ref === undefined) {
     throw new UsageError(`Missing the link or file ID: ${usage}.`);
   }
-  return { ref, outDir, force };
+  return { ref, outDir, force, ...(waitMs === undefined ? {} : { waitMs }) };
 }
 
 function need(args: string[], usage: string): void {

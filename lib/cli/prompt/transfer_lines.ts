@@ -7,6 +7,7 @@
 
 import type { Transfer } from "../../app/transfers.ts";
 import { terminalSafe } from "../../util/terminal_safe.ts";
+import { formatDuration } from "../format.ts";
 import {
   BAR_WIDTH,
   describe,
@@ -14,12 +15,16 @@ import {
   type ProgressState,
 } from "../progress.ts";
 
-/** One line for `status` and plain progress: name, percent, bytes, speed, ETA, peers. */
+/**
+ * One line for `status` and plain progress: name, percent, bytes, speed,
+ * ETA, peers; `waiting for a sharer (4m 58s left)` instead while nobody
+ * shares the file yet (its size unknown).
+ */
 export function describeTransfer(transfer: Transfer): string {
   const state = transferProgress(transfer);
   return transfer.started
     ? describe(state, transfer.bytesPerSecond)
-    : `${terminalSafe(state.label)}  starting…`;
+    : `${terminalSafe(state.label)}  ${notStarted(transfer)}`;
 }
 
 /** A live bar line for `transfer`, fitted into `columns`. */
@@ -32,19 +37,39 @@ export function transferBar(
   if (transfer.started) return formatBarLine(state, { columns, color });
   const label = terminalSafe(state.label);
   const room = Math.max(10, columns - BAR_WIDTH - 4);
-  const text = `${label}  starting…`;
+  const text = `${label}  ${notStarted(transfer)}`;
   const fitted = [...text].length <= room
     ? text
     : `${[...text].slice(0, room - 1).join("")}…`;
   return `[${"-".repeat(BAR_WIDTH)}] ${fitted}`;
 }
 
+/**
+ * What a transfer does while its size is unknown, e.g.
+ * `waiting for a sharer (4m 58s left)` or `starting…`.
+ */
+function notStarted(transfer: Transfer): string {
+  return transfer.waiting ? waitingFor(transfer) : "starting…";
+}
+
+/** `waiting for a sharer (4m 58s left)`, as `peer get` says it. */
+function waitingFor(transfer: Transfer): string {
+  const left = transfer.waitLeftMs;
+  return `waiting for a sharer${
+    left === undefined ? "" : ` (${formatDuration(left)} left)`
+  }`;
+}
+
 /** The transfer as a progress line's state. */
 function transferProgress(transfer: Transfer): ProgressState {
   const verb = transfer.kind === "hash" ? "hashing" : "getting";
   const getting = transfer.kind === "get";
+  // Every peer left mid-way: said after the name, the bar stays where it is.
+  const waiting = transfer.started && transfer.waiting
+    ? `: ${waitingFor(transfer)}`
+    : "";
   return {
-    label: `#${transfer.number} ${verb} ${transfer.name}`,
+    label: `#${transfer.number} ${verb} ${transfer.name}${waiting}`,
     done: transfer.done,
     total: transfer.total,
     bytesPerSecond: transfer.bytesPerSecond,

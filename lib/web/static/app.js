@@ -214,12 +214,19 @@ function createRunning(work) {
   return item;
 }
 
-/** Fills a running item from a transfer (or an upload, which has no number). */
+/**
+ * Fills a running item from a transfer (or an upload, which has no number).
+ * A get that waits for a sharer says so: with no bar while nothing is known
+ * of the file (not even its size), with its bar where it stopped when every
+ * peer left.
+ */
 function updateRunning(item, work) {
   const isUpload = work.number === undefined;
   const verb = VERBS[isUpload ? "upload" : work.kind] ?? work.kind;
   const started = isUpload || work.started !== false;
+  const waiting = !isUpload && work.waiting === true;
   const set = (name, text) => item.querySelector(`.${name}`).textContent = text;
+  item.classList.toggle("waiting", waiting);
   set("name", `${verb} ${work.name}`);
   const progress = item.querySelector("progress");
   progress.setAttribute("aria-label", `${verb} ${work.name}`);
@@ -227,6 +234,11 @@ function updateRunning(item, work) {
     progress.max = Math.max(1, work.total);
     progress.value = work.total > 0 ? Math.min(work.done, work.total) : 1;
   } else progress.removeAttribute("value");
+  if (waiting && !started) {
+    for (const name of ["bytes", "speed", "eta", "peers"]) set(name, "");
+    set("percent", waitingText(work));
+    return;
+  }
   const percent = work.total > 0 ? (100 * work.done) / work.total : 100;
   const speed = work.bytesPerSecond ?? 0;
   const left = work.total - work.done;
@@ -234,8 +246,23 @@ function updateRunning(item, work) {
   set("percent", started ? `${percent.toFixed(1)}%` : "starting…");
   set("bytes", `${formatSize(work.done)} / ${formatSize(work.total)}`);
   set("speed", isUpload ? "" : started ? formatSpeed(speed) : "—");
-  set("eta", isUpload ? "" : `ETA ${started ? formatDuration(eta) : "—"}`);
+  set(
+    "eta",
+    isUpload
+      ? ""
+      : waiting
+      ? waitingText(work)
+      : `ETA ${started ? formatDuration(eta) : "—"}`,
+  );
   set("peers", typeof work.peers === "number" ? peersText(work) : "");
+}
+
+/** Returns `Waiting for a sharer… (4m 58s left)`. */
+function waitingText(work) {
+  const left = typeof work.waitLeftMs === "number"
+    ? ` (${formatDuration(work.waitLeftMs)} left)`
+    : "";
+  return `Waiting for a sharer…${left}`;
 }
 
 /** Returns `3 peers (1 relayed, 1 on the LAN)`, as the terminal says it. */

@@ -33,6 +33,13 @@ import type { NodeTags } from "./node_tags.ts";
 export const HEADROOM_BYTES = 1536;
 
 /**
+ * What a downloader is told when a piece cannot be read (the file changed,
+ * vanished or cannot be read): not why, which would name a local path.
+ */
+export const NO_LONGER_SHARED =
+  "This peer no longer shares the file (it changed or can no longer be read)";
+
+/**
  * What an {@linkcode UploadSession} needs from the server running it: what
  * every session shares (slots, upload limit, byte counts), its timeouts, and
  * how it replies to bad input (one wording for the handshake and the
@@ -374,7 +381,13 @@ export class UploadSession {
       const reason = describeError(error);
       this.#server.broken(this.#file, reason);
       this.#end();
-      await this.#server.fail(this.#conn, "not-shared", reason);
+      // The reason names a path on this machine: the downloader hears only
+      // that the file is gone, never where it was.
+      await this.#server.fail(
+        this.#conn,
+        "not-shared",
+        NO_LONGER_SHARED,
+      );
       return undefined;
     }
   }

@@ -10,9 +10,18 @@
 /** The files of the page, by the path they are served at. */
 export const STATIC_FILES: Readonly<Record<string, string>> = {
   "/": "index.html",
-  "/format.js": "format.js",
-  "/events.js": "events.js",
   "/app.js": "app.js",
+  "/api.js": "api.js",
+  "/dom.js": "dom.js",
+  "/events.js": "events.js",
+  "/format.js": "format.js",
+  "/get.js": "get.js",
+  "/notes.js": "notes.js",
+  "/results.js": "results.js",
+  "/share.js": "share.js",
+  "/shared.js": "shared.js",
+  "/status.js": "status.js",
+  "/transfers.js": "transfers.js",
   "/style.css": "style.css",
 };
 

@@ -21,6 +21,7 @@ import { startPeerSession } from "../../lib/cli/peer_session.ts";
 import { startWebUi, type WebUi } from "../../lib/web/server.ts";
 import type { WebState } from "../../lib/web/state.ts";
 import { MAX_JSON_BYTES } from "../../lib/web/routes.ts";
+import { STATIC_FILES } from "../../lib/web/static_files.ts";
 
 const TOKEN = "test-token-0123456789abcdef0123456789abcdef";
 
@@ -81,6 +82,20 @@ async function rawStatus(port: number, text: string): Promise<number> {
   }
 }
 
+Deno.test("web: every file of lib/web/static/ is served, and every module the page imports is one of them", async () => {
+  const folder = new URL("../../lib/web/static/", import.meta.url);
+  const served = Object.values(STATIC_FILES);
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(folder)) names.push(entry.name);
+  assertEquals(names.sort(), [...served].sort());
+  for (const name of served.filter((n) => n.endsWith(".js"))) {
+    const text = await Deno.readTextFile(new URL(name, folder));
+    for (const [, imported] of text.matchAll(/from "\.\/([^"]+)"/g)) {
+      assert(served.includes(imported), `${name} imports ${imported}`);
+    }
+  }
+});
+
 function post(path: string, body: unknown): [string, RequestInit] {
   return [path, {
     method: "POST",
@@ -91,9 +106,15 @@ function post(path: string, body: unknown): [string, RequestInit] {
 
 Deno.test("web: the page and every answer carry the CSP, no framing and nosniff; the page's files are served", async () => {
   await using web = await webFixture();
-  for (const path of ["/", "/app.js", "/style.css"]) {
+  for (const [path, name] of Object.entries(STATIC_FILES)) {
     const response = await fetch(`${web.base}${path}`);
     assertEquals(response.status, 200, path);
+    const type = name.endsWith(".js")
+      ? "text/javascript"
+      : name.endsWith(".css")
+      ? "text/css"
+      : "text/html";
+    assert(response.headers.get("content-type")!.startsWith(type), path);
     await response.body?.cancel();
     assert(
       response.headers.get("content-security-policy")!.includes(

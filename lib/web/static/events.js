@@ -1,5 +1,5 @@
 // Reading Server-Sent Events from a fetch() body, for the page of `peer ui`
-// (EventSource cannot send the token header). Imported by app.js.
+// (EventSource cannot send the token header). Imported by api.js.
 /** Longest line the event stream may send before the page gives up on it. */
 const MAX_EVENT_CHARS = 8 * 1024 * 1024;
 

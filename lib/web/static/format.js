@@ -1,5 +1,5 @@
-// Numbers as the terminal shows them (binary units, one decimal from KiB
-// up), for the page of `peer ui`. Imported by app.js.
+// Numbers and names as the terminal shows them (binary units, one decimal
+// from KiB up), for the page of `peer ui`.
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
 // The characters lib/util/terminal_safe.ts escapes (the peer sends names
 // escaped already; this is for names that never went through it, such as
@@ -54,4 +54,10 @@ export function formatDuration(ms) {
 /** Returns `1 file`, `3 files`. */
 export function plural(count, word) {
   return `${count} ${word}${count === 1 ? "" : "s"}`;
+}
+
+/** A file's name as shown; a folder's is followed by `/ (N files)`. */
+export function displayName(file) {
+  if (typeof file.files !== "number") return file.name;
+  return `${file.name}/ (${plural(file.files, "file")})`;
 }

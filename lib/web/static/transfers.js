@@ -1,0 +1,150 @@
+// The transfers of the page of `peer ui`: running gets, hashes and files
+// being received, with their bars and Cancel; finished ones, with Resume.
+import { $, button, make, sync } from "./dom.js";
+import { formatDuration, formatSize, formatSpeed, plural } from "./format.js";
+import { act, api } from "./api.js";
+
+const FOUND_WORDS = { lan: "on the LAN", dht: "from the DHT" };
+const VERBS = { hash: "hashing", get: "getting", upload: "receiving" };
+
+/** Redraws the running and the finished transfers from `state`. */
+export function renderTransfers(state) {
+  const running = [...(state.transfers ?? []), ...(state.uploads ?? [])];
+  const runningKey = (w) =>
+    w.number === undefined ? `u${w.name}` : `t${w.number}`;
+  sync($("running"), running, runningKey, createRunning, updateRunning);
+  $("running-empty").hidden = running.length > 0;
+  const newestFirst = (a, b) => b.number - a.number;
+  const finished = [...(state.finished ?? [])].sort(newestFirst);
+  const finishedKey = (done) => `${done.number}${done.resumable ? "r" : ""}`;
+  sync($("finished"), finished, finishedKey, createFinished, updateFinished);
+  $("finished-title").hidden = finished.length === 0;
+}
+
+/** Creates the item of a running transfer, or of a file being received. */
+function createRunning(work) {
+  const item = make("li", { class: "card transfer" });
+  const head = make("div", { class: "head" }, make("bdi", { class: "name" }));
+  if (work.number !== undefined) {
+    item.dataset.transfer = String(work.number);
+    head.append(button("cancel", "Cancel", work.name, () => cancel(work)));
+  } else item.dataset.upload = work.name;
+  const numbers = make("p", { class: "numbers" });
+  for (const name of ["percent", "bytes", "speed", "eta", "peers"]) {
+    numbers.append(make("span", { class: name }));
+  }
+  item.append(head, make("progress"), numbers);
+  return item;
+}
+
+/**
+ * Fills a running item from a transfer (or an upload, which has no number).
+ * A get that waits for a sharer says so: with no bar while nothing is known
+ * of the file (not even its size), with its bar where it stopped when every
+ * peer left.
+ */
+function updateRunning(item, work) {
+  const isUpload = work.number === undefined;
+  const verb = VERBS[isUpload ? "upload" : work.kind] ?? work.kind;
+  const started = isUpload || work.started !== false;
+  const waiting = !isUpload && work.waiting === true;
+  const set = (name, text) => item.querySelector(`.${name}`).textContent = text;
+  item.classList.toggle("waiting", waiting);
+  set("name", `${verb} ${work.name}`);
+  const progress = item.querySelector("progress");
+  progress.setAttribute("aria-label", `${verb} ${work.name}`);
+  if (started) {
+    progress.max = Math.max(1, work.total);
+    progress.value = work.total > 0 ? Math.min(work.done, work.total) : 1;
+  } else progress.removeAttribute("value");
+  if (waiting && !started) {
+    for (const name of ["bytes", "speed", "eta", "peers"]) set(name, "");
+    set("percent", waitingText(work));
+    return;
+  }
+  const percent = work.total > 0 ? (100 * work.done) / work.total : 100;
+  const speed = work.bytesPerSecond ?? 0;
+  const left = work.total - work.done;
+  const eta = left <= 0 ? 0 : speed > 0 ? (1000 * left) / speed : Infinity;
+  set("percent", started ? `${percent.toFixed(1)}%` : "starting…");
+  set("bytes", `${formatSize(work.done)} / ${formatSize(work.total)}`);
+  set("speed", isUpload ? "" : started ? formatSpeed(speed) : "—");
+  set(
+    "eta",
+    isUpload
+      ? ""
+      : waiting
+      ? waitingText(work)
+      : `ETA ${started ? formatDuration(eta) : "—"}`,
+  );
+  set("peers", typeof work.peers === "number" ? peersText(work) : "");
+}
+
+/** Returns `Waiting for a sharer… (4m 58s left)`. */
+function waitingText(work) {
+  const left = typeof work.waitLeftMs === "number"
+    ? ` (${formatDuration(work.waitLeftMs)} left)`
+    : "";
+  return `Waiting for a sharer…${left}`;
+}
+
+/** Returns `3 peers (1 relayed, 1 on the LAN)`, as the terminal says it. */
+function peersText(work) {
+  const ways = [
+    ...Object.entries(work.routes ?? {}),
+    ...Object.entries(work.found ?? {}).map(([where, count]) => [
+      FOUND_WORDS[where] ?? where,
+      count,
+    ]),
+  ].filter(([, count]) => count > 0)
+    .map(([way, count]) => `${count} ${way}`);
+  const peers = plural(work.peers, "peer");
+  return ways.length > 0 ? `${peers} (${ways.join(", ")})` : peers;
+}
+
+/** Creates the item of a finished transfer, with Resume when it can. */
+function createFinished(done) {
+  const item = make(
+    "li",
+    { class: "card finished", "data-finished": String(done.number) },
+    make("bdi", { class: "name" }, done.name),
+    make("span", { class: "outcome" }),
+  );
+  const onResume = () => resume(done);
+  if (done.resumable) {
+    item.append(button("resume", "Resume", done.name, onResume));
+  }
+  return item;
+}
+
+/**
+ * Fills a finished item: `Saved to PATH`, `Failed: MESSAGE`, … A cancelled
+ * get says what the command line says of one: whether its partial
+ * download is kept to resume.
+ */
+function updateFinished(item, done) {
+  item.dataset.outcome = done.outcome;
+  const texts = {
+    saved: done.path ? `Saved to ${done.path}` : "Saved",
+    shared: "Shared",
+    cancelled: done.kind !== "get"
+      ? "Cancelled: not shared"
+      : done.resumable
+      ? "Cancelled; the partial download is kept: Resume goes on from it"
+      : "Cancelled before anything arrived",
+  };
+  item.querySelector(".outcome").textContent = texts[done.outcome] ??
+    `Failed: ${done.message ?? "no reason given"}`;
+}
+
+/** Cancels a running transfer. */
+function cancel(work) {
+  const call = () => api("POST", "/api/cancel", { number: work.number });
+  act(call, `Cancelling ${work.name}`);
+}
+
+/** Resumes a finished get that was cancelled or failed. */
+function resume(done) {
+  const call = () => api("POST", "/api/resume", { number: done.number });
+  act(call, `Resuming ${done.name}`);
+}

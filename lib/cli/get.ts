@@ -122,6 +122,21 @@ async function downloadInto(
         waitMs,
         signal: stop.signal,
         log: logger(flags, progress),
+        onTrackersDown: (error) => {
+          if (flags.quiet || flags.json) return;
+          const where = [
+            node.lan ? "on the local network" : "",
+            node.dht ? "in the DHT" : "",
+          ].filter(Boolean).join(" and ");
+          progress.clear();
+          console.error(terminalSafe(
+            `${
+              (error as Error).message
+            } Looking ${where} meanwhile, for up to ${
+              formatDuration(waitMs)
+            } (--wait).`,
+          ));
+        },
         onTrackerTrouble: (trouble) =>
           tellTrouble(
             trouble,

@@ -25,10 +25,8 @@ import {
   TrackerPanel,
   type TrackerQuestion,
 } from "./_tracker_panel.ts";
-import {
-  type TrackerTrouble,
-  troubleNote,
-} from "../discovery/tracker_trouble.ts";
+import type { TrackerTrouble } from "../discovery/tracker_trouble.ts";
+import { NO_PRIVATE_SHARER, notKnown } from "./_not_known.ts";
 import {
   type Finder,
   type FinderOrigin,
@@ -114,6 +112,11 @@ export interface FindPeersOptions {
    * answered. @default {nothing}
    */
   onTrackerTrouble?: (trouble: TrackerTrouble) => void;
+  /**
+   * Called when no tracker could be asked (the error says why) while the
+   * LAN or the DHT go on looking. @default {nothing}
+   */
+  onTrackersDown?: (error: unknown) => void;
 }
 
 /** How often a download waiting for a file to be shared asks the tracker. */
@@ -187,7 +190,13 @@ export async function tryEachVariant<T>(
         },
         localHost: "",
       }));
-    fromTrackers.catch(() => {});
+    fromTrackers.catch((error) => {
+      // No tracker to ask: said now, not when the LAN and DHT give up.
+      const unknown = error instanceof DownloadError && error.unknownId;
+      if (fromLan && !unknown && !signal?.aborted) {
+        options.onTrackersDown?.(error);
+      }
+    });
     fromLan?.catch(() => {});
     let from = await Promise.any(
       fromLan ? [fromTrackers, fromLan] : [fromTrackers],
@@ -309,37 +318,6 @@ async function lookUpPatiently<T>(
       );
     }
   }
-}
-
-/** The sentence for a private link nobody (with its secret) shares now. */
-export const NO_PRIVATE_SHARER =
-  "This link's secret does not match any sharer.";
-
-/**
- * The error for a file that several trackers were asked for and none of
- * those that answered (`by`) knows, naming those that could not be used:
- * a public file by its `id`, a private share (no `id`) by its link.
- */
-function notKnown(
-  id: string | undefined,
-  by: readonly TrackerAddress[],
-  troubles: readonly TrackerTrouble[],
-): DownloadError {
-  const trackers = by.map(formatAddress);
-  const which = trackers.length === 1
-    ? `the tracker at ${trackers[0]}`
-    : `the trackers at ${listed(trackers)}`;
-  const unused = troubles.map((trouble) => troubleNote(trouble, ""))
-    .map((note) => note.replace(/^The/, "the"));
-  const also = unused.length > 0 ? `, and ${listed(unused)}` : "";
-  return new DownloadError(
-    id === undefined
-      ? (unused.length === 0
-        ? NO_PRIVATE_SHARER
-        : `This link's secret does not match any sharer ${which} knows${also}.`)
-      : `No file with ID ${id} is known to ${which}${also}.`,
-    { unknownId: true },
-  );
 }
 
 /**

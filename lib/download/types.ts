@@ -104,6 +104,11 @@ export interface DownloadOptions {
    * answered: the file may have sharers only it knows. @default {nothing}
    */
   onTrackerTrouble?: (trouble: TrackerTrouble) => void;
+  /**
+   * Called when no tracker could be asked (the error says why) while the
+   * LAN or the DHT go on looking, up to `waitMs`. @default {nothing}
+   */
+  onTrackersDown?: (error: unknown) => void;
   /** Replace an existing file of the same name. @default {false} */
   force?: boolean;
   /** This process's own listening addresses, never connected to. */

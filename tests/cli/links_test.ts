@@ -12,7 +12,8 @@ import {
 } from "../../scripts/_child.ts";
 import { parseShareLink } from "../../lib/protocol/share_link.ts";
 
-const NO_SHARER = "This link's secret does not match any sharer.";
+const NO_SHARER =
+  "This link's secret does not match any sharer: nobody shares its file right now, or the link is not the one its sharer printed.";
 
 /** `link` with one character of its secret changed (still well formed). */
 function wrongSecret(link: string): string {

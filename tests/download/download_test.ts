@@ -442,3 +442,40 @@ Deno.test("download() keeps one connection to a sharer found at two addresses, a
     lines.join("\n"),
   );
 });
+
+Deno.test("download() says at once when no tracker can be asked while the LAN goes on looking, and fails with the tracker's error when the wait ends", async () => {
+  await using dir = await tempDir();
+  const gone = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const tracker = { host: "127.0.0.1", port: gone.addr.port };
+  gone.close();
+  // A LAN on which nobody answers.
+  const lan = {
+    find: () => ({ [Symbol.dispose]() {} }),
+  };
+  const started = performance.now();
+  let toldAfter: number | undefined;
+  let told: unknown;
+  const error = await assertRejects(() =>
+    download("ab".repeat(32), {
+      tracker,
+      outDir: join(dir.path, "out"),
+      lan,
+      waitMs: 1_500,
+      onTrackersDown: (why) => {
+        told = why;
+        toldAfter = performance.now() - started;
+      },
+    })
+  );
+  assert(
+    toldAfter !== undefined && toldAfter < 1_000,
+    `told after ${toldAfter}`,
+  );
+  assertEquals((told as Error).message, (error as Error).message);
+  assert(
+    /^Cannot reach tracker at 127\.0\.0\.1:\d+: connection refused/.test(
+      (error as Error).message,
+    ),
+    (error as Error).message,
+  );
+});

@@ -163,7 +163,7 @@ Deno.test("a private share's secret is needed end to end: another secret finds n
   }).catch((e) => error = e);
   assertEquals(
     (error as Error)?.message,
-    "This link's secret does not match any sharer.",
+    "This link's secret does not match any sharer: nobody shares its file right now, or the link is not the one its sharer printed.",
   );
   // Straight to the sharer with the public ID and no key: not served.
   error = undefined;

@@ -25,12 +25,21 @@ export function formatSize(bytes: number): string {
   if (!Number.isFinite(bytes) || bytes < 0) return "?";
   let value = bytes;
   let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
+  // 1,048,575 B is "1.0 MiB", not the "1024 KiB" its rounding would give.
+  while (
+    unit < UNITS.length - 1 &&
+    (value >= 1024 || (unit > 0 && Number(shown(value)) >= 1024))
+  ) {
     value /= 1024;
     unit++;
   }
   if (unit === 0) return `${bytes} B`;
-  return `${value.toFixed(value >= 100 ? 0 : 1)} ${UNITS[unit]}`;
+  return `${shown(value)} ${UNITS[unit]}`;
+}
+
+/** A size in its unit as shown: no decimal from 100 on, else one. */
+function shown(value: number): string {
+  return value.toFixed(value >= 100 ? 0 : 1);
 }
 
 /** Formats a speed in bytes per second: `3.2 MiB/s`. */

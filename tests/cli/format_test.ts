@@ -21,6 +21,9 @@ Deno.test("formatSize() uses binary units", () => {
   assertEquals(formatSize(0), "0 B");
   assertEquals(formatSize(1023), "1023 B");
   assertEquals(formatSize(1536), "1.5 KiB");
+  assertEquals(formatSize(1024 * 1024 - 1), "1.0 MiB");
+  assertEquals(formatSize(1024 * 1023.4), "1023 KiB");
+  assertEquals(formatSize(1024 ** 3 - 1), "1.0 GiB");
   assertEquals(formatSize(20 * 1024 * 1024), "20.0 MiB");
   assertEquals(formatSize(300 * 1024 ** 3), "300 GiB");
   assertEquals(formatSpeed(3 * 1024 * 1024), "3.0 MiB/s");

@@ -103,8 +103,34 @@ export function generateShareSecret(): Uint8Array {
 
 /** True if `text` starts like a share link (`p2p://`, any case). */
 export function looksLikeShareLink(text: string): boolean {
-  return text.trimStart().slice(0, SHARE_LINK_SCHEME.length).toLowerCase() ===
+  return unwrapped(text).slice(0, SHARE_LINK_SCHEME.length).toLowerCase() ===
     SHARE_LINK_SCHEME;
+}
+
+/** Pairs a pasted link may come wrapped in (mail, chat, quotes). */
+const WRAPPERS: readonly (readonly [string, string])[] = [
+  ["<", ">"],
+  ['"', '"'],
+  ["'", "'"],
+  ["`", "`"],
+  ["‹", "›"],
+  ["«", "»"],
+  ["“", "”"],
+  ["‘", "’"],
+];
+
+/** `text` trimmed, and out of one pair of wrappers it came in, if any. */
+function unwrapped(text: string): string {
+  const trimmed = text.trim();
+  for (const [open, close] of WRAPPERS) {
+    if (
+      trimmed.length > open.length + close.length &&
+      trimmed.startsWith(open) && trimmed.endsWith(close)
+    ) {
+      return trimmed.slice(open.length, -close.length).trim();
+    }
+  }
+  return trimmed;
 }
 
 /**
@@ -150,7 +176,7 @@ export function formatShareLink(link: ShareLink): string {
  * ```
  */
 export function parseShareLink(text: string): ShareLink {
-  const link = text.trim();
+  const link = unwrapped(text);
   checkShape(link);
   const [hosts, version = "", kind = "", ...rest] = link
     .slice(SHARE_LINK_SCHEME.length)

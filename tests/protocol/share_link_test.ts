@@ -122,6 +122,24 @@ Deno.test("parsing ignores surrounding whitespace and the scheme's case", () => 
   refused(PUB.replace(ID, ID.toUpperCase()));
 });
 
+Deno.test("a link pasted in angle brackets or quotes, as mail and chat wrap it, is read", () => {
+  for (
+    const text of [
+      `<${PUB}>`,
+      `"${PUB}"`,
+      `'${PUB}'`,
+      `‹${PUB}›`,
+      ` « ${PUB} » `,
+    ]
+  ) {
+    assert(looksLikeShareLink(text), text);
+    assertEquals(parseShareLink(text), parseShareLink(PUB));
+  }
+  assertEquals(parseShareLink(`<${PRIV}>`), parseShareLink(PRIV));
+  // Only a matching pair is taken off.
+  refused(`<${PUB}"`);
+});
+
 Deno.test("looksLikeShareLink() tells links from IDs and paths", () => {
   assert(looksLikeShareLink(PUB));
   assert(looksLikeShareLink("P2P://anything"));

@@ -103,15 +103,27 @@ export async function startWebUi(
     dropDir: options.dropDir,
     state,
     changed,
-    // Notes carry names and paths: shown escaped, as in the state.
-    note: (text) => events.send("note", { text: terminalSafe(text) }),
+    // Notes carry names and paths: shown escaped, as in the state. What
+    // the node tells (a share dropped, reachability) changes the state too.
+    note: (text) => {
+      events.send("note", { text: terminalSafe(text) });
+      changed();
+    },
   };
   const stopListening = session.listen((event) => {
     activity.record(event);
     changed();
   });
+  // What the session changes without an event: bytes sent to downloaders,
+  // who downloads, and shares the node dropped (changed or vanished).
+  let lastServing = servingMark(session);
   const progress = setInterval(() => {
-    if (session.transfers().length > 0 || activity.uploads().length > 0) {
+    const serving = servingMark(session);
+    if (
+      session.transfers().length > 0 || activity.uploads().length > 0 ||
+      serving !== lastServing
+    ) {
+      lastServing = serving;
       changed();
     }
   }, PROGRESS_EVENT_MS);
@@ -167,4 +179,16 @@ export async function startWebUi(
       await settleWithin(server.shutdown(), SHUTDOWN_MS);
     },
   };
+}
+
+/**
+ * What is served now, as one string: each shared file with its privacy,
+ * bytes sent and downloaders, and the total sent; a change is news.
+ */
+function servingMark(session: Session): string {
+  const status = session.status();
+  return JSON.stringify([
+    status.uploaded,
+    status.shared.map((s) => [s.meta.id, s.private, s.uploaded, s.downloaders]),
+  ]);
 }

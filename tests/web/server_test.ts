@@ -18,6 +18,8 @@ import {
   within,
 } from "../fixtures.ts";
 import { startPeerSession } from "../../lib/cli/peer_session.ts";
+import { PeerNode } from "../../lib/app/peer_node.ts";
+import { Session } from "../../lib/app/session.ts";
 import { startWebUi, type WebUi } from "../../lib/web/server.ts";
 import type { WebState } from "../../lib/web/state.ts";
 import { MAX_JSON_BYTES } from "../../lib/web/routes.ts";
@@ -25,23 +27,42 @@ import { STATIC_FILES } from "../../lib/web/static_files.ts";
 
 const TOKEN = "test-token-0123456789abcdef0123456789abcdef";
 
-/** A tracker, a session on a peer and the page's server on it, all closed on dispose. */
-async function webFixture() {
+/** How the fixture's peer runs, besides its defaults. */
+interface FixtureOptions {
+  /** Piece bytes a second it uploads. @default {no limit} */
+  uploadLimit?: number;
+  /** Ms between checks of its idle shared files. @default {FILE_CHECK_INTERVAL_MS} */
+  checkIntervalMs?: number;
+}
+
+/**
+ * A tracker, a session on a peer and the page's server on it, all closed on
+ * dispose; the node's notes go to the page, as `peer ui` sends them.
+ */
+async function webFixture(options: FixtureOptions = {}) {
   const dir = await tempDir();
   const tracker = testTracker();
   const trackerAddress = { host: "127.0.0.1", port: tracker.address.port };
-  const peer = await startPeerSession({
+  const page: { ui?: WebUi } = {};
+  const node = await PeerNode.start({
     tracker: trackerAddress,
     host: "127.0.0.1",
     port: 0,
-    outDir: join(dir.path, "downloads"),
-    note: () => {},
+    uploadLimit: options.uploadLimit,
+    checkIntervalMs: options.checkIntervalMs,
+    onDropped: (meta, reason) =>
+      page.ui?.note(`Stopped sharing ${meta.name}: ${reason}.`),
   });
-  const ui: WebUi = await startWebUi(peer.session, {
+  const session = new Session(node, {
+    tracker: trackerAddress,
+    outDir: join(dir.path, "downloads"),
+  });
+  const ui: WebUi = await startWebUi(session, {
     tracker: trackerAddress,
     dropDir: join(dir.path, "dropped"),
     token: TOKEN,
   });
+  page.ui = ui;
   const base = `http://127.0.0.1:${ui.port}`;
   const api = (path: string, init: RequestInit = {}) =>
     fetch(`${base}${path}`, {
@@ -54,18 +75,71 @@ async function webFixture() {
     dir: dir.path,
     tracker,
     trackerAddress,
-    session: peer.session,
+    session,
     ui,
     base,
     api,
     state,
     async [Symbol.asyncDispose]() {
       await ui.close();
-      await peer[Symbol.asyncDispose]();
+      await node.close();
       await tracker.close();
       await dir[Symbol.asyncDispose]();
     },
   };
+}
+
+/**
+ * The page's event stream: `next` reads events until a state passes
+ * `test` (or a note, with `notes`), and resolves with it.
+ */
+async function eventStream(web: { api: (path: string) => Promise<Response> }) {
+  const events = await web.api("/api/events");
+  const reader = events.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  const notes: string[] = [];
+  const next = async (test: (state: WebState) => boolean) => {
+    for (;;) {
+      const end = buffered.indexOf("\n\n");
+      if (end >= 0) {
+        const event = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        const [, type, data] = /^event: (\w+)\ndata: (.*)$/s.exec(event) ??
+          [];
+        if (type === "note") notes.push(JSON.parse(data).text);
+        const state = type === "state" ? JSON.parse(data) : undefined;
+        if (state && test(state)) return state as WebState;
+        continue;
+      }
+      const { value, done } = await reader.read();
+      if (done) throw new Error("The event stream ended.");
+      buffered += value;
+    }
+  };
+  return {
+    next,
+    notes,
+    [Symbol.asyncDispose]: () => reader.cancel(),
+  };
+}
+
+/** Shares `path` through the page; resolves once the state lists it shared. */
+async function shareThroughPage(
+  web: Awaited<ReturnType<typeof webFixture>>,
+  path: string,
+  isPrivate = false,
+): Promise<{ number: number; state: WebState }> {
+  const answer = await web.api(
+    ...post("/api/share", { path, private: isPrivate }),
+  );
+  assertEquals(answer.status, 202);
+  const { number } = await answer.json();
+  let state = await web.state();
+  await pollUntil(10_000, async () => {
+    state = await web.state();
+    return state.finished.some((f) => f.number === number);
+  });
+  return { number, state };
 }
 
 /** Sends `text` over a raw TCP connection and returns the status code of the answer. */
@@ -473,4 +547,62 @@ Deno.test("web: a get of an ID nobody shares yet waits for a sharer (waiting in 
   } finally {
     await reader.cancel();
   }
+});
+
+Deno.test("web: while another peer downloads a shared file, the event stream's state shows its bytes sent and downloaders rise, with no transfer of this peer's running", async () => {
+  // 1 MiB at 256 KiB/s: some 4 s of sending, seen at every progress tick.
+  await using web = await webFixture({ uploadLimit: 256 * 1024 });
+  const size = 1024 * 1024;
+  const source = await randomFile(web.dir, "sent.bin", size);
+  const { state } = await shareThroughPage(web, source);
+  const id = state.shared[0].id;
+  await using stream = await eventStream(web);
+  await using getter = await startPeerSession({
+    tracker: web.trackerAddress,
+    host: "127.0.0.1",
+    port: 0,
+    outDir: join(web.dir, "getter"),
+    note: () => {},
+  });
+  const got = getter.session.get(id);
+  const sending = await within(
+    stream.next((s) => s.shared[0]?.downloaders === 1),
+    10_000,
+    "a state with one downloader",
+  );
+  assertEquals(sending.transfers, []);
+  await within(
+    stream.next((s) => s.shared[0]?.uploaded > sending.shared[0].uploaded),
+    10_000,
+    "a state with more bytes sent",
+  );
+  await got;
+  const done = await within(
+    stream.next((s) =>
+      s.shared[0]?.uploaded === size && s.shared[0].downloaders === 0
+    ),
+    10_000,
+    "a state with every byte sent and nobody downloading",
+  );
+  assertEquals(done.uploaded, size);
+});
+
+Deno.test("web: a shared file that vanishes leaves the event stream's state, with a note saying so", async () => {
+  await using web = await webFixture({ checkIntervalMs: 200 });
+  const source = await randomFile(web.dir, "vanish.bin", 10_000);
+  const { state } = await shareThroughPage(web, source);
+  assertEquals(state.shared.map((s) => s.name), ["vanish.bin"]);
+  await using stream = await eventStream(web);
+  await stream.next(() => true);
+  await Deno.remove(source);
+  const after = await within(
+    stream.next((s) => s.shared.length === 0),
+    10_000,
+    "a state without the vanished file",
+  );
+  assertEquals(after.shared, []);
+  assert(
+    stream.notes.some((n) => n.startsWith("Stopped sharing vanish.bin")),
+    stream.notes.join("\n"),
+  );
 });

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { TrackerUnreachableError } from "../discovery/tracker_errors.ts";
 import { StoppedError } from "./errors.ts";
 import {
   DEFAULT_WAIT_MS,
@@ -78,8 +79,34 @@ export async function get(
   } catch (error) {
     // A folder this get made and saved nothing in is taken away again.
     await removeEmptyFolders(created);
-    throw error;
+    throw wanted.kind === "link" ? withLinkAdvice(error) : error;
   }
+}
+
+/** The advice to set --tracker, which a link's get does not use. */
+const SET_TRACKER_ADVICE = /Set --tracker or P2P_TRACKER\.$/;
+
+/**
+ * `error` with the advice to set `--tracker` (a link names its trackers,
+ * and `--tracker` is ignored) replaced by what a getter can do.
+ */
+function withLinkAdvice(error: unknown): unknown {
+  if (
+    !(error instanceof TrackerUnreachableError) ||
+    !SET_TRACKER_ADVICE.test(error.message)
+  ) {
+    return error;
+  }
+  return new TrackerUnreachableError(
+    error.address,
+    error.message.replace(
+      SET_TRACKER_ADVICE,
+      `The link names ${
+        error.message.includes("Are they running?") ? "them" : "it"
+      }: ask whoever gave you the link.`,
+    ),
+    { cause: error.cause },
+  );
 }
 
 /** Downloads into `target`, prints the result and, with `--seed`, seeds. */
@@ -152,7 +179,11 @@ async function downloadInto(
             toldWaiting = true;
             const left = Math.max(0, waitingUntil - performance.now());
             progress.show(
-              `${p.name} is not shared yet: waiting for a sharer (${
+              `${
+                secret
+                  ? "This link's file is not shared now"
+                  : `${p.name} is not shared yet`
+              }: waiting for a sharer (${
                 formatDuration(left)
               } left, --wait to change).`,
             );

@@ -261,3 +261,46 @@ Deno.test("peer share --private --quiet prints only the link; --quiet alone only
   assert(link.kind === "private" && link.shortId === id.slice(0, 16), line);
   assertEquals(secret.stdout.length, 1, secret.stdout.join("\n"));
 });
+
+Deno.test("a link whose tracker is down is not told to set --tracker, and a private link waiting says its file is not shared now", async () => {
+  await using dir = await tempDir();
+  const gone = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const dead = `127.0.0.1:${gone.addr.port}`;
+  gone.close();
+  const link = `p2p://${dead}/v1/pub/${"cd".repeat(32)}`;
+  const down = await runEntry("peer.ts", [
+    "get",
+    link,
+    "--out",
+    join(dir.path, "out"),
+  ]);
+  assertEquals(down.code, 1, down.stderr);
+  assertEquals(
+    assertOneLine(down.stderr),
+    `Cannot reach tracker at ${dead}: connection refused. Is it running? The link names it: ask whoever gave you the link.`,
+  );
+  const tracker = await spawnTracker();
+  try {
+    const sharer = await spawnSharer(
+      await randomFile(dir.path, "p.bin", 1000),
+      tracker.address,
+      ["--private"],
+    );
+    await sharer.child.stop();
+    const waited = await runEntry("peer.ts", [
+      "get",
+      sharer.link,
+      "--wait",
+      "2s",
+      "--out",
+      join(dir.path, "out"),
+    ]);
+    assertEquals(waited.code, 1, waited.stderr);
+    assertEquals(
+      waited.stderr.trim().split("\n")[0],
+      "This link's file is not shared now: waiting for a sharer (2s left, --wait to change).",
+    );
+  } finally {
+    await tracker.child.stop();
+  }
+});

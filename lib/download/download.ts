@@ -480,7 +480,7 @@ class DownloadRun {
       peers: this.#peers.activePeers,
       routes: this.#peers.routes(),
       found: this.#peers.origins(),
-      waiting: this.#waitingSince !== undefined,
+      waiting: this.#waitingSince !== undefined && this.#peers.linked === 0,
       ...(this.#target.files ? { files: this.#target.files() } : {}),
     });
   }

@@ -84,6 +84,24 @@ export class Activity {
     return ended?.resumable ? this.#gets.get(number) : undefined;
   }
 
+  /**
+   * Forgets ended get `number`, which resumes as another transfer: its item
+   * (and Resume) gives way to the new one's. Returns what puts it back, for
+   * a resume that could not start.
+   */
+  resumed(number: number): () => void {
+    const before = this.#finished;
+    const request = this.#gets.get(number);
+    this.#finished = before.filter((f) => f.number !== number);
+    this.#gets.delete(number);
+    return () => {
+      const ended = before.find((f) => f.number === number);
+      if (!ended || request === undefined) return;
+      this.#gets.set(number, request);
+      this.#finished = [ended, ...this.#finished].slice(0, MAX_FINISHED);
+    };
+  }
+
   /** Starts tracking a file received from the page; the caller updates and ends it. */
   startUpload(name: string, total: number): Upload {
     const upload = { name, done: 0, total };

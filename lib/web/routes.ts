@@ -205,10 +205,19 @@ async function resume(
       `Transfer #${number} cannot be resumed: get it again.`,
     );
   }
-  return json(
-    { number: await startGet(context, asked.ref, asked.outDir) },
-    202,
-  );
+  // The new get replaces the old one's item: no second Resume of it (a
+  // second click meanwhile finds nothing to resume).
+  const putBack = context.activity.resumed(number);
+  let resumed: number;
+  try {
+    resumed = await startGet(context, asked.ref, asked.outDir);
+  } catch (error) {
+    putBack();
+    throw error;
+  } finally {
+    context.changed();
+  }
+  return json({ number: resumed }, 202);
 }
 
 /** Starts a get of `ref` (an ID or link) into `outDir`; resolves with its number. */

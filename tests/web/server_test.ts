@@ -606,3 +606,59 @@ Deno.test("web: a shared file that vanishes leaves the event stream's state, wit
     stream.notes.join("\n"),
   );
 });
+
+Deno.test("web: Resume replaces the cancelled get's item by the resumed one, for a file and a folder: no second Resume of it, and one item once saved", async () => {
+  await using web = await webFixture();
+  await using files = await tempDir();
+  const file = await randomFile(files.path, "slow.bin", 1024 * 1024);
+  await Deno.mkdir(join(files.path, "tree"));
+  await randomFile(join(files.path, "tree"), "a.bin", 1024 * 1024);
+  // 256 KiB/s: some 4 s each, time to cancel once some bytes arrived.
+  const node = await PeerNode.start({
+    tracker: web.trackerAddress,
+    host: "127.0.0.1",
+    port: 0,
+    uploadLimit: 256 * 1024,
+  });
+  try {
+    const ids = [
+      (await node.share(file)).id,
+      (await node.shareFolder([join(files.path, "tree")])).meta.id,
+    ];
+    for (const id of ids) {
+      const started = await web.api(...post("/api/get", { ref: id }));
+      assertEquals(started.status, 202);
+      const { number } = await started.json();
+      await pollUntil(10_000, async () => {
+        const running = (await web.state()).transfers;
+        return running.some((t) => t.number === number && t.done > 0);
+      });
+      await (await web.api(...post("/api/cancel", { number }))).body?.cancel();
+      await pollUntil(10_000, async () => {
+        const ended = (await web.state()).finished;
+        return ended.some((f) => f.number === number && f.resumable);
+      });
+      const resumed = await web.api(...post("/api/resume", { number }));
+      assertEquals(resumed.status, 202);
+      const again = (await resumed.json()).number;
+      let state = await web.state();
+      assertEquals(state.finished.filter((f) => f.number === number), []);
+      assertEquals(state.transfers.map((t) => t.number), [again]);
+      // A second click on the old item's Resume starts nothing.
+      const twice = await web.api(...post("/api/resume", { number }));
+      assertEquals(twice.status, 400);
+      await twice.body?.cancel();
+      await pollUntil(20_000, async () => {
+        state = await web.state();
+        return state.finished.some((f) => f.number === again);
+      });
+      const items = state.finished.filter((f) => f.id === id);
+      assertEquals(items.map((f) => [f.number, f.outcome]), [[
+        again,
+        "saved",
+      ]]);
+    }
+  } finally {
+    await node.close();
+  }
+});

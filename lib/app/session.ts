@@ -13,7 +13,7 @@ import { expandHome } from "./data_dir.ts";
 import { selfAddresses } from "../net/address.ts";
 import type { Address } from "../net/connection.ts";
 import { download, type DownloadResult } from "../download/download.ts";
-import type { PeerNode } from "./peer_node.ts";
+import type { PeerNode, SkippedEntry } from "./peer_node.ts";
 import type { PeerReachability } from "./_reach.ts";
 import { type DoctorReport, runDoctor } from "./doctor.ts";
 import type { FileMeta, FileSummary } from "../protocol/messages.ts";
@@ -148,11 +148,13 @@ export class Session {
    * privately if asked; resolves with its metadata, or undefined if it was
    * cancelled. Throws a {@linkcode UsageError} at once, before opening it,
    * for what is neither a file nor a folder (a FIFO, a socket, a device):
-   * opening a FIFO would wait for a writer, forever.
+   * opening a FIFO would wait for a writer, forever. `onSkipped` hears
+   * what a folder left out (the event carries only how many).
    */
   async share(
     path: string,
-    options: ShareOptions = {},
+    options: ShareOptions & { onSkipped?: (skipped: SkippedEntry[]) => void } =
+      {},
   ): Promise<FileMeta | undefined> {
     const full = resolve(expandHome(path));
     // No await before the transfer starts: the web page counts on it.
@@ -181,6 +183,7 @@ export class Session {
         transfer.signal,
         (late) => this.#dropLate(late.meta.id),
       );
+      if (skipped.length > 0) options.onSkipped?.(skipped);
       const isPrivate = this.#node.isPrivate(meta.id);
       // Asked for privately, but shared publicly before: said so.
       const alsoPublic = (options.private ?? false) && !isPrivate;

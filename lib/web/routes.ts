@@ -19,6 +19,7 @@ import { receiveFile } from "../storage/received_file.ts";
 import type { FileList } from "../protocol/messages.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
 import type { Activity, Finished } from "./activity.ts";
+import { shareWithNotes } from "./share_notes.ts";
 import { fileRows, type WebState } from "./state.ts";
 
 /** Largest JSON body an API call may carry. */
@@ -101,7 +102,13 @@ async function share(request: Request, context: ApiContext): Promise<Response> {
   if (!found) throw new UsageError(`There is no file or folder at ${path}.`);
   const number = await startTracked(
     context,
-    () => context.session.share(path, { private: body.private === true }),
+    () =>
+      shareWithNotes(
+        context.session,
+        path,
+        body.private === true,
+        context.note,
+      ),
   );
   return json({ number }, 202);
 }
@@ -137,7 +144,12 @@ async function upload(
   const number = await startTracked(
     context,
     () =>
-      context.session.share(path, { private: query.get("private") === "1" }),
+      shareWithNotes(
+        context.session,
+        path,
+        query.get("private") === "1",
+        context.note,
+      ),
   );
   return json({ number }, 202);
 }

@@ -662,3 +662,48 @@ Deno.test("web: Resume replaces the cancelled get's item by the resumed one, for
     await node.close();
   }
 });
+
+Deno.test("web: sharing a folder notes what it left out, as peer share lists it", async () => {
+  await using web = await webFixture();
+  const tree = join(web.dir, "tree");
+  await Deno.mkdir(tree);
+  await randomFile(tree, "kept.bin", 1_000);
+  await randomFile(tree, "a:b", 10);
+  await Deno.symlink(join(tree, "kept.bin"), join(tree, "link.bin"));
+  await using stream = await eventStream(web);
+  const { number } = await shareThroughPage(web, tree);
+  await within(
+    stream.next((s) => s.finished.some((f) => f.number === number)),
+    5_000,
+    "the shared folder",
+  );
+  const note = stream.notes.find((n) => n.startsWith("Left out "));
+  assert(note, stream.notes.join("\n"));
+  assert(
+    note.startsWith("Left out 2 entries of tree that cannot be shared: "),
+    note,
+  );
+  assert(note.includes(join(tree, "a:b")), note);
+  assert(note.includes(join(tree, "link.bin")), note);
+  assert(note.endsWith(".") && !note.includes("\n"), note);
+});
+
+Deno.test("web: sharing privately a file shared publicly, or publicly one shared privately, notes it as the prompt warns", async () => {
+  await using web = await webFixture();
+  const one = await randomFile(web.dir, "one.bin", 1_000);
+  const two = await randomFile(web.dir, "two.bin", 1_000);
+  await using stream = await eventStream(web);
+  await shareThroughPage(web, one);
+  await shareThroughPage(web, one, true);
+  await shareThroughPage(web, two, true);
+  await shareThroughPage(web, two);
+  await within(
+    stream.next(() => stream.notes.length >= 2),
+    5_000,
+    "two notes",
+  );
+  assertEquals(stream.notes, [
+    "one.bin was already shared publicly, so anyone with its ID can get it too: to keep it private, use Stop sharing and share it again with Private ticked.",
+    "two.bin was shared privately: now it is shared publicly too, so anyone with its ID can get it.",
+  ]);
+});

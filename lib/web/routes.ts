@@ -7,7 +7,7 @@
  * @module
  */
 
-import { resolve } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 import type { Session } from "../app/session.ts";
 import type { Transfer } from "../app/transfers.ts";
 import { parseGetTarget } from "../app/lookup.ts";
@@ -242,9 +242,7 @@ async function startGet(
   const wanted = target.kind === "id"
     ? context.session.resolveId(target.id)
     : target.link;
-  const folder = outDir?.trim()
-    ? resolve(expandHome(outDir.trim()))
-    : undefined;
+  const folder = outDir?.trim() ? fullPath(outDir.trim()) : undefined;
   await checkOutDir(folder ?? resolve(context.session.outDir));
   const number = await startTracked(
     context,
@@ -253,6 +251,20 @@ async function startGet(
   context.activity.rememberGet(number, { ref, outDir: folder });
   return number;
 }
+
+/**
+ * `typed` (a Save to folder) as a full path, `~/` meaning home; a relative
+ * one is refused: it would be taken from wherever `peer ui` was started.
+ */
+function fullPath(typed: string): string {
+  const expanded = expandHome(typed);
+  if (!isAbsolute(expanded)) throw new UsageError(RELATIVE_SAVE_TO);
+  return resolve(expanded);
+}
+
+/** The answer to a relative Save to. */
+export const RELATIVE_SAVE_TO =
+  "Give a full path, like /home/you/Downloads, or ~/Downloads.";
 
 /**
  * Makes sure `folder` is a folder to save into (creating it when missing)

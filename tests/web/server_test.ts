@@ -707,3 +707,20 @@ Deno.test("web: sharing privately a file shared publicly, or publicly one shared
     "two.bin was shared privately: now it is shared publicly too, so anyone with its ID can get it.",
   ]);
 });
+
+Deno.test("web: a relative Save to is refused in one sentence, before any transfer or folder, where it was taken from where peer ui started", async () => {
+  await using web = await webFixture();
+  const id = "ab".repeat(32);
+  const typed = `rel-${crypto.randomUUID()}`;
+  for (const outDir of [typed, `./${typed}/sub`, "~not-home"]) {
+    const answer = await web.api(...post("/api/get", { ref: id, outDir }));
+    assertEquals(answer.status, 400, outDir);
+    assertEquals(
+      (await answer.json()).error,
+      "Give a full path, like /home/you/Downloads, or ~/Downloads.",
+    );
+  }
+  assert(!existsSync(typed), "a folder was made where the test runs");
+  const state = await web.state();
+  assertEquals([state.transfers, state.finished], [[], []]);
+});

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { isLoopbackHost } from "../net/address.ts";
 import { basename } from "node:path";
 import { AnnouncerGroup } from "../discovery/announcer_group.ts";
 import type { LanDiscovery } from "../discovery/lan.ts";
@@ -145,9 +146,16 @@ export class PeerNode {
       onTrouble: options.onTrackerTrouble,
       onIncoming: (incoming) => this.#reach.incoming(incoming, this.#announcer),
     });
+    // Served on a loopback address only, nothing is offered on the LAN:
+    // its neighbours would hear this machine's LAN address, where nothing
+    // listens. (The DHT's nodes see the address its own socket sends from.)
+    const onLan = !isLoopbackHost(this.address.host);
     this.#registrations = new Registrations(
       this.#announcer,
-      () => [this.#lan, this.#dht].filter((place) => place !== undefined),
+      () =>
+        [onLan ? this.#lan : undefined, this.#dht].filter((place) =>
+          place !== undefined
+        ),
     );
   }
 

@@ -179,3 +179,40 @@ lanTest(
     }
   },
 );
+
+lanTest(
+  "LAN: a sharer serving on 127.0.0.1 only offers nothing on the LAN, where its neighbours could not connect",
+  async () => {
+    await using dir = await tempDir();
+    await using lab = await lanLab();
+    const file = await randomFile(dir.path, "local-only.bin", 100_000);
+    const capture = captureLan(lab.b);
+    const sharer = spawnIn(
+      lab.a,
+      entryArgv("peer.ts", [
+        "share",
+        file,
+        "--json",
+        "--tracker",
+        NO_TRACKER,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+      ]),
+      { env: LAN_ON },
+    );
+    try {
+      await capture.waitForLine(/^ready$/, READY_TIMEOUT_MS);
+      await sharer.waitForLine(/^\{/, READY_TIMEOUT_MS);
+      // Longer than a share's first offers take to go out.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      await capture.stop();
+      const heard = capture.stdout.filter((l) => l !== "ready");
+      assertEquals(heard, []);
+    } finally {
+      await sharer.stop();
+      await capture.stop();
+    }
+  },
+);

@@ -376,13 +376,29 @@ function errorAnswer(error: unknown): Response {
   }
   const usage = error instanceof Error && USAGE_ERRORS.has(error.name);
   // Names and paths in the sentence are shown escaped, as everywhere.
-  return json({ error: terminalSafe(sentence) }, usage ? 400 : 502);
+  return json({ error: terminalSafe(forPage(sentence)) }, usage ? 400 : 502);
 }
 
-/** What to tell the user about `error`, in one sentence. */
+/** What to tell the user about `error`, in one sentence, in the page's words. */
 function sentenceFor(error: unknown): string {
-  return userSentence(error) ??
-    `Unexpected error: ${error instanceof Error ? error.message : error}`;
+  return forPage(
+    userSentence(error) ??
+      `Unexpected error: ${error instanceof Error ? error.message : error}`,
+  );
+}
+
+/** The command line's advice to set a flag or variable, said for the page. */
+const FLAG_ADVICE = / ?Set --tracker or P2P_TRACKER\./g;
+
+/**
+ * `text` (a sentence written for the command line) as the page says it:
+ * "Set --tracker or P2P_TRACKER." becomes what to do from the page.
+ */
+export function forPage(text: string): string {
+  return text.replace(
+    FLAG_ADVICE,
+    " If the tracker is elsewhere, restart peer ui with --tracker.",
+  );
 }
 
 function json(value: unknown, status = 200): Response {

@@ -21,7 +21,7 @@ import {
   newToken,
   withSecurityHeaders,
 } from "./guard.ts";
-import { type ApiContext, handleApi } from "./routes.ts";
+import { type ApiContext, forPage, handleApi } from "./routes.ts";
 import { webState } from "./state.ts";
 import { StaticPage } from "./static_files.ts";
 
@@ -106,7 +106,7 @@ export async function startWebUi(
     // Notes carry names and paths: shown escaped, as in the state. What
     // the node tells (a share dropped, reachability) changes the state too.
     note: (text) => {
-      events.send("note", { text: terminalSafe(text) });
+      events.send("note", { text: terminalSafe(forPage(text)) });
       changed();
     },
   };

@@ -724,3 +724,28 @@ Deno.test("web: a relative Save to is refused in one sentence, before any transf
   const state = await web.state();
   assertEquals([state.transfers, state.finished], [[], []]);
 });
+
+Deno.test("web: a tracker that cannot be reached is said in the page's words: restart peer ui with --tracker, not the command line's 'Set --tracker or P2P_TRACKER'", async () => {
+  await using web = await webFixture();
+  await using stream = await eventStream(web);
+  await web.tracker.close();
+  const answer = await web.api("/api/list");
+  assertEquals(answer.status, 502);
+  const { error } = await answer.json();
+  assert(error.startsWith("Cannot reach tracker at "), error);
+  assert(
+    error.endsWith(
+      " If the tracker is elsewhere, restart peer ui with --tracker.",
+    ),
+    error,
+  );
+  assert(!/P2P_TRACKER|Set --/.test(error), error);
+  // The node's notes too.
+  web.ui.note(
+    "Cannot reach tracker at x:1. Is it running? Set --tracker or P2P_TRACKER.",
+  );
+  await within(stream.next(() => stream.notes.length > 0), 5_000, "a note");
+  assertEquals(stream.notes, [
+    "Cannot reach tracker at x:1. Is it running? If the tracker is elsewhere, restart peer ui with --tracker.",
+  ]);
+});

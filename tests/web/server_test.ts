@@ -749,3 +749,17 @@ Deno.test("web: a tracker that cannot be reached is said in the page's words: re
     "Cannot reach tracker at x:1. Is it running? If the tracker is elsewhere, restart peer ui with --tracker.",
   ]);
 });
+
+Deno.test("web: docs/WEB_UI.md and docs/ARCHITECTURE.md's web/ row name every module of the page", async () => {
+  const root = new URL("../../docs/", import.meta.url);
+  const guide = await Deno.readTextFile(new URL("WEB_UI.md", root));
+  const row = (await Deno.readTextFile(new URL("ARCHITECTURE.md", root)))
+    .split("\n").find((line) =>
+      line.startsWith("| `web/`") && line.includes("static/")
+    )!;
+  for (const name of Object.values(STATIC_FILES)) {
+    if (!name.endsWith(".js")) continue;
+    assert(guide.includes(`\`${name}\``), `WEB_UI.md lacks ${name}`);
+    assert(row.includes(`\`${name}\``), `ARCHITECTURE.md lacks ${name}`);
+  }
+});

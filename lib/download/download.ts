@@ -154,7 +154,7 @@ async function downloadVariant(
     meta,
     options.outDir,
     savedName(meta, options.saveAs),
-    options.signal,
+    options,
   );
   if (here) {
     if (options.seed) await options.swarm?.adopt(here, meta, options.access);

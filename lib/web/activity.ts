@@ -62,6 +62,7 @@ export class Activity {
   #finished: Finished[] = [];
   #gets = new Map<number, GetRequest>();
   #uploads = new Set<Upload>();
+  #dropped = new Map<string, string>();
 
   /** Ended transfers, newest first. */
   finished(): readonly Finished[] {
@@ -112,6 +113,18 @@ export class Activity {
   /** Stops tracking `upload`. */
   endUpload(upload: Upload): void {
     this.#uploads.delete(upload);
+  }
+
+  /** Notes that file `id` is served from `path`, a copy dropped on the page this run. */
+  keepDropped(id: string, path: string): void {
+    this.#dropped.set(id, path);
+  }
+
+  /** The dropped copy file `id` is served from, forgotten; undefined if none. */
+  takeDropped(id: string): string | undefined {
+    const path = this.#dropped.get(id);
+    this.#dropped.delete(id);
+    return path;
   }
 
   /** Records how a transfer ended, from the session's event. */

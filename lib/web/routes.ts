@@ -61,12 +61,15 @@ const ROUTES: Readonly<Record<string, Handler>> = {
   "POST /api/get": get,
   "POST /api/resume": resume,
   "POST /api/cancel": cancel,
-  "POST /api/unshare": async (request, { session, changed }) => {
+  "POST /api/unshare": async (request, { session, activity, changed }) => {
     const { id } = await readJson(request);
     if (typeof id !== "string" || id === "") {
       throw new UsageError("Say which file to stop sharing.");
     }
-    await session.unshare(id);
+    const file = await session.unshare(id);
+    // A copy dropped on the page this run goes with its share.
+    const copy = activity.takeDropped(file.id);
+    if (copy !== undefined) await Deno.remove(copy).catch(() => {});
     changed();
     return json({});
   },
@@ -143,15 +146,49 @@ async function upload(
   }
   const number = await startTracked(
     context,
-    () =>
-      shareWithNotes(
-        context.session,
-        path,
-        query.get("private") === "1",
-        context.note,
-      ),
+    () => shareDropped(context, path, query.get("private") === "1"),
   );
   return json({ number }, 202);
+}
+
+/**
+ * Shares `path`, a copy just received into the drop folder. The copy is
+ * kept only while it is what the peer serves: a share of content already
+ * shared (dropped twice, or shared from its own path) serves the first
+ * copy, so the new one is deleted and the note says so; one that fails or
+ * is cancelled is deleted too. A kept copy is deleted by Stop sharing.
+ */
+async function shareDropped(
+  context: ApiContext,
+  path: string,
+  isPrivate: boolean,
+): Promise<unknown> {
+  const { session, activity } = context;
+  const dropped = () => Deno.remove(path).catch(() => {});
+  let meta;
+  try {
+    meta = await shareWithNotes(session, path, isPrivate, context.note);
+  } catch (error) {
+    // Not shared: nothing serves it.
+    await dropped();
+    throw error;
+  }
+  if (!meta) {
+    await dropped();
+    return meta;
+  }
+  const served = session.localCopy(meta.id)?.path;
+  if (served !== undefined && resolve(served) === resolve(path)) {
+    activity.keepDropped(meta.id, path);
+  } else {
+    await dropped();
+    context.note(
+      `${meta.name} is already shared${
+        served ? ` from ${served}` : ""
+      }: the dropped copy was not kept.`,
+    );
+  }
+  return meta;
 }
 
 /**

@@ -299,6 +299,51 @@ Deno.test("web: a dropped file is stored under a safe name inside the drop folde
   }
 });
 
+Deno.test("web: a dropped copy is deleted by Stop sharing, and a drop of content already shared (dropped before, or shared from its path) is deleted and noted, with no second copy", async () => {
+  await using web = await webFixture();
+  await using stream = await eventStream(web);
+  await using files = await tempDir();
+  const original = await randomFile(files.path, "secret.txt", 50_000);
+  const bytes = await Deno.readFile(original);
+  const droppedDir = join(web.dir, "dropped");
+  const inDrop = () => [...Deno.readDirSync(droppedDir)].map((e) => e.name);
+  const drop = async () => {
+    const answer = await web.api("/api/upload?name=secret.txt", {
+      method: "PUT",
+      body: bytes,
+    });
+    assertEquals(answer.status, 202, await answer.clone().text());
+    const { number } = await answer.json();
+    await pollUntil(10_000, async () => {
+      const state = await web.state();
+      return state.finished.some((f) => f.number === number) &&
+        state.transfers.length === 0;
+    });
+  };
+  await drop();
+  assertEquals(inDrop(), ["secret.txt"]);
+  await drop();
+  await within(
+    stream.next(() => stream.notes.some((n) => n.includes("already shared"))),
+    5_000,
+    "the already-shared note",
+  );
+  assertEquals(inDrop(), ["secret.txt"]);
+  assertEquals((await web.state()).shared.length, 1);
+  const id = (await web.state()).shared[0].id;
+  // Stop sharing deletes this run's copy, and only it.
+  const stop = await web.api(...post("/api/unshare", { id }));
+  assertEquals(stop.status, 200);
+  assertEquals(inDrop(), []);
+  assert(existsSync(original));
+  // Shared from its own path, a dropped copy is not kept either.
+  await shareThroughPage(web, original);
+  await drop();
+  assertEquals(inDrop(), []);
+  await web.api(...post("/api/unshare", { id }));
+  assert(existsSync(original), "the file shared from its path stays");
+});
+
 Deno.test("web: get by ID saves the verified file, its progress comes through the event stream, and a bad ref is one sentence", async () => {
   await using web = await webFixture();
   await using files = await tempDir();

@@ -33,8 +33,13 @@ export const STATE_EVENT_MS = 250;
 export const PROGRESS_EVENT_MS = 1_000;
 /** Longest wait for requests still running when the server closes. */
 export const SHUTDOWN_MS = 2_000;
-/** How often the tracker is checked for the status line. */
+/**
+ * How often the tracker is checked for the status line; it is checked at
+ * once too when an API call answers 502 or a note speaks of the tracker.
+ */
 export const TRACKER_CHECK_MS = 30_000;
+/** A note that speaks of the tracker (`Cannot reach tracker at …`). */
+const TRACKER_TROUBLE = /\btracker\b/i;
 
 /** Options for {@linkcode startWebUi}. */
 export interface WebUiOptions {
@@ -107,6 +112,8 @@ export async function startWebUi(
     // the node tells (a share dropped, reachability) changes the state too.
     note: (text) => {
       events.send("note", { text: terminalSafe(forPage(text)) });
+      // A tracker that failed: the status line asks again now.
+      if (TRACKER_TROUBLE.test(text)) checkTracker();
       changed();
     },
   };
@@ -127,13 +134,19 @@ export async function startWebUi(
       changed();
     }
   }, PROGRESS_EVENT_MS);
-  const checkTracker = async () => {
-    const now = await session.trackerReachable();
-    if (now !== trackerReachable) {
-      trackerReachable = now;
-      changed();
-    }
-  };
+  let checking: Promise<void> | undefined;
+  const checkTracker = () =>
+    checking ??= (async () => {
+      try {
+        const now = await session.trackerReachable();
+        if (now !== trackerReachable) {
+          trackerReachable = now;
+          changed();
+        }
+      } finally {
+        checking = undefined;
+      }
+    })();
   const trackerTimer = setInterval(checkTracker, TRACKER_CHECK_MS);
   checkTracker();
 
@@ -152,7 +165,10 @@ export async function startWebUi(
       );
     }
     if (path.startsWith("/api/")) {
-      return withSecurityHeaders(await handleApi(request, context));
+      const answer = await handleApi(request, context);
+      // The tracker could not be used: the status line asks again now.
+      if (answer.status === 502) checkTracker();
+      return withSecurityHeaders(answer);
     }
     const answer = request.method === "GET" ? page.answer(path) : undefined;
     return withSecurityHeaders(

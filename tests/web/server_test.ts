@@ -795,6 +795,31 @@ Deno.test("web: a tracker that cannot be reached is said in the page's words: re
   ]);
 });
 
+Deno.test("web: once the tracker is gone, a failed call or a note about it turns trackerReachable false at once, not at the next 30 s check", async () => {
+  for (const how of ["call", "note"]) {
+    await using web = await webFixture();
+    await using stream = await eventStream(web);
+    await within(
+      stream.next((state) => state.trackerReachable === true),
+      10_000,
+      "the tracker reachable",
+    );
+    await web.tracker.close();
+    if (how === "call") {
+      assertEquals((await web.api("/api/list")).status, 502);
+    } else {
+      web.ui.note(
+        `Cannot reach tracker at 127.0.0.1:${web.trackerAddress.port}.`,
+      );
+    }
+    await within(
+      stream.next((state) => state.trackerReachable === false),
+      5_000,
+      `the tracker not reachable after a ${how}`,
+    );
+  }
+});
+
 Deno.test("web: docs/WEB_UI.md and docs/ARCHITECTURE.md's web/ row name every module of the page", async () => {
   const root = new URL("../../docs/", import.meta.url);
   const guide = await Deno.readTextFile(new URL("WEB_UI.md", root));

@@ -351,13 +351,33 @@ async function startTracked(
     () => context.changed(),
     (error) => {
       const message = sentenceFor(error);
-      context.activity.failed(started, message);
-      context.note(`#${started.number} ${started.name}: ${message}`);
+      const name = knownName(context.session, started, message);
+      context.activity.failed({ ...started, name }, message);
+      context.note(`#${started.number} ${name}: ${message}`);
       context.changed();
     },
   );
   context.changed();
   return started.number;
+}
+
+/** What a download's failure calls the file (`Could not download NAME: …`). */
+const FAILED_NAME = /^Could not download (.+?): \d+ of \d+ pieces missing/;
+
+/**
+ * The name of `transfer`, which failed with `message`: a get started by ID
+ * is named by its short ID until the file's name comes, so that name is
+ * looked for among the files the session knows, then in the message.
+ */
+export function knownName(
+  session: Pick<Session, "known">,
+  transfer: Pick<Transfer, "kind" | "id" | "name">,
+  message: string,
+): string {
+  const { id, name } = transfer;
+  if (transfer.kind !== "get" || !id?.startsWith(name)) return name;
+  return session.known().find((file) => file.id === id)?.name ??
+    FAILED_NAME.exec(message)?.[1] ?? name;
 }
 
 /**

@@ -72,6 +72,14 @@ export interface TransferView {
   waitLeftMs: number | null;
 }
 
+/**
+ * An ended transfer, as the page lists it: a share that is no longer
+ * shared (Stop sharing, or the file changed or vanished) is `unshared`.
+ */
+export type FinishedView = Omit<Finished, "outcome"> & {
+  outcome: Finished["outcome"] | "unshared";
+};
+
 /** A file of a tracker's answer, as the page lists it. */
 export interface FileRow {
   /** Full file ID. */
@@ -117,7 +125,7 @@ export interface WebState {
   /** Files being received from the page. */
   uploads: Upload[];
   /** Ended transfers, newest first. */
-  finished: readonly Finished[];
+  finished: readonly FinishedView[];
   /** Piece bytes uploaded this session. */
   uploaded: number;
   /** Bytes downloaded this session. */
@@ -163,7 +171,12 @@ export function webState(sources: StateSources): WebState {
       ...upload,
       name: terminalSafe(upload.name),
     })),
-    finished: activity.finished().map(finishedView),
+    finished: activity.finished().map((finished) =>
+      finishedView(
+        finished,
+        status.shared.some((entry) => entry.meta.id === finished.id),
+      )
+    ),
     uploaded: status.uploaded,
     downloaded: status.downloaded,
   };
@@ -200,10 +213,18 @@ function transferView(transfer: Transfer): TransferView {
   };
 }
 
-/** An ended transfer with its name, path and message made safe to show. */
-function finishedView(finished: Finished): Finished {
+/**
+ * An ended transfer with its name, path and message made safe to show; a
+ * share not `stillShared` is `unshared`.
+ */
+function finishedView(
+  finished: Finished,
+  stillShared: boolean,
+): FinishedView {
+  const stopped = finished.outcome === "shared" && !stillShared;
   return {
     ...finished,
+    outcome: stopped ? "unshared" : finished.outcome,
     name: terminalSafe(finished.name),
     message: shownOrUndefined(finished.message),
     path: shownOrUndefined(finished.path),

@@ -22,7 +22,7 @@ import { PeerNode } from "../../lib/app/peer_node.ts";
 import { Session } from "../../lib/app/session.ts";
 import { startWebUi, type WebUi } from "../../lib/web/server.ts";
 import type { WebState } from "../../lib/web/state.ts";
-import { MAX_JSON_BYTES } from "../../lib/web/routes.ts";
+import { knownName, MAX_JSON_BYTES } from "../../lib/web/routes.ts";
 import { STATIC_FILES } from "../../lib/web/static_files.ts";
 
 const TOKEN = "test-token-0123456789abcdef0123456789abcdef";
@@ -818,6 +818,28 @@ Deno.test("web: once the tracker is gone, a failed call or a note about it turns
       `the tracker not reachable after a ${how}`,
     );
   }
+});
+
+Deno.test("web: a share stopped is no longer listed as Shared among the finished (outcome unshared); a failed get by ID is titled by the file's name once known", async () => {
+  await using web = await webFixture();
+  await using files = await tempDir();
+  const file = await randomFile(files.path, "kept.bin", 10_000);
+  const { number, state } = await shareThroughPage(web, file);
+  assertEquals(state.finished[0].outcome, "shared");
+  await web.api(...post("/api/unshare", { id: state.shared[0].id }));
+  const after = (await web.state()).finished.find((f) => f.number === number);
+  assertEquals(after?.outcome, "unshared");
+  const id = "d8f52119ddb220c5".padEnd(64, "0");
+  const failed = { kind: "get" as const, id, name: "d8f52119ddb220c5" };
+  const message =
+    "Could not download vanish.bin: 3 of 4 pieces missing and nobody is sharing it. The partial file is kept for a retry.";
+  const none = { known: () => [] };
+  assertEquals(knownName(none, failed, message), "vanish.bin");
+  assertEquals(
+    knownName({ known: () => [{ id, name: "seen.bin" }] }, failed, "x"),
+    "seen.bin",
+  );
+  assertEquals(knownName(none, failed, "Nobody."), "d8f52119ddb220c5");
 });
 
 Deno.test("web: docs/WEB_UI.md and docs/ARCHITECTURE.md's web/ row name every module of the page", async () => {

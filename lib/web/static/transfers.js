@@ -127,6 +127,7 @@ function updateFinished(item, done) {
   const texts = {
     saved: done.path ? `Saved to ${done.path}` : "Saved",
     shared: "Shared",
+    unshared: "Shared, then no longer shared",
     cancelled: done.kind !== "get"
       ? "Cancelled: not shared"
       : done.resumable

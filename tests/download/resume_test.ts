@@ -489,12 +489,16 @@ Deno.test("on a file system without hard links (exFAT) a download is saved under
     await Deno.readTextFile(join(mount, "f.bin")),
     "the user's own file",
   );
+  // Edited since: not the file any more, so the next get saves another copy
+  // (an unchanged `f (1).bin` would be found as already there).
+  await Deno.writeTextFile(first.path, "edited");
   const second = await download(id, {
     tracker: tracker.address,
     outDir: mount,
   });
   assertEquals(second.path, join(mount, "f (2).bin"));
   assertEquals(await sha256File(second.path), id);
+  assertEquals(await Deno.readTextFile(first.path), "edited");
   for await (const entry of Deno.readDir(mount)) {
     assert(!entry.name.includes(".part"), `left behind: ${entry.name}`);
   }

@@ -22,11 +22,17 @@ import { checkExistingPieces } from "./_piece_check.ts";
 import { finishDownload, openPart, type OpenPartOptions } from "./_save.ts";
 import type { DownloadTarget, FinishHooks, StoreHooks } from "./_target.ts";
 
+/** A download target, with where its `.part` (file or folder) is. */
+export type PartTarget = DownloadTarget & {
+  /** The `.part`'s path; its name may differ from the one saved under. */
+  readonly partPath: string;
+};
+
 /** Opens the target a download of `meta` (a file or a folder) writes into. */
 export async function openTarget(
   meta: FileMeta,
   options: OpenPartOptions,
-): Promise<DownloadTarget> {
+): Promise<PartTarget> {
   if (folderLayoutOf(meta)) return await openFolderTarget(meta, options);
   return new FileTarget(meta, await openPart(meta, options));
 }
@@ -51,6 +57,11 @@ export class FileTarget implements DownloadTarget {
 
   get name(): string {
     return this.#part.name;
+  }
+
+  /** The `.part` file. */
+  get partPath(): string {
+    return this.#part.partPath;
   }
 
   get resumed(): boolean {

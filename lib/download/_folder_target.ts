@@ -32,7 +32,7 @@ import type { DownloadTarget, FinishHooks, StoreHooks } from "./_target.ts";
 export async function openFolderTarget(
   meta: FileMeta,
   options: OpenPartOptions,
-): Promise<DownloadTarget> {
+): Promise<DownloadTarget & { readonly partPath: string }> {
   try {
     const part = await FolderPart.open({
       dir: options.outDir,
@@ -108,6 +108,11 @@ class FolderTarget implements DownloadTarget {
 
   get name(): string {
     return this.#part.name;
+  }
+
+  /** The `.part` folder. */
+  get partPath(): string {
+    return this.#part.partPath;
   }
 
   get resumed(): boolean {

@@ -3,8 +3,9 @@
  * keeps an eye on it: a disk error then says whether the partial download
  * is kept (only when it is there) or was removed, and a `.part` removed
  * while downloading stops the download within PART_CHECK_MS rather than
- * letting it write on into deleted files. The `.part` is found by its
- * resume record, which names the file's ID.
+ * letting it write on into deleted files. The target names its `.part`
+ * (an earlier run's may have another name); when it cannot be opened, the
+ * `.part` is found by its resume record, which names the file's ID.
  *
  * @module
  */
@@ -24,7 +25,10 @@ import { MAX_NAME_ATTEMPTS } from "../storage/free_name.ts";
 import { numberedName, truncateUtf8 } from "../storage/safe_name.ts";
 import type { PieceStore } from "../storage/piece_store.ts";
 import { DiskError, diskError, PartFailure } from "./_download_error.ts";
-import { openTarget as openBareTarget } from "./_file_target.ts";
+import {
+  openTarget as openBareTarget,
+  type PartTarget,
+} from "./_file_target.ts";
 import { type OpenPartOptions, savedName } from "./_save.ts";
 import type { DownloadTarget, FinishHooks, StoreHooks } from "./_target.ts";
 
@@ -41,7 +45,7 @@ export async function openTarget(
   options: OpenPartOptions,
 ): Promise<DownloadTarget> {
   const name = savedName(meta, options.saveAs);
-  let target: DownloadTarget;
+  let target: PartTarget;
   try {
     target = await openBareTarget(meta, options);
   } catch (error) {
@@ -52,8 +56,9 @@ export async function openTarget(
     const kept = path !== undefined && await exists(path);
     throw diskError(error.dir, error, { path, kept, opening: true });
   }
-  const path = await findPart(target.dir, name, meta).catch(() => undefined);
-  return path ? new WatchedTarget(target, path) : target;
+  // Its own `.part`, wherever it is: an earlier run's under another name
+  // is resumed where it is.
+  return new WatchedTarget(target, target.partPath);
 }
 
 /**

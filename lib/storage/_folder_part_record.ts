@@ -126,13 +126,21 @@ async function readState(
   const n = await readFullAsync(file, bytes);
   try {
     const value = JSON.parse(new TextDecoder().decode(bytes.subarray(0, n)));
-    return value?.kind === "folder" && value.id === identity.id &&
-        value.size === identity.size &&
-        value.pieceSize === identity.pieceSize &&
-        value.hashesDigest === identity.hashesDigest
-      ? "ours"
-      : "other";
+    return isFolderRecordOf(value, identity) ? "ours" : "other";
   } catch {
     return "other";
   }
+}
+
+/** True if `value` (a record's JSON) is the record of the folder `identity`. */
+export function isFolderRecordOf(
+  value: unknown,
+  identity: FolderIdentity,
+): boolean {
+  const record = value as Record<string, unknown> | null;
+  return typeof record === "object" && record !== null &&
+    record.kind === "folder" && record.id === identity.id &&
+    record.size === identity.size &&
+    record.pieceSize === identity.pieceSize &&
+    record.hashesDigest === identity.hashesDigest;
 }

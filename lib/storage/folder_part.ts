@@ -38,27 +38,14 @@ import {
 import type { FileMeta } from "../protocol/message_types.ts";
 import { readFull } from "../util/read_full.ts";
 import { writeAll } from "../util/write_all.ts";
-import {
-  MAX_PART_BASE_BYTES,
-  PART_SUFFIX,
-  RECORD_SUFFIX,
-} from "./part_file.ts";
-import { MAX_NAME_ATTEMPTS } from "./free_name.ts";
+import { MAX_PART_BASE_BYTES, RECORD_SUFFIX } from "./part_file.ts";
 import { safeFileName, truncateUtf8 } from "./safe_name.ts";
-import {
-  claimRecord,
-  type FolderIdentity,
-  folderIdentity,
-  writeRecord,
-} from "./_folder_part_record.ts";
+import { folderIdentity } from "./_folder_part_record.ts";
+import { claimPartFolder } from "./_folder_part_claim.ts";
 import { PartTree } from "./_folder_part_tree.ts";
 import { FileSyncs, SYNC_FILES_AT_ONCE } from "./_folder_part_sync.ts";
 import { syncFileSystem } from "./file_system_sync.ts";
-import {
-  moveToFreeName,
-  numberedFolderName,
-  replaceWith,
-} from "./_folder_part_move.ts";
+import { moveToFreeName, replaceWith } from "./_folder_part_move.ts";
 import { refuseForeign, refuseStray } from "./_folder_foreign.ts";
 
 export { PartBusyError } from "./part_file.ts";
@@ -175,7 +162,10 @@ export class FolderPart {
   /**
    * Opens the `.part` folder `meta` is downloaded into: the earlier run's
    * if one is there for the same folder, else a new one (`NAME (1).part`,
-   * … when the name is taken by something else). Throws
+   * … when the name is taken by something else). Before making a new one,
+   * an earlier run's of the same folder under another name (its record
+   * says so) is resumed instead, where it is; the folder is saved as
+   * `name` all the same. Throws
    * {@linkcode PartBusyError} if another download holds it, and
    * `ForeignEntriesError`, before making anything, if forced to replace a
    * folder holding what the share does not have.
@@ -190,32 +180,24 @@ export class FolderPart {
     const base = truncateUtf8(name, MAX_PART_BASE_BYTES);
     const identity = folderIdentity(options.meta);
     if (options.force) await refuseForeign(join(options.dir, name), layout);
-    for (let n = 0; n < MAX_NAME_ATTEMPTS; n++) {
-      const partName = n === 0
-        ? base
-        : numberedFolderName(base, n, MAX_PART_BASE_BYTES);
-      const partPath = join(options.dir, partName + PART_SUFFIX);
-      const opened = await tryPart(partPath, identity);
-      if (!opened) continue;
-      try {
-        const tree = PartTree.build(partPath, layout, !opened.resumed);
-        return new FolderPart({
-          ...opened,
-          tree,
-          force: options.force ?? false,
-          flushFileSystem: options.flushFileSystem ?? syncFileSystem,
-          dir: options.dir,
-          name,
-          partPath,
-          id: options.meta.id,
-          layout,
-        });
-      } catch (error) {
-        opened.record.close();
-        throw error;
-      }
+    const opened = await claimPartFolder(options.dir, base, identity);
+    if (!opened) throw new Error(`No free name for ${name} in ${options.dir}`);
+    try {
+      const tree = PartTree.build(opened.partPath, layout, !opened.resumed);
+      return new FolderPart({
+        ...opened,
+        tree,
+        force: options.force ?? false,
+        flushFileSystem: options.flushFileSystem ?? syncFileSystem,
+        dir: options.dir,
+        name,
+        id: options.meta.id,
+        layout,
+      });
+    } catch (error) {
+      opened.record.close();
+      throw error;
     }
-    throw new Error(`No free name for ${name} in ${options.dir}`);
   }
 
   /**
@@ -417,41 +399,6 @@ export class FolderPart {
   #closeFiles(): void {
     for (const file of this.#open.values()) file.close();
     this.#open.clear();
-  }
-}
-
-/**
- * Claims the `.part` folder at `partPath` for the folder `identity` names: locks its
- * record and makes sure the folder itself is a real folder (resumed if it
- * was one, for the same folder). `undefined` if it is something else's.
- */
-async function tryPart(
-  partPath: string,
-  identity: FolderIdentity,
-): Promise<{ record: Deno.FsFile; resumed: boolean } | undefined> {
-  const recordPath = partPath + RECORD_SUFFIX;
-  const claimed = await claimRecord(recordPath, partPath, identity);
-  if (!claimed) return undefined;
-  const { file } = claimed;
-  try {
-    const info = await Deno.lstat(partPath).catch((error) => {
-      if (error instanceof Deno.errors.NotFound) return undefined;
-      throw error;
-    });
-    if (info && claimed.state === "blank") {
-      // Not known to be ours: someone's own `NAME.part`; leave it be.
-      file.close();
-      if (claimed.created) await Deno.remove(recordPath).catch(() => {});
-      return undefined;
-    }
-    if (claimed.state === "blank") await writeRecord(file, identity);
-    const resumed = info?.isDirectory ?? false;
-    if (info && !resumed) await Deno.remove(partPath);
-    if (!resumed) await Deno.mkdir(partPath);
-    return { record: file, resumed };
-  } catch (error) {
-    file.close();
-    throw error;
   }
 }
 

@@ -4,7 +4,10 @@
  * only once the whole file is verified. Beside it, `NAME.part.json` records
  * which file (ID and piece hashes) the `.part` belongs to, so an interrupted
  * download resumes into the same `.part` and a different file of the same
- * name never does.
+ * name never does. A download that would start a new `.part` first looks
+ * for an earlier run's of the same file under another name (the sharer
+ * calls it differently now): found by its record, it is resumed where it
+ * is, and the file saved under the name asked for.
  *
  * Safety: a new `.part` is created with O_EXCL (which also refuses a
  * symbolic link planted at that name); an existing one is resumed only if
@@ -31,13 +34,19 @@ import { join } from "node:path";
 import { MAX_NAME_BYTES } from "../protocol/limits.ts";
 import { readFull } from "../util/read_full.ts";
 import { numberedName, truncateUtf8 } from "./safe_name.ts";
-import { writeAll, writeAllAsync } from "../util/write_all.ts";
+import { writeAll } from "../util/write_all.ts";
 import { MAX_NAME_ATTEMPTS, moveToFreeFileName } from "./free_name.ts";
+import { leftWithoutRecord, removeRecordTemps } from "./_part_leftovers.ts";
+import { partsByRecord } from "./_part_by_id.ts";
 import {
-  leftWithoutRecord,
-  recordTempPath,
-  removeRecordTemps,
-} from "./_part_leftovers.ts";
+  isRecord,
+  type PartIdentity,
+  readRecord,
+  sameIdentity,
+  writeRecord,
+} from "./_part_record.ts";
+
+export type { PartIdentity } from "./_part_record.ts";
 
 /** Suffix of a file being downloaded. */
 export const PART_SUFFIX = ".part";
@@ -58,18 +67,6 @@ export const MAX_PART_BASE_BYTES = MAX_NAME_BYTES -
 export const FLUSH_EVERY_BYTES = 64 * 1024 * 1024;
 /** Largest resume record read back; anything larger is damaged. */
 export const MAX_RECORD_BYTES = 4096;
-
-/** What a `.part` belongs to; written beside it as JSON. */
-export interface PartIdentity {
-  /** Full file ID. */
-  id: string;
-  /** File size in bytes. */
-  size: number;
-  /** Piece size in bytes. */
-  pieceSize: number;
-  /** SHA-256 (hex) of the piece hash list: tells metadata variants apart. */
-  hashesDigest: string;
-}
 
 /** Options for {@linkcode PartFile.open}. */
 export interface PartFileOptions {
@@ -126,16 +123,28 @@ export class PartFile {
   /**
    * Opens this file's `.part` in the folder: the earlier run's if one is
    * there for the same file, else a new one (`NAME (1).part`, … when the
-   * name is held by another file's `.part`). Throws
-   * {@linkcode PartBusyError} if another download holds it.
+   * name is held by another file's `.part`). Before making a new one, an
+   * earlier run's `.part` of the same file under another name (its record
+   * says so) is resumed instead; it keeps its name, and the file is saved
+   * as `name` all the same. Throws {@linkcode PartBusyError} if another
+   * download holds the `.part` of `name`.
    */
   static async open(options: PartFileOptions): Promise<PartFile> {
     await Deno.mkdir(options.dir, { recursive: true });
     const base = truncateUtf8(options.name, MAX_PART_BASE_BYTES);
+    let lookedElsewhere = false;
     for (let n = 0; n < MAX_NAME_ATTEMPTS; n++) {
       const partName = n === 0
         ? base
         : numberedName(base, n, MAX_PART_BASE_BYTES);
+      const path = join(options.dir, partName + PART_SUFFIX);
+      if (!lookedElsewhere && !await exists(path)) {
+        // A new `.part` would be made here: rather resume an earlier run's
+        // of the same file under another name, if there is one.
+        lookedElsewhere = true;
+        const earlier = await resumeElsewhere(options);
+        if (earlier) return earlier;
+      }
       const part = await tryPart(options, partName);
       if (part) return part;
     }
@@ -260,7 +269,7 @@ async function tryPart(
   } catch (error) {
     if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
   }
-  const record = await readRecord(recordPath);
+  const record = await readRecord(recordPath, MAX_RECORD_BYTES);
   if (created) {
     if (record === "foreign" || record === "damaged") {
       // Someone's own file at the record's name: this name is not ours.
@@ -287,6 +296,37 @@ async function tryPart(
   const file = await openExisting(path);
   if (!file) return undefined;
   return await prepare(file, options, partName, true);
+}
+
+/**
+ * Resumes the `.part` of this very file that an earlier run left in the
+ * folder under another name (found by its record, which must say the same
+ * ID, size, piece size and piece hashes, `_part_by_id.ts`); `undefined` if
+ * there is none that is a regular file and no other download holds.
+ */
+async function resumeElsewhere(
+  options: PartFileOptions,
+): Promise<PartFile | undefined> {
+  const names = await partsByRecord(options.dir, {
+    partSuffix: PART_SUFFIX,
+    recordSuffix: RECORD_SUFFIX,
+    maxBytes: MAX_RECORD_BYTES,
+    // A folder download's record says `kind: "folder"`; a file's says none.
+    matches: (record) =>
+      isRecord(record) && !("kind" in record) &&
+      sameIdentity(record, options.identity),
+  });
+  for (const partName of names) {
+    const path = join(options.dir, partName + PART_SUFFIX);
+    const file = await openExisting(path).catch(() => undefined);
+    if (!file) continue;
+    try {
+      return await prepare(file, options, partName, true);
+    } catch (error) {
+      if (!(error instanceof PartBusyError)) throw error;
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -361,75 +401,14 @@ export async function openExisting(
   return file;
 }
 
-/**
- * The resume record at `path`: what it says; `undefined` if there is none;
- * `"damaged"` for a small file that is not JSON (empty, or garbage: what a
- * crash can leave of a record); `"foreign"` if something else is there (a
- * folder, a link, JSON that is not a record of ours: never replaced, never
- * trusted).
- */
-async function readRecord(
-  path: string,
-): Promise<PartIdentity | "damaged" | "foreign" | undefined> {
-  let info: Deno.FileInfo;
+async function exists(path: string): Promise<boolean> {
   try {
-    info = await Deno.lstat(path);
+    await Deno.lstat(path);
+    return true;
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    return "foreign";
+    // Whatever cannot even be looked at is left to the open to report.
+    return !(error instanceof Deno.errors.NotFound);
   }
-  if (!info.isFile || info.size > MAX_RECORD_BYTES) return "foreign";
-  let value: unknown;
-  try {
-    value = JSON.parse(await Deno.readTextFile(path));
-  } catch {
-    return "damaged";
-  }
-  return isRecord(value) ? value : "foreign";
-}
-
-/** True for what {@linkcode writeRecord} writes. */
-function isRecord(value: unknown): value is PartIdentity {
-  const record = value as Record<string, unknown> | null;
-  return typeof record === "object" && record !== null &&
-    record.version === 1 && typeof record.id === "string" &&
-    Number.isSafeInteger(record.size) &&
-    Number.isSafeInteger(record.pieceSize) &&
-    typeof record.hashesDigest === "string";
-}
-
-async function writeRecord(
-  path: string,
-  identity: PartIdentity,
-): Promise<void> {
-  const temp = recordTempPath(path);
-  const { id, size, pieceSize, hashesDigest } = identity;
-  const text = JSON.stringify({
-    version: 1,
-    id,
-    size,
-    pieceSize,
-    hashesDigest,
-  });
-  let made = false;
-  try {
-    {
-      using file = await Deno.open(temp, { write: true, createNew: true });
-      made = true;
-      await writeAllAsync(file, new TextEncoder().encode(text));
-    }
-    await Deno.rename(temp, path);
-  } catch (error) {
-    // A full disk: no empty temporary file is left behind.
-    if (made) await Deno.remove(temp).catch(() => {});
-    throw error;
-  }
-}
-
-function sameIdentity(a: PartIdentity | undefined, b: PartIdentity): boolean {
-  return a !== undefined && a.id === b.id && a.size === b.size &&
-    a.pieceSize === b.pieceSize &&
-    a.hashesDigest === b.hashesDigest;
 }
 
 async function syncFolder(dir: string): Promise<void> {

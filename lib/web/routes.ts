@@ -37,8 +37,8 @@ export interface ApiContext {
   state(): WebState;
   /** Tells the pages that the state changed. */
   changed(): void;
-  /** Tells the pages something, in one sentence. */
-  note(text: string): void;
+  /** Tells the pages something, in one sentence; `error` marks a failure. */
+  note(text: string, error?: boolean): void;
 }
 
 type Handler = (request: Request, context: ApiContext) => Promise<Response>;
@@ -353,7 +353,7 @@ async function startTracked(
       const message = sentenceFor(error);
       const name = knownName(context.session, started, message);
       context.activity.failed({ ...started, name }, message);
-      context.note(`#${started.number} ${name}: ${message}`);
+      context.note(`#${started.number} ${name}: ${message}`, true);
       context.changed();
     },
   );

@@ -40,6 +40,12 @@ export const SHUTDOWN_MS = 2_000;
 export const TRACKER_CHECK_MS = 30_000;
 /** A note that speaks of the tracker (`Cannot reach tracker at …`). */
 const TRACKER_TROUBLE = /\btracker\b/i;
+/**
+ * A note of the node's that tells of a failure (`The tracker at … could not
+ * be used (…)`): sent to the page as an error.
+ */
+const NODE_FAILURE =
+  /^(The tracker at .+ could not be used|Cannot reach tracker)\b/;
 
 /** Options for {@linkcode startWebUi}. */
 export interface WebUiOptions {
@@ -65,8 +71,11 @@ export interface WebUi {
   readonly port: number;
   /** This run's token. */
   readonly token: string;
-  /** Tells every open page something, in one sentence. */
-  note(text: string): void;
+  /**
+   * Tells every open page something, in one sentence; `error` marks a
+   * failure (by default, a tracker that could not be used).
+   */
+  note(text: string, error?: boolean): void;
   /** Stops serving and ends every page's event stream. */
   close(): Promise<void>;
 }
@@ -110,8 +119,10 @@ export async function startWebUi(
     changed,
     // Notes carry names and paths: shown escaped, as in the state. What
     // the node tells (a share dropped, reachability) changes the state too.
-    note: (text) => {
-      events.send("note", { text: terminalSafe(forPage(text)) });
+    // A failure is flagged (`"error": true`): the page shows it as one.
+    note: (text, error = false) => {
+      const safe = terminalSafe(forPage(text));
+      events.send("note", error ? { text: safe, error: true } : { text: safe });
       // A tracker that failed: the status line asks again now.
       if (TRACKER_TROUBLE.test(text)) checkTracker();
       changed();
@@ -184,7 +195,7 @@ export async function startWebUi(
     url,
     port: server.addr.port,
     token,
-    note: context.note,
+    note: (text, error = NODE_FAILURE.test(text)) => context.note(text, error),
     async close() {
       stopListening();
       clearInterval(progress);

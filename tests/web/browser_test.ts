@@ -536,4 +536,42 @@ function browserTests(choice: BrowserChoice): void {
       }
     },
   );
+
+  browserTest(
+    `web page: a failure told in the background (a share that failed) is a red note starting "Error:" for screen readers, in light and dark mode (${choice.name})`,
+    async () => {
+      await using web = await pageFixture(choice);
+      await using files = await tempDir();
+      await using darkBrowser = await launchBrowser(choice, { dark: true });
+      const darkPage = await darkBrowser.page();
+      await darkPage.goto(web.ui.url, { waitUntil: "load" });
+      await until(
+        darkPage,
+        `document.querySelector("#get-out").value !== ""`,
+        "the dark page's state",
+      );
+      const source = await randomFile(files.path, "lonely.bin", 20_000);
+      await web.tracker.child.stop();
+      await web.page.type("#share-path", source);
+      await web.page.keyboard.press("Enter");
+      const find =
+        `[...document.querySelectorAll("#notes li")].find((li) => /^#\\d+ lonely\\.bin/.test(li.lastChild.textContent))`;
+      const pages = [{ page: web.page, mode: "light" }, {
+        page: darkPage,
+        mode: "dark",
+      }];
+      for (const { page, mode } of pages) {
+        const shown = await until<string[]>(
+          page,
+          `(() => { const li = ${find}; return li && [li.className, li.querySelector(".visually-hidden")?.textContent ?? "", getComputedStyle(li).color, getComputedStyle(document.documentElement).getPropertyValue("--error").trim()]; })()`,
+          `the failure note (${mode})`,
+        );
+        const [className, prefix, color, error] = shown;
+        assertEquals([className, prefix], ["error", "Error: "], mode);
+        const hex = [1, 3, 5].map((i) => parseInt(error.slice(i, i + 2), 16));
+        assertEquals(color, `rgb(${hex.join(", ")})`, mode);
+      }
+      assertEquals(web.errors, []);
+    },
+  );
 }

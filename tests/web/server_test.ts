@@ -98,6 +98,8 @@ async function eventStream(web: { api: (path: string) => Promise<Response> }) {
   const reader = events.body!.pipeThrough(new TextDecoderStream()).getReader();
   let buffered = "";
   const notes: string[] = [];
+  /** Each note event's data as sent: `{ text }`, or `{ text, error: true }`. */
+  const sent: { text: string; error?: boolean }[] = [];
   const next = async (test: (state: WebState) => boolean) => {
     for (;;) {
       const end = buffered.indexOf("\n\n");
@@ -106,7 +108,10 @@ async function eventStream(web: { api: (path: string) => Promise<Response> }) {
         buffered = buffered.slice(end + 2);
         const [, type, data] = /^event: (\w+)\ndata: (.*)$/s.exec(event) ??
           [];
-        if (type === "note") notes.push(JSON.parse(data).text);
+        if (type === "note") {
+          notes.push(JSON.parse(data).text);
+          sent.push(JSON.parse(data));
+        }
         const state = type === "state" ? JSON.parse(data) : undefined;
         if (state && test(state)) return state as WebState;
         continue;
@@ -119,6 +124,7 @@ async function eventStream(web: { api: (path: string) => Promise<Response> }) {
   return {
     next,
     notes,
+    sent,
     [Symbol.asyncDispose]: () => reader.cancel(),
   };
 }
@@ -854,4 +860,35 @@ Deno.test("web: docs/WEB_UI.md and docs/ARCHITECTURE.md's web/ row name every mo
     assert(guide.includes(`\`${name}\``), `WEB_UI.md lacks ${name}`);
     assert(row.includes(`\`${name}\``), `ARCHITECTURE.md lacks ${name}`);
   }
+});
+
+Deno.test("web: a failure told in the background (a share that failed, a tracker that could not be used) is a note event flagged error: true; other notes are not flagged", async () => {
+  await using web = await webFixture();
+  await using stream = await eventStream(web);
+  await using files = await tempDir();
+  const source = await randomFile(files.path, "lonely.bin", 50_000);
+  await web.tracker.close();
+  const answer = await web.api(...post("/api/share", { path: source }));
+  assertEquals(answer.status, 202, await answer.clone().text());
+  await within(
+    stream.next(() => stream.sent.some((n) => n.text.startsWith("#"))),
+    10_000,
+    "the share's failure",
+  );
+  const failure = stream.sent.find((n) => n.text.startsWith("#"))!;
+  assert(failure.text.includes("lonely.bin"), failure.text);
+  assertEquals(failure.error, true, failure.text);
+  web.ui.note(
+    "The tracker at 10.0.0.5:5000 could not be used (connection refused); another answered.",
+  );
+  web.ui.note("Stopped sharing x.bin: it changed.");
+  await within(
+    stream.next(() => stream.sent.some((n) => n.text.startsWith("Stopped"))),
+    5_000,
+    "the two notes",
+  );
+  const tracker = stream.sent.find((n) => n.text.startsWith("The tracker at"));
+  assertEquals(tracker?.error, true, tracker?.text);
+  const plain = stream.sent.find((n) => n.text.startsWith("Stopped"))!;
+  assertEquals(Object.keys(plain), ["text"]);
 });

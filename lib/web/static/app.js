@@ -30,7 +30,10 @@ function onEvent(type, data) {
     if (type === "state") {
       state = JSON.parse(data);
       render();
-    } else if (type === "note") addNote(String(JSON.parse(data).text));
+    } else if (type === "note") {
+      const note = JSON.parse(data);
+      addNote(String(note.text), note.error === true);
+    }
   } catch (error) {
     console.error("Bad event from the peer:", error);
   }

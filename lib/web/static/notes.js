@@ -4,11 +4,24 @@ import { $, make } from "./dom.js";
 
 const MAX_NOTES = 20;
 
-/** Shows a message first in the notes, keeping the latest MAX_NOTES. */
+/**
+ * Shows a message first in the notes, keeping the latest MAX_NOTES. An
+ * error is red and starts with "Error:" for screen readers.
+ */
 export function addNote(text, isError = false) {
   const list = $("notes");
   const time = make("time", {}, new Date().toLocaleTimeString());
-  list.prepend(make("li", isError ? { class: "error" } : {}, time, " ", text));
+  const item = isError
+    ? make(
+      "li",
+      { class: "error" },
+      time,
+      " ",
+      make("span", { class: "visually-hidden" }, "Error: "),
+      text,
+    )
+    : make("li", {}, time, " ", text);
+  list.prepend(item);
   while (list.children.length > MAX_NOTES) list.lastElementChild.remove();
   $("notes-empty").hidden = true;
 }

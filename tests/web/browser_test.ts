@@ -574,4 +574,38 @@ function browserTests(choice: BrowserChoice): void {
       assertEquals(web.errors, []);
     },
   );
+
+  browserTest(
+    `web page: a search that fails clears the earlier results and says "The search failed" (${choice.name})`,
+    async () => {
+      await using web = await pageFixture(choice);
+      await using files = await tempDir();
+      const source = await randomFile(files.path, "Lecture.mp4", 50_000);
+      const sharer = await spawnSharer(source, web.tracker.address);
+      try {
+        await web.page.click("#list-button");
+        await until(
+          web.page,
+          `document.querySelector('#result-rows tr[data-id="${sharer.id}"]')`,
+          "the listed file",
+        );
+        await web.tracker.child.stop();
+        await web.page.type("#search-text", "lecture");
+        await web.page.click("#search-button");
+        const said = await until<string>(
+          web.page,
+          `(() => { const p = document.querySelector("#results-empty"); return !p.hidden && p.textContent.startsWith("The search failed: ") && p.textContent; })()`,
+          "the failed search",
+        );
+        assert(said.length > "The search failed: ".length, said);
+        const left = await inPage<[number, boolean, boolean]>(
+          web.page,
+          `[document.querySelectorAll("#result-rows tr").length, document.querySelector("#results").hidden, document.querySelector("#results-more").hidden]`,
+        );
+        assertEquals(left, [0, true, true]);
+      } finally {
+        await sharer.child.stop();
+      }
+    },
+  );
 }

@@ -33,7 +33,14 @@ async function showResults(path) {
     files = answer.files ?? [];
     more = Number(answer.more) || 0;
   } catch (error) {
-    return addNote(messageOf(error), true);
+    // The rows of an earlier answer would pass for this one's: cleared.
+    const message = messageOf(error);
+    $("result-rows").replaceChildren();
+    $("results").hidden = true;
+    $("results-more").hidden = true;
+    $("results-empty").textContent = `The search failed: ${message}`;
+    $("results-empty").hidden = false;
+    return addNote(message, true);
   }
   const rows = files.map((file) => {
     const getting = Math.min(file.partial ?? 0, file.peers);
@@ -53,6 +60,7 @@ async function showResults(path) {
   });
   $("result-rows").replaceChildren(...rows);
   $("results").hidden = rows.length === 0;
+  $("results-empty").textContent = "No files.";
   $("results-empty").hidden = rows.length > 0;
   const narrow = path.startsWith("/api/search")
     ? "narrow the search"

@@ -608,4 +608,53 @@ function browserTests(choice: BrowserChoice): void {
       }
     },
   );
+
+  browserTest(
+    `web page: after Stop sharing removes the focused row, focus goes to the next row's Stop sharing, then to the Shared heading (${choice.name})`,
+    async () => {
+      await using web = await pageFixture(choice);
+      await using files = await tempDir();
+      const ids: string[] = [];
+      for (const name of ["first.bin", "second.bin"]) {
+        const path = await randomFile(files.path, name, 3_000);
+        ids.push(await sha256sum(path));
+        await web.page.type("#share-path", path);
+        await web.page.keyboard.press("Enter");
+        await until(
+          web.page,
+          `document.querySelector('#shared-rows tr[data-id="${ids.at(-1)}"]')`,
+          `the row of ${name}`,
+        );
+      }
+      const first = await inPage<string>(
+        web.page,
+        `document.querySelector("#shared-rows tr").dataset.id`,
+      );
+      const second = ids.find((id) => id !== first)!;
+      await web.page.focus(`#shared-rows tr[data-id="${first}"] .unshare`);
+      await web.page.keyboard.press("Enter");
+      await until(
+        web.page,
+        `!document.querySelector('#shared-rows tr[data-id="${first}"]')`,
+        "the first row gone",
+      );
+      const focused =
+        `(() => { const e = document.activeElement; return [e.id || e.className, e.closest("tr")?.dataset.id ?? ""]; })()`;
+      assertEquals(await inPage<string[]>(web.page, focused), [
+        "unshare",
+        second,
+      ]);
+      await web.page.keyboard.press("Enter");
+      await until(
+        web.page,
+        `document.querySelectorAll("#shared-rows tr").length === 0`,
+        "the last row gone",
+      );
+      assertEquals(await inPage<string[]>(web.page, focused), [
+        "shared-title",
+        "",
+      ]);
+      assertEquals(web.errors, []);
+    },
+  );
 }

@@ -28,10 +28,14 @@ export function button(className, text, name, onClick) {
 
 /**
  * Makes `container`'s children match `items` in order, keeping the element
- * of each key so that focus stays where it was across redraws.
+ * of each key so that focus stays where it was across redraws. When the
+ * element holding focus goes (Stop sharing, Cancel), focus moves to the
+ * same kind of button in the next element, else the previous one, else the
+ * heading of the container's section.
  */
 export function sync(container, items, keyOf, create, update) {
-  const old = new Map([...container.children].map((c) => [c.dataset.key, c]));
+  const before = [...container.children];
+  const old = new Map(before.map((c) => [c.dataset.key, c]));
   items.forEach((item, index) => {
     const key = keyOf(item);
     const element = old.get(key) ?? create(item);
@@ -41,7 +45,28 @@ export function sync(container, items, keyOf, create, update) {
     const here = container.children[index] ?? null;
     if (here !== element) container.insertBefore(element, here);
   });
+  const focused = [...old.values()].find((e) =>
+    e.contains(document.activeElement)
+  );
+  const kind = focused ? document.activeElement.classList[0] : undefined;
   for (const element of old.values()) element.remove();
+  if (focused) refocus(container, before, focused, kind);
+}
+
+/**
+ * Focuses, instead of `gone` (a child of `container` removed), a button of
+ * class `kind` (else any) in a neighbour, else the section's heading.
+ */
+function refocus(container, before, gone, kind) {
+  const at = before.indexOf(gone);
+  const kept = (e) => e.parentElement === container;
+  const next = before.slice(at + 1).find(kept) ??
+    before.slice(0, at).reverse().find(kept);
+  const target = next &&
+    ((kind && next.querySelector(`button.${CSS.escape(kind)}`)) ??
+      next.querySelector("button"));
+  if (target) return target.focus();
+  container.closest("section")?.querySelector("h2")?.focus();
 }
 
 /** Calls `handler` on submit of the form `id`, without navigating. */

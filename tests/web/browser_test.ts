@@ -657,4 +657,29 @@ function browserTests(choice: BrowserChoice): void {
       assertEquals(web.errors, []);
     },
   );
+
+  browserTest(
+    `web page: a long note without spaces wraps inside the notes, none cut off (${choice.name})`,
+    async () => {
+      await using web = await pageFixture(choice);
+      await using files = await tempDir();
+      const name = "a".repeat(200) + ".bin";
+      const path = await randomFile(files.path, name, 1_000);
+      await web.page.type("#share-path", path);
+      await web.page.keyboard.press("Enter");
+      await until(
+        web.page,
+        `[...document.querySelectorAll("#notes li")].some((li) => li.textContent.includes("${name}"))`,
+        "the long note",
+      );
+      const widths = await inPage<number[]>(
+        web.page,
+        `(() => { const list = document.querySelector("#notes"); const li = [...list.querySelectorAll("li")].find((li) => li.textContent.includes("${name}")); return [li.scrollWidth, li.clientWidth, list.scrollWidth, list.clientWidth]; })()`,
+      );
+      const [liScroll, liClient, listScroll, listClient] = widths;
+      assert(liScroll <= liClient, `note ${widths.join(", ")}`);
+      assert(listScroll <= listClient, `notes ${widths.join(", ")}`);
+      assertEquals(web.errors, []);
+    },
+  );
 }

@@ -682,4 +682,50 @@ function browserTests(choice: BrowserChoice): void {
       assertEquals(web.errors, []);
     },
   );
+
+  browserTest(
+    `web page: the "Getting" note keeps its place at the click, below a note that came while the call ran (${choice.name})`,
+    async () => {
+      await using web = await pageFixture(choice);
+      // The answer to POST /api/get is held until the test lets it through.
+      await inPage(
+        web.page,
+        `(() => { const fetched = window.fetch;
+        window.fetch = (path, options) => {
+          const answer = fetched(path, options);
+          if (!String(path).startsWith("/api/get")) return answer;
+          window.heldGet = true;
+          return new Promise((resolve) => {
+            window.releaseGet = () => resolve(answer);
+          });
+        }; })()`,
+      );
+      const id = "ce".repeat(32);
+      await web.page.type("#get-ref", id);
+      await web.page.click("#get-button");
+      await until(web.page, `window.heldGet === true`, "the held get");
+      // A note while the call runs (the search with nothing to look for).
+      await web.page.click("#search-button");
+      await until(
+        web.page,
+        `[...document.querySelectorAll("#notes li.error")].some((li) => li.textContent.includes("Give some text"))`,
+        "the note meanwhile",
+      );
+      await inPage(web.page, `window.releaseGet()`);
+      await until(
+        web.page,
+        `[...document.querySelectorAll("#notes li")].some((li) => !li.hidden && li.textContent.includes("Getting ${id}"))`,
+        "the Getting note",
+      );
+      const shown = await inPage<string[]>(
+        web.page,
+        `[...document.querySelectorAll("#notes li")].filter((li) => !li.hidden).map((li) => li.lastChild.textContent)`,
+      );
+      assertEquals(shown, [
+        "Give some text to search for, or use List all to see every file.",
+        `Getting ${id}`,
+      ]);
+      assertEquals(web.errors, []);
+    },
+  );
 }

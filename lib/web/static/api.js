@@ -1,7 +1,7 @@
 // The page's link to the peer of `peer ui`: the token, the JSON API of
 // docs/WEB_UI.md, and /api/events followed with reconnects.
 import { readEvents } from "./events.js";
-import { addNote } from "./notes.js";
+import { addNote, holdNote } from "./notes.js";
 
 const TOKEN_KEY = "p2p-token";
 const RETRY_FIRST_MS = 1_000;
@@ -79,13 +79,19 @@ export async function api(method, path, body) {
   throw new Error(answer.error ?? `The peer answered ${response.status}.`);
 }
 
-/** Runs an API call, notes how it went; resolves to whether it worked. */
+/**
+ * Runs an API call, notes how it went; resolves to whether it worked. The
+ * note of success takes its place at the call ("Getting NAME" before the
+ * peer's note of its failure, which may come before the answer).
+ */
 export async function act(call, success) {
+  const held = success ? holdNote() : undefined;
   try {
     await call();
-    if (success) addNote(success);
+    held?.show(success);
     return true;
   } catch (error) {
+    held?.drop();
     addNote(messageOf(error), true);
     return false;
   }

@@ -25,3 +25,22 @@ export function addNote(text, isError = false) {
   while (list.children.length > MAX_NOTES) list.lastElementChild.remove();
   $("notes-empty").hidden = true;
 }
+
+/**
+ * Keeps a place first in the notes, for a note known only later (how an
+ * API call went): `show(text)` fills it, so that it stays below what was
+ * noted meanwhile (its failure, told by the peer); `drop()` removes it.
+ */
+export function holdNote() {
+  const time = make("time", {}, new Date().toLocaleTimeString());
+  const item = make("li", { hidden: "" }, time, " ");
+  $("notes").prepend(item);
+  return {
+    show(text) {
+      item.append(text);
+      item.hidden = false;
+      $("notes-empty").hidden = true;
+    },
+    drop: () => item.remove(),
+  };
+}

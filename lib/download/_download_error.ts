@@ -163,7 +163,9 @@ export interface Incomplete {
 /**
  * The error of a download that ended with pieces missing: how many, and
  * why each peer is no help (nobody shares it; the connected ones lack the
- * pieces; each one's failure).
+ * pieces; each one's failure). The partial file is said to be kept only
+ * when it holds a verified piece: a new one that got none is taken away
+ * again (`_part_use.ts`).
  */
 export function incompleteError(what: Incomplete): DownloadError {
   const { links } = what;
@@ -178,8 +180,11 @@ export function incompleteError(what: Incomplete): DownloadError {
   const waited = what.waitedMs === undefined
     ? ""
     : ` after waiting ${Math.round(what.waitedMs / 1000)} s for a peer`;
+  const kept = what.missing < what.pieces
+    ? " The partial file is kept for a retry."
+    : "";
   return new DownloadError(
-    `Could not download ${what.name}: ${what.missing} of ${what.pieces} pieces missing and ${why}${waited}. The partial file is kept for a retry.`,
+    `Could not download ${what.name}: ${what.missing} of ${what.pieces} pieces missing and ${why}${waited}.${kept}`,
     { retryable: true },
   );
 }

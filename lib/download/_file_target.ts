@@ -21,6 +21,7 @@ import { openFolderTarget } from "./_folder_target.ts";
 import { checkExistingPieces } from "./_piece_check.ts";
 import { finishDownload, openPart, type OpenPartOptions } from "./_save.ts";
 import type { DownloadTarget, FinishHooks, StoreHooks } from "./_target.ts";
+import { PartUse } from "./_part_use.ts";
 
 /** A download target, with where its `.part` (file or folder) is. */
 export type PartTarget = DownloadTarget & {
@@ -34,7 +35,7 @@ export async function openTarget(
   options: OpenPartOptions,
 ): Promise<PartTarget> {
   if (folderLayoutOf(meta)) return await openFolderTarget(meta, options);
-  return new FileTarget(meta, await openPart(meta, options));
+  return new FileTarget(meta, await openPart(meta, options), options.signal);
 }
 
 /** A single file's `.part`, hashed on a second thread when it is large. */
@@ -42,10 +43,13 @@ export class FileTarget implements DownloadTarget {
   #meta: FileMeta;
   #part: PartFile;
   #thread?: HashThread;
+  #use: PartUse;
 
-  constructor(meta: FileMeta, part: PartFile) {
+  /** The target of `meta` in `part`, for a download stopped by `signal`. */
+  constructor(meta: FileMeta, part: PartFile, signal?: AbortSignal) {
     this.#meta = meta;
     this.#part = part;
+    this.#use = new PartUse(signal);
     if (piecesOf(meta) >= THREAD_MIN_PIECES && THREAD_CAN_WRITE) {
       this.#thread = new HashThread();
     }
@@ -78,13 +82,13 @@ export class FileTarget implements DownloadTarget {
   }
 
   openStore(hooks: StoreHooks, pool: BufferPool): PieceStore {
-    return openPieceStore(piecesOf(this.#meta), {
-      ...hooks,
+    return this.#use.track(openPieceStore(piecesOf(this.#meta), {
+      ...this.#use.hooks(hooks),
       part: this.#part,
       pieceSize: this.#meta.pieceSize,
       size: this.#meta.size,
       readBack: (index) => this.readPiece(index, pool.take()),
-    }, this.#thread);
+    }, this.#thread));
   }
 
   checkExisting(pool: BufferPool, signal?: AbortSignal): Promise<number[]> {
@@ -98,6 +102,7 @@ export class FileTarget implements DownloadTarget {
   }
 
   finish(hooks: FinishHooks): Promise<string> {
+    this.#use.finishing();
     return finishDownload({ ...hooks, meta: this.#meta, part: this.#part });
   }
 
@@ -105,7 +110,9 @@ export class FileTarget implements DownloadTarget {
     this.#thread?.close();
   }
 
+  /** Closes the `.part`; takes it away if it may go and holds nothing. */
   close(): void {
-    this.#part.close();
+    if (this.#use.mayGo) this.#part.abandon();
+    else this.#part.close();
   }
 }

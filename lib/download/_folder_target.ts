@@ -27,6 +27,7 @@ import { type PieceStore, THREAD_CAN_WRITE } from "../storage/piece_store.ts";
 import { diskError, DownloadError } from "./_download_error.ts";
 import { type OpenPartOptions, savedName } from "./_save.ts";
 import type { DownloadTarget, FinishHooks, StoreHooks } from "./_target.ts";
+import { PartUse } from "./_part_use.ts";
 
 /** Opens (or resumes) `OUT/NAME.part/` for the folder `meta`. */
 export async function openFolderTarget(
@@ -40,7 +41,7 @@ export async function openFolderTarget(
       meta,
       force: options.force,
     });
-    return new FolderTarget(meta, part);
+    return new FolderTarget(meta, part, options.signal);
   } catch (error) {
     if (error instanceof PartBusyError) throw new DownloadError(error.message);
     if (error instanceof ForeignEntriesError) throw notReplaceable(error);
@@ -92,10 +93,12 @@ class FolderTarget implements DownloadTarget {
   #part: FolderPart;
   #store?: FolderStore;
   #thread?: HashThread;
+  #use: PartUse;
 
-  constructor(meta: FileMeta, part: FolderPart) {
+  constructor(meta: FileMeta, part: FolderPart, signal?: AbortSignal) {
     this.#meta = meta;
     this.#part = part;
+    this.#use = new PartUse(signal);
     const large = part.layout.files.some((file) =>
       file.pieces >= THREAD_MIN_PIECES
     );
@@ -133,13 +136,13 @@ class FolderTarget implements DownloadTarget {
 
   openStore(hooks: StoreHooks, pool: BufferPool): PieceStore {
     this.#store = new FolderStore({
-      ...hooks,
+      ...this.#use.hooks(hooks),
       part: this.#part,
       meta: this.#meta,
       thread: this.#thread,
       readBack: (index) => this.readPiece(index, pool.take()),
     });
-    return this.#store;
+    return this.#use.track(this.#store);
   }
 
   checkExisting(_pool: BufferPool, signal?: AbortSignal): Promise<number[]> {
@@ -151,6 +154,7 @@ class FolderTarget implements DownloadTarget {
   }
 
   async finish(hooks: FinishHooks): Promise<string> {
+    this.#use.finishing();
     const meta = this.#meta;
     let bad: number[];
     try {
@@ -195,7 +199,9 @@ class FolderTarget implements DownloadTarget {
     this.#thread?.close();
   }
 
+  /** Closes the `.part`; takes it away if it may go and holds nothing. */
   close(): void {
-    this.#part.close();
+    if (this.#use.mayGo) this.#part.abandon();
+    else this.#part.close();
   }
 }

@@ -25,6 +25,11 @@ export interface OpenPartOptions {
   force?: boolean;
   /** Save under this name rather than the file's own. @default {meta.name} */
   saveAs?: string;
+  /**
+   * The download's signal: the `.part` of a download stopped by it is kept
+   * even if nothing arrived (whoever stopped it says it is kept).
+   */
+  signal?: AbortSignal;
 }
 
 /** The name a download of `meta` is saved under, made safe for any disk. */

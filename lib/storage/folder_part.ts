@@ -121,6 +121,8 @@ export class FolderPart {
   #flushFileSystem: (path: string) => Promise<boolean>;
   #force: boolean;
   #closed = false;
+  /** True once anything was written into a file of the `.part` folder. */
+  #wrote = false;
   /** Download folder. */
   readonly dir: string;
   /** Name the folder will get when complete, if free by then. */
@@ -215,6 +217,7 @@ export class FolderPart {
     const fresh = !this.#open.has(file);
     const handle = this.#handle(file);
     if (!fresh || at !== 0) handle.seekSync(at, Deno.SeekMode.Start);
+    this.#wrote = true;
     writeAll(handle, data);
     this.#written.add(file);
   }
@@ -263,6 +266,7 @@ export class FolderPart {
    * is flushed like the files written here ({@linkcode fileDone}).
    */
   writtenElsewhere(index: number): void {
+    this.#wrote = true;
     this.#written.add(index);
   }
 
@@ -314,6 +318,29 @@ export class FolderPart {
     await Deno.remove(this.partPath, { recursive: true }).catch(() => {});
     await Deno.remove(this.partPath + RECORD_SUFFIX).catch(() => {});
     this.close();
+  }
+
+  /**
+   * Ends a download that saved nothing: a `.part` folder this run made
+   * (not resumed) and wrote nothing into is removed with its record, while
+   * the record is still locked ({@linkcode removeUnwritten}); any other is
+   * kept, as {@linkcode close} keeps it. True if it was removed.
+   */
+  abandon(): boolean {
+    let removed = false;
+    if (!this.#closed && !this.resumed && !this.#wrote) {
+      this.#closeFiles();
+      removed = removeUnwritten(this.partPath, this.layout);
+      if (removed) {
+        try {
+          Deno.removeSync(this.partPath + RECORD_SUFFIX);
+        } catch {
+          // A record without its folder is stale: the next run rewrites it.
+        }
+      }
+    }
+    this.close();
+    return removed;
   }
 
   /** Closes every file and the lock, keeping the `.part` for a resume. */
@@ -399,6 +426,46 @@ export class FolderPart {
   #closeFiles(): void {
     for (const file of this.#open.values()) file.close();
     this.#open.clear();
+  }
+}
+
+/**
+ * Removes the `.part` folder `root` of a download that wrote nothing into
+ * it: the share's empty files and its folders, made when it opened, a
+ * folder only once empty (never recursively), then `root`. Anything else
+ * found (a file with bytes, an entry someone put there) stays, and the
+ * folders holding it. True if `root` is gone.
+ */
+function removeUnwritten(root: string, layout: FolderLayout): boolean {
+  try {
+    for (const file of layout.files) {
+      const path = join(root, ...file.path);
+      const info = lstatIfThere(path);
+      if (!info) continue;
+      if (!info.isFile || info.size !== 0) return false;
+      Deno.removeSync(path);
+    }
+    const deepestFirst = [...layout.folders].sort((a, b) =>
+      b.length - a.length
+    );
+    for (const folder of deepestFirst) {
+      if (lstatIfThere(join(root, ...folder))) {
+        Deno.removeSync(join(root, ...folder));
+      }
+    }
+    Deno.removeSync(root);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function lstatIfThere(path: string): Deno.FileInfo | undefined {
+  try {
+    return Deno.lstatSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
   }
 }
 

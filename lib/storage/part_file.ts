@@ -93,6 +93,8 @@ export class PartBusyError extends Error {
 export class PartFile {
   #file: Deno.FsFile;
   #closed = false;
+  /** True once anything was written into the `.part`. */
+  #wrote = false;
   #force: boolean;
   #unflushed = 0;
   #flushing?: Promise<void>;
@@ -163,6 +165,7 @@ export class PartFile {
 
   /** Writes `data` at `offset` (synchronous: measured much faster here). */
   write(offset: number, data: Uint8Array): void {
+    this.#wrote = true;
     this.#file.seekSync(offset, Deno.SeekMode.Start);
     writeAll(this.#file, data);
     this.noteWritten(data.length);
@@ -175,6 +178,7 @@ export class PartFile {
    */
   noteWritten(bytes: number): void {
     if (this.#closed) return;
+    if (bytes > 0) this.#wrote = true;
     this.#unflushed += bytes;
     if (this.#unflushed >= FLUSH_EVERY_BYTES && !this.#flushing) {
       this.#unflushed = 0;
@@ -234,6 +238,34 @@ export class PartFile {
     this.close();
     await Deno.remove(this.partPath).catch(() => {});
     await Deno.remove(this.partPath + RECORD_SUFFIX).catch(() => {});
+  }
+
+  /**
+   * Ends a download that saved nothing: a `.part` this run made (not
+   * resumed) and wrote nothing into is removed with its record, while it
+   * is still locked, so no other download takes it over meanwhile; any
+   * other is kept, as {@linkcode close} keeps it. True if it was removed.
+   * Another thread's writes count once reported ({@linkcode noteWritten}):
+   * the caller must know that no piece was handed over to be written.
+   */
+  abandon(): boolean {
+    let removed = false;
+    if (!this.#closed && !this.resumed && !this.#wrote) {
+      try {
+        // Only the very file this run made, nothing put in its place.
+        const { dev, ino } = this.where();
+        const now = Deno.lstatSync(this.partPath);
+        if (now.isFile && now.dev === dev && now.ino === ino) {
+          Deno.removeSync(this.partPath);
+          removed = true;
+          Deno.removeSync(this.partPath + RECORD_SUFFIX);
+        }
+      } catch {
+        // Kept (where an open file cannot be removed, as on Windows).
+      }
+    }
+    this.close();
+    return removed;
   }
 
   /** Closes the file, keeping the `.part` on disk for a later resume. */

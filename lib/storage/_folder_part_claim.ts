@@ -9,6 +9,7 @@
  * @module
  */
 
+import { pathTaken } from "./_path_taken.ts";
 import { join } from "node:path";
 import {
   MAX_PART_BASE_BYTES,
@@ -55,7 +56,7 @@ export async function claimPartFolder(
       ? base
       : numberedFolderName(base, n, MAX_PART_BASE_BYTES);
     const partPath = join(dir, partName + PART_SUFFIX);
-    if (!lookedElsewhere && !await exists(partPath)) {
+    if (!lookedElsewhere && !await pathTaken(partPath)) {
       // A new `.part` folder would be made here: rather resume an earlier
       // run's of the same folder under another name, if there is one.
       lookedElsewhere = true;
@@ -129,15 +130,5 @@ async function tryPart(
   } catch (error) {
     file.close();
     throw error;
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    // Whatever cannot even be looked at is left to the claim to report.
-    return !(error instanceof Deno.errors.NotFound);
   }
 }

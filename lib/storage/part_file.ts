@@ -30,6 +30,7 @@
  * @module
  */
 
+import { pathTaken } from "./_path_taken.ts";
 import { join } from "node:path";
 import { MAX_NAME_BYTES } from "../protocol/limits.ts";
 import { readFull } from "../util/read_full.ts";
@@ -140,7 +141,7 @@ export class PartFile {
         ? base
         : numberedName(base, n, MAX_PART_BASE_BYTES);
       const path = join(options.dir, partName + PART_SUFFIX);
-      if (!lookedElsewhere && !await exists(path)) {
+      if (!lookedElsewhere && !await pathTaken(path)) {
         // A new `.part` would be made here: rather resume an earlier run's
         // of the same file under another name, if there is one.
         lookedElsewhere = true;
@@ -431,16 +432,6 @@ export async function openExisting(
     return undefined;
   }
   return file;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    // Whatever cannot even be looked at is left to the open to report.
-    return !(error instanceof Deno.errors.NotFound);
-  }
 }
 
 async function syncFolder(dir: string): Promise<void> {

@@ -31,7 +31,7 @@ import { PeerNode } from "../app/peer_node.ts";
 import type { ProgressLine } from "./progress.ts";
 import {
   type TrackerTrouble,
-  troubleNote,
+  troubleTeller,
 } from "../discovery/tracker_trouble.ts";
 
 /** Longest wait for unregistering and closing after Ctrl-C. */
@@ -236,13 +236,11 @@ export async function startServing(
   progress: ProgressLine,
 ): Promise<Serving> {
   const [tracker, ...moreTrackers] = trackers;
-  const told = new Set<TrackerAddress>();
-  const tellTrouble = (trouble: TrackerTrouble, then: string) => {
-    if (flags.quiet || flags.json || told.has(trouble.tracker)) return;
-    told.add(trouble.tracker);
+  const tellTrouble = troubleTeller((line) => {
+    if (flags.quiet || flags.json) return;
     progress.clear();
-    console.error(terminalSafe(troubleNote(trouble, then)));
-  };
+    console.error(terminalSafe(line));
+  });
   let report: (file: LostFile) => void = () => {};
   const lost = new ReadableStream<LostFile>({
     start(controller) {

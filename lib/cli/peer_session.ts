@@ -21,10 +21,7 @@ import {
   reachabilityLine,
   SHUTDOWN_TIMEOUT_MS,
 } from "./flags.ts";
-import {
-  type TrackerTrouble,
-  troubleNote,
-} from "../discovery/tracker_trouble.ts";
+import { troubleTeller } from "../discovery/tracker_trouble.ts";
 
 /** Options for {@linkcode startPeerSession}. */
 export interface PeerSessionOptions {
@@ -76,12 +73,7 @@ export async function startPeerSession(
     : new BandwidthLimiter(options.downloadLimit);
   const { note } = options;
   // Each tracker's trouble is told once, whatever met it first.
-  const told = new Set<TrackerAddress>();
-  const tell = (trouble: TrackerTrouble, then: string) => {
-    if (told.has(trouble.tracker)) return;
-    told.add(trouble.tracker);
-    note(terminalSafe(troubleNote(trouble, then)));
-  };
+  const tell = troubleTeller((line) => note(terminalSafe(line)));
   let node: PeerNode;
   try {
     node = await PeerNode.start({

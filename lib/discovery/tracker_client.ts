@@ -8,6 +8,7 @@
  * @module
  */
 
+import { RUNNING_HINT } from "./tracker_trouble.ts";
 import {
   type Address,
   connect,
@@ -21,7 +22,6 @@ import {
 import {
   CONNECT_TIMEOUT_MS,
   MAX_TRACKER_ANSWER_JSON_BYTES,
-  TRACKER_ENV,
   TRACKER_REPLY_TIMEOUT_MS,
 } from "../protocol/limits.ts";
 import type {
@@ -114,9 +114,7 @@ export class TrackerClient {
         address,
         `Cannot ${reached ? "use" : "reach"} tracker at ${
           formatAddress(address)
-        }: ${connectFailure(error, timeoutMs)}.${
-          reached ? "" : ` Is it running? Set --tracker or ${TRACKER_ENV}.`
-        }`,
+        }: ${connectFailure(error, timeoutMs)}.${reached ? "" : RUNNING_HINT}`,
         { cause: error },
       );
     }

@@ -25,7 +25,7 @@ export interface TrackerTrouble {
 }
 
 /** The end of a "cannot reach" sentence that names the flag to set. */
-const RUNNING_HINT = ` Is it running? Set --tracker or ${TRACKER_ENV}.`;
+export const RUNNING_HINT = ` Is it running? Set --tracker or ${TRACKER_ENV}.`;
 
 /**
  * Why a tracker failed, in a few words and without a final period:
@@ -59,6 +59,21 @@ export function troubleNote(trouble: TrackerTrouble, then: string): string {
   return `The tracker at ${formatAddress(trouble.tracker)} could not be used (${
     troubleReason(trouble.error)
   })${then}`;
+}
+
+/**
+ * A teller that says `troubleNote(trouble, then)` through `say`, once per
+ * tracker, whatever met its trouble first (a download, a registration).
+ */
+export function troubleTeller(
+  say: (line: string) => void,
+): (trouble: TrackerTrouble, then: string) => void {
+  const told = new Set<TrackerAddress>();
+  return (trouble, then) => {
+    if (told.has(trouble.tracker)) return;
+    told.add(trouble.tracker);
+    say(troubleNote(trouble, then));
+  };
 }
 
 /**

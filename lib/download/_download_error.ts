@@ -7,21 +7,36 @@
  * @module
  */
 
+/** Options for {@linkcode DownloadError}. */
+export interface DownloadErrorOptions {
+  /** Another metadata variant of the file may succeed. @default {false} */
+  retryable?: boolean;
+  /** The tracker knows no file with the ID. @default {false} */
+  unknownId?: boolean;
+  /** The file's name, when the download knew it. @default {unknown} */
+  fileName?: string;
+  /** What caused it. @default {none} */
+  cause?: unknown;
+}
+
 /** A download that could not complete; the message is for the user. */
 export class DownloadError extends Error {
   /** True if another metadata variant of the file may succeed. */
   readonly retryable: boolean;
   /** True if the tracker knows no file with the ID (nobody shares it yet). */
   readonly unknownId: boolean;
+  /**
+   * The name of the file it could not download, when known: what a get
+   * started by ID is titled by (never read back out of the message).
+   */
+  readonly fileName?: string;
   /** Creates an error with a message for the user. */
-  constructor(
-    message: string,
-    options: { retryable?: boolean; unknownId?: boolean; cause?: unknown } = {},
-  ) {
+  constructor(message: string, options: DownloadErrorOptions = {}) {
     super(message, { cause: options.cause });
     this.name = "DownloadError";
     this.retryable = options.retryable ?? false;
     this.unknownId = options.unknownId ?? false;
+    this.fileName = options.fileName;
   }
 }
 
@@ -185,6 +200,6 @@ export function incompleteError(what: Incomplete): DownloadError {
     : "";
   return new DownloadError(
     `Could not download ${what.name}: ${what.missing} of ${what.pieces} pieces missing and ${why}${waited}.${kept}`,
-    { retryable: true },
+    { retryable: true, fileName: what.name },
   );
 }

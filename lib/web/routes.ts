@@ -16,6 +16,7 @@ import { UsageError } from "../app/usage_error.ts";
 import { USAGE_ERRORS, userSentence } from "../app/user_errors.ts";
 import { OutDirError, prepareOutDir } from "../app/out_dir.ts";
 import { receiveFile } from "../storage/received_file.ts";
+import { DownloadError } from "../download/download.ts";
 import type { FileList } from "../protocol/messages.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
 import type { Activity, Finished } from "./activity.ts";
@@ -351,7 +352,7 @@ async function startTracked(
     () => context.changed(),
     (error) => {
       const message = sentenceFor(error);
-      const name = knownName(context.session, started, message);
+      const name = knownName(context.session, started, error);
       context.activity.failed({ ...started, name }, message);
       context.note(`#${started.number} ${name}: ${message}`, true);
       context.changed();
@@ -361,23 +362,22 @@ async function startTracked(
   return started.number;
 }
 
-/** What a download's failure calls the file (`Could not download NAME: …`). */
-const FAILED_NAME = /^Could not download (.+?): \d+ of \d+ pieces missing/;
-
 /**
- * The name of `transfer`, which failed with `message`: a get started by ID
+ * The name of `transfer`, which failed with `error`: a get started by ID
  * is named by its short ID until the file's name comes, so that name is
- * looked for among the files the session knows, then in the message.
+ * taken from the download's error (its `fileName`), else from the files
+ * the session knows.
  */
 export function knownName(
   session: Pick<Session, "known">,
   transfer: Pick<Transfer, "kind" | "id" | "name">,
-  message: string,
+  error: unknown,
 ): string {
   const { id, name } = transfer;
   if (transfer.kind !== "get" || !id?.startsWith(name)) return name;
-  return session.known().find((file) => file.id === id)?.name ??
-    FAILED_NAME.exec(message)?.[1] ?? name;
+  const named = error instanceof DownloadError ? error.fileName : undefined;
+  return named ?? session.known().find((file) => file.id === id)?.name ??
+    name;
 }
 
 /**

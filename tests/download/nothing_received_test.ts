@@ -57,6 +57,19 @@ Deno.test("a get that received no piece before its only sharer went away removes
   assertEquals(await namesIn(out), []);
 });
 
+Deno.test("a get that fails carries its file's name as a field of the error (fileName), not only in its sentence", async () => {
+  await using dir = await tempDir();
+  const meta = await metaOf(await randomFile(dir.path, "named.bin", 100_000));
+  await using liar = lyingTracker(meta, [deadPeer()]);
+  const out = join(dir.path, "out");
+  const error = await assertRejects(
+    () => download(meta.id, { tracker: liar.address, outDir: out }),
+    DownloadError,
+    "pieces missing",
+  );
+  assertEquals((error as DownloadError).fileName, "named.bin");
+});
+
 Deno.test("a folder get that received no piece removes the NAME.part folder it made (empty files and folders) and its record", async () => {
   await using dir = await tempDir();
   const root = join(dir.path, "share", "album");

@@ -23,6 +23,10 @@ import { Session } from "../../lib/app/session.ts";
 import { startWebUi, type WebUi } from "../../lib/web/server.ts";
 import type { WebState } from "../../lib/web/state.ts";
 import { knownName, MAX_JSON_BYTES } from "../../lib/web/routes.ts";
+import {
+  DownloadError,
+  incompleteError,
+} from "../../lib/download/_download_error.ts";
 import { STATIC_FILES } from "../../lib/web/static_files.ts";
 
 const TOKEN = "test-token-0123456789abcdef0123456789abcdef";
@@ -837,15 +841,27 @@ Deno.test("web: a share stopped is no longer listed as Shared among the finished
   assertEquals(after?.outcome, "unshared");
   const id = "d8f52119ddb220c5".padEnd(64, "0");
   const failed = { kind: "get" as const, id, name: "d8f52119ddb220c5" };
-  const message =
-    "Could not download vanish.bin: 3 of 4 pieces missing and nobody is sharing it. The partial file is kept for a retry.";
   const none = { known: () => [] };
-  assertEquals(knownName(none, failed, message), "vanish.bin");
+  // The name comes as a field of the download's error, never read out of
+  // its sentence: this one would read as "odd".
+  const odd = "odd: 1 of 2 pieces missing.bin";
+  const error = incompleteError({
+    name: odd,
+    pieces: 4,
+    missing: 3,
+    links: [],
+  });
+  assertEquals(knownName(none, failed, error), odd);
+  assertEquals(
+    knownName({ known: () => [{ id, name: "seen.bin" }] }, failed, error),
+    odd,
+  );
   assertEquals(
     knownName({ known: () => [{ id, name: "seen.bin" }] }, failed, "x"),
     "seen.bin",
   );
-  assertEquals(knownName(none, failed, "Nobody."), "d8f52119ddb220c5");
+  const unnamed = new DownloadError(`Could not download ${odd}: gone.`);
+  assertEquals(knownName(none, failed, unnamed), "d8f52119ddb220c5");
 });
 
 Deno.test("web: docs/WEB_UI.md and docs/ARCHITECTURE.md's web/ row name every module of the page", async () => {

@@ -8,39 +8,27 @@
  */
 
 import { isAbsolute, resolve } from "node:path";
-import type { Session } from "../app/session.ts";
-import type { Transfer } from "../app/transfers.ts";
 import { parseGetTarget } from "../app/lookup.ts";
 import { expandHome } from "../app/data_dir.ts";
 import { UsageError } from "../app/usage_error.ts";
 import { USAGE_ERRORS, userSentence } from "../app/user_errors.ts";
 import { OutDirError, prepareOutDir } from "../app/out_dir.ts";
-import { receiveFile } from "../storage/received_file.ts";
-import { DownloadError } from "../download/download.ts";
 import type { FileList } from "../protocol/messages.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
-import type { Activity, Finished } from "./activity.ts";
+import type { Finished } from "./activity.ts";
+import {
+  type ApiContext,
+  json,
+  numberIn,
+  readJson,
+  TooLargeError,
+} from "./_api_io.ts";
+import { forPage, sentenceFor, startTracked } from "./_tracked.ts";
+import { upload } from "./_upload.ts";
 import { shareWithNotes } from "./share_notes.ts";
-import { fileRows, type WebState } from "./state.ts";
+import { fileRows } from "./state.ts";
 
-/** Largest JSON body an API call may carry. */
-export const MAX_JSON_BYTES = 64 * 1024;
-
-/** What the API works on. */
-export interface ApiContext {
-  /** The session the page drives. */
-  session: Session;
-  /** Ended transfers and files being received. */
-  activity: Activity;
-  /** Where files dropped on the page are stored; undefined when there is no data folder. */
-  dropDir?: string;
-  /** The state the page is sent now. */
-  state(): WebState;
-  /** Tells the pages that the state changed. */
-  changed(): void;
-  /** Tells the pages something, in one sentence; `error` marks a failure. */
-  note(text: string, error?: boolean): void;
-}
+export { type ApiContext, MAX_JSON_BYTES } from "./_api_io.ts";
 
 type Handler = (request: Request, context: ApiContext) => Promise<Response>;
 
@@ -115,81 +103,6 @@ async function share(request: Request, context: ApiContext): Promise<Response> {
       ),
   );
   return json({ number }, 202);
-}
-
-async function upload(
-  request: Request,
-  context: ApiContext,
-): Promise<Response> {
-  const query = new URL(request.url).searchParams;
-  const name = query.get("name") ?? "";
-  if (name === "") throw new UsageError("A dropped file needs a name.");
-  if (!request.body) throw new UsageError(`${name} arrived empty.`);
-  if (context.dropDir === undefined) {
-    throw new UsageError(
-      "There is no data folder to keep dropped files in: set P2P_HOME, or type the file's path instead.",
-    );
-  }
-  const total = Number(request.headers.get("content-length") ?? 0) || 0;
-  const receiving = context.activity.startUpload(name, total);
-  context.changed();
-  let path: string;
-  try {
-    path = await receiveFile(request.body, context.dropDir, name, {
-      onProgress: (done) => {
-        receiving.done = done;
-        context.changed();
-      },
-    });
-  } finally {
-    context.activity.endUpload(receiving);
-    context.changed();
-  }
-  const number = await startTracked(
-    context,
-    () => shareDropped(context, path, query.get("private") === "1"),
-  );
-  return json({ number }, 202);
-}
-
-/**
- * Shares `path`, a copy just received into the drop folder. The copy is
- * kept only while it is what the peer serves: a share of content already
- * shared (dropped twice, or shared from its own path) serves the first
- * copy, so the new one is deleted and the note says so; one that fails or
- * is cancelled is deleted too. A kept copy is deleted by Stop sharing.
- */
-async function shareDropped(
-  context: ApiContext,
-  path: string,
-  isPrivate: boolean,
-): Promise<unknown> {
-  const { session, activity } = context;
-  const dropped = () => Deno.remove(path).catch(() => {});
-  let meta;
-  try {
-    meta = await shareWithNotes(session, path, isPrivate, context.note);
-  } catch (error) {
-    // Not shared: nothing serves it.
-    await dropped();
-    throw error;
-  }
-  if (!meta) {
-    await dropped();
-    return meta;
-  }
-  const served = session.localCopy(meta.id)?.path;
-  if (served !== undefined && resolve(served) === resolve(path)) {
-    activity.keepDropped(meta.id, path);
-  } else {
-    await dropped();
-    context.note(
-      `${meta.name} is already shared${
-        served ? ` from ${served}` : ""
-      }: the dropped copy was not kept.`,
-    );
-  }
-  return meta;
 }
 
 /**
@@ -321,66 +234,6 @@ async function checkOutDir(folder: string): Promise<void> {
 }
 
 /**
- * Runs `work` (a share or get) in the background and resolves with the
- * number of the transfer it started. The session starts a transfer before
- * its first await, so the transfer is known when `work` returns; work that
- * fails before starting one rejects here instead. A later failure is
- * recorded and told to the pages.
- */
-async function startTracked(
-  context: ApiContext,
-  work: () => Promise<unknown>,
-): Promise<number> {
-  let transfer: Transfer | undefined;
-  const stop = context.session.listen((event) => {
-    if (event.type === "hashing" || event.type === "getting") {
-      transfer ??= event.transfer;
-    }
-  });
-  let running: Promise<unknown>;
-  try {
-    running = work();
-  } finally {
-    stop();
-  }
-  const started = transfer;
-  if (!started) {
-    await running;
-    throw new Error("Nothing was started.");
-  }
-  running.then(
-    () => context.changed(),
-    (error) => {
-      const message = sentenceFor(error);
-      const name = knownName(context.session, started, error);
-      context.activity.failed({ ...started, name }, message);
-      context.note(`#${started.number} ${name}: ${message}`, true);
-      context.changed();
-    },
-  );
-  context.changed();
-  return started.number;
-}
-
-/**
- * The name of `transfer`, which failed with `error`: a get started by ID
- * is named by its short ID until the file's name comes, so that name is
- * taken from the download's error (its `fileName`), else from the files
- * the session knows.
- */
-export function knownName(
-  session: Pick<Session, "known">,
-  transfer: Pick<Transfer, "kind" | "id" | "name">,
-  error: unknown,
-): string {
-  const { id, name } = transfer;
-  if (transfer.kind !== "get" || !id?.startsWith(name)) return name;
-  const named = error instanceof DownloadError ? error.fileName : undefined;
-  return named ?? session.known().find((file) => file.id === id)?.name ??
-    name;
-}
-
-/**
  * The answer to a list or search: the rows, and `more` (only when over 0)
  * when the trackers said they left files out (`FileList` in
  * lib/protocol/message_types.ts).
@@ -389,39 +242,6 @@ function filesAnswer(files: FileList): Response {
   const more = files.more ? { more: files.more } : {};
   return json({ files: fileRows(files), ...more });
 }
-
-/** The body of an API call as a JSON object, read up to {@linkcode MAX_JSON_BYTES}. */
-async function readJson(request: Request): Promise<Record<string, unknown>> {
-  if (!request.body) return {};
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of request.body) {
-    size += chunk.byteLength;
-    if (size > MAX_JSON_BYTES) throw new TooLargeError();
-    chunks.push(chunk);
-  }
-  const text = new TextDecoder().decode(concat(chunks, size));
-  let value: unknown;
-  try {
-    value = text.trim() === "" ? {} : JSON.parse(text);
-  } catch {
-    throw new UsageError("The request was not understood (it is not JSON).");
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new UsageError("The request was not understood.");
-  }
-  return value as Record<string, unknown>;
-}
-
-function numberIn(body: Record<string, unknown>): number {
-  const { number } = body;
-  if (typeof number !== "number" || !Number.isSafeInteger(number)) {
-    throw new UsageError("Say which transfer, by its number.");
-  }
-  return number;
-}
-
-class TooLargeError extends Error {}
 
 function errorAnswer(error: unknown): Response {
   if (error instanceof TooLargeError) {
@@ -434,43 +254,4 @@ function errorAnswer(error: unknown): Response {
   const usage = error instanceof Error && USAGE_ERRORS.has(error.name);
   // Names and paths in the sentence are shown escaped, as everywhere.
   return json({ error: terminalSafe(forPage(sentence)) }, usage ? 400 : 502);
-}
-
-/** What to tell the user about `error`, in one sentence, in the page's words. */
-function sentenceFor(error: unknown): string {
-  return forPage(
-    userSentence(error) ??
-      `Unexpected error: ${error instanceof Error ? error.message : error}`,
-  );
-}
-
-/** The command line's advice to set a flag or variable, said for the page. */
-const FLAG_ADVICE = / ?Set --tracker or P2P_TRACKER\./g;
-
-/**
- * `text` (a sentence written for the command line) as the page says it:
- * "Set --tracker or P2P_TRACKER." becomes what to do from the page.
- */
-export function forPage(text: string): string {
-  return text.replace(
-    FLAG_ADVICE,
-    " If the tracker is elsewhere, restart peer ui with --tracker.",
-  );
-}
-
-function json(value: unknown, status = 200): Response {
-  return Response.json(value, {
-    status,
-    headers: { "Cache-Control": "no-store" },
-  });
-}
-
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return all;
 }

@@ -21,7 +21,8 @@ import {
   newToken,
   withSecurityHeaders,
 } from "./guard.ts";
-import { type ApiContext, forPage, handleApi } from "./routes.ts";
+import { type ApiContext, handleApi } from "./routes.ts";
+import { forPage } from "./_tracked.ts";
 import { webState } from "./state.ts";
 import { StaticPage } from "./static_files.ts";
 

@@ -22,7 +22,8 @@ import { PeerNode } from "../../lib/app/peer_node.ts";
 import { Session } from "../../lib/app/session.ts";
 import { startWebUi, type WebUi } from "../../lib/web/server.ts";
 import type { WebState } from "../../lib/web/state.ts";
-import { knownName, MAX_JSON_BYTES } from "../../lib/web/routes.ts";
+import { MAX_JSON_BYTES } from "../../lib/web/routes.ts";
+import { knownName } from "../../lib/web/_tracked.ts";
 import {
   DownloadError,
   incompleteError,

@@ -57,10 +57,15 @@ export async function readJson(
 /** The transfer number an API call names (`{"number": N}`). */
 export function numberIn(body: Record<string, unknown>): number {
   const { number } = body;
-  if (typeof number !== "number" || !Number.isSafeInteger(number)) {
+  if (!isTransferNumber(number)) {
     throw new UsageError("Say which transfer, by its number.");
   }
   return number;
+}
+
+/** Whether `value` can be a transfer's number. */
+export function isTransferNumber(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value);
 }
 
 /** A JSON body over {@linkcode MAX_JSON_BYTES}: answered 413. */

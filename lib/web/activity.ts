@@ -103,6 +103,17 @@ export class Activity {
     };
   }
 
+  /**
+   * Takes the ended transfers `numbers` off the list (the page's Clear):
+   * a get cleared can no longer be resumed from the page. Numbers not on
+   * the list are passed over (cleared already, from another page).
+   */
+  clear(numbers: readonly number[]): void {
+    const cleared = new Set(numbers);
+    this.#finished = this.#finished.filter((f) => !cleared.has(f.number));
+    for (const number of cleared) this.#gets.delete(number);
+  }
+
   /** Starts tracking a file received from the page; the caller updates and ends it. */
   startUpload(name: string, total: number): Upload {
     const upload = { name, done: 0, total };

@@ -18,6 +18,7 @@ import { terminalSafe } from "../util/terminal_safe.ts";
 import type { Finished } from "./activity.ts";
 import {
   type ApiContext,
+  isTransferNumber,
   json,
   numberIn,
   readJson,
@@ -50,6 +51,7 @@ const ROUTES: Readonly<Record<string, Handler>> = {
   "POST /api/get": get,
   "POST /api/resume": resume,
   "POST /api/cancel": cancel,
+  "POST /api/clear": clear,
   "POST /api/unshare": async (request, { session, activity, changed }) => {
     const { id } = await readJson(request);
     if (typeof id !== "string" || id === "") {
@@ -124,6 +126,28 @@ async function cancel(
       throw new UsageError(notRunning(number, ended));
     }
   }
+  context.changed();
+  return json({});
+}
+
+/**
+ * Takes ended transfers off the page's list (Clear, Clear finished); a
+ * running one is refused, and nothing is cleared: cancel it first.
+ */
+async function clear(request: Request, context: ApiContext): Promise<Response> {
+  const { numbers } = await readJson(request);
+  if (!Array.isArray(numbers) || !numbers.every(isTransferNumber)) {
+    throw new UsageError("Say which finished transfers to clear, by number.");
+  }
+  const running = context.session.transfers().find((t) =>
+    numbers.includes(t.number)
+  );
+  if (running) {
+    throw new UsageError(
+      `#${running.number} ${running.name} is still running: cancel it first, or clear it once it ends.`,
+    );
+  }
+  context.activity.clear(numbers);
   context.changed();
   return json({});
 }

@@ -659,6 +659,74 @@ function browserTests(choice: BrowserChoice): void {
   );
 
   browserTest(
+    `web page: Clear takes a finished item off the list (focus to the next one's Clear), Clear finished takes the rest and keeps the running get, and a reload does not bring them back (${choice.name})`,
+    async () => {
+      await using web = await pageFixture(choice);
+      await using files = await tempDir();
+      for (const name of ["one.bin", "two.bin", "three.bin"]) {
+        await web.page.type(
+          "#share-path",
+          await randomFile(files.path, name, 2_000),
+        );
+        await web.page.keyboard.press("Enter");
+        await until(
+          web.page,
+          `[...document.querySelectorAll("#finished .name")].some((e) => e.textContent === "${name}")`,
+          `${name} shared`,
+        );
+      }
+      await web.page.type("#get-ref", "cd".repeat(32));
+      await web.page.click("#get-button");
+      await until(
+        web.page,
+        `document.querySelector("#running .waiting")`,
+        "the waiting get",
+      );
+      const names =
+        `[...document.querySelectorAll("#finished .name")].map((e) => e.textContent)`;
+      assertEquals(await inPage<string[]>(web.page, names), [
+        "three.bin",
+        "two.bin",
+        "one.bin",
+      ]);
+      await web.page.focus(`#finished li:nth-child(2) button.clear`);
+      await web.page.keyboard.press("Enter");
+      await until(web.page, `${names}.length === 2`, "two.bin gone");
+      assertEquals(await inPage<string[]>(web.page, names), [
+        "three.bin",
+        "one.bin",
+      ]);
+      const focused =
+        `(() => { const e = document.activeElement; return [e.id || e.className, e.closest("li")?.querySelector(".name")?.textContent ?? ""]; })()`;
+      assertEquals(await inPage<string[]>(web.page, focused), [
+        "clear",
+        "one.bin",
+      ]);
+      await web.page.click("#clear-finished");
+      await until(web.page, `${names}.length === 0`, "the finished list empty");
+      const left = await inPage<[boolean, number, number]>(
+        web.page,
+        `[document.querySelector("#finished-head").hidden, document.querySelectorAll("#running [data-transfer]").length, document.querySelectorAll("#shared-rows tr").length]`,
+      );
+      assertEquals(left, [true, 1, 3]);
+      assertEquals(await inPage<string[]>(web.page, focused), [
+        "transfers-title",
+        "",
+      ]);
+      await web.page.reload({ waitUntil: "load" });
+      await until(
+        web.page,
+        `document.querySelector("#running .waiting")`,
+        "the waiting get, reloaded",
+      );
+      assertEquals(await inPage<string[]>(web.page, names), []);
+      await web.page.click("#running [data-transfer] button.cancel");
+      await until(web.page, `${names}.length === 1`, "the cancelled get");
+      assertEquals(web.errors, []);
+    },
+  );
+
+  browserTest(
     `web page: a long note without spaces wraps inside the notes, none cut off (${choice.name})`,
     async () => {
       await using web = await pageFixture(choice);

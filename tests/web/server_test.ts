@@ -719,6 +719,70 @@ Deno.test("web: Resume replaces the cancelled get's item by the resumed one, for
   }
 });
 
+Deno.test("web: Clear takes finished transfers off the list for good (a cleared get cannot be resumed), leaves running ones, and refuses a running one, clearing nothing", async () => {
+  await using web = await webFixture();
+  await using files = await tempDir();
+  const file = await randomFile(files.path, "done.bin", 10_000);
+  const shared = await shareThroughPage(web, file);
+  const startGet = async (id: string) => {
+    const answer = await web.api(...post("/api/get", { ref: id }));
+    assertEquals(answer.status, 202);
+    return (await answer.json()).number as number;
+  };
+  const running = await startGet("c7".repeat(32));
+  const cancelled = await startGet("c8".repeat(32));
+  await web.api(...post("/api/cancel", { number: cancelled }));
+  await pollUntil(
+    5_000,
+    async () =>
+      (await web.state()).finished.some((f) => f.number === cancelled),
+  );
+  const clear = async (body: unknown) => {
+    const answer = await web.api(...post("/api/clear", body));
+    return { status: answer.status, body: await answer.json() };
+  };
+  const numbers = async () => {
+    const state = await web.state();
+    return {
+      finished: state.finished.map((f) => f.number),
+      running: state.transfers.map((t) => t.number),
+    };
+  };
+  try {
+    const refused = await clear({ numbers: [cancelled, running] });
+    assertEquals(refused.status, 400);
+    assert(refused.body.error.includes("still running"), refused.body.error);
+    assertEquals(await numbers(), {
+      finished: [cancelled, shared.number],
+      running: [running],
+    });
+    assertEquals((await clear({ numbers: [cancelled] })).status, 200);
+    assertEquals(await numbers(), {
+      finished: [shared.number],
+      running: [running],
+    });
+    const resumed = await web.api(
+      ...post("/api/resume", { number: cancelled }),
+    );
+    assertEquals(resumed.status, 400);
+    await resumed.body?.cancel();
+    // What another page cleared already is passed over.
+    assertEquals(
+      (await clear({ numbers: [shared.number, cancelled] })).status,
+      200,
+    );
+    assertEquals(await numbers(), { finished: [], running: [running] });
+    // Only the list changed: the file is still shared.
+    assertEquals((await web.state()).shared.length, 1);
+    for (const bad of [{}, { numbers: "all" }, { numbers: [1.5] }]) {
+      assertEquals((await clear(bad)).status, 400, JSON.stringify(bad));
+    }
+  } finally {
+    await (await web.api(...post("/api/cancel", { number: running }))).body
+      ?.cancel();
+  }
+});
+
 Deno.test("web: sharing a folder notes what it left out, as peer share lists it", async () => {
   await using web = await webFixture();
   const tree = join(web.dir, "tree");

@@ -10,7 +10,7 @@ import { setUpSearch } from "./results.js";
 import { setUpShare } from "./share.js";
 import { renderShared } from "./shared.js";
 import { renderStatus } from "./status.js";
-import { renderTransfers } from "./transfers.js";
+import { renderTransfers, setUpTransfers } from "./transfers.js";
 
 /** The last state the peer sent; null before the first. */
 let state = null;
@@ -54,6 +54,7 @@ function setUp() {
   setUpShare();
   setUpGet();
   setUpSearch();
+  setUpTransfers();
   onLinkChange(() => renderStatus(state));
   renderStatus(state);
   if (link().hasToken) listen(refreshState, onEvent);

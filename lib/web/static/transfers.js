@@ -1,11 +1,15 @@
 // The transfers of the page of `peer ui`: running gets, hashes and files
-// being received, with their bars and Cancel; finished ones, with Resume.
+// being received, with their bars and Cancel; finished ones, with Resume
+// and Clear (which takes them off the list, nothing else).
 import { $, button, make, sync } from "./dom.js";
 import { formatDuration, formatSize, formatSpeed, plural } from "./format.js";
 import { act, api } from "./api.js";
 
 const FOUND_WORDS = { lan: "on the LAN", dht: "from the DHT" };
 const VERBS = { hash: "hashing", get: "getting", upload: "receiving" };
+
+/** The numbers of the finished transfers shown: what Clear finished clears. */
+let shownFinished = [];
 
 /** Redraws the running and the finished transfers from `state`. */
 export function renderTransfers(state) {
@@ -18,7 +22,18 @@ export function renderTransfers(state) {
   const finished = [...(state.finished ?? [])].sort(newestFirst);
   const finishedKey = (done) => `${done.number}${done.resumable ? "r" : ""}`;
   sync($("finished"), finished, finishedKey, createFinished, updateFinished);
-  $("finished-title").hidden = finished.length === 0;
+  $("finished-head").hidden = finished.length === 0;
+  shownFinished = finished.map((done) => done.number);
+}
+
+/** Wires Clear finished. */
+export function setUpTransfers() {
+  $("clear-finished").addEventListener("click", async () => {
+    // The button goes with the list: focus goes to the section's heading.
+    if (await clear(shownFinished)) {
+      $("transfers-title").focus();
+    }
+  });
 }
 
 /** Creates the item of a running transfer, or of a file being received. */
@@ -114,6 +129,10 @@ function createFinished(done) {
   if (done.resumable) {
     item.append(button("resume", "Resume", done.name, onResume));
   }
+  const onClear = () => clear([done.number]);
+  const clearButton = button("clear", "Clear", done.name, onClear);
+  clearButton.title = "Take it off this list (no file is touched)";
+  item.append(clearButton);
   return item;
 }
 
@@ -142,6 +161,14 @@ function updateFinished(item, done) {
 function cancel(work) {
   const call = () => api("POST", "/api/cancel", { number: work.number });
   act(call, `Cancelling ${work.name}`);
+}
+
+/**
+ * Takes the finished transfers `numbers` off the list (the peer forgets
+ * them, so a reload does not bring them back); resolves to whether it did.
+ */
+function clear(numbers) {
+  return act(() => api("POST", "/api/clear", { numbers }));
 }
 
 /** Resumes a finished get that was cancelled or failed. */

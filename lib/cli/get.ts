@@ -192,11 +192,10 @@ async function downloadInto(
           // Before the file is found, the name is a stand-in for its ID.
           if (!p.waiting || p.size > 0) savingAs = p.name;
           progress.update({
-            label: p.waiting
-              ? `${p.name}: waiting for peers`
-              : p.files
+            label: p.files
               ? `${p.name} (${p.files.done}/${p.files.total} files)`
               : p.name,
+            note: p.waiting ? "waiting for peers" : undefined,
             done: p.received,
             total: p.size,
             bytesPerSecond: p.bytesPerSecond,

@@ -9,6 +9,7 @@
 
 import { formatDuration, formatSize, formatSpeed } from "./format.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
+import { ellipsizeEnd, ellipsizeMiddle, widthOf } from "./_fit.ts";
 
 /** Least time between two redraws on a terminal (10 per second). */
 export const TERMINAL_INTERVAL_MS = 100;
@@ -45,6 +46,11 @@ export interface ProgressLineOptions {
 export interface ProgressState {
   /** What is being worked on, e.g. `hashing movie.mp4`; escaped before printing. */
   label: string;
+  /**
+   * What it does meanwhile, said after the label (`movie.mp4: waiting for
+   * peers`) and kept whole when the label is shortened; escaped too.
+   */
+  note?: string;
   /** Bytes done. */
   done: number;
   /** Bytes in all. */
@@ -120,7 +126,7 @@ export class ProgressLine {
       this.#write(`${safe}\n`);
       return;
     }
-    this.#write(`\r\x1b[2K${shorten(safe, this.#columns() - 1)}`);
+    this.#write(`\r\x1b[2K${ellipsizeEnd(safe, this.#columns() - 1)}`);
     this.#drawn = true;
   }
 
@@ -164,21 +170,73 @@ export interface BarLineOptions {
 }
 
 /**
+ * Columns of a name kept, at the least, before the words after it are cut
+ * down to make room (or the whole name, when shorter).
+ */
+export const MIN_NAME_COLUMNS = 24;
+/** Columns left for the text after the bar, at the least; else no bar. */
+const MIN_TEXT_COLUMNS = 30;
+
+/**
  * One live progress line: `[#####-------] name  45.0%  9.0 MiB / 20.0 MiB
- * 3.0 MiB/s  ETA 4s  2 peers`, fitted into `options.columns` by shortening
- * the name first (the numbers matter more). The speed is
- * `state.bytesPerSecond`, or unknown.
+ * 3.0 MiB/s  ETA 4s  2 peers`, fitted into `options.columns`. The name keeps
+ * its start and end (cut in the middle with `…`) and at least
+ * MIN_NAME_COLUMNS; to make room for it, the words after it go, least
+ * useful first: how peers were reached, the bytes, the ETA, the peers, the
+ * speed (the percent stays). On a very narrow terminal the bar goes too.
+ * The speed is `state.bytesPerSecond`, or unknown.
  */
 export function formatBarLine(
   state: ProgressState,
   options: BarLineOptions,
 ): string {
-  const speed = state.bytesPerSecond ?? 0;
-  const room = Math.max(10, options.columns - BAR_WIDTH - 4);
-  const numbers = describe({ ...state, label: "" }, speed);
-  const label = shorten(terminalSafe(state.label), room - numbers.length);
-  const text = shorten(label + numbers, room);
-  return `${bar(state, options.color ?? false)} ${text}`;
+  return fitBarLine(
+    bar(state, options.color ?? false),
+    terminalSafe(state.label),
+    wordChoices(state, state.bytesPerSecond ?? 0),
+    options.columns,
+  );
+}
+
+/**
+ * `bar` (BAR_WIDTH + 2 columns), then `name` and the first of `choices`
+ * (the words after it, fullest first) that leaves the name at least
+ * MIN_NAME_COLUMNS, the name cut in the middle; within `columns` less one,
+ * and without the bar when that leaves too little.
+ */
+export function fitBarLine(
+  bar: string,
+  name: string,
+  choices: readonly string[],
+  columns: number,
+): string {
+  // Never the last column: some terminals wrap the cursor there.
+  const width = Math.max(1, columns - 1);
+  const room = width - BAR_WIDTH - 3;
+  return room >= MIN_TEXT_COLUMNS
+    ? `${bar} ${fitLine(name, choices, room)}`
+    : fitLine(name, choices, width);
+}
+
+/**
+ * `name` then the first of `choices` (the words after it, fullest first,
+ * each starting with its separator) that leaves the name MIN_NAME_COLUMNS,
+ * the name cut in the middle to what is left; within `width` columns.
+ */
+function fitLine(
+  name: string,
+  choices: readonly string[],
+  width: number,
+): string {
+  const wanted = Math.min(widthOf(name), MIN_NAME_COLUMNS);
+  for (const words of choices) {
+    const left = width - widthOf(words);
+    if (left >= wanted) return ellipsizeMiddle(name, left) + words;
+  }
+  // Too narrow for even the fewest words and the name: a little of both.
+  const fewest = choices.at(-1) ?? "";
+  const left = Math.max(width - widthOf(fewest), Math.min(wanted, 8));
+  return ellipsizeEnd(ellipsizeMiddle(name, left) + fewest, width);
 }
 
 function bar(state: ProgressState, color: boolean): string {
@@ -194,6 +252,49 @@ function bar(state: ProgressState, color: boolean): string {
  * `movie.mp4  45.0%  9.0 MiB / 20.0 MiB  3.0 MiB/s  ETA 4s  2 peers`.
  */
 export function describe(state: ProgressState, bytesPerSecond: number): string {
+  return terminalSafe(state.label) + wordChoices(state, bytesPerSecond)[0];
+}
+
+/** The parts of a progress line after the name. */
+interface Words {
+  note?: string;
+  percent: string;
+  bytes: string;
+  speed: string;
+  eta: string;
+  peers?: string;
+  ways?: string;
+}
+
+/**
+ * The words after the name, from all of them to the fewest (a note and the
+ * percent), each with its separators: `  45.0%  9.0 MiB /
+ * 20.0 MiB  3.0 MiB/s  ETA 4s  2 peers (1 relayed)`.
+ */
+function wordChoices(state: ProgressState, bytesPerSecond: number): string[] {
+  const words = wordsOf(state, bytesPerSecond);
+  const line = (...parts: (string | undefined)[]) =>
+    `${words.note === undefined ? "" : `: ${words.note}`}${
+      parts.filter((part) => part !== undefined).map((part) => `  ${part}`)
+        .join("")
+    }`;
+  const peers = words.peers === undefined
+    ? undefined
+    : words.ways === undefined
+    ? words.peers
+    : `${words.peers} (${words.ways})`;
+  const { percent, bytes, speed, eta } = words;
+  return [
+    line(percent, bytes, speed, eta, peers),
+    line(percent, bytes, speed, eta, words.peers),
+    line(percent, speed, eta, words.peers),
+    line(percent, speed, words.peers),
+    line(percent, speed),
+    line(percent),
+  ];
+}
+
+function wordsOf(state: ProgressState, bytesPerSecond: number): Words {
   const percent = state.total > 0 ? (100 * state.done) / state.total : 100;
   const left = state.total - state.done;
   const eta = left <= 0
@@ -201,35 +302,25 @@ export function describe(state: ProgressState, bytesPerSecond: number): string {
     : bytesPerSecond > 0
     ? (1000 * left) / bytesPerSecond
     : Infinity;
-  const parts = [
-    terminalSafe(state.label),
-    `${percent.toFixed(1)}%`,
-    `${formatSize(state.done)} / ${formatSize(state.total)}`,
-    formatSpeed(bytesPerSecond),
-    `ETA ${formatDuration(eta)}`,
+  const words: Words = {
+    percent: `${percent.toFixed(1)}%`,
+    bytes: `${formatSize(state.done)} / ${formatSize(state.total)}`,
+    speed: formatSpeed(bytesPerSecond),
+    eta: `ETA ${formatDuration(eta)}`,
+  };
+  if (state.note !== undefined) words.note = terminalSafe(state.note);
+  if (state.peers === undefined) return words;
+  words.peers = `${state.peers} ${state.peers === 1 ? "peer" : "peers"}`;
+  const ways = [
+    ...Object.entries(state.routes ?? {})
+      .filter(([, count]) => count > 0)
+      .map(([route, count]) => `${count} ${route}`),
+    ...Object.entries(state.found ?? {})
+      .filter(([, count]) => count > 0)
+      .map(([where, count]) => `${count} ${FOUND_WORDS[where] ?? where}`),
   ];
-  if (state.peers !== undefined) {
-    const ways = [
-      ...Object.entries(state.routes ?? {})
-        .filter(([, count]) => count > 0)
-        .map(([route, count]) => `${count} ${route}`),
-      ...Object.entries(state.found ?? {})
-        .filter(([, count]) => count > 0)
-        .map(([where, count]) => `${count} ${FOUND_WORDS[where] ?? where}`),
-    ];
-    parts.push(
-      `${state.peers} ${state.peers === 1 ? "peer" : "peers"}${
-        ways.length > 0 ? ` (${ways.join(", ")})` : ""
-      }`,
-    );
-  }
-  return parts.join("  ");
-}
-
-function shorten(text: string, width: number): string {
-  const chars = [...text];
-  if (chars.length <= width) return text;
-  return width <= 1 ? "" : `${chars.slice(0, width - 1).join("")}…`;
+  if (ways.length > 0) words.ways = ways.join(", ");
+  return words;
 }
 
 function terminalColumns(): number {

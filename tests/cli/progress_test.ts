@@ -1,9 +1,11 @@
 import { assert, assertEquals } from "../assert.ts";
 import {
   describe,
+  formatBarLine,
   ProgressLine,
   type ProgressWriter,
 } from "../../lib/cli/progress.ts";
+import { widthOf } from "../../lib/cli/_fit.ts";
 
 function recorder(terminal: boolean): ProgressWriter & { text: () => string } {
   const chunks: string[] = [];
@@ -103,4 +105,53 @@ Deno.test("ProgressLine shortens a long name before the numbers on a narrow term
     text.includes("…") && text.includes("25.0%") && text.includes("ETA"),
     text,
   );
+});
+
+/** A download half done of a long name, as the prompt labels it. */
+const LONG_GET = {
+  label: "#1 getting holiday-photos-2024-summer-vacation.tar.gz",
+  done: 9 * 1024 * 1024,
+  total: 20 * 1024 * 1024,
+  bytesPerSecond: 3 * 1024 * 1024,
+  peers: 2,
+  routes: { relayed: 1 },
+};
+
+Deno.test("formatBarLine() keeps a long name's start and extension on an 80-column terminal, leaving out the least useful numbers first", () => {
+  const line = formatBarLine(LONG_GET, { columns: 80 });
+  assert(widthOf(line) <= 79, `${widthOf(line)} columns: ${line}`);
+  assert(line.startsWith("[#####-------] #1 getting hol"), line);
+  assert(line.includes("…") && line.includes(".tar.gz  45.0%"), line);
+  assert(line.includes("3.0 MiB/s") && line.includes("ETA 4s"), line);
+  assert(!line.includes("relayed") && !line.includes("9.0 MiB /"), line);
+  // Room for everything: nothing is cut.
+  const wide = formatBarLine(LONG_GET, { columns: 200 });
+  assert(
+    wide.endsWith(
+      "#1 getting holiday-photos-2024-summer-vacation.tar.gz  45.0%  9.0 MiB / 20.0 MiB  3.0 MiB/s  ETA 4s  2 peers (1 relayed)",
+    ),
+    wide,
+  );
+});
+
+Deno.test("formatBarLine() fits a narrow terminal, dropping the bar when there is no room for it", () => {
+  for (const columns of [12, 20, 30, 44, 50, 60]) {
+    const line = formatBarLine(LONG_GET, { columns });
+    assert(widthOf(line) <= columns - 1, `${columns}: ${line}`);
+    assert(line.includes("#1"), `${columns}: ${line}`);
+  }
+  assert(formatBarLine(LONG_GET, { columns: 60 }).startsWith("[#####"));
+  assert(formatBarLine(LONG_GET, { columns: 40 }).startsWith("#1 getting"));
+});
+
+Deno.test("formatBarLine() counts wide characters as two columns and keeps a note after the shortened name", () => {
+  const line = formatBarLine({
+    ...LONG_GET,
+    label: "写真アルバム二〇二四年夏休み旅行の記録.zip",
+    note: "waiting for peers",
+    peers: 0,
+  }, { columns: 80 });
+  assert(widthOf(line) <= 79, `${widthOf(line)} columns: ${line}`);
+  assert(line.includes("…"), line);
+  assert(line.includes(".zip: waiting for peers  45.0%"), line);
 });

@@ -11,6 +11,7 @@ import { formatDuration } from "../format.ts";
 import {
   BAR_WIDTH,
   describe,
+  fitBarLine,
   formatBarLine,
   type ProgressState,
 } from "../progress.ts";
@@ -35,27 +36,32 @@ export function transferBar(
 ): string {
   const state = transferProgress(transfer);
   if (transfer.started) return formatBarLine(state, { columns, color });
-  const label = terminalSafe(state.label);
-  const room = Math.max(10, columns - BAR_WIDTH - 4);
-  const text = `${label}  ${notStarted(transfer)}`;
-  const fitted = [...text].length <= room
-    ? text
-    : `${[...text].slice(0, room - 1).join("")}…`;
-  return `[${"-".repeat(BAR_WIDTH)}] ${fitted}`;
+  // The name cut in the middle; what it waits for kept whole, shorter when
+  // the terminal is narrow.
+  return fitBarLine(
+    `[${"-".repeat(BAR_WIDTH)}]`,
+    terminalSafe(state.label),
+    [`  ${notStarted(transfer)}`, `  ${notStarted(transfer, true)}`],
+    columns,
+  );
 }
 
 /**
  * What a transfer does while its size is unknown, e.g.
- * `waiting for a sharer (4m 58s left)` or `starting…`.
+ * `waiting for a sharer (4m 58s left)` (`short`: `waiting (4m 58s left)`)
+ * or `starting…`.
  */
-function notStarted(transfer: Transfer): string {
-  return transfer.waiting ? waitingFor(transfer) : "starting…";
+function notStarted(transfer: Transfer, short = false): string {
+  return transfer.waiting ? waitingFor(transfer, short) : "starting…";
 }
 
-/** `waiting for a sharer (4m 58s left)`, as `peer get` says it. */
-function waitingFor(transfer: Transfer): string {
+/**
+ * `waiting for a sharer (4m 58s left)`, as `peer get` says it; `short`:
+ * `waiting (4m 58s left)`.
+ */
+function waitingFor(transfer: Transfer, short = false): string {
   const left = transfer.waitLeftMs;
-  return `waiting for a sharer${
+  return `waiting${short ? "" : " for a sharer"}${
     left === undefined ? "" : ` (${formatDuration(left)} left)`
   }`;
 }
@@ -66,10 +72,11 @@ function transferProgress(transfer: Transfer): ProgressState {
   const getting = transfer.kind === "get";
   // Every peer left mid-way: said after the name, the bar stays where it is.
   const waiting = transfer.started && transfer.waiting
-    ? `: ${waitingFor(transfer)}`
-    : "";
+    ? waitingFor(transfer)
+    : undefined;
   return {
-    label: `#${transfer.number} ${verb} ${transfer.name}${waiting}`,
+    label: `#${transfer.number} ${verb} ${transfer.name}`,
+    note: waiting,
     done: transfer.done,
     total: transfer.total,
     bytesPerSecond: transfer.bytesPerSecond,

@@ -249,7 +249,8 @@ function bar(state: ProgressState, color: boolean): string {
 
 /**
  * The words of a progress line without the bar:
- * `movie.mp4  45.0%  9.0 MiB / 20.0 MiB  3.0 MiB/s  ETA 4s  2 peers`.
+ * `movie.mp4  45.0%  9.0 MiB / 20.0 MiB  3.0 MiB/s  ETA 4s  2 peers`; the
+ * count of peers left out once finished with none connected.
  */
 export function describe(state: ProgressState, bytesPerSecond: number): string {
   return terminalSafe(state.label) + wordChoices(state, bytesPerSecond)[0];
@@ -309,7 +310,12 @@ function wordsOf(state: ProgressState, bytesPerSecond: number): Words {
     eta: `ETA ${formatDuration(eta)}`,
   };
   if (state.note !== undefined) words.note = terminalSafe(state.note);
-  if (state.peers === undefined) return words;
+  // The peers of a finished download leave once its last piece is in:
+  // "0 peers" would belie them (what each sent is said next).
+  const finished = state.total > 0 && left <= 0;
+  if (state.peers === undefined || (finished && state.peers === 0)) {
+    return words;
+  }
   words.peers = `${state.peers} ${state.peers === 1 ? "peer" : "peers"}`;
   const ways = [
     ...Object.entries(state.routes ?? {})

@@ -23,9 +23,17 @@ export const NO_PRIVATE_SHARER =
   "This link's secret does not match any sharer: nobody shares its file right now, or the link is not the one its sharer printed.";
 
 /**
- * The error for a file that several trackers were asked for and none of
- * those that answered (`by`) knows, naming those that could not be used:
- * a public file by its `id`, a private share (no `id`) by its link.
+ * What a get by ID adds when no tracker knows the ID: a private share's ID
+ * is printed by its sharer but never told to a tracker, so only its link
+ * can fetch it. The same words for every unknown ID; nothing is asked.
+ */
+export const PRIVATE_ID_HINT =
+  "If it was shared privately, only its link (p2p://…/priv/…) can fetch it.";
+
+/**
+ * The error for a file that the trackers `by` were asked for and do not
+ * know, naming those that could not be used (`troubles`): a public file by
+ * its `id`, a private share (no `id`) by its link.
  */
 export function notKnown(
   id: string | undefined,
@@ -44,7 +52,7 @@ export function notKnown(
       ? (unused.length === 0
         ? NO_PRIVATE_SHARER
         : `This link's secret does not match any sharer ${which} knows${also}.`)
-      : `No file with ID ${id} is known to ${which}${also}.`,
+      : `No file with ID ${id} is known to ${which}${also}. ${PRIVATE_ID_HINT}`,
     { unknownId: true },
   );
 }

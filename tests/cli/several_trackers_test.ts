@@ -224,7 +224,7 @@ Deno.test("several trackers: one that is down is named: a get and a list say so 
     assertEquals(missing.code, 1);
     assertEquals(
       missing.stderr.trim(),
-      `No file with ID ${unknown} is known to the tracker at ${tracker.address}, and the tracker at ${dead} could not be used (connection refused).`,
+      `No file with ID ${unknown} is known to the tracker at ${tracker.address}, and the tracker at ${dead} could not be used (connection refused). If it was shared privately, only its link (p2p://…/priv/…) can fetch it.`,
     );
     // A private link: what the tracker that answered does not know, and
     // the one that could not be asked.

@@ -147,6 +147,37 @@ Deno.test("a private file is never listed or searched, and the tracker's answers
   }
 });
 
+Deno.test("a get by a private share's ID is not known to the trackers asked and says only its link can fetch it, in the words said of any unknown ID", async () => {
+  await using dir = await tempDir();
+  const source = await markedFile(dir.path);
+  await using tracker = testTracker();
+  await using other = testTracker();
+  const { node, meta } = await privateSharer(tracker.address, source);
+  await using _node = node;
+  const hint =
+    "If it was shared privately, only its link (p2p://…/priv/…) can fetch it.";
+  const at = (address: Address) => `${LOCAL}:${address.port}`;
+  const both = `the trackers at ${at(tracker.address)}, ${at(other.address)}`;
+  // The hint is the same for an ID nobody shares: nothing tells a private
+  // share's ID apart.
+  const asked = [
+    [meta.id, [other.address], both],
+    ["0123456789abcdef".repeat(4), [other.address], both],
+  ] as const;
+  for (const [id, moreTrackers, which] of asked) {
+    let error: unknown;
+    await download(id, {
+      tracker: tracker.address,
+      moreTrackers,
+      outDir: join(dir.path, "out"),
+    }).catch((e) => error = e);
+    assertEquals(
+      (error as Error)?.message,
+      `No file with ID ${id} is known to ${which}. ${hint}`,
+    );
+  }
+});
+
 Deno.test("a private share's secret is needed end to end: another secret finds no sharer, a sharer refuses a connection without its key, and nothing of the file is received", async () => {
   await using dir = await tempDir();
   const source = await markedFile(dir.path);

@@ -8,6 +8,7 @@
  */
 
 import type { DownloadProgress } from "../download/download.ts";
+import { rateOver } from "../util/speed_meter.ts";
 
 /** How far back a transfer's speed looks. */
 export const SPEED_WINDOW_MS = 3_000;
@@ -202,9 +203,7 @@ export class Transfer {
       this.#samples.shift();
     }
     const first = this.#samples[0];
-    const measured = at > first.at
-      ? ((update.done - first.done) * 1000) / (at - first.at)
-      : 0;
+    const measured = rateOver(update.done - first.done, at - first.at);
     this.bytesPerSecond = update.bytesPerSecond ?? measured;
   }
 }

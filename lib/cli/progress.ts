@@ -9,6 +9,7 @@
 
 import { formatDuration, formatSize, formatSpeed } from "./format.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
+import { rateOver } from "../util/speed_meter.ts";
 import { ellipsizeEnd, ellipsizeMiddle, widthOf } from "./_fit.ts";
 
 /** Least time between two redraws on a terminal (10 per second). */
@@ -55,7 +56,7 @@ export interface ProgressState {
   done: number;
   /** Bytes in all. */
   total: number;
-  /** Current speed; measured from the start when not given. */
+  /** Current speed; measured from the start when not given (see `rateOver`). */
   bytesPerSecond?: number;
   /** Peers connected, for downloads. */
   peers?: number;
@@ -138,8 +139,8 @@ export class ProgressLine {
   }
 
   #draw(state: ProgressState, now: number): void {
-    const elapsed = Math.max(1, now - this.#started);
-    const speed = state.bytesPerSecond ?? (state.done * 1000) / elapsed;
+    const speed = state.bytesPerSecond ??
+      rateOver(state.done, now - this.#started);
     if (!this.#live) {
       this.#write(`${describe(state, speed)}\n`);
       return;

@@ -31,6 +31,7 @@ import {
 } from "../discovery/tracker_group.ts";
 import { idFromRef, KnownFiles, pickOne } from "./_file_refs.ts";
 import { type Transfer, Transfers } from "./transfers.ts";
+import { untilCancelled } from "./_until_cancelled.ts";
 
 /** Files remembered from `list` and `search` answers, for completion. */
 export const MAX_KNOWN_FILES = 1_000;
@@ -469,23 +470,4 @@ export function alreadyHere(file: LocalFile): string {
   return `${terminalSafe(file.meta.name)} (${
     shortId(file.meta.id)
   }) is already here: ${terminalSafe(file.path)}`;
-}
-
-/**
- * `work`, or a rejection with the signal's reason as soon as it aborts: a
- * read stuck on a slow disk looks at the signal only once it returns. What
- * `work` still resolves with after that goes to `late`.
- */
-function untilCancelled<T>(
-  work: Promise<T>,
-  signal: AbortSignal,
-  late: (value: T) => void,
-): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const stop = () => reject(signal.reason);
-    if (signal.aborted) stop();
-    else signal.addEventListener("abort", stop, { once: true });
-    work.then((value) => signal.aborted ? late(value) : resolve(value), reject)
-      .finally(() => signal.removeEventListener("abort", stop));
-  });
 }

@@ -137,6 +137,14 @@ export class Session {
   }
 
   /**
+   * A transfer number for work the session does not run (a file arriving
+   * on the web page): no transfer has it or will.
+   */
+  reserveNumber(): number {
+    return this.#transfers.reserveNumber();
+  }
+
+  /**
    * Files seen this session (tracker answers, shares, gets), least recently
    * seen first, at most {@linkcode MAX_KNOWN_FILES}: names `get` accepts.
    */

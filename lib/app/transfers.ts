@@ -228,6 +228,14 @@ export class Transfers {
   }
 
   /**
+   * A number for work kept elsewhere (a file arriving on the web page), so
+   * that one number never names two pieces of work.
+   */
+  reserveNumber(): number {
+    return this.#next++;
+  }
+
+  /**
    * Forgets finished work; a download adds the bytes it received from
    * peers to the total.
    */

@@ -10,9 +10,17 @@ import { UsageError } from "../app/usage_error.ts";
 import { receiveFile } from "../storage/received_file.ts";
 import { type ApiContext, json } from "./_api_io.ts";
 import { startTracked } from "./_tracked.ts";
+import type { UploadStart } from "./activity.ts";
 import { shareWithNotes } from "./share_notes.ts";
 
-/** `PUT /api/upload?name=NAME&private=0|1`: receives the file, then shares it. */
+/** The sending page's tag for an upload (`tag=`), sent back in the state. */
+const UPLOAD_TAG = /^[\w-]{1,64}$/;
+
+/**
+ * `PUT /api/upload?name=NAME&private=0|1&tag=TAG`: receives the file,
+ * then shares it (`202 {"number"}`, the share's transfer); one cancelled
+ * while it arrives is answered `200 {"cancelled": true}`.
+ */
 export async function upload(
   request: Request,
   context: ApiContext,
@@ -21,31 +29,92 @@ export async function upload(
   const name = query.get("name") ?? "";
   if (name === "") throw new UsageError("A dropped file needs a name.");
   if (!request.body) throw new UsageError(`${name} arrived empty.`);
-  if (context.dropDir === undefined) {
+  const { dropDir } = context;
+  if (dropDir === undefined) {
     throw new UsageError(
       "There is no data folder to keep dropped files in: set P2P_HOME, or type the file's path instead.",
     );
   }
-  const total = Number(request.headers.get("content-length") ?? 0) || 0;
-  const receiving = context.activity.startUpload(name, total);
-  context.changed();
-  let path: string;
-  try {
-    path = await receiveFile(request.body, context.dropDir, name, {
-      onProgress: (done) => {
-        receiving.done = done;
-        context.changed();
-      },
-    });
-  } finally {
-    context.activity.endUpload(receiving);
-    context.changed();
+  const tag = query.get("tag") ?? undefined;
+  if (tag !== undefined && !UPLOAD_TAG.test(tag)) {
+    throw new UsageError("The upload's tag is not one this page makes.");
   }
+  const total = Number(request.headers.get("content-length") ?? 0) || 0;
+  const path = await receive(context, request.body, {
+    dropDir,
+    name,
+    total,
+    tag,
+  });
+  if (path === undefined) return json({ cancelled: true });
   const number = await startTracked(
     context,
     () => shareDropped(context, path, query.get("private") === "1"),
   );
   return json({ number }, 202);
+}
+
+/**
+ * Receives `body` into `dropDir` as `name`, as work of its own that
+ * Cancel stops: then nothing of it is kept (the hidden file it was written
+ * to is removed, or the file, if the last bytes had just come) and this
+ * resolves with undefined; else with where it is.
+ */
+async function receive(
+  context: ApiContext,
+  body: ReadableStream<Uint8Array>,
+  file: UploadStart & { dropDir: string },
+): Promise<string | undefined> {
+  const { dropDir, name } = file;
+  const { activity, session } = context;
+  const receiving = activity.startUpload(session.reserveNumber(), file);
+  const { signal } = receiving;
+  context.changed();
+  try {
+    const onProgress = (done: number) => {
+      receiving.done = done;
+      context.changed();
+    };
+    const stopped = untilAborted(body, signal);
+    const path = await receiveFile(stopped, dropDir, name, { onProgress });
+    if (!signal.aborted) return path;
+    await Deno.remove(path).catch(() => {});
+    return undefined;
+  } catch (error) {
+    if (signal.aborted) return undefined;
+    throw error;
+  } finally {
+    activity.endUpload(receiving);
+    context.changed();
+  }
+}
+
+/**
+ * `body`, erroring with the signal's reason as soon as it aborts (a read
+ * waiting on a slow sender too); the request's body is then cancelled, so
+ * no more of it is read.
+ */
+function untilAborted(
+  body: ReadableStream<Uint8Array>,
+  signal: AbortSignal,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      signal.addEventListener("abort", () => {
+        controller.error(signal.reason);
+        reader.cancel(signal.reason).catch(() => {});
+      }, { once: true });
+    },
+    async pull(controller) {
+      const { value, done } = await reader.read();
+      // Aborted meanwhile: the stream is errored already.
+      if (signal.aborted) return;
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
 }
 
 /**

@@ -16,12 +16,15 @@ export const MAX_FINISHED = 50;
 /** How a transfer ended. */
 export type Outcome = "shared" | "saved" | "cancelled" | "failed";
 
+/** What ended work did: a session's transfer, or a file sent from the page. */
+export type WorkKind = TransferKind | "upload";
+
 /** A transfer that ended, as the page lists it. */
 export interface Finished {
   /** Its number while it ran. */
   number: number;
   /** What it did. */
-  kind: TransferKind;
+  kind: WorkKind;
   /** File name (or short ID, for a get that never learned it). */
   name: string;
   /** File ID, when known. */
@@ -47,21 +50,57 @@ export interface GetRequest {
   outDir?: string;
 }
 
-/** A file arriving from the page. */
-export interface Upload {
+/** What {@linkcode Activity.startUpload} is told of a file arriving. */
+export interface UploadStart {
   /** Its name as dropped. */
   name: string;
-  /** Bytes received so far. */
-  done: number;
   /** Bytes in all (0 when the browser did not say). */
   total: number;
+  /**
+   * The sending page's own tag for it, so that it knows its upload among
+   * the state's and stops sending when it is cancelled. @default {none}
+   */
+  tag?: string;
+}
+
+/** A file arriving from the page; {@linkcode Upload.cancel} stops it. */
+export class Upload {
+  /** Its number, among the session's transfers' (cancel takes it). */
+  readonly number: number;
+  /** Its name as dropped. */
+  readonly name: string;
+  /** Bytes received so far. */
+  done = 0;
+  /** Bytes in all (0 when the browser did not say). */
+  readonly total: number;
+  /** The sending page's own tag for it, when it gave one. */
+  readonly tag?: string;
+  #controller = new AbortController();
+
+  /** Creates it; {@linkcode Activity.startUpload} is the usual way. */
+  constructor(number: number, file: UploadStart) {
+    this.number = number;
+    this.name = file.name;
+    this.total = file.total;
+    this.tag = file.tag;
+  }
+
+  /** Aborted by {@linkcode cancel}: whoever receives it stops. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** Stops receiving it. */
+  cancel(): void {
+    this.#controller.abort(new DOMException("Cancelled.", "AbortError"));
+  }
 }
 
 /** See the module documentation; {@linkcode record} is fed every session event. */
 export class Activity {
   #finished: Finished[] = [];
   #gets = new Map<number, GetRequest>();
-  #uploads = new Set<Upload>();
+  #uploads = new Map<number, Upload>();
   #dropped = new Map<string, string>();
 
   /** Ended transfers, newest first. */
@@ -71,7 +110,7 @@ export class Activity {
 
   /** Files being received now. */
   uploads(): Upload[] {
-    return [...this.#uploads];
+    return [...this.#uploads.values()];
   }
 
   /** Notes what get `number` was asked for, so that it can be resumed. */
@@ -114,16 +153,38 @@ export class Activity {
     for (const number of cleared) this.#gets.delete(number);
   }
 
-  /** Starts tracking a file received from the page; the caller updates and ends it. */
-  startUpload(name: string, total: number): Upload {
-    const upload = { name, done: 0, total };
-    this.#uploads.add(upload);
+  /**
+   * Starts tracking a file received from the page as work `number`; the
+   * caller updates and ends it.
+   */
+  startUpload(number: number, file: UploadStart): Upload {
+    const upload = new Upload(number, file);
+    this.#uploads.set(number, upload);
     return upload;
   }
 
-  /** Stops tracking `upload`. */
+  /** Cancels the file being received as work `number`; false if none is. */
+  cancelUpload(number: number): boolean {
+    const upload = this.#uploads.get(number);
+    upload?.cancel();
+    return upload !== undefined;
+  }
+
+  /**
+   * Stops tracking `upload`; one that was cancelled is listed among the
+   * ended work as such (nothing of it was kept).
+   */
   endUpload(upload: Upload): void {
-    this.#uploads.delete(upload);
+    if (this.#uploads.get(upload.number) !== upload) return;
+    this.#uploads.delete(upload.number);
+    if (!upload.signal.aborted) return;
+    this.#add({
+      number: upload.number,
+      kind: "upload",
+      name: upload.name,
+      outcome: "cancelled",
+      resumable: false,
+    });
   }
 
   /** Notes that file `id` is served from `path`, a copy dropped on the page this run. */

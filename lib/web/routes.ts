@@ -108,15 +108,20 @@ async function share(request: Request, context: ApiContext): Promise<Response> {
 }
 
 /**
- * Cancels a running transfer by its number. One that already ended (the
- * page showed it a moment before) is told in the page's words, not the
- * prompt's ("type status"); one already cancelled is no mistake: `200`.
+ * Cancels a running transfer, or a file being sent from the page, by its
+ * number. One that already ended (the page showed it a moment before) is
+ * told in the page's words, not the prompt's ("type status"); one already
+ * cancelled is no mistake: `200`.
  */
 async function cancel(
   request: Request,
   context: ApiContext,
 ): Promise<Response> {
   const number = numberIn(await readJson(request));
+  if (context.activity.cancelUpload(number)) {
+    context.changed();
+    return json({});
+  }
   try {
     context.session.cancel(`#${number}`);
   } catch (error) {

@@ -17,7 +17,7 @@ import type { Transfer } from "../app/transfers.ts";
 import { folderLayoutOf } from "../protocol/folder_layout.ts";
 import type { FileMeta, FileSummary } from "../protocol/messages.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
-import type { Activity, Finished, Upload } from "./activity.ts";
+import type { Activity, Finished } from "./activity.ts";
 
 /** A shared file, as the page lists it. */
 export interface SharedView {
@@ -72,6 +72,20 @@ export interface TransferView {
   waitLeftMs: number | null;
 }
 
+/** A file being sent from the page, as the page shows it. */
+export interface UploadView {
+  /** Its number (cancel takes it). */
+  number: number;
+  /** Its name as dropped. */
+  name: string;
+  /** Bytes received so far. */
+  done: number;
+  /** Bytes in all (0 when the browser did not say). */
+  total: number;
+  /** The sending page's own tag for it; null when it gave none. */
+  tag: string | null;
+}
+
 /**
  * An ended transfer, as the page lists it: a share that is no longer
  * shared (Stop sharing, or the file changed or vanished) is `unshared`.
@@ -123,7 +137,7 @@ export interface WebState {
   /** Running transfers, oldest first. */
   transfers: TransferView[];
   /** Files being received from the page. */
-  uploads: Upload[];
+  uploads: UploadView[];
   /** Ended transfers, newest first. */
   finished: readonly FinishedView[];
   /** Piece bytes uploaded this session. */
@@ -168,8 +182,11 @@ export function webState(sources: StateSources): WebState {
     })),
     transfers: status.transfers.map(transferView),
     uploads: activity.uploads().map((upload) => ({
-      ...upload,
+      number: upload.number,
       name: terminalSafe(upload.name),
+      done: upload.done,
+      total: upload.total,
+      tag: upload.tag ?? null,
     })),
     finished: activity.finished().map((finished) =>
       finishedView(

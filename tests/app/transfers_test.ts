@@ -1,7 +1,7 @@
 /**
  * A folder being got shows its count of files saved after its name, and is
  * still found by its own name (with or without a trailing slash) as that
- * count changes.
+ * count changes. Numbers reserved for work kept elsewhere are never reused.
  *
  * @module
  */
@@ -34,4 +34,14 @@ Deno.test("Transfers finds a folder being got by its own name, with or without a
   assertEquals(file.name, "a.bin");
   assertEquals(transfers.find("a.bin"), [file]);
   assertEquals(transfers.find("/"), []);
+});
+
+Deno.test("Transfers never gives a transfer the number reserved for work kept elsewhere, nor finds that work", () => {
+  const transfers = new Transfers(() => 0);
+  const first = transfers.start({ kind: "hash", name: "a.bin" });
+  const reserved = transfers.reserveNumber();
+  const next = transfers.start({ kind: "get", name: ID, id: ID });
+  assertEquals([first.number, reserved, next.number], [1, 2, 3]);
+  assertEquals(transfers.find(`#${reserved}`), []);
+  assertEquals(transfers.list(), [first, next]);
 });

@@ -234,6 +234,68 @@ function browserTests(choice: BrowserChoice): void {
     },
   );
 
+  // Chromium only: sending slowly needs its network throttling (CDP), which
+  // Firefox over WebDriver BiDi does not have.
+  if (choice.name === "chromium") {
+    browserTest(
+      `web page: Cancel stops a file being sent to the peer: nothing of it is kept or shared, and its item says it was cancelled (${choice.name})`,
+      async () => {
+        await using web = await pageFixture(choice);
+        await web.page.emulateNetworkConditions({
+          offline: false,
+          download: -1,
+          upload: 256 * 1024,
+          latency: 0,
+        });
+        await using files = await tempDir();
+        // 8 MiB at 256 KiB/s: 32 s to send it all.
+        const source = await randomFile(files.path, "slow.bin", 8 << 20);
+        await dropFile(
+          web.page,
+          "#drop",
+          "slow.bin",
+          await Deno.readFile(source),
+        );
+        await until(
+          web.page,
+          `(() => { const p = document.querySelector("#running [data-upload] progress"); return p && p.value > 0 && p.value < p.max; })()`,
+          "part of the file received",
+        );
+        const dropped = join(web.dir, "home", "dropped");
+        assertEquals([...Deno.readDirSync(dropped)].length, 1, "the part");
+        const clicked = performance.now();
+        await web.page.click("#running [data-upload] button.cancel");
+        const outcome = await until<string>(
+          web.page,
+          `document.querySelector('#finished [data-outcome="cancelled"] .outcome')?.textContent`,
+          "the cancelled upload",
+        );
+        assertEquals(outcome, "Cancelled while sending: not shared");
+        // The page stopped sending at once: its call ended (its held note
+        // is gone, not shown), where it went on sending what was left.
+        await until(
+          web.page,
+          `!document.querySelector("#notes li[hidden]")`,
+          "the upload's end",
+        );
+        const took = performance.now() - clicked;
+        assert(took < 5_000, `sending stopped ${took} ms after Cancel`);
+        const shown = await inPage<[number, number, string[]]>(
+          web.page,
+          `[document.querySelectorAll("#running li").length, document.querySelectorAll("#shared-rows tr").length, [...document.querySelectorAll("#notes li")].map((li) => li.className + ":" + li.lastChild.textContent)]`,
+        );
+        assertEquals(shown[0], 0, "nothing running");
+        assertEquals(shown[1], 0, "nothing shared");
+        assertEquals(shown[2], [
+          ":Cancelling slow.bin",
+          ":Sending slow.bin (8.0 MiB) to the peer…",
+        ]);
+        assertEquals([...Deno.readDirSync(dropped)], []);
+        assertEquals(web.errors, []);
+      },
+    );
+  }
+
   browserTest(
     `web page: a pasted ID is fetched with live progress rising to 100%, and the file on disk is right (${choice.name})`,
     async () => {

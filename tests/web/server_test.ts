@@ -310,6 +310,77 @@ Deno.test("web: a dropped file is stored under a safe name inside the drop folde
   }
 });
 
+Deno.test("web: Cancel stops a file being sent from the page: the upload is answered cancelled, nothing of it stays in the drop folder, nothing is shared, and its item says cancelled", async () => {
+  await using web = await webFixture();
+  const dropDir = join(web.dir, "dropped");
+  // A sender that sends 64 KiB and then nothing more until the end.
+  const stalled = Promise.withResolvers<void>();
+  const body = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      controller.enqueue(crypto.getRandomValues(new Uint8Array(65_536)));
+      await stalled.promise;
+      controller.close();
+    },
+  });
+  const sending = web.api("/api/upload?name=slow.bin&private=0&tag=p-1", {
+    method: "PUT",
+    body,
+    headers: { "content-type": "application/octet-stream" },
+  });
+  try {
+    let number = 0;
+    await pollUntil(10_000, async () => {
+      const upload = (await web.state()).uploads.find((u) => u.done > 0);
+      number = upload?.number ?? 0;
+      // The sending page's tag comes back, for it to know its upload.
+      if (upload) assertEquals(upload.tag, "p-1");
+      return upload !== undefined;
+    });
+    assertEquals((await readdirNames(dropDir)).length, 1, "the part received");
+    const cancel = await web.api(...post("/api/cancel", { number }));
+    assertEquals(cancel.status, 200);
+    await cancel.body?.cancel();
+    const answer = await within(sending, 5_000, "the upload's answer");
+    assertEquals(answer.status, 200);
+    assertEquals(await answer.json(), { cancelled: true });
+    const state = await web.state();
+    assertEquals(state.uploads, []);
+    assertEquals([state.transfers, state.shared], [[], []]);
+    const ended = state.finished.find((f) => f.number === number);
+    assertEquals(
+      [ended?.kind, ended?.name, ended?.outcome, ended?.resumable],
+      ["upload", "slow.bin", "cancelled", false],
+    );
+    assertEquals(await readdirNames(dropDir), []);
+    // Twice is no mistake, as for any transfer.
+    const again = await web.api(...post("/api/cancel", { number }));
+    assertEquals(again.status, 200);
+    await again.body?.cancel();
+    // A tag the page would not make is refused, and nothing is received.
+    const badTag = await web.api("/api/upload?name=x.bin&tag=%3Cb%3E", {
+      method: "PUT",
+      body: "x",
+    });
+    assertEquals(badTag.status, 400);
+    await badTag.body?.cancel();
+    assertEquals(await readdirNames(dropDir), []);
+  } finally {
+    stalled.resolve();
+    const answer = await sending.catch(() => undefined);
+    if (answer && !answer.bodyUsed) await answer.body?.cancel();
+  }
+});
+
+/** The names in `dir`, hidden ones too; none when it is missing. */
+async function readdirNames(dir: string): Promise<string[]> {
+  try {
+    return (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+}
+
 Deno.test("web: a dropped copy is deleted by Stop sharing, and a drop of content already shared (dropped before, or shared from its path) is deleted and noted, with no second copy", async () => {
   await using web = await webFixture();
   await using stream = await eventStream(web);

@@ -53,8 +53,11 @@ export function messageOf(error) {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Calls the API with the token; a failure throws the peer's sentence. */
-export async function api(method, path, body) {
+/**
+ * Calls the API with the token; a failure throws the peer's sentence. An
+ * `options.signal` that aborts it throws its reason.
+ */
+export async function api(method, path, body, options = {}) {
   const headers = { Authorization: `Bearer ${token}` };
   let payload = body;
   if (body instanceof Blob) {
@@ -64,9 +67,11 @@ export async function api(method, path, body) {
     payload = JSON.stringify(body);
   }
   let response;
+  const { signal } = options;
   try {
-    response = await fetch(path, { method, headers, body: payload });
-  } catch {
+    response = await fetch(path, { method, headers, body: payload, signal });
+  } catch (error) {
+    if (signal?.aborted) throw error;
     throw new Error("Cannot reach the peer. Is peer ui still running?");
   }
   const answer = await response.json().catch(() => ({}));
@@ -82,13 +87,16 @@ export async function api(method, path, body) {
 /**
  * Runs an API call, notes how it went; resolves to whether it worked. The
  * note of success takes its place at the call ("Getting NAME" before the
- * peer's note of its failure, which may come before the answer).
+ * peer's note of its failure, which may come before the answer); it may be
+ * a function of the answer, saying nothing when it returns nothing.
  */
 export async function act(call, success) {
   const held = success ? holdNote() : undefined;
   try {
-    await call();
-    held?.show(success);
+    const answer = await call();
+    const text = typeof success === "function" ? success(answer) : success;
+    if (text) held?.show(text);
+    else held?.drop();
     return true;
   } catch (error) {
     held?.drop();

@@ -53,12 +53,43 @@ function setUpDrop() {
   });
 }
 
-/** Sends a dropped or chosen file to the peer to share. */
+/**
+ * This page's files still being sent, by the tag the page gave each (the
+ * peer's state names it): what stops sending one when it is cancelled.
+ */
+const sending = new Map();
+/** Tags this page gives: its own random start, then a count. */
+const TAG_START = [...crypto.getRandomValues(new Uint8Array(8))]
+  .map((byte) => byte.toString(16).padStart(2, "0")).join("");
+let tagsGiven = 0;
+
+/**
+ * Sends a dropped or chosen file to the peer to share. One cancelled on the
+ * way (its item says so) is not "Sharing", and is no error.
+ */
 function upload(file) {
+  const tag = `${TAG_START}-${++tagsGiven}`;
   const query = `name=${encodeURIComponent(file.name)}&private=${
     $("share-private").checked ? 1 : 0
-  }`;
+  }&tag=${tag}`;
   const name = safeText(file.name);
+  const stop = new AbortController();
+  sending.set(tag, stop);
   addNote(`Sending ${name} (${formatSize(file.size)}) to the peer…`);
-  act(() => api("PUT", `/api/upload?${query}`, file), `Sharing ${name}`);
+  const send = () =>
+    api("PUT", `/api/upload?${query}`, file, { signal: stop.signal })
+      .catch((error) => {
+        if (stop.signal.aborted) return { cancelled: true };
+        throw error;
+      })
+      .finally(() => sending.delete(tag));
+  act(send, (answer) => answer.cancelled ? undefined : `Sharing ${name}`);
+}
+
+/**
+ * Stops sending the file tagged `tag`, if this page sends it: the peer,
+ * which stopped receiving it, would otherwise be sent the rest, unread.
+ */
+export function stopSending(tag) {
+  sending.get(tag)?.abort();
 }

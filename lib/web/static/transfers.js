@@ -4,6 +4,7 @@
 import { $, button, make, sync } from "./dom.js";
 import { formatDuration, formatSize, formatSpeed, plural } from "./format.js";
 import { act, api } from "./api.js";
+import { stopSending } from "./share.js";
 
 const FOUND_WORDS = { lan: "on the LAN", dht: "from the DHT" };
 const VERBS = { hash: "hashing", get: "getting", upload: "receiving" };
@@ -13,9 +14,9 @@ let shownFinished = [];
 
 /** Redraws the running and the finished transfers from `state`. */
 export function renderTransfers(state) {
-  const running = [...(state.transfers ?? []), ...(state.uploads ?? [])];
-  const runningKey = (w) =>
-    w.number === undefined ? `u${w.name}` : `t${w.number}`;
+  const uploads = (state.uploads ?? []).map((u) => ({ ...u, kind: "upload" }));
+  const running = [...(state.transfers ?? []), ...uploads];
+  const runningKey = (work) => `t${work.number}`;
   sync($("running"), running, runningKey, createRunning, updateRunning);
   $("running-empty").hidden = running.length > 0;
   const newestFirst = (a, b) => b.number - a.number;
@@ -36,14 +37,16 @@ export function setUpTransfers() {
   });
 }
 
-/** Creates the item of a running transfer, or of a file being received. */
+/**
+ * Creates the item of a running transfer, or of a file being received
+ * (sent from the page): each with its Cancel.
+ */
 function createRunning(work) {
   const item = make("li", { class: "card transfer" });
   const head = make("div", { class: "head" }, make("bdi", { class: "name" }));
-  if (work.number !== undefined) {
-    item.dataset.transfer = String(work.number);
-    head.append(button("cancel", "Cancel", work.name, () => cancel(work)));
-  } else item.dataset.upload = work.name;
+  if (work.kind === "upload") item.dataset.upload = String(work.number);
+  else item.dataset.transfer = String(work.number);
+  head.append(button("cancel", "Cancel", work.name, () => cancel(work)));
   const numbers = make("p", { class: "numbers" });
   for (const name of ["percent", "bytes", "speed", "eta", "peers"]) {
     numbers.append(make("span", { class: name }));
@@ -53,14 +56,14 @@ function createRunning(work) {
 }
 
 /**
- * Fills a running item from a transfer (or an upload, which has no number).
+ * Fills a running item from a transfer (or an upload).
  * A get that waits for a sharer says so: with no bar while nothing is known
  * of the file (not even its size), with its bar where it stopped when every
  * peer left.
  */
 function updateRunning(item, work) {
-  const isUpload = work.number === undefined;
-  const verb = VERBS[isUpload ? "upload" : work.kind] ?? work.kind;
+  const isUpload = work.kind === "upload";
+  const verb = VERBS[work.kind] ?? work.kind;
   const started = isUpload || work.started !== false;
   const waiting = !isUpload && work.waiting === true;
   const set = (name, text) => item.querySelector(`.${name}`).textContent = text;
@@ -147,7 +150,9 @@ function updateFinished(item, done) {
     saved: done.path ? `Saved to ${done.path}` : "Saved",
     shared: "Shared",
     unshared: "Shared, then no longer shared",
-    cancelled: done.kind !== "get"
+    cancelled: done.kind === "upload"
+      ? "Cancelled while sending: not shared"
+      : done.kind !== "get"
       ? "Cancelled: not shared"
       : done.resumable
       ? "Cancelled; the partial download is kept: Resume goes on from it"
@@ -157,10 +162,14 @@ function updateFinished(item, done) {
     `Failed: ${done.message ?? "no reason given"}`;
 }
 
-/** Cancels a running transfer. */
-function cancel(work) {
+/**
+ * Cancels a running transfer, or a file being sent; one this page sends
+ * stops being sent once the peer stopped receiving it.
+ */
+async function cancel(work) {
   const call = () => api("POST", "/api/cancel", { number: work.number });
-  act(call, `Cancelling ${work.name}`);
+  const done = await act(call, `Cancelling ${work.name}`);
+  if (done && work.tag) stopSending(work.tag);
 }
 
 /**

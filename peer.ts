@@ -33,6 +33,7 @@ import {
   type TrackerFlags,
   trackersFrom,
   type UiFlags,
+  warnOfSlowLimits,
 } from "./lib/cli/flags.ts";
 import { get } from "./lib/cli/get.ts";
 import { doctor } from "./lib/cli/doctor.ts";
@@ -91,7 +92,8 @@ function buildProgram(): Command {
       `With no command, opens an interactive prompt.\nSet ${TRACKER_ENV}=HOST:PORT to avoid typing --tracker.`,
   });
   // Options after a command belong to it, not to the prompt's own options.
-  program.enablePositionalOptions();
+  program.enablePositionalOptions()
+    .hook("preAction", (_, action) => warnOfSlowLimits(action.opts()));
   limits(addOutputFlags(
     serveOptions(
       program

@@ -12,13 +12,15 @@ import type { Address } from "../net/connection.ts";
 import { isValidHost, parseAddress } from "../net/address.ts";
 import { MAX_LINK_TRACKERS } from "../protocol/share_link.ts";
 import {
+  DEFAULT_PIECE_SIZE,
   DEFAULT_TRACKER,
   DEFAULT_TRACKER_PORT,
   MAX_PIECE_SIZE,
   MIN_PIECE_SIZE,
+  PEER_STALL_TIMEOUT_MS,
   TRACKER_ENV,
 } from "../protocol/limits.ts";
-import { formatSize } from "./format.ts";
+import { formatSize, formatSpeed } from "./format.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
 import { UsageError } from "../app/usage_error.ts";
 import { MAX_BANDWIDTH_LIMIT, MIN_BANDWIDTH_LIMIT } from "../util/bandwidth.ts";
@@ -89,6 +91,44 @@ export function parseRate(text: string, flag = "a bandwidth limit"): number {
     );
   }
   return rate;
+}
+
+/**
+ * The lowest `--upload-limit` downloads keep going at, in bytes a second,
+ * for pieces of DEFAULT_PIECE_SIZE (256 KiB; in proportion for others): a
+ * peer sends whole pieces, and a downloader drops one that sends nothing
+ * for PEER_STALL_TIMEOUT_MS (5 s), so under one piece every 4 s a limited
+ * sharer is dropped over and over. A lower limit (down to
+ * MIN_BANDWIDTH_LIMIT) is taken, with a warning. (A low `--download-limit`
+ * only slows a download down: the downloader itself holds back.)
+ */
+export const SLOW_UPLOAD_LIMIT = 64 * 1024;
+
+/**
+ * The warning, one sentence, for an `--upload-limit` of `rate` under
+ * {@linkcode SLOW_UPLOAD_LIMIT} (scaled to `pieceSize`); undefined for one
+ * fast enough.
+ *
+ * @example
+ * ```ts
+ * slowUploadWarning(8 * 1024);
+ * // "Warning: --upload-limit 8.0 KiB/s is very low: … may never finish; …"
+ * slowUploadWarning(16 * 1024 ** 2); // undefined
+ * ```
+ */
+export function slowUploadWarning(
+  rate: number,
+  pieceSize = DEFAULT_PIECE_SIZE,
+): string | undefined {
+  const least = Math.ceil(SLOW_UPLOAD_LIMIT * pieceSize / DEFAULT_PIECE_SIZE);
+  if (rate >= least) return undefined;
+  return `Warning: --upload-limit ${formatSpeed(rate)} is very low: a ${
+    formatSize(pieceSize)
+  } piece takes ${
+    Math.round(pieceSize / rate)
+  } s to send at that rate and downloaders drop a peer that sends nothing for ${
+    PEER_STALL_TIMEOUT_MS / 1000
+  } s, so they may never finish; give at least ${Math.ceil(least / 1024)}K.`;
 }
 
 /**

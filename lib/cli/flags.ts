@@ -5,7 +5,7 @@
  * @module
  */
 
-import { resolveTrackers } from "./args.ts";
+import { resolveTrackers, slowUploadWarning } from "./args.ts";
 import type { Trackers } from "../discovery/tracker_group.ts";
 import type { OutputFlags } from "./program.ts";
 import type { Address } from "../net/connection.ts";
@@ -96,6 +96,20 @@ export interface UiFlags extends PromptFlags {
   uiHost?: string;
   /** False with `--no-open`. */
   open: boolean;
+}
+
+/**
+ * Warns on stderr, in one sentence, of an `--upload-limit` so low that
+ * downloads from this peer may never finish (see `SLOW_UPLOAD_LIMIT`; with
+ * `--piece-size`, for pieces of that size); quiet with `--quiet`. The limit
+ * is still used as given.
+ */
+export function warnOfSlowLimits(
+  flags: LimitFlags & OutputFlags & { pieceSize?: number },
+): void {
+  if (flags.quiet || flags.uploadLimit === undefined) return;
+  const warning = slowUploadWarning(flags.uploadLimit, flags.pieceSize);
+  if (warning) console.error(warning);
 }
 
 /**

@@ -1,0 +1,95 @@
+import { join } from "node:path";
+import { assert, assertEquals } from "../assert.ts";
+import { freePort, runWithInput } from "./_cli.ts";
+import { randomFile, tempDir } from "../fixtures.ts";
+import { runEntry, spawnEntry } from "../../scripts/_child.ts";
+import { SLOW_UPLOAD_LIMIT, slowUploadWarning } from "../../lib/cli/args.ts";
+import {
+  DEFAULT_PIECE_SIZE,
+  PEER_STALL_TIMEOUT_MS,
+} from "../../lib/protocol/limits.ts";
+
+const ID = "ab".repeat(32);
+
+Deno.test("SLOW_UPLOAD_LIMIT sends a default piece within the time downloaders wait for one", () => {
+  assert(DEFAULT_PIECE_SIZE / SLOW_UPLOAD_LIMIT * 1000 < PEER_STALL_TIMEOUT_MS);
+});
+
+Deno.test("slowUploadWarning() warns in one sentence under SLOW_UPLOAD_LIMIT, in proportion to the piece size", () => {
+  assertEquals(
+    slowUploadWarning(8 * 1024),
+    "Warning: --upload-limit 8.0 KiB/s is very low: a 256 KiB piece takes 32 s to send at that rate and downloaders drop a peer that sends nothing for 5 s, so they may never finish; give at least 64K.",
+  );
+  assertEquals(slowUploadWarning(SLOW_UPLOAD_LIMIT), undefined);
+  assertEquals(slowUploadWarning(128 * 1024), undefined);
+  assert(
+    slowUploadWarning(128 * 1024, 1024 * 1024)?.includes(
+      "a 1.0 MiB piece takes 8 s",
+    ),
+  );
+});
+
+Deno.test("peer get and the prompt take a very low --upload-limit with a one-sentence warning; -q silences it, --download-limit has none", async () => {
+  const tracker = `127.0.0.1:${freePort()}`;
+  await using dir = await tempDir();
+  const out = join(dir.path, "out");
+  const get = (...flags: string[]) =>
+    runEntry("peer.ts", [
+      "get",
+      ID,
+      "--tracker",
+      tracker,
+      "--wait",
+      "0",
+      "--out",
+      out,
+      ...flags,
+    ]);
+  const warned = await get("--upload-limit", "8K");
+  // Taken: the get goes on to the tracker (which is not there).
+  assertEquals(warned.code, 1, warned.stderr);
+  const lines = warned.stderr.trim().split("\n");
+  assertEquals(lines.length, 2, warned.stderr);
+  assert(
+    lines[0].startsWith("Warning: --upload-limit 8.0 KiB/s is very low:"),
+    lines[0],
+  );
+  assert(lines[1].startsWith("Cannot reach tracker"), lines[1]);
+  for (
+    const quiet of [
+      await get("--upload-limit", "8K", "-q"),
+      await get("--upload-limit", "64K", "--download-limit", "8K"),
+    ]
+  ) {
+    assertEquals(quiet.code, 1, quiet.stderr);
+    assert(!quiet.stderr.includes("Warning"), quiet.stderr);
+  }
+  const prompt = await runWithInput(
+    "peer.ts",
+    ["--tracker", tracker, "--port", "0", "--upload-limit", "2K"],
+    "quit\n",
+  );
+  assert(
+    prompt.stderr.includes("Warning: --upload-limit 2.0 KiB/s is very low:"),
+    prompt.stderr,
+  );
+});
+
+Deno.test("peer share warns of an --upload-limit too low for its --piece-size", async () => {
+  await using dir = await tempDir();
+  const file = await randomFile(dir.path, "a.bin", 1024);
+  await using sharer = spawnEntry("peer.ts", [
+    "share",
+    file,
+    "--tracker",
+    `127.0.0.1:${freePort()}`,
+    "--port",
+    "0",
+    "--piece-size",
+    "1M",
+    "--upload-limit",
+    "128K",
+  ]);
+  const line = await sharer.waitForLine(/Warning/, 20_000, "stderr");
+  assert(line.includes("a 1.0 MiB piece takes 8 s"), line);
+});

@@ -1,18 +1,19 @@
 /**
  * What a peer node does about shared files that change: checks its idle
- * single files now and then (a read checks them too), and gives up one
- * that changed, telling its owner, in the background. A file only touched
- * (`_touched_file.ts`) is hashed again first and shared on if its bytes are
- * the same.
+ * single files now and then (a read checks them too, and a read is what
+ * finds a folder's changed file), and gives up one that changed, telling
+ * its owner, in the background. A file only touched, or a folder whose
+ * changed files were only touched (`_touched_file.ts`), is hashed again
+ * first and shared on if its bytes are the same.
  *
  * @module
  */
 
 import type { FileMeta } from "../protocol/messages.ts";
-import type { FolderSource } from "../storage/folder_source.ts";
+import { FolderSource } from "../storage/folder_source.ts";
 import type { PartialFile } from "../storage/partial_file.ts";
 import { SharedFile } from "../storage/shared_file.ts";
-import { reopenIfUnchanged } from "./_touched_file.ts";
+import { reopenFolderIfUnchanged, reopenIfUnchanged } from "./_touched_file.ts";
 
 /** What {@linkcode ChangedFiles} works on: the node's files and its ways. */
 export interface ChangedFilesHost {
@@ -57,7 +58,9 @@ export class ChangedFiles {
     if (this.#host.closed() || this.#rechecking.has(id)) return;
     const file = this.#host.files.get(id);
     const task = file instanceof SharedFile && file.touchedOnly()
-      ? this.#recheck(file, reason)
+      ? this.#recheck(file, () => reopenIfUnchanged(file), reason)
+      : file instanceof FolderSource
+      ? this.#recheck(file, () => reopenFolderIfUnchanged(file), reason)
       : this.#unshare(id, reason);
     this.#tasks.add(task);
     task.finally(() => this.#tasks.delete(task));
@@ -68,12 +71,19 @@ export class ChangedFiles {
     await Promise.allSettled([...this.#tasks]);
   }
 
-  async #recheck(file: SharedFile, reason: string): Promise<void> {
+  /**
+   * Serves what `reopen` gives (`file` hashed again, its bytes the same) in
+   * place of `file`, or gives `file` up for `reason` if it gives nothing.
+   * Meanwhile `file` refuses the changed pieces, and reports of them wait.
+   */
+  async #recheck<T extends SharedFile | FolderSource>(
+    file: T,
+    reopen: () => Promise<T | undefined>,
+    reason: string,
+  ): Promise<void> {
     const { id, name } = file.meta;
     this.#rechecking.add(id);
-    const fresh = await reopenIfUnchanged(file).finally(() =>
-      this.#rechecking.delete(id)
-    );
+    const fresh = await reopen().finally(() => this.#rechecking.delete(id));
     const { files } = this.#host;
     if (fresh && !this.#host.closed() && files.get(id) === file) {
       files.set(id, fresh);

@@ -8,6 +8,7 @@
  */
 
 import { MAX_NAME_BYTES } from "./limits.ts";
+import { quoteSafe } from "../util/terminal_safe.ts";
 
 /** Longest name (one component, or the top folder's) in UTF-8 bytes. */
 export const MAX_COMPONENT_BYTES = MAX_NAME_BYTES;
@@ -27,11 +28,6 @@ const RESERVED =
   /^(con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³]) *(\.|$)/i;
 // Characters HFS+ ignores when it compares names; the fold drops them too.
 const IGNORABLE = /[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]/g;
-// What `quote` escapes: controls, invisibles, separators of lines, lone
-// surrogates, and the quote and backslash themselves.
-const UNSHOWN =
-  // deno-lint-ignore no-control-regex
-  /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff"\\]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 /** Characters of a name or path `quote` shows before cutting it. */
 const SHOWN_CHARS = 120;
 // Printable ASCII but for the characters refused above: most names, which
@@ -118,18 +114,14 @@ export function fold(name: string): string {
 
 /**
  * `text` in double quotes, safe to print: control, invisible and
- * bidirectional characters, lone surrogates, `"` and `\` escaped, and cut
- * after {@linkcode SHOWN_CHARS} characters.
+ * bidirectional characters, lone surrogates, `"` and `\` escaped as every
+ * message escapes them (`quoteSafe`), and cut after
+ * {@linkcode SHOWN_CHARS} characters.
  */
 export function quote(text: string): string {
-  const shown = text.length > SHOWN_CHARS
-    ? text.slice(0, SHOWN_CHARS) + "…"
-    : text;
-  const escaped = shown.replace(UNSHOWN, (char) => {
-    if (char === '"' || char === "\\") return `\\${char}`;
-    return `\\u{${char.charCodeAt(0).toString(16).toUpperCase()}}`;
-  });
-  return `"${escaped}"`;
+  return quoteSafe(
+    text.length > SHOWN_CHARS ? text.slice(0, SHOWN_CHARS) + "…" : text,
+  );
 }
 
 /** UTF-8 bytes of `text` (a lone surrogate counts as U+FFFD's 3). */

@@ -8,6 +8,7 @@
  */
 
 import { checkManifest, ManifestError } from "../protocol/manifest.ts";
+import { quoteSafe } from "../util/terminal_safe.ts";
 
 // `Refusing "…": <reason>.` or `Refusing the shared folder's name "…":
 // <reason>.`, the quoted path or name with `"` and `\` escaped.
@@ -55,7 +56,7 @@ export function foldName(name: string): string {
  * folder under the same {@linkcode foldName} key.
  */
 export function collisionReason(name: string, kept: string): string {
-  const shown = JSON.stringify(kept);
+  const shown = quoteSafe(kept);
   return name.normalize("NFC") === kept.normalize("NFC")
     ? `same name as ${shown} once written in Unicode's standard form (NFC)`
     : `same name as ${shown} except for letter case or invisible characters, which Windows and macOS ignore`;

@@ -41,6 +41,7 @@ import {
   sameFile,
 } from "./file_hash.ts";
 import { SmallFileHasher } from "./small_file_hasher.ts";
+import { quoteSafe } from "../util/terminal_safe.ts";
 import { THREAD_MIN_PIECES } from "./hash_thread.ts";
 import {
   type FoundFile,
@@ -236,7 +237,7 @@ function topName(name: string, what: string): string {
   if (refusal) {
     throw new ShareRefusedError(
       `Cannot share ${what} under the name ${
-        JSON.stringify(name)
+        quoteSafe(name)
       }: ${refusal}; rename it or give the share another name`,
     );
   }

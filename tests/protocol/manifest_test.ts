@@ -316,26 +316,26 @@ Deno.test("drive letters and NTFS streams (':') and other characters Windows for
 
 Deno.test("control characters, ESC included, are refused and never echoed raw", () => {
   const cases: [string, string][] = [
-    ["\u0000", `"share/\\u{0}"`],
-    ["a\u001b[2Jb", `"share/a\\u{1B}[2Jb"`],
-    ["line\nbreak", `"share/line\\u{A}break"`],
+    ["\u0000", `"share/\\x00"`],
+    ["a\u001b[2Jb", `"share/a\\x1b[2Jb"`],
+    ["line\nbreak", `"share/line\\x0abreak"`],
     ["tab\there", "U+0009"],
     ["del\u007f", "U+007F"],
-    ["next\u0085line", `\\u{85}`],
+    ["next\u0085line", `\\x85`],
     ["csi\u009b31m", "U+009B"],
   ];
   for (const [name, mentions] of cases) refused(hostile(name), mentions);
-  refused({ name: "\u001b]0;pwned\u0007", entries: [] }, `\\u{1B}]0;pwned`);
+  refused({ name: "\u001b]0;pwned\u0007", entries: [] }, `\\x1b]0;pwned`);
 });
 
 Deno.test("bidirectional overrides that disguise an extension are refused", () => {
-  refused(hostile("invoice\u202Efdp.exe"), `"share/invoice\\u{202E}fdp.exe"`);
+  refused(hostile("invoice\u202Efdp.exe"), `"share/invoice\\u202efdp.exe"`);
   refused(hostile("x\u2066y"), "U+2066");
 });
 
 Deno.test("lone surrogates are refused in names, and bad UTF-8 when decoding", () => {
   const options = { decodable: false };
-  refused(hostile("\ud800x"), `"share/\\u{D800}x"`, options);
+  refused(hostile("\ud800x"), `"share/\\ud800x"`, options);
   refused(hostile("x\udc00"), "lone surrogate", options);
   refused({ name: "\udfff", entries: [] }, "not valid Unicode", options);
   const good = raw(hostile("abc"));
@@ -397,7 +397,7 @@ Deno.test("paths that collide after case folding or ignorable characters are ref
     ["STRASSE", "straße", "straße"],
     ["ΑΣ", "ας", "ας"],
     ["I", "ı", "ı"],
-    ["ab", "a\u200bb", "a\\u{200B}b"],
+    ["ab", "a\u200bb", "a\\u200bb"],
     ["x", "X", "X"],
   ];
   for (const [a, b, bShown] of pairs) {

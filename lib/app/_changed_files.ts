@@ -23,6 +23,8 @@ export interface ChangedFilesHost {
   closed(): boolean;
   /** Stops serving and unregisters `id`. */
   unshare(id: string): Promise<unknown>;
+  /** The folders that registered file `id` on their own, by ID. */
+  foldersOf(id: string): string[];
   /** Tells the node's owner a file is no longer shared, and why. */
   onDropped(meta: FileMeta, reason: string): void;
   /** Receives one line per notable event. */
@@ -96,6 +98,15 @@ export class ChangedFiles {
   }
 
   async #unshare(id: string, reason: string): Promise<void> {
+    // A folder's file registered on its own is not what was shared: its
+    // folder is hashed again and given up (and the file with it).
+    const folders = this.#host.foldersOf(id);
+    if (folders.length > 0) {
+      for (const folder of folders) {
+        this.drop(folder, `${reason}; share the folder again`);
+      }
+      return;
+    }
     const file = this.#host.files.get(id);
     if (file) {
       this.#host.log(`Stopped sharing ${file.meta.name}: ${reason}`);

@@ -97,10 +97,13 @@ export class FolderShares {
 
   /** True if `id` is a file registered only as part of a shared folder. */
   isMember(id: string): boolean {
-    for (const members of this.#members.values()) {
-      if (members.includes(id)) return true;
-    }
-    return false;
+    return this.foldersOf(id).length > 0;
+  }
+
+  /** The folders that registered file `id` on its own, by ID. */
+  foldersOf(id: string): string[] {
+    return [...this.#members].filter(([, members]) => members.includes(id))
+      .map(([folder]) => folder);
   }
 
   /**

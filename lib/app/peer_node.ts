@@ -99,6 +99,7 @@ export class PeerNode {
       files: this.#files,
       closed: () => this.#closed,
       unshare: (id) => this.unshare(id),
+      foldersOf: (id) => this.#folders.foldersOf(id),
       onDropped: this.#onDropped,
       log: this.#log,
     });

@@ -10,7 +10,7 @@
 
 import { join } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
-import { pollUntil, tempDir, testTracker } from "../fixtures.ts";
+import { pollUntil, sha256File, tempDir, testTracker } from "../fixtures.ts";
 import { download } from "../../lib/download/download.ts";
 import { PeerNode } from "../../lib/app/peer_node.ts";
 import type { Address } from "../../lib/net/connection.ts";
@@ -117,4 +117,31 @@ Deno.test("a shared folder one of whose files changed its bytes but not its size
   assert(!node.shared().some((shared) => shared.id === meta.id));
   // Nothing of the changed file was saved, under any name.
   assertEquals((await namesIn(out)).filter((name) => name === "album"), []);
+});
+
+Deno.test("a folder's file registered on its own whose bytes changed, found by a get of that file alone, stops the folder's share in the folder's words, not the file's", async () => {
+  await using dir = await tempDir();
+  const root = await album(dir.path);
+  await using tracker = testTracker();
+  const { node, dropped } = await folderSharer(tracker.address, root);
+  await using _node = node;
+  const big = join(root, "big.bin");
+  const bigId = await sha256File(big);
+  const bytes = await Deno.readFile(big);
+  bytes[PIECE + 1] ^= 1;
+  await Deno.writeFile(big, bytes);
+  await touch(big);
+  let error: unknown;
+  await download(bigId, {
+    tracker: tracker.address,
+    outDir: join(dir.path, "out"),
+  }).catch((e) => error = e);
+  assert(error instanceof Error, "the changed file was downloaded");
+  await pollUntil(5_000, () => Promise.resolve(dropped.length > 0));
+  assertEquals(dropped, [
+    `album: "${await Deno.realPath(
+      big,
+    )}" was modified since it was shared; share the folder again`,
+  ]);
+  assertEquals(node.shared(), []);
 });

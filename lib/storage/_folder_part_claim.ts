@@ -128,6 +128,12 @@ async function tryPart(
     if (!resumed) await Deno.mkdir(partPath);
     return { record: file, resumed };
   } catch (error) {
+    // A record this claim was writing (a full disk leaves it empty, or
+    // without its folder) is removed, still locked: the next get starts
+    // clean rather than from a record that names nothing.
+    if (claimed.state === "blank") {
+      await Deno.remove(recordPath).catch(() => {});
+    }
     file.close();
     throw error;
   }

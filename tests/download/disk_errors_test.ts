@@ -170,6 +170,39 @@ asRoot(
 );
 
 asRoot(
+  "a folder get onto a completely full disk fails leaving nothing, no empty NAME.part.json, and the same get then saves the folder and nothing else",
+  async () => {
+    await using dir = await tempDir();
+    await using shared = await shares(dir.path);
+    const out = join(dir.path, "full");
+    await Deno.mkdir(out);
+    assert(await run("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", out]));
+    try {
+      await run("dd", ["if=/dev/zero", `of=${out}/filler`, "bs=64k"]);
+      assertEquals(
+        await failure(shared.folderId, shared.tracker, out),
+        `Cannot write to ${out}: the disk is full. Free some space or pick another --out, then run the same get again.`,
+      );
+      assertEquals(await namesIn(out), ["filler"]);
+      await Deno.remove(join(out, "filler"));
+      assert(await run("mount", ["-o", "remount,size=8m", out]));
+      const result = await download(shared.folderId, {
+        tracker: shared.tracker.address,
+        outDir: out,
+      });
+      assertEquals(result.path, join(out, "multi"));
+      assertEquals(await namesIn(out), ["multi"]);
+      assertEquals(
+        await sha256File(join(out, "multi", "sub", "b.bin")),
+        await sha256File(join(dir.path, "multi", "sub", "b.bin")),
+      );
+    } finally {
+      await run("umount", [out]);
+    }
+  },
+);
+
+asRoot(
   "a disk that fills while downloading says the partial download is kept, naming it",
   async () => {
     await using dir = await tempDir();

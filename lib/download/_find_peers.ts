@@ -390,12 +390,7 @@ async function lookUp(
     found = await client.query(id, { variant });
   } catch (error) {
     if (error instanceof TrackerError && error.code === "not-found") {
-      throw new DownloadError(
-        `No file with ID ${id} is known to the tracker at ${
-          formatAddress(tracker)
-        }.`,
-        { unknownId: true },
-      );
+      throw notKnown(id, [tracker], []);
     }
     if (
       error instanceof TrackerUnreachableError &&

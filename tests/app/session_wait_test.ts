@@ -107,7 +107,7 @@ Deno.test("Session.get() waiting for a sharer ends at once when cancelled, and f
   assert(performance.now() - started >= 900, "it waited");
   assertEquals(
     error.message,
-    `No file with ID ${unknown} is known to the tracker at 127.0.0.1:${peers.tracker.address.port}.`,
+    `No file with ID ${unknown} is known to the tracker at 127.0.0.1:${peers.tracker.address.port}. If it was shared privately, only its link (p2p://…/priv/…) can fetch it.`,
   );
 });
 

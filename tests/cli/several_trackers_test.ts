@@ -350,7 +350,7 @@ Deno.test("get of an ID nobody shares yet says so while it waits, without a size
     const lines = waited.stderr.trim().split("\n");
     assertEquals(lines, [
       "ID fedcba9876543210 is not shared yet: waiting for a sharer (3s left, --wait to change).",
-      `No file with ID ${unknown} is known to the tracker at ${tracker.address}.`,
+      `No file with ID ${unknown} is known to the tracker at ${tracker.address}. If it was shared privately, only its link (p2p://…/priv/…) can fetch it.`,
     ]);
   } finally {
     await tracker.child.stop();

@@ -160,7 +160,10 @@ Deno.test("a get by a private share's ID is not known to the trackers asked and 
   const both = `the trackers at ${at(tracker.address)}, ${at(other.address)}`;
   // The hint is the same for an ID nobody shares: nothing tells a private
   // share's ID apart.
+  const one = `the tracker at ${at(tracker.address)}`;
   const asked = [
+    [meta.id, [], one],
+    [meta.id.slice(0, 16), [], one],
     [meta.id, [other.address], both],
     ["0123456789abcdef".repeat(4), [other.address], both],
   ] as const;

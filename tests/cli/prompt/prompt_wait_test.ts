@@ -147,7 +147,7 @@ Deno.test("a prompt on piped stdin gives up after get --wait in the download's w
   assertEquals((await getter.end()).code, 1, getter.output);
   const took = performance.now() - started;
   const said =
-    `No file with ID ${unknown} is known to the tracker at ${tracker.address}.`;
+    `No file with ID ${unknown} is known to the tracker at ${tracker.address}. If it was shared privately, only its link (p2p://…/priv/…) can fetch it.`;
   assert(
     `${getter.output}${getter.stderr}`.includes(said),
     `${getter.output}${getter.stderr}`,

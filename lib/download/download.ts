@@ -40,6 +40,7 @@ import type { DownloadTarget } from "./_target.ts";
 import { openTarget } from "./_watched_target.ts";
 import { alreadyHere } from "./_already_here.ts";
 import { Swarming } from "./_swarming.ts";
+import { PeerWait } from "./_peer_wait.ts";
 import { FileSpans, type FileSpansOptions } from "./_file_spans.ts";
 import { folderLayoutOf } from "../protocol/folder_layout.ts";
 
@@ -205,8 +206,8 @@ class DownloadRun {
   #pool: BufferPool;
   #swarming?: Swarming;
   #lastPieceAt = performance.now();
-  /** Since when no peer is linked and the download waits for one. */
-  #waitingSince?: number;
+  /** The wait for a peer while none is linked. */
+  #wait = new PeerWait();
   #ended = Promise.withResolvers<void>();
   #meetings: Meetings;
   /** A folder's links to peers that share one of its files on its own. */
@@ -353,6 +354,7 @@ class DownloadRun {
       await this.#ended.promise;
     } finally {
       clearTimeout(ticker!);
+      this.#wait.close();
       stopListening();
       signal?.removeEventListener("abort", abort);
       this.#peers.stop();
@@ -401,8 +403,8 @@ class DownloadRun {
     this.#peers.refresh().then(() => {
       if (this.#peers.linked > 0 || this.#scheduler.over) return;
       if (!this.#options.waitMs) return this.#ended.resolve();
-      if (this.#waitingSince === undefined) {
-        this.#waitingSince = performance.now();
+      if (!this.#wait.waiting) {
+        this.#wait.start(this.#options.waitMs, () => this.#tickWaiting(true));
         // A sharer that left may come back at the same address.
         this.#peers.forgetAttempts();
         this.#options.log?.("No peer left; waiting for one.");
@@ -411,21 +413,20 @@ class DownloadRun {
     });
   }
 
-  /** While waiting for a peer: gives up after `waitMs`, else asks again. */
-  #tickWaiting(): void {
+  /** While waiting for a peer: gives up once `waitMs` is `up`, else asks again. */
+  #tickWaiting(up = false): void {
     if (this.#peers.linked > 0) {
-      this.#waitingSince = undefined;
+      this.#wait.stop();
       this.#lastPieceAt = performance.now();
       return;
     }
-    const waited = performance.now() - this.#waitingSince!;
-    if (waited >= (this.#options.waitMs ?? 0)) return this.#ended.resolve();
+    if (up) return this.#ended.resolve();
     this.#report();
     this.#checkEnd();
   }
 
   #tick(): void {
-    if (this.#waitingSince !== undefined) return this.#tickWaiting();
+    if (this.#wait.waiting) return this.#tickWaiting();
     const starving = performance.now() - this.#lastPieceAt > SWARM_STARVE_MS;
     if (starving && !this.#peers.busy) {
       // Connected, but nobody has what is missing.
@@ -480,7 +481,7 @@ class DownloadRun {
       peers: this.#peers.activePeers,
       routes: this.#peers.routes(),
       found: this.#peers.origins(),
-      waiting: this.#waitingSince !== undefined && this.#peers.linked === 0,
+      waiting: this.#wait.waiting && this.#peers.linked === 0,
       ...(this.#target.files ? { files: this.#target.files() } : {}),
     });
   }
@@ -491,9 +492,7 @@ class DownloadRun {
       pieces: this.#scheduler.count,
       missing: this.#scheduler.count - this.#scheduler.completed,
       links: this.#peers.links,
-      waitedMs: this.#waitingSince === undefined
-        ? undefined
-        : performance.now() - this.#waitingSince,
+      waitedMs: this.#wait.waitedMs,
     });
   }
 }

@@ -84,11 +84,14 @@ export class ShareLinkError extends Error {
   }
 }
 
-const FULL_ID = new RegExp(`^[0-9a-f]{${FULL_ID_CHARS}}$`);
-const SHORT_ID = new RegExp(`^[0-9a-f]{${SHORT_ID_CHARS}}$`);
+const FULL_ID = new RegExp(`^[0-9a-f]{${FULL_ID_CHARS}}$`, "i");
+const SHORT_ID = new RegExp(`^[0-9a-f]{${SHORT_ID_CHARS}}$`, "i");
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 const PRINTABLE = /^[\x21-\x7e]*$/;
-const VERSION = new RegExp(`^v([1-9][0-9]{0,${MAX_VERSION_DIGITS - 1}})$`);
+const VERSION = new RegExp(
+  `^v([1-9][0-9]{0,${MAX_VERSION_DIGITS - 1}})$`,
+  "i",
+);
 const PORT = /^[1-9][0-9]{0,4}$/;
 const IPV4 =
   /^(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}$/;
@@ -154,7 +157,12 @@ export function formatShareLink(link: ShareLink): string {
     : `priv/${encodeSecret(link.secret)}/${link.shortId}`;
   const text = `${SHARE_LINK_SCHEME}${hosts}/v${link.version}/${tail}`;
   try {
-    parseShareLink(text);
+    const read = parseShareLink(text);
+    // Read in any case, written in lowercase only: one spelling per link.
+    const same = read.kind === "public"
+      ? link.kind === "public" && read.id === link.id
+      : link.kind === "private" && read.shortId === link.shortId;
+    if (!same) throw new ShareLinkError("its file ID is not in lowercase");
   } catch (error) {
     throw new TypeError(
       `Cannot make a share link of these values (${(error as Error).message})`,
@@ -165,8 +173,9 @@ export function formatShareLink(link: ShareLink): string {
 }
 
 /**
- * Reads a share link; surrounding whitespace is ignored, and the scheme may
- * be in any case. Throws a {@linkcode ShareLinkError} saying in one
+ * Reads a share link; surrounding whitespace and one `/` at its end are
+ * ignored, and the scheme may be in any case, as may a whole public link
+ * (its file ID is hex). Throws a {@linkcode ShareLinkError} saying in one
  * sentence what is wrong with it.
  *
  * @example
@@ -176,7 +185,7 @@ export function formatShareLink(link: ShareLink): string {
  * ```
  */
 export function parseShareLink(text: string): ShareLink {
-  const link = unwrapped(text);
+  const link = withoutTrailingSlash(unwrapped(text));
   checkShape(link);
   const [hosts, version = "", kind = "", ...rest] = link
     .slice(SHARE_LINK_SCHEME.length)
@@ -184,11 +193,19 @@ export function parseShareLink(text: string): ShareLink {
   if (hosts === "") fail("This share link is cut short: it names no tracker.");
   checkVersion(version);
   const trackers = parseTrackers(hosts);
-  if (kind === "pub") {
+  checkNoQuery(rest);
+  // A link in capitals (a QR code's alphanumeric mode, some chat apps) is
+  // the same public link: its ID is hex. A private one's secret is not.
+  if (kind.toLowerCase() === "pub") {
     return { version: 1, trackers, kind: "public", id: parsePublic(rest) };
   }
   if (kind === "priv") {
     return { version: 1, trackers, kind: "private", ...parsePrivate(rest) };
+  }
+  if (kind.toLowerCase() === "priv") {
+    fail(
+      "This private share link was changed to capital letters, which spoils its secret; copy it exactly as its sharer printed it.",
+    );
   }
   if (kind === "") {
     fail(
@@ -247,7 +264,7 @@ function parsePublic(rest: string[]): string {
     );
   }
   checkNoExtra(extra);
-  return id;
+  return id.toLowerCase();
 }
 
 function parsePrivate(
@@ -267,7 +284,28 @@ function parsePrivate(
     );
   }
   checkNoExtra(extra);
-  return { secret, shortId };
+  return { secret, shortId: shortId.toLowerCase() };
+}
+
+/**
+ * `link` without one `/` at its end, as a link pasted from a browser or
+ * a chat may get; `p2p://` itself keeps its slashes.
+ */
+function withoutTrailingSlash(link: string): string {
+  return link.endsWith("/") && !link.endsWith("//") ? link.slice(0, -1) : link;
+}
+
+/** Refuses a query or fragment (`?…`, `#…`) after the link's last part. */
+function checkNoQuery(rest: string[]): void {
+  const last = rest[rest.length - 1] ?? "";
+  const at = last.search(/[?#]/);
+  if (at >= 0) {
+    fail(
+      `This share link has something extra at its end (${
+        quote(last.slice(at))
+      }).`,
+    );
+  }
 }
 
 function checkNoExtra(extra: string[]): void {

@@ -113,13 +113,19 @@ Deno.test("random secrets are 16 bytes and round-trip through a link", () => {
   assertEquals(seen.size, 64);
 });
 
-Deno.test("parsing ignores surrounding whitespace and the scheme's case", () => {
+Deno.test("parsing ignores surrounding whitespace and the case of the scheme, version, kind and a public ID", () => {
   assertEquals(parseShareLink(`  \n${PUB}\t `), parseShareLink(PUB));
   assertEquals(parseShareLink("P2P" + PUB.slice(3)), parseShareLink(PUB));
   assertEquals(parseShareLink("p2P" + PRIV.slice(3)), parseShareLink(PRIV));
-  refused(PUB.replace("/v1/", "/V1/"));
-  refused(PUB.replace("/pub/", "/PUB/"));
-  refused(PUB.replace(ID, ID.toUpperCase()));
+  for (
+    const variant of [
+      PUB.replace("/v1/", "/V1/"),
+      PUB.replace("/pub/", "/PUB/"),
+      PUB.replace(ID, ID.toUpperCase()),
+    ]
+  ) {
+    assertEquals(parseShareLink(variant), parseShareLink(PUB));
+  }
 });
 
 Deno.test("a link pasted in angle brackets or quotes, as mail and chat wrap it, is read", () => {
@@ -240,7 +246,7 @@ Deno.test("a damaged file ID is refused", () => {
     );
   }
   const short = ID.slice(0, 16);
-  for (const bad of [short.slice(0, 15), short + "0", "ABCDEF0123456789", ID]) {
+  for (const bad of [short.slice(0, 15), short + "0", "ABCDEF012345678g", ID]) {
     assertEquals(
       refused(PRIV.replace(`/${short}`, `/${bad}`)),
       "This share link's file ID is damaged (it should be 16 characters of 0-9 and a-f).",
@@ -250,10 +256,42 @@ Deno.test("a damaged file ID is refused", () => {
 
 Deno.test("a link of the wrong kind or with extra parts is refused", () => {
   assert(refused(PUB.replace("/pub/", "/public/")).includes('"public"'));
-  assert(refused(`${PUB}/`).includes("something extra"));
+  assert(refused(`${PUB}//`).includes('"//"'));
   assert(refused(`${PUB}/more`).includes('"/more"'));
   assert(refused(`${PRIV}/x`).includes("something extra"));
   assert(refused(PUB.replace("/pub/", "/priv/")).includes("secret"));
+});
+
+Deno.test("a link pasted with one slash at its end, or in capitals (a QR code's alphanumeric mode), is the same public link", () => {
+  const link = parseShareLink(PUB);
+  assertEquals(parseShareLink(`${PUB}/`), link);
+  assertEquals(parseShareLink(`<${PUB}/>`), link);
+  assertEquals(parseShareLink(PUB.toUpperCase()), {
+    ...link,
+    trackers: [{ host: "10.0.0.5", port: 5000 }],
+  });
+  assertEquals(parseShareLink(`${PRIV}/`), parseShareLink(PRIV));
+  // A private link's short ID is hex too; its secret keeps its case.
+  const short = ID.slice(0, 16);
+  assertEquals(
+    parseShareLink(PRIV.replace(short, short.toUpperCase())),
+    parseShareLink(PRIV),
+  );
+});
+
+Deno.test("a private link in capitals, or a link with a query or fragment, is refused saying so", () => {
+  assertEquals(
+    refused(PRIV.toUpperCase()),
+    "This private share link was changed to capital letters, which spoils its secret; copy it exactly as its sharer printed it.",
+  );
+  assertEquals(
+    refused(`${PUB}?x=1`),
+    'This share link has something extra at its end ("?x=1").',
+  );
+  assertEquals(
+    refused(`${PRIV}#top`),
+    'This share link has something extra at its end ("#top").',
+  );
 });
 
 Deno.test("bad tracker addresses are refused with the address quoted", () => {

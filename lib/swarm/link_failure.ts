@@ -3,11 +3,14 @@
  * follow the peer's address ("10.0.0.7:6000 could not be reached …"): the
  * difference between a host that never answers and one that refuses tells
  * the user whether a firewall, a NAT or a stopped sharer is in the way.
+ * The system's own wording ("Connection reset by peer (os error 104)") is
+ * put in plain words, here and once connected (`describeLinkError`).
  *
  * @module
  */
 
 import { HandshakeTimeoutError } from "../net/secure_transport.ts";
+import { describeError, plainSystemText } from "../net/describe_error.ts";
 import {
   HandshakeRefusedError,
   PlainPeerError,
@@ -71,12 +74,31 @@ export function describeConnectFailure(error: unknown): string {
   if (error instanceof PlainPeerError) {
     return "runs an older p2p that does not encrypt: it needs to upgrade";
   }
-  const text = error instanceof Error ? error.message : String(error);
-  return `could not be reached (${text})`;
+  return `could not be reached (${describeError(error)})`;
+}
+
+/**
+ * Why a link failed once connected, in words that follow the peer's
+ * address ("10.0.0.7:6000 reset the connection"): the system's socket
+ * errors in plain words, any other error its message.
+ */
+export function describeLinkError(error: unknown): string {
+  if (error instanceof Deno.errors.ConnectionReset) {
+    return "reset the connection";
+  }
+  if (error instanceof Deno.errors.ConnectionAborted) {
+    return "dropped the connection";
+  }
+  if (error instanceof Deno.errors.BrokenPipe) return "closed the connection";
+  return plainSystemText(
+    error instanceof Error ? error.message : String(error),
+  );
 }
 
 /** An error's sentence as a clause: no capital first, no full stop last. */
 function clause(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
+  const text = plainSystemText(
+    error instanceof Error ? error.message : String(error),
+  );
   return (text.charAt(0).toLowerCase() + text.slice(1)).replace(/\.$/, "");
 }

@@ -22,7 +22,7 @@ import {
   PROTOCOL_VERSION,
 } from "../protocol/limits.ts";
 import type { Message, PeerAddress } from "../protocol/messages.ts";
-import { describeConnectFailure } from "./link_failure.ts";
+import { describeConnectFailure, describeLinkError } from "./link_failure.ts";
 import { RequestWindow } from "./request_window.ts";
 import { STALL_CHECK_MS, StallClock } from "./stall_clock.ts";
 import { type LinkRoute, openRoute } from "./link_route.ts";
@@ -494,7 +494,6 @@ export class PeerLink {
   #describe(error: unknown): string {
     if (!this.#connected) return describeConnectFailure(error);
     if (error instanceof Deno.errors.TimedOut) return "stopped sending";
-    if (error instanceof Error) return error.message;
-    return String(error);
+    return describeLinkError(error);
   }
 }

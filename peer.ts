@@ -14,6 +14,7 @@
 import type { Command } from "commander";
 import {
   asUsage,
+  parseDhtBootstrap,
   parseHost,
   parsePieceSize,
   parseRate,
@@ -314,6 +315,7 @@ function serveOptions(command: Command, defaultPort: number): Command {
     .option(
       "--dht-bootstrap <host:port,…>",
       "DHT nodes to join through (default: the public BitTorrent routers, and the nodes known from the last run)",
+      asUsage(parseDhtBootstrap),
     );
 }
 

@@ -1,7 +1,7 @@
 /**
  * Checking the values users type on the command line and at the prompt:
  * file IDs, piece sizes, search text, the tracker address, the host to
- * listen on. Each parser is a pure
+ * listen on, the DHT's bootstrap nodes. Each parser is a pure
  * function that throws a {@linkcode UsageError} with a sentence for the
  * user, before anything touches the network.
  *
@@ -26,6 +26,7 @@ import { UsageError } from "../app/usage_error.ts";
 import { MAX_BANDWIDTH_LIMIT, MIN_BANDWIDTH_LIMIT } from "../util/bandwidth.ts";
 import { MAX_UPLOAD_SLOTS } from "../swarm/upload_slots.ts";
 import { checkSearchText } from "../discovery/tracker_client.ts";
+import { bootstrapNode } from "../discovery/dht.ts";
 
 /** Exit code for a command line the program cannot use. */
 export const USAGE_EXIT_CODE = 2;
@@ -209,6 +210,36 @@ export function parseHost(text: string): string {
     );
   }
   return host;
+}
+
+/**
+ * Parses `--dht-bootstrap`: DHT nodes as `HOST:PORT`, separated by commas,
+ * each an IPv4 address or a name (the DHT is IPv4 only) with a port from 1
+ * to 65535. Empty entries are skipped, so `""` is no bootstrap node at all
+ * (the DHT then starts from the nodes saved from the last run). Throws a
+ * {@linkcode UsageError} naming the first entry that is not a node.
+ *
+ * @example
+ * ```ts
+ * parseDhtBootstrap("10.0.0.5:6881, dht.example.org:6881");
+ * // ["10.0.0.5:6881", "dht.example.org:6881"]
+ * parseDhtBootstrap("[::1]:6881"); // throws UsageError
+ * ```
+ */
+export function parseDhtBootstrap(text: string): string[] {
+  const nodes = text.split(",").map((node) => node.trim()).filter(Boolean);
+  for (const node of nodes) {
+    try {
+      bootstrapNode(node);
+    } catch {
+      throw new UsageError(
+        `Cannot use "${
+          terminalSafe(node)
+        }" for --dht-bootstrap: give each node as HOST:PORT, HOST an IPv4 address or a name (the DHT has no IPv6) and PORT from 1 to 65535, separated by commas.`,
+      );
+    }
+  }
+  return nodes;
 }
 
 /** Where the tracker address may come from, most important first. */

@@ -54,8 +54,8 @@ export interface ServeFlags extends TrackerFlags {
   lan?: boolean;
   /** False with `--no-dht`. */
   dht?: boolean;
-  /** `--dht-bootstrap`: nodes to join the DHT through, `host:port,…`. */
-  dhtBootstrap?: string;
+  /** `--dht-bootstrap`: nodes to join the DHT through (see `parseDhtBootstrap`). */
+  dhtBootstrap?: string[];
 }
 /** Bandwidth and fairness flags. */
 export interface LimitFlags {
@@ -156,10 +156,9 @@ export function dhtFrom(
   return {
     // A peer told to serve on one address keeps its DHT node there too.
     ...(flags.host && flags.host !== "0.0.0.0" ? { host: flags.host } : {}),
-    ...(flags.dhtBootstrap === undefined ? {} : {
-      bootstrap: flags.dhtBootstrap.split(",").map((node) => node.trim())
-        .filter(Boolean),
-    }),
+    ...(flags.dhtBootstrap === undefined
+      ? {}
+      : { bootstrap: flags.dhtBootstrap }),
     ...(data === undefined ? {} : { nodesFile: join(data, DHT_NODES_FILE) }),
   };
 }

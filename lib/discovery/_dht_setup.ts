@@ -7,6 +7,7 @@
 
 import type { Socket } from "node:dgram";
 import { bindUdp, type DhtEndpoint } from "./_dht_guard.ts";
+import { isValidHost } from "../net/address.ts";
 
 /** The UDP port BitTorrent clients use for the DHT. */
 export const DHT_UDP_PORT = 6881;
@@ -58,16 +59,29 @@ export function checkOptions(options: DhtOptions): DhtEndpoint[] {
       `DHT reannounce interval ${interval} ms is out of range.`,
     );
   }
-  return (options.bootstrap ?? DHT_BOOTSTRAP).map((entry) => {
-    const match = /^([^:\s]+):(\d{1,5})$/.exec(entry);
-    const port = Number(match?.[2]);
-    if (!match || port < 1 || port > 65535) {
-      throw new RangeError(
-        `DHT bootstrap node "${entry}" is not host:port (IPv4 or a name).`,
-      );
-    }
-    return { host: match[1], port };
-  });
+  return (options.bootstrap ?? DHT_BOOTSTRAP).map(bootstrapNode);
+}
+
+/**
+ * A bootstrap node written `host:port` (an IPv4 address or a name, port 1
+ * to 65535: bittorrent-dht has no IPv6) as an endpoint; a RangeError for
+ * anything else.
+ *
+ * @example
+ * ```ts
+ * bootstrapNode("router.bittorrent.com:6881"); // { host: "router.bittorrent.com", port: 6881 }
+ * bootstrapNode("[::1]:6881"); // throws RangeError
+ * ```
+ */
+export function bootstrapNode(entry: string): DhtEndpoint {
+  const match = /^([^:\s]+):(\d{1,5})$/.exec(entry);
+  const port = Number(match?.[2]);
+  if (!match || !isValidHost(match[1]) || port < 1 || port > 65535) {
+    throw new RangeError(
+      `DHT bootstrap node "${entry}" is not host:port (IPv4 or a name).`,
+    );
+  }
+  return { host: match[1], port };
 }
 
 /** What is missing for the DHT to run, or undefined; never prompts. */

@@ -31,7 +31,12 @@ import {
   missingPermission,
 } from "./_dht_setup.ts";
 export { MAX_NODES_FILE_BYTES, MAX_SAVED_NODES } from "./_dht_nodes_file.ts";
-export { DHT_BOOTSTRAP, DHT_UDP_PORT, type DhtOptions } from "./_dht_setup.ts";
+export {
+  bootstrapNode,
+  DHT_BOOTSTRAP,
+  DHT_UDP_PORT,
+  type DhtOptions,
+} from "./_dht_setup.ts";
 
 /** Ms between announcements of every offered key. */
 export const DHT_REANNOUNCE_MS = 15 * 60_000;

@@ -9,38 +9,11 @@
 import type { FileMeta, FileSummary } from "../protocol/messages.ts";
 import { folderLayoutOf } from "../protocol/folder_layout.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
-import { shortId } from "../app/file_id.ts";
+import { distinctPrefixes } from "../util/distinct_prefixes.ts";
+import { formatSize } from "../util/format_size.ts";
+import { MIN_ID_PREFIX } from "../protocol/limits.ts";
 
-const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-
-/**
- * Formats a byte count with binary units: `512 B`, `1.5 KiB`, `20.0 MiB`.
- *
- * @example
- * ```ts
- * formatSize(20 * 1024 * 1024); // "20.0 MiB"
- * ```
- */
-export function formatSize(bytes: number): string {
-  if (!Number.isFinite(bytes) || bytes < 0) return "?";
-  let value = bytes;
-  let unit = 0;
-  // 1,048,575 B is "1.0 MiB", not the "1024 KiB" its rounding would give.
-  while (
-    unit < UNITS.length - 1 &&
-    (value >= 1024 || (unit > 0 && Number(shown(value)) >= 1024))
-  ) {
-    value /= 1024;
-    unit++;
-  }
-  if (unit === 0) return `${bytes} B`;
-  return `${shown(value)} ${UNITS[unit]}`;
-}
-
-/** A size in its unit as shown: no decimal from 100 on, else one. */
-function shown(value: number): string {
-  return value.toFixed(value >= 100 ? 0 : 1);
-}
+export { formatSize };
 
 /** Formats a speed in bytes per second: `3.2 MiB/s`. */
 export function formatSpeed(bytesPerSecond: number): string {
@@ -73,7 +46,8 @@ export interface FileTableOptions {
 const SEARCH_COMMAND = "peer search";
 
 /**
- * Formats files as an aligned table with a header: short ID, size, who
+ * Formats files as an aligned table with a header: short ID (longer where
+ * two would read the same), size, who
  * holds it (`2 sharers, 3 getting`), name (escaped; a folder's followed by
  * `/ (N files)`). Returns one string per
  * line; no files gives one line saying so. When the trackers left files
@@ -92,8 +66,11 @@ export function formatFileTable(
 ): string[] {
   const note = leftOutNote(files.more ?? 0, options);
   if (files.length === 0) return note ? ["No files.", note] : ["No files."];
-  const rows = files.map((file) => [
-    shortId(file.id),
+  // Two files whose short IDs match (someone may register a look-alike)
+  // are shown with as much of their IDs as tells them apart.
+  const ids = distinctPrefixes(files.map((file) => file.id), MIN_ID_PREFIX);
+  const rows = files.map((file, i) => [
+    ids[i],
     formatSize(file.size),
     formatHolders(file),
     terminalSafe(file.name) + folderNote(file),

@@ -172,7 +172,12 @@ export class TrackerConnection {
       throw error;
     }
     if (reply.type === "error") {
-      throw new TrackerError(reply.code, userText(reply.message));
+      const { candidates, more } = reply;
+      throw new TrackerError(
+        reply.code,
+        userText(reply.message),
+        candidates && Object.assign(candidates, more ? { more } : {}),
+      );
     }
     const expected: readonly MessageType[] = typeof expect === "string"
       ? [expect]

@@ -14,18 +14,24 @@ import {
 } from "../secure/secret_stream.ts";
 import { HandshakeTimeoutError } from "../net/secure_transport.ts";
 import { MAX_SEARCH_CHARS, TEAM_SECRET_ENV } from "../protocol/limits.ts";
-import type { ErrorCode, Message } from "../protocol/messages.ts";
+import type { ErrorCode, FileList, Message } from "../protocol/messages.ts";
 
 /** The tracker refused a request; `code` says why, the message is for the user. */
 export class TrackerError extends Error {
   /** The tracker's error code. */
   readonly code: ErrorCode;
+  /**
+   * For `ambiguous`: the files the ID prefix matches, as the tracker named
+   * them (with `more`); absent from older trackers.
+   */
+  readonly candidates?: FileList;
 
   /** Creates an error from a tracker's `error` reply. */
-  constructor(code: ErrorCode, message: string) {
+  constructor(code: ErrorCode, message: string, candidates?: FileList) {
     super(message);
     this.name = "TrackerError";
     this.code = code;
+    if (candidates) this.candidates = candidates;
   }
 }
 

@@ -27,6 +27,7 @@ import {
 } from "./_tracker_panel.ts";
 import type { TrackerTrouble } from "../discovery/tracker_trouble.ts";
 import { NO_PRIVATE_SHARER, notKnown } from "./_not_known.ts";
+import { ambiguousId } from "./_ambiguous.ts";
 import {
   type Finder,
   type FinderOrigin,
@@ -402,9 +403,7 @@ async function lookUp(
       );
     }
     if (error instanceof TrackerError && error.code === "ambiguous") {
-      throw new DownloadError(
-        `ID ${id} matches more than one file; give more of its characters.`,
-      );
+      throw ambiguousId(id, error.candidates);
     }
     throw error;
   }

@@ -148,7 +148,19 @@ export type ErrorCode =
 
 /** Every message of the protocol. */
 export type Message =
-  | { type: "error"; code: ErrorCode; message: string; index?: number }
+  | {
+    type: "error";
+    code: ErrorCode;
+    message: string;
+    index?: number;
+    /**
+     * With `ambiguous`: files the ID prefix matches, at most
+     * MAX_AMBIGUOUS_CANDIDATES; absent from older trackers.
+     */
+    candidates?: FileSummary[];
+    /** With `candidates`: how many more matched (absent: none). */
+    more?: number;
+  }
   | { type: "ok" }
   | {
     type: "register";

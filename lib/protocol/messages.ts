@@ -67,6 +67,9 @@ export type {
 
 export { isFullId, isIdPrefix } from "./_fields.ts";
 
+/** Most files an `ambiguous` error lists as `candidates` (sent or read). */
+export const MAX_AMBIGUOUS_CANDIDATES = 10;
+
 /** Number of pieces a file of `size` bytes has with `pieceSize` pieces. */
 export function pieceCount(size: number, pieceSize: number): number {
   return Math.ceil(size / pieceSize);
@@ -166,6 +169,7 @@ export function fromFrame(frame: Frame): Message {
         ...(h.index === undefined
           ? {}
           : { index: int(h, "index", 0, MAX_PIECES) }),
+        ...candidates(h),
       };
     case "ok":
     case "list":
@@ -355,8 +359,22 @@ function optionalVariant(h: Record<string, unknown>): { variant?: number } {
     : { variant: int(h, "variant", 0, MAX_VARIANTS_PER_FILE - 1) };
 }
 
-function fileList(value: unknown): FileSummary[] {
-  return array(value, "files", MAX_FILES_PER_ANSWER).map((entry) => {
+/** The files an `ambiguous` error names, and how many more, if any. */
+function candidates(h: Record<string, unknown>): Partial<Candidates> {
+  if (h.candidates === undefined) return {};
+  return {
+    candidates: fileList(h.candidates, "candidates", MAX_AMBIGUOUS_CANDIDATES),
+    ...(h.more === undefined ? {} : { more: count(h, "more") }),
+  };
+}
+type Candidates = { candidates: FileSummary[]; more: number };
+
+function fileList(
+  value: unknown,
+  key = "files",
+  max = MAX_FILES_PER_ANSWER,
+): FileSummary[] {
+  return array(value, key, max).map((entry) => {
     const file = object(entry, "A file");
     const peers = int(file, "peers", 0, Number.MAX_SAFE_INTEGER);
     return {

@@ -1,12 +1,17 @@
 /**
  * What the registry answers from its tables: how a file's variants rank,
- * and the files a `list` or `search` shows, with how many more matched.
+ * the files a `list` or `search` shows, with how many more matched, and
+ * those an ambiguous ID prefix matches.
  *
  * @module
  */
 
 import { MAX_FILES_PER_ANSWER } from "../protocol/limits.ts";
-import type { FileList, FileSummary } from "../protocol/messages.ts";
+import {
+  type FileList,
+  type FileSummary,
+  MAX_AMBIGUOUS_CANDIDATES,
+} from "../protocol/messages.ts";
 import type { FileTable } from "./_file_table.ts";
 import type { PeerTable } from "./_peer_table.ts";
 import { NONE } from "./_slots.ts";
@@ -147,6 +152,26 @@ function isShown(
     reg = regs.regNext[reg];
   }
   return false;
+}
+
+/**
+ * Summaries of live `files` (best supported variant each, listed or not),
+ * the first {@linkcode MAX_AMBIGUOUS_CANDIDATES} in the order given, with
+ * `more`: how many are past them (absent when none).
+ */
+export function candidateList(
+  tables: AnswerTables,
+  files: readonly number[],
+  now: number,
+): FileList {
+  const out: FileList = [];
+  for (const file of files.slice(0, MAX_AMBIGUOUS_CANDIDATES)) {
+    const top = rankVariants(tables, file, now)[0];
+    if (top) out.push(summary(tables.files, file, top));
+  }
+  const more = files.length - Math.min(files.length, MAX_AMBIGUOUS_CANDIDATES);
+  if (more > 0) out.more = more;
+  return out;
 }
 
 /** The summary of `file` showing the variant `top` is the support of. */

@@ -13,6 +13,7 @@ import type {
   FileSummary,
   Message,
 } from "../protocol/messages.ts";
+import type { RegistryError } from "./registry_types.ts";
 
 /**
  * Bytes of a `files` answer besides its entries (its type, the brackets
@@ -59,6 +60,20 @@ export function busyReply(host: string): Message {
 /** An `error` reply with `code` and (at most 1,000 characters of) `text`. */
 export function errorReply(code: ErrorCode, text: string): Message {
   return { type: "error", code, message: text.slice(0, 1000) };
+}
+
+/**
+ * The `error` reply to a refusal of the registry's: an `ambiguous` one
+ * names the files the prefix matches, as many as fit one frame (`more`
+ * counts the rest).
+ */
+export function registryReply(error: RegistryError): Message {
+  const reply = errorReply(error.code, error.message);
+  const all = error.candidates;
+  if (reply.type !== "error" || !all) return reply;
+  const candidates = fitFrame(all);
+  const more = all.length - candidates.length + (all.more ?? 0);
+  return more > 0 ? { ...reply, candidates, more } : { ...reply, candidates };
 }
 
 /**

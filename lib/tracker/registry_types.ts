@@ -8,6 +8,7 @@
 
 import type {
   ErrorCode,
+  FileList,
   FileMeta,
   PeerAddress,
   TrackerStats,
@@ -37,12 +38,15 @@ export const MAX_SEALED_REGISTRATIONS = 100_000;
 export class RegistryError extends Error {
   /** The protocol error code for this refusal. */
   readonly code: ErrorCode;
+  /** For `ambiguous`: the files the prefix matches (with `more`). */
+  readonly candidates?: FileList;
 
   /** Creates a refusal with a code and a one-sentence message. */
-  constructor(code: ErrorCode, message: string) {
+  constructor(code: ErrorCode, message: string, candidates?: FileList) {
     super(message);
     this.name = "RegistryError";
     this.code = code;
+    if (candidates) this.candidates = candidates;
   }
 }
 

@@ -36,6 +36,7 @@ import {
   filesReply,
   isBadInput,
   message,
+  registryReply,
   sendOrClose,
 } from "./_replies.ts";
 import { FairTurns } from "./_fair_turns.ts";
@@ -487,7 +488,7 @@ class Tracker implements TrackerServer {
     } catch (error) {
       if (error instanceof RegistryError) {
         this.#load.refuse(registryRefusal(error.code));
-        return errorReply(error.code, error.message);
+        return registryReply(error);
       }
       throw error;
     }

@@ -33,7 +33,12 @@ import {
   type PeerAddress,
   type SealedFile,
 } from "../protocol/messages.ts";
-import { fileList, rankVariants, type Support } from "./_answers.ts";
+import {
+  candidateList,
+  fileList,
+  rankVariants,
+  type Support,
+} from "./_answers.ts";
 import { HostTable } from "./hosts.ts";
 import { FileTable, folderFiles } from "./_file_table.ts";
 import { PeerTable } from "./_peer_table.ts";
@@ -354,9 +359,13 @@ export class TrackerService {
       file = next;
     }
     if (matches.length > 1) {
+      // Both are live: the tracker cannot tell a real sharer from someone
+      // registering a look-alike, so the asker is shown both to choose.
+      const tables = { files: this.#files, peers: this.#peers };
       throw new RegistryError(
         "ambiguous",
-        `ID ${idOrPrefix} matches more than one file; give more of its characters.`,
+        `ID ${idOrPrefix} matches ${matches.length} files; give more of its characters.`,
+        candidateList(tables, matches, this.#now()),
       );
     }
     if (matches.length === 1) return matches[0];

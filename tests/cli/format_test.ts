@@ -93,6 +93,22 @@ Deno.test("formatFileTable() shows whole copies and partial holders apart: 2 sha
   ]);
 });
 
+Deno.test("formatFileTable() shows more of the IDs of files whose first 16 characters match, so no two rows look alike", () => {
+  const short = "53705745af68cc85";
+  const file = { name: "b.bin", size: 300_000, peers: 1 };
+  const rows = formatFileTable([
+    { ...file, id: short + "8e".repeat(24) },
+    { ...file, id: "ff".repeat(32), name: "other" },
+    { ...file, id: short + "80".repeat(24) },
+  ]);
+  assertEquals(rows, [
+    `${"ID".padEnd(18)}     SIZE  PEERS     NAME`,
+    `${short}8e  293 KiB  1 sharer  b.bin`,
+    "ffffffffffffffff    293 KiB  1 sharer  other",
+    `${short}80  293 KiB  1 sharer  b.bin`,
+  ]);
+});
+
 Deno.test("formatSavedSize and formatShared say a folder's file count; a file's just its size", () => {
   const file = {
     id: "ab".repeat(32),

@@ -38,6 +38,7 @@ import {
   MIN_SEALED_BLOB_BYTES,
   SEALED_BLOB_OVERHEAD_BYTES,
 } from "../../lib/protocol/limits.ts";
+import { MAX_AMBIGUOUS_CANDIDATES } from "../../lib/protocol/messages.ts";
 import {
   encodeSealedMeta,
   SEALED_META_LENGTH_BYTES,
@@ -81,6 +82,16 @@ const SAMPLES: Message[] = [
   { type: "error", code: "not-found", message: "No file has that ID" },
   { type: "error", code: "bad-request", message: "", index: 4 },
   { type: "error", code: "ambiguous", message: "x" },
+  {
+    type: "error",
+    code: "ambiguous",
+    message: "x",
+    candidates: [
+      { id: ID, name: "b.bin", size: 300_000, peers: 2, partial: 1 },
+      { id: ID.slice(0, 16) + "0".repeat(48), name: "d", size: 9, peers: 1 },
+    ],
+    more: 3,
+  },
   { type: "error", code: "conflict", message: "x" },
   { type: "error", code: "not-shared", message: "x" },
   { type: "error", code: "busy", message: "x" },
@@ -234,7 +245,7 @@ const OPTIONAL: Record<string, string[]> = {
   connecting: ["punch"],
   incoming: ["punch"],
   punch: ["port"],
-  error: ["index"],
+  error: ["index", "candidates", "more"],
   register: ["partial"],
   query: ["variant"],
   file: ["variant", "variants", "observed"],
@@ -834,6 +845,36 @@ Deno.test("fromFrame reads fields only from the header's own keys, never __proto
     parsed(`{"type":"search","text":"a","__proto__":{"text":"b"}}`),
   );
   assertEquals(search, { type: "search", text: "a" });
+});
+
+Deno.test("an ambiguous error's candidates are files entries, at most MAX_AMBIGUOUS_CANDIDATES; without them it reads as before", () => {
+  const file = { id: ID, name: "b.bin", size: 1, peers: 1 };
+  const error = (fields: Record<string, unknown>) =>
+    frameOf("error", { code: "ambiguous", message: "x", ...fields });
+  assertEquals(
+    fromFrame(error({ candidates: [file, { ...file, id: ID2 }] })),
+    {
+      type: "error",
+      code: "ambiguous",
+      message: "x",
+      candidates: [file, { ...file, id: ID2 }],
+    },
+  );
+  // `more` means nothing without candidates.
+  assertEquals(fromFrame(error({ more: 4 })), {
+    type: "error",
+    code: "ambiguous",
+    message: "x",
+  });
+  const most = Array(MAX_AMBIGUOUS_CANDIDATES).fill(file);
+  assertEquals(
+    (fromFrame(error({ candidates: most })) as { candidates: unknown[] })
+      .candidates.length,
+    MAX_AMBIGUOUS_CANDIDATES,
+  );
+  assertRefused(error({ candidates: [...most, file] }), "over the cap");
+  assertRefused(error({ candidates: [{ ...file, id: "x" }] }), "a bad ID");
+  assertRefused(error({ candidates: [file], more: -1 }), "a negative more");
 });
 
 Deno.test("fromFrame ignores extra fields and keeps only the message's own", () => {

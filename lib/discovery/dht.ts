@@ -32,6 +32,11 @@ import {
 } from "./_dht_setup.ts";
 export { MAX_NODES_FILE_BYTES, MAX_SAVED_NODES } from "./_dht_nodes_file.ts";
 export {
+  pingDhtNodes,
+  type PingedNode,
+  type PingOptions,
+} from "./_dht_ping.ts";
+export {
   bootstrapNode,
   DHT_BOOTSTRAP,
   DHT_UDP_PORT,

@@ -27,6 +27,11 @@ import {
   newCookie,
 } from "./_lan_wire.ts";
 import { PerSecondBudget } from "../util/per_second_budget.ts";
+export {
+  checkLanDiscovery,
+  type LanCheck,
+  type LanCheckOptions,
+} from "./_lan_check.ts";
 
 /** The BEP 14 multicast group. */
 export const LAN_GROUP = "239.192.152.143";

@@ -238,7 +238,7 @@ function buildProgram(): Command {
       addCommand(
         program,
         "doctor",
-        "Check what stands between this machine and other peers: the tracker, your address, NAT, reachability from outside, the relay.",
+        "Check what stands between this machine and other peers: the tracker, your address, NAT, reachability from outside, the relay, LAN discovery and the DHT.",
       ),
     ),
     DEFAULT_PEER_PORT,

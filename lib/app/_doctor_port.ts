@@ -42,7 +42,11 @@ export interface PortCheck {
   inUse?: boolean;
 }
 
-/** Listens on the port checked, or finds out who holds it; the caller closes the listener. */
+/**
+ * Listens on the port checked, or finds out who holds it; the caller
+ * closes the listener. Throws the `ListenError` of a host that cannot be
+ * listened on (not an address of this machine, say).
+ */
 export async function listenForCheck(
   options: PortCheckOptions,
 ): Promise<PortCheck> {
@@ -50,11 +54,14 @@ export async function listenForCheck(
   try {
     return { listener: listen(host, options.port) };
   } catch (error) {
-    const inUse = error instanceof ListenError &&
-      error.cause instanceof Deno.errors.AddrInUse;
-    // Another failure (a port below 1024, say): the tracker is asked about
-    // the port anyway, as nothing better can be said here.
-    if (!inUse) return {};
+    if (!(error instanceof ListenError)) throw error;
+    const cause = error.cause;
+    // A port below 1024 without the rights to it: the tracker is asked
+    // about the port anyway, as a share started with them could use it.
+    if (cause instanceof Deno.errors.PermissionDenied) return {};
+    // Anything else is the host's fault (not an address of this machine, a
+    // name that does not resolve): a share there would fail the same way.
+    if (!(cause instanceof Deno.errors.AddrInUse)) throw error;
   }
   if (await peerAnswers(host, options.port)) return {};
   return { listener: listen(host, 0), inUse: true };

@@ -5,8 +5,10 @@
  * NAT router in between, and does it keep ports (hole punching needs
  * that)? Is the port free, and can the tracker connect back to it? Does
  * the tracker offer a relay, and can it be reached (only the first
- * tracker's relay is ever used, so only its relay is checked)? Each answer
- * is data; `cli/doctor.ts` turns them into one line each with what to do.
+ * tracker's relay is ever used, so only its relay is checked)? And, with
+ * no tracker at all: can this peer find others on the local network (LAN
+ * discovery), and do the DHT's bootstrap nodes answer? Each answer is
+ * data; `cli/doctor.ts` turns them into one line each with what to do.
  *
  * @module
  */
@@ -22,9 +24,25 @@ import { closeQuietly } from "../util/close_quietly.ts";
 import { CONNECT_TIMEOUT_MS } from "../protocol/limits.ts";
 import { mapPort, type PortMappingMethod } from "../nat/port_mapping.ts";
 import { checkTrackers, type TrackerCheck } from "./_doctor_trackers.ts";
-import { listenForCheck } from "./_doctor_port.ts";
+import { listenForCheck, type PortCheck } from "./_doctor_port.ts";
+import {
+  checkDht,
+  checkLan,
+  type DhtCheck,
+  type DhtCheckOptions,
+  type LanCheck,
+  type LanCheckWhere,
+} from "./_doctor_finders.ts";
 
 export type { TrackerCheck } from "./_doctor_trackers.ts";
+export type {
+  DhtCheck,
+  DhtCheckOptions,
+  LanCheck,
+  LanCheckWhere,
+  PingedNode,
+} from "./_doctor_finders.ts";
+export { DHT_CHECK_MS, LAN_CHECK_MS, NO_SUCH_HOST } from "./_doctor_finders.ts";
 
 /** What lies between this machine and the tracker. */
 export type NatKind =
@@ -60,6 +78,11 @@ export interface DoctorReport {
   /** The port checked for reaching this peer from outside. */
   port: number;
   /**
+   * True when asked to check port 0: `port` is a free port picked for the
+   * check, as `--port 0` picks one; a share picks another.
+   */
+  portPicked?: boolean;
+  /**
    * True if another program on this machine (not a p2p peer) holds the
    * port: then whether it can be reached and forwarded is not checked.
    */
@@ -80,6 +103,10 @@ export interface DoctorReport {
   relay?: string;
   /** True if the relay accepted a connection; undefined if there is none. */
   relayOk?: boolean;
+  /** LAN discovery's check; undefined when it is off (not checked). */
+  lan?: LanCheck;
+  /** The DHT's check; undefined when it is off (not checked). */
+  dht?: DhtCheck;
 }
 
 /** Options for {@linkcode runDoctor}. */
@@ -102,30 +129,60 @@ export interface DoctorOptions {
   serving?: boolean;
   /** Ask the router to forward the port if it is not reachable. @default {true} */
   portMapping?: boolean;
+  /** Check LAN discovery, in this group. @default {not checked} */
+  lan?: LanCheckWhere;
+  /** Check that these DHT bootstrap nodes answer. @default {not checked} */
+  dht?: DhtCheckOptions;
 }
 
 /**
  * Runs every check it can and reports what it found; never throws for a
- * network failure (that is a finding).
+ * network failure (that is a finding). Throws the `ListenError` of a
+ * `host` that cannot be listened on (not an address of this machine), as
+ * a share there would, before anything is sent.
  */
 export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
+  const check = options.serving ? {} : await listenForCheck(options);
+  try {
+    const report: DoctorReport = { tracker: "", trackers: [], port: 0 };
+    if (check.inUse) report.portInUse = true;
+    // Port 0: the one the check listener got (unless it stands in for a
+    // port in use).
+    report.port = check.inUse
+      ? options.port
+      : check.listener?.address.port ?? options.port;
+    if (options.port === 0 && !options.serving) report.portPicked = true;
+    const [, lan, dht] = await Promise.all([
+      withTrackers(report, check, options),
+      options.lan && checkLan(report.port || 1, options.lan),
+      options.dht && checkDht(options.dht),
+    ]);
+    if (lan) report.lan = lan;
+    if (dht) report.dht = dht;
+    return report;
+  } finally {
+    await check.listener?.close();
+  }
+}
+
+/**
+ * The checks that need a tracker, into `report`: which trackers answer,
+ * then, asking the first that did, the address, the port and the relay.
+ */
+async function withTrackers(
+  report: DoctorReport,
+  check: PortCheck,
+  options: DoctorOptions,
+): Promise<void> {
   const trackers = trackersOf(options.tracker, options.moreTrackers);
   const { checks, client, index, error } = await checkTrackers(trackers);
-  const report: DoctorReport = {
-    tracker: formatAddress(trackers[index]),
-    trackers: checks,
-    port: options.port,
-  };
+  report.tracker = formatAddress(trackers[index]);
+  report.trackers = checks;
   if (!client) {
     report.trackerError = error;
-    return report;
+    return;
   }
   report.trackerMs = checks[index].ms;
-  const check = options.serving ? {} : await listenForCheck(options);
-  if (check.inUse) report.portInUse = true;
-  // Port 0: the one the check listener got (unless it stands in for a port
-  // in use).
-  else report.port = check.listener?.address.port ?? options.port;
   try {
     await askTracker(report, client, {
       probePort: check.listener?.address.port ?? report.port,
@@ -136,9 +193,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     report.trackerError = message(error);
   } finally {
     client.close();
-    await check.listener?.close();
   }
-  return report;
 }
 
 /**

@@ -1,19 +1,28 @@
 /**
  * `peer doctor` (and `doctor` at the prompt): one line per check of what
  * stands between this machine and other peers, each saying what to do when
- * it is not fine; with several trackers, one line for each. Exits 1 only
- * when no tracker can be reached (nothing else can be checked then).
+ * it is not fine; with several trackers, one line for each. Exits 1 when
+ * no tracker can be used (the address, the port and the relay cannot be
+ * checked then): those lines go to stderr, the LAN and DHT lines, checked
+ * anyway, to stdout.
  *
  * @module
  */
 
-import { type DoctorReport, runDoctor } from "../app/doctor.ts";
+import {
+  DHT_CHECK_MS,
+  type DoctorReport,
+  LAN_CHECK_MS,
+  NO_SUCH_HOST,
+  runDoctor,
+} from "../app/doctor.ts";
 import type { ServeFlags } from "./flags.ts";
-import { trackersFrom } from "./flags.ts";
+import { dhtFrom, lanFrom, trackersFrom } from "./flags.ts";
+import { FAILURE_EXIT_CODE } from "./errors.ts";
 import { toJsonLine } from "./format.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
 import { VERSION } from "../protocol/version.ts";
-import { TRACKER_ENV } from "../protocol/limits.ts";
+import { DEFAULT_PEER_PORT, TRACKER_ENV } from "../protocol/limits.ts";
 
 /** Runs `peer doctor`; resolves to the exit code. */
 export async function doctor(flags: ServeFlags): Promise<number> {
@@ -24,16 +33,32 @@ export async function doctor(flags: ServeFlags): Promise<number> {
     port: flags.port,
     host: flags.host,
     portMapping: flags.portMapping,
+    ...(lanFrom(flags) ? { lan: {} } : {}),
+    dht: dhtFrom(flags),
   });
+  const failed = report.trackerMs === undefined;
+  const trackerLines = trackerCheckLines(report);
   if (flags.json) {
-    console.log(toJsonLine({ ...report, version: VERSION }));
-  } else if (report.trackerMs === undefined) {
-    // Nothing else could be checked: the lines are the error.
-    for (const line of doctorLines(report)) console.error(line);
+    if (!failed) {
+      console.log(toJsonLine({ ...report, version: VERSION }));
+      return 0;
+    }
+    // As every command's --json failure ends: the sentence, its exit code.
+    const error = trackerLines.at(-1)!;
+    console.error(error);
+    console.log(toJsonLine({
+      ...report,
+      error,
+      exitCode: FAILURE_EXIT_CODE,
+      version: VERSION,
+    }));
+  } else if (failed) {
+    for (const line of trackerLines) console.error(line);
+    for (const line of discoveryLines(report)) console.log(line);
   } else {
     for (const line of doctorLines(report)) console.log(line);
   }
-  return report.trackerMs === undefined ? 1 : 0;
+  return failed ? FAILURE_EXIT_CODE : 0;
 }
 
 /**
@@ -52,6 +77,14 @@ export async function doctor(flags: ServeFlags): Promise<number> {
  * ```
  */
 export function doctorLines(report: DoctorReport): string[] {
+  return [...trackerCheckLines(report), ...discoveryLines(report)];
+}
+
+/**
+ * The lines of the checks that need a tracker; when none could be used,
+ * why, the last line summing up.
+ */
+function trackerCheckLines(report: DoctorReport): string[] {
   const tracker = terminalSafe(report.tracker);
   const several = report.trackers.length > 1;
   if (report.trackerMs === undefined) {
@@ -62,7 +95,7 @@ export function doctorLines(report: DoctorReport): string[] {
     if (!several) return [error];
     return [
       ...trackerLines(report),
-      `No tracker could be reached: is one of them running? Set --tracker or ${TRACKER_ENV}.`,
+      `No tracker could be used: is one of them running? Set --tracker or ${TRACKER_ENV}.`,
     ];
   }
   const lines = trackerLines(report);
@@ -91,14 +124,22 @@ export function doctorLines(report: DoctorReport): string[] {
   return lines;
 }
 
+/** The lines of the checks that need no tracker: LAN discovery, the DHT. */
+export function discoveryLines(report: DoctorReport): string[] {
+  return [
+    ...(report.lan ? [lanLine(report.lan)] : []),
+    ...(report.dht ? [dhtLine(report.dht)] : []),
+  ];
+}
+
 /** One line per tracker: reached and how fast, or why not. */
 function trackerLines(report: DoctorReport): string[] {
   return report.trackers.map((check) => {
     const tracker = terminalSafe(check.tracker);
     return check.ms === undefined
-      ? `Tracker ${tracker}: could not be reached: ${
-        terminalSafe(check.error ?? "no answer")
-      }.`
+      ? `Tracker ${tracker}: could not be ${
+        check.reached ? "used" : "reached"
+      }: ${terminalSafe(check.error ?? "no answer")}.`
       : `Tracker ${tracker}: reachable, encrypted (connected in ${check.ms} ms).`;
   });
 }
@@ -122,9 +163,18 @@ function reachLine(report: DoctorReport): string {
   if (report.portInUse) {
     return `Port ${report.port} is in use by another program on this machine: choose another with --port, or stop that program.`;
   }
-  return report.reachable
-    ? `Reachable from outside on port ${report.port}: yes, peers can connect to you.`
-    : `Reachable from outside on port ${report.port}: no. Peers will reach you by hole punching or through the tracker's relay; to let them connect directly, forward TCP port ${report.port} on your router to this machine.`;
+  const { port } = report;
+  // --port 0: a share picks another free port, one no router forwards.
+  const which = report.portPicked
+    ? `${port} (a free port picked for this check, as --port 0 does; a share picks another)`
+    : `${port}`;
+  if (report.reachable) {
+    return `Reachable from outside on port ${which}: yes, peers can connect to you.`;
+  }
+  const forward = report.portPicked
+    ? `share on a fixed port (--port ${DEFAULT_PEER_PORT}) and forward that TCP port on your router to this machine`
+    : `forward TCP port ${port} on your router to this machine`;
+  return `Reachable from outside on port ${which}: no. Peers will reach you by hole punching or through the tracker's relay; to let them connect directly, ${forward}.`;
 }
 
 function mappingLine(report: DoctorReport): string {
@@ -158,4 +208,63 @@ function relayLine(report: DoctorReport): string {
   return report.relayOk
     ? `Relay: ${relay} is available.`
     : `Relay: ${relay} does not answer; a firewall may block it (the tracker's port + 1 must be open too).`;
+}
+
+function lanLine(lan: NonNullable<DoctorReport["lan"]>): string {
+  const group = terminalSafe(lan.group);
+  const without =
+    "peers on your network are found only through the tracker and the DHT";
+  if (!lan.joined) {
+    return `LAN discovery: cannot join the multicast group ${group} (${
+      terminalSafe(lan.error ?? "no reason given")
+    }): ${without}.`;
+  }
+  if (lan.error !== undefined) {
+    return `LAN discovery: cannot send to the multicast group ${group} (${
+      terminalSafe(lan.error)
+    }): ${without}.`;
+  }
+  return lan.heard
+    ? `LAN discovery: this machine sends to and hears the multicast group ${group}: peers on your network find each other even without a tracker.`
+    : `LAN discovery: an announcement sent to the multicast group ${group} did not come back within ${
+      LAN_CHECK_MS / 1000
+    } s: a firewall may drop multicast (UDP port ${
+      group.slice(group.lastIndexOf(":") + 1)
+    }), and then ${without}.`;
+}
+
+function dhtLine(dht: NonNullable<DoctorReport["dht"]>): string {
+  const { nodes, answered } = dht;
+  if (dht.error !== undefined) {
+    return `DHT: cannot open a UDP socket (${
+      terminalSafe(dht.error)
+    }), so this peer cannot join the DHT; peers are found only through the tracker and the LAN.`;
+  }
+  if (nodes.length === 0) {
+    return 'DHT: no bootstrap nodes given (--dht-bootstrap ""): this peer joins the DHT only through the nodes saved from its last run.';
+  }
+  const silent = nodes.filter((node) => node.ms === undefined).map((node) =>
+    node.error ? `${node.node}: ${node.error}` : node.node
+  );
+  const which = silent.length > 0
+    ? ` (not ${terminalSafe(silent.join(", "))})`
+    : "";
+  const within = `within ${DHT_CHECK_MS / 1000} s`;
+  const count = nodes.length;
+  if (nodes.every((node) => node.error === NO_SUCH_HOST)) {
+    const names = terminalSafe(nodes.map((node) => node.node).join(", "));
+    const unknown = count === 1
+      ? "the bootstrap node's name could not be looked up"
+      : "none of the bootstrap nodes' names could be looked up";
+    return `DHT: ${unknown} (${names}): is this machine online, with a working DNS? Until then peers are found through the tracker and the LAN, and the DHT only through nodes saved from an earlier run.`;
+  }
+  if (answered === 0) {
+    const none = count === 1
+      ? "the bootstrap node did not answer"
+      : `none of the ${count} bootstrap nodes answered`;
+    return `DHT: ${none} ${within}${which}: a firewall may block UDP, or give nodes that answer with --dht-bootstrap; until then peers are found through the tracker and the LAN, and the DHT only through nodes saved from an earlier run.`;
+  }
+  return `DHT: ${answered} of ${count} bootstrap node${
+    count === 1 ? "" : "s"
+  } answered ${within}${which}: this peer can join the DHT and find peers without a tracker.`;
 }

@@ -15,6 +15,8 @@ import { bootstrapNode } from "./_dht_setup.ts";
 
 /** Longest reply decoded; a KRPC ping reply is about 50 bytes. */
 export const MAX_PING_REPLY_BYTES = 1500;
+/** The {@linkcode PingedNode} error of a node whose name does not resolve. */
+export const NO_SUCH_HOST = "no such host";
 /** Deepest nesting of lists and dictionaries decoded in a reply. */
 const MAX_DEPTH = 8;
 
@@ -199,7 +201,7 @@ function concat(parts: Uint8Array[]): Uint8Array {
 function sendFailure(error: Error): string {
   const code = (error as { code?: string }).code;
   if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME") {
-    return "no such host";
+    return NO_SUCH_HOST;
   }
   if (code === "ENETUNREACH" || code === "EHOSTUNREACH") {
     return "no route to it";

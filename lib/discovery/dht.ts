@@ -32,6 +32,7 @@ import {
 } from "./_dht_setup.ts";
 export { MAX_NODES_FILE_BYTES, MAX_SAVED_NODES } from "./_dht_nodes_file.ts";
 export {
+  NO_SUCH_HOST,
   pingDhtNodes,
   type PingedNode,
   type PingOptions,

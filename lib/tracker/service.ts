@@ -264,9 +264,9 @@ export class TrackerService {
   }
 
   /**
-   * Files whose name contains `text`, ignoring case, at most
-   * {@linkcode MAX_FILES_PER_ANSWER}, with `more` as {@linkcode list}'s.
-   * Empty text matches every file.
+   * Files whose name contains every word of `text` (split at white space),
+   * in any order, ignoring case, at most {@linkcode MAX_FILES_PER_ANSWER},
+   * with `more` as {@linkcode list}'s. Text with no words matches every file.
    */
   search(text: string): FileList {
     if (text.length > MAX_SEARCH_CHARS) {
@@ -277,10 +277,12 @@ export class TrackerService {
     }
     // In NFC both: an accent typed as one character finds a name written
     // as a letter and a combining accent (NFD, as macOS writes), and back.
-    const needle = text.normalize("NFC").toLowerCase();
-    return this.#summaries((name) =>
-      name.normalize("NFC").toLowerCase().includes(needle)
-    );
+    const words = text.normalize("NFC").toLowerCase().split(/\s+/u)
+      .filter((word) => word !== "");
+    return this.#summaries((name) => {
+      const folded = name.normalize("NFC").toLowerCase();
+      return words.every((word) => folded.includes(word));
+    });
   }
 
   /** Counts of live public files, peer addresses and registrations. */

@@ -237,6 +237,23 @@ Deno.test("TrackerService search() matches names in any Unicode normalization (N
   assertEquals(names("\u00e9t\u00e9-nfd"), [nfd]);
 });
 
+Deno.test("TrackerService search() finds names holding every word, in any order and case", () => {
+  const { service } = registry();
+  service.register(meta("aa", "My Notes.txt"), ALICE);
+  service.register(meta("bb", "notes-2024.md"), ALICE);
+  service.register(meta("cc", "Holiday Photos.zip"), ALICE);
+  const names = (text: string) =>
+    service.search(text).map((file) => file.name).sort();
+  assertEquals(names("my notes"), ["My Notes.txt"]);
+  assertEquals(names("notes my"), ["My Notes.txt"]);
+  assertEquals(names("  NOTES   my "), ["My Notes.txt"]);
+  assertEquals(names("notes"), ["My Notes.txt", "notes-2024.md"]);
+  assertEquals(names("2024 notes"), ["notes-2024.md"]);
+  assertEquals(names("photos holiday"), ["Holiday Photos.zip"]);
+  assertEquals(names("notes missing"), []);
+  assertEquals(names(" ").length, 3);
+});
+
 Deno.test("TrackerService search() matches names case-insensitively", () => {
   const { service } = registry();
   service.register(meta("aa", "Holiday Photos.zip"), ALICE);

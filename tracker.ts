@@ -22,7 +22,9 @@ import {
   portOption,
 } from "./lib/cli/program.ts";
 import { explainError } from "./lib/cli/errors.ts";
-import { formatAddress } from "./lib/net/connection.ts";
+import { type Address, formatAddress } from "./lib/net/connection.ts";
+import { localAddresses } from "./lib/net/local_addresses.ts";
+import { logTime } from "./lib/cli/log_time.ts";
 import { parsePort } from "./lib/net/address.ts";
 import { ListenError } from "./lib/net/listener.ts";
 import {
@@ -68,7 +70,7 @@ async function main(args: string[]): Promise<number> {
       .addOption(
         new Option("--host <address>", "address to listen on")
           .default("0.0.0.0")
-          .argParser(asUsage(parseHost)),
+          .argParser(asUsage(parseListenHost)),
       )
       .option(
         "--secret-file <path>",
@@ -100,18 +102,24 @@ async function main(args: string[]): Promise<number> {
 
 async function serve(flags: TrackerFlags): Promise<void> {
   const toStderr = (line: string) => console.error(terminalSafe(line));
-  const log = flags.verbose ? toStderr : undefined;
+  // As the peer's --verbose lines: each after the local time.
+  const log = flags.verbose
+    ? (line: string) => toStderr(`${logTime(new Date())} ${line}`)
+    : undefined;
+  checkRelayFlags(flags);
   const teamPsk = teamKey(flags.secretFile);
   const relay = startRelay(flags, log);
   let tracker: TrackerServer;
   try {
     // Running out of file descriptors is told at any verbosity.
-    tracker = listen(flags, { log, warn: toStderr, teamPsk, relay });
+    tracker = listen(flags, { log, warn: log ?? toStderr, teamPsk, relay });
   } catch (error) {
     await relay?.close();
     throw error;
   }
   console.log(`Tracker listening on ${formatAddress(tracker.address)}`);
+  const reach = reachLine(tracker.address);
+  if (reach && !flags.quiet) console.log(reach);
   if (relay) console.log(relayLine(relay, flags));
   if (tracker.metricsUrl) console.log(`Metrics on ${tracker.metricsUrl}`);
   using stop = listenForStop();
@@ -138,6 +146,20 @@ function teamKey(path: string | undefined): Uint8Array | undefined {
   return psk;
 }
 
+/**
+ * For a tracker on every address, the addresses peers on other machines
+ * give as `--tracker` (when this machine's interfaces may be listed).
+ */
+function reachLine(address: Address): string | undefined {
+  const hosts = localAddresses(address.host);
+  if (hosts.length === 0) return undefined;
+  const [first, ...others] = hosts.map((host) =>
+    formatAddress({ host, port: address.port })
+  );
+  const or = others.length > 0 ? ` (or ${others.join(", ")})` : "";
+  return `Peers on other machines use --tracker ${first}${or}`;
+}
+
 /** Starts the tracker; a failure to listen names the address asked for. */
 function listen(
   flags: TrackerFlags,
@@ -155,7 +177,7 @@ function listen(
       host: flags.host,
       port: flags.port,
       ...rest,
-      relay: relay && relayDesk(relay),
+      relay: relay && { ...relayDesk(relay), stats: () => relay.stats() },
       metrics,
     });
   } catch (error) {
@@ -197,22 +219,36 @@ function portInUse(host: string, port: number): Error | undefined {
   }
 }
 
-/** The relay beside the tracker; a port it cannot have is the relay's to explain. */
-function startRelay(
-  flags: TrackerFlags,
-  log?: (line: string) => void,
-): Relay | undefined {
+/** Refuses relay flags that cannot be used, before anything is started or written. */
+function checkRelayFlags(flags: TrackerFlags): void {
   const { relayPort, port } = flags;
-  if (!flags.relay && relayPort !== undefined) {
-    throw new UsageError(
-      "--relay-port and --no-relay do not go together: leave out one of them.",
-    );
+  if (!flags.relay) {
+    const given = relayPort !== undefined
+      ? "--relay-port"
+      : flags.relayLimit !== undefined
+      ? "--relay-limit"
+      : flags.relayQuota !== undefined
+      ? "--relay-quota"
+      : undefined;
+    if (given) {
+      throw new UsageError(
+        `${given} and --no-relay do not go together: leave out one of them.`,
+      );
+    }
   }
   if (relayPort !== undefined && relayPort !== 0 && relayPort === port) {
     throw new UsageError(
       `Cannot use port ${relayPort} for --relay-port: the tracker listens there; choose another.`,
     );
   }
+}
+
+/** The relay beside the tracker; a port it cannot have is the relay's to explain. */
+function startRelay(
+  flags: TrackerFlags,
+  log?: (line: string) => void,
+): Relay | undefined {
+  const { relayPort, port } = flags;
   try {
     return startTrackerRelay(flags, log);
   } catch (error) {
@@ -255,10 +291,31 @@ function metricsOption(
   return { host: metricsHost ?? DEFAULT_METRICS_HOST, port };
 }
 
+/**
+ * `--host`: an IP address or a host name, as {@linkcode parseHost} takes
+ * them; digits and dots alone must be an IPv4 address (four numbers 0 to
+ * 255), since no host name ends in a number: `999.1.1.1` is a mistake.
+ */
+function parseListenHost(text: string): string {
+  const host = parseHost(text);
+  if (/^[0-9.]+$/.test(host) && !IPV4.test(host)) {
+    throw new UsageError(
+      `Cannot use "${
+        terminalSafe(text)
+      }" for --host: it is not an IP address (four numbers from 0 to 255, like 192.168.1.20) or a host name; give an address such as 0.0.0.0 (all addresses) or 127.0.0.1.`,
+    );
+  }
+  return host;
+}
+
+/** A dotted-quad IPv4 address. */
+const IPV4 =
+  /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
 /** `--metrics-host`, refused with the flag's own name. */
 function parseMetricsHost(text: string): string {
   try {
-    return parseHost(text);
+    return parseListenHost(text);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     throw new UsageError(error.message.replace("--host", "--metrics-host"));

@@ -132,7 +132,16 @@ export interface RelayEnds {
   asked: string;
 }
 
-/** What a relay is doing right now. */
+/**
+ * Why the relay turned a connection away: `not-expected` (a token it was
+ * not told of, spent, or from another host than the one named), `busy`
+ * (over a cap: sessions, waiting connections, or one host's sessions),
+ * `hellos` (too many connections sending their hello at once), `bad-hello`
+ * (a hello malformed, cut short or too slow).
+ */
+export type RelayRefusal = "not-expected" | "busy" | "hellos" | "bad-hello";
+
+/** What a relay is doing right now, and has done since it started. */
 export interface RelayStats {
   /** Pairs piping bytes. */
   sessions: number;
@@ -140,6 +149,14 @@ export interface RelayStats {
   waiting: number;
   /** Bytes relayed since the start, both directions. */
   bytes: number;
+  /** Pairs that met (both ends came) since the start. */
+  paired: number;
+  /** Connections turned away since the start, by reason. */
+  refused: Record<RelayRefusal, number>;
+  /** Sessions closed since the start because they moved their byte quota. */
+  quotaReached: number;
+  /** Connections since the start whose partner did not come in time. */
+  noPartner: number;
 }
 
 /** A running relay. */
@@ -152,7 +169,7 @@ export interface Relay {
    * the expect time-out. Throws a `RangeError` for a token of another size.
    */
   expect(token: Uint8Array, ends: RelayEnds): void;
-  /** Sessions, waiting connections and bytes relayed. */
+  /** Sessions, waiting connections, bytes relayed, and what was refused. */
   stats(): RelayStats;
   /** Stops listening, closes every connection and waits for them to end. */
   close(): Promise<void>;
@@ -219,6 +236,15 @@ class RelayServer implements Relay {
   #tasks = new Set<Promise<void>>();
   #closing = new AbortController();
   #accepting: Promise<void>;
+  #paired = 0;
+  #quotaReached = 0;
+  #noPartner = 0;
+  #refused: Record<RelayRefusal, number> = {
+    "not-expected": 0,
+    busy: 0,
+    hellos: 0,
+    "bad-hello": 0,
+  };
 
   constructor(
     listener: Deno.TcpListener,
@@ -268,6 +294,10 @@ class RelayServer implements Relay {
       sessions: this.#sessions.size - waiting,
       waiting,
       bytes: this.#sessions.bytes,
+      paired: this.#paired,
+      refused: { ...this.#refused },
+      quotaReached: this.#quotaReached,
+      noPartner: this.#noPartner,
     };
   }
 
@@ -321,12 +351,16 @@ class RelayServer implements Relay {
       this.#hellos.of(host) >= maxHellosPerHost
     ) {
       this.#log(`Relay closed ${who}: too many connections sending hellos`);
+      this.#refused.hellos++;
       return false;
     }
     this.#hellos.add(host);
     let hello: RelayHello;
     try {
       hello = decodeHello(await this.#readHello(conn));
+    } catch (error) {
+      if (!this.#closing.signal.aborted) this.#refused["bad-hello"]++;
+      throw error;
     } finally {
       this.#hellos.remove(host);
     }
@@ -368,6 +402,7 @@ class RelayServer implements Relay {
     const entry = this.#expected.find(key);
     if (!entry || entry.hosts[role] !== host || entry.session?.ends[role]) {
       this.#log(`Relay refused ${who} as ${role}: not expected`);
+      this.#refused["not-expected"]++;
       await answer(conn, RelayStatus.unknown);
       return false;
     }
@@ -377,6 +412,7 @@ class RelayServer implements Relay {
     }
     if (!this.#sessions.hasRoom(entry.hosts)) {
       this.#log(`Relay refused ${who} as ${role}: busy`);
+      this.#refused.busy++;
       await answer(conn, RelayStatus.busy);
       return false;
     }
@@ -396,6 +432,7 @@ class RelayServer implements Relay {
     const end = session.attach(role, conn, who);
     session.timer = setTimeout(() => {
       session.givenUp = true;
+      this.#noPartner++;
       this.#expected.delete(key); // its chance to pair is spent
       this.#track(
         answer(conn, RelayStatus.noPartner).finally(() =>
@@ -418,6 +455,7 @@ class RelayServer implements Relay {
     this.#expected.delete(session.key);
     clearTimeout(session.timer);
     session.paired = true;
+    this.#paired++;
     session.attach(role, conn, who);
     this.#track(
       this.#sessions.pipe(session).then((why) => this.#end(session, why)),
@@ -427,6 +465,7 @@ class RelayServer implements Relay {
   /** Ends `session` (once): both ends closed, its places and token freed. */
   #end(session: Session, why: string): void {
     if (!this.#sessions.end(session, why)) return;
+    if (session.bytes >= this.#limits.sessionQuota) this.#quotaReached++;
     for (const end of Object.values(session.ends)) this.#conns.delete(end.conn);
     this.#expected.release(session);
   }

@@ -36,6 +36,7 @@ import {
 } from "../protocol/limits.ts";
 import type { Message, PeerAddress } from "../protocol/messages.ts";
 import { RateLimiter } from "./rate_limit.ts";
+import type { RelayLoad } from "./metrics_server.ts";
 
 /** What the tracker needs of the relay it offers (`nat/relay_server.ts`). */
 export interface RelayDesk {
@@ -43,6 +44,8 @@ export interface RelayDesk {
   readonly port: number;
   /** Joins the two connections that bring `token`: one from each host. */
   expect(token: Uint8Array, ends: { asker: string; asked: string }): void;
+  /** What it is doing and has done, for `/metrics`. @default {not shown} */
+  stats?: () => RelayLoad;
 }
 
 /** Options for {@linkcode Broker}. */

@@ -1,9 +1,10 @@
 /**
  * A tracker's load on `http://HOST:PORT/metrics`, in the Prometheus text
  * exposition format (version 0.0.4), for an operator to scrape and graph:
- * the same numbers a `stats` request answers with. It listens on a port of
- * its own, on loopback unless told otherwise, and answers `GET /metrics`
- * and nothing else (404).
+ * the numbers a `stats` request answers with, the relay's beside the
+ * tracker (sessions, bytes, refusals), and the version. It listens on a
+ * port of its own, on loopback unless told otherwise, and answers `GET`
+ * (and `HEAD`) `/metrics`; another method there is 405, any other path 404.
  *
  * @module
  */
@@ -11,6 +12,7 @@
 import { type Address, formatAddress } from "../net/connection.ts";
 import { ListenError } from "../net/listener.ts";
 import type { TrackerStats } from "../protocol/messages.ts";
+import { VERSION } from "../protocol/version.ts";
 import { REFUSAL_REASONS } from "./load_counters.ts";
 
 /** Where the metrics listen unless told otherwise: this machine only. */
@@ -22,6 +24,27 @@ export const METRIC_PREFIX = "p2p_tracker_";
 /** The `Content-Type` of the text exposition format. */
 const CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
+/**
+ * What `/metrics` shows of the relay beside the tracker, as it counts it
+ * (`nat/relay_server.ts`'s `RelayStats` is one): now, and since it started.
+ */
+export interface RelayLoad {
+  /** Pairs piping bytes. */
+  sessions: number;
+  /** Connections waiting for their partner. */
+  waiting: number;
+  /** Bytes relayed, both directions. */
+  bytes: number;
+  /** Pairs that met. */
+  paired: number;
+  /** Connections turned away, by reason (every reason, from 0). */
+  refused: Readonly<Record<string, number>>;
+  /** Sessions closed at their byte quota. */
+  quotaReached: number;
+  /** Connections whose partner did not come in time. */
+  noPartner: number;
+}
+
 /** Options for {@linkcode startMetricsServer}. */
 export interface MetricsServerOptions {
   /** Address to listen on. @default {DEFAULT_METRICS_HOST} */
@@ -30,6 +53,8 @@ export interface MetricsServerOptions {
   port: number;
   /** The numbers to serve, read at each request. */
   stats: () => TrackerStats;
+  /** The relay's numbers, read at each request. @default {no relay} */
+  relay?: () => RelayLoad;
 }
 
 /** A running metrics endpoint. */
@@ -64,7 +89,7 @@ export function startMetricsServer(
       port: options.port,
       onListen: () => {},
       onError: () => new Response("Internal error\n", { status: 500 }),
-    }, (request) => answer(request, options.stats));
+    }, (request) => answer(request, options));
   } catch (error) {
     throw new ListenError({ host, port: options.port }, error);
   }
@@ -82,14 +107,29 @@ export function metricsUrl(address: Address): string {
   return `http://${formatAddress(address)}${METRICS_PATH}`;
 }
 
-function answer(request: Request, stats: () => TrackerStats): Response {
-  const { pathname } = new URL(request.url);
-  if (request.method !== "GET" || pathname !== METRICS_PATH) {
+function answer(request: Request, options: MetricsServerOptions): Response {
+  if (new URL(request.url).pathname !== METRICS_PATH) {
     return new Response("Not found\n", { status: 404 });
   }
-  return new Response(formatMetrics(stats()), {
+  if (request.method !== "GET" && request.method !== "HEAD") {
+    return new Response("Method not allowed: use GET\n", {
+      status: 405,
+      headers: { allow: "GET, HEAD" },
+    });
+  }
+  const text = formatMetrics(options.stats(), { relay: options.relay?.() });
+  // The server sends no body for HEAD, but says how long it would be.
+  return new Response(text, {
     headers: { "content-type": CONTENT_TYPE },
   });
+}
+
+/** Options for {@linkcode formatMetrics}. */
+export interface FormatMetricsOptions {
+  /** The relay's numbers. @default {none: no relay metrics} */
+  relay?: RelayLoad;
+  /** The version `p2p_tracker_info` names. @default {VERSION} */
+  version?: string;
 }
 
 /** One metric: its name after the prefix, kind, help and value. */
@@ -105,49 +145,70 @@ interface Metric {
  * `# TYPE` line and one sample per metric, names prefixed
  * {@linkcode METRIC_PREFIX}, counters ending in `_total`, and refusals as
  * one counter with a `reason` label (every known reason listed, from 0).
- * Fields the stats lack are left out.
+ * Fields the stats lack are left out. First `p2p_tracker_info` (1, its
+ * `version` label the tracker's), last the relay's (`p2p_tracker_relay_…`)
+ * when there is one.
  *
  * @example
  * ```ts
  * formatMetrics(tracker.stats()); // "# HELP p2p_tracker_peers ...\n..."
  * ```
  */
-export function formatMetrics(stats: TrackerStats): string {
-  const lines: string[] = [];
-  for (const { name, type, help, value } of metricsOf(stats)) {
-    if (value === undefined) continue;
-    lines.push(...head(name, type, help), `${METRIC_PREFIX}${name} ${value}`);
-  }
+export function formatMetrics(
+  stats: TrackerStats,
+  options: FormatMetricsOptions = {},
+): string {
+  const lines = [
+    ...head("info", "gauge", "Always 1; its version label is the tracker's."),
+    `${METRIC_PREFIX}info{version="${label(options.version ?? VERSION)}"} 1`,
+  ];
+  samples(lines, metricsOf(stats));
   if (stats.refused) {
-    const name = "refused_total";
-    lines.push(
-      ...head(
-        name,
-        "counter",
-        "Requests and connections refused since start, by reason.",
-      ),
-    );
-    const refused = { ...zeroes(), ...stats.refused };
-    for (const [reason, count] of Object.entries(refused)) {
-      lines.push(`${METRIC_PREFIX}${name}{reason="${label(reason)}"} ${count}`);
-    }
+    byReason(lines, "refused_total", { ...zeroes(), ...stats.refused }, {
+      help: "Requests and connections refused since start, by reason.",
+    });
+  }
+  const relay = options.relay;
+  if (relay) {
+    samples(lines, relayMetricsOf(relay));
+    byReason(lines, "relay_refused_total", relay.refused, {
+      help:
+        "Relay connections turned away since start, by reason (not-expected, busy, hellos, bad-hello).",
+    });
   }
   return lines.join("\n") + "\n";
 }
 
+/** Adds each metric that has a value: its head and its sample. */
+function samples(lines: string[], metrics: Metric[]): void {
+  for (const { name, type, help, value } of metrics) {
+    if (value === undefined) continue;
+    lines.push(...head(name, type, help), `${METRIC_PREFIX}${name} ${value}`);
+  }
+}
+
+/** Adds counter `name`, one sample per reason in `counts`. */
+function byReason(
+  lines: string[],
+  name: string,
+  counts: Readonly<Record<string, number>>,
+  options: { help: string },
+): void {
+  lines.push(...head(name, "counter", options.help));
+  for (const [reason, count] of Object.entries(counts)) {
+    lines.push(`${METRIC_PREFIX}${name}{reason="${label(reason)}"} ${count}`);
+  }
+}
+
+function gauge(name: string, help: string, value?: number): Metric {
+  return { name, type: "gauge", help, value };
+}
+
+function counter(name: string, help: string, value?: number): Metric {
+  return { name, type: "counter", help, value };
+}
+
 function metricsOf(s: TrackerStats): Metric[] {
-  const gauge = (name: string, help: string, value: number | undefined) => ({
-    name,
-    type: "gauge" as const,
-    help,
-    value,
-  });
-  const counter = (name: string, help: string, value: number | undefined) => ({
-    name,
-    type: "counter" as const,
-    help,
-    value,
-  });
   return [
     gauge("peers", "Peer addresses with a live registration.", s.peers),
     gauge(
@@ -199,6 +260,37 @@ function metricsOf(s: TrackerStats): Metric[] {
       "received_bytes_total",
       "Frame bytes received from clients since start.",
       s.bytesReceived,
+    ),
+  ];
+}
+
+function relayMetricsOf(r: RelayLoad): Metric[] {
+  return [
+    gauge("relay_sessions", "Relayed pairs piping bytes now.", r.sessions),
+    gauge(
+      "relay_waiting",
+      "Relay connections waiting for their partner now.",
+      r.waiting,
+    ),
+    counter(
+      "relay_sessions_total",
+      "Relayed pairs that met since start.",
+      r.paired,
+    ),
+    counter(
+      "relay_bytes_total",
+      "Bytes relayed since start, both directions.",
+      r.bytes,
+    ),
+    counter(
+      "relay_quota_reached_total",
+      "Relayed pairs closed at their byte quota (--relay-quota).",
+      r.quotaReached,
+    ),
+    counter(
+      "relay_no_partner_total",
+      "Relay connections whose partner did not come in time.",
+      r.noPartner,
     ),
   ];
 }

@@ -248,8 +248,9 @@ class Tracker implements TrackerServer {
     });
     this.address = this.#listener.address;
     try {
+      const relay = options.relay?.stats;
       this.#metrics = metrics &&
-        startMetricsServer({ ...metrics, stats: () => this.stats() });
+        startMetricsServer({ ...metrics, stats: () => this.stats(), relay });
     } catch (error) {
       this.#listener.close().catch(() => {});
       throw error;

@@ -10,6 +10,7 @@ import {
   EXPECT_TTL_MS,
   type Relay,
   type RelayOptions,
+  type RelayStats,
   startRelay,
 } from "../../lib/nat/relay_server.ts";
 import {
@@ -46,6 +47,20 @@ function testRelay(
     lines,
     at: (host = LOCAL) => ({ host, port: relay.address.port }),
   });
+}
+
+/** A relay's stats with nothing refused and these counts. */
+function stats(counts: Partial<RelayStats> = {}): RelayStats {
+  return {
+    sessions: 0,
+    waiting: 0,
+    bytes: 0,
+    paired: 0,
+    refused: { "not-expected": 0, busy: 0, hellos: 0, "bad-hello": 0 },
+    quotaReached: 0,
+    noPartner: 0,
+    ...counts,
+  };
 }
 
 function newToken(): Uint8Array {
@@ -147,7 +162,7 @@ Deno.test("two peers paired through the relay exchange 8 MiB each way, byte for 
     // One side ending ends the other.
     assertEquals((await readToEnd(asked)).length, 0);
     asked.close();
-    assertEquals(relay.stats(), { sessions: 0, waiting: 0, bytes: 16 * MIB });
+    assertEquals(relay.stats(), stats({ bytes: 16 * MIB, paired: 1 }));
   } finally {
     await relay.close();
   }
@@ -185,6 +200,7 @@ Deno.test("openRelayed() fails as 'unknown' for a token never expected, from ano
       openRelayed({ relay: relay.at(), token, role: "asked" }),
       "unknown",
     );
+    assertEquals(relay.stats().refused["not-expected"], 4);
   } finally {
     await relay.close();
   }
@@ -203,7 +219,7 @@ Deno.test("openRelayed() fails as 'no-partner' once the pair timeout passes with
     const waited = performance.now() - started;
     assert(waited >= 280 && waited < 3000, `waited ${waited} ms`);
     assert(message.includes("did not come"), message);
-    assertEquals(relay.stats(), { sessions: 0, waiting: 0, bytes: 0 });
+    assertEquals(relay.stats(), stats({ noPartner: 1 }));
   } finally {
     await relay.close();
   }
@@ -226,6 +242,7 @@ Deno.test("the relay answers 'busy' over its total cap of sessions", async () =>
       message,
       `The relay at ${LOCAL}:${relay.address.port} is busy: try again later.`,
     );
+    assertEquals(relay.stats().refused.busy, 1);
     for (const conn of open.splice(0)) conn.close();
     await waitFor(() => relay.stats().sessions === 0);
     // The token outlives a busy answer: once there is room, it pairs.
@@ -314,12 +331,32 @@ Deno.test("a bad hello closes that connection without a word and the relay serve
         conn.close();
       }
     }
+    assertEquals(relay.stats().refused["bad-hello"], bad.length);
     const [asker, asked] = await pair(relay.at(), token);
     await writeAllAsync(asker, Uint8Array.of(7));
     assertEquals(await bounded(readFullAsync(asked, new Uint8Array(1))), 1);
     asker.close();
     asked.close();
   } finally {
+    await relay.close();
+  }
+});
+
+Deno.test("connections over the cap of hellos at once are closed and counted as refused", async () => {
+  const relay = testRelay({ maxHellos: 1 });
+  const slow = await Deno.connect(relay.at());
+  try {
+    await writeAllAsync(slow, new Uint8Array(3)); // a hello begun, not sent
+    // Accepted in order: the first holds the one place by now.
+    const over = await Deno.connect(relay.at());
+    try {
+      assertEquals((await readToEnd(over)).length, 0);
+    } finally {
+      over.close();
+    }
+    assertEquals(relay.stats().refused.hellos, 1);
+  } finally {
+    slow.close();
     await relay.close();
   }
 });
@@ -391,7 +428,10 @@ Deno.test("the byte quota closes both ends once the session has moved it", async
       assert(equalBytes(got, sent.subarray(0, quota)), "the bytes differ");
       assertEquals(await bounded(writing), "stopped");
       assertEquals((await readToEnd(asker)).length, 0);
-      assertEquals(relay.stats(), { sessions: 0, waiting: 0, bytes: quota });
+      assertEquals(
+        relay.stats(),
+        stats({ bytes: quota, paired: 1, quotaReached: 1 }),
+      );
     } finally {
       asker.close();
       asked.close();

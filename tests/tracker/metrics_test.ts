@@ -31,6 +31,7 @@ import {
 } from "../../lib/tracker/server.ts";
 import { formatMetrics } from "../../lib/tracker/metrics_server.ts";
 import { LoadCounters } from "../../lib/tracker/load_counters.ts";
+import { VERSION } from "../../lib/protocol/version.ts";
 
 const LOCAL = "127.0.0.1";
 const encoder = new TextEncoder();
@@ -215,7 +216,7 @@ Deno.test("/metrics answers 404 elsewhere, survives a malformed request, and clo
       const [path, method] of [["/", "GET"], ["/metrics/x", "GET"], [
         "/metricsx",
         "GET",
-      ], ["/metrics", "POST"]]
+      ], ["/x", "POST"]]
     ) {
       const response = await fetch(root + path, {
         method,
@@ -244,6 +245,70 @@ Deno.test("/metrics answers 404 elsewhere, survives a malformed request, and clo
   } finally {
     await server.close();
   }
+});
+
+Deno.test("/metrics answers another method than GET or HEAD with 405 and Allow: GET, HEAD; HEAD as GET without the body", async () => {
+  await using server = tracker();
+  for (const method of ["POST", "PUT", "DELETE", "OPTIONS"]) {
+    const response = await fetch(server.metrics, {
+      method,
+      signal: AbortSignal.timeout(5_000),
+    });
+    await response.body?.cancel();
+    assertEquals(response.status, 405, method);
+    assertEquals(response.headers.get("allow"), "GET, HEAD", method);
+  }
+  const head = await fetch(server.metrics, {
+    method: "HEAD",
+    signal: AbortSignal.timeout(5_000),
+  });
+  assertEquals(head.status, 200);
+  assert(head.headers.get("content-type")!.startsWith("text/plain"));
+  assertEquals(await head.text(), "");
+});
+
+Deno.test("/metrics names the tracker's version in p2p_tracker_info", async () => {
+  await using server = tracker();
+  const m = await scrape(server.metrics);
+  assertEquals(m.get(`p2p_tracker_info{version="${VERSION}"}`), 1);
+  // No relay was given: no relay metrics.
+  assert(![...m.keys()].some((name) => name.startsWith("p2p_tracker_relay")));
+});
+
+Deno.test("tracker --metrics-port shows its relay: sessions, bytes, and connections turned away by reason", async () => {
+  await using child = spawnEntry("tracker.ts", [
+    "--host",
+    LOCAL,
+    "--port",
+    "0",
+    "--relay-port",
+    "0",
+    "--metrics-port",
+    "0",
+  ]);
+  const relayLine = await child.waitForLine(/^Relay listening on /, 20_000);
+  const relayPort = Number(relayLine.match(/:(\d+) /)![1]);
+  const line = await child.waitForLine(/^Metrics on /, 20_000);
+  const url = line.slice(line.lastIndexOf(" ") + 1);
+  const before = await scrape(url);
+  assertEquals(before.get("p2p_tracker_relay_sessions"), 0);
+  assertEquals(before.get("p2p_tracker_relay_waiting"), 0);
+  assertEquals(before.get("p2p_tracker_relay_sessions_total"), 0);
+  assertEquals(before.get("p2p_tracker_relay_bytes_total"), 0);
+  assertEquals(before.get("p2p_tracker_relay_quota_reached_total"), 0);
+  assertEquals(
+    before.get('p2p_tracker_relay_refused_total{reason="bad-hello"}'),
+    0,
+  );
+  // A hello that is no hello (24 bytes of zeros): closed, and counted.
+  const conn = await Deno.connect({ hostname: LOCAL, port: relayPort });
+  await conn.write(new Uint8Array(24));
+  await drain(conn);
+  await eventually(async () =>
+    (await scrape(url)).get(
+      'p2p_tracker_relay_refused_total{reason="bad-hello"}',
+    ) === 1
+  );
 });
 
 Deno.test("metrics on the tracker's own port are refused", async () => {
@@ -277,6 +342,42 @@ Deno.test("formatMetrics() leaves out what older stats lack and escapes reasons"
   assertEquals(m.get('p2p_tracker_refused_total{reason="quota"}'), 0);
   assert(text.includes("# TYPE p2p_tracker_refused_total counter\n"));
   assertEquals(load.report().announces, 1);
+});
+
+Deno.test("formatMetrics() adds the relay's gauges and counters when given them, and the version", () => {
+  const text = formatMetrics({
+    files: 0,
+    peers: 0,
+    registrations: 0,
+    requests: 0,
+    uptimeMs: 0,
+  }, {
+    version: '1.2.3"x',
+    relay: {
+      sessions: 2,
+      waiting: 1,
+      bytes: 4096,
+      paired: 5,
+      refused: { "not-expected": 3, busy: 1, hellos: 0, "bad-hello": 2 },
+      quotaReached: 1,
+      noPartner: 4,
+    },
+  });
+  const m = parseMetrics(text);
+  assertEquals(m.get('p2p_tracker_info{version="1.2.3\\"x"}'), 1);
+  assertEquals(m.get("p2p_tracker_relay_sessions"), 2);
+  assertEquals(m.get("p2p_tracker_relay_waiting"), 1);
+  assertEquals(m.get("p2p_tracker_relay_sessions_total"), 5);
+  assertEquals(m.get("p2p_tracker_relay_bytes_total"), 4096);
+  assertEquals(m.get("p2p_tracker_relay_quota_reached_total"), 1);
+  assertEquals(m.get("p2p_tracker_relay_no_partner_total"), 4);
+  assertEquals(
+    m.get('p2p_tracker_relay_refused_total{reason="not-expected"}'),
+    3,
+  );
+  assertEquals(m.get('p2p_tracker_relay_refused_total{reason="hellos"}'), 0);
+  assert(text.includes("# TYPE p2p_tracker_relay_bytes_total counter\n"));
+  assert(text.includes("# TYPE p2p_tracker_relay_sessions gauge\n"));
 });
 
 Deno.test("announces and queries a second average over a sliding 10 s window", () => {

@@ -21,6 +21,8 @@ export const PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
     "--allow-read",
     "--allow-write",
     "--allow-env=INIT_CWD",
+    // Its LAN addresses, printed when it listens on every interface.
+    "--allow-sys=networkInterfaces",
     ...TRACKER_V8_FLAGS,
   ],
   // bittorrent-dht's `debug` reads the environment.

@@ -71,8 +71,9 @@ export const TRACKER_V8_FLAGS = [
 ];
 
 /**
- * What we build: the tracker talks TCP and reads (on first start writes)
- * its --secret-file (relative to INIT_CWD when set); the peer also reads and writes files and reads
+ * What we build: the tracker talks TCP, reads (on first start writes) its
+ * --secret-file (relative to INIT_CWD when set) and lists the network
+ * interfaces (to print its LAN addresses when it listens on all); the peer also reads and writes files and reads
  * P2P_TRACKER, P2P_LINK and P2P_TEAM_SECRET.
  */
 export const TARGETS: readonly Target[] = [
@@ -84,6 +85,7 @@ export const TARGETS: readonly Target[] = [
       "--allow-read",
       "--allow-write",
       "--allow-env=INIT_CWD",
+      "--allow-sys=networkInterfaces",
     ],
     runtimeFlags: TRACKER_V8_FLAGS,
   },

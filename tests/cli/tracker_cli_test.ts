@@ -76,7 +76,6 @@ Deno.test("tracker on 0.0.0.0 names this machine's addresses for peers on other 
   const run = [
     "run",
     ...PERMISSIONS["tracker.ts"],
-    "--allow-sys=networkInterfaces",
     `${ROOT}tracker.ts`,
     "--port",
     "0",

@@ -227,7 +227,11 @@ function buildProgram(): Command {
   withTracker(addCommand(program, "list", "List the files the tracker knows."))
     .action((flags: TrackerFlags) => listFiles(withGlobals(flags)));
   withTracker(
-    addCommand(program, "search", "Find files whose name contains TEXT."),
+    addCommand(
+      program,
+      "search",
+      "Find files whose name contains every word of TEXT, in any order.",
+    ),
   )
     .argument("<text...>", "words to look for in file names")
     .action((words: string[], flags: TrackerFlags) =>

@@ -62,7 +62,7 @@ const HELP: readonly (readonly [string, ...string[]])[] = [
     `up to ${formatDuration(DEFAULT_WAIT_MS)} (--wait 30s; 0 fails at once)`,
   ],
   ["list", "files the tracker knows"],
-  ["search TEXT", "files whose name contains TEXT"],
+  ["search TEXT", "files whose name contains every word of TEXT"],
   ["status", "shared files, transfers, totals up and down"],
   ["peers ID", "who shares a file"],
   ["cancel ID", "stop a transfer (#N from status, ID or name)"],

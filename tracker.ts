@@ -70,7 +70,7 @@ async function main(args: string[]): Promise<number> {
       .addOption(
         new Option("--host <address>", "address to listen on")
           .default("0.0.0.0")
-          .argParser(asUsage(parseListenHost)),
+          .argParser(asUsage(parseHost)),
       )
       .option(
         "--secret-file <path>",
@@ -291,31 +291,10 @@ function metricsOption(
   return { host: metricsHost ?? DEFAULT_METRICS_HOST, port };
 }
 
-/**
- * `--host`: an IP address or a host name, as {@linkcode parseHost} takes
- * them; digits and dots alone must be an IPv4 address (four numbers 0 to
- * 255), since no host name ends in a number: `999.1.1.1` is a mistake.
- */
-function parseListenHost(text: string): string {
-  const host = parseHost(text);
-  if (/^[0-9.]+$/.test(host) && !IPV4.test(host)) {
-    throw new UsageError(
-      `Cannot use "${
-        terminalSafe(text)
-      }" for --host: it is not an IP address (four numbers from 0 to 255, like 192.168.1.20) or a host name; give an address such as 0.0.0.0 (all addresses) or 127.0.0.1.`,
-    );
-  }
-  return host;
-}
-
-/** A dotted-quad IPv4 address. */
-const IPV4 =
-  /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-
 /** `--metrics-host`, refused with the flag's own name. */
 function parseMetricsHost(text: string): string {
   try {
-    return parseListenHost(text);
+    return parseHost(text);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     throw new UsageError(error.message.replace("--host", "--metrics-host"));

@@ -187,14 +187,18 @@ export function parseSearchText(
 
 /**
  * Checks the value of `--host` (the address to listen on): an IP address
- * or a host name, written as one. Whether it is an address of this machine
- * is only known when listening. Throws a {@linkcode UsageError}.
+ * or a host name, written as one. Digits and dots alone must be an IPv4
+ * address (four numbers 0 to 255): no host name ends in a number, so
+ * `999.1.1.1` is a mistake, not a name to look up. Whether it is an
+ * address of this machine is only known when listening. Throws a
+ * {@linkcode UsageError}.
  *
  * @example
  * ```ts
  * parseHost("0.0.0.0"); // "0.0.0.0"
  * parseHost("[::1]"); // "::1"
  * parseHost("not a host!"); // throws UsageError
+ * parseHost("999.1.1.1"); // throws UsageError
  * ```
  */
 export function parseHost(text: string): string {
@@ -202,15 +206,22 @@ export function parseHost(text: string): string {
   // `[::1]`, as in addresses with a port, is the IPv6 address ::1.
   const bracketed = /^\[(.*)\]$/.exec(trimmed);
   const host = bracketed ? bracketed[1] : trimmed;
-  if (!isValidHost(host) || (bracketed && !host.includes(":"))) {
+  if (
+    !isValidHost(host) || (bracketed && !host.includes(":")) ||
+    (/^[0-9.]+$/.test(host) && !IPV4.test(host))
+  ) {
     throw new UsageError(
       `Cannot use "${
         terminalSafe(text)
-      }" for --host: it is not an IP address or a host name; give an address such as 0.0.0.0 (all addresses) or 127.0.0.1.`,
+      }" for --host: it is not an IP address (four numbers from 0 to 255, like 192.168.1.20) or a host name; give an address such as 0.0.0.0 (all addresses) or 127.0.0.1.`,
     );
   }
   return host;
 }
+
+/** A dotted-quad IPv4 address. */
+const IPV4 =
+  /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
 /**
  * Parses `--dht-bootstrap`: DHT nodes as `HOST:PORT`, separated by commas,

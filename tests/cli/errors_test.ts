@@ -45,7 +45,7 @@ const NOT_HERE_SENTENCE =
 const NO_SUCH_NAME_SENTENCE =
   `Cannot listen on "${NO_SUCH_NAME}": it is neither an IP address nor a host name this machine can look up; use --host 0.0.0.0 (all addresses) or one of this machine's addresses.`;
 const NOT_A_HOST_SENTENCE =
-  `Cannot use "${NOT_A_HOST}" for --host: it is not an IP address or a host name; give an address such as 0.0.0.0 (all addresses) or 127.0.0.1.`;
+  `Cannot use "${NOT_A_HOST}" for --host: it is not an IP address (four numbers from 0 to 255, like 192.168.1.20) or a host name; give an address such as 0.0.0.0 (all addresses) or 127.0.0.1.`;
 const SEARCH_SENTENCE =
   `The search text has 300 characters, over the limit of ${MAX_SEARCH_CHARS}: search for a shorter part of the name.`;
 
@@ -111,7 +111,21 @@ Deno.test("parseHost accepts addresses and names and refuses what is neither", (
     assertEquals(parseHost(host), host);
   }
   assertEquals(parseHost("[::1]"), "::1");
-  for (const text of [NOT_A_HOST, "", " ", "a/b", "[::1", "[localhost]"]) {
+  // Digits and dots alone are an IPv4 address or a mistake: no host name
+  // ends in a number.
+  for (
+    const text of [
+      NOT_A_HOST,
+      "",
+      " ",
+      "a/b",
+      "[::1",
+      "[localhost]",
+      "999.1.1.1",
+      "1.2.3",
+      "1.2.3.4.",
+    ]
+  ) {
     let error: unknown;
     try {
       parseHost(text);
@@ -364,6 +378,15 @@ Deno.test("peer share --host with text that is no host name is a usage error (ex
   const result = await shareOn(NOT_A_HOST);
   assertEquals(result.code, 2, result.stderr);
   assertEquals(assertOneLine(result.stderr), NOT_A_HOST_SENTENCE);
+});
+
+Deno.test("peer share --host with digits and dots that are no IPv4 address is a usage error (exit 2), as the tracker's", async () => {
+  const result = await shareOn("999.1.1.1");
+  assertEquals(result.code, 2, result.stderr);
+  assertEquals(
+    assertOneLine(result.stderr),
+    NOT_A_HOST_SENTENCE.replace(NOT_A_HOST, "999.1.1.1"),
+  );
 });
 
 Deno.test("tracker --host with text that is no host name is a usage error (exit 2)", async () => {

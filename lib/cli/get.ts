@@ -21,6 +21,7 @@ import {
 import { formatAddress } from "../net/connection.ts";
 import type { Trackers } from "../discovery/tracker_group.ts";
 import { download, type DownloadResult } from "../download/download.ts";
+import { waitingFor, whileDown } from "./_get_waits.ts";
 import {
   formatDuration,
   formatSavedSize,
@@ -70,12 +71,12 @@ export async function get(
     stdin: arg === STDIN_ARG ? Deno.stdin.readable : undefined,
   });
   const trackers = trackersFor(wanted, flags);
-  const { id, secret } = lookupOf(wanted);
+  const lookup = lookupOf(wanted);
   const target = saveTarget(flags);
   await refuseFolderOutput(target, flags.output);
   const created = await prepareOutDir(target.outDir);
   try {
-    await downloadInto(target, id, secret, trackers, flags);
+    await downloadInto(target, lookup, trackers, flags);
   } catch (error) {
     // A folder this get made and saved nothing in is taken away again.
     await removeEmptyFolders(created);
@@ -84,7 +85,7 @@ export async function get(
 }
 
 /** The advice to set --tracker, which a link's get does not use. */
-const SET_TRACKER_ADVICE = /Set --tracker or P2P_TRACKER\.$/;
+const SET_TRACKER_ADVICE = /Set --tracker or P2P_TRACKER\./;
 
 /**
  * `error` with the advice to set `--tracker` (a link names its trackers,
@@ -112,11 +113,11 @@ function withLinkAdvice(error: unknown): unknown {
 /** Downloads into `target`, prints the result and, with `--seed`, seeds. */
 async function downloadInto(
   target: SaveTarget,
-  id: string,
-  secret: Uint8Array | undefined,
+  lookup: Lookup,
   trackers: Trackers,
   flags: GetFlags,
 ): Promise<void> {
+  const { id, secret } = lookup;
   const [tracker, ...moreTrackers] = trackers;
   using stop = listenForStop();
   const progress = new ProgressLine({ quiet: flags.quiet || flags.json });
@@ -131,7 +132,8 @@ async function downloadInto(
   const partsBefore = await partsIn(target.outDir);
   const waitMs = flags.wait ?? DEFAULT_WAIT_MS;
   const waitingUntil = performance.now() + waitMs;
-  let toldWaiting = false;
+  /** The last wait said (a log says each once). */
+  let toldWaiting: string | undefined;
   try {
     let result;
     try {
@@ -149,19 +151,14 @@ async function downloadInto(
         waitMs,
         signal: stop.signal,
         log: logger(flags, progress),
-        onTrackersDown: (error) => {
+        onTrackersDown: (error, how) => {
           if (flags.quiet || flags.json) return;
-          const where = [
-            node.lan ? "on the local network" : "",
-            node.dht ? "in the DHT" : "",
-          ].filter(Boolean).join(" and ");
           progress.clear();
+          const told = lookup.link ? withLinkAdvice(error) : error;
           console.error(terminalSafe(
-            `${
-              (error as Error).message
-            } Looking ${where} meanwhile, for up to ${
-              formatDuration(waitMs)
-            } (--wait).`,
+            `${(told as Error).message} ${
+              whileDown(how, { trackers: trackers.length, node })
+            }`,
           ));
         },
         onTrackerTrouble: (trouble) =>
@@ -174,18 +171,16 @@ async function downloadInto(
         onProgress: (p) => {
           if (p.waiting && p.size === 0) {
             // Nothing is known of the file yet, not even its size. In a
-            // log (not a terminal) this is said once, not at every ask.
-            if (toldWaiting && !progress.live) return;
-            toldWaiting = true;
+            // log (not a terminal) each wait is said once, not at every ask.
+            const why = waitingFor(p, {
+              private: secret !== undefined,
+              trackers: trackers.length,
+            });
+            if (toldWaiting === why && !progress.live) return;
+            toldWaiting = why;
             const left = Math.max(0, waitingUntil - performance.now());
             progress.show(
-              `${
-                secret
-                  ? "This link's file is not shared now"
-                  : `${p.name} is not shared yet`
-              }: waiting for a sharer (${
-                formatDuration(left)
-              } left, --wait to change).`,
+              `${why} (${formatDuration(left)} left, --wait to change).`,
             );
             return;
           }
@@ -276,14 +271,22 @@ function trackersFor(wanted: GetTarget, flags: GetFlags): Trackers {
 
 /**
  * What `download()` is given: the file ID, or for a private link its short
- * ID and the secret that finds and opens the share.
+ * ID and the secret that finds and opens the share; and whether a link
+ * named it.
  */
-function lookupOf(wanted: GetTarget): { id: string; secret?: Uint8Array } {
-  if (wanted.kind === "id") return { id: wanted.id };
+interface Lookup {
+  id: string;
+  secret?: Uint8Array;
+  link: boolean;
+}
+
+/** The {@linkcode Lookup} for `wanted`. */
+function lookupOf(wanted: GetTarget): Lookup {
+  if (wanted.kind === "id") return { id: wanted.id, link: false };
   const { link } = wanted;
   return link.kind === "public"
-    ? { id: link.id }
-    : { id: link.shortId, secret: link.secret };
+    ? { id: link.id, link: true }
+    : { id: link.shortId, secret: link.secret, link: true };
 }
 
 /** Where a get saves: the folder, and the name `--output` gives, if any. */

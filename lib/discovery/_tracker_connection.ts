@@ -91,7 +91,7 @@ export class TrackerConnection {
           ? new RangeError(
             `Request too large for the tracker: ${error.message}`,
           )
-          : this.#unreachable("the connection broke", error),
+          : this.#unreachable("the connection broke", { cause: error }),
       )
     );
     if (!this.#reading) this.#readReplies();
@@ -141,7 +141,9 @@ export class TrackerConnection {
           continue;
         }
         if (this.#pending.length === 0) {
-          throw this.#unreachable(`it sent "${reply.type}" unasked`);
+          throw this.#unreachable(`it sent "${reply.type}" unasked`, {
+            transient: false,
+          });
         }
         const pending = this.#pending.shift()!;
         clearTimeout(pending.timer);
@@ -185,6 +187,7 @@ export class TrackerConnection {
     if (!expected.includes(reply.type)) {
       const error = this.#unreachable(
         `it sent "${reply.type}" where "${expected.join('" or "')}" belongs`,
+        { transient: false },
       );
       this.#fail(error);
       throw error;
@@ -212,25 +215,36 @@ export class TrackerConnection {
   #failureFrom(error: unknown): Error {
     if (error instanceof TrackerUnreachableError) return error;
     if (error instanceof Deno.errors.TimedOut) {
-      return this.#unreachable(this.#lateText(), error);
+      return this.#unreachable(this.#lateText(), { cause: error });
     }
     if (error instanceof TypeError || error instanceof RangeError) {
-      return this.#unreachable("sent a malformed answer", error);
+      return this.#unreachable("sent a malformed answer", {
+        cause: error,
+        transient: false,
+      });
     }
-    return this.#unreachable("the connection broke", error);
+    return this.#unreachable("the connection broke", { cause: error });
   }
 
   #lateText(): string {
     return `it did not answer within ${this.#replyMs / 1000} s`;
   }
 
-  #unreachable(detail: string, cause?: unknown): TrackerUnreachableError {
+  /**
+   * The error for a tracker that stopped responding: one that broke off or
+   * went quiet may be restarting (`transient`, the default); one that sent
+   * what a tracker would not is not.
+   */
+  #unreachable(
+    detail: string,
+    options: { cause?: unknown; transient?: boolean } = {},
+  ): TrackerUnreachableError {
     return new TrackerUnreachableError(
       this.#address,
       `Tracker at ${
         formatAddress(this.#address)
       } stopped responding: ${detail}.`,
-      { cause },
+      { cause: options.cause, transient: options.transient ?? true },
     );
   }
 }

@@ -16,10 +16,6 @@ import {
   formatAddress,
 } from "../net/connection.ts";
 import {
-  HandshakeRefusedError,
-  PlainPeerError,
-} from "../secure/secret_stream.ts";
-import {
   CONNECT_TIMEOUT_MS,
   MAX_TRACKER_ANSWER_JSON_BYTES,
   TRACKER_REPLY_TIMEOUT_MS,
@@ -36,6 +32,8 @@ import type {
 import {
   checkSearchText,
   connectFailure,
+  connectMayPass,
+  connectReached,
   TrackerUnreachableError,
 } from "./tracker_errors.ts";
 import type {
@@ -107,15 +105,18 @@ export class TrackerClient {
         new TrackerConnection(address, conn, replyMs),
       );
     } catch (error) {
-      // A refused handshake reached the tracker: it cannot be used as asked.
-      const reached = error instanceof HandshakeRefusedError ||
-        error instanceof PlainPeerError;
+      // Something answered (a refused handshake, not a tracker): it runs,
+      // but cannot be used as asked.
+      const reached = connectReached(error);
+      const mayPass = connectMayPass(error);
       throw new TrackerUnreachableError(
         address,
         `Cannot ${reached ? "use" : "reach"} tracker at ${
           formatAddress(address)
-        }: ${connectFailure(error, timeoutMs)}.${reached ? "" : RUNNING_HINT}`,
-        { cause: error },
+        }: ${connectFailure(error, timeoutMs, address.host)}.${
+          mayPass ? RUNNING_HINT : ""
+        }`,
+        { cause: error, transient: mayPass },
       );
     }
   }

@@ -14,6 +14,7 @@ import {
 } from "../secure/secret_stream.ts";
 import { HandshakeTimeoutError } from "../net/secure_transport.ts";
 import { MAX_SEARCH_CHARS, TEAM_SECRET_ENV } from "../protocol/limits.ts";
+import { describeError, isLookupFailure } from "../net/describe_error.ts";
 import type { ErrorCode, FileList, Message } from "../protocol/messages.ts";
 
 /** The tracker refused a request; `code` says why, the message is for the user. */
@@ -35,16 +36,34 @@ export class TrackerError extends Error {
   }
 }
 
+/** Options for {@linkcode TrackerUnreachableError}. */
+export interface TrackerUnreachableErrorOptions extends ErrorOptions {
+  /**
+   * Asking again later may succeed: the tracker could not be reached or
+   * its connection broke (it may be restarting, the network may come
+   * back), rather than something there refusing or not being a tracker.
+   * @default {false}
+   */
+  transient?: boolean;
+}
+
 /** The tracker could not be reached, or stopped answering; the message is for the user. */
 export class TrackerUnreachableError extends Error {
   /** The tracker's address. */
   readonly address: Address;
+  /** True if asking again later may succeed (see the options). */
+  readonly transient: boolean;
 
   /** Creates an error about the tracker at `address`. */
-  constructor(address: Address, message: string, options?: ErrorOptions) {
+  constructor(
+    address: Address,
+    message: string,
+    options?: TrackerUnreachableErrorOptions,
+  ) {
     super(message, options);
     this.name = "TrackerUnreachableError";
     this.address = address;
+    this.transient = options?.transient ?? false;
   }
 }
 
@@ -86,8 +105,15 @@ export function isPeerRefusal(
     /^(Expected "hello", got |Frame )/.test(reply.message);
 }
 
-/** Why a connect failed, in a few words. */
-export function connectFailure(error: unknown, timeoutMs: number): string {
+/**
+ * Why a connect failed, in a few words; `host`, the name connected to,
+ * is named when it cannot be looked up.
+ */
+export function connectFailure(
+  error: unknown,
+  timeoutMs: number,
+  host?: string,
+): string {
   if (error instanceof HandshakeRefusedError) {
     // "no-key-expected" is never retried without the key: anyone on the
     // path can send it, so a retry would let someone posing as the team's
@@ -104,6 +130,13 @@ export function connectFailure(error: unknown, timeoutMs: number): string {
   if (error instanceof PlainPeerError) {
     return "it runs an older p2p that does not encrypt; upgrade the tracker";
   }
+  if (error instanceof TypeError) {
+    // The handshake's answer was not p2p's (a web server, say).
+    return "it is not a p2p tracker (something else answers on that port)";
+  }
+  if (error instanceof Deno.errors.UnexpectedEof) {
+    return "it closed the connection during the encryption handshake, as something other than a p2p tracker would (a tracker's relay port, say)";
+  }
   if (error instanceof Deno.errors.ConnectionRefused) {
     return "connection refused";
   }
@@ -115,12 +148,40 @@ export function connectFailure(error: unknown, timeoutMs: number): string {
   if (error instanceof Deno.errors.TimedOut) {
     return `no answer within ${timeoutMs / 1000} s`;
   }
-  if (error instanceof Deno.errors.NotFound) return "host not found";
+  if (error instanceof Deno.errors.NotFound || isLookupFailure(error)) {
+    return host === undefined
+      ? "cannot find the host name"
+      : `cannot find the host name "${userText(host).replace(/\.$/, "")}"`;
+  }
   if (error instanceof Deno.errors.PermissionDenied) {
     return "network access not permitted";
   }
-  const text = error instanceof Error ? error.message : String(error);
-  return userText(text).replace(/\.$/, "");
+  return userText(describeError(error)).replace(/\.$/, "");
+}
+
+/**
+ * True if `error`, a connect's failure, came from something that answered
+ * at the address: it refused the handshake, or it is not a p2p tracker.
+ * Something runs there, so "Is it running?" is no advice.
+ */
+export function connectReached(error: unknown): boolean {
+  return error instanceof HandshakeRefusedError ||
+    error instanceof PlainPeerError || error instanceof TypeError ||
+    error instanceof Deno.errors.UnexpectedEof ||
+    error instanceof HandshakeTimeoutError;
+}
+
+/**
+ * True if connecting again later may get past `error`, a connect's
+ * failure: nothing answered (refused, timed out, a network down), as when
+ * the tracker is not running yet or restarting. Not for a name that cannot
+ * be looked up, nor something there that is not the tracker asked for.
+ */
+export function connectMayPass(error: unknown): boolean {
+  return !connectReached(error) && !isLookupFailure(error) &&
+    !(error instanceof Deno.errors.NotFound) &&
+    !(error instanceof Deno.errors.PermissionDenied) &&
+    !(error instanceof Deno.errors.NotCapable);
 }
 
 /** Text from the network made safe to print: no control characters, bounded. */

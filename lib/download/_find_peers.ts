@@ -1,7 +1,8 @@
 /**
- * Where a download's peers come from: the tracker is asked who holds a file,
- * and asked again (reconnecting once if it went away) for peers that joined
- * since. When the tracker holds several metadata variants for one ID, each
+ * Where a download's peers come from: the tracker is asked who holds a file
+ * (again while the get waits, if it knows no such file yet or cannot be
+ * reached: `_patient_lookup.ts`), and asked again (reconnecting once if it
+ * went away) for peers that joined since. When the tracker holds several metadata variants for one ID, each
  * is tried in turn while the download of the one before fails in a way
  * another variant may fix.
  *
@@ -29,6 +30,7 @@ import type { TrackerTrouble } from "../discovery/tracker_trouble.ts";
 import { NO_PRIVATE_SHARER, notKnown } from "./_not_known.ts";
 import { ambiguousId } from "./_ambiguous.ts";
 import {
+  FIND_MS,
   type Finder,
   type FinderOrigin,
   type LocalPeers,
@@ -38,7 +40,8 @@ import { FULL_ID_CHARS } from "../protocol/limits.ts";
 import { trackersOf } from "../discovery/tracker_group.ts";
 import type { TrackerAddress } from "../discovery/tracker_types.ts";
 import { listed } from "./_peer_pool.ts";
-import { sleep } from "../util/sleep.ts";
+import { askPatiently, foundNowhere } from "./_patient_lookup.ts";
+import type { TrackersDown } from "./types.ts";
 import {
   deriveShareKeys,
   openMetadata,
@@ -103,25 +106,27 @@ export interface FindPeersOptions {
   log?: (line: string) => void;
   /**
    * Ms to keep asking while the tracker knows no file with the ID (nobody
-   * shares it yet); 0 fails at once. @default {0}
+   * shares it yet) or no tracker can be reached; 0 fails at once.
+   * @default {0}
    */
   waitMs?: number;
-  /** Called each time the tracker is asked again while waiting. */
-  onWaiting?: () => void;
+  /**
+   * Called each time the trackers are to be asked again while waiting:
+   * `trackersDown` while none could be reached.
+   */
+  onWaiting?: (trackersDown: boolean) => void;
   /**
    * Called once for each tracker that could not be used while another
    * answered. @default {nothing}
    */
   onTrackerTrouble?: (trouble: TrackerTrouble) => void;
   /**
-   * Called when no tracker could be asked (the error says why) while the
-   * LAN or the DHT go on looking. @default {nothing}
+   * Called once when no tracker could be asked (the error says why) while
+   * they are asked again or the LAN or the DHT go on looking (`how`).
+   * @default {nothing}
    */
-  onTrackersDown?: (error: unknown) => void;
+  onTrackersDown?: (error: unknown, how: TrackersDown) => void;
 }
-
-/** How often a download waiting for a file to be shared asks the tracker. */
-export const WAIT_POLL_MS = 2_000;
 
 /**
  * Looks up the file with ID (or unique ID prefix) `id` and resolves as
@@ -168,14 +173,38 @@ export async function tryEachVariant<T>(
   // Cancelling while no tracker has answered hangs up on them all.
   const hangUp = () => panel.close();
   signal?.addEventListener("abort", hangUp, { once: true });
+  // The trackers are no longer asked again once the file is found.
+  const stopAsking = new AbortController();
+  const asking = signal
+    ? AbortSignal.any([signal, stopAsking.signal])
+    : stopAsking.signal;
+  const waitMs = options.waitMs ?? 0;
+  // The LAN and the DHT were there, but cannot look for a short ID.
+  const tooShort = finders.length > 0 && !lan;
+  let toldDown = false;
+  const tellDown = (error: unknown, retrying: boolean) => {
+    if (toldDown || asking.aborted) return;
+    toldDown = true;
+    options.onTrackersDown?.(error, {
+      retryMs: retrying ? waitMs : 0,
+      lookMs: lan ? Math.max(waitMs, FIND_MS) : 0,
+      shortId: tooShort,
+    });
+  };
   try {
     // Every tracker is asked for the file, and the LAN listened to; the
     // first to answer is asked about its other variants.
-    const fromTrackers: Promise<From> = lookUpPatiently(
-      () => untilAborted(panel.first(ask(0)), signal, () => {}),
-      options,
+    const fromTrackers: Promise<From> = askPatiently(
+      () => untilAborted(panel.first(ask(0)), asking, () => {}),
+      {
+        waitMs,
+        signal: asking,
+        mayPass: (error) => panel.mayAnswerLater(error),
+        onWaiting: options.onWaiting,
+        onDown: (error) => tellDown(error, true),
+      },
     );
-    const fromLan: Promise<From> | undefined = lan?.found(options.waitMs ?? 0)
+    const fromLan: Promise<From> | undefined = lan?.found(waitMs)
       .then(({ meta, peers }) => ({
         // A private share found on the LAN: sealed here as the sharer would
         // (the swarm registers the download with it).
@@ -194,9 +223,7 @@ export async function tryEachVariant<T>(
     fromTrackers.catch((error) => {
       // No tracker to ask: said now, not when the LAN and DHT give up.
       const unknown = error instanceof DownloadError && error.unknownId;
-      if (fromLan && !unknown && !signal?.aborted) {
-        options.onTrackersDown?.(error);
-      }
+      if (fromLan && !unknown) tellDown(error, false);
     });
     fromLan?.catch(() => {});
     let from = await Promise.any(
@@ -204,8 +231,10 @@ export async function tryEachVariant<T>(
     )
       .catch((error: AggregateError) => {
         signal?.throwIfAborted();
-        throw error.errors[0];
+        const [trackers, finders] = error.errors;
+        throw foundNowhere(trackers, { finders, shortId: tooShort });
       });
+    stopAsking.abort();
     for (let variant = 0;; variant++) {
       const found = from.answer;
       const tracker = from.tracker;
@@ -269,6 +298,7 @@ export async function tryEachVariant<T>(
       }
     }
   } finally {
+    stopAsking.abort();
     signal?.removeEventListener("abort", hangUp);
     panel.close();
     lan?.close();
@@ -295,30 +325,6 @@ function untilAborted<T>(
       signal.removeEventListener("abort", abort)
     );
   });
-}
-
-/**
- * Runs `lookUp` until it finds the file; while the tracker knows no file
- * with the ID, asks again every WAIT_POLL_MS for up to `waitMs`.
- */
-async function lookUpPatiently<T>(
-  lookUp: () => Promise<T>,
-  options: FindPeersOptions,
-): Promise<T> {
-  const deadline = performance.now() + (options.waitMs ?? 0);
-  for (;;) {
-    try {
-      return await lookUp();
-    } catch (error) {
-      const unknown = error instanceof DownloadError && error.unknownId;
-      if (!unknown || performance.now() >= deadline) throw error;
-      options.onWaiting?.();
-      await sleep(
-        Math.min(WAIT_POLL_MS, deadline - performance.now()),
-        options.signal,
-      );
-    }
-  }
 }
 
 /**

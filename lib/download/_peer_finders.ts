@@ -18,6 +18,11 @@ import { DownloadError } from "./_download_error.ts";
 export interface LocalPeers {
   /** Calls `onPeer` for each peer heard offering `key`, until disposed. */
   find(key: string, onPeer: (address: Address) => void): Disposable;
+  /**
+   * Its counters; a DHT's `nodes` are those it knows now (none: there is
+   * nobody to ask).
+   */
+  readonly stats?: object;
 }
 
 /** Where a finder looks. */
@@ -54,6 +59,7 @@ export interface PeerFindersOptions {
 export class PeerFinders {
   #peers = new Map<string, PeerAddress>();
   #origins = new Map<string, FinderOrigin>();
+  #finders: readonly Finder[];
   #finding: Disposable[];
   #options: PeerFindersOptions;
   #waiting: (() => void)[] = [];
@@ -61,6 +67,7 @@ export class PeerFinders {
   /** Starts looking for peers offering the file with every finder. */
   constructor(finders: readonly Finder[], options: PeerFindersOptions) {
     this.#options = options;
+    this.#finders = finders;
     options.signal?.addEventListener("abort", () => this.#wake(), {
       once: true,
     });
@@ -110,9 +117,7 @@ export class PeerFinders {
       }
       const left = deadline - performance.now();
       if (left <= 0) {
-        throw new DownloadError("No peer found without a tracker shares it.", {
-          unknownId: true,
-        });
+        throw new DownloadError(this.#nobody(), { unknownId: true });
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
@@ -128,6 +133,28 @@ export class PeerFinders {
   close(): void {
     for (const finding of this.#finding) finding[Symbol.dispose]();
     this.#wake();
+  }
+
+  /**
+   * Why no finder gave the file, one clause a finder: "Nobody on the local
+   * network has the file, and the DHT has no nodes to ask."
+   */
+  #nobody(): string {
+    const clauses = this.#finders.map(({ origin, peers }) => {
+      const where = origin === "lan" ? "on the local network" : "in the DHT";
+      const nodes = (peers.stats as { nodes?: unknown } | undefined)?.nodes;
+      if (origin === "dht" && nodes === 0) {
+        return "the DHT has no nodes to ask";
+      }
+      const heard = [...this.#origins.values()].filter((o) => o === origin);
+      return heard.length === 0
+        ? `nobody ${where} has the file`
+        : `the ${
+          heard.length === 1 ? "peer" : "peers"
+        } found ${where} did not give it`;
+    });
+    const text = clauses.join(", and ");
+    return `${text.charAt(0).toUpperCase()}${text.slice(1)}.`;
   }
 
   #found(address: Address, origin: FinderOrigin): void {

@@ -10,7 +10,10 @@
 
 import { type Address, formatAddress } from "../net/connection.ts";
 import type { PeerAddress } from "../protocol/messages.ts";
-import { TrackerClient } from "../discovery/tracker_client.ts";
+import {
+  TrackerClient,
+  TrackerUnreachableError,
+} from "../discovery/tracker_client.ts";
 import type { TrackerAddress } from "../discovery/tracker_types.ts";
 import type { Trackers } from "../discovery/tracker_group.ts";
 import { settleWithin } from "../util/settle_within.ts";
@@ -63,6 +66,8 @@ export class TrackerPanel {
   #clients = new Map<TrackerAddress, Promise<TrackerClient>>();
   /** Trackers whose trouble was told of already. */
   #told = new Set<TrackerAddress>();
+  /** Errors of questions no tracker answered that asking again may cure. */
+  #passing = new WeakSet<object>();
   #closed = false;
 
   /** A panel of `trackers`; nothing is connected until asked. */
@@ -170,12 +175,28 @@ export class TrackerPanel {
       );
     }
     const answered = errors.find((error) => error instanceof DownloadError);
-    return answered ?? noTrackerAnswered(
+    if (answered) return answered;
+    const error = noTrackerAnswered(
       troubles as [
         TrackerTrouble,
         ...TrackerTrouble[],
       ],
     );
+    const mayPass = troubles.some((trouble) =>
+      trouble.error instanceof TrackerUnreachableError &&
+      trouble.error.transient
+    );
+    if (mayPass && error instanceof Error) this.#passing.add(error);
+    return error;
+  }
+
+  /**
+   * True if `error`, what {@linkcode first} rejected with, says no tracker
+   * could be reached but one may be if asked again (it is restarting, the
+   * network is back), rather than that they answered or refused.
+   */
+  mayAnswerLater(error: unknown): boolean {
+    return error instanceof Error && this.#passing.has(error);
   }
 
   /**

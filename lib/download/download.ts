@@ -32,6 +32,7 @@ import {
   incompleteError,
 } from "./_download_error.ts";
 import { tryEachVariant } from "./_find_peers.ts";
+import { waitingFor } from "./_patient_lookup.ts";
 import { type LinkBudget, linkShare, pieceTimeMs } from "./_link_budget.ts";
 import { type PeerBytes, type PeerOrigin, PeerPool } from "./_peer_pool.ts";
 import { matches } from "./_piece_check.ts";
@@ -59,6 +60,7 @@ export type {
   DownloadProgress,
   DownloadResult,
   PrivateAccess,
+  TrackersDown,
 } from "./types.ts";
 import type {
   DownloadOptions,
@@ -96,15 +98,8 @@ export async function download(
     ? new BandwidthLimiter(options.downloadLimit)
     : undefined;
   const limiter = owned ?? options.downloadLimit as BandwidthLimiter;
-  const onWaiting = () =>
-    options.onProgress?.({
-      name: `ID ${id.slice(0, 16)}`,
-      size: 0,
-      received: 0,
-      bytesPerSecond: 0,
-      peers: 0,
-      waiting: true,
-    });
+  const onWaiting = (trackersDown: boolean) =>
+    options.onProgress?.(waitingFor(id, trackersDown));
   const { secret } = options;
   const wanted = secret ? { secret, shortId: id || undefined } : { id };
   return await tryEachVariant(wanted, async (found) => {

@@ -37,6 +37,11 @@ export interface DownloadProgress {
   found?: { lan?: number; dht?: number };
   /** True while no peer is linked and the download waits for one. */
   waiting: boolean;
+  /**
+   * With `waiting`, before the file is found: true while no tracker can be
+   * reached and they are asked again (else none knows the file yet).
+   */
+  trackersDown?: boolean;
   /** A folder's files wholly in so far, and its files in all. */
   files?: { done: number; total: number };
 }
@@ -105,10 +110,11 @@ export interface DownloadOptions {
    */
   onTrackerTrouble?: (trouble: TrackerTrouble) => void;
   /**
-   * Called when no tracker could be asked (the error says why) while the
-   * LAN or the DHT go on looking, up to `waitMs`. @default {nothing}
+   * Called once when no tracker could be asked (the error says why) while
+   * they are asked again or the LAN or the DHT go on looking, as `how`
+   * says. @default {nothing}
    */
-  onTrackersDown?: (error: unknown) => void;
+  onTrackersDown?: (error: unknown, how: TrackersDown) => void;
   /** Replace an existing file of the same name. @default {false} */
   force?: boolean;
   /** This process's own listening addresses, never connected to. */
@@ -133,9 +139,22 @@ export interface DownloadOptions {
   /** With `swarm`: keep serving the finished file. @default {false} */
   seed?: boolean;
   /**
-   * Ms to wait for a peer when nobody shares the file yet, or every peer
-   * left (the tracker is asked again meanwhile); 0 fails at once.
-   * @default {0}
+   * Ms to wait for a peer when nobody shares the file yet, no tracker can
+   * be reached, or every peer left (the trackers are asked again
+   * meanwhile); 0 fails at once. @default {0}
    */
   waitMs?: number;
+}
+
+/** What a download does while no tracker can be asked (`onTrackersDown`). */
+export interface TrackersDown {
+  /** Ms the trackers are asked again for (the wait); 0 when they are not. */
+  retryMs: number;
+  /** Ms the LAN and the DHT are looked in meanwhile; 0 when they are not. */
+  lookMs: number;
+  /**
+   * True if the LAN or the DHT were there to look in, but not for a short
+   * ID: they know a file only by its full ID.
+   */
+  shortId: boolean;
 }

@@ -13,6 +13,8 @@ const WORDS_BY_CLASS: readonly [new (message?: string) => Error, string][] = [
   [Deno.errors.ConnectionAborted, "the connection was aborted"],
   [Deno.errors.ConnectionRefused, "connection refused"],
   [Deno.errors.BrokenPipe, "the connection was closed"],
+  // "Connection closed inside a record": cut off in the middle of a message.
+  [Deno.errors.UnexpectedEof, "the connection was closed"],
   [Deno.errors.NotConnected, "the connection is not open"],
   [Deno.errors.AddrInUse, "the address is in use"],
   [Deno.errors.AddrNotAvailable, "the address is not one of this machine's"],
@@ -79,7 +81,19 @@ export function describeError(error: unknown): string {
   for (const [type, words] of WORDS_BY_CLASS) {
     if (error instanceof type) return words;
   }
+  if (isLookupFailure(error)) return "the host name cannot be found";
   return plainSystemText(
     error instanceof Error ? error.message : String(error),
   );
+}
+
+/**
+ * True for the error a failed host name lookup throws, which has no class
+ * of its own ("failed to lookup address information: Name or service not
+ * known" on Linux; macOS and Windows say it their way).
+ */
+export function isLookupFailure(error: unknown): boolean {
+  return error instanceof Error &&
+    /failed to lookup address|name or service not known|nodename nor servname|no such host/i
+      .test(error.message);
 }

@@ -268,9 +268,12 @@ Deno.test("a link whose tracker is down is not told to set --tracker, and a priv
   const dead = `127.0.0.1:${gone.addr.port}`;
   gone.close();
   const link = `p2p://${dead}/v1/pub/${"cd".repeat(32)}`;
+  // With no wait: the default one would ask the tracker again meanwhile.
   const down = await runEntry("peer.ts", [
     "get",
     link,
+    "--wait",
+    "0",
     "--out",
     join(dir.path, "out"),
   ]);

@@ -254,11 +254,14 @@ Deno.test("several trackers: one that is down is named: a get and a list say so 
       `This link's secret does not match any sharer the tracker at ${tracker.address} knows, and the tracker at ${dead} could not be used (connection refused).`,
     );
     const dead2 = deadAddress();
+    // With no wait: the default one would ask them again meanwhile.
     const none = await runEntry("peer.ts", [
       "get",
       unknown,
       "--tracker",
       `${dead},${dead2}`,
+      "--wait",
+      "0",
       "--out",
       out,
     ]);

@@ -443,7 +443,7 @@ Deno.test("download() keeps one connection to a sharer found at two addresses, a
   );
 });
 
-Deno.test("download() says at once when no tracker can be asked while the LAN goes on looking, and fails with the tracker's error when the wait ends", async () => {
+Deno.test("download() says at once when no tracker can be asked while the LAN goes on looking, and fails with the tracker's error and the LAN's when the wait ends", async () => {
   await using dir = await tempDir();
   const gone = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const tracker = { host: "127.0.0.1", port: gone.addr.port };
@@ -471,7 +471,10 @@ Deno.test("download() says at once when no tracker can be asked while the LAN go
     toldAfter !== undefined && toldAfter < 1_000,
     `told after ${toldAfter}`,
   );
-  assertEquals((told as Error).message, (error as Error).message);
+  assertEquals(
+    (error as Error).message,
+    `${(told as Error).message} Nobody on the local network has the file.`,
+  );
   assert(
     /^Cannot reach tracker at 127\.0\.0\.1:\d+: connection refused/.test(
       (error as Error).message,

@@ -1,7 +1,8 @@
 import net from "node:net";
-import { assertEquals } from "../assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import {
   describeError,
+  isLookupFailure,
   plainSystemText,
 } from "../../lib/net/describe_error.ts";
 
@@ -76,4 +77,21 @@ Deno.test("plainSystemText() puts the system's wording in plain words wherever i
     "the connection was reset",
   );
   assertEquals(plainSystemText("nothing to change"), "nothing to change");
+});
+
+Deno.test("describeError() words a connection cut in the middle of a message, and a host name that cannot be looked up, without the protocol's or the system's words", async () => {
+  assertEquals(
+    describeError(
+      new Deno.errors.UnexpectedEof("Connection closed inside a record"),
+    ),
+    "the connection was closed",
+  );
+  const lookup = await Deno.connect({ hostname: "nosuchhost.invalid", port: 1 })
+    .then((conn) => {
+      conn.close();
+      throw new Error("nosuchhost.invalid was found");
+    }, (error) => error);
+  assertEquals(describeError(lookup), "the host name cannot be found");
+  assert(isLookupFailure(lookup), String(lookup));
+  assert(!isLookupFailure(new Deno.errors.ConnectionRefused("refused")));
 });

@@ -132,10 +132,10 @@ export function connectFailure(
   }
   if (error instanceof TypeError) {
     // The handshake's answer was not p2p's (a web server, say).
-    return "it is not a p2p tracker (something else answers on that port)";
+    return "it is not a p2p tracker; something else answers on that port";
   }
   if (error instanceof Deno.errors.UnexpectedEof) {
-    return "it closed the connection during the encryption handshake, as something other than a p2p tracker would (a tracker's relay port, say)";
+    return "it closed the connection during the encryption handshake, as something other than a p2p tracker would, such as a tracker's relay port";
   }
   if (error instanceof Deno.errors.ConnectionRefused) {
     return "connection refused";

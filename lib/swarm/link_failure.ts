@@ -74,6 +74,14 @@ export function describeConnectFailure(error: unknown): string {
   if (error instanceof PlainPeerError) {
     return "runs an older p2p that does not encrypt: it needs to upgrade";
   }
+  if (error instanceof Deno.errors.UnexpectedEof) {
+    // "Connection closed inside a record": it hung up mid-handshake.
+    return "closed the connection during the encryption handshake (the sharer may have stopped)";
+  }
+  if (error instanceof TypeError) {
+    // "Not a p2p secure connection": its answer was not p2p's handshake.
+    return "is not a p2p peer (something else answers on that port)";
+  }
   return `could not be reached (${describeError(error)})`;
 }
 
@@ -89,7 +97,10 @@ export function describeLinkError(error: unknown): string {
   if (error instanceof Deno.errors.ConnectionAborted) {
     return "dropped the connection";
   }
-  if (error instanceof Deno.errors.BrokenPipe) return "closed the connection";
+  if (
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.UnexpectedEof
+  ) return "closed the connection";
   return plainSystemText(
     error instanceof Error ? error.message : String(error),
   );
@@ -97,8 +108,8 @@ export function describeLinkError(error: unknown): string {
 
 /** An error's sentence as a clause: no capital first, no full stop last. */
 function clause(error: unknown): string {
-  const text = plainSystemText(
-    error instanceof Error ? error.message : String(error),
-  );
+  const text = error instanceof Deno.errors.UnexpectedEof
+    ? describeError(error)
+    : plainSystemText(error instanceof Error ? error.message : String(error));
   return (text.charAt(0).toLowerCase() + text.slice(1)).replace(/\.$/, "");
 }

@@ -68,7 +68,7 @@ Deno.test("a tracker address where something else answers says it is not a p2p t
   const error = await failedConnect(server.address);
   assertEquals(
     error.message,
-    `Cannot use tracker at 127.0.0.1:${server.address.port}: it is not a p2p tracker (something else answers on that port).`,
+    `Cannot use tracker at 127.0.0.1:${server.address.port}: it is not a p2p tracker; something else answers on that port.`,
   );
   assert(!error.transient);
 });
@@ -79,7 +79,7 @@ Deno.test("a tracker address that is a tracker's relay port says it closed the c
     const error = await failedConnect(relay.address);
     assertEquals(
       error.message,
-      `Cannot use tracker at 127.0.0.1:${relay.address.port}: it closed the connection during the encryption handshake, as something other than a p2p tracker would (a tracker's relay port, say).`,
+      `Cannot use tracker at 127.0.0.1:${relay.address.port}: it closed the connection during the encryption handshake, as something other than a p2p tracker would, such as a tracker's relay port.`,
     );
     assert(!error.transient);
   } finally {

@@ -67,3 +67,65 @@ Deno.test("a peer that resets the connection after the handshake is said to, in 
   assert(!OS_ERROR.test(failure), failure);
   assertEquals(failure, "reset the connection");
 });
+
+/**
+ * A server on 127.0.0.1 that takes one connection and runs `serve` on it:
+ * a sharer stopping, something that is not a p2p peer.
+ */
+async function oneConnection(serve: (socket: net.Socket) => Promise<void>) {
+  const { promise: done, resolve, reject } = Promise.withResolvers<void>();
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    server.close();
+    serve(socket).then(resolve, reject).finally(() => socket.destroy());
+  });
+  await new Promise<void>((listening) =>
+    server.listen(0, "127.0.0.1", listening)
+  );
+  const { port } = server.address() as net.AddressInfo;
+  return { address: { host: "127.0.0.1", port }, done };
+}
+
+/** Resolves once `socket` has received some bytes. */
+function firstBytes(socket: net.Socket): Promise<void> {
+  return new Promise((arrived) => socket.once("data", () => arrived()));
+}
+
+Deno.test("a peer that hangs up during the encryption handshake is said to have closed the connection, not 'Connection closed inside a record'", async () => {
+  const peer = await oneConnection(async (socket) => {
+    await firstBytes(socket);
+    // Half an answer, then gone: a sharer stopping.
+    socket.end(new Uint8Array([0, 64, 1, 2, 3]));
+    await new Promise((wait) => setTimeout(wait, 100));
+  });
+  const failure = await linkFailure(peer.address);
+  await peer.done;
+  assertEquals(
+    failure,
+    "closed the connection during the encryption handshake (the sharer may have stopped)",
+  );
+});
+
+Deno.test("a peer address where something else answers is said not to be a p2p peer, not 'Not a p2p secure connection'", async () => {
+  const peer = await oneConnection(async (socket) => {
+    socket.write("SSH-2.0-OpenSSH_9.6\r\n");
+    await new Promise((wait) => setTimeout(wait, 300));
+  });
+  const failure = await linkFailure(peer.address);
+  await peer.done;
+  assertEquals(
+    failure,
+    "is not a p2p peer (something else answers on that port)",
+  );
+});
+
+Deno.test("a peer that hangs up in the middle of a message after the handshake is said to have closed the connection", async () => {
+  const peer = await oneConnection(async (socket) => {
+    await secureAccept(new NodeSocketConn(socket));
+    // The start of a record of 64 bytes (its length in 4 bytes), then gone.
+    socket.end(new Uint8Array([0, 0, 0, 64, 1, 2, 3]));
+    await new Promise((wait) => setTimeout(wait, 100));
+  });
+  const failure = await linkFailure(peer.address);
+  await peer.done;
+  assertEquals(failure, "closed the connection");
+});

@@ -182,6 +182,9 @@ function explainCommander(error: CommanderError, program: string): Explanation {
   if (COMMANDER_QUIET.has(error.code)) {
     return { exitCode: error.exitCode, unexpected: false };
   }
+  if (error.code === "commander.excessArguments" && /^peer\b/.test(program)) {
+    return usage(tooManyArguments(error.message, program));
+  }
   // Commander puts "(Did you mean --out?)" on a line of its own.
   const text = error.message.replace(/^error:\s*/i, "").trim().replace(
     /\s*\n\s*/g,
@@ -194,4 +197,18 @@ function explainCommander(error: CommanderError, program: string): Explanation {
     exitCode: USAGE_EXIT_CODE,
     unexpected: false,
   };
+}
+
+/**
+ * Commander's "Too many arguments" to a `peer` command without the
+ * arguments, which it echoes in full: one may be a private link, whose
+ * secret would be shown.
+ */
+function tooManyArguments(message: string, program: string): string {
+  if (program === "peer get") return "peer get takes one link or ID at a time.";
+  const expected = Number(/Expected (\d+) argument/.exec(message)?.[1] ?? 0);
+  const takes = expected === 0
+    ? "no arguments"
+    : `at most ${expected} ${expected === 1 ? "argument" : "arguments"}`;
+  return `${program} takes ${takes}. Run "${program} --help" for usage.`;
 }

@@ -46,6 +46,7 @@ import {
 } from "./lib/cli/program.ts";
 import { share } from "./lib/cli/share.ts";
 import { suggest } from "./lib/cli/suggest.ts";
+import { looksLikeShareLink } from "./lib/protocol/share_link.ts";
 import { parseDuration } from "./lib/cli/duration.ts";
 import { enterUserFolder } from "./lib/cli/user_folder.ts";
 import { formatFileTable, toJsonLine } from "./lib/cli/format.ts";
@@ -258,8 +259,16 @@ function buildProgram(): Command {
 }
 
 const COMMANDS = ["share", "get", "list", "search", "doctor", "ui"];
+/** A full file ID, 64 hex characters. */
+const FULL_ID = /^[0-9a-f]{64}$/i;
 
 function unknownCommand(word: string): UsageError {
+  if (looksLikeShareLink(word) || FULL_ID.test(word)) {
+    // Not repeated: a private link carries its secret.
+    return new UsageError(
+      'To download it, run "peer get" with it (or "peer get -" to paste it).',
+    );
+  }
   const guess = suggest(word, COMMANDS);
   const hint = guess ? `Did you mean "peer ${guess}"? ` : "";
   return new UsageError(

@@ -19,7 +19,10 @@ import { doctorLines } from "../doctor.ts";
 import { refuseOutDir } from "../peer_session.ts";
 import { suggest } from "../suggest.ts";
 import { COMMANDS, splitWords } from "./completion.ts";
-import { parseShareLink } from "../../protocol/share_link.ts";
+import {
+  looksLikeShareLink,
+  parseShareLink,
+} from "../../protocol/share_link.ts";
 import { folderLayoutOf } from "../../protocol/folder_layout.ts";
 import {
   formatDuration,
@@ -171,6 +174,11 @@ export async function runCommand(
       cancel(args[0], context);
       return "continue";
     default:
+      // A link pasted alone is a get of it: what else would it be for.
+      if (looksLikeShareLink(word)) {
+        await startGet([word, ...args], context);
+        return "continue";
+      }
       throw unknownCommand(word);
   }
 }
@@ -470,9 +478,13 @@ export function parseGetArgs(args: string[], defaultOut: string): GetArgs {
     else if (arg.startsWith("-")) {
       throw new UsageError(`Unknown option "${arg}" for get: ${usage}.`);
     } else if (ref === undefined) ref = arg;
-    else {throw new UsageError(
-        `Give one link or ID at a time ("${arg}" is extra): ${usage}.`,
-      );}
+    else {
+      // A link is not repeated: a private one carries its secret.
+      const extra = looksLikeShareLink(arg) ? "" : ` ("${arg}" is extra)`;
+      throw new UsageError(
+        `Give one link or ID at a time${extra}: ${usage}.`,
+      );
+    }
   }
   if (ref === undefined) {
     throw new UsageError(`Missing the link or file ID: ${usage}.`);

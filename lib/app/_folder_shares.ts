@@ -20,7 +20,12 @@ import {
 import { FolderSource } from "../storage/folder_source.ts";
 import type { PieceSource } from "../storage/piece_source.ts";
 import { SharedFile } from "../storage/shared_file.ts";
-import { ShareError } from "./_share_error.ts";
+import {
+  CHANGED_ADVICE,
+  refuseUnfinished,
+  ShareError,
+} from "./_share_error.ts";
+import { FileChangedError } from "../storage/file_hash.ts";
 import { UsageError } from "./usage_error.ts";
 
 export type { SkippedEntry } from "../storage/folder_scan.ts";
@@ -203,6 +208,7 @@ async function scan(
     onProgress: options.onProgress,
     signal: options.signal,
   };
+  for (const path of paths) await refuseUnfinished(path);
   try {
     return options.as === undefined
       ? await scanFolder(paths[0], scanOptions)
@@ -214,10 +220,9 @@ async function scan(
       throw new UsageError(`${error.message}.`);
     }
     const what = options.as === undefined ? `"${paths[0]}"` : `"${options.as}"`;
-    const reason = `${(error as Error).message ?? error}`.replace(
-      /[.\s]+$/,
-      "",
-    );
+    const reason = error instanceof FileChangedError
+      ? `"${error.path}" changed while it was being hashed. ${CHANGED_ADVICE}`
+      : `${(error as Error).message ?? error}`.replace(/[.\s]+$/, "");
     throw new ShareError(`Cannot share ${what}: ${reason}.`, { cause: error });
   }
 }

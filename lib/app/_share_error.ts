@@ -4,6 +4,17 @@
  * @module
  */
 
+import { FileChangedError } from "../storage/file_hash.ts";
+import {
+  progressOf,
+  unfinishedDownload,
+} from "../storage/unfinished_download.ts";
+import { UsageError } from "./usage_error.ts";
+import { MAX_NAME_BYTES } from "../protocol/limits.ts";
+
+/** What to do about a file that changed while it was being hashed. */
+export const CHANGED_ADVICE = "Share it again once it stops changing";
+
 /** A file that cannot be shared; the message is one sentence for the user. */
 export class ShareError extends Error {
   /** Creates an error with a message for the user. */
@@ -28,7 +39,7 @@ export async function checkUnchanged(
     after.ino !== before.ino
   ) {
     throw new ShareError(
-      `Cannot share "${path}": it changed while it was being hashed. Share it again once it stops changing.`,
+      `Cannot share "${path}": it changed while it was being hashed. ${CHANGED_ADVICE}.`,
     );
   }
 }
@@ -48,6 +59,8 @@ export function shareError(
     ? "it is a folder. Share the files inside it one by one"
     : error instanceof TypeError
     ? "it is not a regular file. Share a regular file"
+    : error instanceof FileChangedError
+    ? `it changed while it was being hashed. ${CHANGED_ADVICE}`
     : error instanceof RangeError
     ? "it has too many pieces. Choose a larger --piece-size"
     : `${(error as Error).message ?? error}`.replace(/[.\s]+$/, "") +
@@ -55,4 +68,35 @@ export function shareError(
   return new ShareError(`Cannot share "${path}": ${reason}.`, {
     cause: error,
   });
+}
+
+/**
+ * Throws if the file at `path`, named `name`, cannot be shared whatever it
+ * holds: a {@linkcode ShareError} for a name over MAX_NAME_BYTES, a
+ * `UsageError` for an unfinished download (see {@linkcode refuseUnfinished}).
+ */
+export async function refuseUnshareable(
+  path: string,
+  name: string,
+): Promise<void> {
+  if (new TextEncoder().encode(name).length > MAX_NAME_BYTES) {
+    throw new ShareError(
+      `Cannot share "${path}": its name is over ${MAX_NAME_BYTES} bytes. Rename it first.`,
+    );
+  }
+  await refuseUnfinished(path);
+}
+
+/**
+ * Throws a `UsageError` if `path` is an unfinished download (`NAME.part`
+ * with its record beside it): what it holds is not the file yet.
+ */
+export async function refuseUnfinished(path: string): Promise<void> {
+  const download = await unfinishedDownload(path);
+  if (!download) return;
+  throw new UsageError(
+    `Cannot share "${path}": it is an unfinished download of ${download.name}${
+      progressOf(download)
+    }; finish it with peer get, or share the finished file.`,
+  );
 }

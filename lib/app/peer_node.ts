@@ -17,7 +17,7 @@ import { type Trackers, trackersOf } from "../discovery/tracker_group.ts";
 import type { Address } from "../net/connection.ts";
 import { hashFile } from "../storage/file_hash.ts";
 import { ChangedFiles } from "./_changed_files.ts";
-import { DEFAULT_PEER_PORT, MAX_NAME_BYTES } from "../protocol/limits.ts";
+import { DEFAULT_PEER_PORT } from "../protocol/limits.ts";
 import type { FileMeta } from "../protocol/messages.ts";
 import {
   DEFAULT_PEER_HOST,
@@ -29,13 +29,18 @@ import type { PartialFile } from "../storage/partial_file.ts";
 import { SharedFile } from "../storage/shared_file.ts";
 import type { PrivateAccess } from "../download/download.ts";
 import { PrivateShares } from "./_private_shares.ts";
-import { checkUnchanged, ShareError, shareError } from "./_share_error.ts";
+import {
+  checkUnchanged,
+  refuseUnshareable,
+  shareError,
+} from "./_share_error.ts";
 import {
   type FolderShareOptions,
   FolderShares,
   type SharedFolder,
 } from "./_folder_shares.ts";
 import { FolderSource } from "../storage/folder_source.ts";
+import { type PeerReachability, Reach } from "./_reach.ts";
 
 export type {
   FolderShareOptions,
@@ -43,10 +48,9 @@ export type {
   SkippedEntry,
 } from "./_folder_shares.ts";
 
-export { ShareError } from "./_share_error.ts";
-import { type PeerReachability, Reach } from "./_reach.ts";
-
+export { refuseUnfinished, ShareError } from "./_share_error.ts";
 export type { PeerReachability } from "./_reach.ts";
+export type { Downloader } from "../swarm/peer_server.ts";
 
 /**
  * How often shared files are checked for changes even when nobody is
@@ -54,7 +58,6 @@ export type { PeerReachability } from "./_reach.ts";
  */
 export const FILE_CHECK_INTERVAL_MS = 10_000;
 
-export type { Downloader } from "../swarm/peer_server.ts";
 export type {
   OfferOptions,
   PeerNodeOptions,
@@ -210,8 +213,9 @@ export class PeerNode {
    * Hashes `path`, serves it and registers it with the tracker; resolves to
    * its metadata. Sharing a file already shared resolves to the existing
    * metadata. Rejects with a {@linkcode ShareError} if the file cannot be
-   * read or changes while hashed, or with the tracker's error if it cannot
-   * be reached or refuses it (nothing is left shared).
+   * read or changes while hashed, a `UsageError` if it is an unfinished
+   * download (`NAME.part` with its record), or with the tracker's error if
+   * it cannot be reached or refuses it (nothing is left shared).
    */
   async share(path: string, options: ShareOptions = {}): Promise<FileMeta> {
     this.#checkOpen();
@@ -220,11 +224,7 @@ export class PeerNode {
       return (await this.shareFolder([path], options)).meta;
     }
     const name = basename(path);
-    if (new TextEncoder().encode(name).length > MAX_NAME_BYTES) {
-      throw new ShareError(
-        `Cannot share "${path}": its name is over ${MAX_NAME_BYTES} bytes. Rename it first.`,
-      );
-    }
+    await refuseUnshareable(path, name);
     let before: Deno.FileInfo;
     let hash: Awaited<ReturnType<typeof hashFile>>;
     // Connected while the file is hashed, registering is one round trip.

@@ -20,7 +20,11 @@ import { formatAddress } from "../net/connection.ts";
 import { formatShared, toJsonLine } from "./format.ts";
 import { shortId } from "../app/file_id.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
-import { ShareError, type SkippedEntry } from "../app/peer_node.ts";
+import {
+  refuseUnfinished,
+  ShareError,
+  type SkippedEntry,
+} from "../app/peer_node.ts";
 import { folderLayoutOf } from "../protocol/folder_layout.ts";
 import type { FileMeta } from "../protocol/messages.ts";
 import { VERSION } from "../protocol/version.ts";
@@ -259,4 +263,24 @@ async function checkShareable(file: string, asOne: boolean): Promise<void> {
     );
   }
   if (!info.isFile && !info.isDirectory) throw notFileOrFolder(file);
+  await refuseUnfinished(file);
+  await checkReadable(file, info);
+}
+
+/**
+ * Throws a `UsageError` if `file` (a file or folder, as `info` says)
+ * cannot be read, as for one that is not there: both are what was typed.
+ */
+async function checkReadable(file: string, info: Deno.FileInfo) {
+  try {
+    if (info.isDirectory) {
+      for await (const _ of Deno.readDir(file)) break;
+    } else (await Deno.open(file, { read: true })).close();
+  } catch (error) {
+    // Anything else is left for the share to meet and put in words.
+    if (!(error instanceof Deno.errors.PermissionDenied)) return;
+    throw new UsageError(
+      `Cannot share "${file}": permission denied. Check that you can read it.`,
+    );
+  }
 }

@@ -1,7 +1,8 @@
 /**
  * Walking a folder tree to share (`folder_scan.ts`): every regular file and
  * folder a manifest can list, never following a symbolic link, and
- * everything else left out with the reason why.
+ * everything else left out with the reason why (unfinished downloads with
+ * their records among them: `unfinished_download.ts`).
  *
  * @module
  */
@@ -22,6 +23,7 @@ import {
   nameBytes,
   nameRefusal,
 } from "./_folder_names.ts";
+import { unfinishedIn } from "./unfinished_download.ts";
 
 /** A file or folder on disk left out of a share, and why. */
 export interface SkippedEntry {
@@ -135,9 +137,18 @@ export async function walkFolder(
     }
     const below: Pending[] = [];
     const kept = new Map<string, string>();
+    const unfinished = await unfinishedIn(
+      folder.disk,
+      names.map((listed) => listed.name),
+    );
     for (const listed of names) {
       const { name, nfc, utf8 } = listed;
       const disk = childPath(folder.disk, name);
+      const download = unfinished.get(name);
+      if (download !== undefined) {
+        tree.skipped.push({ path: disk, reason: download });
+        continue;
+      }
       const reason = keep(
         yieldDue() ? await lstat(disk) : lstatSync(disk),
         listed,

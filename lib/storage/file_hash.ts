@@ -126,9 +126,24 @@ export async function hashFile(
   return { id, size: bytes, pieceSize, pieceHashes: job.digests.slice() };
 }
 
+/**
+ * A file that changed while it was being hashed; the message names it
+ * (`"PATH" changed while it was being hashed; try again`).
+ */
+export class FileChangedError extends Error {
+  /** The file that changed. */
+  readonly path: string;
+  /** Creates the error for `path`. */
+  constructor(path: string) {
+    super(`"${path}" changed while it was being hashed; try again`);
+    this.name = "FileChangedError";
+    this.path = path;
+  }
+}
+
 /** The error for a file that changed while it was being hashed. */
-export function changedError(path: string): Error {
-  return new Error(`"${path}" changed while it was being hashed; try again`);
+export function changedError(path: string): FileChangedError {
+  return new FileChangedError(path);
 }
 
 /** Pieces of a file of `size` bytes; a `RangeError` past MAX_PIECES. */

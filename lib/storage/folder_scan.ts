@@ -9,8 +9,9 @@
  * out, each listed with its reason: symbolic links (never followed below
  * the folder shared), devices, sockets, named pipes, what cannot be read,
  * names the manifest's rules refuse (`a:b`, a trailing dot, control
- * characters, a name equal to one kept but for letter case), and entries
- * deeper than MAX_PATH_DEPTH.
+ * characters, a name equal to one kept but for letter case), entries
+ * deeper than MAX_PATH_DEPTH, and unfinished downloads (`NAME.part` with
+ * its record `NAME.part.json`) with their records.
  *
  * @example
  * ```ts
@@ -35,6 +36,7 @@ import {
 } from "../protocol/limits.ts";
 import { pieceCount } from "../protocol/messages.ts";
 import {
+  changedError,
   type FileHash,
   fileIdentity,
   hashFile,
@@ -316,8 +318,6 @@ async function hashAll(
 /** Throws unless `file` on disk is still as it was when found. */
 async function checkUnchanged(file: FoundFile): Promise<void> {
   if (!sameFile(await Deno.lstat(file.path), file.identity)) {
-    throw new Error(
-      `"${file.path}" changed while it was being hashed; try again`,
-    );
+    throw changedError(file.path);
   }
 }

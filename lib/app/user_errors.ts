@@ -13,6 +13,7 @@ import {
 
 /** Errors whose message is already a sentence for the user (exit 1 or 130). */
 export const USER_ERRORS: ReadonlySet<string> = new Set([
+  "SaidError",
   "DownloadError",
   "TrackerError",
   "TrackerUnreachableError",
@@ -20,6 +21,20 @@ export const USER_ERRORS: ReadonlySet<string> = new Set([
   "StoppedError",
   "OutDirError",
 ]);
+
+/**
+ * A failure whose sentence was shown already, before what the command did
+ * about it (`peer share` says why it stops, then that it unregisters): exit
+ * 1 with nothing more said. Its stack is its cause's, for `--verbose`.
+ */
+export class SaidError extends Error {
+  /** Creates the error for `cause`, whose sentence was shown. */
+  constructor(cause?: unknown) {
+    super("", { cause });
+    this.name = "SaidError";
+    if (cause instanceof Error && cause.stack) this.stack = cause.stack;
+  }
+}
 
 /**
  * Errors whose message is a sentence for the user about what they typed

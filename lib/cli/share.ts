@@ -31,7 +31,9 @@ import { VERSION } from "../protocol/version.ts";
 import { ProgressLine } from "./progress.ts";
 import { showServing } from "./serving_line.ts";
 import { settleWithin } from "../util/settle_within.ts";
-import { listenForStop } from "./stop_signal.ts";
+import { listenForStop, stoppedExitCode } from "./stop_signal.ts";
+import { explainError, FAILURE_EXIT_CODE, StoppedError } from "./errors.ts";
+import { SaidError } from "../app/user_errors.ts";
 
 /**
  * Runs `peer share FILE…`: one serving node for all the files, one ID each;
@@ -44,9 +46,11 @@ export async function share(files: string[], flags: ShareFlags): Promise<void> {
   files = await withoutRepeats(files);
   using stop = listenForStop();
   const progress = new ProgressLine({ quiet: flags.quiet || flags.json });
+  const talk = !flags.quiet && !flags.json;
   // `lost`: a shared file stopped being shareable (changed or vanished).
   const { node, lost } = await startServing(flags, trackers, progress);
   const shared: FileMeta[] = [];
+  let failure: unknown;
   try {
     for (const group of shareGroups(files, flags.as)) {
       const label = `hashing ${flags.as ?? baseName(group[0])}`;
@@ -73,7 +77,7 @@ export async function share(files: string[], flags: ShareFlags): Promise<void> {
         skipped,
       });
     }
-    if (!flags.quiet && !flags.json) {
+    if (talk) {
       console.log(
         `Serving on ${formatAddress(node.address)} via tracker${
           trackers.length > 1 ? "s" : ""
@@ -81,16 +85,43 @@ export async function share(files: string[], flags: ShareFlags): Promise<void> {
       );
     }
     using _serving = showServing(node, flags, progress);
-    await serveUntilStopped(shared.length, lost, stop.stopped, progress);
+    const gone = await serveUntilStopped(
+      shared.length,
+      lost,
+      stop.stopped,
+      progress,
+    );
+    if (gone !== undefined) failure = new ShareError(gone);
   } catch (error) {
-    if (!stop.signal.aborted) throw error;
-  } finally {
-    progress.clear();
-    if (!flags.quiet && !flags.json && shared.length > 0) {
-      console.error("Stopping: unregistering from the tracker.");
+    if (!stop.signal.aborted) failure = error;
+    else if (shared.length === 0) {
+      failure = new StoppedError(
+        "Stopped before anything was shared.",
+        stoppedExitCode(stop.by),
+      );
     }
-    await settleWithin(node.close(), SHUTDOWN_TIMEOUT_MS);
   }
+  progress.clear();
+  // The reason comes before the stop line it leads to.
+  const said = talk && shared.length > 0 && sayFirst(failure);
+  if (talk && shared.length > 0) {
+    console.error("Stopping: unregistering from the tracker.");
+  }
+  await settleWithin(node.close(), SHUTDOWN_TIMEOUT_MS);
+  if (said) throw new SaidError(failure);
+  if (failure !== undefined) throw failure;
+}
+
+/**
+ * Prints the sentence of `failure` now, if it is one for the user with
+ * exit code 1 (what {@linkcode SaidError} exits with); true if it did.
+ */
+function sayFirst(failure: unknown): boolean {
+  if (failure === undefined) return false;
+  const { message, exitCode, unexpected } = explainError(failure, "peer share");
+  if (!message || unexpected || exitCode !== FAILURE_EXIT_CODE) return false;
+  console.error(message);
+  return true;
 }
 
 /** Where a shared file is served, for the lines printed about it. */
@@ -162,14 +193,15 @@ export const PRIVATE_NOTE =
 
 /**
  * Waits for Ctrl-C; a file that stops being shareable is reported and the
- * others go on being served, until none is left.
+ * others go on being served, until none is left: resolves to the sentence
+ * for the last one then, to undefined on Ctrl-C.
  */
 async function serveUntilStopped(
   count: number,
   lost: ReadableStream<LostFile>,
   stopped: Promise<unknown>,
   progress: ProgressLine,
-): Promise<void> {
+): Promise<string | undefined> {
   let left = count;
   const iterator = lost[Symbol.asyncIterator]();
   while (true) {
@@ -177,10 +209,10 @@ async function serveUntilStopped(
       stopped.then(() => undefined),
       iterator.next(),
     ]);
-    if (next === undefined || next.done) return;
+    if (next === undefined || next.done) return undefined;
     const { meta, reason } = next.value;
     const message = stoppedSharing(meta.name, reason);
-    if (--left === 0) throw new ShareError(message);
+    if (--left === 0) return message;
     progress.clear();
     console.error(message);
   }

@@ -53,6 +53,11 @@ export interface TransferUpdate {
    * then unknown: `total` 0 says nothing), or every peer left. @default {false}
    */
   waiting?: boolean;
+  /**
+   * While waiting, whether no tracker could be reached (it is asked again
+   * meanwhile). @default {false}
+   */
+  trackersDown?: boolean;
 }
 
 /** A piece of running work; `signal` aborts when it is cancelled. */
@@ -89,6 +94,8 @@ export class Transfer {
    * (then not {@linkcode started}: its size is unknown), or every peer left.
    */
   waiting = false;
+  /** While {@linkcode waiting}, whether it waits for a tracker to answer. */
+  trackersDown = false;
   /** Ms a download waits for a sharer before it gives up, when known. */
   readonly waitMs?: number;
   /**
@@ -167,6 +174,7 @@ export class Transfer {
       name: progress.name,
       files: progress.files,
       waiting: progress.waiting,
+      trackersDown: progress.trackersDown,
     });
   }
 
@@ -178,6 +186,7 @@ export class Transfer {
       this.#waitingSince = this.started ? this.#now() : this.#startedAt;
     }
     this.waiting = waiting;
+    this.trackersDown = waiting && (update.trackersDown ?? false);
     // Nobody shares it yet: nothing is known of it, not even its size
     // (the name reported is a stand-in for the ID this transfer has).
     if (waiting && !this.started && update.total === 0) return;

@@ -70,6 +70,8 @@ export interface TransferView {
   waiting: boolean;
   /** While `waiting`, the ms left before the get gives up; else null. */
   waitLeftMs: number | null;
+  /** While `waiting`, whether no tracker can be reached (asked again). */
+  trackersDown: boolean;
 }
 
 /** A file being sent from the page, as the page shows it. */
@@ -227,6 +229,7 @@ function transferView(transfer: Transfer): TransferView {
     started: transfer.started,
     waiting: transfer.waiting,
     waitLeftMs: transfer.waitLeftMs ?? null,
+    trackersDown: transfer.trackersDown,
   };
 }
 

@@ -56,12 +56,13 @@ function notStarted(transfer: Transfer, short = false): string {
 }
 
 /**
- * `waiting for a sharer (4m 58s left)`, as `peer get` says it; `short`:
- * `waiting (4m 58s left)`.
+ * `waiting for a sharer (4m 58s left)`, as `peer get` says it (`waiting for
+ * the tracker` while none can be reached); `short`: `waiting (4m 58s left)`.
  */
 function waitingFor(transfer: Transfer, short = false): string {
   const left = transfer.waitLeftMs;
-  return `waiting${short ? "" : " for a sharer"}${
+  const what = transfer.trackersDown ? " for the tracker" : " for a sharer";
+  return `waiting${short ? "" : what}${
     left === undefined ? "" : ` (${formatDuration(left)} left)`
   }`;
 }

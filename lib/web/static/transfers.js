@@ -98,12 +98,16 @@ function updateRunning(item, work) {
   set("peers", typeof work.peers === "number" ? peersText(work) : "");
 }
 
-/** Returns `Waiting for a sharer… (4m 58s left)`. */
+/**
+ * Returns `Waiting for a sharer… (4m 58s left)`, or `Waiting for the
+ * tracker…` while none can be reached.
+ */
 function waitingText(work) {
   const left = typeof work.waitLeftMs === "number"
     ? ` (${formatDuration(work.waitLeftMs)} left)`
     : "";
-  return `Waiting for a sharer…${left}`;
+  const what = work.trackersDown ? "the tracker" : "a sharer";
+  return `Waiting for ${what}…${left}`;
 }
 
 /** Returns `3 peers (1 relayed, 1 on the LAN)`, as the terminal says it. */

@@ -49,3 +49,37 @@ Deno.test("transferBar() keeps what a get waits for whole and cuts its name in t
   assert(left.includes(".tar.gz: waiting for a sharer (5m 00s left)"), left);
   assert(left.includes("45.0%"), left);
 });
+
+Deno.test("transferBar() says a get waits for the tracker while none can be reached, and for a sharer once one answers", () => {
+  let now = 0;
+  const transfers = new Transfers(() => now);
+  const get = transfers.start({
+    kind: "get",
+    name: NAME,
+    id: "ab".repeat(32),
+    waitMs: 300_000,
+  });
+  // As a download reports it: waiting, with no tracker reached.
+  get.updateFromDownload({
+    received: 0,
+    size: 0,
+    bytesPerSecond: 0,
+    peers: 0,
+    name: NAME,
+    waiting: true,
+    trackersDown: true,
+  });
+  now = 2_000;
+  const down = transferBar(get, 80, false);
+  assert(down.includes("waiting for the tracker (4m 58s left)"), down);
+  get.updateFromDownload({
+    received: 0,
+    size: 0,
+    bytesPerSecond: 0,
+    peers: 0,
+    name: NAME,
+    waiting: true,
+  });
+  const up = transferBar(get, 80, false);
+  assert(up.includes("waiting for a sharer"), up);
+});

@@ -12,6 +12,7 @@
 import type { Socket } from "node:dgram";
 import { bindUdp } from "./_dht_guard.ts";
 import { bootstrapNode } from "./_dht_setup.ts";
+import { concatBytes } from "../util/concat_bytes.ts";
 
 /** Longest reply decoded; a KRPC ping reply is about 50 bytes. */
 export const MAX_PING_REPLY_BYTES = 1500;
@@ -101,7 +102,7 @@ export async function pingDhtNodes(
  */
 export function encodePing(id: Uint8Array, n: number): Uint8Array {
   const text = (s: string) => new TextEncoder().encode(s);
-  return concat([
+  return concatBytes([
     text("d1:ad2:id20:"),
     id,
     text("e1:q4:ping1:t2:"),
@@ -185,16 +186,6 @@ function toMap(items: Bencoded[]): Map<string, Bencoded> {
 
 function ascii(bytes: Uint8Array, from: number, to: number): string {
   return to < from ? "" : String.fromCharCode(...bytes.subarray(from, to));
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /** Why a datagram could not be sent, in a few words. */

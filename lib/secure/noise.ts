@@ -27,6 +27,7 @@ import {
   generateKeyPairSync,
   type KeyObject,
 } from "node:crypto";
+import { concatBytes } from "../util/concat_bytes.ts";
 
 /** Bytes of an X25519 public key, a SHA-256 hash, a cipher key. */
 export const KEY_BYTES = 32;
@@ -377,7 +378,7 @@ export class NoiseHandshake {
     if (this.#step === 1) this.#mixKey(dh(this.#e, this.#re!));
     parts.push(this.#encryptAndHash(payload));
     this.#step++;
-    return concat(parts);
+    return concatBytes(parts);
   }
 
   /** Reads the other side's next message; resolves its payload. */
@@ -442,14 +443,4 @@ export class NoiseHandshake {
     this.#mixHash(ciphertext);
     return out;
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }

@@ -9,6 +9,7 @@ import type { Session } from "../app/session.ts";
 import { UsageError } from "../app/usage_error.ts";
 import type { Activity } from "./activity.ts";
 import type { WebState } from "./state.ts";
+import { concatBytes } from "../util/concat_bytes.ts";
 
 /** Largest JSON body an API call may carry. */
 export const MAX_JSON_BYTES = 64 * 1024;
@@ -41,7 +42,7 @@ export async function readJson(
     if (size > MAX_JSON_BYTES) throw new TooLargeError();
     chunks.push(chunk);
   }
-  const text = new TextDecoder().decode(concat(chunks, size));
+  const text = new TextDecoder().decode(concatBytes(chunks));
   let value: unknown;
   try {
     value = text.trim() === "" ? {} : JSON.parse(text);
@@ -77,14 +78,4 @@ export function json(value: unknown, status = 200): Response {
     status,
     headers: { "Cache-Control": "no-store" },
   });
-}
-
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return all;
 }

@@ -8,7 +8,10 @@
 
 import { isLoopbackHost } from "../net/address.ts";
 import { basename } from "node:path";
-import { AnnouncerGroup } from "../discovery/announcer_group.ts";
+import {
+  AnnouncerGroup,
+  type TrackerStandings,
+} from "../discovery/announcer_group.ts";
 import type { LanDiscovery } from "../discovery/lan.ts";
 import type { DhtDiscovery } from "../discovery/dht.ts";
 import { Registrations, startFinders } from "./_registrations.ts";
@@ -430,6 +433,11 @@ export class PeerNode {
       );
     }
     this.#reach.check(this.#announcer);
+  }
+
+  /** Which trackers have this node's registrations now, and news of them. */
+  get trackers(): TrackerStandings {
+    return this.#announcer;
   }
 
   /** What the tracker said of reaching this peer, once it has. */

@@ -22,6 +22,7 @@ import {
   SHUTDOWN_TIMEOUT_MS,
 } from "./flags.ts";
 import { troubleTeller } from "../discovery/tracker_trouble.ts";
+import { tellTurn } from "./tracker_news.ts";
 
 /** Options for {@linkcode startPeerSession}. */
 export interface PeerSessionOptions {
@@ -100,6 +101,10 @@ export async function startPeerSession(
     downloadLimit?.[Symbol.dispose]();
     throw error;
   }
+  // A tracker that had this peer's files and stops answering, or is back.
+  node.trackers.watch((change) =>
+    tellTurn(change, node, options.tracker, tell)
+  );
   const session = new Session(node, {
     tracker: options.tracker,
     moreTrackers: options.moreTrackers,

@@ -34,6 +34,13 @@ import { settleWithin } from "../util/settle_within.ts";
 import { listenForStop, stoppedExitCode } from "./stop_signal.ts";
 import { explainError, FAILURE_EXIT_CODE, StoppedError } from "./errors.ts";
 import { SaidError } from "../app/user_errors.ts";
+import {
+  localLinkNote,
+  placesOf,
+  servingSentence,
+  tellUnreachable,
+  watchTrackers,
+} from "./tracker_news.ts";
 
 /**
  * Runs `peer share FILE…`: one serving node for all the files, one ID each;
@@ -48,7 +55,13 @@ export async function share(files: string[], flags: ShareFlags): Promise<void> {
   const progress = new ProgressLine({ quiet: flags.quiet || flags.json });
   const talk = !flags.quiet && !flags.json;
   // `lost`: a shared file stopped being shareable (changed or vanished).
-  const { node, lost } = await startServing(flags, trackers, progress);
+  const { node, lost, tellTrouble } = await startServing(
+    flags,
+    trackers,
+    progress,
+  );
+  using news = watchTrackers(node, { trackers, flags, tell: tellTrouble });
+  const localNote = localLinkNote(trackers, flags);
   const shared: FileMeta[] = [];
   let failure: unknown;
   try {
@@ -73,16 +86,22 @@ export async function share(files: string[], flags: ShareFlags): Promise<void> {
         private: node.isPrivate(meta.id),
         address: formatAddress(node.address),
         tracker: trackers.map(formatAddress).join(","),
+        registeredWith: node.trackers.registeredWith().map(formatAddress),
+        ...(localNote ? { localOnly: true } : {}),
         elapsedMs: Math.round(performance.now() - started),
         skipped,
       });
     }
+    news.start();
+    tellUnreachable(node, trackers, tellTrouble, news.unreachable);
     if (talk) {
-      console.log(
-        `Serving on ${formatAddress(node.address)} via tracker${
-          trackers.length > 1 ? "s" : ""
-        } ${trackers.map(formatAddress).join(", ")}. Press Ctrl-C to stop.`,
-      );
+      progress.clear();
+      if (localNote) console.error(localNote);
+      console.log(servingSentence(
+        formatAddress(node.address),
+        node.trackers.registeredWith(),
+        placesOf(node),
+      ));
     }
     using _serving = showServing(node, flags, progress);
     const gone = await serveUntilStopped(
@@ -105,7 +124,7 @@ export async function share(files: string[], flags: ShareFlags): Promise<void> {
   // The reason comes before the stop line it leads to.
   const said = talk && shared.length > 0 && sayFirst(failure);
   if (talk && shared.length > 0) {
-    console.error("Stopping: unregistering from the tracker.");
+    console.error(stoppingLine(node.trackers.registeredWith().length));
   }
   await settleWithin(node.close(), SHUTDOWN_TIMEOUT_MS);
   if (said) throw new SaidError(failure);
@@ -124,6 +143,13 @@ function sayFirst(failure: unknown): boolean {
   return true;
 }
 
+/** What `peer share` says as it stops, with `registered` trackers holding its files. */
+function stoppingLine(registered: number): string {
+  return registered === 0
+    ? "Stopping."
+    : `Stopping: unregistering from the tracker${registered > 1 ? "s" : ""}.`;
+}
+
 /** Where a shared file is served, for the lines printed about it. */
 interface Serving {
   /** The share link to pass on (with the secret, for a private share). */
@@ -132,6 +158,10 @@ interface Serving {
   private: boolean;
   address: string;
   tracker: string;
+  /** The trackers that took it, when it was shared. */
+  registeredWith: string[];
+  /** The link works only on this machine (it names the default tracker here). */
+  localOnly?: boolean;
   /** From the command's start to registered: hashing and registering. */
   elapsedMs: number;
   /** What a folder left out, and why. */

@@ -23,6 +23,7 @@ import {
   type TrackerClientOptions,
   TrackerUnreachableError,
 } from "./tracker_client.ts";
+import type { TrackerChange, TrackerStanding } from "./tracker_trouble.ts";
 
 /** Most time {@linkcode Announcer.close} spends unregistering. */
 export const ANNOUNCER_CLOSE_TIMEOUT_MS = 3_000;
@@ -71,6 +72,13 @@ export interface AnnouncerOptions {
    * (this peer cannot be reached directly). @default {none: not listened for}
    */
   onIncoming?: (incoming: Incoming) => void;
+  /**
+   * Called when the tracker's standing changes: it took the registrations
+   * (the first time, or back after it could not be reached, with what it
+   * had forgotten registered again), or could not be reached (registering
+   * or renewing). @default {nothing}
+   */
+  onChange?: (change: TrackerChange) => void;
 }
 
 /**
@@ -94,7 +102,8 @@ export class Announcer {
   /** The early renewal after the connection closed, when one is due. */
   #soon?: ReturnType<typeof setTimeout>;
   #ticking?: Promise<void>;
-  #trackerDown = false;
+  /** Whether the tracker has the registrations; undefined until asked. */
+  #standing?: TrackerStanding;
   /** The port registrations name: the server's, or one the router forwards. */
   #port: number;
   #closed = false;
@@ -151,9 +160,27 @@ export class Announcer {
       // Kept all the same: the next renewal registers it once the tracker is back.
       const down = error instanceof TrackerUnreachableError;
       if (down && how.keepWhenDown) this.#keep(kept);
+      if (down) this.#stand("unreachable", error);
       throw error;
     }
     this.#keep(kept);
+    // Back: it is registered once it has the files kept meanwhile too.
+    if (this.#standing === "unreachable" && this.#files.size > 1) this.#tick();
+    else this.#stand("registered");
+  }
+
+  /** Whether the tracker has the registrations; undefined until asked. */
+  get standing(): TrackerStanding | undefined {
+    return this.#standing;
+  }
+
+  /** Tells of a change of standing (not once closed). */
+  #stand(now: TrackerStanding, error?: unknown): void {
+    const was = this.#standing;
+    if (now === was || this.#closed) return;
+    this.#standing = now;
+    const { tracker, onChange } = this.#options;
+    onChange?.({ tracker, now, was, ...(error ? { error } : {}) });
   }
 
   #keep(kept: Kept): void {
@@ -282,19 +309,19 @@ export class Announcer {
         }.`,
       );
       await this.#registerAgain(unknown);
-      if (this.#trackerDown) {
-        this.#trackerDown = false;
+      if (this.#standing === "unreachable") {
         this.#log(`Tracker ${this.#label()} is reachable again.`);
       }
+      this.#stand("registered");
     } catch (error) {
       const retry = `Retrying in ${Math.round(this.#intervalMs / 1000)} s.`;
       if (error instanceof TrackerUnreachableError) {
         this.#log(
-          this.#trackerDown
+          this.#standing === "unreachable"
             ? `Renewing registrations failed again: ${message(error)} ${retry}`
             : `${message(error)} ${retry}`,
         );
-        this.#trackerDown = true;
+        this.#stand("unreachable", error);
       } else {
         this.#log(`Renewing registrations failed: ${message(error)} ${retry}`);
       }

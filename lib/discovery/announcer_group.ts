@@ -4,7 +4,8 @@
  * took it (the others go on in the background, and a tracker that is down
  * gets it at a renewal once it is back), so one tracker down slows nothing.
  * Reaching this peer and meeting others at a relay go through the first
- * tracker only.
+ * tracker only. Which trackers have the registrations now, and each change
+ * of that, is there for whoever tells the user (`TrackerStandings`).
  *
  * @module
  */
@@ -16,8 +17,12 @@ import {
   type Registration,
 } from "./announcer.ts";
 import type { Trackers } from "./tracker_group.ts";
-import type { Reachability, RegisterOptions } from "./tracker_types.ts";
-import type { TrackerTrouble } from "./tracker_trouble.ts";
+import type {
+  Reachability,
+  RegisterOptions,
+  TrackerAddress,
+} from "./tracker_types.ts";
+import type { TrackerChange, TrackerTrouble } from "./tracker_trouble.ts";
 
 /** Options for {@linkcode AnnouncerGroup}: an announcer's, without its tracker. */
 export interface AnnouncerGroupOptions
@@ -30,8 +35,19 @@ export interface AnnouncerGroupOptions
   onTrouble?: (trouble: TrackerTrouble) => void;
 }
 
+/** Which trackers have a peer's registrations, and news of them. */
+export interface TrackerStandings {
+  /** The trackers that have the registrations now, in the order given. */
+  registeredWith(): TrackerAddress[];
+  /**
+   * Calls `listener` with each change of a tracker's standing (see
+   * `AnnouncerOptions.onChange`) until disposed.
+   */
+  watch(listener: (change: TrackerChange) => void): Disposable;
+}
+
 /** See the module documentation. */
-export class AnnouncerGroup {
+export class AnnouncerGroup implements TrackerStandings {
   #first: Announcer;
   #all: Announcer[];
   #trackers: Trackers;
@@ -39,15 +55,20 @@ export class AnnouncerGroup {
   #onTrouble: (trouble: TrackerTrouble) => void;
   /** Trackers whose trouble was told of already. */
   #told = new Set<number>();
+  #watchers = new Set<(change: TrackerChange) => void>();
 
   /** Announcers for `trackers`; only the first one hears of incoming peers. */
   constructor(trackers: Trackers, options: AnnouncerGroupOptions) {
     const [first, ...rest] = trackers;
-    this.#first = new Announcer({ ...options, tracker: first });
+    const onChange = (change: TrackerChange) => {
+      options.onChange?.(change);
+      for (const watcher of this.#watchers) watcher(change);
+    };
+    this.#first = new Announcer({ ...options, tracker: first, onChange });
     this.#all = [
       this.#first,
       ...rest.map((tracker) =>
-        new Announcer({ ...options, tracker, onIncoming: undefined })
+        new Announcer({ ...options, tracker, onChange, onIncoming: undefined })
       ),
     ];
     this.#trackers = trackers;
@@ -98,6 +119,19 @@ export class AnnouncerGroup {
         this.#onTrouble({ tracker: this.#trackers[i], error });
       })
     );
+  }
+
+  /** The trackers that have the registrations now, in the order given. */
+  registeredWith(): TrackerAddress[] {
+    return this.#trackers.filter((_, i) =>
+      this.#all[i].standing === "registered"
+    );
+  }
+
+  /** Calls `listener` with each change of a tracker's standing, until disposed. */
+  watch(listener: (change: TrackerChange) => void): Disposable {
+    this.#watchers.add(listener);
+    return { [Symbol.dispose]: () => this.#watchers.delete(listener) };
   }
 
   /** Stops renewing `id` everywhere and unregisters it. */

@@ -2,7 +2,8 @@
  * When some of several trackers fail: the words for one that could not be
  * used (to tell the user, though the others served), and the one error for
  * a question none of them answered, naming each and why. With one tracker
- * its own error is kept as it is.
+ * its own error is kept as it is. Also the news of a tracker that had a
+ * peer's registrations: it stopped answering, or it is back.
  *
  * @module
  */
@@ -20,8 +21,32 @@ import type { TrackerAddress } from "./tracker_types.ts";
 export interface TrackerTrouble {
   /** The tracker. */
   tracker: TrackerAddress;
-  /** What it failed with. */
+  /** What it failed with (unused when it is `back`). */
   error: unknown;
+  /**
+   * What became of it, when it is news of a tracker that had this peer's
+   * registrations: it stopped answering (`lost`), or it answers again
+   * after trouble told of (`back`). @default {it failed a question}
+   */
+  turn?: "lost" | "back";
+}
+
+/** Whether a tracker has this peer's registrations now. */
+export type TrackerStanding = "registered" | "unreachable";
+
+/** A tracker's standing changing, as the announcer keeping it saw. */
+export interface TrackerChange {
+  /** The tracker. */
+  tracker: TrackerAddress;
+  /**
+   * `registered`: it took or renewed the registrations (registering again
+   * what it had forgotten); `unreachable`: it could not be reached.
+   */
+  now: TrackerStanding;
+  /** Its standing before; undefined the first time it was asked. */
+  was?: TrackerStanding;
+  /** Why it could not be reached, when `now` is `unreachable`. */
+  error?: unknown;
 }
 
 /** The end of a "cannot reach" sentence that names the flag to set. */
@@ -53,25 +78,36 @@ export function troubleReason(error: unknown): string {
 /**
  * One tracker that could not be used, as a sentence for the user:
  * "The tracker at 10.0.0.5:5000 could not be used (connection refused)"
- * followed by `then`, which says what it means for what the user did.
+ * followed by `then`, which says what it means for what the user did; for
+ * a tracker `lost`, "… stopped answering (connection refused)"; `back`,
+ * "The tracker at 10.0.0.5:5000 is back".
  */
 export function troubleNote(trouble: TrackerTrouble, then: string): string {
-  return `The tracker at ${formatAddress(trouble.tracker)} could not be used (${
-    troubleReason(trouble.error)
-  })${then}`;
+  const at = `The tracker at ${formatAddress(trouble.tracker)}`;
+  if (trouble.turn === "back") return `${at} is back${then}`;
+  const what = trouble.turn === "lost"
+    ? "stopped answering"
+    : "could not be used";
+  return `${at} ${what} (${troubleReason(trouble.error)})${then}`;
 }
 
 /**
  * A teller that says `troubleNote(trouble, then)` through `say`, once per
- * tracker, whatever met its trouble first (a download, a registration).
+ * tracker, whatever met its trouble first (a download, a registration);
+ * a tracker `back` is told of only after its trouble was, and its next
+ * trouble is told again.
  */
 export function troubleTeller(
   say: (line: string) => void,
 ): (trouble: TrackerTrouble, then: string) => void {
   const told = new Set<TrackerAddress>();
   return (trouble, then) => {
-    if (told.has(trouble.tracker)) return;
-    told.add(trouble.tracker);
+    if (trouble.turn === "back") {
+      if (!told.delete(trouble.tracker)) return;
+    } else {
+      if (told.has(trouble.tracker)) return;
+      told.add(trouble.tracker);
+    }
     say(troubleNote(trouble, then));
   };
 }

@@ -46,6 +46,15 @@ export const COMPACT_READ_BUFFER_BYTES = 512;
  */
 export const KEEP_AHEAD_BYTES = 4096;
 
+/** A record's length prefix says a size no record has: not p2p's stream. */
+export class RecordBoundsError extends RangeError {
+  /** The error for a record said to be `length` bytes. */
+  constructor(length: number) {
+    super(`A record of ${length} bytes is out of bounds`);
+    this.name = "RecordBoundsError";
+  }
+}
+
 /** Bytes in, handshake messages and records out. */
 export class RecordReader {
   #raw: ByteStream;
@@ -98,7 +107,7 @@ export class RecordReader {
       this.#buffer.subarray(this.#start, this.#start + RECORD_PREFIX_BYTES),
     );
     if (length < TAG_BYTES || length > MAX_RECORD_BYTES) {
-      throw new RangeError(`A record of ${length} bytes is out of bounds`);
+      throw new RecordBoundsError(length);
     }
     await this.#fill(RECORD_PREFIX_BYTES + length, false);
     const at = this.#start + RECORD_PREFIX_BYTES;
@@ -164,7 +173,7 @@ export class RecordReader {
       this.#buffer.subarray(this.#start, this.#start + RECORD_PREFIX_BYTES),
     );
     if (length < TAG_BYTES || length > MAX_RECORD_BYTES) {
-      throw new RangeError(`A record of ${length} bytes is out of bounds`);
+      throw new RecordBoundsError(length);
     }
     if (held < RECORD_PREFIX_BYTES + length) {
       this.#keep(RECORD_PREFIX_BYTES + length);

@@ -259,7 +259,7 @@ function openSealed(
   try {
     decipher.final();
   } catch {
-    throw new TypeError("Encrypted message failed authentication");
+    throw new AuthenticationError();
   }
 }
 
@@ -294,6 +294,18 @@ function release(bytes: Uint8Array): void {
     buffer.byteLength === bytes.length
   ) {
     buffer.transfer(0);
+  }
+}
+
+/**
+ * A sealed message did not open: altered on the way, or sealed under
+ * another key or nonce. A `TypeError`, as bad input is.
+ */
+export class AuthenticationError extends TypeError {
+  /** The error for a message that failed authentication. */
+  constructor() {
+    super("Encrypted message failed authentication");
+    this.name = "AuthenticationError";
   }
 }
 

@@ -43,6 +43,7 @@ export {
   MAX_RECORD_BYTES,
   MAX_RECORD_PLAINTEXT,
   RECORD_PREFIX_BYTES,
+  RecordBoundsError,
 } from "./_records.ts";
 
 /** The preamble's first four bytes: `P2PS`. */

@@ -14,7 +14,9 @@ import { describeError, plainSystemText } from "../net/describe_error.ts";
 import {
   HandshakeRefusedError,
   PlainPeerError,
+  RecordBoundsError,
 } from "../secure/secret_stream.ts";
+import { AuthenticationError } from "../secure/noise.ts";
 
 /**
  * No route reached the peer: the direct connect's failure (none if the
@@ -101,6 +103,12 @@ export function describeLinkError(error: unknown): string {
     error instanceof Deno.errors.BrokenPipe ||
     error instanceof Deno.errors.UnexpectedEof
   ) return "closed the connection";
+  if (error instanceof RecordBoundsError) {
+    return "sent data that is not p2p's (a damaged connection, or not a p2p peer)";
+  }
+  if (error instanceof AuthenticationError) {
+    return "sent data that failed its integrity check (damaged or altered on the way)";
+  }
   return plainSystemText(
     error instanceof Error ? error.message : String(error),
   );

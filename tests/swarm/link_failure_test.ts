@@ -129,3 +129,36 @@ Deno.test("a peer that hangs up in the middle of a message after the handshake i
   await peer.done;
   assertEquals(failure, "closed the connection");
 });
+
+Deno.test("a peer that sends a record of a size no record has, after the handshake, is said to send data that is not p2p's", async () => {
+  const peer = await oneConnection(async (socket) => {
+    await secureAccept(new NodeSocketConn(socket));
+    // A length prefix of 4 GiB - 1: past any record.
+    socket.write(new Uint8Array([0xff, 0xff, 0xff, 0xff, 1, 2, 3]));
+    await new Promise((wait) => setTimeout(wait, 300));
+  });
+  const failure = await linkFailure(peer.address);
+  await peer.done;
+  assertEquals(
+    failure,
+    "sent data that is not p2p's (a damaged connection, or not a p2p peer)",
+  );
+});
+
+Deno.test("a peer whose record fails authentication, after the handshake, is said to send data that failed its integrity check", async () => {
+  const peer = await oneConnection(async (socket) => {
+    await secureAccept(new NodeSocketConn(socket));
+    // A record of 48 bytes that no key sealed: it cannot open.
+    const record = new Uint8Array(4 + 48);
+    record[3] = 48;
+    record.fill(7, 4);
+    socket.write(record);
+    await new Promise((wait) => setTimeout(wait, 300));
+  });
+  const failure = await linkFailure(peer.address);
+  await peer.done;
+  assertEquals(
+    failure,
+    "sent data that failed its integrity check (damaged or altered on the way)",
+  );
+});

@@ -327,6 +327,7 @@ export class Session {
       moreTrackers: this.#options.moreTrackers,
       port: this.#node.address.port,
       serving: true,
+      ...this.#options.doctor,
     });
   }
 

@@ -12,6 +12,7 @@ import type { DownloadResult } from "../download/download.ts";
 import type { FileMeta, PeerAddress } from "../protocol/messages.ts";
 import type { TrackerAddress } from "../discovery/tracker_client.ts";
 import type { Transfer } from "./transfers.ts";
+import type { DoctorOptions } from "./doctor.ts";
 
 /** Options for `Session`. */
 export interface SessionOptions {
@@ -30,6 +31,11 @@ export interface SessionOptions {
    * answered (a get, a list, a search). @default {nothing}
    */
   onTrackerTrouble?: (trouble: TrackerTrouble) => void;
+  /**
+   * What `doctor` checks besides the trackers and the port: LAN discovery
+   * and the DHT, as the node uses them. @default {neither}
+   */
+  doctor?: Pick<DoctorOptions, "lan" | "dht">;
 }
 
 /** Options for `Session.share`. */

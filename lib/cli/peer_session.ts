@@ -113,6 +113,13 @@ export async function startPeerSession(
     log: options.log,
     onTrackerTrouble: (trouble) =>
       tell(trouble, ": what only it knows is missing until it is back."),
+    // The checks peer doctor makes of what this node has on.
+    doctor: {
+      lan: options.lan ? {} : undefined,
+      dht: options.dht
+        ? { bootstrap: options.dht.bootstrap, host: options.dht.host }
+        : undefined,
+    },
   });
   return {
     session,

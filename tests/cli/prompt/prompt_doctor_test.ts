@@ -1,0 +1,51 @@
+/**
+ * The prompt's `doctor` checks what `peer doctor` checks of what its node
+ * has on: with the DHT on (asked only of a node on 127.0.0.1), a DHT line;
+ * with the LAN off, no LAN line. Real processes: a tracker, a prompt.
+ *
+ * @module
+ */
+
+import { assert } from "../../assert.ts";
+import { tempDir } from "../../fixtures.ts";
+import {
+  isolatedEnv,
+  PromptProcess,
+  startTracker,
+} from "../../_prompt_process.ts";
+import { DhtDiscovery } from "../../../lib/discovery/dht.ts";
+
+const LOCAL = "127.0.0.1";
+
+Deno.test("doctor at the prompt checks the DHT when the prompt has it on, and not the LAN it has off", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  await using node = await DhtDiscovery.start({
+    port: 1,
+    udpPort: 0,
+    host: LOCAL,
+    bootstrap: [],
+  });
+  assert(node, "no DHT node on 127.0.0.1");
+  const env = {
+    ...await isolatedEnv(dir.path, tracker.address),
+    P2P_NO_DHT: "",
+  };
+  await using prompt = new PromptProcess([
+    "--host",
+    LOCAL,
+    "--port",
+    "0",
+    "--dht-bootstrap",
+    `${LOCAL}:${node.udpPort}`,
+  ], env);
+  await prompt.type("doctor\nquit\n");
+  await prompt.end(30_000);
+  assert(
+    prompt.lines.includes(
+      "DHT: 1 of 1 bootstrap node answered within 3 s: this peer can join the DHT and find peers without a tracker.",
+    ),
+    prompt.output,
+  );
+  assert(!prompt.lines.some((line) => line.startsWith("LAN")), prompt.output);
+});

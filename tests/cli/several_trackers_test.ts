@@ -314,7 +314,7 @@ Deno.test("several trackers: a share and a prompt say once which tracker could n
       `The tracker at ${dead} could not be used (connection refused): what only it knows is missing until it is back.`,
     ]);
     assert(
-      prompt.lines[0].includes(`via trackers ${up.address}, ${dead}.`),
+      prompt.lines[0].includes(`with trackers ${up.address}, ${dead}.`),
       prompt.lines[0],
     );
   } finally {

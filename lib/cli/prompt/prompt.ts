@@ -214,7 +214,8 @@ class PromptLoop {
       this.#options.moreTrackers,
     );
     this.#screen.print(
-      `Serving on ${formatAddress(this.#session.address)} via tracker${
+      // "with": nothing is registered yet (a share's line says "via").
+      `Serving on ${formatAddress(this.#session.address)} with tracker${
         trackers.length > 1 ? "s" : ""
       } ${
         trackers.map(formatAddress).join(", ")

@@ -519,7 +519,7 @@ Deno.test("a prompt on piped stdin says a file it shares is already here, greets
   assertEquals(await fileText(join(elsewhere, "mine.bin.part")), null);
   const greeting = prompt.lines[0];
   assert(
-    /^Serving on \S+ via tracker \S+\. Type "help" for commands, "quit" to leave\.$/
+    /^Serving on \S+ with tracker \S+\. Type "help" for commands, "quit" to leave\.$/
       .test(greeting),
     greeting,
   );

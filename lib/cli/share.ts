@@ -87,7 +87,7 @@ export async function share(files: string[], flags: ShareFlags): Promise<void> {
         address: formatAddress(node.address),
         tracker: trackers.map(formatAddress).join(","),
         registeredWith: node.trackers.registeredWith().map(formatAddress),
-        ...(localNote ? { localOnly: true } : {}),
+        localOnly: localNote !== undefined,
         elapsedMs: Math.round(performance.now() - started),
         skipped,
       });
@@ -161,7 +161,7 @@ interface Serving {
   /** The trackers that took it, when it was shared. */
   registeredWith: string[];
   /** The link works only on this machine (it names the default tracker here). */
-  localOnly?: boolean;
+  localOnly: boolean;
   /** From the command's start to registered: hashing and registering. */
   elapsedMs: number;
   /** What a folder left out, and why. */

@@ -121,3 +121,17 @@ function clause(error: unknown): string {
     : plainSystemText(error instanceof Error ? error.message : String(error));
   return (text.charAt(0).toLowerCase() + text.slice(1)).replace(/\.$/, "");
 }
+
+/**
+ * What a peer's refusal of a `hello` says, in words that follow its
+ * address ("10.0.0.7:6000 does not have this file (yet), …"), where the
+ * wire's code and message ("not-shared: File 9f86… is not shared here")
+ * would mean nothing to a user.
+ */
+export function describeRefusal(
+  reply: { code: string; message?: string },
+): string {
+  return reply.code === "not-shared"
+    ? "does not have this file (yet), or no longer shares it"
+    : `refused the request (${reply.message || reply.code})`;
+}

@@ -22,7 +22,7 @@ import {
   PROTOCOL_VERSION,
 } from "../protocol/limits.ts";
 import type { Message, PeerAddress } from "../protocol/messages.ts";
-import { describeConnectFailure, describeLinkError } from "./link_failure.ts";
+import * as failures from "./link_failure.ts";
 import { RequestWindow } from "./request_window.ts";
 import { STALL_CHECK_MS, StallClock } from "./stall_clock.ts";
 import { type LinkRoute, openRoute } from "./link_route.ts";
@@ -238,7 +238,7 @@ export class PeerLink {
     this.#counted = conn.bytesReceived;
     this.#window.start();
     if (reply.type === "error") {
-      throw new Error(`peer refused: ${reply.message || reply.code}`);
+      throw new Error(failures.describeRefusal(reply));
     }
     if (reply.type !== "welcome" || reply.id !== this.#wireId) {
       throw new Error(`unexpected "${reply.type}" during handshake`);
@@ -492,8 +492,8 @@ export class PeerLink {
 
   /** What went wrong, in words that follow the peer's address. */
   #describe(error: unknown): string {
-    if (!this.#connected) return describeConnectFailure(error);
+    if (!this.#connected) return failures.describeConnectFailure(error);
     if (error instanceof Deno.errors.TimedOut) return "stopped sending";
-    return describeLinkError(error);
+    return failures.describeLinkError(error);
   }
 }

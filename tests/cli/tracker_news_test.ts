@@ -62,7 +62,7 @@ Deno.test("peer share --json with no tracker answering says which trackers took 
   const shared = JSON.parse(line);
   assertEquals(shared.registeredWith, []);
   assertEquals(shared.tracker, tracker);
-  assertEquals(shared.localOnly, undefined, "--tracker was given");
+  assertEquals(shared.localOnly, false, "--tracker was given");
   assertEquals((await sharer.stop("SIGINT")).code, 0);
   assertEquals(sharer.stderr, []);
 });

@@ -5,6 +5,7 @@ import { secureAccept } from "../../lib/net/secure_transport.ts";
 import { PeerLink } from "../../lib/swarm/peer_link.ts";
 import { PieceScheduler } from "../../lib/swarm/piece_scheduler.ts";
 import { NodeSocketConn } from "../../lib/nat/_node_socket.ts";
+import { startPeerServer } from "../../lib/swarm/peer_server.ts";
 
 const ID = "ab".repeat(32);
 
@@ -161,4 +162,21 @@ Deno.test("a peer whose record fails authentication, after the handshake, is sai
     failure,
     "sent data that failed its integrity check (damaged or altered on the way)",
   );
+});
+
+Deno.test("a peer that does not share the file is said not to have it, not 'peer refused: File … is not shared here'", async () => {
+  const server = startPeerServer({
+    host: "127.0.0.1",
+    port: 0,
+    lookup: () => undefined,
+  });
+  try {
+    const failure = await linkFailure(server.address);
+    assertEquals(
+      failure,
+      "does not have this file (yet), or no longer shares it",
+    );
+  } finally {
+    await server.close();
+  }
 });

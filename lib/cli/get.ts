@@ -22,6 +22,7 @@ import { formatAddress } from "../net/connection.ts";
 import type { Trackers } from "../discovery/tracker_group.ts";
 import { download, type DownloadResult } from "../download/download.ts";
 import { waitingFor, whileDown } from "./_get_waits.ts";
+import { seedUntilStopped } from "./_get_seed.ts";
 import {
   formatDuration,
   formatSavedSize,
@@ -29,9 +30,7 @@ import {
   toJsonLine,
 } from "./format.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
-import { ShareError } from "../app/peer_node.ts";
 import { ProgressLine } from "./progress.ts";
-import { showServing } from "./serving_line.ts";
 import { resolveTrackers } from "./args.ts";
 import { UsageError } from "../app/usage_error.ts";
 import { readGetTarget, STDIN_ARG } from "./get_target.ts";
@@ -213,24 +212,14 @@ async function downloadInto(
     }
     printSaved(result, flags, secret !== undefined);
     if (flags.seed && node.shared().length > 0) {
-      if (!flags.quiet && !flags.json) {
-        const link = node.shareLink(result.meta.id, secret !== undefined);
-        console.error(
-          `Seeding on ${formatAddress(node.address)}${
-            link ? ` (share this link: ${link})` : ""
-          }. Press Ctrl-C to stop.`,
-        );
-      }
-      using _serving = showServing(node, flags, progress);
-      const reason = await Promise.race([
-        stop.stopped.then(() => undefined),
-        lost.getReader().read().then((next) => next.value?.reason),
-      ]);
-      if (reason !== undefined) {
-        throw new ShareError(
-          `Stopped seeding ${terminalSafe(result.meta.name)}: ${reason}.`,
-        );
-      }
+      await seedUntilStopped(result, {
+        node,
+        lost,
+        stop,
+        progress,
+        flags,
+        isPrivate: secret !== undefined,
+      });
     }
   } finally {
     await settleWithin(node.close(), SHUTDOWN_TIMEOUT_MS);

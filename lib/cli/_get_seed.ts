@@ -1,0 +1,78 @@
+/**
+ * `peer get --seed` after the file is saved: seeding it until stopped, and
+ * what is said when it stops.
+ *
+ * @module
+ */
+
+import type { DownloadResult } from "../download/download.ts";
+import { ShareError } from "../app/peer_node.ts";
+import { formatAddress } from "../net/connection.ts";
+import { terminalSafe } from "../util/terminal_safe.ts";
+import type { GetFlags, Serving } from "./flags.ts";
+import type { ProgressLine } from "./progress.ts";
+import { showServing } from "./serving_line.ts";
+import type { StopSignal } from "./stop_signal.ts";
+
+/** What {@linkcode seedUntilStopped} seeds with, and what stops it. */
+export interface Seeding {
+  /** The node serving the saved file. */
+  node: Serving["node"];
+  /** Yields a shared file that can no longer be served. */
+  lost: Serving["lost"];
+  /** Ctrl-C or SIGTERM. */
+  stop: StopSignal;
+  /** The line the serving status is shown on. */
+  progress: ProgressLine;
+  /** The command's flags (`--quiet`, `--json`). */
+  flags: GetFlags;
+  /** Whether the share is private (its link carries the secret). */
+  isPrivate: boolean;
+}
+
+/**
+ * Seeds the saved file until Ctrl-C or SIGTERM (then says so, in share's
+ * words about the tracker) or until it can no longer be shared (thrown).
+ */
+export async function seedUntilStopped(
+  result: DownloadResult,
+  seeding: Seeding,
+): Promise<void> {
+  const { node, lost, stop, progress, flags, isPrivate } = seeding;
+  const name = terminalSafe(result.meta.name);
+  const talk = !flags.quiet && !flags.json;
+  if (talk) {
+    const link = node.shareLink(result.meta.id, isPrivate);
+    console.error(
+      `Seeding on ${formatAddress(node.address)}${
+        link ? ` (share this link: ${link})` : ""
+      }. Press Ctrl-C to stop.`,
+    );
+  }
+  let reason: string | undefined;
+  {
+    using _serving = showServing(node, flags, progress);
+    reason = await Promise.race([
+      stop.stopped.then(() => undefined),
+      lost.getReader().read().then((next) => next.value?.reason),
+    ]);
+  }
+  if (reason !== undefined) {
+    throw new ShareError(`Stopped seeding ${name}: ${reason}.`);
+  }
+  progress.clear();
+  if (talk) console.error(stoppedSeedingLine(name, node));
+}
+
+/**
+ * What `peer get --seed` says when stopped while seeding: as `peer share`,
+ * whether trackers are told it leaves.
+ */
+function stoppedSeedingLine(name: string, node: Serving["node"]): string {
+  const registered = node.trackers.registeredWith().length;
+  return registered === 0
+    ? `Stopped seeding ${name}.`
+    : `Stopped seeding ${name}: unregistering from the tracker${
+      registered > 1 ? "s" : ""
+    }.`;
+}

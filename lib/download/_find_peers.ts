@@ -2,7 +2,8 @@
  * Where a download's peers come from: the tracker is asked who holds a file
  * (again while the get waits, if it knows no such file yet or cannot be
  * reached: `_patient_lookup.ts`), and asked again (reconnecting once if it
- * went away) for peers that joined since. When the tracker holds several metadata variants for one ID, each
+ * went away) for peers that joined since. Trackers that all refuse the
+ * team key are not waited for: the LAN and the DHT get one short look. When the tracker holds several metadata variants for one ID, each
  * is tried in turn while the download of the one before fails in a way
  * another variant may fix.
  *
@@ -182,12 +183,14 @@ export async function tryEachVariant<T>(
   // The LAN and the DHT were there, but cannot look for a short ID.
   const tooShort = finders.length > 0 && !lan;
   let toldDown = false;
-  const tellDown = (error: unknown, retrying: boolean) => {
+  // `refused`: the trackers refused the team key, which waiting will not
+  // cure: the LAN and the DHT get one short look, as with no wait.
+  const tellDown = (error: unknown, retrying: boolean, refused = false) => {
     if (toldDown || asking.aborted) return;
     toldDown = true;
     options.onTrackersDown?.(error, {
       retryMs: retrying ? waitMs : 0,
-      lookMs: lan ? Math.max(waitMs, FIND_MS) : 0,
+      lookMs: lan ? (refused ? FIND_MS : Math.max(waitMs, FIND_MS)) : 0,
       shortId: tooShort,
     });
   };
@@ -223,7 +226,9 @@ export async function tryEachVariant<T>(
     fromTrackers.catch((error) => {
       // No tracker to ask: said now, not when the LAN and DHT give up.
       const unknown = error instanceof DownloadError && error.unknownId;
-      if (fromLan && !unknown) tellDown(error, false);
+      const refused = panel.refusedKey(error);
+      if (refused) lan?.shorten();
+      if (fromLan && !unknown) tellDown(error, false, refused);
     });
     fromLan?.catch(() => {});
     let from = await Promise.any(

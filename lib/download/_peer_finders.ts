@@ -63,6 +63,10 @@ export class PeerFinders {
   #finding: Disposable[];
   #options: PeerFindersOptions;
   #waiting: (() => void)[] = [];
+  /** When the search started (performance.now()). */
+  #started = performance.now();
+  /** The latest time {@linkcode found} looks until; see {@linkcode shorten}. */
+  #until = Infinity;
 
   /** Starts looking for peers offering the file with every finder. */
   constructor(finders: readonly Finder[], options: PeerFindersOptions) {
@@ -93,7 +97,7 @@ export class PeerFinders {
    * `ms` (at least {@linkcode FIND_MS}).
    */
   async found(ms: number): Promise<{ meta: FileMeta; peers: PeerAddress[] }> {
-    const deadline = performance.now() + Math.max(ms, FIND_MS);
+    const asked = performance.now() + Math.max(ms, FIND_MS);
     const tried = new Set<string>();
     for (;;) {
       this.#options.signal?.throwIfAborted();
@@ -115,7 +119,7 @@ export class PeerFinders {
           continue;
         }
       }
-      const left = deadline - performance.now();
+      const left = Math.min(asked, this.#until) - performance.now();
       if (left <= 0) {
         throw new DownloadError(this.#nobody(), { unknownId: true });
       }
@@ -127,6 +131,16 @@ export class PeerFinders {
         });
       });
     }
+  }
+
+  /**
+   * Makes {@linkcode found} give up {@linkcode FIND_MS} after the search
+   * started, however long it was asked to look: what the file was to be
+   * found instead of will not come.
+   */
+  shorten(): void {
+    this.#until = Math.min(this.#until, this.#started + FIND_MS);
+    this.#wake();
   }
 
   /** Stops looking. */

@@ -18,6 +18,7 @@ import type { TrackerAddress } from "../discovery/tracker_types.ts";
 import type { Trackers } from "../discovery/tracker_group.ts";
 import { settleWithin } from "../util/settle_within.ts";
 import { DownloadError } from "./_download_error.ts";
+import { HandshakeRefusedError } from "../secure/secret_stream.ts";
 import {
   noTrackerAnswered,
   type TrackerTrouble,
@@ -68,6 +69,8 @@ export class TrackerPanel {
   #told = new Set<TrackerAddress>();
   /** Errors of questions no tracker answered that asking again may cure. */
   #passing = new WeakSet<object>();
+  /** Errors of questions every tracker refused for the team key. */
+  #refused = new WeakSet<object>();
   #closed = false;
 
   /** A panel of `trackers`; nothing is connected until asked. */
@@ -187,6 +190,8 @@ export class TrackerPanel {
       trouble.error.transient
     );
     if (mayPass && error instanceof Error) this.#passing.add(error);
+    const refused = troubles.every((trouble) => refusedKey(trouble.error));
+    if (refused && error instanceof Error) this.#refused.add(error);
     return error;
   }
 
@@ -197,6 +202,16 @@ export class TrackerPanel {
    */
   mayAnswerLater(error: unknown): boolean {
     return error instanceof Error && this.#passing.has(error);
+  }
+
+  /**
+   * True if `error`, what {@linkcode first} rejected with, says every
+   * tracker refused the handshake for the team key (none given, another
+   * than theirs, one given to an open tracker): asking again, or waiting,
+   * cannot cure that.
+   */
+  refusedKey(error: unknown): boolean {
+    return error instanceof Error && this.#refused.has(error);
   }
 
   /**
@@ -231,6 +246,13 @@ export class TrackerPanel {
     this.#clients.delete(tracker);
     client?.then((c) => c.close(), () => {});
   }
+}
+
+/** True for a tracker's connect that failed on the team key it was given. */
+function refusedKey(error: unknown): boolean {
+  return error instanceof TrackerUnreachableError &&
+    error.cause instanceof HandshakeRefusedError &&
+    error.cause.reason !== "version";
 }
 
 /** Peers from several lists, each address once, in the order first seen. */

@@ -45,6 +45,8 @@ Deno.test("peer share with no tracker answering says so once, serves in the DHT 
       .test(serving),
     serving,
   );
+  // stderr is another pipe: its line may come after stdout's.
+  await sharer.waitForLine(/^The tracker at /, READY_TIMEOUT_MS, "stderr");
   assertEquals(sharer.stderr, [
     `The tracker at ${tracker} could not be used (connection refused): sharing in the DHT only until it is back.`,
   ]);
@@ -97,8 +99,10 @@ Deno.test("peer share through the default tracker on this machine notes once tha
   {
     await using sharer = shareInDht(one, [two]);
     await sharer.waitForLine(/^Serving on /, READY_TIMEOUT_MS);
-    assertEquals(sharer.stderr.filter((line) => line === note).length, 1);
+    // stderr is another pipe: its line may come after stdout's.
+    await sharer.waitForLine(/^This link names/, READY_TIMEOUT_MS, "stderr");
     await sharer.stop("SIGINT");
+    assertEquals(sharer.stderr.filter((line) => line === note).length, 1);
   }
   {
     await using sharer = shareInDht(one, ["--json"]);

@@ -27,6 +27,7 @@ import { MAX_BANDWIDTH_LIMIT, MIN_BANDWIDTH_LIMIT } from "../util/bandwidth.ts";
 import { MAX_UPLOAD_SLOTS } from "../swarm/upload_slots.ts";
 import { checkSearchText } from "../discovery/tracker_client.ts";
 import { bootstrapNode } from "../discovery/dht.ts";
+import { isIpv4 } from "../util/ipv4.ts";
 
 /** Exit code for a command line the program cannot use. */
 export const USAGE_EXIT_CODE = 2;
@@ -208,7 +209,7 @@ export function parseHost(text: string): string {
   const host = bracketed ? bracketed[1] : trimmed;
   if (
     !isValidHost(host) || (bracketed && !host.includes(":")) ||
-    (/^[0-9.]+$/.test(host) && !IPV4.test(host))
+    (/^[0-9.]+$/.test(host) && !isIpv4(host))
   ) {
     throw new UsageError(
       `Cannot use "${
@@ -218,10 +219,6 @@ export function parseHost(text: string): string {
   }
   return host;
 }
-
-/** A dotted-quad IPv4 address. */
-const IPV4 =
-  /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
 /**
  * Parses `--dht-bootstrap`: DHT nodes as `HOST:PORT`, separated by commas,

@@ -33,6 +33,9 @@ import {
   type TrackerTrouble,
   troubleTeller,
 } from "../discovery/tracker_trouble.ts";
+import { logTime } from "./log_time.ts";
+
+export { logTime };
 
 /** Longest wait for unregistering and closing after Ctrl-C. */
 export const SHUTDOWN_TIMEOUT_MS = 5_000;
@@ -199,21 +202,6 @@ export function logger(
     progress?.clear();
     console.error(`${logTime(new Date())} ${terminalSafe(line)}`);
   };
-}
-
-/**
- * The local time of a log line, to the millisecond.
- *
- * @example
- * ```ts
- * logTime(new Date(2025, 0, 1, 9, 5, 7, 42)); // "09:05:07.042"
- * ```
- */
-export function logTime(date: Date): string {
-  const two = (n: number) => String(n).padStart(2, "0");
-  return `${two(date.getHours())}:${two(date.getMinutes())}:${
-    two(date.getSeconds())
-  }.${String(date.getMilliseconds()).padStart(3, "0")}`;
 }
 
 /** A shared file that stopped being shareable, and why. */

@@ -8,6 +8,7 @@
  */
 
 import type { DhtEndpoint } from "./_dht_guard.ts";
+import { isIpv4 } from "../util/ipv4.ts";
 
 /** Most nodes saved to, and read from, the nodes file. */
 export const MAX_SAVED_NODES = 256;
@@ -21,8 +22,6 @@ export interface SavedTable {
 }
 
 const KEY = /^[0-9a-fA-F]{40}$/;
-const IPV4 =
-  /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
 /** The saved table in `path`; undefined (logged unless missing) when it cannot be used. */
 export async function readNodes(
@@ -65,7 +64,7 @@ function parseNodes(text: string): SavedTable | undefined {
   const nodes = (table.nodes as unknown[]).filter(
     (node): node is DhtEndpoint => {
       const { host, port } = (node ?? {}) as Record<string, unknown>;
-      return typeof host === "string" && IPV4.test(host) &&
+      return typeof host === "string" && isIpv4(host) &&
         Number.isInteger(port) && (port as number) >= 1 &&
         (port as number) <= 65535;
     },

@@ -19,6 +19,7 @@
  */
 
 import { FULL_ID_CHARS, MIN_ID_PREFIX } from "./limits.ts";
+import { isIpv4 } from "../util/ipv4.ts";
 
 /** Bytes of a private share's secret: 128 bits. */
 export const SHARE_SECRET_BYTES = 16;
@@ -93,8 +94,6 @@ const VERSION = new RegExp(
   "i",
 );
 const PORT = /^[1-9][0-9]{0,4}$/;
-const IPV4 =
-  /^(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}$/;
 const IPV6_CHARS = /^[0-9A-Fa-f:.]+$/;
 const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 const DIGITS = /^[0-9]+$/;
@@ -383,7 +382,7 @@ function splitHostPort(
 /** An IPv4 address or a DNS host name. */
 function isLinkHost(host: string): boolean {
   if (host.length === 0 || host.length > MAX_HOST_CHARS) return false;
-  if (IPV4.test(host)) return true;
+  if (isIpv4(host)) return true;
   const labels = host.split(".");
   // A last label of digits would be read as a (bad) IPv4 address.
   return labels.every((label) => LABEL.test(label)) &&

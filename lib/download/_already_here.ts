@@ -72,13 +72,9 @@ async function fileHere(
   path: string,
   signal?: AbortSignal,
 ): Promise<string | typeof MISSING | undefined> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(path);
-  } catch (error) {
-    return error instanceof Deno.errors.NotFound ? MISSING : undefined;
-  }
-  if (!info.isFile || info.size !== meta.size) return undefined;
+  const info = await infoOf(path, Deno.stat);
+  if (info === MISSING) return MISSING;
+  if (!info?.isFile || info.size !== meta.size) return undefined;
   try {
     const { id } = await hashFile(path, { pieceSize: meta.pieceSize, signal });
     return id === meta.id ? path : undefined;
@@ -99,13 +95,9 @@ async function folderHere(
   path: string,
   signal?: AbortSignal,
 ): Promise<string | typeof MISSING | undefined> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.lstat(path);
-  } catch (error) {
-    return error instanceof Deno.errors.NotFound ? MISSING : undefined;
-  }
-  if (!info.isDirectory) return undefined;
+  const info = await infoOf(path, Deno.lstat);
+  if (info === MISSING) return MISSING;
+  if (!info?.isDirectory) return undefined;
   try {
     for (const file of folderLayoutOf(meta)!.files) {
       const info = await Deno.lstat(join(path, ...file.path));
@@ -120,5 +112,20 @@ async function folderHere(
   } catch {
     signal?.throwIfAborted();
     return undefined;
+  }
+}
+
+/**
+ * What `look` (`Deno.stat` or `Deno.lstat`) says of `path`: MISSING if
+ * nothing is there, undefined if it cannot be looked at.
+ */
+async function infoOf(
+  path: string,
+  look: (path: string) => Promise<Deno.FileInfo>,
+): Promise<Deno.FileInfo | typeof MISSING | undefined> {
+  try {
+    return await look(path);
+  } catch (error) {
+    return error instanceof Deno.errors.NotFound ? MISSING : undefined;
   }
 }

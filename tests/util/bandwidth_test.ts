@@ -68,18 +68,24 @@ Deno.test("take() lets a full bucket through at once, then paces to the rate", a
   assert(ms < 2_000, `four more bucketfuls took ${ms} ms`);
 });
 
-Deno.test("take() of more than the burst passes on a full bucket and leaves it in debt", async () => {
+Deno.test("take() of more than the burst waits until the bucket has paid for all of it", async () => {
   const limiter = new BandwidthLimiter(100 * KIB);
   const start = performance.now();
   await limiter.take(50 * KIB);
-  assert(
-    performance.now() - start < 50,
-    "a large take waited on a full bucket",
-  );
-  await limiter.take(1);
   const ms = performance.now() - start;
-  // The debt of 40 KiB is paid off at 100 KiB/s: 400 ms.
-  assert(ms >= 390, `the debt was paid off in only ${ms} ms`);
+  // 40 KiB beyond the full bucket at 100 KiB/s: 400 ms.
+  assert(ms >= 390, `a 50 KiB take passed after only ${ms} ms`);
+  assert(ms < 2_000, `a 50 KiB take waited ${ms} ms`);
+});
+
+Deno.test("takes of whole pieces move no more than the rate plus one burst", async () => {
+  const limiter = new BandwidthLimiter(100 * KIB);
+  const start = performance.now();
+  for (let i = 0; i < 8; i++) await limiter.take(25 * KIB);
+  const ms = performance.now() - start;
+  // 200 KiB less the 10 KiB burst at 100 KiB/s: 1.9 s. (Letting a piece
+  // through on a full bucket and paying after took 1.75 s: 14% over.)
+  assert(ms >= 1_890, `200 KiB passed in ${ms} ms`);
 });
 
 Deno.test("take() serves waiters first come first served", async () => {
@@ -101,7 +107,7 @@ Deno.test("take() serves waiters first come first served", async () => {
 
 Deno.test("an aborted take() rejects with the reason and lets the next waiter go sooner", async () => {
   const limiter = new BandwidthLimiter(5 * KIB);
-  await limiter.take(KIB); // in debt: each further KiB takes 200 ms
+  await limiter.take(KIB); // the bucket and more: each further KiB takes 200 ms
   const controller = new AbortController();
   const first = limiter.take(KIB, controller.signal);
   const start = performance.now();
@@ -122,8 +128,8 @@ Deno.test("an aborted take() rejects with the reason and lets the next waiter go
 
 Deno.test("close() rejects every waiter and later takes, leaving no timer", async () => {
   const limiter = new BandwidthLimiter(10 * KIB);
-  await limiter.take(100 * KIB);
-  const waiters = [limiter.take(1), limiter.take(1)];
+  await limiter.take(KIB); // the whole bucket: the next takes wait
+  const waiters = [limiter.take(4 * KIB), limiter.take(4 * KIB)];
   limiter.close();
   for (const waiter of waiters) await assertRejects(() => waiter, Error);
   await assertRejects(() => limiter.take(1), Error, "closed");
@@ -145,12 +151,12 @@ Deno.test("four takers sharing one limiter stay within 10% of the rate over a se
 
 Deno.test("take() sleeps on a timer rather than polling", async () => {
   const limiter = new BandwidthLimiter(10 * KIB);
-  await limiter.take(3 * KIB); // 2 KiB of debt: 200 ms
+  await limiter.take(KIB); // the whole bucket
   // A busy loop would starve this timer; a sleeping limiter lets it run.
   let ticks = 0;
   const ticker = setInterval(() => ticks++, 10);
   try {
-    await limiter.take(1);
+    await limiter.take(2 * KIB); // 200 ms
   } finally {
     clearInterval(ticker);
   }
@@ -397,6 +403,32 @@ Deno.test("peer share --upload-limit 4M serves an 8 MiB file to peer get in abou
   const got = await cliGet(id, join(dir.path, "out"), env);
   assertEquals(await sha256File(got.path), id);
   assertRate(8 * MIB, got.elapsedMs, limitOf(4 * MIB));
+});
+
+Deno.test("peer get --download-limit 300K of a 2 MiB file averages within 3% of the limit", async () => {
+  await using dir = await tempDir();
+  const source = await randomFile(dir.path, "slow.bin", 2 * MIB);
+  await using tracker = await startTracker();
+  const env = { P2P_TRACKER: tracker.address, P2P_HOME: dir.path };
+  const { child, id } = await spawnSharer(source, tracker.address);
+  await using _sharer = child;
+  const get = await runEntry("peer.ts", [
+    "get",
+    id,
+    "--out",
+    join(dir.path, "out"),
+    "--download-limit",
+    "300K",
+    "--json",
+  ], { env });
+  assertEquals(get.code, 0, get.stderr);
+  const { path, elapsedMs } = JSON.parse(get.stdout);
+  assertEquals(await sha256File(path), id);
+  // Bytes over the whole get, burst and all: the piece a full bucket let
+  // through at once made this 13% over (8 pieces of 256 KiB).
+  const rate = 2 * MIB / (elapsedMs / 1000);
+  assert(rate <= 300 * KIB * 1.03, `${(rate / KIB).toFixed(1)} KiB/s`);
+  assert(rate >= 300 * KIB * UNDER, `${(rate / KIB).toFixed(1)} KiB/s`);
 });
 
 Deno.test("peer get --upload-limit 4M caps what the getter serves to other downloaders", async () => {

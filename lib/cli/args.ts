@@ -101,10 +101,17 @@ export function parseRate(text: string, flag = "a bandwidth limit"): number {
  * peer sends whole pieces, and a downloader drops one that sends nothing
  * for PEER_STALL_TIMEOUT_MS (5 s), so under one piece every 4 s a limited
  * sharer is dropped over and over. A lower limit (down to
- * MIN_BANDWIDTH_LIMIT) is taken, with a warning. (A low `--download-limit`
- * only slows a download down: the downloader itself holds back.)
+ * MIN_BANDWIDTH_LIMIT) is taken, with a warning.
  */
 export const SLOW_UPLOAD_LIMIT = 64 * 1024;
+
+/**
+ * The lowest `--download-limit` taken without a warning, in bytes a
+ * second: a download under it still finishes (the downloader itself holds
+ * back, no peer drops it), but it gets a 256 KiB piece (the usual size)
+ * only every 4 s or more, and its progress moves a piece at a time.
+ */
+export const SLOW_DOWNLOAD_LIMIT = 64 * 1024;
 
 /**
  * The warning, one sentence, for an `--upload-limit` of `rate` under
@@ -131,6 +138,27 @@ export function slowUploadWarning(
   } s to send at that rate and downloaders drop a peer that sends nothing for ${
     PEER_STALL_TIMEOUT_MS / 1000
   } s, so they may never finish; give at least ${Math.ceil(least / 1024)}K.`;
+}
+
+/**
+ * The warning, one sentence, for a `--download-limit` of `rate` under
+ * {@linkcode SLOW_DOWNLOAD_LIMIT}; undefined for one fast enough.
+ *
+ * @example
+ * ```ts
+ * slowDownloadWarning(10 * 1024);
+ * // "Warning: --download-limit 10.0 KiB/s is very low: a 256 KiB piece … takes 26 s …"
+ * ```
+ */
+export function slowDownloadWarning(rate: number): string | undefined {
+  if (rate >= SLOW_DOWNLOAD_LIMIT) return undefined;
+  return `Warning: --download-limit ${formatSpeed(rate)} is very low: a ${
+    formatSize(DEFAULT_PIECE_SIZE)
+  } piece (the usual size) takes ${
+    Math.round(DEFAULT_PIECE_SIZE / rate)
+  } s to arrive at that rate, so the download moves a piece at a time, that far apart; give at least ${
+    SLOW_DOWNLOAD_LIMIT / 1024
+  }K for steady progress.`;
 }
 
 /**

@@ -5,7 +5,11 @@
  * @module
  */
 
-import { resolveTrackers, slowUploadWarning } from "./args.ts";
+import {
+  resolveTrackers,
+  slowDownloadWarning,
+  slowUploadWarning,
+} from "./args.ts";
 import type { Trackers } from "../discovery/tracker_group.ts";
 import type { OutputFlags } from "./program.ts";
 import type { Address } from "../net/connection.ts";
@@ -102,17 +106,26 @@ export interface UiFlags extends PromptFlags {
 }
 
 /**
- * Warns on stderr, in one sentence, of an `--upload-limit` so low that
+ * Warns on stderr, in one sentence each, of an `--upload-limit` so low that
  * downloads from this peer may never finish (see `SLOW_UPLOAD_LIMIT`; with
- * `--piece-size`, for pieces of that size); quiet with `--quiet`. The limit
- * is still used as given.
+ * `--piece-size`, for pieces of that size) and of a `--download-limit` so
+ * low that progress comes a piece at a time, seconds apart (see
+ * `SLOW_DOWNLOAD_LIMIT`); quiet with `--quiet`. The limits are still used
+ * as given.
  */
 export function warnOfSlowLimits(
   flags: LimitFlags & OutputFlags & { pieceSize?: number },
 ): void {
-  if (flags.quiet || flags.uploadLimit === undefined) return;
-  const warning = slowUploadWarning(flags.uploadLimit, flags.pieceSize);
-  if (warning) console.error(warning);
+  if (flags.quiet) return;
+  const warnings = [
+    flags.uploadLimit === undefined
+      ? undefined
+      : slowUploadWarning(flags.uploadLimit, flags.pieceSize),
+    flags.downloadLimit === undefined
+      ? undefined
+      : slowDownloadWarning(flags.downloadLimit),
+  ];
+  for (const warning of warnings) if (warning) console.error(warning);
 }
 
 /**

@@ -41,6 +41,37 @@ Deno.test("the speed a download shows never starts with the burst a bandwidth li
   }
 });
 
+Deno.test("a download under a 4 KiB/s limit shows about 4 KiB/s between its 16 KiB pieces, not a spike and then 0", async () => {
+  await using dir = await tempDir();
+  await using tracker = testTracker();
+  const source = await randomFile(dir.path, "trickle.bin", 48 * KIB);
+  const node = await PeerNode.start({
+    tracker: tracker.address,
+    host: "127.0.0.1",
+    port: 0,
+  });
+  try {
+    // A piece every 4 s: further apart than the 3 s the speed looks back.
+    const meta = await node.share(source, { pieceSize: 16 * KIB });
+    const speeds: number[] = [];
+    await download(meta.id, {
+      tracker: tracker.address,
+      outDir: join(dir.path, "out"),
+      downloadLimit: 4 * KIB,
+      onProgress: (p) => {
+        if (p.received > 0) speeds.push(p.bytesPerSecond);
+      },
+    });
+    const shown = speeds.map((s) => (s / KIB).toFixed(1)).join(", ");
+    assert(speeds.length > 0, "no progress after the first piece");
+    for (const speed of speeds) {
+      assert(speed >= 2 * KIB && speed <= 6 * KIB, `showed ${shown} KiB/s`);
+    }
+  } finally {
+    await node.close();
+  }
+});
+
 Deno.test("a ProgressLine given no speed shows the bytes of its first moments over a second at least", () => {
   let now = 0;
   const chunks: string[] = [];

@@ -3,7 +3,12 @@ import { assert, assertEquals } from "../assert.ts";
 import { freePort, runWithInput } from "./_cli.ts";
 import { randomFile, tempDir } from "../fixtures.ts";
 import { runEntry, spawnEntry } from "../../scripts/_child.ts";
-import { SLOW_UPLOAD_LIMIT, slowUploadWarning } from "../../lib/cli/args.ts";
+import {
+  SLOW_DOWNLOAD_LIMIT,
+  SLOW_UPLOAD_LIMIT,
+  slowDownloadWarning,
+  slowUploadWarning,
+} from "../../lib/cli/args.ts";
 import {
   DEFAULT_PIECE_SIZE,
   PEER_STALL_TIMEOUT_MS,
@@ -29,7 +34,16 @@ Deno.test("slowUploadWarning() warns in one sentence under SLOW_UPLOAD_LIMIT, in
   );
 });
 
-Deno.test("peer get and the prompt take a very low --upload-limit with a one-sentence warning; -q silences it, --download-limit has none", async () => {
+Deno.test("slowDownloadWarning() warns in one sentence under SLOW_DOWNLOAD_LIMIT", () => {
+  assertEquals(
+    slowDownloadWarning(10 * 1024),
+    "Warning: --download-limit 10.0 KiB/s is very low: a 256 KiB piece (the usual size) takes 26 s to arrive at that rate, so the download moves a piece at a time, that far apart; give at least 64K for steady progress.",
+  );
+  assertEquals(slowDownloadWarning(SLOW_DOWNLOAD_LIMIT), undefined);
+  assertEquals(slowDownloadWarning(16 * 1024 ** 2), undefined);
+});
+
+Deno.test("peer get and the prompt take a very low --upload-limit or --download-limit with a one-sentence warning each; -q silences them", async () => {
   const tracker = `127.0.0.1:${freePort()}`;
   await using dir = await tempDir();
   const out = join(dir.path, "out");
@@ -55,10 +69,16 @@ Deno.test("peer get and the prompt take a very low --upload-limit with a one-sen
     lines[0],
   );
   assert(lines[1].startsWith("Cannot reach tracker"), lines[1]);
+  const slowGet = await get("--upload-limit", "64K", "--download-limit", "10K");
+  assertEquals(slowGet.code, 1, slowGet.stderr);
+  const [warning, ...rest] = slowGet.stderr.trim().split("\n");
+  assertEquals(warning, slowDownloadWarning(10 * 1024));
+  assertEquals(rest.length, 1, slowGet.stderr);
   for (
     const quiet of [
       await get("--upload-limit", "8K", "-q"),
-      await get("--upload-limit", "64K", "--download-limit", "8K"),
+      await get("--download-limit", "8K", "-q"),
+      await get("--upload-limit", "64K", "--download-limit", "64K"),
     ]
   ) {
     assertEquals(quiet.code, 1, quiet.stderr);
@@ -66,11 +86,24 @@ Deno.test("peer get and the prompt take a very low --upload-limit with a one-sen
   }
   const prompt = await runWithInput(
     "peer.ts",
-    ["--tracker", tracker, "--port", "0", "--upload-limit", "2K"],
+    [
+      "--tracker",
+      tracker,
+      "--port",
+      "0",
+      "--upload-limit",
+      "2K",
+      "--download-limit",
+      "2K",
+    ],
     "quit\n",
   );
   assert(
     prompt.stderr.includes("Warning: --upload-limit 2.0 KiB/s is very low:"),
+    prompt.stderr,
+  );
+  assert(
+    prompt.stderr.includes("Warning: --download-limit 2.0 KiB/s is very low:"),
     prompt.stderr,
   );
 });

@@ -10,8 +10,9 @@
  *
  * The relay never connects anywhere itself (it only pairs connections that
  * came to it, from the hosts the tracker named), and every pair is held to a
- * rate each way, a share of a rate for all, and a byte quota. Bad input
- * closes that one connection, never the relay.
+ * rate each way, a share of a rate for all, and a byte quota (at which the
+ * pieces already on their way still go through: `_relay_session.ts`). Bad
+ * input closes that one connection, never the relay.
  *
  * @module
  */
@@ -24,7 +25,13 @@ import { MIN_BANDWIDTH_LIMIT } from "../util/bandwidth.ts";
 import { closeQuietly } from "../util/close_quietly.ts";
 import { readFullAsync } from "../util/read_full.ts";
 import { writeAllAsync } from "../util/write_all.ts";
-import { HostCounts, type Session, Sessions } from "./_relay_session.ts";
+import {
+  HostCounts,
+  QUOTA_DRAIN,
+  QUOTA_DRAIN_MS,
+  type Session,
+  Sessions,
+} from "./_relay_session.ts";
 import { type Expected, ExpectedTokens } from "./_relay_tokens.ts";
 import {
   checkToken,
@@ -37,6 +44,7 @@ import {
 } from "./_relay_wire.ts";
 
 export { PAIR_TIMEOUT_MS };
+export { QUOTA_DRAIN, QUOTA_DRAIN_MS } from "./_relay_session.ts";
 
 const MIB = 1024 ** 2;
 
@@ -106,6 +114,10 @@ export interface RelayOptions {
   totalRate?: number;
   /** Bytes per session, both directions together. @default {SESSION_QUOTA} */
   sessionQuota?: number;
+  /** Bytes the asked peer may still send past the quota. @default {QUOTA_DRAIN} */
+  quotaDrain?: number;
+  /** Ms a session may take to end past the quota. @default {QUOTA_DRAIN_MS} */
+  quotaDrainMs?: number;
   /** Sessions at once, waiting ones included. @default {MAX_SESSIONS} */
   maxSessions?: number;
   /** Sessions at once with one host at either end. @default {MAX_SESSIONS_PER_HOST} */
@@ -206,6 +218,8 @@ function resolveLimits(options: RelayOptions): Limits {
     sessionRate: options.sessionRate ?? SESSION_RATE,
     totalRate: options.totalRate ?? TOTAL_RATE,
     sessionQuota: options.sessionQuota ?? SESSION_QUOTA,
+    quotaDrain: options.quotaDrain ?? QUOTA_DRAIN,
+    quotaDrainMs: options.quotaDrainMs ?? QUOTA_DRAIN_MS,
     maxSessions: options.maxSessions ?? MAX_SESSIONS,
     maxSessionsPerHost: options.maxSessionsPerHost ?? MAX_SESSIONS_PER_HOST,
     maxWaiting: options.maxWaiting ?? MAX_WAITING,

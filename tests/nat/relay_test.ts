@@ -408,7 +408,7 @@ Deno.test("a hello that stops half way is closed after the hello deadline", asyn
   }
 });
 
-Deno.test("the byte quota closes both ends once the session has moved it", async () => {
+Deno.test("at the byte quota the asked end hears the end, what it still sends before closing reaches the asker, and nothing is cut", async () => {
   const quota = 1 * MIB;
   const relay = testRelay({ sessionQuota: quota });
   try {
@@ -416,22 +416,92 @@ Deno.test("the byte quota closes both ends once the session has moved it", async
     relay.expect(token, { asker: LOCAL, asked: LOCAL });
     const [asker, asked] = await pair(relay.at(), token);
     try {
-      // More than the quota, then on until the relay closes the socket
-      // (the kernel's buffers could take all of a fixed amount).
-      const sent = randomBytes(2 * quota);
-      const writing = (async () => {
-        await writeAllAsync(asker, sent);
-        for (;;) await writeAllAsync(asker, new Uint8Array(64 * 1024));
-      })().catch(() => "stopped");
-      const got = await readToEnd(asked);
-      assertEquals(got.length, quota);
-      assert(equalBytes(got, sent.subarray(0, quota)), "the bytes differ");
-      assertEquals(await bounded(writing), "stopped");
-      assertEquals((await readToEnd(asker)).length, 0);
+      // Pieces answered before the quota.
+      const before = randomBytes(768 * 1024);
+      await writeAllAsync(asked, before);
+      const got = new Uint8Array(before.length);
+      assertEquals(await bounded(readFullAsync(asker, got)), before.length);
+      assert(equalBytes(got, before), "the bytes before the quota differ");
+      // Requests over the quota: the asked end gets them up to it, then
+      // its end of the stream; the rest is dropped, not queued.
+      const asks = randomBytes(512 * 1024);
+      const asking = writeAllAsync(asker, asks);
+      const heard = await readToEnd(asked);
+      assertEquals(heard.length, quota - before.length);
+      assert(equalBytes(heard, asks.subarray(0, heard.length)), "asks differ");
+      await bounded(asking);
+      // What the asked end still sends (the pieces on their way) before it
+      // closes, as a peer server does when its downloader stops asking.
+      const after = randomBytes(1 * MIB);
+      await writeAllAsync(asked, after);
+      asked.close();
+      const late = await readToEnd(asker);
+      assertEquals(late.length, after.length, "cut at the quota");
+      assert(equalBytes(late, after), "the bytes after the quota differ");
+      asker.close();
+      await waitFor(() => relay.stats().sessions === 0);
       assertEquals(
         relay.stats(),
-        stats({ bytes: quota, paired: 1, quotaReached: 1 }),
+        stats({ bytes: quota + after.length, paired: 1, quotaReached: 1 }),
       );
+      assert(
+        relay.lines.some((line) => line.endsWith("its byte quota was reached")),
+        relay.lines.join("\n"),
+      );
+    } finally {
+      closeQuietly(asker);
+      closeQuietly(asked);
+    }
+  } finally {
+    await relay.close();
+  }
+});
+
+Deno.test("past the byte quota the asked end may send its drain and no more", async () => {
+  const quota = 256 * 1024;
+  const quotaDrain = 128 * 1024;
+  const relay = testRelay({ sessionQuota: quota, quotaDrain });
+  try {
+    const token = newToken();
+    relay.expect(token, { asker: LOCAL, asked: LOCAL });
+    const [asker, asked] = await pair(relay.at(), token);
+    try {
+      await writeAllAsync(asker, randomBytes(quota));
+      assertEquals((await readToEnd(asked)).length, quota);
+      // An asked end that goes on and on instead of closing.
+      const flooding = flood(asked);
+      assertEquals((await readToEnd(asker)).length, quotaDrain);
+      await flooding.stop();
+      await waitFor(() => relay.stats().sessions === 0);
+      assertEquals(
+        relay.stats(),
+        stats({ bytes: quota + quotaDrain, paired: 1, quotaReached: 1 }),
+      );
+    } finally {
+      asker.close();
+      closeQuietly(asked);
+    }
+  } finally {
+    await relay.close();
+  }
+});
+
+Deno.test("past the byte quota a session whose ends neither send nor close ends after the drain time", async () => {
+  const quota = 64 * 1024;
+  const relay = testRelay({ sessionQuota: quota, quotaDrainMs: 300 });
+  try {
+    const token = newToken();
+    relay.expect(token, { asker: LOCAL, asked: LOCAL });
+    const [asker, asked] = await pair(relay.at(), token);
+    try {
+      await writeAllAsync(asker, randomBytes(quota));
+      assertEquals((await readToEnd(asked)).length, quota);
+      const start = performance.now();
+      assertEquals((await readToEnd(asker)).length, 0);
+      const waited = performance.now() - start;
+      assert(waited >= 250 && waited < 3_000, `ended after ${waited} ms`);
+      await waitFor(() => relay.stats().sessions === 0);
+      assertEquals(relay.stats().quotaReached, 1);
     } finally {
       asker.close();
       asked.close();

@@ -1,0 +1,118 @@
+/**
+ * A sharer that getters reach only through the tracker's relay (it listens
+ * on 127.0.0.2 while the tracker sees it at 127.0.0.1, as in
+ * relayed_get_test.ts), seen from the sharer's side: what it sends, and
+ * what its serving line says, with the relay's byte quota closing sessions
+ * under a get.
+ */
+
+import { join } from "node:path";
+import { assert, assertEquals } from "../assert.ts";
+import { randomFile, sha256File, tempDir } from "../fixtures.ts";
+import { startTracker } from "../../lib/tracker/server.ts";
+import { type RelayOptions, startRelay } from "../../lib/nat/relay_server.ts";
+import { PeerNode } from "../../lib/app/peer_node.ts";
+import type { Reachability } from "../../lib/discovery/tracker_client.ts";
+import { download } from "../../lib/download/download.ts";
+import type { Address } from "../../lib/net/connection.ts";
+
+const LOCAL = "127.0.0.1";
+/** Where the sharer really listens: not where the tracker sees it. */
+const HIDDEN = "127.0.0.2";
+const MIB = 1024 * 1024;
+/** About the file QA got through the relay (2.86 MiB). */
+const FILE_SIZE = 3_000_000;
+/** Longest wait for the tracker's answer about reachability. */
+const REACH_WAIT_MS = 10_000;
+
+/** A tracker whose relay takes `relay`'s options; all closed on dispose. */
+function trackerWithRelay(relay: Partial<RelayOptions> = {}) {
+  const lines: string[] = [];
+  const server = startRelay({
+    host: LOCAL,
+    port: 0,
+    log: (line) => lines.push(line),
+    ...relay,
+  });
+  const tracker = startTracker({
+    host: LOCAL,
+    port: 0,
+    relay: {
+      port: server.address.port,
+      expect: (token, ends) => server.expect(token, ends),
+    },
+  });
+  return {
+    tracker,
+    relay: server,
+    lines,
+    async [Symbol.asyncDispose]() {
+      await tracker.close();
+      await server.close();
+    },
+  };
+}
+
+/** A node listening on HIDDEN, sharing `file`, once the tracker said it cannot reach it. */
+async function hiddenSharer(tracker: Address, file: string) {
+  const verdict = Promise.withResolvers<Reachability>();
+  const node = await PeerNode.start({
+    tracker,
+    host: HIDDEN,
+    port: 0,
+    onReachability: verdict.resolve,
+    // Never ask this machine's real router for anything.
+    portMapping: false,
+  });
+  const meta = await node.share(file);
+  const timer = setTimeout(
+    () => verdict.reject(new Error("no reachability answer")),
+    REACH_WAIT_MS,
+  );
+  try {
+    assertEquals((await verdict.promise).reachable, false);
+  } finally {
+    clearTimeout(timer);
+  }
+  return Object.assign(node, { meta });
+}
+
+/**
+ * Gets `id` into `dir`/out, resuming (as a user runs get again) if a get
+ * gives up on a peer that closed too often: the bytes sent are what
+ * counts here, not the getter's patience.
+ */
+async function getAgain(
+  id: string,
+  tracker: Address,
+  dir: string,
+): Promise<string> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      const result = await download(id, { tracker, outDir: join(dir, "out") });
+      return result.path;
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
+}
+
+Deno.test("a get through a relay whose quota closes each session gets the sharer's pieces once: what was on its way at the quota is not sent again", async () => {
+  await using dir = await tempDir();
+  const file = await randomFile(dir.path, "shared.bin", FILE_SIZE);
+  // A quota of a third of the file: three sessions at the least.
+  await using lab = trackerWithRelay({ sessionQuota: 1 * MIB });
+  await using node = await hiddenSharer(lab.tracker.address, file);
+  const path = await getAgain(node.meta.id, lab.tracker.address, dir.path);
+  assertEquals(await sha256File(path), node.meta.id);
+  assert(
+    lab.relay.stats().quotaReached >= 1,
+    `the quota closed a session: ${lab.lines.join("\n")}`,
+  );
+  // QA saw 6.1 MiB sent for this file: each session cut at the quota lost
+  // the pieces on their way, and they were sent again over the next.
+  assert(
+    node.uploaded <= FILE_SIZE * 1.1,
+    `the sharer sent ${node.uploaded} bytes for a file of ${FILE_SIZE}`,
+  );
+});

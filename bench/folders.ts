@@ -37,6 +37,7 @@ import { size } from "./_format.ts";
 import { type Child, run, spawn, spawnDeno, withTimeout } from "./_process.ts";
 import { writeTestFile } from "./baselines.ts";
 import { summarizeProfile } from "./profile.ts";
+import { floorCopy } from "./folder_floor.ts";
 import { settle } from "./settle.ts";
 import {
   getToExit,
@@ -94,6 +95,12 @@ export interface FolderRun {
   getCpuMs: number;
   /** `tar -c | TCP | tar -x`: ms from the sender's start to tar -x's exit. */
   tarMs: number;
+  /**
+   * The bare Deno copier (`folder_floor.ts`): its receiver's ms from spawn
+   * to exit, with the peer's permissions and with `--allow-all` (small
+   * folder only).
+   */
+  floor?: { peerMs: number; allMs: number };
   /** The same files as single-file shares and gets (large folder only). */
   singles?: SinglesRun;
 }
@@ -205,6 +212,7 @@ export async function foldersBench(
       runs,
       settleMs: 0,
       keep: copies,
+      floor: true,
     });
     if (options.profile) {
       options.step("profiling one get of the small-files folder");
@@ -272,6 +280,8 @@ interface MeasureOptions extends FoldersBenchOptions {
   runs: number;
   /** The folder's files, to share and get one by one too. */
   singles?: string[];
+  /** Also time the bare Deno copier (`folder_floor.ts`). */
+  floor?: boolean;
   /**
    * Keep the verified copies until the caller deletes them, listed here.
    * @default {deleted at once}
@@ -295,6 +305,12 @@ async function measureFolder(
     const getOut = `${options.work}/get-out-${round}`;
     options.keep?.push(tarOut, getOut);
     const tarMs = await tarOverTcp(dir, tarOut, into, !options.keep);
+    let floor: FolderRun["floor"];
+    if (options.floor) {
+      options.step(`${label}: the bare Deno copier (floor)`);
+      floor = await floorRun(dir, `${options.work}/floor-${round}`, into);
+      options.keep?.push(`${options.work}/floor-${round}`);
+    }
     options.step(`${label}: peer share + peer get of the folder`);
     await settle(options.settleMs);
     const ours = await shareAndGet(dir, into, tracker, {
@@ -306,7 +322,7 @@ async function measureFolder(
       options.step(`${label}: ${options.singles.length} single-file gets`);
       singles = await singleGets(options.singles, into, tracker, options);
     }
-    into.runs.push({ ...ours, tarMs, singles });
+    into.runs.push({ ...ours, tarMs, floor, singles });
   }
 }
 
@@ -369,6 +385,29 @@ async function tarOverTcp(
   } finally {
     if (remove) await Deno.remove(dest, { recursive: true }).catch(() => {});
   }
+}
+
+/**
+ * The floor with the peer's permissions, then with `--allow-all`, into
+ * `dest-peer` and `dest-all` below `dest`, each copy checked.
+ */
+async function floorRun(
+  dir: string,
+  dest: string,
+  workload: FolderWorkload,
+): Promise<NonNullable<FolderRun["floor"]>> {
+  const timeoutMs = budget(workload);
+  const peerMs = await floorCopy(dir, `${dest}/peer`, {
+    permissions: "peer",
+    timeoutMs,
+  });
+  await sameTree(dir, `${dest}/peer`);
+  const allMs = await floorCopy(dir, `${dest}/all`, {
+    permissions: "all",
+    timeoutMs,
+  });
+  await sameTree(dir, `${dest}/all`);
+  return { peerMs, allMs };
 }
 
 /**

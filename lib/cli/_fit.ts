@@ -11,9 +11,11 @@ export const ELLIPSIS = "…";
 
 // Characters a terminal draws two columns wide: Hangul jamo, CJK and its
 // punctuation, Hangul syllables, compatibility ideographs, fullwidth forms,
-// and the emoji blocks (most emoji are shown as pictures, two columns).
+// and every emoji shown as a picture by default (Unicode's
+// Emoji_Presentation: faces, transport, the newer symbol blocks, the
+// regional indicators of flags), as wcwidth and the common terminals do.
 const WIDE =
-  /[\u{1100}-\u{115f}\u{2e80}-\u{303e}\u{3041}-\u{33ff}\u{3400}-\u{4dbf}\u{4e00}-\u{9fff}\u{a000}-\u{a4cf}\u{ac00}-\u{d7a3}\u{f900}-\u{faff}\u{fe30}-\u{fe4f}\u{ff00}-\u{ff60}\u{ffe0}-\u{ffe6}\u{1f300}-\u{1f64f}\u{1f900}-\u{1f9ff}\u{20000}-\u{3fffd}]/u;
+  /[\u{1100}-\u{115f}\u{2e80}-\u{303e}\u{3041}-\u{33ff}\u{3400}-\u{4dbf}\u{4e00}-\u{9fff}\u{a000}-\u{a4cf}\u{ac00}-\u{d7a3}\u{f900}-\u{faff}\u{fe30}-\u{fe4f}\u{ff00}-\u{ff60}\u{ffe0}-\u{ffe6}\u{20000}-\u{3fffd}\p{Emoji_Presentation}]/u;
 // Characters drawn on the one before them: combining marks, the zero-width
 // joiner, variation selectors and skin tones.
 const NO_WIDTH = /[\p{M}\u200d\ufe00-\ufe0f\u{1f3fb}-\u{1f3ff}]/u;

@@ -28,54 +28,43 @@ import { MAX_UPLOAD_SLOTS } from "../swarm/upload_slots.ts";
 import { checkSearchText } from "../discovery/tracker_client.ts";
 import { bootstrapNode } from "../discovery/dht.ts";
 import { isIpv4 } from "../util/ipv4.ts";
+import { parseByteCount, unitsHelp } from "./byte_units.ts";
 
 /** Exit code for a command line the program cannot use. */
 export const USAGE_EXIT_CODE = 2;
 
-const SIZE = /^([0-9]+)\s*([kmg]i?b?|b)?$/i;
-const RATE = /^([0-9]+(?:\.[0-9]+)?)\s*([kmg]i?b?|b)?(?:\/s)?$/i;
-const MULTIPLIERS: Record<string, number> = {
-  "": 1,
-  b: 1,
-  k: 1024,
-  m: 1024 ** 2,
-  g: 1024 ** 3,
-};
-
 /**
- * Parses a piece size: bytes, or with a unit (`256K`, `1M`, `1MiB`), within
- * the protocol's limits.
+ * Parses a piece size: whole bytes, or with a unit (`256K`, `1M`, `1MiB`;
+ * `1MB` is 1 000 000 bytes: see `parseByteCount`), within the protocol's
+ * limits.
  */
 export function parsePieceSize(text: string): number {
-  const match = SIZE.exec(text.trim());
-  const unit = match?.[2]?.[0]?.toLowerCase() ?? "";
-  const size = match ? Number(match[1]) * MULTIPLIERS[unit] : NaN;
+  const size = parseByteCount(text, { fractions: false });
   if (!(size >= MIN_PIECE_SIZE && size <= MAX_PIECE_SIZE)) {
     throw new UsageError(
       `Cannot use "${
         terminalSafe(text)
       }" as a piece size: give bytes or a size like 256K, from ${
         formatSize(MIN_PIECE_SIZE)
-      } to ${formatSize(MAX_PIECE_SIZE)}.`,
+      } to ${formatSize(MAX_PIECE_SIZE)}, with an optional ${unitsHelp()}.`,
     );
   }
   return size;
 }
 
 /**
- * Parses a bandwidth limit in bytes a second: a number with an optional K, M
- * or G (powers of 1024), e.g. `16M` or `1.5M`. `flag` names the option in
- * the error.
+ * Parses a bandwidth limit in bytes a second: a number with an optional K,
+ * M or G (powers of 1024), KB, MB or GB (powers of 1000), and `/s`, e.g.
+ * `16M`, `1.5M` or `10MB/s`. `flag` names the option in the error.
  *
  * @example
  * ```ts
  * parseRate("16M"); // 16777216
+ * parseRate("10MB"); // 10000000
  * ```
  */
 export function parseRate(text: string, flag = "a bandwidth limit"): number {
-  const match = RATE.exec(text.trim());
-  const unit = match?.[2]?.[0]?.toLowerCase() ?? "";
-  const rate = match ? Math.round(Number(match[1]) * MULTIPLIERS[unit]) : NaN;
+  const rate = parseByteCount(text, { perSecond: true });
   if (rate > MAX_BANDWIDTH_LIMIT) {
     throw new UsageError(
       `Cannot use "${terminalSafe(text)}" for ${flag}: the most it takes is ${
@@ -89,7 +78,7 @@ export function parseRate(text: string, flag = "a bandwidth limit"): number {
         terminalSafe(text)
       }" for ${flag}: give bytes per second, at least ${
         MIN_BANDWIDTH_LIMIT / 1024
-      }K, with an optional K, M or G (powers of 1024), like 16M.`,
+      }K, with an optional ${unitsHelp()}, like 16M.`,
     );
   }
   return rate;
@@ -316,6 +305,15 @@ export function resolveTrackers(
     } catch (error) {
       const message = (error as Error).message.replace(/\.$/, "");
       throw new UsageError(`${message} (set by ${from}).`);
+    }
+    // No host name ends in a number: `5000` or `10.0.0` is a mistake, not
+    // a name to look up (as with --host).
+    if (/^[0-9.]+$/.test(address.host) && !isIpv4(address.host)) {
+      throw new UsageError(
+        `Cannot use "${
+          terminalSafe(word)
+        }" as a tracker's address: "${address.host}" is not an IP address (four numbers from 0 to 255) or a host name; give HOST:PORT, like 10.0.0.5:5000 (set by ${from}).`,
+      );
     }
     const key = `${address.host}:${address.port}`;
     if (!addresses.some((a) => `${a.host}:${a.port}` === key)) {

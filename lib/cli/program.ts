@@ -1,7 +1,8 @@
 /**
  * The commander set-up both entry files share: programs that throw instead
- * of exiting (so errors are worded and printed in one place) and the options
- * every command takes.
+ * of exiting (so errors are worded and printed in one place; an option
+ * given no value gets our sentence here) and the options every command
+ * takes.
  *
  * @module
  */
@@ -105,7 +106,9 @@ export function portOption(
 
 function configure(command: Command): void {
   command
-    .exitOverride()
+    .exitOverride((error) => {
+      throw missingValue(command, error) ?? error;
+    })
     // Deciding colour itself makes commander read the environment, which
     // would need --allow-env; help is plain text anyway.
     .configureOutput({
@@ -116,4 +119,57 @@ function configure(command: Command): void {
     .showSuggestionAfterError(true)
     // Words nobody asked for are refused, not silently dropped.
     .allowExcessArguments(false);
+}
+
+/** What each kind of value is, as `--help` names it (`<rate>`), for {@linkcode missingValue}. */
+const VALUE_KINDS: Readonly<Record<string, string>> = {
+  rate: "bytes a second, like 300K",
+  size: "a size, like 256K",
+  bytes: "bytes, like 4G",
+  duration: "a duration, like 30s, 5m or 1h",
+  n: "a whole number",
+  "host:port": "an address as HOST:PORT, like 10.0.0.5:5000",
+  "host:port,…": "nodes as HOST:PORT, separated by commas",
+  address: "an address, like 0.0.0.0 or 127.0.0.1",
+  path: "a file's path",
+  dir: "a folder",
+  file: "a file name or path",
+  name: "a name",
+};
+
+/**
+ * Our sentence for commander's "option '--download-limit <rate>' argument
+ * missing" (an option that takes a value given none, last on the line): a
+ * {@linkcode UsageError} naming the flag, what its value is and where the
+ * usage is; undefined for any other error.
+ */
+function missingValue(
+  command: Command,
+  error: CommanderError,
+): UsageError | undefined {
+  if (error.code !== "commander.optionMissingArgument") return undefined;
+  const flags = /option '(.+)' argument missing/.exec(error.message)?.[1];
+  const option = command.options.find((option) => option.flags === flags);
+  if (!option) return undefined;
+  const placeholder = /<(.+)>/.exec(option.flags)?.[1] ?? "";
+  const kind = option.long?.endsWith("-port")
+    ? "a port number from 0 to 65535 (0 picks a free one)"
+    : VALUE_KINDS[placeholder] ?? "a value";
+  const name = option.long && option.short
+    ? `${option.long} (${option.short})`
+    : option.long ?? option.short;
+  return new UsageError(
+    `${name} needs a value: ${kind}. Run "${
+      commandPath(command)
+    } --help" for usage.`,
+  );
+}
+
+/** `peer get`: the names of `command` and the commands above it. */
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let at: Command | null = command; at; at = at.parent) {
+    names.unshift(at.name());
+  }
+  return names.join(" ");
 }

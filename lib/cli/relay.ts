@@ -11,6 +11,7 @@
 
 import { type Command, Option } from "commander";
 import { asUsage, parseRate } from "./args.ts";
+import { parseByteCount, unitsHelp } from "./byte_units.ts";
 import { UsageError } from "../app/usage_error.ts";
 import { parsePort } from "../net/address.ts";
 import { formatAddress } from "../net/connection.ts";
@@ -107,18 +108,9 @@ export function relayLine(relay: Relay, flags: RelayFlags): string {
   }/s and ${formatSize(flags.relayQuota ?? SESSION_QUOTA)} per connection)`;
 }
 
-const QUOTA = /^([0-9]+(?:\.[0-9]+)?)\s*([kmgt])?i?b?$/i;
-const UNITS: Record<string, number> = {
-  "": 1,
-  k: 1024,
-  m: 1024 ** 2,
-  g: 1024 ** 3,
-  t: 1024 ** 4,
-};
-
 /**
  * Parses `--relay-quota`: bytes with an optional K, M, G or T (powers of
- * 1024), at least 1M.
+ * 1024) or KB, MB, GB or TB (powers of 1000), at least 1M.
  *
  * @example
  * ```ts
@@ -126,14 +118,14 @@ const UNITS: Record<string, number> = {
  * ```
  */
 export function parseQuota(text: string): number {
-  const match = QUOTA.exec(text.trim());
-  const unit = match?.[2]?.toLowerCase() ?? "";
-  const bytes = match ? Math.round(Number(match[1]) * UNITS[unit]) : NaN;
+  const bytes = parseByteCount(text, { units: "KMGT" });
   if (!(bytes >= 1024 ** 2 && bytes <= Number.MAX_SAFE_INTEGER)) {
     throw new UsageError(
       `Cannot use "${
         terminalSafe(text)
-      }" for --relay-quota: give bytes, at least 1M, with an optional K, M, G or T, like 4G.`,
+      }" for --relay-quota: give bytes, at least 1M, with an optional ${
+        unitsHelp("KMGT")
+      }, like 4G.`,
     );
   }
   return bytes;

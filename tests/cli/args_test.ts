@@ -4,6 +4,7 @@ import {
   parseRate,
   parseSearchText,
   resolveTracker,
+  resolveTrackers,
 } from "../../lib/cli/args.ts";
 import { parseFileId } from "../../lib/app/file_id.ts";
 import { UsageError } from "../../lib/app/usage_error.ts";
@@ -36,6 +37,9 @@ Deno.test("parsePieceSize() takes bytes or units within the limits", () => {
   assertEquals(parsePieceSize("256K"), 262144);
   assertEquals(parsePieceSize("1M"), 1048576);
   assertEquals(parsePieceSize("1MiB"), 1048576);
+  // KB and MB are powers of 1000, as rsync and GNU coreutils read them.
+  assertEquals(parsePieceSize("256KB"), 256_000);
+  assertEquals(parsePieceSize(" 1 MB "), 1_000_000);
   for (const text of ["1K", "1G", "abc", "-5", "1.5M"]) {
     assertThrows(() => parsePieceSize(text), UsageError);
   }
@@ -61,7 +65,49 @@ Deno.test("parseRate() takes bytes a second with K, M or G in powers of 1024", (
   assertEquals(parseRate("1.5M"), 1.5 * 1024 ** 2);
   assertEquals(parseRate("2G"), 2 * 1024 ** 3);
   assertEquals(parseRate(" 4MiB "), 4 * 1024 ** 2);
-  assertEquals(parseRate("4MB/s"), 4 * 1024 ** 2);
+  assertEquals(parseRate("4MiB/s"), 4 * 1024 ** 2);
+});
+
+Deno.test("parseRate() reads KB, MB and GB as powers of 1000, as rsync and GNU coreutils do", () => {
+  assertEquals(parseRate("10MB"), 10_000_000);
+  assertEquals(parseRate("4MB/s"), 4_000_000);
+  assertEquals(parseRate("300kb"), 300_000);
+  assertEquals(parseRate("1GB"), 1_000_000_000);
+  assertEquals(parseRate("10Mb"), 10_000_000); // bytes: there are no bits
+  assertEquals(parseRate("300KiB"), 300 * 1024);
+});
+
+Deno.test("parseRate() refuses numbers with spaces or anything else inside, in one sentence giving the units", () => {
+  for (const text of ["1 0M", "300 K B", "3OOK", "300K x", "+300K", "0x100"]) {
+    const error = assertThrows(
+      () => parseRate(text, "--download-limit"),
+      UsageError,
+    );
+    assertEquals(
+      error.message,
+      `Cannot use "${text}" for --download-limit: give bytes per second, at least 1K, with an optional K, M or G (powers of 1024; KB, MB and GB are powers of 1000), like 16M.`,
+    );
+  }
+});
+
+Deno.test("resolveTrackers() refuses a number where the tracker's address goes, in one sentence", () => {
+  for (const text of ["5000", " 2", "10.0.0:5000"]) {
+    const error = assertThrows(
+      () => resolveTrackers({ flag: text }),
+      UsageError,
+    );
+    assert(
+      error.message.startsWith(
+        `Cannot use "${text.trim()}" as a tracker's address:`,
+      ),
+      error.message,
+    );
+    assert(error.message.endsWith("(set by --tracker)."), error.message);
+  }
+  assertEquals(resolveTrackers({ flag: "10.0.0.5" }), [{
+    host: "10.0.0.5",
+    port: 5000,
+  }]);
 });
 
 Deno.test("parseRate() refuses zero, tiny, negative and malformed rates in one sentence naming the flag", () => {

@@ -6,7 +6,6 @@
  */
 
 import { join } from "node:path";
-import type { Page } from "puppeteer-core";
 import { assert, assertEquals } from "../assert.ts";
 import {
   randomFile,
@@ -16,133 +15,22 @@ import {
   tempDir,
   within,
 } from "../fixtures.ts";
-import { spawnSharer, spawnTracker } from "../../scripts/_child.ts";
+import { spawnSharer } from "../../scripts/_child.ts";
 import {
   type BrowserChoice,
   dropFile,
-  findBrowser,
   launchBrowser,
-  spawnUiPeer,
 } from "../../scripts/_browser.ts";
+import {
+  eachBrowser,
+  inPage,
+  pageFixture,
+  SHOWN_MS,
+  tokenOf,
+  until,
+} from "./_page.ts";
 
-/** Each browser the page is tested in, and the package that brings it. */
-const BROWSERS = [
-  { name: "chromium", package: "chromium-headless-shell" },
-  { name: "firefox", package: "firefox-esr" },
-] as const;
-/** Longest wait for anything the page should show. */
-const SHOWN_MS = 30_000;
-/** How often `until` asks the page. */
-const POLL_MS = 50;
-
-/** The token in a page address. */
-function tokenOf(url: string): string {
-  return new URL(url).hash.slice("#token=".length);
-}
-
-/** Evaluates `expression` in the page (in-page code stays a string: no DOM types here). */
-function inPage<T>(page: Page, expression: string): Promise<T> {
-  return page.evaluate(expression) as Promise<T>;
-}
-
-/**
- * Waits until `expression` is truthy in the page; resolves with its value
- * (an element as `true`). Asked from here every POLL_MS, not by
- * `waitForFunction`: over WebDriver BiDi its poller runs through
- * `Function()` in the page, and Firefox ESR 140 blocks that under the
- * page's Content-Security-Policy.
- */
-async function until<T>(
-  page: Page,
-  expression: string,
-  what: string,
-): Promise<T> {
-  const deadline = performance.now() + SHOWN_MS;
-  for (;;) {
-    // An element found comes back as `true`: BiDi hands back no element.
-    const value = await within(
-      inPage<T>(
-        page,
-        `(() => { const value = (${expression});
-        return value instanceof Node ? true : value; })()`,
-      ),
-      SHOWN_MS,
-      what,
-    );
-    if (value) return value;
-    if (performance.now() > deadline) {
-      const shown = await inPage<string>(page, "document.body.innerText")
-        .catch(() => "?");
-      throw new Error(
-        `${what} did not show within ${SHOWN_MS} ms; the page shows: ${
-          shown.slice(0, 400)
-        }`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
-}
-
-/**
- * A tracker, `peer ui` with its own data folder, and the page open in the
- * browser. What it started is stopped again if a later step fails.
- */
-async function pageFixture(choice: BrowserChoice, uiArgs: string[] = []) {
-  // Every part is stopped even if one's clean-up fails.
-  const started = new AsyncDisposableStack();
-  try {
-    const dir = started.use(await tempDir());
-    const tracker = await spawnTracker();
-    started.defer(async () => void await tracker.child.stop());
-    const out = join(dir.path, "downloads");
-    const ui = started.use(
-      await spawnUiPeer(tracker.address, join(dir.path, "home"), [
-        "--out",
-        out,
-        ...uiArgs,
-      ]),
-    );
-    const browser = started.use(await launchBrowser(choice));
-    const page = await browser.page();
-    const errors: string[] = [];
-    page.on("pageerror", (error) => errors.push(String(error)));
-    page.on("console", (message) => {
-      if (message.type() === "error") errors.push(message.text());
-    });
-    await page.goto(ui.url, { waitUntil: "load" });
-    await until(
-      page,
-      `document.querySelector("#get-out").value !== ""`,
-      "the first state",
-    );
-    const parts = started.move();
-    return {
-      dir: dir.path,
-      out,
-      tracker,
-      ui,
-      page,
-      browser,
-      errors,
-      [Symbol.asyncDispose]: () => parts.disposeAsync(),
-    };
-  } catch (error) {
-    // The error that stopped the start, not one from cleaning up after it.
-    await started.disposeAsync().catch(() => {});
-    throw error;
-  }
-}
-
-for (const { name, package: pkg } of BROWSERS) {
-  const choice = findBrowser(name);
-  if (choice) browserTests(choice);
-  else {
-    requiring(`no ${name} (apt install ${pkg})`)(
-      `web page in ${name}`,
-      () => Promise.resolve(),
-    );
-  }
-}
+eachBrowser(browserTests);
 
 /** Registers every test of the page in the browser `choice`. */
 function browserTests(choice: BrowserChoice): void {

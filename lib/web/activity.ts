@@ -36,6 +36,12 @@ export interface Finished {
   /** Where a get saved the file, or the path a share serves. */
   path?: string;
   /**
+   * A file cancelled while it was sent from a page: that page's tag for it
+   * (as {@linkcode UploadStart.tag}), so that the sending page stops
+   * sending it even when another page cancelled it.
+   */
+  tag?: string;
+  /**
    * Whether a get can start again from where it stopped: only one that
    * saved some bytes (a get that downloaded nothing has nothing to resume).
    */
@@ -184,6 +190,7 @@ export class Activity {
       name: upload.name,
       outcome: "cancelled",
       resumable: false,
+      ...(upload.tag === undefined ? {} : { tag: upload.tag }),
     });
   }
 

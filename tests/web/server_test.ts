@@ -347,9 +347,10 @@ Deno.test("web: Cancel stops a file being sent from the page: the upload is answ
     assertEquals(state.uploads, []);
     assertEquals([state.transfers, state.shared], [[], []]);
     const ended = state.finished.find((f) => f.number === number);
+    // Its tag too: the page that sends it stops, wherever it was cancelled.
     assertEquals(
-      [ended?.kind, ended?.name, ended?.outcome, ended?.resumable],
-      ["upload", "slow.bin", "cancelled", false],
+      [ended?.kind, ended?.name, ended?.outcome, ended?.resumable, ended?.tag],
+      ["upload", "slow.bin", "cancelled", false, "p-1"],
     );
     assertEquals(await readdirNames(dropDir), []);
     // Twice is no mistake, as for any transfer.

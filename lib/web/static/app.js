@@ -7,7 +7,7 @@ import { api, link, listen, onLinkChange } from "./api.js";
 import { fillOutDir, setUpGet } from "./get.js";
 import { addNote } from "./notes.js";
 import { setUpSearch } from "./results.js";
-import { setUpShare } from "./share.js";
+import { setUpShare, stopCancelled } from "./share.js";
 import { renderShared } from "./shared.js";
 import { renderStatus } from "./status.js";
 import { renderTransfers, setUpTransfers } from "./transfers.js";
@@ -22,6 +22,7 @@ function render() {
   fillOutDir(state);
   renderTransfers(state);
   renderShared(state);
+  stopCancelled(state);
 }
 
 /** Handles one event of /api/events. */

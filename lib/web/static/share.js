@@ -58,6 +58,8 @@ function setUpDrop() {
  * peer's state names it): what stops sending one when it is cancelled.
  */
 const sending = new Map();
+/** Tags of this page's files whose Cancel was clicked on this page. */
+const cancelledHere = new Set();
 /** Tags this page gives: its own random start, then a count. */
 const TAG_START = [...crypto.getRandomValues(new Uint8Array(8))]
   .map((byte) => byte.toString(16).padStart(2, "0")).join("");
@@ -82,8 +84,19 @@ function upload(file) {
         if (stop.signal.aborted) return { cancelled: true };
         throw error;
       })
-      .finally(() => sending.delete(tag));
+      .finally(() => {
+        sending.delete(tag);
+        cancelledHere.delete(tag);
+      });
   act(send, (answer) => answer.cancelled ? undefined : `Sharing ${name}`);
+}
+
+/**
+ * Notes that this page cancels the file tagged `tag` (Cancel on its item),
+ * so that its end is not told as another page's doing.
+ */
+export function cancelling(tag) {
+  if (sending.has(tag)) cancelledHere.add(tag);
 }
 
 /**
@@ -92,4 +105,24 @@ function upload(file) {
  */
 export function stopSending(tag) {
   sending.get(tag)?.abort();
+}
+
+/**
+ * Stops sending this page's files that `state` lists as cancelled: the
+ * browser would otherwise send the rest, unread. One cancelled on another
+ * page (its Cancel reaches only the peer) is told here.
+ */
+export function stopCancelled(state) {
+  for (const done of state.finished ?? []) {
+    const stop = done.kind === "upload" && done.outcome === "cancelled"
+      ? sending.get(done.tag)
+      : undefined;
+    if (!stop || stop.signal.aborted) continue;
+    stop.abort();
+    if (!cancelledHere.has(done.tag)) {
+      addNote(
+        `Stopped sending ${done.name}: it was cancelled on another page.`,
+      );
+    }
+  }
 }

@@ -4,7 +4,7 @@
 import { $, button, make, sync } from "./dom.js";
 import { formatDuration, formatSize, formatSpeed, plural } from "./format.js";
 import { act, api } from "./api.js";
-import { stopSending } from "./share.js";
+import { cancelling, stopSending } from "./share.js";
 
 const FOUND_WORDS = { lan: "on the LAN", dht: "from the DHT" };
 const VERBS = { hash: "hashing", get: "getting", upload: "receiving" };
@@ -171,6 +171,7 @@ function updateFinished(item, done) {
  * stops being sent once the peer stopped receiving it.
  */
 async function cancel(work) {
+  if (work.tag) cancelling(work.tag);
   const call = () => api("POST", "/api/cancel", { number: work.number });
   const done = await act(call, `Cancelling ${work.name}`);
   if (done && work.tag) stopSending(work.tag);

@@ -4,8 +4,13 @@
  *
  * ```text
  * Serving 2 downloaders (10.0.0.7:53211, 10.0.0.9:40110) · sent 1.2 GiB · 48.0 MiB/s
+ * Serving 1 downloader (198.51.100.4 via the relay) · sent 3.0 MiB · 1.0 MiB/s
  * No one downloading · sent 1.2 GiB
  * ```
+ *
+ * A downloader the tracker's relay joined to this peer is named by its host
+ * (its connection's other end is the relay) and stays named between two
+ * of its connections (`swarm/peer_server.ts`).
  *
  * On a terminal it is one live line, redrawn every
  * {@linkcode SERVING_POLL_MS}; elsewhere a plain line at most every
@@ -73,8 +78,7 @@ export function formatServingLine(state: ServingState): string {
   const sent = `sent ${formatSize(state.sent)}`;
   const count = state.downloaders.length;
   if (count === 0) return `No one downloading · ${sent}`;
-  const names = state.downloaders.slice(0, NAMED_DOWNLOADERS)
-    .map((downloader) => formatAddress(downloader.address));
+  const names = state.downloaders.slice(0, NAMED_DOWNLOADERS).map(nameOf);
   const more = count > NAMED_DOWNLOADERS
     ? ` and ${count - NAMED_DOWNLOADERS} more`
     : "";
@@ -83,15 +87,27 @@ export function formatServingLine(state: ServingState): string {
   }${more}) · ${sent} · ${formatSpeed(state.bytesPerSecond)}`;
 }
 
+/** A downloader as the line names it: its address, or its host via the relay. */
+function nameOf(downloader: Downloader): string {
+  return downloader.relay
+    ? `${downloader.address.host} via the relay`
+    : formatAddress(downloader.address);
+}
+
 /**
  * The `serving` event of `--json --verbose`:
- * `{"event":"serving","downloaders":[{"address":"10.0.0.7:53211","id":"…","sent":262144}],"sent":1048576,"bytesPerSecond":524288}`.
+ * `{"event":"serving","downloaders":[{"address":"10.0.0.7:53211","id":"…","sent":262144}],"sent":1048576,"bytesPerSecond":524288}`;
+ * a downloader through the relay has its host as `address` and the relay
+ * as `relay` (`{"address":"198.51.100.4","relay":"203.0.113.1:5001",…}`).
  */
 export function servingEvent(state: ServingState): string {
   return toJsonLine({
     event: "serving",
     downloaders: state.downloaders.map((downloader) => ({
-      address: formatAddress(downloader.address),
+      address: downloader.relay
+        ? downloader.address.host
+        : formatAddress(downloader.address),
+      ...(downloader.relay ? { relay: formatAddress(downloader.relay) } : {}),
       id: downloader.id,
       sent: downloader.sent,
     })),

@@ -10,6 +10,7 @@
 
 import { type Address, formatAddress } from "../net/connection.ts";
 import { describeError } from "../net/describe_error.ts";
+import { markRelayed } from "../net/relayed_socket.ts";
 import { CONNECT_TIMEOUT_MS } from "../protocol/limits.ts";
 import { closeQuietly } from "../util/close_quietly.ts";
 import { writeAllAsync } from "../util/write_all.ts";
@@ -81,8 +82,9 @@ export interface OpenRelayedOptions {
 /**
  * Connects to the relay, presents the token as `role` and waits until the
  * partner is there too; resolves to the socket, on which every byte from
- * now on is the partner's. Throws a {@linkcode RelayError} if the relay
- * cannot be reached, refuses, or the partner does not come.
+ * now on is the partner's (marked as relayed: `net/relayed_socket.ts`).
+ * Throws a {@linkcode RelayError} if the relay cannot be reached, refuses,
+ * or the partner does not come.
  *
  * @example
  * ```ts
@@ -115,6 +117,7 @@ export async function openRelayed(
     await writeAllAsync(conn, encodeHello({ role, token }));
     await expectPaired(conn, relay);
     attempt.signal.throwIfAborted();
+    markRelayed(conn, relay);
     return conn;
   } catch (error) {
     if (conn) closeQuietly(conn);

@@ -20,6 +20,7 @@ import {
 } from "../net/connection.ts";
 import { describeError } from "../net/describe_error.ts";
 import { type Listener, startListener } from "../net/listener.ts";
+import { relayOf } from "../net/relayed_socket.ts";
 import type { NamedKey } from "../net/secure_transport.ts";
 import {
   DEFAULT_PEER_PORT,
@@ -30,11 +31,17 @@ import {
 } from "../protocol/limits.ts";
 import type { ErrorCode, FileMeta, Message } from "../protocol/messages.ts";
 import type { PieceSource } from "../storage/piece_source.ts";
-import { type UploadHost, UploadSession } from "./upload_session.ts";
+import {
+  type RelayedDownloader,
+  type UploadHost,
+  UploadSession,
+} from "./upload_session.ts";
+import { type Downloader, Downloaders } from "./_downloaders.ts";
 import { NodeTags } from "./node_tags.ts";
 import { SLOT_TURN_MS, UPLOAD_SLOTS, UploadSlots } from "./upload_slots.ts";
 
 export { HEADROOM_BYTES } from "./upload_session.ts";
+export { type Downloader, RELAYED_RETURN_MS } from "./_downloaders.ts";
 
 /** Time a new connection has to send `hello` (libtorrent uses 10 s too). */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -47,6 +54,12 @@ export const CLOSE_FLUSH_TIMEOUT_MS = 1_000;
 export const MAX_PEER_REQUEST_BYTES = 1024;
 /** Default listening host of a peer server: every interface. */
 export const DEFAULT_PEER_HOST = "0.0.0.0";
+/**
+ * Ms a relayed socket is remembered as such between `adopt` and its
+ * `hello` (the encryption handshake comes between): one never served is
+ * forgotten after this.
+ */
+const ADOPTED_MEMORY_MS = 60_000;
 
 /** Options for {@linkcode startPeerServer}. */
 export interface PeerServerOptions {
@@ -111,16 +124,6 @@ export interface PeerServerOptions {
   uploadLimit?: number;
 }
 
-/** A downloader being served right now. */
-export interface Downloader {
-  /** Its address as seen here: the port is its connection's, not its server's. */
-  address: Address;
-  /** Full ID of the file it downloads. */
-  id: string;
-  /** Piece bytes sent to it (over all its connections for the file). */
-  sent: number;
-}
-
 /** A running peer server. */
 export interface PeerServer {
   /** The address it listens on (with the real port when 0 was asked). */
@@ -131,14 +134,18 @@ export interface PeerServer {
   uploadedFor(id: string): number;
   /**
    * Downloaders past the handshake right now (choked ones too), oldest
-   * first; the connections of one address to one file count as one.
+   * first; the connections of one host to one file count as one, and a
+   * relayed downloader between two connections is still one for a while
+   * (`RELAYED_RETURN_MS`).
    */
   downloaders(): Downloader[];
   /** Connections open right now. */
   readonly connections: number;
   /**
-   * Serves a socket that reached this peer another way (a relay joined it
-   * to the downloader at `remote`) as if it had been accepted.
+   * Serves a socket that reached this peer another way (a relay or a hole
+   * punch joined it to the downloader at `remote`, port 0 when unknown)
+   * as if it had been accepted. One a relay joined (`relayOf`) names the
+   * downloader by `remote`'s host: its other end is the relay.
    */
   adopt(raw: Deno.Conn, remote: Address): void;
   /** Stops listening, closes every connection and waits for them to end. */
@@ -170,7 +177,9 @@ class Server implements PeerServer, UploadHost {
   #listener: Listener;
   #options: PeerServerOptions;
   #perFile = new Map<string, number>();
-  #sessions = new Set<UploadSession>();
+  #downloaders = new Downloaders();
+  /** Relayed sockets adopted and not yet served, by their two ends. */
+  #relayed = new Map<string, RelayedDownloader & { at: number }>();
   /** Receives one line per notable event; undefined when not logging. */
   readonly log?: (line: string) => void;
   /** Shared by every connection, so the limit holds for the process. */
@@ -214,6 +223,16 @@ class Server implements PeerServer, UploadHost {
   }
 
   adopt(raw: Deno.Conn, remote: Address): void {
+    const relay = relayOf(raw);
+    if (relay) {
+      const now = performance.now();
+      // One whose handshake failed is never served: forgotten in time.
+      for (const [key, { at }] of this.#relayed) {
+        if (now - at > ADOPTED_MEMORY_MS) this.#relayed.delete(key);
+      }
+      const key = endsOf(raw.localAddr, raw.remoteAddr);
+      this.#relayed.set(key, { host: remote.host, relay, at: now });
+    }
     this.#listener.adopt(raw, remote);
   }
 
@@ -222,22 +241,7 @@ class Server implements PeerServer, UploadHost {
   }
 
   downloaders(): Downloader[] {
-    // A downloader on a long link may use two connections for one file
-    // (`download/_parallel_streams.ts`): counted once, their bytes summed.
-    const byDownloader = new Map<string, Downloader>();
-    for (const session of this.#sessions) {
-      const key = `${session.remote.host} ${session.meta.id}`;
-      const seen = byDownloader.get(key);
-      if (seen) seen.sent += session.sent;
-      else {
-        byDownloader.set(key, {
-          address: session.remote,
-          id: session.meta.id,
-          sent: session.sent,
-        });
-      }
-    }
-    return [...byDownloader.values()];
+    return this.#downloaders.list();
   }
 
   async close(): Promise<void> {
@@ -246,6 +250,7 @@ class Server implements PeerServer, UploadHost {
   }
 
   async #serve(conn: Connection): Promise<void> {
+    const relayed = this.#relayedFor(conn);
     let first: Message | null;
     try {
       first = await conn.receive({
@@ -262,27 +267,39 @@ class Server implements PeerServer, UploadHost {
     const file = await this.#handshake(conn, first);
     if (!file) return;
     const { agent, batch } = first.type === "hello" ? first : {};
-    await this.#upload(new UploadSession(this, conn, file, { batch }), agent);
+    await this.#upload(
+      new UploadSession(this, conn, file, { batch, relayed }),
+      agent,
+    );
   }
 
   /** Runs one downloader's session, counted among the downloaders meanwhile. */
   async #upload(session: UploadSession, agent?: string): Promise<void> {
     const started = performance.now();
-    const who = formatAddress(session.remote);
+    const who = session.who;
     this.log?.(
       `Serving ${session.meta.name} to ${who}${agent ? ` (${agent})` : ""}.`,
     );
-    this.#sessions.add(session);
+    this.#downloaders.add(session);
     try {
       await session.run();
     } finally {
-      this.#sessions.delete(session);
+      this.#downloaders.remove(session);
       this.log?.(
         `Finished serving ${session.meta.name} to ${who}: sent ${session.sent} bytes in ${
           ((performance.now() - started) / 1000).toFixed(1)
         } s.`,
       );
     }
+  }
+
+  /** The downloader a relay joined to `conn`, if one did (see `adopt`). */
+  #relayedFor(conn: Connection): RelayedDownloader | undefined {
+    const key = endsOf(conn.local, conn.remote);
+    const relayed = this.#relayed.get(key);
+    if (!relayed) return undefined;
+    this.#relayed.delete(key);
+    return { host: relayed.host, relay: relayed.relay };
   }
 
   /**
@@ -405,6 +422,18 @@ class Server implements PeerServer, UploadHost {
   get deadlineMs(): number {
     return this.#options.frameDeadlineMs ?? FRAME_DEADLINE_MS;
   }
+}
+
+/** A socket's two ends as one key (unique among open sockets). */
+function endsOf(local: Deno.Addr | Address, remote: Deno.Addr | Address) {
+  return `${nameOf(local)} ${nameOf(remote)}`;
+}
+
+function nameOf(addr: Deno.Addr | Address): string {
+  if ("host" in addr) return formatAddress(addr);
+  return "hostname" in addr
+    ? formatAddress({ host: addr.hostname, port: addr.port })
+    : addr.transport;
 }
 
 /** Sends `message`, giving up after CLOSE_FLUSH_TIMEOUT_MS; never throws. */

@@ -72,8 +72,21 @@ export interface UploadHost {
   readonly log?: (line: string) => void;
 }
 
+/** A downloader a relay joined to this peer: the connection's other end is the relay. */
+export interface RelayedDownloader {
+  /** The downloader's host, as the tracker saw it. */
+  host: string;
+  /** The relay at the other end of the connection. */
+  relay: Address;
+}
+
 /** Options for an {@linkcode UploadSession}. */
 export interface UploadSessionOptions {
+  /**
+   * Who the downloader is when a relay joined it to this peer.
+   * @default {the connection's other end}
+   */
+  relayed?: RelayedDownloader;
   /**
    * Most pieces the downloader takes in one `pieces` (its `hello`'s
    * `batch`): answered with batches of small pieces, and told in `welcome`
@@ -119,6 +132,7 @@ export class UploadSession {
   #sent = 0;
   /** Most pieces per answer: 1 unless the downloader offered batches. */
   #batch: number;
+  #relayed?: RelayedDownloader;
 
   /** A session serving `file` to the downloader on `conn`, whose `hello` asked for it. */
   constructor(
@@ -131,11 +145,30 @@ export class UploadSession {
     this.#conn = conn;
     this.#file = file;
     this.#batch = Math.min(options.batch ?? 1, MAX_BATCH_PIECES);
+    this.#relayed = options.relayed;
   }
 
-  /** The downloader's address (its connection's port, not its serving port). */
+  /**
+   * The downloader's address (its connection's port, not its serving
+   * port); through a relay, its host and port 0 (see {@linkcode relay}).
+   */
   get remote(): Address {
-    return this.#conn.remote;
+    return this.#relayed
+      ? { host: this.#relayed.host, port: 0 }
+      : this.#conn.remote;
+  }
+
+  /** The relay the downloader reaches this peer through, if it does. */
+  get relay(): Address | undefined {
+    return this.#relayed?.relay;
+  }
+
+  /** The downloader for the log: its address, or its host and the relay. */
+  get who(): string {
+    const relayed = this.#relayed;
+    return relayed
+      ? `${relayed.host} via the relay at ${formatAddress(relayed.relay)}`
+      : formatAddress(this.#conn.remote);
   }
 
   /** The file served. */
@@ -205,9 +238,7 @@ export class UploadSession {
         : message.indices;
       if (this.#queue.length + indices.length > this.#server.maxOutstanding) {
         this.#server.log?.(
-          `Closed ${
-            formatAddress(this.#conn.remote)
-          }: over ${this.#server.maxOutstanding} requests outstanding`,
+          `Closed ${this.who}: over ${this.#server.maxOutstanding} requests outstanding`,
         );
         this.#end();
         this.#conn.close();
@@ -227,9 +258,7 @@ export class UploadSession {
       return;
     }
     this.#server.log?.(
-      `Choked ${
-        formatAddress(this.#conn.remote)
-      }: every upload slot is taken; it waits its turn.`,
+      `Choked ${this.who}: every upload slot is taken; it waits its turn.`,
     );
     this.#choke();
   }
@@ -243,9 +272,7 @@ export class UploadSession {
       this.#holding = true;
       this.#choked = false;
       this.#turnStart = performance.now();
-      this.#server.log?.(
-        `Unchoked ${formatAddress(this.#conn.remote)}: its turn for a slot.`,
-      );
+      this.#server.log?.(`Unchoked ${this.who}: its turn for a slot.`);
       this.#send({ type: "unchoke" });
       // Lets the writer serve, or give the slot back if nothing comes.
       this.#wake?.();
@@ -260,7 +287,7 @@ export class UploadSession {
       performance.now() - this.#turnStart < this.#server.slotTurnMs
     ) return;
     this.#server.log?.(
-      `Choked ${formatAddress(this.#conn.remote)}: its turn is over (${
+      `Choked ${this.who}: its turn is over (${
         plural(slots.waiting, "downloader")
       } waiting).`,
     );

@@ -12,6 +12,7 @@ import {
 import {
   formatServingLine,
   SERVING_POLL_MS,
+  servingEvent,
   ServingLine,
   type ServingSource,
 } from "../../lib/cli/serving_line.ts";
@@ -84,6 +85,28 @@ Deno.test("formatServingLine() names the downloaders, the bytes sent and the spe
     }),
     "Serving 5 downloaders (10.0.0.7:1, 10.0.0.7:2, 10.0.0.7:3 and 2 more) · sent 512 B · 512 B/s",
   );
+});
+
+Deno.test("formatServingLine() and servingEvent() name a downloader that came through the relay by its host, not the relay's address", () => {
+  const relayed: Downloader = {
+    address: { host: "198.51.100.4", port: 0 },
+    id: ID,
+    sent: MIB,
+    relay: { host: "203.0.113.1", port: 5001 },
+  };
+  const state = {
+    downloaders: [downloader(53211), relayed],
+    sent: 2 * MIB,
+    bytesPerSecond: MIB,
+  };
+  assertEquals(
+    formatServingLine(state),
+    "Serving 2 downloaders (10.0.0.7:53211, 198.51.100.4 via the relay) · sent 2.0 MiB · 1.0 MiB/s",
+  );
+  assertEquals(JSON.parse(servingEvent(state)).downloaders, [
+    { address: "10.0.0.7:53211", id: ID, sent: 0 },
+    { address: "198.51.100.4", relay: "203.0.113.1:5001", id: ID, sent: MIB },
+  ]);
 });
 
 Deno.test("ServingLine piped prints a plain line only when something changed, at most every PLAIN_INTERVAL_MS", () => {

@@ -8,10 +8,12 @@
 
 import { join } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
-import { randomFile, sha256File, tempDir } from "../fixtures.ts";
+import { pollUntil, randomFile, sha256File, tempDir } from "../fixtures.ts";
 import { startTracker } from "../../lib/tracker/server.ts";
 import { type RelayOptions, startRelay } from "../../lib/nat/relay_server.ts";
-import { PeerNode } from "../../lib/app/peer_node.ts";
+import { type Downloader, PeerNode } from "../../lib/app/peer_node.ts";
+import { ServingLine } from "../../lib/cli/serving_line.ts";
+import { ProgressLine } from "../../lib/cli/progress.ts";
 import type { Reachability } from "../../lib/discovery/tracker_client.ts";
 import { download } from "../../lib/download/download.ts";
 import type { Address } from "../../lib/net/connection.ts";
@@ -22,6 +24,9 @@ const HIDDEN = "127.0.0.2";
 const MIB = 1024 * 1024;
 /** About the file QA got through the relay (2.86 MiB). */
 const FILE_SIZE = 3_000_000;
+/** A live line's control sequences and carriage returns. */
+// deno-lint-ignore no-control-regex
+const CONTROL = /\x1b\[[0-9;]*[A-Za-z]|\r/g;
 /** Longest wait for the tracker's answer about reachability. */
 const REACH_WAIT_MS = 10_000;
 
@@ -114,5 +119,96 @@ Deno.test("a get through a relay whose quota closes each session gets the sharer
   assert(
     node.uploaded <= FILE_SIZE * 1.1,
     `the sharer sent ${node.uploaded} bytes for a file of ${FILE_SIZE}`,
+  );
+});
+
+/**
+ * A serving line over `node`, looked at every 100 ms; every text it
+ * showed, and with each the bytes the node had sent by then.
+ */
+function watchServing(node: PeerNode) {
+  const shown: string[] = [];
+  const sentThen: number[] = [];
+  const decoder = new TextDecoder();
+  const line = new ServingLine(node, {
+    progress: new ProgressLine({
+      live: true,
+      color: false,
+      writer: {
+        writeSync(bytes: Uint8Array) {
+          const text = decoder.decode(bytes).replace(CONTROL, "").trim();
+          if (text) {
+            shown.push(text);
+            sentThen.push(node.uploaded);
+          }
+          return bytes.length;
+        },
+        isTerminal: () => true,
+      },
+    }),
+  });
+  const timer = setInterval(() => line.tick(), 100);
+  return {
+    shown,
+    sentThen,
+    [Symbol.dispose]: () => clearInterval(timer),
+  };
+}
+
+Deno.test("a sharer names a downloader that reaches it through the relay by its host, via the relay, not by the relay's port", async () => {
+  await using dir = await tempDir();
+  const file = await randomFile(dir.path, "shared.bin", FILE_SIZE);
+  // Slow enough that the get takes a few seconds.
+  await using lab = trackerWithRelay({ sessionRate: 1 * MIB });
+  await using node = await hiddenSharer(lab.tracker.address, file);
+  using serving = watchServing(node);
+  const seen: Downloader[] = [];
+  const looking = setInterval(() => seen.push(...node.downloaders()), 50);
+  try {
+    await getAgain(node.meta.id, lab.tracker.address, dir.path);
+  } finally {
+    clearInterval(looking);
+  }
+  assert(seen.length > 0, "a downloader was seen");
+  for (const downloader of seen) {
+    assertEquals(downloader.address, { host: LOCAL, port: 0 });
+    assertEquals(downloader.relay, lab.relay.address);
+  }
+  const relayPort = `:${lab.relay.address.port}`;
+  const named = serving.shown.filter((text) => text.startsWith("Serving"));
+  assert(named.length > 0, serving.shown.join("\n"));
+  for (const text of named) {
+    assert(
+      text.startsWith(`Serving 1 downloader (${LOCAL} via the relay) · `),
+      text,
+    );
+    assert(!text.includes(relayPort), `names the relay's port: ${text}`);
+  }
+});
+
+Deno.test("a sharer's serving line does not say 'No one downloading' while a relayed get comes back after the relay's quota, and says it once the get has the file", async () => {
+  await using dir = await tempDir();
+  const file = await randomFile(dir.path, "shared.bin", FILE_SIZE);
+  await using lab = trackerWithRelay({ sessionQuota: 1 * MIB });
+  await using node = await hiddenSharer(lab.tracker.address, file);
+  using serving = watchServing(node);
+  await getAgain(node.meta.id, lab.tracker.address, dir.path);
+  assert(lab.relay.stats().paired >= 2, "the get came back for a new session");
+  // Mid-get: something sent, not yet the whole file.
+  const during = serving.shown.filter((_, i) =>
+    serving.sentThen[i] > 0 && serving.sentThen[i] < FILE_SIZE
+  );
+  assert(
+    during.length > 0 && !during.some((text) => text.startsWith("No one")),
+    `mid-get: ${during.join("\n")}`,
+  );
+  // The whole file went to it: gone from the line with its connection.
+  await pollUntil(
+    3_000,
+    () => Promise.resolve(node.downloaders().length === 0),
+  );
+  await pollUntil(
+    3_000,
+    () => Promise.resolve(serving.shown.at(-1)?.startsWith("No one") === true),
   );
 });

@@ -16,6 +16,8 @@ import type { Session } from "../app/session.ts";
 import type { Transfer } from "../app/transfers.ts";
 import { folderLayoutOf } from "../protocol/folder_layout.ts";
 import type { FileMeta, FileSummary } from "../protocol/messages.ts";
+import { MIN_ID_PREFIX } from "../protocol/limits.ts";
+import { distinctPrefixes } from "../util/distinct_prefixes.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
 import type { Activity, Finished } from "./activity.ts";
 
@@ -23,6 +25,8 @@ import type { Activity, Finished } from "./activity.ts";
 export interface SharedView {
   /** Full file ID. */
   id: string;
+  /** The ID as shown: {@linkcode FileRow.shortId}, among the files shared. */
+  shortId: string;
   /** File or folder name. */
   name: string;
   /** Bytes (of all its files, for a folder). */
@@ -100,6 +104,12 @@ export type FinishedView = Omit<Finished, "outcome"> & {
 export interface FileRow {
   /** Full file ID. */
   id: string;
+  /**
+   * The ID as shown: its first 16 characters, or as many more as tell it
+   * apart from the other files of the answer (a look-alike someone
+   * registered), as `peer list` shows it.
+   */
+  shortId: string;
   /** File or folder name. */
   name: string;
   /** Bytes. */
@@ -166,14 +176,16 @@ export interface StateSources {
 export function webState(sources: StateSources): WebState {
   const { session, activity } = sources;
   const status = session.status();
+  const sharedIds = shortIds(status.shared.map((entry) => entry.meta));
   return {
     address: terminalSafe(formatAddress(status.address)),
     tracker: terminalSafe(sources.tracker),
     trackerReachable: sources.trackerReachable,
     reachability: reachabilityView(session),
     outDir: sources.outDir,
-    shared: status.shared.map((entry) => ({
+    shared: status.shared.map((entry, i) => ({
       id: entry.meta.id,
+      shortId: sharedIds[i],
       name: terminalSafe(entry.meta.name),
       size: entry.meta.size,
       files: filesIn(entry.meta),
@@ -203,14 +215,24 @@ export function webState(sources: StateSources): WebState {
 
 /** A tracker's answer as page rows. */
 export function fileRows(files: readonly FileSummary[]): FileRow[] {
-  return files.map((file) => ({
+  const shown = shortIds(files);
+  return files.map((file, i) => ({
     id: file.id,
+    shortId: shown[i],
     name: terminalSafe(file.name),
     size: file.size,
     files: file.files ?? null,
     peers: file.peers,
     partial: Math.min(file.partial ?? 0, file.peers),
   }));
+}
+
+/**
+ * The IDs of `files` as shown: each its first {@linkcode MIN_ID_PREFIX}
+ * characters, or as many more as tell it apart from the others.
+ */
+function shortIds(files: readonly { id: string }[]): string[] {
+  return distinctPrefixes(files.map((file) => file.id), MIN_ID_PREFIX);
 }
 
 function transferView(transfer: Transfer): TransferView {

@@ -1,5 +1,6 @@
 // The Tracker section of the page of `peer ui`: search the tracker or list
-// every file it knows, each with Get.
+// every file it knows, each with its ID (as much as tells it apart, as the
+// peer sends it) and Get.
 import { $, button, make, onSubmit } from "./dom.js";
 import { displayName, formatSize, plural } from "./format.js";
 import { api, messageOf } from "./api.js";
@@ -47,6 +48,8 @@ async function showResults(path) {
     const holders = plural(file.peers - getting, "sharer") +
       (getting > 0 ? `, ${getting} getting` : "");
     const name = make("bdi", { title: file.id }, displayName(file));
+    // As long as tells it apart from a look-alike listed with it.
+    const id = make("code", { title: file.id }, file.shortId);
     const onGet = () => startGet(file.id, file.name);
     const get = button("get", "Get", file.name, onGet);
     return make(
@@ -54,6 +57,7 @@ async function showResults(path) {
       { "data-id": file.id },
       make("td", { class: "name" }, name),
       make("td", { class: "num" }, formatSize(file.size)),
+      make("td", { class: "id" }, id),
       make("td", {}, holders),
       make("td", { class: "actions" }, get),
     );

@@ -18,7 +18,7 @@ function createShared(file) {
   const bdi = make("bdi", {}, displayName(file));
   const name = make("td", { class: "name" }, bdi);
   if (file.private) name.append(" ", make("span", { class: "tag" }, "private"));
-  const id = make("code", { title: file.id }, file.id.slice(0, 16));
+  const id = make("code", { title: file.id });
   const copyId = () => copy(file.id, `Copied the ID of ${file.name}`);
   const copyLink = () => copy(file.link, `Copied the link of ${file.name}`);
   const actions = make(
@@ -40,8 +40,10 @@ function createShared(file) {
   );
 }
 
-/** Fills the numbers of a shared file's row. */
+/** Fills the ID and the numbers of a shared file's row. */
 function updateShared(row, file) {
+  // A file shared later may lengthen it.
+  row.querySelector(".id code").textContent = file.shortId;
   row.querySelector(".size").textContent = formatSize(file.size);
   row.querySelector(".sent").textContent = formatSize(file.uploaded ?? 0);
   row.querySelector(".downloaders").textContent = String(file.downloaders ?? 0);

@@ -110,18 +110,19 @@ export interface UiFlags extends PromptFlags {
  * downloads from this peer may never finish (see `SLOW_UPLOAD_LIMIT`; with
  * `--piece-size`, for pieces of that size) and of a `--download-limit` so
  * low that progress comes a piece at a time, seconds apart (see
- * `SLOW_DOWNLOAD_LIMIT`); quiet with `--quiet`. The limits are still used
- * as given.
+ * `SLOW_DOWNLOAD_LIMIT`), for a command that downloads (one with `--out`:
+ * `share` takes the flag but receives nothing); quiet with `--quiet`. The
+ * limits are still used as given.
  */
 export function warnOfSlowLimits(
-  flags: LimitFlags & OutputFlags & { pieceSize?: number },
+  flags: LimitFlags & OutputFlags & { pieceSize?: number; out?: string },
 ): void {
   if (flags.quiet) return;
   const warnings = [
     flags.uploadLimit === undefined
       ? undefined
       : slowUploadWarning(flags.uploadLimit, flags.pieceSize),
-    flags.downloadLimit === undefined
+    flags.downloadLimit === undefined || flags.out === undefined
       ? undefined
       : slowDownloadWarning(flags.downloadLimit),
   ];

@@ -108,6 +108,20 @@ Deno.test("peer get and the prompt take a very low --upload-limit or --download-
   );
 });
 
+Deno.test("peer share, which receives nothing, does not warn of a low --download-limit", async () => {
+  await using dir = await tempDir();
+  const result = await runEntry("peer.ts", [
+    "share",
+    join(dir.path, "missing.bin"),
+    "--tracker",
+    `127.0.0.1:${freePort()}`,
+    "--download-limit",
+    "8K",
+  ]);
+  assertEquals(result.code, 2, result.stderr);
+  assert(!result.stderr.includes("Warning"), result.stderr);
+});
+
 Deno.test("peer share warns of an --upload-limit too low for its --piece-size", async () => {
   await using dir = await tempDir();
   const file = await randomFile(dir.path, "a.bin", 1024);

@@ -186,7 +186,7 @@ function buildProgram(): Command {
     )
     .option(
       "--piece-size <size>",
-      "piece size, e.g. 256K or 1M (default: 256K)",
+      "piece size, e.g. 256K or 1M (K, M = 1024, 1024²; KB, MB = 1000, 1000²; default: 256K)",
       asUsage(parsePieceSize),
     )
     .action((files: string[], flags: ShareFlags) =>
@@ -287,12 +287,12 @@ function limits(command: Command): Command {
   return command
     .option(
       "--upload-limit <rate>",
-      "most bytes a second to upload, e.g. 512K or 16M (K, M, G = 1024, 1024², 1024³; default: no limit)",
+      "most bytes a second to upload, e.g. 512K or 16M (K, M, G = 1024, 1024², 1024³; KB, MB, GB = 1000, 1000², 1000³; default: no limit)",
       asUsage((text) => parseRate(text, "--upload-limit")),
     )
     .option(
       "--download-limit <rate>",
-      "most bytes a second to download, e.g. 512K or 16M (K, M, G = 1024, 1024², 1024³; default: no limit)",
+      "most bytes a second to download, e.g. 512K or 16M (K, M, G = 1024, 1024², 1024³; KB, MB, GB = 1000, 1000², 1000³; default: no limit)",
       asUsage((text) => parseRate(text, "--download-limit")),
     )
     .option(

@@ -57,7 +57,7 @@ export function addRelayFlags(command: Command): Command {
     .addOption(
       new Option(
         "--relay-quota <bytes>",
-        `bytes the relay carries per connection, then closes it (default ${
+        `bytes the relay carries per connection, then lets what is on its way through and ends it (default ${
           formatSize(SESSION_QUOTA)
         })`,
       ).argParser(asUsage(parseQuota)),

@@ -51,6 +51,11 @@ export interface PartPlace {
   kept?: boolean;
   /** True while the `.part` is opened (nothing was downloaded yet). @default {false} */
   opening?: boolean;
+  /**
+   * The name the file is saved under, for the error's `fileName` (a get
+   * started by ID knows no other before its first piece). @default {unknown}
+   */
+  fileName?: string;
 }
 
 /** A failure to write a download's `.part`, with where that `.part` is. */
@@ -69,9 +74,16 @@ export class PartFailure extends Error {
 export class DiskError extends DownloadError {
   /** The download folder. */
   readonly dir: string;
-  /** Creates the error for `dir` with the sentence `message`. */
-  constructor(dir: string, message: string, cause: unknown) {
-    super(message, { cause });
+  /**
+   * Creates the error for `dir` with the sentence `message`, and the
+   * file's name when known.
+   */
+  constructor(
+    dir: string,
+    message: string,
+    options: { cause: unknown; fileName?: string },
+  ) {
+    super(message, options);
     this.dir = dir;
   }
 }
@@ -81,19 +93,28 @@ export class DiskError extends DownloadError {
  * says why and what to do: a full disk, a read-only file system, a folder
  * the user may not write to, a `.part` removed while downloading. It says
  * the partial download is kept only when `place` (or a
- * {@linkcode PartFailure}'s) says that it is there.
+ * {@linkcode PartFailure}'s) says that it is there; the file's name (the
+ * error's `fileName`) is `place`'s, or else the one `error` carries.
  */
 export function diskError(
   dir: string,
   error: unknown,
   place?: PartPlace,
 ): DiskError {
-  if (error instanceof DiskError) error = error.cause;
-  if (error instanceof PartFailure) {
-    place ??= error.place;
+  // The file's name, once known, stays with the error however it is
+  // wrapped again.
+  let fileName = place?.fileName;
+  if (error instanceof DiskError) {
+    fileName ??= error.fileName;
     error = error.cause;
   }
-  return new DiskError(dir, sentence(dir, error, place ?? {}), error);
+  if (error instanceof PartFailure) {
+    place ??= error.place;
+    fileName ??= error.place.fileName;
+    error = error.cause;
+  }
+  const message = sentence(dir, error, place ?? {});
+  return new DiskError(dir, message, { cause: error, fileName });
 }
 
 /** What {@linkcode diskError} says. */

@@ -24,7 +24,12 @@ import { numberedFolderName } from "../storage/folder_part.ts";
 import { MAX_NAME_ATTEMPTS } from "../storage/free_name.ts";
 import { numberedName, truncateUtf8 } from "../storage/safe_name.ts";
 import type { PieceStore } from "../storage/piece_store.ts";
-import { DiskError, diskError, PartFailure } from "./_download_error.ts";
+import {
+  DiskError,
+  diskError,
+  PartFailure,
+  type PartPlace,
+} from "./_download_error.ts";
 import {
   openTarget as openBareTarget,
   type PartTarget,
@@ -54,7 +59,8 @@ export async function openTarget(
       undefined
     );
     const kept = path !== undefined && await exists(path);
-    throw diskError(error.dir, error, { path, kept, opening: true });
+    const place = { path, kept, opening: true, fileName: name };
+    throw diskError(error.dir, error, place);
   }
   // Its own `.part`, wherever it is: an earlier run's under another name
   // is resumed where it is.
@@ -193,8 +199,9 @@ class WatchedTarget implements DownloadTarget {
     this.#target.close();
   }
 
-  #place(): { path: string; kept: boolean } {
-    return { path: this.#path, kept: existsSync(this.#path) };
+  #place(): PartPlace {
+    const kept = existsSync(this.#path);
+    return { path: this.#path, kept, fileName: this.name };
   }
 
   /** Stops the download once the `.part` is gone (removed by hand). */

@@ -1,0 +1,148 @@
+/**
+ * A get the disk refuses carries its file's name as a field of the error
+ * (`fileName`), as a get that fails on the network does: what the page
+ * titles a get started by ID with. In process, with a real tracker and
+ * sharer: a folder no one may write to (the `.part` cannot be opened), a
+ * disk that fills while downloading, a `.part` removed while downloading.
+ * The first two need root (chattr, mount).
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { assertEquals, assertRejects } from "../assert.ts";
+import {
+  randomFile,
+  requiring,
+  sharer,
+  tempDir,
+  testTracker,
+} from "../fixtures.ts";
+import { download, type DownloadOptions } from "../../lib/download/download.ts";
+import { DiskError } from "../../lib/download/_download_error.ts";
+
+const MiB = 1024 * 1024;
+
+const asRoot = requiring(
+  Deno.uid() === 0 ? undefined : "needs root (chattr, mount)",
+);
+
+/** Runs `command` with `args`; true if it succeeded. */
+async function run(command: string, args: string[]): Promise<boolean> {
+  try {
+    const { success } = await new Deno.Command(command, {
+      args,
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return success;
+  } catch {
+    return false;
+  }
+}
+
+/** A tracker and a sharer of one 3 MiB file, `big.bin`, and a folder, `multi`. */
+async function shares(dir: string) {
+  const tracker = testTracker();
+  const file = await randomFile(dir, "big.bin", 3 * MiB);
+  const folder = join(dir, "multi");
+  await Deno.mkdir(folder);
+  await randomFile(folder, "a.bin", 2 * MiB);
+  await randomFile(folder, "b.bin", 2 * MiB);
+  const node = await sharer(tracker.address, [file, folder]);
+  const [fileId, folderId] = node.shared().map((shared) => shared.id);
+  return {
+    tracker,
+    fileId,
+    folderId,
+    async [Symbol.asyncDispose]() {
+      await node.close();
+      await tracker.close();
+    },
+  };
+}
+
+/** The disk error a get of `id` fails with. */
+async function failure(
+  id: string,
+  shared: { tracker: { address: { host: string; port: number } } },
+  options: Omit<DownloadOptions, "tracker">,
+): Promise<DiskError> {
+  const error = await assertRejects(
+    () => download(id, { tracker: shared.tracker.address, ...options }),
+    DiskError,
+  );
+  return error as DiskError;
+}
+
+asRoot(
+  "a get into a folder no one may write to (chattr +i) fails naming the file or folder",
+  async () => {
+    await using dir = await tempDir();
+    await using shared = await shares(dir.path);
+    const out = join(dir.path, "locked");
+    await Deno.mkdir(out);
+    if (!await run("chattr", ["+i", out])) throw new Error("chattr +i fails");
+    try {
+      const named = [[shared.fileId, "big.bin"], [shared.folderId, "multi"]];
+      for (const [id, name] of named) {
+        const error = await failure(id.slice(0, 16), shared, { outDir: out });
+        assertEquals(
+          [error.fileName, error.message],
+          [
+            name,
+            `Cannot write to ${out}: you may not write there; pick another --out.`,
+          ],
+        );
+      }
+    } finally {
+      await run("chattr", ["-i", out]);
+    }
+  },
+);
+
+asRoot(
+  "a get onto a disk that fills while downloading fails naming the file",
+  async () => {
+    await using dir = await tempDir();
+    await using shared = await shares(dir.path);
+    const out = join(dir.path, "small");
+    await Deno.mkdir(out);
+    if (!await run("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", out])) {
+      throw new Error("mount fails");
+    }
+    try {
+      const error = await failure(shared.fileId, shared, { outDir: out });
+      assertEquals(error.fileName, "big.bin");
+      assertEquals(
+        error.message.startsWith(`Cannot write to ${out}: the disk is full.`),
+        true,
+        error.message,
+      );
+    } finally {
+      await run("umount", [out]);
+    }
+  },
+);
+
+Deno.test("a get whose .part is removed while downloading fails naming the file", async () => {
+  await using dir = await tempDir();
+  await using shared = await shares(dir.path);
+  const out = join(dir.path, "out");
+  const part = join(out, "big.bin.part");
+  let removed = false;
+  const error = await failure(shared.fileId.slice(0, 16), shared, {
+    outDir: out,
+    downloadLimit: MiB,
+    onProgress: (progress) => {
+      if (removed || progress.received < MiB / 2) return;
+      removed = true;
+      Deno.removeSync(part);
+    },
+  });
+  assertEquals(error.fileName, "big.bin");
+  assertEquals(
+    error.message,
+    `The partial download ${part} was removed while downloading; nothing was saved. Run the same get again to start over.`,
+  );
+});

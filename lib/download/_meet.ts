@@ -8,15 +8,21 @@
  * they meet at the relay with the token both were given. The link then
  * runs its encryption handshake over the socket, end to end with the peer.
  *
+ * A peer a punch failed to reach is met at the relay, without another
+ * punch, for the rest of the download: its links come back after the
+ * relay's byte quota or an error, and each punch that fails costs
+ * PUNCH_TIMEOUT_MS (5 s) before the relay.
+ *
  * @module
  */
 
 import {
+  type Meeting,
   type TrackerAddress,
   TrackerClient,
   TrackerUnreachableError,
 } from "../discovery/tracker_client.ts";
-import type { Address } from "../net/connection.ts";
+import { type Address, formatAddress } from "../net/connection.ts";
 import { openRelayed } from "../nat/relay_client.ts";
 import { choosePunchPort, punch } from "../nat/hole_punch.ts";
 import type { MeetFunction } from "../swarm/link_route.ts";
@@ -26,10 +32,11 @@ export class Meetings {
   #tracker: TrackerAddress;
   #client?: Promise<TrackerClient>;
   #closed = false;
-
-  /** Meetings arranged by the tracker at `tracker`. */
+  /** Peers (by address) a hole punch failed to reach: met at the relay only. */
+  #unpunchable = new Set<string>();
   #log?: (line: string) => void;
 
+  /** Meetings arranged by the tracker at `tracker`. */
   constructor(tracker: TrackerAddress, log?: (line: string) => void) {
     this.#tracker = tracker;
     this.#log = log;
@@ -42,20 +49,16 @@ export class Meetings {
    */
   meet: MeetFunction = async (address: Address, signal: AbortSignal) => {
     if (this.#closed) throw new Error("The download has ended.");
-    const pending = this.#connection();
-    const client = await pending;
-    const localPort = choosePunchPort();
-    let meeting;
-    try {
-      meeting = await client.meet(address, { punch: localPort });
-    } catch (error) {
-      if (error instanceof TrackerUnreachableError) {
-        client.close();
-        if (this.#client === pending) this.#client = undefined;
-      }
-      throw error;
+    const peer = formatAddress(address);
+    const tryPunch = !this.#unpunchable.has(peer);
+    if (!tryPunch) {
+      this.#log?.(
+        `Meeting ${peer} at the relay: a hole punch to it failed before.`,
+      );
     }
-    if (meeting.punch !== undefined) {
+    const localPort = tryPunch ? choosePunchPort() : undefined;
+    const meeting = await this.#arrange(address, localPort);
+    if (localPort !== undefined && meeting.punch !== undefined) {
       const remote = { host: address.host, port: meeting.punch };
       try {
         return {
@@ -64,6 +67,7 @@ export class Meetings {
         };
       } catch (error) {
         signal.throwIfAborted();
+        this.#unpunchable.add(peer);
         this.#log?.(`${message(error)} Meeting at the relay instead.`);
       }
     }
@@ -81,6 +85,28 @@ export class Meetings {
     this.#closed = true;
     this.#client?.then((client) => client.close(), () => {});
     this.#client = undefined;
+  }
+
+  /**
+   * The tracker's meeting with the peer at `address`, offering a hole
+   * punch from `localPort` if given; a tracker connection that broke is
+   * dropped, for the next meeting to open another.
+   */
+  async #arrange(address: Address, localPort?: number): Promise<Meeting> {
+    const pending = this.#connection();
+    const client = await pending;
+    try {
+      return await client.meet(
+        address,
+        localPort === undefined ? {} : { punch: localPort },
+      );
+    } catch (error) {
+      if (error instanceof TrackerUnreachableError) {
+        client.close();
+        if (this.#client === pending) this.#client = undefined;
+      }
+      throw error;
+    }
   }
 
   #connection(): Promise<TrackerClient> {

@@ -3,7 +3,7 @@
  * on 127.0.0.2 while the tracker sees it at 127.0.0.1, as in
  * relayed_get_test.ts), seen from the sharer's side: what it sends, and
  * what its serving line says, with the relay's byte quota closing sessions
- * under a get.
+ * under a get, and how often that get tries a hole punch to it.
  */
 
 import { join } from "node:path";
@@ -59,7 +59,11 @@ function trackerWithRelay(relay: Partial<RelayOptions> = {}) {
 }
 
 /** A node listening on HIDDEN, sharing `file`, once the tracker said it cannot reach it. */
-async function hiddenSharer(tracker: Address, file: string) {
+async function hiddenSharer(
+  tracker: Address,
+  file: string,
+  log?: (line: string) => void,
+) {
   const verdict = Promise.withResolvers<Reachability>();
   const node = await PeerNode.start({
     tracker,
@@ -68,6 +72,7 @@ async function hiddenSharer(tracker: Address, file: string) {
     onReachability: verdict.resolve,
     // Never ask this machine's real router for anything.
     portMapping: false,
+    log,
   });
   const meta = await node.share(file);
   const timer = setTimeout(
@@ -120,6 +125,32 @@ Deno.test("a get through a relay whose quota closes each session gets the sharer
     node.uploaded <= FILE_SIZE * 1.1,
     `the sharer sent ${node.uploaded} bytes for a file of ${FILE_SIZE}`,
   );
+});
+
+Deno.test("a get that comes back through the relay after its quota tries a hole punch to the sharer once, not once a session", async () => {
+  await using dir = await tempDir();
+  const file = await randomFile(dir.path, "shared.bin", FILE_SIZE);
+  await using lab = trackerWithRelay({ sessionQuota: 1 * MIB });
+  const sharerLines: string[] = [];
+  await using node = await hiddenSharer(
+    lab.tracker.address,
+    file,
+    (line) => sharerLines.push(line),
+  );
+  const getterLines: string[] = [];
+  const result = await download(node.meta.id, {
+    tracker: lab.tracker.address,
+    outDir: join(dir.path, "out"),
+    log: (line) => getterLines.push(line),
+  });
+  assertEquals(await sha256File(result.path), node.meta.id);
+  assert(lab.relay.stats().paired >= 2, "the get came back for a new session");
+  // Each punch that fails costs 5 s (PUNCH_TIMEOUT_MS) before the relay:
+  // one for each of the get's sessions, where one tells it all.
+  const punches = (lines: string[]) =>
+    lines.filter((line) => line.startsWith("Could not open a direct"));
+  assert(punches(getterLines).length <= 1, getterLines.join("\n"));
+  assert(punches(sharerLines).length <= 1, sharerLines.join("\n"));
 });
 
 /**

@@ -16,6 +16,7 @@ import {
   formatAddress,
 } from "./connection.ts";
 import { describeError } from "./describe_error.ts";
+import { relayOf, viaRelay } from "./relayed_socket.ts";
 import { closeQuietly } from "../util/close_quietly.ts";
 import { unmapIPv4 } from "./address.ts";
 import { sleep } from "../util/sleep.ts";
@@ -237,6 +238,25 @@ function remoteOf(raw: Deno.Conn): Address | undefined {
   }
 }
 
+/**
+ * The peer on `raw` (at `remote`) as the log names it: for a socket a relay
+ * joined to it, its host via the relay (the socket's other end is the
+ * relay); for another adopted one that came without a port (a hole
+ * punch), its host and the socket's remote port.
+ */
+function nameOf(raw: Deno.Conn, remote: Address): string {
+  const relay = relayOf(raw);
+  if (relay) return viaRelay(remote.host, relay);
+  if (remote.port !== 0) return formatAddress(remote);
+  try {
+    const { port } = raw.remoteAddr as Deno.NetAddr;
+    return formatAddress({ host: remote.host, port });
+  } catch {
+    // Closed already: the host is all there is.
+    return remote.host;
+  }
+}
+
 class CappedListener implements Listener {
   readonly address: Address;
   #listener: Deno.TcpListener;
@@ -320,7 +340,7 @@ class CappedListener implements Listener {
       const remote = given ?? remoteOf(raw);
       if (!remote) return;
       const { host } = remote;
-      const who = formatAddress(remote);
+      const who = nameOf(raw, remote);
       // Counted from the start: a handshake in progress holds a place too.
       let open: { close(): void } = raw;
       const admitted = this.#admission.enter(host, () => {

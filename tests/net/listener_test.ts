@@ -8,7 +8,11 @@ import {
   connect,
   type Connection,
   formatAddress,
+  openSecure,
 } from "../../lib/net/connection.ts";
+import { closeQuietly } from "../../lib/util/close_quietly.ts";
+import { pollUntil } from "../fixtures.ts";
+import { localRelay, relayedPair } from "../_relayed_pair.ts";
 
 /** An echo server: every message goes back as it came, until the peer closes. */
 async function echo(conn: Connection): Promise<void> {
@@ -104,6 +108,72 @@ Deno.test("a throw in serve() ends only that connection and is logged", async ()
     assert(lines.some((line) => line.includes("bad input")), lines.join("\n"));
   } finally {
     await listener.close();
+  }
+});
+
+/**
+ * Adopts `raw` (from a peer at `remote`, as the tracker named it) into a
+ * listener that logs into `lines`; one message goes over it, from `peer`
+ * and back, then the peer closes. Resolves once the listener logged it closed.
+ */
+async function adoptOnce(
+  raw: Deno.Conn,
+  remote: { host: string; port: number },
+  peer: Deno.Conn,
+): Promise<string[]> {
+  const lines: string[] = [];
+  const listener = startListener({
+    host: "127.0.0.1",
+    port: 0,
+    log: (line) => lines.push(line),
+    serve: echo,
+  });
+  try {
+    listener.adopt(raw, remote);
+    const conn = await openSecure(peer);
+    await conn.send({ type: "list" });
+    assertEquals((await conn.receive())?.type, "list");
+    conn.close();
+    await pollUntil(5_000, () => Promise.resolve(listener.connections === 0));
+    return lines;
+  } finally {
+    await listener.close();
+  }
+}
+
+Deno.test("an adopted socket a relay joined is logged as its peer's host via the relay, not as port 0 or the relay's port", async () => {
+  await using relay = localRelay();
+  using pair = await relayedPair(relay);
+  // The tracker's word for the downloader's host; the socket's other end
+  // is the relay.
+  const lines = await adoptOnce(
+    pair.asked,
+    { host: "198.51.100.4", port: 0 },
+    pair.asker,
+  );
+  const who = `198.51.100.4 via the relay at ${formatAddress(relay.address)}`;
+  assertEquals(lines, [
+    `Connection from ${who} accepted (1 open).`,
+    `Connection from ${who} closed (0 open).`,
+  ]);
+});
+
+Deno.test("an adopted socket straight to its peer (a hole punch) is logged with the socket's own port, not port 0", async () => {
+  using server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const peer = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: server.addr.port,
+  });
+  const raw = await server.accept();
+  try {
+    const lines = await adoptOnce(raw, { host: "127.0.0.1", port: 0 }, peer);
+    const who = `127.0.0.1:${(peer.localAddr as Deno.NetAddr).port}`;
+    assertEquals(lines, [
+      `Connection from ${who} accepted (1 open).`,
+      `Connection from ${who} closed (0 open).`,
+    ]);
+  } finally {
+    closeQuietly(peer);
   }
 });
 

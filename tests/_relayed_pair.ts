@@ -20,8 +20,9 @@ export function localRelay(): Relay & AsyncDisposable {
 }
 
 /**
- * Two sockets `relay` joined: the asker's (a getter's) and the asked one's
- * (a sharer's, to adopt); both closed on dispose.
+ * Two sockets `relay` joined: the asker's (a getter's), closed on dispose,
+ * and the asked one's (a sharer's), for a server to adopt: it is the
+ * server's to close from then on.
  */
 export async function relayedPair(relay: Relay): Promise<
   { asker: Deno.TcpConn; asked: Deno.TcpConn } & Disposable
@@ -42,9 +43,6 @@ export async function relayedPair(relay: Relay): Promise<
   return {
     asker,
     asked,
-    [Symbol.dispose]() {
-      closeQuietly(asker);
-      closeQuietly(asked);
-    },
+    [Symbol.dispose]: () => closeQuietly(asker),
   };
 }

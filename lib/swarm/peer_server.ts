@@ -20,7 +20,7 @@ import {
 } from "../net/connection.ts";
 import { describeError } from "../net/describe_error.ts";
 import { type Listener, startListener } from "../net/listener.ts";
-import { relayOf } from "../net/relayed_socket.ts";
+import { relayOf, viaRelay } from "../net/relayed_socket.ts";
 import type { NamedKey } from "../net/secure_transport.ts";
 import {
   DEFAULT_PEER_PORT,
@@ -180,6 +180,8 @@ class Server implements PeerServer, UploadHost {
   #downloaders = new Downloaders();
   /** Relayed sockets adopted and not yet served, by their two ends. */
   #relayed = new Map<string, RelayedDownloader & { at: number }>();
+  /** The downloader each relayed connection being served is from. */
+  #relayedConns = new WeakMap<Connection, RelayedDownloader>();
   /** Receives one line per notable event; undefined when not logging. */
   readonly log?: (line: string) => void;
   /** Shared by every connection, so the limit holds for the process. */
@@ -299,7 +301,20 @@ class Server implements PeerServer, UploadHost {
     const relayed = this.#relayed.get(key);
     if (!relayed) return undefined;
     this.#relayed.delete(key);
-    return { host: relayed.host, relay: relayed.relay };
+    const downloader = { host: relayed.host, relay: relayed.relay };
+    this.#relayedConns.set(conn, downloader);
+    return downloader;
+  }
+
+  /**
+   * The other end of `conn` as the log names it: its address, or for one a
+   * relay joined to this peer, its host via the relay.
+   */
+  #who(conn: Connection): string {
+    const relayed = this.#relayedConns.get(conn);
+    return relayed
+      ? viaRelay(relayed.host, relayed.relay)
+      : formatAddress(conn.remote);
   }
 
   /**
@@ -317,7 +332,7 @@ class Server implements PeerServer, UploadHost {
       );
     }
     this.log?.(
-      `Sent the metadata of ${meta.name} to ${formatAddress(conn.remote)}.`,
+      `Sent the metadata of ${meta.name} to ${this.#who(conn)}.`,
     );
     await sendBriefly(conn, { type: "meta", meta });
   }
@@ -366,7 +381,7 @@ class Server implements PeerServer, UploadHost {
 
   /** Refuses a handshake: logs why and replies with one `error`. */
   #refuse(conn: Connection, code: ErrorCode, message: string): Promise<void> {
-    this.log?.(`Refused ${formatAddress(conn.remote)}: ${message}.`);
+    this.log?.(`Refused ${this.#who(conn)}: ${message}.`);
     return this.fail(conn, code, message);
   }
 
@@ -375,15 +390,11 @@ class Server implements PeerServer, UploadHost {
     if (conn.closed || !isDecodeError(error)) {
       // Timeouts, resets and truncated frames: nothing useful to say.
       if (!conn.closed) {
-        this.log?.(
-          `Closed ${formatAddress(conn.remote)}: ${describeError(error)}`,
-        );
+        this.log?.(`Closed ${this.#who(conn)}: ${describeError(error)}`);
       }
       return;
     }
-    this.log?.(
-      `Bad input from ${formatAddress(conn.remote)}: ${describeError(error)}`,
-    );
+    this.log?.(`Bad input from ${this.#who(conn)}: ${describeError(error)}`);
     await this.fail(conn, "bad-request", describeError(error));
   }
 

@@ -1,6 +1,11 @@
 import { NO_LONGER_SHARED } from "../../lib/swarm/upload_session.ts";
 import { join } from "node:path";
-import { connect, type Connection } from "../../lib/net/connection.ts";
+import {
+  connect,
+  type Connection,
+  formatAddress,
+} from "../../lib/net/connection.ts";
+import { secureOpen } from "../../lib/net/secure_transport.ts";
 import { hashFile } from "../../lib/storage/file_hash.ts";
 import { FrameReader } from "../../lib/protocol/frame.ts";
 import { MIN_PIECE_SIZE, PROTOCOL_VERSION } from "../../lib/protocol/limits.ts";
@@ -12,10 +17,14 @@ import {
 } from "../../lib/swarm/peer_server.ts";
 import { SharedFile } from "../../lib/storage/shared_file.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
-import { secureConnect } from "../_hostile.ts";
+import { readUntilClosed, secureConnect } from "../_hostile.ts";
+import { localRelay, relayedPair } from "../_relayed_pair.ts";
+import { writeAllAsync } from "../../lib/util/write_all.ts";
 
 const PIECE = MIN_PIECE_SIZE;
 const UNKNOWN_ID = "ab".repeat(32);
+/** A downloader's host as the tracker names it to a sharer it relays to. */
+const DOWNLOADER = "198.51.100.4";
 
 /** A temp folder with one shared file of random bytes, and a server for it. */
 interface Fixture extends AsyncDisposable {
@@ -351,5 +360,45 @@ Deno.test("close() ends open connections and the server stops accepting", async 
     );
   } finally {
     await f[Symbol.asyncDispose]();
+  }
+});
+
+/**
+ * Joins a downloader to `f`'s server through `relay` (adopted as the
+ * tracker's word `DOWNLOADER`), runs the encryption handshake from the
+ * downloader's end, writes `bytes` (then ends its stream if `end`) and
+ * reads until the server closes.
+ */
+async function relayedExchange(
+  f: Fixture,
+  relay: Parameters<typeof relayedPair>[0],
+  bytes: Uint8Array,
+  end = false,
+): Promise<void> {
+  using pair = await relayedPair(relay);
+  f.server.adopt(pair.asked, { host: DOWNLOADER, port: 0 });
+  const secure = await secureOpen(pair.asker);
+  const stream = secure?.stream ?? pair.asker;
+  await writeAllAsync(stream, bytes);
+  if (end) await pair.asker.closeWrite();
+  await readUntilClosed(stream);
+}
+
+Deno.test("a downloader the relay joined is named by its host via the relay when it sends bad input or is closed, not by the relay's port", async () => {
+  const lines: string[] = [];
+  await using f = await fixture(undefined, {
+    log: (line) => lines.push(line),
+  });
+  await using relay = localRelay();
+  await relayedExchange(f, relay, frameOf("{not json}"));
+  // A frame cut off by the end of the stream: nothing to answer.
+  await relayedExchange(f, relay, frameOf(`{"type":"hello"}`, 64), true);
+  await until(() => f.server.connections === 0);
+  const who = `${DOWNLOADER} via the relay at ${formatAddress(relay.address)}`;
+  const log = lines.join("\n");
+  assert(lines.some((line) => line.startsWith(`Bad input from ${who}: `)), log);
+  assert(lines.some((line) => line.startsWith(`Closed ${who}: `)), log);
+  for (const line of lines) {
+    assert(!line.replaceAll(who, "").includes(`:${relay.address.port}`), line);
   }
 });

@@ -371,10 +371,9 @@ class Server implements PeerServer, UploadHost {
       return undefined;
     }
     if (hello.port !== undefined) {
-      this.#options.onPeer?.(hello.id, {
-        host: conn.remote.host,
-        port: hello.port,
-      });
+      // Through a relay, the socket's other end is the relay's host.
+      const host = this.#relayedConns.get(conn)?.host ?? conn.remote.host;
+      this.#options.onPeer?.(hello.id, { host, port: hello.port });
     }
     return file;
   }

@@ -1,9 +1,11 @@
 import { NO_LONGER_SHARED } from "../../lib/swarm/upload_session.ts";
 import { join } from "node:path";
 import {
+  type Address,
   connect,
   type Connection,
   formatAddress,
+  openSecure,
 } from "../../lib/net/connection.ts";
 import { secureOpen } from "../../lib/net/secure_transport.ts";
 import { hashFile } from "../../lib/storage/file_hash.ts";
@@ -401,4 +403,23 @@ Deno.test("a downloader the relay joined is named by its host via the relay when
   for (const line of lines) {
     assert(!line.replaceAll(who, "").includes(`:${relay.address.port}`), line);
   }
+});
+
+Deno.test("a downloader the relay joined that serves the file too is passed on at its own host, not the relay's", async () => {
+  const peers: Address[] = [];
+  await using f = await fixture(undefined, {
+    onPeer: (_id, address) => peers.push(address),
+  });
+  await using relay = localRelay();
+  using pair = await relayedPair(relay);
+  f.server.adopt(pair.asked, { host: DOWNLOADER, port: 0 });
+  using conn = await openSecure(pair.asker);
+  await conn.send({
+    type: "hello",
+    version: PROTOCOL_VERSION,
+    id: f.file.meta.id,
+    port: 7000,
+  });
+  assertEquals((await receive(conn)).type, "welcome");
+  assertEquals(peers, [{ host: DOWNLOADER, port: 7000 }]);
 });

@@ -11,6 +11,10 @@ import type { Transfer } from "../app/transfers.ts";
 import { userSentence } from "../app/user_errors.ts";
 import { DownloadError } from "../download/download.ts";
 import type { ApiContext } from "./_api_io.ts";
+import { resumableAfter } from "./activity.ts";
+import { forPage, type PageWordsOptions } from "./_page_words.ts";
+
+export { forPage } from "./_page_words.ts";
 
 /**
  * Runs `work` (a share or get) in the background and resolves with the
@@ -43,7 +47,8 @@ export async function startTracked(
   running.then(
     () => context.changed(),
     (error) => {
-      const message = sentenceFor(error);
+      // Its item offers Resume when it saved some bytes: the advice says so.
+      const message = sentenceFor(error, { resume: resumableAfter(started) });
       const name = knownName(context.session, started, error);
       context.activity.failed({ ...started, name }, message);
       context.note(`#${started.number} ${name}: ${message}`, true);
@@ -72,24 +77,17 @@ export function knownName(
     name;
 }
 
-/** What to tell the user about `error`, in one sentence, in the page's words. */
-export function sentenceFor(error: unknown): string {
+/**
+ * What to tell the user about `error`, in one sentence, in the page's
+ * words (`options` say what the page offers beside it).
+ */
+export function sentenceFor(
+  error: unknown,
+  options: PageWordsOptions = {},
+): string {
   return forPage(
     userSentence(error) ??
       `Unexpected error: ${error instanceof Error ? error.message : error}`,
-  );
-}
-
-/** The command line's advice to set a flag or variable, said for the page. */
-const FLAG_ADVICE = / ?Set --tracker or P2P_TRACKER\./g;
-
-/**
- * `text` (a sentence written for the command line) as the page says it:
- * "Set --tracker or P2P_TRACKER." becomes what to do from the page.
- */
-export function forPage(text: string): string {
-  return text.replace(
-    FLAG_ADVICE,
-    " If the tracker is elsewhere, restart peer ui with --tracker.",
+    options,
   );
 }

@@ -267,7 +267,7 @@ export class Activity {
       id: transfer.id,
       outcome: "failed",
       message,
-      resumable: transfer.kind === "get" && downloadedSome(transfer),
+      resumable: resumableAfter(transfer),
     });
   }
 
@@ -282,6 +282,16 @@ export class Activity {
       this.#gets.delete(dropped.number);
     }
   }
+}
+
+/**
+ * Whether a transfer that failed is offered Resume: a get that saved some
+ * bytes.
+ */
+export function resumableAfter(
+  transfer: { kind: WorkKind; done?: number },
+): boolean {
+  return transfer.kind === "get" && downloadedSome(transfer);
 }
 
 /** Whether a transfer has saved any bytes (so that Resume has a start). */

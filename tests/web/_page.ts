@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import type { Page } from "puppeteer-core";
 import { requiring, tempDir, within } from "../fixtures.ts";
-import { spawnTracker } from "../../scripts/_child.ts";
+import { readyLine, spawnEntry } from "../../scripts/_child.ts";
 import {
   type BrowserChoice,
   findBrowser,
@@ -76,6 +76,12 @@ export async function until<T>(
   }
 }
 
+/** Options for {@linkcode pageFixture}. */
+export interface PageFixtureOptions {
+  /** More arguments for the tracker (`--secret-file PATH`). @default {none} */
+  trackerArgs?: string[];
+}
+
 /**
  * A tracker, `peer ui` with its own data folder, and the page open in the
  * browser. What it started is stopped again if a later step fails.
@@ -83,13 +89,22 @@ export async function until<T>(
 export async function pageFixture(
   choice: BrowserChoice,
   uiArgs: string[] = [],
+  options: PageFixtureOptions = {},
 ) {
   // Every part is stopped even if one's clean-up fails.
   const started = new AsyncDisposableStack();
   try {
     const dir = started.use(await tempDir());
-    const tracker = await spawnTracker();
-    started.defer(async () => void await tracker.child.stop());
+    const child = spawnEntry("tracker.ts", [
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      ...options.trackerArgs ?? [],
+    ]);
+    started.defer(async () => void await child.stop());
+    const line = await readyLine(child, /listening on/);
+    const tracker = { child, address: line.slice(line.lastIndexOf(" ") + 1) };
     const out = join(dir.path, "downloads");
     const ui = started.use(
       await spawnUiPeer(tracker.address, join(dir.path, "home"), [

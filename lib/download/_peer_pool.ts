@@ -19,8 +19,21 @@ import {
 } from "../swarm/peer_link.ts";
 import { STREAMS_PER_PEER, wantsSecondStream } from "./_parallel_streams.ts";
 
-/** Connections one download makes to one peer address, counting the first. */
+/**
+ * Connections one download makes to one peer address, counting the first,
+ * that ended with less than LINK_PROGRESS_BYTES received.
+ */
 export const MAX_LINKS_PER_PEER = 3;
+/**
+ * Piece bytes a link must have received for its end not to count against
+ * MAX_LINKS_PER_PEER: a link the relay's byte quota ended, or that closed
+ * after useful work, leaves the peer as many tries as before. A peer's
+ * links together receive each piece of the file once at most, so one that
+ * keeps closing after this much gets at most size / LINK_PROGRESS_BYTES
+ * more links, each bringing the file on; one that closes with less is
+ * given up on as before.
+ */
+export const LINK_PROGRESS_BYTES = 256 * 1024;
 /** Peers one download is connected to at once. */
 export const MAX_LINKS = 200;
 /**
@@ -356,6 +369,9 @@ export class PeerPool {
     // Not tried again at once: it would time out again (forgetAttempts,
     // when the download starts waiting for peers, gives it another go).
     if (link.unreachable) this.#attempts.set(key, MAX_LINKS_PER_PEER);
+    else if (!this.#extra.has(link) && link.bytes >= LINK_PROGRESS_BYTES) {
+      this.#attempts.set(key, Math.max(0, (this.#attempts.get(key) ?? 0) - 1));
+    }
     if (link.failure && !this.#options.link.scheduler.over) {
       const requeued = link.requeued;
       this.#options.log?.(

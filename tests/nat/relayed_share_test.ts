@@ -9,102 +9,23 @@
 import { join } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
 import { pollUntil, randomFile, sha256File, tempDir } from "../fixtures.ts";
-import { startTracker } from "../../lib/tracker/server.ts";
-import { type RelayOptions, startRelay } from "../../lib/nat/relay_server.ts";
+import { hiddenSharer, LOCAL, trackerWithRelay } from "./_relay_lab.ts";
 import { type Downloader, PeerNode } from "../../lib/app/peer_node.ts";
 import { ServingLine } from "../../lib/cli/serving_line.ts";
 import { ProgressLine } from "../../lib/cli/progress.ts";
-import type { Reachability } from "../../lib/discovery/tracker_client.ts";
 import { download } from "../../lib/download/download.ts";
 import type { Address } from "../../lib/net/connection.ts";
 
-const LOCAL = "127.0.0.1";
-/** Where the sharer really listens: not where the tracker sees it. */
-const HIDDEN = "127.0.0.2";
 const MIB = 1024 * 1024;
 /** About the file QA got through the relay (2.86 MiB). */
 const FILE_SIZE = 3_000_000;
 /** A live line's control sequences and carriage returns. */
 // deno-lint-ignore no-control-regex
 const CONTROL = /\x1b\[[0-9;]*[A-Za-z]|\r/g;
-/** Longest wait for the tracker's answer about reachability. */
-const REACH_WAIT_MS = 10_000;
 
-/** A tracker whose relay takes `relay`'s options; all closed on dispose. */
-function trackerWithRelay(relay: Partial<RelayOptions> = {}) {
-  const lines: string[] = [];
-  const server = startRelay({
-    host: LOCAL,
-    port: 0,
-    log: (line) => lines.push(line),
-    ...relay,
-  });
-  const tracker = startTracker({
-    host: LOCAL,
-    port: 0,
-    relay: {
-      port: server.address.port,
-      expect: (token, ends) => server.expect(token, ends),
-    },
-  });
-  return {
-    tracker,
-    relay: server,
-    lines,
-    async [Symbol.asyncDispose]() {
-      await tracker.close();
-      await server.close();
-    },
-  };
-}
-
-/** A node listening on HIDDEN, sharing `file`, once the tracker said it cannot reach it. */
-async function hiddenSharer(
-  tracker: Address,
-  file: string,
-  log?: (line: string) => void,
-) {
-  const verdict = Promise.withResolvers<Reachability>();
-  const node = await PeerNode.start({
-    tracker,
-    host: HIDDEN,
-    port: 0,
-    onReachability: verdict.resolve,
-    // Never ask this machine's real router for anything.
-    portMapping: false,
-    log,
-  });
-  const meta = await node.share(file);
-  const timer = setTimeout(
-    () => verdict.reject(new Error("no reachability answer")),
-    REACH_WAIT_MS,
-  );
-  try {
-    assertEquals((await verdict.promise).reachable, false);
-  } finally {
-    clearTimeout(timer);
-  }
-  return Object.assign(node, { meta });
-}
-
-/**
- * Gets `id` into `dir`/out, resuming (as a user runs get again) if a get
- * gives up on a peer that closed too often: the bytes sent are what
- * counts here, not the getter's patience.
- */
-async function getAgain(
-  id: string,
-  tracker: Address,
-  dir: string,
-): Promise<string> {
-  for (let attempt = 1;; attempt++) {
-    try {
-      const result = await download(id, { tracker, outDir: join(dir, "out") });
-      return result.path;
-    } catch (error) {
-      if (attempt === 3) throw error;
-    }
-  }
+/** Gets `id` from the tracker at `tracker` into `dir`/out, in one run. */
+async function get(id: string, tracker: Address, dir: string) {
+  return (await download(id, { tracker, outDir: join(dir, "out") })).path;
 }
 
 Deno.test("a get through a relay whose quota closes each session gets the sharer's pieces once: what was on its way at the quota is not sent again", async () => {
@@ -113,7 +34,7 @@ Deno.test("a get through a relay whose quota closes each session gets the sharer
   // A quota of a third of the file: three sessions at the least.
   await using lab = trackerWithRelay({ sessionQuota: 1 * MIB });
   await using node = await hiddenSharer(lab.tracker.address, file);
-  const path = await getAgain(node.meta.id, lab.tracker.address, dir.path);
+  const path = await get(node.meta.id, lab.tracker.address, dir.path);
   assertEquals(await sha256File(path), node.meta.id);
   assert(
     lab.relay.stats().quotaReached >= 1,
@@ -196,7 +117,7 @@ Deno.test("a sharer names a downloader that reaches it through the relay by its 
   const seen: Downloader[] = [];
   const looking = setInterval(() => seen.push(...node.downloaders()), 50);
   try {
-    await getAgain(node.meta.id, lab.tracker.address, dir.path);
+    await get(node.meta.id, lab.tracker.address, dir.path);
   } finally {
     clearInterval(looking);
   }
@@ -223,7 +144,7 @@ Deno.test("a sharer's serving line does not say 'No one downloading' while a rel
   await using lab = trackerWithRelay({ sessionQuota: 1 * MIB });
   await using node = await hiddenSharer(lab.tracker.address, file);
   using serving = watchServing(node);
-  await getAgain(node.meta.id, lab.tracker.address, dir.path);
+  await get(node.meta.id, lab.tracker.address, dir.path);
   assert(lab.relay.stats().paired >= 2, "the get came back for a new session");
   // Mid-get: something sent, not yet the whole file.
   const during = serving.shown.filter((_, i) =>

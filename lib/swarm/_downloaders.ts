@@ -17,7 +17,9 @@ import type { UploadSession } from "./upload_session.ts";
  * Ms a downloader that reached this peer through a relay stays listed once
  * its connection ended before it was sent the whole file: the relay ends a
  * connection at its byte quota, and the downloader comes back through a new
- * one, after trying a hole punch again (5 s) and meeting at the relay. A
+ * one, meeting at the relay again. A getter whose hole punch to this peer
+ * failed goes straight to the relay then; an older one may try a punch
+ * again first (5 s, PUNCH_TIMEOUT_MS), which this leaves time for. A
  * downloader that was sent the whole file, or that came directly, is gone
  * from the list as soon as its last connection is.
  */

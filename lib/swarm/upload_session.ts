@@ -13,6 +13,7 @@ import {
   formatAddress,
 } from "../net/connection.ts";
 import { describeError } from "../net/describe_error.ts";
+import { viaRelay } from "../net/relayed_socket.ts";
 import { LazyTimeout } from "../util/lazy_timeout.ts";
 import {
   type ErrorCode,
@@ -167,7 +168,7 @@ export class UploadSession {
   get who(): string {
     const relayed = this.#relayed;
     return relayed
-      ? `${relayed.host} via the relay at ${formatAddress(relayed.relay)}`
+      ? viaRelay(relayed.host, relayed.relay)
       : formatAddress(this.#conn.remote);
   }
 

@@ -1,9 +1,9 @@
 /**
  * How a download shares out its requests among its links: each link's
  * window (`swarm/request_window.ts`) is capped by its share of the request
- * budget and of the pieces still missing, and in the endgame a link doubles
- * a piece another link is fetching only once that piece has been on its way
- * for about what a piece takes one link. So many links on one slow line
+ * budget and of the pieces still missing, and the scheduler's endgame is
+ * told about what a piece takes one link, until it has learnt the links'
+ * pace from the pieces they deliver. So many links on one slow line
  * neither ask for every piece at once nor fetch each twice.
  *
  * @module
@@ -40,9 +40,10 @@ export function linkShare(budget: LinkBudget): number {
 }
 
 /**
- * About how long one piece takes one link now, in ms. Before anything
- * arrived nothing is known: PEER_STALL_TIMEOUT_MS, after which a peer that
- * sent nothing is dropped anyway.
+ * About how long one piece takes one link now, in ms: what the endgame
+ * reckons with until a piece is delivered (`swarm/piece_scheduler.ts`). Before
+ * anything arrived nothing is known: PEER_STALL_TIMEOUT_MS, after which a
+ * peer that sent nothing is dropped anyway.
  */
 export function pieceTimeMs(budget: LinkBudget): number {
   if (budget.speed <= 0 || budget.active === 0) return PEER_STALL_TIMEOUT_MS;

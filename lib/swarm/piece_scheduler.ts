@@ -14,15 +14,21 @@
  *   {@linkcode SWARM_PICK_WINDOW} lowest.
  * - A connection with nothing else to ask for may ask for a piece already
  *   requested from another peer (at most {@linkcode MAX_REQUESTERS} at
- *   once): in the endgame (every missing piece asked for) any such piece,
- *   before it one asked for {@linkcode DOUBLE_UP_AFTER_MS} ago or more. This
- *   keeps pieces from waiting on one slow peer. When a copy arrives, the
- *   others are cancelled.
+ *   once), only when that is worth it (`_endgame.ts`): the other peer has
+ *   gone much longer without sending a piece than a piece takes the
+ *   download's peers on average (it is slow, or stalled), and this one
+ *   would have the piece sooner. This keeps pieces from waiting on
+ *   one slow peer without fetching twice what is only waiting its turn. The
+ *   latest asked of those pieces first: its peer is the least likely to
+ *   have sent any of it. When a copy arrives, the others are cancelled.
  *
  * @module
  */
 
 import type { Bitfield } from "../protocol/bitfield.ts";
+import { Endgame } from "./_endgame.ts";
+
+export { DOUBLE_UP_AFTER_MS, SLOWER_FACTOR } from "./_endgame.ts";
 
 /** Pieces picked at random before rarest-first starts. */
 export const RANDOM_FIRST_PIECES = 4;
@@ -36,14 +42,10 @@ export const PICK_WINDOW = 16;
  * for the whole-file hash.
  */
 export const SWARM_PICK_WINDOW = 256;
-/**
- * Before the real endgame, a connection with nothing else to do doubles up
- * only on a piece asked for at least this long ago (one a slow peer is
- * probably sitting on): doubling up at once cost ~30% duplicate bytes.
- */
-export const DOUBLE_UP_AFTER_MS = 300;
 /** Connections asking for one piece at once, in the endgame. */
 export const MAX_REQUESTERS = 2;
+/** Soonest the scheduler wakes its listeners to look at the endgame again. */
+const MIN_WAKE_MS = 20;
 /** Random probes for a random-first piece before falling back to a scan. */
 const RANDOM_PROBES = 32;
 
@@ -53,13 +55,15 @@ export interface PieceSchedulerOptions {
   have?: Iterable<number>;
   /** Random numbers in [0, 1). @default {Math.random} */
   random?: () => number;
+  /** Clock in ms, for the endgame's timing. @default {performance.now} */
+  now?: () => number;
 }
 
 /**
  * Called when something changed that may give a connection work: a piece
  * was given back or became available, a piece completed (`completed` is its
- * index: connections still asking for it should cancel), or the download is
- * over.
+ * index: connections still asking for it should cancel), a piece may have
+ * become worth asking of a second peer, or the download is over.
  */
 export type ScheduleListener = (completed?: number) => void;
 
@@ -70,26 +74,29 @@ export class PieceScheduler {
   #doneCount = 0;
   /** Connections asking for each piece right now. */
   #requested: Uint8Array;
-  /** When each piece was last asked for with nobody else asking (ms since start). */
-  #askedAt: Float32Array;
+  /** Who asks for each piece, since when, and how fast each connection is. */
+  #endgame: Endgame;
   /** Missing pieces nobody is asking for. */
   #unasked: number;
-  #born = performance.now();
   /** Connected peers holding part of the file that hold each piece. */
   #partial: Uint16Array;
   #partialPeers = 0;
   #frontier = 0;
   #stopped = false;
   #random: () => number;
+  #now: () => number;
   #listeners = new Set<ScheduleListener>();
   #candidates: number[] = [];
+  /** A wake-up due for the endgame (see {@linkcode #wakeIn}). */
+  #wake?: { at: number; timer: ReturnType<typeof setTimeout> };
 
   /** A scheduler for `count` pieces, all missing except `options.have`. */
   constructor(count: number, options: PieceSchedulerOptions = {}) {
     this.#count = count;
     this.#done = new Uint8Array(count);
     this.#requested = new Uint8Array(count);
-    this.#askedAt = new Float32Array(count);
+    this.#now = options.now ?? (() => performance.now());
+    this.#endgame = new Endgame(count, this.#now);
     this.#unasked = count;
     this.#partial = new Uint16Array(count);
     this.#random = options.random ?? Math.random;
@@ -124,7 +131,10 @@ export class PieceScheduler {
   /** Calls `listener` on every change (see {@linkcode ScheduleListener}); returns a function that stops it. */
   listen(listener: ScheduleListener): () => void {
     this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return () => {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size === 0) this.#sleep();
+    };
   }
 
   /** A peer connected; `have` is its bitfield, or undefined if it has every piece. */
@@ -153,10 +163,14 @@ export class PieceScheduler {
   /**
    * The next piece to ask the peer holding `have` (undefined: every piece)
    * for, or undefined if there is none. `mine` holds the pieces this
-   * connection already asks for. The piece counts as requested until
-   * {@linkcode release} or {@linkcode complete}. In the endgame a piece
-   * another connection asks for is doubled only once it was asked for at
-   * least `patienceMs` ago (about what a piece takes one link).
+   * connection already asks for, the same set on every call (it stands for
+   * the connection), and loses a piece before the connection calls
+   * {@linkcode release} or has it completed. The piece counts as requested
+   * until {@linkcode release} or {@linkcode complete}. A piece another
+   * connection asks for is doubled only when worth it (see the module's
+   * notes); `patienceMs` is about what a piece takes one link, until the
+   * connections' pace is learnt from the pieces they deliver; with none
+   * (0), every such piece in the real endgame, as soon as asked.
    */
   next(
     have: Bitfield | undefined,
@@ -172,10 +186,9 @@ export class PieceScheduler {
         this.#rarestPick(have) ??
         this.#endgamePick(have, mine, patienceMs);
     if (index === undefined) return undefined;
-    if (this.#requested[index]++ === 0) {
-      this.#unasked--;
-      this.#askedAt[index] = performance.now() - this.#born;
-    }
+    const first = this.#requested[index]++ === 0;
+    if (first) this.#unasked--;
+    this.#endgame.handed(index, mine, first);
     return index;
   }
 
@@ -186,6 +199,7 @@ export class PieceScheduler {
 
   /** One connection stopped asking for `index` (it failed, cancelled or got it). */
   release(index: number): void {
+    this.#endgame.released(index);
     if (this.#requested[index] > 0 && --this.#requested[index] === 0) {
       if (!this.has(index)) this.#unasked++;
     }
@@ -197,6 +211,8 @@ export class PieceScheduler {
     if (this.has(index)) return;
     this.#done[index] = 1;
     this.#doneCount++;
+    this.#endgame.completed(index);
+    if (this.finished) this.#sleep();
     if (this.#requested[index] === 0) this.#unasked--;
     this.#emit(index);
   }
@@ -204,6 +220,7 @@ export class PieceScheduler {
   /** Stops handing out pieces and tells every listener (cancel, failure). */
   stop(): void {
     this.#stopped = true;
+    this.#sleep();
     this.#emit();
   }
 
@@ -265,24 +282,44 @@ export class PieceScheduler {
     mine: ReadonlySet<number>,
     patienceMs: number,
   ): number | undefined {
+    const endgame = this.#endgame;
+    // Knowing no piece time, the real endgame (every missing piece asked
+    // for) doubles at once.
+    const atOnce = this.#unasked === 0 && patienceMs <= 0;
     let pick: number | undefined;
-    // Before the real endgame (every missing piece asked for), only pieces
-    // asked for a while ago, which a slow peer is probably sitting on. In
-    // it, pieces asked for longer ago than a piece takes a link: doubling
-    // one still on its way on a busy line only halves both copies' speed.
-    const now = performance.now() - this.#born;
-    const askedBefore = this.#unasked === 0
-      ? (patienceMs > 0 ? now - patienceMs : Infinity)
-      : now - Math.max(DOUBLE_UP_AFTER_MS, patienceMs);
+    let soonest = Infinity;
     for (let index = this.#frontier; index < this.#count; index++) {
-      const asked = this.#requested[index];
       if (
-        this.#done[index] === 1 || asked >= MAX_REQUESTERS || mine.has(index) ||
-        (have && !have.has(index)) || this.#askedAt[index] > askedBefore
+        this.#done[index] === 1 || this.#requested[index] >= MAX_REQUESTERS ||
+        mine.has(index) || (have && !have.has(index)) ||
+        (pick !== undefined && endgame.order(index) <= endgame.order(pick))
       ) continue;
-      if (pick === undefined || asked < this.#requested[pick]) pick = index;
-      if (asked === 0) break;
+      const wait = atOnce ? 0 : endgame.doubleIn(index, mine, patienceMs);
+      if (wait <= 0) pick = index;
+      else soonest = Math.min(soonest, wait);
     }
+    if (pick === undefined && soonest < Infinity) this.#wakeIn(soonest);
     return pick;
+  }
+
+  /**
+   * Tells the listeners again in `ms` (a piece may be worth doubling by
+   * then, with nothing else happening), while anyone listens.
+   */
+  #wakeIn(ms: number): void {
+    if (this.#listeners.size === 0) return;
+    const at = this.#now() + Math.max(ms, MIN_WAKE_MS);
+    if (this.#wake && this.#wake.at <= at) return;
+    clearTimeout(this.#wake?.timer);
+    const timer = setTimeout(() => {
+      this.#wake = undefined;
+      if (!this.over) this.#emit();
+    }, at - this.#now());
+    this.#wake = { at, timer };
+  }
+
+  #sleep(): void {
+    clearTimeout(this.#wake?.timer);
+    this.#wake = undefined;
   }
 }

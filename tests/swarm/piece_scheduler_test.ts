@@ -1,4 +1,5 @@
 import { assert, assertEquals } from "../assert.ts";
+import { within } from "../fixtures.ts";
 import { Bitfield } from "../../lib/protocol/bitfield.ts";
 import {
   DOUBLE_UP_AFTER_MS,
@@ -222,4 +223,103 @@ Deno.test("PieceScheduler doubles up before the real endgame only on pieces aske
   assertEquals(scheduler.next(b, none), undefined);
   await new Promise((resolve) => setTimeout(resolve, DOUBLE_UP_AFTER_MS + 50));
   assertEquals(scheduler.next(b, none), 2);
+});
+
+/** A connection of a scheduler test, timed by a clock the test moves. */
+class Connection {
+  /** Its outstanding pieces: what it passes to `next` as `mine`. */
+  readonly mine = new Set<number>();
+  constructor(readonly scheduler: PieceScheduler) {}
+
+  /** Asks for up to `n` pieces (patience 200 ms); the pieces it got. */
+  ask(n: number, patienceMs = 200): number[] {
+    const got: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const index = this.scheduler.next(undefined, this.mine, patienceMs);
+      if (index === undefined) break;
+      this.mine.add(index);
+      got.push(index);
+    }
+    return got;
+  }
+
+  /** Delivers its oldest outstanding piece, in a peer link's order. */
+  deliver(): number {
+    const [index] = this.mine;
+    this.mine.delete(index);
+    this.scheduler.complete(index);
+    this.scheduler.release(index);
+    return index;
+  }
+}
+
+/** A scheduler of `count` pieces with its clock in `clock.ms`. */
+function clocked(count: number) {
+  const clock = { ms: 0 };
+  const scheduler = new PieceScheduler(count, {
+    random: seeded(5),
+    now: () => clock.ms,
+  });
+  return { clock, scheduler };
+}
+
+Deno.test("PieceScheduler endgame: a piece waiting its turn at a peer as fast as the asker is not asked of it too, until that peer stalls", () => {
+  const { clock, scheduler } = clocked(8);
+  const a = new Connection(scheduler);
+  const b = new Connection(scheduler);
+  assertEquals(a.ask(4).length, 4);
+  assertEquals(b.ask(4).length, 4);
+  // Both deliver a piece every 200 ms; a is done first.
+  for (let turn = 1; turn <= 3; turn++) {
+    clock.ms = turn * 200;
+    a.deliver();
+    b.deliver();
+  }
+  clock.ms = 800;
+  a.deliver();
+  const [last] = b.mine;
+  assertEquals(a.ask(1), [], "doubled a piece about to arrive");
+  clock.ms = 950;
+  assertEquals(a.ask(1), [], "doubled a piece at most a little late");
+  // b has now gone well over twice a's pace without a piece.
+  clock.ms = 1_300;
+  assertEquals(a.ask(1), [last]);
+});
+
+Deno.test("PieceScheduler endgame: a peer much slower than the others has the pieces it would send last asked of an idle one too, the latest asked first", () => {
+  const { clock, scheduler } = clocked(12);
+  const fast = new Connection(scheduler);
+  const slow = new Connection(scheduler);
+  fast.ask(8);
+  const queued = slow.ask(4);
+  for (let turn = 1; turn <= 8; turn++) {
+    clock.ms = turn * 100;
+    fast.deliver();
+  }
+  // The slow peer's first piece took 800 ms; three wait behind it there.
+  slow.deliver();
+  assertEquals(fast.ask(4), [], "doubled the pieces of a peer that just sent");
+  // 400 ms without a piece: over 1.5 times what a piece takes on average.
+  // The one it sends next would come about as soon from it as from the
+  // fast one behind two more.
+  clock.ms = 1_200;
+  assertEquals(fast.ask(4), queued.slice(2).reverse());
+});
+
+Deno.test("PieceScheduler wakes its listeners when a piece becomes worth asking of a second peer, with nothing else happening", async () => {
+  const scheduler = new PieceScheduler(2, { have: [0] });
+  const stalled = new Connection(scheduler);
+  const idle = new Connection(scheduler);
+  assertEquals(stalled.ask(1, 1), [1]);
+  assertEquals(idle.ask(1, 1), []);
+  const woken = Promise.withResolvers<void>();
+  const stop = scheduler.listen(() => woken.resolve());
+  try {
+    // Asked again, it is not worth it yet either: the wake-up is set.
+    assertEquals(idle.ask(1, 1), []);
+    await within(woken.promise, DOUBLE_UP_AFTER_MS + 1_000, "the wake-up");
+    assertEquals(idle.ask(1, 1), [1]);
+  } finally {
+    stop();
+  }
 });

@@ -305,18 +305,20 @@ async function measureFolder(
     const getOut = `${options.work}/get-out-${round}`;
     options.keep?.push(tarOut, getOut);
     const tarMs = await tarOverTcp(dir, tarOut, into, !options.keep);
-    let floor: FolderRun["floor"];
-    if (options.floor) {
-      options.step(`${label}: the bare Deno copier (floor)`);
-      floor = await floorRun(dir, `${options.work}/floor-${round}`, into);
-      options.keep?.push(`${options.work}/floor-${round}`);
-    }
     options.step(`${label}: peer share + peer get of the folder`);
     await settle(options.settleMs);
     const ours = await shareAndGet(dir, into, tracker, {
       out: getOut,
       remove: !options.keep,
     });
+    // After the get, so that the get meets the file system as before the
+    // floor was measured.
+    let floor: FolderRun["floor"];
+    if (options.floor) {
+      options.step(`${label}: the bare Deno copier (floor)`);
+      floor = await floorRun(dir, `${options.work}/floor-${round}`, into);
+      options.keep?.push(`${options.work}/floor-${round}`);
+    }
     let singles: SinglesRun | undefined;
     if (options.singles) {
       options.step(`${label}: ${options.singles.length} single-file gets`);

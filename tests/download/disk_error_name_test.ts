@@ -11,56 +11,10 @@
 
 import { join } from "node:path";
 import { assertEquals, assertRejects } from "../assert.ts";
-import {
-  randomFile,
-  requiring,
-  sharer,
-  tempDir,
-  testTracker,
-} from "../fixtures.ts";
+import { tempDir } from "../fixtures.ts";
+import { asRoot, MiB, run, shares } from "./_disk_lab.ts";
 import { download, type DownloadOptions } from "../../lib/download/download.ts";
 import { DiskError } from "../../lib/download/_download_error.ts";
-
-const MiB = 1024 * 1024;
-
-const asRoot = requiring(
-  Deno.uid() === 0 ? undefined : "needs root (chattr, mount)",
-);
-
-/** Runs `command` with `args`; true if it succeeded. */
-async function run(command: string, args: string[]): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command(command, {
-      args,
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return success;
-  } catch {
-    return false;
-  }
-}
-
-/** A tracker and a sharer of one 3 MiB file, `big.bin`, and a folder, `multi`. */
-async function shares(dir: string) {
-  const tracker = testTracker();
-  const file = await randomFile(dir, "big.bin", 3 * MiB);
-  const folder = join(dir, "multi");
-  await Deno.mkdir(folder);
-  await randomFile(folder, "a.bin", 2 * MiB);
-  await randomFile(folder, "b.bin", 2 * MiB);
-  const node = await sharer(tracker.address, [file, folder]);
-  const [fileId, folderId] = node.shared().map((shared) => shared.id);
-  return {
-    tracker,
-    fileId,
-    folderId,
-    async [Symbol.asyncDispose]() {
-      await node.close();
-      await tracker.close();
-    },
-  };
-}
 
 /** The disk error a get of `id` fails with. */
 async function failure(

@@ -10,42 +10,16 @@
 
 import { join } from "node:path";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
-import {
-  randomFile,
-  requiring,
-  sha256File,
-  sharer,
-  tempDir,
-  testTracker,
-} from "../fixtures.ts";
+import { requiring, sha256File, tempDir } from "../fixtures.ts";
+import { asRoot, MiB, run, shares } from "./_disk_lab.ts";
 import { download, DownloadError } from "../../lib/download/download.ts";
 import { PART_CHECK_MS } from "../../lib/download/_watched_target.ts";
-
-const MiB = 1024 * 1024;
 
 async function namesIn(dir: string): Promise<string[]> {
   const names: string[] = [];
   for await (const entry of Deno.readDir(dir)) names.push(entry.name);
   return names.sort();
 }
-
-/** Runs `command` with `args`; true if it succeeded. */
-async function run(command: string, args: string[]): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command(command, {
-      args,
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return success;
-  } catch {
-    return false;
-  }
-}
-
-const asRoot = requiring(
-  Deno.uid() === 0 ? undefined : "needs root (chattr, mount)",
-);
 
 /** True if the temporary folders' file system stores a truncated file as a hole. */
 async function sparseFiles(): Promise<boolean> {
@@ -59,27 +33,6 @@ async function sparseFiles(): Promise<boolean> {
 const withHoles = requiring(
   await sparseFiles() ? undefined : "the file system keeps no holes",
 );
-
-/** A tracker and a sharer of one 3 MiB file and one folder of two files. */
-async function shares(dir: string) {
-  const tracker = testTracker();
-  const file = await randomFile(dir, "big.bin", 3 * MiB);
-  const folder = join(dir, "multi");
-  await Deno.mkdir(join(folder, "sub"), { recursive: true });
-  await randomFile(folder, "a.bin", 3 * MiB);
-  await randomFile(join(folder, "sub"), "b.bin", 3 * MiB);
-  const node = await sharer(tracker.address, [file, folder]);
-  const [fileId, folderId] = node.shared().map((shared) => shared.id);
-  return {
-    tracker,
-    fileId,
-    folderId,
-    async [Symbol.asyncDispose]() {
-      await node.close();
-      await tracker.close();
-    },
-  };
-}
 
 /** The sentence a get of `id` into `out` fails with. */
 async function failure(

@@ -10,12 +10,9 @@
 import { join } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
 import { randomFile, requiring, sha256File, tempDir } from "../fixtures.ts";
-import {
-  type Child,
-  READY_TIMEOUT_MS,
-  type RunResult,
-} from "../../scripts/_child.ts";
+import type { RunResult } from "../../scripts/_child.ts";
 import { NetLab, netlabAvailable } from "../../scripts/netlab.ts";
+import { startLabSharer, startLabTracker } from "../_lab_peers.ts";
 import {
   CONNECT_TIMEOUT_MS,
   PEER_STALL_TIMEOUT_MS,
@@ -26,53 +23,6 @@ const unavailable = await netlabAvailable();
 
 /** A test that needs a network lab; ignored, saying why, where there is none. */
 const labTest = requiring(unavailable);
-
-/** A tracker in the lab's sharer namespace; resolves to its `host:port`. */
-async function startTracker(
-  lab: NetLab,
-  extra: string[] = [],
-): Promise<string> {
-  const child = lab.spawnEntry("sharer", "tracker.ts", [
-    "--host",
-    lab.host("sharer"),
-    "--port",
-    "0",
-    ...extra,
-  ]);
-  const line = await child.waitForLine(/listening on/, READY_TIMEOUT_MS);
-  return line.slice(line.lastIndexOf(" ") + 1);
-}
-
-interface Sharer {
-  child: Child;
-  id: string;
-  address: string;
-  port: number;
-}
-
-/** `peer share --json` of `file` (and `extra` flags) in the sharer namespace, once it serves. */
-async function startSharer(
-  lab: NetLab,
-  file: string,
-  tracker: string,
-  extra: string[] = [],
-): Promise<Sharer> {
-  const child = lab.spawnEntry("sharer", "peer.ts", [
-    "share",
-    file,
-    "--json",
-    "--tracker",
-    tracker,
-    "--host",
-    lab.host("sharer"),
-    "--port",
-    "0",
-    ...extra,
-  ]);
-  const ready = JSON.parse(await child.waitForLine(/^\{/, READY_TIMEOUT_MS));
-  const port = Number(ready.address.slice(ready.address.lastIndexOf(":") + 1));
-  return { child, id: ready.id, address: ready.address, port };
-}
 
 /** `peer get ID --json` in the getter namespace, saving into `out`. */
 function getFile(
@@ -118,11 +68,11 @@ labTest(
     await using lab = await NetLab.create({
       link: { rttMs: 40, rateBitsPerSecond: 1_000_000, queueBytes: 30_000 },
     });
-    const tracker = await startTracker(lab);
+    const tracker = await startLabTracker(lab);
     const sharers = [];
     for (let i = 0; i < 3; i++) {
       sharers.push(
-        await startSharer(lab, file, tracker, ["--piece-size", "1M"]),
+        await startLabSharer(lab, file, tracker, ["--piece-size", "1M"]),
       );
     }
     const result = await getFile(
@@ -155,9 +105,9 @@ labTest(
     await using dir = await tempDir();
     const file = await randomFile(dir.path, "small.bin", 200_000);
     await using lab = await NetLab.create({ link: { rttMs: 40 } });
-    const tracker = await startTracker(lab);
-    const good = await startSharer(lab, file, tracker);
-    const hidden = await startSharer(lab, file, tracker);
+    const tracker = await startLabTracker(lab);
+    const good = await startLabSharer(lab, file, tracker);
+    const hidden = await startLabSharer(lab, file, tracker);
     await lab.blackhole("sharer", hidden.port);
     const result = await getFile(lab, good.id, tracker, join(dir.path, "out"));
     assertEquals(result.code, 0, result.stderr);
@@ -182,8 +132,8 @@ labTest(
     await using lab = await NetLab.create({ link: { rttMs: 40 } });
     // With the tracker's relay the get would go around the black hole
     // (tests/nat/ test that); this is the failure without one.
-    const tracker = await startTracker(lab, ["--no-relay"]);
-    const hidden = await startSharer(lab, file, tracker);
+    const tracker = await startLabTracker(lab, ["--no-relay"]);
+    const hidden = await startLabSharer(lab, file, tracker);
     await lab.blackhole("sharer", hidden.port);
     const result = await getFile(
       lab,

@@ -23,6 +23,7 @@ import {
 } from "../fixtures.ts";
 import { READY_TIMEOUT_MS, runEntry } from "../../scripts/_child.ts";
 import { NetLab, netlabAvailable } from "../../scripts/netlab.ts";
+import { startLabSharer, startLabTracker } from "../_lab_peers.ts";
 import { formatAddress } from "../../lib/net/connection.ts";
 import type { PeerNode } from "../../lib/app/peer_node.ts";
 import { DEFAULT_PIECE_SIZE } from "../../lib/protocol/limits.ts";
@@ -96,26 +97,6 @@ Deno.test("a get from three sharers through a 4M download limit has each piece s
 /** A test that needs a network lab; ignored, saying why, where there is none. */
 const labTest = requiring(await netlabAvailable());
 
-/** `peer share --json` of `file` in the lab's sharer namespace; its ID once it serves. */
-async function labSharer(
-  lab: NetLab,
-  file: string,
-  tracker: string,
-): Promise<string> {
-  const child = lab.spawnEntry("sharer", "peer.ts", [
-    "share",
-    file,
-    "--json",
-    "--tracker",
-    tracker,
-    "--host",
-    lab.host("sharer"),
-    "--port",
-    "0",
-  ]);
-  return JSON.parse(await child.waitForLine(/^\{/, READY_TIMEOUT_MS)).id;
-}
-
 /**
  * IP bytes the lab's line delivered to the getter since `before`: the
  * bytes that reached it, less the share of packets its queue dropped
@@ -139,19 +120,11 @@ labTest(
     await using lab = await NetLab.create({
       link: { rttMs: 40, rateBitsPerSecond: 20_000_000 },
     });
-    const trackerChild = lab.spawnEntry("sharer", "tracker.ts", [
-      "--host",
-      lab.host("sharer"),
-      "--port",
-      "0",
-    ]);
-    const line = await trackerChild.waitForLine(
-      /listening on/,
-      READY_TIMEOUT_MS,
-    );
-    const tracker = line.slice(line.lastIndexOf(" ") + 1);
+    const tracker = await startLabTracker(lab);
     let id = "";
-    for (let i = 0; i < 3; i++) id = await labSharer(lab, file, tracker);
+    for (let i = 0; i < 3; i++) {
+      id = (await startLabSharer(lab, file, tracker)).id;
+    }
     const before = (await lab.stats()).toGetter;
     const run = await lab.runEntry("getter", "peer.ts", [
       "get",

@@ -18,6 +18,7 @@
  * @module
  */
 
+import { concatBytes } from "../lib/util/concat_bytes.ts";
 import net from "node:net";
 import { Buffer } from "node:buffer";
 import { encodeFrame } from "../lib/protocol/frame.ts";
@@ -302,7 +303,7 @@ async function fillFromHost(
       batch.push(frames.get(file, peersPerFile));
       ids.push(fakeId(file));
     }
-    socket.write(concat(batch));
+    socket.write(concatBytes(batch));
     refused += countNot(
       await socket.replies(batch.length, BATCH_TIMEOUT_MS),
       "ok",
@@ -327,7 +328,7 @@ async function announceAll(
       frameBytes({ type: "announce", ids: chunk, port: FILL_PEER_PORT }),
     );
   }
-  socket.write(concat(batch));
+  socket.write(concatBytes(batch));
   return countNot(
     await socket.replies(batch.length, BATCH_TIMEOUT_MS),
     "announced",
@@ -392,16 +393,6 @@ function fakeMeta(n: number): FileMeta {
 function frameBytes(message: Message): Uint8Array {
   const { header, binary } = toFrame(message);
   return encodeFrame(header, binary);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /** Frame length prefix bytes. */

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { concatBytes } from "../lib/util/concat_bytes.ts";
 import { FrameReader } from "../lib/protocol/frame.ts";
 import { fromFrame, type Message } from "../lib/protocol/messages.ts";
 import {
@@ -51,13 +52,7 @@ export function prefix(length: number): Uint8Array {
 
 /** The byte arrays one after another. */
 export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** A hostile input: bytes to send, and whether the server should need its frame deadline to notice. */

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { concatBytes } from "../../lib/util/concat_bytes.ts";
 import { createSocket, type Socket } from "node:dgram";
 import { join } from "node:path";
 import {
@@ -539,13 +540,7 @@ function bencode(value: Bencode): Uint8Array {
     }
   };
   write(value);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 const randomId = () => crypto.getRandomValues(new Uint8Array(20));

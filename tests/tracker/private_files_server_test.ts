@@ -8,6 +8,7 @@
  * @module
  */
 
+import { concatBytes } from "../../lib/util/concat_bytes.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import {
   TrackerClient,
@@ -182,13 +183,7 @@ function bytesOf(...messages: Message[]): Uint8Array {
     const { header, binary } = toFrame(message);
     return encodeFrame(header, binary);
   });
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** A frame whose JSON part is `json` exactly as given, and `binary` after it. */

@@ -5,6 +5,7 @@ import {
   type Child,
   READY_TIMEOUT_MS,
   runEntry,
+  shareArgs,
   spawnEntry,
   spawnSharer,
   spawnTracker,
@@ -251,17 +252,10 @@ Deno.test("a piped peer share being downloaded from prints a line naming the dow
   const file = await randomFile(dir.path, "served.bin", SIZE);
   const tracker = await spawnTracker();
   await using _tracker = tracker.child;
-  await using sharer: Child = spawnEntry("peer.ts", [
-    "share",
-    file,
-    "--tracker",
-    tracker.address,
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    ...THROTTLE,
-  ]);
+  await using sharer: Child = spawnEntry(
+    "peer.ts",
+    shareArgs(file, tracker.address, THROTTLE, { json: false }),
+  );
   const id = (await sharer.waitForLine(/full ID:/, READY_TIMEOUT_MS)).trim()
     .split(/\s+/).pop()!;
   await sharer.waitForLine(/^Serving on/, READY_TIMEOUT_MS);

@@ -13,6 +13,7 @@ import {
   PERMISSIONS,
   ROOT,
   runEntry,
+  shareArgs,
   spawnEntry,
   spawnTracker,
 } from "../../scripts/_child.ts";
@@ -107,16 +108,10 @@ Deno.test("peer share of a file that grows says why before it says it stops, and
   const file = await randomFile(dir.path, "grow.bin", 100_000);
   const tracker = await spawnTracker();
   try {
-    await using sharer = spawnEntry("peer.ts", [
-      "share",
-      file,
-      "--tracker",
-      tracker.address,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-    ]);
+    await using sharer = spawnEntry(
+      "peer.ts",
+      shareArgs(file, tracker.address, [], { json: false }),
+    );
     await sharer.waitForLine(/^Serving on /, 30_000);
     using handle = await Deno.open(file, { append: true });
     await handle.write(new Uint8Array(1_000));

@@ -6,6 +6,7 @@ import {
   type Child,
   READY_TIMEOUT_MS,
   runEntry,
+  shareArgs,
   spawnEntry,
   spawnSharer,
   spawnTracker,
@@ -141,17 +142,10 @@ Deno.test("peer share and peer get without --verbose log none of those events", 
   const file = await randomFile(dir.path, "quiet.bin", SIZE);
   const tracker = await spawnTracker();
   await using _tracker = tracker.child;
-  await using sharer = spawnEntry("peer.ts", [
-    "share",
-    file,
-    "--tracker",
-    tracker.address,
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    ...THROTTLE,
-  ]);
+  await using sharer = spawnEntry(
+    "peer.ts",
+    shareArgs(file, tracker.address, THROTTLE, { json: false }),
+  );
   const idLine = await sharer.waitForLine(/full ID:/, READY_TIMEOUT_MS);
   const id = idLine.trim().split(/\s+/).pop()!;
   await sharer.waitForLine(/^Serving on/, READY_TIMEOUT_MS);

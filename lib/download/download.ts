@@ -323,6 +323,9 @@ class DownloadRun {
    */
   async fetchAll(peers: PeerAddress[]): Promise<PeerBytes[]> {
     const { signal } = this.#options;
+    // Stopped already (while the .part was checked, say): an abort listener
+    // added now would never be called.
+    signal?.throwIfAborted();
     const abort = () => {
       this.#scheduler.stop();
       this.#ended.resolve();

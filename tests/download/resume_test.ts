@@ -21,6 +21,7 @@ import {
 import { toFrame } from "../../lib/protocol/messages.ts";
 import { secureAccept } from "../../lib/net/secure_transport.ts";
 import { DEFAULT_PIECE_SIZE } from "../../lib/protocol/limits.ts";
+import type { Address } from "../../lib/net/connection.ts";
 
 const MiB = 1024 * 1024;
 
@@ -63,6 +64,8 @@ interface Interrupted extends AsyncDisposable {
   id: string;
   /** The download folder, holding the `.part` and its record. */
   out: string;
+  /** The tracker that lists the sharer. */
+  tracker: Address;
   /** Downloads into `out` again (a resume) from the same sharer. */
   resume(): ReturnType<typeof download>;
 }
@@ -91,6 +94,7 @@ async function interruptedDownload(
     source,
     id,
     out,
+    tracker: tracker.address,
     resume: () => download(id, options),
     [Symbol.asyncDispose]: () => owned.disposeAsync(),
   };
@@ -119,6 +123,37 @@ Deno.test("an interrupted download resumes and fetches only the missing pieces",
   assert(fetched > 0);
   assert(!await exists(join(out, "big.bin.part")));
   assert(!await exists(join(out, "big.bin.part.json")));
+});
+
+Deno.test("a resume stopped while its .part is checked stops, not downloads the rest (Ctrl-C before the first request)", async () => {
+  await using dir = await tempDir();
+  await using run = await interruptedDownload(
+    dir.path,
+    "big.bin",
+    16 * MiB,
+    6 * MiB,
+  );
+  const stop = new AbortController();
+  let atStop = 0;
+  let received = 0;
+  // Verified pieces of the .part are reported before any peer is linked.
+  await assertRejects(() =>
+    download(run.id, {
+      tracker: run.tracker,
+      outDir: run.out,
+      signal: stop.signal,
+      onProgress: (p) => {
+        received = p.received;
+        if (p.received > 0 && !stop.signal.aborted) {
+          atStop = p.received;
+          stop.abort();
+        }
+      },
+    })
+  );
+  assertEquals(received, atStop, "no piece is fetched once stopped");
+  assert(!await exists(join(run.out, "big.bin")), "nothing saved");
+  assert(await exists(join(run.out, "big.bin.part")), "the .part is kept");
 });
 
 Deno.test("a damaged .part and resume record are detected and the damaged pieces fetched again", async () => {

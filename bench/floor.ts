@@ -7,6 +7,12 @@
  * new file. No protocol, scheduling or bookkeeping: if this takes N SHA-256
  * passes, no get on this machine takes fewer.
  *
+ * Encrypted (`encrypted: true`), the same over the product's secret stream
+ * (`lib/secure/secret_stream.ts`, a Noise `NN` handshake before the timing):
+ * this process seals each 256 KiB read into one ChaCha20-Poly1305 record,
+ * as a sharer seals each piece, and the sink opens each before its work.
+ * Since every connection is encrypted, this is the floor under a real get.
+ *
  * @module
  */
 
@@ -14,7 +20,15 @@ import { median, summarize, type Throughput } from "./baselines.ts";
 import { readFull } from "../lib/util/read_full.ts";
 import { writeAllAsync } from "../lib/util/write_all.ts";
 import { machineBusySeconds, spawnDeno } from "./_process.ts";
-import { FLOOR_RUN_BYTES } from "./floor_sink.ts";
+import {
+  FLOOR_ENCRYPTED_FLAG,
+  FLOOR_HEADER_BYTES,
+  FLOOR_RUN_BYTES,
+} from "./floor_sink.ts";
+import {
+  type ByteStream,
+  openSecretStream,
+} from "../lib/secure/secret_stream.ts";
 import { settle } from "./settle.ts";
 
 /** Bytes per file read and socket write: one default piece. */
@@ -46,6 +60,8 @@ export interface FloorOptions {
   hex: string;
   /** Ms the machine idles before each run (see `settle.ts`). @default {0} */
   settleMs?: number;
+  /** Send through the product's secret stream (see above). @default {false} */
+  encrypted?: boolean;
 }
 
 /**
@@ -66,7 +82,7 @@ export async function floorBaseline(
     await settle(options.settleMs ?? 0);
     const out = `${options.work}/floor-${run}.bin`;
     try {
-      const report = await floorRun(path, size, out);
+      const report = await floorRun(path, out, options.encrypted);
       if (report.bytes !== size || report.hex !== options.hex) {
         throw new Error(
           `The floor sink got ${report.bytes} of ${size} bytes hashing to ${report.hex}`,
@@ -99,39 +115,62 @@ interface SinkReport {
   busyMs: number;
 }
 
-async function floorRun(
-  path: string,
-  size: number,
-  out: string,
-): Promise<SinkReport> {
-  const sink = spawnDeno([
+/**
+ * The `deno run` arguments of a floor sink writing to `out`; `encrypted`:
+ * through a secret stream.
+ */
+export function floorSinkArgs(out: string, encrypted = false): string[] {
+  return [
     "run",
     "--allow-net",
     "--allow-read",
     "--allow-write",
     new URL("./floor_sink.ts", import.meta.url).pathname,
     out,
-  ]);
+    ...(encrypted ? [FLOOR_ENCRYPTED_FLAG] : []),
+  ];
+}
+
+/**
+ * Sends what a floor sink expects over `stream` (a socket, or a secret
+ * stream over one): the size of the file at `path`, then the file in
+ * 256 KiB writes (each one record when `stream` is a secret stream).
+ */
+export async function sendToFloorSink(
+  stream: ByteStream,
+  path: string,
+): Promise<void> {
+  using file = Deno.openSync(path, { read: true });
+  const size = file.statSync().size;
+  const header = new Uint8Array(FLOOR_HEADER_BYTES);
+  new DataView(header.buffer).setBigUint64(0, BigInt(size));
+  await writeAllAsync(stream, header);
+  const buffer = new Uint8Array(SEND_BYTES);
+  for (let sent = 0; sent < size;) {
+    const n = readFull(file, buffer);
+    if (n === 0) throw new Error(`${path} ended at ${sent} bytes`);
+    await writeAllAsync(stream, buffer.subarray(0, n));
+    sent += n;
+  }
+}
+
+async function floorRun(
+  path: string,
+  out: string,
+  encrypted = false,
+): Promise<SinkReport> {
+  const sink = spawnDeno(floorSinkArgs(out, encrypted));
   try {
     const { line } = await sink.waitForLine(
       (text) => text.startsWith("port "),
       FLOOR_START_TIMEOUT_MS,
     );
     const port = Number(line.slice("port ".length));
-    using file = Deno.openSync(path, { read: true });
     const busyBefore = machineBusySeconds();
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     try {
-      const header = new Uint8Array(8);
-      new DataView(header.buffer).setBigUint64(0, BigInt(size));
-      await writeAllAsync(conn, header);
-      const buffer = new Uint8Array(SEND_BYTES);
-      for (let sent = 0; sent < size;) {
-        const n = readFull(file, buffer);
-        if (n === 0) throw new Error(`${path} ended at ${sent} bytes`);
-        await writeAllAsync(conn, buffer.subarray(0, n));
-        sent += n;
-      }
+      const stream = encrypted ? await openSecretStream(conn) : conn;
+      await sendToFloorSink(stream, path);
     } finally {
       conn.close();
     }

@@ -15,8 +15,15 @@
  * (wall clock and CPU of both threads) from the first byte to the hash and
  * the last write being done, without Deno's start-up.
  *
+ * With `--encrypted` the connection is the product's secret stream
+ * (`lib/secure/secret_stream.ts`: a Noise `NN` handshake, untimed, then
+ * ChaCha20-Poly1305 records): the size and the file arrive sealed, and
+ * each record is opened in place and copied into the run buffer, as a
+ * getter's pull reader does, before the work above. A record that fails to
+ * open ends the sink with an error and no result line.
+ *
  * ```sh
- * deno run --allow-net --allow-read --allow-write bench/floor_sink.ts OUT
+ * deno run --allow-net --allow-read --allow-write bench/floor_sink.ts OUT [--encrypted]
  * ```
  *
  * @module
@@ -26,6 +33,10 @@ import { cpuUsage } from "node:process";
 import { acceptOne } from "./_accept_one.ts";
 import { createHash } from "node:crypto";
 import { DEFAULT_PIECE_SIZE } from "../lib/protocol/limits.ts";
+import {
+  acceptSecretStream,
+  type ByteStream,
+} from "../lib/secure/secret_stream.ts";
 import { readFullAsync } from "../lib/util/read_full.ts";
 import type { FloorDone, FloorOpen, FloorRun } from "./floor_worker.ts";
 
@@ -34,16 +45,21 @@ export const FLOOR_RUN_BYTES = 4 * DEFAULT_PIECE_SIZE;
 /** Buffers of FLOOR_RUN_BYTES in flight between the threads. */
 export const FLOOR_BUFFERS = 4;
 /** Bytes of the size that comes first. */
-const HEADER_BYTES = 8;
+export const FLOOR_HEADER_BYTES = 8;
+/** The flag that makes the sink take the file through a secret stream. */
+export const FLOOR_ENCRYPTED_FLAG = "--encrypted";
 
-async function main(out: string): Promise<void> {
+async function main(out: string, encrypted: boolean): Promise<void> {
   const worker = new Worker(
     new URL("./floor_worker.ts", import.meta.url).href,
     { type: "module" },
   );
   using conn = await acceptOne();
-  const header = new Uint8Array(HEADER_BYTES);
-  if (await readFullAsync(conn, header) !== HEADER_BYTES) {
+  const input: ByteStream = encrypted
+    ? (await acceptSecretStream(conn)).stream
+    : conn;
+  const header = new Uint8Array(FLOOR_HEADER_BYTES);
+  if (await readFullAsync(input, header) !== FLOOR_HEADER_BYTES) {
     throw new Error("The connection ended before the size");
   }
   const started = performance.now();
@@ -101,7 +117,7 @@ async function main(out: string): Promise<void> {
     let filled = 0;
     let hashed = 0;
     while (filled < run.length) {
-      const n = await conn.read(run.subarray(filled));
+      const n = await input.read(run.subarray(filled));
       if (n === null) throw new Error(`The stream ended at ${offset + filled}`);
       filled += n;
       while (
@@ -137,9 +153,11 @@ async function main(out: string): Promise<void> {
 }
 
 if (import.meta.main) {
-  if (Deno.args.length !== 1) {
-    console.error("Usage: floor_sink.ts OUT");
+  const [out, flag] = Deno.args;
+  const encrypted = flag === FLOOR_ENCRYPTED_FLAG;
+  if (!out || Deno.args.length > (encrypted ? 2 : 1)) {
+    console.error(`Usage: floor_sink.ts OUT [${FLOOR_ENCRYPTED_FLAG}]`);
     Deno.exit(2);
   }
-  await main(Deno.args[0]);
+  await main(out, encrypted);
 }

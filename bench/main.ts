@@ -15,6 +15,7 @@
  * deno task bench --nat      # only time to first byte by each NAT route
  * deno task bench --folders  # only folders as one ID against tar over TCP
  * deno task bench --crowd    # only the tracker under 1,000 to 100,000 peers
+ * deno task bench --floor    # only the floors, aria2c and gets vs aria2c (#19)
  * ```
  *
  * Test files (up to 4 GiB) live in a temporary folder removed at the end,
@@ -35,6 +36,7 @@ import {
 import { cryptoBench, type CryptoResults } from "./crypto.ts";
 import { cryptoLinkBench } from "./crypto_link.ts";
 import { floorBaseline } from "./floor.ts";
+import { floorBench } from "./floor_bench.ts";
 import { linkBench } from "./links.ts";
 import {
   NAT_FILE_BYTES,
@@ -133,6 +135,8 @@ interface Flags {
   crowd: boolean;
   /** Only the time to find peers by each way (with other parts: after them). */
   discovery: boolean;
+  /** Only the floors, aria2c and gets from 1 sharer (alone). */
+  floor: boolean;
 }
 
 /** A run's results, with the NAT and folder rows beside the report's own. */
@@ -145,7 +149,7 @@ type Results =
 
 const USAGE =
   `Usage: deno task bench [--quick] [--profile] [--links] [--crypto] [--nat]
-                        [--folders] [--crowd] [--discovery]
+                        [--folders] [--crowd] [--discovery] [--floor]
 
   --quick    256 MiB file, 32 MiB swarm, no large file, 3 s tracker load,
              10,000 files, no NAT rows (under a minute)
@@ -169,7 +173,11 @@ const USAGE =
   --discovery  only the time a get takes to find a file and its first
              peer: by a tracker on 127.0.0.1, on the LAN (root: two
              namespaces), in a local DHT of 20 and of 100 nodes (no tracker
-             for those); about a minute`;
+             for those); about a minute
+  --floor    only whether an encrypted get can reach 4× aria2c (#19): the
+             floor in clear and encrypted, aria2c, and gets from 1 sharer
+             encrypted and in plaintext, alternated (1 GiB, a few minutes;
+             --quick: 256 MiB, no idling); alone`;
 
 async function main(args: string[]): Promise<number> {
   const flags = parseFlags(args);
@@ -217,7 +225,15 @@ async function main(args: string[]): Promise<number> {
   );
   const file = await writeResults(
     results,
-    (["crypto", "links", "nat", "folders", "crowd", "discovery"] as const)
+    ([
+      "crypto",
+      "links",
+      "nat",
+      "folders",
+      "crowd",
+      "discovery",
+      "floor",
+    ] as const)
       .filter((part) => flags[part]),
   );
   console.log(`\nResults written to ${file}`);
@@ -234,8 +250,14 @@ function parseFlags(args: string[]): Flags | undefined {
     "--folders",
     "--crowd",
     "--discovery",
+    "--floor",
   ]);
   if (args.some((arg) => !known.has(arg))) return undefined;
+  const floor = args.includes("--floor");
+  // The floor rows run alone: with another part, say how to run them.
+  if (floor && args.some((arg) => !["--floor", "--quick"].includes(arg))) {
+    return undefined;
+  }
   return {
     quick: args.includes("--quick"),
     profile: args.includes("--profile"),
@@ -245,6 +267,7 @@ function parseFlags(args: string[]): Flags | undefined {
     folders: args.includes("--folders"),
     crowd: args.includes("--crowd"),
     discovery: args.includes("--discovery"),
+    floor,
   };
 }
 
@@ -260,6 +283,22 @@ async function runAll(
   work: string,
   results: Results,
 ): Promise<void> {
+  if (flags.floor) {
+    const file = smallFile(plan, work);
+    await section(
+      results,
+      "floor against aria2c",
+      () =>
+        floorBench(file, plan.smallBytes, results, {
+          work,
+          floorRuns: plan.baselineRuns,
+          getRuns: plan.baselineRuns,
+          settleMs: plan.settleMs,
+          step,
+        }),
+    );
+    return;
+  }
   if (
     flags.crypto || flags.links || flags.nat || flags.folders ||
     flags.crowd || flags.discovery
@@ -313,6 +352,13 @@ async function runAll(
       work,
       hex: results.sha256.hex,
       settleMs: plan.settleMs,
+    });
+    step("floor, encrypted: the same through the secret stream");
+    results.floorEncrypted = await floorBaseline(small, plan.baselineRuns, {
+      work,
+      hex: results.sha256.hex,
+      settleMs: plan.settleMs,
+      encrypted: true,
     });
     results.startupMs = await startupMs();
   });

@@ -11,6 +11,7 @@ import { ms, size } from "./_format.ts";
 import type { CryptoResults } from "./crypto.ts";
 import { cryptoTargets, formatCrypto } from "./crypto_report.ts";
 import type { FloorResult } from "./floor.ts";
+import { type FloorPart, floorTargets, formatFloors } from "./floor_report.ts";
 import type { LinkResult } from "./links.ts";
 import { formatLinks, linkTargets } from "./links_report.ts";
 import type { ProfileEntry } from "./profile.ts";
@@ -104,6 +105,8 @@ export interface BenchResults {
   writeDirect?: Throughput;
   /** The work every get must do, with no protocol: the floor under a get. */
   floor?: FloorResult;
+  /** The same through the product's secret stream (every get is encrypted). */
+  floorEncrypted?: FloorResult;
   /** Ms `peer --help` takes: process start-up inside every timing. */
   startupMs?: number;
   /** Shares, small file then large. */
@@ -244,8 +247,21 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
       met: full ? memory.rssBytes <= TRACKER_TARGET_MEMORY_BYTES : undefined,
     });
   }
+  checks.push(...floorTargets(floorPart(r)));
   checks.push(...linkTargets(r.links), ...cryptoTargets(r.crypto));
   return checks;
+}
+
+/** What the floor rows and their target read (floor_report.ts). */
+function floorPart(r: BenchResults): FloorPart {
+  return {
+    cpus: r.machine.cpus,
+    floor: r.floor,
+    floorEncrypted: r.floorEncrypted,
+    aria2: r.aria2,
+    get: findGet(r, r.sizes.small, 1),
+    crypto: r.crypto,
+  };
 }
 
 /** Markdown tables of a run: transfers, tracker, targets. */
@@ -316,21 +332,7 @@ export function formatReport(r: BenchResults): string {
       write.mbps,
     );
   }
-  if (r.floor) {
-    row(
-      `Floor: receive over TCP, SHA-256 of each piece and of the whole file (2 threads), write past the page cache, ${
-        size(r.floor.bytes)
-      } (median of ${r.floor.runs.length}: ${
-        r.floor.runs.map((run) => run.toFixed(0)).join(", ")
-      } MB/s; receiver ${
-        (r.floor.cpuMs / 1000).toFixed(2)
-      } CPU-s, all processes ${(r.floor.busyMs / 1000).toFixed(2)}${
-        r.floor.direct ? "" : "; some writes through the page cache"
-      })`,
-      r.floor.ms,
-      r.floor.mbps,
-    );
-  }
+  formatFloors(floorPart(r), row);
   for (const share of r.shares) {
     row(
       `peer share ${size(share.bytes)} (spawn to registered${

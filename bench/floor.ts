@@ -16,6 +16,7 @@
  * @module
  */
 
+import { cpuUsage } from "node:process";
 import { median, summarize, type Throughput } from "./baselines.ts";
 import { readFull } from "../lib/util/read_full.ts";
 import { writeAllAsync } from "../lib/util/write_all.ts";
@@ -48,6 +49,12 @@ export interface FloorResult extends Throughput {
    * takes under busyMs / N.
    */
   busyMs: number;
+  /**
+   * Median CPU ms the sending process used, connect to report: with
+   * `cpuMs`, the floor's own work, which others' load on the machine does
+   * not inflate as it does `busyMs`.
+   */
+  senderCpuMs: number;
   /** Whether every run wrote all but a short last run past the page cache. */
   direct: boolean;
 }
@@ -77,6 +84,7 @@ export async function floorBaseline(
   const times: number[] = [];
   const cpu: number[] = [];
   const busy: number[] = [];
+  const sender: number[] = [];
   let direct = true;
   for (let run = 0; run < runs; run++) {
     await settle(options.settleMs ?? 0);
@@ -91,6 +99,7 @@ export async function floorBaseline(
       times.push(report.ms);
       cpu.push(report.cpuMs);
       busy.push(report.busyMs);
+      sender.push(report.senderCpuMs);
       // Only a short last run may go through the page cache.
       direct &&= size - report.directBytes < FLOOR_RUN_BYTES;
     } finally {
@@ -101,6 +110,7 @@ export async function floorBaseline(
     ...summarize(size, times),
     cpuMs: median(cpu),
     busyMs: median(busy),
+    senderCpuMs: median(sender),
     direct,
   };
 }
@@ -113,6 +123,8 @@ interface SinkReport {
   cpuMs: number;
   /** Added here: see {@linkcode FloorResult.busyMs}. */
   busyMs: number;
+  /** Added here: see {@linkcode FloorResult.senderCpuMs}. */
+  senderCpuMs: number;
 }
 
 /**
@@ -167,6 +179,7 @@ async function floorRun(
     );
     const port = Number(line.slice("port ".length));
     const busyBefore = machineBusySeconds();
+    const cpuBefore = cpuUsage();
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     try {
       const stream = encrypted ? await openSecretStream(conn) : conn;
@@ -179,7 +192,9 @@ async function floorRun(
       FLOOR_RUN_TIMEOUT_MS,
     );
     const busyMs = (machineBusySeconds() - busyBefore) * 1000;
-    return { ...JSON.parse(result.line), busyMs } as SinkReport;
+    const cpu = cpuUsage(cpuBefore);
+    const senderCpuMs = (cpu.user + cpu.system) / 1000;
+    return { ...JSON.parse(result.line), busyMs, senderCpuMs } as SinkReport;
   } finally {
     await sink.stop();
   }

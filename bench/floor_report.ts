@@ -54,7 +54,9 @@ export function formatFloors(part: FloorPart, row: RowFunction): void {
         floor.runs.map((run) => run.toFixed(0)).join(", ")
       } MB/s; receiver ${
         (floor.cpuMs / 1000).toFixed(2)
-      } CPU-s, all processes ${(floor.busyMs / 1000).toFixed(2)}, so ≥ ${
+      } CPU-s, with the sender ${
+        ((floor.cpuMs + (floor.senderCpuMs ?? 0)) / 1000).toFixed(2)
+      }, all processes ${(floor.busyMs / 1000).toFixed(2)}, so ≥ ${
         ms(busyBound(floor, part.cpus))
       } on ${part.cpus} cores${aria2Ratios(floor, part)}${
         floor.direct ? "" : "; some writes through the page cache"

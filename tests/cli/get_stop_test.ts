@@ -117,3 +117,50 @@ Deno.test("peer get --seed stopped while seeding says it stopped seeding the fil
     await tracker.child.stop();
   }
 });
+
+Deno.test("peer get --seed --json prints, after its result, a seeding line with the link and address, and a stopped line when stopped", async () => {
+  await using dir = await tempDir();
+  const file = await randomFile(dir.path, "seeded.bin", 100_000);
+  const tracker = await spawnTracker();
+  const sharer = await spawnSharer(file, tracker.address);
+  try {
+    await using getter = spawnEntry("peer.ts", [
+      "get",
+      sharer.id,
+      "--tracker",
+      tracker.address,
+      "--out",
+      join(dir.path, "out"),
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--seed",
+      "--json",
+    ], { env: { P2P_HOME: join(dir.path, "home") } });
+    await getter.waitForLine(/"event":"seeding"/, READY_TIMEOUT_MS);
+    const [result, seeding] = getter.stdout.map((line) => JSON.parse(line));
+    assertEquals(result.id, sharer.id, said(getter));
+    assertEquals(result.event, undefined, said(getter));
+    assertEquals(seeding.event, "seeding", said(getter));
+    assertEquals(seeding.id, sharer.id);
+    assertEquals(seeding.name, "seeded.bin");
+    assertEquals(seeding.link, `p2p://${tracker.address}/v1/pub/${sharer.id}`);
+    assertEquals(seeding.private, false);
+    assert(/^127\.0\.0\.1:\d+$/.test(seeding.address), seeding.address);
+    assertEquals(seeding.registeredWith, [tracker.address]);
+    const status = await getter.stop("SIGINT", STOP_TIMEOUT_MS);
+    assertEquals(status.code, 0, said(getter));
+    assertEquals(getter.stdout.length, 3, said(getter));
+    assertEquals(JSON.parse(getter.stdout[2]), {
+      event: "stopped",
+      id: sharer.id,
+      name: "seeded.bin",
+      unregisteringFrom: [tracker.address],
+    });
+    assertEquals(getter.stderr.join(""), "", said(getter));
+  } finally {
+    await sharer.child.stop();
+    await tracker.child.stop();
+  }
+});

@@ -38,8 +38,8 @@ import type { GetTarget } from "../app/lookup.ts";
 import { LINK_ENV } from "../protocol/limits.ts";
 import { prepareOutDir, removeEmptyFolders } from "./out_dir.ts";
 import { DEFAULT_OUT_DIR } from "../app/session.ts";
-import { PART_SUFFIX } from "../storage/part_file.ts";
-import { isAbsolute, join, resolve } from "node:path";
+import { partsIn, stoppedMessage } from "./get_stopped.ts";
+import { isAbsolute, join } from "node:path";
 import { VERSION } from "../protocol/version.ts";
 import { folderLayoutOf } from "../protocol/folder_layout.ts";
 import type { FileMeta } from "../protocol/messages.ts";
@@ -202,7 +202,7 @@ async function downloadInto(
     } catch (error) {
       if (stop.signal.aborted) {
         throw new StoppedError(
-          await stoppedMessage(target.outDir, savingAs, partsBefore),
+          await stoppedMessage(target.outDir, { name: savingAs, partsBefore }),
           stoppedExitCode(stop.by),
         );
       }
@@ -331,49 +331,6 @@ function notAFileError(output: string): UsageError {
   return new UsageError(
     `--output names the file to save, not a folder ("${output}"); use --out DIR for the folder.`,
   );
-}
-
-/**
- * What a get stopped by Ctrl-C or SIGTERM says: where the partial download
- * (`NAME.part`, a file or a folder) is kept for the next run to resume.
- * `name` is the name it is saved under, if known by then; otherwise a
- * `.part` that was not in `outDir` before (`partsBefore`) is this get's.
- */
-async function stoppedMessage(
-  outDir: string,
-  name: string | undefined,
-  partsBefore: ReadonlySet<string>,
-): Promise<string> {
-  const fresh = [...await partsIn(outDir)].filter((part) =>
-    !partsBefore.has(part)
-  );
-  const candidates = name === undefined
-    ? fresh
-    : [name + PART_SUFFIX, ...fresh];
-  for (const candidate of candidates) {
-    const part = resolve(outDir, candidate);
-    const info = await Deno.stat(part).catch(() => undefined);
-    if (!info) continue;
-    const what = info.isDirectory ? "folder" : "file";
-    return `Download stopped; the partial ${what} is kept in ${part}: run the same get again to resume.`;
-  }
-  if (name === undefined) return "Download stopped before anything arrived.";
-  return `Download stopped; the partial download is kept in ${
-    resolve(outDir)
-  }: run the same get again to resume.`;
-}
-
-/** The names of the `.part` files and folders in `dir` (none if unreadable). */
-async function partsIn(dir: string): Promise<Set<string>> {
-  const parts = new Set<string>();
-  try {
-    for await (const entry of Deno.readDir(dir)) {
-      if (entry.name.endsWith(PART_SUFFIX)) parts.add(entry.name);
-    }
-  } catch {
-    // Gone or unreadable: no .part to name.
-  }
-  return parts;
 }
 
 function printSaved(

@@ -1,95 +1,39 @@
 /**
  * The prompt's command table: running the command a typed line names on
  * the {@linkcode Session} (its words split as `completion.ts` quotes them)
- * and printing the answer, including the answers of shares and gets that
- * finish in the background ({@linkcode showEvent}).
+ * and printing the answer; what shares and gets say when they end in the
+ * background is `events.ts`'s.
  *
  * @module
  */
 
-import { resolve } from "node:path";
 import { describeTransfer } from "./transfer_lines.ts";
 import { formatAddress } from "../../net/connection.ts";
 import { UsageError } from "../../app/usage_error.ts";
 import { isLinkText } from "../../app/lookup.ts";
-import { PRIVATE_NOTE } from "../share.ts";
 import { parseSearchText } from "../args.ts";
 import { parseDuration } from "../duration.ts";
 import { doctorLines } from "../doctor.ts";
 import { refuseOutDir } from "../peer_session.ts";
 import { suggest } from "../suggest.ts";
 import { COMMANDS, splitWords } from "./completion.ts";
+import { helpLines } from "./help.ts";
 import {
   looksLikeShareLink,
   parseShareLink,
 } from "../../protocol/share_link.ts";
 import { folderLayoutOf } from "../../protocol/folder_layout.ts";
-import {
-  formatDuration,
-  formatFileTable,
-  formatSavedSize,
-  formatShared,
-  formatSize,
-} from "../format.ts";
+import { formatFileTable, formatSize } from "../format.ts";
 import { shortId } from "../../app/file_id.ts";
 import { terminalSafe } from "../../util/terminal_safe.ts";
 import {
   alreadyHere,
-  DEFAULT_WAIT_MS,
   type Session,
-  type SessionEvent,
   type SessionStatus,
 } from "../../app/session.ts";
 
 /** What a command asks the loop to do next. */
 export type Next = "continue" | "quit" | "confirm-quit";
-
-const HELP_TITLE =
-  "Commands (Tab completes; quote or backslash-escape spaces in names):";
-/** Each command and its description; more lines continue the description. */
-const HELP: readonly (readonly [string, ...string[]])[] = [
-  [
-    "share [--private] PATH…",
-    "share files or folders (one ID per folder),",
-    "hashed in the background; each",
-    "prints the link to pass on (--private: only",
-    "whoever has the link can find and get it)",
-  ],
-  ["unshare ID", "stop sharing a file (ID, prefix or name)"],
-  ["link ID", "print a shared file's link again"],
-  [
-    "get LINK [--out DIR] [--force]",
-    "download a file by its link, its ID (16+ hex",
-    "chars) or a name seen in list; shared once",
-    "saved, until unshare; waits for a sharer",
-    `up to ${formatDuration(DEFAULT_WAIT_MS)} (--wait 30s; 0 fails at once)`,
-  ],
-  ["list", "files the tracker knows"],
-  ["search TEXT", "files whose name contains every word of TEXT"],
-  ["status", "shared files, transfers, totals up and down"],
-  ["peers ID", "who shares a file"],
-  ["cancel ID", "stop a transfer (#N from status, ID or name)"],
-  ["doctor", "check the tracker, NAT, reachability, relay"],
-  ["ui", "open the web page on this session"],
-  ["help", "this list"],
-  ["quit [--force]", "unregister everything and leave (also Ctrl-D)"],
-];
-
-/**
- * The lines `help` prints: the commands in a column as wide as the longest
- * one, each description two spaces after it, within 80 columns.
- */
-export function helpLines(): string[] {
-  const width = Math.max(...HELP.map(([usage]) => usage.length));
-  return [
-    HELP_TITLE,
-    ...HELP.flatMap(([usage, ...text]) =>
-      text.map((line, i) =>
-        `  ${(i === 0 ? usage : "").padEnd(width)}  ${line}`
-      )
-    ),
-  ];
-}
 
 /** What the commands act on and where they print; the prompt loop provides it. */
 export interface CommandContext {
@@ -190,92 +134,6 @@ function unknownCommand(word: string): UsageError {
   return new UsageError(
     `Unknown command "${word}": ${hint} "help" for the list.`,
   );
-}
-
-/** Prints what a share or get running in the background has to say. */
-export function showEvent(event: SessionEvent, context: CommandContext): void {
-  const { transfer } = event;
-  switch (event.type) {
-    case "hashing":
-      context.note(
-        `#${transfer.number} hashing ${terminalSafe(event.path)}…`,
-      );
-      return;
-    case "shared": {
-      const { meta } = event;
-      context.drawBars();
-      context.print(
-        `Sharing ${formatShared(meta)}${event.private ? " privately" : ""}: ${
-          shortId(meta.id)
-        }  full ID ${meta.id}`,
-      );
-      if (event.skipped && event.skipped > 0) {
-        context.print(
-          `  Left out ${event.skipped} ${
-            event.skipped === 1 ? "entry" : "entries"
-          } that cannot be shared (symbolic links, devices, names other systems refuse).`,
-        );
-      }
-      if (event.link) context.print(`  Share this link: ${event.link}`);
-      if (event.private) context.print(`  ${PRIVATE_NOTE}`);
-      if (event.alsoPublic) {
-        context.print(
-          "  It was already shared publicly, so anyone with its ID can get it too: to keep it private, unshare it and share it again with --private.",
-        );
-      }
-      return;
-    }
-    case "share-cancelled":
-      context.print(
-        `Cancelled #${transfer.number}: ${
-          terminalSafe(event.path)
-        } is not shared.`,
-      );
-      return;
-    case "getting":
-      context.note(
-        `#${transfer.number} getting ${terminalSafe(transfer.name)}…`,
-      );
-      if (event.elsewhere) {
-        context.note(
-          `#${transfer.number} asks tracker ${
-            formatAddress(event.elsewhere)
-          }, which the link names: the file is saved, not shared afterwards.`,
-        );
-      }
-      return;
-    case "saved": {
-      const { result } = event;
-      context.drawBars();
-      if (result.alreadyHere) {
-        // In the download folder already (`peer get` says the same).
-        context.print(
-          `Already have ${terminalSafe(result.path)} (${
-            formatSize(result.meta.size)
-          }, SHA-256 verified); nothing to download.`,
-        );
-        return;
-      }
-      const count = result.peers.length;
-      context.print(
-        `Saved ${terminalSafe(result.path)} (${
-          formatSavedSize(result.meta)
-        }, SHA-256 verified) in ${
-          formatDuration(result.elapsedMs)
-        } from ${count} ${count === 1 ? "peer" : "peers"}.`,
-      );
-      return;
-    }
-    case "get-cancelled":
-      context.print(
-        `Cancelled #${transfer.number} ${
-          terminalSafe(transfer.name)
-        }; the partial download is kept in ${
-          terminalSafe(resolve(event.outDir))
-        }: get it again to resume.`,
-      );
-      return;
-  }
 }
 
 function quit(args: string[], session: Session): Next {

@@ -30,12 +30,8 @@ import { serveUi } from "../ui.ts";
 import type { WebUi } from "../../web/server.ts";
 import type { Session } from "../../app/session.ts";
 import { PLAIN_INTERVAL_MS } from "../progress.ts";
-import {
-  type CommandContext,
-  type Next,
-  runCommand,
-  showEvent,
-} from "./commands.ts";
+import { type CommandContext, type Next, runCommand } from "./commands.ts";
+import { showEvent } from "./events.ts";
 import { complete, type KnownFile } from "./completion.ts";
 import { History, holdsSecret, MAX_HISTORY } from "./history.ts";
 import { dataDir } from "../../app/data_dir.ts";

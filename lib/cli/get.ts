@@ -23,6 +23,7 @@ import type { Trackers } from "../discovery/tracker_group.ts";
 import { download, type DownloadResult } from "../download/download.ts";
 import { waitingFor, whileDown } from "./_get_waits.ts";
 import { seedUntilStopped } from "./_get_seed.ts";
+import { quietServing, tellReachabilityAfter } from "./_json_events.ts";
 import {
   formatDuration,
   formatSavedSize,
@@ -122,7 +123,7 @@ async function downloadInto(
   const progress = new ProgressLine({ quiet: flags.quiet || flags.json });
   // Serves the pieces verified so far to other downloaders (swarming).
   const { node, lost, tellTrouble } = await startServing(
-    flags,
+    quietServing(flags),
     trackers,
     progress,
   );
@@ -211,6 +212,7 @@ async function downloadInto(
       progress.clear();
     }
     printSaved(result, flags, secret !== undefined);
+    using _reachability = tellReachabilityAfter(node, flags);
     if (flags.seed && node.shared().length > 0) {
       await seedUntilStopped(result, {
         node,

@@ -30,6 +30,7 @@ import type { FileMeta } from "../protocol/messages.ts";
 import { VERSION } from "../protocol/version.ts";
 import { ProgressLine } from "./progress.ts";
 import { showServing } from "./serving_line.ts";
+import { quietServing, tellReachabilityAfter } from "./_json_events.ts";
 import { settleWithin } from "../util/settle_within.ts";
 import { listenForStop, stoppedExitCode } from "./stop_signal.ts";
 import { explainError, FAILURE_EXIT_CODE, StoppedError } from "./errors.ts";
@@ -56,7 +57,7 @@ export async function share(files: string[], flags: ShareFlags): Promise<void> {
   const talk = !flags.quiet && !flags.json;
   // `lost`: a shared file stopped being shareable (changed or vanished).
   const { node, lost, tellTrouble } = await startServing(
-    flags,
+    quietServing(flags),
     trackers,
     progress,
   );
@@ -103,6 +104,7 @@ export async function share(files: string[], flags: ShareFlags): Promise<void> {
         placesOf(node),
       ));
     }
+    using _reachability = tellReachabilityAfter(node, flags);
     using _serving = showServing(node, flags, progress);
     const gone = await serveUntilStopped(
       shared.length,

@@ -160,3 +160,41 @@ Deno.test("peer share and peer get without --verbose log none of those events", 
     assert(!STAMP.test(line) && !EVENTS.test(line), `logged: ${line}`);
   }
 });
+
+Deno.test("peer get --json --verbose prints its result line first and the reachability event after it, as share prints its events after its results", async () => {
+  await using dir = await tempDir();
+  const file = await randomFile(dir.path, "ordered.bin", 1_500_000);
+  const tracker = await spawnTracker();
+  await using _tracker = tracker.child;
+  // About 3 s to download: the tracker answers on reachability meanwhile.
+  const sharer = await spawnSharer(file, tracker.address, [
+    ...THROTTLE,
+    "--verbose",
+  ]);
+  await using _sharer = sharer.child;
+  const get = await runEntry("peer.ts", [
+    "get",
+    sharer.id,
+    "--tracker",
+    tracker.address,
+    "--out",
+    join(dir.path, "out"),
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--json",
+    "--verbose",
+  ], { timeoutMs: 60_000 });
+  assertEquals(get.code, 0, get.stderr);
+  const [result, ...events] = get.stdout.trim().split("\n").map((line) =>
+    JSON.parse(line)
+  );
+  assertEquals(result.event, undefined, get.stdout);
+  assertEquals(result.id, sharer.id, get.stdout);
+  assertEquals(events.map((event) => event.event), ["reachability"]);
+  assertEquals(events[0].observed, "127.0.0.1");
+  // The sharer's own: its result line, then its events.
+  await sharer.child.waitForLine(/"event":"reachability"/, READY_TIMEOUT_MS);
+  assertEquals(JSON.parse(sharer.child.stdout[0]).id, sharer.id);
+});

@@ -315,12 +315,31 @@ export function resolveTrackers(
         }" as a tracker's address: "${address.host}" is not an IP address (four numbers from 0 to 255) or a host name; give HOST:PORT, like 10.0.0.5:5000 (set by ${from}).`,
       );
     }
+    // Two colons or more read as a bare IPv6 address: `bad:host:port` is
+    // a mistake, not an address to connect to.
+    if (address.host.includes(":") && !isIpv6(address.host)) {
+      throw new UsageError(
+        `Cannot use "${
+          terminalSafe(word)
+        }" as a tracker's address: give HOST:PORT, like 10.0.0.5:5000, or an IPv6 address as [ADDRESS]:PORT (set by ${from}).`,
+      );
+    }
     const key = `${address.host}:${address.port}`;
     if (!addresses.some((a) => `${a.host}:${a.port}` === key)) {
       addresses.push(address);
     }
   }
   return addresses as [Address, ...Address[]];
+}
+
+/** True for an IPv6 address, with or without a zone (`fe80::1%eth0`). */
+function isIpv6(host: string): boolean {
+  try {
+    new URL(`http://[${host.split("%")[0]}]/`);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The first of {@linkcode resolveTrackers}: the tracker a command uses first. */

@@ -157,3 +157,24 @@ Deno.test("parseSearchText() refuses empty and blank text in one sentence pointi
     ),
   );
 });
+
+Deno.test("resolveTrackers() refuses several colons that are no IPv6 address, and takes IPv6 ones", () => {
+  for (const text of ["bad:host:port", "a:b:c:5000", "::1::2"]) {
+    const error = assertThrows(
+      () => resolveTrackers({ flag: text }),
+      UsageError,
+    );
+    assertEquals(
+      error.message,
+      `Cannot use "${text}" as a tracker's address: give HOST:PORT, like 10.0.0.5:5000, or an IPv6 address as [ADDRESS]:PORT (set by --tracker).`,
+    );
+  }
+  assertEquals(resolveTrackers({ flag: "[::1]:7000" }), [{
+    host: "::1",
+    port: 7000,
+  }]);
+  assertEquals(resolveTrackers({ flag: "fe80::1" }), [{
+    host: "fe80::1",
+    port: 5000,
+  }]);
+});

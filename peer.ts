@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import {
   asUsage,
   parseDhtBootstrap,
@@ -40,7 +40,9 @@ import { get } from "./lib/cli/get.ts";
 import { doctor } from "./lib/cli/doctor.ts";
 import {
   addCommand,
+  addHelpCommand,
   addOutputFlags,
+  carryLeadingOptions,
   createProgram,
   portOption,
 } from "./lib/cli/program.ts";
@@ -91,16 +93,27 @@ function buildProgram(): Command {
   const program = createProgram("peer", {
     description: "Share files and get them from every peer that has them.",
     epilog:
-      `With no command, opens an interactive prompt.\nSet ${TRACKER_ENV}=HOST:PORT to avoid typing --tracker.`,
+      `With no command, opens an interactive prompt. An option before a command is
+the same as after it ("peer --tracker H:P share F" is "peer share --tracker
+H:P F"); the command's own wins if both are given.
+Set ${TRACKER_ENV}=HOST:PORT to avoid typing --tracker.`,
   });
   // Options after a command belong to it, not to the prompt's own options.
+  // Options before a command are carried to it (see carryLeadingOptions).
   program.enablePositionalOptions()
-    .hook("preAction", (_, action) => warnOfSlowLimits(action.opts()));
+    .hook("preAction", (_, action) => {
+      // A word that is no command is told of first, by the prompt's action.
+      if (action === program && program.args.length > 0) return;
+      if (action.name() !== "help") carryLeadingOptions(program, action);
+      warnOfSlowLimits(action.opts());
+    });
   limits(addOutputFlags(
     serveOptions(
       program
         .option("--tracker <host:port>", TRACKER_HELP)
-        .option("--secret-file <path>", SECRET_FILE_HELP),
+        .option("--secret-file <path>", SECRET_FILE_HELP)
+        // Only for the commands that take it: the prompt prints no JSON.
+        .addOption(new Option("--json", "print JSON on stdout").hideHelp()),
       DEFAULT_PEER_PORT,
     ),
   ))
@@ -150,7 +163,7 @@ function buildProgram(): Command {
     )
     .option("--no-open", "do not open the browser; only print the address")
     .action(async (flags: UiFlags) => {
-      const [tracker, ...moreTrackers] = trackersFrom(withGlobals(flags));
+      const [tracker, ...moreTrackers] = trackersFrom(flags);
       promptExitCode = await runUi({
         tracker,
         moreTrackers,
@@ -189,9 +202,7 @@ function buildProgram(): Command {
       "piece size, e.g. 256K or 1M (K, M = 1024, 1024²; KB, MB = 1000, 1000²; default: 256K)",
       asUsage(parsePieceSize),
     )
-    .action((files: string[], flags: ShareFlags) =>
-      share(files, withGlobals(flags))
-    );
+    .action((files: string[], flags: ShareFlags) => share(files, flags));
   limits(serveOptions(
     withTracker(
       addCommand(
@@ -222,11 +233,9 @@ function buildProgram(): Command {
       asUsage((text) => parseDuration(text, "--wait")),
     )
     .addHelpText("after", GET_HELP)
-    .action((link: string | undefined, flags: GetFlags) =>
-      get(link, withGlobals(flags))
-    );
+    .action((link: string | undefined, flags: GetFlags) => get(link, flags));
   withTracker(addCommand(program, "list", "List the files the tracker knows."))
-    .action((flags: TrackerFlags) => listFiles(withGlobals(flags)));
+    .action((flags: TrackerFlags) => listFiles(flags));
   withTracker(
     addCommand(
       program,
@@ -236,7 +245,7 @@ function buildProgram(): Command {
   )
     .argument("<text...>", "words to look for in file names")
     .action((words: string[], flags: TrackerFlags) =>
-      listFiles(withGlobals(flags), parseSearchText(words.join(" ")))
+      listFiles(flags, parseSearchText(words.join(" ")))
     );
   serveOptions(
     withTracker(
@@ -248,17 +257,13 @@ function buildProgram(): Command {
     ),
     DEFAULT_PEER_PORT,
   ).action(async (flags: ServeFlags) => {
-    promptExitCode = await doctor(withGlobals(flags));
+    promptExitCode = await doctor(flags);
   });
-  /** A command's flags, with what was given before the command name. */
-  function withGlobals<T extends TrackerFlags>(flags: T): T {
-    const global = program.opts<PromptFlags>();
-    return { ...flags, secretFile: flags.secretFile ?? global.secretFile };
-  }
+  addHelpCommand(program, unknownCommand);
   return program;
 }
 
-const COMMANDS = ["share", "get", "list", "search", "doctor", "ui"];
+const COMMANDS = ["share", "get", "list", "search", "doctor", "ui", "help"];
 /** A full file ID, 64 hex characters. */
 const FULL_ID = /^[0-9a-f]{64}$/i;
 
@@ -396,8 +401,9 @@ async function main(args: string[]): Promise<number> {
 }
 
 function commandName(args: string[]): string {
-  const command = args.find((arg) => !arg.startsWith("-"));
-  return command && COMMANDS.includes(command) ? `peer ${command}` : "peer";
+  // The first command word, after any options (and their values) before it.
+  const command = args.find((arg) => COMMANDS.includes(arg));
+  return command ? `peer ${command}` : "peer";
 }
 
 if (import.meta.main) {

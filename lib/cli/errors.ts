@@ -11,6 +11,7 @@
 
 import { CommanderError } from "commander";
 import { parseHost, USAGE_EXIT_CODE } from "./args.ts";
+import { notTogether } from "./program.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
 import { ListenError } from "../net/listener.ts";
 import {
@@ -182,10 +183,13 @@ function explainCommander(error: CommanderError, program: string): Explanation {
   if (COMMANDER_QUIET.has(error.code)) {
     return { exitCode: error.exitCode, unexpected: false };
   }
-  if (error.code === "commander.excessArguments" && /^peer\b/.test(program)) {
+  if (error.code === "commander.excessArguments") {
     return usage(tooManyArguments(error.message, program));
   }
-  // Commander puts "(Did you mean --out?)" on a line of its own.
+  const unknown = unknownOption(error);
+  if (unknown) return usage(`${unknown} Run "${program} --help" for usage.`);
+  const conflict = conflictingOptions(error);
+  if (conflict) return usage(conflict);
   const text = error.message.replace(/^error:\s*/i, "").trim().replace(
     /\s*\n\s*/g,
     " ",
@@ -200,9 +204,39 @@ function explainCommander(error: CommanderError, program: string): Explanation {
 }
 
 /**
- * Commander's "Too many arguments" to a `peer` command without the
- * arguments, which it echoes in full: one may be a private link, whose
- * secret would be shown.
+ * Commander's "unknown option '--trackr' (Did you mean --tracker?)" in our
+ * words: `Unknown option "--trackr": Did you mean "--tracker"?`, as a
+ * mistyped command is told; undefined for another error.
+ */
+function unknownOption(error: CommanderError): string | undefined {
+  if (error.code !== "commander.unknownOption") return undefined;
+  const [, flag, guess] =
+    /unknown option '(.*)'(?:\s*\(Did you mean (\S+)\?\))?/s.exec(
+      error.message,
+    ) ?? [];
+  if (flag === undefined) return undefined;
+  const hint = guess ? `: Did you mean "${guess}"?` : ".";
+  return `Unknown option "${flag}"${hint}`;
+}
+
+/**
+ * Commander's "option '-q, --quiet' cannot be used with option '-v,
+ * --verbose'" in our words (see `notTogether`); undefined for another
+ * error.
+ */
+function conflictingOptions(error: CommanderError): string | undefined {
+  if (error.code !== "commander.conflictingOption") return undefined;
+  const [, first, second] =
+    /option '(.+?)' cannot be used with option '(.+?)'/.exec(error.message) ??
+      [];
+  return first && second ? notTogether(first, second) : undefined;
+}
+
+/**
+ * Commander's "Too many arguments" in our words. For a `peer` command,
+ * without the arguments, which commander echoes in full: one may be a
+ * private link, whose secret would be shown. The tracker takes no link, so
+ * it names what to remove, as `--version` does.
  */
 function tooManyArguments(message: string, program: string): string {
   if (program === "peer get") return "peer get takes one link or ID at a time.";
@@ -210,5 +244,11 @@ function tooManyArguments(message: string, program: string): string {
   const takes = expected === 0
     ? "no arguments"
     : `at most ${expected} ${expected === 1 ? "argument" : "arguments"}`;
+  const extra = /but got \d+: (.*)\.$/s.exec(message)?.[1];
+  if (!/^peer\b/.test(program) && extra !== undefined) {
+    return `${program} takes ${takes}; remove "${
+      extra.split(", ").join(" ")
+    }".`;
+  }
   return `${program} takes ${takes}. Run "${program} --help" for usage.`;
 }

@@ -82,6 +82,96 @@ export function addCommand(
   return addOutputFlags(command);
 }
 
+/**
+ * Gives `command` the options typed before its name, as if typed after it:
+ * `peer --tracker H:P share F` is `peer share --tracker H:P F`, its value
+ * already checked by the same parser. The command's own value wins when
+ * both are given. Throws a {@linkcode UsageError} for an option the command
+ * does not take, naming those that do; with no command (`command` is
+ * `program`), for an option `program` takes only to carry it (a hidden one,
+ * such as `--json`).
+ */
+export function carryLeadingOptions(program: Command, command: Command): void {
+  for (const option of program.options) {
+    const key = option.attributeName();
+    if (
+      NOT_CARRIED.has(key) || program.getOptionValueSource(key) !== "cli"
+    ) continue;
+    if (command === program) {
+      if (option.hidden) throw notTaken(program, command, option);
+      continue;
+    }
+    if (!command.options.some((own) => own.long === option.long)) {
+      throw notTaken(program, command, option);
+    }
+    if (command.getOptionValueSource(key) === "cli") continue;
+    command.setOptionValueWithSource(key, program.getOptionValue(key), "cli");
+  }
+  checkConflicts(command);
+}
+
+/** Program options that are the program's own: never carried to a command. */
+const NOT_CARRIED = new Set(["version", "help"]);
+
+/**
+ * The sentence for `option`, typed before `command`'s name, that `command`
+ * does not take: which commands (and the prompt) do.
+ */
+function notTaken(
+  program: Command,
+  command: Command,
+  option: Option,
+): UsageError {
+  const takers = program.commands
+    .filter((other) => other.options.some((own) => own.long === option.long))
+    .map((other) => other.name());
+  const prompt = `the prompt ("${program.name()}" with no command)`;
+  if (!option.hidden && command !== program) takers.push(prompt);
+  const who = command === program
+    ? `The prompt ("${program.name()}" with no command)`
+    : commandPath(command);
+  return new UsageError(
+    `${who} does not take ${option.long}: it is for ${listed(takers)}.`,
+  );
+}
+
+/** `a`, `a and b`, `a, b and c`. */
+function listed(words: string[]): string {
+  return words.length < 2
+    ? words.join("")
+    : `${words.slice(0, -1).join(", ")} and ${words.at(-1)}`;
+}
+
+/**
+ * Throws a {@linkcode UsageError} when `command` was given `--quiet` and
+ * `--verbose`, one before its name and one after: commander checks the
+ * conflict it was told of (see {@linkcode addOutputFlags}) on one side only.
+ */
+function checkConflicts(command: Command): void {
+  const flags = command.opts<OutputFlags>();
+  if (flags.quiet && flags.verbose) {
+    throw new UsageError(notTogether("--quiet", "--verbose"));
+  }
+}
+
+/**
+ * The sentence for two options that cannot be used together, as
+ * commander's flags (`-q, --quiet`) or long names.
+ *
+ * @example
+ * ```ts
+ * notTogether("-q, --quiet", "-v, --verbose");
+ * // "--quiet and --verbose do not go together: leave out one of them."
+ * ```
+ */
+export function notTogether(first: string, second: string): string {
+  const long = (flags: string) =>
+    /--[^\s,]+/.exec(flags)?.[0] ?? flags.split(/[ ,]/)[0];
+  return `${long(first)} and ${
+    long(second)
+  } do not go together: leave out one of them.`;
+}
+
 /** Adds `--quiet` and `--verbose` to `command`. */
 export function addOutputFlags(command: Command): Command {
   return command
@@ -90,6 +180,39 @@ export function addOutputFlags(command: Command): Command {
         .conflicts("verbose"),
     )
     .option("-v, --verbose", "print events, and stack traces on errors");
+}
+
+/**
+ * Gives `program`, once its commands are added, `help [COMMAND]` and
+ * `-h, --help` before a command's name: both print that command's help, or
+ * the program's own without one. `unknown` is the error for a word that
+ * names no command. The commands keep their own `--help`.
+ */
+export function addHelpCommand(
+  program: Command,
+  unknown: (word: string) => Error,
+): void {
+  const help = program.command("help")
+    .description("Print the help of COMMAND, or this help.")
+    .argument("[command]", "the command to explain");
+  configure(help);
+  help.action((name: string | undefined) => {
+    if (name === undefined) program.help();
+    const command = program.commands.find((other) => other.name() === name);
+    if (!command) throw unknown(name ?? "");
+    command.help();
+  });
+  // Commander's own -h stops reading at the first word, so "-h share"
+  // would print the program's help. Commands made before this keep theirs.
+  program.helpOption(false).addOption(
+    new Option("-h, --help", "print this help; before a command, its help"),
+  );
+  program.hook("preSubcommand", (_, command) => {
+    if (program.opts().help) command.help();
+  });
+  program.hook("preAction", (_, action) => {
+    if (action === program && program.opts().help) program.help();
+  });
 }
 
 /** An option `--port N` (0 picks a free port), or `flag` spelled otherwise. */

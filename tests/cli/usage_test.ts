@@ -32,7 +32,10 @@ Deno.test("a mistyped option's suggestion is on the same line, with no escaped n
   const lines = result.stderr.trim().split("\n");
   assertEquals(lines.length, 1, result.stderr);
   assert(!lines[0].includes("\\x0a"), lines[0]);
-  assert(lines[0].includes("(Did you mean --out?)"), lines[0]);
+  assertEquals(
+    lines[0],
+    'Unknown option "--otu": Did you mean "--out"? Run "peer get --help" for usage.',
+  );
 });
 
 Deno.test("a mistyped command gets a suggestion", async () => {

@@ -14,7 +14,10 @@ import { isLinkText } from "../../app/lookup.ts";
 import { parseSearchText } from "../args.ts";
 import { parseDuration } from "../duration.ts";
 import { doctorLines } from "../doctor.ts";
-import { refuseOutDir } from "../peer_session.ts";
+import { prepareOutDir, removeEmptyFolders } from "../out_dir.ts";
+import { partsIn, stoppedMessage } from "../get_stopped.ts";
+import type { Transfer } from "../../app/transfers.ts";
+import type { DownloadResult } from "../../download/download.ts";
 import { suggest } from "../suggest.ts";
 import { COMMANDS, splitWords } from "./completion.ts";
 import { helpLines } from "./help.ts";
@@ -172,8 +175,51 @@ async function startGet(
     context.print(alreadyHere(here));
     return;
   }
-  await refuseOutDir(outDir);
-  context.background(session.get(wanted, { outDir, force, waitMs }));
+  // As peer get does: a folder it makes and saves nothing in goes again.
+  const created = await prepareOutDir(outDir);
+  const partsBefore = await partsIn(outDir);
+  // The session starts the transfer before its first await.
+  let transfer: Transfer | undefined;
+  const stop = session.listen((event) => {
+    if (event.type === "getting") transfer ??= event.transfer;
+  });
+  let running: Promise<DownloadResult | undefined>;
+  try {
+    running = session.get(wanted, { outDir, force, waitMs });
+  } finally {
+    stop();
+  }
+  context.background(
+    (async () => {
+      try {
+        // Undefined: cancelled (by cancel, or by quitting).
+        if (await running === undefined && transfer) {
+          context.print(await cancelledMessage(transfer, outDir, partsBefore));
+        }
+      } finally {
+        await removeEmptyFolders(created);
+      }
+    })(),
+  );
+}
+
+/**
+ * What a cancelled get says, as `peer get` stopped by Ctrl-C does: where
+ * its `.part` is kept, or that nothing had arrived.
+ */
+async function cancelledMessage(
+  transfer: Transfer,
+  outDir: string,
+  partsBefore: ReadonlySet<string>,
+): Promise<string> {
+  return terminalSafe(
+    await stoppedMessage(outDir, {
+      // Its name is known once the file is found.
+      name: transfer.started ? transfer.fileName : undefined,
+      partsBefore,
+      opening: `Cancelled #${transfer.number} ${transfer.fileName}`,
+    }),
+  );
 }
 
 function showLink(ref: string, context: CommandContext): void {

@@ -5,7 +5,6 @@
  * @module
  */
 
-import { resolve } from "node:path";
 import { formatAddress } from "../../net/connection.ts";
 import { PRIVATE_NOTE } from "../share.ts";
 import {
@@ -94,13 +93,7 @@ export function showEvent(event: SessionEvent, context: CommandContext): void {
       return;
     }
     case "get-cancelled":
-      context.print(
-        `Cancelled #${transfer.number} ${
-          terminalSafe(transfer.name)
-        }; the partial download is kept in ${
-          terminalSafe(resolve(event.outDir))
-        }: get it again to resume.`,
-      );
+      // Said by the get's command, which knows the .part files before it.
       return;
   }
 }

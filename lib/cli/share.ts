@@ -21,10 +21,12 @@ import { formatShared, toJsonLine } from "./format.ts";
 import { shortId } from "../app/file_id.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
 import {
+  type PeerNode,
   refuseUnfinished,
   ShareError,
   type SkippedEntry,
 } from "../app/peer_node.ts";
+import { isLoopbackHost } from "../net/address.ts";
 import { folderLayoutOf } from "../protocol/folder_layout.ts";
 import type { FileMeta } from "../protocol/messages.ts";
 import { VERSION } from "../protocol/version.ts";
@@ -88,6 +90,8 @@ export async function share(files: string[], flags: ShareFlags): Promise<void> {
         address: formatAddress(node.address),
         tracker: trackers.map(formatAddress).join(","),
         registeredWith: node.trackers.registeredWith().map(formatAddress),
+        findableOn: findableOn(node),
+        linkWorksHereOnly: localNote !== undefined,
         localOnly: localNote !== undefined,
         elapsedMs: Math.round(performance.now() - started),
         skipped,
@@ -162,12 +166,41 @@ interface Serving {
   tracker: string;
   /** The trackers that took it, when it was shared. */
   registeredWith: string[];
+  /** How others find it now: `tracker`, `lan`, `dht` (see {@linkcode findableOn}). */
+  findableOn: Place[];
   /** The link works only on this machine (it names the default tracker here). */
+  linkWorksHereOnly: boolean;
+  /**
+   * `linkWorksHereOnly` under its first name, kept for the scripts that
+   * read it: it says nothing of the local network.
+   */
   localOnly: boolean;
   /** From the command's start to registered: hashing and registering. */
   elapsedMs: number;
   /** What a folder left out, and why. */
   skipped?: SkippedEntry[];
+}
+
+/** A way others find a shared file. */
+type Place = "tracker" | "lan" | "dht";
+
+/**
+ * How others find `node`'s files now, for `--json`'s `findableOn`: through
+ * a tracker that took them, on the local network (not from a loopback
+ * address, as `placesOf` says), in the DHT. Without `tracker` they are
+ * found only in the others until a tracker answers (the serving line's
+ * "on the local network only, until a tracker answers").
+ */
+function findableOn(
+  node: Pick<PeerNode, "trackers" | "lan" | "dht" | "address">,
+): Place[] {
+  const places: Place[] = [];
+  if (node.trackers.registeredWith().length > 0) places.push("tracker");
+  if (node.lan !== undefined && !isLoopbackHost(node.address.host)) {
+    places.push("lan");
+  }
+  if (node.dht !== undefined) places.push("dht");
+  return places;
 }
 
 function printShared(meta: FileMeta, flags: ShareFlags, serving: Serving) {

@@ -3,7 +3,8 @@
  * answering it says so once and serves in the DHT without claiming a
  * tracker, and stops without "unregistering"; a tracker that dies while it
  * shares is told of once; a link naming the default tracker on this
- * machine gets a note that it works only here (`--json`: `localOnly`).
+ * machine gets a note that it works only here (`--json`: `linkWorksHereOnly`,
+ * also as `localOnly`); `--json` says how others find the file (`findableOn`).
  * The prompt's session tells of a tracker lost too.
  * The DHT is on, with a bootstrap node that does not exist, so nothing
  * leaves 127.0.0.1.
@@ -65,8 +66,32 @@ Deno.test("peer share --json with no tracker answering says which trackers took 
   assertEquals(shared.registeredWith, []);
   assertEquals(shared.tracker, tracker);
   assertEquals(shared.localOnly, false, "--tracker was given");
+  // Found in the DHT only (not on the LAN from 127.0.0.1), until a
+  // tracker answers; the link names no tracker on this machine.
+  assertEquals(shared.findableOn, ["dht"]);
+  assertEquals(shared.linkWorksHereOnly, false);
   assertEquals((await sharer.stop("SIGINT")).code, 0);
   assertEquals(sharer.stderr, []);
+});
+
+Deno.test("peer share --json says in findableOn that a tracker has its file, and where else it is found", async () => {
+  await using dir = await tempDir();
+  const file = await randomFile(dir.path, "b.bin", 100_000);
+  const tracker = await spawnTracker();
+  try {
+    await using sharer = shareInDht(file, [
+      "--tracker",
+      tracker.address,
+      "--json",
+    ]);
+    const shared = JSON.parse(
+      await sharer.waitForLine(/^\{/, READY_TIMEOUT_MS),
+    );
+    assertEquals(shared.registeredWith, [tracker.address]);
+    assertEquals(shared.findableOn, ["tracker", "dht"]);
+  } finally {
+    await tracker.child.stop();
+  }
 });
 
 Deno.test("peer share says once when its tracker stops answering", async () => {
@@ -110,6 +135,7 @@ Deno.test("peer share through the default tracker on this machine notes once tha
       await sharer.waitForLine(/^\{/, READY_TIMEOUT_MS),
     );
     assertEquals(shared.localOnly, true);
+    assertEquals(shared.linkWorksHereOnly, true);
     await sharer.stop("SIGINT");
     assertEquals(sharer.stderr, []);
   }

@@ -19,7 +19,7 @@ import { partsIn, stoppedMessage } from "../get_stopped.ts";
 import type { Transfer } from "../../app/transfers.ts";
 import type { DownloadResult } from "../../download/download.ts";
 import { suggest } from "../suggest.ts";
-import { COMMANDS, splitWords } from "./completion.ts";
+import { COMMANDS, encode, splitWords } from "./completion.ts";
 import { helpLines } from "./help.ts";
 import {
   looksLikeShareLink,
@@ -72,6 +72,7 @@ export async function runCommand(
       return quit(args, session);
     case "help":
     case "?":
+      none(args, "help");
       helpLines().forEach((text) => context.print(text));
       return "continue";
     case "share": {
@@ -82,17 +83,18 @@ export async function runCommand(
       return "continue";
     }
     case "link":
-      need(args, "link ID");
+      one(args, "link ID");
       showLink(args[0], context);
       return "continue";
     case "unshare":
-      need(args, "unshare ID");
+      one(args, "unshare ID");
       await unshare(args[0], context);
       return "continue";
     case "get":
       await startGet(args, context);
       return "continue";
     case "list":
+      none(args, "list");
       await list(context);
       return "continue";
     case "search":
@@ -102,22 +104,25 @@ export async function runCommand(
       );
       return "continue";
     case "ui":
+      none(args, "ui");
       context.print(`Web page: ${await context.ui()}`);
       return "continue";
     case "doctor":
+      none(args, "doctor");
       for (const text of doctorLines(await session.doctor())) {
         context.print(text);
       }
       return "continue";
     case "status":
+      none(args, "status");
       statusLines(session.status()).forEach((text) => context.print(text));
       return "continue";
     case "peers":
-      need(args, "peers ID");
+      one(args, "peers ID");
       await peers(args[0], context);
       return "continue";
     case "cancel":
-      need(args, "cancel ID");
+      one(args, "cancel ID");
       cancel(args[0], context);
       return "continue";
     default:
@@ -396,8 +401,42 @@ export function parseGetArgs(args: string[], defaultOut: string): GetArgs {
   return { ref, outDir, force, ...(waitMs === undefined ? {} : { waitMs }) };
 }
 
-function need(args: string[], usage: string): void {
+/**
+ * Refuses words after a command that takes none, as `peer list extra` is
+ * refused, without echoing them (one may be a private link).
+ */
+function none(args: string[], command: string): void {
+  if (args.length === 0) return;
+  const hint = command === "list"
+    ? 'type "list" alone, or "search TEXT" to find files by name'
+    : `type "${command}" alone`;
+  throw new UsageError(`${command} takes no arguments: ${hint}.`);
+}
+
+/**
+ * Refuses a command that takes one ID or name given none or several; a
+ * name typed with its spaces unquoted is shown quoted.
+ */
+function one(args: string[], usage: string): void {
   if (args.length === 0) {
     throw new UsageError(`Missing argument: use "${usage}".`);
   }
+  if (args.length === 1) return;
+  const command = usage.split(" ")[0];
+  // IDs, transfer numbers and links are no name to quote (and a private
+  // link's secret is not shown again).
+  const notName = (arg: string) =>
+    looksLikeShareLink(arg) || /^#?\d+$/.test(arg) ||
+    /^[0-9a-f]{16,64}$/i.test(arg);
+  if (args.some(notName)) {
+    throw new UsageError(
+      `${command} takes one ID or name at a time: use "${usage}".`,
+    );
+  }
+  const quoted = encode(args.join(" "), '"', true).trimEnd();
+  throw new UsageError(
+    `${command} takes one ID or name: quote a name with spaces, as in ${command} ${
+      terminalSafe(quoted)
+    }.`,
+  );
 }

@@ -12,8 +12,13 @@ import { parseGetTarget } from "../app/lookup.ts";
 import { expandHome } from "../app/data_dir.ts";
 import { UsageError } from "../app/usage_error.ts";
 import { USAGE_ERRORS, userSentence } from "../app/user_errors.ts";
-import { OutDirError, prepareOutDir } from "../app/out_dir.ts";
+import {
+  OutDirError,
+  prepareOutDir,
+  removeEmptyFolders,
+} from "../app/out_dir.ts";
 import type { FileList } from "../protocol/messages.ts";
+import type { ShareLink } from "../protocol/share_link.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
 import type { Finished } from "./activity.ts";
 import {
@@ -223,13 +228,34 @@ async function startGet(
     ? context.session.resolveId(target.id)
     : target.link;
   const folder = outDir?.trim() ? fullPath(outDir.trim()) : undefined;
-  await checkOutDir(folder ?? resolve(context.session.outDir));
+  const created = await checkOutDir(folder ?? resolve(context.session.outDir));
   const number = await startTracked(
     context,
-    () => context.session.get(wanted, { outDir: folder }),
+    () => getInto(context, wanted, { outDir: folder, created }),
   );
   context.activity.rememberGet(number, { ref, outDir: folder });
   return number;
+}
+
+/**
+ * The session's get of `wanted` into `outDir`; the folders made for it
+ * (`created`) are taken away again when it ends cancelled or failed with
+ * nothing in them, as `peer get` does. The transfer starts before the
+ * first await, as {@linkcode startTracked} needs.
+ */
+async function getInto(
+  context: ApiContext,
+  wanted: string | ShareLink,
+  where: { outDir?: string; created: string[] },
+): Promise<unknown> {
+  let saved = false;
+  try {
+    const result = await context.session.get(wanted, { outDir: where.outDir });
+    saved = result !== undefined;
+    return result;
+  } finally {
+    if (!saved) await removeEmptyFolders(where.created);
+  }
 }
 
 /**
@@ -250,11 +276,12 @@ export const RELATIVE_SAVE_TO =
  * Makes sure `folder` is a folder to save into (creating it when missing)
  * before a get starts, so that a file or a forbidden place in its way is
  * one plain sentence (400) and no transfer, rather than a failed get with
- * the system's words and a Resume that has nothing to resume.
+ * the system's words and a Resume that has nothing to resume. Resolves
+ * to the folders it created, deepest first.
  */
-async function checkOutDir(folder: string): Promise<void> {
+async function checkOutDir(folder: string): Promise<string[]> {
   try {
-    await prepareOutDir(folder);
+    return await prepareOutDir(folder);
   } catch (error) {
     if (!(error instanceof OutDirError)) throw error;
     // What was typed cannot be used: the user's to change, so a 400.

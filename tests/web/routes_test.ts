@@ -190,3 +190,38 @@ Deno.test("web: cancel stops a running get (twice is no mistake); a saved one or
     },
   );
 });
+
+Deno.test("web: a get cancelled before anything arrived takes away the folder it created to save into; one that was there stays", async () => {
+  await using tracker = testTracker();
+  await using web = await webOn(tracker);
+  const cancelled = async (outDir: string) => {
+    // Nobody shares this ID: the get waits until cancelled.
+    const got = await answer(
+      await web.api("/api/get", { ref: "dd".repeat(32), outDir }),
+    );
+    assertEquals(got.status, 202, JSON.stringify(got.body));
+    const { number } = got.body;
+    assertEquals(await answer(await web.api("/api/cancel", { number })), {
+      status: 200,
+      body: {},
+    });
+    await pollUntil(
+      10_000,
+      async () =>
+        (await web.state()).finished.some((f) =>
+          f.number === number && f.outcome === "cancelled"
+        ),
+    );
+  };
+  const made = join(web.dir, "new", "deeper");
+  await cancelled(made);
+  await pollUntil(
+    10_000,
+    async () => !(await Deno.stat(join(web.dir, "new")).catch(() => false)),
+  );
+
+  const there = join(web.dir, "there");
+  await Deno.mkdir(there);
+  await cancelled(there);
+  assert((await Deno.stat(there)).isDirectory, "a folder that was there stays");
+});

@@ -15,6 +15,7 @@ import { toJsonLine } from "./format.ts";
 import type { GetFlags, Serving } from "./flags.ts";
 import type { ProgressLine } from "./progress.ts";
 import { showServing } from "./serving_line.ts";
+import { tellReachabilityAfter } from "./_json_events.ts";
 import type { StopSignal } from "./stop_signal.ts";
 
 /** What {@linkcode seedUntilStopped} seeds with, and what stops it. */
@@ -56,6 +57,8 @@ export async function seedUntilStopped(
   }
   let reason: string | undefined;
   {
+    // With --json --verbose, events come after the seeding line.
+    using _reachability = tellReachabilityAfter(node, flags);
     using _serving = showServing(node, flags, progress);
     reason = await Promise.race([
       stop.stopped.then(() => undefined),

@@ -212,7 +212,6 @@ async function downloadInto(
       progress.clear();
     }
     printSaved(result, flags, secret !== undefined);
-    using _reachability = tellReachabilityAfter(node, flags);
     if (flags.seed && node.shared().length > 0) {
       await seedUntilStopped(result, {
         node,
@@ -222,6 +221,9 @@ async function downloadInto(
         flags,
         isPrivate: secret !== undefined,
       });
+    } else {
+      // Its event after the result line; seeding tells it after its own.
+      using _reachability = tellReachabilityAfter(node, flags);
     }
   } finally {
     await settleWithin(node.close(), SHUTDOWN_TIMEOUT_MS);

@@ -198,3 +198,37 @@ Deno.test("peer get --json --verbose prints its result line first and the reacha
   await sharer.child.waitForLine(/"event":"reachability"/, READY_TIMEOUT_MS);
   assertEquals(JSON.parse(sharer.child.stdout[0]).id, sharer.id);
 });
+
+Deno.test("peer get --seed --json --verbose prints its result line, then its seeding line, then the events", async () => {
+  await using dir = await tempDir();
+  const file = await randomFile(dir.path, "seeded.bin", 1_500_000);
+  const tracker = await spawnTracker();
+  await using _tracker = tracker.child;
+  // About 3 s to download: the tracker answers on reachability meanwhile.
+  const sharer = await spawnSharer(file, tracker.address, THROTTLE);
+  await using _sharer = sharer.child;
+  await using seeder = spawnEntry("peer.ts", [
+    "get",
+    sharer.id,
+    "--tracker",
+    tracker.address,
+    "--out",
+    join(dir.path, "out"),
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--seed",
+    "--json",
+    "--verbose",
+  ]);
+  await seeder.waitForLine(/"event":"reachability"/, 30_000);
+  assertEquals((await seeder.stop("SIGINT")).code, 0, seeder.stderr.join("\n"));
+  const lines = seeder.stdout.map((line) => JSON.parse(line));
+  assertEquals(lines[0].id, sharer.id, seeder.stdout.join("\n"));
+  assertEquals(
+    lines.slice(1).map((line) => line.event),
+    ["seeding", "reachability", "stopped"],
+    seeder.stdout.join("\n"),
+  );
+});

@@ -190,6 +190,15 @@ function explainCommander(error: CommanderError, program: string): Explanation {
   if (unknown) return usage(`${unknown} Run "${program} --help" for usage.`);
   const conflict = conflictingOptions(error);
   if (conflict) return usage(conflict);
+  // "missing required argument 'files'": as the usage line names it.
+  const missing = error.code === "commander.missingArgument"
+    ? /argument '(.+)'/.exec(error.message)?.[1]
+    : undefined;
+  if (missing) {
+    return usage(
+      `${program} needs ${missing.toUpperCase()}. Run "${program} --help" for usage.`,
+    );
+  }
   const text = error.message.replace(/^error:\s*/i, "").trim().replace(
     /\s*\n\s*/g,
     " ",

@@ -50,7 +50,7 @@ Deno.test("peer help of a word that is no command says so in one sentence, exit 
   );
 });
 
-Deno.test("an unknown option is one sentence with its suggestion quoted, ending in a full stop, in peer and tracker", async () => {
+Deno.test("an unknown option or a missing argument is one sentence, quoting a suggestion and ending in a full stop, in peer and tracker", async () => {
   const cases: [string, string[], string][] = [
     [
       "peer.ts",
@@ -66,6 +66,11 @@ Deno.test("an unknown option is one sentence with its suggestion quoted, ending 
       "tracker.ts",
       ["--prot", "5"],
       'Unknown option "--prot": Did you mean "--port"? Run "tracker --help" for usage.',
+    ],
+    [
+      "peer.ts",
+      ["share"],
+      'peer share needs FILES. Run "peer share --help" for usage.',
     ],
     [
       "peer.ts",

@@ -45,6 +45,8 @@ import { CONNECT_TIMEOUT_MS } from "../../protocol/limits.ts";
 export const PROMPT = "p2p> ";
 /** Least time between two redraws of the live bars. */
 export const BAR_INTERVAL_MS = 200;
+/** The answer to the quit question when it is not yes. */
+const NOT_QUITTING = "Not quitting.";
 /** Longest wait for cancelled transfers to close their files when quitting. */
 export const TRANSFER_STOP_TIMEOUT_MS = 1_000;
 
@@ -171,10 +173,15 @@ class PromptLoop {
       this.#terminate();
       this.#rl.close();
     };
-    const onInt = () => this.#hintQuit();
+    const onInt = () =>
+      this.#confirming ? this.#notQuitting() : this.#hintQuit();
     const signals = addSignalListeners({ SIGTERM: onTerm, SIGINT: onInt });
     const lines = new LineQueue();
-    this.#rl.on("SIGINT", () => this.#clearLine());
+    this.#rl.on(
+      "SIGINT",
+      () => this.#confirming ? this.#notQuitting() : this.#clearLine(),
+    );
+    this.#answerNoToCtrlD();
     // A private link is not kept for Up either (History keeps it out of
     // the file): its secret shows only where it was typed.
     this.#rl.on("history", (lines: string[]) => {
@@ -250,7 +257,7 @@ class PromptLoop {
       this.#confirming = false;
       this.#rl.setPrompt(PROMPT);
       if (/^\s*y(es)?\s*$/i.test(line)) return "quit";
-      this.#screen.print("Not quitting.");
+      this.#screen.print(NOT_QUITTING);
       return "continue";
     }
     const next = await this.#dispatch(line);
@@ -377,6 +384,36 @@ class PromptLoop {
     // Ctrl-C: the line goes, transfers stay.
     this.#rl.write(null, { ctrl: true, name: "e" });
     this.#rl.write(null, { ctrl: true, name: "u" });
+  }
+
+  /**
+   * Ctrl-C or Ctrl-D at the quit question: the answer is No, said at once,
+   * and the next line typed is a command again.
+   */
+  #notQuitting(): void {
+    this.#confirming = false;
+    this.#clearLine();
+    this.#screen.setPrompt(PROMPT);
+    this.#screen.print(NOT_QUITTING);
+    if (!this.#screen.live) this.#screen.prompt();
+  }
+
+  /**
+   * Makes Ctrl-D at the quit question answer No: readline closes itself on
+   * Ctrl-D (an empty line), so its close is held back then. SIGTERM and
+   * the end of input still close it.
+   */
+  #answerNoToCtrlD(): void {
+    const close = this.#rl.close.bind(this.#rl);
+    this.#rl.close = () => {
+      if (
+        this.#confirming && !this.#terminated && !process.stdin.readableEnded
+      ) {
+        this.#notQuitting();
+        return;
+      }
+      close();
+    };
   }
 
   #hintQuit(): void {

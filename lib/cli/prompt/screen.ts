@@ -93,6 +93,17 @@ export class PromptScreen {
     this.#drawArea();
   }
 
+  /** Shows `text` as the prompt from now on; redrawn at once if shown. */
+  setPrompt(text: string): void {
+    if (!this.#live || !this.#waiting || this.#closed) {
+      this.#rl.setPrompt(text);
+      return;
+    }
+    this.#eraseArea();
+    this.#rl.setPrompt(text);
+    this.#drawArea();
+  }
+
   /** Shows the prompt (after the bars) and waits for input. */
   prompt(): void {
     if (this.#closed) return;

@@ -207,7 +207,7 @@ export class Session {
         link: this.#node.shareLink(meta.id, alsoPublic),
         private: isPrivate,
         ...(alsoPublic ? { alsoPublic } : {}),
-        skipped: skipped.length,
+        skipped,
       });
       return meta;
     } catch (error) {

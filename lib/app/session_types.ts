@@ -13,6 +13,7 @@ import type { FileMeta, PeerAddress } from "../protocol/messages.ts";
 import type { TrackerAddress } from "../discovery/tracker_client.ts";
 import type { Transfer } from "./transfers.ts";
 import type { DoctorOptions } from "./doctor.ts";
+import type { SkippedEntry } from "../storage/folder_scan.ts";
 
 /** Options for `Session`. */
 export interface SessionOptions {
@@ -76,8 +77,8 @@ export type SessionEvent =
      * `link` is the private one, and anyone with its ID can get it anyway.
      */
     alsoPublic?: boolean;
-    /** Of a folder: entries left out (links, devices, bad names). */
-    skipped?: number;
+    /** Of a folder: entries left out (links, devices, bad names), and why. */
+    skipped?: readonly SkippedEntry[];
   }
   /** A share was cancelled before it finished; `path` is not shared. */
   | { type: "share-cancelled"; transfer: Transfer; path: string }

@@ -7,6 +7,7 @@
 
 import { formatAddress } from "../../net/connection.ts";
 import { PRIVATE_NOTE } from "../share.ts";
+import { leftOutLines } from "../left_out.ts";
 import {
   formatDuration,
   formatSavedSize,
@@ -35,12 +36,9 @@ export function showEvent(event: SessionEvent, context: CommandContext): void {
           shortId(meta.id)
         }  full ID ${meta.id}`,
       );
-      if (event.skipped && event.skipped > 0) {
-        context.print(
-          `  Left out ${event.skipped} ${
-            event.skipped === 1 ? "entry" : "entries"
-          } that cannot be shared (symbolic links, devices, names other systems refuse).`,
-        );
+      // What a folder left out, each with why, as peer share lists it.
+      for (const line of leftOutLines(event.skipped ?? [])) {
+        context.print(`  ${line}`);
       }
       if (event.link) context.print(`  Share this link: ${event.link}`);
       if (event.private) context.print(`  ${PRIVATE_NOTE}`);

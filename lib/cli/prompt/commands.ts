@@ -52,6 +52,8 @@ export interface CommandContext {
   drawBars(): void;
   /** Serves the web page on this session (once) and resolves with its address. */
   ui(): Promise<string>;
+  /** Columns of the terminal answers are printed to. @default {HELP_COLUMNS} */
+  columns?(): number;
 }
 
 /**
@@ -73,7 +75,7 @@ export async function runCommand(
     case "help":
     case "?":
       none(args, "help");
-      helpLines().forEach((text) => context.print(text));
+      helpLines(context.columns?.()).forEach((text) => context.print(text));
       return "continue";
     case "share": {
       const { paths, private: isPrivate } = parseShareArgs(args);

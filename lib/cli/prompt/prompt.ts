@@ -32,6 +32,7 @@ import type { Session } from "../../app/session.ts";
 import { PLAIN_INTERVAL_MS } from "../progress.ts";
 import { type CommandContext, type Next, runCommand } from "./commands.ts";
 import { showEvent } from "./events.ts";
+import { HELP_COLUMNS } from "./help.ts";
 import { complete, type KnownFile } from "./completion.ts";
 import { History, holdsSecret, MAX_HISTORY } from "./history.ts";
 import { dataDir } from "../../app/data_dir.ts";
@@ -157,6 +158,10 @@ class PromptLoop {
       background: (task) => this.#background(task),
       drawBars: () => this.#drawBars(),
       ui: () => this.#startUi(),
+      // Off a terminal, help keeps to its default width.
+      columns: () =>
+        (process.stdout.isTTY ? process.stdout.columns : undefined) ||
+        HELP_COLUMNS,
     };
     // Never removed: a transfer that stops after shutdown's wait still reports.
     session.listen((event) => showEvent(event, this.#context));
@@ -317,8 +322,12 @@ class PromptLoop {
         })),
     }).then(
       (result) => {
-        if (result[0].length > 1) this.#screen.forgetBars();
+        // Several: readline may list them below the prompt line, and
+        // does so once this callback returns (in a microtask).
+        const several = result[0].length > 1;
+        if (several) this.#screen.beforeList();
         done(null, result);
+        if (several) setTimeout(() => this.#screen.afterList(), 0);
       },
       () => done(null, [[], line]),
     );

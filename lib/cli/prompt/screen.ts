@@ -132,11 +132,25 @@ export class PromptScreen {
   }
 
   /**
-   * Call when readline printed below the prompt on its own (a list of
-   * completions): the bars drawn before stay in the scrollback.
+   * Call before readline may print a list of completions below the prompt
+   * line: the bars are erased first, so that no copy of them stays above
+   * the list. {@linkcode afterList} draws them again.
    */
-  forgetBars(): void {
-    this.#drawnBars = 0;
+  beforeList(): void {
+    if (!this.#live || !this.#waiting || this.#drawnBars === 0) return;
+    this.#eraseArea();
+    (this.#rl as unknown as ReadlineInternals).prevRows = 0;
+    this.#rl.prompt(true);
+  }
+
+  /**
+   * Call once readline is done with a Tab (a list printed or not): the bars
+   * are drawn above the prompt line where it is now.
+   */
+  afterList(): void {
+    if (!this.#live || !this.#waiting || this.#closed) return;
+    this.#eraseArea();
+    this.#drawArea();
   }
 
   /** Erases the bars; nothing more is drawn. */

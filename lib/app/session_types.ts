@@ -89,7 +89,10 @@ export type SessionEvent =
   | { type: "getting"; transfer: Transfer; elsewhere?: Address }
   /** A get saved and verified its file. */
   | { type: "saved"; transfer: Transfer; result: DownloadResult }
-  /** A get was cancelled; its partial file stays in `outDir` to resume. */
+  /**
+   * A get was cancelled; its partial file (`NAME.part`), if it had made
+   * one, stays in `outDir` to resume.
+   */
   | { type: "get-cancelled"; transfer: Transfer; outDir: string };
 
 /** Receives every {@linkcode SessionEvent}. */

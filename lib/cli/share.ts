@@ -35,6 +35,7 @@ import { showServing } from "./serving_line.ts";
 import { quietServing, tellReachabilityAfter } from "./_json_events.ts";
 import { settleWithin } from "../util/settle_within.ts";
 import { listenForStop, stoppedExitCode } from "./stop_signal.ts";
+import { leftOutLines } from "./left_out.ts";
 import { explainError, FAILURE_EXIT_CODE, StoppedError } from "./errors.ts";
 import { SaidError } from "../app/user_errors.ts";
 import {
@@ -83,7 +84,7 @@ export async function share(files: string[], flags: ShareFlags): Promise<void> {
         : { meta: await node.share(group[0], options), skipped: [] };
       progress.clear();
       shared.push(meta);
-      if (!flags.json) printSkipped(skipped);
+      if (!flags.json) leftOutLines(skipped).forEach((l) => console.error(l));
       printShared(meta, flags, {
         link: node.shareLink(meta.id),
         private: node.isPrivate(meta.id),
@@ -321,28 +322,6 @@ function baseName(path: string): string {
 function shareGroups(files: string[], as?: string): string[][] {
   return as === undefined ? files.map((file) => [file]) : [files];
 }
-
-/** Lists, once, what a folder share left out and why. */
-function printSkipped(skipped: SkippedEntry[]): void {
-  if (skipped.length === 0) return;
-  console.error(
-    `Left out ${skipped.length} ${
-      skipped.length === 1 ? "entry" : "entries"
-    } that cannot be shared:`,
-  );
-  const shown = skipped.slice(0, MAX_SKIPPED_SHOWN);
-  for (const entry of shown) {
-    console.error(
-      `  ${terminalSafe(entry.path)}: ${terminalSafe(entry.reason)}`,
-    );
-  }
-  if (skipped.length > shown.length) {
-    console.error(`  … and ${skipped.length - shown.length} more.`);
-  }
-}
-
-/** Entries of a folder's left-out list printed; the rest are counted. */
-export const MAX_SKIPPED_SHOWN = 20;
 
 async function checkShareable(file: string, asOne: boolean): Promise<void> {
   let info: Deno.FileInfo;

@@ -16,8 +16,13 @@ import { HashThread, type StoreAnswer } from "./hash_thread.ts";
 import { OrderedHasher } from "./ordered_hasher.ts";
 import type { PartFile } from "./part_file.ts";
 
-/** Pieces handed to the hashing thread and not written yet, at most. */
-export const MAX_STORE_BACKLOG = 16;
+/**
+ * Pieces handed to the hashing thread and not answered yet, at most: two
+ * batches queued behind the one being written keep the thread busy, and
+ * each piece more is 256 KiB of the getter's memory while the thread is
+ * the slower side (16 kept 4 MiB of pieces waiting; #19's 100 MiB bound).
+ */
+export const MAX_STORE_BACKLOG = 8;
 /** Pieces handed to the hashing thread in one message (a message costs ~0.1 ms). */
 export const STORE_BATCH_PIECES = 4;
 /**
@@ -160,8 +165,12 @@ export class ThreadStore implements PieceStore {
   #data: Uint8Array[] = [];
   #present: number[] = [];
   #backlog = 0;
-  /** Pieces handed over and not written yet. */
-  #unwritten = new Set<number>();
+  /**
+   * Pieces handed over and not written yet: a count, not a set of indexes
+   * (a set growing and shrinking by a piece at a time reallocates its
+   * table, garbage that lives long enough to fill the old generation).
+   */
+  #unwritten = 0;
   #idleTimer?: ReturnType<typeof setTimeout>;
   /** Requests that write (and the open): what `close()` waits for. */
   #writing = new Set<Promise<void>>();
@@ -252,7 +261,7 @@ export class ThreadStore implements PieceStore {
    * pieces not written, has it write them.
    */
   #whenIdle(): void {
-    if (this.#unwritten.size === 0 || this.#idleTimer !== undefined) return;
+    if (this.#unwritten === 0 || this.#idleTimer !== undefined) return;
     this.#idleTimer = setTimeout(() => {
       this.#idleTimer = undefined;
       if (this.#closed || this.#failure !== undefined) return;
@@ -264,7 +273,7 @@ export class ThreadStore implements PieceStore {
   /** Takes back the buffers the thread is done with; tells what is on disk. */
   #took({ buffers, written }: StoreAnswer): void {
     for (const buffer of buffers) this.#options.release(buffer);
-    for (const index of written) this.#unwritten.delete(index);
+    this.#unwritten -= written.length;
     if (this.#closed) return;
     const { pieceSize, size } = this.#options;
     let bytes = 0;
@@ -297,7 +306,7 @@ export class ThreadStore implements PieceStore {
     this.#batch = [];
     this.#data = [];
     this.#backlog += indexes.length;
-    for (const index of indexes) this.#unwritten.add(index);
+    this.#unwritten += indexes.length;
     this.#track(
       this.#thread.store(indexes, data).then((answer) => this.#took(answer))
         .finally(() => {

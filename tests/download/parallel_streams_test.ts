@@ -100,7 +100,7 @@ labTest(
       result.stderr.includes(`Opening connection 2 to ${address}`),
       result.stderr,
     );
-    const got = JSON.parse(result.stdout.trim().split("\n").at(-1)!);
+    const got = JSON.parse(result.stdout.split("\n")[0]);
     assertEquals(await sha256File(got.path), id);
     assertEquals(got.peers.length, 1, result.stdout);
     assertEquals(got.peers[0].address, address);
@@ -140,7 +140,7 @@ labTest(
       result.stderr,
     );
     assert(result.stderr.includes(`Choked by ${address}`), result.stderr);
-    const got = JSON.parse(result.stdout.trim().split("\n").at(-1)!);
+    const got = JSON.parse(result.stdout.split("\n")[0]);
     assertEquals(await sha256File(got.path), id);
     assertEquals(got.peers, [
       { address, bytes: FILE_BYTES, via: "direct", found: "tracker" },
@@ -175,7 +175,7 @@ labTest(
       opened === null || Number(opened[1]) >= PARALLEL_MIN_RTT_MS,
       result.stderr,
     );
-    const got = JSON.parse(result.stdout.trim().split("\n").at(-1)!);
+    const got = JSON.parse(result.stdout.split("\n")[0]);
     assertEquals(await sha256File(got.path), id);
   },
 );
@@ -193,6 +193,6 @@ Deno.test("on loopback a get keeps one connection to its sharer", async () => {
   ]);
   assertEquals(result.code, 0, result.stderr);
   assert(!result.stderr.includes("Opening connection 2"), result.stderr);
-  const got = JSON.parse(result.stdout.trim().split("\n").at(-1)!);
+  const got = JSON.parse(result.stdout.split("\n")[0]);
   assertEquals(await sha256File(got.path), sharer.id);
 });

@@ -53,7 +53,8 @@ interface GetReport {
 }
 
 function report(result: RunResult): GetReport {
-  return JSON.parse(result.stdout.trim().split("\n").pop()!);
+  // The result is the first line; --verbose events follow it.
+  return JSON.parse(result.stdout.split("\n")[0]);
 }
 
 labTest(

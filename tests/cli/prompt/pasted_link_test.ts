@@ -8,7 +8,7 @@
  */
 
 import { join } from "node:path";
-import { assert, assertEquals, assertRejects } from "../../assert.ts";
+import { assert, assertEquals } from "../../assert.ts";
 import { randomFile, tempDir } from "../../fixtures.ts";
 import {
   isolatedEnv,
@@ -16,12 +16,7 @@ import {
   startTracker,
 } from "../../_prompt_process.ts";
 import { runEntry, spawnSharer } from "../../../scripts/_child.ts";
-import { UsageError } from "../../../lib/app/usage_error.ts";
-import type { Session } from "../../../lib/app/session.ts";
-import {
-  type CommandContext,
-  runCommand,
-} from "../../../lib/cli/prompt/commands.ts";
+import { refusalOf } from "./_commands.ts";
 import { USAGE_EXIT_CODE } from "../../../lib/cli/args.ts";
 
 /** Flags of every prompt here: its own port, on loopback only. */
@@ -53,20 +48,9 @@ Deno.test("a link pasted alone at the prompt is a get of it", async () => {
 });
 
 Deno.test("a get of two links at the prompt is refused without repeating the second", async () => {
-  const context: CommandContext = {
-    session: {} as Session,
-    print: () => {},
-    note: () => {},
-    background: () => {},
-    drawBars: () => {},
-    ui: () => Promise.resolve(""),
-  };
-  const error = await assertRejects(
-    () => runCommand(`get ${PRIVATE_LINK} ${PRIVATE_LINK}`, context),
-    UsageError,
-  );
-  assert(error.message.startsWith("Give one link or ID at a time:"));
-  assert(!error.message.includes(SECRET), error.message);
+  const message = await refusalOf(`get ${PRIVATE_LINK} ${PRIVATE_LINK}`);
+  assert(message.startsWith("Give one link or ID at a time:"));
+  assert(!message.includes(SECRET), message);
 });
 
 Deno.test("peer LINK says to use peer get, without repeating the link", async () => {

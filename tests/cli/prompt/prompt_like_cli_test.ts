@@ -7,7 +7,7 @@
  */
 
 import { join } from "node:path";
-import { assert, assertEquals, assertRejects } from "../../assert.ts";
+import { assert, assertEquals } from "../../assert.ts";
 import { randomFile, tempDir } from "../../fixtures.ts";
 import {
   isolatedEnv,
@@ -15,12 +15,7 @@ import {
   startTracker,
 } from "../../_prompt_process.ts";
 import { runEntry, spawnSharer } from "../../../scripts/_child.ts";
-import { UsageError } from "../../../lib/app/usage_error.ts";
-import type { Session } from "../../../lib/app/session.ts";
-import {
-  type CommandContext,
-  runCommand,
-} from "../../../lib/cli/prompt/commands.ts";
+import { refusalOf } from "./_commands.ts";
 import { USAGE_EXIT_CODE } from "../../../lib/cli/args.ts";
 
 /** Flags of every prompt here: its own port, on loopback only. */
@@ -98,17 +93,7 @@ Deno.test("peer --out FILE and peer ui --out FILE are refused at start in the wo
 });
 
 Deno.test("a mistyped command at the prompt gets the command line's guess of what was meant", async () => {
-  const context: CommandContext = {
-    session: {} as Session,
-    print: () => {},
-    note: () => {},
-    background: () => {},
-    drawBars: () => {},
-    ui: () => Promise.resolve(""),
-  };
-  const said = async (line: string) =>
-    (await assertRejects(() => runCommand(line, context), UsageError))
-      .message;
+  const said = (line: string) => refusalOf(line);
   assertEquals(
     await said("shaer x"),
     'Unknown command "shaer": Did you mean "share"? Type "help" for the list.',

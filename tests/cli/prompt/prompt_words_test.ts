@@ -6,50 +6,32 @@
  * @module
  */
 
-import { assert, assertEquals } from "../../assert.ts";
+import { assertEquals } from "../../assert.ts";
 import { tempDir } from "../../fixtures.ts";
 import {
   isolatedEnv,
   PromptProcess,
   startTracker,
 } from "../../_prompt_process.ts";
-import { UsageError } from "../../../lib/app/usage_error.ts";
-import type { Session } from "../../../lib/app/session.ts";
 import type { FileMeta } from "../../../lib/protocol/messages.ts";
-import {
-  type CommandContext,
-  runCommand,
-} from "../../../lib/cli/prompt/commands.ts";
+import { runCommand } from "../../../lib/cli/prompt/commands.ts";
+import { commandContext, refusalOf } from "./_commands.ts";
 import {
   formatShareLink,
   generateShareSecret,
 } from "../../../lib/protocol/share_link.ts";
 
 /** A context whose session unshares anything by name; what it printed. */
-function contextOf(printed: string[]): CommandContext {
-  const session = {
+function contextOf(printed: string[]) {
+  return commandContext({
     unshare: (ref: string) =>
       Promise.resolve({ name: ref, id: "ab".repeat(32) } as FileMeta),
-  } as unknown as Session;
-  return {
-    session,
-    print: (text) => printed.push(text),
-    note: () => {},
-    background: () => {},
-    drawBars: () => {},
-    ui: () => Promise.resolve(""),
-  };
+  }, printed);
 }
 
-/** The message `line` is refused with (a UsageError), or undefined. */
-async function refusal(line: string): Promise<string | undefined> {
-  try {
-    await runCommand(line, contextOf([]));
-    return undefined;
-  } catch (error) {
-    assert(error instanceof UsageError, String(error));
-    return error.message;
-  }
+/** The message `line` is refused with (a UsageError). */
+function refusal(line: string): Promise<string> {
+  return refusalOf(line, contextOf([]));
 }
 
 Deno.test("commands that take no arguments refuse extra words in the command line's words, and list points to search", async () => {

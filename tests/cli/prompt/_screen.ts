@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type PromptProcess, sleep } from "../../_prompt_process.ts";
+import { isolatedEnv, PromptProcess, sleep } from "../../_prompt_process.ts";
 
 /** A tiny terminal: enough of VT100 to replay what the prompt draws; its rows. */
 export function screenOf(output: string, columns = 100): string[] {
@@ -97,5 +97,27 @@ export async function statusOnScreen(
       throw new Error(`No answer to status: ${screen.join("\n")}`);
     }
     await sleep(20);
+  }
+}
+
+/**
+ * A prompt on a pseudo-terminal, on loopback, with its own home in `dir`
+ * and told of `tracker`; resolves once it serves.
+ */
+export async function terminalPrompt(
+  dir: string,
+  tracker: string,
+): Promise<PromptProcess> {
+  const prompt = new PromptProcess(
+    ["--host", "127.0.0.1", "--port", "0"],
+    await isolatedEnv(dir, tracker),
+    true,
+  );
+  try {
+    await prompt.waitFor(/Serving on/);
+    return prompt;
+  } catch (error) {
+    await prompt[Symbol.asyncDispose]();
+    throw error;
   }
 }

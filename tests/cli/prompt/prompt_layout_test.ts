@@ -15,7 +15,12 @@ import {
   startTracker,
 } from "../../_prompt_process.ts";
 import { HELP_COLUMNS, helpLines } from "../../../lib/cli/prompt/help.ts";
-import { HAS_SCRIPT, screenOf, waitForScreen } from "./_screen.ts";
+import {
+  HAS_SCRIPT,
+  screenOf,
+  terminalPrompt,
+  waitForScreen,
+} from "./_screen.ts";
 
 /** Every word of the help text, from lines wide enough to break none. */
 const WORDS = new Set(helpLines(10_000).flatMap((line) => line.split(/\s+/)));
@@ -72,12 +77,7 @@ Deno.test({
   fn: async () => {
     await using dir = await tempDir();
     await using tracker = await startTracker();
-    await using prompt = new PromptProcess(
-      ["--host", "127.0.0.1", "--port", "0"],
-      await isolatedEnv(dir.path, tracker.address),
-      true,
-    );
-    await prompt.waitFor(/Serving on/);
+    await using prompt = await terminalPrompt(dir.path, tracker.address);
     // Nobody shares them: both wait, their bars counting down each second.
     await prompt.type(`get ${"a1".repeat(32)}\r`);
     await prompt.type(`get ${"b2".repeat(32)}\r`);

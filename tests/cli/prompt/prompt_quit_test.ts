@@ -9,8 +9,7 @@
 import { assert, assertEquals } from "../../assert.ts";
 import { tempDir } from "../../fixtures.ts";
 import {
-  isolatedEnv,
-  PromptProcess,
+  type PromptProcess,
   sleep,
   startTracker,
 } from "../../_prompt_process.ts";
@@ -18,6 +17,7 @@ import {
   HAS_SCRIPT,
   screenOf,
   statusOnScreen,
+  terminalPrompt,
   waitForScreen,
 } from "./_screen.ts";
 
@@ -36,12 +36,7 @@ Deno.test({
   fn: async () => {
     await using dir = await tempDir();
     await using tracker = await startTracker();
-    await using prompt = new PromptProcess(
-      ["--host", "127.0.0.1", "--port", "0"],
-      await isolatedEnv(dir.path, tracker.address),
-      true,
-    );
-    await prompt.waitFor(/Serving on/);
+    await using prompt = await terminalPrompt(dir.path, tracker.address);
     // Nobody shares it: the get waits for a sharer, minutes.
     await prompt.type(`get ${"a1".repeat(32)}\r`);
     await prompt.waitForOutput(/#1 getting/);

@@ -75,3 +75,28 @@ export async function runWithInput(
     clearTimeout(timer);
   }
 }
+
+/**
+ * The words of `peer get` for the file `id` from `tracker`, saved to `out`,
+ * listening on 127.0.0.1 port 0; `flags` follow them.
+ */
+export function loopbackGetArgs(
+  id: string,
+  tracker: string,
+  out: string,
+  ...flags: string[]
+): string[] {
+  return [
+    "get",
+    id,
+    "--tracker",
+    tracker,
+    "--out",
+    out,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    ...flags,
+  ];
+}

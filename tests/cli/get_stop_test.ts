@@ -15,6 +15,7 @@ import {
   spawnSharer,
   spawnTracker,
 } from "../../scripts/_child.ts";
+import { loopbackGetArgs } from "./_cli.ts";
 
 /** Slow enough that the file below is a few seconds' download. */
 const SLOW_UPLOAD = "256K";
@@ -124,20 +125,17 @@ Deno.test("peer get --seed --json prints, after its result, a seeding line with 
   const tracker = await spawnTracker();
   const sharer = await spawnSharer(file, tracker.address);
   try {
-    await using getter = spawnEntry("peer.ts", [
-      "get",
-      sharer.id,
-      "--tracker",
-      tracker.address,
-      "--out",
-      join(dir.path, "out"),
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--seed",
-      "--json",
-    ], { env: { P2P_HOME: join(dir.path, "home") } });
+    await using getter = spawnEntry(
+      "peer.ts",
+      loopbackGetArgs(
+        sharer.id,
+        tracker.address,
+        join(dir.path, "out"),
+        "--seed",
+        "--json",
+      ),
+      { env: { P2P_HOME: join(dir.path, "home") } },
+    );
     await getter.waitForLine(/"event":"seeding"/, READY_TIMEOUT_MS);
     const [result, seeding] = getter.stdout.map((line) => JSON.parse(line));
     assertEquals(result.id, sharer.id, said(getter));

@@ -11,6 +11,7 @@ import {
   spawnSharer,
   spawnTracker,
 } from "../../scripts/_child.ts";
+import { loopbackGetArgs } from "./_cli.ts";
 import { logTime } from "../../lib/cli/flags.ts";
 import { ANNOUNCE_INTERVAL_MS } from "../../lib/protocol/limits.ts";
 
@@ -172,20 +173,17 @@ Deno.test("peer get --json --verbose prints its result line first and the reacha
     "--verbose",
   ]);
   await using _sharer = sharer.child;
-  const get = await runEntry("peer.ts", [
-    "get",
-    sharer.id,
-    "--tracker",
-    tracker.address,
-    "--out",
-    join(dir.path, "out"),
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    "--json",
-    "--verbose",
-  ], { timeoutMs: 60_000 });
+  const get = await runEntry(
+    "peer.ts",
+    loopbackGetArgs(
+      sharer.id,
+      tracker.address,
+      join(dir.path, "out"),
+      "--json",
+      "--verbose",
+    ),
+    { timeoutMs: 60_000 },
+  );
   assertEquals(get.code, 0, get.stderr);
   const [result, ...events] = get.stdout.trim().split("\n").map((line) =>
     JSON.parse(line)
@@ -207,21 +205,17 @@ Deno.test("peer get --seed --json --verbose prints its result line, then its see
   // About 3 s to download: the tracker answers on reachability meanwhile.
   const sharer = await spawnSharer(file, tracker.address, THROTTLE);
   await using _sharer = sharer.child;
-  await using seeder = spawnEntry("peer.ts", [
-    "get",
-    sharer.id,
-    "--tracker",
-    tracker.address,
-    "--out",
-    join(dir.path, "out"),
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    "--seed",
-    "--json",
-    "--verbose",
-  ]);
+  await using seeder = spawnEntry(
+    "peer.ts",
+    loopbackGetArgs(
+      sharer.id,
+      tracker.address,
+      join(dir.path, "out"),
+      "--seed",
+      "--json",
+      "--verbose",
+    ),
+  );
   await seeder.waitForLine(/"event":"reachability"/, 30_000);
   assertEquals((await seeder.stop("SIGINT")).code, 0, seeder.stderr.join("\n"));
   const lines = seeder.stdout.map((line) => JSON.parse(line));

@@ -419,9 +419,10 @@ export function timing(bytes: number, runs: number[]): ModeTiming {
 }
 
 /** A get and what its sharers spent on it. */
-type Measured = GetResult & { sharersCpuMs: number };
+export type Measured = GetResult & { sharersCpuMs: number };
 
-function modeGets(bytes: number, runs: Measured[]): ModeGets {
+/** The gets `runs` of `bytes` in one mode, as medians (peak RSS: the most). */
+export function modeGets(bytes: number, runs: Measured[]): ModeGets {
   return {
     ...timing(bytes, runs.map((run) => run.wallMs)),
     peakRssBytes: Math.max(...runs.map((run) => run.peakRssBytes)),

@@ -10,15 +10,15 @@
  */
 
 import { aria2Anchor } from "./aria2.ts";
-import { median, sha256Baseline } from "./baselines.ts";
+import { sha256Baseline } from "./baselines.ts";
 import {
   CRYPTO_MODES,
   type CryptoGetRow,
   type CryptoMode,
+  type Measured,
   modeEnv,
-  type ModeGets,
+  modeGets,
   roundOrder,
-  timing,
   trackerFlags,
 } from "./crypto.ts";
 import { floorBaseline } from "./floor.ts";
@@ -26,7 +26,6 @@ import { size } from "./_format.ts";
 import type { BenchResults } from "./report.ts";
 import { settle } from "./settle.ts";
 import {
-  type GetResult,
   runGet,
   type Sharer,
   startSharer,
@@ -137,18 +136,5 @@ async function gets(
     plaintext,
     encrypted,
     ratio: encrypted.mbps / plaintext.mbps,
-  };
-}
-
-/** A get and what its sharer spent on it (as in `crypto.ts`). */
-type Measured = GetResult & { sharersCpuMs: number };
-
-function modeGets(bytes: number, runs: Measured[]): ModeGets {
-  return {
-    ...timing(bytes, runs.map((run) => run.wallMs)),
-    peakRssBytes: Math.max(...runs.map((run) => run.peakRssBytes)),
-    getterCpuMs: median(runs.map((run) => run.cpuMs)),
-    sharersCpuMs: median(runs.map((run) => run.sharersCpuMs)),
-    busyMs: median(runs.map((run) => run.busyMs)),
   };
 }

@@ -175,3 +175,49 @@ export function requiring(
       fn,
     });
 }
+
+/**
+ * Writes an unfinished download at `part` as a get leaves it: a `.part` of
+ * `size` zero bytes (or, with `kind: "folder"`, a folder holding one file)
+ * and its resume record beside it, for a file whose ID is `ab…ab`.
+ */
+export async function unfinishedPart(
+  part: string,
+  options: { size?: number; kind?: "folder" } = {},
+): Promise<void> {
+  const size = options.size ?? 1000;
+  if (options.kind === "folder") {
+    await Deno.mkdir(part);
+    await Deno.writeTextFile(join(part, "one.txt"), "1");
+  } else {
+    await Deno.writeFile(part, new Uint8Array(size));
+  }
+  await Deno.writeTextFile(
+    `${part}.json`,
+    JSON.stringify({
+      version: 1,
+      ...(options.kind ? { kind: options.kind } : {}),
+      id: "ab".repeat(32),
+      size,
+      pieceSize: 262144,
+      hashesDigest: "cd".repeat(32),
+    }),
+  );
+}
+
+/** Runs `command` with `args`, its output discarded; true if it succeeded. */
+export async function runQuietly(
+  command: string,
+  args: string[],
+): Promise<boolean> {
+  try {
+    const { success } = await new Deno.Command(command, {
+      args,
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return success;
+  } catch {
+    return false;
+  }
+}

@@ -9,7 +9,7 @@
 
 import { join } from "node:path";
 import { assertEquals, assertRejects } from "../assert.ts";
-import { tempDir, testTracker } from "../fixtures.ts";
+import { tempDir, testTracker, unfinishedPart } from "../fixtures.ts";
 import { PeerNode, ShareError } from "../../lib/app/peer_node.ts";
 import { startPeerSession } from "../../lib/cli/peer_session.ts";
 import { UsageError } from "../../lib/app/usage_error.ts";
@@ -49,22 +49,10 @@ Deno.test("PeerNode.share of a file that grows while it is hashed says so once, 
 
 Deno.test("Session.share refuses an unfinished download, file or folder, in the words of peer share", async () => {
   await using dir = await tempDir();
-  const record = (kind?: string) =>
-    JSON.stringify({
-      version: 1,
-      ...(kind ? { kind } : {}),
-      id: "ab".repeat(32),
-      size: 1000,
-      pieceSize: 262144,
-      hashesDigest: "cd".repeat(32),
-    });
   const part = join(dir.path, "c.bin.part");
-  await Deno.writeFile(part, new Uint8Array(1000));
-  await Deno.writeTextFile(`${part}.json`, record());
+  await unfinishedPart(part);
   const folder = join(dir.path, "album.part");
-  await Deno.mkdir(folder);
-  await Deno.writeTextFile(join(folder, "one.txt"), "1");
-  await Deno.writeTextFile(`${folder}.json`, record("folder"));
+  await unfinishedPart(folder, { kind: "folder" });
   await using tracker = testTracker();
   await using peer = await startPeerSession({
     tracker: { host: "127.0.0.1", port: tracker.address.port },

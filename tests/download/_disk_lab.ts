@@ -12,20 +12,6 @@ import { randomFile, requiring, sharer, testTracker } from "../fixtures.ts";
 /** Bytes in one MiB. */
 export const MiB = 1024 * 1024;
 
-/** Runs `command` with `args`; true if it succeeded. */
-export async function run(command: string, args: string[]): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command(command, {
-      args,
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return success;
-  } catch {
-    return false;
-  }
-}
-
 /** Skips a test without root (an immutable folder, a small or read-only tmpfs). */
 export const asRoot = requiring(
   Deno.uid() === 0 ? undefined : "needs root (chattr, mount)",

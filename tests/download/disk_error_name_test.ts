@@ -11,8 +11,8 @@
 
 import { join } from "node:path";
 import { assertEquals, assertRejects } from "../assert.ts";
-import { tempDir } from "../fixtures.ts";
-import { asRoot, MiB, run, shares } from "./_disk_lab.ts";
+import { runQuietly, tempDir } from "../fixtures.ts";
+import { asRoot, MiB, shares } from "./_disk_lab.ts";
 import { download, type DownloadOptions } from "../../lib/download/download.ts";
 import { DiskError } from "../../lib/download/_download_error.ts";
 
@@ -36,7 +36,9 @@ asRoot(
     await using shared = await shares(dir.path);
     const out = join(dir.path, "locked");
     await Deno.mkdir(out);
-    if (!await run("chattr", ["+i", out])) throw new Error("chattr +i fails");
+    if (!await runQuietly("chattr", ["+i", out])) {
+      throw new Error("chattr +i fails");
+    }
     try {
       const named = [[shared.fileId, "big.bin"], [shared.folderId, "multi"]];
       for (const [id, name] of named) {
@@ -50,7 +52,7 @@ asRoot(
         );
       }
     } finally {
-      await run("chattr", ["-i", out]);
+      await runQuietly("chattr", ["-i", out]);
     }
   },
 );
@@ -62,7 +64,9 @@ asRoot(
     await using shared = await shares(dir.path);
     const out = join(dir.path, "small");
     await Deno.mkdir(out);
-    if (!await run("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", out])) {
+    if (
+      !await runQuietly("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", out])
+    ) {
       throw new Error("mount fails");
     }
     try {
@@ -74,7 +78,7 @@ asRoot(
         error.message,
       );
     } finally {
-      await run("umount", [out]);
+      await runQuietly("umount", [out]);
     }
   },
 );

@@ -10,8 +10,8 @@
 
 import { join } from "node:path";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
-import { requiring, sha256File, tempDir } from "../fixtures.ts";
-import { asRoot, MiB, run, shares } from "./_disk_lab.ts";
+import { requiring, runQuietly, sha256File, tempDir } from "../fixtures.ts";
+import { asRoot, MiB, shares } from "./_disk_lab.ts";
 import { download, DownloadError } from "../../lib/download/download.ts";
 import { PART_CHECK_MS } from "../../lib/download/_watched_target.ts";
 
@@ -54,7 +54,7 @@ asRoot(
     await using shared = await shares(dir.path);
     const out = join(dir.path, "ro");
     await Deno.mkdir(out);
-    assert(await run("chattr", ["+i", out]), "chattr +i works here");
+    assert(await runQuietly("chattr", ["+i", out]), "chattr +i works here");
     try {
       for (const id of [shared.fileId, shared.folderId]) {
         assertEquals(
@@ -63,7 +63,7 @@ asRoot(
         );
       }
     } finally {
-      await run("chattr", ["-i", out]);
+      await runQuietly("chattr", ["-i", out]);
     }
     assertEquals(await namesIn(out), []);
   },
@@ -77,7 +77,14 @@ asRoot(
     const out = join(dir.path, "romnt");
     await Deno.mkdir(out);
     assert(
-      await run("mount", ["-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", out]),
+      await runQuietly("mount", [
+        "-t",
+        "tmpfs",
+        "-o",
+        "size=1m,ro",
+        "tmpfs",
+        out,
+      ]),
     );
     try {
       for (const id of [shared.fileId, shared.folderId]) {
@@ -87,7 +94,7 @@ asRoot(
         );
       }
     } finally {
-      await run("umount", [out]);
+      await runQuietly("umount", [out]);
     }
   },
 );
@@ -99,16 +106,18 @@ asRoot(
     await using shared = await shares(dir.path);
     const out = join(dir.path, "full");
     await Deno.mkdir(out);
-    assert(await run("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", out]));
+    assert(
+      await runQuietly("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", out]),
+    );
     try {
-      await run("dd", ["if=/dev/zero", `of=${out}/filler`, "bs=64k"]);
+      await runQuietly("dd", ["if=/dev/zero", `of=${out}/filler`, "bs=64k"]);
       assertEquals(
         await failure(shared.fileId, shared.tracker, out),
         `Cannot write to ${out}: the disk is full. Free some space or pick another --out, then run the same get again.`,
       );
       assertEquals(await namesIn(out), ["filler"]);
       await Deno.remove(join(out, "filler"));
-      assert(await run("mount", ["-o", "remount,size=8m", out]));
+      assert(await runQuietly("mount", ["-o", "remount,size=8m", out]));
       const result = await download(shared.fileId, {
         tracker: shared.tracker.address,
         outDir: out,
@@ -117,7 +126,7 @@ asRoot(
       assertEquals(await sha256File(result.path), shared.fileId);
       assertEquals(await namesIn(out), ["big.bin"]);
     } finally {
-      await run("umount", [out]);
+      await runQuietly("umount", [out]);
     }
   },
 );
@@ -129,16 +138,18 @@ asRoot(
     await using shared = await shares(dir.path);
     const out = join(dir.path, "full");
     await Deno.mkdir(out);
-    assert(await run("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", out]));
+    assert(
+      await runQuietly("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", out]),
+    );
     try {
-      await run("dd", ["if=/dev/zero", `of=${out}/filler`, "bs=64k"]);
+      await runQuietly("dd", ["if=/dev/zero", `of=${out}/filler`, "bs=64k"]);
       assertEquals(
         await failure(shared.folderId, shared.tracker, out),
         `Cannot write to ${out}: the disk is full. Free some space or pick another --out, then run the same get again.`,
       );
       assertEquals(await namesIn(out), ["filler"]);
       await Deno.remove(join(out, "filler"));
-      assert(await run("mount", ["-o", "remount,size=8m", out]));
+      assert(await runQuietly("mount", ["-o", "remount,size=8m", out]));
       const result = await download(shared.folderId, {
         tracker: shared.tracker.address,
         outDir: out,
@@ -150,7 +161,7 @@ asRoot(
         await sha256File(join(dir.path, "multi", "sub", "b.bin")),
       );
     } finally {
-      await run("umount", [out]);
+      await runQuietly("umount", [out]);
     }
   },
 );
@@ -162,7 +173,9 @@ asRoot(
     await using shared = await shares(dir.path);
     const out = join(dir.path, "small");
     await Deno.mkdir(out);
-    assert(await run("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", out]));
+    assert(
+      await runQuietly("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", out]),
+    );
     try {
       const part = join(out, "big.bin.part");
       assertEquals(
@@ -171,7 +184,7 @@ asRoot(
       );
       assertEquals(await namesIn(out), ["big.bin.part", "big.bin.part.json"]);
     } finally {
-      await run("umount", [out]);
+      await runQuietly("umount", [out]);
     }
   },
 );

@@ -111,21 +111,26 @@ Deno.test("a get goes on connecting to a peer that closes each connection after 
   assert(peer.accepted >= pieces, `${peer.accepted} connections`);
 });
 
+/** A get of `id` into `dir`/out fails with "no good peer left". */
+async function assertGivesUp(
+  id: string,
+  tracker: Address,
+  dir: string,
+): Promise<void> {
+  await assertRejects(
+    () => download(id, { tracker, outDir: join(dir, "out") }),
+    DownloadError,
+    "no good peer left",
+  );
+}
+
 Deno.test("a get gives up on a peer that closes each connection without sending a piece, after MAX_LINKS_PER_PEER connections", async () => {
   await using dir = await tempDir();
   await using tracker = testTracker();
   const source = await randomFile(dir.path, "closing.bin", 1024 * 1024);
   const meta = await metaOf(source, LINK_PROGRESS_BYTES);
   await using peer = await closingPeer(source, meta, tracker.address, 0);
-  await assertRejects(
-    () =>
-      download(meta.id, {
-        tracker: tracker.address,
-        outDir: join(dir.path, "out"),
-      }),
-    DownloadError,
-    "no good peer left",
-  );
+  await assertGivesUp(meta.id, tracker.address, dir.path);
   assertEquals(peer.accepted, MAX_LINKS_PER_PEER);
 });
 
@@ -137,14 +142,6 @@ Deno.test("a get gives up on a peer that closes each connection after less than 
   // One small piece a connection: progress, but too little to count.
   assert(MIN_PIECE_SIZE < LINK_PROGRESS_BYTES);
   await using peer = await closingPeer(source, meta, tracker.address, 1);
-  await assertRejects(
-    () =>
-      download(meta.id, {
-        tracker: tracker.address,
-        outDir: join(dir.path, "out"),
-      }),
-    DownloadError,
-    "no good peer left",
-  );
+  await assertGivesUp(meta.id, tracker.address, dir.path);
   assertEquals(peer.accepted, MAX_LINKS_PER_PEER);
 });

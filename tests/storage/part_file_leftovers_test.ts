@@ -8,7 +8,7 @@
 
 import { join } from "node:path";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
-import { requiring, tempDir } from "../fixtures.ts";
+import { requiring, runQuietly, tempDir } from "../fixtures.ts";
 import { PartFile, type PartIdentity } from "../../lib/storage/part_file.ts";
 
 function identity(size: number): PartIdentity {
@@ -130,20 +130,6 @@ Deno.test("PartFile removes its record's stale temporary files when it resumes i
   assertEquals(await namesIn(dir.path), ["c.part", "c.part.json"]);
 });
 
-/** Runs `command` with `args`; true if it succeeded. */
-async function run(command: string, args: string[]): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command(command, {
-      args,
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return success;
-  } catch {
-    return false;
-  }
-}
-
 const asRoot = requiring(
   Deno.uid() === 0 ? undefined : "needs root to mount a tmpfs",
 );
@@ -155,11 +141,18 @@ asRoot(
     const mount = join(dir.path, "full");
     await Deno.mkdir(mount);
     assert(
-      await run("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mount]),
+      await runQuietly("mount", [
+        "-t",
+        "tmpfs",
+        "-o",
+        "size=1m",
+        "tmpfs",
+        mount,
+      ]),
     );
     try {
       // Fills it: the last write fails with ENOSPC.
-      await run("dd", ["if=/dev/zero", `of=${mount}/filler`, "bs=64k"]);
+      await runQuietly("dd", ["if=/dev/zero", `of=${mount}/filler`, "bs=64k"]);
       const error = await assertRejects(() =>
         PartFile.open({ dir: mount, name: "c", identity: identity(3000) })
       );
@@ -175,7 +168,7 @@ asRoot(
       assertEquals(part.partPath, join(mount, "c.part"));
       part.close();
     } finally {
-      await run("umount", [mount]);
+      await runQuietly("umount", [mount]);
     }
   },
 );

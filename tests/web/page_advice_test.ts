@@ -12,7 +12,7 @@
 
 import { join } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
-import { tempDir } from "../fixtures.ts";
+import { tempDir, unfinishedPart } from "../fixtures.ts";
 import type { BrowserChoice } from "../../scripts/_browser.ts";
 import { eachBrowser, inPage, pageFixture, until } from "./_page.ts";
 
@@ -27,17 +27,7 @@ eachBrowser((choice: BrowserChoice) => {
   Deno.test(`web page: sharing an unfinished download by its path says to finish it with Get, not peer get (${choice.name})`, async () => {
     await using web = await pageFixture(choice);
     const part = join(web.dir, "c.bin.part");
-    await Deno.writeFile(part, new Uint8Array(1000));
-    await Deno.writeTextFile(
-      `${part}.json`,
-      JSON.stringify({
-        version: 1,
-        id: "ab".repeat(32),
-        size: 1000,
-        pieceSize: 262144,
-        hashesDigest: "cd".repeat(32),
-      }),
-    );
+    await unfinishedPart(part);
     await web.page.type("#share-path", part);
     await web.page.click("#share-button");
     const note = await until<string>(

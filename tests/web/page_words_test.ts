@@ -11,7 +11,7 @@
 
 import { join } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
-import { tempDir } from "../fixtures.ts";
+import { tempDir, unfinishedPart } from "../fixtures.ts";
 import { diskError } from "../../lib/download/_download_error.ts";
 import {
   noTrackerAnswered,
@@ -242,17 +242,7 @@ for (const [what, cli, page] of trackerCases()) {
 Deno.test("forPage: a share the page cannot make is said with what the page or the command line can do", async () => {
   await using dir = await tempDir();
   const part = join(dir.path, "c.bin.part");
-  await Deno.writeFile(part, new Uint8Array(1000));
-  await Deno.writeTextFile(
-    `${part}.json`,
-    JSON.stringify({
-      version: 1,
-      id: "ab".repeat(32),
-      size: 1000,
-      pieceSize: 262144,
-      hashesDigest: "cd".repeat(32),
-    }),
-  );
+  await unfinishedPart(part);
   const unfinished = await refuseUnfinished(part).then(
     () => "",
     (error: Error) => error.message,

@@ -10,6 +10,7 @@
 
 import { basename, resolve } from "node:path";
 import { expandHome } from "./data_dir.ts";
+import { removeEmptyFolders } from "./out_dir.ts";
 import { selfAddresses } from "../net/address.ts";
 import type { Address } from "../net/connection.ts";
 import { download, type DownloadResult } from "../download/download.ts";
@@ -258,6 +259,19 @@ export class Session {
   async get(
     wanted: string | ShareLink,
     options: GetOptions = {},
+  ): Promise<DownloadResult | undefined> {
+    let result: DownloadResult | undefined;
+    try {
+      return result = await this.#fetch(wanted, options);
+    } finally {
+      if (!result) await removeEmptyFolders(options.made ?? []);
+    }
+  }
+
+  /** {@linkcode get} but for the folders it made. */
+  async #fetch(
+    wanted: string | ShareLink,
+    options: GetOptions,
   ): Promise<DownloadResult | undefined> {
     const { id, secret, tracker, moreTrackers, serve } = lookupOf(
       wanted,

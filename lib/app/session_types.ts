@@ -56,6 +56,12 @@ export interface GetOptions {
    * left; 0 fails at once. @default {DEFAULT_WAIT_MS}
    */
   waitMs?: number;
+  /**
+   * Folders made for this get (deepest first, as `prepareOutDir` gives
+   * them): taken away again when it ends, cancelled or failed, with nothing
+   * saved in them, as `peer get` does. @default {none}
+   */
+  made?: readonly string[];
 }
 
 /** Something that happened in the session's background work. */

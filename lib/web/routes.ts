@@ -12,13 +12,8 @@ import { parseGetTarget } from "../app/lookup.ts";
 import { expandHome } from "../app/data_dir.ts";
 import { UsageError } from "../app/usage_error.ts";
 import { USAGE_ERRORS, userSentence } from "../app/user_errors.ts";
-import {
-  OutDirError,
-  prepareOutDir,
-  removeEmptyFolders,
-} from "../app/out_dir.ts";
+import { OutDirError, prepareOutDir } from "../app/out_dir.ts";
 import type { FileList } from "../protocol/messages.ts";
-import type { ShareLink } from "../protocol/share_link.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
 import type { Finished } from "./activity.ts";
 import {
@@ -231,31 +226,10 @@ async function startGet(
   const created = await checkOutDir(folder ?? resolve(context.session.outDir));
   const number = await startTracked(
     context,
-    () => getInto(context, wanted, { outDir: folder, created }),
+    () => context.session.get(wanted, { outDir: folder, made: created }),
   );
   context.activity.rememberGet(number, { ref, outDir: folder });
   return number;
-}
-
-/**
- * The session's get of `wanted` into `outDir`; the folders made for it
- * (`created`) are taken away again when it ends cancelled or failed with
- * nothing in them, as `peer get` does. The transfer starts before the
- * first await, as {@linkcode startTracked} needs.
- */
-async function getInto(
-  context: ApiContext,
-  wanted: string | ShareLink,
-  where: { outDir?: string; created: string[] },
-): Promise<unknown> {
-  let saved = false;
-  try {
-    const result = await context.session.get(wanted, { outDir: where.outDir });
-    saved = result !== undefined;
-    return result;
-  } finally {
-    if (!saved) await removeEmptyFolders(where.created);
-  }
 }
 
 /**

@@ -14,7 +14,7 @@ import { isLinkText } from "../../app/lookup.ts";
 import { parseSearchText } from "../args.ts";
 import { parseDuration } from "../duration.ts";
 import { doctorLines } from "../doctor.ts";
-import { prepareOutDir, removeEmptyFolders } from "../out_dir.ts";
+import { prepareOutDir } from "../out_dir.ts";
 import { partsIn, stoppedMessage } from "../get_stopped.ts";
 import type { Transfer } from "../../app/transfers.ts";
 import type { DownloadResult } from "../../download/download.ts";
@@ -192,19 +192,15 @@ async function startGet(
   });
   let running: Promise<DownloadResult | undefined>;
   try {
-    running = session.get(wanted, { outDir, force, waitMs });
+    running = session.get(wanted, { outDir, force, waitMs, made: created });
   } finally {
     stop();
   }
   context.background(
     (async () => {
-      try {
-        // Undefined: cancelled (by cancel, or by quitting).
-        if (await running === undefined && transfer) {
-          context.print(await cancelledMessage(transfer, outDir, partsBefore));
-        }
-      } finally {
-        await removeEmptyFolders(created);
+      // Undefined: cancelled (by cancel, or by quitting).
+      if (await running === undefined && transfer) {
+        context.print(await cancelledMessage(transfer, outDir, partsBefore));
       }
     })(),
   );

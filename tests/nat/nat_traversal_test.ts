@@ -188,7 +188,7 @@ natTest(
 );
 
 natTest(
-  "the relay holds a session to its --relay-limit, within 10%",
+  "the relay holds a session to its --relay-limit: the file comes whole, never faster than the limit",
   async () => {
     await using dir = await tempDir();
     const limit = 2 * MiB;
@@ -203,12 +203,18 @@ natTest(
       trackerArgs: ["--relay-limit", "2M"],
     });
     const report = await get(lab, "pub", sharer.id, tracker, dir.path);
-    assertEquals(report.peers[0].via, "relayed");
-    // The get's own time includes its tracker lookup and the meeting, which
-    // only make the rate look lower; the relay lets a 0.1 s burst through.
+    assertEquals(report.peers.map((peer) => peer.via), ["relayed"]);
+    assertEquals(report.peers[0].bytes, size, "every byte came by the relay");
+    // Only an upper bound: a loaded machine can make the get slower than
+    // the limit, never faster. The get's own time spans the whole transfer
+    // (and its lookup and meeting besides), so it cannot make the rate look
+    // higher than the relay let through: at most the limit plus its 0.1 s
+    // burst, 2.05 MiB/s here. It still fails a relay that ignores the
+    // limit: at --relay-limit 1000M the get took 0.23 s (34.8 MiB/s), at
+    // the default 8M 1.04 s (7.7 MiB/s).
     const rate = size / (report.elapsedMs / 1000);
     assert(
-      rate <= limit * 1.1 && rate >= limit * 0.9,
+      rate <= limit * 1.1,
       `relayed at ${(rate / MiB).toFixed(2)} MiB/s against a limit of 2 MiB/s`,
     );
   },

@@ -32,6 +32,7 @@ import {
 } from "./format.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
 import { ProgressLine } from "./progress.ts";
+import { resumedBytes, resumingLine } from "./_resumed.ts";
 import { resolveTrackers } from "./args.ts";
 import { UsageError } from "../app/usage_error.ts";
 import { readGetTarget, STDIN_ARG } from "./get_target.ts";
@@ -134,6 +135,8 @@ async function downloadInto(
   const waitingUntil = performance.now() + waitMs;
   /** The last wait said (a log says each once). */
   let toldWaiting: string | undefined;
+  /** Bytes of a `.part` an earlier get left, once the download tells it. */
+  let resumed: number | undefined;
   try {
     let result;
     try {
@@ -186,6 +189,15 @@ async function downloadInto(
           }
           // Before the file is found, the name is a stand-in for its ID.
           if (!p.waiting || p.size > 0) savingAs = p.name;
+          if (resumed === undefined) {
+            resumed = resumedBytes(p, partsBefore);
+            if (resumed && !flags.quiet && !flags.json) {
+              progress.clear();
+              console.error(
+                resumingLine(p.name, { bytes: resumed, size: p.size }),
+              );
+            }
+          }
           progress.update({
             label: p.files
               ? `${p.name} (${p.files.done}/${p.files.total} files)`
@@ -211,7 +223,10 @@ async function downloadInto(
     } finally {
       progress.clear();
     }
-    printSaved(result, flags, secret !== undefined);
+    printSaved(result, flags, {
+      isPrivate: secret !== undefined,
+      resumed: resumed ?? 0,
+    });
     if (flags.seed && node.shared().length > 0) {
       await seedUntilStopped(result, {
         node,
@@ -337,12 +352,18 @@ function notAFileError(output: string): UsageError {
   );
 }
 
+/**
+ * Prints where the file was saved: the `--json` result line, the path with
+ * `--quiet`, else a sentence and who sent it. `resumed` is the bytes an
+ * earlier get had saved (`resumedBytes` in `--json`, when not 0).
+ */
 function printSaved(
   result: DownloadResult,
   flags: GetFlags,
-  isPrivate: boolean,
+  options: { isPrivate: boolean; resumed: number },
 ): void {
   const { meta, path, peers, elapsedMs } = result;
+  const { isPrivate, resumed } = options;
   if (flags.json) {
     console.log(
       toJsonLine({
@@ -360,6 +381,7 @@ function printSaved(
           : { firstPieceMs: Math.round(result.firstPieceMs) }),
         peers,
         alreadyHere: result.alreadyHere,
+        ...(resumed > 0 ? { resumedBytes: resumed } : {}),
         ...folderFiles(meta),
         version: VERSION,
       }),

@@ -4,7 +4,8 @@
  * it is not fine; with several trackers, one line for each. Exits 1 when
  * no tracker can be used (the address, the port and the relay cannot be
  * checked then): those lines go to stderr, the LAN and DHT lines, checked
- * anyway, to stdout.
+ * anyway, to stdout. LAN discovery or the DHT turned off (`--no-lan`,
+ * `--no-dht`, or their environment variables) is said in its line.
  *
  * @module
  */
@@ -22,7 +23,12 @@ import { FAILURE_EXIT_CODE } from "./errors.ts";
 import { toJsonLine } from "./format.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
 import { VERSION } from "../protocol/version.ts";
-import { DEFAULT_PEER_PORT, TRACKER_ENV } from "../protocol/limits.ts";
+import {
+  DEFAULT_PEER_PORT,
+  NO_DHT_ENV,
+  NO_LAN_ENV,
+  TRACKER_ENV,
+} from "../protocol/limits.ts";
 
 /** Runs `peer doctor`; resolves to the exit code. */
 export async function doctor(flags: ServeFlags): Promise<number> {
@@ -38,9 +44,14 @@ export async function doctor(flags: ServeFlags): Promise<number> {
   });
   const failed = report.trackerMs === undefined;
   const trackerLines = trackerCheckLines(report);
+  const off = discoveryOff(flags);
   if (flags.json) {
+    const offFields = {
+      ...(off.lan ? { lanOff: off.lan } : {}),
+      ...(off.dht ? { dhtOff: off.dht } : {}),
+    };
     if (!failed) {
-      console.log(toJsonLine({ ...report, version: VERSION }));
+      console.log(toJsonLine({ ...report, ...offFields, version: VERSION }));
       return 0;
     }
     // As every command's --json failure ends: the sentence, its exit code.
@@ -48,15 +59,16 @@ export async function doctor(flags: ServeFlags): Promise<number> {
     console.error(error);
     console.log(toJsonLine({
       ...report,
+      ...offFields,
       error,
       exitCode: FAILURE_EXIT_CODE,
       version: VERSION,
     }));
   } else if (failed) {
     for (const line of trackerLines) console.error(line);
-    for (const line of discoveryLines(report)) console.log(line);
+    for (const line of discoveryLines(report, off)) console.log(line);
   } else {
-    for (const line of doctorLines(report)) console.log(line);
+    for (const line of doctorLines(report, off)) console.log(line);
   }
   return failed ? FAILURE_EXIT_CODE : 0;
 }
@@ -76,8 +88,51 @@ export async function doctor(flags: ServeFlags): Promise<number> {
  * // ["Tracker 10.0.0.5:5000: reachable, encrypted (connected in 12 ms).", …]
  * ```
  */
-export function doctorLines(report: DoctorReport): string[] {
-  return [...trackerCheckLines(report), ...discoveryLines(report)];
+export function doctorLines(
+  report: DoctorReport,
+  off: DiscoveryOff = {},
+): string[] {
+  return [...trackerCheckLines(report), ...discoveryLines(report, off)];
+}
+
+/**
+ * What turned LAN discovery or the DHT off, each named when it is: the
+ * flag (`--no-lan`, `--no-dht`) or the environment variable.
+ */
+export interface DiscoveryOff {
+  /** `--no-lan`, or `P2P_NO_LAN`. @default {on} */
+  lan?: string;
+  /** `--no-dht`, or `P2P_NO_DHT`. @default {on} */
+  dht?: string;
+}
+
+/**
+ * Which of LAN discovery and the DHT `flags` or the environment turn off,
+ * and by what (the flag first); as `lanFrom` and `dhtFrom` decide.
+ */
+export function discoveryOff(
+  flags: Pick<ServeFlags, "lan" | "dht">,
+): DiscoveryOff {
+  const lan = flags.lan === false
+    ? "--no-lan"
+    : envSet(NO_LAN_ENV)
+    ? NO_LAN_ENV
+    : undefined;
+  const dht = flags.dht === false
+    ? "--no-dht"
+    : envSet(NO_DHT_ENV)
+    ? NO_DHT_ENV
+    : undefined;
+  return { ...(lan ? { lan } : {}), ...(dht ? { dht } : {}) };
+}
+
+/** True when `name` is set to anything but empty (false without permission). */
+function envSet(name: string): boolean {
+  try {
+    return Boolean(Deno.env.get(name));
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -124,12 +179,31 @@ function trackerCheckLines(report: DoctorReport): string[] {
   return lines;
 }
 
-/** The lines of the checks that need no tracker: LAN discovery, the DHT. */
-export function discoveryLines(report: DoctorReport): string[] {
+/**
+ * The lines of the checks that need no tracker: LAN discovery, the DHT;
+ * for one that `off` names, that it is off and by what, not checked.
+ */
+export function discoveryLines(
+  report: DoctorReport,
+  off: DiscoveryOff = {},
+): string[] {
   return [
-    ...(report.lan ? [lanLine(report.lan)] : []),
-    ...(report.dht ? [dhtLine(report.dht)] : []),
+    ...(off.lan
+      ? [`LAN discovery: off (${offBy(off.lan)}), not checked.`]
+      : report.lan
+      ? [lanLine(report.lan)]
+      : []),
+    ...(off.dht
+      ? [`DHT: off (${offBy(off.dht)}), not checked.`]
+      : report.dht
+      ? [dhtLine(report.dht)]
+      : []),
   ];
+}
+
+/** `--no-lan` as it is, `P2P_NO_LAN is set` for a variable. */
+function offBy(what: string): string {
+  return what.startsWith("--") ? what : `${what} is set`;
 }
 
 /** One line per tracker: reached and how fast, or why not. */

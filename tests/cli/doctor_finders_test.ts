@@ -67,10 +67,10 @@ Deno.test("peer doctor with no tracker still checks the DHT: the tracker's sente
   assertEquals(result.code, 1);
   const line = assertOneLine(result.stderr);
   assert(line.startsWith(`Cannot reach tracker at ${down}`), line);
-  assertEquals(
-    result.stdout.trim(),
+  assertEquals(result.stdout.trim().split("\n"), [
+    "LAN discovery: off (P2P_NO_LAN is set), not checked.",
     "DHT: 1 of 1 bootstrap node answered within 3 s: this peer can join the DHT and find peers without a tracker.",
-  );
+  ]);
 });
 
 Deno.test("peer doctor --json carries the DHT check; --no-dht and --no-lan leave their checks out", async () => {
@@ -97,6 +97,55 @@ Deno.test("peer doctor --json carries the DHT check; --no-dht and --no-lan leave
   assertEquals([report.dht, report.lan], [undefined, undefined]);
   assertEquals(report.exitCode, 1);
 });
+
+for (
+  const { flags, env, lan, dht } of [
+    {
+      flags: ["--no-lan"],
+      env: { P2P_NO_LAN: "" },
+      lan: "--no-lan",
+      dht: "P2P_NO_DHT is set",
+    },
+    {
+      flags: ["--no-dht"],
+      env: { P2P_NO_DHT: "" },
+      lan: "P2P_NO_LAN is set",
+      dht: "--no-dht",
+    },
+  ]
+) {
+  Deno.test(
+    `peer doctor ${
+      flags.join(" ")
+    } says in one line each that LAN discovery and the DHT are off, and what turned them off`,
+    async () => {
+      const tracker = await spawnTracker();
+      await using _tracker = tracker.child;
+      const args = [
+        "doctor",
+        "--tracker",
+        tracker.address,
+        "--host",
+        LOCAL,
+        "--port",
+        "0",
+        ...flags,
+      ];
+      const result = await runEntry("peer.ts", args, { env });
+      assertEquals(result.code, 0, result.stderr);
+      assertEquals(result.stdout.trim().split("\n").slice(-2), [
+        `LAN discovery: off (${lan}), not checked.`,
+        `DHT: off (${dht}), not checked.`,
+      ]);
+      const json = await runEntry("peer.ts", [...args, "--json"], { env });
+      const report = JSON.parse(json.stdout);
+      assertEquals(
+        [report.lanOff, report.dhtOff],
+        [lan.split(" ")[0], dht.split(" ")[0]],
+      );
+    },
+  );
+}
 
 const REPORT: DoctorReport = {
   tracker: "203.0.113.1:5000",

@@ -14,6 +14,22 @@ import { doctorLines } from "../../lib/cli/doctor.ts";
 const PICKED_AND_REACHABLE =
   /^Reachable from outside on port \d+ \(a free port picked for this check, as --port 0 does; a share picks another\): yes, peers can connect to you\.$/;
 
+/**
+ * What doctor says last under the test runner, which turns LAN discovery
+ * and the DHT off.
+ */
+const OFF_LINES = [
+  "LAN discovery: off (P2P_NO_LAN is set), not checked.",
+  "DHT: off (P2P_NO_DHT is set), not checked.",
+];
+
+/** doctor's lines on stdout before {@linkcode OFF_LINES}, which end them. */
+function checkLines(stdout: string): string[] {
+  const lines = stdout.trim().split("\n");
+  assertEquals(lines.slice(-2), OFF_LINES, stdout);
+  return lines.slice(0, -2);
+}
+
 Deno.test("peer doctor against a tracker on this machine: reachable, no NAT, reachable from outside, relay available", async () => {
   const tracker = await spawnTracker();
   await using _tracker = tracker.child;
@@ -27,7 +43,7 @@ Deno.test("peer doctor against a tracker on this machine: reachable, no NAT, rea
     "0",
   ]);
   assertEquals(result.code, 0, result.stderr);
-  const lines = result.stdout.trim().split("\n");
+  const lines = checkLines(result.stdout);
   assertEquals(lines.length, 4, result.stdout);
   assert(
     lines[0].startsWith(`Tracker ${tracker.address}: reachable, encrypted`),
@@ -69,7 +85,7 @@ Deno.test("peer doctor with no tracker there: one sentence, exit 1", async () =>
   assertEquals(result.code, 1);
   const line = assertOneLine(result.stderr);
   assert(/Cannot reach tracker at .*connection refused/.test(line), line);
-  assertEquals(result.stdout, "");
+  assertEquals(result.stdout.trim().split("\n"), OFF_LINES);
 });
 
 Deno.test("doctor's lines say what to do behind a router that changes ports and with no relay", () => {
@@ -103,7 +119,7 @@ Deno.test("peer doctor with the first of two trackers down: a line for each, say
     "0",
   ]);
   assertEquals(result.code, 0, result.stderr);
-  const lines = result.stdout.trim().split("\n");
+  const lines = checkLines(result.stdout);
   assertEquals(lines.length, 5, result.stdout);
   assertEquals(
     lines[0],
@@ -158,7 +174,7 @@ Deno.test("peer doctor with neither of two trackers there: a line for each and o
     `${a},${b}`,
   ]);
   assertEquals(result.code, 1);
-  assertEquals(result.stdout, "");
+  assertEquals(result.stdout.trim().split("\n"), OFF_LINES);
   assertEquals(result.stderr.trim().split("\n"), [
     `Tracker ${a}: could not be reached: connection refused.`,
     `Tracker ${b}: could not be reached: connection refused.`,
@@ -182,7 +198,7 @@ Deno.test("peer doctor on a port another program holds says so, and neither blam
     String(port),
   ]);
   assertEquals(result.code, 0, result.stderr);
-  const lines = result.stdout.trim().split("\n");
+  const lines = checkLines(result.stdout);
   assertEquals(lines.length, 4, result.stdout);
   assert(lines[1].includes("no NAT router"), lines[1]);
   assertEquals(
@@ -247,7 +263,7 @@ Deno.test("peer doctor pointed at a sharer's port, not a tracker: the tracker ch
   ]);
   assertEquals(result.code, 1, result.stdout);
   assertEquals(assertOneLine(result.stderr), notATracker(sharer.address));
-  assertEquals(result.stdout, "");
+  assertEquals(result.stdout.trim().split("\n"), OFF_LINES);
 });
 
 Deno.test("peer doctor --json pointed at a sharer's port ends stdout with {error, exitCode, version}, its check fields kept", async () => {

@@ -18,6 +18,7 @@ import {
   type PeerLinkOptions,
 } from "../swarm/peer_link.ts";
 import { STREAMS_PER_PEER, wantsSecondStream } from "./_parallel_streams.ts";
+import { formatSize } from "../util/format_size.ts";
 
 /**
  * Connections one download makes to one peer address, counting the first,
@@ -373,19 +374,40 @@ export class PeerPool {
       this.#attempts.set(key, Math.max(0, (this.#attempts.get(key) ?? 0) - 1));
     }
     if (link.failure && !this.#options.link.scheduler.over) {
-      const requeued = link.requeued;
-      this.#options.log?.(
-        `Dropped peer ${link.label}: ${link.failure}.${
-          requeued > 0
-            ? ` Re-requesting its ${requeued} outstanding ${
-              requeued === 1 ? "piece" : "pieces"
-            } from other peers.`
-            : ""
-        }`,
-      );
+      this.#options.log?.(endedLine(link));
     }
     this.#options.onLinkEnded();
   }
+}
+
+/** PeerLink's failure when the other end closed the connection cleanly. */
+const PEER_CLOSED = "peer closed the connection";
+
+/**
+ * The log line of a link that ended before the download did. A relayed
+ * link closed cleanly after it brought the file on is, most likely, the
+ * relay ending the session at its byte quota (the end looks the same as
+ * the peer leaving): the peer is met there again, as its attempts are
+ * left (LINK_PROGRESS_BYTES), so it is not said to be dropped.
+ */
+function endedLine(link: PeerLink): string {
+  const { requeued } = link;
+  const pieces = `${requeued} outstanding ${
+    requeued === 1 ? "piece" : "pieces"
+  }`;
+  if (
+    link.route === "relayed" && link.failure === PEER_CLOSED &&
+    link.bytes >= LINK_PROGRESS_BYTES
+  ) {
+    return `The relay ended its session with ${link.label} after ${
+      formatSize(link.bytes)
+    } (a relay ends each session after a set amount, unless the peer left): meeting it there again.${
+      requeued > 0 ? ` Asking again for its ${pieces}.` : ""
+    }`;
+  }
+  return `Dropped peer ${link.label}: ${link.failure}.${
+    requeued > 0 ? ` Re-requesting its ${pieces} from other peers.` : ""
+  }`;
 }
 
 /** Most peer addresses named in one log line. */

@@ -12,7 +12,7 @@ import { download, MAX_LINKS_PER_PEER } from "../../lib/download/download.ts";
 
 const MIB = 1024 * 1024;
 
-Deno.test("a 10 MB get through a relay with a 1 MiB quota finishes on its first run: a session the quota ended after sending pieces does not use up the sharer's attempts", async () => {
+Deno.test("a 10 MB get through a relay with a 1 MiB quota finishes on its first run: a session the quota ended after sending pieces does not use up the sharer's attempts, and is logged as the relay ending it, not as a dropped peer", async () => {
   await using dir = await tempDir();
   const size = 10_000_000;
   const file = await randomFile(dir.path, "shared.bin", size);
@@ -34,4 +34,11 @@ Deno.test("a 10 MB get through a relay with a 1 MiB quota finishes on its first 
     paired > MAX_LINKS_PER_PEER && quotaReached >= MAX_LINKS_PER_PEER,
     `${paired} sessions, ${quotaReached} ended by the quota`,
   );
+  // Each is said as the relay ending its session, not as a dropped peer.
+  const log = lines.join("\n");
+  assertEquals(lines.filter((line) => line.startsWith("Dropped peer")), []);
+  const ended = lines.filter((line) =>
+    /^The relay ended its session with 127\.0\.0\.1:\d+ after /.test(line)
+  );
+  assert(ended.length >= quotaReached - 1, log);
 });

@@ -18,7 +18,7 @@ import {
 import { loopbackGetArgs } from "./_cli.ts";
 import { formatSize } from "../../lib/util/format_size.ts";
 
-/** Six pieces of 256 KiB: about three seconds at SLOW_UPLOAD. */
+/** Six pieces of 256 KiB: three seconds at SLOW_UPLOAD. */
 const SIZE = 6 * 256 * 1024;
 /** Slow enough to stop the first get part way. */
 const SLOW_UPLOAD = "512K";
@@ -56,10 +56,11 @@ for (const json of [false, true]) {
         const args = loopbackGetArgs(sharer.id, tracker.address, out);
         const part = join(out, "big.bin.part");
         const first = spawnEntry("peer.ts", args, { env });
-        // Stopped with about a third of the file verified and written.
+        // Stopped once a piece or more is verified and written, seconds
+        // before the rest could come at SLOW_UPLOAD.
         await pollUntil(
           READY_TIMEOUT_MS,
-          async () => await sameBytes(part, source) >= SIZE / 3,
+          async () => await sameBytes(part, source) >= SIZE / 6,
         );
         await first.stop("SIGINT");
         const held = await sameBytes(part, source);

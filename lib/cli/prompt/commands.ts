@@ -13,11 +13,12 @@ import { UsageError } from "../../app/usage_error.ts";
 import { isLinkText } from "../../app/lookup.ts";
 import { parseSearchText } from "../args.ts";
 import { parseDuration } from "../duration.ts";
-import { doctorLines } from "../doctor.ts";
+import { type DiscoveryOff, discoveryOff, doctorLines } from "../doctor.ts";
 import { prepareOutDir } from "../out_dir.ts";
 import { partsIn, stoppedMessage } from "../get_stopped.ts";
 import type { Transfer } from "../../app/transfers.ts";
 import type { DownloadResult } from "../../download/download.ts";
+import type { DoctorReport } from "../../app/doctor.ts";
 import { suggest } from "../suggest.ts";
 import { COMMANDS, encode, splitWords } from "./completion.ts";
 import { helpLines } from "./help.ts";
@@ -111,9 +112,7 @@ export async function runCommand(
       return "continue";
     case "doctor":
       none(args, "doctor");
-      for (const text of doctorLines(await session.doctor())) {
-        context.print(text);
-      }
+      await doctor(context);
       return "continue";
     case "status":
       none(args, "status");
@@ -223,6 +222,26 @@ async function cancelledMessage(
       opening: `Cancelled #${transfer.number} ${transfer.fileName}`,
     }),
   );
+}
+
+/** Prints `peer doctor`'s lines for the session, what it has off too. */
+async function doctor(context: CommandContext): Promise<void> {
+  const report = await context.session.doctor();
+  for (const text of doctorLines(report, offIn(report))) context.print(text);
+}
+
+/**
+ * What turned off the LAN discovery or DHT the session did not check (it
+ * checks what its node has on): the environment variable when it is set,
+ * else the flag. The session knows what is off, not why: with both the
+ * flag and the variable, `peer doctor` names the flag and this the variable.
+ */
+function offIn(report: DoctorReport): DiscoveryOff {
+  const byEnv = discoveryOff({});
+  return {
+    ...(report.lan ? {} : { lan: byEnv.lan ?? "--no-lan" }),
+    ...(report.dht ? {} : { dht: byEnv.dht ?? "--no-dht" }),
+  };
 }
 
 function showLink(ref: string, context: CommandContext): void {

@@ -1,12 +1,13 @@
 /**
  * The prompt's `doctor` checks what `peer doctor` checks of what its node
  * has on: with the DHT on (asked only of a node on 127.0.0.1), a DHT line;
- * with the LAN off, no LAN line. Real processes: a tracker, a prompt.
+ * what it has off, it says is off and by what, as `peer doctor` does. Real
+ * processes: a tracker, a prompt.
  *
  * @module
  */
 
-import { assert } from "../../assert.ts";
+import { assert, assertEquals } from "../../assert.ts";
 import { tempDir } from "../../fixtures.ts";
 import {
   isolatedEnv,
@@ -17,7 +18,7 @@ import { DhtDiscovery } from "../../../lib/discovery/dht.ts";
 
 const LOCAL = "127.0.0.1";
 
-Deno.test("doctor at the prompt checks the DHT when the prompt has it on, and not the LAN it has off", async () => {
+Deno.test("doctor at the prompt checks the DHT when the prompt has it on, and says the LAN is off, by P2P_NO_LAN", async () => {
   await using dir = await tempDir();
   await using tracker = await startTracker();
   await using node = await DhtDiscovery.start({
@@ -47,5 +48,32 @@ Deno.test("doctor at the prompt checks the DHT when the prompt has it on, and no
     ),
     prompt.output,
   );
-  assert(!prompt.lines.some((line) => line.startsWith("LAN")), prompt.output);
+  assertEquals(
+    prompt.lines.filter((line) => line.startsWith("LAN")),
+    ["LAN discovery: off (P2P_NO_LAN is set), not checked."],
+    prompt.output,
+  );
+});
+
+Deno.test("doctor at the prompt says the DHT is off, by --no-dht, where it said nothing of it", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const env = {
+    ...await isolatedEnv(dir.path, tracker.address),
+    P2P_NO_DHT: "",
+  };
+  await using prompt = new PromptProcess(
+    ["--host", LOCAL, "--port", "0", "--no-dht"],
+    env,
+  );
+  await prompt.type("doctor\nquit\n");
+  await prompt.end(30_000);
+  assertEquals(
+    prompt.lines.filter((line) => /^(LAN|DHT)/.test(line)),
+    [
+      "LAN discovery: off (P2P_NO_LAN is set), not checked.",
+      "DHT: off (--no-dht), not checked.",
+    ],
+    prompt.output,
+  );
 });

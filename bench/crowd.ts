@@ -300,21 +300,23 @@ async function queryFlood(
   fleets: CrowdFleet[],
   first: number,
 ) {
-  const flooders = await CrowdFleet.open({
-    processes: 1,
-    nice: CROWD_NICE,
-    tracker: address,
-    peers: FLOOD.addresses * FLOOD.querying,
-    addresses: FLOOD.addresses,
-    firstAddress: first,
-    peerOffset: FLOOD.addresses * FLOOD.idle,
-    files: [1, 1],
-    tries: 1,
-    queriesPerSecond: FLOOD_QPS,
-  });
-  fleets.push(flooders);
+  // Started before the flooders, so that the probes begin as soon after
+  // them as they did without it (the flood's first second is its burst).
   const idle = await startTracker(SPARE_FDS);
   try {
+    const flooders = await CrowdFleet.open({
+      processes: 1,
+      nice: CROWD_NICE,
+      tracker: address,
+      peers: FLOOD.addresses * FLOOD.querying,
+      addresses: FLOOD.addresses,
+      firstAddress: first,
+      peerOffset: FLOOD.addresses * FLOOD.idle,
+      files: [1, 1],
+      tries: 1,
+      queriesPerSecond: FLOOD_QPS,
+    });
+    fleets.push(flooders);
     await flooders.resetCounts();
     const cpuBefore = tracker.cpuSeconds();
     const flooderBefore = pidsCpuSeconds(flooders.pids);

@@ -36,8 +36,6 @@ import {
   type UiFlags,
   warnOfSlowLimits,
 } from "./lib/cli/flags.ts";
-import { get } from "./lib/cli/get.ts";
-import { doctor } from "./lib/cli/doctor.ts";
 import {
   addCommand,
   addHelpCommand,
@@ -46,14 +44,12 @@ import {
   createProgram,
   portOption,
 } from "./lib/cli/program.ts";
-import { share } from "./lib/cli/share.ts";
 import { suggest } from "./lib/cli/suggest.ts";
 import { looksLikeShareLink } from "./lib/protocol/share_link.ts";
 import { parseDuration } from "./lib/cli/duration.ts";
 import { enterUserFolder } from "./lib/cli/user_folder.ts";
-import { formatFileTable, toJsonLine } from "./lib/cli/format.ts";
+import { toJsonLine } from "./lib/cli/format.ts";
 import { terminalSafe } from "./lib/util/terminal_safe.ts";
-import { formatAddress } from "./lib/net/connection.ts";
 import {
   DEFAULT_PEER_PORT,
   LINK_ENV,
@@ -62,14 +58,6 @@ import {
   TEAM_SECRET_ENV,
   TRACKER_ENV,
 } from "./lib/protocol/limits.ts";
-import { runPrompt } from "./lib/cli/prompt/prompt.ts";
-import { runUi } from "./lib/cli/ui.ts";
-import { askEvery, mergeFileLists } from "./lib/discovery/tracker_group.ts";
-import {
-  type TrackerTrouble,
-  troubleNote,
-  troubleReason,
-} from "./lib/discovery/tracker_trouble.ts";
 import { UPLOAD_SLOTS } from "./lib/swarm/upload_slots.ts";
 import { VERSION } from "./lib/protocol/version.ts";
 
@@ -89,6 +77,9 @@ and run "peer get" with no LINK.`;
 /** What the prompt or `doctor` asked to exit with (1 when a piped command failed, or doctor found no tracker). */
 let promptExitCode = 0;
 
+// Each command's module is imported only when the command runs, so that a
+// get holds no code of the prompt, the web page or share in its memory
+// (#19). The specifiers are literal: deno compile takes each module along.
 function buildProgram(): Command {
   const program = createProgram("peer", {
     description: "Share files and get them from every peer that has them.",
@@ -122,6 +113,7 @@ Set ${TRACKER_ENV}=HOST:PORT to avoid typing --tracker.`,
     .action(async (flags: PromptFlags) => {
       if (program.args.length > 0) throw unknownCommand(program.args[0]);
       const [tracker, ...moreTrackers] = trackersFrom(flags);
+      const { runPrompt } = await import("./lib/cli/prompt/prompt.ts");
       promptExitCode = await runPrompt({
         tracker,
         moreTrackers,
@@ -164,6 +156,7 @@ Set ${TRACKER_ENV}=HOST:PORT to avoid typing --tracker.`,
     .option("--no-open", "do not open the browser; only print the address")
     .action(async (flags: UiFlags) => {
       const [tracker, ...moreTrackers] = trackersFrom(flags);
+      const { runUi } = await import("./lib/cli/ui.ts");
       promptExitCode = await runUi({
         tracker,
         moreTrackers,
@@ -202,7 +195,10 @@ Set ${TRACKER_ENV}=HOST:PORT to avoid typing --tracker.`,
       "piece size, e.g. 256K or 1M (K, M = 1024, 1024²; KB, MB = 1000, 1000²; default: 256K)",
       asUsage(parsePieceSize),
     )
-    .action((files: string[], flags: ShareFlags) => share(files, flags));
+    .action(async (files: string[], flags: ShareFlags) => {
+      const { share } = await import("./lib/cli/share.ts");
+      await share(files, flags);
+    });
   limits(serveOptions(
     withTracker(
       addCommand(
@@ -233,9 +229,15 @@ Set ${TRACKER_ENV}=HOST:PORT to avoid typing --tracker.`,
       asUsage((text) => parseDuration(text, "--wait")),
     )
     .addHelpText("after", GET_HELP)
-    .action((link: string | undefined, flags: GetFlags) => get(link, flags));
+    .action(async (link: string | undefined, flags: GetFlags) => {
+      const { get } = await import("./lib/cli/get.ts");
+      await get(link, flags);
+    });
   withTracker(addCommand(program, "list", "List the files the tracker knows."))
-    .action((flags: TrackerFlags) => listFiles(flags));
+    .action(async (flags: TrackerFlags) => {
+      const { listFiles } = await import("./lib/cli/list.ts");
+      await listFiles(flags);
+    });
   withTracker(
     addCommand(
       program,
@@ -244,9 +246,11 @@ Set ${TRACKER_ENV}=HOST:PORT to avoid typing --tracker.`,
     ),
   )
     .argument("<text...>", "words to look for in file names")
-    .action((words: string[], flags: TrackerFlags) =>
-      listFiles(flags, parseSearchText(words.join(" ")))
-    );
+    .action(async (words: string[], flags: TrackerFlags) => {
+      const text = parseSearchText(words.join(" "));
+      const { listFiles } = await import("./lib/cli/list.ts");
+      await listFiles(flags, text);
+    });
   serveOptions(
     withTracker(
       addCommand(
@@ -257,6 +261,7 @@ Set ${TRACKER_ENV}=HOST:PORT to avoid typing --tracker.`,
     ),
     DEFAULT_PEER_PORT,
   ).action(async (flags: ServeFlags) => {
+    const { doctor } = await import("./lib/cli/doctor.ts");
     promptExitCode = await doctor(flags);
   });
   addHelpCommand(program, unknownCommand);
@@ -335,44 +340,6 @@ function serveOptions(command: Command, defaultPort: number): Command {
       "DHT nodes to join through (default: the public BitTorrent routers, and the nodes known from the last run)",
       asUsage(parseDhtBootstrap),
     );
-}
-
-async function listFiles(flags: TrackerFlags, text?: string): Promise<void> {
-  const troubles: TrackerTrouble[] = [];
-  // Every tracker at once; each file once, whichever lists it.
-  const files = mergeFileLists(
-    await askEvery(
-      trackersFrom(flags),
-      (client) => text === undefined ? client.list() : client.search(text),
-      { onTrouble: (trouble) => troubles.push(trouble) },
-    ),
-  );
-  if (flags.json) {
-    // `more` (only when over 0): how many files the trackers left out;
-    // `unanswered` (only when some did not answer): which, and why.
-    const more = files.more ? { more: files.more } : {};
-    const unanswered = troubles.length > 0
-      ? {
-        unanswered: troubles.map((trouble) => ({
-          tracker: formatAddress(trouble.tracker),
-          reason: troubleReason(trouble.error),
-        })),
-      }
-      : {};
-    console.log(
-      toJsonLine({ files, ...more, ...unanswered, version: VERSION }),
-    );
-  } else {
-    const table = formatFileTable(files, { search: text !== undefined });
-    for (const line of table) console.log(line);
-    for (const trouble of troubles) {
-      console.error(
-        terminalSafe(
-          troubleNote(trouble, ": files only it knows are not listed."),
-        ),
-      );
-    }
-  }
 }
 
 async function main(args: string[]): Promise<number> {

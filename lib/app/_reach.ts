@@ -16,13 +16,7 @@
 
 import type { AnnouncerGroup } from "../discovery/announcer_group.ts";
 import type { Incoming, Reachability } from "../discovery/tracker_client.ts";
-import { openRelayed } from "../nat/relay_client.ts";
-import { choosePunchPort, punch } from "../nat/hole_punch.ts";
-import {
-  mapPort,
-  type PortMapping,
-  type PortMappingMethod,
-} from "../nat/port_mapping.ts";
+import type { PortMapping, PortMappingMethod } from "../nat/port_mapping.ts";
 import type { Address } from "../net/connection.ts";
 import type { PeerServer } from "../swarm/peer_server.ts";
 
@@ -98,6 +92,8 @@ export class Reach {
       first.reachable || this.#options.portMapping === false || this.#closed
     ) return first;
     const { log, server } = this.#options;
+    // Loaded only when the tracker cannot reach this peer.
+    const { mapPort } = await import("../nat/port_mapping.ts");
     const mapping = await mapPort({ port: server.address.port, log });
     if (!mapping) return first;
     if (this.#closed) {
@@ -145,6 +141,11 @@ export class Reach {
     incoming: Incoming,
     announcer: AnnouncerGroup,
   ): Promise<Deno.Conn> {
+    // Loaded only when a peer is sent to meet this one.
+    const [{ openRelayed }, { choosePunchPort, punch }] = await Promise.all([
+      import("../nat/relay_client.ts"),
+      import("../nat/hole_punch.ts"),
+    ]);
     if (incoming.punch !== undefined) {
       const canPunch = this.#known?.keepsPorts === true;
       const localPort = canPunch ? choosePunchPort() : undefined;

@@ -12,7 +12,7 @@ import type { AnnouncerGroup } from "../discovery/announcer_group.ts";
 import type { Registration } from "../discovery/announcer.ts";
 import { dirname } from "node:path";
 import { discoveryKey, LanDiscovery } from "../discovery/lan.ts";
-import { DhtDiscovery } from "../discovery/dht.ts";
+import type { DhtDiscovery } from "../discovery/dht.ts";
 import type { PeerNodeOptions } from "./peer_node_types.ts";
 import {
   type RegisterOptions,
@@ -91,7 +91,17 @@ export async function startFinders(
   }
   const [lan, dht] = await Promise.all([
     options.lan ? LanDiscovery.start({ port, log }) : undefined,
-    options.dht ? DhtDiscovery.start({ ...options.dht, port, log }) : undefined,
+    options.dht ? startDht(options.dht, port, log) : undefined,
   ]);
   return { lan, dht };
+}
+
+async function startDht(
+  options: NonNullable<PeerNodeOptions["dht"]>,
+  port: number,
+  log: PeerNodeOptions["log"],
+): Promise<DhtDiscovery | undefined> {
+  // Loaded only when the DHT is on.
+  const { DhtDiscovery } = await import("../discovery/dht.ts");
+  return await DhtDiscovery.start({ ...options, port, log });
 }

@@ -16,7 +16,7 @@ import type { Address } from "../net/connection.ts";
 import { download, type DownloadResult } from "../download/download.ts";
 import type { PeerNode, SkippedEntry } from "./peer_node.ts";
 import type { PeerReachability } from "./_reach.ts";
-import { type DoctorReport, runDoctor } from "./doctor.ts";
+import type { DoctorReport } from "./doctor.ts";
 import type { FileMeta, FileSummary } from "../protocol/messages.ts";
 import { TrackerClient } from "../discovery/tracker_client.ts";
 import type { ShareLink } from "../protocol/share_link.ts";
@@ -335,8 +335,10 @@ export class Session {
   }
 
   /** The checks of `peer doctor`, for the port this session serves on. */
-  doctor(): Promise<DoctorReport> {
-    return runDoctor({
+  async doctor(): Promise<DoctorReport> {
+    // Loaded only when asked: a get never needs it.
+    const { runDoctor } = await import("./doctor.ts");
+    return await runDoctor({
       tracker: this.#options.tracker,
       moreTrackers: this.#options.moreTrackers,
       port: this.#node.address.port,

@@ -292,6 +292,7 @@ export class Session {
         transfer,
         elsewhere: serve ? undefined : tracker,
       });
+      await transfer.notePartsIn(outDir);
       const result = await download(id, {
         tracker,
         moreTrackers,

@@ -9,6 +9,7 @@
 
 import type { DownloadProgress } from "../download/download.ts";
 import { rateOver } from "../util/speed_meter.ts";
+import { partsIn, resumedBytes } from "./resume.ts";
 
 /** How far back a transfer's speed looks. */
 export const SPEED_WINDOW_MS = 3_000;
@@ -109,7 +110,11 @@ export class Transfer {
   #startedAt: number;
   /** Since when it waits, while {@linkcode waiting}. */
   #waitingSince = 0;
-  /** Whether a download reported progress other than waiting. */
+  /** The `.part` names in the download's folder before it started. */
+  #partsBefore: ReadonlySet<string> = new Set();
+  /** Resolved once the download tells what a resumed `.part` held. */
+  #resumeChecked = Promise.withResolvers<number>();
+  /** Whether {@linkcode resumed} is known (a report other than a wait came). */
   #reported = false;
 
   /** Creates a transfer; {@linkcode Transfers.start} is the usual way. */
@@ -155,14 +160,37 @@ export class Transfer {
   }
 
   /**
+   * Resolves to {@linkcode resumed} once it is known: when the download's
+   * first report that is not a wait came (0 for a get that starts afresh).
+   * Never, for a download that ends before any such report.
+   */
+  get resumeChecked(): Promise<number> {
+    return this.#resumeChecked.promise;
+  }
+
+  /**
+   * Notes the `.part` files and folders in `outDir`, where the download
+   * saves, before it starts: its first report resumed one of them only if
+   * one of that name was there ({@linkcode resumedBytes}). Without it, a
+   * download is taken to start afresh.
+   */
+  async notePartsIn(outDir: string): Promise<void> {
+    this.#partsBefore = await partsIn(outDir);
+  }
+
+  /**
    * Records a download's progress report. The first one that is not a
    * wait, before any peer is linked, holds what a resumed `.part` had:
-   * bytes an earlier run saved ({@linkcode resumed}).
+   * bytes an earlier run saved ({@linkcode resumed}), when a `.part` of its
+   * name was there before ({@linkcode notePartsIn}).
    */
   updateFromDownload(progress: DownloadProgress): void {
-    if (!this.#reported && !progress.waiting) {
+    const resumed = this.#reported
+      ? undefined
+      : resumedBytes(progress, this.#partsBefore);
+    if (resumed !== undefined) {
       this.#reported = true;
-      if (progress.peers === 0) this.resumed = progress.received;
+      this.resumed = resumed;
     }
     this.update({
       done: progress.received,
@@ -176,6 +204,8 @@ export class Transfer {
       waiting: progress.waiting,
       trackersDown: progress.trackersDown,
     });
+    // After the update: its name and size are this transfer's by then.
+    if (resumed !== undefined) this.#resumeChecked.resolve(resumed);
   }
 
   /** Records progress. */

@@ -2,11 +2,15 @@
  * A folder being got shows its count of files saved after its name, and is
  * still found by its own name (with or without a trailing slash) as that
  * count changes. Numbers reserved for work kept elsewhere are never reused.
+ * A download's first report holds what a resumed `.part` had only when a
+ * `.part` of its name was there before it started.
  *
  * @module
  */
 
+import { join } from "node:path";
 import { assertEquals } from "../assert.ts";
+import { tempDir } from "../fixtures.ts";
 import { Transfers } from "../../lib/app/transfers.ts";
 
 const ID = "c3".repeat(32);
@@ -44,4 +48,34 @@ Deno.test("Transfers never gives a transfer the number reserved for work kept el
   assertEquals([first.number, reserved, next.number], [1, 2, 3]);
   assertEquals(transfers.find(`#${reserved}`), []);
   assertEquals(transfers.list(), [first, next]);
+});
+
+Deno.test("a download's first report with no peer linked is a resume only when a .part of its name was in the folder before it started", async () => {
+  await using dir = await tempDir();
+  await Deno.writeFile(join(dir.path, "old.bin.part"), new Uint8Array(100));
+  const transfers = new Transfers(() => 0);
+  const report = {
+    size: 1_000,
+    received: 100,
+    bytesPerSecond: 0,
+    peers: 0,
+    waiting: false,
+  };
+  const waiting = { ...report, name: `ID ${ID.slice(0, 16)}`, size: 0 };
+
+  const resumed = transfers.start({ kind: "get", name: ID, id: ID });
+  await resumed.notePartsIn(dir.path);
+  resumed.updateFromDownload({ ...waiting, received: 0, waiting: true });
+  resumed.updateFromDownload({ ...report, name: "old.bin" });
+  resumed.updateFromDownload({ ...report, name: "old.bin", received: 400 });
+  assertEquals(await resumed.resumeChecked, 100);
+  assertEquals([resumed.resumed, resumed.fetched], [100, 300]);
+
+  // Its one piece in and its peer gone by its first report: fresh.
+  const fresh = transfers.start({ kind: "get", name: ID, id: ID });
+  await fresh.notePartsIn(dir.path);
+  fresh.updateFromDownload({ ...report, name: "new.bin" });
+  assertEquals(await fresh.resumeChecked, 0);
+  assertEquals([fresh.resumed, fresh.fetched], [0, 100]);
+  assertEquals(transfers.downloaded, 300 + 100);
 });

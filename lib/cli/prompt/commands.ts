@@ -16,6 +16,7 @@ import { parseDuration } from "../duration.ts";
 import { type DiscoveryOff, discoveryOff, doctorLines } from "../doctor.ts";
 import { prepareOutDir } from "../out_dir.ts";
 import { stoppedMessage } from "../get_stopped.ts";
+import { resumingLine } from "../resumed.ts";
 import { partsIn } from "../../app/resume.ts";
 import type { Transfer } from "../../app/transfers.ts";
 import type { DownloadResult } from "../../download/download.ts";
@@ -188,7 +189,9 @@ async function startGet(
   // The session starts the transfer before its first await.
   let transfer: Transfer | undefined;
   const stop = session.listen((event) => {
-    if (event.type === "getting") transfer ??= event.transfer;
+    if (event.type !== "getting" || transfer) return;
+    transfer = event.transfer;
+    sayResuming(transfer, context);
   });
   let running: Promise<DownloadResult | undefined>;
   try {
@@ -204,6 +207,19 @@ async function startGet(
       }
     })(),
   );
+}
+
+/**
+ * Says once, as `peer get` does, that `transfer` resumes a `.part` an
+ * earlier get left, and how much was there (a note: not with --quiet).
+ */
+function sayResuming(transfer: Transfer, context: CommandContext): void {
+  transfer.resumeChecked.then((bytes) => {
+    if (bytes === 0) return;
+    context.note(
+      resumingLine(transfer.fileName, { bytes, size: transfer.total }),
+    );
+  });
 }
 
 /**

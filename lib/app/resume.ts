@@ -1,12 +1,11 @@
 /**
  * Telling a get that resumes a `.part` an earlier get left from one that
  * starts afresh, and how much that `.part` held: `peer get`, the prompt and
- * the web page all say so. The download tells the bytes in its first
- * report that is not a wait, made once that `.part` is checked and before
- * any peer is linked. That alone does not tell a resume from a fresh get:
- * the first report of a small file can come with its one piece in and its
- * peer gone. So a resume is also a `.part` of the name the report gives
- * that was in the folder before the get started ({@linkcode partsIn}).
+ * the web page all say so. The download says whether it resumed one (its
+ * report's `resumed`, whatever that `.part` is named: an earlier get may
+ * have saved under another name, or found the name held), and tells the
+ * bytes in its first report that is not a wait, made once that `.part` is
+ * checked and before any peer is linked.
  *
  * @module
  */
@@ -30,17 +29,11 @@ export async function partsIn(dir: string): Promise<Set<string>> {
 /**
  * Bytes an earlier get had saved, read off `progress`: `undefined` while
  * the reports are waits (the file or the check not done yet), else the
- * bytes the first other report holds when a `.part` of its name was among
- * `partsBefore` (the folder's when the get started: {@linkcode partsIn}),
+ * bytes the first other report holds when the download resumed a `.part`,
  * 0 for a get that starts afresh. Call it with each report until it
  * answers.
  */
-export function resumedBytes(
-  progress: DownloadProgress,
-  partsBefore: ReadonlySet<string>,
-): number | undefined {
+export function resumedBytes(progress: DownloadProgress): number | undefined {
   if (progress.waiting) return undefined;
-  const resumed = partsBefore.has(progress.name + PART_SUFFIX) &&
-    progress.peers === 0;
-  return resumed ? progress.received : 0;
+  return progress.resumed && progress.peers === 0 ? progress.received : 0;
 }

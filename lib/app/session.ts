@@ -292,7 +292,6 @@ export class Session {
         transfer,
         elsewhere: serve ? undefined : tracker,
       });
-      await transfer.notePartsIn(outDir);
       const result = await download(id, {
         tracker,
         moreTrackers,

@@ -9,7 +9,7 @@
 
 import type { DownloadProgress } from "../download/download.ts";
 import { rateOver } from "../util/speed_meter.ts";
-import { partsIn, resumedBytes } from "./resume.ts";
+import { resumedBytes } from "./resume.ts";
 
 /** How far back a transfer's speed looks. */
 export const SPEED_WINDOW_MS = 3_000;
@@ -110,8 +110,6 @@ export class Transfer {
   #startedAt: number;
   /** Since when it waits, while {@linkcode waiting}. */
   #waitingSince = 0;
-  /** The `.part` names in the download's folder before it started. */
-  #partsBefore: ReadonlySet<string> = new Set();
   /** Resolved once the download tells what a resumed `.part` held. */
   #resumeChecked = Promise.withResolvers<number>();
   /** Whether {@linkcode resumed} is known (a report other than a wait came). */
@@ -169,25 +167,13 @@ export class Transfer {
   }
 
   /**
-   * Notes the `.part` files and folders in `outDir`, where the download
-   * saves, before it starts: its first report resumed one of them only if
-   * one of that name was there ({@linkcode resumedBytes}). Without it, a
-   * download is taken to start afresh.
-   */
-  async notePartsIn(outDir: string): Promise<void> {
-    this.#partsBefore = await partsIn(outDir);
-  }
-
-  /**
    * Records a download's progress report. The first one that is not a
    * wait, before any peer is linked, holds what a resumed `.part` had:
-   * bytes an earlier run saved ({@linkcode resumed}), when a `.part` of its
-   * name was there before ({@linkcode notePartsIn}).
+   * bytes an earlier run saved ({@linkcode resumed}), when the download
+   * says it resumed one ({@linkcode resumedBytes}).
    */
   updateFromDownload(progress: DownloadProgress): void {
-    const resumed = this.#reported
-      ? undefined
-      : resumedBytes(progress, this.#partsBefore);
+    const resumed = this.#reported ? undefined : resumedBytes(progress);
     if (resumed !== undefined) {
       this.#reported = true;
       this.resumed = resumed;

@@ -131,6 +131,8 @@ async function downloadInto(
   );
   /** The name it is saved under, once a piece or a wait reports it. */
   let savingAs: string | undefined;
+  /** Its `.part`, once the file is found. */
+  let partPath: string | undefined;
   const partsBefore = await partsIn(target.outDir);
   const waitMs = flags.wait ?? DEFAULT_WAIT_MS;
   const waitingUntil = performance.now() + waitMs;
@@ -190,8 +192,9 @@ async function downloadInto(
           }
           // Before the file is found, the name is a stand-in for its ID.
           if (!p.waiting || p.size > 0) savingAs = p.name;
+          partPath = p.partPath ?? partPath;
           if (resumed === undefined) {
-            resumed = resumedBytes(p, partsBefore);
+            resumed = resumedBytes(p);
             if (resumed && !flags.quiet && !flags.json) {
               progress.clear();
               console.error(
@@ -216,7 +219,11 @@ async function downloadInto(
     } catch (error) {
       if (stop.signal.aborted) {
         throw new StoppedError(
-          await stoppedMessage(target.outDir, { name: savingAs, partsBefore }),
+          await stoppedMessage(target.outDir, {
+            name: savingAs,
+            partPath,
+            partsBefore,
+          }),
           stoppedExitCode(stop.by),
         );
       }

@@ -19,6 +19,11 @@ export interface StoppedOptions {
    * @default {unknown}
    */
   name?: string;
+  /**
+   * The `.part` the download writes into, once it says (it may be an
+   * earlier run's of another name, or `NAME (1).part`). @default {unknown}
+   */
+  partPath?: string;
   /** The `.part` names in the folder when the get started (`partsIn`). */
   partsBefore: ReadonlySet<string>;
   /** What the sentence starts with. @default {"Download stopped"} */
@@ -35,11 +40,13 @@ export async function stoppedMessage(
   outDir: string,
   options: StoppedOptions,
 ): Promise<string> {
-  const { name, partsBefore, opening = "Download stopped" } = options;
+  const { name, partPath, partsBefore, opening = "Download stopped" } = options;
   const fresh = [...await partsIn(outDir)].filter((part) =>
     !partsBefore.has(part)
   );
-  const candidates = name === undefined
+  const candidates = partPath !== undefined
+    ? [partPath]
+    : name === undefined
     ? fresh
     : [name + PART_SUFFIX, ...fresh];
   for (const candidate of candidates) {

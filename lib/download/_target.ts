@@ -42,6 +42,8 @@ export interface DownloadTarget {
   readonly name: string;
   /** True when an earlier download's pieces were found to resume from. */
   readonly resumed: boolean;
+  /** Its `.part` (an earlier run's may have another name than `name`'s). */
+  readonly partPath: string;
   /** A folder's files wholly stored so far, and its files in all. */
   files?(): { done: number; total: number };
   /** Reads verified piece `index` back, into `into` when given. */

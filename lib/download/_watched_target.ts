@@ -161,6 +161,10 @@ class WatchedTarget implements DownloadTarget {
     return this.#target.resumed;
   }
 
+  get partPath(): string {
+    return this.#path;
+  }
+
   readPiece(index: number, into?: Uint8Array): Uint8Array {
     return this.#target.readPiece(index, into);
   }

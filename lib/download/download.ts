@@ -473,6 +473,8 @@ class DownloadRun {
     if (!this.#options.onProgress) return;
     this.#options.onProgress({
       name: this.#target.name,
+      partPath: this.#target.partPath,
+      resumed: this.#target.resumed,
       size: this.#meta.size,
       received: this.#received,
       bytesPerSecond: this.#speed(),

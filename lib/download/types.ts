@@ -44,6 +44,14 @@ export interface DownloadProgress {
   trackersDown?: boolean;
   /** A folder's files wholly in so far, and its files in all. */
   files?: { done: number; total: number };
+  /**
+   * True once the file is found when it resumes a `.part` an earlier
+   * download left (its pieces checked before the first report that is not
+   * a wait), whatever that `.part` is named.
+   */
+  resumed?: boolean;
+  /** Once the file is found: the `.part` it is written into. */
+  partPath?: string;
 }
 
 /** What a finished download produced. */

@@ -14,6 +14,11 @@ import { startPeerSession } from "../../lib/cli/peer_session.ts";
 import type { Transfer } from "../../lib/app/transfers.ts";
 import type { Session } from "../../lib/app/session.ts";
 import { DEFAULT_PIECE_SIZE } from "../../lib/protocol/limits.ts";
+import {
+  PART_SUFFIX,
+  PartFile,
+  RECORD_SUFFIX,
+} from "../../lib/storage/part_file.ts";
 
 /**
  * Gets `id` on `session`; resolves once it saved the file to its transfer
@@ -64,11 +69,82 @@ Deno.test("a fresh get of a file of one piece records nothing resumed, its piece
   assertEquals(getter.session.status().downloaded, 100_000);
 });
 
-Deno.test("a get that resumes the .part a cancelled get left records the bytes that were there", async () => {
-  const size = 6 * DEFAULT_PIECE_SIZE;
+for (const renamed of [false, true]) {
+  Deno.test(
+    `a get that resumes the .part a cancelled get left${
+      renamed ? " under another name" : ""
+    } records the bytes that were there`,
+    async () => {
+      const size = 6 * DEFAULT_PIECE_SIZE;
+      await using dir = await tempDir();
+      const file = await randomFile(dir.path, "big.bin", size);
+      const id = await sha256File(file);
+      await using tracker = testTracker();
+      const common = {
+        tracker: { host: "127.0.0.1", port: tracker.address.port },
+        host: "127.0.0.1",
+        port: 0,
+        note: () => {},
+      };
+      // Three seconds for the whole file: the first get is cancelled sooner.
+      await using sharer = await startPeerSession({
+        ...common,
+        uploadLimit: 2 * DEFAULT_PIECE_SIZE,
+      });
+      await sharer.session.share(file);
+      await using getter = await startPeerSession({
+        ...common,
+        outDir: join(dir.path, "out"),
+      });
+      const { session } = getter;
+
+      const first = session.get(id);
+      const deadline = performance.now() + 10_000;
+      let running = session.transfers()[0];
+      while ((running?.done ?? 0) === 0 && performance.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        running = session.transfers()[0];
+      }
+      assert(running && running.done > 0, "the first get got a piece");
+      assertEquals(running.resumed, 0, "the first get started afresh");
+      running.cancel();
+      assertEquals(await first, undefined);
+
+      if (renamed) {
+        // As a get saving it as other.bin (peer get --output) leaves it.
+        const part = join(dir.path, "out", "big.bin" + PART_SUFFIX);
+        const moved = join(dir.path, "out", "other.bin" + PART_SUFFIX);
+        await Deno.rename(part, moved);
+        await Deno.rename(part + RECORD_SUFFIX, moved + RECORD_SUFFIX);
+      }
+
+      const { transfer, fromPeers } = await savedGet(session, id);
+      assert(
+        transfer.resumed > 0 && transfer.resumed < size,
+        `${transfer.resumed} bytes resumed`,
+      );
+      assertEquals(transfer.resumed + fromPeers, size);
+    },
+  );
+}
+
+Deno.test("a fresh get beside another file's .part of its name records nothing resumed", async () => {
   await using dir = await tempDir();
-  const file = await randomFile(dir.path, "big.bin", size);
+  const file = await randomFile(dir.path, "small.bin", 100_000);
   const id = await sha256File(file);
+  const out = join(dir.path, "out");
+  const other = await PartFile.open({
+    dir: out,
+    name: "small.bin",
+    identity: {
+      id: "ab".repeat(32),
+      size: 5,
+      pieceSize: 16384,
+      hashesDigest: "d",
+    },
+  });
+  other.write(0, new Uint8Array([1, 2, 3, 4, 5]));
+  other.close();
   await using tracker = testTracker();
   const common = {
     tracker: { host: "127.0.0.1", port: tracker.address.port },
@@ -76,34 +152,12 @@ Deno.test("a get that resumes the .part a cancelled get left records the bytes t
     port: 0,
     note: () => {},
   };
-  // Three seconds for the whole file: the first get is cancelled sooner.
-  await using sharer = await startPeerSession({
-    ...common,
-    uploadLimit: 2 * DEFAULT_PIECE_SIZE,
-  });
+  await using sharer = await startPeerSession(common);
   await sharer.session.share(file);
-  await using getter = await startPeerSession({
-    ...common,
-    outDir: join(dir.path, "out"),
-  });
-  const { session } = getter;
+  await using getter = await startPeerSession({ ...common, outDir: out });
 
-  const first = session.get(id);
-  const deadline = performance.now() + 10_000;
-  let running = session.transfers()[0];
-  while ((running?.done ?? 0) === 0 && performance.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    running = session.transfers()[0];
-  }
-  assert(running && running.done > 0, "the first get got a piece");
-  assertEquals(running.resumed, 0, "the first get started afresh");
-  running.cancel();
-  assertEquals(await first, undefined);
-
-  const { transfer, fromPeers } = await savedGet(session, id);
-  assert(
-    transfer.resumed > 0 && transfer.resumed < size,
-    `${transfer.resumed} bytes resumed`,
-  );
-  assertEquals(transfer.resumed + fromPeers, size);
+  const { transfer, fromPeers } = await savedGet(getter.session, id);
+  assertEquals(fromPeers, 100_000);
+  assertEquals([transfer.resumed, transfer.fetched], [0, 100_000]);
+  assertEquals(await transfer.resumeChecked, 0);
 });

@@ -2,15 +2,13 @@
  * A folder being got shows its count of files saved after its name, and is
  * still found by its own name (with or without a trailing slash) as that
  * count changes. Numbers reserved for work kept elsewhere are never reused.
- * A download's first report holds what a resumed `.part` had only when a
- * `.part` of its name was there before it started.
+ * A download's first report holds what a resumed `.part` had only when the
+ * download says it resumed one.
  *
  * @module
  */
 
-import { join } from "node:path";
 import { assertEquals } from "../assert.ts";
-import { tempDir } from "../fixtures.ts";
 import { Transfers } from "../../lib/app/transfers.ts";
 
 const ID = "c3".repeat(32);
@@ -50,9 +48,7 @@ Deno.test("Transfers never gives a transfer the number reserved for work kept el
   assertEquals(transfers.list(), [first, next]);
 });
 
-Deno.test("a download's first report with no peer linked is a resume only when a .part of its name was in the folder before it started", async () => {
-  await using dir = await tempDir();
-  await Deno.writeFile(join(dir.path, "old.bin.part"), new Uint8Array(100));
+Deno.test("a download's first report with no peer linked is a resume only when the download says it resumed a .part, whatever its name", async () => {
   const transfers = new Transfers(() => 0);
   const report = {
     size: 1_000,
@@ -63,18 +59,23 @@ Deno.test("a download's first report with no peer linked is a resume only when a
   };
   const waiting = { ...report, name: `ID ${ID.slice(0, 16)}`, size: 0 };
 
+  // A .part an earlier get left as other.bin, saved now as new.bin.
   const resumed = transfers.start({ kind: "get", name: ID, id: ID });
-  await resumed.notePartsIn(dir.path);
   resumed.updateFromDownload({ ...waiting, received: 0, waiting: true });
-  resumed.updateFromDownload({ ...report, name: "old.bin" });
-  resumed.updateFromDownload({ ...report, name: "old.bin", received: 400 });
+  resumed.updateFromDownload({ ...report, name: "new.bin", resumed: true });
+  resumed.updateFromDownload({
+    ...report,
+    name: "new.bin",
+    resumed: true,
+    received: 400,
+  });
   assertEquals(await resumed.resumeChecked, 100);
   assertEquals([resumed.resumed, resumed.fetched], [100, 300]);
 
-  // Its one piece in and its peer gone by its first report: fresh.
+  // Its one piece in and its peer gone by its first report: fresh, even
+  // with another file's .part of its name in the folder.
   const fresh = transfers.start({ kind: "get", name: ID, id: ID });
-  await fresh.notePartsIn(dir.path);
-  fresh.updateFromDownload({ ...report, name: "new.bin" });
+  fresh.updateFromDownload({ ...report, name: "new.bin", resumed: false });
   assertEquals(await fresh.resumeChecked, 0);
   assertEquals([fresh.resumed, fresh.fetched], [0, 100]);
   assertEquals(transfers.downloaded, 300 + 100);

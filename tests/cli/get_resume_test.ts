@@ -17,6 +17,7 @@ import {
 } from "../../scripts/_child.ts";
 import { loopbackGetArgs } from "./_cli.ts";
 import { formatSize } from "../../lib/util/format_size.ts";
+import { PartFile } from "../../lib/storage/part_file.ts";
 
 /** Six pieces of 256 KiB: three seconds at SLOW_UPLOAD. */
 const SIZE = 6 * 256 * 1024;
@@ -116,6 +117,131 @@ Deno.test("peer get of a file of one piece, with no .part there, says nothing of
     assertEquals(result.code, 0, result.stderr);
     assert(result.stdout.startsWith("Saved "), result.stdout);
     assertEquals(result.stderr, "");
+  } finally {
+    await sharer.child.stop();
+    await tracker.child.stop();
+  }
+});
+
+Deno.test("peer get of a file beside another file's .part of its name starts afresh and says nothing of resuming", async () => {
+  await using dir = await tempDir();
+  const file = await randomFile(dir.path, "small.bin", 100_000);
+  const tracker = await spawnTracker();
+  const sharer = await spawnSharer(file, tracker.address);
+  try {
+    for (const json of [false, true]) {
+      const out = join(dir.path, json ? "out-json" : "out");
+      // Another file's download, cut short, under the same name.
+      const other = await PartFile.open({
+        dir: out,
+        name: "small.bin",
+        identity: {
+          id: "ab".repeat(32),
+          size: 5,
+          pieceSize: 16384,
+          hashesDigest: "d",
+        },
+      });
+      other.write(0, new Uint8Array([1, 2, 3, 4, 5]));
+      other.close();
+      const args = loopbackGetArgs(sharer.id, tracker.address, out);
+      const result = await runEntry(
+        "peer.ts",
+        json ? [...args, "--json"] : args,
+        { env: { P2P_HOME: join(dir.path, "home") } },
+      );
+      assertEquals(result.code, 0, result.stderr);
+      assertEquals(result.stderr, "");
+      if (json) {
+        const saved = JSON.parse(result.stdout.split("\n")[0]);
+        assertEquals(saved.resumedBytes, undefined);
+      }
+      assert(await Deno.stat(join(out, "small.bin.part")), "the other is kept");
+    }
+  } finally {
+    await sharer.child.stop();
+    await tracker.child.stop();
+  }
+});
+
+Deno.test("peer get without --output resumes the .part a get with --output other.bin left, and says so", async () => {
+  await using dir = await tempDir();
+  const file = await randomFile(dir.path, "big.bin", SIZE);
+  const source = await Deno.readFile(file);
+  const tracker = await spawnTracker();
+  const sharer = await spawnSharer(file, tracker.address, [
+    "--upload-limit",
+    SLOW_UPLOAD,
+  ]);
+  try {
+    const out = join(dir.path, "out");
+    const env = { P2P_HOME: join(dir.path, "home") };
+    const args = loopbackGetArgs(sharer.id, tracker.address, out);
+    const part = join(out, "other.bin.part");
+    const first = spawnEntry("peer.ts", [...args, "--output", "other.bin"], {
+      env,
+    });
+    await pollUntil(
+      READY_TIMEOUT_MS,
+      async () => await sameBytes(part, source) >= SIZE / 6,
+    );
+    await first.stop("SIGINT");
+    const held = await sameBytes(part, source);
+    assert(held > 0 && held < SIZE, `${held} bytes held`);
+
+    const again = await runEntry("peer.ts", args, { env });
+    assertEquals(again.code, 0, again.stderr);
+    const told = again.stderr.split("\n").filter((line) =>
+      line.includes("Resum")
+    );
+    assertEquals(told, [
+      `Resuming big.bin: ${formatSize(held)} of ${
+        formatSize(SIZE)
+      } already here, checked.`,
+    ]);
+  } finally {
+    await sharer.child.stop();
+    await tracker.child.stop();
+  }
+});
+
+Deno.test("peer get stopped beside another file's .part of its name says where its own partial file is kept", async () => {
+  await using dir = await tempDir();
+  const file = await randomFile(dir.path, "big.bin", SIZE);
+  const source = await Deno.readFile(file);
+  const out = join(dir.path, "out");
+  const other = await PartFile.open({
+    dir: out,
+    name: "big.bin",
+    identity: {
+      id: "ab".repeat(32),
+      size: 5,
+      pieceSize: 16384,
+      hashesDigest: "d",
+    },
+  });
+  other.write(0, new Uint8Array([1, 2, 3, 4, 5]));
+  other.close();
+  const tracker = await spawnTracker();
+  const sharer = await spawnSharer(file, tracker.address, [
+    "--upload-limit",
+    SLOW_UPLOAD,
+  ]);
+  try {
+    const args = loopbackGetArgs(sharer.id, tracker.address, out);
+    const own = join(out, "big (1).bin.part");
+    const get = spawnEntry("peer.ts", args, {
+      env: { P2P_HOME: join(dir.path, "home") },
+    });
+    await pollUntil(
+      READY_TIMEOUT_MS,
+      async () => await sameBytes(own, source) >= SIZE / 6,
+    );
+    await get.stop("SIGINT");
+    const told = get.stderr.filter((line) => line.includes("is kept in"));
+    assertEquals(told, [
+      `Download stopped; the partial file is kept in ${own}: run the same get again to resume.`,
+    ]);
   } finally {
     await sharer.child.stop();
     await tracker.child.stop();

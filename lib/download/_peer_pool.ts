@@ -19,6 +19,7 @@ import {
 } from "../swarm/peer_link.ts";
 import { STREAMS_PER_PEER, wantsSecondStream } from "./_parallel_streams.ts";
 import { formatSize } from "../util/format_size.ts";
+import { PEER_CLOSED } from "../swarm/link_failure.ts";
 
 /**
  * Connections one download makes to one peer address, counting the first,
@@ -380,15 +381,12 @@ export class PeerPool {
   }
 }
 
-/** PeerLink's failure when the other end closed the connection cleanly. */
-const PEER_CLOSED = "peer closed the connection";
-
 /**
  * The log line of a link that ended before the download did. A relayed
- * link closed cleanly after it brought the file on is, most likely, the
- * relay ending the session at its byte quota (the end looks the same as
- * the peer leaving): the peer is met there again, as its attempts are
- * left (LINK_PROGRESS_BYTES), so it is not said to be dropped.
+ * link closed cleanly after it brought the file on may be the relay ending
+ * the connection at its byte quota or the peer leaving (the end looks the
+ * same): the peer is met there again, as its attempts are left
+ * (LINK_PROGRESS_BYTES), so it is not said to be dropped.
  */
 function endedLine(link: PeerLink): string {
   const { requeued } = link;
@@ -399,9 +397,9 @@ function endedLine(link: PeerLink): string {
     link.route === "relayed" && link.failure === PEER_CLOSED &&
     link.bytes >= LINK_PROGRESS_BYTES
   ) {
-    return `The relay ended its session with ${link.label} after ${
+    return `The relayed connection to ${link.label} closed after ${
       formatSize(link.bytes)
-    } (a relay ends each session after a set amount, unless the peer left): meeting it there again.${
+    } (the relay's limit per connection, or the peer left): meeting it at the relay again.${
       requeued > 0 ? ` Asking again for its ${pieces}.` : ""
     }`;
   }

@@ -18,6 +18,9 @@ import {
 } from "../secure/secret_stream.ts";
 import { AuthenticationError } from "../secure/noise.ts";
 
+/** A link's failure when the other end closed the connection cleanly. */
+export const PEER_CLOSED = "peer closed the connection";
+
 /**
  * No route reached the peer: the direct connect's failure (none if the
  * tracker had marked the peer unreachable) and the relay's.

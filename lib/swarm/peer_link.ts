@@ -476,7 +476,7 @@ export class PeerLink {
    * the close below makes the pending read fail as "operation canceled".
    */
   #sendFailed(): void {
-    if (!this.#closed) this.failure ??= "peer closed the connection";
+    if (!this.#closed) this.failure ??= failures.PEER_CLOSED;
     this.#conn?.close();
   }
 
@@ -486,7 +486,7 @@ export class PeerLink {
       idleMs,
       progressMs: this.#stall.stallMs,
     });
-    if (message === null) throw new Error("peer closed the connection");
+    if (message === null) throw new Error(failures.PEER_CLOSED);
     return message;
   }
 

@@ -33,19 +33,13 @@ import {
 import { idFromRef, KnownFiles, pickOne } from "./_file_refs.ts";
 import { type Transfer, Transfers } from "./transfers.ts";
 import { untilCancelled } from "./_until_cancelled.ts";
+import { DEFAULT_OUT_DIR, DEFAULT_WAIT_MS } from "./session_types.ts";
 
 /** Files remembered from `list` and `search` answers, for completion. */
 export const MAX_KNOWN_FILES = 1_000;
-/** Folder downloads are saved into when neither the session nor the get says. */
-export const DEFAULT_OUT_DIR = "downloads";
-/**
- * How long a get waits for a sharer (nobody shares the file yet, or every
- * peer left) unless told: 5 minutes, at the prompt, on the page and on the
- * command line alike.
- */
-export const DEFAULT_WAIT_MS = 5 * 60_000;
 
 export type * from "./session_types.ts";
+export { DEFAULT_OUT_DIR, DEFAULT_WAIT_MS } from "./session_types.ts";
 import type {
   GetOptions,
   LocalFile,

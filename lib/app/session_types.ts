@@ -1,6 +1,7 @@
 /**
  * The shapes a `Session` deals in: its options, the events of its
- * background work, and what its questions answer.
+ * background work, and what its questions answer; and its defaults, which
+ * a `peer get` reads without loading the session.
  *
  * @module
  */
@@ -14,6 +15,15 @@ import type { TrackerAddress } from "../discovery/tracker_client.ts";
 import type { Transfer } from "./transfers.ts";
 import type { DoctorOptions } from "./doctor.ts";
 import type { SkippedEntry } from "../storage/folder_scan.ts";
+
+/** Folder downloads are saved into when neither the session nor the get says. */
+export const DEFAULT_OUT_DIR = "downloads";
+/**
+ * How long a get waits for a sharer (nobody shares the file yet, or every
+ * peer left) unless told: 5 minutes, at the prompt, on the page and on the
+ * command line alike.
+ */
+export const DEFAULT_WAIT_MS = 5 * 60_000;
 
 /** Options for `Session`. */
 export interface SessionOptions {

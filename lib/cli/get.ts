@@ -40,7 +40,7 @@ import { readGetTarget, STDIN_ARG } from "./get_target.ts";
 import type { GetTarget } from "../app/lookup.ts";
 import { LINK_ENV } from "../protocol/limits.ts";
 import { prepareOutDir, removeEmptyFolders } from "./out_dir.ts";
-import { DEFAULT_OUT_DIR } from "../app/session.ts";
+import { DEFAULT_OUT_DIR } from "../app/session_types.ts";
 import { stoppedMessage } from "./get_stopped.ts";
 import { isAbsolute, join } from "node:path";
 import { VERSION } from "../protocol/version.ts";

@@ -18,10 +18,13 @@ interface InfoModule {
   }[];
 }
 
-/** The repository paths of the modules `entry` loads before it runs, and those it may import later. */
+/**
+ * The repository paths of the modules `entry` loads before it runs, those
+ * it may import later, and those it imports itself (statically).
+ */
 async function graphOf(
   entry: string,
-): Promise<{ loaded: Set<string>; dynamic: Set<string> }> {
+): Promise<{ loaded: Set<string>; dynamic: Set<string>; own: Set<string> }> {
   const { stdout, success } = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", entry],
     cwd: ROOT,
@@ -37,6 +40,14 @@ async function graphOf(
   const modules = new Map(info.modules.map((m) => [m.specifier, m]));
   const loaded = new Set<string>();
   const dynamic = new Set<string>();
+  const own = new Set<string>();
+  for (const root of info.roots) {
+    for (const dependency of modules.get(root)?.dependencies ?? []) {
+      if (dependency.code && !dependency.isDynamic) {
+        own.add(dependency.code.specifier);
+      }
+    }
+  }
   const stack = [...info.roots];
   while (stack.length > 0) {
     const specifier = stack.pop()!;
@@ -49,7 +60,11 @@ async function graphOf(
       else stack.push(dependency.code.specifier);
     }
   }
-  return { loaded: repoPaths(loaded), dynamic: repoPaths(dynamic) };
+  return {
+    loaded: repoPaths(loaded),
+    dynamic: repoPaths(dynamic),
+    own: repoPaths(own),
+  };
 }
 
 function repoPaths(specifiers: Set<string>): Set<string> {
@@ -108,4 +123,8 @@ Deno.test("peer get loads neither the web page, the prompt, doctor nor the route
   // Each is still there for the peer that needs it.
   assert(get.dynamic.has("lib/nat/port_mapping.ts"));
   assert(get.dynamic.has("lib/app/doctor.ts"));
+  // Its defaults come from session_types.ts, without the session's modules
+  // (lib/cli/flags.ts still brings lib/app/session.ts in, for now).
+  assert(get.own.has("lib/app/session_types.ts"));
+  assert(!get.own.has("lib/app/session.ts"), "get.ts imports the session");
 });

@@ -104,6 +104,12 @@ export class Transfer {
    * resumed download): not downloaded now, so not in the session's total.
    */
   resumed = 0;
+  /**
+   * For a download, the `.part` it writes into, once the file is found: it
+   * may be an earlier run's of another name, or `NAME (1).part` when
+   * another file's `NAME.part` was there.
+   */
+  partPath?: string;
   #controller = new AbortController();
   #samples: { at: number; done: number }[] = [];
   #now: () => number;
@@ -178,6 +184,7 @@ export class Transfer {
       this.#reported = true;
       this.resumed = resumed;
     }
+    if (progress.partPath !== undefined) this.partPath = progress.partPath;
     this.update({
       done: progress.received,
       total: progress.size,

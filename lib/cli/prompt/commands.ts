@@ -235,6 +235,7 @@ async function cancelledMessage(
     await stoppedMessage(outDir, {
       // Its name is known once the file is found.
       name: transfer.started ? transfer.fileName : undefined,
+      partPath: transfer.partPath,
       partsBefore,
       opening: `Cancelled #${transfer.number} ${transfer.fileName}`,
     }),

@@ -9,7 +9,7 @@
 
 import { join } from "node:path";
 import { assert, assertEquals } from "../../assert.ts";
-import { randomFile, tempDir } from "../../fixtures.ts";
+import { randomFile, tempDir, unfinishedPart } from "../../fixtures.ts";
 import { spawnSharer } from "../../../scripts/_child.ts";
 import {
   isolatedEnv,
@@ -119,5 +119,46 @@ Deno.test({
       "Cancelled #3 eeeeeeeeeeeeeeee before anything arrived.",
     );
     assert(!await exists(quitting), `${quitting} is left`);
+  },
+});
+
+Deno.test({
+  name:
+    "on a terminal, a get cancelled beside another file's .part of its name names its own .part as kept",
+  ignore: !HAS_SCRIPT,
+  fn: async () => {
+    await using dir = await tempDir();
+    const file = await randomFile(dir.path, "slow.bin", 2 * 1024 * 1024);
+    const out = join(dir.path, "out");
+    await Deno.mkdir(out);
+    // Another file's, with its record: the get saves into another .part.
+    const others = join(out, "slow.bin.part");
+    await unfinishedPart(others);
+    await using tracker = await startTracker();
+    const sharer = await spawnSharer(file, tracker.address);
+    await using _sharer = sharer.child;
+    const home = join(dir.path, "home");
+    await Deno.mkdir(home);
+    // The limit keeps the get running for seconds.
+    await using prompt = new PromptProcess(
+      [...LOOPBACK, "--download-limit", "128K", "--out", out],
+      await isolatedEnv(home, tracker.address),
+      true,
+    );
+    await prompt.type(`get ${sharer.id}\r`);
+    const own = join(out, "slow (1).bin.part");
+    // A progress line with bytes in: a piece is in its .part.
+    await prompt.waitForOutput(/#1 getting slow\.bin\s+[1-9]/, 20_000);
+    await prompt.type("cancel #1\r");
+    assertEquals(
+      await saidOnScreen(prompt, "Cancelled #1"),
+      `Cancelled #1 slow.bin; the partial file is kept in ${own}: run the same get again to resume.`,
+    );
+    assert(await exists(own), `${own} is gone`);
+    assertEquals(
+      (await Deno.stat(others)).size,
+      1000,
+      "the other .part is left",
+    );
   },
 });

@@ -42,10 +42,11 @@ export interface LayerViolation {
   problem: string;
 }
 
-// `import … from "./x.ts"`, `export … from`, `import "./x.ts"`, and a
-// Worker's `new URL("./x.ts", import.meta.url)`.
+// `import … from "./x.ts"`, `export … from`, `import "./x.ts"`, a module
+// loaded when used, `import("./x.ts")`, and a Worker's
+// `new URL("./x.ts", import.meta.url)`.
 const IMPORT =
-  /(?:^|\n)\s*(?:import|export)\b(?:[^"';]*?\bfrom)?\s*["'](\.{1,2}\/[^"']+)["']|new URL\(\s*["'](\.{1,2}\/[^"']+)["']/g;
+  /(?:^|\n)\s*(?:import|export)\b(?:[^"';]*?\bfrom)?\s*["'](\.{1,2}\/[^"']+)["']|(?:new URL|\bimport)\(\s*["'](\.{1,2}\/[^"']+)["']/g;
 
 /**
  * Lists every layering problem among the `.ts` files under `libDir`

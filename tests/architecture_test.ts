@@ -20,6 +20,10 @@ Deno.test("the layer check names each kind of bad import in a made-up tree", asy
       "cli/prompt/g.ts": 'import { h } from "../h.ts";\n',
       "cli/h.ts": "export const h = 1;\n",
       "odd/i.ts": "export const i = 1;\n",
+      "util/j.ts":
+        'export const j = () => import("../cli/h.ts");\nconst w = new URL("./k.ts", import.meta.url);\n',
+      "util/k.ts":
+        'export async function k() {\n  await import("../storage/_f.ts");\n}\n',
     };
     for (const [path, text] of Object.entries(files)) {
       await Deno.mkdir(`${root}/${path.slice(0, path.lastIndexOf("/"))}`, {
@@ -36,6 +40,8 @@ Deno.test("the layer check names each kind of bad import in a made-up tree", asy
       "storage/d.ts: Imports net/b.ts sideways (lib/storage and lib/net share layer 2).",
       "swarm/e.ts: Imports storage/_f.ts, which is private to lib/storage.",
       "util/a.ts: Imports net/b.ts upwards (layer 2 from layer 0).",
+      "util/j.ts: Imports cli/h.ts upwards (layer 7 from layer 0).",
+      "util/k.ts: Imports storage/_f.ts, which is private to lib/storage.",
     ]);
   } finally {
     await Deno.remove(root, { recursive: true });

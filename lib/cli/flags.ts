@@ -79,7 +79,7 @@ export interface ShareFlags extends ServeFlags, LimitFlags {
   as?: string;
 }
 /** How long `peer get` waits for a peer by default: the session's default. */
-export { DEFAULT_WAIT_MS } from "../app/session.ts";
+export { DEFAULT_WAIT_MS } from "../app/session_types.ts";
 
 /** Flags of `peer get`. */
 export interface GetFlags extends ServeFlags, LimitFlags {

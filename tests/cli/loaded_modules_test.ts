@@ -84,6 +84,7 @@ const NOT_IN_A_GET = [
   "lib/cli/ui.ts",
   "lib/cli/doctor.ts",
   "lib/app/doctor.ts",
+  "lib/app/session.ts",
   "lib/nat/port_mapping.ts",
   "lib/nat/_upnp_igd.ts",
   "lib/nat/_pmp_client.ts",
@@ -122,9 +123,8 @@ Deno.test("peer get loads neither the web page, the prompt, doctor nor the route
   assertEquals(unwanted(new Set([...entry.loaded, ...get.loaded])), []);
   // Each is still there for the peer that needs it.
   assert(get.dynamic.has("lib/nat/port_mapping.ts"));
-  assert(get.dynamic.has("lib/app/doctor.ts"));
   // Its defaults come from session_types.ts, without the session's modules
-  // (lib/cli/flags.ts still brings lib/app/session.ts in, for now).
+  // (nor, through them, doctor's checks).
   assert(get.own.has("lib/app/session_types.ts"));
   assert(!get.own.has("lib/app/session.ts"), "get.ts imports the session");
 });

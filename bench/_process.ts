@@ -314,13 +314,21 @@ export function machineBusySeconds(): number {
 }
 
 function readCpuSeconds(pid: number): number {
+  return cpuSecondsOf(pid) ?? 0;
+}
+
+/**
+ * CPU seconds (user and system) process `pid` has used, from
+ * /proc/PID/stat, or `undefined` if it is gone (or unreadable).
+ */
+export function cpuSecondsOf(pid: number): number | undefined {
   try {
     const text = Deno.readTextFileSync(`/proc/${pid}/stat`);
     const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
     return (Number(fields[STAT_UTIME]) + Number(fields[STAT_STIME])) /
       CLOCK_TICKS;
   } catch {
-    return 0;
+    return undefined;
   }
 }
 

@@ -28,13 +28,14 @@ import {
   openFileLimit,
   withOpenFiles,
 } from "../scripts/_crowd_fleet.ts";
-import { crowdHost, halfOpen, randomMeta } from "../scripts/_crowd.ts";
+import { crowdHost, halfOpen } from "../scripts/_crowd.ts";
 import type { CrowdStats } from "../scripts/_crowd.ts";
 import { Latencies, type LatencySummary } from "../scripts/_latency.ts";
 import { PERMISSIONS, runEntry, spawnSharer } from "../scripts/_child.ts";
 import { TrackerClient } from "../lib/discovery/tracker_client.ts";
 import { ANNOUNCE_INTERVAL_MS } from "../lib/protocol/limits.ts";
 import { type Child, machineBusySeconds, spawn } from "./_process.ts";
+import { cpuSecondsSince, pidsCpuSeconds, runProbe } from "./_crowd_probe.ts";
 import { REPO_ROOT } from "./transfer.ts";
 import { writeTestFile } from "./baselines.ts";
 
@@ -56,11 +57,6 @@ const CROWD_NICE = 19;
 const FLOOD_QPS = 8_000;
 /** Ms the probe is measured under the flood. */
 const FLOOD_MS = 10_000;
-/**
- * Ms between the honest probe's queries: about 800 in 10 s, so that a p99
- * is the 8th slowest, not (at 50 ms, 190 samples) the 2nd, one stall's.
- */
-const PROBE_EVERY_MS = 10;
 /** Bytes of the file the real share and get move. */
 const GET_BYTES = 4 * 1024 * 1024;
 /**
@@ -116,9 +112,11 @@ export interface CrowdRow {
     idleTrackerProbeMs?: LatencySummary;
     /** Queries the flooders got answered a second. */
     floodQueriesPerSecond: number;
+    /** Cores the flooded tracker used. */
     trackerCpu: number;
-    /** Cores the flooders' process used, and the whole machine (every process and the kernel). */
+    /** Cores the flooders' processes used. */
     flooderCpu?: number;
+    /** Cores the whole machine used (every process and the kernel). */
     machineCpu?: number;
     flooderErrors: Record<string, number>;
   };
@@ -335,54 +333,12 @@ async function queryFlood(
       idleTrackerProbeMs,
       floodQueriesPerSecond: stats.queries / seconds,
       trackerCpu: (tracker.cpuSeconds() - cpuBefore) / seconds,
-      flooderCpu: (pidsCpuSeconds(flooders.pids) - flooderBefore) / seconds,
+      flooderCpu: cpuSecondsSince(flooderBefore) / seconds,
       machineCpu: (machineBusySeconds() - machineBefore) / seconds,
       flooderErrors: stats.errors,
     };
   } finally {
     if (typeof idle !== "string") await idle.child.stop();
-  }
-}
-
-/**
- * CPU seconds (user and system) `pids` have used, from /proc/PID/stat
- * (utime and stime, fields 14 and 15, in USER_HZ ticks of 1/100 s); 0 for
- * one gone.
- */
-function pidsCpuSeconds(pids: number[]): number {
-  let seconds = 0;
-  for (const pid of pids) {
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      seconds += (Number(fields[11]) + Number(fields[12])) / 100;
-    } catch {
-      // Exited: nothing more to count.
-    }
-  }
-  return seconds;
-}
-
-/** An honest client from 127.0.0.1 querying its own file every PROBE_EVERY_MS for `ms`. */
-async function runProbe(
-  address: { host: string; port: number },
-  ms: number,
-): Promise<LatencySummary> {
-  const latencies = new Latencies();
-  const client = await TrackerClient.connect(address);
-  try {
-    const meta = randomMeta("probe.bin");
-    await client.register(meta, 6000);
-    const end = performance.now() + ms;
-    while (performance.now() < end) {
-      const started = performance.now();
-      await client.query(meta.id);
-      latencies.add(performance.now() - started);
-      await new Promise((resolve) => setTimeout(resolve, PROBE_EVERY_MS));
-    }
-    return latencies.summary();
-  } finally {
-    client.close();
   }
 }
 

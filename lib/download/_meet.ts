@@ -23,8 +23,6 @@ import {
   TrackerUnreachableError,
 } from "../discovery/tracker_client.ts";
 import { type Address, formatAddress } from "../net/connection.ts";
-import { openRelayed } from "../nat/relay_client.ts";
-import { choosePunchPort, punch } from "../nat/hole_punch.ts";
 import type { MeetFunction } from "../swarm/link_route.ts";
 
 /** The relay route of one download's links (see `swarm/link_route.ts`). */
@@ -49,6 +47,7 @@ export class Meetings {
    */
   meet: MeetFunction = async (address: Address, signal: AbortSignal) => {
     if (this.#closed) throw new Error("The download has ended.");
+    const { openRelayed, choosePunchPort, punch } = await loadTraversal();
     const peer = formatAddress(address);
     const tryPunch = !this.#unpunchable.has(peer);
     if (!tryPunch) {
@@ -119,6 +118,32 @@ export class Meetings {
       if (this.#client === pending) this.#client = undefined;
     });
     return this.#client = pending;
+  }
+}
+
+/**
+ * The relay client and the hole punch, loaded at the first meeting: most
+ * gets reach every peer straight and never need them (nor `node:net`). The
+ * specifiers stay literal so `deno compile` takes the modules along; if
+ * one cannot be loaded, the meeting fails like any other.
+ */
+async function loadTraversal(): Promise<
+  & typeof import("../nat/relay_client.ts")
+  & typeof import("../nat/hole_punch.ts")
+> {
+  try {
+    const [relay, holePunch] = await Promise.all([
+      import("../nat/relay_client.ts"),
+      import("../nat/hole_punch.ts"),
+    ]);
+    return { ...relay, ...holePunch };
+  } catch (error) {
+    throw new Error(
+      `This peer cannot load its relay and hole punch code (${
+        message(error).replace(/\.$/, "")
+      }). Reinstall peer.`,
+      { cause: error },
+    );
   }
 }
 

@@ -88,6 +88,10 @@ const NOT_IN_A_GET = [
   "lib/nat/port_mapping.ts",
   "lib/nat/_upnp_igd.ts",
   "lib/nat/_pmp_client.ts",
+  // Only a get the tracker sends to meet a peer behind a NAT needs these.
+  "lib/nat/relay_client.ts",
+  "lib/nat/hole_punch.ts",
+  "lib/nat/_node_socket.ts",
 ];
 
 function unwanted(paths: Set<string>): string[] {
@@ -117,12 +121,20 @@ Deno.test("peer.ts loads each command's module only when that command runs", asy
   assertEquals(unwanted(loaded), []);
 });
 
-Deno.test("peer get loads neither the web page, the prompt, doctor nor the router's port mapping", async () => {
+Deno.test("peer get loads neither the web page, the prompt, doctor, the router's port mapping nor the relay and hole punch", async () => {
   const entry = await graphOf("peer.ts");
   const get = await graphOf("lib/cli/get.ts");
   assertEquals(unwanted(new Set([...entry.loaded, ...get.loaded])), []);
   // Each is still there for the peer that needs it.
-  assert(get.dynamic.has("lib/nat/port_mapping.ts"));
+  for (
+    const module of [
+      "lib/nat/port_mapping.ts",
+      "lib/nat/relay_client.ts",
+      "lib/nat/hole_punch.ts",
+    ]
+  ) {
+    assert(get.dynamic.has(module), `a get never imports ${module}`);
+  }
   // Its defaults come from session_types.ts, without the session's modules
   // (nor, through them, doctor's checks).
   assert(get.own.has("lib/app/session_types.ts"));

@@ -205,6 +205,16 @@ export async function unfinishedPart(
   );
 }
 
+/**
+ * Writes another file's unfinished download as `NAME.part` in folder `out`
+ * (made if missing), with its resume record: a get of a different file
+ * named `name` must leave it alone.
+ */
+export async function otherFilesPart(out: string, name: string): Promise<void> {
+  await Deno.mkdir(out, { recursive: true });
+  await unfinishedPart(join(out, `${name}.part`), { size: 5 });
+}
+
 /** Runs `command` with `args`, its output discarded; true if it succeeded. */
 export async function runQuietly(
   command: string,

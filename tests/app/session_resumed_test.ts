@@ -9,16 +9,18 @@
 
 import { join } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
-import { randomFile, sha256File, tempDir, testTracker } from "../fixtures.ts";
+import {
+  otherFilesPart,
+  randomFile,
+  sha256File,
+  tempDir,
+  testTracker,
+} from "../fixtures.ts";
 import { startPeerSession } from "../../lib/cli/peer_session.ts";
 import type { Transfer } from "../../lib/app/transfers.ts";
 import type { Session } from "../../lib/app/session.ts";
 import { DEFAULT_PIECE_SIZE } from "../../lib/protocol/limits.ts";
-import {
-  PART_SUFFIX,
-  PartFile,
-  RECORD_SUFFIX,
-} from "../../lib/storage/part_file.ts";
+import { PART_SUFFIX, RECORD_SUFFIX } from "../../lib/storage/part_file.ts";
 
 /**
  * Gets `id` on `session`; resolves once it saved the file to its transfer
@@ -133,18 +135,7 @@ Deno.test("a fresh get beside another file's .part of its name records nothing r
   const file = await randomFile(dir.path, "small.bin", 100_000);
   const id = await sha256File(file);
   const out = join(dir.path, "out");
-  const other = await PartFile.open({
-    dir: out,
-    name: "small.bin",
-    identity: {
-      id: "ab".repeat(32),
-      size: 5,
-      pieceSize: 16384,
-      hashesDigest: "d",
-    },
-  });
-  other.write(0, new Uint8Array([1, 2, 3, 4, 5]));
-  other.close();
+  await otherFilesPart(out, "small.bin");
   await using tracker = testTracker();
   const common = {
     tracker: { host: "127.0.0.1", port: tracker.address.port },

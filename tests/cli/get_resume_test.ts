@@ -7,7 +7,7 @@
 
 import { join } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
-import { pollUntil, randomFile, tempDir } from "../fixtures.ts";
+import { otherFilesPart, pollUntil, randomFile, tempDir } from "../fixtures.ts";
 import {
   READY_TIMEOUT_MS,
   runEntry,
@@ -17,7 +17,6 @@ import {
 } from "../../scripts/_child.ts";
 import { loopbackGetArgs } from "./_cli.ts";
 import { formatSize } from "../../lib/util/format_size.ts";
-import { PartFile } from "../../lib/storage/part_file.ts";
 
 /** Six pieces of 256 KiB: three seconds at SLOW_UPLOAD. */
 const SIZE = 6 * 256 * 1024;
@@ -132,18 +131,7 @@ Deno.test("peer get of a file beside another file's .part of its name starts afr
     for (const json of [false, true]) {
       const out = join(dir.path, json ? "out-json" : "out");
       // Another file's download, cut short, under the same name.
-      const other = await PartFile.open({
-        dir: out,
-        name: "small.bin",
-        identity: {
-          id: "ab".repeat(32),
-          size: 5,
-          pieceSize: 16384,
-          hashesDigest: "d",
-        },
-      });
-      other.write(0, new Uint8Array([1, 2, 3, 4, 5]));
-      other.close();
+      await otherFilesPart(out, "small.bin");
       const args = loopbackGetArgs(sharer.id, tracker.address, out);
       const result = await runEntry(
         "peer.ts",
@@ -210,18 +198,7 @@ Deno.test("peer get stopped beside another file's .part of its name says where i
   const file = await randomFile(dir.path, "big.bin", SIZE);
   const source = await Deno.readFile(file);
   const out = join(dir.path, "out");
-  const other = await PartFile.open({
-    dir: out,
-    name: "big.bin",
-    identity: {
-      id: "ab".repeat(32),
-      size: 5,
-      pieceSize: 16384,
-      hashesDigest: "d",
-    },
-  });
-  other.write(0, new Uint8Array([1, 2, 3, 4, 5]));
-  other.close();
+  await otherFilesPart(out, "big.bin");
   const tracker = await spawnTracker();
   const sharer = await spawnSharer(file, tracker.address, [
     "--upload-limit",

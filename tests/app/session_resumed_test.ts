@@ -46,17 +46,22 @@ async function savedGet(
   }
 }
 
+/** Session options for a node on 127.0.0.1 using the tracker at `port`. */
+function onLoopback(port: number) {
+  return {
+    tracker: { host: "127.0.0.1", port },
+    host: "127.0.0.1",
+    port: 0,
+    note: () => {},
+  };
+}
+
 Deno.test("a fresh get of a file of one piece records nothing resumed, its piece received", async () => {
   await using dir = await tempDir();
   const file = await randomFile(dir.path, "small.bin", 100_000);
   const id = await sha256File(file);
   await using tracker = testTracker();
-  const common = {
-    tracker: { host: "127.0.0.1", port: tracker.address.port },
-    host: "127.0.0.1",
-    port: 0,
-    note: () => {},
-  };
+  const common = onLoopback(tracker.address.port);
   await using sharer = await startPeerSession(common);
   await sharer.session.share(file);
   await using getter = await startPeerSession({
@@ -82,12 +87,7 @@ for (const renamed of [false, true]) {
       const file = await randomFile(dir.path, "big.bin", size);
       const id = await sha256File(file);
       await using tracker = testTracker();
-      const common = {
-        tracker: { host: "127.0.0.1", port: tracker.address.port },
-        host: "127.0.0.1",
-        port: 0,
-        note: () => {},
-      };
+      const common = onLoopback(tracker.address.port);
       // Three seconds for the whole file: the first get is cancelled sooner.
       await using sharer = await startPeerSession({
         ...common,
@@ -137,12 +137,7 @@ Deno.test("a fresh get beside another file's .part of its name records nothing r
   const out = join(dir.path, "out");
   await otherFilesPart(out, "small.bin");
   await using tracker = testTracker();
-  const common = {
-    tracker: { host: "127.0.0.1", port: tracker.address.port },
-    host: "127.0.0.1",
-    port: 0,
-    note: () => {},
-  };
+  const common = onLoopback(tracker.address.port);
   await using sharer = await startPeerSession(common);
   await sharer.session.share(file);
   await using getter = await startPeerSession({ ...common, outDir: out });

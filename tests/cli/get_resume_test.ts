@@ -25,6 +25,18 @@ const SLOW_UPLOAD = "512K";
 /** Bytes compared at a time: a piece is a whole number of them. */
 const BLOCK = 16 * 1024;
 
+/** The lines of `lines` that speak of resuming. */
+function resumeLines(lines: readonly string[]): string[] {
+  return lines.filter((line) => line.includes("Resum"));
+}
+
+/** What a get of big.bin says when `held` of its bytes were already there. */
+function resumingBigBin(held: number): string {
+  return `Resuming big.bin: ${formatSize(held)} of ${
+    formatSize(SIZE)
+  } already here, checked.`;
+}
+
 /** Bytes of `part` that are already the same as in `source`, by block. */
 async function sameBytes(part: string, source: Uint8Array): Promise<number> {
   const held = await Deno.readFile(part).catch(() => new Uint8Array());
@@ -65,7 +77,7 @@ for (const json of [false, true]) {
         await first.stop("SIGINT");
         const held = await sameBytes(part, source);
         assert(held > 0 && held < SIZE, `${held} bytes held`);
-        const fresh = first.stderr.filter((line) => line.includes("Resum"));
+        const fresh = resumeLines(first.stderr);
         assertEquals(fresh, [], "a get that starts afresh resumes nothing");
 
         const again = await runEntry(
@@ -74,9 +86,7 @@ for (const json of [false, true]) {
           { env },
         );
         assertEquals(again.code, 0, again.stderr);
-        const told = again.stderr.split("\n").filter((line) =>
-          line.includes("Resum")
-        );
+        const told = resumeLines(again.stderr.split("\n"));
         if (json) {
           assertEquals(told, [], "--json keeps stderr for errors");
           const result = JSON.parse(again.stdout.split("\n")[0]);
@@ -87,11 +97,7 @@ for (const json of [false, true]) {
           );
           assertEquals(result.resumedBytes + fetched, SIZE);
         } else {
-          assertEquals(told, [
-            `Resuming big.bin: ${formatSize(held)} of ${
-              formatSize(SIZE)
-            } already here, checked.`,
-          ]);
+          assertEquals(told, [resumingBigBin(held)]);
         }
       } finally {
         await sharer.child.stop();
@@ -179,13 +185,8 @@ Deno.test("peer get without --output resumes the .part a get with --output other
 
     const again = await runEntry("peer.ts", args, { env });
     assertEquals(again.code, 0, again.stderr);
-    const told = again.stderr.split("\n").filter((line) =>
-      line.includes("Resum")
-    );
-    assertEquals(told, [
-      `Resuming big.bin: ${formatSize(held)} of ${
-        formatSize(SIZE)
-      } already here, checked.`,
+    assertEquals(resumeLines(again.stderr.split("\n")), [
+      resumingBigBin(held),
     ]);
   } finally {
     await sharer.child.stop();

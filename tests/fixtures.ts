@@ -208,11 +208,16 @@ export async function unfinishedPart(
 /**
  * Writes another file's unfinished download as `NAME.part` in folder `out`
  * (made if missing), with its resume record: a get of a different file
- * named `name` must leave it alone.
+ * named `name` must leave it alone. Resolves to its path.
  */
-export async function otherFilesPart(out: string, name: string): Promise<void> {
+export async function otherFilesPart(
+  out: string,
+  name: string,
+): Promise<string> {
   await Deno.mkdir(out, { recursive: true });
-  await unfinishedPart(join(out, `${name}.part`), { size: 5 });
+  const part = join(out, `${name}.part`);
+  await unfinishedPart(part);
+  return part;
 }
 
 /** Runs `command` with `args`, its output discarded; true if it succeeded. */

@@ -9,7 +9,7 @@
 
 import { join } from "node:path";
 import { assert, assertEquals } from "../../assert.ts";
-import { randomFile, tempDir, unfinishedPart } from "../../fixtures.ts";
+import { otherFilesPart, randomFile, tempDir } from "../../fixtures.ts";
 import { spawnSharer } from "../../../scripts/_child.ts";
 import {
   isolatedEnv,
@@ -130,10 +130,8 @@ Deno.test({
     await using dir = await tempDir();
     const file = await randomFile(dir.path, "slow.bin", 2 * 1024 * 1024);
     const out = join(dir.path, "out");
-    await Deno.mkdir(out);
     // Another file's, with its record: the get saves into another .part.
-    const others = join(out, "slow.bin.part");
-    await unfinishedPart(others);
+    const others = await otherFilesPart(out, "slow.bin");
     await using tracker = await startTracker();
     const sharer = await spawnSharer(file, tracker.address);
     await using _sharer = sharer.child;

@@ -11,20 +11,6 @@
  */
 
 import type { DownloadProgress } from "../download/types.ts";
-import { PART_SUFFIX } from "../storage/part_file.ts";
-
-/** The names of the `.part` files and folders in `dir` (none if unreadable). */
-export async function partsIn(dir: string): Promise<Set<string>> {
-  const parts = new Set<string>();
-  try {
-    for await (const entry of Deno.readDir(dir)) {
-      if (entry.name.endsWith(PART_SUFFIX)) parts.add(entry.name);
-    }
-  } catch {
-    // Gone or unreadable: no .part to name.
-  }
-  return parts;
-}
 
 /**
  * Bytes an earlier get had saved, read off `progress`: `undefined` while

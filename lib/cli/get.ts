@@ -33,7 +33,7 @@ import {
 import { terminalSafe } from "../util/terminal_safe.ts";
 import { ProgressLine } from "./progress.ts";
 import { resumingLine } from "./resumed.ts";
-import { partsIn, resumedBytes } from "../app/resume.ts";
+import { resumedBytes } from "../app/resume.ts";
 import { resolveTrackers } from "./args.ts";
 import { UsageError } from "../app/usage_error.ts";
 import { readGetTarget, STDIN_ARG } from "./get_target.ts";
@@ -41,7 +41,7 @@ import type { GetTarget } from "../app/lookup.ts";
 import { LINK_ENV } from "../protocol/limits.ts";
 import { prepareOutDir, removeEmptyFolders } from "./out_dir.ts";
 import { DEFAULT_OUT_DIR } from "../app/session_types.ts";
-import { stoppedMessage } from "./get_stopped.ts";
+import { partsIn, stoppedMessage } from "./get_stopped.ts";
 import { isAbsolute, join } from "node:path";
 import { VERSION } from "../protocol/version.ts";
 import { folderLayoutOf } from "../protocol/folder_layout.ts";

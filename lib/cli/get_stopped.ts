@@ -9,7 +9,6 @@
 
 import { resolve } from "node:path";
 import { PART_SUFFIX } from "../storage/part_file.ts";
-import { partsIn } from "../app/resume.ts";
 
 /** Options for {@linkcode stoppedMessage}. */
 export interface StoppedOptions {
@@ -60,4 +59,21 @@ export async function stoppedMessage(
   return `${opening}; the partial download is kept in ${
     resolve(outDir)
   }: run the same get again to resume.`;
+}
+
+/**
+ * The names of the `.part` files and folders in `dir` (none if unreadable):
+ * taken as a get starts, so that one stopped before it says which `.part`
+ * it writes can name the one it made.
+ */
+export async function partsIn(dir: string): Promise<Set<string>> {
+  const parts = new Set<string>();
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.name.endsWith(PART_SUFFIX)) parts.add(entry.name);
+    }
+  } catch {
+    // Gone or unreadable: no .part to name.
+  }
+  return parts;
 }

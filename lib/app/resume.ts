@@ -4,8 +4,9 @@
  * the web page all say so. The download says whether it resumed one (its
  * report's `resumed`, whatever that `.part` is named: an earlier get may
  * have saved under another name, or found the name held), and tells the
- * bytes in its first report that is not a wait, made once that `.part` is
- * checked and before any peer is linked.
+ * bytes in its first report that is neither a wait nor one of the check's
+ * (`checking`), made once that `.part` is checked and before any peer is
+ * linked.
  *
  * @module
  */
@@ -14,12 +15,12 @@ import type { DownloadProgress } from "../download/types.ts";
 
 /**
  * Bytes an earlier get had saved, read off `progress`: `undefined` while
- * the reports are waits (the file or the check not done yet), else the
- * bytes the first other report holds when the download resumed a `.part`,
- * 0 for a get that starts afresh. Call it with each report until it
- * answers.
+ * the reports are waits or the check's (the file not found or the `.part`
+ * not checked yet), else the bytes the first other report holds when the
+ * download resumed a `.part`, 0 for a get that starts afresh. Call it with
+ * each report until it answers.
  */
 export function resumedBytes(progress: DownloadProgress): number | undefined {
-  if (progress.waiting) return undefined;
+  if (progress.waiting || progress.checking) return undefined;
   return progress.resumed && progress.peers === 0 ? progress.received : 0;
 }

@@ -32,6 +32,7 @@ import {
 } from "../discovery/tracker_group.ts";
 import { idFromRef, KnownFiles, pickOne } from "./_file_refs.ts";
 import { type Transfer, Transfers } from "./transfers.ts";
+import { followDownload } from "./resume_check.ts";
 import { untilCancelled } from "./_until_cancelled.ts";
 import { DEFAULT_OUT_DIR, DEFAULT_WAIT_MS } from "./session_types.ts";
 
@@ -304,7 +305,7 @@ export class Session {
         signal: transfer.signal,
         log: this.#options.log,
         onTrackerTrouble: this.#options.onTrackerTrouble,
-        onProgress: (progress) => transfer.updateFromDownload(progress),
+        onProgress: (progress) => followDownload(transfer, progress),
       });
       received = result.peers.reduce((sum, peer) => sum + peer.bytes, 0);
       if (!secret) this.#known.remember([result.meta]);

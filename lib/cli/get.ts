@@ -31,8 +31,14 @@ import {
   toJsonLine,
 } from "./format.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
+import { rateOver } from "../util/speed_meter.ts";
 import { ProgressLine } from "./progress.ts";
-import { resumingLine } from "./resumed.ts";
+import {
+  CHECKING_NOTE,
+  checkingLine,
+  resumingLine,
+  saysChecking,
+} from "./resumed.ts";
 import { resumedBytes } from "../app/resume.ts";
 import { resolveTrackers } from "./args.ts";
 import { UsageError } from "../app/usage_error.ts";
@@ -140,6 +146,8 @@ async function downloadInto(
   let toldWaiting: string | undefined;
   /** Bytes of a `.part` an earlier get left, once the download tells it. */
   let resumed: number | undefined;
+  /** When the check of that `.part` started, once it did. */
+  let checkSince: number | undefined;
   try {
     let result;
     try {
@@ -193,6 +201,27 @@ async function downloadInto(
           // Before the file is found, the name is a stand-in for its ID.
           if (!p.waiting || p.size > 0) savingAs = p.name;
           partPath = p.partPath ?? partPath;
+          if (p.checking) {
+            // A large .part takes a while: said before, shown as it goes.
+            const { done, total } = p.checking;
+            const now = performance.now();
+            const say = checkSince === undefined && saysChecking(total);
+            checkSince ??= now;
+            if (say && !flags.quiet && !flags.json) {
+              progress.clear();
+              console.error(checkingLine(partPath ?? p.name));
+            }
+            const bytesPerSecond = rateOver(done, now - checkSince);
+            const note = CHECKING_NOTE;
+            progress.update({
+              label: p.name,
+              note,
+              done,
+              total,
+              bytesPerSecond,
+            });
+            return;
+          }
           if (resumed === undefined) {
             resumed = resumedBytes(p);
             if (resumed && !flags.quiet && !flags.json) {

@@ -1,14 +1,40 @@
 /**
- * What a get says, once, when it resumes a `.part` an earlier get left:
- * how much was already there, checked against the piece hashes. `peer get`
- * and the prompt say it alike; `lib/app/resume.ts` tells a resume from a
- * get that starts afresh.
+ * What a get says when it resumes a `.part` an earlier get left: before
+ * that `.part` is checked against the piece hashes, when it is large enough
+ * for the check to take a while, and once, how much was already there.
+ * `peer get` and the prompt say it alike; `lib/app/resume.ts` tells a
+ * resume from a get that starts afresh.
  *
  * @module
  */
 
+import { basename } from "node:path";
 import { formatSize } from "./format.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
+
+/**
+ * A resumed `.part` of at least this many bytes is said to be checked
+ * before its check starts (every piece in it is read and hashed again:
+ * a second or more from a slow disk); a smaller one's check is over before
+ * anyone would wonder, and only the resuming line is said.
+ */
+export const CHECK_SAID_BYTES = 64 * 1024 * 1024;
+
+/** The note on a progress line while a resumed `.part` is checked. */
+export const CHECKING_NOTE = "checking what an earlier get left";
+
+/** Whether the check of a resumed `.part` of `bytes` is said before it starts. */
+export function saysChecking(bytes: number): boolean {
+  return bytes >= CHECK_SAID_BYTES;
+}
+
+/**
+ * The line said before a large resumed `.part` is checked, e.g. `Checking
+ * big.bin.part from an earlier get…`; escaped for the terminal.
+ */
+export function checkingLine(partPath: string): string {
+  return `Checking ${terminalSafe(basename(partPath))} from an earlier get…`;
+}
 
 /**
  * The line said once when a get resumes, e.g. `Resuming big.bin: 312 MiB

@@ -20,7 +20,12 @@ import {
 import { openFolderTarget } from "./_folder_target.ts";
 import { checkExistingPieces } from "./_piece_check.ts";
 import { finishDownload, openPart, type OpenPartOptions } from "./_save.ts";
-import type { DownloadTarget, FinishHooks, StoreHooks } from "./_target.ts";
+import type {
+  CheckOptions,
+  DownloadTarget,
+  FinishHooks,
+  StoreHooks,
+} from "./_target.ts";
 import { PartUse } from "./_part_use.ts";
 
 /** A download target, with where its `.part` (file or folder) is. */
@@ -91,13 +96,13 @@ export class FileTarget implements DownloadTarget {
     }, this.#thread));
   }
 
-  checkExisting(pool: BufferPool, signal?: AbortSignal): Promise<number[]> {
+  checkExisting(pool: BufferPool, options?: CheckOptions): Promise<number[]> {
     return checkExistingPieces({
+      ...options,
       meta: this.#meta,
       part: this.#part,
       pool,
       thread: this.#thread,
-      signal,
     });
   }
 

@@ -26,7 +26,12 @@ import { HashThread, THREAD_MIN_PIECES } from "../storage/hash_thread.ts";
 import { type PieceStore, THREAD_CAN_WRITE } from "../storage/piece_store.ts";
 import { diskError, DownloadError } from "./_download_error.ts";
 import { type OpenPartOptions, savedName } from "./_save.ts";
-import type { DownloadTarget, FinishHooks, StoreHooks } from "./_target.ts";
+import type {
+  CheckOptions,
+  DownloadTarget,
+  FinishHooks,
+  StoreHooks,
+} from "./_target.ts";
 import { PartUse } from "./_part_use.ts";
 
 /** Opens (or resumes) `OUT/NAME.part/` for the folder `meta`. */
@@ -145,11 +150,13 @@ class FolderTarget implements DownloadTarget {
     return this.#use.track(this.#store);
   }
 
-  checkExisting(_pool: BufferPool, signal?: AbortSignal): Promise<number[]> {
+  checkExisting(_pool: BufferPool, options?: CheckOptions): Promise<number[]> {
+    // Said before it starts; the storage's check tells no progress.
+    options?.onChecked?.(0);
     return checkExistingFolderPieces({
       meta: this.#meta,
       part: this.#part,
-      signal,
+      signal: options?.signal,
     });
   }
 

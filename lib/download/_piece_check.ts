@@ -33,6 +33,11 @@ export interface ResumeCheckOptions {
   thread?: HashThread;
   /** Cancels the check. */
   signal?: AbortSignal;
+  /**
+   * Called with the bytes checked so far: 0 before the check starts, then
+   * every RESUME_YIELD_PIECES pieces. @default {nothing}
+   */
+  onChecked?: (bytes: number) => void;
 }
 
 /**
@@ -45,7 +50,7 @@ export interface ResumeCheckOptions {
 export async function checkExistingPieces(
   options: ResumeCheckOptions,
 ): Promise<number[]> {
-  const { meta, part, pool, thread, signal } = options;
+  const { meta, part, pool, thread, signal, onChecked } = options;
   const count = pieceCount(meta.size, meta.pieceSize);
   const claims = new Int32Array(
     new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT),
@@ -53,6 +58,7 @@ export async function checkExistingPieces(
   // A piece left without its digest (the thread failed) matches nothing
   // and is fetched again.
   const digests = new Uint8Array(new SharedArrayBuffer(count * HASH_BYTES));
+  onChecked?.(0);
   const theirs = thread?.filePieces(part.partPath, {
     pieceSize: meta.pieceSize,
     claims,
@@ -66,6 +72,8 @@ export async function checkExistingPieces(
     index = Atomics.add(claims, 0, 1)
   ) {
     if (hashed++ % RESUME_YIELD_PIECES === 0) {
+      // The pieces before this one are hashed, or being hashed by the thread.
+      if (hashed > 1) onChecked?.(index * meta.pieceSize);
       await new Promise((resolve) => setTimeout(resolve, 0));
       signal?.throwIfAborted();
     }

@@ -34,6 +34,17 @@ export interface FinishHooks {
   log?: (line: string) => void;
 }
 
+/** Options of {@linkcode DownloadTarget.checkExisting}. */
+export interface CheckOptions {
+  /** Cancels the check. */
+  signal?: AbortSignal;
+  /**
+   * Called with the bytes checked so far: 0 before the check starts, then
+   * now and then as it goes. @default {nothing}
+   */
+  onChecked?: (bytes: number) => void;
+}
+
 /** Where one download's pieces are written, and how it is finished. */
 export interface DownloadTarget {
   /** The folder saved into (named by disk errors). */
@@ -51,7 +62,7 @@ export interface DownloadTarget {
   /** The store verified pieces are handed to. */
   openStore(hooks: StoreHooks, pool: BufferPool): PieceStore;
   /** Indices of the pieces already on disk that match their hash. */
-  checkExisting(pool: BufferPool, signal?: AbortSignal): Promise<number[]>;
+  checkExisting(pool: BufferPool, options?: CheckOptions): Promise<number[]>;
   /** Checks everything against the ID(s) and gives it its real name. */
   finish(hooks: FinishHooks): Promise<string>;
   /** Stops the hashing thread, if any (the store is closed first). */

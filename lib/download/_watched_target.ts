@@ -35,7 +35,12 @@ import {
   type PartTarget,
 } from "./_file_target.ts";
 import { type OpenPartOptions, savedName } from "./_save.ts";
-import type { DownloadTarget, FinishHooks, StoreHooks } from "./_target.ts";
+import type {
+  CheckOptions,
+  DownloadTarget,
+  FinishHooks,
+  StoreHooks,
+} from "./_target.ts";
 
 /** Ms between two checks that the `.part` is still there. */
 export const PART_CHECK_MS = 2_000;
@@ -177,8 +182,8 @@ class WatchedTarget implements DownloadTarget {
     return this.#target.openStore({ ...hooks, onError }, pool);
   }
 
-  checkExisting(pool: BufferPool, signal?: AbortSignal): Promise<number[]> {
-    return this.#target.checkExisting(pool, signal);
+  checkExisting(pool: BufferPool, options?: CheckOptions): Promise<number[]> {
+    return this.#target.checkExisting(pool, options);
   }
 
   async finish(hooks: FinishHooks): Promise<string> {

@@ -307,10 +307,10 @@ class DownloadRun {
 
   /** Keeps the pieces of a resumed `.part` that match their hash. */
   async checkExisting(): Promise<void> {
-    const good = await this.#target.checkExisting(
-      this.#pool,
-      this.#options.signal,
-    );
+    const good = await this.#target.checkExisting(this.#pool, {
+      signal: this.#options.signal,
+      onChecked: (done) => this.#report({ done, total: this.#meta.size }),
+    });
     for (const index of good) this.#verified(index);
     this.#report();
   }
@@ -469,7 +469,7 @@ class DownloadRun {
   /** Verified bytes a second over the last SPEED_WINDOW_MS. */
   #speed = (): number => this.#meter.speed(this.#received);
 
-  #report(): void {
+  #report(checking?: { done: number; total: number }): void {
     if (!this.#options.onProgress) return;
     this.#options.onProgress({
       name: this.#target.name,
@@ -482,6 +482,7 @@ class DownloadRun {
       routes: this.#peers.routes(),
       found: this.#peers.origins(),
       waiting: this.#wait.waiting && this.#peers.linked === 0,
+      checking,
       ...(this.#target.files ? { files: this.#target.files() } : {}),
     });
   }

@@ -46,10 +46,18 @@ export interface DownloadProgress {
   files?: { done: number; total: number };
   /**
    * True once the file is found when it resumes a `.part` an earlier
-   * download left (its pieces checked before the first report that is not
-   * a wait), whatever that `.part` is named.
+   * download left (its pieces checked before the first report that is
+   * neither a wait nor `checking`), whatever that `.part` is named.
    */
   resumed?: boolean;
+  /**
+   * While the `.part` an earlier download left is checked, before any peer
+   * is asked (every piece already there is hashed again: seconds for a
+   * large one): the bytes of it checked so far, and in all. The first
+   * report of a resume that is not a wait has it, `done` 0, before the
+   * check starts.
+   */
+  checking?: { done: number; total: number };
   /** Once the file is found: the `.part` it is written into. */
   partPath?: string;
 }

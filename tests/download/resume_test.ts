@@ -125,6 +125,39 @@ Deno.test("an interrupted download resumes and fetches only the missing pieces",
   assert(!await exists(join(out, "big.bin.part.json")));
 });
 
+Deno.test("a resume reports its check of the .part, from 0 before it starts, before the report of what the .part held", async () => {
+  await using dir = await tempDir();
+  const size = 40 * MiB;
+  await using run = await interruptedDownload(
+    dir.path,
+    "big.bin",
+    size,
+    6 * MiB,
+  );
+  const reports: { checking?: number; received: number }[] = [];
+  await download(run.id, {
+    tracker: run.tracker,
+    outDir: run.out,
+    onProgress: (p) => {
+      if (p.waiting) return;
+      if (p.checking) assertEquals(p.checking.total, size);
+      reports.push({ checking: p.checking?.done, received: p.received });
+    },
+  });
+  const checks = reports.findIndex((report) => report.checking === undefined);
+  assert(checks > 0, "the check is reported");
+  assertEquals(reports[0], { checking: 0, received: 0 });
+  for (let at = 1; at < checks; at++) {
+    assert(reports[at].checking! >= reports[at - 1].checking!, "it goes on");
+    assert(reports[at].checking! <= size);
+    assertEquals(reports[at].received, 0, "nothing counted while checked");
+  }
+  assert(reports[checks].received >= 6 * MiB, "then what the .part held");
+  for (const report of reports.slice(checks)) {
+    assertEquals(report.checking, undefined, "checked once");
+  }
+});
+
 Deno.test("a resume stopped while its .part is checked stops, not downloads the rest (Ctrl-C before the first request)", async () => {
   await using dir = await tempDir();
   await using run = await interruptedDownload(

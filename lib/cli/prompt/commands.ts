@@ -16,7 +16,8 @@ import { parseDuration } from "../duration.ts";
 import { type DiscoveryOff, discoveryOff, doctorLines } from "../doctor.ts";
 import { prepareOutDir } from "../out_dir.ts";
 import { partsIn, stoppedMessage } from "../get_stopped.ts";
-import { resumingLine } from "../resumed.ts";
+import { checkingLine, resumingLine, saysChecking } from "../resumed.ts";
+import { checkStarted } from "../../app/resume_check.ts";
 import type { Transfer } from "../../app/transfers.ts";
 import type { DownloadResult } from "../../download/download.ts";
 import type { DoctorReport } from "../../app/doctor.ts";
@@ -210,9 +211,14 @@ async function startGet(
 
 /**
  * Says once, as `peer get` does, that `transfer` resumes a `.part` an
- * earlier get left, and how much was there (a note: not with --quiet).
+ * earlier get left, and how much was there; before its check starts too,
+ * when that `.part` is large (notes: not with --quiet).
  */
 function sayResuming(transfer: Transfer, context: CommandContext): void {
+  checkStarted(transfer).then((check) => {
+    if (!saysChecking(check.total)) return;
+    context.note(checkingLine(check.partPath ?? transfer.fileName));
+  });
   transfer.resumeChecked.then((bytes) => {
     if (bytes === 0) return;
     context.note(

@@ -6,6 +6,8 @@
  */
 
 import type { Transfer } from "../../app/transfers.ts";
+import { checkingOf } from "../../app/resume_check.ts";
+import { CHECKING_NOTE } from "../resumed.ts";
 import { terminalSafe } from "../../util/terminal_safe.ts";
 import { formatDuration } from "../format.ts";
 import {
@@ -24,7 +26,7 @@ import {
 export function describeTransfer(transfer: Transfer): string {
   const state = transferProgress(transfer);
   return transfer.started
-    ? describe(state, transfer.bytesPerSecond)
+    ? describe(state, state.bytesPerSecond ?? transfer.bytesPerSecond)
     : `${terminalSafe(state.label)}  ${notStarted(transfer)}`;
 }
 
@@ -67,10 +69,19 @@ function waitingFor(transfer: Transfer, short = false): string {
   }`;
 }
 
-/** The transfer as a progress line's state. */
+/**
+ * The transfer as a progress line's state; while it checks the `.part` an
+ * earlier get left, how far that check is.
+ */
 function transferProgress(transfer: Transfer): ProgressState {
   const verb = transfer.kind === "hash" ? "hashing" : "getting";
   const getting = transfer.kind === "get";
+  const check = checkingOf(transfer);
+  if (check) {
+    const { done, total, bytesPerSecond } = check;
+    const label = `#${transfer.number} ${verb} ${transfer.name}`;
+    return { label, note: CHECKING_NOTE, done, total, bytesPerSecond };
+  }
   // Every peer left mid-way: said after the name, the bar stays where it is.
   const waiting = transfer.started && transfer.waiting
     ? waitingFor(transfer)

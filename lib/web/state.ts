@@ -14,6 +14,7 @@
 import { formatAddress } from "../net/connection.ts";
 import type { Session } from "../app/session.ts";
 import type { Transfer } from "../app/transfers.ts";
+import { checkingOf } from "../app/resume_check.ts";
 import { folderLayoutOf } from "../protocol/folder_layout.ts";
 import type { FileMeta, FileSummary } from "../protocol/messages.ts";
 import { MIN_ID_PREFIX } from "../protocol/limits.ts";
@@ -76,6 +77,17 @@ export interface TransferView {
   waitLeftMs: number | null;
   /** While `waiting`, whether no tracker can be reached (asked again). */
   trackersDown: boolean;
+  /**
+   * Of `done`, the bytes an earlier get had saved, when this get resumed
+   * the `.part` it left (checked against the piece hashes first); 0 for a
+   * get that started afresh, or before that is known.
+   */
+  resumed: number;
+  /**
+   * While that `.part` is checked, before any peer is asked: its bytes
+   * checked so far and in all; else null.
+   */
+  checking: { done: number; total: number } | null;
 }
 
 /** A file being sent from the page, as the page shows it. */
@@ -237,6 +249,7 @@ function shortIds(files: readonly { id: string }[]): string[] {
 
 function transferView(transfer: Transfer): TransferView {
   const getting = transfer.kind === "get";
+  const check = checkingOf(transfer);
   return {
     number: transfer.number,
     kind: transfer.kind,
@@ -252,6 +265,8 @@ function transferView(transfer: Transfer): TransferView {
     waiting: transfer.waiting,
     waitLeftMs: transfer.waitLeftMs ?? null,
     trackersDown: transfer.trackersDown,
+    resumed: getting ? transfer.resumed : 0,
+    checking: check ? { done: check.done, total: check.total } : null,
   };
 }
 

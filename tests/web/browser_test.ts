@@ -242,7 +242,7 @@ function browserTests(choice: BrowserChoice): void {
   );
 
   browserTest(
-    `web page: cancel stops a get, Resume finishes it from its partial file, and the bytes are right (${choice.name})`,
+    `web page: cancel stops a get, Resume finishes it from its partial file, says how much was already there, and the bytes are right (${choice.name})`,
     async () => {
       await using web = await pageFixture(choice, ["--download-limit", "3M"]);
       await using files = await tempDir();
@@ -280,6 +280,17 @@ function browserTests(choice: BrowserChoice): void {
           "the resumed get's progress",
         );
         assert(first > 0.1, `resumed at ${first}`);
+        // And says so, as peer get does.
+        const resumed = await until<string>(
+          web.page,
+          `document.querySelector("#running [data-transfer] .resumed")?.textContent`,
+          "the resumed get's words",
+        );
+        assert(
+          /^Resumed: [\d.]+ MiB of 12\.0 MiB was already here, checked\.$/
+            .test(resumed),
+          resumed,
+        );
         await until(
           web.page,
           `document.querySelector('#finished [data-outcome="saved"]')`,

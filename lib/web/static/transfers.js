@@ -51,7 +51,8 @@ function createRunning(work) {
   for (const name of ["percent", "bytes", "speed", "eta", "peers"]) {
     numbers.append(make("span", { class: name }));
   }
-  item.append(head, make("progress"), numbers);
+  // What an earlier get had left, for a get that resumed its partial file.
+  item.append(head, make("progress"), numbers, make("p", { class: "resumed" }));
   return item;
 }
 
@@ -75,9 +76,19 @@ function updateRunning(item, work) {
     progress.max = Math.max(1, work.total);
     progress.value = work.total > 0 ? Math.min(work.done, work.total) : 1;
   } else progress.removeAttribute("value");
+  set("resumed", resumedText(work));
   if (waiting && !started) {
     for (const name of ["bytes", "speed", "eta", "peers"]) set(name, "");
     set("percent", waitingText(work));
+    return;
+  }
+  if (work.checking) {
+    const { done, total } = work.checking;
+    progress.max = Math.max(1, total);
+    progress.value = Math.min(done, total);
+    for (const name of ["speed", "eta", "peers"]) set(name, "");
+    set("percent", total > 0 ? `${(100 * done / total).toFixed(1)}%` : "");
+    set("bytes", `${formatSize(done)} / ${formatSize(total)}`);
     return;
   }
   const percent = work.total > 0 ? (100 * work.done) / work.total : 100;
@@ -108,6 +119,20 @@ function waitingText(work) {
     : "";
   const what = work.trackersDown ? "the tracker" : "a sharer";
   return `Waiting for ${what}…${left}`;
+}
+
+/**
+ * Returns `Resumed: 2.3 MiB of 12.0 MiB was already here, checked.` for a
+ * get that resumed what an earlier one left, `Checking what an earlier get
+ * left…` while that is checked, else nothing.
+ */
+function resumedText(work) {
+  if (work.checking) return "Checking what an earlier get left…";
+  if (!(work.resumed > 0)) return "";
+  const held = work.resumed >= work.total
+    ? `all ${formatSize(work.total)}`
+    : `${formatSize(work.resumed)} of ${formatSize(work.total)}`;
+  return `Resumed: ${held} was already here, checked.`;
 }
 
 /** Returns `3 peers (1 relayed, 1 on the LAN)`, as the terminal says it. */

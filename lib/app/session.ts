@@ -32,7 +32,6 @@ import {
 } from "../discovery/tracker_group.ts";
 import { idFromRef, KnownFiles, pickOne } from "./_file_refs.ts";
 import { type Transfer, Transfers } from "./transfers.ts";
-import { followDownload } from "./resume_check.ts";
 import { untilCancelled } from "./_until_cancelled.ts";
 import { DEFAULT_OUT_DIR, DEFAULT_WAIT_MS } from "./session_types.ts";
 
@@ -305,7 +304,7 @@ export class Session {
         signal: transfer.signal,
         log: this.#options.log,
         onTrackerTrouble: this.#options.onTrackerTrouble,
-        onProgress: (progress) => followDownload(transfer, progress),
+        onProgress: (progress) => transfer.updateFromDownload(progress),
       });
       received = result.peers.reduce((sum, peer) => sum + peer.bytes, 0);
       if (!secret) this.#known.remember([result.meta]);

@@ -29,6 +29,18 @@ export interface TransferStart {
   waitMs?: number;
 }
 
+/** A resumed `.part` being checked. */
+export interface PartCheck {
+  /** The `.part`, when the download said. */
+  partPath?: string;
+  /** Bytes of it checked so far. */
+  done: number;
+  /** Bytes to check in all. */
+  total: number;
+  /** Bytes checked a second, since the check started. */
+  bytesPerSecond: number;
+}
+
 /** One progress report. */
 export interface TransferUpdate {
   /** Bytes done. */
@@ -110,6 +122,12 @@ export class Transfer {
    * another file's `NAME.part` was there.
    */
   partPath?: string;
+  /**
+   * For a download, while it checks the `.part` an earlier get left (every
+   * piece already there is hashed again before any peer is asked: seconds
+   * for a large one), how far that check is.
+   */
+  checking?: PartCheck;
   #controller = new AbortController();
   #samples: { at: number; done: number }[] = [];
   #now: () => number;
@@ -120,6 +138,10 @@ export class Transfer {
   #resumeChecked = Promise.withResolvers<number>();
   /** Whether {@linkcode resumed} is known (a report other than a wait came). */
   #reported = false;
+  /** Resolved when the check of a resumed `.part` starts. */
+  #checkStarted = Promise.withResolvers<PartCheck>();
+  /** When that check started, once it did. */
+  #checkingSince?: number;
 
   /** Creates a transfer; {@linkcode Transfers.start} is the usual way. */
   constructor(number: number, start: TransferStart, now: () => number) {
@@ -173,6 +195,14 @@ export class Transfer {
   }
 
   /**
+   * Resolves when the download starts checking the `.part` an earlier get
+   * left, with what it checks; never for a get that starts afresh.
+   */
+  get checkStarted(): Promise<PartCheck> {
+    return this.#checkStarted.promise;
+  }
+
+  /**
    * Records a download's progress report. The first one that is not a
    * wait, before any peer is linked, holds what a resumed `.part` had:
    * bytes an earlier run saved ({@linkcode resumed}), when the download
@@ -185,6 +215,7 @@ export class Transfer {
       this.resumed = resumed;
     }
     if (progress.partPath !== undefined) this.partPath = progress.partPath;
+    this.#noteChecking(progress);
     this.update({
       done: progress.received,
       total: progress.size,
@@ -199,6 +230,17 @@ export class Transfer {
     });
     // After the update: its name and size are this transfer's by then.
     if (resumed !== undefined) this.#resumeChecked.resolve(resumed);
+  }
+
+  /** Keeps {@linkcode checking} as the download's report says. */
+  #noteChecking({ checking, partPath }: DownloadProgress): void {
+    this.checking = undefined;
+    if (!checking) return;
+    const now = this.#now();
+    this.#checkingSince ??= now;
+    const bytesPerSecond = rateOver(checking.done, now - this.#checkingSince);
+    this.checking = { ...checking, partPath, bytesPerSecond };
+    this.#checkStarted.resolve(this.checking);
   }
 
   /** Records progress. */

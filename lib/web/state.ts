@@ -14,7 +14,6 @@
 import { formatAddress } from "../net/connection.ts";
 import type { Session } from "../app/session.ts";
 import type { Transfer } from "../app/transfers.ts";
-import { checkingOf } from "../app/resume_check.ts";
 import { folderLayoutOf } from "../protocol/folder_layout.ts";
 import type { FileMeta, FileSummary } from "../protocol/messages.ts";
 import { MIN_ID_PREFIX } from "../protocol/limits.ts";
@@ -249,7 +248,7 @@ function shortIds(files: readonly { id: string }[]): string[] {
 
 function transferView(transfer: Transfer): TransferView {
   const getting = transfer.kind === "get";
-  const check = checkingOf(transfer);
+  const check = transfer.checking;
   return {
     number: transfer.number,
     kind: transfer.kind,

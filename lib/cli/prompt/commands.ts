@@ -17,7 +17,6 @@ import { type DiscoveryOff, discoveryOff, doctorLines } from "../doctor.ts";
 import { prepareOutDir } from "../out_dir.ts";
 import { partsIn, stoppedMessage } from "../get_stopped.ts";
 import { checkingLine, resumingLine, saysChecking } from "../resumed.ts";
-import { checkStarted } from "../../app/resume_check.ts";
 import type { Transfer } from "../../app/transfers.ts";
 import type { DownloadResult } from "../../download/download.ts";
 import type { DoctorReport } from "../../app/doctor.ts";
@@ -215,7 +214,7 @@ async function startGet(
  * when that `.part` is large (notes: not with --quiet).
  */
 function sayResuming(transfer: Transfer, context: CommandContext): void {
-  checkStarted(transfer).then((check) => {
+  transfer.checkStarted.then((check) => {
     if (!saysChecking(check.total)) return;
     context.note(checkingLine(check.partPath ?? transfer.fileName));
   });

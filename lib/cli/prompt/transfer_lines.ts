@@ -6,7 +6,6 @@
  */
 
 import type { Transfer } from "../../app/transfers.ts";
-import { checkingOf } from "../../app/resume_check.ts";
 import { CHECKING_NOTE } from "../resumed.ts";
 import { terminalSafe } from "../../util/terminal_safe.ts";
 import { formatDuration } from "../format.ts";
@@ -76,7 +75,7 @@ function waitingFor(transfer: Transfer, short = false): string {
 function transferProgress(transfer: Transfer): ProgressState {
   const verb = transfer.kind === "hash" ? "hashing" : "getting";
   const getting = transfer.kind === "get";
-  const check = checkingOf(transfer);
+  const check = transfer.checking;
   if (check) {
     const { done, total, bytesPerSecond } = check;
     const label = `#${transfer.number} ${verb} ${transfer.name}`;

@@ -151,12 +151,11 @@ class FolderTarget implements DownloadTarget {
   }
 
   checkExisting(_pool: BufferPool, options?: CheckOptions): Promise<number[]> {
-    // Said before it starts; the storage's check tells no progress.
-    options?.onChecked?.(0);
     return checkExistingFolderPieces({
       meta: this.#meta,
       part: this.#part,
       signal: options?.signal,
+      onChecked: options?.onChecked,
     });
   }
 

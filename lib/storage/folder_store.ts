@@ -288,6 +288,11 @@ export interface FolderCheckOptions {
   part: FolderPart;
   /** Cancels the check. */
   signal?: AbortSignal;
+  /**
+   * Called with the bytes checked so far: 0 before the check starts, then
+   * every {@linkcode FOLDER_CHECK_YIELD_PIECES} pieces. @default {nothing}
+   */
+  onChecked?: (bytes: number) => void;
 }
 
 /**
@@ -299,13 +304,14 @@ export interface FolderCheckOptions {
 export async function checkExistingFolderPieces(
   options: FolderCheckOptions,
 ): Promise<number[]> {
-  const { meta, part, signal } = options;
+  const { meta, part, signal, onChecked } = options;
   const { layout } = part;
   const buffer = new Uint8Array(layout.pieceSize);
   const good: number[] = [];
-  let checked = 0;
+  onChecked?.(0);
   for (let index = 0; index < layout.pieces; index++) {
-    if (checked++ % FOLDER_CHECK_YIELD_PIECES === 0) {
+    if (index % FOLDER_CHECK_YIELD_PIECES === 0) {
+      if (index > 0) onChecked?.(index * layout.pieceSize);
       await new Promise((resolve) => setTimeout(resolve, 0));
       signal?.throwIfAborted();
     }

@@ -17,18 +17,13 @@ import {
   NO_SUCH_HOST,
   runDoctor,
 } from "../app/doctor.ts";
-import type { ServeFlags } from "./flags.ts";
-import { dhtFrom, lanFrom, trackersFrom } from "./flags.ts";
+import type { DiscoveryOff, ServeFlags } from "./flags.ts";
+import { dhtFrom, discoveryOff, lanFrom, trackersFrom } from "./flags.ts";
 import { FAILURE_EXIT_CODE } from "./errors.ts";
 import { toJsonLine } from "./format.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
 import { VERSION } from "../protocol/version.ts";
-import {
-  DEFAULT_PEER_PORT,
-  NO_DHT_ENV,
-  NO_LAN_ENV,
-  TRACKER_ENV,
-} from "../protocol/limits.ts";
+import { DEFAULT_PEER_PORT, TRACKER_ENV } from "../protocol/limits.ts";
 
 /** Runs `peer doctor`; resolves to the exit code. */
 export async function doctor(flags: ServeFlags): Promise<number> {
@@ -93,46 +88,6 @@ export function doctorLines(
   off: DiscoveryOff = {},
 ): string[] {
   return [...trackerCheckLines(report), ...discoveryLines(report, off)];
-}
-
-/**
- * What turned LAN discovery or the DHT off, each named when it is: the
- * flag (`--no-lan`, `--no-dht`) or the environment variable.
- */
-export interface DiscoveryOff {
-  /** `--no-lan`, or `P2P_NO_LAN`. @default {on} */
-  lan?: string;
-  /** `--no-dht`, or `P2P_NO_DHT`. @default {on} */
-  dht?: string;
-}
-
-/**
- * Which of LAN discovery and the DHT `flags` or the environment turn off,
- * and by what (the flag first); as `lanFrom` and `dhtFrom` decide.
- */
-export function discoveryOff(
-  flags: Pick<ServeFlags, "lan" | "dht">,
-): DiscoveryOff {
-  const lan = flags.lan === false
-    ? "--no-lan"
-    : envSet(NO_LAN_ENV)
-    ? NO_LAN_ENV
-    : undefined;
-  const dht = flags.dht === false
-    ? "--no-dht"
-    : envSet(NO_DHT_ENV)
-    ? NO_DHT_ENV
-    : undefined;
-  return { ...(lan ? { lan } : {}), ...(dht ? { dht } : {}) };
-}
-
-/** True when `name` is set to anything but empty (false without permission). */
-function envSet(name: string): boolean {
-  try {
-    return Boolean(Deno.env.get(name));
-  } catch {
-    return false;
-  }
 }
 
 /**

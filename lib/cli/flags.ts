@@ -143,11 +143,42 @@ export function trackersFrom(flags: TrackerFlags): Trackers {
 }
 
 /**
- * Whether LAN discovery is on: unless `--no-lan`, or {@linkcode NO_LAN_ENV}
- * is set to anything but empty.
+ * What turned LAN discovery or the DHT off, each named when it is: the
+ * flag (`--no-lan`, `--no-dht`) or the environment variable.
  */
+export interface DiscoveryOff {
+  /** `--no-lan`, or `P2P_NO_LAN`. @default {on} */
+  lan?: string;
+  /** `--no-dht`, or `P2P_NO_DHT`. @default {on} */
+  dht?: string;
+}
+
+/**
+ * Which of LAN discovery and the DHT `flags` or the environment turn off,
+ * and by what: the flag when it was given, else {@linkcode NO_LAN_ENV} or
+ * {@linkcode NO_DHT_ENV} when set to anything but empty.
+ */
+export function discoveryOff(
+  flags: Pick<ServeFlags, "lan" | "dht">,
+): DiscoveryOff {
+  const lan = offBy(flags.lan, "--no-lan", NO_LAN_ENV);
+  const dht = offBy(flags.dht, "--no-dht", NO_DHT_ENV);
+  return { ...(lan ? { lan } : {}), ...(dht ? { dht } : {}) };
+}
+
+/** `flag` when its value is false, else `env` when it is set. */
+function offBy(
+  value: boolean | undefined,
+  flag: string,
+  env: string,
+): string | undefined {
+  if (value === false) return flag;
+  return readEnv(env) ? env : undefined;
+}
+
+/** Whether LAN discovery is on: unless {@linkcode discoveryOff} says it is off. */
 export function lanFrom(flags: Pick<ServeFlags, "lan">): boolean {
-  return flags.lan !== false && !readEnv(NO_LAN_ENV);
+  return discoveryOff({ lan: flags.lan }).lan === undefined;
 }
 
 /** One environment variable, or undefined (also without permission). */
@@ -160,15 +191,14 @@ function readEnv(name: string): string | undefined {
 }
 
 /**
- * The DHT's options, or undefined when it is off (`--no-dht`, or
- * {@linkcode NO_DHT_ENV} set): `--dht-bootstrap` nodes (else the public
- * routers), `--host` when it names one address, and the routing table kept
- * in the peer's data folder.
+ * The DHT's options, or undefined when {@linkcode discoveryOff} says it is
+ * off: `--dht-bootstrap` nodes (else the public routers), `--host` when it
+ * names one address, and the routing table kept in the peer's data folder.
  */
 export function dhtFrom(
   flags: Pick<ServeFlags, "dht" | "dhtBootstrap" | "host">,
 ): PeerNodeOptions["dht"] {
-  if (flags.dht === false || readEnv(NO_DHT_ENV)) return undefined;
+  if (discoveryOff({ dht: flags.dht }).dht) return undefined;
   const data = dataDir();
   return {
     // A peer told to serve on one address keeps its DHT node there too.

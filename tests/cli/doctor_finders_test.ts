@@ -112,6 +112,13 @@ for (
       lan: "P2P_NO_LAN is set",
       dht: "--no-dht",
     },
+    // Both the flag and the variable (as the test runner sets): the flag.
+    {
+      flags: ["--no-lan", "--no-dht"],
+      env: { P2P_NO_LAN: "1", P2P_NO_DHT: "1" },
+      lan: "--no-lan",
+      dht: "--no-dht",
+    },
   ]
 ) {
   Deno.test(

@@ -26,6 +26,7 @@ import { UsageError } from "./lib/app/usage_error.ts";
 import { explainError } from "./lib/cli/errors.ts";
 import {
   dhtFrom,
+  discoveryOff,
   type GetFlags,
   lanFrom,
   type PromptFlags,
@@ -128,6 +129,7 @@ Set ${TRACKER_ENV}=HOST:PORT to avoid typing --tracker.`,
         portMapping: flags.portMapping,
         lan: lanFrom(flags),
         dht: dhtFrom(flags),
+        off: discoveryOff(flags),
       });
     });
   limits(serveOptions(

@@ -14,13 +14,12 @@ import { isLinkText } from "../../app/lookup.ts";
 import { parseSearchText } from "../args.ts";
 import { parseDuration } from "../duration.ts";
 import { doctorLines } from "../doctor.ts";
-import { type DiscoveryOff, discoveryOff } from "../flags.ts";
+import type { DiscoveryOff } from "../flags.ts";
 import { prepareOutDir } from "../out_dir.ts";
 import { partsIn, stoppedMessage } from "../get_stopped.ts";
 import { checkingLine, resumingLine, saysChecking } from "../resumed.ts";
 import type { Transfer } from "../../app/transfers.ts";
 import type { DownloadResult } from "../../download/download.ts";
-import type { DoctorReport } from "../../app/doctor.ts";
 import { suggest } from "../suggest.ts";
 import { COMMANDS, encode, splitWords } from "./completion.ts";
 import { helpLines } from "./help.ts";
@@ -57,6 +56,11 @@ export interface CommandContext {
   ui(): Promise<string>;
   /** Columns of the terminal answers are printed to. @default {HELP_COLUMNS} */
   columns?(): number;
+  /**
+   * What turned LAN discovery or the DHT off, as `discoveryOff` said of the
+   * prompt's flags. @default {none}
+   */
+  off?: DiscoveryOff;
 }
 
 /**
@@ -250,21 +254,7 @@ async function cancelledMessage(
 /** Prints `peer doctor`'s lines for the session, what it has off too. */
 async function doctor(context: CommandContext): Promise<void> {
   const report = await context.session.doctor();
-  for (const text of doctorLines(report, offIn(report))) context.print(text);
-}
-
-/**
- * What turned off the LAN discovery or DHT the session did not check (it
- * checks what its node has on): the environment variable when it is set,
- * else the flag. The session knows what is off, not why: with both the
- * flag and the variable, `peer doctor` names the flag and this the variable.
- */
-function offIn(report: DoctorReport): DiscoveryOff {
-  const byEnv = discoveryOff({});
-  return {
-    ...(report.lan ? {} : { lan: byEnv.lan ?? "--no-lan" }),
-    ...(report.dht ? {} : { dht: byEnv.dht ?? "--no-dht" }),
-  };
+  for (const text of doctorLines(report, context.off)) context.print(text);
 }
 
 function showLink(ref: string, context: CommandContext): void {

@@ -77,3 +77,27 @@ Deno.test("doctor at the prompt says the DHT is off, by --no-dht, where it said 
     prompt.output,
   );
 });
+
+Deno.test("doctor at the prompt names the flag, as peer doctor does, when both --no-lan and P2P_NO_LAN are set", async () => {
+  await using dir = await tempDir();
+  await using tracker = await startTracker();
+  const env = {
+    ...await isolatedEnv(dir.path, tracker.address),
+    P2P_NO_LAN: "1",
+    P2P_NO_DHT: "1",
+  };
+  await using prompt = new PromptProcess(
+    ["--host", LOCAL, "--port", "0", "--no-lan"],
+    env,
+  );
+  await prompt.type("doctor\nquit\n");
+  await prompt.end(30_000);
+  assertEquals(
+    prompt.lines.filter((line) => /^(LAN|DHT)/.test(line)),
+    [
+      "LAN discovery: off (--no-lan), not checked.",
+      "DHT: off (P2P_NO_DHT is set), not checked.",
+    ],
+    prompt.output,
+  );
+});

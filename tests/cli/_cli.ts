@@ -1,13 +1,20 @@
 /**
  * What the command-line tests share: checking that an error is one line
  * with no stack trace, a port nothing listens on, and running an entry file
- * with something on its standard input.
+ * with something on its standard input, and leaving a `.part` to resume.
  *
  * @module
  */
 
 import { assert, assertEquals } from "../assert.ts";
-import { PERMISSIONS, ROOT, type RunResult } from "../../scripts/_child.ts";
+import {
+  PERMISSIONS,
+  READY_TIMEOUT_MS,
+  ROOT,
+  type RunResult,
+  spawnEntry,
+} from "../../scripts/_child.ts";
+import { pollUntil } from "../fixtures.ts";
 
 const STACK_LINE = /^\s+at /m;
 
@@ -99,4 +106,44 @@ export function loopbackGetArgs(
     "0",
     ...flags,
   ];
+}
+
+/**
+ * Runs `peer` with `args` (a get from a slow sharer) until `part` holds
+ * bytes other than zeros, pieces written, then stops it with SIGINT: the
+ * `.part` a later get resumes.
+ */
+export async function leavePart(
+  args: string[],
+  env: Record<string, string>,
+  part: string,
+): Promise<void> {
+  const first = spawnEntry("peer.ts", args, { env });
+  await pollUntil(READY_TIMEOUT_MS, async () => {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const held = await Deno.readFile(part).catch(() => new Uint8Array());
+    return held.some((byte) => byte !== 0);
+  });
+  await first.stop("SIGINT");
+  assertEquals(
+    first.stderr.filter((line) => line.startsWith("Checking")),
+    [],
+    "a get that starts afresh checks nothing",
+  );
+}
+
+/**
+ * Asserts that of `lines`, the ones about a resume say first that
+ * `name`'s `.part` is checked, then that `name` resumes; `output` is shown
+ * if not.
+ */
+export function assertCheckedThenResumed(
+  lines: readonly string[],
+  name: string,
+  output: string,
+): void {
+  const told = lines.filter((line) => /^(Checking|Resuming) /.test(line));
+  assertEquals(told.length, 2, output);
+  assertEquals(told[0], `Checking ${name}.part from an earlier get…`);
+  assert(told[1].startsWith(`Resuming ${name}: `), told[1]);
 }

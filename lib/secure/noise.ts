@@ -46,6 +46,38 @@ export const MAX_NONCE = Number.MAX_SAFE_INTEGER;
  */
 export const CIPHER_CHUNK_BYTES = 64 * 1024;
 
+/**
+ * Another ChaCha20-Poly1305, same bytes on the wire, for records up to
+ * `maxBytes` (`chacha_poly.ts`: no cipher object per record, for a tracker).
+ */
+export interface SmallRecordCipher {
+  /** Largest plaintext it takes. */
+  maxBytes: number;
+  /** Seals into `out` at `at`: ciphertext, then tag. */
+  seal(
+    key: Uint8Array,
+    nonce: number,
+    ad: Uint8Array,
+    plaintext: Uint8Array,
+    out: Uint8Array,
+    at: number,
+  ): void;
+  /** Opens into the start of `out`; false if it was altered. */
+  open(
+    key: Uint8Array,
+    nonce: number,
+    ad: Uint8Array,
+    sealed: Uint8Array,
+    out: Uint8Array,
+  ): boolean;
+}
+
+let small: SmallRecordCipher | undefined;
+/** Seals and opens small records with `cipher` from now on (none: node:crypto). */
+export function setSmallRecordCipher(cipher?: SmallRecordCipher): void {
+  small = cipher;
+}
+
 /** The patterns this module speaks. */
 export type NoisePattern = "NN" | "NNpsk0";
 
@@ -177,6 +209,11 @@ export class CipherState {
     at: number,
   ): number {
     if (!this.#key) throw new Error("The cipher has no key yet");
+    if (this.#nonce >= MAX_NONCE) throw new RangeError("Nonces used up");
+    if (small && plaintext.length <= small.maxBytes) {
+      small.seal(this.#key, this.#nonce++, ad, plaintext, out, at);
+      return plaintext.length + TAG_BYTES;
+    }
     const cipher = createCipheriv("chacha20-poly1305", this.#key, this.#iv(), {
       authTagLength: TAG_BYTES,
     });
@@ -245,6 +282,10 @@ function openSealed(
   }
   const length = ciphertext.length - TAG_BYTES;
   if (out.length < length) throw new RangeError("No room for the message");
+  if (small && length <= small.maxBytes) {
+    if (small.open(key, nonce, ad, ciphertext, out)) return;
+    throw new AuthenticationError();
+  }
   const decipher = createDecipheriv("chacha20-poly1305", key, ivOf(nonce), {
     authTagLength: TAG_BYTES,
   });

@@ -20,6 +20,7 @@ import {
 } from "../net/connection.ts";
 import { addressGroup, type Listener, startListener } from "../net/listener.ts";
 import { unmapIPv4 } from "../net/address.ts";
+import { useSmallRecordCipher } from "../secure/chacha_poly.ts";
 import {
   DEFAULT_TRACKER_PORT,
   FRAME_DEADLINE_MS,
@@ -183,6 +184,7 @@ class Tracker implements TrackerServer {
 
   constructor(options: TrackerOptions) {
     this.#options = options;
+    useSmallRecordCipher(); // Tiny records, many: no cipher object each.
     this.#log = options.log ?? (() => {});
     this.#outOfFiles = new OutOfFilesWarning({
       warn: options.warn ?? this.#log,

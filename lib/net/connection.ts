@@ -19,6 +19,7 @@ import { type Deadline, sharedDeadline } from "./_deadlines.ts";
 import { PushReader } from "./_push_reader.ts";
 import { fromFrame, type Message, toFrame } from "../protocol/messages.ts";
 import { writeAllAsync } from "../util/write_all.ts";
+import type { Pace } from "./pace.ts";
 import { closeQuietly } from "../util/close_quietly.ts";
 import { type ByteStream, SecretStream } from "../secure/secret_stream.ts";
 import { secureOpen, type SecureTransport } from "./secure_transport.ts";
@@ -50,6 +51,11 @@ export interface SendOptions {
    * @default {false}
    */
   headroom?: boolean;
+  /**
+   * Sends the binary part a chunk at a time as it is paid for (`pace.ts`);
+   * the write deadline then bounds each chunk. @default {one write}
+   */
+  pace?: Pace;
 }
 
 /** Timeouts for one {@linkcode Connection.receive}. */
@@ -265,10 +271,9 @@ export class Connection {
       const frame = toFrame(message);
       binary = frame.binary;
       head = encodeFrameHead(frame.header, binary.length);
-      if (
-        options.headroom && binary.byteOffset >= head.length &&
-        binary.length > 0
-      ) {
+      // Paced, the binary part goes apart: only its bytes are paid for.
+      const merge = binary.length > 0 && !options.pace;
+      if (merge && options.headroom && binary.byteOffset >= head.length) {
         // One write without a copy: the head goes in the bytes before.
         const whole = new Uint8Array(
           binary.buffer,
@@ -278,7 +283,7 @@ export class Connection {
         whole.set(head);
         head = whole;
         binary = whole.subarray(whole.length);
-      } else if (binary.length > 0 && binary.length <= COALESCE_BYTES) {
+      } else if (merge && binary.length <= COALESCE_BYTES) {
         // One write: a second small write would wait for the peer's ACK.
         const whole = new Uint8Array(head.length + binary.length);
         whole.set(head);
@@ -290,7 +295,9 @@ export class Connection {
       // A message too large for a frame rejects like a failed write would.
       return Promise.reject(error);
     }
-    const next = this.#writing.then(() => this.#writeFrame(head, binary));
+    const next = this.#writing.then(() =>
+      this.#write(head, binary, options.pace)
+    );
     this.#writing = next.catch(() => {});
     return next;
   }
@@ -347,6 +354,17 @@ export class Connection {
   #timeout(): void {
     this.#timedOut = true;
     this.close();
+  }
+
+  /** A frame: at once, or its binary part a chunk at a time as `pace` allows. */
+  async #write(head: Uint8Array, binary: Uint8Array, pace?: Pace) {
+    if (!pace) return await this.#writeFrame(head, binary);
+    await this.#writeFrame(head, binary.subarray(0, 0));
+    for (let at = 0; at < binary.length; at += pace.chunk) {
+      const part = binary.subarray(at, at + pace.chunk);
+      await pace.take(part.length);
+      await this.#writeFrame(part, part.subarray(part.length));
+    }
   }
 
   async #writeFrame(head: Uint8Array, binary: Uint8Array): Promise<void> {

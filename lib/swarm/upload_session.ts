@@ -14,6 +14,7 @@ import {
 } from "../net/connection.ts";
 import { describeError } from "../net/describe_error.ts";
 import { viaRelay } from "../net/relayed_socket.ts";
+import { paceFor } from "../net/pace.ts";
 import { LazyTimeout } from "../util/lazy_timeout.ts";
 import {
   type ErrorCode,
@@ -308,10 +309,13 @@ export class UploadSession {
         const bytes = reply.type === "piece" || reply.type === "pieces"
           ? reply.data.length
           : 0;
-        if (bytes > 0) {
-          await this.#server.limiter?.take(bytes, this.#stop.signal);
-        }
-        const sent = this.#conn.send(reply, { headroom: true }).then(() => {
+        // Under a low limit a piece goes out as it is paid for: sent whole,
+        // it would reach the downloader as a silence longer than it waits.
+        const { limiter } = this.#server;
+        const pace = limiter && paceFor(limiter, bytes, this.#stop.signal);
+        if (bytes > 0 && !pace) await limiter?.take(bytes, this.#stop.signal);
+        const how = { headroom: true, pace };
+        const sent = this.#conn.send(reply, how).then(() => {
           if (reply.type === "piece" || reply.type === "pieces") {
             this.#server.count(this.#file.meta.id, bytes);
             this.#sent += bytes;

@@ -17,7 +17,6 @@ import {
   DEFAULT_TRACKER_PORT,
   MAX_PIECE_SIZE,
   MIN_PIECE_SIZE,
-  PEER_STALL_TIMEOUT_MS,
   TRACKER_ENV,
 } from "../protocol/limits.ts";
 import { formatSize, formatSpeed } from "./format.ts";
@@ -85,12 +84,12 @@ export function parseRate(text: string, flag = "a bandwidth limit"): number {
 }
 
 /**
- * The lowest `--upload-limit` downloads keep going at, in bytes a second,
- * for pieces of DEFAULT_PIECE_SIZE (256 KiB; in proportion for others): a
- * peer sends whole pieces, and a downloader drops one that sends nothing
- * for PEER_STALL_TIMEOUT_MS (5 s), so under one piece every 4 s a limited
- * sharer is dropped over and over. A lower limit (down to
- * MIN_BANDWIDTH_LIMIT) is taken, with a warning.
+ * The lowest `--upload-limit` taken without a warning, in bytes a second,
+ * for pieces of DEFAULT_PIECE_SIZE (256 KiB; in proportion for others):
+ * under it a downloader still gets every piece (a limited sharer sends each
+ * one as the limit allows, `lib/net/pace.ts`, so its bytes keep moving and
+ * it is not taken for stalled), but one piece every 4 s or more. A lower
+ * limit (down to MIN_BANDWIDTH_LIMIT) is taken, with a warning.
  */
 export const SLOW_UPLOAD_LIMIT = 64 * 1024;
 
@@ -110,7 +109,7 @@ export const SLOW_DOWNLOAD_LIMIT = 64 * 1024;
  * @example
  * ```ts
  * slowUploadWarning(8 * 1024);
- * // "Warning: --upload-limit 8.0 KiB/s is very low: … may never finish; …"
+ * // "Warning: --upload-limit 8.0 KiB/s is very low: a 256 KiB piece takes 32 s …"
  * slowUploadWarning(16 * 1024 ** 2); // undefined
  * ```
  */
@@ -124,9 +123,9 @@ export function slowUploadWarning(
     formatSize(pieceSize)
   } piece takes ${
     Math.round(pieceSize / rate)
-  } s to send at that rate and downloaders drop a peer that sends nothing for ${
-    PEER_STALL_TIMEOUT_MS / 1000
-  } s, so they may never finish; give at least ${Math.ceil(least / 1024)}K.`;
+  } s to send at that rate, so downloaders get each piece from this peer that slowly; give at least ${
+    Math.ceil(least / 1024)
+  }K for steady progress.`;
 }
 
 /**

@@ -107,8 +107,9 @@ export interface UiFlags extends PromptFlags {
 
 /**
  * Warns on stderr, in one sentence each, of an `--upload-limit` so low that
- * downloads from this peer may never finish (see `SLOW_UPLOAD_LIMIT`; with
- * `--piece-size`, for pieces of that size) and of a `--download-limit` so
+ * downloads from this peer get a piece seconds apart (see
+ * `SLOW_UPLOAD_LIMIT`; with `--piece-size`, for pieces of that size) and of
+ * a `--download-limit` so
  * low that progress comes a piece at a time, seconds apart (see
  * `SLOW_DOWNLOAD_LIMIT`), for a command that downloads (one with `--out`:
  * `share` takes the flag but receives nothing); quiet with `--quiet`. The

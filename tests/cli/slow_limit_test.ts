@@ -9,21 +9,13 @@ import {
   slowDownloadWarning,
   slowUploadWarning,
 } from "../../lib/cli/args.ts";
-import {
-  DEFAULT_PIECE_SIZE,
-  PEER_STALL_TIMEOUT_MS,
-} from "../../lib/protocol/limits.ts";
 
 const ID = "ab".repeat(32);
-
-Deno.test("SLOW_UPLOAD_LIMIT sends a default piece within the time downloaders wait for one", () => {
-  assert(DEFAULT_PIECE_SIZE / SLOW_UPLOAD_LIMIT * 1000 < PEER_STALL_TIMEOUT_MS);
-});
 
 Deno.test("slowUploadWarning() warns in one sentence under SLOW_UPLOAD_LIMIT, in proportion to the piece size", () => {
   assertEquals(
     slowUploadWarning(8 * 1024),
-    "Warning: --upload-limit 8.0 KiB/s is very low: a 256 KiB piece takes 32 s to send at that rate and downloaders drop a peer that sends nothing for 5 s, so they may never finish; give at least 64K.",
+    "Warning: --upload-limit 8.0 KiB/s is very low: a 256 KiB piece takes 32 s to send at that rate, so downloaders get each piece from this peer that slowly; give at least 64K for steady progress.",
   );
   assertEquals(slowUploadWarning(SLOW_UPLOAD_LIMIT), undefined);
   assertEquals(slowUploadWarning(128 * 1024), undefined);

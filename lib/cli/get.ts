@@ -34,9 +34,9 @@ import { terminalSafe } from "../util/terminal_safe.ts";
 import { rateOver } from "../util/speed_meter.ts";
 import { ProgressLine } from "./progress.ts";
 import {
+  checkedLine,
   CHECKING_NOTE,
   checkingLine,
-  resumingLine,
   saysChecking,
 } from "./resumed.ts";
 import { resumedBytes } from "../app/resume.ts";
@@ -148,6 +148,8 @@ async function downloadInto(
   let resumed: number | undefined;
   /** When the check of that `.part` started, once it did. */
   let checkSince: number | undefined;
+  /** The `.part` said to be checked, when it was (a large one). */
+  let saidChecking: string | undefined;
   try {
     let result;
     try {
@@ -208,8 +210,9 @@ async function downloadInto(
             const say = checkSince === undefined && saysChecking(total);
             checkSince ??= now;
             if (say && !flags.quiet && !flags.json) {
+              saidChecking = partPath ?? p.name;
               progress.clear();
-              console.error(checkingLine(partPath ?? p.name));
+              console.error(checkingLine(saidChecking));
             }
             const bytesPerSecond = rateOver(done, now - checkSince);
             const note = CHECKING_NOTE;
@@ -224,11 +227,13 @@ async function downloadInto(
           }
           if (resumed === undefined) {
             resumed = resumedBytes(p);
-            if (resumed && !flags.quiet && !flags.json) {
+            const line = resumed === undefined ? undefined : checkedLine(
+              p.name,
+              { bytes: resumed, size: p.size, saidChecking },
+            );
+            if (line && !flags.quiet && !flags.json) {
               progress.clear();
-              console.error(
-                resumingLine(p.name, { bytes: resumed, size: p.size }),
-              );
+              console.error(line);
             }
           }
           progress.update({

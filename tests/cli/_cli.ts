@@ -147,3 +147,42 @@ export function assertCheckedThenResumed(
   assertEquals(told[0], `Checking ${name}.part from an earlier get…`);
   assert(told[1].startsWith(`Resuming ${name}: `), told[1]);
 }
+
+/**
+ * Overwrites the bytes of `part` with random ones of the same length,
+ * keeping its resume record: a `.part` of which no piece matches.
+ */
+export async function spoilPart(part: string): Promise<void> {
+  const { size } = await Deno.stat(part);
+  using file = await Deno.open(part, { write: true });
+  const chunk = new Uint8Array(1024 * 1024);
+  for (let at = 0; at < size; at += chunk.length) {
+    for (let i = 0; i < chunk.length; i += 65_536) {
+      crypto.getRandomValues(chunk.subarray(i, i + 65_536));
+    }
+    const bytes = chunk.subarray(0, Math.min(chunk.length, size - at));
+    let written = 0;
+    while (written < bytes.length) {
+      written += await file.write(bytes.subarray(written));
+    }
+  }
+}
+
+/**
+ * Asserts that of `lines`, the ones about a resume say first that
+ * `name`'s `.part` is checked, then that nothing in it matched (and not
+ * that `name` resumes); `output` is shown if not.
+ */
+export function assertCheckedThenNothingMatched(
+  lines: readonly string[],
+  name: string,
+  output: string,
+): void {
+  const told = lines.filter((line) =>
+    /^(Checking|Resuming|Nothing in) /.test(line)
+  );
+  assertEquals(told, [
+    `Checking ${name}.part from an earlier get…`,
+    `Nothing in ${name}.part matched; starting afresh.`,
+  ], output);
+}

@@ -17,7 +17,7 @@ import { doctorLines } from "../doctor.ts";
 import type { DiscoveryOff } from "../flags.ts";
 import { prepareOutDir } from "../out_dir.ts";
 import { partsIn, stoppedMessage } from "../get_stopped.ts";
-import { checkingLine, resumingLine, saysChecking } from "../resumed.ts";
+import { checkedLine, checkingLine, saysChecking } from "../resumed.ts";
 import type { Transfer } from "../../app/transfers.ts";
 import type { DownloadResult } from "../../download/download.ts";
 import { suggest } from "../suggest.ts";
@@ -216,18 +216,20 @@ async function startGet(
 /**
  * Says once, as `peer get` does, that `transfer` resumes a `.part` an
  * earlier get left, and how much was there; before its check starts too,
- * when that `.part` is large (notes: not with --quiet).
+ * when that `.part` is large, and then, if nothing in it matched, so
+ * (notes: not with --quiet).
  */
 function sayResuming(transfer: Transfer, context: CommandContext): void {
+  let saidChecking: string | undefined;
   transfer.checkStarted.then((check) => {
     if (!saysChecking(check.total)) return;
-    context.note(checkingLine(check.partPath ?? transfer.fileName));
+    saidChecking = check.partPath ?? transfer.fileName;
+    context.note(checkingLine(saidChecking));
   });
   transfer.resumeChecked.then((bytes) => {
-    if (bytes === 0) return;
-    context.note(
-      resumingLine(transfer.fileName, { bytes, size: transfer.total }),
-    );
+    const size = transfer.total;
+    const line = checkedLine(transfer.fileName, { bytes, size, saidChecking });
+    if (line) context.note(line);
   });
 }
 

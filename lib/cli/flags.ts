@@ -167,6 +167,22 @@ export function discoveryOff(
   return { ...(lan ? { lan } : {}), ...(dht ? { dht } : {}) };
 }
 
+/**
+ * What turned LAN discovery or the DHT off, from whether each is `on` (as
+ * {@linkcode lanFrom} and {@linkcode dhtFrom} answer) when the flags are
+ * not known, as for a prompt not started by `peer`: for each that is off,
+ * its environment variable when set, else its flag.
+ */
+export function offFrom(
+  on: { lan?: boolean; dht?: PeerNodeOptions["dht"] },
+): DiscoveryOff {
+  const byEnv = discoveryOff({});
+  return {
+    ...(on.lan ? {} : { lan: byEnv.lan ?? "--no-lan" }),
+    ...(on.dht ? {} : { dht: byEnv.dht ?? "--no-dht" }),
+  };
+}
+
 /** `flag` when its value is false, else `env` when it is set. */
 function offBy(
   value: boolean | undefined,

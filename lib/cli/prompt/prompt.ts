@@ -23,7 +23,7 @@ import type { TrackerAddress } from "../../discovery/tracker_client.ts";
 import { explainError, FAILURE_EXIT_CODE } from "../errors.ts";
 import { shortId } from "../../app/file_id.ts";
 import { terminalSafe } from "../../util/terminal_safe.ts";
-import { type DiscoveryOff, SHUTDOWN_TIMEOUT_MS } from "../flags.ts";
+import { type DiscoveryOff, offFrom, SHUTDOWN_TIMEOUT_MS } from "../flags.ts";
 import { startPeerSession } from "../peer_session.ts";
 import type { PeerNodeOptions } from "../../app/peer_node_types.ts";
 import { serveUi } from "../ui.ts";
@@ -81,7 +81,7 @@ export interface PromptOptions {
   lan?: boolean;
   /** Find and offer files in the DHT, with these options. @default {off} */
   dht?: PeerNodeOptions["dht"];
-  /** What turned LAN discovery or the DHT off (`discoveryOff`), for `doctor`. */
+  /** What turned LAN discovery or the DHT off, for `doctor`. @default {offFrom(lan, dht)} */
   off?: DiscoveryOff;
 }
 
@@ -160,7 +160,7 @@ class PromptLoop {
       background: (task) => this.#background(task),
       drawBars: () => this.#drawBars(),
       ui: () => this.#startUi(),
-      off: options.off,
+      off: options.off ?? offFrom(options),
       // Off a terminal, help keeps to its default width.
       columns: () =>
         (process.stdout.isTTY ? process.stdout.columns : undefined) ||

@@ -24,7 +24,8 @@ const S = new Uint16Array(8);
 /**
  * Seals `plaintext` with `key`, the nonce's words `n0` (bytes 0-3,
  * little-endian), `n1` and `n2`, and `ad` into `out` at `at`: the
- * ciphertext, then the 16-byte tag.
+ * ciphertext, then the 16-byte tag. Throws RangeError, writing nothing, if
+ * that does not fit in `out`.
  */
 export function sealWords(
   key: Uint8Array,
@@ -36,6 +37,13 @@ export function sealWords(
   out: Uint8Array,
   at: number,
 ): void {
+  const end = at + plaintext.length + TAG;
+  if (!Number.isInteger(at) || at < 0 || end > out.length) {
+    throw new RangeError(
+      `Cannot seal ${plaintext.length} bytes at offset ${at} of a ` +
+        `${out.length}-byte buffer: it needs ${end - at} bytes from there`,
+    );
+  }
   start(key, n0, n1, n2);
   xorStream(plaintext, plaintext.length, out, at, n0, n1, n2);
   authenticate(ad, out, at, plaintext.length);

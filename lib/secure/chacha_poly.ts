@@ -28,7 +28,8 @@ export const SMALL_RECORD_BYTES = 1024;
 
 /**
  * Seals `plaintext` with `key`, nonce number `nonce` and `ad` into `out` at
- * `at`: the ciphertext, then the 16-byte tag.
+ * `at`: the ciphertext, then the 16-byte tag. Throws RangeError, writing
+ * nothing, if that does not fit in `out` from `at`.
  */
 export function sealChaChaPoly(
   key: Uint8Array,

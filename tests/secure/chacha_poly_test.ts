@@ -169,6 +169,23 @@ Deno.test("a CipherState with the small-record cipher talks to one without, both
   }
 });
 
+Deno.test("sealChaChaPoly throws RangeError, writing nothing, when out is too small", () => {
+  const key = bytes(32), plain = bytes(40), ad = new Uint8Array(0);
+  for (
+    const [size, at] of [[55, 0], [56, 1], [60, 5], [56, -1], [56, 0.5]]
+  ) {
+    const out = new Uint8Array(size).fill(7);
+    assertThrows(
+      () => sealChaChaPoly(key, 3, ad, plain, out, at),
+      RangeError,
+    );
+    assertEquals(out, new Uint8Array(size).fill(7), `${size} bytes at ${at}`);
+  }
+  const exact = new Uint8Array(60);
+  sealChaChaPoly(key, 3, ad, plain, exact, 4);
+  assertEquals(exact.subarray(4), nodeSeal(key, 3, ad, plain));
+});
+
 // Known answers from RFC 8439, each also checked against node:crypto or an
 // independent Poly1305, so a mistyped vector fails as loudly as a bug.
 

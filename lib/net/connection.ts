@@ -20,6 +20,7 @@ import { PushReader } from "./_push_reader.ts";
 import { fromFrame, type Message, toFrame } from "../protocol/messages.ts";
 import { writeAllAsync } from "../util/write_all.ts";
 import type { Pace } from "./pace.ts";
+import { joinParts, putBefore, writePaced } from "./_paced_write.ts";
 import { closeQuietly } from "../util/close_quietly.ts";
 import { type ByteStream, SecretStream } from "../secure/secret_stream.ts";
 import { secureOpen, type SecureTransport } from "./secure_transport.ts";
@@ -52,8 +53,10 @@ export interface SendOptions {
    */
   headroom?: boolean;
   /**
-   * Sends the binary part a chunk at a time as it is paid for (`pace.ts`);
-   * the write deadline then bounds each chunk. @default {one write}
+   * Sends the binary part a chunk at a time as it is paid for (`pace.ts`),
+   * the head with the first; the write deadline then bounds each chunk.
+   * Stopped after the first chunk, the send closes the connection.
+   * @default {one write}
    */
   pace?: Pace;
 }
@@ -271,25 +274,18 @@ export class Connection {
       const frame = toFrame(message);
       binary = frame.binary;
       head = encodeFrameHead(frame.header, binary.length);
-      // Paced, the binary part goes apart: only its bytes are paid for.
-      const merge = binary.length > 0 && !options.pace;
-      if (merge && options.headroom && binary.byteOffset >= head.length) {
-        // One write without a copy: the head goes in the bytes before.
-        const whole = new Uint8Array(
-          binary.buffer,
-          binary.byteOffset - head.length,
-          head.length + binary.length,
-        );
-        whole.set(head);
-        head = whole;
-        binary = whole.subarray(whole.length);
-      } else if (merge && binary.length <= COALESCE_BYTES) {
-        // One write: a second small write would wait for the peer's ACK.
-        const whole = new Uint8Array(head.length + binary.length);
-        whole.set(head);
-        whole.set(binary, head.length);
-        head = whole;
-        binary = whole.subarray(whole.length);
+      const room = options.headroom && binary.length > 0 &&
+        binary.byteOffset >= head.length;
+      // No copy: the head goes in the bytes before the binary part.
+      if (room) head = putBefore(head, binary);
+      // One write (paced, the head goes with the first chunk): a second
+      // small write would wait for the peer's ACK.
+      if (
+        !options.pace && binary.length > 0 &&
+        (room || binary.length <= COALESCE_BYTES)
+      ) {
+        head = joinParts(head, binary);
+        binary = binary.subarray(binary.length);
       }
     } catch (error) {
       // A message too large for a frame rejects like a failed write would.
@@ -359,12 +355,11 @@ export class Connection {
   /** A frame: at once, or its binary part a chunk at a time as `pace` allows. */
   async #write(head: Uint8Array, binary: Uint8Array, pace?: Pace) {
     if (!pace) return await this.#writeFrame(head, binary);
-    await this.#writeFrame(head, binary.subarray(0, 0));
-    for (let at = 0; at < binary.length; at += pace.chunk) {
-      const part = binary.subarray(at, at + pace.chunk);
-      await pace.take(part.length);
-      await this.#writeFrame(part, part.subarray(part.length));
-    }
+    await writePaced({ head, binary, pace }, {
+      write: (bytes) => this.#writeFrame(bytes, bytes.subarray(bytes.length)),
+      // Nothing may follow part of a frame: it would be read as the rest.
+      cut: () => this.close(),
+    });
   }
 
   async #writeFrame(head: Uint8Array, binary: Uint8Array): Promise<void> {

@@ -323,3 +323,36 @@ Deno.test("PieceScheduler wakes its listeners when a piece becomes worth asking 
     stop();
   }
 });
+
+Deno.test("PieceScheduler sets its wake-up timer for a whole number of ms no shorter than the wait, so it never wakes before the piece is worth doubling", () => {
+  // A timer given a fractional delay can fire up to ~0.7 ms before it
+  // (measured: 8 of 300), when a second ask would still find it too soon.
+  const clock = { ms: 0 };
+  const scheduler = new PieceScheduler(2, {
+    have: [0],
+    now: () => clock.ms,
+  });
+  const stalled = new Connection(scheduler);
+  const idle = new Connection(scheduler);
+  assertEquals(stalled.ask(1, 1), [1]);
+  const delays: number[] = [];
+  const setTimer = globalThis.setTimeout;
+  globalThis.setTimeout = ((handler: () => void, ms?: number) => {
+    delays.push(ms ?? 0);
+    return setTimer(handler, ms);
+  }) as typeof setTimeout;
+  const stop = scheduler.listen(() => {});
+  try {
+    clock.ms = 10.3;
+    assertEquals(idle.ask(1, 1), []);
+  } finally {
+    globalThis.setTimeout = setTimer;
+    stop();
+  }
+  const wait = DOUBLE_UP_AFTER_MS - 10.3;
+  assertEquals(delays.length, 1);
+  assert(
+    Number.isInteger(delays[0]) && delays[0] >= wait,
+    `the wake-up timer was set for ${delays[0]} ms, the wait is ${wait} ms`,
+  );
+});

@@ -33,8 +33,9 @@ const SHARE_RUNS = 5;
 /**
  * Gets timed from 1 sharer and from MANY_SHARERS each, alternated (1, 4, 4,
  * 1, 1, 4, ...): on a VM whose memory the host backs lazily one get swings by
- * ±30% with the state of memory, so one run of each cannot be compared (the
- * same 4 GiB get from 4 sharers took 5.74, 7.07 and 7.87 s in one run).
+ * ±30% with the state of memory, so one run of each cannot be compared
+ * (session 9: the same 4 GiB get from 4 sharers took 5.74, 7.07 and 7.87 s
+ * in one run; encrypted since #20, 16-19 s).
  */
 const GET_RUNS = 5;
 

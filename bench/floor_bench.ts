@@ -4,7 +4,9 @@
  * SHA-256 (for the file's hash), the floor in clear and encrypted
  * (`floor.ts`), the aria2c anchor (`aria2.ts`), and gets from 1 sharer
  * encrypted (as shipped) and in plaintext (`P2P_BENCH_PLAINTEXT`, see
- * `crypto.ts`), alternated. Each timed part idles `settleMs` first.
+ * `crypto.ts`), alternated; then an encrypted get's fixed cost, from gets
+ * of a one-piece file (`floor_fixed.ts`), which the floor leaves out. Each
+ * timed part idles `settleMs` first.
  *
  * @module
  */
@@ -22,6 +24,7 @@ import {
   trackerFlags,
 } from "./crypto.ts";
 import { floorBaseline } from "./floor.ts";
+import { FIXED_COST_RUNS, getFixedCost } from "./floor_fixed.ts";
 import { size } from "./_format.ts";
 import type { BenchResults } from "./report.ts";
 import { settle } from "./settle.ts";
@@ -50,7 +53,9 @@ export interface FloorBenchOptions {
 /**
  * Measures `file` (`bytes` long) as above, filling `into` as it goes (so a
  * failure keeps what was measured): `sha256`, `floor`, `floorEncrypted`,
- * `aria2`, and `crypto.gets` (one row, from 1 sharer).
+ * `aria2`, `crypto.gets` (one row, from 1 sharer), and `getFixedCost`
+ * (FIXED_COST_RUNS gets of a one-piece file, last, so the parts before it
+ * run as in earlier runs).
  */
 export async function floorBench(
   file: string,
@@ -75,6 +80,12 @@ export async function floorBench(
   into.aria2 = await aria2Anchor(file, bytes, work, { settleMs });
   into.crypto = { gets: [] };
   into.crypto.gets.push(await gets(file, bytes, options));
+  into.getFixedCost = await getFixedCost({
+    work,
+    runs: FIXED_COST_RUNS,
+    settleMs,
+    step,
+  });
 }
 
 /** `getRuns` gets from 1 sharer in each mode, alternated (P E E P …). */

@@ -11,6 +11,7 @@ import { ms, size } from "./_format.ts";
 import type { CryptoResults } from "./crypto.ts";
 import { cryptoTargets, formatCrypto } from "./crypto_report.ts";
 import type { FloorResult } from "./floor.ts";
+import type { FixedCostResult } from "./floor_fixed.ts";
 import { type FloorPart, floorTargets, formatFloors } from "./floor_report.ts";
 import type { LinkResult } from "./links.ts";
 import { formatLinks, linkTargets } from "./links_report.ts";
@@ -107,6 +108,8 @@ export interface BenchResults {
   floor?: FloorResult;
   /** The same through the product's secret stream (every get is encrypted). */
   floorEncrypted?: FloorResult;
+  /** An encrypted get's cost besides its bytes, which the floor leaves out. */
+  getFixedCost?: FixedCostResult;
   /** Ms `peer --help` takes: process start-up inside every timing. */
   startupMs?: number;
   /** Shares, small file then large. */
@@ -258,6 +261,7 @@ function floorPart(r: BenchResults): FloorPart {
     cpus: r.machine.cpus,
     floor: r.floor,
     floorEncrypted: r.floorEncrypted,
+    fixedCost: r.getFixedCost,
     aria2: r.aria2,
     get: findGet(r, r.sizes.small, 1),
     crypto: r.crypto,

@@ -14,7 +14,7 @@ import { cpuSecondsOf } from "./_process.ts";
  * Ms between the honest probe's queries: about 800 in 10 s, so that a p99
  * is the 8th slowest, not (at 50 ms, 190 samples) the 2nd, one stall's.
  */
-const PROBE_EVERY_MS = 10;
+export const PROBE_EVERY_MS = 10;
 
 /**
  * CPU seconds (user and system) each of `pids` has used, by pid: a process

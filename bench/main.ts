@@ -16,6 +16,7 @@
  * deno task bench --folders  # only folders as one ID against tar over TCP
  * deno task bench --crowd    # only the tracker under 1,000 to 100,000 peers
  * deno task bench --floor    # only the floors, aria2c and gets vs aria2c (#19)
+ * deno task bench --flood-floor  # only a bare server under the crowd's flood (#22)
  * ```
  *
  * Test files (up to 4 GiB) live in a temporary folder removed at the end,
@@ -55,6 +56,8 @@ import {
   type DiscoveryPart,
   formatDiscovery,
 } from "./discovery.ts";
+import { floodFloorBench } from "./flood_floor.ts";
+import { type FloodFloorPart, formatFloodFloor } from "./flood_floor_report.ts";
 // --- end crowd ---
 import { run, stopAll } from "./_process.ts";
 import { flushToDisk, SETTLE_MS } from "./settle.ts";
@@ -137,6 +140,8 @@ interface Flags {
   discovery: boolean;
   /** Only the floors, aria2c and gets from 1 sharer (alone). */
   floor: boolean;
+  /** Only the bare server under the crowd bench's flood (alone). */
+  floodFloor: boolean;
 }
 
 /** A run's results, with the NAT and folder rows beside the report's own. */
@@ -145,11 +150,13 @@ type Results =
   & NatPart
   & FoldersPart
   & CrowdPart
+  & FloodFloorPart
   & DiscoveryPart;
 
 const USAGE =
   `Usage: deno task bench [--quick] [--profile] [--links] [--crypto] [--nat]
                         [--folders] [--crowd] [--discovery] [--floor]
+                        [--flood-floor]
 
   --quick    256 MiB file, 32 MiB swarm, no large file, 3 s tracker load,
              10,000 files, no NAT rows (under a minute)
@@ -177,7 +184,12 @@ const USAGE =
   --floor    only whether an encrypted get can reach 4× aria2c (#19): the
              floor in clear and encrypted, aria2c, and gets from 1 sharer
              encrypted and in plaintext, alternated (1 GiB, a few minutes;
-             --quick: 256 MiB, no idling); alone`;
+             --quick: 256 MiB, no idling); alone
+  --flood-floor  only the control of --crowd's flood: a bare server (and
+             one sealing each record) under the same shape of load, the
+             probe's p99 under the flood over its quiet p99, at 1,000 and
+             10,000 connections (about 4 minutes; --quick: the bare server
+             alone, about 2); alone`;
 
 async function main(args: string[]): Promise<number> {
   const flags = parseFlags(args);
@@ -220,6 +232,7 @@ async function main(args: string[]): Promise<number> {
       ...formatNat(results.nat, results.natSkipped),
       ...formatFolders(results.folders),
       ...formatCrowd(results.crowd),
+      ...formatFloodFloor(results.floodFloor),
       ...formatDiscovery(results.discovery),
     ].join("\n"),
   );
@@ -233,8 +246,10 @@ async function main(args: string[]): Promise<number> {
       "crowd",
       "discovery",
       "floor",
+      "floodFloor",
     ] as const)
-      .filter((part) => flags[part]),
+      .filter((part) => flags[part])
+      .map((part) => part === "floodFloor" ? "flood-floor" : part),
   );
   console.log(`\nResults written to ${file}`);
   return results.errors.length === 0 ? 0 : 1;
@@ -251,11 +266,19 @@ function parseFlags(args: string[]): Flags | undefined {
     "--crowd",
     "--discovery",
     "--floor",
+    "--flood-floor",
   ]);
   if (args.some((arg) => !known.has(arg))) return undefined;
   const floor = args.includes("--floor");
   // The floor rows run alone: with another part, say how to run them.
   if (floor && args.some((arg) => !["--floor", "--quick"].includes(arg))) {
+    return undefined;
+  }
+  const floodFloor = args.includes("--flood-floor");
+  if (
+    floodFloor &&
+    args.some((arg) => !["--flood-floor", "--quick"].includes(arg))
+  ) {
     return undefined;
   }
   return {
@@ -268,6 +291,7 @@ function parseFlags(args: string[]): Flags | undefined {
     crowd: args.includes("--crowd"),
     discovery: args.includes("--discovery"),
     floor,
+    floodFloor,
   };
 }
 
@@ -283,6 +307,16 @@ async function runAll(
   work: string,
   results: Results,
 ): Promise<void> {
+  if (flags.floodFloor) {
+    results.floodFloor = { rows: [] };
+    const into = results.floodFloor;
+    await section(results, "flood floor", () =>
+      floodFloorBench(into, {
+        variants: flags.quick ? ["bare"] : undefined,
+        step,
+      }));
+    return;
+  }
   if (flags.floor) {
     const file = smallFile(plan, work);
     await section(

@@ -63,6 +63,11 @@ export interface ClientOptions {
   queriesPerSecond?: number;
   /** Seal requests and open replies (the cipher variant). @default {false} */
   cipher?: boolean;
+  /**
+   * µs of CPU spent after sending each query, as a client that builds and
+   * encrypts its messages in JavaScript spends them. @default {0}
+   */
+  burnUsPerQuery?: number;
 }
 
 /** What a child's connections did (summed over a fleet). */
@@ -242,11 +247,13 @@ class Clients {
       this.#send(links[i], this.#announce);
     }
     this.#debt += (this.#options.queriesPerSecond ?? 0) * TICK_MS / 1000;
+    const burnMs = (this.#options.burnUsPerQuery ?? 0) / 1000;
     for (; this.#debt >= 1 && links.length > 0; this.#debt--) {
       this.#send(
         links[Math.floor(Math.random() * links.length)],
         this.#request,
       );
+      if (burnMs > 0) burn(burnMs);
     }
   }
 
@@ -256,6 +263,14 @@ class Clients {
     if (this.#errors.has(key) || this.#errors.size < MAX_ERROR_KINDS) {
       this.#errors.set(key, (this.#errors.get(key) ?? 0) + 1);
     }
+  }
+}
+
+/** Keeps this thread busy for `ms`. */
+function burn(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // Spinning: the CPU a heavier client would spend.
   }
 }
 

@@ -5,7 +5,8 @@
  * tracker's rate per address, answers each with a reply of the tracker's
  * size; no handshake, JSON or registry), started with the tracker's V8
  * flags, and with `cipher` also opening and sealing each record with
- * `node:crypto`'s ChaCha20-Poly1305. The load is the crowd bench's, in
+ * `node:crypto`'s ChaCha20-Poly1305, and with `heavy` under flooders that
+ * spend as much CPU as the crowd bench's do. The load is the crowd bench's, in
  * shape (`_flood_clients.ts`): N persistent connections from loopback
  * addresses of their own announcing every 60 s and querying 1% a second,
  * then 8 flooding addresses with 256 idle and 64 half-open connections
@@ -49,8 +50,11 @@ import {
 
 /** Connection counts the floor runs, as the crowd bench's `--quick`. */
 export const FLOOD_FLOOR_SIZES = [1_000, 10_000];
-/** The servers: bare, and bare with a cipher per record. */
-export const FLOOD_FLOOR_VARIANTS = ["bare", "cipher"] as const;
+/**
+ * The servers: bare, bare with a cipher per record, and bare with flooders
+ * as heavy as the crowd bench's (FLOODER_BURN_US).
+ */
+export const FLOOD_FLOOR_VARIANTS = ["bare", "cipher", "heavy"] as const;
 /** One of {@linkcode FLOOD_FLOOR_VARIANTS}. */
 export type FloodFloorVariant = typeof FLOOD_FLOOR_VARIANTS[number];
 /** `nice` of the crowd's and the flooders' processes, as the crowd bench's. */
@@ -65,6 +69,13 @@ const FLOOD_MS = 10_000;
 const CROWD_QUERY_SHARE = 0.01;
 /** `crowdHost` index of the first flooding address, as the crowd bench's. */
 const FLOOD_FIRST_ADDRESS = 5_000_000;
+/**
+ * µs of CPU the heavy variant's flooders spend after each query sent: with
+ * it they use about what the crowd bench's flooders (encrypted JSON
+ * clients) used under the flood, 45-49% of a core, against 11-12% without
+ * (8,000 tried a second × 45 µs is 36% more).
+ */
+const FLOODER_BURN_US = 45;
 /** Longest the server may take to start. */
 const START_MS = 30_000;
 /** Bytes of the probe's socket reads. */
@@ -189,7 +200,7 @@ async function floorRow(
       announcesPerSecond: quiet.announces / seconds,
       crowdQueriesPerSecond: quiet.queries / seconds,
       probeMs,
-      flood: await measureFlood(server.child, address, fleets, cipher),
+      flood: await measureFlood(server.child, address, fleets, variant),
     };
   } finally {
     await Promise.allSettled(fleets.map((fleet) => fleet.close()));
@@ -202,8 +213,10 @@ async function measureFlood(
   server: Child,
   address: { host: string; port: number },
   fleets: ClientFleet[],
-  cipher: boolean,
+  variant: FloodFloorVariant,
 ): Promise<FloodFloorFlood> {
+  const cipher = variant === "cipher";
+  const heavy = variant === "heavy";
   const silentEach = FLOOD.idle + FLOOD.halfOpen;
   const silent = await ClientFleet.open({
     processes: 1,
@@ -230,6 +243,7 @@ async function measureFlood(
       peerOffset: FLOOD.addresses * silentEach,
       queriesPerSecond: FLOOD_QPS,
       cipher,
+      burnUsPerQuery: heavy ? FLOODER_BURN_US : 0,
     });
     fleets.push(flooders);
     await flooders.reset();

@@ -185,10 +185,11 @@ const USAGE =
              floor in clear and encrypted, aria2c, and gets from 1 sharer
              encrypted and in plaintext, alternated (1 GiB, a few minutes;
              --quick: 256 MiB, no idling); alone
-  --flood-floor  only the control of --crowd's flood: a bare server (and
-             one sealing each record) under the same shape of load, the
+  --flood-floor  only the control of --crowd's flood: a bare server (one
+             sealing each record, one under flooders as heavy as the
+             crowd's) under the same shape of load, the
              probe's p99 under the flood over its quiet p99, at 1,000 and
-             10,000 connections (about 4 minutes; --quick: the bare server
+             10,000 connections (about 6 minutes; --quick: the bare server
              alone, about 2); alone`;
 
 async function main(args: string[]): Promise<number> {

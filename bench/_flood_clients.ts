@@ -29,6 +29,13 @@ import {
   RecordCipher,
   REQUEST_PAYLOAD_BYTES,
 } from "./_flood_frames.ts";
+import {
+  type LineChild,
+  lines,
+  openChildren,
+  shares,
+  spawnLineChild,
+} from "../scripts/line_children.ts";
 
 /** Ms between ticks that send the announces due and the queries. */
 const TICK_MS = 100;
@@ -304,83 +311,24 @@ export interface FleetOptions extends ClientOptions {
   nice?: number;
 }
 
-/** One child of a fleet. */
-class Part {
-  readonly pid: number;
-  #process: Deno.ChildProcess;
-  #writer: WritableStreamDefaultWriter<Uint8Array>;
-  #lines: AsyncIterator<string>;
-
-  constructor(process: Deno.ChildProcess) {
-    this.#process = process;
-    this.pid = process.pid;
-    this.#writer = process.stdin.getWriter();
-    this.#lines = lines(process.stdout)[Symbol.asyncIterator]();
-  }
-
-  async answer(timeoutMs: number): Promise<ClientStats> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Client child ${this.pid} did not answer`)),
-        timeoutMs,
-      );
-    });
-    try {
-      const next = await Promise.race([this.#lines.next(), late]);
-      if (next.done) throw new Error(`Client child ${this.pid} exited`);
-      return JSON.parse(next.value) as ClientStats;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async ask(line: string): Promise<ClientStats> {
-    await this.#writer.write(new TextEncoder().encode(`${line}\n`));
-    return await this.answer(ANSWER_MS);
-  }
-
-  async stop(): Promise<void> {
-    await this.#writer.close().catch(() => {});
-    const timer = setTimeout(() => {
-      try {
-        this.#process.kill("SIGKILL");
-      } catch {
-        // Exited meanwhile.
-      }
-    }, ANSWER_MS);
-    await this.#process.status;
-    clearTimeout(timer);
-    await this.#process.stderr.cancel().catch(() => {});
-  }
-}
-
 /** Connections split over child processes; see the module documentation. */
 export class ClientFleet {
-  #parts: Part[];
+  #parts: LineChild[];
 
-  private constructor(parts: Part[]) {
+  private constructor(parts: LineChild[]) {
     this.#parts = parts;
   }
 
   /** Starts the children; resolves once every one has opened its share. */
   static async open(options: FleetOptions): Promise<ClientFleet> {
     const { processes, nice = 0, ...client } = options;
-    const share = Math.ceil(client.peers / processes);
-    const parts: Part[] = [];
-    try {
-      for (let k = 0; k * share < client.peers; k++) {
-        const peers = Math.min(share, client.peers - k * share);
-        const offset = (client.peerOffset ?? 0) + k * share;
-        parts.push(spawnPart({ ...client, peers, peerOffset: offset }, nice));
-      }
-      const timeout = ANSWER_MS + client.peers * 10;
-      await Promise.all(parts.map((part) => part.answer(timeout)));
-      return new ClientFleet(parts);
-    } catch (error) {
-      await Promise.allSettled(parts.map((part) => part.stop()));
-      throw error;
-    }
+    const children = await openChildren(
+      shares(client.peers, processes, client.peerOffset ?? 0),
+      ({ count, offset }) =>
+        spawnPart({ ...client, peers: count, peerOffset: offset }, nice),
+      ANSWER_MS + client.peers * 10,
+    );
+    return new ClientFleet(children);
   }
 
   /** Process IDs of the children. */
@@ -390,13 +338,15 @@ export class ClientFleet {
 
   /** The whole fleet's stats. */
   async stats(): Promise<ClientStats> {
-    const all = await Promise.all(this.#parts.map((part) => part.ask("stats")));
+    const all = await Promise.all(
+      this.#parts.map((part) => part.ask<ClientStats>("stats", ANSWER_MS)),
+    );
     return all.reduce(mergeClientStats);
   }
 
   /** Forgets counts and latencies in every child. */
   async reset(): Promise<void> {
-    await Promise.all(this.#parts.map((part) => part.ask("reset")));
+    await Promise.all(this.#parts.map((part) => part.ask("reset", ANSWER_MS)));
   }
 
   /** Closes every connection and waits for the children to exit. */
@@ -410,7 +360,7 @@ export function clientFds(peers: number): number {
   return peers + SPARE_FDS;
 }
 
-function spawnPart(options: ClientOptions, nice: number): Part {
+function spawnPart(options: ClientOptions, nice: number): LineChild {
   const args = [
     "run",
     "--allow-net",
@@ -418,26 +368,11 @@ function spawnPart(options: ClientOptions, nice: number): Part {
     fileURLToPath(import.meta.url),
     JSON.stringify(options),
   ];
-  const command = nice > 0 ? "nice" : Deno.execPath();
-  const process = new Deno.Command(command, {
-    args: nice > 0 ? ["-n", String(nice), Deno.execPath(), ...args] : args,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  return new Part(process);
-}
-
-async function* lines(stream: ReadableStream<Uint8Array>) {
-  let rest = "";
-  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-    rest += text;
-    let end;
-    while ((end = rest.indexOf("\n")) >= 0) {
-      yield rest.slice(0, end);
-      rest = rest.slice(end + 1);
-    }
-  }
+  return spawnLineChild(Deno.execPath(), args, {
+    label: "Client child",
+    stopMs: ANSWER_MS,
+    nice,
+  });
 }
 
 /** The child: opens its connections, then answers lines until its input ends. */

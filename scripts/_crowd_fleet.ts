@@ -19,6 +19,13 @@ import {
   type CrowdStats,
   mergeStats,
 } from "./_crowd.ts";
+import {
+  type LineChild,
+  lines,
+  openChildren,
+  shares,
+  spawnLineChild,
+} from "./line_children.ts";
 
 /** Descriptors a child needs beyond one per peer. */
 const SPARE_FDS = 256;
@@ -91,63 +98,11 @@ export function canRaiseOpenFiles(fds: number): boolean {
   }
 }
 
-/** One child process holding part of the crowd. */
-class Part {
-  readonly pid: number;
-  #process: Deno.ChildProcess;
-  #writer: WritableStreamDefaultWriter<Uint8Array>;
-  #lines: AsyncIterator<string>;
-
-  constructor(process: Deno.ChildProcess) {
-    this.#process = process;
-    this.pid = process.pid;
-    this.#writer = process.stdin.getWriter();
-    this.#lines = lines(process.stdout)[Symbol.asyncIterator]();
-  }
-
-  /** The next JSON line the child prints, within `timeoutMs`. */
-  async answer<T>(timeoutMs: number): Promise<T> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Crowd child ${this.pid} did not answer`)),
-        timeoutMs,
-      );
-    });
-    try {
-      const next = await Promise.race([this.#lines.next(), late]);
-      if (next.done) throw new Error(`Crowd child ${this.pid} exited`);
-      return JSON.parse(next.value) as T;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async ask<T>(line: string): Promise<T> {
-    await this.#writer.write(new TextEncoder().encode(`${line}\n`));
-    return await this.answer<T>(ANSWER_TIMEOUT_MS);
-  }
-
-  async stop(): Promise<void> {
-    await this.#writer.close().catch(() => {});
-    const timer = setTimeout(() => {
-      try {
-        this.#process.kill("SIGKILL");
-      } catch {
-        // Exited meanwhile.
-      }
-    }, ANSWER_TIMEOUT_MS);
-    await this.#process.status;
-    clearTimeout(timer);
-    await this.#process.stderr.cancel().catch(() => {});
-  }
-}
-
 /** A crowd spread over child processes; see the module documentation. */
 export class CrowdFleet {
-  #parts: Part[];
+  #parts: LineChild[];
 
-  private constructor(parts: Part[]) {
+  private constructor(parts: LineChild[]) {
     this.#parts = parts;
   }
 
@@ -158,22 +113,13 @@ export class CrowdFleet {
    */
   static async open(options: FleetOptions): Promise<CrowdFleet> {
     const { processes, nice, ...crowd } = options;
-    const parts: Part[] = [];
-    const share = Math.ceil(crowd.peers / processes);
-    try {
-      for (let k = 0; k < processes; k++) {
-        const peers = Math.min(share, crowd.peers - k * share);
-        if (peers <= 0) break;
-        const offset = (crowd.peerOffset ?? 0) + k * share;
-        parts.push(spawnPart({ ...crowd, peers, peerOffset: offset }, nice));
-      }
-      const timeout = (crowd.openTimeoutMs ?? 60_000) + ANSWER_TIMEOUT_MS;
-      await Promise.all(parts.map((part) => part.answer(timeout)));
-      return new CrowdFleet(parts);
-    } catch (error) {
-      await Promise.allSettled(parts.map((part) => part.stop()));
-      throw error;
-    }
+    const children = await openChildren(
+      shares(crowd.peers, processes, crowd.peerOffset ?? 0),
+      ({ count, offset }) =>
+        spawnPart({ ...crowd, peers: count, peerOffset: offset }, nice),
+      (crowd.openTimeoutMs ?? 60_000) + ANSWER_TIMEOUT_MS,
+    );
+    return new CrowdFleet(children);
   }
 
   /** Process IDs of the children. */
@@ -184,14 +130,18 @@ export class CrowdFleet {
   /** The whole crowd's stats. */
   async stats(): Promise<CrowdStats> {
     const all = await Promise.all(
-      this.#parts.map((part) => part.ask<CrowdStats>("stats")),
+      this.#parts.map((part) =>
+        part.ask<CrowdStats>("stats", ANSWER_TIMEOUT_MS)
+      ),
     );
     return all.reduce(mergeStats);
   }
 
   /** Forgets latencies and counts in every child. */
   async resetCounts(): Promise<void> {
-    await Promise.all(this.#parts.map((part) => part.ask("reset")));
+    await Promise.all(
+      this.#parts.map((part) => part.ask("reset", ANSWER_TIMEOUT_MS)),
+    );
   }
 
   /** Closes every peer and waits for the children to exit. */
@@ -200,7 +150,7 @@ export class CrowdFleet {
   }
 }
 
-function spawnPart(options: CrowdOptions, nice = 0): Part {
+function spawnPart(options: CrowdOptions, nice = 0): LineChild {
   const script = fileURLToPath(import.meta.url);
   const run = withOpenFiles(options.peers + SPARE_FDS, [
     "run",
@@ -217,28 +167,11 @@ function spawnPart(options: CrowdOptions, nice = 0): Part {
       } open files; the limit is ${openFileLimit()} and it cannot be raised here`,
     );
   }
-  const niced = nice > 0
-    ? { command: "nice", args: ["-n", String(nice), run.command, ...run.args] }
-    : run;
-  const process = new Deno.Command(niced.command, {
-    args: niced.args,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  return new Part(process);
-}
-
-async function* lines(stream: ReadableStream<Uint8Array>) {
-  let rest = "";
-  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-    rest += text;
-    let end;
-    while ((end = rest.indexOf("\n")) >= 0) {
-      yield rest.slice(0, end);
-      rest = rest.slice(end + 1);
-    }
-  }
+  return spawnLineChild(run.command, run.args, {
+    label: "Crowd child",
+    stopMs: ANSWER_TIMEOUT_MS,
+    nice,
+  });
 }
 
 /** The child: opens its crowd, then answers lines until its input ends. */

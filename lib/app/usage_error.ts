@@ -24,3 +24,11 @@ export function notFileOrFolder(path: string): UsageError {
     `Cannot share "${path}": it is not a regular file or a folder.`,
   );
 }
+
+/**
+ * The error for sharing an empty path (`share ""`), which would otherwise
+ * be an unexpected error, or be read as the current folder.
+ */
+export function emptySharePath(): UsageError {
+  return new UsageError("Cannot share an empty path: give a file or folder.");
+}

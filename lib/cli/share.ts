@@ -8,7 +8,11 @@
  */
 
 import { resolve } from "node:path";
-import { notFileOrFolder, UsageError } from "../app/usage_error.ts";
+import {
+  emptySharePath,
+  notFileOrFolder,
+  UsageError,
+} from "../app/usage_error.ts";
 import {
   type LostFile,
   type ShareFlags,
@@ -324,6 +328,7 @@ function shareGroups(files: string[], as?: string): string[][] {
 }
 
 async function checkShareable(file: string, asOne: boolean): Promise<void> {
+  if (file === "") throw emptySharePath();
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(file);

@@ -9,7 +9,7 @@
 
 import { describeTransfer } from "./transfer_lines.ts";
 import { formatAddress } from "../../net/connection.ts";
-import { UsageError } from "../../app/usage_error.ts";
+import { emptySharePath, UsageError } from "../../app/usage_error.ts";
 import { isLinkText } from "../../app/lookup.ts";
 import { parseSearchText } from "../args.ts";
 import { parseDuration } from "../duration.ts";
@@ -366,7 +366,8 @@ export function parseShareArgs(args: string[]): ShareArgs {
       throw new UsageError(
         `Unknown option "${arg}" for share: use "share [--private] PATH…" (put -- before a path that starts with -).`,
       );
-    } else paths.push(arg);
+    } else if (arg === "") throw emptySharePath();
+    else paths.push(arg);
   }
   if (paths.length === 0) {
     throw new UsageError('Missing argument: use "share [--private] PATH…".');

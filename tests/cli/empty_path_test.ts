@@ -1,0 +1,48 @@
+/**
+ * An empty path given to share (`peer share ""`, or `share ""` at the
+ * prompt) is refused in one sentence, as a mistake in what was typed: it
+ * is not an "Unexpected error", and the prompt does not take it for the
+ * current folder and share all of it.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { assertEquals, assertThrows } from "../assert.ts";
+import { assertOneLine } from "./_cli.ts";
+import { tempDir } from "../fixtures.ts";
+import { runEntry } from "../../scripts/_child.ts";
+import { parseShareArgs } from "../../lib/cli/prompt/commands.ts";
+import { UsageError } from "../../lib/app/usage_error.ts";
+
+const REFUSED = "Cannot share an empty path: give a file or folder.";
+
+Deno.test('peer share "" exits 2 with one sentence, not an unexpected error', async () => {
+  await using dir = await tempDir();
+  const home = join(dir.path, "home");
+  await Deno.mkdir(home);
+  const result = await runEntry("peer.ts", [
+    "share",
+    "",
+    "--tracker",
+    "192.0.2.1:5000",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+  ], {
+    cwd: dir.path,
+    env: { HOME: home, P2P_HOME: join(home, "p2p") },
+    timeoutMs: 15_000,
+  });
+  assertEquals(result.code, 2, result.stderr);
+  assertEquals(assertOneLine(result.stderr), REFUSED);
+  assertEquals(result.stdout, "");
+});
+
+Deno.test('the prompt\'s share "" is refused, not read as the current folder', () => {
+  for (const args of [[""], ["a", ""], ["--private", ""]]) {
+    const error = assertThrows(() => parseShareArgs(args), UsageError);
+    assertEquals(error.message, REFUSED);
+  }
+});

@@ -14,6 +14,7 @@ import { parseHost, USAGE_EXIT_CODE } from "./args.ts";
 import { notTogether } from "./program.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
 import { ListenError } from "../net/listener.ts";
+import type { Address } from "../net/connection.ts";
 import {
   HandshakeRefusedError,
   PlainPeerError,
@@ -114,22 +115,52 @@ function unexpected(text: string): Explanation {
 }
 
 /**
- * Explains a failure to listen on `--host`:`--port`: an address that is not
- * this machine's, a port in use, a host that is not an address at all.
+ * Serving the web page on `--ui-host`:`--ui-port` failed: explained as a
+ * {@linkcode ListenError}, naming those flags rather than the peer's.
+ */
+export class PageListenError extends ListenError {
+  /** Creates an error about `address`, caused by the system's `cause`. */
+  constructor(address: Address, cause: unknown) {
+    super(address, cause);
+    this.name = "PageListenError";
+  }
+}
+
+/**
+ * `error`, met serving the page on `address`, as a {@linkcode PageListenError}
+ * when it is a failure to listen there that can be put in words; else as it is.
+ */
+export function pageListenFailure(address: Address, error: unknown): unknown {
+  const known = error instanceof Deno.errors.AddrInUse ||
+    error instanceof Deno.errors.AddrNotAvailable ||
+    error instanceof URIError || isLookupFailure(error);
+  return known ? new PageListenError(address, error) : error;
+}
+
+/**
+ * Explains a failure to listen on `--host`:`--port` (or the page's
+ * `--ui-host`:`--ui-port`): an address that is not this machine's, a port
+ * in use, a host that is not an address at all.
  */
 function explainListen(error: ListenError): Explanation {
   const { host, port } = error.address;
   const cause = error.cause;
+  const page = error instanceof PageListenError;
+  const cannot = page ? "Cannot serve the page on" : "Cannot listen on";
+  const portFlag = page ? "--ui-port" : "--port";
+  const useHost = page
+    ? "use --ui-host 127.0.0.1 (this machine only), 0.0.0.0 (all addresses) or one of this machine's addresses"
+    : "use --host 0.0.0.0 (all addresses) or one of this machine's addresses";
   if (cause instanceof Deno.errors.AddrInUse) {
     return failure(
-      `Cannot listen on port ${port}: it is in use; choose another with --port (0 picks a free one).`,
+      `${cannot} port ${port}: it is in use; choose another with ${portFlag} (0 picks a free one).`,
     );
   }
   if (cause instanceof Deno.errors.AddrNotAvailable) {
     return failure(
-      `Cannot listen on ${
+      `${cannot} ${
         terminalSafe(host)
-      }: it is not an address of this machine; use --host 0.0.0.0 (all addresses) or one of this machine's addresses.`,
+      }: it is not an address of this machine; ${useHost}.`,
     );
   }
   if (cause instanceof URIError || isLookupFailure(cause)) {
@@ -139,16 +170,16 @@ function explainListen(error: ListenError): Explanation {
       return usage((notAHost as Error).message);
     }
     return failure(
-      `Cannot listen on "${
+      `${cannot} "${
         terminalSafe(host)
-      }": it is neither an IP address nor a host name this machine can look up; use --host 0.0.0.0 (all addresses) or one of this machine's addresses.`,
+      }": it is neither an IP address nor a host name this machine can look up; ${useHost}.`,
     );
   }
   if (
     cause instanceof Deno.errors.PermissionDenied && port > 0 && port < 1024
   ) {
     return failure(
-      `Cannot listen on port ${port}: ports below 1024 need administrator rights; choose another with --port (0 picks a free one).`,
+      `${cannot} port ${port}: ports below 1024 need administrator rights; choose another with ${portFlag} (0 picks a free one).`,
     );
   }
   if (

@@ -13,6 +13,7 @@ import type { Session } from "../app/session.ts";
 import type { TrackerAddress } from "../discovery/tracker_client.ts";
 import { isLoopbackHost } from "../net/address.ts";
 import { DEFAULT_UI_HOST, startWebUi, type WebUi } from "../web/server.ts";
+import { pageListenFailure } from "./errors.ts";
 import { openBrowser } from "./open_browser.ts";
 import { type PeerSessionOptions, startPeerSession } from "./peer_session.ts";
 import { listenForStop } from "./stop_signal.ts";
@@ -69,12 +70,15 @@ export async function serveUi(
 ): Promise<WebUi> {
   const host = options.uiHost ?? DEFAULT_UI_HOST;
   const data = dataDir();
+  const port = options.uiPort ?? 0;
   const ui = await startWebUi(session, {
     host,
-    port: options.uiPort ?? 0,
+    port,
     hosts: hostNames(host),
     tracker,
     dropDir: data === undefined ? undefined : join(data, DROPPED_FOLDER),
+  }).catch((error) => {
+    throw pageListenFailure({ host, port }, error);
   });
   if (!isLoopbackHost(host)) {
     options.print(

@@ -55,6 +55,9 @@ export function shareError(
     ? "there is no such file. Check the path"
     : error instanceof Deno.errors.PermissionDenied
     ? "permission denied. Check that you can read it"
+    // Deno keeps some paths (/proc, /sys) to programs with every permission.
+    : error instanceof Deno.errors.NotCapable
+    ? "this program is not allowed to read it"
     : error instanceof Deno.errors.IsADirectory
     ? "it is a folder. Share the files inside it one by one"
     : error instanceof TypeError

@@ -336,6 +336,15 @@ async function checkShareable(file: string, asOne: boolean): Promise<void> {
     if (error instanceof Deno.errors.NotFound) {
       throw new UsageError(`Cannot share "${file}": there is no such file.`);
     }
+    // Deno keeps some paths (/proc, /sys) to programs with every permission.
+    if (
+      error instanceof Deno.errors.NotCapable ||
+      error instanceof Deno.errors.PermissionDenied
+    ) {
+      throw new UsageError(
+        `Cannot share "${file}": this program is not allowed to read it.`,
+      );
+    }
     throw error;
   }
   if (info.isDirectory && asOne) {

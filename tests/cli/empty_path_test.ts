@@ -9,9 +9,10 @@
 
 import { join } from "node:path";
 import { assertEquals, assertThrows } from "../assert.ts";
-import { assertOneLine } from "./_cli.ts";
+import { assertOneLine, freePort } from "./_cli.ts";
 import { tempDir } from "../fixtures.ts";
 import { runEntry } from "../../scripts/_child.ts";
+import { isolatedEnv } from "../_prompt_process.ts";
 import { parseShareArgs } from "../../lib/cli/prompt/commands.ts";
 import { UsageError } from "../../lib/app/usage_error.ts";
 
@@ -24,15 +25,13 @@ Deno.test('peer share "" exits 2 with one sentence, not an unexpected error', as
   const result = await runEntry("peer.ts", [
     "share",
     "",
-    "--tracker",
-    "192.0.2.1:5000",
     "--host",
     "127.0.0.1",
     "--port",
     "0",
   ], {
     cwd: dir.path,
-    env: { HOME: home, P2P_HOME: join(home, "p2p") },
+    env: await isolatedEnv(home, `127.0.0.1:${freePort()}`),
     timeoutMs: 15_000,
   });
   assertEquals(result.code, 2, result.stderr);

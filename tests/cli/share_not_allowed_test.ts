@@ -12,6 +12,7 @@ import { assert, assertEquals } from "../assert.ts";
 import { assertOneLine, freePort, runWithInput } from "./_cli.ts";
 import { tempDir } from "../fixtures.ts";
 import { runEntry } from "../../scripts/_child.ts";
+import { isolatedEnv } from "../_prompt_process.ts";
 
 const NOT_ALLOWED = "/proc/self/status";
 
@@ -26,15 +27,13 @@ Deno.test({
     const result = await runEntry("peer.ts", [
       "share",
       NOT_ALLOWED,
-      "--tracker",
-      `127.0.0.1:${freePort()}`,
       "--host",
       "127.0.0.1",
       "--port",
       "0",
     ], {
       cwd: dir.path,
-      env: { HOME: home, P2P_HOME: join(home, "p2p") },
+      env: await isolatedEnv(home, `127.0.0.1:${freePort()}`),
       timeoutMs: 15_000,
     });
     assertEquals(result.code, 2, result.stderr);
@@ -56,22 +55,10 @@ Deno.test({
     await Deno.mkdir(home);
     const result = await runWithInput(
       "peer.ts",
-      [
-        "--tracker",
-        `127.0.0.1:${freePort()}`,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-      ],
+      ["--host", "127.0.0.1", "--port", "0"],
       `share ${NOT_ALLOWED}\nquit\n`,
       {
-        env: {
-          HOME: home,
-          P2P_HOME: join(home, "p2p"),
-          P2P_NO_LAN: "1",
-          P2P_NO_DHT: "1",
-        },
+        env: await isolatedEnv(home, `127.0.0.1:${freePort()}`),
         timeoutMs: 20_000,
       },
     );

@@ -12,6 +12,7 @@ import { assertEquals } from "../assert.ts";
 import { assertOneLine, freePort } from "./_cli.ts";
 import { tempDir } from "../fixtures.ts";
 import { runEntry } from "../../scripts/_child.ts";
+import { isolatedEnv } from "../_prompt_process.ts";
 
 /** Runs `peer ui --no-open` with `args`, in a folder and home of its own. */
 async function ui(args: string[]) {
@@ -21,8 +22,6 @@ async function ui(args: string[]) {
   return await runEntry("peer.ts", [
     "ui",
     "--no-open",
-    "--tracker",
-    `127.0.0.1:${freePort()}`,
     "--host",
     "127.0.0.1",
     "--port",
@@ -30,7 +29,7 @@ async function ui(args: string[]) {
     ...args,
   ], {
     cwd: dir.path,
-    env: { HOME: home, P2P_HOME: join(home, "p2p") },
+    env: await isolatedEnv(home, `127.0.0.1:${freePort()}`),
     timeoutMs: 20_000,
   });
 }

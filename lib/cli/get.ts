@@ -82,7 +82,10 @@ export async function get(
   const lookup = lookupOf(wanted);
   const target = saveTarget(flags);
   await refuseFolderOutput(target, flags.output);
-  const created = await prepareOutDir(target.outDir);
+  // The folder is --output's alone when no --out was given.
+  const byOutput = flags.output !== undefined &&
+    (flags.out === undefined || flags.out === DEFAULT_OUT_DIR);
+  const created = await prepareOutDir(target.outDir, byOutput);
   try {
     await downloadInto(target, lookup, trackers, flags);
   } catch (error) {

@@ -21,16 +21,30 @@ const CLI_ADVICE: OutDirAdvice = {
 };
 
 /**
- * Makes sure `out` (the value of `--out`) is a folder to save downloads
- * into, creating it when missing; resolves to the folders it created,
- * deepest first. Throws a `UsageError` (exit 2) when `out` is empty or a
- * file, and an `OutDirError` (exit 1) when it cannot be created.
+ * The same, for the folder of `-o/--output FILE` given without `--out`:
+ * the flag to change is the one typed.
+ */
+const OUTPUT_ADVICE: OutDirAdvice = {
+  empty: "The value of --output is empty: give the file to save as.",
+  notAFolder: "choose another --output.",
+  cannotCreate: "choose another --output.",
+};
+
+/**
+ * Makes sure `out` (the value of `--out`, or the folder of `--output` when
+ * `byOutput`) is a folder to save downloads into, creating it when
+ * missing; resolves to the folders it created, deepest first. Throws a
+ * `UsageError` (exit 2) when `out` is empty or a file, and an
+ * `OutDirError` (exit 1) when it cannot be created.
  *
  * @example
  * ```ts
  * const created = await prepareOutDir("downloads"); // ./downloads if missing
  * ```
  */
-export function prepareOutDir(out: string): Promise<string[]> {
-  return prepareFolder(out, CLI_ADVICE);
+export function prepareOutDir(
+  out: string,
+  byOutput = false,
+): Promise<string[]> {
+  return prepareFolder(out, byOutput ? OUTPUT_ADVICE : CLI_ADVICE);
 }

@@ -1,0 +1,64 @@
+/**
+ * A `peer get -o FILE` whose folder cannot be saved into says what to
+ * change in the flag that was typed, `--output`: not "choose another
+ * --out" or "give --out a folder" to someone who gave no --out.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { assertEquals } from "../assert.ts";
+import { assertOneLine, freePort } from "./_cli.ts";
+import { tempDir } from "../fixtures.ts";
+import { runEntry } from "../../scripts/_child.ts";
+import { isolatedEnv } from "../_prompt_process.ts";
+
+/** A file ID nobody shares: the folder is checked before it is looked up. */
+const ID = "ab".repeat(32);
+
+async function getAs(output: string, cwd: string) {
+  const home = join(cwd, "home");
+  await Deno.mkdir(home, { recursive: true });
+  return await runEntry("peer.ts", [
+    "get",
+    ID,
+    "-o",
+    output,
+    "--wait",
+    "0",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+  ], {
+    cwd,
+    env: await isolatedEnv(home, `127.0.0.1:${freePort()}`),
+    timeoutMs: 15_000,
+  });
+}
+
+Deno.test("peer get -o under a file names --output, exit 2", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(join(dir.path, "notes"), "mine");
+  const result = await getAs("notes/x.bin", dir.path);
+  assertEquals(result.code, 2, result.stderr);
+  assertEquals(
+    assertOneLine(result.stderr),
+    'Cannot save into "notes": it is a file, not a folder; choose another --output.',
+  );
+  assertEquals(await Deno.readTextFile(join(dir.path, "notes")), "mine");
+});
+
+Deno.test({
+  name: "peer get -o in a folder it may not write names --output, exit 1",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    await using dir = await tempDir();
+    const result = await getAs("/proc/x.bin", dir.path);
+    assertEquals(result.code, 1, result.stderr);
+    assertEquals(
+      assertOneLine(result.stderr),
+      'Cannot save into "/proc": this program is not allowed to write there; choose another --output.',
+    );
+  },
+});

@@ -7,7 +7,10 @@
  * @module
  */
 
-import { TrackerUnreachableError } from "../discovery/tracker_errors.ts";
+import {
+  TrackerError,
+  TrackerUnreachableError,
+} from "../discovery/tracker_errors.ts";
 import { StoppedError } from "./errors.ts";
 import {
   DEFAULT_WAIT_MS,
@@ -97,12 +100,24 @@ export async function get(
 
 /** The advice to set --tracker, which a link's get does not use. */
 const SET_TRACKER_ADVICE = /Set --tracker or P2P_TRACKER\./;
+/** The same, for a peer where the tracker should be. */
+const POINT_TRACKER =
+  /point --tracker \(or P2P_TRACKER\) at the tracker's address\./;
 
 /**
  * `error` with the advice to set `--tracker` (a link names its trackers,
  * and `--tracker` is ignored) replaced by what a getter can do.
  */
 function withLinkAdvice(error: unknown): unknown {
+  if (error instanceof TrackerError && POINT_TRACKER.test(error.message)) {
+    return new TrackerError(
+      error.code,
+      error.message.replace(
+        POINT_TRACKER,
+        "the link names it as its tracker; ask whoever gave you the link for a new one.",
+      ),
+    );
+  }
   if (
     !(error instanceof TrackerUnreachableError) ||
     !SET_TRACKER_ADVICE.test(error.message)

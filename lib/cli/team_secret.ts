@@ -47,7 +47,9 @@ export function peerTeamKey(
       sources.file,
       `copy it from the tracker's machine, or set ${TEAM_SECRET_ENV} to the secret it holds`,
     );
-    return derive(secret, `--secret-file "${sources.file}"`);
+    const key = derive(secret.bytes, `--secret-file "${sources.file}"`);
+    warnIfOthersMayRead(sources.file, secret.info);
+    return key;
   }
   const env = sources.env?.trim() ? sources.env : undefined;
   return env === undefined ? undefined : derive(env, TEAM_SECRET_ENV);
@@ -81,22 +83,27 @@ export function trackerTeamKey(path: string): TrackerSecret {
     }
   }
   const secret = readSecretFile(path, "check the path");
-  return {
-    psk: derive(secret, `--secret-file "${path}"`),
-    created,
-  };
+  const psk = derive(secret.bytes, `--secret-file "${path}"`);
+  warnIfOthersMayRead(path, secret.info);
+  return { psk, created };
 }
 
-/** The file's bytes; `hint` says what to do when it cannot be read. */
-function readSecretFile(path: string, hint: string): Uint8Array {
+/**
+ * The file's bytes and what `stat` says of it (warned about once its
+ * secret is accepted); `hint` says what to do when it cannot be read.
+ */
+function readSecretFile(
+  path: string,
+  hint: string,
+): { bytes: Uint8Array; info: Deno.FileInfo } {
   checkPathGiven(path);
   let bytes: Uint8Array;
+  let info: Deno.FileInfo;
   try {
     using file = Deno.openSync(path);
-    const info = file.statSync();
+    info = file.statSync();
     if (info.isDirectory) throw new Deno.errors.IsADirectory();
     if (!info.isFile) throw new TypeError("it is not a regular file");
-    warnIfOthersMayRead(path, info);
     bytes = new Uint8Array(MAX_SECRET_FILE_BYTES + 1);
     let length = 0;
     while (length < bytes.length) {
@@ -119,7 +126,7 @@ function readSecretFile(path: string, hint: string): Uint8Array {
       }" is over ${MAX_SECRET_FILE_BYTES} bytes: it should hold the secret alone, on one line.`,
     );
   }
-  return bytes;
+  return { bytes, info };
 }
 
 /** Refuses an empty `--secret-file` in one sentence. */

@@ -9,6 +9,7 @@
  */
 
 import { terminalSafe } from "../../util/terminal_safe.ts";
+import { UsageError } from "../../app/usage_error.ts";
 
 /** The prompt's commands, in the order `help` lists them. */
 export const COMMANDS: readonly string[] = [
@@ -204,7 +205,8 @@ export function encode(text: string, quote: string, finished: boolean): string {
 
 /**
  * Splits a command line into words; double or single quotes keep spaces,
- * a backslash escapes the next character.
+ * a backslash escapes the next character. Throws a `UsageError` for a
+ * quote left open, as a shell refuses it.
  *
  * @example
  * ```ts
@@ -235,6 +237,11 @@ export function splitWords(line: string): string[] {
       word += char;
       started = true;
     }
+  }
+  if (quote) {
+    throw new UsageError(
+      `This line opens a ${quote} it never closes: close it, or put \\ before it (it\\'s.txt).`,
+    );
   }
   if (started) words.push(word);
   return words;

@@ -135,6 +135,24 @@ function notTaken(
   );
 }
 
+/**
+ * For an option of the program typed after the name of a command that does
+ * not take it, the sentence {@linkcode notTaken} gives it typed before.
+ */
+function notTakenAfter(
+  command: Command,
+  error: CommanderError,
+): UsageError | undefined {
+  const program = command.parent;
+  if (!program || error.code !== "commander.unknownOption") return undefined;
+  const flag = /unknown option '([^'=]+)/.exec(error.message)?.[1];
+  const option = program.options.find((own) => own.long === flag);
+  if (!option || option.hidden || NOT_CARRIED.has(option.attributeName())) {
+    return undefined;
+  }
+  return notTaken(program, command, option);
+}
+
 /** `a`, `a and b`, `a, b and c`. */
 function listed(words: string[]): string {
   return words.length < 2
@@ -230,7 +248,8 @@ export function portOption(
 function configure(command: Command): void {
   command
     .exitOverride((error) => {
-      throw missingValue(command, error) ?? error;
+      throw missingValue(command, error) ?? notTakenAfter(command, error) ??
+        error;
     })
     // Deciding colour itself makes commander read the environment, which
     // would need --allow-env; help is plain text anyway.

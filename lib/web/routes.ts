@@ -92,8 +92,18 @@ async function share(request: Request, context: ApiContext): Promise<Response> {
     throw new UsageError("Type the path of a file or folder to share.");
   }
   const path = resolve(expandHome(body.path.trim()));
-  const found = await Deno.stat(path).catch(() => undefined);
-  if (!found) throw new UsageError(`There is no file or folder at ${path}.`);
+  await Deno.stat(path).catch((error) => {
+    // Deno keeps some paths (/proc, /sys) to programs with every permission.
+    if (
+      error instanceof Deno.errors.NotCapable ||
+      error instanceof Deno.errors.PermissionDenied
+    ) {
+      throw new UsageError(
+        `Cannot share ${path}: this program is not allowed to read it.`,
+      );
+    }
+    throw new UsageError(`There is no file or folder at ${path}.`);
+  });
   const number = await startTracked(
     context,
     () =>

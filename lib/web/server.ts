@@ -163,30 +163,42 @@ export async function startWebUi(
   checkTracker();
 
   const guard: GuardOptions = { port: 0, hosts: options.hosts, token };
-  const server = Deno.serve({
-    hostname: host,
-    port: options.port ?? 0,
-    onListen: () => {},
-  }, async (request) => {
-    const refused = checkRequest(request, guard);
-    if (refused) return withSecurityHeaders(refused);
-    const path = new URL(request.url).pathname;
-    if (path === "/api/events" && request.method === "GET") {
+  const stop = () => {
+    stopListening();
+    clearInterval(progress);
+    clearInterval(trackerTimer);
+    clearTimeout(pending);
+    events.close();
+  };
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = serve(host, options.port ?? 0, async (request) => {
+      const refused = checkRequest(request, guard);
+      if (refused) return withSecurityHeaders(refused);
+      const path = new URL(request.url).pathname;
+      if (path === "/api/events" && request.method === "GET") {
+        return withSecurityHeaders(
+          events.open({ event: "state", data: state() }),
+        );
+      }
+      if (path.startsWith("/api/")) {
+        const answer = await handleApi(request, context);
+        // The tracker could not be used: the status line asks again now.
+        if (answer.status === 502) checkTracker();
+        return withSecurityHeaders(answer);
+      }
+      const answer = request.method === "GET" ? page.answer(path) : undefined;
       return withSecurityHeaders(
-        events.open({ event: "state", data: state() }),
+        answer ?? new Response("Not found.", { status: 404 }),
       );
-    }
-    if (path.startsWith("/api/")) {
-      const answer = await handleApi(request, context);
-      // The tracker could not be used: the status line asks again now.
-      if (answer.status === 502) checkTracker();
-      return withSecurityHeaders(answer);
-    }
-    const answer = request.method === "GET" ? page.answer(path) : undefined;
-    return withSecurityHeaders(
-      answer ?? new Response("Not found.", { status: 404 }),
-    );
-  });
+    });
+  } catch (error) {
+    // Not served (a port in use, an address not of this machine): nothing
+    // of the page may keep running.
+    stop();
+    await checking?.catch(() => {});
+    throw error;
+  }
   guard.port = server.addr.port;
   const shown = host === "0.0.0.0" || host === "::" ? DEFAULT_UI_HOST : host;
   const url = `http://${
@@ -198,11 +210,7 @@ export async function startWebUi(
     token,
     note: (text, error = NODE_FAILURE.test(text)) => context.note(text, error),
     async close() {
-      stopListening();
-      clearInterval(progress);
-      clearInterval(trackerTimer);
-      clearTimeout(pending);
-      events.close();
+      stop();
       // An upload still arriving must not hold the peer open.
       await settleWithin(server.shutdown(), SHUTDOWN_MS);
     },
@@ -219,4 +227,13 @@ function servingMark(session: Session): string {
     status.uploaded,
     status.shared.map((s) => [s.meta.id, s.private, s.uploaded, s.downloaders]),
   ]);
+}
+
+/** `Deno.serve` on `hostname` and `port`, quietly (no "Listening on" line). */
+function serve(
+  hostname: string,
+  port: number,
+  handler: Deno.ServeHandler<Deno.NetAddr>,
+): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve({ hostname, port, onListen: () => {} }, handler);
 }

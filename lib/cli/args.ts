@@ -291,6 +291,11 @@ export function resolveTrackers(
     ? TRACKER_ENV
     : "the default tracker";
   const words = text.split(",").map((word) => word.trim());
+  if (words.length > 1 && words.includes("")) {
+    throw new UsageError(
+      `${from} has a comma with no tracker after or before it: give trackers as HOST:PORT,HOST:PORT.`,
+    );
+  }
   if (words.length > MAX_LINK_TRACKERS) {
     throw new UsageError(
       `${from} names ${words.length} trackers; at most ${MAX_LINK_TRACKERS} can be used together.`,

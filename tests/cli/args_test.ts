@@ -158,6 +158,24 @@ Deno.test("parseSearchText() refuses empty and blank text in one sentence pointi
   );
 });
 
+Deno.test("resolveTrackers() names a comma left over in a list of trackers, not an empty address", () => {
+  for (const text of ["127.0.0.1:5000,", ",10.0.0.5", "a:1,,b:2"]) {
+    const error = assertThrows(
+      () => resolveTrackers({ flag: text }),
+      UsageError,
+    );
+    assertEquals(
+      error.message,
+      "--tracker has a comma with no tracker after or before it: give trackers as HOST:PORT,HOST:PORT.",
+    );
+  }
+  const env = assertThrows(
+    () => resolveTrackers({ env: "10.0.0.5:5000, " }),
+    UsageError,
+  );
+  assert(env.message.startsWith("P2P_TRACKER has a comma"), env.message);
+});
+
 Deno.test("resolveTrackers() refuses several colons that are no IPv6 address, and takes IPv6 ones", () => {
   for (const text of ["bad:host:port", "a:b:c:5000", "::1::2"]) {
     const error = assertThrows(

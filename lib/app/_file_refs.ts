@@ -58,6 +58,11 @@ export class KnownFiles {
  * exactly one of `files`; throws a {@linkcode UsageError} otherwise.
  */
 export function idFromRef(ref: string, files: readonly NamedFile[]): string {
+  if (ref.trim() === "") {
+    throw new UsageError(
+      'Give a share link, a file ID or a name seen in "list".',
+    );
+  }
   if (/^[0-9a-f]+$/i.test(ref)) return parseFileId(ref);
   const matches = new Set(
     files.filter((file) => sameName(file.name, ref)).map((file) => file.id),

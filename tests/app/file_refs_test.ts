@@ -18,3 +18,16 @@ Deno.test("a name typed in NFC finds a file named in NFD, and back", () => {
     UsageError,
   );
 });
+
+Deno.test('an empty or blank reference asks for a link, ID or name, not whether "" is one', () => {
+  for (const ref of ["", "  "]) {
+    const error = assertThrows(
+      () => idFromRef(ref, [{ id: ID, name: "" }]),
+      UsageError,
+    );
+    assertEquals(
+      error.message,
+      'Give a share link, a file ID or a name seen in "list".',
+    );
+  }
+});

@@ -176,17 +176,22 @@ export class FolderShares {
     for (const file of chosen) {
       if (this.#host.get(file.meta.id)) continue;
       members.push(file.meta.id);
-      this.#registerMember(file);
+      this.#registerMember(folderId, file);
     }
   }
 
-  async #registerMember(file: ScannedFile): Promise<void> {
+  async #registerMember(folderId: string, file: ScannedFile): Promise<void> {
+    const { id } = file.meta;
+    // The folder may be unshared (released) while this is under way.
+    const wanted = () => this.#members.get(folderId)?.includes(id) ?? false;
     let shared: SharedFile | undefined;
     try {
       shared = await SharedFile.open(file.path, file.meta);
+      if (!wanted()) return shared.close();
       this.#host.serve(shared);
       // Found by its ID; `list` shows the folder, not each file again.
       await this.#host.register(file.meta, false, true);
+      if (!wanted() && !this.isMember(id)) await this.#host.unshare(id);
     } catch (error) {
       if (shared) this.#host.forget(shared);
       this.#host.log(

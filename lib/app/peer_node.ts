@@ -383,9 +383,9 @@ export class PeerNode {
     );
     const file = this.#files.get(id);
     this.#peerListeners.delete(id);
-    if (!file) return;
+    // A registration still under way when its file went is removed too.
     this.#files.delete(id);
-    file.close();
+    file?.close();
     const wasPublic = this.#public.delete(id);
     const secret = this.#private.delete(id);
     await Promise.all([

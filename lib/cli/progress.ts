@@ -305,7 +305,8 @@ function wordsOf(state: ProgressState, bytesPerSecond: number): Words {
     ? (1000 * left) / bytesPerSecond
     : Infinity;
   const words: Words = {
-    percent: `${percent.toFixed(1)}%`,
+    // Rounded down: 100.0% only once the last byte is in.
+    percent: `${(Math.floor(percent * 10) / 10).toFixed(1)}%`,
     bytes: `${formatSize(state.done)} / ${formatSize(state.total)}`,
     speed: formatSpeed(bytesPerSecond),
     eta: `ETA ${formatDuration(eta)}`,

@@ -155,3 +155,11 @@ Deno.test("formatBarLine() counts wide characters as two columns and keeps a not
   assert(line.includes("…"), line);
   assert(line.includes(".zip: waiting for peers  45.0%"), line);
 });
+
+Deno.test("describe() never shows 100.0% before the last byte is in (a folder missing one tiny file's piece)", () => {
+  const total = 3_000_004;
+  const text = describe({ label: "dir2", done: total - 2, total, peers: 1 }, 0);
+  assert(text.startsWith("dir2  99.9%  "), text);
+  const done = describe({ label: "dir2", done: total, total, peers: 1 }, 0);
+  assert(done.startsWith("dir2  100.0%  "), done);
+});

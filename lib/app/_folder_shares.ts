@@ -48,6 +48,11 @@ export interface FolderShareOptions {
    * rather than one folder under its own name.
    */
   as?: string;
+  /**
+   * The folder's name in the share when not its own (a get saved it as
+   * `NAME (1)`).
+   */
+  name?: string;
   /** Bytes per piece. @default {DEFAULT_PIECE_SIZE} */
   pieceSize?: number;
   /** Share privately (its files are then not registered on their own). */
@@ -148,6 +153,7 @@ export class FolderShares {
     // The partial pieces' registration becomes the whole folder's.
     if (before) this.#host.forget(before as PieceSource & { close(): void });
     const shared = await this.share([path], {
+      name: meta.name,
       pieceSize: meta.pieceSize,
       private: isPrivate,
     });
@@ -210,6 +216,7 @@ async function scan(
 ): Promise<ScannedFolder> {
   const scanOptions = {
     pieceSize: options.pieceSize,
+    ...(options.name === undefined ? {} : { name: options.name }),
     onProgress: options.onProgress,
     signal: options.signal,
   };

@@ -299,9 +299,10 @@ function wordChoices(state: ProgressState, bytesPerSecond: number): string[] {
 function wordsOf(state: ProgressState, bytesPerSecond: number): Words {
   const percent = state.total > 0 ? (100 * state.done) / state.total : 100;
   const left = state.total - state.done;
+  // With no peer connected (waiting for one) nothing more is coming yet.
   const eta = left <= 0
     ? 0
-    : bytesPerSecond > 0
+    : bytesPerSecond > 0 && state.peers !== 0
     ? (1000 * left) / bytesPerSecond
     : Infinity;
   const words: Words = {

@@ -163,3 +163,17 @@ Deno.test("describe() never shows 100.0% before the last byte is in (a folder mi
   const done = describe({ label: "dir2", done: total, total, peers: 1 }, 0);
   assert(done.startsWith("dir2  100.0%  "), done);
 });
+
+Deno.test("describe() gives no ETA while no peer is connected (waiting for peers), whatever the recent speed", () => {
+  const text = describe(
+    {
+      label: "solo.bin",
+      done: 2_300_000,
+      total: 6_000_000,
+      peers: 0,
+      note: "waiting for peers",
+    },
+    400 * 1024,
+  );
+  assert(text.includes("ETA --  0 peers"), text);
+});

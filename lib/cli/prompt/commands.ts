@@ -11,6 +11,7 @@ import { describeTransfer } from "./transfer_lines.ts";
 import { formatAddress } from "../../net/connection.ts";
 import { emptySharePath, UsageError } from "../../app/usage_error.ts";
 import { isLinkText } from "../../app/lookup.ts";
+import { SaidError } from "../../app/user_errors.ts";
 import { parseSearchText } from "../args.ts";
 import { parseDuration } from "../duration.ts";
 import { doctorLines } from "../doctor.ts";
@@ -257,6 +258,8 @@ async function cancelledMessage(
 async function doctor(context: CommandContext): Promise<void> {
   const report = await context.session.doctor();
   for (const text of doctorLines(report, context.off)) context.print(text);
+  // No tracker usable: a failed command (said above), as peer doctor's exit 1.
+  if (report.trackerMs === undefined) throw new SaidError();
 }
 
 function showLink(ref: string, context: CommandContext): void {

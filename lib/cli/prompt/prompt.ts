@@ -386,7 +386,7 @@ class PromptLoop {
   #reportError(error: unknown): void {
     this.#failures++;
     const { message, unexpected } = explainError(error, "help");
-    this.#screen.print(message ?? String(error));
+    if (message !== "") this.#screen.print(message ?? String(error));
     if (unexpected && this.#options.verbose && error instanceof Error) {
       this.#screen.print(terminalSafe(error.stack ?? ""));
     }

@@ -32,7 +32,12 @@ async function getAs(output: string, cwd: string) {
     "0",
   ], {
     cwd,
-    env: await isolatedEnv(home, `127.0.0.1:${freePort()}`),
+    // Relative paths mean the folder typed in, as deno task says it: this
+    // suite runs under a deno task of its own, whose INIT_CWD would win.
+    env: {
+      ...await isolatedEnv(home, `127.0.0.1:${freePort()}`),
+      INIT_CWD: cwd,
+    },
     timeoutMs: 15_000,
   });
 }

@@ -35,6 +35,15 @@ export function formatSize(bytes) {
   return `${value.toFixed(value >= 100 ? 0 : 1)} ${UNITS[unit]}`;
 }
 
+/**
+ * `done` of `total` as a percent with one decimal, rounded down as the
+ * terminal's progress line is: 100.0% only once the last byte is in.
+ */
+export function formatPercent(done, total) {
+  const percent = total > 0 ? (100 * done) / total : 100;
+  return `${(Math.floor(percent * 10) / 10).toFixed(1)}%`;
+}
+
 /** Formats a speed in bytes per second: `3.1 MiB/s`. */
 export function formatSpeed(bytesPerSecond) {
   return `${formatSize(Math.round(bytesPerSecond))}/s`;

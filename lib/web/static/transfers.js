@@ -2,7 +2,13 @@
 // being received, with their bars and Cancel; finished ones, with Resume
 // and Clear (which takes them off the list, nothing else).
 import { $, button, make, sync } from "./dom.js";
-import { formatDuration, formatSize, formatSpeed, plural } from "./format.js";
+import {
+  formatDuration,
+  formatPercent,
+  formatSize,
+  formatSpeed,
+  plural,
+} from "./format.js";
 import { act, api } from "./api.js";
 import { cancelling, stopSending } from "./share.js";
 
@@ -87,15 +93,17 @@ function updateRunning(item, work) {
     progress.max = Math.max(1, total);
     progress.value = Math.min(done, total);
     for (const name of ["speed", "eta", "peers"]) set(name, "");
-    set("percent", total > 0 ? `${(100 * done / total).toFixed(1)}%` : "");
+    set("percent", total > 0 ? formatPercent(done, total) : "");
     set("bytes", `${formatSize(done)} / ${formatSize(total)}`);
     return;
   }
-  const percent = work.total > 0 ? (100 * work.done) / work.total : 100;
   const speed = work.bytesPerSecond ?? 0;
   const left = work.total - work.done;
   const eta = left <= 0 ? 0 : speed > 0 ? (1000 * left) / speed : Infinity;
-  set("percent", started ? `${percent.toFixed(1)}%` : "starting…");
+  set(
+    "percent",
+    started ? formatPercent(work.done, work.total) : "starting…",
+  );
   set("bytes", `${formatSize(work.done)} / ${formatSize(work.total)}`);
   set("speed", isUpload ? "" : started ? formatSpeed(speed) : "—");
   set(

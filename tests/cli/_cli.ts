@@ -11,10 +11,13 @@ import {
   PERMISSIONS,
   READY_TIMEOUT_MS,
   ROOT,
+  runEntry,
   type RunResult,
   spawnEntry,
 } from "../../scripts/_child.ts";
+import { join } from "node:path";
 import { pollUntil } from "../fixtures.ts";
+import { isolatedEnv } from "../_prompt_process.ts";
 
 const STACK_LINE = /^\s+at /m;
 
@@ -32,6 +35,35 @@ export function freePort(): number {
   const { port } = listener.addr;
   listener.close();
   return port;
+}
+
+/**
+ * Runs `peer` with `args` and `--host 127.0.0.1 --port 0` in `folder` (its
+ * home in `folder/home`, a tracker port nothing listens on), as if typed
+ * there: INIT_CWD too, since this suite runs under a `deno task` whose
+ * INIT_CWD, the checkout, the peer would otherwise take.
+ */
+export async function runPeerIn(
+  folder: string,
+  args: string[],
+  timeoutMs = 15_000,
+): Promise<RunResult> {
+  const home = join(folder, "home");
+  await Deno.mkdir(home, { recursive: true });
+  return await runEntry("peer.ts", [
+    ...args,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+  ], {
+    cwd: folder,
+    env: {
+      ...await isolatedEnv(home, `127.0.0.1:${freePort()}`),
+      INIT_CWD: folder,
+    },
+    timeoutMs,
+  });
 }
 
 /** Options for {@linkcode runWithInput}. */

@@ -7,12 +7,9 @@
  * @module
  */
 
-import { join } from "node:path";
 import { assertEquals, assertThrows } from "../assert.ts";
-import { assertOneLine, freePort } from "./_cli.ts";
+import { assertOneLine, runPeerIn } from "./_cli.ts";
 import { tempDir } from "../fixtures.ts";
-import { runEntry } from "../../scripts/_child.ts";
-import { isolatedEnv } from "../_prompt_process.ts";
 import { parseShareArgs } from "../../lib/cli/prompt/commands.ts";
 import { UsageError } from "../../lib/app/usage_error.ts";
 
@@ -20,20 +17,7 @@ const REFUSED = "Cannot share an empty path: give a file or folder.";
 
 Deno.test('peer share "" exits 2 with one sentence, not an unexpected error', async () => {
   await using dir = await tempDir();
-  const home = join(dir.path, "home");
-  await Deno.mkdir(home);
-  const result = await runEntry("peer.ts", [
-    "share",
-    "",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-  ], {
-    cwd: dir.path,
-    env: await isolatedEnv(home, `127.0.0.1:${freePort()}`),
-    timeoutMs: 15_000,
-  });
+  const result = await runPeerIn(dir.path, ["share", ""]);
   assertEquals(result.code, 2, result.stderr);
   assertEquals(assertOneLine(result.stderr), REFUSED);
   assertEquals(result.stdout, "");

@@ -8,38 +8,14 @@
 
 import { join } from "node:path";
 import { assertEquals } from "../assert.ts";
-import { assertOneLine, freePort } from "./_cli.ts";
+import { assertOneLine, runPeerIn } from "./_cli.ts";
 import { tempDir } from "../fixtures.ts";
-import { runEntry } from "../../scripts/_child.ts";
-import { isolatedEnv } from "../_prompt_process.ts";
 
 /** A file ID nobody shares: the folder is checked before it is looked up. */
 const ID = "ab".repeat(32);
 
-async function getAs(output: string, cwd: string) {
-  const home = join(cwd, "home");
-  await Deno.mkdir(home, { recursive: true });
-  return await runEntry("peer.ts", [
-    "get",
-    ID,
-    "-o",
-    output,
-    "--wait",
-    "0",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-  ], {
-    cwd,
-    // Relative paths mean the folder typed in, as deno task says it: this
-    // suite runs under a deno task of its own, whose INIT_CWD would win.
-    env: {
-      ...await isolatedEnv(home, `127.0.0.1:${freePort()}`),
-      INIT_CWD: cwd,
-    },
-    timeoutMs: 15_000,
-  });
+function getAs(output: string, cwd: string) {
+  return runPeerIn(cwd, ["get", ID, "-o", output, "--wait", "0"]);
 }
 
 Deno.test("peer get -o under a file names --output, exit 2", async () => {

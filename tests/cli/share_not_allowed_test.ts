@@ -9,9 +9,8 @@
 
 import { join } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
-import { assertOneLine, freePort, runWithInput } from "./_cli.ts";
+import { assertOneLine, freePort, runPeerIn, runWithInput } from "./_cli.ts";
 import { tempDir } from "../fixtures.ts";
-import { runEntry } from "../../scripts/_child.ts";
 import { isolatedEnv } from "../_prompt_process.ts";
 
 const NOT_ALLOWED = "/proc/self/status";
@@ -22,20 +21,7 @@ Deno.test({
   ignore: Deno.build.os !== "linux",
   async fn() {
     await using dir = await tempDir();
-    const home = join(dir.path, "home");
-    await Deno.mkdir(home);
-    const result = await runEntry("peer.ts", [
-      "share",
-      NOT_ALLOWED,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-    ], {
-      cwd: dir.path,
-      env: await isolatedEnv(home, `127.0.0.1:${freePort()}`),
-      timeoutMs: 15_000,
-    });
+    const result = await runPeerIn(dir.path, ["share", NOT_ALLOWED]);
     assertEquals(result.code, 2, result.stderr);
     assertEquals(
       assertOneLine(result.stderr),

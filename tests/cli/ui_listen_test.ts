@@ -7,31 +7,14 @@
  * @module
  */
 
-import { join } from "node:path";
 import { assertEquals } from "../assert.ts";
-import { assertOneLine, freePort } from "./_cli.ts";
+import { assertOneLine, runPeerIn } from "./_cli.ts";
 import { tempDir } from "../fixtures.ts";
-import { runEntry } from "../../scripts/_child.ts";
-import { isolatedEnv } from "../_prompt_process.ts";
 
 /** Runs `peer ui --no-open` with `args`, in a folder and home of its own. */
 async function ui(args: string[]) {
   await using dir = await tempDir();
-  const home = join(dir.path, "home");
-  await Deno.mkdir(home);
-  return await runEntry("peer.ts", [
-    "ui",
-    "--no-open",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    ...args,
-  ], {
-    cwd: dir.path,
-    env: await isolatedEnv(home, `127.0.0.1:${freePort()}`),
-    timeoutMs: 20_000,
-  });
+  return await runPeerIn(dir.path, ["ui", "--no-open", ...args], 20_000);
 }
 
 Deno.test("peer ui on a --ui-port in use names --ui-port, exit 1", async () => {

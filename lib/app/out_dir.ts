@@ -8,6 +8,7 @@
  */
 
 import { dirname, resolve } from "node:path";
+import { isDenied } from "../util/denied.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** The download folder cannot be created or used; the message is for the user. */
@@ -64,7 +65,7 @@ export async function prepareOutDir(
     // Not allowed to look (as in /proc, /sys): it may well be there, and
     // cannot be written either. Any other failure is left to mkdir, whose
     // error says why the folder cannot be made.
-    if (cannotLook(error)) {
+    if (isDenied(error)) {
       throw new OutDirError(
         `Cannot save into "${out}": ${reason(error)}; ${advice.cannotCreate}`,
         { cause: error },
@@ -132,11 +133,6 @@ async function missingFolders(out: string): Promise<string[]> {
 }
 
 /** True for an error that says the folder may not be looked at. */
-function cannotLook(error: unknown): boolean {
-  return error instanceof Deno.errors.NotCapable ||
-    error instanceof Deno.errors.PermissionDenied;
-}
-
 /** Why a folder could not be made or used, in plain words. */
 function reason(error: unknown): string {
   if (error instanceof Deno.errors.NotCapable) {

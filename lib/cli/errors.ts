@@ -10,6 +10,7 @@
  */
 
 import { CommanderError } from "commander";
+import { isDenied } from "../util/denied.ts";
 import { parseHost, USAGE_EXIT_CODE } from "./args.ts";
 import { notTogether } from "./program.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
@@ -91,10 +92,7 @@ export function explainError(error: unknown, program: string): Explanation {
       unexpected: false,
     };
   }
-  if (
-    error instanceof Deno.errors.PermissionDenied ||
-    error instanceof Deno.errors.NotCapable
-  ) {
+  if (isDenied(error)) {
     return {
       message: `Permission denied: ${terminalSafe(error.message)}`,
       exitCode: FAILURE_EXIT_CODE,
@@ -182,10 +180,7 @@ function explainListen(error: ListenError): Explanation {
       `${cannot} port ${port}: ports below 1024 need administrator rights; choose another with ${portFlag} (0 picks a free one).`,
     );
   }
-  if (
-    cause instanceof Deno.errors.PermissionDenied ||
-    cause instanceof Deno.errors.NotCapable
-  ) {
+  if (isDenied(cause)) {
     return explainError(cause, "");
   }
   return unexpected(error.message);

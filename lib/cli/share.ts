@@ -8,6 +8,7 @@
  */
 
 import { resolve } from "node:path";
+import { isDenied } from "../util/denied.ts";
 import {
   emptySharePath,
   notFileOrFolder,
@@ -337,10 +338,7 @@ async function checkShareable(file: string, asOne: boolean): Promise<void> {
       throw new UsageError(`Cannot share "${file}": there is no such file.`);
     }
     // Deno keeps some paths (/proc, /sys) to programs with every permission.
-    if (
-      error instanceof Deno.errors.NotCapable ||
-      error instanceof Deno.errors.PermissionDenied
-    ) {
+    if (isDenied(error)) {
       throw new UsageError(
         `Cannot share "${file}": this program is not allowed to read it.`,
       );

@@ -9,6 +9,7 @@
  */
 
 import { UsageError } from "../app/usage_error.ts";
+import { isDenied } from "../util/denied.ts";
 import { terminalSafe } from "../util/terminal_safe.ts";
 import { TEAM_SECRET_ENV } from "../protocol/limits.ts";
 import { deriveTeamPsk, generateTeamSecret } from "../secure/share_keys.ts";
@@ -171,10 +172,7 @@ function fileProblem(error: unknown): string {
     return "there is no such file or folder";
   }
   if (error instanceof Deno.errors.IsADirectory) return "it is a folder";
-  if (
-    error instanceof Deno.errors.PermissionDenied ||
-    error instanceof Deno.errors.NotCapable
-  ) {
+  if (isDenied(error)) {
     return "permission denied";
   }
   const text = error instanceof Error ? error.message : String(error);

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { isDenied } from "../util/denied.ts";
+
 /** Options for {@linkcode DownloadError}. */
 export interface DownloadErrorOptions {
   /** Another metadata variant of the file may succeed. @default {false} */
@@ -160,8 +162,7 @@ function causeOf(
     return "read-only";
   }
   if (
-    error instanceof Deno.errors.PermissionDenied ||
-    error instanceof Deno.errors.NotCapable ||
+    isDenied(error) ||
     /permission denied|operation not permitted/i.test(text)
   ) return "denied";
   if (

@@ -8,6 +8,7 @@
  */
 
 import { isAbsolute, resolve } from "node:path";
+import { isDenied } from "../util/denied.ts";
 import { parseGetTarget } from "../app/lookup.ts";
 import { expandHome } from "../app/data_dir.ts";
 import { UsageError } from "../app/usage_error.ts";
@@ -94,10 +95,7 @@ async function share(request: Request, context: ApiContext): Promise<Response> {
   const path = resolve(expandHome(body.path.trim()));
   await Deno.stat(path).catch((error) => {
     // Deno keeps some paths (/proc, /sys) to programs with every permission.
-    if (
-      error instanceof Deno.errors.NotCapable ||
-      error instanceof Deno.errors.PermissionDenied
-    ) {
+    if (isDenied(error)) {
       throw new UsageError(
         `Cannot share ${path}: this program is not allowed to read it.`,
       );
